@@ -1,0 +1,18 @@
+export type {
+  Brand,
+  ClinicId,
+  DeviceId,
+  UserId,
+  PatientId,
+  EncounterId,
+  PrescriptionId,
+  ItemId,
+  BatchId,
+  LocationId,
+  OperationId,
+  ConflictId,
+} from './ids.js'
+export { newId } from './ids.js'
+export { ROLES, isRole } from './roles.js'
+export type { Role } from './roles.js'
+export { ClinicMeshError, InvalidInputError, isClinicMeshError } from './errors.js'
