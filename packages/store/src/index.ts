@@ -1,1 +1,11 @@
-export {}
+export { ClinicStore } from './clinic-store.js'
+export type { BucketDoc, ClinicStoreInit, CreateClinicInit } from './clinic-store.js'
+export { PatientIndex, duplicateKeysOf } from './patient-index.js'
+export type { SearchOptions } from './patient-index.js'
+export { encodeSummary, decodeSummary } from './summary-codec.js'
+export type { PatientSummary } from './summary-codec.js'
+export { LAYOUT, DEFAULT_CHART_BUCKETS, DEFAULT_INDEX_SHARDS, shardOf, isClinicRoot } from './layout.js'
+export type { ClinicRootDoc, IndexShardDoc } from './layout.js'
+export { LayoutError, SummaryCodecError, UnknownPatientError } from './errors.js'
+export { normalize, tokens } from './normalize.js'
+export { findDoc } from './find.js'

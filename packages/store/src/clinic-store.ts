@@ -1,0 +1,191 @@
+import type { AutomergeUrl, DocHandle, DocHandleChangePayload, Repo } from '@automerge/automerge-repo'
+import type { Doc } from '@automerge/automerge'
+import { LayoutError, UnknownPatientError } from './errors.js'
+import { findDoc } from './find.js'
+import {
+  DEFAULT_CHART_BUCKETS,
+  DEFAULT_INDEX_SHARDS,
+  LAYOUT,
+  isClinicRoot,
+  shardOf,
+  type ClinicRootDoc,
+  type IndexShardDoc,
+} from './layout.js'
+import { PatientIndex, type SearchOptions } from './patient-index.js'
+import { decodeSummary, encodeSummary, type PatientSummary } from './summary-codec.js'
+
+/** A chart bucket: any document with a `charts` map keyed by patient id (records' ChartCollection). */
+export interface BucketDoc {
+  charts: { [patientId: string]: unknown }
+}
+
+export interface ClinicStoreInit<B extends BucketDoc> {
+  /** Derives the searchable summary of one chart of a bucket; undefined if the bucket has no such chart. */
+  summarize: (bucket: Doc<B>, patientId: string) => PatientSummary | undefined
+}
+
+export interface CreateClinicInit<B extends BucketDoc> extends ClinicStoreInit<B> {
+  clinic: string
+  /** Initial value of an empty bucket (e.g. records' emptyCollection()). */
+  emptyBucket: () => B
+  indexShards?: number
+  chartBuckets?: number
+}
+
+/**
+ * The clinic's records laid out for 10,000+ charts: a root document, a few index shards of packed
+ * summaries (searchable as soon as they arrive), and chart buckets (full charts, many per document).
+ * Every write to a chart also refreshes its summary; a remote change to a chart whose summary no longer
+ * matches is repaired by whichever device sees it (the repair is deterministic, so repairs converge).
+ */
+export class ClinicStore<B extends BucketDoc> {
+  readonly index = new PatientIndex()
+  readonly #repo: Repo
+  readonly #root: DocHandle<ClinicRootDoc>
+  readonly #init: ClinicStoreInit<B>
+  readonly #shards: DocHandle<IndexShardDoc>[]
+  readonly #buckets = new Map<number, Promise<DocHandle<B>>>()
+
+  private constructor(repo: Repo, root: DocHandle<ClinicRootDoc>, shards: DocHandle<IndexShardDoc>[], init: ClinicStoreInit<B>) {
+    this.#repo = repo
+    this.#root = root
+    this.#shards = shards
+    this.#init = init
+    for (const shard of shards) {
+      this.#indexShard(shard.doc())
+      shard.on('change', (p) => this.#onShardChange(p))
+    }
+  }
+
+  static create<B extends BucketDoc>(repo: Repo, init: CreateClinicInit<B>): ClinicStore<B> {
+    const shards: DocHandle<IndexShardDoc>[] = []
+    for (let i = 0; i < (init.indexShards ?? DEFAULT_INDEX_SHARDS); i++) {
+      shards.push(repo.create<IndexShardDoc>({ layout: 'index/1', summaries: {} }))
+    }
+    const buckets: AutomergeUrl[] = []
+    for (let i = 0; i < (init.chartBuckets ?? DEFAULT_CHART_BUCKETS); i++) buckets.push(repo.create<B>(init.emptyBucket()).url)
+    const root = repo.create<ClinicRootDoc>({
+      layout: LAYOUT,
+      clinic: init.clinic,
+      createdAt: new Date().toISOString(),
+      indexShards: shards.map((s) => s.url),
+      chartBuckets: buckets,
+    })
+    return new ClinicStore(repo, root, shards, init)
+  }
+
+  /** Opens a clinic by its root URL: resolves once every index shard is local, i.e. every patient is searchable. */
+  static async open<B extends BucketDoc>(
+    repo: Repo,
+    rootUrl: AutomergeUrl,
+    init: ClinicStoreInit<B> & { signal?: AbortSignal },
+  ): Promise<ClinicStore<B>> {
+    const opts = init.signal ? { signal: init.signal } : {}
+    const root = await findDoc<ClinicRootDoc>(repo, rootUrl, opts)
+    const doc = root.doc()
+    if (!isClinicRoot(doc)) throw new LayoutError(`document ${rootUrl} is not a clinic root of layout ${LAYOUT}`)
+    const shards = await Promise.all(doc.indexShards.map((url) => findDoc<IndexShardDoc>(repo, url, opts)))
+    return new ClinicStore(repo, root, shards, init)
+  }
+
+  get rootUrl(): AutomergeUrl {
+    return this.#root.url
+  }
+
+  get layout(): ClinicRootDoc {
+    return this.#root.doc()
+  }
+
+  /** Every document of the layout: root, index shards, chart buckets. */
+  documentUrls(): AutomergeUrl[] {
+    const l = this.layout
+    return [this.#root.url, ...l.indexShards, ...l.chartBuckets]
+  }
+
+  search(query: string, options?: SearchOptions): PatientSummary[] {
+    return this.index.search(query, options)
+  }
+
+  bucketIndexOf(patientId: string): number {
+    return shardOf(patientId, this.layout.chartBuckets.length)
+  }
+
+  /** The bucket holding a patient's chart, fetched from storage or peers on first use. */
+  bucketFor(patientId: string): Promise<DocHandle<B>> {
+    return this.#bucket(this.bucketIndexOf(patientId))
+  }
+
+  /** Applies a change to the bucket holding this patient and refreshes the patient's summary. */
+  async change(patientId: string, fn: (bucket: B) => void, options: { message?: string } = {}): Promise<Doc<B>> {
+    const handle = await this.bucketFor(patientId)
+    handle.change(fn, options.message ? { message: options.message } : {})
+    const doc = handle.doc()
+    this.#refreshSummary(doc, patientId)
+    return doc
+  }
+
+  async chart<C>(patientId: string): Promise<C> {
+    const doc = (await this.bucketFor(patientId)).doc()
+    const chart = doc.charts[patientId]
+    if (chart === undefined) throw new UnknownPatientError(patientId)
+    return chart as C
+  }
+
+  /** Fetches every chart bucket (a new tablet prefetching the whole clinic), a few at a time. */
+  async loadAllCharts(concurrency = 8): Promise<void> {
+    const n = this.layout.chartBuckets.length
+    let next = 0
+    const worker = async (): Promise<void> => {
+      while (next < n) await this.#bucket(next++)
+    }
+    await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker))
+  }
+
+  #bucket(i: number): Promise<DocHandle<B>> {
+    let p = this.#buckets.get(i)
+    if (!p) {
+      const url = this.layout.chartBuckets[i]
+      if (!url) return Promise.reject(new LayoutError(`no chart bucket ${i}`))
+      // One find per URL, ever: concurrent finds of one URL can stall (automerge-repo #273).
+      p = findDoc<B>(this.#repo, url).then((h) => {
+        h.on('change', (payload) => this.#onBucketChange(payload))
+        return h
+      })
+      this.#buckets.set(i, p)
+    }
+    return p
+  }
+
+  #refreshSummary(doc: Doc<B>, patientId: string): void {
+    const summary = this.#init.summarize(doc, patientId)
+    if (!summary) return
+    const packed = encodeSummary(summary)
+    const shard = this.#shards[shardOf(patientId, this.#shards.length)]
+    if (!shard || shard.doc().summaries[patientId] === packed) return
+    shard.change((d) => {
+      d.summaries[patientId] = packed
+    })
+  }
+
+  #onBucketChange({ doc, patches, patchInfo }: DocHandleChangePayload<B>): void {
+    if (patchInfo.source === 'change') return // local writes refresh their own summary
+    const touched = new Set<string>()
+    for (const p of patches) if (p.path[0] === 'charts' && typeof p.path[1] === 'string') touched.add(p.path[1])
+    for (const id of touched) this.#refreshSummary(doc, id)
+  }
+
+  #onShardChange({ doc, patches }: DocHandleChangePayload<IndexShardDoc>): void {
+    const touched = new Set<string>()
+    for (const p of patches) if (p.path[0] === 'summaries' && typeof p.path[1] === 'string') touched.add(p.path[1])
+    if (touched.size > 500) return this.#indexShard(doc)
+    for (const id of touched) {
+      const packed = doc.summaries[id]
+      if (packed === undefined) this.index.remove(id)
+      else this.index.upsert(decodeSummary(id, packed))
+    }
+  }
+
+  #indexShard(doc: Doc<IndexShardDoc>): void {
+    for (const [id, packed] of Object.entries(doc.summaries)) this.index.upsert(decodeSummary(id, packed))
+  }
+}

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest'
+import { Repo } from '@automerge/automerge-repo'
+import type { PeerId } from '@automerge/automerge-repo'
+import { MessageChannelNetworkAdapter } from '@automerge/automerge-repo-network-messagechannel'
+import { ClinicStore, type PatientSummary } from '@clinic-mesh/store'
+
+interface MiniChart {
+  given: string
+  family: string
+  notes: string
+}
+interface MiniBucket {
+  charts: { [id: string]: MiniChart }
+}
+
+const init = {
+  summarize: (b: MiniBucket, id: string): PatientSummary | undefined => {
+    const c = b.charts[id]
+    return c && { id, given: c.given, family: c.family, birthDate: '2000-01-01', sex: 'unknown', identifiers: [], updatedAt: '' }
+  },
+}
+
+function pair(): [Repo, Repo] {
+  const { port1, port2 } = new MessageChannel()
+  const a = new Repo({ network: [new MessageChannelNetworkAdapter(port1)], peerId: 'a' as PeerId })
+  const b = new Repo({ network: [new MessageChannelNetworkAdapter(port2)], peerId: 'b' as PeerId })
+  return [a, b]
+}
+
+async function until(check: () => boolean, store: { index: { size: number } }, timeoutMs = 10_000): Promise<void> {
+  const start = Date.now()
+  // Waits on the event loop turning (sync messages arrive as events), not on a fixed sleep.
+  while (!check()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out; index size ${store.index.size}`)
+    await new Promise((r) => setImmediate(r))
+  }
+}
+
+describe('ClinicStore', () => {
+  it('a second device opening the clinic can search every patient and read every chart', async () => {
+    const [ra, rb] = pair()
+    const a = ClinicStore.create<MiniBucket>(ra, { clinic: 'c1', emptyBucket: () => ({ charts: {} }), indexShards: 4, chartBuckets: 8, ...init })
+    for (let i = 0; i < 200; i++) {
+      await a.change(`pt${i}`, (d) => {
+        d.charts[`pt${i}`] = { given: `Given${i}`, family: i === 42 ? 'Mwale' : 'Phiri', notes: '' }
+      })
+    }
+    expect(a.search('mwale').map((p) => p.id)).toEqual(['pt42'])
+
+    const b = await ClinicStore.open<MiniBucket>(rb, a.rootUrl, init)
+    expect(b.index.size).toBe(200)
+    expect(b.search('mwale').map((p) => p.id)).toEqual(['pt42'])
+    await b.loadAllCharts()
+    expect((await b.chart<MiniChart>('pt42')).family).toBe('Mwale')
+    await expect(b.chart('nobody')).rejects.toMatchObject({ name: 'UnknownPatientError' })
+    expect(b.documentUrls()).toHaveLength(1 + 4 + 8)
+    await ra.shutdown()
+    await rb.shutdown()
+  })
+
+  it('an edit made on one device is searchable on the other', async () => {
+    const [ra, rb] = pair()
+    const a = ClinicStore.create<MiniBucket>(ra, { clinic: 'c1', emptyBucket: () => ({ charts: {} }), indexShards: 2, chartBuckets: 2, ...init })
+    await a.change('p1', (d) => {
+      d.charts['p1'] = { given: 'Ana', family: 'Moyo', notes: '' }
+    })
+    const b = await ClinicStore.open<MiniBucket>(rb, a.rootUrl, init)
+    await b.change('p1', (d) => {
+      d.charts['p1']!.family = 'Tembo'
+    })
+    await until(() => a.search('tembo').length === 1, a)
+    expect(a.search('moyo')).toEqual([])
+    await ra.shutdown()
+    await rb.shutdown()
+  })
+
+  it('refuses a root URL that is not a clinic root', async () => {
+    const [ra] = pair()
+    const other = ra.create({ hello: 'world' })
+    await expect(ClinicStore.open(ra, other.url, init)).rejects.toMatchObject({ name: 'LayoutError' })
+    await ra.shutdown()
+  })
+})
