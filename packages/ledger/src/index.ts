@@ -1,1 +1,43 @@
-export {}
+export type { Hlc } from './hlc.js'
+export { HybridClock, compareHlc } from './hlc.js'
+export type {
+  Approval,
+  Decision,
+  Operation,
+  OperationBody,
+  OperationHeader,
+  OperationKind,
+  OperationOf,
+  UnsignedOperation,
+} from './operation.js'
+export { OPERATION_KINDS, OPERATION_VERSION } from './operation.js'
+export { canonicalJson, encodeOperation, hashOperation } from './canonical.js'
+export type { BatchValidation } from './validate.js'
+export { validateBatch, validateOperation } from './validate.js'
+export type { ChainHead, DeviceLogInit, Session } from './device-log.js'
+export { DeviceLog } from './device-log.js'
+export type { DeviceLogDoc } from './log-doc.js'
+export { LOG_DOC_SCHEMA, appendOperation, newLogDoc, periodOf } from './log-doc.js'
+export type { BatchState, InventoryState, ItemState } from './inventory.js'
+export { EMPTY_INVENTORY, expiryEnd } from './inventory.js'
+export type { Projection, ProjectionLine, ProjectionWarning } from './projection.js'
+export { project } from './projection.js'
+export type { FefoSuggestion } from './suggest-fefo.js'
+export { suggestFefo } from './suggest-fefo.js'
+export type { Authoritative, Conflict, ConflictKind, Refusal, ResolutionRecord, Seen } from './conflict.js'
+export { CONFLICT_KINDS } from './conflict.js'
+export type { PrescriptionState } from './apply-op.js'
+export type { ApprovalNeed } from './resolve.js'
+export { RESOLVER_ROLES, approvalNeeded } from './resolve.js'
+export type { JournalEntry } from './stock-book.js'
+export type { EngineOptions, IngestReport, OpStatus, PendingOp, PendingReason, SettlementRound } from './settlement-engine.js'
+export { SettlementEngine } from './settlement-engine.js'
+export type { SettleResult } from './settle.js'
+export { settle } from './settle.js'
+export {
+  InvalidOperationError,
+  ResolutionApprovalError,
+  ResolutionNotApplicableError,
+  SnapshotError,
+  UnknownConflictError,
+} from './errors.js'

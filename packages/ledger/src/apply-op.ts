@@ -1,0 +1,184 @@
+import type { BatchId, LocationId, PrescriptionId } from '@clinic-mesh/contracts'
+import type { ConflictDraft } from './conflict.js'
+import type { Operation, OperationOf } from './operation.js'
+import type { Cell, StockBook } from './stock-book.js'
+
+export interface PrescriptionState {
+  readonly hash: string
+  readonly status: 'active' | 'superseded' | 'cancelled'
+}
+
+export interface TransferRecord {
+  readonly batch: BatchId
+  readonly from: LocationId
+  readonly to: LocationId
+  readonly quantity: number
+  received: number
+}
+
+export interface LedgerOptions {
+  /** Current signed version of a prescription; `undefined` = not known here (falls back to prescription-status ops). */
+  readonly prescriptionLookup: ((id: PrescriptionId) => PrescriptionState | undefined) | null
+  /** Who may issue formulary/price and prescription-status updates (default: role `admin`). */
+  readonly isAuthority: (op: Operation) => boolean
+}
+
+export interface LedgerContext {
+  readonly book: StockBook
+  readonly transfers: Map<string, TransferRecord>
+  readonly prescriptions: Map<string, PrescriptionState>
+  readonly options: LedgerOptions
+}
+
+/** The operation must wait (transfer-in before its transfer-out has settled). */
+export const WAIT = 'wait'
+export type Outcome = null | ConflictDraft | typeof WAIT
+
+function conflict(kind: ConflictDraft['kind'], detail: string, seen: ConflictDraft['seen'], authority: ConflictDraft['authority']): ConflictDraft {
+  return { kind, detail, seen, authority }
+}
+
+/** FEFO allocation of `qty` from non-expired lots at `wall`; returns picked lots or null when short. */
+export function allocateFefo(lots: readonly Cell[], qty: number, wall: number): { cell: Cell; take: number }[] | null {
+  let left = qty
+  const picks: { cell: Cell; take: number }[] = []
+  for (const cell of lots) {
+    if (left === 0) break
+    if (cell.qty <= 0 || wall >= cell.end) continue
+    const take = Math.min(left, cell.qty)
+    picks.push({ cell, take })
+    left -= take
+  }
+  return left === 0 ? picks : null
+}
+
+function available(lots: readonly Cell[], wall: number): number {
+  let sum = 0
+  for (const cell of lots) if (wall < cell.end && cell.qty > 0) sum += cell.qty
+  return sum
+}
+
+function dispense(ctx: LedgerContext, op: OperationOf<'dispense'>): Outcome {
+  const { book } = ctx
+  const seen = { batch: op.batch, price: op.priceSeen, stock: op.stockSeen, prescriptionHash: op.prescriptionHash }
+  const version = book.versionAt(op.item, op.hlc)
+  if (!version) return conflict('unknown-item', `item ${op.item} is not in the formulary`, seen, {})
+  const info = op.batch === null ? undefined : book.batches.get(op.batch)
+  if (op.batch !== null && (!info || info.item !== op.item)) {
+    return conflict('unknown-batch', `batch ${op.batch} is not a received lot of ${op.item}`, seen, {})
+  }
+  const rx = ctx.options.prescriptionLookup?.(op.prescription) ?? ctx.prescriptions.get(op.prescription)
+  if (rx && (rx.hash !== op.prescriptionHash || rx.status !== 'active')) {
+    return conflict('prescription-changed', `prescription ${op.prescription} is ${rx.status} with another signed version`, seen, {
+      prescriptionHash: rx.hash,
+      prescriptionStatus: rx.status,
+    })
+  }
+  if (version.status === 'withdrawn') {
+    return conflict('formulary-changed', `item ${op.item} was withdrawn from the formulary`, seen, { formularyStatus: 'withdrawn' })
+  }
+  const wall = op.hlc.wall
+  if (info) {
+    const cell = book.cell(op.site, op.batch!)
+    const qty = cell ? cell.qty : 0
+    if (wall >= info.end) return conflict('batch-expired', `batch ${op.batch} expired ${info.expiry}`, seen, { expiry: info.expiry, stock: qty })
+    if (qty < op.quantity) return conflict('insufficient-stock', `batch ${op.batch} holds ${qty}, ${op.quantity} dispensed`, seen, { stock: qty })
+    if (op.priceSeen !== version.price) return conflict('price-changed', 'price changed while offline', seen, { price: version.price })
+    book.move(op.site, op.batch!, -op.quantity, op.id, 'dispense')
+    return null
+  }
+  const lots = book.lots(op.site, op.item)
+  const picks = allocateFefo(lots, op.quantity, wall)
+  if (!picks) {
+    const stock = available(lots, wall)
+    return conflict('insufficient-stock', `${op.item} has ${stock} unexpired at ${op.site}, ${op.quantity} dispensed`, seen, { stock })
+  }
+  if (op.priceSeen !== version.price) return conflict('price-changed', 'price changed while offline', seen, { price: version.price })
+  for (const p of picks) book.move(op.site, p.cell.batch, -p.take, op.id, 'dispense')
+  return null
+}
+
+function lotOf(ctx: LedgerContext, op: { item: string; batch: BatchId }, seen: ConflictDraft['seen']): ConflictDraft | null {
+  const info = ctx.book.batches.get(op.batch)
+  if (!info || info.item !== op.item) return conflict('unknown-batch', `batch ${op.batch} is not a received lot of ${op.item}`, seen, {})
+  return null
+}
+
+/** Settle one operation against the authoritative state: apply it (null), flag a conflict, or ask it to wait. */
+export function applyOperation(ctx: LedgerContext, op: Operation): Outcome {
+  const { book } = ctx
+  switch (op.kind) {
+    case 'dispense':
+      return dispense(ctx, op)
+    case 'receive': {
+      if (!book.versionAt(op.item, op.hlc)) return conflict('unknown-item', `item ${op.item} is not in the formulary`, { batch: op.batch }, {})
+      const info = book.batches.get(op.batch)
+      if (info && (info.item !== op.item || info.expiry !== op.expiry)) {
+        return conflict('batch-mismatch', `batch ${op.batch} was received as ${info.item} expiring ${info.expiry}`, { batch: op.batch }, { expiry: info.expiry })
+      }
+      if (!info) book.addBatch(op.batch, { item: op.item, expiry: op.expiry, unitCost: op.unitCost, supplier: op.supplier })
+      book.move(op.site, op.batch, op.quantity, op.id, 'receive')
+      return null
+    }
+    case 'return': {
+      const bad = lotOf(ctx, op, { batch: op.batch })
+      if (bad) return bad
+      book.move(op.site, op.batch, op.quantity, op.id, 'return')
+      return null
+    }
+    case 'transfer-out': {
+      const bad = lotOf(ctx, op, { batch: op.batch })
+      if (bad) return bad
+      const qty = book.qty(op.site, op.batch)
+      if (qty < op.quantity) return conflict('insufficient-stock', `batch ${op.batch} holds ${qty}, ${op.quantity} sent`, { batch: op.batch }, { stock: qty })
+      if (ctx.transfers.has(op.transfer)) return conflict('transfer-unmatched', `transfer ${op.transfer} was already sent`, { batch: op.batch }, {})
+      book.move(op.site, op.batch, -op.quantity, op.id, 'transfer-out')
+      ctx.transfers.set(op.transfer, { batch: op.batch, from: op.site, to: op.to, quantity: op.quantity, received: 0 })
+      return null
+    }
+    case 'transfer-in': {
+      const t = ctx.transfers.get(op.transfer)
+      if (!t) return WAIT
+      if (t.batch !== op.batch || t.to !== op.site || t.received + op.quantity > t.quantity) {
+        return conflict('transfer-unmatched', `transfer ${op.transfer} does not match what was sent`, { batch: op.batch }, { stock: t.quantity - t.received })
+      }
+      t.received += op.quantity
+      book.move(op.site, op.batch, op.quantity, op.id, 'transfer-in')
+      return null
+    }
+    case 'count': {
+      const seen = { batch: op.batch, counted: op.counted, stock: op.stockSeen }
+      const bad = lotOf(ctx, op, seen)
+      if (bad) return bad
+      const qty = book.qty(op.site, op.batch)
+      if (qty === op.counted) return null
+      const controlled = book.current(op.item)?.controlled === true
+      return conflict(controlled ? 'controlled-count-discrepancy' : 'count-discrepancy', `counted ${op.counted}, settled ${qty}`, seen, { stock: qty })
+    }
+    case 'adjustment-request': {
+      const seen = { batch: op.batch }
+      const bad = lotOf(ctx, op, seen)
+      if (bad) return bad
+      const a = op.approval
+      if (!a || a.role !== 'supervisor' || a.user === op.user) {
+        return conflict('adjustment-approval', 'inventory adjustment needs a supervisor', seen, { stock: book.qty(op.site, op.batch) })
+      }
+      const qty = book.qty(op.site, op.batch)
+      if (qty + op.delta < 0) return conflict('insufficient-stock', `batch ${op.batch} holds ${qty}`, seen, { stock: qty })
+      book.move(op.site, op.batch, op.delta, op.id, 'adjustment')
+      return null
+    }
+    case 'formulary-update': {
+      if (!ctx.options.isAuthority(op)) return conflict('unauthorized', `${op.role} may not change the formulary`, {}, {})
+      book.addVersion(op.item, { at: op.hlc, name: op.name, price: op.price, status: op.status, controlled: op.controlled })
+      return null
+    }
+    case 'prescription-status': {
+      if (!ctx.options.isAuthority(op)) return conflict('unauthorized', `${op.role} may not change a prescription`, {}, {})
+      ctx.prescriptions.set(op.prescription, { hash: op.hash, status: op.status })
+      return null
+    }
+    case 'resolution':
+      throw new Error('resolutions are applied by the engine')
+  }
+}

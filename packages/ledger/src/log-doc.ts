@@ -1,0 +1,46 @@
+import type { ClinicId, DeviceId } from '@clinic-mesh/contracts'
+import { InvalidOperationError } from './errors.js'
+import type { Operation } from './operation.js'
+
+export const LOG_DOC_SCHEMA = 1
+
+/**
+ * One Automerge document per device per period (UTC day): only that device appends to `ops`, so merging copies
+ * received from peers never interleaves or reorders its entries (single writer, append-only list).
+ */
+export interface DeviceLogDoc {
+  schema: number
+  clinic: ClinicId
+  device: DeviceId
+  period: string // YYYY-MM-DD (UTC)
+  ops: Operation[]
+}
+
+/** The period (UTC day) an HLC wall time falls in. */
+export function periodOf(wall: number): string {
+  return new Date(wall).toISOString().slice(0, 10)
+}
+
+/** Initial content for a new period's log document (pass to `Automerge.from`). */
+export function newLogDoc(clinic: ClinicId, device: DeviceId, period: string): DeviceLogDoc {
+  return { schema: LOG_DOC_SCHEMA, clinic, device, period, ops: [] }
+}
+
+/**
+ * Append inside `Automerge.change(doc, (d) => appendOperation(d, op))`. Refuses an operation of another device,
+ * of another period, or one that does not continue the chain already in the document.
+ */
+export function appendOperation(draft: DeviceLogDoc, op: Operation): void {
+  if (draft.schema !== LOG_DOC_SCHEMA) throw new InvalidOperationError('bad-schema', `log schema ${draft.schema}`)
+  if (op.device !== draft.device) {
+    throw new InvalidOperationError('wrong-device', `op of ${op.device} in the log of ${draft.device}`, 'device')
+  }
+  if (periodOf(op.hlc.wall) !== draft.period) {
+    throw new InvalidOperationError('wrong-period', `op of ${periodOf(op.hlc.wall)} in log ${draft.period}`, 'hlc')
+  }
+  const last = draft.ops.length > 0 ? draft.ops[draft.ops.length - 1] : undefined
+  if (last && (op.seq !== last.seq + 1 || op.prev !== last.hash)) {
+    throw new InvalidOperationError('bad-chain', `op seq ${op.seq} does not follow seq ${last.seq}`, 'prev')
+  }
+  draft.ops.push(JSON.parse(JSON.stringify(op)) as Operation)
+}
