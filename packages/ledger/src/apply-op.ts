@@ -175,7 +175,7 @@ export function applyOperation(ctx: LedgerContext, op: Operation): Outcome {
     }
     case 'prescription-status': {
       if (!ctx.options.isAuthority(op)) return conflict('unauthorized', `${op.role} may not change a prescription`, {}, {})
-      ctx.prescriptions.set(op.prescription, { hash: op.hash, status: op.status })
+      ctx.prescriptions.set(op.prescription, { hash: op.signedHash, status: op.status })
       return null
     }
     case 'resolution':

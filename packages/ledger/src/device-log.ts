@@ -7,6 +7,8 @@ import { HybridClock } from './hlc.js'
 import type { Operation, OperationBody, UnsignedOperation } from './operation.js'
 import { OPERATION_VERSION } from './operation.js'
 
+const HEADER_KEYS = ['v', 'id', 'device', 'user', 'role', 'site', 'hlc', 'seq', 'prev', 'hash'] as const
+
 /** Who is acting on the device right now (changes at shift change). */
 export interface Session {
   readonly user: UserId
@@ -67,6 +69,9 @@ export class DeviceLog {
 
   /** Build, hash and chain the next operation. `id` is the idempotency id (random by default). */
   append(body: OperationBody, id: OperationId = newId<OperationId>('op')): Operation {
+    for (const k of HEADER_KEYS) {
+      if (k in body) throw new InvalidOperationError('bad-field', `body may not set header field ${k}`, k)
+    }
     const seq = this.#seq + 1
     const unsigned = {
       ...body,

@@ -103,7 +103,7 @@ export type OperationBody =
   | {
       readonly kind: 'prescription-status'
       readonly prescription: PrescriptionId
-      readonly hash: string // current signed hash
+      readonly signedHash: string // hash of the current signed version
       readonly status: 'active' | 'superseded' | 'cancelled'
     }
   | {

@@ -137,7 +137,7 @@ function planAccept(ctx: LedgerContext, conflict: Conflict, decision: Extract<De
         commit: (c) => c.book.addVersion(op.item, { at: op.hlc, name: op.name, price: op.price, status: op.status, controlled: op.controlled }),
       }
     case 'prescription-status':
-      return { moves, writeOffValue, commit: (c) => void c.prescriptions.set(op.prescription, { hash: op.hash, status: op.status }) }
+      return { moves, writeOffValue, commit: (c) => void c.prescriptions.set(op.prescription, { hash: op.signedHash, status: op.status }) }
     default:
       return notApplicable(conflict, decision)
   }

@@ -79,7 +79,7 @@ const BODIES: Record<string, Record<string, Check>> = {
     status: oneOf('active', 'withdrawn'),
     controlled: (v) => typeof v === 'boolean',
   },
-  'prescription-status': { prescription: str, hash: str, status: oneOf('active', 'superseded', 'cancelled') },
+  'prescription-status': { prescription: str, signedHash: str, status: oneOf('active', 'superseded', 'cancelled') },
   resolution: { conflict: str, decision, note: text, approval },
 }
 
