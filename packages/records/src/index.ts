@@ -1,1 +1,92 @@
-export {}
+export type {
+  Actor,
+  ActorRef,
+  Allergy,
+  Chart,
+  ChartCollection,
+  Diagnosis,
+  DispenseNote,
+  Encounter,
+  EncounterStatus,
+  Identifier,
+  Imm,
+  MarEvent,
+  MarStatus,
+  Order,
+  Patient,
+  PatientLink,
+  PatientSummary,
+  Prescription,
+  Problem,
+  ProblemStatus,
+  QueueStatus,
+  RxItem,
+  RxSignature,
+  SectionStamp,
+  Severity,
+  Sex,
+  VitalsEntry,
+  VitalsValues,
+} from './types.js'
+export { SEXES, SEVERITIES, PROBLEM_STATUSES, ENCOUNTER_STATUSES, QUEUE_STATUSES, MAR_STATUSES } from './types.js'
+export {
+  AppendOnlyError,
+  DuplicateRecordError,
+  InvalidRecordError,
+  SignedPrescriptionError,
+  UnknownRecordError,
+  UnsupportedSchemaError,
+} from './errors.js'
+export { imm, str, plain } from './values.js'
+export { VITAL_RANGES } from './validate.js'
+export { SCHEMA_VERSION, emptyCollection, migrateCollection, needsMigration, chartOf } from './collection.js'
+export {
+  registerPatient,
+  updateDemographics,
+  addIdentifier,
+  identifierKey,
+  recordAllergy,
+  setAllergySeverity,
+  addProblem,
+  setProblemStatus,
+} from './patient.js'
+export type { RegisterPatientInput, IdentifierInput, DemographicsPatch, AllergyInput, ProblemInput } from './patient.js'
+export {
+  openEncounter,
+  encounterOf,
+  setQueueStatus,
+  setEncounterStatus,
+  recordVitals,
+  markVitalsInError,
+  editNotes,
+  spliceNotes,
+  addDiagnosis,
+  addOrder,
+  setOrderStatus,
+} from './encounter.js'
+export type { OpenEncounterInput, DiagnosisInput } from './encounter.js'
+export {
+  createPrescription,
+  addRxItem,
+  updateRxItem,
+  removeRxItem,
+  signPrescription,
+  prescriptionOf,
+  draftOf,
+  isSigned,
+  canonicalPrescription,
+  prescriptionHash,
+} from './prescription.js'
+export type { RxItemInput, CreatePrescriptionInput } from './prescription.js'
+export { verifyPrescription, VERIFY_REASONS } from './verify.js'
+export type { VerifyResult, VerifyReason } from './verify.js'
+export { recordDispenseNote } from './pharmacy.js'
+export { recordAdministration, correctAdministration, effectiveMar } from './mar.js'
+export type { MarInput, EffectiveMarEntry } from './mar.js'
+export { summarize } from './summary.js'
+export { duplicateKeys, findPossibleDuplicates, normalizeName } from './duplicates.js'
+export type { DuplicateCandidate } from './duplicates.js'
+export { linkPatients, unlinkPatients, linkGroups } from './links.js'
+export { needsReview, resolveReview } from './review.js'
+export type { ReviewMarker } from './review.js'
+export { canonicalJson } from './canonical.js'

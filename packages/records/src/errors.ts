@@ -1,0 +1,43 @@
+import { ClinicMeshError } from '@clinic-mesh/contracts'
+
+/** Helper input that fails validation (bad date, unknown enum value, implausible vital sign). Nothing was written. */
+export class InvalidRecordError extends ClinicMeshError {
+  constructor(message: string) {
+    super('InvalidRecordError', message)
+  }
+}
+
+/** A helper was asked to change a prescription that is already signed (signed Rx are clinically immutable). */
+export class SignedPrescriptionError extends ClinicMeshError {
+  constructor(message: string) {
+    super('SignedPrescriptionError', message)
+  }
+}
+
+/** An append-only entry (MAR event, link record) would have been overwritten. */
+export class AppendOnlyError extends ClinicMeshError {
+  constructor(message: string) {
+    super('AppendOnlyError', message)
+  }
+}
+
+/** A referenced patient, encounter, prescription, item or entry does not exist. */
+export class UnknownRecordError extends ClinicMeshError {
+  constructor(message: string) {
+    super('UnknownRecordError', message)
+  }
+}
+
+/** A record with this id exists already (e.g. registering a patient id twice). */
+export class DuplicateRecordError extends ClinicMeshError {
+  constructor(message: string) {
+    super('DuplicateRecordError', message)
+  }
+}
+
+/** The collection was written by a newer version of the code than this one. */
+export class UnsupportedSchemaError extends ClinicMeshError {
+  constructor(message: string) {
+    super('UnsupportedSchemaError', message)
+  }
+}

@@ -1,0 +1,158 @@
+import { newId, type EncounterId, type PrescriptionId } from '@clinic-mesh/contracts'
+import { ed25519 } from '@noble/curves/ed25519.js'
+import { sha256 } from '@noble/hashes/sha2.js'
+import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js'
+import { canonicalJson } from './canonical.js'
+import { InvalidRecordError, SignedPrescriptionError, UnknownRecordError } from './errors.js'
+import type { Actor, Chart, Prescription, RxItem } from './types.js'
+import { optionalText, requireText } from './validate.js'
+import { imm, stamp, str } from './values.js'
+
+export interface RxItemInput {
+  drug: string
+  dose: string
+  route: string
+  frequency: string
+  duration: string
+  instructions?: string
+}
+
+const ITEM_FIELDS = ['drug', 'dose', 'route', 'frequency', 'duration', 'instructions'] as const
+type ItemField = (typeof ITEM_FIELDS)[number]
+
+function checkField(field: ItemField, value: unknown): string | undefined {
+  return field === 'instructions' ? optionalText(value, `item.${field}`) : requireText(value, `item.${field}`, 200)
+}
+
+function toItem(input: RxItemInput): RxItem {
+  const item = {} as RxItem
+  for (const f of ITEM_FIELDS) {
+    const v = checkField(f, input?.[f])
+    if (v !== undefined) item[f] = imm(v)
+  }
+  return item
+}
+
+export function prescriptionOf(chart: Chart, rxId: string): Prescription {
+  const rx = chart.prescriptions[rxId]
+  if (!rx) throw new UnknownRecordError(`no prescription ${rxId}`)
+  return rx
+}
+
+export function isSigned(rx: Prescription): boolean {
+  return str(rx.status) === 'signed' || rx.signed !== undefined
+}
+
+/** The draft prescription `rxId`, or `SignedPrescriptionError` if it is signed. */
+export function draftOf(chart: Chart, rxId: string): Prescription {
+  const rx = prescriptionOf(chart, rxId)
+  if (isSigned(rx)) throw new SignedPrescriptionError(`prescription ${rxId} is signed and cannot be changed`)
+  return rx
+}
+
+export interface CreatePrescriptionInput {
+  id?: PrescriptionId
+  encounterId?: EncounterId
+  items?: RxItemInput[]
+}
+
+/** Creates a draft. Returns its id and the ids of its items (in input order). */
+export function createPrescription(chart: Chart, input: CreatePrescriptionInput, actor: Actor): { id: PrescriptionId; itemIds: string[] } {
+  const items: { [id: string]: RxItem } = {}
+  const itemIds: string[] = []
+  for (const i of input?.items ?? []) {
+    const id = newId('itm')
+    items[id] = toItem(i)
+    itemIds.push(id)
+  }
+  if (input.encounterId !== undefined && !chart.encounters[input.encounterId]) {
+    throw new UnknownRecordError(`no encounter ${input.encounterId}`)
+  }
+  const { by, at } = stamp(actor)
+  const id = input.id ?? newId<PrescriptionId>('rx')
+  if (chart.prescriptions[id]) throw new InvalidRecordError(`prescription ${id} exists already`)
+  const rx: Prescription = { id: imm(id), patientId: chart.patient.id, status: imm('draft'), items, createdBy: by, createdAt: at }
+  if (input.encounterId !== undefined) rx.encounterId = imm(input.encounterId)
+  chart.prescriptions[id] = rx
+  return { id, itemIds }
+}
+
+export function addRxItem(chart: Chart, rxId: string, input: RxItemInput, actor: Actor): string {
+  const rx = draftOf(chart, rxId)
+  const item = toItem(input)
+  const { by, at } = stamp(actor)
+  const id = newId('itm')
+  rx.items[id] = item
+  rx.updatedBy = by
+  rx.updatedAt = at
+  return id
+}
+
+/** Field-level edit of a draft item: only fields whose value changes are written (seed 001 "lww+diff"). */
+export function updateRxItem(chart: Chart, rxId: string, itemId: string, patch: Partial<RxItemInput>, actor: Actor): void {
+  const rx = draftOf(chart, rxId)
+  const item = rx.items[itemId]
+  if (!item) throw new UnknownRecordError(`no item ${itemId} in prescription ${rxId}`)
+  const changes: [ItemField, string | undefined][] = []
+  for (const f of ITEM_FIELDS) {
+    if (!(f in (patch ?? {}))) continue
+    changes.push([f, checkField(f, patch[f])])
+  }
+  const { by, at } = stamp(actor)
+  let changed = false
+  for (const [f, v] of changes) {
+    if (v === str(item[f])) continue
+    if (v === undefined) delete item[f]
+    else item[f] = imm(v)
+    changed = true
+  }
+  if (changed) {
+    rx.updatedBy = by
+    rx.updatedAt = at
+  }
+}
+
+export function removeRxItem(chart: Chart, rxId: string, itemId: string, actor: Actor): void {
+  const rx = draftOf(chart, rxId)
+  if (!rx.items[itemId]) throw new UnknownRecordError(`no item ${itemId} in prescription ${rxId}`)
+  const { by, at } = stamp(actor)
+  delete rx.items[itemId]
+  rx.updatedBy = by
+  rx.updatedAt = at
+}
+
+/** The clinically relevant content that a signature covers, as deterministic JSON (sorted keys). */
+export function canonicalPrescription(rx: Prescription): string {
+  const items: Record<string, Record<string, string>> = {}
+  for (const [id, item] of Object.entries(rx.items)) {
+    const out: Record<string, string> = {}
+    for (const f of ITEM_FIELDS) if (item[f] !== undefined) out[f] = str(item[f])
+    items[id] = out
+  }
+  const content: Record<string, unknown> = { v: 1, id: str(rx.id), patientId: str(rx.patientId), items }
+  if (rx.encounterId !== undefined) content.encounterId = str(rx.encounterId)
+  return canonicalJson(content)
+}
+
+/** sha-256 (hex) of `canonicalPrescription(rx)`: the id of this exact version (the ledger's dispense references it). */
+export function prescriptionHash(rx: Prescription): string {
+  return bytesToHex(sha256(utf8ToBytes(canonicalPrescription(rx))))
+}
+
+/** Signs the draft with the clinician's Ed25519 secret key; afterwards every helper refuses to change it. */
+export function signPrescription(chart: Chart, rxId: string, secretKey: Uint8Array, actor: Actor): { hash: string; signature: string } {
+  const rx = draftOf(chart, rxId)
+  if (Object.keys(rx.items).length === 0) throw new InvalidRecordError('cannot sign a prescription without items')
+  if (!(secretKey instanceof Uint8Array) || secretKey.length !== 32) {
+    throw new InvalidRecordError('secretKey must be a 32-byte Ed25519 secret key')
+  }
+  const { by, at } = stamp(actor)
+  const hash = prescriptionHash(rx)
+  const signature = bytesToHex(ed25519.sign(hexToBytes(hash), secretKey))
+  const publicKey = bytesToHex(ed25519.getPublicKey(secretKey))
+  rx.signed = { hash: imm(hash), signature: imm(signature), publicKey: imm(publicKey), signedBy: by, signedAt: at }
+  rx.status = imm('signed')
+  return { hash, signature }
+}
+
+export { ITEM_FIELDS }
