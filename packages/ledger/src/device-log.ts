@@ -91,6 +91,6 @@ export class DeviceLog {
     const hash = hashOperation(unsigned)
     this.#seq = seq
     this.#prev = hash
-    return { ...unsigned, hash } as Operation
+    return { ...unsigned, hash }
   }
 }

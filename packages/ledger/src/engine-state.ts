@@ -1,4 +1,4 @@
-import type { BatchId, LocationId } from '@clinic-mesh/contracts'
+import type { BatchId } from '@clinic-mesh/contracts'
 import type { LedgerContext, PrescriptionState, TransferRecord } from './apply-op.js'
 import type { Conflict, ConflictKind } from './conflict.js'
 import { SnapshotError } from './errors.js'
@@ -87,7 +87,7 @@ export function decodeEngineState(bytes: Uint8Array): EngineState {
     for (const [batch, qty] of lots) {
       const info = book.batches.get(batch)
       if (!info) throw new SnapshotError(`snapshot holds stock of unknown batch ${batch}`)
-      book.ensureCell(site as LocationId, batch, info).qty = qty
+      book.ensureCell(site, batch, info).qty = qty
     }
   }
   const chains = new Map<string, Chain>()

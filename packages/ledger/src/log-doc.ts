@@ -8,7 +8,8 @@ export const LOG_DOC_SCHEMA = 1
  * One Automerge document per device per period (UTC day): only that device appends to `ops`, so merging copies
  * received from peers never interleaves or reorders its entries (single writer, append-only list).
  */
-export interface DeviceLogDoc {
+// A type alias (not an interface) so it satisfies Automerge's `Record<string, unknown>` constraint.
+export type DeviceLogDoc = {
   schema: number
   clinic: ClinicId
   device: DeviceId

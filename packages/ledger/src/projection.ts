@@ -69,7 +69,7 @@ export function project(settled: InventoryState, unsettledOps: readonly Operatio
     }
   }
   const prices: Record<string, { settled: number | null; tentative: number }> = {}
-  for (const [id, it] of Object.entries(settled.items) as [string, ItemState][]) prices[id] = { settled: it.price, tentative: it.price }
+  for (const [id, it] of Object.entries<ItemState>(settled.items)) prices[id] = { settled: it.price, tentative: it.price }
 
   const seen = new Set<string>()
   const ops = unsettledOps.filter((op) => !seen.has(op.id) && seen.add(op.id))

@@ -93,13 +93,13 @@ export class StockBook {
 
   ensureCell(site: string, batch: string, info: BatchInfo): Cell {
     let bySite = this.cells.get(site)
-    if (!bySite) this.cells.set(site, (bySite = new Map()))
+    if (!bySite) this.cells.set(site, (bySite = new Map<string, Cell>()))
     let cell = bySite.get(batch)
     if (cell) return cell
     cell = { batch: batch as BatchId, item: info.item, end: info.end, qty: 0 }
     bySite.set(batch, cell)
     let byItem = this.fefo.get(site)
-    if (!byItem) this.fefo.set(site, (byItem = new Map()))
+    if (!byItem) this.fefo.set(site, (byItem = new Map<string, Cell[]>()))
     let list = byItem.get(info.item)
     if (!list) byItem.set(info.item, (list = []))
     list.push(cell)
@@ -144,6 +144,6 @@ export class StockBook {
       const lots: Record<string, number> = (stock[site] = {})
       for (const [batch, cell] of bySite) lots[batch] = cell.qty
     }
-    return { items, batches, stock } as InventoryState
+    return { items, batches, stock }
   }
 }
