@@ -1,8 +1,8 @@
 import { updateText, splice } from '@automerge/automerge'
 import { newId, type EncounterId } from '@clinic-mesh/contracts'
 import { InvalidRecordError, UnknownRecordError } from './errors.js'
-import type { Actor, Chart, Diagnosis, Encounter, EncounterStatus, Order, QueueStatus, VitalsValues } from './types.js'
-import { ENCOUNTER_STATUSES, QUEUE_STATUSES } from './types.js'
+import type { Actor, Chart, Diagnosis, Encounter, EncounterStatus, Order, QueueStatus, SectionStatus, VitalsValues } from './types.js'
+import { ENCOUNTER_STATUSES, QUEUE_STATUSES, SECTION_STATUSES } from './types.js'
 import { optionalText, requireEnum, requireText, requireVitals } from './validate.js'
 import { checkTimestamp, imm, stamp } from './values.js'
 
@@ -65,6 +65,24 @@ export function setEncounterStatus(chart: Chart, encounterId: string, status: En
   }
 }
 
+/** Sets a role's section status ('in-progress' | 'done') with who/when. */
+export function setSectionStatus(
+  chart: Chart,
+  encounterId: string,
+  section: 'registration' | 'triage' | 'clinician' | 'pharmacy',
+  status: SectionStatus,
+  actor: Actor,
+): void {
+  const enc = encounterOf(chart, encounterId)
+  const value = requireEnum(status, SECTION_STATUSES, 'section status')
+  const target = requireEnum(section, ['registration', 'triage', 'clinician', 'pharmacy'] as const, 'section')
+  const { by, at } = stamp(actor)
+  const s = enc[target]
+  s.status = imm(value)
+  s.by = by
+  s.at = at
+}
+
 /** Adds one set of vitals under a fresh id (add-wins). `takenAt` defaults to the actor's time. */
 export function recordVitals(chart: Chart, encounterId: string, vitals: VitalsValues, actor: Actor, takenAt?: string): string {
   const enc = encounterOf(chart, encounterId)
@@ -73,8 +91,6 @@ export function recordVitals(chart: Chart, encounterId: string, vitals: VitalsVa
   const { by, at } = stamp(actor)
   const id = newId('vit')
   enc.triage.vitals[id] = { values, takenAt: takenAt ? imm(takenAt) : at, by }
-  enc.triage.by = by
-  enc.triage.at = at
   return id
 }
 

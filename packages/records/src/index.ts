@@ -23,12 +23,13 @@ export type {
   RxItem,
   RxSignature,
   SectionStamp,
+  SectionStatus,
   Severity,
   Sex,
   VitalsEntry,
   VitalsValues,
 } from './types.js'
-export { SEXES, SEVERITIES, PROBLEM_STATUSES, ENCOUNTER_STATUSES, QUEUE_STATUSES, MAR_STATUSES } from './types.js'
+export { SEXES, SEVERITIES, PROBLEM_STATUSES, ENCOUNTER_STATUSES, QUEUE_STATUSES, MAR_STATUSES, SECTION_STATUSES } from './types.js'
 export {
   AppendOnlyError,
   DuplicateRecordError,
@@ -56,6 +57,7 @@ export {
   encounterOf,
   setQueueStatus,
   setEncounterStatus,
+  setSectionStatus,
   recordVitals,
   markVitalsInError,
   editNotes,

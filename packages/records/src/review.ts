@@ -52,7 +52,8 @@ function chartMarkers(out: ReviewMarker[], chart: Chart, base: string[]): void {
   for (const [id, enc] of Object.entries(chart.encounters)) {
     const path = [...base, 'encounters', id]
     check(out, enc, path, ['status'])
-    check(out, enc.registration, [...path, 'registration'], ['reason', 'queue'])
+    check(out, enc.registration, [...path, 'registration'], ['reason', 'queue', 'status'])
+    for (const section of ['triage', 'clinician', 'pharmacy'] as const) check(out, enc[section], [...path, section], ['status'])
     each(out, enc.clinician.diagnoses, [...path, 'clinician', 'diagnoses'], (x, q) => check(out, x, q, ['text', 'code', 'certainty']))
     each(out, enc.orders, [...path, 'orders'], (x, q) => check(out, x, q, ['kind', 'text', 'status']))
   }

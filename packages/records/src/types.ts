@@ -110,8 +110,12 @@ export interface Order {
   at: Imm
 }
 
-/** Written by the section's role; `by`/`at` is the last writer of the section's own fields. */
+export const SECTION_STATUSES = ['in-progress', 'done'] as const
+export type SectionStatus = (typeof SECTION_STATUSES)[number]
+
+/** Written by the section's role: its status, and who/when last set it (entries carry their own `by`). */
 export interface SectionStamp {
+  status?: Imm<SectionStatus>
   by?: ActorRef
   at?: Imm
 }
@@ -208,7 +212,8 @@ export interface PatientLink {
   unlinkedAt?: Imm
 }
 
-export interface ChartCollection {
+/** A type alias (not an interface) so that it satisfies Automerge's `Record<string, unknown>` bound: `A.from(emptyCollection())`. */
+export type ChartCollection = {
   schema: number
   charts: { [patientId: string]: Chart }
   links: { [linkId: string]: PatientLink }

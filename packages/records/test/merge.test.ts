@@ -82,7 +82,9 @@ describe('concurrent edits merge', () => {
 
 describe('needsReview', () => {
   it('surfaces both values of a concurrently edited allergy severity, and clears after resolveReview', () => {
-    let { doc, pid } = withPatient()
+    const start = withPatient()
+    const pid = start.pid
+    let doc = start.doc
     let alg = ''
     doc = A.change(doc, (d) => {
       alg = recordAllergy(d.charts[pid]!, { substance: 'penicillin', severity: 'mild' }, nurse)
