@@ -6,8 +6,11 @@ export const CONFLICT = 3
 // Result registers of fingerprintId (no tuple allocated per lookup on the hot path).
 let fpA = 0
 let fpB = 0
+let fpOf: string | null = null
 
 function fingerprintId(id: string): void {
+  if (id === fpOf) return // `add` right after a failed `find` of the same id
+  fpOf = id
   // FNV-1a and a multiplicative variant: two independent 32-bit hashes.
   let a = 0x811c9dc5
   let b = 0x9e3779b9
