@@ -1,1 +1,31 @@
-export {}
+export { createMeshNode, MeshNode } from './node.js'
+export type { MeshInit } from './node.js'
+export { MeshNetworkAdapter } from './adapter.js'
+export type { AdapterOptions } from './adapter.js'
+export { PeersEvent, StreamErrorEvent, RefusedEvent } from './events.js'
+export type { MeshPeer, MeshEventMap } from './events.js'
+export { SYNC_PROTOCOL, WIRE_VERSION, DEFAULT_MAX_FRAME_BYTES, FrameKind } from './constants.js'
+export { encodeFrame, FrameDecoder } from './frame-codec.js'
+export { encodeWire, decodeWire } from './wire.js'
+export type { Handshake, WireFrame } from './wire.js'
+export { Membership, MembershipChangeEvent } from './membership/membership.js'
+export type { MembershipInit, MembershipUpdate, UpdateReport } from './membership/membership.js'
+export {
+  generateAdminKey,
+  signEnrolment,
+  signRevocation,
+  verifyEnrolment,
+  verifyRevocation,
+} from './membership/records.js'
+export type { Enrolment, Revocation, AdminKeyPair, EnrolInput, RevokeInput } from './membership/records.js'
+export { clinicPsk } from './membership/psk.js'
+export {
+  FrameTooLargeError,
+  MalformedFrameError,
+  HandshakeError,
+  InvalidSignatureError,
+  MembershipRecordError,
+  JoinError,
+  PeerRefusedError,
+  MeshClosedError,
+} from './errors.js'

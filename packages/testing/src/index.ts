@@ -1,1 +1,7 @@
-export {}
+export { eventually, nextEvent, listen, EventuallyTimeoutError } from './eventually.js'
+export type { Emitter, EventuallyOptions } from './eventually.js'
+export { tempDir } from './temp-dir.js'
+export type { TempDir } from './temp-dir.js'
+export { runNetworkAdapterTests } from './network-adapter-suite.js'
+export type { AdapterFixture, AdapterSetup, Network, SuiteOptions } from './network-adapter-suite.js'
+export { messageChannelFixture } from './message-channel-fixture.js'

@@ -1,0 +1,157 @@
+import { NetworkAdapter } from '@automerge/automerge-repo'
+import type { Message, PeerId, PeerMetadata } from '@automerge/automerge-repo'
+import type { Stream } from '@libp2p/interface'
+import { WIRE_VERSION } from './constants.js'
+import { MeshClosedError } from './errors.js'
+import { Session } from './session.js'
+import type { Handshake } from './wire.js'
+
+export interface AdapterOptions {
+  deviceName: string
+  maxFrameBytes: number
+  handshakeTimeoutMs?: number
+  /** the adapter reports ready when the first peer is announced, or this long after connect() */
+  readyAfterMs?: number
+  /** the Repo called connect(): open sync streams to every connected peer */
+  onConnect(): void
+  /** a session ended; `error` is set when the stream was reset */
+  onSessionClosed(remote: string, error: Error | undefined): void
+  /** a session's handshake completed */
+  onSessionOpen(remote: string, handshake: Handshake): void
+}
+
+/**
+ * automerge-repo NetworkAdapter over libp2p streams. One Session per remote device; exactly one
+ * `peer-candidate` per remote repo peer while its session lives, then one `peer-disconnected`.
+ * Link drops never emit `close` (that would detach the adapter from the Repo); only disconnect() does.
+ */
+export class MeshNetworkAdapter extends NetworkAdapter {
+  readonly #opts: AdapterOptions
+  readonly #sessions = new Map<string, Session>()
+  readonly #announced = new Map<PeerId, Session>()
+  #connected = false
+  #ready = false
+  #resolveReady: () => void = () => {}
+  readonly #readyPromise = new Promise<void>((resolve) => (this.#resolveReady = resolve))
+  #readyTimer: ReturnType<typeof setTimeout> | undefined
+
+  constructor(opts: AdapterOptions) {
+    super()
+    this.#opts = opts
+  }
+
+  isReady(): boolean {
+    return this.#ready
+  }
+
+  whenReady(): Promise<void> {
+    return this.#readyPromise
+  }
+
+  /** true between connect() and disconnect(): streams are accepted and opened */
+  get active(): boolean {
+    return this.#connected
+  }
+
+  connect(peerId: PeerId, peerMetadata?: PeerMetadata): void {
+    this.peerId = peerId
+    this.peerMetadata = peerMetadata ?? {}
+    this.#connected = true
+    clearTimeout(this.#readyTimer)
+    this.#readyTimer = setTimeout(() => this.#markReady(), this.#opts.readyAfterMs ?? 500)
+    this.#readyTimer.unref?.()
+    this.#opts.onConnect()
+  }
+
+  send(message: Message): void {
+    const session = this.#announced.get(message.targetId)
+    if (session === undefined || session.closed) return // the peer left; automerge-repo resyncs on its return
+    session.send(message)
+  }
+
+  disconnect(): void {
+    if (!this.#connected) return
+    this.#connected = false
+    clearTimeout(this.#readyTimer)
+    for (const session of [...this.#sessions.values()]) session.close('repo disconnected')
+    for (const peerId of [...this.#announced.keys()]) {
+      this.#announced.delete(peerId)
+      this.emit('peer-disconnected', { peerId })
+    }
+    this.#sessions.clear()
+    this.emit('close')
+  }
+
+  hasSession(remote: string): boolean {
+    return this.#sessions.has(remote)
+  }
+
+  /** Remote libp2p peers with a live session and their handshakes. */
+  sessions(): Array<{ remote: string; handshake: Handshake | undefined }> {
+    return [...this.#sessions.values()].map((s) => ({ remote: s.remote, handshake: s.handshake }))
+  }
+
+  /** Takes a freshly opened sync stream (either direction) and runs the protocol on it. */
+  attach(stream: Stream, remote: string): void {
+    const { peerId } = this
+    if (!this.#connected || peerId === undefined) {
+      stream.abort(new MeshClosedError('sync adapter is not connected to a repo'))
+      return
+    }
+    const local: Handshake = { v: WIRE_VERSION, peerId, peerMetadata: this.peerMetadata ?? {}, deviceName: this.#opts.deviceName }
+    const previous = this.#sessions.get(remote)
+    const session = new Session({
+      stream,
+      remote,
+      local,
+      maxFrameBytes: this.#opts.maxFrameBytes,
+      handshakeTimeoutMs: this.#opts.handshakeTimeoutMs,
+      hooks: {
+        onHandshake: (s, hs) => this.#onHandshake(s, hs),
+        onMessage: (_s, message) => {
+          if (message.targetId === this.peerId) this.emit('message', message)
+        },
+        onClose: (s, error) => this.#onClose(s, error),
+      },
+    })
+    this.#sessions.set(remote, session)
+    previous?.close('superseded by a newer stream')
+  }
+
+  /** Resets every session with this libp2p peer (used on revocation). */
+  drop(remote: string, error: Error): void {
+    for (const s of [...this.#sessions.values()]) if (s.remote === remote) s.abort(error)
+  }
+
+  #markReady(): void {
+    if (this.#ready) return
+    this.#ready = true
+    this.#resolveReady()
+  }
+
+  #onHandshake(session: Session, hs: Handshake): void {
+    if (this.#sessions.get(session.remote) !== session) {
+      session.close('superseded by a newer stream')
+      return
+    }
+    const previous = this.#announced.get(hs.peerId)
+    this.#announced.set(hs.peerId, session)
+    if (previous !== undefined && previous !== session) {
+      previous.close('superseded by a newer stream')
+      this.emit('peer-disconnected', { peerId: hs.peerId })
+    }
+    this.emit('peer-candidate', { peerId: hs.peerId, peerMetadata: hs.peerMetadata })
+    this.#markReady()
+    this.#opts.onSessionOpen(session.remote, hs)
+  }
+
+  #onClose(session: Session, error: Error | undefined): void {
+    if (this.#sessions.get(session.remote) === session) this.#sessions.delete(session.remote)
+    const peerId = session.peerId
+    if (peerId !== undefined && this.#announced.get(peerId) === session) {
+      this.#announced.delete(peerId)
+      this.emit('peer-disconnected', { peerId })
+    }
+    this.#opts.onSessionClosed(session.remote, error)
+  }
+}

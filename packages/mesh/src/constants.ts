@@ -1,0 +1,25 @@
+/** libp2p protocol id of the sync stream. A breaking change to the wire format bumps the major version. */
+export const SYNC_PROTOCOL = '/clinic-mesh/sync/1.0.0'
+
+/** Version carried inside the handshake frame; must equal the major of SYNC_PROTOCOL. */
+export const WIRE_VERSION = 1
+
+/** Default largest accepted frame payload (16 MiB). */
+export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024
+
+/** A frame length prefix is an unsigned LEB128 varint of at most this many bytes (covers 2^35 - 1). */
+export const MAX_VARINT_BYTES = 5
+
+/** Frame kinds: first byte of every frame payload. */
+export const FrameKind = {
+  handshake: 0x01,
+  message: 0x02,
+  bye: 0x03,
+} as const
+export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind]
+
+/** How long a stream may stay open without a handshake from the remote. */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000
+
+/** Reconnection backoff after a link drops. */
+export const DEFAULT_BACKOFF = { initialMs: 250, maxMs: 30_000, factor: 2 } as const

@@ -1,0 +1,261 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import type { Libp2p, PeerId, PrivateKey, Stream, Connection } from '@libp2p/interface'
+import { mdns } from '@libp2p/mdns'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { preSharedKey } from '@libp2p/pnet'
+import { tcp } from '@libp2p/tcp'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p } from 'libp2p'
+import { MeshNetworkAdapter } from './adapter.js'
+import { Backoff } from './backoff.js'
+import type { BackoffPolicy } from './backoff.js'
+import { DEFAULT_MAX_FRAME_BYTES, SYNC_PROTOCOL } from './constants.js'
+import { MeshClosedError, PeerRefusedError } from './errors.js'
+import { ClinicMeshError } from '@clinic-mesh/contracts'
+import { membershipGater, refusal } from './gater.js'
+import { MeshEvents } from './events.js'
+import type { MeshPeer } from './events.js'
+import type { Membership, MembershipChangeEvent } from './membership/membership.js'
+import { clinicPsk } from './membership/psk.js'
+
+export interface MeshInit {
+  deviceName: string
+  membership: Membership
+  /** the clinic secret (≥ 32 bytes): the private-network key is derived from it */
+  clinicSecret: Uint8Array
+  /** the device's libp2p key, persisted by the caller; its peer id is what enrolments name */
+  privateKey?: PrivateKey
+  /** default ['/ip4/0.0.0.0/tcp/0'] */
+  listen?: string[]
+  /** default enabled, 10 s query interval, service tag 'clinic-mesh' */
+  mdns?: { enabled: boolean; interval?: number; serviceTag?: string }
+  /** multiaddrs (with /p2p/<id>) dialled at start, on re-enable and after drops */
+  bootstrap?: string[]
+  /** largest accepted frame payload, default 16 MiB */
+  maxFrameBytes?: number
+  handshakeTimeoutMs?: number
+  readyAfterMs?: number
+  backoff?: Partial<BackoffPolicy>
+  /** connections accepted per second from one host, default 100 (libp2p's own default of 5 is too low for a mesh) */
+  inboundConnectionThreshold?: number
+}
+
+/**
+ * A clinic device on the mesh: a libp2p host (tcp, pnet, noise, yamux, identify, mdns) gated by clinic
+ * membership, running the sync protocol for an automerge-repo Repo through `adapter`.
+ */
+export class MeshNode extends MeshEvents {
+  readonly adapter: MeshNetworkAdapter
+  readonly libp2p: Libp2p
+  readonly #membership: Membership
+  readonly #backoff: Backoff
+  readonly #bootstrap: string[]
+  #enabled = true
+  #stopped = false
+
+  private constructor(libp2p: Libp2p, adapter: MeshNetworkAdapter, init: MeshInit, backoff: Backoff) {
+    super()
+    this.libp2p = libp2p
+    this.adapter = adapter
+    this.#membership = init.membership
+    this.#backoff = backoff
+    this.#bootstrap = init.bootstrap ?? []
+  }
+
+  static async create(init: MeshInit): Promise<MeshNode> {
+    const ref: { node?: MeshNode } = {}
+    const gate = {
+      membership: init.membership,
+      enabled: () => ref.node?.enabled ?? true,
+      onRefused: (peer: string, reason: string) => ref.node?.emitRefused(peer, reason),
+    }
+    const mdnsOn = init.mdns?.enabled ?? true
+    const libp2p = await createLibp2p({
+      ...(init.privateKey === undefined ? {} : { privateKey: init.privateKey }),
+      addresses: { listen: init.listen ?? ['/ip4/0.0.0.0/tcp/0'] },
+      transports: [tcp()],
+      connectionProtector: preSharedKey({ psk: clinicPsk(init.clinicSecret) }),
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      connectionGater: membershipGater(gate),
+      connectionManager: { inboundConnectionThreshold: init.inboundConnectionThreshold ?? 100 },
+      peerDiscovery: mdnsOn
+        ? [mdns({ interval: init.mdns?.interval ?? 10_000, serviceTag: init.mdns?.serviceTag ?? 'clinic-mesh' })]
+        : [],
+      services: { identify: identify() },
+      start: false,
+    })
+    const backoff = new Backoff(init.backoff)
+    const adapter = new MeshNetworkAdapter({
+      deviceName: init.deviceName,
+      maxFrameBytes: init.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      handshakeTimeoutMs: init.handshakeTimeoutMs,
+      readyAfterMs: init.readyAfterMs,
+      onConnect: () => ref.node?.openAll(),
+      onSessionOpen: (remote) => {
+        backoff.succeeded(remote)
+        ref.node?.emitPeers()
+      },
+      onSessionClosed: (remote, error) => ref.node?.sessionClosed(remote, error),
+    })
+    const node = new MeshNode(libp2p, adapter, init, backoff)
+    ref.node = node
+    await node.#start()
+    return node
+  }
+
+  get peerId(): string {
+    return this.libp2p.peerId.toString()
+  }
+
+  get enabled(): boolean {
+    return this.#enabled && !this.#stopped
+  }
+
+  multiaddrs(): string[] {
+    return this.libp2p.getMultiaddrs().map((m) => m.toString())
+  }
+
+  /** Devices with a live sync session, named from their enrolment. */
+  peers(): MeshPeer[] {
+    return this.adapter.sessions().flatMap(({ remote, handshake }) =>
+      handshake === undefined
+        ? []
+        : [{ id: remote, name: this.#membership.deviceName(remote) ?? handshake.deviceName, repoPeerId: handshake.peerId }],
+    )
+  }
+
+  /** Dials a device by multiaddr (with /p2p/<peer id>). Rejects if it is refused or unreachable. */
+  async dial(address: string): Promise<void> {
+    await this.libp2p.dial(multiaddr(address))
+  }
+
+  /** Work offline (false): closes every mesh connection and refuses new ones until set true again. */
+  async setEnabled(on: boolean): Promise<void> {
+    if (this.#stopped || on === this.#enabled) return
+    this.#enabled = on
+    if (!on) {
+      this.#backoff.cancelAll()
+      for (const { remote } of this.adapter.sessions()) this.adapter.drop(remote, new PeerRefusedError('mesh disabled on this device'))
+      await Promise.all(this.libp2p.getConnections().map((c) => c.close().catch((err: unknown) => c.abort(err as Error))))
+    } else {
+      this.#redialKnown()
+    }
+    this.emitPeers()
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return
+    this.#stopped = true
+    this.#backoff.cancelAll()
+    this.#membership.removeEventListener('change', this.#onMembership)
+    this.adapter.disconnect()
+    await this.libp2p.stop()
+  }
+
+  async #start(): Promise<void> {
+    await this.libp2p.handle(SYNC_PROTOCOL, (stream, connection) => this.#inbound(stream, connection), {
+      maxInboundStreams: 4,
+      maxOutboundStreams: 4,
+    })
+    this.libp2p.addEventListener('peer:discovery', (evt) => this.#tryDial(evt.detail.id))
+    this.libp2p.addEventListener('peer:connect', (evt) => this.#open(evt.detail))
+    this.#membership.addEventListener('change', this.#onMembership)
+    await this.libp2p.start()
+    this.#redialKnown()
+  }
+
+  #inbound(stream: Stream, connection: Connection): void {
+    const remote = connection.remotePeer.toString()
+    const why = refusal(this.#gate(), remote)
+    if (why !== undefined) {
+      stream.abort(new PeerRefusedError(`sync stream refused: ${why}`))
+      return
+    }
+    this.adapter.attach(stream, remote)
+  }
+
+  #gate(): { membership: Membership; enabled: () => boolean; onRefused: () => void } {
+    return { membership: this.#membership, enabled: () => this.enabled, onRefused: () => {} }
+  }
+
+  /** The device with the smaller peer id opens the sync stream, so a pair never races two streams. */
+  #opener(remote: PeerId): boolean {
+    return this.peerId < remote.toString()
+  }
+
+  /** @internal called when the Repo connects the adapter */
+  openAll(): void {
+    for (const peer of this.libp2p.getPeers()) this.#open(peer)
+  }
+
+  #open(peer: PeerId): void {
+    const remote = peer.toString()
+    if (!this.enabled || !this.adapter.active || !this.#opener(peer) || this.adapter.hasSession(remote)) return
+    if (refusal(this.#gate(), remote) !== undefined) return
+    this.libp2p
+      .dialProtocol(peer, SYNC_PROTOCOL)
+      .then((stream) => {
+        if (this.adapter.hasSession(remote) || !this.enabled) stream.abort(new PeerRefusedError('stream no longer wanted'))
+        else this.adapter.attach(stream, remote)
+      })
+      .catch(() => this.#retry(peer))
+  }
+
+  #tryDial(peer: PeerId): void {
+    const remote = peer.toString()
+    if (refusal(this.#gate(), remote) !== undefined || this.libp2p.getConnections(peer).length > 0) return
+    this.libp2p.dial(peer).catch(() => this.#retry(peer))
+  }
+
+  #retry(peer: PeerId): void {
+    const remote = peer.toString()
+    if (!this.enabled || refusal(this.#gate(), remote) !== undefined) return
+    this.#backoff.schedule(remote, () => {
+      if (!this.enabled || this.adapter.hasSession(remote)) return
+      if (this.libp2p.getConnections(peer).length > 0) this.#open(peer)
+      else this.#tryDial(peer)
+    })
+  }
+
+  /** @internal */
+  sessionClosed(remote: string, error: Error | undefined): void {
+    if (isProtocolError(error)) this.emitStreamError(remote, error)
+    this.emitPeers()
+    if (this.enabled && this.adapter.active) this.#retry(peerIdFromString(remote))
+  }
+
+  #redialKnown(): void {
+    for (const address of this.#bootstrap) {
+      this.libp2p.dial(multiaddr(address)).catch(() => {
+        const id = multiaddr(address).getComponents().find((c) => c.name === 'p2p')?.value
+        if (id !== undefined) this.#retry(peerIdFromString(id))
+      })
+    }
+    void this.libp2p.peerStore.all().then((peers) => {
+      for (const p of peers) if (!p.id.equals(this.libp2p.peerId)) this.#tryDial(p.id)
+    })
+  }
+
+  readonly #onMembership = (evt: Event): void => {
+    const { report } = evt as MembershipChangeEvent
+    for (const remote of report.revoked) {
+      this.adapter.drop(remote, new PeerRefusedError('device revoked'))
+      void this.libp2p.hangUp(peerIdFromString(remote)).catch(() => {})
+      this.emitRefused(remote, 'revoked')
+    }
+    for (const remote of report.admitted) this.#tryDial(peerIdFromString(remote))
+  }
+}
+
+/** A reset we caused because the remote broke the protocol (as opposed to a link drop or a refusal). */
+function isProtocolError(error: Error | undefined): error is ClinicMeshError {
+  return error instanceof ClinicMeshError && !(error instanceof PeerRefusedError) && !(error instanceof MeshClosedError)
+}
+
+/** Creates and starts a mesh node; pass `node.adapter` to `new Repo({ network: [node.adapter] })`. */
+export function createMeshNode(init: MeshInit): Promise<MeshNode> {
+  return MeshNode.create(init)
+}
