@@ -1,0 +1,55 @@
+/**
+ * The clinic directory: the one document that ties a clinic's documents together for device nodes and the
+ * relay. Device nodes write the records/ledger parts; only the relay writes `settlement`.
+ * URLs are automerge-repo document URLs (`automerge:...`), kept as plain strings here so this package
+ * stays free of automerge.
+ */
+export type DocUrl = string & { readonly __docUrl: true }
+
+export interface ClinicDirectoryDoc {
+  kind: 'clinic-directory/1'
+  clinic: string
+  /** Display name of the clinic. */
+  name: string
+  /** Root of the records layout (@clinic-mesh/store ClinicRootDoc). */
+  recordsRoot: DocUrl
+  /** Ledger logs (@clinic-mesh/ledger DeviceLogDoc): device id → period (YYYY-MM-DD) → log document. */
+  ledgerLogs: { [deviceId: string]: { [period: string]: DocUrl } }
+  /** Documents only the relay writes. Empty until the relay has seen the clinic. */
+  settlement: {
+    /** SettledInventoryDoc */
+    inventory?: DocUrl
+    /** ConflictQueueDoc */
+    conflicts?: DocUrl
+  }
+  /** Membership documents (enrolments, revocations), see docs/protocols/sync.md. */
+  membership?: DocUrl
+}
+
+/**
+ * Authoritative stock, written by the relay after each settlement round. Devices read it offline and add
+ * their unsettled operations on top (tentative stock).
+ */
+export interface SettledInventoryDoc {
+  kind: 'settled-inventory/1'
+  clinic: string
+  /** ISO time of the last settlement round. */
+  settledAt: string
+  /** Operations settled or turned into conflicts so far. */
+  decidedOps: number
+  /**
+   * Per device: every operation with seq ≤ this value is decided (settled or in conflict). A device's
+   * unsettled operations are those above its watermark.
+   */
+  watermarks: { [deviceId: string]: number }
+  /** The ledger's InventoryState, JSON-encoded (one value: cheap to sync, replaced each round). */
+  state: string
+}
+
+/** Open and resolved conflicts, written by the relay; reviewers act through the relay's API. */
+export interface ConflictQueueDoc {
+  kind: 'conflict-queue/1'
+  clinic: string
+  /** conflict id → JSON-encoded ledger Conflict plus status ('open' | 'resolved') and resolution. */
+  conflicts: { [conflictId: string]: string }
+}
