@@ -1,3 +1,6 @@
+import { Repo } from '@automerge/automerge-repo'
+import type { PeerId } from '@automerge/automerge-repo'
+import { eventually } from '@clinic-mesh/testing'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -49,4 +52,22 @@ export function startNode(
     readyAfterMs: 50,
     ...extra,
   })
+}
+
+/** Resolves once `node` has a live sync session with each of `ids` (libp2p peer ids). */
+export function syncedWith(node: MeshNode, ids: string[], timeoutMs = 10_000): Promise<true> {
+  return eventually(() => ids.every((id) => node.peers().some((p) => p.id === id)), {
+    on: [[node, 'peers']],
+    timeoutMs,
+    what: `${node.peerId} synced with ${ids.join(', ')}`,
+  })
+}
+
+/** Resolves once `node` has no sync session with `id`. */
+export function apartFrom(node: MeshNode, id: string, timeoutMs = 10_000): Promise<true> {
+  return eventually(() => !node.peers().some((p) => p.id === id), { on: [[node, 'peers']], timeoutMs, what: `${node.peerId} apart from ${id}` })
+}
+
+export function repoOn(node: MeshNode, name: string): Repo {
+  return new Repo({ network: [node.adapter], peerId: name as PeerId, sharePolicy: () => Promise.resolve(true) })
 }
