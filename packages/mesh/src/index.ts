@@ -19,6 +19,10 @@ export {
 } from './membership/records.js'
 export type { Enrolment, Revocation, AdminKeyPair, EnrolInput, RevokeInput } from './membership/records.js'
 export { clinicPsk } from './membership/psk.js'
+export { createJoinCode, normalizeJoinCode, JoinPakeClient, joinPakeRespond } from './membership/join-code.js'
+export type { JoinCode, JoinHello, JoinKeys } from './membership/join-code.js'
+export { JoinAdmin, JoinClient } from './membership/join.js'
+export type { JoinAdminInit, JoinBundle, JoinRequest, JoinWelcome } from './membership/join.js'
 export {
   FrameTooLargeError,
   MalformedFrameError,
