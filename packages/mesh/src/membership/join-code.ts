@@ -94,12 +94,10 @@ export interface JoinHello {
 
 /** The new tablet's half: start with hello(), then keys(offer) once the admin answered. */
 export class JoinPakeClient {
-  readonly #code: string
   readonly #scalar = randomScalar()
   readonly #hello: JoinHello
 
   constructor(code: string) {
-    this.#code = code
     const sid = randomBytes(16)
     this.#hello = { sid, y: generator(code, sid).multiply(this.#scalar).toBytes() }
   }
