@@ -1,4 +1,5 @@
-import type { AutomergeUrl, DocHandle, DocHandleChangePayload, Repo } from '@automerge/automerge-repo'
+import type { AutomergeUrl, DocHandle, DocHandleChangePayload, DocumentId, PeerId, Repo, SharePolicy } from '@automerge/automerge-repo'
+import { parseAutomergeUrl } from '@automerge/automerge-repo'
 import type { Doc } from '@automerge/automerge'
 import { LayoutError, UnknownPatientError } from './errors.js'
 import { findDoc } from './find.js'
@@ -102,6 +103,23 @@ export class ClinicStore<B extends BucketDoc> {
     return [this.#root.url, ...l.indexShards, ...l.chartBuckets]
   }
 
+  /**
+   * Announce policy for the repo: everything but the chart buckets this device has not opened. A new peer
+   * then receives the root and the index first (searchable at once) and pulls buckets on demand or in the
+   * background: a priority sync queue. (automerge-repo also asks this policy before requesting a document
+   * from a peer, so a bucket we open must pass it.)
+   */
+  readonly sharePolicy: SharePolicy = (_peer: PeerId, documentId?: DocumentId) =>
+    Promise.resolve(documentId === undefined || !this.#bucketIds().has(documentId) || this.#opened.has(documentId))
+
+  readonly #opened = new Set<DocumentId>()
+
+  #bucketIdSet: Set<DocumentId> | undefined
+  #bucketIds(): Set<DocumentId> {
+    this.#bucketIdSet ??= new Set(this.layout.chartBuckets.map((u) => parseAutomergeUrl(u).documentId))
+    return this.#bucketIdSet
+  }
+
   search(query: string, options?: SearchOptions): PatientSummary[] {
     return this.index.search(query, options)
   }
@@ -141,11 +159,19 @@ export class ClinicStore<B extends BucketDoc> {
     await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker))
   }
 
+  /** How many charts the buckets hold (loads every bucket). */
+  async countCharts(): Promise<number> {
+    let n = 0
+    for (let i = 0; i < this.layout.chartBuckets.length; i++) n += Object.keys((await this.#bucket(i)).doc().charts).length
+    return n
+  }
+
   #bucket(i: number): Promise<DocHandle<B>> {
     let p = this.#buckets.get(i)
     if (!p) {
       const url = this.layout.chartBuckets[i]
       if (!url) return Promise.reject(new LayoutError(`no chart bucket ${i}`))
+      this.#opened.add(parseAutomergeUrl(url).documentId)
       // One find per URL, ever: concurrent finds of one URL can stall (automerge-repo #273).
       p = findDoc<B>(this.#repo, url).then((h) => {
         h.on('change', (payload) => this.#onBucketChange(payload))

@@ -1,0 +1,14 @@
+/** Runs one bench case in this (fresh) process and prints its result as JSON on stdout. */
+import { runOurs, runPerDoc } from './layout-case.js'
+import { runPouch } from './pouch-case.js'
+
+const [kind, count] = process.argv.slice(2)
+const n = Number(count ?? '10000')
+const cases: Record<string, (n: number) => Promise<unknown>> = { ours: runOurs, perdoc: runPerDoc, pouch: runPouch }
+const run = kind ? cases[kind] : undefined
+if (!run) {
+  console.error(`usage: child.js <${Object.keys(cases).join('|')}> <count>`)
+  process.exit(2)
+}
+process.stdout.write(JSON.stringify(await run(n)) + '\n')
+process.exit(0)

@@ -1,0 +1,36 @@
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import type { LayoutResult } from './layout-case.js'
+import type { BenchRow } from './row.js'
+
+/** Runs one layout case in a fresh Node process so its RSS and heap are its own. */
+export function runCase(kind: 'ours' | 'perdoc' | 'pouch', n: number): Promise<LayoutResult> {
+  const child = fileURLToPath(new URL('./child.js', import.meta.url))
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [child, kind, String(n)], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()))
+    p.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`layout case ${kind} ${n} exited ${code}: ${err.slice(-400)}`))
+      resolve(JSON.parse(out.trim().split('\n').pop() ?? '{}') as LayoutResult)
+    })
+  })
+}
+
+/** P1: a second repo joins a clinic of `n` charts. Baselines: PouchDB (same n), one doc per chart (`perDocN`). */
+export async function benchLayout(n = 10_000, perDocN = 1_000): Promise<BenchRow[]> {
+  const pouch = await runCase('pouch', n)
+  const ours = await runCase('ours', n)
+  const perDoc = await runCase('perdoc', perDocN)
+  const oursSmall = await runCase('ours', perDocN)
+  const s = (ms: number): number => ms / 1000
+  return [
+    { metric: `P1 searchable offline, ${n} charts`, ours: s(ours.searchableMs), baseline: s(pouch.searchableMs), unit: 's', goal: '≤ 2 s', ok: ours.searchableMs <= 2000 && ours.found === n, note: 'baseline: PouchDB replicate' },
+    { metric: `P1 every chart local, ${n} charts`, ours: s(ours.allChartsMs), baseline: s(pouch.allChartsMs), unit: 's', goal: '≤ 20 s', ok: ours.allChartsMs <= 20_000, note: 'baseline: PouchDB replicate' },
+    { metric: `P1 every chart local, ${perDocN} charts`, ours: s(oursSmall.allChartsMs), baseline: s(perDoc.allChartsMs), unit: 's', goal: 'beat per-doc', ok: oursSmall.allChartsMs < perDoc.allChartsMs, note: 'baseline: automerge-repo, 1 doc per chart' },
+    { metric: `P1 create ${n} charts`, ours: s(ours.createMs), baseline: s(pouch.createMs), unit: 's', goal: '≤ 20 s', ok: ours.createMs <= 20_000, note: 'baseline: PouchDB bulkDocs' },
+    { metric: `P1 RSS, both repos in one process`, ours: ours.rssMb, baseline: pouch.rssMb, unit: 'MB', goal: '≤ 400 MB', ok: ours.rssMb <= 400 },
+  ]
+}

@@ -1,0 +1,38 @@
+/**
+ * `npm run bench [-- --json] [-- --only P1,P4,P5]`: every figure the issues promise, each beside a baseline
+ * measured in the same run. A bench never fails the build: it prints, and exits 0.
+ */
+import { writeFileSync } from 'node:fs'
+import { benchLayout } from './layout-bench.js'
+import { benchLedger } from './ledger-bench.js'
+import { formatTable, type BenchRow } from './row.js'
+import { benchSearch } from './search-bench.js'
+
+const args = process.argv.slice(2)
+const json = args.includes('--json')
+const onlyArg = args[args.indexOf('--only') + 1]
+const only = args.includes('--only') && onlyArg ? new Set(onlyArg.split(',')) : null
+const want = (k: string): boolean => !only || only.has(k)
+
+const suites: [string, () => Promise<BenchRow[]> | BenchRow[]][] = [
+  ['P5', () => benchSearch()],
+  ['P4', () => benchLedger()],
+  ['P1', () => benchLayout()],
+]
+
+const rows: BenchRow[] = []
+for (const [key, run] of suites) {
+  if (!want(key)) continue
+  try {
+    const got = await run()
+    rows.push(...got)
+    console.error(formatTable(got) + '\n')
+  } catch (err) {
+    rows.push({ metric: `${key} failed`, ours: NaN, baseline: null, unit: '', goal: '', ok: false, note: String(err).slice(0, 200) })
+  }
+}
+console.log('\n' + formatTable(rows))
+if (json) {
+  writeFileSync('bench-results.json', JSON.stringify(rows, null, 2))
+  console.log('\nwrote bench-results.json')
+}
