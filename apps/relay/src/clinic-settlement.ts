@@ -1,0 +1,180 @@
+import type { ConflictId, DeviceId, LocationId, Role, UserId } from '@clinic-mesh/contracts'
+import type { Approval, Conflict, Decision, Operation, SettlementRound } from '@clinic-mesh/ledger'
+import { DeviceLog, SettlementEngine, validateBatch, validateOperation } from '@clinic-mesh/ledger'
+import { ConflictNotOpenError, RelayHttpError } from './errors.js'
+import type { CheckpointMeta, RejectedOp, SettlementStore } from './settlement-store.js'
+import { emptyMeta } from './settlement-store.js'
+import { noteSeq, watermarks } from './watermarks.js'
+
+export interface ResolutionInput {
+  readonly decision: Decision
+  readonly note: string
+  readonly user: UserId
+  readonly role: Role
+  readonly approval: Approval | null
+}
+
+export interface ResolutionOutcome {
+  readonly outcome: 'resolved' | 'refused'
+  readonly conflict: Conflict
+  readonly operation: Operation
+  readonly error?: { readonly name: string; readonly message: string }
+}
+
+export type RoundListener = (round: SettlementRound) => void
+
+const MAX_REJECTED_KEPT = 1000
+
+/**
+ * One clinic's settlement at the relay: feeds validated operations to a SettlementEngine, settles after each
+ * burst (debounced), checkpoints engine + metadata through a SettlementStore. Knows nothing about automerge.
+ */
+export class ClinicSettlement {
+  readonly clinic: string
+  readonly relayDevice: DeviceId
+  readonly meta: CheckpointMeta
+  #engine: SettlementEngine
+  readonly #store: SettlementStore
+  readonly #debounceMs: number
+  #log: DeviceLog
+  #timer: NodeJS.Timeout | null = null
+  #saving: Promise<void> | null = null
+  #dirty = false
+  #listeners: RoundListener[] = []
+  #closed = false
+
+  private constructor(clinic: string, store: SettlementStore, engine: SettlementEngine, meta: CheckpointMeta, debounceMs: number) {
+    this.clinic = clinic
+    this.#store = store
+    this.#engine = engine
+    this.meta = meta
+    this.#debounceMs = debounceMs
+    this.relayDevice = `relay-${clinic}` as DeviceId
+    const session = { user: 'relay' as UserId, role: 'reviewer' as Role, site: 'relay' as LocationId }
+    this.#log = new DeviceLog({ device: this.relayDevice, session, ...(meta.relayHead ? { resume: meta.relayHead } : {}) })
+  }
+
+  static async open(clinic: string, store: SettlementStore, debounceMs = 50): Promise<ClinicSettlement> {
+    const cp = await store.load(clinic)
+    const engine = cp ? SettlementEngine.restore(cp.engine) : new SettlementEngine()
+    return new ClinicSettlement(clinic, store, engine, cp?.meta ?? emptyMeta(), debounceMs)
+  }
+
+  get engine(): SettlementEngine {
+    return this.#engine
+  }
+
+  onRound(fn: RoundListener): void {
+    this.#listeners.push(fn)
+  }
+
+  /**
+   * Read the operations of a device log document from where the last call stopped (documents are
+   * append-only, single writer). Invalid entries are recorded as rejected with their reason.
+   */
+  ingestLog(logUrl: string, device: string, ops: readonly unknown[]): number {
+    const from = this.meta.cursors[logUrl] ?? 0
+    if (ops.length <= from) return 0
+    const fresh = ops.slice(from)
+    const { valid, invalid } = validateBatch(fresh)
+    const at = new Date().toISOString()
+    for (const bad of invalid) {
+      this.#reject({ log: logUrl, index: from + bad.index, device, reason: bad.error.reason, field: bad.error.field, message: bad.error.message, at })
+    }
+    const accepted: Operation[] = []
+    for (const op of valid) {
+      if (op.device !== device) {
+        const message = `operation of ${op.device} in the log of ${device}`
+        this.#reject({ log: logUrl, index: from + fresh.indexOf(op), device, reason: 'wrong-device', field: 'device', message, at })
+        continue
+      }
+      accepted.push(op)
+    }
+    this.meta.cursors[logUrl] = ops.length
+    this.#ingest(accepted)
+    this.#schedule()
+    return accepted.length
+  }
+
+  #ingest(ops: readonly Operation[]): void {
+    this.#engine.ingest(ops)
+    for (const op of ops) noteSeq(this.meta.devices, op.device, op.seq)
+  }
+
+  #reject(r: RejectedOp): void {
+    this.meta.rejectedTotal++
+    this.meta.rejected.push(r)
+    if (this.meta.rejected.length > MAX_REJECTED_KEPT) this.meta.rejected.shift()
+  }
+
+  #schedule(): void {
+    if (this.#timer || this.#closed) return
+    this.#timer = setTimeout(() => {
+      this.#timer = null
+      this.settleNow()
+    }, this.#debounceMs)
+  }
+
+  /** One settlement round now; listeners publish it, then a checkpoint is written. */
+  settleNow(): SettlementRound {
+    if (this.#timer) clearTimeout(this.#timer)
+    this.#timer = null
+    const round = this.#engine.settle()
+    this.meta.settledOps += round.settled.length
+    this.meta.decidedOps += round.settled.length + round.conflicts.length
+    this.meta.lastSettledAt = new Date().toISOString()
+    for (const fn of this.#listeners) fn(round)
+    this.requestSave()
+    return round
+  }
+
+  watermarks(): Record<string, number> {
+    return watermarks(this.meta.devices, this.#engine.pending())
+  }
+
+  /** Build a resolution operation in the relay's own log, settle it, report whether the ledger accepted it. */
+  resolve(conflictId: ConflictId, input: ResolutionInput): ResolutionOutcome {
+    const c = this.#engine.conflict(conflictId)
+    if (!c) throw new RelayHttpError('UnknownConflictError', 404, `no conflict ${conflictId} in clinic ${this.clinic}`)
+    if (c.status !== 'open') throw new ConflictNotOpenError(conflictId)
+    // Build on a copy of the chain head: an operation that fails validation must not consume a seq.
+    const session = { user: input.user, role: input.role, site: c.op.site }
+    const log = new DeviceLog({ device: this.relayDevice, session, resume: this.#log.head() })
+    const op = validateOperation(
+      log.append({ kind: 'resolution', conflict: conflictId, decision: input.decision, note: input.note, approval: input.approval }),
+    )
+    this.#log = log
+    this.meta.relayHead = log.head()
+    this.#ingest([op])
+    const round = this.settleNow()
+    const conflict = this.#engine.conflict(conflictId) ?? c
+    const refusal = round.refused.find((r) => r.op === op.id)
+    if (refusal) return { outcome: 'refused', conflict, operation: op, error: { name: refusal.error, message: refusal.message } }
+    return { outcome: 'resolved', conflict, operation: op }
+  }
+
+  /** Write a checkpoint; calls made while one is being written coalesce into one more write. */
+  requestSave(): Promise<void> {
+    if (this.#saving) {
+      this.#dirty = true
+      return this.#saving
+    }
+    this.#saving = (async () => {
+      do {
+        this.#dirty = false
+        await this.#store.save(this.clinic, { meta: structuredClone(this.meta), engine: this.#engine.snapshot() })
+      } while (this.#dirty)
+    })().finally(() => {
+      this.#saving = null
+    })
+    return this.#saving
+  }
+
+  /** Settle anything waiting and write the final checkpoint. */
+  async close(): Promise<void> {
+    if (this.#timer) this.settleNow()
+    this.#closed = true
+    if (this.#saving) await this.#saving
+    await this.requestSave()
+  }
+}

@@ -1,0 +1,138 @@
+import type { AutomergeUrl, DocHandle, DocumentId, Repo } from '@automerge/automerge-repo'
+import { isValidAutomergeUrl, parseAutomergeUrl } from '@automerge/automerge-repo'
+import type { ClinicDirectoryDoc, DocUrl } from '@clinic-mesh/contracts'
+import type { AccessMap } from './access-map.js'
+import type { ClinicSettlement } from './clinic-settlement.js'
+import { findDoc } from './find-doc.js'
+import type { Logger } from './logger.js'
+import { SettlementPublisher } from './settlement-publisher.js'
+
+interface RootLike {
+  indexShards?: unknown
+  chartBuckets?: unknown
+}
+interface LogLike {
+  ops?: unknown
+}
+
+/**
+ * Follows one clinic's directory: every document it names (records root, its shards and buckets, ledger logs,
+ * membership, settlement docs) is mapped to the clinic for access control and pulled to the relay; every
+ * ledger log is read into the clinic's settlement as it grows.
+ */
+export class ClinicWatcher {
+  readonly clinic: string
+  readonly settlement: ClinicSettlement
+  publisher: SettlementPublisher | null = null
+  readonly #repo: Repo
+  readonly #access: AccessMap
+  readonly #log: Logger
+  readonly #abort = new AbortController()
+  readonly #followed = new Set<DocumentId>()
+  #directory: DocHandle<ClinicDirectoryDoc> | null = null
+
+  constructor(repo: Repo, access: AccessMap, settlement: ClinicSettlement, log: Logger) {
+    this.#repo = repo
+    this.#access = access
+    this.settlement = settlement
+    this.clinic = settlement.clinic
+    this.#log = log
+  }
+
+  /** Load or create the clinic's settlement documents (quick: local storage only). */
+  async openPublisher(): Promise<SettlementPublisher> {
+    this.publisher ??= await SettlementPublisher.open(this.#repo, this.settlement, this.#access, this.#abort.signal)
+    return this.publisher
+  }
+
+  /** Map the directory to the clinic and wait (until a device syncs it, or the watcher closes) for it to load. */
+  async watchDirectory(directoryUrl: AutomergeUrl): Promise<void> {
+    const signal = this.#abort.signal
+    this.#access.addDoc(parseAutomergeUrl(directoryUrl).documentId, this.clinic)
+    const dir = await findDoc<ClinicDirectoryDoc>(this.#repo, directoryUrl, signal)
+    this.#directory = dir
+    dir.on('change', () => this.#scan())
+    this.#scan()
+  }
+
+  get directoryReady(): boolean {
+    return this.#directory !== null
+  }
+
+  close(): void {
+    this.#abort.abort()
+  }
+
+  #scan(): void {
+    const dir = this.#directory
+    if (!dir) return
+    const doc = dir.doc()
+    if (doc.clinic !== undefined && doc.clinic !== this.clinic) {
+      this.#log('directory-clinic-mismatch', { clinic: this.clinic, named: String(doc.clinic) })
+      return
+    }
+    if (doc.recordsRoot) this.#follow(doc.recordsRoot, (h) => this.#followRoot(h))
+    if (doc.membership) this.#follow(doc.membership, null)
+    for (const [device, periods] of Object.entries(doc.ledgerLogs ?? {})) {
+      for (const url of Object.values(periods ?? {})) this.#follow(url, (h) => this.#ingestLog(h as DocHandle<LogLike>, url, device))
+    }
+    const pub = this.publisher
+    if (!pub) return
+    const inventory = pub.inventory.url as string as DocUrl
+    const conflicts = pub.conflicts.url as string as DocUrl
+    if (doc.settlement?.inventory !== inventory || doc.settlement?.conflicts !== conflicts) {
+      dir.change((d) => {
+        d.settlement = { inventory, conflicts }
+      })
+    }
+  }
+
+  #followRoot(h: DocHandle<unknown>): void {
+    const root = h.doc() as RootLike
+    for (const list of [root.indexShards, root.chartBuckets]) {
+      if (Array.isArray(list)) for (const url of list) if (typeof url === 'string') this.#follow(url, null)
+    }
+  }
+
+  #ingestLog(h: DocHandle<LogLike>, url: string, device: string): void {
+    const ops = h.doc().ops
+    if (!Array.isArray(ops)) {
+      this.#log('log-without-ops', { clinic: this.clinic, log: url })
+      return
+    }
+    const n = this.settlement.ingestLog(url, device, ops as unknown[])
+    if (n > 0) this.#log('ingested', { clinic: this.clinic, device, ops: n })
+  }
+
+  /** Map a document to the clinic, load it, and call `onDoc` now and on every change. */
+  #follow(url: string, onDoc: ((h: DocHandle<unknown>) => void) | null): void {
+    if (!isValidAutomergeUrl(url)) {
+      this.#log('bad-url', { clinic: this.clinic })
+      return
+    }
+    const id = parseAutomergeUrl(url).documentId
+    if (this.#followed.has(id)) return
+    this.#followed.add(id)
+    if (!this.#access.addDoc(id, this.clinic)) {
+      this.#log('claim-refused', { clinic: this.clinic, doc: id })
+      return
+    }
+    findDoc<unknown>(this.#repo, url, this.#abort.signal).then(
+      (h) => {
+        if (!onDoc) return
+        const run = (): void => {
+          try {
+            onDoc(h)
+          } catch (err) {
+            this.#log('follow-failed', { clinic: this.clinic, doc: id, error: (err as Error).name })
+          }
+        }
+        h.on('change', run)
+        run()
+      },
+      (err: unknown) => {
+        if (!this.#abort.signal.aborted) this.#log('find-failed', { clinic: this.clinic, doc: id, error: (err as Error).name })
+      },
+    )
+  }
+}

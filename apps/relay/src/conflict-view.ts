@@ -1,0 +1,31 @@
+import type { Conflict } from '@clinic-mesh/ledger'
+
+/** A conflict as the reviewer sees it: clinical context first, the recorded operation last. Ids only, no names. */
+export function conflictView(clinic: string, c: Conflict): Record<string, unknown> {
+  const op = c.op
+  const field = (k: string): unknown => (k in op ? (op as unknown as Record<string, unknown>)[k] : null)
+  return {
+    id: c.id,
+    clinic,
+    kind: c.kind,
+    status: c.status,
+    critical: c.critical,
+    detail: c.detail,
+    patient: field('patient'),
+    prescription: field('prescription'),
+    item: field('item'),
+    batch: field('batch'),
+    quantity: field('quantity'),
+    operation: { id: op.id, kind: op.kind, seq: op.seq },
+    device: op.device,
+    user: op.user,
+    role: op.role,
+    site: op.site,
+    at: new Date(op.hlc.wall).toISOString(),
+    seen: c.seen,
+    authority: c.authority,
+    round: c.round,
+    resolution: c.resolution,
+    refusals: c.refusals,
+  }
+}

@@ -1,0 +1,59 @@
+import { ClinicMeshError } from '@clinic-mesh/contracts'
+
+/** An error the HTTP API answers with a 4xx status: `{ error: { name, message } }`. */
+export class RelayHttpError extends ClinicMeshError {
+  readonly status: number
+  constructor(name: string, status: number, message: string, options?: { cause?: unknown }) {
+    super(name, message, options)
+    this.status = status
+  }
+}
+
+/** The request body is not valid JSON. */
+export class MalformedJsonError extends RelayHttpError {
+  constructor(message: string) {
+    super('MalformedJsonError', 400, message)
+  }
+}
+
+/** The request body is larger than the API accepts. */
+export class PayloadTooLargeError extends RelayHttpError {
+  constructor(limit: number) {
+    super('PayloadTooLargeError', 413, `request body over ${limit} bytes`)
+  }
+}
+
+/** No such route or method. */
+export class RouteNotFoundError extends RelayHttpError {
+  constructor(method: string, path: string) {
+    super('RouteNotFoundError', 404, `no route ${method} ${path}`)
+  }
+}
+
+/** The clinic has not been registered with this relay. */
+export class UnknownClinicError extends RelayHttpError {
+  constructor(clinic: string) {
+    super('UnknownClinicError', 404, `clinic ${clinic} is not registered`)
+  }
+}
+
+/** A clinic id already registered with another directory, or a document already claimed by another clinic. */
+export class RegistrationConflictError extends RelayHttpError {
+  constructor(message: string) {
+    super('RegistrationConflictError', 409, message)
+  }
+}
+
+/** The conflict exists but is no longer open. */
+export class ConflictNotOpenError extends RelayHttpError {
+  constructor(id: string) {
+    super('ConflictNotOpenError', 409, `conflict ${id} is already resolved`)
+  }
+}
+
+/** A persisted relay checkpoint or registry that cannot be read back. */
+export class CheckpointError extends ClinicMeshError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CheckpointError', message, options)
+  }
+}

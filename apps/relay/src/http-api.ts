@@ -1,0 +1,99 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { ConflictId } from '@clinic-mesh/contracts'
+import { InvalidInputError } from '@clinic-mesh/contracts'
+import { clinicId, parseRegistration, parseResolution } from './api-input.js'
+import type { ClinicWatcher } from './clinic-watcher.js'
+import { conflictView } from './conflict-view.js'
+import { RouteNotFoundError, UnknownClinicError } from './errors.js'
+import { readJson, sendError, sendJson, statusOfError, statusOfName } from './http-util.js'
+import type { Logger } from './logger.js'
+import type { RegistrationInput } from './api-input.js'
+
+/** What the HTTP API needs from the relay. */
+export interface RelayApiHost {
+  register(input: RegistrationInput): Promise<{ created: boolean; body: Record<string, unknown> }>
+  watchers(): ClinicWatcher[]
+  watcher(clinic: string): ClinicWatcher | undefined
+}
+
+function pick(host: RelayApiHost, raw: string | null): ClinicWatcher {
+  const clinic = clinicId(raw ?? undefined)
+  const w = host.watcher(clinic)
+  if (!w) throw new UnknownClinicError(clinic)
+  return w
+}
+
+function clinicStatus(w: ClinicWatcher): Record<string, unknown> {
+  const s = w.settlement
+  const wm = s.watermarks()
+  return {
+    clinic: w.clinic,
+    directoryLoaded: w.directoryReady,
+    devices: Object.entries(s.meta.devices).map(([device, p]) => ({ device, maxSeq: p.maxSeq, watermark: wm[device] ?? 0 })),
+    opsSettled: s.meta.settledOps,
+    opsDecided: s.meta.decidedOps,
+    opsPending: s.engine.pending().length,
+    opsRejected: s.meta.rejectedTotal,
+    conflictsOpen: s.engine.conflicts({ status: 'open' }).length,
+    conflictsResolved: s.engine.conflicts({ status: 'resolved' }).length,
+    lastSettlementAt: s.meta.lastSettledAt,
+    settlement: s.meta.settlement,
+  }
+}
+
+async function route(host: RelayApiHost, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://relay')
+  const path = url.pathname
+  const method = req.method ?? 'GET'
+  const q = url.searchParams
+  if (method === 'GET' && path === '/healthz') return sendJson(res, 200, { ok: true })
+  if (method === 'POST' && path === '/api/clinics') {
+    const out = await host.register(parseRegistration(await readJson(req)))
+    return sendJson(res, out.created ? 201 : 200, out.body)
+  }
+  if (method === 'GET' && path === '/api/status') {
+    const clinics = host.watchers().map(clinicStatus)
+    return sendJson(res, 200, { clinics, time: new Date().toISOString() })
+  }
+  if (method === 'GET' && path === '/api/inventory') {
+    const w = pick(host, q.get('clinic'))
+    const s = w.settlement
+    return sendJson(res, 200, { clinic: w.clinic, settledAt: s.meta.lastSettledAt, decidedOps: s.meta.decidedOps, watermarks: s.watermarks(), inventory: s.engine.inventory() })
+  }
+  if (method === 'GET' && path === '/api/rejected') {
+    const w = pick(host, q.get('clinic'))
+    return sendJson(res, 200, { clinic: w.clinic, total: w.settlement.meta.rejectedTotal, rejected: w.settlement.meta.rejected })
+  }
+  if (method === 'GET' && path === '/api/conflicts') {
+    const status = q.get('status')
+    if (status !== null && status !== 'open' && status !== 'resolved') throw new InvalidInputError('status must be open or resolved')
+    const ws = q.get('clinic') === null ? host.watchers() : [pick(host, q.get('clinic'))]
+    const filter = status === null ? {} : { status: status as 'open' | 'resolved' }
+    const conflicts = ws.flatMap((w) => w.settlement.engine.conflicts(filter).map((c) => conflictView(w.clinic, c)))
+    return sendJson(res, 200, { conflicts })
+  }
+  const m = /^\/api\/conflicts\/([^/]+)\/resolution$/.exec(path)
+  if (method === 'POST' && m) {
+    const input = parseResolution(decodeURIComponent(m[1] ?? ''), await readJson(req))
+    const w = pick(host, input.clinic)
+    const out = w.settlement.resolve(input.conflict as ConflictId, input)
+    const body = { outcome: out.outcome, operation: out.operation.id, conflict: conflictView(w.clinic, out.conflict) }
+    if (out.outcome === 'refused' && out.error) {
+      const err = { name: out.error.name, message: out.error.message }
+      return sendJson(res, statusOfName(err.name), { error: err, ...body })
+    }
+    return sendJson(res, 200, body)
+  }
+  throw new RouteNotFoundError(method, path)
+}
+
+/** The reviewer + registration API. Never throws: every failure is answered as `{ error: { name, message } }`. */
+export function createApiHandler(host: RelayApiHost, log: Logger): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    route(host, req, res).catch((err: unknown) => {
+      const status = statusOfError(err)
+      if (status >= 500) log('api-error', { path: (req.url ?? '').split('?')[0] ?? '', error: err instanceof Error ? err.name : 'unknown', stack: err instanceof Error ? (err.stack ?? null) : null })
+      sendError(res, err)
+    })
+  }
+}

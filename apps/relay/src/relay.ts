@@ -1,0 +1,162 @@
+import { createServer } from 'node:http'
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import type { AutomergeUrl, PeerId } from '@automerge/automerge-repo'
+import { Repo } from '@automerge/automerge-repo'
+import { NodeFSStorageAdapter } from '@automerge/automerge-repo-storage-nodefs'
+import { WebSocketServerAdapter } from '@automerge/automerge-repo-network-websocket'
+import { WebSocketServer } from 'ws'
+import { AccessMap } from './access-map.js'
+import type { RegistrationInput } from './api-input.js'
+import { ClinicRegistry } from './clinic-registry.js'
+import { ClinicSettlement } from './clinic-settlement.js'
+import { ClinicWatcher } from './clinic-watcher.js'
+import { RegistrationConflictError } from './errors.js'
+import { createApiHandler } from './http-api.js'
+import type { Logger } from './logger.js'
+import { stderrLogger } from './logger.js'
+import type { SettlementStore } from './settlement-store.js'
+import { FileSettlementStore } from './settlement-store.js'
+
+export interface RelayOptions {
+  /** Data directory: repo/ (automerge documents), settlement/ (checkpoints), clinics.json. */
+  readonly dataDir: string
+  readonly port?: number
+  readonly host?: string
+  /** Where settlement checkpoints live (default: files under dataDir/settlement). */
+  readonly store?: SettlementStore
+  /** Settle this long after the first operation of a burst (default 50 ms). */
+  readonly debounceMs?: number
+  /** How long startup waits for each clinic's directory to load from local storage (default 3000 ms). */
+  readonly startupWaitMs?: number
+  readonly logger?: Logger
+}
+
+/**
+ * The relay: a sync server for the device nodes of many clinics (WebSocket on /sync, never announcing
+ * documents, each peer limited to its own clinic's documents) that settles every clinic's ledger and serves
+ * the reviewer API.
+ */
+export class Relay {
+  readonly repo: Repo
+  readonly access: AccessMap
+  readonly #server: Server
+  readonly #wss: WebSocketServer
+  readonly #registry: ClinicRegistry
+  readonly #store: SettlementStore
+  readonly #watchers = new Map<string, ClinicWatcher>()
+  readonly #opening = new Map<string, Promise<ClinicWatcher>>()
+  readonly #log: Logger
+  readonly #opts: RelayOptions
+  #shareTimer: NodeJS.Timeout | null = null
+
+  private constructor(opts: RelayOptions, registry: ClinicRegistry) {
+    this.#opts = opts
+    this.#log = opts.logger ?? stderrLogger
+    this.#registry = registry
+    this.#store = opts.store ?? new FileSettlementStore(join(opts.dataDir, 'settlement'))
+    this.access = new AccessMap()
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 })
+    const access = this.access
+    this.repo = new Repo({
+      storage: new NodeFSStorageAdapter(join(opts.dataDir, 'repo')),
+      network: [new WebSocketServerAdapter(this.#wss)],
+      peerId: `relay-${process.pid}` as PeerId,
+      // A sync server never announces; a peer gets only documents of its own clinic that it asks for.
+      shareConfig: { announce: () => Promise.resolve(false), access: (peer, doc) => Promise.resolve(access.allows(peer, doc)) },
+    })
+    this.access.onChange(() => this.#shareChanged())
+    this.#server = createServer(createApiHandler(this, this.#log))
+    this.#server.on('upgrade', (req, socket, head) => {
+      if (new URL(req.url ?? '/', 'http://relay').pathname !== '/sync') {
+        socket.end('HTTP/1.1 404 Not Found\r\n\r\n')
+        return
+      }
+      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#wss.emit('connection', ws, req))
+    })
+  }
+
+  static async start(opts: RelayOptions): Promise<Relay> {
+    const registry = await ClinicRegistry.open(join(opts.dataDir, 'clinics.json'))
+    const relay = new Relay(opts, registry)
+    const wait = opts.startupWaitMs ?? 3000
+    await Promise.all(
+      registry.list().map(async (entry) => {
+        for (const peer of entry.peers) relay.access.addPeer(peer as PeerId, entry.clinic)
+        await relay.#open(entry.clinic, entry.directoryUrl as AutomergeUrl, wait)
+      }),
+    )
+    await new Promise<void>((resolve, reject) => {
+      relay.#server.once('error', reject)
+      relay.#server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve())
+    })
+    return relay
+  }
+
+  get port(): number {
+    return (this.#server.address() as AddressInfo).port
+  }
+
+  watchers(): ClinicWatcher[] {
+    return [...this.#watchers.values()]
+  }
+
+  watcher(clinic: string): ClinicWatcher | undefined {
+    return this.#watchers.get(clinic)
+  }
+
+  async register(input: RegistrationInput): Promise<{ created: boolean; body: Record<string, unknown> }> {
+    if (input.peerId !== null) {
+      const owner = this.access.clinicOfPeer(input.peerId as PeerId)
+      if (owner !== undefined && owner !== input.clinic) throw new RegistrationConflictError(`peer ${input.peerId} belongs to another clinic`)
+    }
+    const { created } = await this.#registry.register(input.clinic, input.directoryUrl, input.peerId)
+    if (input.peerId !== null) this.access.addPeer(input.peerId as PeerId, input.clinic)
+    const w = await this.#open(input.clinic, input.directoryUrl, 0)
+    if (created) this.#log('clinic-registered', { clinic: input.clinic })
+    return { created, body: { clinic: input.clinic, directoryUrl: input.directoryUrl, settlement: w.settlement.meta.settlement } }
+  }
+
+  /** Open a clinic's settlement and watcher once; wait up to `waitMs` for its directory to load. */
+  #open(clinic: string, directoryUrl: AutomergeUrl, waitMs: number): Promise<ClinicWatcher> {
+    let p = this.#opening.get(clinic)
+    if (!p) {
+      p = (async () => {
+        const settlement = await ClinicSettlement.open(clinic, this.#store, this.#opts.debounceMs ?? 50)
+        const w = new ClinicWatcher(this.repo, this.access, settlement, this.#log)
+        this.#watchers.set(clinic, w)
+        await w.openPublisher()
+        const watching = w.watchDirectory(directoryUrl).catch((err: unknown) => {
+          this.#log('watch-failed', { clinic, error: err instanceof Error ? err.name : 'unknown' })
+        })
+        if (waitMs > 0) await Promise.race([watching, new Promise((r) => setTimeout(r, waitMs).unref())])
+        return w
+      })()
+      this.#opening.set(clinic, p)
+    }
+    return p
+  }
+
+  #shareChanged(): void {
+    if (this.#shareTimer) return
+    this.#shareTimer = setTimeout(() => {
+      this.#shareTimer = null
+      this.repo.shareConfigChanged()
+    }, 10)
+  }
+
+  /** Settle and checkpoint every clinic, flush documents to disk, close sockets. */
+  async stop(): Promise<void> {
+    if (this.#shareTimer) clearTimeout(this.#shareTimer)
+    for (const w of this.#watchers.values()) w.close()
+    await Promise.all([...this.#watchers.values()].map((w) => w.settlement.close()))
+    await this.repo.flush()
+    this.#server.closeAllConnections()
+    await new Promise<void>((resolve) => {
+      this.#wss.close()
+      this.#server.close(() => resolve())
+    })
+    await this.repo.shutdown()
+  }
+}

@@ -1,0 +1,110 @@
+import type { AutomergeUrl, DocHandle, PeerId } from '@automerge/automerge-repo'
+import { Repo } from '@automerge/automerge-repo'
+import { WebSocketClientAdapter } from '@automerge/automerge-repo-network-websocket'
+import type { ClinicDirectoryDoc, ClinicId, ConflictQueueDoc, DeviceId, DocUrl, LocationId, Role, SettledInventoryDoc, UserId } from '@clinic-mesh/contracts'
+import type { DeviceLogDoc, InventoryState, Operation, OperationBody } from '@clinic-mesh/ledger'
+import { DeviceLog, appendOperation, newLogDoc, periodOf } from '@clinic-mesh/ledger'
+import { eventually } from '@clinic-mesh/testing'
+import type { RelayProcess } from './relay-process.js'
+
+export const SITE = 'site-a' as LocationId
+
+/**
+ * A device node as the relay sees it, in the test process: automerge-repo over WebSocket, a clinic directory,
+ * a records root with one shard and one bucket, and a ledger DeviceLog appending to per-period log documents.
+ */
+export class TestDevice {
+  readonly repo: Repo
+  readonly clinic: string
+  readonly log: DeviceLog
+  directory!: DocHandle<ClinicDirectoryDoc>
+  readonly logDocs = new Map<string, DocHandle<DeviceLogDoc>>()
+
+  constructor(syncUrl: string, clinic: string, device: string) {
+    this.clinic = clinic
+    this.repo = new Repo({ network: [new WebSocketClientAdapter(syncUrl, 100)], peerId: `peer-${device}-${Math.random().toString(36).slice(2)}` as PeerId })
+    this.log = new DeviceLog({ device: device as DeviceId, session: { user: `u-${device}` as UserId, role: 'pharmacist', site: SITE } })
+  }
+
+  /** First device of a clinic: create the directory and records layout. */
+  createClinic(): void {
+    const shard = this.repo.create({ layout: 'index/1', summaries: {} })
+    const bucket = this.repo.create({ charts: {} })
+    const root = this.repo.create({ layout: 'clinic-mesh/layout/1', clinic: this.clinic, createdAt: new Date().toISOString(), indexShards: [shard.url], chartBuckets: [bucket.url] })
+    this.directory = this.repo.create<ClinicDirectoryDoc>({
+      kind: 'clinic-directory/1',
+      clinic: this.clinic,
+      name: `Clinic ${this.clinic}`,
+      recordsRoot: root.url as string as DocUrl,
+      ledgerLogs: {},
+      settlement: {},
+    })
+  }
+
+  /** Register with the relay (clinic, directory, this device's peer id). */
+  register(relay: RelayProcess, directoryUrl: string = this.directory.url) {
+    return relay.api('POST', '/api/clinics', { clinic: this.clinic, directoryUrl, peerId: this.repo.peerId })
+  }
+
+  /** A second device: fetch the clinic's directory through the relay (after registering). */
+  async joinClinic(directoryUrl: AutomergeUrl): Promise<void> {
+    this.directory = await this.repo.find<ClinicDirectoryDoc>(directoryUrl)
+  }
+
+  /** Append operations (as `role`) to this device's log document of the current period, listed in the directory. */
+  append(bodies: OperationBody[], role: Role = 'pharmacist'): Operation[] {
+    this.log.setSession({ ...this.log.session, role })
+    const ops = bodies.map((b) => this.log.append(b))
+    for (const op of ops) this.appendRaw(op, periodOf(op.hlc.wall))
+    return ops
+  }
+
+  /** Put anything into the log document (tests of the relay's validation). */
+  appendRaw(op: unknown, period: string = periodOf(Date.now())): void {
+    let h = this.logDocs.get(period)
+    if (!h) {
+      h = this.repo.create<DeviceLogDoc>(newLogDoc(this.clinic as ClinicId, this.log.device, period))
+      this.logDocs.set(period, h)
+      const url = h.url as string as DocUrl
+      this.directory.change((d) => {
+        d.ledgerLogs[this.log.device] ??= {}
+        d.ledgerLogs[this.log.device]![period] = url
+      })
+    }
+    h.change((d) => {
+      if ((op as Operation).hash && (op as Operation).device === this.log.device) appendOperation(d, op as Operation)
+      else d.ops.push(JSON.parse(JSON.stringify(op)) as Operation)
+    })
+  }
+
+  /** The relay's settled inventory doc, once its URL is in the directory and it satisfies `until`. */
+  async settled(until: (doc: SettledInventoryDoc, state: InventoryState) => boolean, timeoutMs = 10_000): Promise<SettledInventoryDoc> {
+    const h = await this.#relayDoc<SettledInventoryDoc>('inventory', timeoutMs)
+    return eventually(
+      () => {
+        const d = h.doc()
+        return d && until(d, JSON.parse(d.state) as InventoryState) ? d : undefined
+      },
+      { timeoutMs, on: [[h, 'change']], what: 'settled inventory' },
+    )
+  }
+
+  async conflictQueue(until: (doc: ConflictQueueDoc) => boolean, timeoutMs = 10_000): Promise<ConflictQueueDoc> {
+    const h = await this.#relayDoc<ConflictQueueDoc>('conflicts', timeoutMs)
+    return eventually(() => (until(h.doc()) ? h.doc() : undefined), { timeoutMs, on: [[h, 'change']], what: 'conflict queue' })
+  }
+
+  async #relayDoc<T>(which: 'inventory' | 'conflicts', timeoutMs: number): Promise<DocHandle<T>> {
+    const url = await eventually(() => this.directory.doc().settlement[which], { timeoutMs, on: [[this.directory, 'change']], what: `settlement.${which} in the directory` })
+    return this.repo.find<T>(url as string as AutomergeUrl)
+  }
+
+  async close(): Promise<void> {
+    await this.repo.shutdown()
+  }
+}
+
+/** Quantity of `batch` at SITE in an InventoryState. */
+export function qty(state: InventoryState, batch: string): number {
+  return (state.stock[SITE] as Record<string, number> | undefined)?.[batch] ?? 0
+}

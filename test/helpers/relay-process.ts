@@ -1,0 +1,77 @@
+import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+
+const MAIN = fileURLToPath(new URL('../../apps/relay/dist/main.js', import.meta.url))
+
+export interface ApiReply<T = Record<string, unknown>> {
+  status: number
+  body: T
+}
+
+/** A relay running as a real child process (`node apps/relay/dist/main.js --data DIR --port N`). */
+export class RelayProcess {
+  readonly child: ChildProcess
+  readonly port: number
+  readonly dataDir: string
+  readonly stderr: string[]
+  readonly #exit: Promise<number | null>
+
+  private constructor(child: ChildProcess, port: number, dataDir: string, stderr: string[], exit: Promise<number | null>) {
+    this.child = child
+    this.port = port
+    this.dataDir = dataDir
+    this.stderr = stderr
+    this.#exit = exit
+  }
+
+  /** Spawn and wait for the `{"event":"listening"}` line (deadline 20 s). */
+  static async start(dataDir: string, port = 0): Promise<RelayProcess> {
+    const child = spawn(process.execPath, [MAIN, '--data', dataDir, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const stderr: string[] = []
+    createInterface({ input: child.stderr! }).on('line', (l) => stderr.push(l))
+    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    const lines = createInterface({ input: child.stdout! })
+    const listening = await new Promise<{ port: number }>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`relay did not start: ${stderr.join('\n')}`)), 20_000)
+      lines.once('line', (l) => {
+        clearTimeout(timer)
+        try {
+          resolve(JSON.parse(l) as { port: number })
+        } catch (err) {
+          reject(err instanceof Error ? err : new Error(String(err)))
+        }
+      })
+      void exit.then((code) => {
+        clearTimeout(timer)
+        reject(new Error(`relay exited with ${code}: ${stderr.join('\n')}`))
+      })
+    })
+    return new RelayProcess(child, listening.port, dataDir, stderr, exit)
+  }
+
+  get syncUrl(): string {
+    return `ws://127.0.0.1:${this.port}/sync`
+  }
+
+  /** Send a signal and wait for the process to exit; resolves with the exit code (null when killed). */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode
+    this.child.kill(signal)
+    return this.#exit
+  }
+
+  get exited(): boolean {
+    return this.child.exitCode !== null || this.child.signalCode !== null
+  }
+
+  /** Call the HTTP API; `rawBody` is sent as is (to test malformed input). */
+  async api<T = Record<string, unknown>>(method: string, path: string, body?: unknown, rawBody?: string): Promise<ApiReply<T>> {
+    const init: RequestInit = { method, headers: { 'content-type': 'application/json' } }
+    if (rawBody !== undefined) init.body = rawBody
+    else if (body !== undefined) init.body = JSON.stringify(body)
+    const res = await fetch(`http://127.0.0.1:${this.port}${path}`, init)
+    return { status: res.status, body: (await res.json()) as T }
+  }
+}
