@@ -97,4 +97,33 @@ describe('relay settlement (real relay process, device over WebSocket)', () => {
     await dev2.settled((_d, s) => qty(s, L1) === 0)
     expect((await relay.api<{ conflicts: unknown[] }>('GET', '/api/conflicts?status=open&clinic=clinic-a')).body.conflicts).toHaveLength(0)
   })
+
+  it('refuses a controlled-drug resolution without supervisor approval (conflict stays open), accepts it with one', async () => {
+    const MORPH = 'morphine-10' as ItemId
+    const M1 = 'M1' as BatchId
+    const dev = new TestDevice(relay.syncUrl, 'clinic-a', 'tab-1')
+    devices.push(dev)
+    dev.createClinic()
+    expect((await dev.register(relay)).status).toBe(201)
+    dev.append([formulary(MORPH, true)], 'admin')
+    dev.append([receive(MORPH, M1, 10), dispense(MORPH, M1, 8, 10), dispense(MORPH, M1, 5, 10)])
+    await dev.conflictQueue((q) => Object.keys(q.conflicts).length === 1)
+    const open = await relay.api<{ conflicts: (ConflictJson & { critical: boolean })[] }>('GET', '/api/conflicts?status=open&clinic=clinic-a')
+    const c = open.body.conflicts[0]!
+    expect(c.critical).toBe(true)
+    const body = { clinic: 'clinic-a', decision: { action: 'partial-dispense', quantity: 2 }, note: 'two left', user: 'u-ph', role: 'pharmacist' }
+    const refused = await relay.api<{ error: { name: string }; conflict: { status: string } }>('POST', `/api/conflicts/${c.id}/resolution`, body)
+    expect(refused.status).toBe(403)
+    expect(refused.body.error.name).toBe('ResolutionApprovalError')
+    expect(refused.body.conflict.status).toBe('open')
+    const still = await relay.api<{ conflicts: { id: string; refusals: unknown[] }[] }>('GET', '/api/conflicts?status=open&clinic=clinic-a')
+    expect(still.body.conflicts).toMatchObject([{ id: c.id, refusals: [{ error: 'ResolutionApprovalError' }] }])
+
+    const approved = await relay.api<{ outcome: string }>('POST', `/api/conflicts/${c.id}/resolution`, { ...body, approval: { user: 'u-sup', role: 'supervisor' } })
+    expect(approved.status).toBe(200)
+    expect(approved.body.outcome).toBe('resolved')
+    const inv = await dev.settled((_d, s) => qty(s, M1) === 0)
+    // the relay's own resolution log is a ledger device too: both its operations are decided
+    expect(inv.watermarks['relay-clinic-a']).toBe(2)
+  })
 })

@@ -77,6 +77,7 @@ async function route(host: RelayApiHost, req: IncomingMessage, res: ServerRespon
     const input = parseResolution(decodeURIComponent(m[1] ?? ''), await readJson(req))
     const w = pick(host, input.clinic)
     const out = w.settlement.resolve(input.conflict as ConflictId, input)
+    await w.settlement.requestSave() // an acknowledged resolution survives a crash
     const body = { outcome: out.outcome, operation: out.operation.id, conflict: conflictView(w.clinic, out.conflict) }
     if (out.outcome === 'refused' && out.error) {
       const err = { name: out.error.name, message: out.error.message }

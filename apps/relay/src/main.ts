@@ -22,6 +22,8 @@ async function main(): Promise<void> {
     if (stopping) return
     stopping = true
     stderrLogger('stopping', { signal })
+    // never hang on shutdown: the checkpoint and the documents are on disk before sockets close
+    setTimeout(() => process.exit(1), 10_000).unref()
     relay.stop().then(
       () => process.exit(0),
       (err: unknown) => {

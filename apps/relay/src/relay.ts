@@ -152,6 +152,7 @@ export class Relay {
     for (const w of this.#watchers.values()) w.close()
     await Promise.all([...this.#watchers.values()].map((w) => w.settlement.close()))
     await this.repo.flush()
+    for (const ws of this.#wss.clients) ws.terminate()
     this.#server.closeAllConnections()
     await new Promise<void>((resolve) => {
       this.#wss.close()
