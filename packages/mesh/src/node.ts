@@ -11,7 +11,7 @@ import { createLibp2p } from 'libp2p'
 import { MeshNetworkAdapter } from './adapter.js'
 import { Backoff } from './backoff.js'
 import type { BackoffPolicy } from './backoff.js'
-import { DEFAULT_MAX_FRAME_BYTES, SYNC_PROTOCOL } from './constants.js'
+import { DEFAULT_MAX_FRAME_BYTES, SYNC_PROTOCOL, YAMUX_WINDOW } from './constants.js'
 import { MeshClosedError, PeerRefusedError } from './errors.js'
 import { ClinicMeshError } from '@clinic-mesh/contracts'
 import { membershipGater, refusal } from './gater.js'
@@ -78,7 +78,10 @@ export class MeshNode extends MeshEvents {
       transports: [tcp()],
       connectionProtector: preSharedKey({ psk: clinicPsk(init.clinicSecret) }),
       connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
+      // A 256 KiB stream window bounds what noise hands pnet in one write. Larger batches make pnet's
+      // xsalsa20 WASM grow its memory, after which every instance re-grows on each update until the
+      // 64 MiB cap aborts the connection (seen at ~50 MB of bulk transfer with yamux's default 16 MiB window).
+      streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: YAMUX_WINDOW } })],
       connectionGater: membershipGater(gate),
       connectionManager: { inboundConnectionThreshold: init.inboundConnectionThreshold ?? 100 },
       peerDiscovery: mdnsOn
