@@ -76,7 +76,7 @@ async function rawThroughput(totalBytes: number, psk: Uint8Array | undefined): P
 interface MeshPair {
   a: MeshNode
   b: MeshNode
-  stop(): Promise<void>
+  stop: () => Promise<void>
 }
 
 async function meshPair(): Promise<MeshPair> {
