@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ConflictId } from '@clinic-mesh/contracts'
 import { InvalidInputError } from '@clinic-mesh/contracts'
 import { clinicId, parseRegistration, parseResolution } from './api-input.js'
+import type { AccessMap } from './access-map.js'
 import type { ClinicWatcher } from './clinic-watcher.js'
 import { conflictView } from './conflict-view.js'
 import { RouteNotFoundError, UnknownClinicError } from './errors.js'
@@ -11,6 +12,7 @@ import type { RegistrationInput } from './api-input.js'
 
 /** What the HTTP API needs from the relay. */
 export interface RelayApiHost {
+  readonly access: AccessMap
   register(input: RegistrationInput): Promise<{ created: boolean; body: Record<string, unknown> }>
   watchers(): ClinicWatcher[]
   watcher(clinic: string): ClinicWatcher | undefined
@@ -23,12 +25,14 @@ function pick(host: RelayApiHost, raw: string | null): ClinicWatcher {
   return w
 }
 
-function clinicStatus(w: ClinicWatcher): Record<string, unknown> {
+function clinicStatus(host: RelayApiHost, w: ClinicWatcher): Record<string, unknown> {
   const s = w.settlement
   const wm = s.watermarks()
   return {
     clinic: w.clinic,
     directoryLoaded: w.directoryReady,
+    documents: host.access.docCount(w.clinic),
+    claimsRefused: host.access.claimsRefused.filter((c) => c.clinic === w.clinic).length,
     devices: Object.entries(s.meta.devices).map(([device, p]) => ({ device, maxSeq: p.maxSeq, watermark: wm[device] ?? 0 })),
     opsSettled: s.meta.settledOps,
     opsDecided: s.meta.decidedOps,
@@ -52,7 +56,7 @@ async function route(host: RelayApiHost, req: IncomingMessage, res: ServerRespon
     return sendJson(res, out.created ? 201 : 200, out.body)
   }
   if (method === 'GET' && path === '/api/status') {
-    const clinics = host.watchers().map(clinicStatus)
+    const clinics = host.watchers().map((w) => clinicStatus(host, w))
     return sendJson(res, 200, { clinics, time: new Date().toISOString() })
   }
   if (method === 'GET' && path === '/api/inventory') {
