@@ -16,6 +16,8 @@ export interface ClinicRootDoc {
   indexShards: AutomergeUrl[]
   /** Documents holding full charts, a fixed share of patients each, opened on demand. */
   chartBuckets: AutomergeUrl[]
+  /** Repo peer id → when that device first held every chart bucket (drives the announce policy). */
+  bootstrapped?: { [peerId: string]: string }
 }
 
 /** One index shard: patient id → packed summary (see summary-codec). */

@@ -74,6 +74,34 @@ describe('ClinicStore', () => {
     await rb.shutdown()
   })
 
+  it('after a new device has pulled every bucket, chart edits flow live both ways', async () => {
+    const [ra, rb] = pair()
+    const a = ClinicStore.create<MiniBucket>(ra, { clinic: 'c1', emptyBucket: () => ({ charts: {} }), indexShards: 2, chartBuckets: 4, ...init })
+    ra.sharePolicy = a.sharePolicy
+    for (let i = 0; i < 20; i++) {
+      await a.change(`p${i}`, (d) => {
+        d.charts[`p${i}`] = { given: 'G', family: `F${i}`, notes: '' }
+      })
+    }
+    const b = await ClinicStore.open<MiniBucket>(rb, a.rootUrl, init)
+    rb.sharePolicy = b.sharePolicy
+    expect(b.isBootstrapped('b')).toBe(false)
+    await b.loadAllCharts()
+    expect(b.isBootstrapped('b')).toBe(true)
+    await until(() => a.isBootstrapped('b'), a)
+    await a.change('p3', (d) => {
+      d.charts['p3']!.notes = 'seen by the clinician'
+    })
+    const bucket = await b.bucketFor('p3')
+    await until(() => bucket.doc().charts['p3']?.notes === 'seen by the clinician', b)
+    await b.change('p4', (d) => {
+      d.charts['p4']!.family = 'Changed'
+    })
+    await until(() => a.search('changed').length === 1, a)
+    await ra.shutdown()
+    await rb.shutdown()
+  })
+
   it('refuses a root URL that is not a clinic root', async () => {
     const [ra] = pair()
     const other = ra.create({ hello: 'world' })
