@@ -35,7 +35,7 @@ function median(xs: number[]): number {
 }
 
 /** The mesh's yamux window (see packages/mesh node.ts): pnet aborts bulk transfers with yamux's default. */
-const WINDOW = 256 * 1024
+const WINDOW = 512 * 1024
 
 async function rawNode(psk: Uint8Array | undefined): Promise<Libp2p> {
   return createLibp2p({

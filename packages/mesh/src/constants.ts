@@ -24,5 +24,5 @@ export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000
 /** Reconnection backoff after a link drops. */
 export const DEFAULT_BACKOFF = { initialMs: 250, maxMs: 30_000, factor: 2 } as const
 
-/** yamux stream window (its minimum): keeps each pnet encryption call small, see node.ts */
-export const YAMUX_WINDOW = 256 * 1024
+/** yamux stream window: keeps each pnet write under the 640 KiB xsalsa20 starts with, see node.ts */
+export const YAMUX_WINDOW = 512 * 1024

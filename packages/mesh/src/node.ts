@@ -78,7 +78,7 @@ export class MeshNode extends MeshEvents {
       transports: [tcp()],
       connectionProtector: preSharedKey({ psk: clinicPsk(init.clinicSecret) }),
       connectionEncrypters: [noise()],
-      // A 256 KiB stream window bounds what noise hands pnet in one write. Larger batches make pnet's
+      // A 512 KiB stream window bounds what noise hands pnet in one write. Larger batches make pnet's
       // xsalsa20 WASM grow its memory, after which every instance re-grows on each update until the
       // 64 MiB cap aborts the connection (seen at ~50 MB of bulk transfer with yamux's default 16 MiB window).
       streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: YAMUX_WINDOW } })],
