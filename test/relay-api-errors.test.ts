@@ -1,7 +1,8 @@
 import type { BatchId, ItemId } from '@clinic-mesh/contracts'
-import { eventually, tempDir, type TempDir } from '@clinic-mesh/testing'
+import { tempDir, type TempDir } from '@clinic-mesh/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TestDevice, qty } from './helpers/relay-device.js'
+import { pollUntil } from './helpers/relay-poll.js'
 import { RelayProcess } from './helpers/relay-process.js'
 
 type Err = { error: { name: string; message: string } }
@@ -55,10 +56,10 @@ describe('relay API rejects bad input with named errors and keeps serving', () =
     dev.appendRaw({ ...good, id: 'op_tampered', quantity: 500 })
     const inv = await dev.settled((d, s) => qty(s, 'B1') === 5 && d.watermarks['tab-1'] === 2)
     expect(inv.decidedOps).toBe(2)
-    const rejected = await eventually(async () => {
+    const rejected = await pollUntil(async () => {
       const r = await relay.api<{ total: number; rejected: { reason: string; index: number }[] }>('GET', '/api/rejected?clinic=clinic-e')
       return r.body.total === 2 ? r.body : undefined
-    })
+    }, 'two rejected operations')
     expect(rejected.rejected.map((r) => [r.index, r.reason])).toEqual([
       [1, 'bad-field'],
       [3, 'hash-mismatch'],

@@ -1,8 +1,9 @@
 import type { AutomergeUrl } from '@automerge/automerge-repo'
 import type { BatchId, ItemId } from '@clinic-mesh/contracts'
-import { eventually, tempDir, type TempDir } from '@clinic-mesh/testing'
+import { tempDir, type TempDir } from '@clinic-mesh/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TestDevice, qty } from './helpers/relay-device.js'
+import { pollUntil } from './helpers/relay-poll.js'
 import { RelayProcess } from './helpers/relay-process.js'
 
 interface ClinicStatus {
@@ -35,7 +36,7 @@ describe('relay keeps clinics apart', () => {
     a.append([{ kind: 'receive', item: 'x' as ItemId, batch: 'B1' as BatchId, expiry: '2099-01-01', quantity: 7, unitCost: 1, supplier: 's', grn: 'g' }])
     await a.settled((_d, s) => qty(s, 'B1') === 7)
     // directory, records root, shard, bucket, log, settled inventory, conflict queue
-    await eventually(async () => ((await status('clinic-a'))?.documents ?? 0) >= 7, { what: 'clinic-a documents mapped' })
+    await pollUntil(async () => ((await status('clinic-a'))?.documents ?? 0) >= 7, 'clinic-a documents mapped')
     const d = a.directory.doc()
     const root = (await a.repo.find<{ indexShards: AutomergeUrl[]; chartBuckets: AutomergeUrl[] }>(d.recordsRoot as string as AutomergeUrl)).doc()
     aDocs.push(a.directory.url, d.recordsRoot as string as AutomergeUrl, ...root.indexShards, ...root.chartBuckets)
@@ -63,7 +64,7 @@ describe('relay keeps clinics apart', () => {
     b.directory.change((d) => {
       d.ledgerLogs['tab-a'] = { '2000-01-01': aLog }
     })
-    await eventually(async () => ((await status('clinic-b'))?.claimsRefused ?? 0) >= 1, { what: 'claim refused' })
+    await pollUntil(async () => ((await status('clinic-b'))?.claimsRefused ?? 0) >= 1, 'claim refused')
     expect((await status('clinic-b'))?.opsSettled).toBe(0)
     expect((await status('clinic-a'))?.opsSettled).toBe(2)
   })

@@ -109,5 +109,6 @@ export class TestDevice {
 
 /** Quantity of `batch` at SITE in an InventoryState. */
 export function qty(state: InventoryState, batch: string): number {
-  return (state.stock[SITE] as Record<string, number> | undefined)?.[batch] ?? 0
+  const cells: Record<string, number> = { ...state.stock[SITE] }
+  return cells[batch] ?? 0
 }

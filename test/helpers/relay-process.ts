@@ -30,9 +30,9 @@ export class RelayProcess {
   static async start(dataDir: string, port = 0): Promise<RelayProcess> {
     const child = spawn(process.execPath, [MAIN, '--data', dataDir, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] })
     const stderr: string[] = []
-    createInterface({ input: child.stderr! }).on('line', (l) => stderr.push(l))
+    createInterface({ input: child.stderr }).on('line', (l) => stderr.push(l))
     const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-    const lines = createInterface({ input: child.stdout! })
+    const lines = createInterface({ input: child.stdout })
     const listening = await new Promise<{ port: number }>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`relay did not start: ${stderr.join('\n')}`)), 20_000)
       lines.once('line', (l) => {

@@ -42,6 +42,8 @@ export class ClinicSettlement {
   #dirty = false
   #listeners: RoundListener[] = []
   #closed = false
+  /** Last checkpoint write failure (null once a write succeeds). */
+  lastSaveError: string | null = null
 
   private constructor(clinic: string, store: SettlementStore, engine: SettlementEngine, meta: CheckpointMeta, debounceMs: number) {
     this.clinic = clinic
@@ -124,7 +126,10 @@ export class ClinicSettlement {
     this.meta.decidedOps += round.settled.length + round.conflicts.length
     this.meta.lastSettledAt = new Date().toISOString()
     for (const fn of this.#listeners) fn(round)
-    this.requestSave()
+    this.requestSave().catch((err: unknown) => {
+      // kept for /api/status; the next round retries the write
+      this.lastSaveError = err instanceof Error ? `${err.name}: ${err.message}` : String(err)
+    })
     return round
   }
 
@@ -164,6 +169,7 @@ export class ClinicSettlement {
         this.#dirty = false
         await this.#store.save(this.clinic, { meta: structuredClone(this.meta), engine: this.#engine.snapshot() })
       } while (this.#dirty)
+      this.lastSaveError = null
     })().finally(() => {
       this.#saving = null
     })

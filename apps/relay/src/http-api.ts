@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { ConflictId } from '@clinic-mesh/contracts'
 import { InvalidInputError } from '@clinic-mesh/contracts'
 import { clinicId, parseRegistration, parseResolution } from './api-input.js'
 import type { AccessMap } from './access-map.js'
@@ -41,6 +40,7 @@ function clinicStatus(host: RelayApiHost, w: ClinicWatcher): Record<string, unkn
     conflictsOpen: s.engine.conflicts({ status: 'open' }).length,
     conflictsResolved: s.engine.conflicts({ status: 'resolved' }).length,
     lastSettlementAt: s.meta.lastSettledAt,
+    checkpointError: s.lastSaveError,
     settlement: s.meta.settlement,
   }
 }
@@ -72,7 +72,7 @@ async function route(host: RelayApiHost, req: IncomingMessage, res: ServerRespon
     const status = q.get('status')
     if (status !== null && status !== 'open' && status !== 'resolved') throw new InvalidInputError('status must be open or resolved')
     const ws = q.get('clinic') === null ? host.watchers() : [pick(host, q.get('clinic'))]
-    const filter = status === null ? {} : { status: status as 'open' | 'resolved' }
+    const filter: { status?: 'open' | 'resolved' } = status === 'open' || status === 'resolved' ? { status } : {}
     const conflicts = ws.flatMap((w) => w.settlement.engine.conflicts(filter).map((c) => conflictView(w.clinic, c)))
     return sendJson(res, 200, { conflicts })
   }
@@ -80,7 +80,7 @@ async function route(host: RelayApiHost, req: IncomingMessage, res: ServerRespon
   if (method === 'POST' && m) {
     const input = parseResolution(decodeURIComponent(m[1] ?? ''), await readJson(req))
     const w = pick(host, input.clinic)
-    const out = w.settlement.resolve(input.conflict as ConflictId, input)
+    const out = w.settlement.resolve(input.conflict, input)
     await w.settlement.requestSave() // an acknowledged resolution survives a crash
     const body = { outcome: out.outcome, operation: out.operation.id, conflict: conflictView(w.clinic, out.conflict) }
     if (out.outcome === 'refused' && out.error) {
