@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs'
 import { benchLayout } from './layout-bench.js'
 import { benchLedger } from './ledger-bench.js'
+import { benchMesh } from './mesh-bench.js'
 import { formatTable, type BenchRow } from './row.js'
 import { benchSearch } from './search-bench.js'
 
@@ -18,6 +19,7 @@ const suites: [string, () => Promise<BenchRow[]> | BenchRow[]][] = [
   ['P5', () => benchSearch()],
   ['P4', () => benchLedger()],
   ['P1', () => benchLayout()],
+  ['P7', () => benchMesh()],
 ]
 
 const rows: BenchRow[] = []
