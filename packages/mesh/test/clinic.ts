@@ -1,4 +1,4 @@
-import { Repo } from '@automerge/automerge-repo'
+import { Repo, type AutomergeUrl, type DocHandle } from '@automerge/automerge-repo'
 import type { PeerId } from '@automerge/automerge-repo'
 import { eventually } from '@clinic-mesh/testing'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -70,4 +70,14 @@ export function apartFrom(node: MeshNode, id: string, timeoutMs = 10_000): Promi
 
 export function repoOn(node: MeshNode, name: string): Repo {
   return new Repo({ network: [node.adapter], peerId: name as PeerId, sharePolicy: () => Promise.resolve(true) })
+}
+
+/**
+ * Finds a document that a peer holds, waiting for the repo to have met that peer: a libp2p connection can be
+ * up a moment before automerge-repo has processed the peer, and a plain find() then answers "unavailable".
+ */
+export async function findShared<T>(repo: Repo, url: AutomergeUrl): Promise<DocHandle<T>> {
+  const handle = await repo.find<T>(url, { allowableStates: ['ready', 'unavailable'] })
+  if (handle.state !== 'ready') await handle.whenReady(['ready'])
+  return handle
 }

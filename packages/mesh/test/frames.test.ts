@@ -10,7 +10,7 @@ import type { Repo } from '@automerge/automerge-repo'
 import { clinicPsk, encodeFrame, SYNC_PROTOCOL } from '@clinic-mesh/mesh'
 import type { MeshNode, StreamErrorEvent } from '@clinic-mesh/mesh'
 import { eventually, nextEvent } from '@clinic-mesh/testing'
-import { makeClinic, makeDevice, repoOn, startNode, syncedWith } from './clinic.js'
+import { makeClinic, makeDevice, repoOn, startNode, syncedWith, findShared } from './clinic.js'
 import type { TestClinic, TestDevice } from './clinic.js'
 
 const cleanups: Array<() => Promise<void>> = []
@@ -55,7 +55,7 @@ it('a malformed or oversized frame resets that stream with a named error; the no
   server.log = (line) => logged.push(line)
   await Promise.all([syncedWith(server, [dGood.id]), syncedWith(good, [dServer.id])])
   const chart = repos[0]!.create<{ visits: number }>({ visits: 0 })
-  const mirror = await repos[1]!.find<{ visits: number }>(chart.url)
+  const mirror = await findShared<{ visits: number }>(repos[1]!, chart.url)
 
   const bad = await rawPeer(c, dBad)
   const cases: Array<[string, Uint8Array]> = [

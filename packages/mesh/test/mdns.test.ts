@@ -1,7 +1,7 @@
 import { afterEach, expect, it } from 'vitest'
 import type { MeshNode } from '@clinic-mesh/mesh'
 import { eventually } from '@clinic-mesh/testing'
-import { makeClinic, makeDevice, repoOn, startNode, syncedWith } from './clinic.js'
+import { makeClinic, makeDevice, repoOn, startNode, syncedWith, findShared } from './clinic.js'
 import type { Repo } from '@automerge/automerge-repo'
 
 const nodes: MeshNode[] = []
@@ -23,7 +23,7 @@ it('two tablets on one link find each other by mDNS and sync a chart', async () 
   await Promise.all([syncedWith(n1, [d2.id]), syncedWith(n2, [d1.id])])
   expect(n1.peers()).toEqual([{ id: d2.id, name: 'Triage', repoPeerId: 'triage' }])
   const chart = r1.create<{ name: string; allergies: string[] }>({ name: 'Amina', allergies: [] })
-  const remote = await r2.find<{ name: string; allergies: string[] }>(chart.url)
+  const remote = await findShared<{ name: string; allergies: string[] }>(r2, chart.url)
   expect(remote.doc().name).toBe('Amina')
   remote.change((d) => d.allergies.push('penicillin'))
   await eventually(() => chart.doc().allergies[0] === 'penicillin', { on: [[chart, 'change']] })

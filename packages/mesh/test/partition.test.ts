@@ -2,7 +2,7 @@ import { afterEach, expect, it } from 'vitest'
 import type { Repo } from '@automerge/automerge-repo'
 import type { MeshNode } from '@clinic-mesh/mesh'
 import { eventually } from '@clinic-mesh/testing'
-import { apartFrom, makeClinic, makeDevice, repoOn, startNode, syncedWith } from './clinic.js'
+import { apartFrom, makeClinic, makeDevice, repoOn, startNode, syncedWith, findShared } from './clinic.js'
 
 const nodes: MeshNode[] = []
 const repos: Repo[] = []
@@ -29,7 +29,7 @@ it('working offline partitions the device; going back online heals and the chart
   repos.push(r1, r2, r3)
   await syncedWith(n1, [d2.id, d3.id])
   const h1 = r1.create<Ward>({ beds: {} })
-  const [h2, h3] = await Promise.all([r2.find<Ward>(h1.url), r3.find<Ward>(h1.url)])
+  const [h2, h3] = await Promise.all([findShared<Ward>(r2, h1.url), findShared<Ward>(r3, h1.url)])
 
   await n2.setEnabled(false)
   await apartFrom(n1, d2.id)
