@@ -188,7 +188,7 @@ describe('settlement invariants (property-based)', () => {
         straight.closePeriod(Number.MAX_SAFE_INTEGER)
         expect(restarted.snapshot()).toEqual(straight.snapshot())
       }),
-      { numRuns: 400, seed: 20260302 },
+      { numRuns: 2000, seed: 20260302 },
     )
   })
 })
