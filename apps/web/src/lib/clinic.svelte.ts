@@ -1,0 +1,189 @@
+import type { DocHandle, Repo, AutomergeUrl } from '@automerge/automerge-repo'
+import { newId, type ClinicDirectoryDoc, type PatientId } from '@clinic-mesh/contracts'
+import { ClinicStore, duplicateKeysOf, findDoc, type PatientSummary } from '@clinic-mesh/store'
+import { needsReview, registerPatient, openEncounter, summarize, type ReviewMarker, type Actor, type Chart, type ChartCollection, type RegisterPatientInput } from '@clinic-mesh/records'
+import { api, pick } from './api.js'
+
+const DIRECTORY_KEY = 'clinic-mesh.directory'
+
+export type ClinicState = 'waiting-for-device' | 'loading' | 'ready' | 'error'
+
+/**
+ * The clinic as this browser holds it: its own copy of the records layout (root, index shards, chart
+ * buckets) in the browser repo. Search and charts read local data; the device node is only needed to
+ * learn the clinic's directory URL once (then cached) and to sync.
+ */
+export class Clinic {
+  state = $state<ClinicState>('loading')
+  error = $state<string | undefined>(undefined)
+  /** Bumped on every change to the index or an open chart bucket: `$derived` readers re-run on it. */
+  version = $state(0)
+  name = $state('')
+  #store: ClinicStore<ChartCollection> | undefined
+  readonly #repo: Repo
+  readonly #watched = new Map<string, DocHandle<ChartCollection> | undefined>()
+
+  constructor(repo: Repo) {
+    this.#repo = repo
+  }
+
+  get store(): ClinicStore<ChartCollection> | undefined {
+    return this.#store
+  }
+
+  /** Opens the clinic: directory URL from the cache, else from the device node (retried until it answers). */
+  async open(signal?: AbortSignal): Promise<void> {
+    let url = localStorage.getItem(DIRECTORY_KEY)
+    while (!url && !signal?.aborted) {
+      try {
+        const status = await api<unknown>('GET', '/api/status')
+        url = pick<string>(status, 'directoryUrl', 'directory') ?? pick<string>(pick(status, 'clinic'), 'directoryUrl', 'directory') ?? null
+        if (url) localStorage.setItem(DIRECTORY_KEY, url)
+        else throw new Error('the device node did not name its clinic directory')
+      } catch (err) {
+        this.state = 'waiting-for-device'
+        this.error = err instanceof Error ? err.message : String(err)
+        await new Promise((r) => setTimeout(r, 1000))
+      }
+    }
+    if (!url) return
+    this.state = 'loading'
+    try {
+      const dir = await findDoc<ClinicDirectoryDoc>(this.#repo, url as AutomergeUrl, signal ? { signal } : {})
+      this.name = dir.doc().name || dir.doc().clinic
+      const store = await ClinicStore.open<ChartCollection>(this.#repo, dir.doc().recordsRoot as unknown as AutomergeUrl, {
+        summarize: (bucket, pid) => {
+          const chart = bucket.charts[pid]
+          return chart ? summarize(chart) : undefined
+        },
+        ...(signal ? { signal } : {}),
+      })
+      this.#store = store
+      for (const h of store.documentUrls().slice(1, 1 + store.layout.indexShards.length)) {
+        void findDoc(this.#repo, h).then((shard) => shard.on('change', () => this.version++))
+      }
+      this.state = 'ready'
+      this.error = undefined
+      this.version++
+      void this.#loadAll()
+    } catch (err) {
+      this.state = 'error'
+      this.error = err instanceof Error ? err.message : String(err)
+    }
+  }
+
+  /** Pulls every chart bucket in the background (the queue needs them); a clinic's day fits in the browser. */
+  async #loadAll(): Promise<void> {
+    const store = this.#store
+    if (!store) return
+    await store.loadAllCharts(4)
+    for (const pid of store.layout.chartBuckets.keys()) void this.#watch(store, pid)
+  }
+
+  async #watch(store: ClinicStore<ChartCollection>, bucket: number): Promise<void> {
+    const url = store.layout.chartBuckets[bucket]
+    if (!url || this.#watched.has(url)) return
+    this.#watched.set(url, undefined)
+    const h = await findDoc<ChartCollection>(this.#repo, url)
+    this.#watched.set(url, h)
+    h.on('change', () => this.version++)
+    this.version++
+  }
+
+  search(query: string): PatientSummary[] {
+    void this.version
+    if (!this.#store || !query.trim()) return []
+    return this.#store.search(query, { limit: 20 })
+  }
+
+  summary(pid: string): PatientSummary | undefined {
+    void this.version
+    return this.#store?.index.get(pid)
+  }
+
+  possibleDuplicates(input: { given: string; family: string; birthDate: string; sex: string; identifiers: string[] }): PatientSummary[] {
+    void this.version
+    const store = this.#store
+    if (!store) return []
+    const probe: PatientSummary = { id: '__probe__', updatedAt: '', ...input }
+    const keys = new Set(duplicateKeysOf(probe))
+    const found = new Map<string, PatientSummary>()
+    const queries = [`${input.given} ${input.family}`, ...input.identifiers.map((i) => i.slice(i.indexOf('|') + 1))]
+    for (const q of queries) {
+      if (!q.trim()) continue
+      for (const s of store.search(q, { limit: 50 })) if (duplicateKeysOf(s).some((k) => keys.has(k))) found.set(s.id, s)
+    }
+    return [...found.values()]
+  }
+
+  async bucket(pid: string): Promise<DocHandle<ChartCollection>> {
+    const store = this.#require()
+    const h = await store.bucketFor(pid)
+    void this.#watch(store, store.bucketIndexOf(pid))
+    return h
+  }
+
+  /** Applies a records helper to one patient's chart (writes go to the browser repo first). */
+  async change(pid: string, fn: (chart: Chart) => void): Promise<void> {
+    await this.#require().change(pid, (d) => {
+      const chart = d.charts[pid]
+      if (!chart) throw new Error(`no chart for ${pid}`)
+      fn(chart)
+    })
+  }
+
+  async register(input: Omit<RegisterPatientInput, 'id'>, reason: string, actor: Actor): Promise<{ pid: PatientId; eid: string }> {
+    const pid = newId<PatientId>('pt')
+    let eid = ''
+    await this.#require().change(pid, (d) => {
+      registerPatient(d, { ...input, id: pid }, actor)
+      const chart = d.charts[pid]
+      if (chart && reason.trim()) eid = openEncounter(chart, { reason }, actor)
+    })
+    return { pid, eid }
+  }
+
+  async openVisit(pid: string, reason: string, actor: Actor): Promise<string> {
+    let eid = ''
+    await this.change(pid, (chart) => {
+      eid = openEncounter(chart, { reason }, actor)
+    })
+    return eid
+  }
+
+  /** A patient's chart from the local bucket (undefined until the bucket is local; starts loading it). */
+  chart(pid: string): Chart | undefined {
+    void this.version
+    const store = this.#store
+    if (!store) return undefined
+    const url = store.layout.chartBuckets[store.bucketIndexOf(pid)]
+    const h = url ? this.#watched.get(url) : undefined
+    if (!h) {
+      void this.bucket(pid)
+      return undefined
+    }
+    return h.doc().charts[pid]
+  }
+
+  /** Fields of this chart where two devices wrote different values concurrently. */
+  reviewMarkers(pid: string): ReviewMarker[] {
+    void this.version
+    const store = this.#store
+    const url = store?.layout.chartBuckets[store.bucketIndexOf(pid)]
+    const h = url ? this.#watched.get(url) : undefined
+    return h ? needsReview(h.doc(), { patientIds: [pid] }) : []
+  }
+
+  /** Every chart bucket the browser holds right now, as snapshots. */
+  loadedBuckets(): ChartCollection[] {
+    void this.version
+    const out: ChartCollection[] = []
+    for (const h of this.#watched.values()) if (h?.isReady()) out.push(h.doc())
+    return out
+  }
+
+  #require(): ClinicStore<ChartCollection> {
+    if (!this.#store) throw new Error('the clinic is not open yet')
+    return this.#store
+  }
+}

@@ -1,0 +1,37 @@
+import { str, type ChartCollection, type Encounter, type QueueStatus } from '@clinic-mesh/records'
+
+export interface QueueEntry {
+  pid: string
+  eid: string
+  name: string
+  reason: string
+  queue: QueueStatus
+  arrivedAt: string
+  /** Which role sections are marked done. */
+  done: string[]
+}
+
+/** Today's open visits across the buckets the browser holds, oldest arrival first. */
+export function todaysQueue(buckets: ChartCollection[], today = new Date()): QueueEntry[] {
+  const day = today.toDateString()
+  const out: QueueEntry[] = []
+  for (const b of buckets) {
+    for (const [pid, chart] of Object.entries(b.charts)) {
+      for (const [eid, enc] of Object.entries(chart.encounters) as [string, Encounter][]) {
+        const arrivedAt = str(enc.registration.arrivedAt)
+        if (new Date(arrivedAt).toDateString() !== day || str(enc.status) !== 'open') continue
+        const done = (['registration', 'triage', 'clinician', 'pharmacy'] as const).filter((s) => str(enc[s].status) === 'done')
+        out.push({
+          pid,
+          eid,
+          name: `${str(chart.patient.name.given)} ${str(chart.patient.name.family)}`.trim(),
+          reason: str(enc.registration.reason),
+          queue: (str(enc.registration.queue) || 'waiting') as QueueStatus,
+          arrivedAt,
+          done,
+        })
+      }
+    }
+  }
+  return out.sort((a, b) => (a.arrivedAt < b.arrivedAt ? -1 : 1))
+}

@@ -1,0 +1,122 @@
+import { api, pick, ApiError } from './api.js'
+
+/** One lot as the device node reports it: settled (relay) and tentative (with unsettled operations) apart. */
+export interface StockLine {
+  item: string
+  itemName: string
+  batch: string
+  expiry: string
+  settled: number
+  tentative: number
+}
+
+export interface DispenseRequest {
+  /** Idempotency key: a retried request must not dispense twice. */
+  id: string
+  item: string
+  batch: string | null
+  quantity: number
+  patient: string
+  prescription: string
+  prescriptionHash: string
+  priceSeen: number
+  stockSeen: number
+  user: string
+  role: string
+  label: string
+  queuedAt: string
+}
+
+const STOCK_KEY = 'clinic-mesh.stock'
+const OUTBOX_KEY = 'clinic-mesh.outbox'
+
+export function parseStock(raw: unknown): StockLine[] {
+  const lines = pick<unknown[]>(raw, 'lines', 'stock') ?? pick<unknown[]>(pick(raw, 'projection'), 'lines') ?? []
+  const items = pick<Record<string, unknown>>(raw, 'items') ?? pick<Record<string, unknown>>(pick(raw, 'inventory', 'settled'), 'items') ?? {}
+  if (!Array.isArray(lines)) return []
+  return lines.map((l) => {
+    const item = pick<string>(l, 'item') ?? '?'
+    return {
+      item,
+      itemName: pick<string>(l, 'itemName', 'name') ?? pick<string>(items[item], 'name') ?? item,
+      batch: pick<string>(l, 'batch') ?? '?',
+      expiry: pick<string>(l, 'expiry') ?? '',
+      settled: pick<number>(l, 'settled') ?? 0,
+      tentative: pick<number>(l, 'tentative') ?? 0,
+    }
+  })
+}
+
+function read<T>(key: string, fallback: T): T {
+  try {
+    const raw = localStorage.getItem(key)
+    return raw ? (JSON.parse(raw) as T) : fallback
+  } catch {
+    return fallback
+  }
+}
+
+/**
+ * Stock and dispensing for the pharmacy screen. The stock view is the device node's (cached here with its
+ * time, so it still shows during an outage, marked as old). A dispense goes to the node's API; when the node
+ * cannot be reached it waits in this tablet's outbox (localStorage) and is sent again with the same
+ * idempotency id, so a retry never dispenses twice.
+ */
+export class Stock {
+  lines = $state<StockLine[]>(read<{ lines: StockLine[] }>(STOCK_KEY, { lines: [] }).lines)
+  fetchedAt = $state<string | undefined>(read<{ at?: string }>(STOCK_KEY, {}).at)
+  outbox = $state<DispenseRequest[]>(read<DispenseRequest[]>(OUTBOX_KEY, []))
+  lastError = $state<string | undefined>(undefined)
+  /** Dispenses the node accepted in this session (for the label). */
+  sent = $state<DispenseRequest[]>([])
+
+  async refresh(): Promise<void> {
+    try {
+      const raw = await api<unknown>('GET', '/api/stock')
+      this.lines = parseStock(raw)
+      this.fetchedAt = new Date().toISOString()
+      localStorage.setItem(STOCK_KEY, JSON.stringify({ lines: this.lines, at: this.fetchedAt }))
+    } catch (err) {
+      this.lastError = err instanceof Error ? err.message : String(err)
+    }
+  }
+
+  /** Queues a dispense and tries to send it at once. */
+  async dispense(req: Omit<DispenseRequest, 'id' | 'queuedAt'>): Promise<DispenseRequest> {
+    const full: DispenseRequest = { ...req, id: `op_${crypto.randomUUID()}`, queuedAt: new Date().toISOString() }
+    this.outbox = [...this.outbox, full]
+    this.#save()
+    await this.flush()
+    return full
+  }
+
+  /** Sends every queued dispense; keeps those the node could not be reached for. */
+  async flush(): Promise<void> {
+    for (const req of [...this.outbox]) {
+      try {
+        await api('POST', '/api/stock/dispenses', req)
+        this.#drop(req.id)
+        this.sent = [...this.sent, req]
+        this.lastError = undefined
+      } catch (err) {
+        if (err instanceof ApiError && err.status >= 400 && err.status < 500) {
+          this.#drop(req.id) // refused: retrying would not help; the pharmacist sees why
+          this.lastError = `${err.name}: ${err.message}`
+        } else {
+          this.lastError = err instanceof Error ? err.message : String(err)
+          break
+        }
+      }
+    }
+    await this.refresh()
+  }
+
+  #drop(id: string): void {
+    this.outbox = this.outbox.filter((r) => r.id !== id)
+    this.#save()
+  }
+
+  #save(): void {
+    localStorage.setItem(OUTBOX_KEY, JSON.stringify(this.outbox))
+  }
+}

@@ -1,0 +1,14 @@
+import { defineConfig } from 'vite'
+import { svelte } from '@sveltejs/vite-plugin-svelte'
+import wasm from 'vite-plugin-wasm'
+
+// Workspace packages are compiled from their TypeScript sources ("source" export condition), so the web
+// build does not depend on `tsc -b` having run first. Automerge's browser entry imports its .wasm module
+// (vite-plugin-wasm); `esnext` keeps the top-level await that wasm instantiation needs.
+export default defineConfig({
+  plugins: [svelte(), wasm()],
+  resolve: { conditions: ['source', 'browser', 'module', 'import', 'default'] },
+  build: { target: 'esnext', outDir: 'dist', emptyOutDir: true, chunkSizeWarningLimit: 4000 },
+  worker: { format: 'es', plugins: () => [wasm()] },
+  server: { proxy: { '/api': 'http://127.0.0.1:4100', '/sync': { target: 'ws://127.0.0.1:4100', ws: true } } },
+})
