@@ -5,11 +5,11 @@ import { extname, join, normalize } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { AddressInfo } from 'node:net'
 import { WebSocketServer } from 'ws'
-import { Repo, type PeerId } from '@automerge/automerge-repo'
+import { Repo, type AutomergeUrl, type PeerId } from '@automerge/automerge-repo'
 import { NodeFSStorageAdapter } from '@automerge/automerge-repo-storage-nodefs'
 import { WebSocketClientAdapter, WebSocketServerAdapter } from '@automerge/automerge-repo-network-websocket'
 import type { ClinicDirectoryDoc, DocUrl } from '@clinic-mesh/contracts'
-import { ClinicStore } from '@clinic-mesh/store'
+import { ClinicStore, findDoc, shardOf, type ClinicRootDoc } from '@clinic-mesh/store'
 import { emptyCollection, summarize, type ChartCollection } from '@clinic-mesh/records'
 
 const DIST = fileURLToPath(new URL('../../apps/web/dist/', import.meta.url))
@@ -28,6 +28,13 @@ export interface StandInInit {
   peerSync?: string
   /** Join this clinic instead of creating one. */
   directoryUrl?: string
+}
+
+interface Dispense {
+  id: string
+  item: string
+  batch: string
+  quantity: number
 }
 
 interface Line {
@@ -50,10 +57,10 @@ export class StandInDevice {
   readonly #server: Server
   readonly #repo: Repo
   readonly #wss: WebSocketServer
-  readonly #dispenses: Array<{ id: string; item: string; batch: string; quantity: number }>
+  readonly #dispenses: Dispense[]
   readonly #init: StandInInit
 
-  private constructor(init: StandInInit, server: Server, wss: WebSocketServer, repo: Repo, directoryUrl: string, dispenses: StandInDevice['#dispenses']) {
+  private constructor(init: StandInInit, server: Server, wss: WebSocketServer, repo: Repo, directoryUrl: string, dispenses: Dispense[]) {
     this.#init = init
     this.#server = server
     this.#wss = wss
@@ -64,11 +71,14 @@ export class StandInDevice {
   }
 
   static async start(init: StandInInit): Promise<StandInDevice> {
+    if (!existsSync(join(DIST, 'index.html'))) throw new Error('apps/web/dist is missing: run `npm run build -w @clinic-mesh/web` first')
     const wss = new WebSocketServer({ noServer: true })
-    const network = [new WebSocketServerAdapter(wss), ...(init.peerSync ? [new WebSocketClientAdapter(init.peerSync, 300)] : [])]
+    // ws's own types and the adapter's (isomorphic-ws) differ only nominally
+    const serverAdapter = new WebSocketServerAdapter(wss as unknown as ConstructorParameters<typeof WebSocketServerAdapter>[0])
+    const network = [serverAdapter, ...(init.peerSync ? [new WebSocketClientAdapter(init.peerSync, 300)] : [])]
     const repo = new Repo({ storage: new NodeFSStorageAdapter(join(init.dataDir, 'repo')), network, peerId: init.name as PeerId })
     const stateFile = join(init.dataDir, 'state.json')
-    const saved = existsSync(stateFile) ? (JSON.parse(await readFile(stateFile, 'utf8')) as { directoryUrl: string; dispenses: [] }) : undefined
+    const saved = existsSync(stateFile) ? (JSON.parse(await readFile(stateFile, 'utf8')) as { directoryUrl: string; dispenses: Dispense[] }) : undefined
     let directoryUrl = saved?.directoryUrl ?? init.directoryUrl
     const summarizeOf = (b: ChartCollection, pid: string): ReturnType<typeof summarize> | undefined => {
       const c = b.charts[pid]
@@ -112,6 +122,16 @@ export class StandInDevice {
 
   get repo(): Repo {
     return this.#repo
+  }
+
+  /** The clinician notes of one visit as this node holds them ('' when it has not got the chart yet). */
+  async notesOf(pid: string, eid: string): Promise<string> {
+    const dir = await findDoc<ClinicDirectoryDoc>(this.#repo, this.directoryUrl as AutomergeUrl)
+    const root = await findDoc<ClinicRootDoc>(this.#repo, dir.doc().recordsRoot as string as AutomergeUrl)
+    const url = root.doc().chartBuckets[shardOf(pid, root.doc().chartBuckets.length)]
+    if (!url) return ''
+    const bucket = await findDoc<ChartCollection>(this.#repo, url)
+    return bucket.doc().charts[pid]?.encounters[eid]?.clinician.notes ?? ''
   }
 
   /** Stops abruptly (sockets cut, nothing announced), like a killed process; storage stays on disk. */
@@ -160,7 +180,7 @@ export class StandInDevice {
     if (path === '/api/stock/dispenses' && req.method === 'POST') {
       let body = ''
       for await (const chunk of req) body += String(chunk)
-      const d = JSON.parse(body) as { id: string; item: string; batch: string; quantity: number }
+      const d = JSON.parse(body) as Dispense
       if (!this.#dispenses.some((x) => x.id === d.id)) this.#dispenses.push(d)
       await writeFile(join(this.#init.dataDir, 'state.json'), JSON.stringify({ directoryUrl: this.directoryUrl, dispenses: this.#dispenses }))
       return json(201, { operation: { id: d.id, status: 'tentative' } })

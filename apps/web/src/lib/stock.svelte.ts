@@ -92,6 +92,14 @@ export class Stock {
 
   /** Sends every queued dispense; keeps those the node could not be reached for. */
   async flush(): Promise<void> {
+    if (this.#flushing) return this.#flushing
+    this.#flushing = this.#flush().finally(() => (this.#flushing = undefined))
+    return this.#flushing
+  }
+
+  #flushing: Promise<void> | undefined
+
+  async #flush(): Promise<void> {
     for (const req of [...this.outbox]) {
       try {
         await api('POST', '/api/stock/dispenses', req)
