@@ -1,7 +1,7 @@
 import type { DocHandle, Repo, AutomergeUrl } from '@automerge/automerge-repo'
 import { newId, type ClinicDirectoryDoc, type PatientId } from '@clinic-mesh/contracts'
 import { ClinicStore, duplicateKeysOf, findDoc, type PatientSummary } from '@clinic-mesh/store'
-import { needsReview, registerPatient, openEncounter, summarize, type ReviewMarker, type Actor, type Chart, type ChartCollection, type RegisterPatientInput } from '@clinic-mesh/records'
+import { needsReview, resolveReview, registerPatient, openEncounter, summarize, type ReviewMarker, type Actor, type Chart, type ChartCollection, type RegisterPatientInput } from '@clinic-mesh/records'
 import { api, pick } from './api.js'
 
 const DIRECTORY_KEY = 'clinic-mesh.directory'
@@ -60,7 +60,7 @@ export class Clinic {
       })
       this.#store = store
       for (const h of store.documentUrls().slice(1, 1 + store.layout.indexShards.length)) {
-        void findDoc(this.#repo, h).then((shard) => shard.on('change', () => this.version++))
+        void findDoc(this.#repo, h).then((shard) => shard.on('heads-changed', () => this.version++))
       }
       this.state = 'ready'
       this.error = undefined
@@ -86,7 +86,9 @@ export class Clinic {
     this.#watched.set(url, undefined)
     const h = await findDoc<ChartCollection>(this.#repo, url)
     this.#watched.set(url, h)
-    h.on('change', () => this.version++)
+    // heads-changed, not change: resolving a conflict in favour of the value already shown changes no
+    // visible value (no patch, no 'change' event) but must still clear its review marker
+    h.on('heads-changed', () => this.version++)
     this.version++
   }
 
@@ -172,6 +174,25 @@ export class Clinic {
     const url = store?.layout.chartBuckets[store.bucketIndexOf(pid)]
     const h = url ? this.#watched.get(url) : undefined
     return h ? needsReview(h.doc(), { patientIds: [pid] }) : []
+  }
+
+  /** Keeps one of the competing values of a review marker (records `resolveReview`). */
+  async resolve(pid: string, marker: ReviewMarker, value: string | number | boolean, actor: Actor): Promise<void> {
+    const handle = await this.bucket(pid)
+    let emitted = false
+    const seen = (): void => {
+      emitted = true
+    }
+    handle.once('change', seen)
+    await this.#require().change(pid, (d) => resolveReview(d, marker, value, actor))
+    handle.off('change', seen)
+    // Keeping the value already shown writes a new op but changes no visible value: Automerge reports no patch,
+    // DocHandle emits no 'change', and automerge-repo's DocSynchronizer (which syncs on 'change' only) would not
+    // send it until the next edit of this bucket. Announce it so other tablets clear their marker now.
+    if (!emitted) {
+      const doc = handle.doc()
+      handle.emit('change', { handle, doc, patches: [], patchInfo: { before: doc, after: doc, source: 'change' } })
+    }
   }
 
   /** Every chart bucket the browser holds right now, as snapshots. */

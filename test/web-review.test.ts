@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Browser } from 'playwright-core'
+import { tempDir, type TempDir } from '@clinic-mesh/testing'
+import { StandInDevice } from './helpers/web-stand-in-device.js'
+import { launchChromium, openTablet, screenshot, signIn } from './helpers/web-browser.js'
+
+describe('web: needs-review markers', () => {
+  let browser: Browser
+  let dir: TempDir
+  let node: StandInDevice | undefined
+
+  beforeAll(async () => {
+    browser = await launchChromium()
+    dir = await tempDir('web-review-')
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await node?.kill()
+    await dir?.remove()
+  })
+
+  it('two tablets that set the same field apart from each other both see a marker once they meet', async () => {
+    node = await StandInDevice.start({ dataDir: dir.path, name: 'device-a' })
+    const one = await openTablet(browser, node.url)
+    await signIn(one, 'Amina Phiri', 'nurse')
+    await one.getByRole('navigation').getByRole('link', { name: 'Patients' }).click()
+    await one.getByRole('button', { name: 'Register new patient' }).click()
+    await one.getByLabel('Given name').fill('Ruth')
+    await one.getByLabel('Family name').fill('Nkhoma')
+    await one.getByLabel('Date of birth').fill('1971-05-20')
+    await one.getByLabel('Reason for visit (opens a visit now)').fill('diabetes review')
+    await one.getByRole('button', { name: 'Register', exact: true }).click()
+    await one.getByRole('heading', { name: 'Ruth Nkhoma' }).waitFor()
+    const two = await openTablet(browser, `${node.url}/${one.url().slice(one.url().indexOf('#'))}`)
+    await signIn(two, 'Joseph Kamanga', 'registration')
+    await two.getByRole('heading', { name: 'Ruth Nkhoma' }).waitFor({ timeout: 20_000 })
+
+    await node.kill() // the two tablets cannot see each other now
+    await one.getByText('Not connected to the clinic device').waitFor()
+    await two.getByText('Not connected to the clinic device').waitFor()
+    await one.getByLabel('Where is the patient now?').selectOption('triage')
+    await two.getByLabel('Where is the patient now?').selectOption('left')
+    expect(await one.getByTestId('needs-review').count()).toBe(0)
+
+    node = await node.restart()
+    await one.getByTestId('needs-review').getByText('queue').waitFor({ timeout: 20_000 })
+    await two.getByTestId('needs-review').getByText('queue').waitFor({ timeout: 20_000 })
+    const text = await one.getByTestId('needs-review').innerText()
+    expect(text).toMatch(/triage/)
+    expect(text).toMatch(/left/)
+    await screenshot(one, 'encounter-needs-review')
+
+    // the nurse settles it on her tablet, keeping the value the tablets show already (no visible change,
+    // still a write that must clear the marker); the marker goes away on both
+    const shown = await one.getByLabel('Where is the patient now?').inputValue()
+    await one.getByTestId('needs-review').getByRole('button', { name: `Keep “${shown}”` }).click()
+    await one.getByTestId('needs-review').waitFor({ state: 'detached' })
+    await two.getByTestId('needs-review').waitFor({ state: 'detached', timeout: 10_000 })
+    expect(await two.getByLabel('Where is the patient now?').inputValue()).toBe(shown)
+  })
+})
