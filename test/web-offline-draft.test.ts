@@ -43,16 +43,32 @@ describe('web: a draft note survives a device-node restart', () => {
     const first = node
     await expect.poll(() => first.notesOf(pid, eid), { timeout: 10_000 }).toBe('Headache 2 days.')
 
+    // the app shell is cached (service worker) so the tablet can even reload during the outage
+    const cachedFiles = (): Promise<number> =>
+      page.evaluate(async () => {
+        const { caches } = globalThis as unknown as { caches: { open(name: string): Promise<{ keys(): Promise<unknown[]> }> } }
+        return (await (await caches.open('clinic-mesh-shell-v1')).keys()).length
+      })
+    await expect.poll(cachedFiles, { timeout: 10_000 }).toBeGreaterThan(3)
+
     await node.kill()
     await page.getByText('Not connected to the clinic device').waitFor()
     await page.keyboard.type(' No fever. BP normal.')
     await expect.poll(() => notes.inputValue()).toBe('Headache 2 days. No fever. BP normal.')
     await screenshot(page, 'encounter-offline')
 
+    await page.reload() // first paint from local data: shell from the cache, chart from IndexedDB
+    await expect.poll(() => notes.inputValue(), { timeout: 10_000 }).toBe('Headache 2 days. No fever. BP normal.')
+    await notes.click()
+    await page.keyboard.press('End')
+    await page.keyboard.type(' Plan: rest.')
+    await screenshot(page, 'encounter-offline-reloaded')
+
     node = await first.restart()
     const second = node
     await page.getByText('Connected to device-a').waitFor({ timeout: 20_000 })
-    await expect.poll(() => second.notesOf(pid, eid), { timeout: 20_000 }).toBe('Headache 2 days. No fever. BP normal.')
-    expect(await notes.inputValue()).toBe('Headache 2 days. No fever. BP normal.')
+    const full = 'Headache 2 days. No fever. BP normal. Plan: rest.'
+    await expect.poll(() => second.notesOf(pid, eid), { timeout: 20_000 }).toBe(full)
+    expect(await notes.inputValue()).toBe(full)
   })
 })
