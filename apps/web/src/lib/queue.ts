@@ -35,3 +35,24 @@ export function todaysQueue(buckets: ChartCollection[], today = new Date()): Que
   }
   return out.sort((a, b) => (a.arrivedAt < b.arrivedAt ? -1 : 1))
 }
+
+export const QUEUE_LABELS: Record<QueueStatus, string> = {
+  waiting: 'Waiting',
+  triage: 'At triage',
+  consultation: 'For the clinician',
+  pharmacy: 'For the pharmacy',
+  done: 'Done',
+  left: 'Left without being seen',
+}
+
+const MINE: Record<string, QueueStatus[]> = {
+  registration: ['waiting'],
+  nurse: ['waiting', 'triage'],
+  clinician: ['consultation'],
+  pharmacist: ['pharmacy'],
+}
+
+/** Whether a queue entry is waiting for this role. */
+export function isForRole(entry: QueueEntry, role: string): boolean {
+  return (MINE[role] ?? []).includes(entry.queue)
+}
