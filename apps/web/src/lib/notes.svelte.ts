@@ -26,6 +26,8 @@ export class NotesDraft {
   readonly #pid: string
   readonly #eid: string
   readonly #actor: () => Actor
+  /** True while this editor's own change is applied: its 'change' event is not a remote edit. */
+  #local = false
 
   constructor(handle: DocHandle<ChartCollection>, pid: string, eid: string, actor: () => Actor) {
     this.#handle = handle
@@ -46,18 +48,31 @@ export class NotesDraft {
     if (remove === 0 && insert === '') return current
     const safeIndex = Math.min(index, current.length)
     const safeRemove = Math.min(remove, current.length - safeIndex)
-    this.#handle.change((d) => {
-      const chart = d.charts[this.#pid]
-      if (chart) spliceNotes(chart, this.#eid, safeIndex, safeRemove, insert, this.#actor())
-    })
+    this.#local = true
+    try {
+      this.#handle.change((d) => {
+        const chart = d.charts[this.#pid]
+        if (chart) spliceNotes(chart, this.#eid, safeIndex, safeRemove, insert, this.#actor())
+      })
+    } finally {
+      this.#local = false
+    }
     this.text = this.#docText()
     return this.text
   }
 
-  /** Follows remote edits; returns the teardown. */
-  follow(): () => void {
+  /**
+   * Follows remote edits; `onRemote` runs synchronously with the merged text and the splice that led to it, so
+   * an editor can update its field (and shift its caret) before the next keystroke is diffed.
+   */
+  follow(onRemote?: (text: string, splice: { index: number; remove: number; insert: string }) => void): () => void {
     const onChange = (): void => {
-      this.text = this.#docText()
+      if (this.#local) return
+      const next = this.#docText()
+      if (next === this.text) return
+      const splice = diffSplice(this.text, next)
+      this.text = next
+      onRemote?.(next, splice)
     }
     this.#handle.on('change', onChange)
     return () => this.#handle.off('change', onChange)

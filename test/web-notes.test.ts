@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Browser } from 'playwright-core'
+import { tempDir, type TempDir } from '@clinic-mesh/testing'
+import { StandInDevice } from './helpers/web-stand-in-device.js'
+import { launchChromium, openTablet, signIn } from './helpers/web-browser.js'
+
+describe('web: clinician notes are collaborative text', () => {
+  let browser: Browser
+  let dir: TempDir
+  let node: StandInDevice | undefined
+
+  beforeAll(async () => {
+    browser = await launchChromium()
+    dir = await tempDir('web-notes-')
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await node?.kill()
+    await dir?.remove()
+  })
+
+  it('two clinicians typing at the same time in different places both keep every word', async () => {
+    node = await StandInDevice.start({ dataDir: dir.path, name: 'device-a' })
+    const one = await openTablet(browser, node.url)
+    await signIn(one, 'Dr Mwale', 'clinician')
+    await one.getByRole('navigation').getByRole('link', { name: 'Patients' }).click()
+    await one.getByRole('button', { name: 'Register new patient' }).click()
+    await one.getByLabel('Given name').fill('Esther')
+    await one.getByLabel('Family name').fill('Phiri')
+    await one.getByLabel('Date of birth').fill('1958-10-02')
+    await one.getByLabel('Reason for visit (opens a visit now)').fill('cough')
+    await one.getByRole('button', { name: 'Register', exact: true }).click()
+    await one.getByRole('heading', { name: 'Esther Phiri' }).waitFor()
+    const notesOne = one.getByTestId('notes')
+    await notesOne.click()
+    await one.keyboard.type('History: | Exam: ')
+
+    const two = await openTablet(browser, `${node.url}/${one.url().slice(one.url().indexOf('#'))}`)
+    await signIn(two, 'Dr Banda', 'clinician')
+    const notesTwo = two.getByTestId('notes')
+    await expect.poll(() => notesTwo.inputValue(), { timeout: 20_000 }).toBe('History: | Exam: ')
+
+    // one types into the history (middle), two appends to the exam (end), concurrently, key by key
+    await notesOne.click()
+    await one.keyboard.press('Home')
+    for (let i = 0; i < 'History: '.length; i++) await one.keyboard.press('ArrowRight')
+    await notesTwo.click()
+    await two.keyboard.press('End')
+    const history = 'cough for two weeks, night sweats '
+    const exam = 'crackles right base, T 37.9'
+    await Promise.all([one.keyboard.type(history, { delay: 15 }), two.keyboard.type(exam, { delay: 15 })])
+
+    const expected = `History: ${history}| Exam: ${exam}`
+    await expect.poll(() => notesOne.inputValue(), { timeout: 20_000 }).toBe(expected)
+    await expect.poll(() => notesTwo.inputValue(), { timeout: 20_000 }).toBe(expected)
+    const pid = decodeURIComponent(one.url().split('/').at(-2) ?? '')
+    const eid = decodeURIComponent(one.url().split('/').at(-1) ?? '')
+    const atNode = node
+    await expect.poll(() => atNode.notesOf(pid, eid), { timeout: 20_000 }).toBe(expected)
+  })
+})
