@@ -57,5 +57,21 @@ describe('web: pharmacy', () => {
     await screenshot(page, 'pharmacy-after')
     await page.emulateMedia({ media: 'print' })
     await screenshot(page, 'label-print')
+    await page.emulateMedia({ media: 'screen' })
+
+    // the device node restarts: the next dispense waits on the tablet and is sent once, when it is back
+    await node.kill()
+    await page.getByText('Not connected to the clinic device').waitFor()
+    await page.getByLabel('Lot to hand out').selectOption({ label: 'Amoxicillin 250 mg caps — lot AMX-2611, exp 2026-11-30 (179 left)' })
+    await page.getByLabel('Quantity (units)').fill('9')
+    await page.getByRole('button', { name: 'Record dispense' }).click()
+    await page.getByTestId('outbox').getByText('1 dispense saved on this tablet').waitFor()
+    await page.getByTestId('status-device').getByText('1 dispense waiting on this tablet.').waitFor()
+    const row2 = page.getByTestId('stock-table').getByRole('row').filter({ hasText: 'AMX-2611' })
+    expect(await row2.getByTestId('tentative').innerText()).toMatch(/^170\s*-30 not confirmed$/) // counts what waits here
+    await screenshot(page, 'pharmacy-offline')
+    node = await node.restart()
+    await page.getByTestId('outbox').waitFor({ state: 'detached', timeout: 20_000 })
+    await expect.poll(() => row.getByTestId('tentative').innerText(), { timeout: 10_000 }).toMatch(/^170\s*-30 not confirmed$/)
   })
 })

@@ -76,9 +76,14 @@ export class Stock {
       this.lines = parseStock(raw)
       this.fetchedAt = new Date().toISOString()
       localStorage.setItem(STOCK_KEY, JSON.stringify({ lines: this.lines, at: this.fetchedAt }))
-    } catch (err) {
-      this.lastError = err instanceof Error ? err.message : String(err)
+    } catch {
+      // keep the cached figures; the stock view shows their time and that the node is not reachable
     }
+  }
+
+  /** Units of this lot in dispenses still waiting on this tablet (not yet known to the node). */
+  waitingHere(item: string, batch: string): number {
+    return this.outbox.filter((r) => r.item === item && r.batch === batch).reduce((n, r) => n + r.quantity, 0)
   }
 
   /** Queues a dispense and tries to send it at once. */
@@ -111,7 +116,7 @@ export class Stock {
           this.#drop(req.id) // refused: retrying would not help; the pharmacist sees why
           this.lastError = `${err.name}: ${err.message}`
         } else {
-          this.lastError = err instanceof Error ? err.message : String(err)
+          // unreachable or failing node: the dispense stays in the outbox, the status bar says so
           break
         }
       }
