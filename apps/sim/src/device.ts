@@ -94,8 +94,8 @@ export class DeviceNode {
     if (roll < 0.15 || k.patients.length === 0) this.#register()
     else if (roll < 0.5) this.#editChart(k)
     else if (roll < 0.6) this.#receive(k)
-    else if (roll < 0.85) this.#dispense(k)
-    else if (roll < 0.93) this.#count(k)
+    else if (roll < 0.89) this.#dispense(k)
+    else if (roll < 0.94) this.#count(k)
     else this.#return(k)
   }
 

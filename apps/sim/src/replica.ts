@@ -55,7 +55,7 @@ export class Replica {
     const next = A.change(this.doc<T>(id), { time: Math.floor(time / 1000) }, (d: T) => {
       writes = fn(d)
     })
-    this.#docs.set(id, next as A.Doc<unknown>)
+    this.#docs.set(id, next)
     this.#dirty.add(id)
     this.#unacked.push(...writes)
   }

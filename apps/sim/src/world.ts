@@ -163,14 +163,21 @@ export class World {
     this.#queue = []
   }
 
-  /** Sync every pair with reliable, immediate delivery until no replica has anything to send. */
-  quiesce(maxPasses = 200): boolean {
+  /**
+   * Sync with reliable, immediate delivery until no pair has anything to send: first through `hub` (each change
+   * crosses the network once per replica), then every pair, which must find nothing left but handshakes.
+   */
+  quiesce(hub: number, maxPasses = 200): boolean {
+    return this.#passes(maxPasses, (a, b) => a === hub || b === hub) && this.#passes(maxPasses, () => true)
+  }
+
+  #passes(maxPasses: number, use: (a: number, b: number) => boolean): boolean {
     const n = this.replicas.length
     for (let pass = 0; pass < maxPasses; pass++) {
       let moved = false
       for (let a = 0; a < n; a++) {
         for (let b = 0; b < n; b++) {
-          if (!this.connected(a, b)) continue
+          if (!use(a, b) || !this.connected(a, b)) continue
           this.syncTick(a, b)
           const msgs = this.#queue.splice(0)
           for (const m of msgs) this.#receive(m)
