@@ -1,1 +1,26 @@
-export {}
+export {
+  AccountLockedError,
+  AuditChainError,
+  DecryptionError,
+  ForbiddenError,
+  InvalidPasswordError,
+  KeyFileError,
+} from './errors.js'
+export type { DataKey } from './keyring.js'
+export { Keyring, generateDataKey, importDataKey } from './keyring.js'
+export type { KeyFileData, KeyFileOptions } from './key-file.js'
+export { changeKeyFileSecret, createKeyFile, openKeyFile, retireKeyFromFile, rotateKeyFile } from './key-file.js'
+export type { ScryptParams } from './scrypt-params.js'
+export { KEY_FILE_SCRYPT, PASSWORD_SCRYPT } from './scrypt-params.js'
+export type { ReencryptReport } from './encrypted-storage-adapter.js'
+export { CHUNK_FORMAT, CHUNK_HEADER_BYTES, EncryptedStorageAdapter, chunkKeyId } from './encrypted-storage-adapter.js'
+export type { CreateUserInput, PasswordHash, UserRecord, UserRegister, UserStatus, WrappedKey } from './user-register.js'
+export { MIN_PASSWORD_LENGTH, changePassword, createUser, unlockSigningKey, verifyPassword } from './user-register.js'
+export type { AttemptRecord, AttemptStore, LoginGuardInit, LoginPolicy, Session } from './login-guard.js'
+export { DEFAULT_LOGIN_POLICY, LoginGuard, MemoryAttemptStore, logout } from './login-guard.js'
+export type { Action, Decision, PolicyContext } from './policy.js'
+export { ACTIONS, MAX_KB_AGE_DAYS, POLICY, assertCan, can, decide } from './policy.js'
+export type { BatchCheck, BatchKeys, BatchReason, ChainedOp, SignedBatch } from './signed-batch.js'
+export { BATCH_REASONS, BATCH_VERSION, hashOp, signBatch, splitByUser, verifyBatch } from './signed-batch.js'
+export type { AuditAction, AuditEntry, AuditHead, ChainCheck, SignedAuditHead, Touch } from './audit-log.js'
+export { AuditLog, hashAuditEntry, signAuditHead, verifyAuditHead, verifyChain, whoTouched } from './audit-log.js'

@@ -1,0 +1,151 @@
+import { ed25519 } from '@noble/curves/ed25519.js'
+import { sha256 } from '@noble/hashes/sha2.js'
+import { bytesToHex, canonicalJson, hexToBytes, utf8ToBytes } from './bytes.js'
+import { AuditChainError } from './errors.js'
+
+export type AuditAction = 'read' | 'change'
+
+/** One audit entry. `at` is the device's clock (ISO 8601), honest but not trusted across devices. */
+export interface AuditEntry {
+  readonly v: 1
+  readonly seq: number
+  readonly at: string
+  readonly user: string
+  readonly device: string
+  readonly action: AuditAction
+  readonly target: string
+  readonly prevHash: string | null
+  readonly hash: string
+}
+
+/** The last entry of a chain, as remembered elsewhere (relay, another device) or signed by the device. */
+export interface AuditHead {
+  readonly seq: number
+  readonly hash: string
+}
+
+export type ChainCheck =
+  | { readonly ok: true; readonly head: AuditHead | null }
+  | { readonly ok: false; readonly reason: 'bad-hash' | 'bad-seq' | 'broken-link' | 'mixed-device' | 'truncated' | 'anchor-mismatch'; readonly index: number; readonly detail: string }
+
+export function hashAuditEntry(entry: Omit<AuditEntry, 'hash'>): string {
+  const { v, seq, at, user, device, action, target, prevHash } = entry
+  return bytesToHex(sha256(utf8ToBytes(`clinic-mesh/audit/v1\n${canonicalJson({ v, seq, at, user, device, action, target, prevHash })}`)))
+}
+
+/**
+ * Checks one device's chain: seq 1, 2, 3…, each `prevHash` the previous `hash`, each hash recomputed. This catches a
+ * deleted, reordered or altered entry. Deleting the newest entries, or rewriting the whole chain, is only caught
+ * against an `anchor` the attacker could not change (a head held by the relay/another device, or a signed head).
+ */
+export function verifyChain(entries: readonly AuditEntry[], options: { anchor?: AuditHead } = {}): ChainCheck {
+  let prev: AuditEntry | undefined
+  for (const [index, e] of entries.entries()) {
+    if (hashAuditEntry(e) !== e.hash) return { ok: false, reason: 'bad-hash', index, detail: `entry ${index} was altered` }
+    if (prev && e.device !== prev.device) return { ok: false, reason: 'mixed-device', index, detail: 'one chain per device' }
+    if (e.seq !== (prev ? prev.seq + 1 : 1)) return { ok: false, reason: 'bad-seq', index, detail: `entry ${index} has seq ${e.seq}` }
+    if (e.prevHash !== (prev ? prev.hash : null)) return { ok: false, reason: 'broken-link', index, detail: `entry ${index} does not follow its predecessor` }
+    prev = e
+  }
+  const head = prev ? { seq: prev.seq, hash: prev.hash } : null
+  const anchor = options.anchor
+  if (anchor) {
+    const at = entries[anchor.seq - 1]
+    if (!at) return { ok: false, reason: 'truncated', index: entries.length, detail: `chain ends before anchored entry ${anchor.seq}` }
+    if (at.hash !== anchor.hash) return { ok: false, reason: 'anchor-mismatch', index: anchor.seq - 1, detail: `entry ${anchor.seq} differs from the anchor` }
+  }
+  return { ok: true, head }
+}
+
+/** A head signed with the device's Ed25519 key, so it can be kept anywhere (even on the same tablet) as an anchor. */
+export interface SignedAuditHead extends AuditHead {
+  readonly device: string
+  readonly signature: string
+}
+
+const headMessage = (device: string, head: AuditHead): Uint8Array =>
+  utf8ToBytes(`clinic-mesh/audit-head/v1\n${canonicalJson({ device, seq: head.seq, hash: head.hash })}`)
+
+export function signAuditHead(device: string, head: AuditHead, deviceKey: Uint8Array): SignedAuditHead {
+  return { device, seq: head.seq, hash: head.hash, signature: bytesToHex(ed25519.sign(headMessage(device, head), deviceKey)) }
+}
+
+export function verifyAuditHead(head: SignedAuditHead, devicePublicKey: string): boolean {
+  try {
+    return ed25519.verify(hexToBytes(head.signature), headMessage(head.device, head), hexToBytes(devicePublicKey))
+  } catch {
+    return false
+  }
+}
+
+export interface Touch {
+  readonly user: string
+  readonly device: string
+  readonly at: string
+  readonly action: AuditAction
+}
+
+/** Every read and change of `target` across any number of device chains, oldest device time first. */
+export function whoTouched(entries: Iterable<AuditEntry>, target: string): Touch[] {
+  const out: Touch[] = []
+  for (const e of entries) if (e.target === target) out.push({ user: e.user, device: e.device, at: e.at, action: e.action })
+  return out.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0))
+}
+
+/**
+ * Append-only, hash-chained audit log of one device. The entries array is plain data: persist each appended entry
+ * (e.g. push it into the device's audit document or an append-only file) and resume with `AuditLog.resume`.
+ */
+export class AuditLog {
+  readonly device: string
+  readonly #entries: AuditEntry[]
+  readonly #now: () => Date
+
+  private constructor(device: string, entries: AuditEntry[], now: () => Date) {
+    this.device = device
+    this.#entries = entries
+    this.#now = now
+  }
+
+  static create(device: string, now: () => Date = () => new Date()): AuditLog {
+    return new AuditLog(device, [], now)
+  }
+
+  /** Continues an existing chain after checking it; `AuditChainError` if it was tampered with. */
+  static resume(device: string, entries: readonly AuditEntry[], options: { anchor?: AuditHead; now?: () => Date } = {}): AuditLog {
+    const check = verifyChain(entries, options.anchor ? { anchor: options.anchor } : {})
+    if (!check.ok) throw new AuditChainError(check.reason, check.index, check.detail)
+    if (entries.some((e) => e.device !== device)) throw new AuditChainError('mixed-device', 0, `chain is not device ${device}'s`)
+    return new AuditLog(device, [...entries], options.now ?? (() => new Date()))
+  }
+
+  append(input: { user: string; action: AuditAction; target: string }): AuditEntry {
+    const prev = this.#entries[this.#entries.length - 1]
+    const body = {
+      v: 1 as const,
+      seq: prev ? prev.seq + 1 : 1,
+      at: this.#now().toISOString(),
+      user: input.user,
+      device: this.device,
+      action: input.action,
+      target: input.target,
+      prevHash: prev ? prev.hash : null,
+    }
+    const entry: AuditEntry = { ...body, hash: hashAuditEntry(body) }
+    this.#entries.push(entry)
+    return entry
+  }
+
+  get entries(): readonly AuditEntry[] {
+    return this.#entries
+  }
+
+  get head(): AuditHead | null {
+    const last = this.#entries[this.#entries.length - 1]
+    return last ? { seq: last.seq, hash: last.hash } : null
+  }
+
+  whoTouched(target: string): Touch[] {
+    return whoTouched(this.#entries, target)
+  }
+}

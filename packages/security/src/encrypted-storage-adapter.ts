@@ -1,0 +1,179 @@
+import type { Chunk, StorageAdapterInterface, StorageKey } from '@automerge/automerge-repo'
+import { gcmOpen, gcmSeal } from './aes-gcm.js'
+import { concatBytes, utf8ToBytes } from './bytes.js'
+import { DecryptionError } from './errors.js'
+import type { DataKey, Keyring } from './keyring.js'
+
+/** First byte of every stored chunk: the chunk format. */
+export const CHUNK_FORMAT = 0x01
+/** format (1) + key id (4, big-endian). */
+export const CHUNK_HEADER_BYTES = 5
+const AAD_LABEL = utf8ToBytes('clinic-mesh/chunk/v1')
+
+/** Length-prefixed UTF-8 of every key part: unambiguous, so ['ab','c'] and ['a','bc'] bind differently. */
+function encodeStorageKey(key: StorageKey): Uint8Array {
+  const parts: Uint8Array[] = []
+  for (const part of key) {
+    const bytes = utf8ToBytes(part)
+    const len = new Uint8Array(4)
+    new DataView(len.buffer).setUint32(0, bytes.length)
+    parts.push(len, bytes)
+  }
+  return concatBytes(...parts)
+}
+
+function header(keyId: number): Uint8Array {
+  const h = new Uint8Array(CHUNK_HEADER_BYTES)
+  h[0] = CHUNK_FORMAT
+  new DataView(h.buffer).setUint32(1, keyId)
+  return h
+}
+
+/** The id of the data key a stored chunk was encrypted with. */
+export function chunkKeyId(stored: Uint8Array): number {
+  if (stored.length < CHUNK_HEADER_BYTES || stored[0] !== CHUNK_FORMAT) {
+    throw new DecryptionError('not an encrypted chunk (unknown format byte)')
+  }
+  return new DataView(stored.buffer, stored.byteOffset, stored.byteLength).getUint32(1)
+}
+
+const keyString = (key: StorageKey): string => JSON.stringify(key)
+const startsWith = (key: StorageKey, prefix: StorageKey): boolean => prefix.every((p, i) => key[i] === p)
+
+/** What an eager `reencrypt` did. `skipped`: chunks written or removed by the repo meanwhile (already current or gone). */
+export interface ReencryptReport {
+  readonly rewritten: number
+  readonly current: number
+  readonly skipped: number
+}
+
+/**
+ * Encrypts every chunk with AES-256-GCM before handing it to `inner` (any automerge-repo storage adapter).
+ * Stored layout: `format(1) | keyId(4) | iv(12) | ciphertext | tag(16)`. The additional authenticated data is the
+ * header plus the storage key path, so a chunk copied or moved to another key fails with `DecryptionError`.
+ * Storage keys themselves (document ids, change hashes) are stored in the clear by the inner adapter.
+ */
+export class EncryptedStorageAdapter implements StorageAdapterInterface {
+  readonly #inner: StorageAdapterInterface
+  readonly #keyring: Keyring
+  /** Bumped on every save/remove of a key (and every removeRange), so `reencrypt` never overwrites newer data. */
+  readonly #generation = new Map<string, number>()
+  #rangeEpoch = 0
+  /** Last pending inner write per key: writes to one key reach the inner adapter in call order. */
+  readonly #tails = new Map<string, { key: StorageKey; done: Promise<void> }>()
+
+  constructor(inner: StorageAdapterInterface, keyring: Keyring) {
+    this.#inner = inner
+    this.#keyring = keyring
+  }
+
+  get keyring(): Keyring {
+    return this.#keyring
+  }
+
+  async load(key: StorageKey): Promise<Uint8Array | undefined> {
+    const stored = await this.#inner.load(key)
+    return stored === undefined ? undefined : this.#decrypt(key, stored)
+  }
+
+  async save(key: StorageKey, data: Uint8Array): Promise<void> {
+    this.#touch(key)
+    const sealed = this.#encrypt(key, data, this.#keyring.current)
+    await this.#serial(key, async () => this.#inner.save(key, await sealed))
+  }
+
+  async remove(key: StorageKey): Promise<void> {
+    this.#touch(key)
+    await this.#serial(key, () => this.#inner.remove(key))
+  }
+
+  async loadRange(keyPrefix: StorageKey): Promise<Chunk[]> {
+    const chunks = await this.#inner.loadRange(keyPrefix)
+    return Promise.all(
+      chunks.map(async ({ key, data }) => ({ key, data: data === undefined ? undefined : await this.#decrypt(key, data) })),
+    )
+  }
+
+  async removeRange(keyPrefix: StorageKey): Promise<void> {
+    this.#rangeEpoch++
+    const pending = [...this.#tails.values()].filter((t) => startsWith(t.key, keyPrefix))
+    await Promise.all(pending.map((t) => t.done.catch(() => undefined)))
+    await this.#inner.removeRange(keyPrefix)
+  }
+
+  /**
+   * Makes `newKey` current. Lazy by default: every later write uses it, chunks written before stay readable with
+   * their old key (kept in the keyring) and disappear as automerge-repo compacts documents. Call `reencrypt`
+   * for an eager rewrite before retiring the old key.
+   */
+  rotate(newKey: DataKey): void {
+    this.#keyring.rotate(newKey)
+  }
+
+  /**
+   * Eagerly rewrites every chunk under the given prefixes (e.g. `[[docId1], [docId2]]`) that is not encrypted with the
+   * current key. Safe to run while a Repo uses the adapter: a chunk saved or removed meanwhile is left alone.
+   */
+  async reencrypt(prefixes: readonly StorageKey[]): Promise<ReencryptReport> {
+    let rewritten = 0
+    let current = 0
+    let skipped = 0
+    const target = this.#keyring.current
+    for (const prefix of prefixes) {
+      const epoch = this.#rangeEpoch
+      const gens = new Map<string, number>()
+      const chunks = await this.#inner.loadRange(prefix)
+      for (const { key } of chunks) gens.set(keyString(key), this.#generation.get(keyString(key)) ?? 0)
+      for (const { key, data } of chunks) {
+        if (data === undefined) continue
+        if (chunkKeyId(data) === target.id) {
+          current++
+          continue
+        }
+        const sealed = await this.#encrypt(key, await this.#decrypt(key, data), target)
+        const k = keyString(key)
+        if (this.#rangeEpoch !== epoch || (this.#generation.get(k) ?? 0) !== gens.get(k)) {
+          skipped++
+          continue
+        }
+        await this.#serial(key, () => this.#inner.save(key, sealed))
+        rewritten++
+      }
+    }
+    return { rewritten, current, skipped }
+  }
+
+  #touch(key: StorageKey): void {
+    const k = keyString(key)
+    this.#generation.set(k, (this.#generation.get(k) ?? 0) + 1)
+  }
+
+  /** Runs `write` after every earlier write to the same key has finished (encryption itself runs in parallel). */
+  #serial(key: StorageKey, write: () => Promise<void>): Promise<void> {
+    const k = keyString(key)
+    const before = this.#tails.get(k)?.done.catch(() => undefined) ?? Promise.resolve()
+    const done = before.then(write)
+    const tail = { key, done }
+    this.#tails.set(k, tail)
+    const cleanup = (): void => {
+      if (this.#tails.get(k) === tail) this.#tails.delete(k)
+    }
+    void done.then(cleanup, cleanup)
+    return done
+  }
+
+  async #encrypt(key: StorageKey, data: Uint8Array, dataKey: DataKey): Promise<Uint8Array> {
+    const h = header(dataKey.id)
+    const sealed = await gcmSeal(dataKey.key, data, concatBytes(AAD_LABEL, h, encodeStorageKey(key)))
+    return concatBytes(h, sealed)
+  }
+
+  async #decrypt(key: StorageKey, stored: Uint8Array): Promise<Uint8Array> {
+    const id = chunkKeyId(stored)
+    const dataKey = this.#keyring.get(id)
+    const where = `chunk ${key.join('/')}`
+    if (!dataKey) throw new DecryptionError(`${where}: encrypted with key ${id}, which this device does not hold`)
+    const h = stored.subarray(0, CHUNK_HEADER_BYTES)
+    return gcmOpen(dataKey.key, stored.subarray(CHUNK_HEADER_BYTES), concatBytes(AAD_LABEL, h, encodeStorageKey(key)), where)
+  }
+}

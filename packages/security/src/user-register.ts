@@ -1,0 +1,134 @@
+import type { Role, UserId } from '@clinic-mesh/contracts'
+import { isRole } from '@clinic-mesh/contracts'
+import { ed25519 } from '@noble/curves/ed25519.js'
+import { hkdf } from '@noble/hashes/hkdf.js'
+import { sha256 } from '@noble/hashes/sha2.js'
+import { gcmOpen, gcmSeal, importAesKey } from './aes-gcm.js'
+import { bytesToHex, constantTimeEqual, hexToBytes, randomBytes, utf8ToBytes } from './bytes.js'
+import { DecryptionError, InvalidPasswordError } from './errors.js'
+import { PASSWORD_SCRYPT, type ScryptParams, deriveKey } from './scrypt-params.js'
+
+/** Stored password verifier. `hash` = HKDF(scrypt(password, salt), "password-verifier"), hex. */
+export interface PasswordHash {
+  readonly alg: 'scrypt'
+  readonly N: number
+  readonly r: number
+  readonly p: number
+  readonly salt: string
+  readonly hash: string
+}
+
+/** The user's Ed25519 secret key sealed with AES-256-GCM under HKDF(scrypt(password, salt), "signing-key-wrap"). */
+export interface WrappedKey {
+  readonly alg: 'AES-GCM'
+  readonly data: string
+}
+
+export type UserStatus = 'active' | 'disabled'
+
+/** One user as stored in the synced register document (plain JSON: strings and numbers only). */
+export interface UserRecord {
+  readonly name: string
+  readonly role: Role
+  readonly passwordHash: PasswordHash
+  readonly publicKey: string
+  readonly wrappedSigningKey: WrappedKey
+  readonly status: UserStatus
+}
+
+/** The register of users, meant to live in one Automerge document synced to every device of the clinic. */
+export interface UserRegister {
+  users: { [userId: string]: UserRecord }
+}
+
+export const MIN_PASSWORD_LENGTH = 8
+const VERIFIER_INFO = utf8ToBytes('clinic-mesh/password-verifier/v1')
+const WRAP_INFO = utf8ToBytes('clinic-mesh/signing-key-wrap/v1')
+
+/**
+ * One scrypt run per login gives two independent 32-byte keys through HKDF: the verifier (stored) and the key that
+ * wraps the signing key (never stored). Knowing the verifier does not give the wrapping key.
+ */
+async function derive(password: string, salt: Uint8Array, params: ScryptParams): Promise<{ verifier: Uint8Array; wrapKey: Uint8Array }> {
+  const master = await deriveKey(password, salt, params)
+  const out = {
+    verifier: hkdf(sha256, master, salt, VERIFIER_INFO, 32),
+    wrapKey: hkdf(sha256, master, salt, WRAP_INFO, 32),
+  }
+  master.fill(0)
+  return out
+}
+
+const wrapAad = (userId: UserId, publicKey: string): Uint8Array => utf8ToBytes(`clinic-mesh/user-key/v1:${userId}:${publicKey}`)
+
+async function seal(userId: UserId, password: string, secretKey: Uint8Array, params: ScryptParams): Promise<Pick<UserRecord, 'passwordHash' | 'publicKey' | 'wrappedSigningKey'>> {
+  if (password.length < MIN_PASSWORD_LENGTH) throw new InvalidPasswordError(`passwords have at least ${MIN_PASSWORD_LENGTH} characters`)
+  const salt = randomBytes(16)
+  const { verifier, wrapKey } = await derive(password, salt, params)
+  const publicKey = bytesToHex(ed25519.getPublicKey(secretKey))
+  const data = await gcmSeal(await importAesKey(wrapKey), secretKey, wrapAad(userId, publicKey))
+  wrapKey.fill(0)
+  return {
+    passwordHash: { alg: 'scrypt', N: params.N, r: params.r, p: params.p, salt: bytesToHex(salt), hash: bytesToHex(verifier) },
+    publicKey,
+    wrappedSigningKey: { alg: 'AES-GCM', data: bytesToHex(data) },
+  }
+}
+
+export interface CreateUserInput {
+  readonly userId: UserId
+  readonly name: string
+  readonly role: Role
+  readonly password: string
+  /** Defaults to `PASSWORD_SCRYPT`; tests pass a small N. */
+  readonly scrypt?: ScryptParams
+}
+
+/** A new user record with a fresh Ed25519 signing key wrapped under the password. Write it into `register.users[userId]`. */
+export async function createUser(input: CreateUserInput): Promise<UserRecord> {
+  if (!isRole(input.role)) throw new RangeError(`unknown role ${String(input.role)}`)
+  const secretKey = ed25519.utils.randomSecretKey()
+  const sealed = await seal(input.userId, input.password, secretKey, input.scrypt ?? PASSWORD_SCRYPT)
+  secretKey.fill(0)
+  return { name: input.name, role: input.role, status: 'active', ...sealed }
+}
+
+/** Checks the password against the stored verifier (constant-time compare). Returns the wrapping key on success. */
+async function check(user: UserRecord, password: string): Promise<Uint8Array | undefined> {
+  const ph = user.passwordHash
+  if (ph.alg !== 'scrypt') return undefined
+  const { verifier, wrapKey } = await derive(password, hexToBytes(ph.salt), ph)
+  if (constantTimeEqual(verifier, hexToBytes(ph.hash))) return wrapKey
+  wrapKey.fill(0)
+  return undefined
+}
+
+export async function verifyPassword(user: UserRecord, password: string): Promise<boolean> {
+  const key = await check(user, password)
+  key?.fill(0)
+  return key !== undefined
+}
+
+/** Verifies the password and unwraps the user's Ed25519 secret key; `InvalidPasswordError` on a wrong password. */
+export async function unlockSigningKey(userId: UserId, user: UserRecord, password: string): Promise<Uint8Array> {
+  const wrapKey = await check(user, password)
+  if (!wrapKey) throw new InvalidPasswordError()
+  try {
+    const secret = await gcmOpen(await importAesKey(wrapKey), hexToBytes(user.wrappedSigningKey.data), wrapAad(userId, user.publicKey), `signing key of ${userId}`)
+    if (bytesToHex(ed25519.getPublicKey(secret)) !== user.publicKey) throw new DecryptionError(`signing key of ${userId} does not match its public key`)
+    return secret
+  } finally {
+    wrapKey.fill(0)
+  }
+}
+
+/** The same user with a new password: same signing key (same public key), new salt, new wrap. */
+export async function changePassword(userId: UserId, user: UserRecord, oldPassword: string, newPassword: string, scrypt?: ScryptParams): Promise<UserRecord> {
+  const secretKey = await unlockSigningKey(userId, user, oldPassword)
+  try {
+    const params = scrypt ?? { N: user.passwordHash.N, r: user.passwordHash.r, p: user.passwordHash.p }
+    return { ...user, ...(await seal(userId, newPassword, secretKey, params)) }
+  } finally {
+    secretKey.fill(0)
+  }
+}
