@@ -1,0 +1,112 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdir, readFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { writeJsonAtomic } from './clinic-file.js'
+
+const MAIN = fileURLToPath(new URL('./main.js', import.meta.url))
+const RELAY_MAIN = fileURLToPath(new URL('../../relay/dist/main.js', import.meta.url))
+const DEVICES = ['Reception', 'Consultation', 'Pharmacy']
+
+interface DemoState {
+  relayPort?: number
+  ports: { [name: string]: number }
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((ok) => {
+    const s = createServer()
+    s.once('error', () => ok(false))
+    s.listen(port, '127.0.0.1', () => s.close(() => ok(true)))
+  })
+}
+
+interface Started {
+  child: ChildProcess
+  line: Record<string, unknown>
+}
+
+/** Spawns a node process and resolves with its first stdout JSON line (`{"event":"listening",...}`). */
+function launch(label: string, args: string[]): Promise<Started> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  createInterface({ input: child.stderr! }).on('line', (l) => process.stderr.write(`[${label}] ${l}\n`))
+  const lines = createInterface({ input: child.stdout! })
+  return new Promise((ok, fail) => {
+    child.once('exit', (code) => fail(new Error(`${label} exited with ${code} before it was listening`)))
+    lines.on('line', (l) => {
+      let parsed: Record<string, unknown>
+      try {
+        parsed = JSON.parse(l) as Record<string, unknown>
+      } catch {
+        return
+      }
+      if (parsed.event === 'listening') ok({ child, line: parsed })
+      else if (parsed.event === 'ready') process.stdout.write(`[${label}] clinic open (${String(parsed.clinic)})\n`)
+    })
+  })
+}
+
+/**
+ * `clinic-mesh demo`: one relay (when apps/relay is built) and three device nodes on this machine, each with its
+ * own data directory under `.data/demo/`, meeting by mDNS on loopback. A second run resumes the same clinic,
+ * keys and (when free) ports. Ctrl-C stops everything.
+ */
+export async function runDemo(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { data: { type: 'string', default: '.data/demo' }, 'base-port': { type: 'string', default: '4300' } } })
+  const dir = resolve(values.data)
+  const base = Number(values['base-port'])
+  await mkdir(dir, { recursive: true })
+  const stateFile = join(dir, 'demo.json')
+  const state: DemoState = existsSync(stateFile) ? (JSON.parse(await readFile(stateFile, 'utf8')) as DemoState) : { ports: {} }
+  const pick = async (wanted: number): Promise<number> => ((await portFree(wanted)) ? wanted : 0)
+  const children: ChildProcess[] = []
+  let stopping = false
+  const stopAll = (): void => {
+    if (stopping) return
+    stopping = true
+    process.stdout.write('\nstopping the demo...\n')
+    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM')
+    void Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined))).then(() => process.exit(0))
+    setTimeout(() => process.exit(1), 12_000).unref()
+  }
+  process.on('SIGINT', stopAll)
+  process.on('SIGTERM', stopAll)
+
+  let relayUrl: string | undefined
+  if (existsSync(RELAY_MAIN)) {
+    const relay = await launch('relay', [RELAY_MAIN, '--data', join(dir, 'relay'), '--port', String(await pick(state.relayPort ?? base))])
+    children.push(relay.child)
+    state.relayPort = Number(relay.line.port)
+    relayUrl = `ws://127.0.0.1:${state.relayPort}`
+    process.stdout.write(`relay            ${relayUrl.replace('ws', 'http')}/api/status\n`)
+  } else {
+    process.stdout.write('relay            not built yet (apps/relay/dist/main.js missing): running the mesh without it\n')
+  }
+  const clinicFile = join(dir, 'clinic.json')
+  const startDevice = async (name: string, i: number): Promise<void> => {
+    const port = await pick(state.ports[name] ?? base + 1 + i)
+    const args = [MAIN, 'device', '--data', join(dir, name.toLowerCase()), '--name', name, '--port', String(port), '--clinic-file', clinicFile]
+    args.push('--mesh-listen', '/ip4/127.0.0.1/tcp/0', '--mdns-interval', '1000')
+    if (i === 0) args.push('--init-clinic', 'Demo Clinic')
+    if (relayUrl) args.push('--relay', relayUrl)
+    const d = await launch(name, args)
+    children.push(d.child)
+    state.ports[name] = Number(d.line.http)
+    process.stdout.write(`${name.padEnd(16)} ${String(d.line.url)}\n`)
+  }
+  try {
+    await startDevice(DEVICES[0]!, 0) // creates the clinic (first run) and writes the clinic file
+    await Promise.all(DEVICES.slice(1).map((n, i) => startDevice(n, i + 1)))
+  } catch (err) {
+    process.stderr.write(`demo failed to start: ${err instanceof Error ? err.message : String(err)}\n`)
+    stopAll()
+    return
+  }
+  await writeJsonAtomic(stateFile, state)
+  process.stdout.write(`data in ${dir}; Ctrl-C stops everything, npm start resumes\n`)
+  for (const c of children) c.once('exit', () => stopAll())
+}

@@ -1,0 +1,262 @@
+import { unwatchFile, watchFile } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { Repo, type AutomergeUrl, type DocHandle, type DocumentId, type PeerId } from '@automerge/automerge-repo'
+import { NodeFSStorageAdapter } from '@automerge/automerge-repo-storage-nodefs'
+import { WebSocketServerAdapter } from '@automerge/automerge-repo-network-websocket'
+import { WebSocketServer } from 'ws'
+import type { ClinicDirectoryDoc, DeviceId, DocUrl, LocationId } from '@clinic-mesh/contracts'
+import { Membership, createMeshNode, type Enrolment, type MeshNode, type Revocation } from '@clinic-mesh/mesh'
+import { emptyCollection, summarize, type ChartCollection } from '@clinic-mesh/records'
+import { ClinicStore, findDoc } from '@clinic-mesh/store'
+import { readClinicFile, updateClinicFile } from './clinic-file.js'
+import { DeviceLedger } from './device-ledger.js'
+import { loadDevice, saveDeviceConfig, type DeviceConfig } from './device-config.js'
+import { handleRequest } from './api-router.js'
+import { RecordsApi } from './records-api.js'
+import { RelayLink } from './relay-link.js'
+import { StockApi } from './stock-api.js'
+import { log } from './log.js'
+
+export interface DeviceNodeInit {
+  dataDir: string
+  name: string
+  clinicFile?: string
+  /** Create a clinic of this name on first start. */
+  initClinic?: string
+  /** HTTP port (0 = any free port) and address (default 127.0.0.1). */
+  port?: number
+  host?: string
+  /** libp2p listen multiaddrs, default ['/ip4/0.0.0.0/tcp/0']. */
+  meshListen?: string[]
+  mdnsIntervalMs?: number
+  /** `ws://host:port` of the relay. */
+  relay?: string
+  /** Directory of the built web app (default apps/web/dist). */
+  webDist?: string
+}
+
+/** The clinic membership document: enrolments and revocations keyed by libp2p peer id. */
+export interface MembershipDoc {
+  kind: 'clinic-membership/1'
+  enrolments: { [peerId: string]: Enrolment }
+  revocations: { [peerId: string]: Revocation }
+}
+
+const summarizeOf = (b: ChartCollection, pid: string): ReturnType<typeof summarize> | undefined => {
+  const c = b.charts[pid]
+  return c ? summarize(c) : undefined
+}
+
+/**
+ * One device of the clinic: an automerge-repo Repo on disk (DIR/repo), the libp2p mesh, an optional relay link,
+ * a WebSocket endpoint for the tablet's browser (`/sync`), and the JSON API over the clinic's records and ledger.
+ */
+export class DeviceNode {
+  readonly config: DeviceConfig
+  readonly peerId: string
+  readonly repo: Repo
+  readonly mesh: MeshNode
+  readonly membership: Membership
+  readonly webDist: string
+  readonly #init: DeviceNodeInit
+  readonly #server: Server
+  readonly #wss: WebSocketServer
+  #relay: RelayLink | undefined
+  #relayEnabled = true
+  #directory: DocHandle<ClinicDirectoryDoc> | undefined
+  #store: ClinicStore<ChartCollection> | undefined
+  #ledger: DeviceLedger | undefined
+  records: RecordsApi | undefined
+  stock: StockApi | undefined
+  #stopped = false
+  readonly ready: Promise<void>
+
+  private constructor(init: DeviceNodeInit, config: DeviceConfig, peerId: string, repo: Repo, mesh: MeshNode, membership: Membership, wss: WebSocketServer) {
+    this.#init = init
+    this.config = config
+    this.peerId = peerId
+    this.repo = repo
+    this.mesh = mesh
+    this.membership = membership
+    this.#wss = wss
+    this.webDist = init.webDist ?? new URL('../../web/dist/', import.meta.url).pathname
+    this.#server = createServer((req, res) => void handleRequest(this, req, res))
+    this.#server.on('upgrade', (req, socket, head) => {
+      if ((req.url ?? '').split('?')[0] !== '/sync') return socket.destroy()
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req))
+    })
+    this.#server.on('clientError', (_err, socket) => socket.destroy())
+    this.ready = this.#openClinic()
+    this.ready.catch((err: unknown) => log('clinic-open-failed', { error: err instanceof Error ? err.name : 'unknown', message: err instanceof Error ? err.message : '' }))
+  }
+
+  static async start(init: DeviceNodeInit): Promise<DeviceNode> {
+    const { config, privateKey, peerId } = await loadDevice(init)
+    const enrolments = [config.enrolment]
+    if (config.clinicFile) enrolments.push(...(await readClinicFile(config.clinicFile).then((c) => c.enrolments, () => [])))
+    const membership = new Membership({ clinic: config.clinic, adminPublicKeys: config.adminPublicKeys.map((k) => Buffer.from(k, 'hex')), enrolments })
+    const mesh = await createMeshNode({
+      deviceName: config.name,
+      membership,
+      clinicSecret: Buffer.from(config.clinicSecret, 'hex'),
+      privateKey,
+      listen: init.meshListen ?? ['/ip4/0.0.0.0/tcp/0'],
+      mdns: { enabled: true, interval: init.mdnsIntervalMs ?? 2_000, serviceTag: config.mdnsTag },
+    })
+    const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 })
+    // ws's own types and the adapter's (isomorphic-ws) differ only nominally
+    const browsers = new WebSocketServerAdapter(wss as unknown as ConstructorParameters<typeof WebSocketServerAdapter>[0])
+    const ref: { node?: DeviceNode } = {}
+    const repo = new Repo({
+      storage: new NodeFSStorageAdapter(join(init.dataDir, 'repo')),
+      network: [mesh.adapter, browsers],
+      peerId: config.deviceId as PeerId,
+      sharePolicy: (peer, documentId) => ref.node?.sharePolicy(peer, documentId) ?? Promise.resolve(true),
+    })
+    const node = new DeviceNode(init, config, peerId, repo, mesh, membership, wss)
+    ref.node = node
+    if (config.clinicFile) watchFile(config.clinicFile, { interval: 300 }, () => void node.#reloadClinicFile())
+    await new Promise<void>((resolve) => node.#server.listen(init.port ?? 0, init.host ?? '127.0.0.1', resolve))
+    return node
+  }
+
+  get httpPort(): number {
+    return (this.#server.address() as AddressInfo).port
+  }
+
+  get store(): ClinicStore<ChartCollection> | undefined {
+    return this.#store
+  }
+
+  get ledger(): DeviceLedger | undefined {
+    return this.#ledger
+  }
+
+  get directory(): DocHandle<ClinicDirectoryDoc> | undefined {
+    return this.#directory
+  }
+
+  get relay(): RelayLink | undefined {
+    return this.#relay
+  }
+
+  /** The relay pulls everything of its clinic; tablets and browsers get chart buckets per the store's policy. */
+  sharePolicy(peer: PeerId, documentId?: DocumentId): Promise<boolean> {
+    if (this.#relay?.remotePeerId === peer) return Promise.resolve(true)
+    return this.#store ? this.#store.sharePolicy(peer, documentId) : Promise.resolve(true)
+  }
+
+  /** The "work offline" switch. */
+  async setNetwork(mesh: boolean | undefined, relay: boolean | undefined): Promise<void> {
+    if (mesh !== undefined) await this.mesh.setEnabled(mesh)
+    if (relay !== undefined) {
+      this.#relayEnabled = relay
+      this.#relay?.setEnabled(relay)
+    }
+  }
+
+  get network(): { mesh: boolean; relay: boolean } {
+    return { mesh: this.mesh.enabled, relay: this.#relayEnabled }
+  }
+
+  async #reloadClinicFile(): Promise<void> {
+    if (!this.config.clinicFile || this.#stopped) return
+    const c = await readClinicFile(this.config.clinicFile).catch(() => undefined)
+    if (c) this.membership.update({ enrolments: c.enrolments })
+  }
+
+  async #directoryUrl(): Promise<string> {
+    for (;;) {
+      if (this.config.directoryUrl) return this.config.directoryUrl
+      if (this.config.founder) return this.#createClinic()
+      const c = this.config.clinicFile ? await readClinicFile(this.config.clinicFile).catch(() => undefined) : undefined
+      if (c?.directoryUrl) {
+        this.config.directoryUrl = c.directoryUrl
+        await saveDeviceConfig(this.#init.dataDir, this.config)
+        return c.directoryUrl
+      }
+      if (this.#stopped) throw new Error('stopped')
+      await new Promise((r) => setTimeout(r, 250))
+    }
+  }
+
+  async #createClinic(): Promise<string> {
+    const store = ClinicStore.create<ChartCollection>(this.repo, { clinic: this.config.clinic, emptyBucket: emptyCollection, summarize: summarizeOf })
+    const members = this.repo.create<MembershipDoc>({ kind: 'clinic-membership/1', enrolments: {}, revocations: {} })
+    const dir = this.repo.create<ClinicDirectoryDoc>({
+      kind: 'clinic-directory/1',
+      clinic: this.config.clinic,
+      name: this.config.clinicName,
+      recordsRoot: store.rootUrl as string as DocUrl,
+      ledgerLogs: {},
+      settlement: {},
+      membership: members.url as string as DocUrl,
+    })
+    await this.repo.flush()
+    this.config.directoryUrl = dir.url
+    await saveDeviceConfig(this.#init.dataDir, this.config)
+    if (this.config.clinicFile) await updateClinicFile(this.config.clinicFile, (c) => ({ ...c, directoryUrl: dir.url }))
+    return dir.url
+  }
+
+  async #openClinic(): Promise<void> {
+    const url = await this.#directoryUrl()
+    const dir = await findDoc<ClinicDirectoryDoc>(this.repo, url as AutomergeUrl)
+    this.#directory = dir
+    const store = await ClinicStore.open<ChartCollection>(this.repo, dir.doc().recordsRoot as string as AutomergeUrl, { summarize: summarizeOf })
+    const ledger = await DeviceLedger.open(this.repo, dir, this.config.deviceId as DeviceId, this.config.site as LocationId)
+    this.#store = store
+    this.#ledger = ledger
+    this.records = new RecordsApi(this.repo, store)
+    this.stock = new StockApi(ledger)
+    this.repo.shareConfigChanged()
+    void this.#followMembership(dir)
+    void store.loadAllCharts().then(
+      () => log('charts-loaded', { buckets: store.layout.chartBuckets.length }),
+      (err: unknown) => log('charts-load-failed', { error: err instanceof Error ? err.name : 'unknown' }),
+    )
+    if (this.#init.relay) {
+      const reg = { clinic: this.config.clinic, directoryUrl: url, peerId: this.config.deviceId }
+      this.#relay = new RelayLink(this.repo, this.#init.relay, reg, () => this.repo.shareConfigChanged())
+      this.#relay.setEnabled(this.#relayEnabled)
+      if (this.#relayEnabled) this.#relay.start()
+    }
+    process.stdout.write(`${JSON.stringify({ event: 'ready', clinic: this.config.clinic, directoryUrl: url, device: this.config.deviceId })}\n`)
+  }
+
+  /** Feeds the clinic's membership document into the gater and records this device's own enrolment in it. */
+  async #followMembership(dir: DocHandle<ClinicDirectoryDoc>): Promise<void> {
+    const url = dir.doc().membership
+    if (!url) return
+    const h = await findDoc<MembershipDoc>(this.repo, url as string as AutomergeUrl).catch(() => undefined)
+    if (!h) return
+    const apply = (d: MembershipDoc): void => {
+      const plainRecords = JSON.parse(JSON.stringify(d)) as MembershipDoc
+      this.membership.update({ enrolments: Object.values(plainRecords.enrolments ?? {}), revocations: Object.values(plainRecords.revocations ?? {}) })
+    }
+    h.on('change', ({ doc }) => apply(doc))
+    apply(h.doc())
+    const me = this.config.enrolment
+    if (!h.doc().enrolments?.[me.devicePeerId]) {
+      h.change((d) => {
+        d.enrolments ??= {}
+        d.enrolments[me.devicePeerId] = { ...me }
+      })
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return
+    this.#stopped = true
+    if (this.config.clinicFile) unwatchFile(this.config.clinicFile)
+    this.#relay?.stop()
+    for (const ws of this.#wss.clients) ws.terminate()
+    this.#server.closeAllConnections()
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()))
+    await this.mesh.stop().catch(() => undefined)
+    // automerge-repo's flush throws for handles that never became ready (asked for, never found)
+    await this.repo.shutdown().catch(() => undefined)
+  }
+}

@@ -1,0 +1,43 @@
+import { ClinicMeshError } from '@clinic-mesh/contracts'
+
+/** The request body is not JSON (or is empty where a body is required). */
+export class MalformedJsonError extends ClinicMeshError {
+  constructor(message: string) {
+    super('MalformedJsonError', message)
+  }
+}
+
+/** The request body is larger than the API accepts (1 MiB). */
+export class PayloadTooLargeError extends ClinicMeshError {
+  constructor(message: string) {
+    super('PayloadTooLargeError', message)
+  }
+}
+
+/** No such API route (or method). */
+export class RouteNotFoundError extends ClinicMeshError {
+  constructor(message: string) {
+    super('RouteNotFoundError', message)
+  }
+}
+
+/** An idempotency key reused with different content. */
+export class IdempotencyConflictError extends ClinicMeshError {
+  constructor(message: string) {
+    super('IdempotencyConflictError', message)
+  }
+}
+
+/** The clinic is not open on this device yet (still fetching the directory from peers). */
+export class ClinicNotReadyError extends ClinicMeshError {
+  constructor(message: string) {
+    super('ClinicNotReadyError', message)
+  }
+}
+
+/** Bad command line or configuration (data dir, clinic file). */
+export class ConfigError extends ClinicMeshError {
+  constructor(message: string) {
+    super('ConfigError', message)
+  }
+}

@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util'
+import { DeviceNode } from './device-node.js'
+import { runDemo } from './demo.js'
+import { log } from './log.js'
+
+const USAGE = `usage:
+  clinic-mesh device --data DIR --name NAME [--port N] [--host H] [--relay ws://HOST:PORT]
+                     [--clinic-file FILE | --init-clinic CLINIC_NAME] [--mesh-listen MULTIADDR]... [--mdns-interval MS]
+  clinic-mesh demo [--data DIR] [--base-port N]`
+
+async function device(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      data: { type: 'string' },
+      name: { type: 'string' },
+      port: { type: 'string', default: '0' },
+      host: { type: 'string', default: '127.0.0.1' },
+      relay: { type: 'string' },
+      'clinic-file': { type: 'string' },
+      'init-clinic': { type: 'string' },
+      'mesh-listen': { type: 'string', multiple: true },
+      'mdns-interval': { type: 'string' },
+      'web-dist': { type: 'string' },
+    },
+    strict: true,
+  })
+  const port = Number(values.port)
+  if (!values.data || !values.name || !Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(USAGE)
+    process.exit(2)
+  }
+  const node = await DeviceNode.start({
+    dataDir: values.data,
+    name: values.name,
+    port,
+    host: values.host,
+    ...(values.relay ? { relay: values.relay } : {}),
+    ...(values['clinic-file'] ? { clinicFile: values['clinic-file'] } : {}),
+    ...(values['init-clinic'] !== undefined ? { initClinic: values['init-clinic'] } : {}),
+    ...(values['mesh-listen'] ? { meshListen: values['mesh-listen'] } : {}),
+    ...(values['mdns-interval'] ? { mdnsIntervalMs: Number(values['mdns-interval']) } : {}),
+    ...(values['web-dist'] ? { webDist: values['web-dist'] } : {}),
+  })
+  const line = {
+    event: 'listening',
+    http: node.httpPort,
+    url: `http://${values.host === '0.0.0.0' ? '127.0.0.1' : values.host}:${node.httpPort}`,
+    mesh: node.mesh.multiaddrs(),
+    device: node.config.deviceId,
+    peerId: node.peerId,
+    clinic: node.config.clinic,
+    pid: process.pid,
+  }
+  process.stdout.write(`${JSON.stringify(line)}\n`)
+  let stopping = false
+  const stop = (signal: string): void => {
+    if (stopping) return
+    stopping = true
+    log('stopping', { signal })
+    setTimeout(() => process.exit(1), 10_000).unref()
+    node.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    )
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
+}
+
+process.on('uncaughtException', (err) => log('uncaught-exception', { error: err.name, message: err.message }))
+process.on('unhandledRejection', (err) => log('unhandled-rejection', { error: err instanceof Error ? err.name : 'unknown', message: err instanceof Error ? err.message : '' }))
+
+const [command, ...rest] = process.argv.slice(2)
+const run = command === 'device' ? device(rest) : command === 'demo' ? runDemo(rest) : undefined
+if (!run) {
+  console.error(USAGE)
+  process.exit(2)
+}
+run.catch((err: unknown) => {
+  log('start-failed', { error: err instanceof Error ? err.name : 'unknown', message: err instanceof Error ? err.message : String(err) })
+  process.exit(1)
+})

@@ -1,0 +1,73 @@
+import { InvalidInputError, type BatchId, type ItemId, type OperationId, type PatientId, type PrescriptionId } from '@clinic-mesh/contracts'
+import type { Operation, OperationBody, Session } from '@clinic-mesh/ledger'
+import type { DeviceLedger } from './device-ledger.js'
+import { field } from './http-util.js'
+
+type Body = Record<string, unknown>
+
+function opId(body: Body): OperationId {
+  const id = body.id
+  if (id === undefined) throw new InvalidInputError('id (the idempotency key) is required')
+  if (typeof id !== 'string' || !/^[A-Za-z0-9_.:-]{1,100}$/.test(id)) throw new InvalidInputError('id must be 1-100 characters of [A-Za-z0-9_.:-]')
+  return id as OperationId
+}
+
+function expiry(body: Body): string {
+  const v = field.string(body, 'expiry')
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(v) || Number.isNaN(Date.parse(v))) throw new InvalidInputError('expiry must be a date YYYY-MM-DD')
+  return v
+}
+
+/** Stock endpoints: goods received (GRN) and dispenses as ledger operations; settled + tentative stock. */
+export class StockApi {
+  readonly #ledger: DeviceLedger
+
+  constructor(ledger: DeviceLedger) {
+    this.#ledger = ledger
+  }
+
+  async receive(body: Body, session: Omit<Session, 'site'>): Promise<{ operation: Operation; duplicate: boolean }> {
+    const op: OperationBody = {
+      kind: 'receive',
+      item: field.string(body, 'item') as ItemId,
+      batch: field.string(body, 'batch') as BatchId,
+      expiry: expiry(body),
+      quantity: field.int(body, 'quantity', 1),
+      unitCost: field.int(body, 'unitCost'),
+      supplier: field.string(body, 'supplier'),
+      grn: field.string(body, 'grn'),
+    }
+    const { op: operation, duplicate } = await this.#ledger.append(opId(body), op, session)
+    return { operation, duplicate }
+  }
+
+  async dispense(body: Body, session: Omit<Session, 'site'>): Promise<{ operation: Operation; duplicate: boolean }> {
+    const batch = body.batch === null ? null : (field.string(body, 'batch') as BatchId)
+    const op: OperationBody = {
+      kind: 'dispense',
+      item: field.string(body, 'item') as ItemId,
+      batch,
+      quantity: field.int(body, 'quantity', 1),
+      patient: field.string(body, 'patient') as PatientId,
+      prescription: field.string(body, 'prescription') as PrescriptionId,
+      prescriptionHash: field.string(body, 'prescriptionHash'),
+      priceSeen: field.int(body, 'priceSeen'),
+      stockSeen: field.int(body, 'stockSeen', Number.MIN_SAFE_INTEGER),
+    }
+    const { op: operation, duplicate } = await this.#ledger.append(opId(body), op, session)
+    return { operation, duplicate }
+  }
+
+  async stock(): Promise<unknown> {
+    const view = await this.#ledger.stock()
+    return {
+      site: view.site,
+      settledAt: view.settledAt,
+      unsettledOps: view.unsettledOps,
+      lines: view.lines.map((l) => ({ ...l, itemName: view.items[l.item]?.name ?? null })),
+      items: view.items,
+      prices: view.prices,
+      warnings: view.warnings,
+    }
+  }
+}
