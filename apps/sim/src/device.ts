@@ -151,7 +151,7 @@ export class DeviceNode {
     if (!item) return
     const expiry = rng.chance(0.08) ? '2026-03-01' : `2027-0${rng.range(1, 9)}-28`
     const body: OperationBody = { kind: 'receive', item: item as ItemId, batch: ids.next('lot') as BatchId, expiry,
-      quantity: rng.range(10, 60), unitCost: rng.range(20, 400), supplier: 'KEMSA', grn: ids.next('grn') }
+      quantity: rng.range(10, 40), unitCost: rng.range(20, 400), supplier: 'KEMSA', grn: ids.next('grn') }
     this.append(body, k)
   }
 
@@ -161,7 +161,7 @@ export class DeviceNode {
     const lot = rng.chance(0.9) ? rng.pick(stocked) : rng.pick(k.lots.filter((l) => k.prices.has(l.item)))
     if (!lot) return
     const price = k.prices.get(lot.item)!.price
-    const quantity = rng.chance(0.25) && lot.tentative > 0 ? lot.tentative : rng.range(1, 8)
+    const quantity = rng.chance(0.35) && lot.tentative > 0 ? lot.tentative : rng.range(1, 8)
     const body: OperationBody = { kind: 'dispense', item: lot.item as ItemId, batch: lot.batch as BatchId, quantity,
       patient: (rng.pick(k.patients) ?? 'walk-in') as PatientId, prescription: ids.next('rx') as PrescriptionId,
       prescriptionHash: 'sim-rx-hash', priceSeen: price, stockSeen: lot.tentative }

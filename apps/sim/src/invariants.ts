@@ -1,6 +1,7 @@
 import type { OperationId } from '@clinic-mesh/contracts'
 import type { ChartCollection } from '@clinic-mesh/records'
 import type { Conflict, DeviceLogDoc, Operation } from '@clinic-mesh/ledger'
+import { compareHlc } from '@clinic-mesh/ledger'
 import type { RelayNode } from './relay.js'
 import type { Replica, Write } from './replica.js'
 
@@ -78,6 +79,15 @@ function ledger(input: CheckInput, out: Violation[]): void {
   const ops = new Map<string, Operation>()
   for (const id of relay.replica.docIds().filter((d) => d.startsWith('log-'))) {
     for (const op of relay.replica.doc<DeviceLogDoc>(id).ops) ops.set(op.id, op)
+  }
+  for (const id of relay.replica.docIds().filter((d) => d.startsWith('log-'))) {
+    // Each device's log is one chain: seq 1..k, each op linking the previous hash, HLC strictly increasing.
+    let prev: Operation | null = null
+    for (const op of relay.replica.doc<DeviceLogDoc>(id).ops) {
+      const ok = prev ? op.seq === prev.seq + 1 && op.prev === prev.hash && compareHlc(op.hlc, prev.hlc) > 0 : op.seq === 1 && op.prev === null
+      if (!ok) out.push({ kind: 'ledger-integrity', detail: `${id}: ${op.id} (seq ${op.seq}) does not continue the chain or goes back in HLC time` })
+      prev = op
+    }
   }
   for (const op of ops.values()) {
     const st = engine.statusOf(op)

@@ -1,5 +1,5 @@
 /**
- * `npm run sim -- --seeds N [--seed S] [--steps K] [--fault ack-without-persist|diverge-replica]`
+ * `npm run sim -- --seeds N [--seed S] [--steps K] [--devices D] [--fault ack-without-persist|diverge-replica]`
  * Runs seeds S..S+N-1 (default S = 1; `--seed S` alone runs just S). A failing seed prints the command that
  * replays it; the process exits non-zero when any seed failed.
  */
@@ -21,8 +21,12 @@ function int(name: string, fallback: number): number {
 const seeds = int('seeds', flag('seed') === undefined ? 100 : 1)
 const first = int('seed', 1)
 const fault = flag('fault') as SimOptions['fault']
-const options: SimOptions = { ...(flag('steps') ? { steps: int('steps', 400) } : {}), ...(fault ? { fault } : {}) }
-const extra = `${flag('steps') ? ` --steps ${flag('steps')}` : ''}${fault ? ` --fault ${fault}` : ''}`
+const options: SimOptions = {
+  ...(flag('steps') ? { steps: int('steps', 400) } : {}),
+  ...(flag('devices') ? { devices: int('devices', 4) } : {}),
+  ...(fault ? { fault } : {}),
+}
+const extra = ['steps', 'devices', 'fault'].map((f) => (flag(f) ? ` --${f} ${flag(f)}` : '')).join('')
 const every = Math.max(1, Math.min(100, Math.ceil(seeds / 10)))
 
 let passed = 0

@@ -88,7 +88,6 @@ function simulate(seed: number, rng: Rng, o: SimOptions): SeedResult {
     time += rng.range(0, 6000)
     const r = rng.next()
     const i = rng.int(n + 1)
-    const node = replicas[i]!
     if (r < 0.3) {
       const d = devices[rng.int(n)]!
       if (d.replica.up) guard(`${d.replica.name} act`, () => d.act())
@@ -97,7 +96,9 @@ function simulate(seed: number, rng: Rng, o: SimOptions): SeedResult {
     else if (r < 0.73) world.flush(i)
     else if (r < 0.755) world.crash(i)
     else if (r < 0.8) {
-      if (!node.up) guard(`${node.name} restart`, () => restart(i))
+      const down = replicas.filter((x) => !x.up)
+      const x = rng.pick(down)
+      if (x) guard(`${x.name} restart`, () => restart(x.index))
     } else if (r < 0.815) world.partition()
     else if (r < 0.83) world.flip(i)
     else if (r < 0.84) {
@@ -108,7 +109,7 @@ function simulate(seed: number, rng: Rng, o: SimOptions): SeedResult {
       guard('settle', () => relay.settleRound())
       if (rng.chance(0.5)) relay.persist()
     } else if (r < 0.98) guard('review', () => relay.review())
-    else if (r < 0.99) guard('review chart', () => relay.reviewChart())
+    else if (r < 0.995) guard('review chart', () => relay.reviewChart())
     else guard('price', () => relay.changePrice())
   }
 
