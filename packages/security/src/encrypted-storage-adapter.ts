@@ -56,9 +56,11 @@ export interface ReencryptReport {
 export class EncryptedStorageAdapter implements StorageAdapterInterface {
   readonly #inner: StorageAdapterInterface
   readonly #keyring: Keyring
-  /** Bumped on every save/remove of a key (and every removeRange), so `reencrypt` never overwrites newer data. */
-  readonly #generation = new Map<string, number>()
-  #rangeEpoch = 0
+  /** Logical clock of writes; while `reencrypt` runs, the last write time of each key (and of any removeRange). */
+  #clock = 0
+  #reencrypting = 0
+  readonly #lastWrite = new Map<string, number>()
+  #lastRangeRemoval = 0
   /** Last pending inner write per key: writes to one key reach the inner adapter in call order. */
   readonly #tails = new Map<string, { key: StorageKey; done: Promise<void> }>()
 
@@ -95,7 +97,7 @@ export class EncryptedStorageAdapter implements StorageAdapterInterface {
   }
 
   async removeRange(keyPrefix: StorageKey): Promise<void> {
-    this.#rangeEpoch++
+    this.#lastRangeRemoval = ++this.#clock
     const pending = [...this.#tails.values()].filter((t) => startsWith(t.key, keyPrefix))
     await Promise.all(pending.map((t) => t.done.catch(() => undefined)))
     await this.#inner.removeRange(keyPrefix)
@@ -119,33 +121,35 @@ export class EncryptedStorageAdapter implements StorageAdapterInterface {
     let current = 0
     let skipped = 0
     const target = this.#keyring.current
-    for (const prefix of prefixes) {
-      const epoch = this.#rangeEpoch
-      const gens = new Map<string, number>()
-      const chunks = await this.#inner.loadRange(prefix)
-      for (const { key } of chunks) gens.set(keyString(key), this.#generation.get(keyString(key)) ?? 0)
-      for (const { key, data } of chunks) {
-        if (data === undefined) continue
-        if (chunkKeyId(data) === target.id) {
-          current++
-          continue
+    this.#reencrypting++
+    try {
+      for (const prefix of prefixes) {
+        const since = this.#clock
+        for (const { key, data } of await this.#inner.loadRange(prefix)) {
+          if (data === undefined) continue
+          if (chunkKeyId(data) === target.id) {
+            current++
+            continue
+          }
+          const sealed = await this.#encrypt(key, await this.#decrypt(key, data), target)
+          // written or removed since we read it: the newer state wins, this chunk is left alone
+          if (this.#lastRangeRemoval > since || (this.#lastWrite.get(keyString(key)) ?? 0) > since) {
+            skipped++
+            continue
+          }
+          await this.#serial(key, () => this.#inner.save(key, sealed))
+          rewritten++
         }
-        const sealed = await this.#encrypt(key, await this.#decrypt(key, data), target)
-        const k = keyString(key)
-        if (this.#rangeEpoch !== epoch || (this.#generation.get(k) ?? 0) !== gens.get(k)) {
-          skipped++
-          continue
-        }
-        await this.#serial(key, () => this.#inner.save(key, sealed))
-        rewritten++
       }
+    } finally {
+      if (--this.#reencrypting === 0) this.#lastWrite.clear()
     }
     return { rewritten, current, skipped }
   }
 
   #touch(key: StorageKey): void {
-    const k = keyString(key)
-    this.#generation.set(k, (this.#generation.get(k) ?? 0) + 1)
+    this.#clock++
+    if (this.#reencrypting > 0) this.#lastWrite.set(keyString(key), this.#clock)
   }
 
   /** Runs `write` after every earlier write to the same key has finished (encryption itself runs in parallel). */
