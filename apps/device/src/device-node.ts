@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { Repo, type AutomergeUrl, type DocHandle, type DocumentId, type PeerId } from '@automerge/automerge-repo'
 import { NodeFSStorageAdapter } from '@automerge/automerge-repo-storage-nodefs'
-import { WebSocketServerAdapter } from '@automerge/automerge-repo-network-websocket'
 import { WebSocketServer } from 'ws'
 import type { ClinicDirectoryDoc, DeviceId, DocUrl, LocationId } from '@clinic-mesh/contracts'
 import { Membership, createMeshNode, type Enrolment, type MeshNode, type Revocation } from '@clinic-mesh/mesh'
@@ -14,6 +13,7 @@ import { readClinicFile, updateClinicFile } from './clinic-file.js'
 import { DeviceLedger } from './device-ledger.js'
 import { loadDevice, saveDeviceConfig, type DeviceConfig } from './device-config.js'
 import { handleRequest } from './api-router.js'
+import { BrowserSyncAdapter } from './browser-adapter.js'
 import { RecordsApi } from './records-api.js'
 import { RelayLink } from './relay-link.js'
 import { StockApi } from './stock-api.js'
@@ -106,8 +106,7 @@ export class DeviceNode {
       mdns: { enabled: true, interval: init.mdnsIntervalMs ?? 2_000, serviceTag: config.mdnsTag },
     })
     const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 })
-    // ws's own types and the adapter's (isomorphic-ws) differ only nominally
-    const browsers = new WebSocketServerAdapter(wss as unknown as ConstructorParameters<typeof WebSocketServerAdapter>[0])
+    const browsers = new BrowserSyncAdapter(wss)
     const ref: { node?: DeviceNode } = {}
     const repo = new Repo({
       storage: new NodeFSStorageAdapter(join(init.dataDir, 'repo')),
@@ -205,7 +204,9 @@ export class DeviceNode {
     const url = await this.#directoryUrl()
     const dir = await findDoc<ClinicDirectoryDoc>(this.repo, url as AutomergeUrl)
     this.#directory = dir
+    log('clinic-directory-found', { documents: Object.keys(this.repo.handles).length })
     const store = await ClinicStore.open<ChartCollection>(this.repo, dir.doc().recordsRoot as string as AutomergeUrl, { summarize: summarizeOf })
+    log('clinic-index-loaded', { patients: store.index.size })
     const ledger = await DeviceLedger.open(this.repo, dir, this.config.deviceId as DeviceId, this.config.site as LocationId)
     this.#store = store
     this.#ledger = ledger

@@ -1,0 +1,139 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+
+const MAIN = fileURLToPath(new URL('../../apps/device/dist/main.js', import.meta.url))
+
+export interface DeviceReply<T = Record<string, unknown>> {
+  status: number
+  body: T
+}
+
+export interface DeviceStart {
+  dataDir: string
+  name: string
+  clinicFile: string
+  /** create the clinic (first device) */
+  initClinic?: string
+  relay?: string
+  port?: number
+}
+
+/** Polls an async check until it yields a truthy value; throws after the deadline. Returns the value. */
+export async function pollDevice<T>(check: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let delay = 10
+  for (;;) {
+    const v = await check().catch(() => undefined)
+    if (v) return v
+    if (Date.now() > deadline) throw new Error(`not true within ${timeoutMs} ms: ${what}`)
+    await new Promise((r) => setTimeout(r, delay))
+    delay = Math.min(delay * 2, 100)
+  }
+}
+
+/** A device node (`node apps/device/dist/main.js device ...`) as a real child process on loopback. */
+export class DeviceProcess {
+  readonly child: ChildProcess
+  readonly port: number
+  readonly init: DeviceStart
+  readonly stderr: string[]
+  readonly #exit: Promise<number | null>
+
+  private constructor(child: ChildProcess, port: number, init: DeviceStart, stderr: string[], exit: Promise<number | null>) {
+    this.child = child
+    this.port = port
+    this.init = init
+    this.stderr = stderr
+    this.#exit = exit
+  }
+
+  static async start(init: DeviceStart): Promise<DeviceProcess> {
+    const args = [MAIN, 'device', '--data', init.dataDir, '--name', init.name, '--clinic-file', init.clinicFile, '--port', String(init.port ?? 0)]
+    args.push('--mesh-listen', '/ip4/127.0.0.1/tcp/0', '--mdns-interval', '250')
+    if (init.initClinic) args.push('--init-clinic', init.initClinic)
+    if (init.relay) args.push('--relay', init.relay)
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    const stderr: string[] = []
+    createInterface({ input: child.stderr! }).on('line', (l) => stderr.push(l))
+    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    const lines = createInterface({ input: child.stdout! })
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`device ${init.name} did not start: ${stderr.join('\n')}`)), 20_000)
+      lines.on('line', (l) => {
+        try {
+          const ev = JSON.parse(l) as { event?: string; http?: number }
+          if (ev.event === 'listening' && typeof ev.http === 'number') {
+            clearTimeout(timer)
+            resolve(ev.http)
+          }
+        } catch {
+          // not a JSON line
+        }
+      })
+      void exit.then((code) => {
+        clearTimeout(timer)
+        reject(new Error(`device ${init.name} exited with ${code}: ${stderr.join('\n')}`))
+      })
+    })
+    return new DeviceProcess(child, port, init, stderr, exit)
+  }
+
+  get exited(): boolean {
+    return this.child.exitCode !== null || this.child.signalCode !== null
+  }
+
+  /** Waits until the clinic is open on this device (directory, records index and ledger loaded). */
+  async ready(timeoutMs = 20_000): Promise<void> {
+    await pollDevice(async () => (await this.api<{ clinic: { ready: boolean } }>('GET', '/api/status')).body.clinic.ready, `${this.init.name} ready`, timeoutMs)
+  }
+
+  async api<T = Record<string, unknown>>(method: string, path: string, body?: unknown, opts: { raw?: string | Uint8Array; headers?: Record<string, string> } = {}): Promise<DeviceReply<T>> {
+    const init: RequestInit = { method, headers: { 'content-type': 'application/json', ...opts.headers } }
+    if (opts.raw !== undefined) init.body = opts.raw
+    else if (body !== undefined) init.body = JSON.stringify(body)
+    const res = await fetch(`http://127.0.0.1:${this.port}${path}`, init)
+    return { status: res.status, body: (await res.json()) as T }
+  }
+
+  /** Sends a signal and waits for the exit. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (!this.exited) this.child.kill(signal)
+    return this.#exit
+  }
+
+  /** Starts the same device again (same data dir and clinic file, new port unless given). */
+  restart(): Promise<DeviceProcess> {
+    const { initClinic: _created, ...again } = this.init
+    return DeviceProcess.start(again)
+  }
+}
+
+/** A temp dir with a clinic: the first device creates it; the others join through the clinic file. */
+export class DeviceCluster {
+  readonly root: string
+  readonly devices: DeviceProcess[] = []
+
+  private constructor(root: string) {
+    this.root = root
+  }
+
+  static async start(names: string[], opts: { relay?: string } = {}): Promise<DeviceCluster> {
+    const cluster = new DeviceCluster(await mkdtemp(join(tmpdir(), 'device-test-')))
+    const clinicFile = join(cluster.root, 'clinic.json')
+    const relay = opts.relay ? { relay: opts.relay } : {}
+    const [first, ...rest] = names
+    if (first === undefined) return cluster
+    cluster.devices.push(await DeviceProcess.start({ dataDir: join(cluster.root, first), name: first, clinicFile, initClinic: 'Test Clinic', ...relay }))
+    cluster.devices.push(...(await Promise.all(rest.map((n) => DeviceProcess.start({ dataDir: join(cluster.root, n), name: n, clinicFile, ...relay })))))
+    return cluster
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.devices.map((d) => d.stop('SIGKILL')))
+    await rm(this.root, { recursive: true, force: true })
+  }
+}
