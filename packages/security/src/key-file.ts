@@ -65,7 +65,10 @@ function parse(path: string, text: string): KeyFileData {
     typeof d.kdf.salt === 'string' &&
     typeof d.current === 'number' &&
     Array.isArray(d.keys) &&
-    d.keys.every((k) => typeof k.id === 'number' && typeof k.wrapped === 'string')
+    (d.keys as unknown[]).every((k) => {
+      const e = k as { id?: unknown; wrapped?: unknown } | null
+      return e !== null && typeof e === 'object' && typeof e.id === 'number' && typeof e.wrapped === 'string'
+    })
   if (!ok) throw new KeyFileError('malformed', `key file ${path} has an unknown layout`)
   try {
     checkScryptParams(d.kdf)

@@ -37,7 +37,8 @@ export interface UserRecord {
 }
 
 /** The register of users, meant to live in one Automerge document synced to every device of the clinic. */
-export interface UserRegister {
+// a type alias (not an interface) so it satisfies Automerge's Record<string, unknown> document constraint
+export type UserRegister = {
   users: { [userId: string]: UserRecord }
 }
 
