@@ -33,8 +33,8 @@ interface Started {
 /** Spawns a node process and resolves with its first stdout JSON line (`{"event":"listening",...}`). */
 function launch(label: string, args: string[]): Promise<Started> {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-  createInterface({ input: child.stderr! }).on('line', (l) => process.stderr.write(`[${label}] ${l}\n`))
-  const lines = createInterface({ input: child.stdout! })
+  createInterface({ input: child.stderr }).on('line', (l) => process.stderr.write(`[${label}] ${l}\n`))
+  const lines = createInterface({ input: child.stdout })
   return new Promise((ok, fail) => {
     child.once('exit', (code) => fail(new Error(`${label} exited with ${code} before it was listening`)))
     lines.on('line', (l) => {
@@ -70,7 +70,7 @@ export async function runDemo(args: string[]): Promise<void> {
     stopping = true
     process.stdout.write('\nstopping the demo...\n')
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM')
-    void Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined))).then(() => process.exit(0))
+    void Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : Promise.resolve()))).then(() => process.exit(0))
     setTimeout(() => process.exit(1), 12_000).unref()
   }
   process.on('SIGINT', stopAll)
@@ -88,7 +88,7 @@ export async function runDemo(args: string[]): Promise<void> {
   }
   const clinicFile = join(dir, 'clinic.json')
   const startDevice = async (name: string, i: number): Promise<void> => {
-    const port = await pick(state.ports[name] ?? base + 1 + i)
+    const port = await pick(state.ports[name] ?? (base > 0 ? base + 1 + i : 0))
     const args = [MAIN, 'device', '--data', join(dir, name.toLowerCase()), '--name', name, '--port', String(port), '--clinic-file', clinicFile]
     args.push('--mesh-listen', '/ip4/127.0.0.1/tcp/0', '--mdns-interval', '1000')
     if (i === 0) args.push('--init-clinic', 'Demo Clinic')

@@ -1,4 +1,4 @@
-import { parseAutomergeUrl, type AutomergeUrl, type DocumentId, type Repo } from '@automerge/automerge-repo'
+import { parseAutomergeUrl, type DocumentId, type Repo } from '@automerge/automerge-repo'
 import { InvalidInputError, newId, type EncounterId, type PatientId } from '@clinic-mesh/contracts'
 import {
   addDiagnosis,
@@ -21,9 +21,9 @@ import {
   type IdentifierInput,
   type QueueStatus,
   type Sex,
-  type VitalsValues,
 } from '@clinic-mesh/records'
-import { ClinicStore, UnknownPatientError, shardOf } from '@clinic-mesh/store'
+import type { ClinicStore} from '@clinic-mesh/store';
+import { UnknownPatientError, shardOf } from '@clinic-mesh/store'
 import { ClinicNotReadyError } from './errors.js'
 import { field } from './http-util.js'
 
@@ -57,7 +57,7 @@ export class RecordsApi {
     const shards = this.#store.layout.indexShards
     const shard = shards[shardOf(patientId, shards.length)]
     const ids: DocumentId[] = [bucket.documentId]
-    if (shard) ids.push(parseAutomergeUrl(shard as AutomergeUrl).documentId)
+    if (shard) ids.push(parseAutomergeUrl(shard).documentId)
     await this.#repo.flush(ids)
     return out as T
   }
@@ -132,7 +132,7 @@ export class RecordsApi {
       const chart = d.charts[patientId]
       if (!chart) throw new UnknownPatientError(patientId)
       encounterOf(chart, encounterId)
-      if (vitals) recordVitals(chart, encounterId, vitals as VitalsValues, actor)
+      if (vitals) recordVitals(chart, encounterId, vitals, actor)
       if (typeof notes === 'string') editNotes(chart, encounterId, notes, actor)
       if (edit) spliceNotes(chart, encounterId, edit.index, edit.deleteCount, edit.insert as string, actor)
       if (diagnosis) addDiagnosis(chart, encounterId, diagnosis as unknown as DiagnosisInput, actor)

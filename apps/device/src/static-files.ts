@@ -31,7 +31,7 @@ export async function serveStatic(root: string, path: string, res: ServerRespons
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(PLACEHOLDER)
     return
   }
-  let rel = '/'
+  let rel: string
   try {
     rel = decodeURIComponent(path)
   } catch {
