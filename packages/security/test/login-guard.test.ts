@@ -61,7 +61,7 @@ describe('LoginGuard (offline login)', () => {
     expect(await guard.status(NURSE)).toBeUndefined()
   })
 
-  it('parallel guesses are serialised: ten at once cost ten failures, not one', async () => {
+  it('parallel guesses are serialised: of ten at once one is checked, nine hit the back-off', async () => {
     const { guard, store } = setup()
     const guesses = Array.from({ length: 10 }, (_, i) => guard.login(register, NURSE, `parallel-guess-${i}`).catch((e: Error) => e.name))
     const names = await Promise.all(guesses)
