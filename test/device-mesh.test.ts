@@ -51,7 +51,7 @@ describe('device nodes on one LAN (three processes, mDNS on loopback)', () => {
         }, `${d.init.name} has the chart`, 10_000),
       ),
     )
-    console.log(`patient visible on the other nodes after ${seen.map((ms) => ms.toFixed(0)).join(' / ')} ms`)
+    console.warn(`patient visible on the other nodes after ${seen.map((ms) => ms.toFixed(0)).join(' / ')} ms`)
     for (const ms of seen) expect(ms).toBeLessThan(2_000)
     const search = await c.api<{ patients: { id: string }[] }>('GET', '/api/patients?q=amina')
     expect(search.body.patients.map((p) => p.id)).toContain(id)

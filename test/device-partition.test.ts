@@ -54,7 +54,7 @@ describe('a partition between two device nodes, edits on both sides, heal', () =
         }, `${d.init.name} converged`, 15_000),
       ),
     )
-    console.log(`converged ${(performance.now() - healedAt).toFixed(0)} ms after the heal`)
+    console.warn(`converged ${(performance.now() - healedAt).toFixed(0)} ms after the heal`)
     const [ra, rb] = merged as [Chart, Chart]
     expect(ra.chart).toEqual(rb.chart)
     const marker = ra.review.find((m) => m.path.at(-1) === 'queue')

@@ -58,9 +58,9 @@ export class DeviceProcess {
     if (init.relay) args.push('--relay', init.relay)
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
     const stderr: string[] = []
-    createInterface({ input: child.stderr! }).on('line', (l) => stderr.push(l))
+    createInterface({ input: child.stderr }).on('line', (l) => stderr.push(l))
     const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-    const lines = createInterface({ input: child.stdout! })
+    const lines = createInterface({ input: child.stdout })
     const port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`device ${init.name} did not start: ${stderr.join('\n')}`)), 20_000)
       lines.on('line', (l) => {
