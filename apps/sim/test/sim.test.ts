@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { runSeed } from '@clinic-mesh/sim'
 
 const SEEDS = Array.from({ length: 30 }, (_, i) => i + 1)
-const STEPS = 300
+const STEPS = 250
 
 describe('clinic simulation', () => {
   it('holds every invariant on a fixed set of seeds (convergence, exactly-once settlement, conservation, no lost acknowledged write)', () => {
