@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs'
 import { benchLayout } from './layout-bench.js'
 import { benchLedger } from './ledger-bench.js'
 import { benchMesh } from './mesh-bench.js'
+import { benchLiveEdits, benchPartitionHeal } from './live-bench.js'
 import { formatTable, type BenchRow } from './row.js'
 import { benchSearch } from './search-bench.js'
 
@@ -19,6 +20,8 @@ const suites: [string, () => Promise<BenchRow[]> | BenchRow[]][] = [
   ['P5', () => benchSearch()],
   ['P4', () => benchLedger()],
   ['P1', () => benchLayout()],
+  ['P2', () => benchLiveEdits()],
+  ['P3', () => benchPartitionHeal()],
   ['P7', () => benchMesh()],
 ]
 
