@@ -1,31 +1,29 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser } from 'playwright-core'
-import { tempDir, type TempDir } from '@clinic-mesh/testing'
-import { StandInDevice } from './helpers/web-stand-in-device.js'
+import type { DeviceProcess } from './helpers/device-process.js'
+import { WebClinic, meshed, notesOf, urlOf } from './helpers/web-devices.js'
 import { launchChromium, openTablet, screenshot, signIn } from './helpers/web-browser.js'
 
 describe('web: two tablets on two device nodes share one encounter', () => {
   let browser: Browser
-  const dirs: TempDir[] = []
-  const nodes: StandInDevice[] = []
+  let clinic: WebClinic | undefined
 
   beforeAll(async () => {
     browser = await launchChromium()
   })
   afterAll(async () => {
     await browser?.close()
-    for (const n of nodes) await n.kill()
-    for (const d of dirs) await d.remove()
+    await clinic?.stop()
   })
 
   it('triage vitals on one tablet and clinician notes on the other reach both', async () => {
-    dirs.push(await tempDir('web-a-'), await tempDir('web-b-'))
-    const a = await StandInDevice.start({ dataDir: dirs[0]!.path, name: 'device-a' })
-    nodes.push(a)
-    const b = await StandInDevice.start({ dataDir: dirs[1]!.path, name: 'device-b', peerSync: a.syncUrl, directoryUrl: a.directoryUrl })
-    nodes.push(b)
+    const t0 = performance.now()
+    clinic = await WebClinic.start(['triage-room', 'consult-room'])
+    const [a, b] = clinic.devices as [DeviceProcess, DeviceProcess]
+    await Promise.all([meshed(a, 1), meshed(b, 1)]) // two processes, found each other by mDNS
+    console.warn(`two device nodes up and meshed in ${(performance.now() - t0).toFixed(0)} ms`)
 
-    const nurse = await openTablet(browser, a.url)
+    const nurse = await openTablet(browser, urlOf(a))
     await signIn(nurse, 'Amina Phiri', 'nurse')
     await nurse.getByRole('navigation').getByRole('link', { name: 'Patients' }).click()
     await screenshot(nurse, 'patients-empty')
@@ -40,20 +38,25 @@ describe('web: two tablets on two device nodes share one encounter', () => {
     await nurse.getByRole('heading', { name: 'Grace Banda' }).waitFor()
     const encounterUrl = nurse.url()
     const hash = encounterUrl.slice(encounterUrl.indexOf('#'))
+    const [, pid = '', eid = ''] = /#\/encounter\/([^/]+)\/([^/]+)$/.exec(encounterUrl) ?? []
 
     await nurse.getByLabel('Temperature (°C)').fill('38.4')
     await nurse.getByLabel('Pulse (beats/min)').fill('104')
     await nurse.getByRole('button', { name: 'Save vital signs' }).click()
     await nurse.getByTestId('vitals').getByText('T 38.4 °C').waitFor()
 
-    const clinician = await openTablet(browser, b.url)
+    const clinician = await openTablet(browser, urlOf(b))
     await signIn(clinician, 'Dr Mwale', 'clinician')
     await clinician.getByRole('main').getByRole('link', { name: /Grace Banda/ }).click({ timeout: 20_000 })
     expect(clinician.url().endsWith(hash)).toBe(true)
     await clinician.getByTestId('vitals').getByText('T 38.4 °C').waitFor({ timeout: 20_000 })
     await clinician.getByTestId('notes').click()
+    const typed = performance.now()
     await clinician.keyboard.type('Fever 3 days. Chest clear.')
     await expect.poll(() => nurse.getByTestId('notes').inputValue(), { timeout: 20_000 }).toBe('Fever 3 days. Chest clear.')
+    console.warn(`note typed on tablet B seen on tablet A ${(performance.now() - typed).toFixed(0)} ms after typing began`)
+    // both node processes hold the note: tablet B → node B → libp2p → node A → tablet A
+    for (const node of [a, b]) await expect.poll(() => notesOf(node, decodeURIComponent(pid), decodeURIComponent(eid))).toBe('Fever 3 days. Chest clear.')
     await nurse.getByRole('button', { name: 'Triage done — send to clinician' }).click()
     await clinician.getByText('✓ Done by Amina Phiri').waitFor({ timeout: 20_000 })
     await screenshot(clinician, 'encounter')
