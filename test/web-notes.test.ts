@@ -1,27 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser } from 'playwright-core'
-import { tempDir, type TempDir } from '@clinic-mesh/testing'
-import { StandInDevice } from './helpers/web-stand-in-device.js'
+import type { DeviceProcess } from './helpers/device-process.js'
+import { WebClinic, notesOf, urlOf } from './helpers/web-devices.js'
 import { launchChromium, openTablet, signIn } from './helpers/web-browser.js'
 
 describe('web: clinician notes are collaborative text', () => {
   let browser: Browser
-  let dir: TempDir
-  let node: StandInDevice | undefined
+  let clinic: WebClinic | undefined
+  let node: DeviceProcess
 
   beforeAll(async () => {
     browser = await launchChromium()
-    dir = await tempDir('web-notes-')
   })
   afterAll(async () => {
     await browser?.close()
-    await node?.kill()
-    await dir?.remove()
+    await clinic?.stop()
   })
 
   it('two clinicians typing at the same time in different places both keep every word', async () => {
-    node = await StandInDevice.start({ dataDir: dir.path, name: 'device-a' })
-    const one = await openTablet(browser, node.url)
+    clinic = await WebClinic.start(['device-a'])
+    node = clinic.devices[0]!
+    const one = await openTablet(browser, urlOf(node))
     await signIn(one, 'Dr Mwale', 'clinician')
     await one.getByRole('navigation').getByRole('link', { name: 'Patients' }).click()
     await one.getByRole('button', { name: 'Register new patient' }).click()
@@ -35,7 +34,7 @@ describe('web: clinician notes are collaborative text', () => {
     await notesOne.click()
     await one.keyboard.type('History: | Exam: ')
 
-    const two = await openTablet(browser, `${node.url}/${one.url().slice(one.url().indexOf('#'))}`)
+    const two = await openTablet(browser, `${urlOf(node)}/${one.url().slice(one.url().indexOf('#'))}`)
     await signIn(two, 'Dr Banda', 'clinician')
     const notesTwo = two.getByTestId('notes')
     await expect.poll(() => notesTwo.inputValue(), { timeout: 20_000 }).toBe('History: | Exam: ')
@@ -55,7 +54,6 @@ describe('web: clinician notes are collaborative text', () => {
     await expect.poll(() => notesTwo.inputValue(), { timeout: 20_000 }).toBe(expected)
     const pid = decodeURIComponent(one.url().split('/').at(-2) ?? '')
     const eid = decodeURIComponent(one.url().split('/').at(-1) ?? '')
-    const atNode = node
-    await expect.poll(() => atNode.notesOf(pid, eid), { timeout: 20_000 }).toBe(expected)
+    await expect.poll(() => notesOf(node, pid, eid), { timeout: 20_000 }).toBe(expected)
   })
 })

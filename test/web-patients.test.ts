@@ -1,27 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser } from 'playwright-core'
-import { tempDir, type TempDir } from '@clinic-mesh/testing'
-import { StandInDevice } from './helpers/web-stand-in-device.js'
+import type { DeviceProcess } from './helpers/device-process.js'
+import { WebClinic, urlOf } from './helpers/web-devices.js'
 import { launchChromium, openTablet, screenshot, signIn } from './helpers/web-browser.js'
 
 describe('web: patients', () => {
   let browser: Browser
-  let dir: TempDir
-  let node: StandInDevice | undefined
+  let clinic: WebClinic | undefined
+  let node: DeviceProcess
 
   beforeAll(async () => {
     browser = await launchChromium()
-    dir = await tempDir('web-patients-')
   })
   afterAll(async () => {
     await browser?.close()
-    await node?.kill()
-    await dir?.remove()
+    await clinic?.stop()
   })
 
   it('finds a registered patient and warns before registering the same person twice', async () => {
-    node = await StandInDevice.start({ dataDir: dir.path, name: 'device-a' })
-    const page = await openTablet(browser, node.url)
+    clinic = await WebClinic.start(['device-a'])
+    node = clinic.devices[0]!
+    const page = await openTablet(browser, urlOf(node))
     await screenshot(page, 'user-picker')
     await signIn(page, 'Joseph Kamanga', 'registration')
     await page.getByRole('navigation').getByRole('link', { name: 'Patients' }).click()
@@ -52,5 +51,9 @@ describe('web: patients', () => {
     await page.getByRole('alert').filter({ hasText: 'Check the possible duplicates above first.' }).waitFor()
     await search.fill('banda')
     await expect.poll(() => page.getByTestId('search-results').getByRole('listitem').count()).toBe(1)
+    // the device node process indexed the registration the browser wrote (and only one Grace Banda)
+    const found = async (q: string): Promise<number> => (await node.api<{ patients: unknown[] }>('GET', `/api/patients?q=${q}`)).body.patients.length
+    await expect.poll(() => found('MW100001'), { timeout: 10_000 }).toBe(1)
+    expect(await found('banda')).toBe(1)
   })
 })
