@@ -20,7 +20,17 @@ export interface DeviceStart {
   initClinic?: string
   relay?: string
   port?: number
+  /**
+   * Device unlock secret, handed over in CLINIC_MESH_DEVICE_SECRET (storage is encrypted at rest). Default: one
+   * derived from the data dir, so a restart opens the same data. `null`: no secret at all (tests of the refusal).
+   */
+  secret?: string | null
+  /** Extra command-line arguments (e.g. `--plain-storage`, `--secret-file PATH`). */
+  args?: string[]
 }
+
+/** The default test secret of a data dir (tests only: a real device never derives its secret from a path). */
+export const testSecret = (dataDir: string): string => `test-secret:${dataDir}`
 
 /** Polls an async check until it yields a truthy value; throws after the deadline. Returns the value. */
 export async function pollDevice<T>(check: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 15_000): Promise<T> {
@@ -56,7 +66,13 @@ export class DeviceProcess {
     args.push('--mesh-listen', '/ip4/127.0.0.1/tcp/0', '--mdns-interval', '250')
     if (init.initClinic) args.push('--init-clinic', init.initClinic)
     if (init.relay) args.push('--relay', init.relay)
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    if (init.args) args.push(...init.args)
+    const env: NodeJS.ProcessEnv = { ...process.env }
+    delete env.CLINIC_MESH_DEVICE_SECRET
+    const secret = init.secret === undefined ? testSecret(init.dataDir) : init.secret
+    const plain = init.args?.includes('--plain-storage') === true || init.args?.includes('--secret-file') === true
+    if (secret !== null && !plain) env.CLINIC_MESH_DEVICE_SECRET = secret
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env })
     const stderr: string[] = []
     createInterface({ input: child.stderr }).on('line', (l) => stderr.push(l))
     const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))

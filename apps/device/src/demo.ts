@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir, readFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
@@ -7,6 +8,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { writeJsonAtomic } from './clinic-file.js'
+import { SECRET_ENV } from './storage-at-rest.js'
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url))
 const RELAY_MAIN = fileURLToPath(new URL('../../relay/dist/main.js', import.meta.url))
@@ -15,6 +17,11 @@ const DEVICES = ['Reception', 'Consultation', 'Pharmacy']
 interface DemoState {
   relayPort?: number
   ports: { [name: string]: number }
+  /**
+   * Device unlock secrets (hex), one per demo device, kept here in the demo's own state file, outside each device's
+   * data dir, so `npm start` stays zero-config and resumes. A real tablet never keeps its secret on the same disk.
+   */
+  secrets?: { [name: string]: string }
 }
 
 function portFree(port: number): Promise<boolean> {
@@ -31,8 +38,8 @@ interface Started {
 }
 
 /** Spawns a node process and resolves with its first stdout JSON line (`{"event":"listening",...}`). */
-function launch(label: string, args: string[]): Promise<Started> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+function launch(label: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Started> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env })
   createInterface({ input: child.stderr }).on('line', (l) => process.stderr.write(`[${label}] ${l}\n`))
   const lines = createInterface({ input: child.stdout })
   return new Promise((ok, fail) => {
@@ -87,13 +94,16 @@ export async function runDemo(args: string[]): Promise<void> {
     process.stdout.write('relay            not built yet (apps/relay/dist/main.js missing): running the mesh without it\n')
   }
   const clinicFile = join(dir, 'clinic.json')
+  const secrets = (state.secrets ??= {})
+  for (const name of DEVICES) secrets[name] ??= randomBytes(32).toString('hex')
+  await writeJsonAtomic(stateFile, state) // before any device encrypts under them: losing them loses the data
   const startDevice = async (name: string, i: number): Promise<void> => {
     const port = await pick(state.ports[name] ?? (base > 0 ? base + 1 + i : 0))
     const args = [MAIN, 'device', '--data', join(dir, name.toLowerCase()), '--name', name, '--port', String(port), '--clinic-file', clinicFile]
     args.push('--mesh-listen', '/ip4/127.0.0.1/tcp/0', '--mdns-interval', '1000')
     if (i === 0) args.push('--init-clinic', 'Demo Clinic')
     if (relayUrl) args.push('--relay', relayUrl)
-    const d = await launch(name, args)
+    const d = await launch(name, args, { ...process.env, [SECRET_ENV]: secrets[name] })
     children.push(d.child)
     state.ports[name] = Number(d.line.http)
     process.stdout.write(`${name.padEnd(16)} ${String(d.line.url)}\n`)

@@ -1,9 +1,8 @@
 import { unwatchFile, watchFile } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { join } from 'node:path'
+import { mkdir } from 'node:fs/promises'
 import { Repo, type AutomergeUrl, type DocHandle, type DocumentId, type PeerId } from '@automerge/automerge-repo'
-import { NodeFSStorageAdapter } from '@automerge/automerge-repo-storage-nodefs'
 import { WebSocketServer } from 'ws'
 import type { ClinicDirectoryDoc, DeviceId, DocUrl, LocationId } from '@clinic-mesh/contracts'
 import { Membership, createMeshNode, type Enrolment, type MeshNode, type Revocation } from '@clinic-mesh/mesh'
@@ -18,6 +17,7 @@ import { RecordsApi } from './records-api.js'
 import { RelayLink } from './relay-link.js'
 import { StockApi } from './stock-api.js'
 import { log } from './log.js'
+import { openDeviceStorage, type StorageProtection } from './storage-at-rest.js'
 
 export interface DeviceNodeInit {
   dataDir: string
@@ -35,6 +35,8 @@ export interface DeviceNodeInit {
   relay?: string
   /** Directory of the built web app (default apps/web/dist). */
   webDist?: string
+  /** Encryption at rest: the device unlock secret (or an explicit `{ plain: true }`). Required. */
+  storage?: StorageProtection
 }
 
 /** The clinic membership document: enrolments and revocations keyed by libp2p peer id. */
@@ -71,6 +73,8 @@ export class DeviceNode {
   records: RecordsApi | undefined
   stock: StockApi | undefined
   #stopped = false
+  /** The repo's chunks on disk are encrypted (EncryptedStorageAdapter). */
+  encryptedAtRest = false
   readonly ready: Promise<void>
 
   private constructor(init: DeviceNodeInit, config: DeviceConfig, peerId: string, repo: Repo, mesh: MeshNode, membership: Membership, wss: WebSocketServer) {
@@ -93,6 +97,9 @@ export class DeviceNode {
   }
 
   static async start(init: DeviceNodeInit): Promise<DeviceNode> {
+    // unlock storage first: a missing or wrong secret stops the start before anything is written
+    await mkdir(init.dataDir, { recursive: true })
+    const { storage, encrypted } = await openDeviceStorage(init.dataDir, init.storage)
     const { config, privateKey, peerId } = await loadDevice(init)
     const enrolments = [config.enrolment]
     if (config.clinicFile) enrolments.push(...(await readClinicFile(config.clinicFile).then((c) => c.enrolments, () => [])))
@@ -109,12 +116,13 @@ export class DeviceNode {
     const browsers = new BrowserSyncAdapter(wss)
     const ref: { node?: DeviceNode } = {}
     const repo = new Repo({
-      storage: new NodeFSStorageAdapter(join(init.dataDir, 'repo')),
+      storage,
       network: [mesh.adapter, browsers],
       peerId: config.deviceId as PeerId,
       sharePolicy: (peer, documentId) => ref.node?.sharePolicy(peer, documentId) ?? Promise.resolve(true),
     })
     const node = new DeviceNode(init, config, peerId, repo, mesh, membership, wss)
+    node.encryptedAtRest = encrypted
     ref.node = node
     if (config.clinicFile) watchFile(config.clinicFile, { interval: 300 }, () => void node.#reloadClinicFile())
     await new Promise<void>((resolve) => node.#server.listen(init.port ?? 0, init.host ?? '127.0.0.1', resolve))

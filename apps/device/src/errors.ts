@@ -41,3 +41,10 @@ export class ConfigError extends ClinicMeshError {
     super('ConfigError', message)
   }
 }
+
+/** The data dir is (or would be) encrypted and no device unlock secret was given (`--secret-file` or env). */
+export class DeviceSecretRequiredError extends ClinicMeshError {
+  constructor(message: string) {
+    super('DeviceSecretRequiredError', message)
+  }
+}

@@ -1,13 +1,38 @@
 #!/usr/bin/env node
+import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { DeviceNode } from './device-node.js'
 import { runDemo } from './demo.js'
+import { ConfigError } from './errors.js'
 import { log } from './log.js'
+import { SECRET_ENV, checkSecretFileLocation, type StorageProtection } from './storage-at-rest.js'
 
 const USAGE = `usage:
   clinic-mesh device --data DIR --name NAME [--port N] [--host H] [--relay ws://HOST:PORT]
                      [--clinic-file FILE | --init-clinic CLINIC_NAME] [--mesh-listen MULTIADDR]... [--mdns-interval MS]
+                     [--secret-file PATH | env CLINIC_MESH_DEVICE_SECRET | --plain-storage]
   clinic-mesh demo [--data DIR] [--base-port N]`
+
+/** The device unlock secret: `--secret-file` (outside the data dir), else the env var; `--plain-storage` opts out. */
+async function protection(dataDir: string, secretFile: string | undefined, plain: boolean | undefined): Promise<{ storage?: StorageProtection }> {
+  const fromEnv = process.env[SECRET_ENV]
+  delete process.env[SECRET_ENV] // not inherited by anything this process might spawn
+  if (plain) {
+    if (secretFile !== undefined || fromEnv) throw new ConfigError('--plain-storage together with a device secret: choose one')
+    return { storage: { plain: true } }
+  }
+  if (secretFile !== undefined) {
+    checkSecretFileLocation(secretFile, dataDir)
+    let text: string
+    try {
+      text = await readFile(secretFile, 'utf8')
+    } catch (err) {
+      throw new ConfigError(`cannot read the secret file ${secretFile}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`)
+    }
+    return { storage: { secret: text.replace(/\r?\n$/, '') } }
+  }
+  return fromEnv ? { storage: { secret: fromEnv } } : {}
+}
 
 async function device(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -23,6 +48,8 @@ async function device(args: string[]): Promise<void> {
       'mesh-listen': { type: 'string', multiple: true },
       'mdns-interval': { type: 'string' },
       'web-dist': { type: 'string' },
+      'secret-file': { type: 'string' },
+      'plain-storage': { type: 'boolean', default: false },
     },
     strict: true,
   })
@@ -33,6 +60,7 @@ async function device(args: string[]): Promise<void> {
   }
   const node = await DeviceNode.start({
     dataDir: values.data,
+    ...(await protection(values.data, values['secret-file'], values['plain-storage'])),
     name: values.name,
     port,
     host: values.host,
@@ -79,6 +107,11 @@ if (!run) {
   process.exit(2)
 }
 run.catch((err: unknown) => {
-  log('start-failed', { error: err instanceof Error ? err.name : 'unknown', message: err instanceof Error ? err.message : String(err) })
-  process.exit(1)
+  const r: unknown = err instanceof Error ? (err as Error & { reason?: unknown }).reason : undefined
+  const reason = typeof r === 'string' ? r : null
+  log('start-failed', { error: err instanceof Error ? err.name : 'unknown', reason, message: err instanceof Error ? err.message : String(err) })
+  // one readable line for whoever started the node by hand (no stack trace)
+  const hint = reason === 'wrong-secret' ? ' (wrong device secret)' : ''
+  process.stderr.write(`clinic-mesh: cannot start: ${err instanceof Error ? `${err.name}${hint}: ${err.message}` : String(err)}\n`)
+  process.exit(err instanceof Error && (err.name === 'DeviceSecretRequiredError' || err.name === 'KeyFileError') ? 3 : 1)
 })

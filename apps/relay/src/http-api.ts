@@ -4,6 +4,7 @@ import { clinicId, parseRegistration, parseResolution } from './api-input.js'
 import type { AccessMap } from './access-map.js'
 import type { ClinicWatcher } from './clinic-watcher.js'
 import { conflictView } from './conflict-view.js'
+import { serveConsole } from './console-files.js'
 import { RouteNotFoundError, UnknownClinicError } from './errors.js'
 import { readJson, sendError, sendJson, statusOfError, statusOfName } from './http-util.js'
 import type { Logger } from './logger.js'
@@ -15,6 +16,8 @@ export interface RelayApiHost {
   register(input: RegistrationInput): Promise<{ created: boolean; body: Record<string, unknown> }>
   watchers(): ClinicWatcher[]
   watcher(clinic: string): ClinicWatcher | undefined
+  /** The web build (apps/web/dist) whose review.html is the reviewer console served at `/`. */
+  readonly webDist: string
 }
 
 function pick(host: RelayApiHost, raw: string | null): ClinicWatcher {
@@ -89,6 +92,7 @@ async function route(host: RelayApiHost, req: IncomingMessage, res: ServerRespon
     }
     return sendJson(res, 200, body)
   }
+  if ((method === 'GET' || method === 'HEAD') && path !== '/api' && !path.startsWith('/api/')) return serveConsole(host.webDist, req, res, path)
   throw new RouteNotFoundError(method, path)
 }
 

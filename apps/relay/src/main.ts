@@ -1,13 +1,14 @@
 #!/usr/bin/env node
+import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Relay } from './relay.js'
 import { stderrLogger } from './logger.js'
 
-const USAGE = 'usage: relay --data DIR [--port N] [--host H]'
+const USAGE = 'usage: relay --data DIR [--port N] [--host H] [--web-dist DIR]'
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { data: { type: 'string' }, port: { type: 'string', default: '0' }, host: { type: 'string', default: '127.0.0.1' } },
+    options: { data: { type: 'string' }, port: { type: 'string', default: '0' }, host: { type: 'string', default: '127.0.0.1' }, 'web-dist': { type: 'string' } },
     strict: true,
   })
   const port = Number(values.port)
@@ -15,7 +16,7 @@ async function main(): Promise<void> {
     console.error(USAGE)
     process.exit(2)
   }
-  const relay = await Relay.start({ dataDir: values.data, port, host: values.host })
+  const relay = await Relay.start({ dataDir: values.data, port, host: values.host, ...(values['web-dist'] ? { webDist: resolve(values['web-dist']) } : {}) })
   process.stdout.write(`${JSON.stringify({ event: 'listening', port: relay.port, host: values.host, pid: process.pid, clinics: relay.watchers().length })}\n`)
   let stopping = false
   const stop = (signal: string): void => {

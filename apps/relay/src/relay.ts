@@ -13,6 +13,7 @@ import { ClinicRegistry } from './clinic-registry.js'
 import { ClinicSettlement } from './clinic-settlement.js'
 import { ClinicWatcher } from './clinic-watcher.js'
 import { RegistrationConflictError } from './errors.js'
+import { DEFAULT_WEB_DIST } from './console-files.js'
 import { createApiHandler } from './http-api.js'
 import type { Logger } from './logger.js'
 import { stderrLogger } from './logger.js'
@@ -31,6 +32,8 @@ export interface RelayOptions {
   /** How long startup waits for each clinic's directory to load from local storage (default 3000 ms). */
   readonly startupWaitMs?: number
   readonly logger?: Logger
+  /** The web build whose review.html the relay serves at `/` (default: apps/web/dist of this checkout). */
+  readonly webDist?: string
 }
 
 /**
@@ -92,6 +95,10 @@ export class Relay {
       relay.#server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve())
     })
     return relay
+  }
+
+  get webDist(): string {
+    return this.#opts.webDist ?? DEFAULT_WEB_DIST
   }
 
   get port(): number {

@@ -1,0 +1,185 @@
+import type { ItemId } from '@clinic-mesh/contracts'
+import { tempDir, type TempDir } from '@clinic-mesh/testing'
+import type { Browser } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DeviceCluster, pollDevice, type DeviceProcess } from './helpers/device-process.js'
+import { TestDevice } from './helpers/relay-device.js'
+import { RelayProcess } from './helpers/relay-process.js'
+import { launchChromium, openTablet, screenshot } from './helpers/web-browser.js'
+
+const MORPHINE = 'itm_morphine_10' as ItemId
+const LOT = 'MOR-2031-A'
+const PRICE = 250
+
+interface DeviceStatus {
+  device: { id: string }
+  clinic: { id: string; directoryUrl: string; ready: boolean }
+  peers: unknown[]
+  relay: { connected: boolean; registered: boolean }
+  pending: { ops: number }
+}
+interface StockLine {
+  item: string
+  batch: string
+  settled: number
+  tentative: number
+}
+interface ConflictJson {
+  id: string
+  kind: string
+  status: string
+  critical: boolean
+  device: string
+  user: string
+  patient: string
+  prescription: string
+  quantity: number
+  seen: { stock?: number }
+  authority: { stock?: number }
+  resolution: { by: string; approvedBy: { user: string; role: string } | null } | null
+}
+
+const status = async (d: DeviceProcess): Promise<DeviceStatus> => (await d.api<DeviceStatus>('GET', '/api/status')).body
+const line = async (d: DeviceProcess): Promise<StockLine | undefined> =>
+  (await d.api<{ lines: StockLine[] }>('GET', '/api/stock')).body.lines.find((l) => l.batch === LOT)
+
+describe('reviewer console (relay-served page, real relay + two device processes, Chromium)', () => {
+  let browser: Browser
+  let dir: TempDir
+  let relay: RelayProcess
+  let cluster: DeviceCluster | undefined
+  let admin: TestDevice | undefined
+
+  beforeAll(async () => {
+    dir = await tempDir('web-reviewer-')
+    ;[browser, relay] = await Promise.all([launchChromium(), RelayProcess.start(dir.path)])
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await admin?.close()
+    await cluster?.stop()
+    await relay?.stop('SIGKILL')
+    await dir?.remove()
+  })
+
+  it('serves the console at / and the build assets with their types; refuses traversal and the tablet app', async () => {
+    const base = `http://127.0.0.1:${relay.port}`
+    const page = await fetch(`${base}/`)
+    expect(page.status).toBe(200)
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8')
+    const html = await page.text()
+    expect(html).toContain('conflict review')
+    const script = /src="(\/assets\/review-[^"]+\.js)"/.exec(html)?.[1]
+    expect(script).toBeDefined()
+    const js = await fetch(`${base}${script}`)
+    expect(js.status).toBe(200)
+    expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8')
+    const css = /href="(\/assets\/[^"]+\.css)"/.exec(html)?.[1]
+    expect((await fetch(`${base}${css}`)).headers.get('content-type')).toBe('text/css; charset=utf-8')
+    for (const bad of ['/index.html', '/sw.js', '/assets/%2e%2e/%2e%2e/package.json', '/assets/..%2f..%2fpackage.json', '/assets/.hidden', '/%00', '/assets/nope.js']) {
+      const res = await fetch(`${base}${bad}`)
+      expect(res.status, bad).toBe(404)
+      expect(((await res.json()) as { error: { name: string } }).error.name, bad).toBe('RouteNotFoundError')
+    }
+    // the API next to it is unchanged
+    expect((await fetch(`${base}/api/status`)).headers.get('content-type')).toBe('application/json; charset=utf-8')
+    expect((await fetch(`${base}/api/nope`)).status).toBe(404)
+  })
+
+  it('two partitioned devices over-dispense one lot; the reviewer resolves the conflict in the console; devices get the settled figure', async () => {
+    const t0 = Date.now()
+    cluster = await DeviceCluster.start(['pharmacy-a', 'pharmacy-b'], { relay: `ws://127.0.0.1:${relay.port}` })
+    const [a, b] = cluster.devices as [DeviceProcess, DeviceProcess]
+    await Promise.all([a.ready(), b.ready()])
+    await pollDevice(async () => (await status(a)).relay.connected && (await status(b)).relay.connected, 'both devices linked to the relay', 20_000)
+    const clinic = (await status(a)).clinic
+
+    // the formulary is server-authoritative: an admin desk (a ledger writer with role admin) lists morphine as a
+    // controlled drug, so its conflicts are critical
+    admin = new TestDevice(relay.syncUrl, clinic.id, 'admin-desk')
+    expect((await admin.register(relay, clinic.directoryUrl)).status).toBe(200)
+    await admin.joinClinic(clinic.directoryUrl as Parameters<TestDevice['joinClinic']>[0])
+    admin.append([{ kind: 'formulary-update', item: MORPHINE, name: 'Morphine 10 mg', price: PRICE, status: 'active', controlled: true }], 'admin')
+    await pollDevice(async () => {
+      const inv = await relay.api<{ inventory: { items: Record<string, unknown> } }>('GET', `/api/inventory?clinic=${clinic.id}`)
+      return inv.body.inventory?.items[MORPHINE] !== undefined
+    }, 'formulary settled at the relay')
+
+    const grn = { id: 'grn-mor-1', item: MORPHINE, batch: LOT, expiry: '2031-01-31', quantity: 10, unitCost: 90, supplier: 'CMST', grn: 'GRN-77', user: 'usr_store', role: 'pharmacist' }
+    expect((await a.api('POST', '/api/stock/receipts', grn)).status).toBe(201)
+    await pollDevice(async () => (await line(a))?.settled === 10 && (await line(b))?.settled === 10, 'receipt settled on both devices', 20_000)
+
+    // partition: no mesh between the two, no relay either
+    await Promise.all([a.api('POST', '/api/network', { mesh: false, relay: false }), b.api('POST', '/api/network', { mesh: false, relay: false })])
+    await pollDevice(async () => {
+      const [sa, sb] = await Promise.all([status(a), status(b)])
+      return !sa.relay.connected && !sb.relay.connected && sa.peers.length === 0 && sb.peers.length === 0
+    }, 'devices partitioned')
+    const rx = (n: number) => ({ patient: `pt_test_${n}`, prescription: `rx_test_${n}`, prescriptionHash: `h${n}`, priceSeen: PRICE, stockSeen: 10 })
+    const da = await a.api('POST', '/api/stock/dispenses', { id: 'disp-a-1', item: MORPHINE, batch: LOT, quantity: 7, ...rx(1), user: 'usr_pharm_a', role: 'pharmacist' })
+    const db = await b.api('POST', '/api/stock/dispenses', { id: 'disp-b-1', item: MORPHINE, batch: LOT, quantity: 6, ...rx(2), user: 'usr_pharm_b', role: 'pharmacist' })
+    expect([da.status, db.status]).toEqual([201, 201])
+    // each saw only its own dispense: the partition held
+    expect((await line(a))?.tentative).toBe(3)
+    expect((await line(b))?.tentative).toBe(4)
+
+    const healed = Date.now()
+    await Promise.all([a.api('POST', '/api/network', { relay: true }), b.api('POST', '/api/network', { relay: true })])
+    const open = await pollDevice(async () => {
+      const r = await relay.api<{ conflicts: ConflictJson[] }>('GET', `/api/conflicts?status=open&clinic=${clinic.id}`)
+      return r.body.conflicts.length === 1 ? r.body.conflicts[0] : undefined
+    }, 'conflict raised at the relay', 20_000)
+    const atRelay = Date.now() - healed
+    expect(open).toMatchObject({ kind: 'insufficient-stock', critical: true, seen: { stock: 10 } })
+    const first = open.device === (await status(a)).device.id ? 6 : 7 // the other dispense settled first
+    const left = 10 - first
+    expect(open.authority.stock).toBe(left)
+
+    // the reviewer opens the console served by the relay
+    const page = await openTablet(browser, `http://127.0.0.1:${relay.port}/`)
+    const card = page.locator(`[data-conflict-id="${open.id}"]`)
+    await card.waitFor({ timeout: 15_000 })
+    const inConsole = Date.now() - healed
+    const text = await card.innerText()
+    for (const want of ['Not enough stock', 'Critical', 'Morphine 10 mg', LOT, open.patient, open.prescription, open.device, open.user, String(open.quantity)]) expect(text).toContain(want)
+    await expect(page.getByTestId('conflict-chart').count()).resolves.toBe(1)
+    expect(await page.getByTestId('conflicts-by-clinic').innerText()).toContain('Not enough stock')
+
+    await page.getByLabel('Your user id').fill('usr_rev1')
+    await card.getByRole('radio', { name: /Partial dispense/ }).check()
+    await card.getByLabel(/Quantity actually handed out/).fill(String(left))
+    await card.getByLabel('Note for the record').fill('handed out what the lot held')
+    await card.getByRole('button', { name: 'Resolve conflict' }).click()
+    // critical without a second approver: the relay answers 403 and the console says so
+    const refusal = card.getByTestId('resolution-error')
+    await refusal.waitFor()
+    expect(await refusal.innerText()).toMatch(/Supervisor approval needed[\s\S]*ResolutionApprovalError/)
+    expect(await page.locator(':focus').getAttribute('id')).toBe(`${open.id}-approver`) // focus went to the approver field
+    await card.getByText('1 earlier attempt refused').waitFor()
+    await screenshot(page, 'reviewer-console-approval-refused')
+
+    await card.getByLabel(/Second approver/).fill('usr_sup1')
+    await card.getByRole('button', { name: 'Resolve conflict' }).click()
+    await card.waitFor({ state: 'detached' }) // it left the open queue
+    await page.getByText('No open conflicts').waitFor()
+    await page.locator('label.segment', { hasText: 'Resolved' }).click()
+    const done = page.locator(`[data-conflict-id="${open.id}"]`)
+    await done.getByTestId('resolution').waitFor()
+    expect(await done.getByTestId('resolution').innerText()).toBe(`Partial dispense of ${left} by usr_rev1 (reviewer), approved by usr_sup1 (supervisor).`)
+    expect(await done.getAttribute('data-status')).toBe('resolved')
+    const shot = await screenshot(page, 'reviewer-console-resolved')
+
+    const api = await relay.api<{ conflicts: ConflictJson[] }>('GET', `/api/conflicts?clinic=${clinic.id}`)
+    expect(api.body.conflicts).toMatchObject([{ id: open.id, status: 'resolved', resolution: { by: 'usr_rev1', approvedBy: { user: 'usr_sup1', role: 'supervisor' } } }])
+
+    // the settled outcome reaches both devices: the lot is empty, nothing of theirs is pending
+    const resolved = Date.now()
+    await pollDevice(async () => {
+      const [la, lb, sa, sb] = await Promise.all([line(a), line(b), status(a), status(b)])
+      return la?.settled === 0 && lb?.settled === 0 && la.tentative === 0 && lb.tentative === 0 && sa.pending.ops === 0 && sb.pending.ops === 0
+    }, 'settled 0 on both devices', 20_000)
+    console.warn(
+      `reviewer console: setup ${healed - t0} ms; heal → conflict at relay ${atRelay} ms, → in console ${inConsole} ms; resolution → devices settled ${Date.now() - resolved} ms; screenshot ${shot}`,
+    )
+  })
+})
