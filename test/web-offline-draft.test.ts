@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
-import { tempDir, type TempDir } from '@clinic-mesh/testing'
-import { StandInDevice } from './helpers/web-stand-in-device.js'
+import type { DeviceProcess } from './helpers/device-process.js'
+import { WebClinic, notesOf, urlOf } from './helpers/web-devices.js'
 import { launchChromium, openTablet, screenshot, signIn } from './helpers/web-browser.js'
 
 async function registerVisit(page: Page, given: string, family: string, reason: string): Promise<{ pid: string; eid: string }> {
@@ -19,29 +19,27 @@ async function registerVisit(page: Page, given: string, family: string, reason: 
 
 describe('web: a draft note survives a device-node restart', () => {
   let browser: Browser
-  let dir: TempDir
-  let node: StandInDevice | undefined
+  let clinic: WebClinic | undefined
+  let node: DeviceProcess
 
   beforeAll(async () => {
     browser = await launchChromium()
-    dir = await tempDir('web-restart-')
   })
   afterAll(async () => {
     await browser?.close()
-    await node?.kill()
-    await dir?.remove()
+    await clinic?.stop()
   })
 
   it('keeps what was typed while the node was down and delivers it after', async () => {
-    node = await StandInDevice.start({ dataDir: dir.path, name: 'device-a' })
-    const page = await openTablet(browser, node.url)
+    clinic = await WebClinic.start(['device-a'])
+    node = clinic.devices[0]!
+    const page = await openTablet(browser, urlOf(node))
     await signIn(page, 'Dr Mwale', 'clinician')
     const { pid, eid } = await registerVisit(page, 'John', 'Tembo', 'headache')
     const notes = page.getByTestId('notes')
     await notes.click()
     await page.keyboard.type('Headache 2 days.')
-    const first = node
-    await expect.poll(() => first.notesOf(pid, eid), { timeout: 10_000 }).toBe('Headache 2 days.')
+    await expect.poll(() => notesOf(node, pid, eid), { timeout: 10_000 }).toBe('Headache 2 days.')
 
     // the app shell is cached (service worker) so the tablet can even reload during the outage
     const cachedFiles = (): Promise<number> =>
@@ -51,7 +49,8 @@ describe('web: a draft note survives a device-node restart', () => {
       })
     await expect.poll(cachedFiles, { timeout: 10_000 }).toBeGreaterThan(3)
 
-    await node.kill()
+    await clinic.kill(node) // SIGKILL: the process is gone, its data dir stays
+    expect(node.exited).toBe(true)
     await page.getByText('Not connected to the clinic device').waitFor()
     await page.keyboard.type(' No fever. BP normal.')
     await expect.poll(() => notes.inputValue()).toBe('Headache 2 days. No fever. BP normal.')
@@ -64,11 +63,14 @@ describe('web: a draft note survives a device-node restart', () => {
     await page.keyboard.type(' Plan: rest.')
     await screenshot(page, 'encounter-offline-reloaded')
 
-    node = await first.restart()
-    const second = node
+    const port = node.port
+    node = await clinic.restart(node) // same data dir, same port: the page's socket reconnects to it
+    expect(node.port).toBe(port)
+    const restarted = performance.now()
     await page.getByText('Connected to device-a').waitFor({ timeout: 20_000 })
     const full = 'Headache 2 days. No fever. BP normal. Plan: rest.'
-    await expect.poll(() => second.notesOf(pid, eid), { timeout: 20_000 }).toBe(full)
+    await expect.poll(() => notesOf(node, pid, eid), { timeout: 20_000 }).toBe(full)
+    console.warn(`draft on the restarted node ${(performance.now() - restarted).toFixed(0)} ms after it was ready again`)
     expect(await notes.inputValue()).toBe(full)
   })
 })

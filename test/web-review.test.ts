@@ -1,27 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser } from 'playwright-core'
-import { tempDir, type TempDir } from '@clinic-mesh/testing'
-import { StandInDevice } from './helpers/web-stand-in-device.js'
+import type { DeviceProcess } from './helpers/device-process.js'
+import { WebClinic, urlOf } from './helpers/web-devices.js'
 import { launchChromium, openTablet, screenshot, signIn } from './helpers/web-browser.js'
 
 describe('web: needs-review markers', () => {
   let browser: Browser
-  let dir: TempDir
-  let node: StandInDevice | undefined
+  let clinic: WebClinic | undefined
+  let node: DeviceProcess
 
   beforeAll(async () => {
     browser = await launchChromium()
-    dir = await tempDir('web-review-')
   })
   afterAll(async () => {
     await browser?.close()
-    await node?.kill()
-    await dir?.remove()
+    await clinic?.stop()
   })
 
   it('two tablets that set the same field apart from each other both see a marker once they meet', async () => {
-    node = await StandInDevice.start({ dataDir: dir.path, name: 'device-a' })
-    const one = await openTablet(browser, node.url)
+    clinic = await WebClinic.start(['device-a'])
+    node = clinic.devices[0]!
+    const one = await openTablet(browser, urlOf(node))
     await signIn(one, 'Amina Phiri', 'nurse')
     await one.getByRole('navigation').getByRole('link', { name: 'Patients' }).click()
     await one.getByRole('button', { name: 'Register new patient' }).click()
@@ -31,18 +30,18 @@ describe('web: needs-review markers', () => {
     await one.getByLabel('Reason for visit (opens a visit now)').fill('diabetes review')
     await one.getByRole('button', { name: 'Register', exact: true }).click()
     await one.getByRole('heading', { name: 'Ruth Nkhoma' }).waitFor()
-    const two = await openTablet(browser, `${node.url}/${one.url().slice(one.url().indexOf('#'))}`)
+    const two = await openTablet(browser, `${urlOf(node)}/${one.url().slice(one.url().indexOf('#'))}`)
     await signIn(two, 'Joseph Kamanga', 'registration')
     await two.getByRole('heading', { name: 'Ruth Nkhoma' }).waitFor({ timeout: 20_000 })
 
-    await node.kill() // the two tablets cannot see each other now
+    await clinic.kill(node) // the two tablets cannot see each other now
     await one.getByText('Not connected to the clinic device').waitFor()
     await two.getByText('Not connected to the clinic device').waitFor()
     await one.getByLabel('Where is the patient now?').selectOption('triage')
     await two.getByLabel('Where is the patient now?').selectOption('left')
     expect(await one.getByTestId('needs-review').count()).toBe(0)
 
-    node = await node.restart()
+    node = await clinic.restart(node)
     await one.getByTestId('needs-review').getByText('queue').waitFor({ timeout: 20_000 })
     await two.getByTestId('needs-review').getByText('queue').waitFor({ timeout: 20_000 })
     const text = await one.getByTestId('needs-review').innerText()
