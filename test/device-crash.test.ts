@@ -82,8 +82,10 @@ describe('one device node: SIGKILL after acknowledged writes, then bad input', (
       const r = await node.api<ErrorReply>(method, path, undefined, method === 'GET' || method === 'DELETE' ? {} : { raw })
       expect({ method, path, status: r.status, name: r.body.error?.name }).toEqual({ method, path, status, name })
     }
-    const badRole = await node.api<ErrorReply>('POST', '/api/stock/receipts', receipt('grn-4', 5), { headers: { 'x-role': 'janitor' } })
-    expect([badRole.status, badRole.body.error.name]).toEqual([400, 'InvalidInputError'])
+    const nurse = await node.api<ErrorReply>('POST', '/api/stock/receipts', receipt('grn-4', 5), { as: { name: 'Nurse Test', role: 'nurse' } })
+    expect([nurse.status, nurse.body.error.name]).toEqual([403, 'ForbiddenError'])
+    const anonymous = await node.api<ErrorReply>('POST', '/api/stock/receipts', receipt('grn-4', 5), { as: null })
+    expect([anonymous.status, anonymous.body.error.name]).toEqual([401, 'UnauthenticatedError'])
     const status = await node.api<{ device: { name: string } }>('GET', '/api/status')
     expect(status.status).toBe(200)
     expect(node.exited).toBe(false)

@@ -27,6 +27,19 @@ export interface DeviceStart {
   secret?: string | null
   /** Extra command-line arguments (e.g. `--plain-storage`, `--secret-file PATH`). */
   args?: string[]
+  /** Extra environment variables for the device process. */
+  env?: Record<string, string>
+}
+
+/** The founder's first admin password in tests (CLINIC_MESH_ADMIN_PASSWORD). */
+export const TEST_ADMIN_PASSWORD = 'test-admin-password'
+/** The password the helper gives a user it creates on demand. */
+export const testPassword = (name: string): string => `pw-${name}-test`
+
+/** Who a helper request acts as: a user of that name and role, created on demand by the admin. */
+export interface ActAs {
+  name: string
+  role: string
 }
 
 /** The default test secret of a data dir (tests only: a real device never derives its secret from a path). */
@@ -67,7 +80,7 @@ export class DeviceProcess {
     if (init.initClinic) args.push('--init-clinic', init.initClinic)
     if (init.relay) args.push('--relay', init.relay)
     if (init.args) args.push(...init.args)
-    const env: NodeJS.ProcessEnv = { ...process.env }
+    const env: NodeJS.ProcessEnv = { ...process.env, CLINIC_MESH_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD, ...init.env }
     delete env.CLINIC_MESH_DEVICE_SECRET
     const secret = init.secret === undefined ? testSecret(init.dataDir) : init.secret
     const plain = init.args?.includes('--plain-storage') === true || init.args?.includes('--secret-file') === true
@@ -107,12 +120,60 @@ export class DeviceProcess {
     await pollDevice(async () => (await this.api<{ clinic: { ready: boolean } }>('GET', '/api/status')).body.clinic.ready, `${this.init.name} ready`, timeoutMs)
   }
 
-  async api<T = Record<string, unknown>>(method: string, path: string, body?: unknown, opts: { raw?: string | Uint8Array; headers?: Record<string, string> } = {}): Promise<DeviceReply<T>> {
-    const init: RequestInit = { method, headers: { 'content-type': 'application/json', ...opts.headers } }
-    if (opts.raw !== undefined) init.body = opts.raw
+  readonly #tokens = new Map<string, Promise<string>>()
+
+  /**
+   * A JSON API call as a logged-in user: `as` (or the `x-user`/`x-role` headers) names the user, created on demand
+   * by the clinic admin; default a pharmacist for /api/stock, a clinician otherwise. `as: null` sends no session at all.
+   */
+  async api<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+    opts: { raw?: string | Uint8Array; headers?: Record<string, string>; as?: ActAs | null } = {},
+  ): Promise<DeviceReply<T>> {
+    const headers: Record<string, string> = { 'content-type': 'application/json', ...opts.headers }
+    const open = path === '/api/status' || path === '/api/login'
+    if (opts.as !== null && !open) {
+      // by default: stock as a pharmacist, everything else (patients, encounters) as a clinician
+      const role = headers['x-role'] ?? (path.startsWith('/api/stock') ? 'pharmacist' : 'clinician')
+      const as = opts.as ?? { name: headers['x-user'] ?? `test-${role}`, role }
+      headers.authorization = `Bearer ${await this.token(as)}`
+    }
+    return this.#fetch<T>(method, path, body, opts.raw, headers)
+  }
+
+  async #fetch<T>(method: string, path: string, body: unknown, raw: string | Uint8Array | undefined, headers: Record<string, string>): Promise<DeviceReply<T>> {
+    const init: RequestInit = { method, headers }
+    if (raw !== undefined) init.body = raw
     else if (body !== undefined) init.body = JSON.stringify(body)
     const res = await fetch(`http://127.0.0.1:${this.port}${path}`, init)
     return { status: res.status, body: (await res.json()) as T }
+  }
+
+  /** A session token for `as` on this device (the user is created through the admin if missing). */
+  token(as: ActAs): Promise<string> {
+    const key = `${as.name}\u0000${as.role}`
+    let t = this.#tokens.get(key)
+    if (!t) {
+      t = this.#login(as)
+      this.#tokens.set(key, t)
+      t.catch(() => this.#tokens.delete(key))
+    }
+    return t
+  }
+
+  async #login(as: ActAs): Promise<string> {
+    const json = { 'content-type': 'application/json' }
+    const login = async (user: string, password: string): Promise<string | undefined> => {
+      const r = await this.#fetch<{ token?: string }>('POST', '/api/login', { user, password }, undefined, json)
+      return r.status === 200 ? r.body.token : undefined
+    }
+    if (as.name === 'admin') return pollDevice(() => login('admin', TEST_ADMIN_PASSWORD), `${this.init.name}: admin login`, 20_000)
+    const admin = await this.token({ name: 'admin', role: 'admin' })
+    const created = await this.#fetch<{ error?: { name: string } }>('POST', '/api/users', { name: as.name, role: as.role, password: testPassword(as.name) }, undefined, { ...json, authorization: `Bearer ${admin}` })
+    if (created.status !== 201 && created.body.error?.name !== 'UserExistsError') throw new Error(`cannot create user ${as.name} (${as.role}): ${JSON.stringify(created.body)}`)
+    return pollDevice(() => login(as.name, testPassword(as.name)), `${this.init.name}: login ${as.name}`, 20_000)
   }
 
   /** Sends a signal and waits for the exit. */

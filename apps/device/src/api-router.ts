@@ -1,31 +1,26 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { InvalidInputError, isRole, type DeviceId, type Role, type UserId } from '@clinic-mesh/contracts'
+import { InvalidInputError, type DeviceId } from '@clinic-mesh/contracts'
+import type { Action } from '@clinic-mesh/security'
 import type { Actor } from '@clinic-mesh/records'
+import { authRoute } from './auth-api.js'
+import type { Principal } from './auth.js'
 import type { DeviceNode } from './device-node.js'
 import { ClinicNotReadyError, RouteNotFoundError } from './errors.js'
 import { errorReply, field, readJson, sendJson } from './http-util.js'
 import { log } from './log.js'
 import { serveStatic } from './static-files.js'
 
-export const DEFAULT_USER = 'usr_demo'
-export const DEFAULT_ROLE: Role = 'pharmacist'
-
-interface Who {
-  user: UserId
-  role: Role
+/** The logged-in user allowed to do `action` (401 without a session, 403 for a role the policy refuses). */
+function who(node: DeviceNode, req: IncomingMessage, action?: Action): Principal {
+  return ready(node.auth).require(req, action, node.relay?.status().connected ?? false)
 }
 
-/** Until the security package lands: `x-user` / `x-role` headers (or the body's user/role), else the demo user. */
-function who(req: IncomingMessage, body?: Record<string, unknown>): Who {
-  const h = (k: string): string | undefined => {
-    const v = req.headers[k]
-    return typeof v === 'string' && v !== '' ? v : undefined
-  }
-  const user = h('x-user') ?? (typeof body?.user === 'string' ? body.user : undefined) ?? DEFAULT_USER
-  const role = h('x-role') ?? (typeof body?.role === 'string' ? body.role : undefined) ?? DEFAULT_ROLE
-  if (!isRole(role)) throw new InvalidInputError(`unknown role ${JSON.stringify(role)}`)
-  if (user.length > 100) throw new InvalidInputError('user is longer than 100 characters')
-  return { user: user as UserId, role }
+/** PATCH /api/encounters/:id: the policy action of the most demanding part of the body. */
+function encounterAction(body: Record<string, unknown>): Action {
+  if (body.diagnosis !== undefined) return 'draft-prescription'
+  if (body.notes !== undefined || body.notesSplice !== undefined) return 'write-notes'
+  if (body.vitals !== undefined) return 'record-vitals'
+  return 'read-chart'
 }
 
 function ready<T>(v: T | undefined): T {
@@ -65,40 +60,65 @@ async function route(node: DeviceNode, req: IncomingMessage, res: ServerResponse
   const [, a, b, c] = parts
   const send = (s: number, body: unknown): void => sendJson(res, s, body)
   if (a === 'status' && parts.length === 2 && method === 'GET') return send(200, await status(node))
+  if (await authRoute(ready(node.auth), ready(node.audit), req, res, parts, url)) return
   if (a === 'network' && parts.length === 2 && method === 'POST') {
+    who(node, req)
     const body = await readJson(req)
     await node.setNetwork(field.bool(body, 'mesh'), field.bool(body, 'relay'))
     return send(200, { network: node.network })
   }
-  const actor = (w: Who): Actor => ({ user: w.user, device: node.config.deviceId as DeviceId })
+  const actor = (p: Principal): Actor => ({ user: p.user, device: node.config.deviceId as DeviceId })
+  const audit = (p: Principal, action: 'read' | 'change', patient: string): Promise<void> => ready(node.audit).record(p.user, action, `patient:${patient}`)
   if (a === 'patients') {
     if (parts.length === 2 && method === 'POST') {
+      const p = who(node, req, 'register-patient')
       const body = await readJson(req)
-      return send(201, await ready(node.records).register(body, actor(who(req, body))))
+      const created = await ready(node.records).register(body, actor(p))
+      await audit(p, 'change', created.id)
+      return send(201, created)
     }
     if (parts.length === 2 && method === 'GET') {
+      who(node, req, 'read-chart')
       const limit = Math.min(Math.max(Number(url.searchParams.get('limit') ?? 20) || 20, 1), 200)
       return send(200, ready(node.records).search(url.searchParams.get('q') ?? '', limit))
     }
-    if (b && parts.length === 3 && method === 'GET') return send(200, await ready(node.records).chart(b))
-    if (b && c === 'duplicates' && parts.length === 4 && method === 'GET') return send(200, ready(node.records).duplicates(b))
+    if (b && parts.length === 3 && method === 'GET') {
+      const p = who(node, req, 'read-chart')
+      const chart = await ready(node.records).chart(b)
+      await audit(p, 'read', b)
+      return send(200, chart)
+    }
+    if (b && c === 'duplicates' && parts.length === 4 && method === 'GET') {
+      who(node, req, 'read-chart')
+      return send(200, ready(node.records).duplicates(b))
+    }
   }
   if (a === 'encounters') {
     if (parts.length === 2 && method === 'POST') {
+      const p = who(node, req, 'register-patient')
       const body = await readJson(req)
-      return send(201, await ready(node.records).openEncounter(body, actor(who(req, body))))
+      const opened = await ready(node.records).openEncounter(body, actor(p))
+      await audit(p, 'change', opened.patientId)
+      return send(201, opened)
     }
     if (b && parts.length === 3 && method === 'PATCH') {
       const body = await readJson(req)
-      return send(200, await ready(node.records).updateEncounter(b, body, actor(who(req, body))))
+      const p = who(node, req, encounterAction(body))
+      const updated = await ready(node.records).updateEncounter(b, body, actor(p))
+      await audit(p, 'change', String(body.patientId))
+      return send(200, updated)
     }
   }
   if (a === 'stock') {
-    if (parts.length === 2 && method === 'GET') return send(200, await ready(node.stock).stock())
+    if (parts.length === 2 && method === 'GET') {
+      who(node, req, 'read-chart')
+      return send(200, await ready(node.stock).stock())
+    }
     if ((b === 'receipts' || b === 'dispenses') && parts.length === 3 && method === 'POST') {
+      const p = who(node, req, b === 'receipts' ? 'receive-stock' : 'dispense')
       const body = await readJson(req)
       const stock = ready(node.stock)
-      const r = b === 'receipts' ? await stock.receive(body, who(req, body)) : await stock.dispense(body, who(req, body))
+      const r = b === 'receipts' ? await stock.receive(body, { user: p.user, role: p.role }) : await stock.dispense(body, { user: p.user, role: p.role })
       return send(r.duplicate ? 200 : 201, { operation: { ...r.operation, status: 'tentative' }, duplicate: r.duplicate })
     }
   }

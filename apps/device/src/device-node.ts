@@ -17,6 +17,9 @@ import { RecordsApi } from './records-api.js'
 import { RelayLink } from './relay-link.js'
 import { StockApi } from './stock-api.js'
 import { log } from './log.js'
+import { DeviceAudit } from './audit.js'
+import { DeviceAuth, type UserRegisterDoc } from './auth.js'
+import { bootstrapUsers, loginPolicyFromEnv } from './auth-bootstrap.js'
 import { openDeviceStorage, type StorageProtection } from './storage-at-rest.js'
 
 export interface DeviceNodeInit {
@@ -71,6 +74,9 @@ export class DeviceNode {
   #store: ClinicStore<ChartCollection> | undefined
   #ledger: DeviceLedger | undefined
   records: RecordsApi | undefined
+  /** Users, login and sessions; undefined until the clinic is open. */
+  auth: DeviceAuth | undefined
+  audit: DeviceAudit | undefined
   stock: StockApi | undefined
   #stopped = false
   /** The repo's chunks on disk are encrypted (EncryptedStorageAdapter). */
@@ -89,6 +95,11 @@ export class DeviceNode {
     this.#server = createServer((req, res) => void handleRequest(this, req, res))
     this.#server.on('upgrade', (req, socket, head) => {
       if ((req.url ?? '').split('?')[0] !== '/sync') return socket.destroy()
+      // only a logged-in user's browser may sync (automerge-repo authorises nothing by itself)
+      if (!this.auth?.principal(req)) {
+        socket.end('HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{"error":{"name":"UnauthenticatedError","message":"log in first"}}')
+        return
+      }
       wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req))
     })
     this.#server.on('clientError', (_err, socket) => socket.destroy())
@@ -192,6 +203,7 @@ export class DeviceNode {
   async #createClinic(): Promise<string> {
     const store = ClinicStore.create<ChartCollection>(this.repo, { clinic: this.config.clinic, emptyBucket: emptyCollection, summarize: summarizeOf })
     const members = this.repo.create<MembershipDoc>({ kind: 'clinic-membership/1', enrolments: {}, revocations: {} })
+    const users = this.repo.create<UserRegisterDoc>({ kind: 'user-register/1', users: {} })
     const dir = this.repo.create<ClinicDirectoryDoc>({
       kind: 'clinic-directory/1',
       clinic: this.config.clinic,
@@ -200,6 +212,7 @@ export class DeviceNode {
       ledgerLogs: {},
       settlement: {},
       membership: members.url as string as DocUrl,
+      users: users.url as string as DocUrl,
     })
     await this.repo.flush()
     this.config.directoryUrl = dir.url
@@ -218,6 +231,9 @@ export class DeviceNode {
     const ledger = await DeviceLedger.open(this.repo, dir, this.config.deviceId as DeviceId, this.config.site as LocationId)
     this.#store = store
     this.#ledger = ledger
+    const auth = await this.#openUsers(dir)
+    this.audit = await DeviceAudit.open(this.repo, dir, this.config.deviceId)
+    this.auth = auth
     this.records = new RecordsApi(this.repo, store)
     this.stock = new StockApi(ledger)
     this.repo.shareConfigChanged()
@@ -233,6 +249,23 @@ export class DeviceNode {
       if (this.#relayEnabled) this.#relay.start()
     }
     process.stdout.write(`${JSON.stringify({ event: 'ready', clinic: this.config.clinic, directoryUrl: url, device: this.config.deviceId })}\n`)
+  }
+
+  /** The clinic's user register (created with the clinic; the founder also creates the first admin). */
+  async #openUsers(dir: DocHandle<ClinicDirectoryDoc>): Promise<DeviceAuth> {
+    let url = dir.doc().users
+    if (!url) {
+      // a clinic created before users existed: the first device to open it adds the register
+      const created = this.repo.create<UserRegisterDoc>({ kind: 'user-register/1', users: {} })
+      dir.change((d) => {
+        d.users ??= created.url as string as DocUrl
+      })
+      url = dir.doc().users
+    }
+    const register = await findDoc<UserRegisterDoc>(this.repo, url as string as AutomergeUrl)
+    const auth = await DeviceAuth.open(register, { dataDir: this.#init.dataDir, flush: () => this.repo.flush([register.documentId]), ...loginPolicyFromEnv() })
+    if (this.config.founder) await bootstrapUsers(auth, this.#init.dataDir)
+    return auth
   }
 
   /** Feeds the clinic's membership document into the gater and records this device's own enrolment in it. */

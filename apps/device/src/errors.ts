@@ -48,3 +48,17 @@ export class DeviceSecretRequiredError extends ClinicMeshError {
     super('DeviceSecretRequiredError', message)
   }
 }
+
+/** The request needs a logged-in user (no session, or it expired or was ended). */
+export class UnauthenticatedError extends ClinicMeshError {
+  constructor(message: string) {
+    super('UnauthenticatedError', message)
+  }
+}
+
+/** A user of that name already exists in the clinic's register. */
+export class UserExistsError extends ClinicMeshError {
+  constructor(message: string) {
+    super('UserExistsError', message)
+  }
+}

@@ -24,6 +24,10 @@ export interface ClinicDirectoryDoc {
   }
   /** Membership documents (enrolments, revocations), see docs/protocols/sync.md. */
   membership?: DocUrl
+  /** The clinic's users (a @clinic-mesh/security UserRegister document), synced so anyone can log in on any device offline. */
+  users?: DocUrl
+  /** Audit trails: device id → that device's single-writer audit document (hash-chained entries). */
+  audit?: { [deviceId: string]: DocUrl }
 }
 
 /**

@@ -1,0 +1,86 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { InvalidInputError } from '@clinic-mesh/contracts'
+import { ForbiddenError } from '@clinic-mesh/security'
+import type { DeviceAudit } from './audit.js'
+import { SESSION_COOKIE, SESSION_MS, tokenOf, type DeviceAuth, type Principal } from './auth.js'
+import { readJson, sendJson } from './http-util.js'
+
+const AUDIT_READERS = new Set(['admin', 'supervisor', 'reviewer'])
+
+function sessionCookie(token: string, maxAgeS: number): string {
+  return `${SESSION_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeS}`
+}
+
+/**
+ * Login, logout, users and audit routes (docs/api.md "Users, sessions and audit"). Returns false when the path is
+ * not one of them.
+ */
+export async function authRoute(
+  auth: DeviceAuth,
+  audit: DeviceAudit,
+  req: IncomingMessage,
+  res: ServerResponse,
+  parts: string[],
+  url: URL,
+): Promise<boolean> {
+  const method = req.method ?? 'GET'
+  const [, a] = parts
+  if (parts.length !== 2) return false
+  if (a === 'login' && method === 'POST') {
+    const body = await readJson(req)
+    const { token, principal, expiresAt } = await auth.login({ user: body.user, password: body.password })
+    await audit.record(principal.user, 'change', 'session:login')
+    res.setHeader('set-cookie', sessionCookie(token, SESSION_MS / 1000))
+    sendJson(res, 200, { user: view(principal), expiresAt: new Date(expiresAt).toISOString(), token })
+    return true
+  }
+  if (a === 'logout' && method === 'POST') {
+    const p = auth.principal(req)
+    await auth.logout(tokenOf(req))
+    if (p) await audit.record(p.user, 'change', 'session:logout')
+    res.setHeader('set-cookie', sessionCookie('', 0))
+    sendJson(res, 200, { ok: true })
+    return true
+  }
+  if (a === 'session' && method === 'GET') {
+    sendJson(res, 200, { user: view(auth.require(req)) })
+    return true
+  }
+  if (a === 'users' && method === 'GET') {
+    auth.require(req, 'manage-users')
+    sendJson(res, 200, { users: auth.users() })
+    return true
+  }
+  if (a === 'users' && method === 'POST') {
+    const admin = auth.require(req, 'manage-users')
+    const body = await readJson(req)
+    const created = await auth.createUser(admin, { name: body.name, role: body.role, password: body.password })
+    await audit.record(admin.user, 'change', `user:${created.user}`)
+    sendJson(res, 201, { user: view(created) })
+    return true
+  }
+  if (a === 'audit' && method === 'GET') {
+    const p = auth.require(req)
+    if (!AUDIT_READERS.has(p.role)) throw new ForbiddenError('role', `${p.role} may not read the audit trail`)
+    const patient = url.searchParams.get('patient')
+    const target = patient ? `patient:${patient}` : url.searchParams.get('target')
+    if (!target) throw new InvalidInputError('give ?patient=ID or ?target=TARGET')
+    sendJson(res, 200, await audit.whoTouched(target))
+    return true
+  }
+  if (a === 'audit' && method === 'POST') {
+    // the web app reports what it read or changed through its own repo (writes that reach the node over /sync)
+    const p = auth.require(req)
+    const body = await readJson(req)
+    const action = body.action
+    const patient = body.patient
+    if (action !== 'read' && action !== 'change') throw new InvalidInputError('action must be "read" or "change"')
+    if (typeof patient !== 'string' || !/^[A-Za-z0-9_-]{1,80}$/.test(patient)) throw new InvalidInputError('patient must be a patient id')
+    await audit.record(p.user, action, `patient:${patient}`)
+    sendJson(res, 201, { recorded: true })
+    return true
+  }
+  return false
+}
+
+const view = (p: Principal): { id: string; name: string; role: string } => ({ id: p.user, name: p.name, role: p.role })

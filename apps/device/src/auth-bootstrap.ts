@@ -1,0 +1,39 @@
+import { randomBytes } from 'node:crypto'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Role } from '@clinic-mesh/contracts'
+import type { LoginPolicy } from '@clinic-mesh/security'
+import { userIdOf, type DeviceAuth } from './auth.js'
+import { log } from './log.js'
+
+/** Roles of the demo users (`CLINIC_MESH_DEMO_USERS=1`): user name = role, password = `<role>-demo`. */
+export const DEMO_ROLES: readonly Role[] = ['registration', 'nurse', 'clinician', 'pharmacist', 'supervisor', 'reviewer']
+
+/**
+ * The clinic's first admin, created by the device that founded the clinic. Its password comes from
+ * `CLINIC_MESH_ADMIN_PASSWORD`, else a random one is written to `DATA/initial-admin-password` (mode 0600) for the
+ * person setting the clinic up, who changes it — the log names the file, never the password.
+ */
+export async function bootstrapUsers(auth: DeviceAuth, dataDir: string): Promise<void> {
+  if (!auth.hasUser(userIdOf('admin'))) {
+    let password = process.env.CLINIC_MESH_ADMIN_PASSWORD
+    if (!password) {
+      password = randomBytes(12).toString('base64url')
+      const file = join(dataDir, 'initial-admin-password')
+      await writeFile(file, `${password}\n`, { mode: 0o600 })
+      log('admin-created', { user: 'admin', passwordFile: file })
+    } else log('admin-created', { user: 'admin', passwordFrom: 'CLINIC_MESH_ADMIN_PASSWORD' })
+    await auth.createUser(undefined, { name: 'admin', role: 'admin', password })
+  }
+  if (process.env.CLINIC_MESH_DEMO_USERS === '1') {
+    for (const role of DEMO_ROLES) {
+      if (!auth.hasUser(userIdOf(role))) await auth.createUser(undefined, { name: role, role, password: `${role}-demo` })
+    }
+  }
+}
+
+/** `CLINIC_MESH_LOGIN_DELAY_MS`: the back-off after a failed login (default 1 s, doubling; drills and tests shorten it). */
+export function loginPolicyFromEnv(): { loginPolicy?: Partial<LoginPolicy> } {
+  const v = Number(process.env.CLINIC_MESH_LOGIN_DELAY_MS)
+  return Number.isFinite(v) && v >= 0 && process.env.CLINIC_MESH_LOGIN_DELAY_MS !== undefined ? { loginPolicy: { baseDelayMs: v } } : {}
+}

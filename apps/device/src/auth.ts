@@ -1,0 +1,196 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { IncomingMessage } from 'node:http'
+import type { DocHandle } from '@automerge/automerge-repo'
+import { InvalidInputError, isRole, type Role, type UserId } from '@clinic-mesh/contracts'
+import {
+  InvalidPasswordError, LoginGuard, assertCan, createUser, logout,
+  type Action, type AttemptRecord, type AttemptStore, type LoginPolicy, type ScryptParams, type UserRegister,
+} from '@clinic-mesh/security'
+import { writeJsonAtomic } from './clinic-file.js'
+import { UnauthenticatedError, UserExistsError } from './errors.js'
+
+/** The user register as a document (the security package's UserRegister plus a kind tag). */
+export type UserRegisterDoc = UserRegister & { kind: 'user-register/1' }
+
+/** Who made a request: a logged-in user of this clinic. */
+export interface Principal {
+  user: UserId
+  name: string
+  role: Role
+}
+
+interface StoredSession extends Principal {
+  expiresAt: number
+}
+
+/** A shift: sessions end after 12 hours (a new login is a shift change). */
+export const SESSION_MS = 12 * 60 * 60 * 1000
+export const SESSION_COOKIE = 'cm_session'
+
+/** `usr_<slug of the name>`: stable, so the same person created on two devices offline is one user id. */
+export function userIdOf(name: string): UserId {
+  const slug = name.trim().toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')
+  if (!slug) throw new InvalidInputError('a user name needs at least one letter or digit')
+  return `usr_${slug}` as UserId
+}
+
+const tokenKey = (token: string): string => createHash('sha256').update(token).digest('hex')
+
+/** A small JSON file of this device's failed-login counters (user ids and numbers only; not synced). */
+class FileAttemptStore implements AttemptStore {
+  readonly #file: string
+  #records: Record<string, AttemptRecord> | undefined
+
+  constructor(file: string) {
+    this.#file = file
+  }
+
+  async #load(): Promise<Record<string, AttemptRecord>> {
+    this.#records ??= await readFile(this.#file, 'utf8').then((t) => JSON.parse(t) as Record<string, AttemptRecord>, () => ({}))
+    return this.#records
+  }
+
+  async get(userId: UserId): Promise<AttemptRecord | undefined> {
+    return (await this.#load())[userId]
+  }
+
+  async set(userId: UserId, record: AttemptRecord | undefined): Promise<void> {
+    const all = await this.#load()
+    if (record) all[userId] = record
+    else delete all[userId]
+    await writeJsonAtomic(this.#file, all)
+  }
+}
+
+export interface DeviceAuthInit {
+  dataDir: string
+  /** Writes the register to storage (a created user is on disk before the API answers). */
+  flush: () => Promise<void>
+  /** Login back-off (tests shorten it); defaults to the security package's 1 s doubling, lock after 5. */
+  loginPolicy?: Partial<LoginPolicy>
+  /** Password hashing cost; defaults to the security package's PASSWORD_SCRYPT. */
+  scrypt?: ScryptParams
+  now?: () => number
+}
+
+/**
+ * Users, login and sessions of one device node. The user register is a clinic document (synced, so a user created
+ * on one tablet logs in on another with no network); failed-attempt counters and sessions are local files. A session
+ * is a random token (cookie or `Authorization: Bearer`); only its sha-256 is stored, so a copied data dir holds no
+ * usable token.
+ */
+export class DeviceAuth {
+  readonly #register: DocHandle<UserRegisterDoc>
+  readonly #flush: () => Promise<void>
+  readonly #guard: LoginGuard
+  readonly #sessionsFile: string
+  readonly #sessions: Map<string, StoredSession>
+  readonly #scrypt: ScryptParams | undefined
+  readonly #now: () => number
+
+  private constructor(register: DocHandle<UserRegisterDoc>, init: DeviceAuthInit, sessions: Map<string, StoredSession>) {
+    this.#register = register
+    this.#flush = init.flush
+    this.#now = init.now ?? Date.now
+    this.#guard = new LoginGuard({ store: new FileAttemptStore(join(init.dataDir, 'login-attempts.json')), now: this.#now, policy: init.loginPolicy })
+    this.#sessionsFile = join(init.dataDir, 'sessions.json')
+    this.#sessions = sessions
+    this.#scrypt = init.scrypt
+  }
+
+  static async open(register: DocHandle<UserRegisterDoc>, init: DeviceAuthInit): Promise<DeviceAuth> {
+    const file = join(init.dataDir, 'sessions.json')
+    const saved = await readFile(file, 'utf8').then((t) => JSON.parse(t) as Record<string, StoredSession>, () => ({}))
+    return new DeviceAuth(register, init, new Map(Object.entries(saved)))
+  }
+
+  /** Users as the admin screen lists them (no hashes or keys). */
+  users(): { id: string; name: string; role: Role; status: string }[] {
+    const users = this.#register.doc()?.users ?? {}
+    return Object.entries(users).map(([id, u]) => ({ id, name: u.name, role: u.role, status: u.status }))
+  }
+
+  /** Creates a user in the synced register. Only admins (`manage-users`); the bootstrap passes no actor. */
+  async createUser(actor: Principal | undefined, input: { name: unknown; role: unknown; password: unknown }): Promise<Principal> {
+    if (actor) assertCan(actor.role, 'manage-users', { online: false })
+    if (typeof input.name !== 'string' || input.name.trim() === '' || input.name.length > 100) throw new InvalidInputError('name must be a non-empty string of at most 100 characters')
+    if (!isRole(input.role)) throw new InvalidInputError(`unknown role ${JSON.stringify(input.role)}`)
+    if (typeof input.password !== 'string' || input.password.length < 8 || input.password.length > 200) throw new InvalidInputError('password must be 8 to 200 characters')
+    const id = userIdOf(input.name)
+    if (this.#register.doc()?.users?.[id]) throw new UserExistsError(`user ${id} already exists`)
+    const record = await createUser({ userId: id, name: input.name.trim(), role: input.role, password: input.password, ...(this.#scrypt ? { scrypt: this.#scrypt } : {}) })
+    this.#register.change((d) => {
+      d.users ??= {}
+      d.users[id] = { ...record, passwordHash: { ...record.passwordHash }, wrappedSigningKey: { ...record.wrappedSigningKey } }
+    })
+    await this.#flush()
+    return { user: id, name: record.name, role: record.role }
+  }
+
+  hasUser(id: UserId): boolean {
+    return this.#register.doc()?.users?.[id] !== undefined
+  }
+
+  /** Offline login (user id or name + password) → a new session token for this device. */
+  async login(input: { user: unknown; password: unknown }): Promise<{ token: string; principal: Principal; expiresAt: number }> {
+    if (typeof input.user !== 'string' || input.user.trim() === '' || input.user.length > 100) throw new InvalidInputError('user must be a user name or id')
+    if (typeof input.password !== 'string' || input.password.length > 200) throw new InvalidInputError('password must be a string')
+    const register = JSON.parse(JSON.stringify(this.#register.doc() ?? { users: {} })) as UserRegister
+    const id = (input.user.startsWith('usr_') && register.users[input.user] ? input.user : userIdOf(input.user)) as UserId
+    // an id not (yet) in the register — e.g. before it synced to a new tablet — does not count towards a lockout
+    if (!Object.hasOwn(register.users, id)) throw new InvalidPasswordError()
+    const session = await this.#guard.login(register, id, input.password)
+    logout(session) // ledger signing by user keys is not wired yet: do not keep the unlocked key in memory
+    const token = randomBytes(32).toString('base64url')
+    const principal: Principal = { user: session.user, name: session.name, role: session.role }
+    const expiresAt = this.#now() + SESSION_MS
+    this.#sessions.set(tokenKey(token), { ...principal, expiresAt })
+    await this.#save()
+    return { token, principal, expiresAt }
+  }
+
+  async logout(token: string | undefined): Promise<void> {
+    if (token && this.#sessions.delete(tokenKey(token))) await this.#save()
+  }
+
+  /** The session behind a request, or undefined. A disabled or deleted user, or a changed role, ends it. */
+  principal(req: IncomingMessage): Principal | undefined {
+    const token = tokenOf(req)
+    if (!token) return undefined
+    const s = this.#sessions.get(tokenKey(token))
+    if (!s || s.expiresAt <= this.#now()) return undefined
+    const u = this.#register.doc()?.users?.[s.user]
+    if (!u || u.status !== 'active' || u.role !== s.role) return undefined
+    return { user: s.user, name: s.name, role: s.role }
+  }
+
+  /** The request's user, allowed to do `action`; throws UnauthenticatedError / ForbiddenError. */
+  require(req: IncomingMessage, action?: Action, online = false): Principal {
+    const p = this.principal(req)
+    if (!p) throw new UnauthenticatedError('log in first (POST /api/login)')
+    if (action) assertCan(p.role, action, { online })
+    return p
+  }
+
+  async #save(): Promise<void> {
+    const now = this.#now()
+    for (const [k, s] of this.#sessions) if (s.expiresAt <= now) this.#sessions.delete(k)
+    await writeJsonAtomic(this.#sessionsFile, Object.fromEntries(this.#sessions))
+  }
+}
+
+/** The session token: `Authorization: Bearer …` or the `cm_session` cookie (browsers, including the /sync upgrade). */
+export function tokenOf(req: IncomingMessage): string | undefined {
+  const auth = req.headers.authorization
+  if (typeof auth === 'string' && auth.startsWith('Bearer ')) return auth.slice(7).trim() || undefined
+  const cookie = req.headers.cookie
+  if (typeof cookie !== 'string') return undefined
+  for (const part of cookie.split(';')) {
+    const [k, ...v] = part.trim().split('=')
+    if (k === SESSION_COOKIE) return v.join('=') || undefined
+  }
+  return undefined
+}
+
