@@ -158,8 +158,16 @@ describe('reviewer console (relay-served page, real relay + two device processes
     await card.getByText('1 earlier attempt refused').waitFor()
     await screenshot(page, 'reviewer-console-approval-refused')
 
+    // before the decision both devices hold the relay's figure: what the first dispense left
+    await pollDevice(async () => (await line(a))?.settled === left && (await line(b))?.settled === left, `settled ${left} on both devices`, 20_000)
     await card.getByLabel(/Second approver/).fill('usr_sup1')
     await card.getByRole('button', { name: 'Resolve conflict' }).click()
+    const resolvedAt = Date.now()
+    // the settled outcome reaches both devices: the lot is empty, nothing of theirs is pending
+    const devicesSettled = pollDevice(async () => {
+      const [la, lb, sa, sb] = await Promise.all([line(a), line(b), status(a), status(b)])
+      return la?.settled === 0 && lb?.settled === 0 && la.tentative === 0 && lb.tentative === 0 && sa.pending.ops === 0 && sb.pending.ops === 0
+    }, 'settled 0 on both devices', 20_000).then(() => Date.now() - resolvedAt)
     await card.waitFor({ state: 'detached' }) // it left the open queue
     await page.getByText('No open conflicts').waitFor()
     await page.locator('label.segment', { hasText: 'Resolved' }).click()
@@ -172,14 +180,9 @@ describe('reviewer console (relay-served page, real relay + two device processes
     const api = await relay.api<{ conflicts: ConflictJson[] }>('GET', `/api/conflicts?clinic=${clinic.id}`)
     expect(api.body.conflicts).toMatchObject([{ id: open.id, status: 'resolved', resolution: { by: 'usr_rev1', approvedBy: { user: 'usr_sup1', role: 'supervisor' } } }])
 
-    // the settled outcome reaches both devices: the lot is empty, nothing of theirs is pending
-    const resolved = Date.now()
-    await pollDevice(async () => {
-      const [la, lb, sa, sb] = await Promise.all([line(a), line(b), status(a), status(b)])
-      return la?.settled === 0 && lb?.settled === 0 && la.tentative === 0 && lb.tentative === 0 && sa.pending.ops === 0 && sb.pending.ops === 0
-    }, 'settled 0 on both devices', 20_000)
+    const toDevices = await devicesSettled
     console.warn(
-      `reviewer console: setup ${healed - t0} ms; heal → conflict at relay ${atRelay} ms, → in console ${inConsole} ms; resolution → devices settled ${Date.now() - resolved} ms; screenshot ${shot}`,
+      `reviewer console: setup ${healed - t0} ms; heal → conflict at relay ${atRelay} ms, → in console ${inConsole} ms; resolve click → settled 0 on both devices ${toDevices} ms; screenshot ${shot}`,
     )
   })
 })
