@@ -20,6 +20,15 @@ export interface RelayApiHost {
   readonly webDist: string
 }
 
+/** A percent-decoded path segment; malformed encoding is the client's error (400), not a 500. */
+function decodePathPart(p: string): string {
+  try {
+    return decodeURIComponent(p)
+  } catch {
+    throw new InvalidInputError('malformed percent-encoding in the path')
+  }
+}
+
 function pick(host: RelayApiHost, raw: string | null): ClinicWatcher {
   const clinic = clinicId(raw ?? undefined)
   const w = host.watcher(clinic)
@@ -81,7 +90,7 @@ async function route(host: RelayApiHost, req: IncomingMessage, res: ServerRespon
   }
   const m = /^\/api\/conflicts\/([^/]+)\/resolution$/.exec(path)
   if (method === 'POST' && m) {
-    const input = parseResolution(decodeURIComponent(m[1] ?? ''), await readJson(req))
+    const input = parseResolution(decodePathPart(m[1] ?? ''), await readJson(req))
     const w = pick(host, input.clinic)
     const out = w.settlement.resolve(input.conflict, input)
     await w.settlement.requestSave() // an acknowledged resolution survives a crash

@@ -3,16 +3,26 @@ import { isClinicMeshError } from '@clinic-mesh/contracts'
 import { MalformedJsonError, PayloadTooLargeError, RelayHttpError } from './errors.js'
 
 const MAX_BODY = 256 * 1024
+/** Past this much drained input the connection is cut instead of read to the end. */
+const MAX_DRAIN = 64 * 1024 * 1024
 
-/** Read and parse a JSON request body (≤ 256 KiB). */
+/**
+ * Read and parse a JSON request body (≤ 256 KiB). An oversized body is drained (up to 64 MiB) before the refusal,
+ * so the client reads a 413 instead of a connection reset mid-upload.
+ */
 export async function readJson(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = []
   let size = 0
+  if (Number(req.headers['content-length'] ?? 0) > MAX_DRAIN) throw new PayloadTooLargeError(MAX_BODY)
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length
-    if (size > MAX_BODY) throw new PayloadTooLargeError(MAX_BODY)
-    chunks.push(chunk)
+    if (size > MAX_DRAIN) {
+      req.destroy()
+      break
+    }
+    if (size <= MAX_BODY) chunks.push(chunk)
   }
+  if (size > MAX_BODY) throw new PayloadTooLargeError(MAX_BODY)
   const text = Buffer.concat(chunks).toString('utf8')
   if (text.trim() === '') throw new MalformedJsonError('request body is empty')
   try {
