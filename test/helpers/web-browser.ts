@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type Page } from 'playwright-core'
+import { TEST_ADMIN_PASSWORD, pollDevice, testPassword } from './device-process.js'
 
 export const SCREENSHOTS = fileURLToPath(new URL('../../.artifacts/screenshots/', import.meta.url))
 
@@ -24,15 +25,39 @@ export async function openTablet(browser: Browser, url: string): Promise<Page> {
   return page
 }
 
+/**
+ * Signs a clinic user in on the tablet's login screen. The user (name, role, password `testPassword(name)`) is
+ * created first through the device node's admin API if the clinic does not have it yet (from Node, so the
+ * admin's session never enters the browser).
+ */
 export async function signIn(page: Page, name: string, role: string): Promise<void> {
-  await page.getByLabel('Your name').fill(name)
-  await page.getByLabel(role, { exact: true }).check()
-  await page.getByRole('button', { name: 'Start' }).click()
+  await ensureUser(new URL(page.url()).origin, name, role)
+  await page.getByLabel('User name').fill(name)
+  await page.getByLabel('Password').fill(testPassword(name))
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.getByRole('button', { name: 'Switch user' }).waitFor()
+}
+
+async function ensureUser(origin: string, name: string, role: string): Promise<void> {
+  const post = (path: string, body: unknown, token?: string): Promise<Response> =>
+    fetch(`${origin}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) })
+  // on a tablet that just joined, the register (and the admin in it) arrives over the mesh: retry until it has
+  const admin = await pollDevice(async () => {
+    const r = await post('/api/login', { user: 'admin', password: TEST_ADMIN_PASSWORD })
+    return r.ok ? ((await r.json()) as { token: string }).token : undefined
+  }, `admin login on ${origin}`, 20_000)
+  const r = await post('/api/users', { name, role, password: testPassword(name) }, admin)
+  if (r.status !== 201) {
+    const body = (await r.json()) as { error?: { name: string } }
+    if (body.error?.name !== 'UserExistsError') throw new Error(`cannot create ${name} (${role}) on ${origin}: ${JSON.stringify(body)}`)
+  }
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {
   await mkdir(SCREENSHOTS, { recursive: true })
   const path = `${SCREENSHOTS}${name}.png`
+  // a full-page capture of a scrolled page draws the sticky status bar mid-page, over the content: start at the top
+  await page.evaluate(() => (globalThis as unknown as { scrollTo(x: number, y: number): void }).scrollTo(0, 0))
   await page.screenshot({ path, fullPage: true })
   return path
 }

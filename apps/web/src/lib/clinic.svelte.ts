@@ -2,7 +2,7 @@ import type { DocHandle, Repo, AutomergeUrl } from '@automerge/automerge-repo'
 import { newId, type ClinicDirectoryDoc, type PatientId } from '@clinic-mesh/contracts'
 import { ClinicStore, duplicateKeysOf, findDoc, type PatientSummary } from '@clinic-mesh/store'
 import { needsReview, resolveReview, registerPatient, openEncounter, summarize, type ReviewMarker, type Actor, type Chart, type ChartCollection, type RegisterPatientInput } from '@clinic-mesh/records'
-import { api, pick } from './api.js'
+import { api, pick, reportAudit } from './api.js'
 
 const DIRECTORY_KEY = 'clinic-mesh.directory'
 
@@ -127,6 +127,7 @@ export class Clinic {
 
   /** Applies a records helper to one patient's chart (writes go to the browser repo first). */
   async change(pid: string, fn: (chart: Chart) => void): Promise<void> {
+    reportAudit('change', pid)
     await this.#require().change(pid, (d) => {
       const chart = d.charts[pid]
       if (!chart) throw new Error(`no chart for ${pid}`)

@@ -10,6 +10,8 @@ export function syncUrl(loc: Location = window.location): string {
 export interface BrowserRepo {
   repo: Repo
   network: WebSocketClientAdapter
+  /** Attaches the socket to the repo (once): the node only accepts a signed-in user's browser on /sync. */
+  connect: () => void
 }
 
 /**
@@ -19,8 +21,14 @@ export interface BrowserRepo {
  */
 export function createBrowserRepo(url = syncUrl()): BrowserRepo {
   const network = new WebSocketClientAdapter(url, 1000)
-  const repo = new Repo({ storage: new IndexedDBStorageAdapter('clinic-mesh'), network: [network], peerId: tabPeerId() })
-  return { repo, network }
+  const repo = new Repo({ storage: new IndexedDBStorageAdapter('clinic-mesh'), network: [], peerId: tabPeerId() })
+  let connected = false
+  const connect = (): void => {
+    if (connected) return
+    connected = true
+    repo.networkSubsystem.addNetworkAdapter(network)
+  }
+  return { repo, network, connect }
 }
 
 /**

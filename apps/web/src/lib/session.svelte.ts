@@ -1,5 +1,6 @@
 import { ROLES, isRole, type Role, type UserId, type DeviceId } from '@clinic-mesh/contracts'
 import type { Actor } from '@clinic-mesh/records'
+import { ApiError, api } from './api.js'
 
 export interface User {
   id: UserId
@@ -9,10 +10,6 @@ export interface User {
 
 const KEY = 'clinic-mesh.user'
 const DEVICE_KEY = 'clinic-mesh.browser'
-
-function slug(name: string): string {
-  return name.trim().toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'user'
-}
 
 function load(): User | undefined {
   try {
@@ -37,25 +34,49 @@ function browserDevice(): DeviceId {
 }
 
 /**
- * Who is using the tablet. Until the security package lands this is a name and a role kept in
- * localStorage (no password): a shift change is "switch user".
+ * Who is using the tablet: a user of the clinic's register, logged in against this device node (offline: the node
+ * checks the password against the synced register). The session cookie is HttpOnly; this keeps only the name and
+ * role to draw the screen. A shift change is "sign out" then the next person signs in.
  */
 export class Session {
   #user = $state<User | undefined>(load())
   readonly device = browserDevice()
   readonly roles = ROLES
 
+  constructor() {
+    // the node is the judge: an ended or expired session (401) signs out; an unreachable node keeps the user working
+    if (this.#user) {
+      api<{ user: User }>('GET', '/api/session').then(
+        (r) => this.#remember(r.user),
+        (err: unknown) => {
+          if (err instanceof ApiError && err.status === 401) this.#forget()
+        },
+      )
+    }
+  }
+
   get user(): User | undefined {
     return this.#user
   }
 
-  signIn(name: string, role: Role): void {
-    const user: User = { id: `usr_${slug(name)}` as UserId, name: name.trim(), role }
+  /** Logs in on the device node; throws ApiError (InvalidPasswordError, AccountLockedError, ...). */
+  async signIn(name: string, password: string): Promise<User> {
+    const r = await api<{ user: User }>('POST', '/api/login', { user: name.trim(), password }, 10_000)
+    this.#remember(r.user)
+    return r.user
+  }
+
+  async signOut(): Promise<void> {
+    this.#forget()
+    await api('POST', '/api/logout').catch(() => undefined)
+  }
+
+  #remember(user: User): void {
     localStorage.setItem(KEY, JSON.stringify(user))
     this.#user = user
   }
 
-  signOut(): void {
+  #forget(): void {
     localStorage.removeItem(KEY)
     this.#user = undefined
   }
