@@ -198,10 +198,10 @@ export class DeviceCluster {
     this.root = root
   }
 
-  static async start(names: string[], opts: { relay?: string } = {}): Promise<DeviceCluster> {
+  static async start(names: string[], opts: { relay?: string; env?: Record<string, string> } = {}): Promise<DeviceCluster> {
     const cluster = new DeviceCluster(await mkdtemp(join(tmpdir(), 'device-test-')))
     const clinicFile = join(cluster.root, 'clinic.json')
-    const relay = opts.relay ? { relay: opts.relay } : {}
+    const relay = { ...(opts.relay ? { relay: opts.relay } : {}), ...(opts.env ? { env: opts.env } : {}) }
     const [first, ...rest] = names
     if (first === undefined) return cluster
     cluster.devices.push(await DeviceProcess.start({ dataDir: join(cluster.root, first), name: first, clinicFile, initClinic: 'Test Clinic', ...relay }))

@@ -229,11 +229,12 @@ export class DeviceNode {
     const store = await ClinicStore.open<ChartCollection>(this.repo, dir.doc().recordsRoot as string as AutomergeUrl, { summarize: summarizeOf })
     log('clinic-index-loaded', { patients: store.index.size })
     const ledger = await DeviceLedger.open(this.repo, dir, this.config.deviceId as DeviceId, this.config.site as LocationId)
-    this.#store = store
-    this.#ledger = ledger
+    // users and audit before the store: `clinic.ready` (the store) promises that login works
     const auth = await this.#openUsers(dir)
     this.audit = await DeviceAudit.open(this.repo, dir, this.config.deviceId)
     this.auth = auth
+    this.#store = store
+    this.#ledger = ledger
     this.records = new RecordsApi(this.repo, store)
     this.stock = new StockApi(ledger)
     this.repo.shareConfigChanged()
