@@ -170,7 +170,10 @@ describe('reviewer console (relay-served page, real relay + two device processes
     }, 'settled 0 on both devices', 20_000).then(() => Date.now() - resolvedAt)
     await card.waitFor({ state: 'detached' }) // it left the open queue
     await page.getByText('No open conflicts').waitFor()
-    await page.locator('label.segment', { hasText: 'Resolved' }).click()
+    const confirmation = page.getByTestId('resolved-confirmation')
+    expect(await confirmation.innerText()).toContain(`Not enough stock · Morphine 10 mg · ${open.patient} — Partial dispense of ${left}.`)
+    await confirmation.getByRole('button', { name: 'Show resolved' }).click()
+    expect(await page.getByRole('radio', { name: /Resolved/ }).isChecked()).toBe(true)
     const done = page.locator(`[data-conflict-id="${open.id}"]`)
     await done.getByTestId('resolution').waitFor()
     expect(await done.getByTestId('resolution').innerText()).toBe(`Partial dispense of ${left} by usr_rev1 (reviewer), approved by usr_sup1 (supervisor).`)

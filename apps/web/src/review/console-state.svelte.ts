@@ -32,6 +32,8 @@ export class ConsoleState {
   reviewer = $state<Reviewer>(loadReviewer())
   loadedAt = $state<string | null>(null)
   loadError = $state<RelayApiError | null>(null)
+  /** The conflict this reviewer resolved last (its card leaves the open queue: the console confirms it). */
+  lastResolved = $state<ConflictView | null>(null)
 
   readonly clinics = $derived([...new Set(this.conflicts.map((c) => c.clinic))].sort())
   readonly openCount = $derived(this.conflicts.filter((c) => c.status === 'open').length)
@@ -84,6 +86,7 @@ export class ConsoleState {
     this.saveReviewer()
     try {
       const out = await relayApi.resolve(c.id, { ...req, clinic: c.clinic, user: this.reviewer.user.trim(), role: this.reviewer.role })
+      this.lastResolved = out.conflict
       return out.conflict
     } finally {
       await this.refresh()
