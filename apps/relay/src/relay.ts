@@ -5,7 +5,6 @@ import { join } from 'node:path'
 import type { AutomergeUrl, PeerId } from '@automerge/automerge-repo'
 import { Repo } from '@automerge/automerge-repo'
 import { NodeFSStorageAdapter } from '@automerge/automerge-repo-storage-nodefs'
-import { WebSocketServerAdapter } from '@automerge/automerge-repo-network-websocket'
 import { WebSocketServer } from 'ws'
 import { AccessMap } from './access-map.js'
 import type { RegistrationInput } from './api-input.js'
@@ -19,6 +18,7 @@ import type { Logger } from './logger.js'
 import { stderrLogger } from './logger.js'
 import type { SettlementStore } from './settlement-store.js'
 import { FileSettlementStore } from './settlement-store.js'
+import { GuardedSyncAdapter } from './sync-guard.js'
 
 export interface RelayOptions {
   /** Data directory: repo/ (automerge documents), settlement/ (checkpoints), clinics.json. */
@@ -64,7 +64,7 @@ export class Relay {
     const access = this.access
     this.repo = new Repo({
       storage: new NodeFSStorageAdapter(join(opts.dataDir, 'repo')),
-      network: [new WebSocketServerAdapter(this.#wss)],
+      network: [new GuardedSyncAdapter(this.#wss, this.#log)],
       peerId: `relay-${process.pid}` as PeerId,
       // A sync server never announces; a peer gets only documents of its own clinic that it asks for.
       shareConfig: { announce: () => Promise.resolve(false), access: (peer, doc) => Promise.resolve(access.allows(peer, doc)) },
