@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { writeJsonAtomic } from './clinic-file.js'
 import { SECRET_ENV } from './storage-at-rest.js'
+import { DEMO_ROLES } from './auth-bootstrap.js'
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url))
 const RELAY_MAIN = fileURLToPath(new URL('../../relay/dist/main.js', import.meta.url))
@@ -103,7 +104,9 @@ export async function runDemo(args: string[]): Promise<void> {
     args.push('--mesh-listen', '/ip4/127.0.0.1/tcp/0', '--mdns-interval', '1000')
     if (i === 0) args.push('--init-clinic', 'Demo Clinic')
     if (relayUrl) args.push('--relay', relayUrl)
-    const d = await launch(name, args, { ...process.env, [SECRET_ENV]: secrets[name] })
+    // demo accounts (user name = role, password `<role>-demo`; admin: `admin-demo`), created by the founding device
+    const users = { CLINIC_MESH_DEMO_USERS: '1', CLINIC_MESH_ADMIN_PASSWORD: 'admin-demo' }
+    const d = await launch(name, args, { ...process.env, ...users, [SECRET_ENV]: secrets[name] })
     children.push(d.child)
     state.ports[name] = Number(d.line.http)
     process.stdout.write(`${name.padEnd(16)} ${String(d.line.url)}\n`)
@@ -117,6 +120,7 @@ export async function runDemo(args: string[]): Promise<void> {
     return
   }
   await writeJsonAtomic(stateFile, state)
+  process.stdout.write(`sign in as ${DEMO_ROLES.join(', ')} (password: <user>-demo, e.g. nurse-demo) or admin (admin-demo)\n`)
   process.stdout.write(`data in ${dir}; Ctrl-C stops everything, npm start resumes\n`)
   for (const c of children) c.once('exit', () => stopAll())
 }
