@@ -1,27 +1,54 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser } from 'playwright-core'
-import { tempDir, type TempDir } from '@clinic-mesh/testing'
-import { StandInDevice } from './helpers/web-stand-in-device.js'
+import { pollDevice, type DeviceProcess } from './helpers/device-process.js'
+import { RelayProcess } from './helpers/relay-process.js'
+import { WebClinic, urlOf } from './helpers/web-devices.js'
 import { launchChromium, openTablet, screenshot, signIn } from './helpers/web-browser.js'
 
-describe('web: pharmacy', () => {
+interface StockReply {
+  settledAt: string | null
+  lines: { batch: string; settled: number; tentative: number }[]
+}
+
+const LOT = 'Amoxicillin 250 mg caps — lot AMX-2711, exp 2027-11-30'
+
+describe('web: pharmacy on a device node linked to a relay', () => {
   let browser: Browser
-  let dir: TempDir
-  let node: StandInDevice | undefined
+  let relayDir: string
+  let relay: RelayProcess
+  let clinic: WebClinic | undefined
+  let node: DeviceProcess
 
   beforeAll(async () => {
     browser = await launchChromium()
-    dir = await tempDir('web-pharmacy-')
+    relayDir = await mkdtemp(join(tmpdir(), 'web-relay-'))
+    relay = await RelayProcess.start(relayDir)
   })
   afterAll(async () => {
     await browser?.close()
-    await node?.kill()
-    await dir?.remove()
+    await clinic?.stop()
+    await relay?.stop('SIGKILL')
+    await rm(relayDir, { recursive: true, force: true })
   })
 
-  it('a dispense against a signed prescription shows as tentative beside settled stock', async () => {
-    node = await StandInDevice.start({ dataDir: dir.path, name: 'device-a' })
-    const page = await openTablet(browser, node.url)
+  const lotOf = async (batch: string): Promise<StockReply['lines'][number] | undefined> =>
+    (await node.api<StockReply>('GET', '/api/stock')).body.lines.find((l) => l.batch === batch)
+
+  it('a dispense is tentative on the device until the relay settles it; one made while the node is down is sent once', async () => {
+    clinic = await WebClinic.start(['pharmacy'], { relay: `ws://127.0.0.1:${relay.port}` })
+    node = clinic.devices[0]!
+    // the central office's formulary entry and the clinic's goods received, settled by the relay process
+    const admin = { headers: { 'x-user': 'admin', 'x-role': 'admin' } }
+    const f = await node.api('POST', '/api/stock/formulary', { id: 'fm-amox', item: 'itm_amox', name: 'Amoxicillin 250 mg caps', price: 12 }, admin)
+    expect(f.status).toBe(201)
+    const grn = { id: 'grn-1', item: 'itm_amox', batch: 'AMX-2711', expiry: '2027-11-30', quantity: 200, unitCost: 6, supplier: 'CMST', grn: 'G-1' }
+    expect((await node.api('POST', '/api/stock/receipts', grn)).status).toBe(201)
+    await pollDevice(async () => (await lotOf('AMX-2711'))?.settled === 200, 'receipt settled by the relay')
+
+    const page = await openTablet(browser, urlOf(node))
     await signIn(page, 'Dr Mwale', 'clinician')
     await page.getByRole('navigation').getByRole('link', { name: 'Patients' }).click()
     await page.getByRole('button', { name: 'Register new patient' }).click()
@@ -43,35 +70,52 @@ describe('web: pharmacy', () => {
     await page.getByRole('button', { name: 'Switch user' }).click()
     await signIn(page, 'Peter Banda', 'pharmacist')
     await page.getByRole('link', { name: 'Go to pharmacy for this visit' }).click()
-    await page.getByTestId('stock-table').getByText('AMX-2611').waitFor()
+    const row = page.getByTestId('stock-table').getByRole('row').filter({ hasText: 'AMX-2711' })
+    await expect.poll(() => row.getByTestId('settled').innerText(), { timeout: 10_000 }).toBe('200')
+    await page.getByTestId('status-relay').getByText('reachable', { exact: true }).waitFor()
     await screenshot(page, 'pharmacy-before')
-    await page.getByLabel('Lot to hand out').selectOption({ label: 'Amoxicillin 250 mg caps — lot AMX-2611, exp 2026-11-30 (200 left)' })
+
+    // the clinic's internet goes down (the device's "work offline" switch for the relay link): the dispense is tentative
+    await node.api('POST', '/api/network', { relay: false })
+    await page.getByTestId('status-relay').getByText('not reachable').waitFor()
+    await page.getByLabel('Lot to hand out').selectOption({ label: `${LOT} (200 left)` })
     await page.getByLabel('Quantity (units)').fill('21')
     await page.getByRole('button', { name: 'Record dispense' }).click()
-
-    const row = page.getByTestId('stock-table').getByRole('row').filter({ hasText: 'AMX-2611' })
     await expect.poll(() => row.getByTestId('tentative').innerText()).toMatch(/^179\s*-21 not confirmed$/)
     expect(await row.getByTestId('settled').innerText()).toBe('200')
+    expect(await lotOf('AMX-2711')).toMatchObject({ settled: 200, tentative: 179 })
     await page.getByTestId('label').getByText('250 mg oral 3 times a day for 7 days').waitFor()
     await expect.poll(() => page.getByTestId('status-settlement').innerText(), { timeout: 5000 }).toContain('waiting for the central office: 1')
-    await screenshot(page, 'pharmacy-after')
+    await screenshot(page, 'pharmacy-tentative')
     await page.emulateMedia({ media: 'print' })
     await screenshot(page, 'label-print')
     await page.emulateMedia({ media: 'screen' })
 
-    // the device node restarts: the next dispense waits on the tablet and is sent once, when it is back
-    await node.kill()
+    // the link is back: the relay process settles the dispense, the tablet shows it settled
+    const relinked = performance.now()
+    await node.api('POST', '/api/network', { relay: true })
+    await expect.poll(() => row.getByTestId('settled').innerText(), { timeout: 20_000 }).toBe('179')
+    console.warn(`dispense shown settled on the tablet ${(performance.now() - relinked).toFixed(0)} ms after the relay link came back`)
+    expect(await row.getByTestId('tentative').innerText()).toBe('179')
+    await expect.poll(() => page.getByTestId('status-settlement').innerText(), { timeout: 5000 }).toContain('waiting for the central office: 0')
+    expect((await node.api<{ pending: { ops: number } }>('GET', '/api/status')).body.pending.ops).toBe(0)
+    await screenshot(page, 'pharmacy-settled')
+
+    // the device node process dies: the next dispense waits on the tablet and is sent once, when it is back
+    await clinic.kill(node)
     await page.getByText('Not connected to the clinic device').waitFor()
-    await page.getByLabel('Lot to hand out').selectOption({ label: 'Amoxicillin 250 mg caps — lot AMX-2611, exp 2026-11-30 (179 left)' })
+    await page.getByLabel('Lot to hand out').selectOption({ label: `${LOT} (179 left)` })
     await page.getByLabel('Quantity (units)').fill('9')
     await page.getByRole('button', { name: 'Record dispense' }).click()
     await page.getByTestId('outbox').getByText('1 dispense saved on this tablet').waitFor()
     await page.getByTestId('status-device').getByText('1 dispense waiting on this tablet.').waitFor()
-    const row2 = page.getByTestId('stock-table').getByRole('row').filter({ hasText: 'AMX-2611' })
-    expect(await row2.getByTestId('tentative').innerText()).toMatch(/^170\s*-30 not confirmed$/) // counts what waits here
+    expect(await row.getByTestId('tentative').innerText()).toMatch(/^170\s*-9 not confirmed$/) // counts what waits here
     await screenshot(page, 'pharmacy-offline')
-    node = await node.restart()
+    node = await clinic.restart(node)
     await page.getByTestId('outbox').waitFor({ state: 'detached', timeout: 20_000 })
-    await expect.poll(() => row.getByTestId('tentative').innerText(), { timeout: 10_000 }).toMatch(/^170\s*-30 not confirmed$/)
+    // sent once (idempotency id), and settled by the relay after the restart
+    await expect.poll(() => row.getByTestId('settled').innerText(), { timeout: 20_000 }).toBe('170')
+    expect(await row.getByTestId('tentative').innerText()).toBe('170')
+    expect(await lotOf('AMX-2711')).toMatchObject({ settled: 170, tentative: 170 })
   })
 })

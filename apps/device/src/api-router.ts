@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { InvalidInputError, type DeviceId } from '@clinic-mesh/contracts'
-import type { Action } from '@clinic-mesh/security'
+import { ForbiddenError, type Action } from '@clinic-mesh/security'
 import type { Actor } from '@clinic-mesh/records'
 import { authRoute } from './auth-api.js'
 import type { Principal } from './auth.js'
@@ -113,6 +113,15 @@ async function route(node: DeviceNode, req: IncomingMessage, res: ServerResponse
     if (parts.length === 2 && method === 'GET') {
       who(node, req, 'read-chart')
       return send(200, await ready(node.stock).stock())
+    }
+    if (b === 'formulary' && parts.length === 3 && method === 'POST') {
+      // the formulary is the central office's (seed 001: server authoritative): only an admin records an entry here,
+      // and the relay settles it only from that authority role
+      const p = who(node, req)
+      if (p.role !== 'admin') throw new ForbiddenError('role', `${p.role} may not change the formulary`)
+      const body = await readJson(req)
+      const r = await ready(node.stock).formulary(body, { user: p.user, role: p.role })
+      return send(r.duplicate ? 200 : 201, { operation: { ...r.operation, status: 'tentative' }, duplicate: r.duplicate })
     }
     if ((b === 'receipts' || b === 'dispenses') && parts.length === 3 && method === 'POST') {
       const p = who(node, req, b === 'receipts' ? 'receive-stock' : 'dispense')

@@ -58,6 +58,25 @@ export class StockApi {
     return { operation, duplicate }
   }
 
+  /**
+   * A formulary entry (name, price in minor units, status) as a `formulary-update` operation (the router lets only an
+   * admin call this); the relay settles it only from the authority role, anything else becomes an `unauthorized` conflict.
+   */
+  async formulary(body: Body, session: Omit<Session, 'site'>): Promise<{ operation: Operation; duplicate: boolean }> {
+    const status = field.optString(body, 'status') ?? 'active'
+    if (status !== 'active' && status !== 'withdrawn') throw new InvalidInputError('status must be active or withdrawn')
+    const op: OperationBody = {
+      kind: 'formulary-update',
+      item: field.string(body, 'item') as ItemId,
+      name: field.string(body, 'name'),
+      price: field.int(body, 'price'),
+      status,
+      controlled: field.bool(body, 'controlled') ?? false,
+    }
+    const { op: operation, duplicate } = await this.#ledger.append(opId(body), op, session)
+    return { operation, duplicate }
+  }
+
   async stock(): Promise<unknown> {
     const view = await this.#ledger.stock()
     return {

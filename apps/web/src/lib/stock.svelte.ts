@@ -8,6 +8,8 @@ export interface StockLine {
   expiry: string
   settled: number
   tentative: number
+  /** The item's price as this device knows it (minor units; tentative: with formulary updates not settled yet). */
+  price: number
 }
 
 export interface DispenseRequest {
@@ -33,6 +35,7 @@ const OUTBOX_KEY = 'clinic-mesh.outbox'
 export function parseStock(raw: unknown): StockLine[] {
   const lines = pick<unknown[]>(raw, 'lines', 'stock') ?? pick<unknown[]>(pick(raw, 'projection'), 'lines') ?? []
   const items = pick<Record<string, unknown>>(raw, 'items') ?? pick<Record<string, unknown>>(pick(raw, 'inventory', 'settled'), 'items') ?? {}
+  const prices = pick<Record<string, unknown>>(raw, 'prices') ?? {}
   if (!Array.isArray(lines)) return []
   return lines.map((l) => {
     const item = pick<string>(l, 'item') ?? '?'
@@ -43,6 +46,7 @@ export function parseStock(raw: unknown): StockLine[] {
       expiry: pick<string>(l, 'expiry') ?? '',
       settled: pick<number>(l, 'settled') ?? 0,
       tentative: pick<number>(l, 'tentative') ?? 0,
+      price: pick<number>(prices[item], 'tentative', 'settled') ?? pick<number>(items[item], 'price') ?? 0,
     }
   })
 }
@@ -65,6 +69,8 @@ function read<T>(key: string, fallback: T): T {
 export class Stock {
   lines = $state<StockLine[]>(read<{ lines: StockLine[] }>(STOCK_KEY, { lines: [] }).lines)
   fetchedAt = $state<string | undefined>(read<{ at?: string }>(STOCK_KEY, {}).at)
+  /** When the relay last settled this clinic's stock (the device's `settledAt`; undefined: never). */
+  settledAt = $state<string | undefined>(read<{ settledAt?: string }>(STOCK_KEY, {}).settledAt)
   outbox = $state<DispenseRequest[]>(read<DispenseRequest[]>(OUTBOX_KEY, []))
   lastError = $state<string | undefined>(undefined)
   /** Dispenses the node accepted in this session (for the label). */
@@ -75,7 +81,8 @@ export class Stock {
       const raw = await api<unknown>('GET', '/api/stock')
       this.lines = parseStock(raw)
       this.fetchedAt = new Date().toISOString()
-      localStorage.setItem(STOCK_KEY, JSON.stringify({ lines: this.lines, at: this.fetchedAt }))
+      this.settledAt = pick<string>(raw, 'settledAt')
+      localStorage.setItem(STOCK_KEY, JSON.stringify({ lines: this.lines, at: this.fetchedAt, settledAt: this.settledAt }))
     } catch {
       // keep the cached figures; the stock view shows their time and that the node is not reachable
     }
