@@ -42,17 +42,20 @@ describe('web: needs-review markers', () => {
     expect(await one.getByTestId('needs-review').count()).toBe(0)
 
     node = await clinic.restart(node)
-    await one.getByTestId('needs-review').getByText('queue').waitFor({ timeout: 20_000 })
-    await two.getByTestId('needs-review').getByText('queue').waitFor({ timeout: 20_000 })
+    await one.getByTestId('needs-review').getByText('Where the patient is').waitFor({ timeout: 20_000 })
+    await two.getByTestId('needs-review').getByText('Where the patient is').waitFor({ timeout: 20_000 })
     const text = await one.getByTestId('needs-review').innerText()
-    expect(text).toMatch(/triage/)
-    expect(text).toMatch(/left/)
+    // both values, in the words of the select the nurse used (not the stored codes)
+    expect(text).toMatch(/Keep “At triage”/)
+    expect(text).toMatch(/Keep “Left without being seen”/)
     await screenshot(one, 'encounter-needs-review')
 
     // the nurse settles it on her tablet, keeping the value the tablets show already (no visible change,
     // still a write that must clear the marker); the marker goes away on both
-    const shown = await one.getByLabel('Where is the patient now?').inputValue()
-    await one.getByTestId('needs-review').getByRole('button', { name: `Keep “${shown}”` }).click()
+    const where = one.getByLabel('Where is the patient now?')
+    const shown = await where.inputValue()
+    const shownLabel = await where.locator(`option[value="${shown}"]`).innerText()
+    await one.getByTestId('needs-review').getByRole('button', { name: `Keep “${shownLabel}”` }).click()
     await one.getByTestId('needs-review').waitFor({ state: 'detached' })
     await two.getByTestId('needs-review').waitFor({ state: 'detached', timeout: 10_000 })
     expect(await two.getByLabel('Where is the patient now?').inputValue()).toBe(shown)

@@ -1,3 +1,6 @@
+import { QUEUE_LABELS } from './queue.js'
+import type { QueueStatus } from '@clinic-mesh/records'
+
 /** Plain-language names of the fields a review marker can point at (last path segments). */
 const LABELS: Record<string, string> = {
   'registration/queue': 'Where the patient is',
@@ -37,4 +40,20 @@ export function fieldLabel(path: string[]): string {
   const parent = PARENTS[path[path.length - 3] ?? '']
   const label = LABELS[pair] ?? LABELS[last] ?? last
   return parent ? `${parent}: ${label.toLowerCase()}` : label
+}
+
+const ID_SYSTEMS: Record<string, string> = { 'national-id': 'National ID', 'health-card': 'Health card', phone: 'Phone' }
+
+/** A `system|value` identifier as a nurse reads it: "National ID MW100001". */
+export function identifierText(identifier: string): string {
+  const bar = identifier.indexOf('|')
+  if (bar < 0) return identifier
+  const system = identifier.slice(0, bar)
+  return `${ID_SYSTEMS[system] ?? system} ${identifier.slice(bar + 1)}`
+}
+
+/** A competing value of a review marker in the words the screen uses for it (queue places by their label). */
+export function valueLabel(path: string[], value: string | number | boolean): string {
+  if (path[path.length - 1] === 'queue' && typeof value === 'string' && value in QUEUE_LABELS) return QUEUE_LABELS[value as QueueStatus]
+  return String(value)
 }

@@ -16,3 +16,11 @@ export function age(birthDate: string, now = new Date()): string {
   if (now.getMonth() < d.getMonth() || (now.getMonth() === d.getMonth() && now.getDate() < d.getDate())) years--
   return years < 2 ? `${Math.max(0, Math.floor((now.getTime() - d.getTime()) / (30.44 * 86400000)))} mo` : `${years} y`
 }
+
+/** The local calendar date of an ISO time as YYYY-MM-DD (unambiguous on a label, whatever the tablet's locale). */
+export function localDate(iso: string): string {
+  const d = new Date(iso)
+  if (Number.isNaN(d.getTime())) return iso
+  const pad = (n: number): string => String(n).padStart(2, '0')
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`
+}
