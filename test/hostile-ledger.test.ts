@@ -15,9 +15,9 @@ interface Conflicts {
 }
 
 /** Re-chains a forged operation so its own hash is right (an attacker who knows the hash function). */
-function rehash(op: Omit<Operation, 'hash'> & { hash?: string }): Operation {
+function rehash(op: Operation): Operation {
   const { hash: _drop, ...unsigned } = op
-  return { ...unsigned, hash: hashOperation(unsigned as Omit<Operation, 'hash'>) } as Operation
+  return { ...op, hash: hashOperation(unsigned) }
 }
 
 /**

@@ -62,6 +62,8 @@ export async function pollDevice<T>(check: () => Promise<T | undefined | null | 
 export class DeviceProcess {
   readonly child: ChildProcess
   readonly port: number
+  /** libp2p multiaddrs from the node's `listening` line (hostile mesh tests dial them). */
+  mesh: string[] = []
   readonly init: DeviceStart
   readonly stderr: string[]
   readonly #exit: Promise<number | null>
@@ -90,12 +92,14 @@ export class DeviceProcess {
     createInterface({ input: child.stderr }).on('line', (l) => stderr.push(l))
     const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
     const lines = createInterface({ input: child.stdout })
+    let mesh: string[] = []
     const port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`device ${init.name} did not start: ${stderr.join('\n')}`)), 20_000)
       lines.on('line', (l) => {
         try {
-          const ev = JSON.parse(l) as { event?: string; http?: number }
+          const ev = JSON.parse(l) as { event?: string; http?: number; mesh?: string[] }
           if (ev.event === 'listening' && typeof ev.http === 'number') {
+            mesh = ev.mesh ?? []
             clearTimeout(timer)
             resolve(ev.http)
           }
@@ -108,7 +112,9 @@ export class DeviceProcess {
         reject(new Error(`device ${init.name} exited with ${code}: ${stderr.join('\n')}`))
       })
     })
-    return new DeviceProcess(child, port, init, stderr, exit)
+    const started = new DeviceProcess(child, port, init, stderr, exit)
+    started.mesh = mesh
+    return started
   }
 
   get exited(): boolean {

@@ -123,6 +123,10 @@ export class DeviceNode {
       listen: init.meshListen ?? ['/ip4/0.0.0.0/tcp/0'],
       mdns: { enabled: true, interval: init.mdnsIntervalMs ?? 2_000, serviceTag: config.mdnsTag },
     })
+    // named mesh refusals in the node's JSON log (ids and error names only)
+    mesh.log = () => undefined
+    mesh.on('stream-error', (e) => log('mesh-stream-reset', { peer: e.peer, error: e.error.name }))
+    mesh.on('refused', (e) => log('mesh-peer-refused', { peer: e.peer, reason: e.reason }))
     const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 })
     const browsers = new BrowserSyncAdapter(wss)
     const ref: { node?: DeviceNode } = {}
