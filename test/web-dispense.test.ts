@@ -81,7 +81,7 @@ describe('web: pharmacy on a device node linked to a relay', () => {
     await page.getByLabel('Lot to hand out').selectOption({ label: `${LOT} (200 left)` })
     await page.getByLabel('Quantity (units)').fill('21')
     await page.getByRole('button', { name: 'Record dispense' }).click()
-    await expect.poll(() => row.getByTestId('tentative').innerText()).toMatch(/^179\s*-21 not confirmed$/)
+    await expect.poll(() => row.getByTestId('tentative').innerText(), { timeout: 10_000 }).toMatch(/^179\s*-21 not confirmed$/)
     expect(await row.getByTestId('settled').innerText()).toBe('200')
     expect(await lotOf('AMX-2711')).toMatchObject({ settled: 200, tentative: 179 })
     await page.getByTestId('label').getByText('250 mg oral 3 times a day for 7 days').waitFor()

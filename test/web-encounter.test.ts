@@ -56,7 +56,7 @@ describe('web: two tablets on two device nodes share one encounter', () => {
     await expect.poll(() => nurse.getByTestId('notes').inputValue(), { timeout: 20_000 }).toBe('Fever 3 days. Chest clear.')
     console.warn(`note typed on tablet B seen on tablet A ${(performance.now() - typed).toFixed(0)} ms after typing began`)
     // both node processes hold the note: tablet B → node B → libp2p → node A → tablet A
-    for (const node of [a, b]) await expect.poll(() => notesOf(node, decodeURIComponent(pid), decodeURIComponent(eid))).toBe('Fever 3 days. Chest clear.')
+    for (const node of [a, b]) await expect.poll(() => notesOf(node, decodeURIComponent(pid), decodeURIComponent(eid)), { timeout: 10_000 }).toBe('Fever 3 days. Chest clear.')
     await nurse.getByRole('button', { name: 'Triage done — send to clinician' }).click()
     await clinician.getByText('✓ Done by Amina Phiri').waitFor({ timeout: 20_000 })
     await screenshot(clinician, 'encounter')
