@@ -1,9 +1,10 @@
-import type { ItemId } from '@clinic-mesh/contracts'
+import type { BatchId, ItemId, PatientId, PrescriptionId } from '@clinic-mesh/contracts'
+import type { OperationBody } from '@clinic-mesh/ledger'
 import { tempDir, type TempDir } from '@clinic-mesh/testing'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DeviceCluster, pollDevice, type DeviceProcess } from './helpers/device-process.js'
-import { TestDevice } from './helpers/relay-device.js'
+import { TestDevice, qty } from './helpers/relay-device.js'
 import { RelayProcess } from './helpers/relay-process.js'
 import { launchChromium, openTablet, screenshot } from './helpers/web-browser.js'
 
@@ -49,6 +50,7 @@ describe('reviewer console (relay-served page, real relay + two device processes
   let relay: RelayProcess
   let cluster: DeviceCluster | undefined
   let admin: TestDevice | undefined
+  const testDevices: TestDevice[] = []
 
   beforeAll(async () => {
     dir = await tempDir('web-reviewer-')
@@ -57,6 +59,7 @@ describe('reviewer console (relay-served page, real relay + two device processes
   afterAll(async () => {
     await browser?.close()
     await admin?.close()
+    await Promise.all(testDevices.map((d) => d.close()))
     await cluster?.stop()
     await relay?.stop('SIGKILL')
     await dir?.remove()
@@ -187,5 +190,64 @@ describe('reviewer console (relay-served page, real relay + two device processes
     console.warn(
       `reviewer console: setup ${healed - t0} ms; heal → conflict at relay ${atRelay} ms, → in console ${inConsole} ms; resolve click → settled 0 on both devices ${toDevices} ms; screenshot ${shot}`,
     )
+  })
+
+  it('several clinics and kinds: chart and clinic table, clinic filter, a plain accept without approver, a refusal that does not fit', async () => {
+    const AMOX = 'itm_amox_500' as ItemId
+    const formulary: OperationBody = { kind: 'formulary-update', item: AMOX, name: 'Amoxicillin 500 mg', price: 120, status: 'active', controlled: false }
+    const dispense = (n: number, quantity: number, priceSeen: number, item: ItemId = AMOX): OperationBody => ({
+      kind: 'dispense', item, batch: item === AMOX ? ('AMX-1' as BatchId) : null, quantity, patient: `pt_${n}` as PatientId, prescription: `rx_${n}` as PrescriptionId, prescriptionHash: `h${n}`, priceSeen, stockSeen: 10,
+    })
+    const north = new TestDevice(relay.syncUrl, 'clinic-north', 'tab-n1')
+    const south = new TestDevice(relay.syncUrl, 'clinic-south', 'tab-s1')
+    testDevices.push(north, south)
+    for (const d of [north, south]) {
+      d.createClinic()
+      expect((await d.register(relay)).status).toBe(201)
+      d.append([formulary], 'admin')
+    }
+    // north: 8 then 5 from a lot of 10 (not enough stock), then one at an old price; south: an item nobody listed
+    north.append([{ kind: 'receive', item: AMOX, batch: 'AMX-1' as BatchId, expiry: '2031-06-30', quantity: 20, unitCost: 40, supplier: 'CMST', grn: 'G-N1' }])
+    north.append([dispense(11, 8, 120), dispense(12, 15, 120), dispense(13, 2, 100)])
+    south.append([dispense(21, 1, 120, 'itm_ghost' as ItemId)])
+    const byKind = await pollDevice(async () => {
+      const r = await relay.api<{ conflicts: (ConflictJson & { clinic: string })[] }>('GET', '/api/conflicts?status=open')
+      const mine = r.body.conflicts.filter((c) => c.clinic === 'clinic-north' || c.clinic === 'clinic-south')
+      return mine.length === 3 ? new Map(mine.map((c) => [c.kind, c])) : undefined
+    }, 'three conflicts in two clinics', 20_000)
+    expect([...byKind.keys()].sort()).toEqual(['insufficient-stock', 'price-changed', 'unknown-item'])
+    const short = byKind.get('insufficient-stock')!
+    const price = byKind.get('price-changed')!
+
+    const page = await openTablet(browser, `http://127.0.0.1:${relay.port}/`)
+    await page.locator(`[data-conflict-id="${short.id}"]`).waitFor()
+    const table = await page.getByTestId('conflicts-by-clinic').innerText()
+    for (const row of ['clinic-north\tNot enough stock\t1', 'clinic-north\tPrice changed\t1', 'clinic-south\tItem not in formulary\t1']) expect(table).toContain(row)
+    expect(await page.getByTestId('conflict-chart').locator('rect').count()).toBeGreaterThanOrEqual(3) // one bar part per kind at least
+
+    await page.getByLabel('Clinic', { exact: true }).selectOption('clinic-south')
+    await pollDevice(async () => (await page.getByTestId('conflict').count()) === 1, 'only the south clinic shown')
+    expect(await page.getByTestId('conflict').innerText()).toContain('Item not in formulary')
+    await page.getByLabel('Clinic', { exact: true }).selectOption('')
+    await page.getByLabel('Your user id').fill('usr_rev2')
+
+    // a decision that would take the lot below zero: 422, said plainly, the conflict stays open
+    const card = page.locator(`[data-conflict-id="${short.id}"]`)
+    await card.getByRole('radio', { name: /Partial dispense/ }).check()
+    await card.getByLabel(/Quantity actually handed out/).fill(String((short.authority.stock ?? 0) + 1))
+    await card.getByRole('button', { name: 'Resolve conflict' }).click()
+    await card.getByTestId('resolution-error').waitFor()
+    expect(await card.getByTestId('resolution-error').innerText()).toMatch(/does not fit this conflict[\s\S]*ResolutionNotApplicableError/)
+    expect(await card.getAttribute('data-status')).toBe('open')
+
+    // not critical: accepted as recorded without a second approver
+    const priceCard = page.locator(`[data-conflict-id="${price.id}"]`)
+    expect(await priceCard.innerText()).toMatch(/Unit price\s+(\(differs\)\s+)?1\.00\s+1\.20/)
+    await priceCard.getByRole('radio', { name: /Accept/ }).check()
+    await priceCard.getByRole('button', { name: 'Resolve conflict' }).click()
+    await priceCard.waitFor({ state: 'detached' })
+    expect(await page.getByTestId('resolved-confirmation').innerText()).toContain('Price changed · Amoxicillin 500 mg · pt_13 — Accepted as recorded.')
+    await screenshot(page, 'reviewer-console-two-clinics')
+    await north.settled((_d, st) => qty(st, 'AMX-1') === 20 - 8 - 2)
   })
 })

@@ -51,7 +51,13 @@ export const ACTION_HINTS: Record<Action, string> = {
 /** Decisions the relay can apply to this conflict (mirrors the ledger's planDecision). */
 export function actionsFor(c: ConflictView): Action[] {
   if (c.kind === 'idempotency-mismatch' || c.kind === 'chain-fork') return ['cancel', 'write-off']
-  if (c.operation.kind === 'dispense') return ['partial-dispense', 'switch-lot', 'cancel', 'write-off', 'accept']
+  if (c.operation.kind === 'dispense') {
+    // an item nobody listed has no lots to take from (accept works once the item and its stock are known)
+    if (c.kind === 'unknown-item') return ['cancel', 'accept']
+    // a lot the relay never received: most often a mistyped lot number
+    if (c.kind === 'unknown-batch') return ['switch-lot', 'cancel']
+    return ['partial-dispense', 'switch-lot', 'cancel', 'write-off', 'accept']
+  }
   return ['accept', 'cancel', 'write-off']
 }
 
