@@ -44,16 +44,22 @@ export class ConsoleState {
       .sort((a, b) => Number(b.critical) - Number(a.critical) || a.at.localeCompare(b.at)),
   )
 
+  #latest = 0
+
   async refresh(): Promise<void> {
+    const mine = ++this.#latest
     try {
       const { conflicts } = await relayApi.conflicts()
       const clinics = [...new Set(conflicts.map((c) => c.clinic))]
       const inv = await Promise.all(clinics.map(async (k) => [k, (await relayApi.inventory(k)).inventory] as const))
+      // a poll that started before a resolution must not bring the resolved conflict back as open
+      if (mine !== this.#latest) return
       this.conflicts = conflicts
       this.inventories = Object.fromEntries(inv)
       this.loadedAt = new Date().toISOString()
       this.loadError = null
     } catch (err) {
+      if (mine !== this.#latest) return
       this.loadError = err instanceof RelayApiError ? err : new RelayApiError('InternalError', String(err), 0)
     }
   }
