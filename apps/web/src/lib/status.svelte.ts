@@ -15,6 +15,8 @@ export interface SyncSnapshot {
   deviceName: string
   peers: Peer[]
   relayReachable: boolean | undefined
+  /** false when the device node runs without a relay (`relay.url` null): nothing to reach, nothing wrong. */
+  relayConfigured: boolean | undefined
   /** Ledger operations this clinic's devices wrote that the relay has not settled yet. */
   pendingOps: number | undefined
   lastSettlementAt: string | undefined
@@ -36,12 +38,13 @@ function peersOf(raw: unknown): Peer[] {
 export function parseStatus(raw: unknown): Omit<SyncSnapshot, 'socket' | 'device' | 'heardAt'> {
   const relay = pick<unknown>(raw, 'relay')
   const relayReachable = typeof relay === 'object' ? pick<boolean>(relay, 'reachable', 'connected') : pick<boolean>(raw, 'relayReachable')
+  const relayConfigured = typeof relay === 'object' && relay !== null && 'url' in relay ? (relay as { url: unknown }).url !== null : undefined
   const ledger = pick<unknown>(raw, 'ledger', 'stock', 'settlement')
   const pendingOps = pick<number>(raw, 'pendingOps', 'unsettledOps', 'opsPending') ?? pick<number>(ledger, 'pending', 'pendingOps', 'unsettled', 'unsettledOps')
   const lastSettlementAt = pick<string>(raw, 'lastSettlementAt', 'settledAt') ?? pick<string>(ledger, 'lastSettlementAt', 'settledAt')
   const device = pick<unknown>(raw, 'device')
   const deviceName = (typeof device === 'string' ? device : pick<string>(device, 'name', 'id')) ?? pick<string>(raw, 'deviceName', 'name') ?? ''
-  return { peers: peersOf(raw), relayReachable, pendingOps, lastSettlementAt, deviceName }
+  return { peers: peersOf(raw), relayReachable, relayConfigured, pendingOps, lastSettlementAt, deviceName }
 }
 
 /** Polls the device node's status every few seconds and follows the browser socket. */
@@ -52,6 +55,7 @@ export class SyncStatus {
     deviceName: '',
     peers: [],
     relayReachable: undefined,
+    relayConfigured: undefined,
     pendingOps: undefined,
     lastSettlementAt: undefined,
     heardAt: undefined,
