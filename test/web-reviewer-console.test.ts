@@ -49,7 +49,6 @@ describe('reviewer console (relay-served page, real relay + two device processes
   let dir: TempDir
   let relay: RelayProcess
   let cluster: DeviceCluster | undefined
-  let admin: TestDevice | undefined
   const testDevices: TestDevice[] = []
 
   beforeAll(async () => {
@@ -58,7 +57,6 @@ describe('reviewer console (relay-served page, real relay + two device processes
   })
   afterAll(async () => {
     await browser?.close()
-    await admin?.close()
     await Promise.all(testDevices.map((d) => d.close()))
     await cluster?.stop()
     await relay?.stop('SIGKILL')
@@ -97,19 +95,20 @@ describe('reviewer console (relay-served page, real relay + two device processes
     await pollDevice(async () => (await status(a)).relay.connected && (await status(b)).relay.connected, 'both devices linked to the relay', 20_000)
     const clinic = (await status(a)).clinic
 
-    // the formulary is server-authoritative: an admin desk (a ledger writer with role admin) lists morphine as a
-    // controlled drug, so its conflicts are critical
-    admin = new TestDevice(relay.syncUrl, clinic.id, 'admin-desk')
-    expect((await admin.register(relay, clinic.directoryUrl)).status).toBe(200)
-    await admin.joinClinic(clinic.directoryUrl as Parameters<TestDevice['joinClinic']>[0])
-    admin.append([{ kind: 'formulary-update', item: MORPHINE, name: 'Morphine 10 mg', price: PRICE, status: 'active', controlled: true }], 'admin')
+    // the formulary is the central office's: the clinic admin lists morphine as a controlled drug (critical conflicts)
+    const formulary = { id: 'form-mor', item: MORPHINE, name: 'Morphine 10 mg', price: PRICE, controlled: true }
+    expect((await a.api('POST', '/api/stock/formulary', formulary, { as: { name: 'admin', role: 'admin' } })).status).toBe(201)
     await pollDevice(async () => {
       const inv = await relay.api<{ inventory: { items: Record<string, unknown> } }>('GET', `/api/inventory?clinic=${clinic.id}`)
       return inv.body.inventory?.items[MORPHINE] !== undefined
-    }, 'formulary settled at the relay')
+    }, 'formulary settled at the relay', 20_000)
+    // each pharmacist signs in on their tablet while the clinic is still connected
+    const pharmA = { name: 'pharm-a', role: 'pharmacist' }
+    const pharmB = { name: 'pharm-b', role: 'pharmacist' }
+    await Promise.all([a.token(pharmA), b.token(pharmB)])
 
-    const grn = { id: 'grn-mor-1', item: MORPHINE, batch: LOT, expiry: '2031-01-31', quantity: 10, unitCost: 90, supplier: 'CMST', grn: 'GRN-77', user: 'usr_store', role: 'pharmacist' }
-    expect((await a.api('POST', '/api/stock/receipts', grn)).status).toBe(201)
+    const grn = { id: 'grn-mor-1', item: MORPHINE, batch: LOT, expiry: '2031-01-31', quantity: 10, unitCost: 90, supplier: 'CMST', grn: 'GRN-77' }
+    expect((await a.api('POST', '/api/stock/receipts', grn, { as: pharmA })).status).toBe(201)
     await pollDevice(async () => (await line(a))?.settled === 10 && (await line(b))?.settled === 10, 'receipt settled on both devices', 20_000)
 
     // partition: no mesh between the two, no relay either
@@ -119,8 +118,8 @@ describe('reviewer console (relay-served page, real relay + two device processes
       return !sa.relay.connected && !sb.relay.connected && sa.peers.length === 0 && sb.peers.length === 0
     }, 'devices partitioned')
     const rx = (n: number) => ({ patient: `pt_test_${n}`, prescription: `rx_test_${n}`, prescriptionHash: `h${n}`, priceSeen: PRICE, stockSeen: 10 })
-    const da = await a.api('POST', '/api/stock/dispenses', { id: 'disp-a-1', item: MORPHINE, batch: LOT, quantity: 7, ...rx(1), user: 'usr_pharm_a', role: 'pharmacist' })
-    const db = await b.api('POST', '/api/stock/dispenses', { id: 'disp-b-1', item: MORPHINE, batch: LOT, quantity: 6, ...rx(2), user: 'usr_pharm_b', role: 'pharmacist' })
+    const da = await a.api('POST', '/api/stock/dispenses', { id: 'disp-a-1', item: MORPHINE, batch: LOT, quantity: 7, ...rx(1) }, { as: pharmA })
+    const db = await b.api('POST', '/api/stock/dispenses', { id: 'disp-b-1', item: MORPHINE, batch: LOT, quantity: 6, ...rx(2) }, { as: pharmB })
     expect([da.status, db.status]).toEqual([201, 201])
     // each saw only its own dispense: the partition held
     expect((await line(a))?.tentative).toBe(3)
@@ -134,6 +133,7 @@ describe('reviewer console (relay-served page, real relay + two device processes
     }, 'conflict raised at the relay', 20_000)
     const atRelay = Date.now() - healed
     expect(open).toMatchObject({ kind: 'insufficient-stock', critical: true, seen: { stock: 10 } })
+    expect(open.user).toMatch(/pharm-[ab]/) // the signed-in pharmacist of the tablet whose dispense came second
     const first = open.device === (await status(a)).device.id ? 6 : 7 // the other dispense settled first
     const left = 10 - first
     expect(open.authority.stock).toBe(left)
