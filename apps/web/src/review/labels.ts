@@ -14,7 +14,7 @@ export const KIND_LABELS: Record<string, string> = {
   'controlled-count-discrepancy': 'Controlled-drug count differs',
   'adjustment-approval': 'Adjustment needs approval',
   'transfer-unmatched': 'Transfer does not match',
-  unauthorized: 'Not allowed for this role',
+  unauthorized: 'Not authorised (role or signature)',
   'chain-gap': 'Missing operations from device',
   'chain-fork': 'Device log forked',
   'idempotency-mismatch': 'Same id, different content',
