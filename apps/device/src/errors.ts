@@ -62,3 +62,17 @@ export class UserExistsError extends ClinicMeshError {
     super('UserExistsError', message)
   }
 }
+
+/** The device's disk is full: the change is not on disk (held in memory, not durable; nothing earlier is lost). HTTP 507. */
+export class StorageFullError extends ClinicMeshError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('StorageFullError', message, options)
+  }
+}
+
+/** The device's storage refuses writes (read-only, permissions, I/O error): the change is not on disk. HTTP 503. */
+export class StorageUnavailableError extends ClinicMeshError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('StorageUnavailableError', message, options)
+  }
+}

@@ -26,6 +26,8 @@ const STATUS: Record<string, number> = {
   AppendOnlyError: 409,
   PayloadTooLargeError: 413,
   ClinicNotReadyError: 503,
+  StorageUnavailableError: 503,
+  StorageFullError: 507,
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {

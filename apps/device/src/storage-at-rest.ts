@@ -6,6 +6,7 @@ import { NodeFSStorageAdapter } from '@automerge/automerge-repo-storage-nodefs'
 import { EncryptedStorageAdapter, createKeyFile, openKeyFile } from '@clinic-mesh/security'
 import { ConfigError, DeviceSecretRequiredError } from './errors.js'
 import { log } from './log.js'
+import { FaultReportingStorage } from './storage-faults.js'
 
 /** Env var the device unlock secret may come from (else `--secret-file`). */
 export const SECRET_ENV = 'CLINIC_MESH_DEVICE_SECRET'
@@ -19,7 +20,8 @@ export const KEY_FILE = 'device.key'
 export type StorageProtection = { readonly secret: string } | { readonly plain: true }
 
 export interface DeviceStorage {
-  readonly storage: StorageAdapterInterface
+  /** Disk faults come out of it as StorageFullError / StorageUnavailableError. */
+  readonly storage: FaultReportingStorage
   readonly encrypted: boolean
   /** Chunks re-written encrypted from an older plain data dir on this start. */
   readonly migrated: number
@@ -76,12 +78,12 @@ export async function openDeviceStorage(dataDir: string, protection: StorageProt
   }
   if ('plain' in protection) {
     if (existsSync(keyFile)) throw new ConfigError(`${dataDir} holds encrypted data (${KEY_FILE}): plain storage refused, give the device secret`)
-    return { storage: new NodeFSStorageAdapter(repoDir), encrypted: false, migrated: 0 }
+    return { storage: new FaultReportingStorage(new NodeFSStorageAdapter(repoDir)), encrypted: false, migrated: 0 }
   }
   if (protection.secret === '') throw new DeviceSecretRequiredError('the device unlock secret is empty')
   if (existsSync(keyFile)) {
     const keyring = await openKeyFile(keyFile, protection.secret)
-    return { storage: new EncryptedStorageAdapter(new NodeFSStorageAdapter(repoDir), keyring), encrypted: true, migrated: 0 }
+    return { storage: new FaultReportingStorage(new EncryptedStorageAdapter(new NodeFSStorageAdapter(repoDir), keyring)), encrypted: true, migrated: 0 }
   }
   // first encrypted start: the key file appears only once any older plain data is re-written under it, so a
   // crash half-way leaves the plain dir and no key file, and the next start simply migrates again
@@ -92,7 +94,7 @@ export async function openDeviceStorage(dataDir: string, protection: StorageProt
   const migrated = await migratePlain(repoDir, wrap)
   await rename(pending, keyFile)
   if (migrated > 0) log('storage-migrated-to-encrypted', { chunks: migrated })
-  return { storage: wrap(repoDir), encrypted: true, migrated }
+  return { storage: new FaultReportingStorage(wrap(repoDir)), encrypted: true, migrated }
 }
 
 /** Refuses a secret file inside the data dir: a secret stored beside the data protects nothing. */
