@@ -55,6 +55,7 @@ describe('web: pharmacy on a device node linked to a relay', () => {
     await page.getByLabel('Given name').fill('Mary')
     await page.getByLabel('Family name').fill('Chirwa')
     await page.getByLabel('Date of birth').fill('2019-02-11')
+    await page.getByLabel('Sex').selectOption('female')
     await page.getByLabel('Reason for visit (opens a visit now)').fill('ear pain')
     await page.getByRole('button', { name: 'Register', exact: true }).click()
     await page.getByRole('button', { name: 'Start a prescription' }).click()

@@ -33,6 +33,7 @@ describe('web: two tablets on two device nodes share one encounter', () => {
     await nurse.getByLabel('Given name').fill('Grace')
     await nurse.getByLabel('Family name').fill('Banda')
     await nurse.getByLabel('Date of birth').fill('1984-03-12')
+    await nurse.getByLabel('Sex').selectOption('female')
     await nurse.getByLabel('ID number', { exact: true }).fill('MW100001')
     await nurse.getByLabel('Reason for visit (opens a visit now)').fill('fever and cough')
     await screenshot(nurse, 'register')

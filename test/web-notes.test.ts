@@ -27,6 +27,7 @@ describe('web: clinician notes are collaborative text', () => {
     await one.getByLabel('Given name').fill('Esther')
     await one.getByLabel('Family name').fill('Phiri')
     await one.getByLabel('Date of birth').fill('1958-10-02')
+    await one.getByLabel('Sex').selectOption('female')
     await one.getByLabel('Reason for visit (opens a visit now)').fill('cough')
     await one.getByRole('button', { name: 'Register', exact: true }).click()
     await one.getByRole('heading', { name: 'Esther Phiri' }).waitFor()

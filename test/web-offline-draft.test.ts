@@ -10,6 +10,7 @@ async function registerVisit(page: Page, given: string, family: string, reason: 
   await page.getByLabel('Given name').fill(given)
   await page.getByLabel('Family name').fill(family)
   await page.getByLabel('Date of birth').fill('1990-07-01')
+  await page.getByLabel('Sex').selectOption('male')
   await page.getByLabel('Reason for visit (opens a visit now)').fill(reason)
   await page.getByRole('button', { name: 'Register', exact: true }).click()
   await page.getByRole('heading', { name: `${given} ${family}` }).waitFor()

@@ -28,6 +28,7 @@ describe('web: patients', () => {
     await page.getByLabel('Given name').fill('Grace')
     await page.getByLabel('Family name').fill('Banda')
     await page.getByLabel('Date of birth').fill('1984-03-12')
+    await page.getByLabel('Sex').selectOption('female')
     await page.getByLabel('ID number', { exact: true }).fill('MW100001')
     await page.getByRole('button', { name: 'Register', exact: true }).click()
 
@@ -45,6 +46,7 @@ describe('web: patients', () => {
     await page.getByLabel('Given name').fill('grace')
     await page.getByLabel('Family name').fill('BANDA')
     await page.getByLabel('Date of birth').fill('1984-03-12')
+    await page.getByLabel('Sex').selectOption('female')
     await page.getByTestId('duplicate-warning').getByText('Grace Banda').waitFor()
     await screenshot(page, 'register-duplicate')
     await page.getByRole('button', { name: 'Register', exact: true }).click()

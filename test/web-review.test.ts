@@ -27,6 +27,7 @@ describe('web: needs-review markers', () => {
     await one.getByLabel('Given name').fill('Ruth')
     await one.getByLabel('Family name').fill('Nkhoma')
     await one.getByLabel('Date of birth').fill('1971-05-20')
+    await one.getByLabel('Sex').selectOption('female')
     await one.getByLabel('Reason for visit (opens a visit now)').fill('diabetes review')
     await one.getByRole('button', { name: 'Register', exact: true }).click()
     await one.getByRole('heading', { name: 'Ruth Nkhoma' }).waitFor()
