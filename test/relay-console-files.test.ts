@@ -50,6 +50,8 @@ describe('relay: static files of the reviewer console (real relay process, --web
       const res = await fetch(`${relay.url}${path}`)
       expect([path, res.status, res.headers.get('content-type'), res.headers.get('cache-control')]).toEqual([path, 200, 'text/html; charset=utf-8', 'no-cache'])
       expect(await res.text()).toContain('<title>console</title>')
+      expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'")
+      expect(res.headers.get('x-frame-options')).toBe('DENY')
     }
     const types: [string, string][] = [
       ['/assets/app-1a2b.js', 'text/javascript; charset=utf-8'],

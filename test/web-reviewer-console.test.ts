@@ -220,6 +220,12 @@ describe('reviewer console (relay-served page, real relay + two device processes
     const price = byKind.get('price-changed')!
 
     const page = await openTablet(browser, `http://127.0.0.1:${relay.port}/`)
+    // the relay's content security policy must not block anything the console does
+    const blocked: string[] = []
+    page.on('console', (m) => {
+      if (/Content Security Policy|Refused to/i.test(m.text())) blocked.push(m.text())
+    })
+    await page.reload()
     await page.locator(`[data-conflict-id="${short.id}"]`).waitFor()
     const table = await page.getByTestId('conflicts-by-clinic').innerText()
     for (const row of ['clinic-north\tNot enough stock\t1', 'clinic-north\tPrice changed\t1', 'clinic-south\tItem not in formulary\t1']) expect(table).toContain(row)
@@ -248,6 +254,7 @@ describe('reviewer console (relay-served page, real relay + two device processes
     await priceCard.waitFor({ state: 'detached' })
     expect(await page.getByTestId('resolved-confirmation').innerText()).toContain('Price changed · Amoxicillin 500 mg · pt_13 — Accepted as recorded.')
     await screenshot(page, 'reviewer-console-two-clinics')
+    expect(blocked).toEqual([])
     await north.settled((_d, st) => qty(st, 'AMX-1') === 20 - 8 - 2)
   })
 })

@@ -23,6 +23,17 @@ const TYPES: Record<string, string> = {
   '.map': 'application/json; charset=utf-8',
 }
 
+/**
+ * The console acts on stock (resolutions): it may not be framed (clickjacking), runs only its own scripts and talks
+ * only to this relay. `'unsafe-inline'` styles: Svelte's `style:` directives set style attributes.
+ */
+const HTML_HEADERS = {
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+}
+
 const NOT_BUILT = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>clinic-mesh relay</title></head>
 <body><h1>clinic-mesh relay</h1><p>The reviewer console is not built (<code>npm run build -w @clinic-mesh/web</code>).
 The reviewer API is at <a href="/api/conflicts">/api/conflicts</a> and <a href="/api/status">/api/status</a>.</p></body></html>`
@@ -70,7 +81,7 @@ export async function serveConsole(root: string, req: IncomingMessage, res: Serv
   const info = await stat(file).catch(() => undefined)
   if (!info?.isFile()) {
     if (file.endsWith(CONSOLE_PAGE)) {
-      res.writeHead(200, { 'content-type': TYPES['.html']!, 'cache-control': 'no-cache' }).end(method === 'HEAD' ? undefined : NOT_BUILT)
+      res.writeHead(200, { 'content-type': TYPES['.html']!, 'cache-control': 'no-cache', ...HTML_HEADERS }).end(method === 'HEAD' ? undefined : NOT_BUILT)
       return
     }
     return notFound(res, method, path)
@@ -78,8 +89,14 @@ export async function serveConsole(root: string, req: IncomingMessage, res: Serv
   const [realRoot, realFile] = await Promise.all([realpath(root), realpath(file)])
   if (!realFile.startsWith(realRoot + sep)) return notFound(res, method, path)
   const type = TYPES[extname(file)] ?? 'application/octet-stream'
-  const cache = file.endsWith('.html') ? 'no-cache' : 'public, max-age=31536000, immutable'
-  const headers = { 'content-type': type, 'content-length': info.size, 'cache-control': cache, 'x-content-type-options': 'nosniff' }
+  const html = file.endsWith('.html')
+  const headers = {
+    'content-type': type,
+    'content-length': info.size,
+    'cache-control': html ? 'no-cache' : 'public, max-age=31536000, immutable',
+    'x-content-type-options': 'nosniff',
+    ...(html ? HTML_HEADERS : {}),
+  }
   if (method === 'HEAD') {
     res.writeHead(200, headers).end()
     return
