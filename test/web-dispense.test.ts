@@ -113,7 +113,18 @@ describe('web: pharmacy on a device node linked to a relay', () => {
     expect(await row.getByTestId('tentative').innerText()).toMatch(/^170\s*-9 not confirmed$/) // counts what waits here
     await screenshot(page, 'pharmacy-offline')
     node = await clinic.restart(node)
-    await page.getByTestId('outbox').waitFor({ state: 'detached', timeout: 20_000 })
+    // the restarted node may refuse the session's stock writes until the pharmacist signs in again (signed stock
+    // operations: the signing key is unlocked by the password). The dispense must wait for that, not be lost.
+    const outbox = page.getByTestId('outbox')
+    const signInAgain = page.getByRole('button', { name: 'Sign in again' })
+    await expect.poll(async () => (await outbox.count()) === 0 || (await signInAgain.isVisible()), { timeout: 20_000 }).toBe(true)
+    if (await signInAgain.isVisible()) {
+      expect(await outbox.innerText()).toContain('1 dispense saved on this tablet')
+      await screenshot(page, 'pharmacy-sign-in-again')
+      await signInAgain.click()
+      await signIn(page, 'Peter Banda', 'pharmacist')
+    }
+    await outbox.waitFor({ state: 'detached', timeout: 20_000 })
     // sent once (idempotency id), and settled by the relay after the restart
     await expect.poll(() => row.getByTestId('settled').innerText(), { timeout: 20_000 }).toBe('170')
     expect(await row.getByTestId('tentative').innerText()).toBe('170')

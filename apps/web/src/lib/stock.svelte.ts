@@ -31,6 +31,8 @@ export interface DispenseRequest {
 
 const STOCK_KEY = 'clinic-mesh.stock'
 const OUTBOX_KEY = 'clinic-mesh.outbox'
+const RETRY_MIN_MS = 1000
+const RETRY_MAX_MS = 15_000
 
 export function parseStock(raw: unknown): StockLine[] {
   const lines = pick<unknown[]>(raw, 'lines', 'stock') ?? pick<unknown[]>(pick(raw, 'projection'), 'lines') ?? []
@@ -73,6 +75,11 @@ export class Stock {
   settledAt = $state<string | undefined>(read<{ settledAt?: string }>(STOCK_KEY, {}).settledAt)
   outbox = $state<DispenseRequest[]>(read<DispenseRequest[]>(OUTBOX_KEY, []))
   lastError = $state<string | undefined>(undefined)
+  /**
+   * The node refused the waiting dispenses for want of a (fresh) sign-in (401: session ended, or the signing key is
+   * locked since the node restarted). They stay here until someone signs in again.
+   */
+  needsSignIn = $state(false)
   /** Dispenses the node accepted in this session (for the label). */
   sent = $state<DispenseRequest[]>([])
 
@@ -110,24 +117,38 @@ export class Stock {
   }
 
   #flushing: Promise<void> | undefined
+  #retry: ReturnType<typeof setTimeout> | undefined
+  #retryMs = RETRY_MIN_MS
 
   async #flush(): Promise<void> {
+    clearTimeout(this.#retry)
+    this.#retry = undefined
     for (const req of [...this.outbox]) {
       try {
         await api('POST', '/api/stock/dispenses', req)
         this.#drop(req.id)
         this.sent = [...this.sent, req]
         this.lastError = undefined
+        this.needsSignIn = false
       } catch (err) {
-        if (err instanceof ApiError && err.status >= 400 && err.status < 500) {
+        if (err instanceof ApiError && err.status === 401) {
+          // not refused for what it is but for who sends it: keep it until someone signs in again
+          this.needsSignIn = true
+          break
+        } else if (err instanceof ApiError && err.status >= 400 && err.status < 500) {
           this.#drop(req.id) // refused: retrying would not help; the pharmacist sees why
           this.lastError = `${err.name}: ${err.message}`
         } else {
-          // unreachable or failing node: the dispense stays in the outbox, the status bar says so
+          // unreachable, still starting (503) or failing node: the dispense stays in the outbox, the status bar says so
           break
         }
       }
     }
+    if (this.outbox.length > 0) {
+      // a node that answers again but was not ready (503), or a sign-in still to come: try again, backing off
+      this.#retry = setTimeout(() => void this.flush(), this.#retryMs)
+      this.#retryMs = Math.min(this.#retryMs * 2, RETRY_MAX_MS)
+    } else this.#retryMs = RETRY_MIN_MS
     await this.refresh()
   }
 
