@@ -21,6 +21,8 @@ describe('web: patients', () => {
     clinic = await WebClinic.start(['device-a'])
     node = clinic.devices[0]!
     const page = await openTablet(browser, urlOf(node))
+    // the node answers; its socket waits for a signed-in user by design, which is no reason to show a red "not connected"
+    await page.getByTestId('status-device').getByText('Connected to device-a').waitFor()
     await screenshot(page, 'user-picker')
     await signIn(page, 'Joseph Kamanga', 'registration')
     await page.getByRole('navigation').getByRole('link', { name: 'Patients' }).click()
