@@ -69,7 +69,8 @@ function read<T>(key: string, fallback: T): T {
  * idempotency id, so a retry never dispenses twice.
  */
 export class Stock {
-  lines = $state<StockLine[]>(read<{ lines: StockLine[] }>(STOCK_KEY, { lines: [] }).lines)
+  // a cache written before lines carried a price reads as price 0 (the relay raises price-changed, nothing is lost)
+  lines = $state<StockLine[]>(read<{ lines: Array<Omit<StockLine, 'price'> & { price?: number }> }>(STOCK_KEY, { lines: [] }).lines.map((l) => ({ ...l, price: l.price ?? 0 })))
   fetchedAt = $state<string | undefined>(read<{ at?: string }>(STOCK_KEY, {}).at)
   /** When the relay last settled this clinic's stock (the device's `settledAt`; undefined: never). */
   settledAt = $state<string | undefined>(read<{ settledAt?: string }>(STOCK_KEY, {}).settledAt)
