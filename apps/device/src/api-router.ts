@@ -4,6 +4,7 @@ import { ForbiddenError, type Action } from '@clinic-mesh/security'
 import type { Actor } from '@clinic-mesh/records'
 import { authRoute } from './auth-api.js'
 import type { Principal } from './auth.js'
+import type { StockActor } from './stock-api.js'
 import type { DeviceNode } from './device-node.js'
 import { ClinicNotReadyError, RouteNotFoundError } from './errors.js'
 import { errorReply, field, readJson, sendJson } from './http-util.js'
@@ -13,6 +14,12 @@ import { serveStatic } from './static-files.js'
 /** The logged-in user allowed to do `action` (401 without a session, 403 for a role the policy refuses). */
 function who(node: DeviceNode, req: IncomingMessage, action?: Action): Principal {
   return ready(node.auth).require(req, action, node.relay?.status().connected ?? false)
+}
+
+/** The logged-in user allowed to do `action`, with the keys that sign the stock operation it records. */
+function signer(node: DeviceNode, req: IncomingMessage, action?: Action): StockActor {
+  const { principal, userKey } = ready(node.auth).requireSigner(req, action, node.relay?.status().connected ?? false)
+  return { user: principal.user, role: principal.role, signer: { userKey, deviceKey: node.deviceSigningKey, peerId: node.peerId } }
 }
 
 /** PATCH /api/encounters/:id: the policy action of the most demanding part of the body. */
@@ -117,17 +124,17 @@ async function route(node: DeviceNode, req: IncomingMessage, res: ServerResponse
     if (b === 'formulary' && parts.length === 3 && method === 'POST') {
       // the formulary is the central office's (seed 001: server authoritative): only an admin records an entry here,
       // and the relay settles it only from that authority role
-      const p = who(node, req)
+      const p = signer(node, req)
       if (p.role !== 'admin') throw new ForbiddenError('role', `${p.role} may not change the formulary`)
       const body = await readJson(req)
-      const r = await ready(node.stock).formulary(body, { user: p.user, role: p.role })
+      const r = await ready(node.stock).formulary(body, p)
       return send(r.duplicate ? 200 : 201, { operation: { ...r.operation, status: 'tentative' }, duplicate: r.duplicate })
     }
     if ((b === 'receipts' || b === 'dispenses') && parts.length === 3 && method === 'POST') {
-      const p = who(node, req, b === 'receipts' ? 'receive-stock' : 'dispense')
+      const p = signer(node, req, b === 'receipts' ? 'receive-stock' : 'dispense')
       const body = await readJson(req)
       const stock = ready(node.stock)
-      const r = b === 'receipts' ? await stock.receive(body, { user: p.user, role: p.role }) : await stock.dispense(body, { user: p.user, role: p.role })
+      const r = b === 'receipts' ? await stock.receive(body, p) : await stock.dispense(body, p)
       return send(r.duplicate ? 200 : 201, { operation: { ...r.operation, status: 'tentative' }, duplicate: r.duplicate })
     }
   }

@@ -6,10 +6,10 @@ import type { DocHandle } from '@automerge/automerge-repo'
 import { InvalidInputError, isRole, type Role, type UserId } from '@clinic-mesh/contracts'
 import {
   InvalidPasswordError, LoginGuard, assertCan, createUser, logout,
-  type Action, type AttemptRecord, type AttemptStore, type LoginPolicy, type ScryptParams, type UserRegister,
+  type Action, type AttemptRecord, type AttemptStore, type LoginPolicy, type ScryptParams, type Session, type UserRegister,
 } from '@clinic-mesh/security'
 import { writeJsonAtomic } from './clinic-file.js'
-import { UnauthenticatedError, UserExistsError } from './errors.js'
+import { SigningKeyLockedError, UnauthenticatedError, UserExistsError } from './errors.js'
 
 /** The user register as a document (the security package's UserRegister plus a kind tag). */
 export type UserRegisterDoc = UserRegister & { kind: 'user-register/1' }
@@ -87,6 +87,7 @@ export class DeviceAuth {
   readonly #guard: LoginGuard
   readonly #sessionsFile: string
   readonly #sessions: Map<string, StoredSession>
+  readonly #keys = new Map<string, Session>()
   readonly #scrypt: ScryptParams | undefined
   readonly #now: () => number
 
@@ -142,8 +143,9 @@ export class DeviceAuth {
     // an id not (yet) in the register — e.g. before it synced to a new tablet — does not count towards a lockout
     if (!Object.hasOwn(register.users, id)) throw new InvalidPasswordError()
     const session = await this.#guard.login(register, id, input.password)
-    logout(session) // ledger signing by user keys is not wired yet: do not keep the unlocked key in memory
     const token = randomBytes(32).toString('base64url')
+    // the unlocked signing key stays in memory only, for this session's stock operations; logout wipes it
+    this.#keys.set(tokenKey(token), session)
     const principal: Principal = { user: session.user, name: session.name, role: session.role }
     const expiresAt = this.#now() + SESSION_MS
     this.#sessions.set(tokenKey(token), { ...principal, expiresAt })
@@ -152,7 +154,24 @@ export class DeviceAuth {
   }
 
   async logout(token: string | undefined): Promise<void> {
-    if (token && this.#sessions.delete(tokenKey(token))) await this.#save()
+    if (!token) return
+    const k = tokenKey(token)
+    const unlocked = this.#keys.get(k)
+    if (unlocked) logout(unlocked)
+    this.#keys.delete(k)
+    if (this.#sessions.delete(k)) await this.#save()
+  }
+
+  /**
+   * The request's user with their unlocked signing key. A session restored after a restart of the node has no key
+   * (it never touches the disk): SigningKeyLockedError asks the user to sign in again.
+   */
+  requireSigner(req: IncomingMessage, action?: Action, online = false): { principal: Principal; userKey: Uint8Array } {
+    const principal = this.require(req, action, online)
+    const token = tokenOf(req)
+    const unlocked = token ? this.#keys.get(tokenKey(token)) : undefined
+    if (!unlocked || unlocked.signingKey.every((b) => b === 0)) throw new SigningKeyLockedError('sign in again: your signing key is locked since this device restarted')
+    return { principal, userKey: unlocked.signingKey }
   }
 
   /** The session behind a request, or undefined. A disabled or deleted user, or a changed role, ends it. */

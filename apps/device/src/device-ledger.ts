@@ -19,6 +19,7 @@ import {
 } from '@clinic-mesh/ledger'
 import { findDoc } from '@clinic-mesh/store'
 import { IdempotencyConflictError } from './errors.js'
+import { signLatestRun, type RunSigner } from './run-signer.js'
 
 const HEADER = new Set(['v', 'id', 'device', 'user', 'role', 'site', 'hlc', 'seq', 'prev', 'hash'])
 
@@ -94,13 +95,13 @@ export class DeviceLedger {
    * Appends one operation (idempotent on `id`: the same id with the same content returns the recorded op, with
    * other content throws IdempotencyConflictError) and resolves once it is in the repo and flushed to storage.
    */
-  append(id: OperationId, body: OperationBody, session: Omit<Session, 'site'>): Promise<{ op: Operation; duplicate: boolean }> {
-    const run = this.#queue.then(() => this.#append(id, body, session))
+  append(id: OperationId, body: OperationBody, session: Omit<Session, 'site'>, signer?: RunSigner): Promise<{ op: Operation; duplicate: boolean }> {
+    const run = this.#queue.then(() => this.#append(id, body, session, signer))
     this.#queue = run.catch(() => undefined)
     return run
   }
 
-  async #append(id: OperationId, body: OperationBody, session: Omit<Session, 'site'>): Promise<{ op: Operation; duplicate: boolean }> {
+  async #append(id: OperationId, body: OperationBody, session: Omit<Session, 'site'>, signer: RunSigner | undefined): Promise<{ op: Operation; duplicate: boolean }> {
     const known = this.#byId.get(id)
     if (known) {
       if (bodyOf(known) !== bodyOf(body)) throw new IdempotencyConflictError(`operation ${id} was recorded with other content`)
@@ -118,7 +119,10 @@ export class DeviceLedger {
     try {
       const period = periodOf(op.hlc.wall)
       const handle = await this.#periodDoc(period)
-      handle.change((d) => appendOperation(d, op))
+      handle.change((d) => {
+        appendOperation(d, op)
+        if (signer) signLatestRun(d, op, signer)
+      })
       await this.#repo.flush([handle.documentId, this.#dir.documentId])
     } catch (err) {
       this.#log = this.#newLog(before) // the op was not recorded: the chain continues from the last recorded one

@@ -79,6 +79,8 @@ export class DeviceNode {
   audit: DeviceAudit | undefined
   stock: StockApi | undefined
   #stopped = false
+  /** Ed25519 secret key (32 bytes) of this device's libp2p identity: signs its stock operation runs. */
+  deviceSigningKey: Uint8Array = new Uint8Array(32)
   /** The repo's chunks on disk are encrypted (EncryptedStorageAdapter). */
   encryptedAtRest = false
   readonly ready: Promise<void>
@@ -137,6 +139,7 @@ export class DeviceNode {
       sharePolicy: (peer, documentId) => ref.node?.sharePolicy(peer, documentId) ?? Promise.resolve(true),
     })
     const node = new DeviceNode(init, config, peerId, repo, mesh, membership, wss)
+    node.deviceSigningKey = privateKey.raw.slice(0, 32)
     node.encryptedAtRest = encrypted
     ref.node = node
     if (config.clinicFile) watchFile(config.clinicFile, { interval: 300 }, () => void node.#reloadClinicFile())

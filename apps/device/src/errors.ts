@@ -63,6 +63,13 @@ export class UserExistsError extends ClinicMeshError {
   }
 }
 
+/** A stock operation needs the user's signing key, which is unlocked only by a login on this run of the node. */
+export class SigningKeyLockedError extends ClinicMeshError {
+  constructor(message: string) {
+    super('SigningKeyLockedError', message)
+  }
+}
+
 /** The device's disk is full: the change is not on disk (held in memory, not durable; nothing earlier is lost). HTTP 507. */
 export class StorageFullError extends ClinicMeshError {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -14,6 +14,7 @@ const STATUS: Record<string, number> = {
   InvalidOperationError: 400,
   UnauthenticatedError: 401,
   InvalidPasswordError: 401,
+  SigningKeyLockedError: 401,
   ForbiddenError: 403,
   RouteNotFoundError: 404,
   UserExistsError: 409,

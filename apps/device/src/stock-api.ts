@@ -2,6 +2,10 @@ import { InvalidInputError, type BatchId, type ItemId, type OperationId, type Pa
 import type { Operation, OperationBody, Session } from '@clinic-mesh/ledger'
 import type { DeviceLedger } from './device-ledger.js'
 import { field } from './http-util.js'
+import type { RunSigner } from './run-signer.js'
+
+/** Who records a stock operation, with the keys that sign it (the relay turns unsigned ones into conflicts). */
+export type StockActor = Omit<Session, 'site'> & { signer?: RunSigner }
 
 type Body = Record<string, unknown>
 
@@ -26,7 +30,7 @@ export class StockApi {
     this.#ledger = ledger
   }
 
-  async receive(body: Body, session: Omit<Session, 'site'>): Promise<{ operation: Operation; duplicate: boolean }> {
+  async receive(body: Body, session: StockActor): Promise<{ operation: Operation; duplicate: boolean }> {
     const op: OperationBody = {
       kind: 'receive',
       item: field.string(body, 'item') as ItemId,
@@ -37,11 +41,11 @@ export class StockApi {
       supplier: field.string(body, 'supplier'),
       grn: field.string(body, 'grn'),
     }
-    const { op: operation, duplicate } = await this.#ledger.append(opId(body), op, session)
+    const { op: operation, duplicate } = await this.#ledger.append(opId(body), op, { user: session.user, role: session.role }, session.signer)
     return { operation, duplicate }
   }
 
-  async dispense(body: Body, session: Omit<Session, 'site'>): Promise<{ operation: Operation; duplicate: boolean }> {
+  async dispense(body: Body, session: StockActor): Promise<{ operation: Operation; duplicate: boolean }> {
     const batch = body.batch === null ? null : (field.string(body, 'batch') as BatchId)
     const op: OperationBody = {
       kind: 'dispense',
@@ -54,7 +58,7 @@ export class StockApi {
       priceSeen: field.int(body, 'priceSeen'),
       stockSeen: field.int(body, 'stockSeen', Number.MIN_SAFE_INTEGER),
     }
-    const { op: operation, duplicate } = await this.#ledger.append(opId(body), op, session)
+    const { op: operation, duplicate } = await this.#ledger.append(opId(body), op, { user: session.user, role: session.role }, session.signer)
     return { operation, duplicate }
   }
 
@@ -62,7 +66,7 @@ export class StockApi {
    * A formulary entry (name, price in minor units, status) as a `formulary-update` operation (the router lets only an
    * admin call this); the relay settles it only from the authority role, anything else becomes an `unauthorized` conflict.
    */
-  async formulary(body: Body, session: Omit<Session, 'site'>): Promise<{ operation: Operation; duplicate: boolean }> {
+  async formulary(body: Body, session: StockActor): Promise<{ operation: Operation; duplicate: boolean }> {
     const status = field.optString(body, 'status') ?? 'active'
     if (status !== 'active' && status !== 'withdrawn') throw new InvalidInputError('status must be active or withdrawn')
     const op: OperationBody = {
@@ -73,7 +77,7 @@ export class StockApi {
       status,
       controlled: field.bool(body, 'controlled') ?? false,
     }
-    const { op: operation, duplicate } = await this.#ledger.append(opId(body), op, session)
+    const { op: operation, duplicate } = await this.#ledger.append(opId(body), op, { user: session.user, role: session.role }, session.signer)
     return { operation, duplicate }
   }
 

@@ -5,6 +5,7 @@ import { ConflictNotOpenError, RelayHttpError } from './errors.js'
 import type { CheckpointMeta, RejectedOp, SettlementStore } from './settlement-store.js'
 import { emptyMeta } from './settlement-store.js'
 import { noteSeq, watermarks } from './watermarks.js'
+import { WAIT, type Verdict } from './run-verifier.js'
 
 export interface ResolutionInput {
   readonly decision: Decision
@@ -58,8 +59,12 @@ export class ClinicSettlement {
 
   static async open(clinic: string, store: SettlementStore, debounceMs = 50): Promise<ClinicSettlement> {
     const cp = await store.load(clinic)
-    const engine = cp ? SettlementEngine.restore(cp.engine) : new SettlementEngine()
-    return new ClinicSettlement(clinic, store, engine, cp?.meta ?? emptyMeta(), debounceMs)
+    const meta = cp?.meta ?? emptyMeta()
+    meta.distrusted ??= {}
+    // an operation whose signature failed is never applied: the engine raises it as an `unauthorized` conflict
+    const options = { distrust: (op: Operation): string | null => meta.distrusted?.[op.hash] ?? null }
+    const engine = cp ? SettlementEngine.restore(cp.engine, options) : new SettlementEngine(options)
+    return new ClinicSettlement(clinic, store, engine, meta, debounceMs)
   }
 
   get engine(): SettlementEngine {
@@ -74,25 +79,36 @@ export class ClinicSettlement {
    * Read the operations of a device log document from where the last call stopped (documents are
    * append-only, single writer). Invalid entries are recorded as rejected with their reason.
    */
-  ingestLog(logUrl: string, device: string, ops: readonly unknown[]): number {
+  ingestLog(logUrl: string, device: string, ops: readonly unknown[], verify?: (valid: readonly Operation[]) => Verdict[]): number {
     const from = this.meta.cursors[logUrl] ?? 0
     if (ops.length <= from) return 0
-    const fresh = ops.slice(from)
-    const { valid, invalid } = validateBatch(fresh)
+    let fresh = ops.slice(from)
+    let { valid, invalid } = validateBatch(fresh)
+    const verdicts = verify ? verify(valid) : []
+    const waitAt = verdicts.indexOf(WAIT)
+    if (waitAt >= 0) {
+      // keys for this op are not here yet (register or membership still syncing): stop before it, read it again later
+      const cut = fresh.indexOf(valid[waitAt])
+      fresh = fresh.slice(0, cut)
+      valid = valid.slice(0, waitAt)
+      invalid = invalid.filter((bad) => bad.index < cut)
+    }
     const at = new Date().toISOString()
     for (const bad of invalid) {
       this.#reject({ log: logUrl, index: from + bad.index, device, reason: bad.error.reason, field: bad.error.field, message: bad.error.message, at })
     }
     const accepted: Operation[] = []
-    for (const op of valid) {
+    for (const [i, op] of valid.entries()) {
       if (op.device !== device) {
         const message = `operation of ${op.device} in the log of ${device}`
         this.#reject({ log: logUrl, index: from + fresh.indexOf(op), device, reason: 'wrong-device', field: 'device', message, at })
         continue
       }
+      const distrust = verdicts[i]
+      if (typeof distrust === 'string') (this.meta.distrusted ??= {})[op.hash] = distrust
       accepted.push(op)
     }
-    this.meta.cursors[logUrl] = ops.length
+    this.meta.cursors[logUrl] = from + fresh.length
     this.#ingest(accepted)
     this.#schedule()
     return accepted.length

@@ -3,6 +3,8 @@ import { isValidAutomergeUrl, parseAutomergeUrl } from '@automerge/automerge-rep
 import type { ClinicDirectoryDoc, DocUrl } from '@clinic-mesh/contracts'
 import type { AccessMap } from './access-map.js'
 import type { ClinicSettlement } from './clinic-settlement.js'
+import type { Operation, RunSignature } from '@clinic-mesh/ledger'
+import { RunVerifier, type TrustKeys, type Verdict } from './run-verifier.js'
 import { findDoc } from './find-doc.js'
 import type { Logger } from './logger.js'
 import { SettlementPublisher } from './settlement-publisher.js'
@@ -13,6 +15,14 @@ interface RootLike {
 }
 interface LogLike {
   ops?: unknown
+  signatures?: Record<string, RunSignature>
+}
+interface RegisterLike {
+  users?: Record<string, { publicKey?: unknown } | undefined>
+}
+interface MembershipLike {
+  enrolments?: Record<string, unknown>
+  revocations?: Record<string, { revokedAt?: unknown } | undefined>
 }
 
 /**
@@ -30,6 +40,11 @@ export class ClinicWatcher {
   readonly #abort = new AbortController()
   readonly #followed = new Set<DocumentId>()
   #directory: DocHandle<ClinicDirectoryDoc> | null = null
+  readonly #verifier = new RunVerifier()
+  readonly #logs = new Map<string, { handle: DocHandle<LogLike>; device: string }>()
+  #keys: TrustKeys = { users: {}, peers: {} }
+  #register: DocHandle<RegisterLike> | null = null
+  #membership: DocHandle<MembershipLike> | null = null
 
   constructor(repo: Repo, access: AccessMap, settlement: ClinicSettlement, log: Logger) {
     this.#repo = repo
@@ -72,7 +87,13 @@ export class ClinicWatcher {
       return
     }
     if (doc.recordsRoot) this.#follow(doc.recordsRoot, (h) => this.#followRoot(h))
-    if (doc.membership) this.#follow(doc.membership, null)
+    if (doc.membership) this.#follow(doc.membership, (h) => this.#keysChanged({ membership: h as DocHandle<MembershipLike> }))
+    if (doc.users) {
+      // a clinic with a user register signs its stock operations: from now on unsigned ones are raised for review
+      this.settlement.meta.signaturesRequired = true
+      this.#follow(doc.users, (h) => this.#keysChanged({ register: h as DocHandle<RegisterLike> }))
+    }
+    for (const [device, url] of Object.entries(doc.audit ?? {})) if (typeof url === 'string' && device) this.#follow(url, null)
     for (const [device, periods] of Object.entries(doc.ledgerLogs ?? {})) {
       for (const url of Object.values(periods ?? {})) this.#follow(url, (h) => this.#ingestLog(h as DocHandle<LogLike>, url, device))
     }
@@ -94,13 +115,36 @@ export class ClinicWatcher {
     }
   }
 
+  /** Users' and devices' keys changed: rebuild what the relay trusts and read every log again (waiting ops may pass). */
+  #keysChanged(docs: { register?: DocHandle<RegisterLike>; membership?: DocHandle<MembershipLike> }): void {
+    this.#register = docs.register ?? this.#register
+    this.#membership = docs.membership ?? this.#membership
+    const users: Record<string, string> = {}
+    for (const [id, u] of Object.entries(this.#register?.doc().users ?? {})) if (typeof u?.publicKey === 'string') users[id] = u.publicKey
+    const m = this.#membership?.doc()
+    const peers: Record<string, string | null> = {}
+    for (const id of Object.keys(m?.enrolments ?? {})) peers[id] = null
+    for (const [id, r] of Object.entries(m?.revocations ?? {})) if (typeof r?.revokedAt === 'string') peers[id] = r.revokedAt
+    this.#keys = { users, peers }
+    for (const [url, { handle, device }] of this.#logs) this.#ingestLog(handle, url, device)
+  }
+
   #ingestLog(h: DocHandle<LogLike>, url: string, device: string): void {
-    const ops = h.doc().ops
+    this.#logs.set(url, { handle: h, device })
+    const doc = h.doc()
+    const ops = doc.ops
     if (!Array.isArray(ops)) {
       this.#log('log-without-ops', { clinic: this.clinic, log: url })
       return
     }
-    const n = this.settlement.ingestLog(url, device, ops as unknown[])
+    const verify = this.settlement.meta.signaturesRequired
+      ? (valid: readonly Operation[]): Verdict[] => {
+          const all = JSON.parse(JSON.stringify(ops)) as Operation[]
+          const sigs = JSON.parse(JSON.stringify(doc.signatures ?? {})) as Record<string, RunSignature>
+          return this.#verifier.verdicts(device, all, valid, sigs, this.#keys)
+        }
+      : undefined
+    const n = this.settlement.ingestLog(url, device, ops as unknown[], verify)
     if (n > 0) this.#log('ingested', { clinic: this.clinic, device, ops: n })
   }
 

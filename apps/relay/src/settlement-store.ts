@@ -37,6 +37,10 @@ export interface CheckpointMeta {
   relayHead: ChainHead | null
   settlement: { inventory?: string; conflicts?: string }
   lastSettledAt: string | null
+  /** Operation hash → why it is not trusted (signature, revoked device); such ops become `unauthorized` conflicts. */
+  distrusted?: Record<string, string>
+  /** Set once the clinic's directory named a user register: from then on every operation must be signed. */
+  signaturesRequired?: boolean
 }
 
 export interface Checkpoint {

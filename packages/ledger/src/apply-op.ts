@@ -21,6 +21,11 @@ export interface LedgerOptions {
   readonly prescriptionLookup: ((id: PrescriptionId) => PrescriptionState | undefined) | null
   /** Who may issue formulary/price and prescription-status updates (default: role `admin`). */
   readonly isAuthority: (op: Operation) => boolean
+  /**
+   * Why an operation is not to be trusted (bad or missing signature, revoked device), or null. Such an operation is
+   * never applied: it becomes an `unauthorized` conflict for a reviewer, with the reason as detail.
+   */
+  readonly distrust: ((op: Operation) => string | null) | null
 }
 
 export interface LedgerContext {
@@ -107,6 +112,8 @@ function lotOf(ctx: LedgerContext, op: { item: string; batch: BatchId }, seen: C
 /** Settle one operation against the authoritative state: apply it (null), flag a conflict, or ask it to wait. */
 export function applyOperation(ctx: LedgerContext, op: Operation): Outcome {
   const { book } = ctx
+  const distrusted = ctx.options.distrust?.(op) ?? null
+  if (distrusted !== null) return conflict('unauthorized', distrusted, {}, {})
   switch (op.kind) {
     case 'dispense':
       return dispense(ctx, op)

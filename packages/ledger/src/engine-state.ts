@@ -99,7 +99,7 @@ export function decodeEngineState(bytes: Uint8Array): EngineState {
       book,
       transfers: new Map(json.transfers),
       prescriptions: new Map(json.prescriptions),
-      options: { prescriptionLookup: null, isAuthority: () => false }, // replaced by the engine's options
+      options: { prescriptionLookup: null, isAuthority: () => false, distrust: null }, // replaced by the engine's options
     },
     chains,
     waits: json.waits,

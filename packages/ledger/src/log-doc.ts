@@ -15,7 +15,31 @@ export type DeviceLogDoc = {
   device: DeviceId
   period: string // YYYY-MM-DD (UTC)
   ops: Operation[]
+  /**
+   * Signatures over runs of `ops` (one user's consecutive operations, at most RUN_MAX long), keyed by the run's first
+   * seq. The device re-signs its current run on every append (same Automerge change as the op), so the newest entry
+   * covers every op of the run through the hash chain and a verifier checks one entry per run.
+   */
+  signatures?: { [firstSeq: string]: RunSignature }
 }
+
+/** A signed run: the summary `@clinic-mesh/security` `signBatch` signs, plus the signing device's libp2p peer id. */
+export type RunSignature = {
+  v: 1
+  /** libp2p peer id of the device (its Ed25519 public key), enrolled in the clinic's membership. */
+  signer: string
+  device: string
+  user: string
+  firstSeq: number
+  count: number
+  firstPrev: string | null
+  lastHash: string
+  userSignature: string
+  deviceSignature: string
+}
+
+/** Longest run one signature covers (bounds the re-hashing a device does per append). */
+export const RUN_MAX = 256
 
 /** The period (UTC day) an HLC wall time falls in. */
 export function periodOf(wall: number): string {

@@ -70,6 +70,7 @@ export class SettlementEngine {
     const ledgerOptions: LedgerOptions = {
       prescriptionLookup: options.prescriptionLookup ?? null,
       isAuthority: options.isAuthority ?? defaultAuthority,
+      distrust: options.distrust ?? null,
     }
     this.#s = state ?? {
       round: 0,

@@ -1,0 +1,101 @@
+import type { AutomergeUrl } from '@automerge/automerge-repo'
+import { ed25519 } from '@noble/curves/ed25519.js'
+import { hashOperation, periodOf, type DeviceLogDoc, type Operation, type RunSignature } from '@clinic-mesh/ledger'
+import { signBatch } from '@clinic-mesh/security'
+import { tempDir, type TempDir } from '@clinic-mesh/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DeviceCluster, pollDevice, type DeviceProcess } from './helpers/device-process.js'
+import { TestDevice } from './helpers/relay-device.js'
+import { RelayProcess } from './helpers/relay-process.js'
+
+interface Status {
+  device: { id: string; peerId: string }
+  clinic: { id: string; directoryUrl: string }
+  pending: { ops: number }
+}
+interface Conflicts {
+  conflicts: { kind: string; status: string; detail: string; operation?: { id: string } }[]
+}
+interface Stock {
+  lines: { batch: string; settled: number; tentative: number }[]
+}
+
+const admin = { name: 'admin', role: 'admin' }
+const item = 'itm_amox'
+
+/** An attacker's copy of an op: other content, re-chained and re-hashed so the hash chain itself looks right. */
+function forge(after: Operation, change: Partial<Operation>): Operation {
+  const { hash: _h, ...rest } = { ...after, ...change, seq: after.seq + 1, prev: after.hash } as Operation
+  return { ...rest, hash: hashOperation(rest as Omit<Operation, 'hash'>) } as Operation
+}
+
+describe('signed stock operations: the relay settles what the device and user signed, and raises the rest', () => {
+  let dir: TempDir
+  let relay: RelayProcess
+  let cluster: DeviceCluster
+  let node: DeviceProcess
+  let attacker: TestDevice | undefined
+
+  beforeAll(async () => {
+    dir = await tempDir('relay-signatures-')
+    relay = await RelayProcess.start(dir.path)
+    cluster = await DeviceCluster.start(['pharmacy'], { relay: relay.syncUrl.replace(/\/sync$/, '') })
+    node = cluster.devices[0]!
+    await node.ready()
+  })
+
+  afterAll(async () => {
+    await attacker?.close()
+    await cluster?.stop()
+    await relay?.stop('SIGKILL')
+    await dir?.remove()
+  })
+
+  it('settles signed operations; an unsigned forged op and one under a forged signature become unauthorized conflicts', async () => {
+    const status = (await node.api<Status>('GET', '/api/status')).body
+    const clinic = status.clinic.id
+    const price = await node.api('POST', '/api/stock/formulary', { id: 'f-1', item, name: 'Amoxicillin 250 mg', price: 40 }, { as: admin })
+    expect(price.status).toBe(201)
+    const grn = await node.api<{ operation: Operation }>('POST', '/api/stock/receipts', { id: 'grn-1', item, batch: 'AMX-1', expiry: '2031-01-31', quantity: 100, unitCost: 30, supplier: 'CMST', grn: 'G-1' })
+    expect(grn.status).toBe(201)
+    await pollDevice(async () => {
+      const s = await node.api<Stock>('GET', '/api/stock')
+      return s.body.lines.find((l) => l.batch === 'AMX-1')?.settled === 100
+    }, 'the signed receipt is settled by the relay')
+    expect((await relay.api<Conflicts>('GET', `/api/conflicts?clinic=${clinic}`)).body.conflicts).toEqual([])
+
+    // an attacker who got a clinic peer onto the relay edits the pharmacy's log document directly
+    attacker = new TestDevice(relay.syncUrl, clinic, 'intruder')
+    // (the relay's registration does not authenticate peers yet: knowing the clinic id and directory URL is enough)
+    expect([200, 201]).toContain((await attacker.register(relay, status.clinic.directoryUrl)).status)
+    await attacker.joinClinic(status.clinic.directoryUrl as AutomergeUrl)
+    const logUrl = await pollDevice(async () => attacker!.directory.doc()?.ledgerLogs[status.device.id]?.[periodOf(Date.now())], 'log url')
+    const log = await attacker.repo.find<DeviceLogDoc>(logUrl as string as AutomergeUrl)
+    const last = log.doc().ops.at(-1)!
+    const unsigned = forge(last, { id: 'op_forged_1' as Operation['id'], quantity: 1000, grn: 'G-FAKE' } as Partial<Operation>)
+    // a second forgery with a run signature made with keys the clinic never vouched for
+    const fakeKey = ed25519.utils.randomSecretKey()
+    const signedByStranger = forge(unsigned, { id: 'op_forged_2' as Operation['id'], quantity: 500, grn: 'G-FAKE-2' } as Partial<Operation>)
+    const { ops: _o, ...summary } = signBatch([signedByStranger], fakeKey, fakeKey)
+    const fakeSig: RunSignature = { ...summary, v: 1, signer: status.device.peerId }
+    log.change((d) => {
+      d.ops.push(JSON.parse(JSON.stringify(unsigned)) as Operation, JSON.parse(JSON.stringify(signedByStranger)) as Operation)
+      d.signatures ??= {}
+      d.signatures[String(signedByStranger.seq)] = fakeSig
+    })
+
+    const raised = await pollDevice(async () => {
+      const r = await relay.api<Conflicts>('GET', `/api/conflicts?clinic=${clinic}`)
+      return r.body.conflicts.length >= 2 ? r.body.conflicts : undefined
+    }, 'both forgeries raised for review')
+    expect(raised.map((c) => [c.operation?.id, c.kind, c.status]).sort()).toEqual([
+      ['op_forged_1', 'unauthorized', 'open'],
+      ['op_forged_2', 'unauthorized', 'open'],
+    ])
+    expect(raised.find((c) => c.operation?.id === 'op_forged_1')?.detail).toMatch(/unsigned/)
+    expect(raised.find((c) => c.operation?.id === 'op_forged_2')?.detail).toMatch(/signature check failed: bad-device-signature/)
+    // nothing forged reached the settled stock
+    const stock = await node.api<Stock>('GET', '/api/stock')
+    expect(stock.body.lines.find((l) => l.batch === 'AMX-1')?.settled).toBe(100)
+  })
+})
