@@ -6,7 +6,8 @@ import { authRoute } from './auth-api.js'
 import type { Principal } from './auth.js'
 import type { StockActor } from './stock-api.js'
 import type { DeviceNode } from './device-node.js'
-import { ClinicNotReadyError, RouteNotFoundError } from './errors.js'
+import { ClinicNotReadyError, DeviceRevokedError, RouteNotFoundError } from './errors.js'
+import { revokeDevice } from './revocation.js'
 import { errorReply, field, readJson, sendJson } from './http-util.js'
 import { log } from './log.js'
 import { serveStatic } from './static-files.js'
@@ -36,6 +37,7 @@ function ready<T>(v: T | undefined): T {
 }
 
 async function status(node: DeviceNode): Promise<unknown> {
+  if (node.revoked) return { device: { id: node.config.deviceId, name: node.config.name, peerId: node.peerId }, revoked: true, clinic: { ready: false } }
   const relay = node.relay?.status()
   const pending = (await node.ledger?.pending()) ?? 0
   return {
@@ -67,7 +69,27 @@ async function route(node: DeviceNode, req: IncomingMessage, res: ServerResponse
   const [, a, b, c] = parts
   const send = (s: number, body: unknown): void => sendJson(res, s, body)
   if (a === 'status' && parts.length === 2 && method === 'GET') return send(200, await status(node))
+  if (node.revoked) throw new DeviceRevokedError('this device was revoked by the clinic; its clinic data has been wiped')
   if (await authRoute(ready(node.auth), ready(node.audit), req, res, parts, url)) return
+  if (a === 'devices' && parts.length === 2 && method === 'GET') {
+    who(node, req, 'revoke-device')
+    const m = node.membership
+    return send(200, {
+      self: node.peerId,
+      enrolled: m.enrolments().map((e) => ({ peerId: e.devicePeerId, name: e.deviceName, enrolledAt: e.enrolledAt, revoked: m.isRevoked(e.devicePeerId) })),
+      revocations: m.revocations().map((r) => ({ peerId: r.devicePeerId, revokedAt: r.revokedAt, reason: r.reason })),
+    })
+  }
+  if (a === 'devices' && b === 'revoke' && parts.length === 3 && method === 'POST') {
+    const p = who(node, req, 'revoke-device')
+    const body = await readJson(req)
+    const doc = node.membershipDoc
+    if (!doc) throw new ClinicNotReadyError('the membership document is not loaded yet')
+    const done = await revokeDevice(doc, node.config.clinicFile, node.config.clinic, { peerId: body.peerId, reason: body.reason })
+    await ready(node.audit).record(p.user, 'change', `device:${done.peerId}`)
+    await node.repo.flush([doc.documentId])
+    return send(200, { revoked: done })
+  }
   if (a === 'network' && parts.length === 2 && method === 'POST') {
     who(node, req)
     const body = await readJson(req)

@@ -20,6 +20,7 @@ import { log } from './log.js'
 import { DeviceAudit } from './audit.js'
 import { DeviceAuth, type UserRegisterDoc } from './auth.js'
 import { bootstrapUsers, loginPolicyFromEnv } from './auth-bootstrap.js'
+import { wipeClinicData } from './revocation.js'
 import { openDeviceStorage, type StorageProtection } from './storage-at-rest.js'
 
 export interface DeviceNodeInit {
@@ -74,6 +75,10 @@ export class DeviceNode {
   #store: ClinicStore<ChartCollection> | undefined
   #ledger: DeviceLedger | undefined
   records: RecordsApi | undefined
+  /** The clinic's membership document, once followed (the revoke route writes to it). */
+  membershipDoc: DocHandle<MembershipDoc> | undefined
+  /** Set once this device learned its own revocation: its clinic data is gone, the API answers 410. */
+  revoked = false
   /** Users, login and sessions; undefined until the clinic is open. */
   auth: DeviceAuth | undefined
   audit: DeviceAudit | undefined
@@ -98,7 +103,7 @@ export class DeviceNode {
     this.#server.on('upgrade', (req, socket, head) => {
       if ((req.url ?? '').split('?')[0] !== '/sync') return socket.destroy()
       // only a logged-in user's browser may sync (automerge-repo authorises nothing by itself)
-      if (!this.auth?.principal(req)) {
+      if (this.revoked || !this.auth?.principal(req)) {
         socket.end('HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{"error":{"name":"UnauthenticatedError","message":"log in first"}}')
         return
       }
@@ -282,9 +287,12 @@ export class DeviceNode {
     if (!url) return
     const h = await findDoc<MembershipDoc>(this.repo, url as string as AutomergeUrl).catch(() => undefined)
     if (!h) return
+    this.membershipDoc = h
     const apply = (d: MembershipDoc): void => {
       const plainRecords = JSON.parse(JSON.stringify(d)) as MembershipDoc
       this.membership.update({ enrolments: Object.values(plainRecords.enrolments ?? {}), revocations: Object.values(plainRecords.revocations ?? {}) })
+      // a verified revocation of this very device: cut every link and wipe the clinic's data
+      if (this.membership.isRevoked(this.peerId) && !this.revoked) void this.#selfRevoked()
     }
     h.on('change', ({ doc }) => apply(doc))
     apply(h.doc())
@@ -295,6 +303,17 @@ export class DeviceNode {
         d.enrolments[me.devicePeerId] = { ...me }
       })
     }
+  }
+
+  /** This device was revoked (lost or stolen tablet): stop syncing, wipe the clinic data, answer 410 from now on. */
+  async #selfRevoked(): Promise<void> {
+    this.revoked = true
+    log('device-revoked', { peerId: this.peerId })
+    this.#relay?.stop()
+    for (const ws of this.#wss.clients) ws.terminate()
+    await this.mesh.stop().catch(() => undefined)
+    await this.repo.shutdown().catch(() => undefined)
+    await wipeClinicData(this.#init.dataDir)
   }
 
   async stop(): Promise<void> {

@@ -83,3 +83,17 @@ export class StorageUnavailableError extends ClinicMeshError {
     super('StorageUnavailableError', message, options)
   }
 }
+
+/** This device was revoked by the clinic: its clinic data is wiped and it serves nothing any more. */
+export class DeviceRevokedError extends ClinicMeshError {
+  constructor(message: string) {
+    super('DeviceRevokedError', message)
+  }
+}
+
+/** The action needs the clinic admin key, which this device does not hold. */
+export class AdminKeyUnavailableError extends ClinicMeshError {
+  constructor(message: string) {
+    super('AdminKeyUnavailableError', message)
+  }
+}

@@ -16,6 +16,8 @@ const STATUS: Record<string, number> = {
   InvalidPasswordError: 401,
   SigningKeyLockedError: 401,
   ForbiddenError: 403,
+  AdminKeyUnavailableError: 403,
+  DeviceRevokedError: 410,
   RouteNotFoundError: 404,
   UserExistsError: 409,
   AccountLockedError: 423,

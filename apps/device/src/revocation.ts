@@ -1,0 +1,44 @@
+import { rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { DocHandle } from '@automerge/automerge-repo'
+import { InvalidInputError } from '@clinic-mesh/contracts'
+import { signRevocation } from '@clinic-mesh/mesh'
+import { readClinicFile } from './clinic-file.js'
+import { AdminKeyUnavailableError } from './errors.js'
+import { log } from './log.js'
+import type { MembershipDoc } from './device-node.js'
+
+/**
+ * Revokes a device (a lost tablet): a revocation signed with the clinic admin key goes into the membership document.
+ * Every member's gater then drops and refuses that peer; the relay stops trusting its operations signed after
+ * `revokedAt`; the device itself wipes its clinic data when the record reaches it. The admin key lives only where
+ * the clinic was set up (the clinic file of the demo and tests; a field deployment keeps it on the admin's device).
+ */
+export async function revokeDevice(
+  membershipDoc: DocHandle<MembershipDoc>,
+  clinicFile: string | undefined,
+  clinic: string,
+  input: { peerId: unknown; reason: unknown },
+): Promise<{ peerId: string; revokedAt: string }> {
+  if (typeof input.peerId !== 'string' || !/^[1-9A-HJ-NP-Za-km-z]{20,100}$/.test(input.peerId)) throw new InvalidInputError('peerId must be a libp2p peer id')
+  if (typeof input.reason !== 'string' || input.reason.trim() === '' || input.reason.length > 200) throw new InvalidInputError('reason must be 1-200 characters')
+  if (!Object.hasOwn(membershipDoc.doc()?.enrolments ?? {}, input.peerId)) throw new InvalidInputError(`${input.peerId} is not enrolled in this clinic`)
+  const secret = clinicFile ? (await readClinicFile(clinicFile)).adminSecretKey : undefined
+  if (!secret) throw new AdminKeyUnavailableError('this device does not hold the clinic admin key: revoke from the admin device')
+  const r = signRevocation({ clinic, devicePeerId: input.peerId, reason: input.reason.trim() }, Buffer.from(secret, 'hex'))
+  membershipDoc.change((d) => {
+    d.revocations[r.devicePeerId] = { ...r }
+  })
+  return { peerId: r.devicePeerId, revokedAt: r.revokedAt }
+}
+
+/**
+ * A revoked device wipes its clinic data: the repo (every chart, log and index), sessions, login counters and the
+ * storage key file. Its identity key and config stay so the log can say which device this was.
+ */
+export async function wipeClinicData(dataDir: string): Promise<void> {
+  for (const name of ['repo', 'sessions.json', 'login-attempts.json', 'device.key', 'initial-admin-password']) {
+    await rm(join(dataDir, name), { recursive: true, force: true })
+  }
+  log('device-revoked-wiped', {})
+}
