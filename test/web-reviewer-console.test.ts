@@ -230,6 +230,9 @@ describe('reviewer console (relay-served page, real relay + two device processes
     const table = await page.getByTestId('conflicts-by-clinic').innerText()
     for (const row of ['clinic-north\tNot enough stock\t1', 'clinic-north\tPrice changed\t1', 'clinic-south\tItem not in formulary\t1']) expect(table).toContain(row)
     expect(await page.getByTestId('conflict-chart').locator('rect').count()).toBeGreaterThanOrEqual(3) // one bar part per kind at least
+    const clinics = await page.getByTestId('clinic-status').innerText()
+    expect(clinics).toMatch(/clinic-north\t1\t[^\t]+\t0\t2\t0/) // one device, nothing waiting, two open
+    expect(clinics).toMatch(/clinic-south\t1\t[^\t]+\t0\t1\t0/)
 
     await page.getByLabel('Clinic', { exact: true }).selectOption('clinic-south')
     await pollDevice(async () => (await page.getByTestId('conflict').count()) === 1, 'only the south clinic shown')

@@ -1,4 +1,4 @@
-import type { ConflictView, InventoryState, ResolutionRequest } from './relay-api.js'
+import type { ConflictView, InventoryState, ResolutionRequest, StatusReply } from './relay-api.js'
 import { RelayApiError, relayApi } from './relay-api.js'
 
 export type Filter = 'open' | 'resolved' | 'all'
@@ -27,6 +27,8 @@ function loadReviewer(): Reviewer {
 export class ConsoleState {
   conflicts = $state<ConflictView[]>([])
   inventories = $state<Record<string, InventoryState>>({})
+  /** Every clinic the relay serves, with or without conflicts (GET /api/status). */
+  clinicStatus = $state<StatusReply['clinics']>([])
   filter = $state<Filter>('open')
   clinic = $state<string>('')
   reviewer = $state<Reviewer>(loadReviewer())
@@ -49,12 +51,13 @@ export class ConsoleState {
   async refresh(): Promise<void> {
     const mine = ++this.#latest
     try {
-      const { conflicts } = await relayApi.conflicts()
+      const [{ conflicts }, status] = await Promise.all([relayApi.conflicts(), relayApi.status()])
       const clinics = [...new Set(conflicts.map((c) => c.clinic))]
       const inv = await Promise.all(clinics.map(async (k) => [k, (await relayApi.inventory(k)).inventory] as const))
       // a poll that started before a resolution must not bring the resolved conflict back as open
       if (mine !== this.#latest) return
       this.conflicts = conflicts
+      this.clinicStatus = status.clinics
       this.inventories = Object.fromEntries(inv)
       this.loadedAt = new Date().toISOString()
       this.loadError = null

@@ -67,7 +67,7 @@ export interface InventoryReply {
 
 export interface StatusReply {
   time: string
-  clinics: { clinic: string; opsPending: number; conflictsOpen: number; conflictsResolved: number; lastSettlementAt: string | null }[]
+  clinics: { clinic: string; devices: { device: string }[]; opsPending: number; conflictsOpen: number; conflictsResolved: number; lastSettlementAt: string | null }[]
 }
 
 export interface ResolutionRequest {
