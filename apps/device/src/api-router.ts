@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { InvalidInputError, type DeviceId } from '@clinic-mesh/contracts'
 import { ForbiddenError, type Action } from '@clinic-mesh/security'
+import { ed25519 } from '@noble/curves/ed25519.js'
 import type { Actor } from '@clinic-mesh/records'
 import { authRoute } from './auth-api.js'
 import type { Principal } from './auth.js'
@@ -14,12 +15,12 @@ import { serveStatic } from './static-files.js'
 
 /** The logged-in user allowed to do `action` (401 without a session, 403 for a role the policy refuses). */
 function who(node: DeviceNode, req: IncomingMessage, action?: Action): Principal {
-  return ready(node.auth).require(req, action, node.relay?.status().connected ?? false)
+  return ready(node.auth).require(req, action, { online: node.relay?.status().connected ?? false })
 }
 
 /** The logged-in user allowed to do `action`, with the keys that sign the stock operation it records. */
 function signer(node: DeviceNode, req: IncomingMessage, action?: Action): StockActor {
-  const { principal, userKey } = ready(node.auth).requireSigner(req, action, node.relay?.status().connected ?? false)
+  const { principal, userKey } = ready(node.auth).requireSigner(req, action, { online: node.relay?.status().connected ?? false })
   return { user: principal.user, role: principal.role, signer: { userKey, deviceKey: node.deviceSigningKey, peerId: node.peerId } }
 }
 
@@ -95,6 +96,26 @@ async function route(node: DeviceNode, req: IncomingMessage, res: ServerResponse
     const body = await readJson(req)
     await node.setNetwork(field.bool(body, 'mesh'), field.bool(body, 'relay'))
     return send(200, { network: node.network })
+  }
+  if (a === 'signatures' && b === 'prescription' && parts.length === 3 && method === 'POST') {
+    // offline, a clinician signs against the knowledge-base snapshot the relay last settled (prices, formulary): it
+    // must be younger than the policy's limit (docs/ARCHITECTURE.md, offline matrix)
+    const settledAt = (await ready(node.ledger).stock()).settledAt
+    const knowledgeBaseAgeDays = settledAt ? (Date.now() - Date.parse(settledAt)) / 86_400_000 : undefined
+    const online = node.relay?.status().connected ?? false
+    const { principal, userKey } = ready(node.auth).requireSigner(req, 'sign-prescription', { online, ...(knowledgeBaseAgeDays !== undefined ? { knowledgeBaseAgeDays } : {}) })
+    const body = await readJson(req)
+    const hash = body.hash
+    if (typeof hash !== 'string' || !/^[0-9a-f]{64}$/.test(hash)) throw new InvalidInputError('hash must be the prescription hash (64 hex characters)')
+    const bytes = Buffer.from(hash, 'hex')
+    const reply = {
+      hash,
+      signature: Buffer.from(ed25519.sign(bytes, userKey)).toString('hex'),
+      publicKey: Buffer.from(ed25519.getPublicKey(userKey)).toString('hex'),
+      device: { peerId: node.peerId, signature: Buffer.from(ed25519.sign(bytes, node.deviceSigningKey)).toString('hex') },
+    }
+    await ready(node.audit).record(principal.user, 'change', `prescription-signature:${hash.slice(0, 16)}`)
+    return send(200, reply)
   }
   const actor = (p: Principal): Actor => ({ user: p.user, device: node.config.deviceId as DeviceId })
   const audit = (p: Principal, action: 'read' | 'change', patient: string): Promise<void> => ready(node.audit).record(p.user, action, `patient:${patient}`)

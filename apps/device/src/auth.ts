@@ -6,7 +6,7 @@ import type { DocHandle } from '@automerge/automerge-repo'
 import { InvalidInputError, isRole, type Role, type UserId } from '@clinic-mesh/contracts'
 import {
   InvalidPasswordError, LoginGuard, assertCan, createUser, logout,
-  type Action, type AttemptRecord, type AttemptStore, type LoginPolicy, type ScryptParams, type Session, type UserRegister,
+  type Action, type AttemptRecord, type PolicyContext, type AttemptStore, type LoginPolicy, type ScryptParams, type Session, type UserRegister,
 } from '@clinic-mesh/security'
 import { writeJsonAtomic } from './clinic-file.js'
 import { SigningKeyLockedError, UnauthenticatedError, UserExistsError } from './errors.js'
@@ -166,8 +166,8 @@ export class DeviceAuth {
    * The request's user with their unlocked signing key. A session restored after a restart of the node has no key
    * (it never touches the disk): SigningKeyLockedError asks the user to sign in again.
    */
-  requireSigner(req: IncomingMessage, action?: Action, online = false): { principal: Principal; userKey: Uint8Array } {
-    const principal = this.require(req, action, online)
+  requireSigner(req: IncomingMessage, action?: Action, ctx: PolicyContext = { online: false }): { principal: Principal; userKey: Uint8Array } {
+    const principal = this.require(req, action, ctx)
     const token = tokenOf(req)
     const unlocked = token ? this.#keys.get(tokenKey(token)) : undefined
     if (!unlocked || unlocked.signingKey.every((b) => b === 0)) throw new SigningKeyLockedError('sign in again: your signing key is locked since this device restarted')
@@ -186,10 +186,10 @@ export class DeviceAuth {
   }
 
   /** The request's user, allowed to do `action`; throws UnauthenticatedError / ForbiddenError. */
-  require(req: IncomingMessage, action?: Action, online = false): Principal {
+  require(req: IncomingMessage, action?: Action, ctx: PolicyContext = { online: false }): Principal {
     const p = this.principal(req)
     if (!p) throw new UnauthenticatedError('log in first (POST /api/login)')
-    if (action) assertCan(p.role, action, { online })
+    if (action) assertCan(p.role, action, ctx)
     return p
   }
 

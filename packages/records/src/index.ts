@@ -73,13 +73,14 @@ export {
   updateRxItem,
   removeRxItem,
   signPrescription,
+  attachPrescriptionSignature,
   prescriptionOf,
   draftOf,
   isSigned,
   canonicalPrescription,
   prescriptionHash,
 } from './prescription.js'
-export type { RxItemInput, CreatePrescriptionInput } from './prescription.js'
+export type { RxItemInput, CreatePrescriptionInput, ExternalRxSignature } from './prescription.js'
 export { verifyPrescription, VERIFY_REASONS } from './verify.js'
 export type { VerifyResult, VerifyReason } from './verify.js'
 export { recordDispenseNote } from './pharmacy.js'

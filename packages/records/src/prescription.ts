@@ -155,4 +155,35 @@ export function signPrescription(chart: Chart, rxId: string, secretKey: Uint8Arr
   return { hash, signature }
 }
 
+/** A signature made elsewhere (the device node, with the clinician's register key and the device's own key). */
+export interface ExternalRxSignature {
+  hash: string
+  signature: string
+  publicKey: string
+  /** The signing device's libp2p peer id and its Ed25519 signature of the same hash. */
+  device?: { peerId: string; signature: string }
+}
+
+/**
+ * Marks a draft signed with a signature made outside the browser: refuses it unless `hash` is the draft's current
+ * canonical hash and `signature` verifies under `publicKey` (so a draft edited meanwhile is not signed blind).
+ */
+export function attachPrescriptionSignature(chart: Chart, rxId: string, sig: ExternalRxSignature, actor: Actor): void {
+  const rx = draftOf(chart, rxId)
+  if (Object.keys(rx.items).length === 0) throw new InvalidRecordError('cannot sign a prescription without items')
+  const hash = prescriptionHash(rx)
+  if (sig.hash !== hash) throw new SignedPrescriptionError('the prescription changed after it was sent for signing; sign it again')
+  let ok: boolean
+  try {
+    ok = ed25519.verify(hexToBytes(sig.signature), hexToBytes(hash), hexToBytes(sig.publicKey))
+  } catch {
+    ok = false // malformed hex
+  }
+  if (!ok) throw new InvalidRecordError('the signature does not verify under the given public key')
+  const { by, at } = stamp(actor)
+  rx.signed = { hash: imm(hash), signature: imm(sig.signature), publicKey: imm(sig.publicKey), signedBy: by, signedAt: at }
+  if (sig.device) rx.signed.device = { peerId: imm(sig.device.peerId), signature: imm(sig.device.signature) }
+  rx.status = imm('signed')
+}
+
 export { ITEM_FIELDS }

@@ -160,6 +160,8 @@ export interface RxSignature {
   publicKey: Imm
   signedBy: ActorRef
   signedAt: Imm
+  /** The device that signed too (its libp2p peer id and Ed25519 signature of the hash), when signed on a device node. */
+  device?: { peerId: Imm; signature: Imm }
 }
 
 export interface Prescription {

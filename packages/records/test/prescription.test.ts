@@ -4,6 +4,7 @@ import { ed25519 } from '@noble/curves/ed25519.js'
 import { describe, expect, it } from 'vitest'
 import {
   addRxItem,
+  attachPrescriptionSignature,
   createPrescription,
   imm,
   needsReview,
@@ -155,5 +156,35 @@ describe('signed prescriptions', () => {
     const done = A.change(signed, (d) => recordDispenseNote(d.charts[pid]!, eid, rxId, pharmacist, 'counselled'))
     const notes = Object.values(done.charts[pid]!.encounters[eid]!.pharmacy.dispensed)
     expect(notes.map((n) => str(n.prescriptionHash))).toEqual([str(rxOf(signed, pid, rxId).signed!.hash)])
+  })
+})
+
+describe('prescriptions signed on the device node', () => {
+  const external = (hash: string) => ({
+    hash,
+    signature: Buffer.from(ed25519.sign(Buffer.from(hash, 'hex'), secretKey)).toString('hex'),
+    publicKey: Buffer.from(ed25519.getPublicKey(secretKey)).toString('hex'),
+    device: { peerId: '12D3KooWexample', signature: 'ab' },
+  })
+
+  it('attaches a signature of the current draft, which then verifies and is immutable', () => {
+    const { doc, pid, rxId } = withDraft()
+    const hash = prescriptionHash(rxOf(doc, pid, rxId))
+    const signed = A.change(doc, (d) => attachPrescriptionSignature(d.charts[pid]!, rxId, external(hash), doctor))
+    const rx = rxOf(signed, pid, rxId)
+    expect(str(rx.status)).toBe('signed')
+    expect(str(rx.signed!.device!.peerId)).toBe('12D3KooWexample')
+    expect(verifyPrescription(rx).ok).toBe(true)
+    expect(thrown(() => A.change(signed, (d) => addRxItem(d.charts[pid]!, rxId, amox, doctor))).name).toBe('SignedPrescriptionError')
+  })
+
+  it('refuses a signature of an older draft and one that does not verify', () => {
+    const { doc, pid, rxId, item } = withDraft()
+    const stale = prescriptionHash(rxOf(doc, pid, rxId))
+    const edited = A.change(doc, (d) => updateRxItem(d.charts[pid]!, rxId, item, { dose: '1 g' }, doctor))
+    expect(thrown(() => A.change(edited, (d) => attachPrescriptionSignature(d.charts[pid]!, rxId, external(stale), doctor))).name).toBe('SignedPrescriptionError')
+    const hash = prescriptionHash(rxOf(edited, pid, rxId))
+    const forged = { ...external(hash), signature: external(stale).signature }
+    expect(thrown(() => A.change(edited, (d) => attachPrescriptionSignature(d.charts[pid]!, rxId, forged, doctor))).name).toBe('InvalidRecordError')
   })
 })
