@@ -34,6 +34,17 @@ const OUTBOX_KEY = 'clinic-mesh.outbox'
 const RETRY_MIN_MS = 1000
 const RETRY_MAX_MS = 15_000
 
+/** A goods-received note as the pharmacy enters it (quantities in units, cost in minor units). */
+export interface ReceiptInput {
+  item: string
+  batch: string
+  expiry: string
+  quantity: number
+  unitCost: number
+  supplier: string
+  grn: string
+}
+
 export function parseStock(raw: unknown): StockLine[] {
   const lines = pick<unknown[]>(raw, 'lines', 'stock') ?? pick<unknown[]>(pick(raw, 'projection'), 'lines') ?? []
   const items = pick<Record<string, unknown>>(raw, 'items') ?? pick<Record<string, unknown>>(pick(raw, 'inventory', 'settled'), 'items') ?? {}
@@ -94,6 +105,15 @@ export class Stock {
     } catch {
       // keep the cached figures; the stock view shows their time and that the node is not reachable
     }
+  }
+
+  /**
+   * Records goods received (a GRN) on the device node. Not queued like a dispense: a delivery is counted with the
+   * node up (the pharmacist sees at once if it was refused, e.g. a lot already received with another expiry).
+   */
+  async receive(grn: ReceiptInput): Promise<void> {
+    await api('POST', '/api/stock/receipts', { ...grn, id: `op_${crypto.randomUUID()}` })
+    await this.refresh()
   }
 
   /** Units of this lot in dispenses still waiting on this tablet (not yet known to the node). */
