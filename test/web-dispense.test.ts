@@ -79,7 +79,7 @@ describe('web: pharmacy on a device node linked to a relay', () => {
     // the clinic's internet goes down (the device's "work offline" switch for the relay link): the dispense is tentative
     await node.api('POST', '/api/network', { relay: false })
     await page.getByTestId('status-relay').getByText('not reachable').waitFor()
-    await page.getByLabel('Lot to hand out').selectOption({ label: `${LOT} (200 left)` })
+    await page.getByLabel('Lot to hand out').selectOption({ label: `${LOT} (200 left) — expires first: suggested` })
     await page.getByLabel('Quantity (units)').fill('21')
     await page.getByRole('button', { name: 'Record dispense' }).click()
     await expect.poll(() => row.getByTestId('tentative').innerText(), { timeout: 10_000 }).toMatch(/^179\s*-21 not confirmed$/)
@@ -105,7 +105,7 @@ describe('web: pharmacy on a device node linked to a relay', () => {
     // the device node process dies: the next dispense waits on the tablet and is sent once, when it is back
     await clinic.kill(node)
     await page.getByText('Not connected to the clinic device').waitFor()
-    await page.getByLabel('Lot to hand out').selectOption({ label: `${LOT} (179 left)` })
+    await page.getByLabel('Lot to hand out').selectOption({ label: `${LOT} (179 left) — expires first: suggested` })
     await page.getByLabel('Quantity (units)').fill('9')
     await page.getByRole('button', { name: 'Record dispense' }).click()
     await page.getByTestId('outbox').getByText('1 dispense saved on this tablet').waitFor()
