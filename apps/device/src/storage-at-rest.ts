@@ -3,6 +3,7 @@ import { readdir, rename, rm } from 'node:fs/promises'
 import { join, relative, resolve, sep } from 'node:path'
 import type { StorageAdapterInterface, StorageKey } from '@automerge/automerge-repo'
 import { NodeFSStorageAdapter } from '@automerge/automerge-repo-storage-nodefs'
+import { AtomicNodeFSStorageAdapter, TEMP_DIR } from './atomic-nodefs-storage.js'
 import { EncryptedStorageAdapter, createKeyFile, openKeyFile } from '@clinic-mesh/security'
 import { ConfigError, DeviceSecretRequiredError } from './errors.js'
 import { log } from './log.js'
@@ -72,25 +73,26 @@ async function migratePlain(repoDir: string, encrypted: (dir: string) => Storage
 export async function openDeviceStorage(dataDir: string, protection: StorageProtection | undefined): Promise<DeviceStorage> {
   const repoDir = join(dataDir, 'repo')
   const keyFile = join(dataDir, KEY_FILE)
+  await rm(join(repoDir, TEMP_DIR), { recursive: true, force: true }) // half-written chunks of a crashed run
   if (protection === undefined) {
     const what = existsSync(keyFile) ? `${dataDir} is encrypted` : `${dataDir} would be stored unencrypted`
     throw new DeviceSecretRequiredError(`${what}: give the device unlock secret with --secret-file PATH or the ${SECRET_ENV} environment variable`)
   }
   if ('plain' in protection) {
     if (existsSync(keyFile)) throw new ConfigError(`${dataDir} holds encrypted data (${KEY_FILE}): plain storage refused, give the device secret`)
-    return { storage: new FaultReportingStorage(new NodeFSStorageAdapter(repoDir)), encrypted: false, migrated: 0 }
+    return { storage: new FaultReportingStorage(new AtomicNodeFSStorageAdapter(repoDir)), encrypted: false, migrated: 0 }
   }
   if (protection.secret === '') throw new DeviceSecretRequiredError('the device unlock secret is empty')
   if (existsSync(keyFile)) {
     const keyring = await openKeyFile(keyFile, protection.secret)
-    return { storage: new FaultReportingStorage(new EncryptedStorageAdapter(new NodeFSStorageAdapter(repoDir), keyring)), encrypted: true, migrated: 0 }
+    return { storage: new FaultReportingStorage(new EncryptedStorageAdapter(new AtomicNodeFSStorageAdapter(repoDir), keyring)), encrypted: true, migrated: 0 }
   }
   // first encrypted start: the key file appears only once any older plain data is re-written under it, so a
   // crash half-way leaves the plain dir and no key file, and the next start simply migrates again
   const pending = `${keyFile}.pending`
   await rm(pending, { force: true })
   const keyring = await createKeyFile(pending, protection.secret)
-  const wrap = (dir: string): StorageAdapterInterface => new EncryptedStorageAdapter(new NodeFSStorageAdapter(dir), keyring)
+  const wrap = (dir: string): StorageAdapterInterface => new EncryptedStorageAdapter(new AtomicNodeFSStorageAdapter(dir), keyring)
   const migrated = await migratePlain(repoDir, wrap)
   await rename(pending, keyFile)
   if (migrated > 0) log('storage-migrated-to-encrypted', { chunks: migrated })
