@@ -9,6 +9,7 @@ import { benchMesh } from './mesh-bench.js'
 import { benchLiveEdits, benchPartitionHeal } from './live-bench.js'
 import { formatTable, type BenchRow } from './row.js'
 import { benchSearch } from './search-bench.js'
+import { benchAtRest } from './p6-bench.js'
 
 const args = process.argv.slice(2)
 const json = args.includes('--json')
@@ -23,6 +24,7 @@ const suites: [string, () => Promise<BenchRow[]> | BenchRow[]][] = [
   ['P2', () => benchLiveEdits()],
   ['P3', () => benchPartitionHeal()],
   ['P7', () => benchMesh()],
+  ['P6', () => benchAtRest()],
 ]
 
 const rows: BenchRow[] = []
