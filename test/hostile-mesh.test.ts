@@ -46,7 +46,7 @@ describe('hostile peers on the mesh of a real device node', () => {
     cluster = await DeviceCluster.start(['mesh-target'])
     node = cluster.devices[0]!
     await node.ready()
-    clinic = JSON.parse(await readFile(node.init.clinicFile, 'utf8')) as ClinicFileJson
+    clinic = JSON.parse(await readFile(node.init.clinicFile ?? '', 'utf8')) as ClinicFileJson
     const addr = node.mesh.find((a) => a.startsWith('/ip4/127.0.0.1/'))
     expect(addr).toBeDefined()
     target = addr!
@@ -84,8 +84,8 @@ describe('hostile peers on the mesh of a real device node', () => {
     // enrolled by the clinic admin (the test holds the admin key, as the demo launcher does) through the clinic file
     const enrolment = signEnrolment({ clinic: clinic.clinic, devicePeerId: id, deviceName: 'Buggy' }, Buffer.from(clinic.adminSecretKey, 'hex'))
     const { writeFile } = await import('node:fs/promises')
-    const current = JSON.parse(await readFile(node.init.clinicFile, 'utf8')) as ClinicFileJson
-    await writeFile(node.init.clinicFile, JSON.stringify({ ...current, enrolments: [...current.enrolments, enrolment] }, null, 2))
+    const current = JSON.parse(await readFile(node.init.clinicFile ?? '', 'utf8')) as ClinicFileJson
+    await writeFile(node.init.clinicFile ?? '', JSON.stringify({ ...current, enrolments: [...current.enrolments, enrolment] }, null, 2))
     const buggy = await rawHost(Buffer.from(clinic.clinicSecret, 'hex'), key)
     hosts.push(buggy)
     const cases: [string, Uint8Array][] = [

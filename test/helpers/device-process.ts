@@ -15,7 +15,8 @@ export interface DeviceReply<T = Record<string, unknown>> {
 export interface DeviceStart {
   dataDir: string
   name: string
-  clinicFile: string
+  /** The clinic file to join through (omit when `args` enrol another way, e.g. `--join URL --join-code CODE`). */
+  clinicFile?: string
   /** create the clinic (first device) */
   initClinic?: string
   relay?: string
@@ -77,7 +78,7 @@ export class DeviceProcess {
   }
 
   static async start(init: DeviceStart): Promise<DeviceProcess> {
-    const args = [MAIN, 'device', '--data', init.dataDir, '--name', init.name, '--clinic-file', init.clinicFile, '--port', String(init.port ?? 0)]
+    const args = [MAIN, 'device', '--data', init.dataDir, '--name', init.name, ...(init.clinicFile ? ['--clinic-file', init.clinicFile] : []), '--port', String(init.port ?? 0)]
     args.push('--mesh-listen', '/ip4/127.0.0.1/tcp/0', '--mdns-interval', '250')
     if (init.initClinic) args.push('--init-clinic', init.initClinic)
     if (init.relay) args.push('--relay', init.relay)

@@ -1,28 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { InvalidInputError, type DeviceId } from '@clinic-mesh/contracts'
 import { ForbiddenError, type Action } from '@clinic-mesh/security'
-import { ed25519 } from '@noble/curves/ed25519.js'
 import type { Actor } from '@clinic-mesh/records'
+import { adminRoute } from './admin-routes.js'
 import { authRoute } from './auth-api.js'
+import { ready, signer, who } from './route-context.js'
 import type { Principal } from './auth.js'
-import type { StockActor } from './stock-api.js'
 import type { DeviceNode } from './device-node.js'
-import { ClinicNotReadyError, DeviceRevokedError, RouteNotFoundError } from './errors.js'
-import { revokeDevice } from './revocation.js'
+import { DeviceRevokedError, RouteNotFoundError } from './errors.js'
 import { errorReply, field, readJson, sendJson } from './http-util.js'
 import { log } from './log.js'
 import { serveStatic } from './static-files.js'
-
-/** The logged-in user allowed to do `action` (401 without a session, 403 for a role the policy refuses). */
-function who(node: DeviceNode, req: IncomingMessage, action?: Action): Principal {
-  return ready(node.auth).require(req, action, { online: node.relay?.status().connected ?? false })
-}
-
-/** The logged-in user allowed to do `action`, with the keys that sign the stock operation it records. */
-function signer(node: DeviceNode, req: IncomingMessage, action?: Action): StockActor {
-  const { principal, userKey } = ready(node.auth).requireSigner(req, action, { online: node.relay?.status().connected ?? false })
-  return { user: principal.user, role: principal.role, signer: { userKey, deviceKey: node.deviceSigningKey, peerId: node.peerId } }
-}
 
 /** PATCH /api/encounters/:id: the policy action of the most demanding part of the body. */
 function encounterAction(body: Record<string, unknown>): Action {
@@ -30,11 +18,6 @@ function encounterAction(body: Record<string, unknown>): Action {
   if (body.notes !== undefined || body.notesSplice !== undefined) return 'write-notes'
   if (body.vitals !== undefined) return 'record-vitals'
   return 'read-chart'
-}
-
-function ready<T>(v: T | undefined): T {
-  if (v === undefined) throw new ClinicNotReadyError('the clinic is still opening on this device (waiting for a peer that has it)')
-  return v
 }
 
 async function status(node: DeviceNode): Promise<unknown> {
@@ -72,50 +55,12 @@ async function route(node: DeviceNode, req: IncomingMessage, res: ServerResponse
   if (a === 'status' && parts.length === 2 && method === 'GET') return send(200, await status(node))
   if (node.revoked) throw new DeviceRevokedError('this device was revoked by the clinic; its clinic data has been wiped')
   if (await authRoute(ready(node.auth), ready(node.audit), req, res, parts, url)) return
-  if (a === 'devices' && parts.length === 2 && method === 'GET') {
-    who(node, req, 'revoke-device')
-    const m = node.membership
-    return send(200, {
-      self: node.peerId,
-      enrolled: m.enrolments().map((e) => ({ peerId: e.devicePeerId, name: e.deviceName, enrolledAt: e.enrolledAt, revoked: m.isRevoked(e.devicePeerId) })),
-      revocations: m.revocations().map((r) => ({ peerId: r.devicePeerId, revokedAt: r.revokedAt, reason: r.reason })),
-    })
-  }
-  if (a === 'devices' && b === 'revoke' && parts.length === 3 && method === 'POST') {
-    const p = who(node, req, 'revoke-device')
-    const body = await readJson(req)
-    const doc = node.membershipDoc
-    if (!doc) throw new ClinicNotReadyError('the membership document is not loaded yet')
-    const done = await revokeDevice(doc, node.config.clinicFile, node.config.clinic, { peerId: body.peerId, reason: body.reason })
-    await ready(node.audit).record(p.user, 'change', `device:${done.peerId}`)
-    await node.repo.flush([doc.documentId])
-    return send(200, { revoked: done })
-  }
+  if (await adminRoute(node, req, res, parts)) return
   if (a === 'network' && parts.length === 2 && method === 'POST') {
     who(node, req)
     const body = await readJson(req)
     await node.setNetwork(field.bool(body, 'mesh'), field.bool(body, 'relay'))
     return send(200, { network: node.network })
-  }
-  if (a === 'signatures' && b === 'prescription' && parts.length === 3 && method === 'POST') {
-    // offline, a clinician signs against the knowledge-base snapshot the relay last settled (prices, formulary): it
-    // must be younger than the policy's limit (docs/ARCHITECTURE.md, offline matrix)
-    const settledAt = (await ready(node.ledger).stock()).settledAt
-    const knowledgeBaseAgeDays = settledAt ? (Date.now() - Date.parse(settledAt)) / 86_400_000 : undefined
-    const online = node.relay?.status().connected ?? false
-    const { principal, userKey } = ready(node.auth).requireSigner(req, 'sign-prescription', { online, ...(knowledgeBaseAgeDays !== undefined ? { knowledgeBaseAgeDays } : {}) })
-    const body = await readJson(req)
-    const hash = body.hash
-    if (typeof hash !== 'string' || !/^[0-9a-f]{64}$/.test(hash)) throw new InvalidInputError('hash must be the prescription hash (64 hex characters)')
-    const bytes = Buffer.from(hash, 'hex')
-    const reply = {
-      hash,
-      signature: Buffer.from(ed25519.sign(bytes, userKey)).toString('hex'),
-      publicKey: Buffer.from(ed25519.getPublicKey(userKey)).toString('hex'),
-      device: { peerId: node.peerId, signature: Buffer.from(ed25519.sign(bytes, node.deviceSigningKey)).toString('hex') },
-    }
-    await ready(node.audit).record(principal.user, 'change', `prescription-signature:${hash.slice(0, 16)}`)
-    return send(200, reply)
   }
   const actor = (p: Principal): Actor => ({ user: p.user, device: node.config.deviceId as DeviceId })
   const audit = (p: Principal, action: 'read' | 'change', patient: string): Promise<void> => ready(node.audit).record(p.user, action, `patient:${patient}`)

@@ -53,6 +53,12 @@ async function loadKey(dataDir: string): Promise<PrivateKey> {
   return key
 }
 
+/** This device's libp2p peer id (its key is created on first use), e.g. to enrol before the first start. */
+export async function devicePeerId(dataDir: string): Promise<string> {
+  await mkdir(dataDir, { recursive: true })
+  return peerIdFromPrivateKey(await loadKey(dataDir)).toString()
+}
+
 /** A new clinic: admin key, clinic secret, ids. The caller writes it where devices can read it. */
 export function newClinicFile(name: string): ClinicFile {
   const admin = generateAdminKey()

@@ -21,6 +21,7 @@ import { DeviceAudit } from './audit.js'
 import { DeviceAuth, type UserRegisterDoc } from './auth.js'
 import { bootstrapUsers, loginPolicyFromEnv } from './auth-bootstrap.js'
 import { wipeClinicData } from './revocation.js'
+import type { FaultReportingStorage } from './storage-faults.js'
 import { openDeviceStorage, type StorageProtection } from './storage-at-rest.js'
 
 export interface DeviceNodeInit {
@@ -39,6 +40,8 @@ export interface DeviceNodeInit {
   relay?: string
   /** Directory of the built web app (default apps/web/dist). */
   webDist?: string
+  /** Address the one-time join endpoint listens on when an admin creates a join code (default 0.0.0.0: the LAN). */
+  joinHost?: string
   /** Encryption at rest: the device unlock secret (or an explicit `{ plain: true }`). Required. */
   storage?: StorageProtection
 }
@@ -77,6 +80,13 @@ export class DeviceNode {
   records: RecordsApi | undefined
   /** The clinic's membership document, once followed (the revoke route writes to it). */
   membershipDoc: DocHandle<MembershipDoc> | undefined
+  get joinHost(): string {
+    return this.#init.joinHost ?? '0.0.0.0'
+  }
+
+  /** The repo's storage (sealed when the device is revoked). */
+  storage: FaultReportingStorage | undefined
+
   /** Set once this device learned its own revocation: its clinic data is gone, the API answers 410. */
   revoked = false
   /** Users, login and sessions; undefined until the clinic is open. */
@@ -146,6 +156,7 @@ export class DeviceNode {
     const node = new DeviceNode(init, config, peerId, repo, mesh, membership, wss)
     node.deviceSigningKey = privateKey.raw.slice(0, 32)
     node.encryptedAtRest = encrypted
+    node.storage = storage
     ref.node = node
     if (config.clinicFile) watchFile(config.clinicFile, { interval: 300 }, () => void node.#reloadClinicFile())
     await new Promise<void>((resolve) => node.#server.listen(init.port ?? 0, init.host ?? '127.0.0.1', resolve))
@@ -309,10 +320,12 @@ export class DeviceNode {
   async #selfRevoked(): Promise<void> {
     this.revoked = true
     log('device-revoked', { peerId: this.peerId })
+    this.storage?.seal() // from here on nothing the repo still holds reaches the disk
     this.#relay?.stop()
     for (const ws of this.#wss.clients) ws.terminate()
-    await this.mesh.stop().catch(() => undefined)
-    await this.repo.shutdown().catch(() => undefined)
+    const bounded = (p: Promise<unknown>): Promise<unknown> => Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, 3_000).unref())])
+    await bounded(this.mesh.stop())
+    await bounded(this.repo.shutdown())
     await wipeClinicData(this.#init.dataDir)
   }
 

@@ -5,12 +5,16 @@ import { DeviceNode } from './device-node.js'
 import { runDemo } from './demo.js'
 import { ConfigError } from './errors.js'
 import { log } from './log.js'
+import { devicePeerId } from './device-config.js'
+import { joinClinic } from './join-flow.js'
 import { SECRET_ENV, checkSecretFileLocation, type StorageProtection } from './storage-at-rest.js'
 
 const USAGE = `usage:
   clinic-mesh device --data DIR --name NAME [--port N] [--host H] [--relay ws://HOST:PORT]
                      [--clinic-file FILE | --init-clinic CLINIC_NAME] [--mesh-listen MULTIADDR]... [--mdns-interval MS]
                      [--secret-file PATH | env CLINIC_MESH_DEVICE_SECRET | --plain-storage]
+                     [--join URL --join-code CODE]   (enrol through an admin device's one-time join code)
+                     [--join-host ADDR]              (where this device offers join codes, default 0.0.0.0)
   clinic-mesh demo [--data DIR] [--base-port N]`
 
 /** The device unlock secret: `--secret-file` (outside the data dir), else the env var; `--plain-storage` opts out. */
@@ -50,6 +54,9 @@ async function device(args: string[]): Promise<void> {
       'web-dist': { type: 'string' },
       'secret-file': { type: 'string' },
       'plain-storage': { type: 'boolean', default: false },
+      join: { type: 'string' },
+      'join-code': { type: 'string' },
+      'join-host': { type: 'string' },
     },
     strict: true,
   })
@@ -58,14 +65,20 @@ async function device(args: string[]): Promise<void> {
     console.error(USAGE)
     process.exit(2)
   }
+  let clinicFile = values['clinic-file']
+  if (values.join !== undefined || values['join-code'] !== undefined) {
+    if (!values.join || !values['join-code']) throw new ConfigError('--join URL needs --join-code CODE (and the other way round)')
+    clinicFile = await joinClinic(values.data, values.join, values['join-code'], { peerId: await devicePeerId(values.data), name: values.name })
+  }
   const node = await DeviceNode.start({
     dataDir: values.data,
+    ...(values['join-host'] ?? process.env.CLINIC_MESH_JOIN_HOST ? { joinHost: values['join-host'] ?? process.env.CLINIC_MESH_JOIN_HOST } : {}),
     ...(await protection(values.data, values['secret-file'], values['plain-storage'])),
     name: values.name,
     port,
     host: values.host,
     ...(values.relay ? { relay: values.relay } : {}),
-    ...(values['clinic-file'] ? { clinicFile: values['clinic-file'] } : {}),
+    ...(clinicFile ? { clinicFile } : {}),
     ...(values['init-clinic'] !== undefined ? { initClinic: values['init-clinic'] } : {}),
     ...(values['mesh-listen'] ? { meshListen: values['mesh-listen'] } : {}),
     ...(values['mdns-interval'] ? { mdnsIntervalMs: Number(values['mdns-interval']) } : {}),

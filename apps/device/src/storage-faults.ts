@@ -26,12 +26,19 @@ export class FaultReportingStorage implements StorageAdapterInterface {
   readonly #inner: StorageAdapterInterface
   /** Name of the last fault, undefined while the disk is healthy. */
   fault: string | undefined
+  #sealed = false
 
   constructor(inner: StorageAdapterInterface) {
     this.#inner = inner
   }
 
+  /** No read or write reaches the disk any more (a revoked device wipes its data: nothing may write it back). */
+  seal(): void {
+    this.#sealed = true
+  }
+
   async #run<T>(what: string, write: boolean, fn: () => Promise<T>): Promise<T> {
+    if (this.#sealed) return undefined as T
     try {
       const out = await fn()
       if (write && this.fault !== undefined) {
@@ -61,8 +68,8 @@ export class FaultReportingStorage implements StorageAdapterInterface {
     return this.#run('removing', true, () => this.#inner.remove(key))
   }
 
-  loadRange(prefix: StorageKey): Promise<Chunk[]> {
-    return this.#run('reading', false, () => this.#inner.loadRange(prefix))
+  async loadRange(prefix: StorageKey): Promise<Chunk[]> {
+    return (await this.#run('reading', false, () => this.#inner.loadRange(prefix))) ?? []
   }
 
   removeRange(prefix: StorageKey): Promise<void> {

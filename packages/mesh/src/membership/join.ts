@@ -14,6 +14,8 @@ export interface JoinBundle {
   clinicSecret: Uint8Array
   adminPublicKeys: Uint8Array[]
   enrolment: Enrolment
+  /** What else the admin device hands over (clinic name, site, discovery tag, directory URL), sealed the same way. */
+  extra: Record<string, string>
 }
 
 export interface JoinRequest {
@@ -59,6 +61,8 @@ export interface JoinAdminInit {
   /** every admin key of the clinic (the bundle carries them); defaults to this admin's key */
   adminPublicKeys?: Uint8Array[]
   maxAttempts?: number
+  /** Strings sealed into the bundle beside the keys (see JoinBundle.extra). */
+  extra?: Record<string, string>
 }
 
 /** Admin device side of a join: answers hellos, checks the new tablet's confirmation, signs its enrolment. */
@@ -100,7 +104,7 @@ export class JoinAdmin {
     const { clinic, clinicSecret, adminSecretKey } = this.#init
     const enrolment = signEnrolment({ clinic, devicePeerId: asked.devicePeerId, deviceName: asked.deviceName, enrolledAt: new Date(now) }, adminSecretKey)
     const admins = this.#init.adminPublicKeys ?? [ed25519.getPublicKey(adminSecretKey)]
-    const bundle = { clinic, clinicSecret: bytesToHex(clinicSecret), adminPublicKeys: admins.map((k) => bytesToHex(k)), enrolment }
+    const bundle = { clinic, clinicSecret: bytesToHex(clinicSecret), adminPublicKeys: admins.map((k) => bytesToHex(k)), enrolment, extra: this.#init.extra ?? {} }
     this.#used = true
     return { enrolment, welcome: { confirm: keys.confirmAdmin, sealed: seal(keys.toJoiner, json(bundle)) } }
   }
@@ -131,10 +135,12 @@ export class JoinClient {
     const keys = this.#keys
     if (keys === undefined) throw new JoinError('finish() before request()')
     if (!same(keys.confirmAdmin, welcome.confirm)) throw new JoinError('admin device did not prove the join code')
-    const raw = parse(open(keys.toJoiner, welcome.sealed)) as { clinic: string; clinicSecret: string; adminPublicKeys: string[]; enrolment: Enrolment }
+    const raw = parse(open(keys.toJoiner, welcome.sealed)) as { clinic: string; clinicSecret: string; adminPublicKeys: string[]; enrolment: Enrolment; extra?: Record<string, string> }
     verifyEnrolment(raw.enrolment, raw.clinic, raw.adminPublicKeys)
     if (raw.enrolment.devicePeerId !== this.#device.devicePeerId) throw new JoinError('enrolment names another device')
     const hex = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, 'hex'))
-    return { clinic: raw.clinic, clinicSecret: hex(raw.clinicSecret), adminPublicKeys: raw.adminPublicKeys.map(hex), enrolment: raw.enrolment }
+    const extra: Record<string, string> = {}
+    for (const [k, v] of Object.entries(raw.extra ?? {})) if (typeof v === 'string') extra[k] = v
+    return { clinic: raw.clinic, clinicSecret: hex(raw.clinicSecret), adminPublicKeys: raw.adminPublicKeys.map(hex), enrolment: raw.enrolment, extra }
   }
 }
