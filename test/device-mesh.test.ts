@@ -30,7 +30,7 @@ describe('device nodes on one LAN (three processes, mDNS on loopback)', () => {
     }
   })
 
-  it('a patient registered on one node is readable and searchable on the other two', async () => {
+  it('a patient registered on one node is readable and searchable on the other two within 2 s', async () => {
     // the other nodes hold every chart bucket before we measure (a new tablet's first pull is a separate figure)
     // (and every user is logged in: a first login costs a scrypt, not part of the figure)
     for (const d of [a, b, c]) await pollDevice(async () => (await d.api<{ patients: unknown[] }>('GET', '/api/patients?q=zz')).status === 200, `${d.init.name} serves search`)
@@ -52,8 +52,9 @@ describe('device nodes on one LAN (three processes, mDNS on loopback)', () => {
         }, `${d.init.name} has the chart`, 10_000),
       ),
     )
-    // a figure, not a timed assertion (the machine is shared): P2 in `npm run bench` measures propagation
     console.warn(`patient visible on the other nodes after ${seen.map((ms) => ms.toFixed(0)).join(' / ')} ms`)
+    // the mesh issue's promise (typically ~200 ms here; P2 in `npm run bench` measures propagation precisely)
+    for (const ms of seen) expect(ms).toBeLessThan(2_000)
     const search = await c.api<{ patients: { id: string }[] }>('GET', '/api/patients?q=amina')
     expect(search.body.patients.map((p) => p.id)).toContain(id)
   })
