@@ -41,7 +41,12 @@ describe('revoking a lost tablet', () => {
     const reg = await lost.api<{ id: string }>('POST', '/api/patients', { given: 'Mphatso', family: 'Zulu', birthDate: '1993-03-03', sex: 'male' })
     expect(reg.status).toBe(201)
     await pollDevice(async () => (await desk.api('GET', `/api/patients/${reg.body.id}`)).status === 200, 'the patient reached the desk')
-    const lostPeer = (await lost.api<Status>('GET', '/api/status')).body.device.peerId
+    const grn = await lost.api('POST', '/api/stock/receipts', { id: 'grn-lost-1', item: 'itm_para', batch: 'P-9', expiry: '2031-01-01', quantity: 10, unitCost: 2, supplier: 'CMST', grn: 'G-9' })
+    expect(grn.status).toBe(201)
+    const lostStatus = (await lost.api<Status & { device: { id: string }; clinic: { id: string; directoryUrl: string } }>('GET', '/api/status')).body
+    const lostPeer = lostStatus.device.peerId
+    // the relay has the tablet's signed operation (so it knows which device that key signs for)
+    await pollDevice(async () => (await lost.api<{ pending: { ops: number } }>('GET', '/api/status')).body.pending.ops === 0, 'the relay decided the tablet’s receipt')
 
     // only an admin revokes; a nurse is refused
     const byNurse = await desk.api<ErrorReply>('POST', '/api/devices/revoke', { peerId: lostPeer, reason: 'tablet stolen' }, { as: { name: 'Nurse N', role: 'nurse' } })
@@ -61,5 +66,11 @@ describe('revoking a lost tablet', () => {
     expect(existsSync(join(lost.init.dataDir, 'sessions.json'))).toBe(false)
     const after = await lost.api<ErrorReply>('GET', `/api/patients/${reg.body.id}`, undefined, { as: null })
     expect([after.status, after.body.error.name]).toEqual([410, 'DeviceRevokedError'])
+    // and the relay will not take it back: its device id can no longer register (a copy of its disk cannot come back in)
+    const again = await pollDevice(async () => {
+      const r = await relay.api<ErrorReply>('POST', '/api/clinics', { clinic: lostStatus.clinic.id, directoryUrl: lostStatus.clinic.directoryUrl, peerId: lostStatus.device.id })
+      return r.status === 409 ? r.body : undefined
+    }, 'the relay refuses the revoked device')
+    expect(again.error.name).toBe('RegistrationConflictError')
   })
 })

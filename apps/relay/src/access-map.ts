@@ -7,6 +7,10 @@ import type { DocumentId, PeerId } from '@automerge/automerge-repo'
 export class AccessMap {
   readonly #docs = new Map<DocumentId, string>()
   readonly #peers = new Map<PeerId, string>()
+  /** Peers of revoked devices: they sync nothing from now on and cannot register again. */
+  readonly #revoked = new Set<PeerId>()
+  /** Membership documents: the one thing a revoked peer still receives, so it learns it was revoked and wipes. */
+  readonly #membership = new Set<DocumentId>()
   /** Documents another clinic tried to claim: kept for the status page, never reassigned. */
   readonly claimsRefused: { doc: DocumentId; clinic: string; owner: string }[] = []
   #listeners: (() => void)[] = []
@@ -38,8 +42,24 @@ export class AccessMap {
     return this.#peers.get(peer)
   }
 
+  /** Cuts a revoked device's peer off every document of its clinic but the membership document. */
+  revokePeer(peer: PeerId): void {
+    if (this.#revoked.has(peer)) return
+    this.#revoked.add(peer)
+    this.#changed()
+  }
+
+  markMembership(doc: DocumentId): void {
+    this.#membership.add(doc)
+  }
+
+  isRevoked(peer: PeerId): boolean {
+    return this.#revoked.has(peer)
+  }
+
   allows(peer: PeerId, doc: DocumentId): boolean {
     const clinic = this.#peers.get(peer)
+    if (this.#revoked.has(peer)) return clinic !== undefined && this.#membership.has(doc) && this.#docs.get(doc) === clinic
     return clinic !== undefined && this.#docs.get(doc) === clinic
   }
 

@@ -1,4 +1,4 @@
-import type { AutomergeUrl, DocHandle, DocumentId, Repo } from '@automerge/automerge-repo'
+import type { AutomergeUrl, DocHandle, DocumentId, PeerId, Repo } from '@automerge/automerge-repo'
 import { isValidAutomergeUrl, parseAutomergeUrl } from '@automerge/automerge-repo'
 import type { ClinicDirectoryDoc, DocUrl } from '@clinic-mesh/contracts'
 import type { AccessMap } from './access-map.js'
@@ -87,7 +87,10 @@ export class ClinicWatcher {
       return
     }
     if (doc.recordsRoot) this.#follow(doc.recordsRoot, (h) => this.#followRoot(h))
-    if (doc.membership) this.#follow(doc.membership, (h) => this.#keysChanged({ membership: h as DocHandle<MembershipLike> }))
+    if (doc.membership) {
+      if (isValidAutomergeUrl(doc.membership)) this.#access.markMembership(parseAutomergeUrl(doc.membership).documentId)
+      this.#follow(doc.membership, (h) => this.#keysChanged({ membership: h as DocHandle<MembershipLike> }))
+    }
     if (doc.users) {
       // a clinic with a user register signs its stock operations: from now on unsigned ones are raised for review
       this.settlement.meta.signaturesRequired = true
@@ -136,6 +139,16 @@ export class ClinicWatcher {
     if (!Array.isArray(ops)) {
       this.#log('log-without-ops', { clinic: this.clinic, log: url })
       return
+    }
+    // a device whose verified runs were signed by a now revoked peer is cut off at the relay (its repo peer id is its
+    // device id) and can no longer register
+    if (this.settlement.meta.signaturesRequired && Object.values(this.#keys.peers).some((r) => r !== null)) {
+      const all = JSON.parse(JSON.stringify(ops)) as Operation[]
+      const sigs = JSON.parse(JSON.stringify(doc.signatures ?? {})) as Record<string, RunSignature>
+      if (this.#verifier.revokedDevices(device, all, sigs, this.#keys) && !this.#access.isRevoked(device as PeerId)) {
+        this.#access.revokePeer(device as PeerId)
+        this.#log('device-revoked', { clinic: this.clinic, device })
+      }
     }
     const verify = this.settlement.meta.signaturesRequired
       ? (valid: readonly Operation[]): Verdict[] => {

@@ -115,6 +115,7 @@ export class Relay {
 
   async register(input: RegistrationInput): Promise<{ created: boolean; body: Record<string, unknown> }> {
     if (input.peerId !== null) {
+      if (this.access.isRevoked(input.peerId as PeerId)) throw new RegistrationConflictError(`peer ${input.peerId} belongs to a revoked device`)
       const owner = this.access.clinicOfPeer(input.peerId as PeerId)
       if (owner !== undefined && owner !== input.clinic) throw new RegistrationConflictError(`peer ${input.peerId} belongs to another clinic`)
     }

@@ -48,6 +48,19 @@ export class RunVerifier {
     })
   }
 
+  /**
+   * The device (log) ids whose operations were signed by a revoked peer, judged only on runs that verify (a forged
+   * signature naming a revoked peer cannot get an honest device cut off).
+   */
+  revokedDevices(device: string, ops: readonly Operation[], signatures: Readonly<Record<string, RunSignature>> | undefined, keys: TrustKeys): boolean {
+    const bySeq = new Map(ops.map((o) => [o.seq, o]))
+    for (const run of Object.values(signatures ?? {})) {
+      if (run.device !== device || !keys.peers[run.signer] || !Object.hasOwn(keys.users, run.user)) continue
+      if (this.#checkRun(run, bySeq, keys) === null) return true
+    }
+    return false
+  }
+
   #checkRun(run: RunSignature, bySeq: ReadonlyMap<number, Operation>, keys: TrustKeys): string | null {
     const key = `${run.signer}:${run.firstSeq}:${run.lastHash}:${run.userSignature}`
     const cached = this.#verified.get(key)
