@@ -4,7 +4,7 @@ import { hashOperation, periodOf, type DeviceLogDoc, type Operation, type RunSig
 import { signBatch } from '@clinic-mesh/security'
 import { tempDir, type TempDir } from '@clinic-mesh/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DeviceCluster, pollDevice, type DeviceProcess } from './helpers/device-process.js'
+import { DeviceCluster, pollDevice, testPassword, type DeviceProcess } from './helpers/device-process.js'
 import { TestDevice } from './helpers/relay-device.js'
 import { RelayProcess } from './helpers/relay-process.js'
 
@@ -14,7 +14,7 @@ interface Status {
   pending: { ops: number }
 }
 interface Conflicts {
-  conflicts: { kind: string; status: string; detail: string; operation?: { id: string } }[]
+  conflicts: { id: string; kind: string; status: string; detail: string; operation?: { id: string } }[]
 }
 interface Stock {
   lines: { batch: string; settled: number; tentative: number }[]
@@ -95,6 +95,22 @@ describe('signed stock operations: the relay settles what the device and user si
     ])
     expect(raised.find((c) => c.operation?.id === 'op_forged_1')?.detail).toMatch(/unsigned/)
     expect(raised.find((c) => c.operation?.id === 'op_forged_2')?.detail).toMatch(/signature check failed: bad-device-signature/)
+    // resolving needs the reviewer's own password, checked against the clinic's register; the role comes from there
+    const forged1 = raised.find((c) => c.operation?.id === 'op_forged_1')!
+    const url = `/api/conflicts/${encodeURIComponent(forged1.id)}/resolution`
+    const anonymous = await relay.api<{ error: { name: string } }>('POST', url, { clinic, decision: { action: 'cancel' }, user: 'usr_boss', role: 'supervisor' })
+    expect([anonymous.status, anonymous.body.error.name]).toEqual([400, 'InvalidInputError'])
+    const wrong = await relay.api<{ error: { name: string } }>('POST', url, { clinic, decision: { action: 'cancel' }, user: 'test-pharmacist', role: 'supervisor', password: 'guess-1234' })
+    expect([wrong.status, wrong.body.error.name]).toEqual([401, 'InvalidPasswordError'])
+    // (after a wrong password the next attempt for that user waits a second: 423 until then)
+    const done = await pollDevice(async () => {
+      const r = await relay.api<{ conflict: { resolution: { by: string; role: string } } }>('POST', url, {
+        clinic, decision: { action: 'cancel' }, note: 'forged', user: 'test-pharmacist', role: 'supervisor', password: testPassword('test-pharmacist'),
+      })
+      return r.status === 423 ? undefined : r
+    }, 'the back-off after a wrong password ends')
+    expect(done.status).toBe(200)
+    expect(done.body.conflict.resolution).toMatchObject({ by: 'usr_test-pharmacist', role: 'pharmacist' })
     // nothing forged reached the settled stock
     const stock = await node.api<Stock>('GET', '/api/stock')
     expect(stock.body.lines.find((l) => l.batch === 'AMX-1')?.settled).toBe(100)

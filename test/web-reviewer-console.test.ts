@@ -3,7 +3,7 @@ import type { OperationBody } from '@clinic-mesh/ledger'
 import { tempDir, type TempDir } from '@clinic-mesh/testing'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DeviceCluster, pollDevice, type DeviceProcess } from './helpers/device-process.js'
+import { DeviceCluster, pollDevice, testPassword, type DeviceProcess } from './helpers/device-process.js'
 import { TestDevice, qty } from './helpers/relay-device.js'
 import { RelayProcess } from './helpers/relay-process.js'
 import { launchChromium, openTablet, screenshot } from './helpers/web-browser.js'
@@ -106,6 +106,8 @@ describe('reviewer console (relay-served page, real relay + two device processes
     const pharmA = { name: 'pharm-a', role: 'pharmacist' }
     const pharmB = { name: 'pharm-b', role: 'pharmacist' }
     await Promise.all([a.token(pharmA), b.token(pharmB)])
+    // the central reviewer and the supervisor are users of the clinic's register too (the relay checks them there)
+    await Promise.all([a.token({ name: 'rev1', role: 'reviewer' }), a.token({ name: 'sup1', role: 'supervisor' })])
 
     const grn = { id: 'grn-mor-1', item: MORPHINE, batch: LOT, expiry: '2031-01-31', quantity: 10, unitCost: 90, supplier: 'CMST', grn: 'GRN-77' }
     expect((await a.api('POST', '/api/stock/receipts', grn, { as: pharmA })).status).toBe(201)
@@ -149,13 +151,24 @@ describe('reviewer console (relay-served page, real relay + two device processes
     expect(await page.getByTestId('conflicts-by-clinic').innerText()).toContain('Not enough stock')
 
     await page.getByLabel('Your user id').fill('usr_rev1')
+    await page.getByLabel('Your password').fill('not-my-password')
     await card.getByRole('radio', { name: /Partial dispense/ }).check()
     await card.getByLabel(/Quantity actually handed out/).fill(String(left))
     await card.getByLabel('Note for the record').fill('handed out what the lot held')
     await card.getByRole('button', { name: 'Resolve conflict' }).click()
-    // critical without a second approver: the relay answers 403 and the console says so
+    // the relay checks who decides against the clinic's register: a wrong password is refused before anything else
+    await card.getByTestId('resolution-error').getByText('Wrong user or password.').waitFor()
+    await page.getByLabel('Your password').fill(testPassword('rev1'))
+    // critical without a second approver: the relay answers 403 and the console says so (a click within the second of
+    // back-off after the wrong password is answered "too many wrong passwords": send again until the relay decides)
     const refusal = card.getByTestId('resolution-error')
-    await refusal.waitFor()
+    await expect
+      .poll(async () => {
+        await card.getByRole('button', { name: 'Resolve conflict' }).click()
+        await refusal.getByText(/Supervisor approval needed|Too many wrong passwords/).waitFor()
+        return refusal.innerText()
+      }, { timeout: 15_000, interval: 300 })
+      .toMatch(/Supervisor approval needed/)
     expect(await refusal.innerText()).toMatch(/Supervisor approval needed[\s\S]*ResolutionApprovalError/)
     expect(await page.locator(':focus').getAttribute('id')).toBe(`${open.id}-approver`) // focus went to the approver field
     await card.getByText('1 earlier attempt refused').waitFor()
@@ -163,7 +176,8 @@ describe('reviewer console (relay-served page, real relay + two device processes
 
     // before the decision both devices hold the relay's figure: what the first dispense left
     await pollDevice(async () => (await line(a))?.settled === left && (await line(b))?.settled === left, `settled ${left} on both devices`, 20_000)
-    await card.getByLabel(/Second approver/).fill('usr_sup1')
+    await card.getByLabel(/Second approver: supervisor user id/).fill('sup1')
+    await card.getByLabel('Second approver: password').fill(testPassword('sup1'))
     await card.getByRole('button', { name: 'Resolve conflict' }).click()
     const resolvedAt = Date.now()
     // the settled outcome reaches both devices: the lot is empty, nothing of theirs is pending

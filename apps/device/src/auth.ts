@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http'
 import type { DocHandle } from '@automerge/automerge-repo'
 import { InvalidInputError, isRole, type Role, type UserId } from '@clinic-mesh/contracts'
 import {
-  InvalidPasswordError, LoginGuard, assertCan, createUser, logout,
+  InvalidPasswordError, LoginGuard, assertCan, createUser, logout, resolveUserId, userIdOf as userIdOfName,
   type Action, type AttemptRecord, type PolicyContext, type AttemptStore, type LoginPolicy, type ScryptParams, type Session, type UserRegister,
 } from '@clinic-mesh/security'
 import { writeJsonAtomic } from './clinic-file.js'
@@ -29,11 +29,13 @@ interface StoredSession extends Principal {
 export const SESSION_MS = 12 * 60 * 60 * 1000
 export const SESSION_COOKIE = 'cm_session'
 
-/** `usr_<slug of the name>`: stable, so the same person created on two devices offline is one user id. */
+/** `usr_<slug of the name>` (security package); a name without a letter or digit is bad input here. */
 export function userIdOf(name: string): UserId {
-  const slug = name.trim().toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')
-  if (!slug) throw new InvalidInputError('a user name needs at least one letter or digit')
-  return `usr_${slug}` as UserId
+  try {
+    return userIdOfName(name)
+  } catch {
+    throw new InvalidInputError('a user name needs at least one letter or digit')
+  }
 }
 
 const tokenKey = (token: string): string => createHash('sha256').update(token).digest('hex')
@@ -139,7 +141,7 @@ export class DeviceAuth {
     if (typeof input.user !== 'string' || input.user.trim() === '' || input.user.length > 100) throw new InvalidInputError('user must be a user name or id')
     if (typeof input.password !== 'string' || input.password.length > 200) throw new InvalidInputError('password must be a string')
     const register = JSON.parse(JSON.stringify(this.#register.doc() ?? { users: {} })) as UserRegister
-    const id = (input.user.startsWith('usr_') && register.users[input.user] ? input.user : userIdOf(input.user)) as UserId
+    const id = input.user.startsWith('usr_') ? resolveUserId(register, input.user) : userIdOf(input.user)
     // an id not (yet) in the register — e.g. before it synced to a new tablet — does not count towards a lockout
     if (!Object.hasOwn(register.users, id)) throw new InvalidPasswordError()
     const session = await this.#guard.login(register, id, input.password)

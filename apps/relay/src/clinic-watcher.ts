@@ -5,6 +5,7 @@ import type { AccessMap } from './access-map.js'
 import type { ClinicSettlement } from './clinic-settlement.js'
 import type { Operation, RunSignature } from '@clinic-mesh/ledger'
 import { RunVerifier, type TrustKeys, type Verdict } from './run-verifier.js'
+import type { UserRegister } from '@clinic-mesh/security'
 import { findDoc } from './find-doc.js'
 import type { Logger } from './logger.js'
 import { SettlementPublisher } from './settlement-publisher.js'
@@ -116,6 +117,12 @@ export class ClinicWatcher {
     for (const list of [root.indexShards, root.chartBuckets]) {
       if (Array.isArray(list)) for (const url of list) if (typeof url === 'string') this.#follow(url, null)
     }
+  }
+
+  /** The clinic's user register as the relay holds it (plain data), or undefined before it arrived. */
+  register(): UserRegister | undefined {
+    const users = this.#register?.doc().users
+    return users ? (JSON.parse(JSON.stringify({ users })) as UserRegister) : undefined
   }
 
   /** Users' and devices' keys changed: rebuild what the relay trusts and read every log again (waiting ops may pass). */

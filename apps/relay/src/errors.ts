@@ -57,3 +57,10 @@ export class CheckpointError extends ClinicMeshError {
     super('CheckpointError', message, options)
   }
 }
+
+/** The clinic's user register is not at the relay yet, so no reviewer of that clinic can be checked. */
+export class ReviewerUnknownError extends ClinicMeshError {
+  constructor(message: string) {
+    super('ReviewerUnknownError', message)
+  }
+}

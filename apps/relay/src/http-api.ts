@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { InvalidInputError } from '@clinic-mesh/contracts'
 import { clinicId, parseRegistration, parseResolution } from './api-input.js'
+import type { ReviewerCheck } from './reviewer-check.js'
 import type { AccessMap } from './access-map.js'
 import type { ClinicWatcher } from './clinic-watcher.js'
 import { conflictView } from './conflict-view.js'
@@ -18,6 +19,8 @@ export interface RelayApiHost {
   watcher(clinic: string): ClinicWatcher | undefined
   /** The web build (apps/web/dist) whose review.html is the reviewer console served at `/`. */
   readonly webDist: string
+  /** Checks reviewers' and approvers' passwords against a clinic's register. */
+  readonly reviewers: ReviewerCheck
 }
 
 /** A percent-decoded path segment; malformed encoding is the client's error (400), not a 500. */
@@ -90,16 +93,30 @@ async function route(host: RelayApiHost, req: IncomingMessage, res: ServerRespon
   }
   const m = /^\/api\/conflicts\/([^/]+)\/resolution$/.exec(path)
   if (method === 'POST' && m) {
-    const input = parseResolution(decodePathPart(m[1] ?? ''), await readJson(req))
+    const raw = await readJson(req)
+    const body = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {}
+    const claimed = pick(host, typeof body.clinic === 'string' ? body.clinic : null)
+    if (claimed.settlement.meta.signaturesRequired) {
+      // a clinic with a user register: who resolves (and approves) proves it with their password; roles come from
+      // the register, not from the request
+      const me = await host.reviewers.check(claimed.register(), body.user, body.password, 'reviewer')
+      body.user = me.user
+      body.role = me.role
+      if (body.approval !== undefined && body.approval !== null) {
+        const a = typeof body.approval === 'object' && !Array.isArray(body.approval) ? (body.approval as Record<string, unknown>) : {}
+        body.approval = await host.reviewers.check(claimed.register(), a.user, a.password, 'approval')
+      }
+    }
+    const input = parseResolution(decodePathPart(m[1] ?? ''), body)
     const w = pick(host, input.clinic)
     const out = w.settlement.resolve(input.conflict, input)
     await w.settlement.requestSave() // an acknowledged resolution survives a crash
-    const body = { outcome: out.outcome, operation: out.operation.id, conflict: conflictView(w.clinic, out.conflict) }
+    const reply = { outcome: out.outcome, operation: out.operation.id, conflict: conflictView(w.clinic, out.conflict) }
     if (out.outcome === 'refused' && out.error) {
       const err = { name: out.error.name, message: out.error.message }
-      return sendJson(res, statusOfName(err.name), { error: err, ...body })
+      return sendJson(res, statusOfName(err.name), { error: err, ...reply })
     }
-    return sendJson(res, 200, body)
+    return sendJson(res, 200, reply)
   }
   if ((method === 'GET' || method === 'HEAD') && path !== '/api' && !path.startsWith('/api/')) return serveConsole(host.webDist, req, res, path)
   throw new RouteNotFoundError(method, path)

@@ -42,8 +42,12 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 const NAMED_STATUS: Record<string, number> = {
   InvalidInputError: 400,
   InvalidOperationError: 400,
+  InvalidPasswordError: 401,
   ResolutionApprovalError: 403,
+  ForbiddenError: 403,
   UnknownConflictError: 404,
+  AccountLockedError: 423,
+  ReviewerUnknownError: 503,
   ResolutionNotApplicableError: 422,
 }
 

@@ -2,6 +2,7 @@ import { createServer } from 'node:http'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
+import { ReviewerCheck } from './reviewer-check.js'
 import type { AutomergeUrl, PeerId } from '@automerge/automerge-repo'
 import { Repo } from '@automerge/automerge-repo'
 import { NodeFSStorageAdapter } from '@automerge/automerge-repo-storage-nodefs'
@@ -96,6 +97,8 @@ export class Relay {
     })
     return relay
   }
+
+  readonly reviewers = new ReviewerCheck()
 
   get webDist(): string {
     return this.#opts.webDist ?? DEFAULT_WEB_DIST

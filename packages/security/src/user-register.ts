@@ -43,6 +43,18 @@ export type UserRegister = {
 }
 
 export const MIN_PASSWORD_LENGTH = 8
+
+/** `usr_<slug of the name>`: stable, so the same person created on two devices offline is one user id. */
+export function userIdOf(name: string): UserId {
+  const slug = name.trim().toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')
+  if (!slug) throw new RangeError('a user name needs at least one letter or digit')
+  return `usr_${slug}` as UserId
+}
+
+/** The id a login names: an existing id as is, else the id of that name. */
+export function resolveUserId(register: UserRegister, user: string): UserId {
+  return (user.startsWith('usr_') && Object.hasOwn(register.users, user) ? user : userIdOf(user)) as UserId
+}
 const VERIFIER_INFO = utf8ToBytes('clinic-mesh/password-verifier/v1')
 const WRAP_INFO = utf8ToBytes('clinic-mesh/signing-key-wrap/v1')
 

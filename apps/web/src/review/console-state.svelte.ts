@@ -32,6 +32,8 @@ export class ConsoleState {
   filter = $state<Filter>('open')
   clinic = $state<string>('')
   reviewer = $state<Reviewer>(loadReviewer())
+  /** Never stored: typed for each session of the console, sent only with a decision. */
+  password = $state('')
   loadedAt = $state<string | null>(null)
   loadError = $state<RelayApiError | null>(null)
   /** The conflict this reviewer resolved last (its card leaves the open queue: the console confirms it). */
@@ -94,7 +96,8 @@ export class ConsoleState {
   async resolve(c: ConflictView, req: Omit<ResolutionRequest, 'clinic' | 'user' | 'role'>): Promise<ConflictView> {
     this.saveReviewer()
     try {
-      const out = await relayApi.resolve(c.id, { ...req, clinic: c.clinic, user: this.reviewer.user.trim(), role: this.reviewer.role })
+      const me = { user: this.reviewer.user.trim(), role: this.reviewer.role, ...(this.password ? { password: this.password } : {}) }
+      const out = await relayApi.resolve(c.id, { ...req, clinic: c.clinic, ...me })
       this.lastResolved = out.conflict
       return out.conflict
     } finally {

@@ -16,6 +16,8 @@ export type ConflictStatus = 'open' | 'resolved'
 export interface Approval {
   user: string
   role: string
+  /** Sent with a decision for a clinic whose users sign in (the relay checks it against the clinic's register). */
+  password?: string
 }
 
 export type Decision =
@@ -76,6 +78,8 @@ export interface ResolutionRequest {
   note: string
   user: string
   role: string
+  /** The reviewer's password, for a clinic whose users sign in. */
+  password?: string
   approval: Approval | null
 }
 
