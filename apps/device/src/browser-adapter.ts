@@ -1,7 +1,7 @@
 import { WebSocketServerAdapter } from '@automerge/automerge-repo-network-websocket'
 import type { WebSocketServer } from 'ws'
 import { log } from './log.js'
-import { SYNC_REFUSED_CLOSE_CODE, checkSyncMessage } from './sync-guard.js'
+import { SYNC_REFUSED_CLOSE_CODE, checkSyncMessage } from '@clinic-mesh/mesh'
 
 type Socket = Parameters<WebSocketServerAdapter['receiveMessage']>[1]
 
@@ -9,7 +9,7 @@ type Socket = Parameters<WebSocketServerAdapter['receiveMessage']>[1]
  * The `/sync` endpoint for the tablet's browser. The stock server adapter reports "ready" only once a first
  * browser has connected, and the Repo holds every document lookup until all adapters are ready: a device node
  * with no browser attached would never fetch its clinic from peers. A server has nobody to wait for. Every message
- * is checked first (sync-guard.ts): a malformed one closes that socket with a named reason.
+ * is checked first (`checkSyncMessage` of @clinic-mesh/mesh): a malformed one closes that socket with a named reason.
  */
 export class BrowserSyncAdapter extends WebSocketServerAdapter {
   constructor(wss: WebSocketServer) {

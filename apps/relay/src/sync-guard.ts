@@ -1,46 +1,8 @@
-import { cbor } from '@automerge/automerge-repo/slim'
 import { WebSocketServerAdapter } from '@automerge/automerge-repo-network-websocket'
-import { ClinicMeshError } from '@clinic-mesh/contracts'
+import { SYNC_REFUSED_CLOSE_CODE, checkSyncMessage } from '@clinic-mesh/mesh'
 import type { WebSocket, WebSocketServer } from 'ws'
 import type { Logger } from './logger.js'
 import { stderrLogger } from './logger.js'
-
-/** (Same check as apps/device/src/sync-guard.ts; the two apps share no code.) A `/sync` WebSocket message that is not an automerge-repo message: the socket is closed with this name. */
-export class MalformedSyncMessageError extends ClinicMeshError {
-  constructor(message: string) {
-    super('MalformedSyncMessageError', message)
-  }
-}
-
-/** WebSocket close code for a refused message (1008: policy violation); the reason starts with the error name. */
-export const SYNC_REFUSED_CLOSE_CODE = 1008
-const MAX_ID = 200
-
-/**
- * Checks the envelope of an automerge-repo network message before the stock server adapter sees it (that adapter
- * closes the socket on undecodable bytes but throws inside the socket's handler on `null`, and ignores other
- * shapes silently). Returns nothing or throws MalformedSyncMessageError.
- */
-export function checkSyncMessage(bytes: Uint8Array): void {
-  let m: unknown
-  try {
-    m = cbor.decode(bytes)
-  } catch {
-    throw new MalformedSyncMessageError('not CBOR')
-  }
-  if (typeof m !== 'object' || m === null || Array.isArray(m) || m instanceof Uint8Array) throw new MalformedSyncMessageError('not a message object')
-  const r = m as Record<string, unknown>
-  const id = (k: string, required: boolean): void => {
-    const v = r[k]
-    if (v === undefined && !required) return
-    if (typeof v !== 'string' || v === '' || v.length > MAX_ID) throw new MalformedSyncMessageError(`${k} must be a string of 1..${MAX_ID} characters`)
-  }
-  id('type', true)
-  id('senderId', true)
-  id('targetId', false)
-  id('documentId', false)
-  if (r.data !== undefined && !(r.data instanceof Uint8Array)) throw new MalformedSyncMessageError('data must be bytes')
-}
 
 type Socket = Parameters<WebSocketServerAdapter['receiveMessage']>[1]
 

@@ -33,3 +33,4 @@ export {
   PeerRefusedError,
   MeshClosedError,
 } from './errors.js'
+export { MalformedSyncMessageError, SYNC_REFUSED_CLOSE_CODE, checkSyncMessage } from './sync-message.js'

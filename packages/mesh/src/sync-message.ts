@@ -1,7 +1,7 @@
 import { cbor } from '@automerge/automerge-repo/slim'
 import { ClinicMeshError } from '@clinic-mesh/contracts'
 
-/** A `/sync` WebSocket message that is not an automerge-repo message: the socket is closed with this name. */
+/** A message on an automerge-repo WebSocket (`/sync` of a device node or the relay) that is not an automerge-repo message: the socket is closed with this name. */
 export class MalformedSyncMessageError extends ClinicMeshError {
   constructor(message: string) {
     super('MalformedSyncMessageError', message)
