@@ -12,6 +12,7 @@ const STATUS: Record<string, number> = {
   InvalidInputError: 400,
   InvalidRecordError: 400,
   InvalidOperationError: 400,
+  JoinError: 400,
   UnauthenticatedError: 401,
   InvalidPasswordError: 401,
   SigningKeyLockedError: 401,
