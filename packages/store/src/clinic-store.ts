@@ -13,11 +13,18 @@ import {
   type IndexShardDoc,
 } from './layout.js'
 import { PatientIndex, type SearchOptions } from './patient-index.js'
+import { releaseAllPatches, releaseLatestPatches } from './release-patches.js'
 import { decodeSummary, encodeSummary, type PatientSummary } from './summary-codec.js'
 
 /** A chart bucket: any document with a `charts` map keyed by patient id (records' ChartCollection). */
 export interface BucketDoc {
   charts: { [patientId: string]: unknown }
+}
+
+/** One write of a bulk change: `fn` runs inside the change of the bucket holding `patientId`. */
+export interface BulkWrite<B extends BucketDoc> {
+  patientId: string
+  fn: (bucket: B) => void
 }
 
 export interface ClinicStoreInit<B extends BucketDoc> {
@@ -61,6 +68,7 @@ export class ClinicStore<B extends BucketDoc> {
       }
     })
     for (const shard of shards) {
+      releaseAllPatches(shard.doc())
       this.#indexShard(shard.doc())
       shard.on('change', (p) => this.#onShardChange(p))
     }
@@ -157,8 +165,65 @@ export class ClinicStore<B extends BucketDoc> {
     const handle = await this.bucketFor(patientId)
     handle.change(fn, options.message ? { message: options.message } : {})
     const doc = handle.doc()
+    releaseLatestPatches(doc)
     this.#refreshSummary(doc, patientId)
     return doc
+  }
+
+  /**
+   * Bulk writes (an import, a migration): the writes are grouped by chart bucket and each bucket takes ONE change
+   * holding all of its writes, in the given order; then each touched index shard takes one change holding all of
+   * its refreshed summaries. N patients cost ~64 + 16 changes instead of 2N, which is what makes a 10,000-patient
+   * import linear and fast (a change costs a fixed ~1 ms through a DocHandle, beside the per-value cost). A write
+   * that throws aborts its whole bucket's change (nothing of that bucket is written) and is rethrown after the
+   * other buckets are written; summaries of the written buckets are refreshed either way.
+   */
+  async changeMany(writes: Iterable<BulkWrite<B>>, options: { message?: string } = {}): Promise<void> {
+    const byBucket = new Map<number, BulkWrite<B>[]>()
+    for (const w of writes) {
+      const i = this.bucketIndexOf(w.patientId)
+      let list = byBucket.get(i)
+      if (!list) byBucket.set(i, (list = []))
+      list.push(w)
+    }
+    const summaries = new Map<number, Map<string, string>>()
+    let failure: Error | undefined
+    for (const [i, list] of [...byBucket].sort((x, y) => x[0] - y[0])) {
+      const handle = await this.#bucket(i)
+      try {
+        handle.change(
+          (d) => {
+            for (const w of list) w.fn(d)
+          },
+          options.message ? { message: options.message } : {},
+        )
+      } catch (err) {
+        failure ??= err instanceof Error ? err : new Error(String(err))
+        continue
+      }
+      const doc = handle.doc()
+      releaseLatestPatches(doc)
+      for (const w of list) {
+        const summary = this.#init.summarize(doc, w.patientId)
+        if (!summary) continue
+        const s = shardOf(w.patientId, this.#shards.length)
+        let m = summaries.get(s)
+        if (!m) summaries.set(s, (m = new Map<string, string>()))
+        m.set(w.patientId, encodeSummary(summary))
+      }
+    }
+    for (const [s, packed] of summaries) {
+      const shard = this.#shards[s]
+      if (!shard) continue
+      const current = shard.doc().summaries
+      const changed = [...packed].filter(([id, p]) => current[id] !== p)
+      if (changed.length === 0) continue
+      shard.change((d) => {
+        for (const [id, p] of changed) d.summaries[id] = p
+      })
+      releaseLatestPatches(shard.doc())
+    }
+    if (failure !== undefined) throw failure
   }
 
   async chart<C>(patientId: string): Promise<C> {
@@ -200,6 +265,7 @@ export class ClinicStore<B extends BucketDoc> {
       this.#opened.add(parseAutomergeUrl(url).documentId)
       // One find per URL, ever: concurrent finds of one URL can stall (automerge-repo #273).
       p = findDoc<B>(this.#repo, url).then((h) => {
+        releaseAllPatches(h.doc())
         h.on('change', (payload) => this.#onBucketChange(payload))
         return h
       })
@@ -217,9 +283,11 @@ export class ClinicStore<B extends BucketDoc> {
     shard.change((d) => {
       d.summaries[patientId] = packed
     })
+    releaseLatestPatches(shard.doc())
   }
 
   #onBucketChange({ doc, patches, patchInfo }: DocHandleChangePayload<B>): void {
+    releaseLatestPatches(doc) // the handle has computed this event's patches; nothing reads them again
     if (patchInfo.source === 'change') return // local writes refresh their own summary
     const touched = new Set<string>()
     for (const p of patches) if (p.path[0] === 'charts' && typeof p.path[1] === 'string') touched.add(p.path[1])
@@ -227,6 +295,7 @@ export class ClinicStore<B extends BucketDoc> {
   }
 
   #onShardChange({ doc, patches }: DocHandleChangePayload<IndexShardDoc>): void {
+    releaseLatestPatches(doc)
     const touched = new Set<string>()
     for (const p of patches) if (p.path[0] === 'summaries' && typeof p.path[1] === 'string') touched.add(p.path[1])
     if (touched.size > 500) return this.#indexShard(doc)
