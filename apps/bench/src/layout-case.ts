@@ -2,7 +2,11 @@ import { Repo, type AutomergeUrl, type PeerId } from '@automerge/automerge-repo'
 import { MessageChannelNetworkAdapter } from '@automerge/automerge-repo-network-messagechannel'
 import { ClinicStore, type PatientSummary } from '@clinic-mesh/store'
 import { emptyCollection, summarize as summarizeChart, type ChartCollection } from '@clinic-mesh/records'
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { patientAt, writeChart } from './fixtures.js'
+import { ipcPort } from './ipc-port.js'
+import type { JoinResult } from './join-child.js'
 
 /** Result of one layout run, in one fresh process (so RSS is this case's alone). */
 export interface LayoutResult {
@@ -12,9 +16,17 @@ export interface LayoutResult {
   allChartsMs: number
   rssMb: number
   found: number
+  /** The joining repo alone, in its own process over IPC (ours): its RSS is the tablet's. */
+  joiner?: JoinResult
+  /** Creation time of each successive 1,000 patients (ours): flat when creation is linear. */
+  createLapsMs?: number[]
 }
 
-function summarize(b: ChartCollection, id: string): PatientSummary | undefined {
+/** Patients per bulk call: the PouchDB baseline writes bulkDocs of 500. */
+const IMPORT_BATCH = 500
+const LAP = 1000
+
+export function summarizeBucket(b: ChartCollection, id: string): PatientSummary | undefined {
   const c = b.charts[id]
   return c ? summarizeChart(c) : undefined
 }
@@ -32,19 +44,26 @@ export async function runOurs(n: number): Promise<LayoutResult> {
   const store = ClinicStore.create<ChartCollection>(a, {
     clinic: 'bench',
     emptyBucket: emptyCollection,
-    summarize,
+    summarize: summarizeBucket,
     chartBuckets: Number(process.env['CM_BUCKETS'] ?? 64),
     indexShards: Number(process.env['CM_SHARDS'] ?? 16),
   })
   a.sharePolicy = store.sharePolicy
-  for (let i = 0; i < n; i++) {
-    const p = patientAt(i)
-    await store.change(p.id, (d) => writeChart(d, p))
+  // A bulk import, as the PouchDB baseline's bulkDocs: 500 patients per call, one change per bucket and per shard.
+  const laps: number[] = []
+  let lap = t
+  for (let i = 0; i < n; i += IMPORT_BATCH) {
+    const batch = Array.from({ length: Math.min(IMPORT_BATCH, n - i) }, (_, j) => patientAt(i + j))
+    await store.changeMany(batch.map((p) => ({ patientId: p.id, fn: (d: ChartCollection) => writeChart(d, p) })))
+    if ((i + IMPORT_BATCH) % LAP === 0 || i + IMPORT_BATCH >= n) {
+      laps.push(performance.now() - lap)
+      lap = performance.now()
+    }
   }
   const createMs = performance.now() - t
   t = performance.now()
   const b = connectB()
-  const storeB = await ClinicStore.open<ChartCollection>(b, store.rootUrl, { summarize })
+  const storeB = await ClinicStore.open<ChartCollection>(b, store.rootUrl, { summarize: summarizeBucket })
   b.sharePolicy = storeB.sharePolicy
   const searchableMs = performance.now() - t
   const found = storeB.index.size
@@ -53,9 +72,25 @@ export async function runOurs(n: number): Promise<LayoutResult> {
   const local = await storeB.countCharts()
   if (local !== n) throw new Error(`expected ${n} charts local, found ${local}`)
   const rssMb = process.memoryUsage().rss / 1e6
-  await a.shutdown()
   await b.shutdown()
-  return { charts: n, createMs, searchableMs, allChartsMs, rssMb, found }
+  const joiner = await joinInChild(a, store.rootUrl)
+  if (joiner.local !== n || joiner.found !== n) throw new Error(`joiner process: ${joiner.found} searchable, ${joiner.local} local of ${n}`)
+  await a.shutdown()
+  return { charts: n, createMs, searchableMs, allChartsMs, rssMb, found, createLapsMs: laps, joiner }
+}
+
+/** A third repo joins the clinic of `a` from its own process (join-child.ts), over IPC. */
+function joinInChild(a: Repo, rootUrl: AutomergeUrl): Promise<JoinResult> {
+  const file = fileURLToPath(new URL('./join-child.js', import.meta.url))
+  const child = spawn(process.execPath, [file, rootUrl], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' })
+  let err = ''
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()))
+  return new Promise((resolve, reject) => {
+    let result: JoinResult | undefined
+    const port = ipcPort(child, (m) => (result = m as JoinResult))
+    a.networkSubsystem.addNetworkAdapter(new MessageChannelNetworkAdapter(port))
+    child.on('exit', (code) => (result && code === 0 ? resolve(result) : reject(new Error(`joiner exited ${code}: ${err.slice(-400)}`))))
+  })
 }
 
 /** Baseline: stock automerge-repo, one document per chart, the list of URLs handed over in-process. */
