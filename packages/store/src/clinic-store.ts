@@ -53,6 +53,8 @@ export class ClinicStore<B extends BucketDoc> {
   readonly #init: ClinicStoreInit<B>
   readonly #shards: DocHandle<IndexShardDoc>[]
   readonly #buckets = new Map<number, Promise<DocHandle<B>>>()
+  /** >0 while this store itself is changing a bucket (its change events are not remote edits to repair). */
+  #local = 0
 
   private constructor(repo: Repo, root: DocHandle<ClinicRootDoc>, shards: DocHandle<IndexShardDoc>[], init: ClinicStoreInit<B>) {
     this.#repo = repo
@@ -163,7 +165,12 @@ export class ClinicStore<B extends BucketDoc> {
   /** Applies a change to the bucket holding this patient and refreshes the patient's summary. */
   async change(patientId: string, fn: (bucket: B) => void, options: { message?: string } = {}): Promise<Doc<B>> {
     const handle = await this.bucketFor(patientId)
-    handle.change(fn, options.message ? { message: options.message } : {})
+    this.#local++
+    try {
+      handle.change(fn, options.message ? { message: options.message } : {})
+    } finally {
+      this.#local--
+    }
     const doc = handle.doc()
     releaseLatestPatches(doc)
     this.#refreshSummary(doc, patientId)
@@ -190,6 +197,7 @@ export class ClinicStore<B extends BucketDoc> {
     let failure: Error | undefined
     for (const [i, list] of [...byBucket].sort((x, y) => x[0] - y[0])) {
       const handle = await this.#bucket(i)
+      this.#local++
       try {
         handle.change(
           (d) => {
@@ -200,6 +208,8 @@ export class ClinicStore<B extends BucketDoc> {
       } catch (err) {
         failure ??= err instanceof Error ? err : new Error(String(err))
         continue
+      } finally {
+        this.#local--
       }
       const doc = handle.doc()
       releaseLatestPatches(doc)
@@ -286,9 +296,11 @@ export class ClinicStore<B extends BucketDoc> {
     releaseLatestPatches(shard.doc())
   }
 
-  #onBucketChange({ doc, patches, patchInfo }: DocHandleChangePayload<B>): void {
+  #onBucketChange({ doc, patches }: DocHandleChangePayload<B>): void {
     releaseLatestPatches(doc) // the handle has computed this event's patches; nothing reads them again
-    if (patchInfo.source === 'change') return // local writes refresh their own summary
+    // this store's own writes refresh their summaries themselves (batched in changeMany); automerge-repo tags every
+    // change event `source: 'change'`, remote ones included, so the store tracks its own writes instead
+    if (this.#local > 0) return
     const touched = new Set<string>()
     for (const p of patches) if (p.path[0] === 'charts' && typeof p.path[1] === 'string') touched.add(p.path[1])
     for (const id of touched) this.#refreshSummary(doc, id)

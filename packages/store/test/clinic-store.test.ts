@@ -74,6 +74,31 @@ describe('ClinicStore', () => {
     await rb.shutdown()
   })
 
+  it('concurrent edits of one patient on two devices: both end with a summary holding both edits (repair)', async () => {
+    const [ra, rb] = pair()
+    const a = ClinicStore.create<MiniBucket>(ra, { clinic: 'c1', emptyBucket: () => ({ charts: {} }), indexShards: 2, chartBuckets: 2, ...init })
+    await a.change('p1', (d) => {
+      d.charts['p1'] = { given: 'Ana', family: 'Moyo', notes: '' }
+    })
+    const b = await ClinicStore.open<MiniBucket>(rb, a.rootUrl, init)
+    await b.chart('p1')
+    // written before either hears of the other: each writes its own (whole) summary string, one of which wins
+    await Promise.all([
+      a.change('p1', (d) => {
+        d.charts['p1']!.given = 'Anna'
+      }),
+      b.change('p1', (d) => {
+        d.charts['p1']!.family = 'Tembo'
+      }),
+    ])
+    const both = (s: ClinicStore<MiniBucket>): boolean => s.search('anna tembo').length === 1
+    await until(() => both(a) && both(b), a)
+    expect(a.search('moyo')).toEqual([])
+    expect(b.search('ana moyo')).toEqual([])
+    await ra.shutdown()
+    await rb.shutdown()
+  })
+
   it('after a new device has pulled every bucket, chart edits flow live both ways', async () => {
     const [ra, rb] = pair()
     const a = ClinicStore.create<MiniBucket>(ra, { clinic: 'c1', emptyBucket: () => ({ charts: {} }), indexShards: 2, chartBuckets: 4, ...init })
