@@ -79,7 +79,22 @@ export async function benchLiveEdits(nodes = 8, edits = 200): Promise<BenchRow[]
 }
 
 /** P3: every node offline makes `perNode` edits; all go online; time until every node holds every edit. */
-export async function benchPartitionHeal(nodes = 8, perNode = 500): Promise<BenchRow[]> {
+/** P3 as the median of `runs` fresh clusters (heal includes re-discovery by mDNS, which varies run to run). */
+export async function benchPartitionHeal(nodes = 8, perNode = 500, runs = 3): Promise<BenchRow[]> {
+  const heal: number[] = []
+  const base: number[] = []
+  for (let i = 0; i < runs; i++) {
+    const r = await partitionHealOnce(nodes, perNode)
+    heal.push(r.healMs)
+    base.push(r.baseMs)
+  }
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN
+  const healMs = median(heal)
+  const note = `median of ${runs} (${heal.map((ms) => (ms / 1000).toFixed(2)).join(' / ')} s); baseline: A.merge of the replicas, no network`
+  return [{ metric: `P3 heal: ${nodes} nodes × ${perNode} offline edits converge`, ours: healMs / 1000, baseline: median(base) / 1000, unit: 's', goal: '≤ 5 s', ok: healMs <= 5000, note }]
+}
+
+async function partitionHealOnce(nodes: number, perNode: number): Promise<{ healMs: number; baseMs: number }> {
   const cluster = await startCluster(nodes)
   const h0 = cluster.repos[0]!.create<Board>({ n: 0, by: '', edits: {} })
   const handles = [h0, ...(await Promise.all(cluster.repos.slice(1).map((r) => find(r, h0))))]
@@ -103,7 +118,5 @@ export async function benchPartitionHeal(nodes = 8, perNode = 500): Promise<Benc
   await Promise.all(handles.map((h) => new Promise<void>((r) => (complete(h) ? r() : h.on('change', () => complete(h) && r())))))
   const healMs = performance.now() - t
   await cluster.stop()
-  return [
-    { metric: `P3 heal: ${nodes} nodes × ${perNode} offline edits converge`, ours: healMs / 1000, baseline: baseMs / 1000, unit: 's', goal: '≤ 5 s', ok: healMs <= 5000, note: 'baseline: A.merge of the replicas, no network' },
-  ]
+  return { healMs, baseMs }
 }
