@@ -1,8 +1,7 @@
-import { tempDir, type TempDir } from '@clinic-mesh/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DeviceCluster, type DeviceProcess } from './helpers/device-process.js'
-import { TestDevice } from './helpers/relay-device.js'
-import { RelayProcess } from './helpers/relay-process.js'
+import { startRelayWithClinic, type RelayWithClinic } from './helpers/relay-device.js'
+import type { RelayProcess } from './helpers/relay-process.js'
 
 type Err = { error?: { name: string; message: string } }
 
@@ -147,22 +146,16 @@ describe('hostile HTTP input to a real device node', () => {
 })
 
 describe('hostile HTTP input to a real relay', () => {
-  let dir: TempDir
+  let env: RelayWithClinic | undefined
   let relay: RelayProcess
-  let dev: TestDevice
   const NAMES = new Set(['MalformedJsonError', 'InvalidInputError', 'UnknownClinicError', 'UnknownConflictError', 'RouteNotFoundError', 'PayloadTooLargeError', 'RegistrationConflictError'])
 
   beforeAll(async () => {
-    dir = await tempDir('hostile-relay-')
-    relay = await RelayProcess.start(dir.path)
-    dev = new TestDevice(relay.syncUrl, 'clinic-x', 'tab-x')
-    dev.createClinic()
-    expect((await dev.register(relay)).status).toBe(201)
+    env = await startRelayWithClinic('hostile-relay-', 'clinic-x', 'tab-x')
+    ;({ relay } = env)
   })
   afterAll(async () => {
-    await dev?.close()
-    await relay?.stop()
-    await dir?.remove()
+    await env?.stop()
   })
 
   const raw = async (method: string, path: string, body?: string | Uint8Array): Promise<{ status: number; body: Err }> => {

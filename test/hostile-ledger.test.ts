@@ -1,8 +1,7 @@
 import type { BatchId, DeviceId, ItemId, UserId } from '@clinic-mesh/contracts'
 import { DeviceLog, hashOperation, type Operation } from '@clinic-mesh/ledger'
-import { tempDir, type TempDir } from '@clinic-mesh/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { SITE, TestDevice, qty } from './helpers/relay-device.js'
+import { SITE, qty, startRelayWithClinic, type TestDevice, type RelayWithClinic } from './helpers/relay-device.js'
 import { pollUntil } from './helpers/relay-poll.js'
 import { RelayProcess } from './helpers/relay-process.js'
 
@@ -27,23 +26,18 @@ function rehash(op: Operation): Operation {
  * relay restart.
  */
 describe('forged and replayed ledger operations reaching the relay', () => {
-  let dir: TempDir
+  let env: RelayWithClinic | undefined
   let relay: RelayProcess
   let dev: TestDevice
   const item = 'itm_morphine' as ItemId
   const batch = 'MOR-1' as BatchId
 
   beforeAll(async () => {
-    dir = await tempDir('hostile-ledger-')
-    relay = await RelayProcess.start(dir.path)
-    dev = new TestDevice(relay.syncUrl, 'clinic-h', 'tab-h')
-    dev.createClinic()
-    expect((await dev.register(relay)).status).toBe(201)
+    env = await startRelayWithClinic('hostile-ledger-', 'clinic-h', 'tab-h')
+    ;({ relay, dev } = env)
   })
   afterAll(async () => {
-    await dev?.close()
-    await relay?.stop()
-    await dir?.remove()
+    await env?.stop()
   })
 
   it('rejects tampered content and foreign ops, conflicts forks and reused ids, ignores exact replays, and keeps all of it', async () => {
@@ -90,7 +84,8 @@ describe('forged and replayed ledger operations reaching the relay', () => {
 
     // never lost: the same verdicts after a restart of the relay (checkpointed)
     expect(await relay.stop('SIGTERM')).toBe(0)
-    relay = await RelayProcess.start(dir.path)
+    relay = await RelayProcess.start(env!.dir.path)
+    env!.relay = relay
     const after = await relay.api<{ clinics: { opsRejected: number; conflictsOpen: number; opsSettled: number }[] }>('GET', '/api/status')
     expect(after.body.clinics[0]).toMatchObject({ opsRejected: 2, conflictsOpen: 2, opsSettled: 2 })
     const again = await relay.api<Rejected>('GET', '/api/rejected?clinic=clinic-h')

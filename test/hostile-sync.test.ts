@@ -2,12 +2,11 @@ import { randomBytes } from 'node:crypto'
 import { connect } from 'node:net'
 import { cbor } from '@automerge/automerge-repo/slim'
 import type { BatchId, ItemId } from '@clinic-mesh/contracts'
-import { tempDir, type TempDir } from '@clinic-mesh/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { DeviceCluster, type DeviceProcess } from './helpers/device-process.js'
-import { TestDevice, qty } from './helpers/relay-device.js'
-import { RelayProcess } from './helpers/relay-process.js'
+import { qty, startRelayWithClinic, type TestDevice, type RelayWithClinic } from './helpers/relay-device.js'
+import type { RelayProcess } from './helpers/relay-process.js'
 
 interface Closed {
   code: number
@@ -130,21 +129,16 @@ describe('hostile messages on the device node /sync WebSocket', () => {
 })
 
 describe('hostile messages on the relay /sync WebSocket', () => {
-  let dir: TempDir
+  let env: RelayWithClinic | undefined
   let relay: RelayProcess
   let dev: TestDevice
 
   beforeAll(async () => {
-    dir = await tempDir('hostile-sync-relay-')
-    relay = await RelayProcess.start(dir.path)
-    dev = new TestDevice(relay.syncUrl, 'clinic-s', 'tab-s')
-    dev.createClinic()
-    expect((await dev.register(relay)).status).toBe(201)
+    env = await startRelayWithClinic('hostile-sync-relay-', 'clinic-s', 'tab-s')
+    ;({ relay, dev } = env)
   })
   afterAll(async () => {
-    await dev?.close()
-    await relay?.stop()
-    await dir?.remove()
+    await env?.stop()
   })
 
   it('closes malformed and oversized messages with a named reason; a real device keeps syncing and settling', async () => {

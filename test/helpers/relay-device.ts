@@ -4,8 +4,8 @@ import { WebSocketClientAdapter } from '@automerge/automerge-repo-network-websoc
 import type { ClinicDirectoryDoc, ClinicId, ConflictQueueDoc, DeviceId, DocUrl, LocationId, Role, SettledInventoryDoc, UserId } from '@clinic-mesh/contracts'
 import type { DeviceLogDoc, InventoryState, Operation, OperationBody } from '@clinic-mesh/ledger'
 import { DeviceLog, appendOperation, newLogDoc, periodOf } from '@clinic-mesh/ledger'
-import { eventually } from '@clinic-mesh/testing'
-import type { RelayProcess } from './relay-process.js'
+import { eventually, tempDir, type TempDir } from '@clinic-mesh/testing'
+import { RelayProcess } from './relay-process.js'
 
 export const SITE = 'site-a' as LocationId
 
@@ -111,4 +111,32 @@ export class TestDevice {
 export function qty(state: InventoryState, batch: string): number {
   const cells: Record<string, number> = { ...state.stock[SITE] }
   return cells[batch] ?? 0
+}
+
+/** A relay process in a temp dir with one clinic registered by a TestDevice; `stop()` undoes all three (a test that restarts the relay puts the new one in `relay`). */
+export interface RelayWithClinic {
+  dir: TempDir
+  relay: RelayProcess
+  dev: TestDevice
+  stop(): Promise<void>
+}
+
+export async function startRelayWithClinic(prefix: string, clinic: string, device: string): Promise<RelayWithClinic> {
+  const dir = await tempDir(prefix)
+  const relay = await RelayProcess.start(dir.path)
+  const dev = new TestDevice(relay.syncUrl, clinic, device)
+  dev.createClinic()
+  const reg = await dev.register(relay)
+  if (reg.status !== 201) throw new Error(`clinic ${clinic} not registered: ${reg.status}`)
+  const env: RelayWithClinic = {
+    dir,
+    relay,
+    dev,
+    async stop() {
+      await dev.close()
+      await env.relay.stop() // the relay a test restarted, if it did
+      await dir.remove()
+    },
+  }
+  return env
 }

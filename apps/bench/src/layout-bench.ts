@@ -1,22 +1,10 @@
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+import { runChildJson } from './run-child.js'
 import type { LayoutResult } from './layout-case.js'
 import type { BenchRow } from './row.js'
 
 /** Runs one layout case in a fresh Node process so its RSS and heap are its own. */
 export function runCase(kind: 'ours' | 'perdoc' | 'pouch', n: number): Promise<LayoutResult> {
-  const child = fileURLToPath(new URL('./child.js', import.meta.url))
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [child, kind, String(n)], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()))
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()))
-    p.on('exit', (code) => {
-      if (code !== 0) return reject(new Error(`layout case ${kind} ${n} exited ${code}: ${err.slice(-400)}`))
-      resolve(JSON.parse(out.trim().split('\n').pop() ?? '{}') as LayoutResult)
-    })
-  })
+  return runChildJson<LayoutResult>('child.js', [kind, String(n)], `layout case ${kind} ${n}`)
 }
 
 /** P1: a second repo joins a clinic of `n` charts. Baselines: PouchDB (same n), one doc per chart (`perDocN`). */

@@ -1,21 +1,9 @@
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+import { runChildJson } from './run-child.js'
 import type { AtRestKind, AtRestResult } from './p6-case.js'
 import { median, type BenchRow } from './row.js'
 
 function runChild(kind: AtRestKind, n: number): Promise<AtRestResult> {
-  const child = fileURLToPath(new URL('./p6-child.js', import.meta.url))
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [child, kind, String(n)], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()))
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()))
-    p.on('exit', (code) => {
-      if (code !== 0) return reject(new Error(`P6 ${kind} ${n} exited ${code}: ${err.slice(-400)}`))
-      resolve(JSON.parse(out.trim().split('\n').pop() ?? '{}') as AtRestResult)
-    })
-  })
+  return runChildJson<AtRestResult>('p6-child.js', [kind, String(n)], `P6 ${kind} ${n}`)
 }
 
 /**

@@ -6,6 +6,9 @@ import type { LoginPolicy } from '@clinic-mesh/security'
 import { userIdOf, type DeviceAuth } from './auth.js'
 import { log } from './log.js'
 
+/** Where the founder writes a generated first admin password (the person setting up the clinic deletes it). */
+export const ADMIN_PASSWORD_FILE = 'initial-admin-password'
+
 /** Roles of the demo users (`CLINIC_MESH_DEMO_USERS=1`): user name = role, password = `<role>-demo`. */
 export const DEMO_ROLES: readonly Role[] = ['registration', 'nurse', 'clinician', 'pharmacist', 'supervisor', 'reviewer']
 
@@ -19,7 +22,7 @@ export async function bootstrapUsers(auth: DeviceAuth, dataDir: string): Promise
     let password = process.env.CLINIC_MESH_ADMIN_PASSWORD
     if (!password) {
       password = randomBytes(12).toString('base64url')
-      const file = join(dataDir, 'initial-admin-password')
+      const file = join(dataDir, ADMIN_PASSWORD_FILE)
       await writeFile(file, `${password}\n`, { mode: 0o600 })
       log('admin-created', { user: 'admin', passwordFile: file })
     } else log('admin-created', { user: 'admin', passwordFrom: 'CLINIC_MESH_ADMIN_PASSWORD' })

@@ -28,6 +28,9 @@ interface StoredSession extends Principal {
 /** A shift: sessions end after 12 hours (a new login is a shift change). */
 export const SESSION_MS = 12 * 60 * 60 * 1000
 export const SESSION_COOKIE = 'cm_session'
+/** Files of the data dir holding this device's sessions (token hashes) and failed-login counters. */
+export const SESSIONS_FILE = 'sessions.json'
+export const ATTEMPTS_FILE = 'login-attempts.json'
 
 /** `usr_<slug of the name>` (security package); a name without a letter or digit is bad input here. */
 export function userIdOf(name: string): UserId {
@@ -97,14 +100,14 @@ export class DeviceAuth {
     this.#register = register
     this.#flush = init.flush
     this.#now = init.now ?? Date.now
-    this.#guard = new LoginGuard({ store: new FileAttemptStore(join(init.dataDir, 'login-attempts.json')), now: this.#now, policy: init.loginPolicy })
-    this.#sessionsFile = join(init.dataDir, 'sessions.json')
+    this.#guard = new LoginGuard({ store: new FileAttemptStore(join(init.dataDir, ATTEMPTS_FILE)), now: this.#now, policy: init.loginPolicy })
+    this.#sessionsFile = join(init.dataDir, SESSIONS_FILE)
     this.#sessions = sessions
     this.#scrypt = init.scrypt
   }
 
   static async open(register: DocHandle<UserRegisterDoc>, init: DeviceAuthInit): Promise<DeviceAuth> {
-    const file = join(init.dataDir, 'sessions.json')
+    const file = join(init.dataDir, SESSIONS_FILE)
     const saved = await readFile(file, 'utf8').then((t) => JSON.parse(t) as Record<string, StoredSession>, () => ({}))
     return new DeviceAuth(register, init, new Map(Object.entries(saved)))
   }

@@ -6,6 +6,9 @@ import { signRevocation } from '@clinic-mesh/mesh'
 import { readClinicFile } from './clinic-file.js'
 import { AdminKeyUnavailableError } from './errors.js'
 import { log } from './log.js'
+import { ATTEMPTS_FILE, SESSIONS_FILE } from './auth.js'
+import { ADMIN_PASSWORD_FILE } from './auth-bootstrap.js'
+import { KEY_FILE, REPO_DIR } from './storage-at-rest.js'
 import type { MembershipDoc } from './device-node.js'
 
 /**
@@ -37,7 +40,7 @@ export async function revokeDevice(
  * storage key file. Its identity key and config stay so the log can say which device this was.
  */
 export async function wipeClinicData(dataDir: string): Promise<void> {
-  for (const name of ['repo', 'sessions.json', 'login-attempts.json', 'device.key', 'initial-admin-password']) {
+  for (const name of [REPO_DIR, SESSIONS_FILE, ATTEMPTS_FILE, KEY_FILE, ADMIN_PASSWORD_FILE]) {
     await rm(join(dataDir, name), { recursive: true, force: true })
   }
   log('device-revoked-wiped', {})

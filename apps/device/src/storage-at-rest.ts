@@ -13,6 +13,8 @@ import { FaultReportingStorage } from './storage-faults.js'
 export const SECRET_ENV = 'CLINIC_MESH_DEVICE_SECRET'
 /** Key file in the data dir: the random data key, wrapped under scrypt(device secret). Useless without the secret. */
 export const KEY_FILE = 'device.key'
+/** The automerge-repo storage directory inside the data dir. */
+export const REPO_DIR = 'repo'
 
 /**
  * How the device's automerge-repo storage is protected: encrypted under a data key unlocked by `secret`, or
@@ -71,7 +73,7 @@ async function migratePlain(repoDir: string, encrypted: (dir: string) => Storage
  * A wrong secret surfaces as KeyFileError (reason `wrong-secret`) from the security package.
  */
 export async function openDeviceStorage(dataDir: string, protection: StorageProtection | undefined): Promise<DeviceStorage> {
-  const repoDir = join(dataDir, 'repo')
+  const repoDir = join(dataDir, REPO_DIR)
   const keyFile = join(dataDir, KEY_FILE)
   await rm(join(repoDir, TEMP_DIR), { recursive: true, force: true }) // half-written chunks of a crashed run
   if (protection === undefined) {

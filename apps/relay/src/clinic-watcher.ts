@@ -147,23 +147,28 @@ export class ClinicWatcher {
       this.#log('log-without-ops', { clinic: this.clinic, log: url })
       return
     }
+    if (!this.settlement.meta.signaturesRequired) {
+      const n = this.settlement.ingestLog(url, device, ops as unknown[])
+      if (n > 0) this.#log('ingested', { clinic: this.clinic, device, ops: n })
+      return
+    }
+    // plain copies of the log's ops and run signatures, made once per change and only when something reads them
+    let plain: { all: Operation[]; sigs: Record<string, RunSignature> } | undefined
+    const read = (): { all: Operation[]; sigs: Record<string, RunSignature> } =>
+      (plain ??= JSON.parse(JSON.stringify({ all: ops, sigs: doc.signatures ?? {} })) as { all: Operation[]; sigs: Record<string, RunSignature> })
     // a device whose verified runs were signed by a now revoked peer is cut off at the relay (its repo peer id is its
     // device id) and can no longer register
-    if (this.settlement.meta.signaturesRequired && Object.values(this.#keys.peers).some((r) => r !== null)) {
-      const all = JSON.parse(JSON.stringify(ops)) as Operation[]
-      const sigs = JSON.parse(JSON.stringify(doc.signatures ?? {})) as Record<string, RunSignature>
-      if (this.#verifier.revokedDevices(device, all, sigs, this.#keys) && !this.#access.isRevoked(device as PeerId)) {
+    if (!this.#access.isRevoked(device as PeerId) && Object.values(this.#keys.peers).some((r) => r !== null)) {
+      const { all, sigs } = read()
+      if (this.#verifier.revokedDevices(device, all, sigs, this.#keys)) {
         this.#access.revokePeer(device as PeerId)
         this.#log('device-revoked', { clinic: this.clinic, device })
       }
     }
-    const verify = this.settlement.meta.signaturesRequired
-      ? (valid: readonly Operation[]): Verdict[] => {
-          const all = JSON.parse(JSON.stringify(ops)) as Operation[]
-          const sigs = JSON.parse(JSON.stringify(doc.signatures ?? {})) as Record<string, RunSignature>
-          return this.#verifier.verdicts(device, all, valid, sigs, this.#keys)
-        }
-      : undefined
+    const verify = (valid: readonly Operation[]): Verdict[] => {
+      const { all, sigs } = read()
+      return this.#verifier.verdicts(device, all, valid, sigs, this.#keys)
+    }
     const n = this.settlement.ingestLog(url, device, ops as unknown[], verify)
     if (n > 0) this.#log('ingested', { clinic: this.clinic, device, ops: n })
   }
