@@ -24,5 +24,8 @@ export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000
 /** Reconnection backoff after a link drops. */
 export const DEFAULT_BACKOFF = { initialMs: 250, maxMs: 30_000, factor: 2 } as const
 
-/** yamux stream window: keeps each pnet write under the 640 KiB xsalsa20 starts with, see node.ts */
-export const YAMUX_WINDOW = 512 * 1024
+/**
+ * yamux stream window. @libp2p/pnet needed ≤ 512 KiB (its xsalsa20 WASM ran out of memory on bigger writes); the
+ * clinic private network has no such limit, so this only bounds what one stream may buffer at the receiver.
+ */
+export const YAMUX_WINDOW = 4 * 1024 * 1024

@@ -55,3 +55,10 @@ export class MeshClosedError extends ClinicMeshError {
     super('MeshClosedError', message)
   }
 }
+
+/** A peer opened a private-network connection with a salt we cannot accept (reflected or truncated). */
+export class PrivateNetworkError extends ClinicMeshError {
+  constructor(message: string) {
+    super('PrivateNetworkError', message)
+  }
+}

@@ -18,7 +18,8 @@ export {
   verifyRevocation,
 } from './membership/records.js'
 export type { Enrolment, Revocation, AdminKeyPair, EnrolInput, RevokeInput } from './membership/records.js'
-export { clinicPsk } from './membership/psk.js'
+export { clinicNetworkKey } from './membership/psk.js'
+export { clinicPrivateNetwork, SALT_BYTES } from './membership/private-network.js'
 export { createJoinCode, normalizeJoinCode, JoinPakeClient, joinPakeRespond } from './membership/join-code.js'
 export type { JoinCode, JoinHello, JoinKeys } from './membership/join-code.js'
 export { JoinAdmin, JoinClient } from './membership/join.js'
@@ -32,5 +33,6 @@ export {
   JoinError,
   PeerRefusedError,
   MeshClosedError,
+  PrivateNetworkError,
 } from './errors.js'
 export { MalformedSyncMessageError, SYNC_REFUSED_CLOSE_CODE, checkSyncMessage } from './sync-message.js'

@@ -4,7 +4,6 @@ import { identify } from '@libp2p/identify'
 import type { Libp2p, PeerId, PrivateKey, Stream, Connection } from '@libp2p/interface'
 import { mdns } from '@libp2p/mdns'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
@@ -18,7 +17,8 @@ import { membershipGater, refusal } from './gater.js'
 import { MeshEvents } from './events.js'
 import type { MeshPeer } from './events.js'
 import type { Membership, MembershipChangeEvent } from './membership/membership.js'
-import { clinicPsk } from './membership/psk.js'
+import { clinicNetworkKey } from './membership/psk.js'
+import { clinicPrivateNetwork } from './membership/private-network.js'
 
 export interface MeshInit {
   deviceName: string
@@ -43,7 +43,7 @@ export interface MeshInit {
 }
 
 /**
- * A clinic device on the mesh: a libp2p host (tcp, pnet, noise, yamux, identify, mdns) gated by clinic
+ * A clinic device on the mesh: a libp2p host (tcp, private network, noise, yamux, identify, mdns) gated by clinic
  * membership, running the sync protocol for an automerge-repo Repo through `adapter`.
  */
 export class MeshNode extends MeshEvents {
@@ -76,11 +76,8 @@ export class MeshNode extends MeshEvents {
       ...(init.privateKey === undefined ? {} : { privateKey: init.privateKey }),
       addresses: { listen: init.listen ?? ['/ip4/0.0.0.0/tcp/0'] },
       transports: [tcp()],
-      connectionProtector: preSharedKey({ psk: clinicPsk(init.clinicSecret) }),
+      connectionProtector: clinicPrivateNetwork(clinicNetworkKey(init.clinicSecret)),
       connectionEncrypters: [noise()],
-      // A 512 KiB stream window bounds what noise hands pnet in one write. Larger batches make pnet's
-      // xsalsa20 WASM grow its memory, after which every instance re-grows on each update until the
-      // 64 MiB cap aborts the connection (seen at ~50 MB of bulk transfer with yamux's default 16 MiB window).
       streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: YAMUX_WINDOW } })],
       connectionGater: membershipGater(gate),
       connectionManager: { inboundConnectionThreshold: init.inboundConnectionThreshold ?? 100 },

@@ -1,13 +1,12 @@
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import type { Libp2p } from '@libp2p/interface'
 import { afterEach, expect, it } from 'vitest'
 import type { Repo } from '@automerge/automerge-repo'
-import { clinicPsk, encodeFrame, SYNC_PROTOCOL } from '@clinic-mesh/mesh'
+import { clinicNetworkKey, clinicPrivateNetwork, encodeFrame, SYNC_PROTOCOL } from '@clinic-mesh/mesh'
 import type { MeshNode, StreamErrorEvent } from '@clinic-mesh/mesh'
 import { eventually, nextEvent } from '@clinic-mesh/testing'
 import { makeClinic, makeDevice, repoOn, startNode, syncedWith, findShared } from './clinic.js'
@@ -24,7 +23,7 @@ async function rawPeer(c: TestClinic, d: TestDevice): Promise<Libp2p> {
     privateKey: d.key,
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
-    connectionProtector: preSharedKey({ psk: clinicPsk(c.secret) }),
+    connectionProtector: clinicPrivateNetwork(clinicNetworkKey(c.secret)),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
   })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { clinicPsk, generateAdminKey, Membership, signEnrolment, signRevocation } from '@clinic-mesh/mesh'
+import { clinicNetworkKey, generateAdminKey, Membership, signEnrolment, signRevocation } from '@clinic-mesh/mesh'
 import type { MembershipChangeEvent } from '@clinic-mesh/mesh'
 
 const clinic = 'clinic-a'
@@ -45,12 +45,11 @@ describe('membership', () => {
     expect(events).toEqual([['peer-1']])
   })
 
-  it('derives one pnet key per clinic secret in the format @libp2p/pnet reads', () => {
-    const a = clinicPsk(new Uint8Array(32).fill(1))
-    const text = new TextDecoder().decode(a)
-    expect(text).toMatch(/^\/key\/swarm\/psk\/1\.0\.0\/\n\/base16\/\n[0-9a-f]{64}$/)
-    expect(clinicPsk(new Uint8Array(32).fill(1))).toEqual(a)
-    expect(clinicPsk(new Uint8Array(32).fill(2))).not.toEqual(a)
-    expect(() => clinicPsk(new Uint8Array(16))).toThrow(RangeError)
+  it('derives one 32-byte private-network key per clinic secret', () => {
+    const a = clinicNetworkKey(new Uint8Array(32).fill(1))
+    expect(a.byteLength).toBe(32)
+    expect(clinicNetworkKey(new Uint8Array(32).fill(1))).toEqual(a)
+    expect(clinicNetworkKey(new Uint8Array(32).fill(2))).not.toEqual(a)
+    expect(() => clinicNetworkKey(new Uint8Array(16))).toThrow(RangeError)
   })
 })
