@@ -1,6 +1,6 @@
 import * as A from '@automerge/automerge'
 import type { DeviceId, PatientId, UserId } from '@clinic-mesh/contracts'
-import { editNotes, emptyCollection, openEncounter, plain, recordVitals, registerPatient, type ChartCollection } from '@clinic-mesh/records'
+import { editNotes, emptyCollection, importChart, openEncounter, plain, recordVitals, registerPatient, type ChartCollection } from '@clinic-mesh/records'
 /**
  * Synthetic clinic data for the layout bench: deterministic names from a seed, one chart per patient with
  * one encounter (registration, triage vitals, a clinician note), shaped like records' ChartCollection.
@@ -45,8 +45,31 @@ export function patientAt(i: number): FixturePatient {
 
 const NURSE = { user: 'usr_nurse' as UserId, device: 'dev_tablet1' as DeviceId }
 
-/** What one registration plus one visit writes, through the records helpers (as the device node does). */
+/**
+ * One registration plus one visit (triage vitals, a clinician note), as a bulk import writes it: records'
+ * `importChart`, the same chart as `registerPatient` + `openEncounter` + `recordVitals` + `editNotes` (see
+ * `writeChartStepwise`) in one assignment.
+ */
 export function writeChart(d: ChartCollection, p: FixturePatient): void {
+  importChart(
+    d,
+    {
+      id: p.id as PatientId,
+      given: p.given,
+      family: p.family,
+      birthDate: p.birthDate,
+      sex: p.sex,
+      identifiers: [{ system: 'national-id', value: p.nid }],
+      encounters: [{ reason: 'fever and cough', vitals: [{ temperatureC: 38.2, pulseBpm: 96 }], notes: NOTE }],
+    },
+    NURSE,
+  )
+}
+
+const NOTE = 'Fever 3 days, productive cough. Chest clear.'
+
+/** The same chart written field by field through the records helpers, as the device node does at the desk. */
+export function writeChartStepwise(d: ChartCollection, p: FixturePatient): void {
   registerPatient(
     d,
     { id: p.id as PatientId, given: p.given, family: p.family, birthDate: p.birthDate, sex: p.sex, identifiers: [{ system: 'national-id', value: p.nid }] },
@@ -55,7 +78,7 @@ export function writeChart(d: ChartCollection, p: FixturePatient): void {
   const chart = d.charts[p.id]!
   const eid = openEncounter(chart, { reason: 'fever and cough' }, NURSE)
   recordVitals(chart, eid, { temperatureC: 38.2, pulseBpm: 96 }, NURSE)
-  editNotes(chart, eid, 'Fever 3 days, productive cough. Chest clear.', NURSE)
+  editNotes(chart, eid, NOTE, NURSE)
 }
 
 /** The same chart as one plain JSON object, for the baselines (PouchDB document, one Automerge doc per chart). */

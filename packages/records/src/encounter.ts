@@ -1,10 +1,11 @@
 import { updateText, splice } from '@automerge/automerge'
 import { newId, type EncounterId } from '@clinic-mesh/contracts'
 import { InvalidRecordError, UnknownRecordError } from './errors.js'
-import type { Actor, Chart, Diagnosis, Encounter, EncounterStatus, Order, QueueStatus, SectionStatus, VitalsValues } from './types.js'
+import type { Actor, Chart, Diagnosis, Encounter, EncounterStatus, Order, QueueStatus, SectionStatus, VitalsEntry, VitalsValues } from './types.js'
 import { ENCOUNTER_STATUSES, QUEUE_STATUSES, SECTION_STATUSES } from './types.js'
 import { optionalText, requireEnum, requireText, requireVitals } from './validate.js'
 import { checkTimestamp, imm, stamp } from './values.js'
+import { checkNotes } from './notes.js'
 
 export interface OpenEncounterInput {
   id?: EncounterId
@@ -24,13 +25,20 @@ export function encounterOf(chart: Chart, encounterId: string): Encounter {
  * diagnoses, orders, dispensed): one device creates the encounter, so these containers never conflict.
  */
 export function openEncounter(chart: Chart, input: OpenEncounterInput, actor: Actor): EncounterId {
+  const { id, encounter } = newEncounter(input, actor)
+  if (chart.encounters[id]) throw new InvalidRecordError(`encounter ${id} exists already`)
+  chart.encounters[id] = encounter
+  return id
+}
+
+/** The value `openEncounter` writes, validated, as a plain object (not yet in any document). */
+export function newEncounter(input: OpenEncounterInput, actor: Actor): { id: EncounterId; encounter: Encounter } {
   const reason = requireText(input?.reason, 'reason')
   const queue = requireEnum(input.queue ?? 'waiting', QUEUE_STATUSES, 'queue')
   if (input.arrivedAt !== undefined) checkTimestamp(input.arrivedAt, 'arrivedAt')
   const { by, at } = stamp(actor)
   const id = input.id ?? newId<EncounterId>('enc')
-  if (chart.encounters[id]) throw new InvalidRecordError(`encounter ${id} exists already`)
-  const enc: Encounter = {
+  const encounter: Encounter = {
     id: imm(id),
     status: imm('open'),
     openedBy: by,
@@ -41,8 +49,7 @@ export function openEncounter(chart: Chart, input: OpenEncounterInput, actor: Ac
     orders: {},
     pharmacy: { dispensed: {} },
   }
-  chart.encounters[id] = enc
-  return id
+  return { id, encounter }
 }
 
 export function setQueueStatus(chart: Chart, encounterId: string, queue: QueueStatus, actor: Actor): void {
@@ -86,12 +93,17 @@ export function setSectionStatus(
 /** Adds one set of vitals under a fresh id (add-wins). `takenAt` defaults to the actor's time. */
 export function recordVitals(chart: Chart, encounterId: string, vitals: VitalsValues, actor: Actor, takenAt?: string): string {
   const enc = encounterOf(chart, encounterId)
+  const { id, entry } = newVitals(vitals, actor, takenAt)
+  enc.triage.vitals[id] = entry
+  return id
+}
+
+/** The value `recordVitals` writes, validated, under its fresh id. */
+export function newVitals(vitals: VitalsValues, actor: Actor, takenAt?: string): { id: string; entry: VitalsEntry } {
   const values = requireVitals(vitals)
   if (takenAt !== undefined) checkTimestamp(takenAt, 'takenAt')
   const { by, at } = stamp(actor)
-  const id = newId('vit')
-  enc.triage.vitals[id] = { values, takenAt: takenAt ? imm(takenAt) : at, by }
-  return id
+  return { id: newId('vit'), entry: { values, takenAt: takenAt ? imm(takenAt) : at, by } }
 }
 
 /** Vitals are never erased: a wrong set is flagged and stays in the record. */
@@ -108,8 +120,7 @@ export function markVitalsInError(chart: Chart, encounterId: string, vitalsId: s
  */
 export function editNotes(chart: Chart, encounterId: string, text: string, actor: Actor): void {
   const enc = encounterOf(chart, encounterId)
-  if (typeof text !== 'string') throw new InvalidRecordError('notes must be a string')
-  if (text.length > 100_000) throw new InvalidRecordError('notes are longer than 100000 characters')
+  checkNotes(text)
   const { by, at } = stamp(actor)
   updateText(enc.clinician, ['notes'], text)
   enc.clinician.by = by

@@ -43,6 +43,7 @@ export { VITAL_RANGES } from './validate.js'
 export { SCHEMA_VERSION, emptyCollection, migrateCollection, needsMigration, chartOf } from './collection.js'
 export {
   registerPatient,
+  newChart,
   updateDemographics,
   addIdentifier,
   identifierKey,
@@ -54,6 +55,8 @@ export {
 export type { RegisterPatientInput, IdentifierInput, DemographicsPatch, AllergyInput, ProblemInput } from './patient.js'
 export {
   openEncounter,
+  newEncounter,
+  newVitals,
   encounterOf,
   setQueueStatus,
   setEncounterStatus,
@@ -86,6 +89,8 @@ export type { VerifyResult, VerifyReason } from './verify.js'
 export { recordDispenseNote } from './pharmacy.js'
 export { recordAdministration, correctAdministration, effectiveMar } from './mar.js'
 export type { MarInput, EffectiveMarEntry } from './mar.js'
+export { importChart } from './import.js'
+export type { ImportChartInput, ImportEncounterInput } from './import.js'
 export { summarize } from './summary.js'
 export { duplicateKeys, findPossibleDuplicates, normalizeName } from './duplicates.js'
 export type { DuplicateCandidate } from './duplicates.js'

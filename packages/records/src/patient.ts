@@ -45,6 +45,14 @@ function nameParts(given: unknown, family: unknown): { given: string; family: st
  * devices at once, would hide one device's entries.
  */
 export function registerPatient(d: ChartCollection, input: RegisterPatientInput, actor: Actor): PatientId {
+  const { id, chart } = newChart(input, actor)
+  if (d.charts[id]) throw new DuplicateRecordError(`patient ${id} is already registered`)
+  d.charts[id] = chart
+  return id
+}
+
+/** The value `registerPatient` writes, validated, as a plain object (not yet in any document). */
+export function newChart(input: RegisterPatientInput, actor: Actor): { id: PatientId; chart: Chart } {
   const name = nameParts(input?.given, input?.family)
   const birthDate = requireBirthDate(input.birthDate)
   const sex = requireEnum(input.sex, SEXES, 'sex')
@@ -55,7 +63,6 @@ export function registerPatient(d: ChartCollection, input: RegisterPatientInput,
   }
   const { by, at } = stamp(actor)
   const id = input.id ?? newId<PatientId>('pt')
-  if (d.charts[id]) throw new DuplicateRecordError(`patient ${id} is already registered`)
   const chart: Chart = {
     patient: {
       id: imm(id),
@@ -73,8 +80,7 @@ export function registerPatient(d: ChartCollection, input: RegisterPatientInput,
     prescriptions: {},
     mar: {},
   }
-  d.charts[id] = chart
-  return id
+  return { id, chart }
 }
 
 export interface DemographicsPatch {
