@@ -25,13 +25,21 @@ export function ipcPort(channel: Channel, onBench?: (message: unknown) => void):
   channel.on('message', (raw: unknown) => {
     const e = raw as Envelope
     if ('am' in e) for (const l of listeners) l({ data: e.am })
-    else if ('bench' in e) onBench?.(e.bench)
   })
+  if (onBench) onBenchMessage(channel, onBench)
   return {
     postMessage: (message) => void channel.send?.({ am: message }),
     addEventListener: (_type, listener) => void listeners.push(listener),
     start: () => undefined,
   }
+}
+
+/** Calls `handler` with each bench message (`{ bench: ... }`) arriving on the channel; repo traffic is ignored. */
+export function onBenchMessage(channel: Channel, handler: (message: unknown) => void): void {
+  channel.on('message', (raw: unknown) => {
+    const e = raw as Envelope
+    if ('bench' in e) handler(e.bench)
+  })
 }
 
 /** Sends one bench message; resolves once it is handed to the channel (so the process may exit). */
