@@ -1,9 +1,13 @@
 import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
+import type { Enrolment } from '@clinic-mesh/mesh'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tempDir, type TempDir } from '@clinic-mesh/testing'
 import { DeviceCluster, pollDevice, type DeviceProcess } from './helpers/device-process.js'
 import { RelayProcess } from './helpers/relay-process.js'
+import { prove } from './helpers/relay-auth.js'
 
 interface Status {
   device: { peerId: string }
@@ -66,9 +70,20 @@ describe('revoking a lost tablet', () => {
     expect(existsSync(join(lost.init.dataDir, 'sessions.json'))).toBe(false)
     const after = await lost.api<ErrorReply>('GET', `/api/patients/${reg.body.id}`, undefined, { as: null })
     expect([after.status, after.body.error.name]).toEqual([410, 'DeviceRevokedError'])
-    // and the relay will not take it back: its device id can no longer register (a copy of its disk cannot come back in)
+    // and the relay will not take it back: a copy of its disk (its libp2p key, its enrolment) cannot register again
+    const key = privateKeyFromProtobuf(await readFile(join(lost.init.dataDir, 'peer.key')))
+    const clinicFile = JSON.parse(await readFile(lost.init.clinicFile ?? '', 'utf8')) as { adminPublicKeys: string[]; enrolments: Enrolment[] }
+    const { id: clinic, directoryUrl } = lostStatus.clinic
     const again = await pollDevice(async () => {
-      const r = await relay.api<ErrorReply>('POST', '/api/clinics', { clinic: lostStatus.clinic.id, directoryUrl: lostStatus.clinic.directoryUrl, peerId: lostStatus.device.id })
+      const r = await relay.api<ErrorReply>('POST', '/api/clinics', {
+        clinic,
+        directoryUrl,
+        peerId: lostStatus.device.id,
+        devicePeerId: lostPeer,
+        enrolment: clinicFile.enrolments.find((e) => e.devicePeerId === lostPeer),
+        adminPublicKeys: clinicFile.adminPublicKeys,
+        proof: await prove(`http://127.0.0.1:${relay.port}`, { seed: key.raw.slice(0, 32), peerId: lostPeer }, 'register', [clinic, directoryUrl, lostStatus.device.id, lostPeer]),
+      })
       return r.status === 409 ? r.body : undefined
     }, 'the relay refuses the revoked device')
     expect(again.error.name).toBe('RegistrationConflictError')

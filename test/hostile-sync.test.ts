@@ -7,6 +7,7 @@ import { WebSocket } from 'ws'
 import { DeviceCluster, type DeviceProcess } from './helpers/device-process.js'
 import { qty, startRelayWithClinic, type TestDevice, type RelayWithClinic } from './helpers/relay-device.js'
 import type { RelayProcess } from './helpers/relay-process.js'
+import { httpBase, syncUrlFor } from './helpers/relay-auth.js'
 
 interface Closed {
   code: number
@@ -34,7 +35,7 @@ function sendAndClose(url: string, message: Uint8Array | string, headers: Record
  * Upgrades by hand, then sends only a frame header announcing a 1 TiB payload: the server must refuse it from the
  * header (ws closes with 1009 "message too big") without waiting for the bytes. Resolves with the close code seen.
  */
-function announceHugeFrame(port: number, headers: Record<string, string> = {}): Promise<number> {
+function announceHugeFrame(port: number, headers: Record<string, string> = {}, path = '/sync'): Promise<number> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1')
     const key = randomBytes(16).toString('base64')
@@ -46,7 +47,7 @@ function announceHugeFrame(port: number, headers: Record<string, string> = {}): 
     }, 5_000)
     socket.on('connect', () => {
       const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')
-      socket.write(`GET /sync HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`)
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`)
     })
     socket.on('data', (d: Buffer) => {
       buf = Buffer.concat([buf, d])
@@ -85,9 +86,10 @@ const HOSTILE: [string, Uint8Array | string][] = [
   ['a text frame', 'hello, sync'],
 ]
 
-async function refusesEverything(url: string, headers: Record<string, string> = {}): Promise<void> {
+/** `url`: the endpoint, or a function giving a fresh one per socket (the relay's URLs are single-use). */
+async function refusesEverything(url: string | (() => Promise<string>), headers: Record<string, string> = {}): Promise<void> {
   for (const [what, msg] of HOSTILE) {
-    const closed = await sendAndClose(url, msg, headers)
+    const closed = await sendAndClose(typeof url === 'string' ? url : await url(), msg, headers)
     expect({ what, code: closed.code, named: closed.reason.startsWith('MalformedSyncMessageError') }).toEqual({ what, code: 1008, named: true })
   }
 }
@@ -142,8 +144,11 @@ describe('hostile messages on the relay /sync WebSocket', () => {
   })
 
   it('closes malformed and oversized messages with a named reason; a real device keeps syncing and settling', async () => {
-    await refusesEverything(relay.syncUrl)
-    expect(await announceHugeFrame(relay.port)).toBe(1009)
+    // each socket authenticated as the registered device (the relay refuses any other upgrade, see relay-device-auth)
+    const fresh = (): Promise<string> => syncUrlFor(httpBase(relay.syncUrl), dev.repo.peerId, dev.key)
+    await refusesEverything(fresh)
+    const huge = new URL(await fresh())
+    expect(await announceHugeFrame(relay.port, {}, huge.pathname + huge.search)).toBe(1009)
     const item = 'itm_x' as ItemId
     dev.append([{ kind: 'formulary-update', item, name: 'X', price: 1, status: 'active', controlled: false }], 'admin')
     dev.append([{ kind: 'receive', item, batch: 'X-1' as BatchId, expiry: '2099-01-01', quantity: 3, unitCost: 1, supplier: 's', grn: 'g' }])

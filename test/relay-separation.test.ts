@@ -1,5 +1,6 @@
 import type { AutomergeUrl } from '@automerge/automerge-repo'
 import type { BatchId, ItemId } from '@clinic-mesh/contracts'
+import { generateAdminKey } from '@clinic-mesh/mesh'
 import { tempDir, type TempDir } from '@clinic-mesh/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TestDevice, qty } from './helpers/relay-device.js'
@@ -69,12 +70,22 @@ describe('relay keeps clinics apart', () => {
     expect((await status('clinic-a'))?.opsSettled).toBe(2)
   })
 
-  it('refuses to rebind a clinic id to another directory or a peer to another clinic', async () => {
-    const other = await relay.api<{ error: { name: string } }>('POST', '/api/clinics', { clinic: 'clinic-a', directoryUrl: b.directory.url })
-    expect(other.status).toBe(409)
-    expect(other.body.error.name).toBe('RegistrationConflictError')
-    const peer = await relay.api<{ error: { name: string } }>('POST', '/api/clinics', { clinic: 'clinic-a', directoryUrl: a.directory.url, peerId: b.repo.peerId })
-    expect(peer.status).toBe(409)
-    expect(peer.body.error.name).toBe('RegistrationConflictError')
+  it('refuses to rebind a clinic id to another directory, or to register a device of clinic B for clinic A', async () => {
+    const a2 = new TestDevice(relay.syncUrl, 'clinic-a', 'tab-a2') // enrolled by clinic A's admin
+    try {
+      const other = await a2.register(relay, b.directory.url)
+      expect([other.status, (other.body as { error: { name: string } }).error.name]).toEqual([409, 'RegistrationConflictError'])
+    } finally {
+      await a2.close()
+    }
+    // a device enrolled by some other admin (clinic B's, a stranger's) offering its own admin key: clinic A's keys
+    // were pinned at its first registration, so the enrolment does not verify
+    const asA = new TestDevice(relay.syncUrl, 'clinic-a', 'tab-b-as-a', generateAdminKey())
+    try {
+      const peer = await asA.register(relay, a.directory.url)
+      expect([peer.status, (peer.body as { error: { name: string } }).error.name]).toEqual([403, 'NotEnrolledError'])
+    } finally {
+      await asA.close()
+    }
   })
 })

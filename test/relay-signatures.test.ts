@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises'
 import type { AutomergeUrl } from '@automerge/automerge-repo'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { hashOperation, periodOf, type DeviceLogDoc, type Operation, type RunSignature } from '@clinic-mesh/ledger'
@@ -65,9 +66,10 @@ describe('signed stock operations: the relay settles what the device and user si
     }, 'the signed receipt is settled by the relay')
     expect((await relay.api<Conflicts>('GET', `/api/conflicts?clinic=${clinic}`)).body.conflicts).toEqual([])
 
-    // an attacker who got a clinic peer onto the relay edits the pharmacy's log document directly
-    attacker = new TestDevice(relay.syncUrl, clinic, 'intruder')
-    // (the relay's registration does not authenticate peers yet: knowing the clinic id and directory URL is enough)
+    // an enrolled device gone rogue (stolen, tampered with) edits the pharmacy's log document directly
+    const file = JSON.parse(await readFile(node.init.clinicFile ?? '', 'utf8')) as { adminSecretKey: string }
+    const secretKey = Buffer.from(file.adminSecretKey, 'hex')
+    attacker = new TestDevice(relay.syncUrl, clinic, 'intruder', { secretKey, publicKey: ed25519.getPublicKey(secretKey) })
     expect([200, 201]).toContain((await attacker.register(relay, status.clinic.directoryUrl)).status)
     await attacker.joinClinic(status.clinic.directoryUrl as AutomergeUrl)
     const logUrl = await pollDevice(() => Promise.resolve(attacker!.directory.doc()?.ledgerLogs[status.device.id]?.[periodOf(Date.now())]), 'log url')

@@ -1,11 +1,12 @@
 import type { AutomergeUrl, DocHandle, PeerId } from '@automerge/automerge-repo'
 import { Repo } from '@automerge/automerge-repo'
-import { WebSocketClientAdapter } from '@automerge/automerge-repo-network-websocket'
 import type { ClinicDirectoryDoc, ClinicId, ConflictQueueDoc, DeviceId, DocUrl, LocationId, Role, SettledInventoryDoc, UserId } from '@clinic-mesh/contracts'
 import type { DeviceLogDoc, InventoryState, Operation, OperationBody } from '@clinic-mesh/ledger'
 import { DeviceLog, appendOperation, newLogDoc, periodOf } from '@clinic-mesh/ledger'
 import { eventually, tempDir, type TempDir } from '@clinic-mesh/testing'
+import type { AdminKeyPair } from '@clinic-mesh/mesh'
 import { RelayProcess } from './relay-process.js'
+import { AuthenticatedRelayAdapter, clinicAdmin, enrol, httpBase, newDeviceKey, prove, type DeviceKey } from './relay-auth.js'
 
 export const SITE = 'site-a' as LocationId
 
@@ -19,10 +20,17 @@ export class TestDevice {
   readonly log: DeviceLog
   directory!: DocHandle<ClinicDirectoryDoc>
   readonly logDocs = new Map<string, DocHandle<DeviceLogDoc>>()
+  /** this device's libp2p key: it proves itself to the relay with it */
+  readonly key: DeviceKey = newDeviceKey()
+  readonly #admin: AdminKeyPair
+  readonly #name: string
 
-  constructor(syncUrl: string, clinic: string, device: string) {
+  /** `admin`: the clinic admin key that enrols this device (default: one per clinic id in this test process). */
+  constructor(syncUrl: string, clinic: string, device: string, admin: AdminKeyPair = clinicAdmin(clinic)) {
     this.clinic = clinic
-    this.repo = new Repo({ network: [new WebSocketClientAdapter(syncUrl, 100)], peerId: `peer-${device}-${Math.random().toString(36).slice(2)}` as PeerId })
+    this.#admin = admin
+    this.#name = device
+    this.repo = new Repo({ network: [new AuthenticatedRelayAdapter(syncUrl, this.key)], peerId: `peer-${device}-${Math.random().toString(36).slice(2)}` as PeerId })
     this.log = new DeviceLog({ device: device as DeviceId, session: { user: `u-${device}` as UserId, role: 'pharmacist', site: SITE } })
   }
 
@@ -41,9 +49,19 @@ export class TestDevice {
     })
   }
 
-  /** Register with the relay (clinic, directory, this device's peer id). */
-  register(relay: RelayProcess, directoryUrl: string = this.directory.url) {
-    return relay.api('POST', '/api/clinics', { clinic: this.clinic, directoryUrl, peerId: this.repo.peerId })
+  /** Register with the relay as the device node does: its enrolment, the admin keys, a signed relay nonce. */
+  async register(relay: RelayProcess, directoryUrl: string = this.directory.url) {
+    const peerId = this.repo.peerId as string
+    const body = {
+      clinic: this.clinic,
+      directoryUrl,
+      peerId,
+      devicePeerId: this.key.peerId,
+      enrolment: enrol(this.clinic, this.key, this.#name, this.#admin),
+      adminPublicKeys: [Buffer.from(this.#admin.publicKey).toString('hex')],
+      proof: await prove(httpBase(relay.syncUrl), this.key, 'register', [this.clinic, directoryUrl, peerId, this.key.peerId]),
+    }
+    return relay.api('POST', '/api/clinics', body)
   }
 
   /** A second device: fetch the clinic's directory through the relay (after registering). */

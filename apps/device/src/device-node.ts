@@ -268,7 +268,13 @@ export class DeviceNode {
     )
     if (this.#init.relay) {
       const reg = { clinic: this.config.clinic, directoryUrl: url, peerId: this.config.deviceId }
-      this.#relay = new RelayLink(this.repo, this.#init.relay, reg, () => this.repo.shareConfigChanged())
+      const creds = {
+        devicePeerId: this.peerId,
+        deviceSeed: this.deviceSigningKey,
+        enrolment: () => this.membership.enrolments().find((e) => e.devicePeerId === this.peerId),
+        adminPublicKeys: this.config.adminPublicKeys,
+      }
+      this.#relay = new RelayLink(this.repo, this.#init.relay, reg, creds, () => this.repo.shareConfigChanged())
       this.#relay.setEnabled(this.#relayEnabled)
       if (this.#relayEnabled) this.#relay.start()
     }

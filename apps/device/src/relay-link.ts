@@ -1,10 +1,22 @@
 import type { PeerId, Repo } from '@automerge/automerge-repo'
 import { WebSocketClientAdapter } from '@automerge/automerge-repo-network-websocket'
+import { signRelayProof, type Enrolment, type RelayProof, type RelayProofKind } from '@clinic-mesh/mesh'
 
 export interface RelayRegistration {
   clinic: string
   directoryUrl: string
   peerId: string
+}
+
+/** What the device proves itself to the relay with: its libp2p key, its enrolment and the clinic's admin keys. */
+export interface RelayCredentials {
+  /** the device's libp2p peer id (its key; the enrolment names it) */
+  devicePeerId: string
+  /** the 32-byte Ed25519 seed of the device's libp2p key */
+  deviceSeed: Uint8Array
+  /** this device's enrolment, signed by a clinic admin (undefined: not enrolled, the relay will refuse) */
+  enrolment(): Enrolment | undefined
+  adminPublicKeys: string[]
 }
 
 export interface RelayStatus {
@@ -61,10 +73,13 @@ export class RelayLink {
   readonly #onPeer: (remote: PeerId | undefined) => void
 
   /** `url` is `ws://host:port` (the relay's `/sync` is appended when missing). */
-  constructor(repo: Repo, url: string, reg: RelayRegistration, onPeer: (remote: PeerId | undefined) => void) {
+  readonly #creds: RelayCredentials
+
+  constructor(repo: Repo, url: string, reg: RelayRegistration, creds: RelayCredentials, onPeer: (remote: PeerId | undefined) => void) {
     this.#repo = repo
     this.#base = url.replace(/\/sync\/?$/, '').replace(/\/$/, '')
     this.#reg = reg
+    this.#creds = creds
     this.#onPeer = onPeer
   }
 
@@ -108,15 +123,20 @@ export class RelayLink {
   async #attempt(): Promise<void> {
     clearTimeout(this.#timer)
     if (this.#stopped || !this.#enabled || this.#adapter) return
+    let syncUrl: string
     try {
       if (!this.#registered) await this.#register()
+      // every socket is opened with a fresh proof: the relay spends each nonce once
+      const { peerId } = this.#reg
+      const proof = await this.#prove('sync', [peerId])
+      const q = new URLSearchParams({ peer: peerId, nonce: proof.nonce, signature: proof.signature })
+      syncUrl = `${this.#base.replace(/^http/, 'ws')}/sync?${q.toString()}`
     } catch (err) {
       this.#lastError = err instanceof Error ? err.message : String(err)
       return this.#retry()
     }
     if (this.#stopped || !this.#enabled || this.#adapter) return
-    const http = this.#base.replace(/^ws/, 'http')
-    const adapter = new OneShotAdapter(`${http.replace(/^http/, 'ws')}/sync`, () => {}, () => this.#lost(adapter))
+    const adapter = new OneShotAdapter(syncUrl, () => {}, () => this.#lost(adapter))
     adapter.on('peer-candidate', ({ peerId }) => {
       this.#connected = true
       this.#remote = peerId
@@ -132,14 +152,34 @@ export class RelayLink {
     this.#repo.networkSubsystem.addNetworkAdapter(adapter)
   }
 
+  /** Signs a fresh relay nonce (`GET /api/challenge`) with the device key over `fields`. */
+  async #prove(kind: RelayProofKind, fields: string[]): Promise<RelayProof> {
+    const res = await fetch(`${this.#http}/api/challenge`, { signal: AbortSignal.timeout(5_000) })
+    if (res.status !== 200) throw new Error(`relay gave no challenge: HTTP ${res.status}`)
+    const { nonce } = (await res.json()) as { nonce: string }
+    return signRelayProof(this.#creds.deviceSeed, kind, nonce, fields)
+  }
+
+  get #http(): string {
+    return this.#base.replace(/^ws/, 'http')
+  }
+
   async #register(): Promise<void> {
-    const res = await fetch(`${this.#base.replace(/^ws/, 'http')}/api/clinics`, {
+    const enrolment = this.#creds.enrolment()
+    if (!enrolment) throw new Error('this device has no enrolment to show the relay')
+    const { clinic, directoryUrl, peerId } = this.#reg
+    const { devicePeerId } = this.#creds
+    const proof = await this.#prove('register', [clinic, directoryUrl, peerId, devicePeerId])
+    const res = await fetch(`${this.#http}/api/clinics`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(this.#reg),
+      body: JSON.stringify({ ...this.#reg, devicePeerId, enrolment, adminPublicKeys: this.#creds.adminPublicKeys, proof }),
       signal: AbortSignal.timeout(5_000),
     })
-    if (res.status !== 200 && res.status !== 201) throw new Error(`relay refused registration: HTTP ${res.status}`)
+    if (res.status !== 200 && res.status !== 201) {
+      const body = (await res.json().catch(() => ({}))) as { error?: { name?: string; message?: string } }
+      throw new Error(`relay refused registration: HTTP ${res.status} ${body.error?.name ?? ''} ${body.error?.message ?? ''}`.trim())
+    }
     this.#registered = true
   }
 

@@ -3,6 +3,7 @@ import { isValidAutomergeUrl } from '@automerge/automerge-repo'
 import type { ConflictId, Role, UserId } from '@clinic-mesh/contracts'
 import { InvalidInputError, isRole } from '@clinic-mesh/contracts'
 import type { Approval, Decision } from '@clinic-mesh/ledger'
+import type { Enrolment, RelayProof } from '@clinic-mesh/mesh'
 
 type Rec = Record<string, unknown>
 
@@ -26,15 +27,39 @@ export function clinicId(v: unknown): string {
 export interface RegistrationInput {
   readonly clinic: string
   readonly directoryUrl: AutomergeUrl
-  readonly peerId: string | null
+  /** the device's automerge-repo peer id (what it syncs as) */
+  readonly peerId: string
+  /** the device's libp2p peer id: its Ed25519 key, named by the enrolment, which signs the proof */
+  readonly devicePeerId: string
+  /** the device's enrolment, signed by a clinic admin key (checked against the keys the relay pinned) */
+  readonly enrolment: Enrolment
+  /** the clinic's admin public keys (hex), pinned by the relay at the clinic's first registration */
+  readonly adminPublicKeys: string[]
+  /** the device key's signature over a relay nonce and (clinic, directoryUrl, peerId, devicePeerId) */
+  readonly proof: RelayProof
 }
 
 export function parseRegistration(body: unknown): RegistrationInput {
   const b = obj(body, 'body')
   const directoryUrl = str(b.directoryUrl, 'directoryUrl', 200)
   if (!isValidAutomergeUrl(directoryUrl)) throw new InvalidInputError('directoryUrl must be an automerge: URL')
-  const peerId = b.peerId === undefined || b.peerId === null ? null : str(b.peerId, 'peerId')
-  return { clinic: clinicId(b.clinic), directoryUrl, peerId }
+  const peerId = str(b.peerId, 'peerId')
+  const proof = obj(b.proof, 'proof')
+  const admins = b.adminPublicKeys
+  if (!Array.isArray(admins) || admins.length === 0 || admins.length > 16 || !admins.every((k) => typeof k === 'string' && /^[0-9a-f]{64}$/.test(k))) {
+    throw new InvalidInputError('adminPublicKeys must be 1..16 hex Ed25519 public keys')
+  }
+  const e = obj(b.enrolment, 'enrolment')
+  for (const k of ['clinic', 'devicePeerId', 'deviceName', 'enrolledAt', 'by', 'signature']) str(e[k], `enrolment.${k}`, 512)
+  return {
+    clinic: clinicId(b.clinic),
+    directoryUrl,
+    peerId,
+    devicePeerId: str(b.devicePeerId, 'devicePeerId'),
+    enrolment: e as unknown as Enrolment,
+    adminPublicKeys: admins as string[],
+    proof: { nonce: str(proof.nonce, 'proof.nonce', 64), signature: str(proof.signature, 'proof.signature', 128) },
+  }
 }
 
 export interface ResolutionRequest {

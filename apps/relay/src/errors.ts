@@ -64,3 +64,24 @@ export class ReviewerUnknownError extends ClinicMeshError {
     super('ReviewerUnknownError', message)
   }
 }
+
+/** A device's proof of its key is missing, stale (unknown or used nonce) or does not verify: 401. */
+export class DeviceAuthError extends RelayHttpError {
+  constructor(message: string) {
+    super('DeviceAuthError', 401, message)
+  }
+}
+
+/** The device proved its key but no admin of the clinic enrolled it (or the enrolment is for another device): 403. */
+export class NotEnrolledError extends RelayHttpError {
+  constructor(message: string) {
+    super('NotEnrolledError', 403, message)
+  }
+}
+
+/** A sync message on a socket claims another sender than the peer that authenticated the socket. */
+export class PeerMismatchError extends ClinicMeshError {
+  constructor(message: string) {
+    super('PeerMismatchError', message)
+  }
+}

@@ -12,7 +12,9 @@ import type { RegistrationInput } from './api-input.js'
 import { ClinicRegistry } from './clinic-registry.js'
 import { ClinicSettlement } from './clinic-settlement.js'
 import { ClinicWatcher } from './clinic-watcher.js'
-import { RegistrationConflictError } from './errors.js'
+import { DeviceAuthError, NotEnrolledError, RegistrationConflictError } from './errors.js'
+import { NonceBook } from './nonce-book.js'
+import { verifyEnrolment, verifyRelayProof } from '@clinic-mesh/mesh'
 import { DEFAULT_WEB_DIST } from './console-files.js'
 import { createApiHandler } from './http-api.js'
 import type { Logger } from './logger.js'
@@ -62,10 +64,11 @@ export class Relay {
     this.#store = opts.store ?? new FileSettlementStore(join(opts.dataDir, 'settlement'))
     this.access = new AccessMap()
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 })
+    const sync = new GuardedSyncAdapter(this.#wss, this.#log)
     const access = this.access
     this.repo = new Repo({
       storage: new NodeFSStorageAdapter(join(opts.dataDir, 'repo')),
-      network: [new GuardedSyncAdapter(this.#wss, this.#log)],
+      network: [sync],
       peerId: `relay-${process.pid}` as PeerId,
       // A sync server never announces; a peer gets only documents of its own clinic that it asks for.
       shareConfig: { announce: () => Promise.resolve(false), access: (peer, doc) => Promise.resolve(access.allows(peer, doc)) },
@@ -73,11 +76,21 @@ export class Relay {
     this.access.onChange(() => this.#shareChanged())
     this.#server = createServer(createApiHandler(this, this.#log))
     this.#server.on('upgrade', (req, socket, head) => {
-      if (new URL(req.url ?? '/', 'http://relay').pathname !== '/sync') {
+      const url = new URL(req.url ?? '/', 'http://relay')
+      if (url.pathname !== '/sync') {
         socket.end('HTTP/1.1 404 Not Found\r\n\r\n')
         return
       }
-      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#wss.emit('connection', ws, req))
+      const peer = this.#authenticateSync(url.searchParams)
+      if (typeof peer !== 'string') {
+        this.#log('sync-refused', { error: peer.name, message: peer.message })
+        socket.end(`HTTP/1.1 ${peer.status} ${peer.status === 401 ? 'Unauthorized' : 'Forbidden'}\r\ncontent-type: text/plain\r\n\r\n${peer.name}: ${peer.message}\n`)
+        return
+      }
+      this.#wss.handleUpgrade(req, socket, head, (ws) => {
+        sync.bind(ws, peer)
+        this.#wss.emit('connection', ws, req)
+      })
     })
   }
 
@@ -99,6 +112,24 @@ export class Relay {
   }
 
   readonly reviewers = new ReviewerCheck()
+  readonly #nonces = new NonceBook()
+
+  /**
+   * `/sync?peer=P&nonce=N&signature=S`: P is a registered repo peer and the device key it registered with signed a
+   * fresh nonce and P.
+   * Returns the peer, or the refusal to answer with (the socket is never upgraded).
+   */
+  #authenticateSync(q: URLSearchParams): string | DeviceAuthError | NotEnrolledError {
+    const peer = q.get('peer') ?? ''
+    const proof = { nonce: q.get('nonce') ?? '', signature: q.get('signature') ?? '' }
+    if (!peer || !proof.nonce || !proof.signature) return new DeviceAuthError('sync needs peer, nonce and signature (see docs/relay-api.md)')
+    if (!this.#nonces.take(proof.nonce)) return new DeviceAuthError('unknown, expired or used nonce')
+    const clinic = this.access.clinicOfPeer(peer as PeerId)
+    const key = clinic === undefined ? undefined : this.#registry.deviceKeyOf(clinic, peer)
+    if (key === undefined) return new NotEnrolledError(`peer ${peer} is not registered with a device key: POST /api/clinics first`)
+    if (!verifyRelayProof(key, 'sync', proof, [peer])) return new DeviceAuthError(`proof does not verify for peer ${peer}`)
+    return peer
+  }
 
   get webDist(): string {
     return this.#opts.webDist ?? DEFAULT_WEB_DIST
@@ -116,14 +147,33 @@ export class Relay {
     return this.#watchers.get(clinic)
   }
 
+  /** A nonce for a device to sign (registration, opening `/sync`). */
+  challenge(): { nonce: string; expiresAt: string } {
+    return this.#nonces.issue()
+  }
+
+  /**
+   * Registers a device of a clinic: it must prove it holds its peer id's key (a signature over a fresh nonce) and
+   * show an enrolment for that peer id signed by one of the clinic's admin keys (pinned at the first registration).
+   */
   async register(input: RegistrationInput): Promise<{ created: boolean; body: Record<string, unknown> }> {
-    if (input.peerId !== null) {
-      if (this.access.isRevoked(input.peerId as PeerId)) throw new RegistrationConflictError(`peer ${input.peerId} belongs to a revoked device`)
-      const owner = this.access.clinicOfPeer(input.peerId as PeerId)
-      if (owner !== undefined && owner !== input.clinic) throw new RegistrationConflictError(`peer ${input.peerId} belongs to another clinic`)
+    const fields = [input.clinic, input.directoryUrl, input.peerId, input.devicePeerId]
+    if (!this.#nonces.take(input.proof.nonce)) throw new DeviceAuthError('unknown, expired or used nonce: ask GET /api/challenge again')
+    if (!verifyRelayProof(input.devicePeerId, 'register', input.proof, fields)) throw new DeviceAuthError(`proof does not verify for device ${input.devicePeerId}`)
+    const e = input.enrolment
+    if (e.devicePeerId !== input.devicePeerId) throw new NotEnrolledError('the enrolment names another device')
+    try {
+      verifyEnrolment(e, input.clinic, this.#registry.adminKeysFor(input.clinic, input.adminPublicKeys))
+    } catch (err) {
+      throw new NotEnrolledError(`enrolment refused: ${err instanceof Error ? err.message : String(err)}`)
     }
-    const { created } = await this.#registry.register(input.clinic, input.directoryUrl, input.peerId)
-    if (input.peerId !== null) this.access.addPeer(input.peerId as PeerId, input.clinic)
+    if (this.access.isRevoked(input.peerId as PeerId)) throw new RegistrationConflictError(`peer ${input.peerId} belongs to a revoked device`)
+    const owner = this.access.clinicOfPeer(input.peerId as PeerId)
+    if (owner !== undefined && owner !== input.clinic) throw new RegistrationConflictError(`peer ${input.peerId} belongs to another clinic`)
+    const bound = this.#registry.deviceKeyOf(input.clinic, input.peerId)
+    if (bound !== undefined && bound !== input.devicePeerId) throw new RegistrationConflictError(`peer ${input.peerId} is bound to another device key`)
+    const { created } = await this.#registry.register(input.clinic, input.directoryUrl, input.peerId, input.adminPublicKeys, input.devicePeerId)
+    this.access.addPeer(input.peerId as PeerId, input.clinic)
     const w = await this.#open(input.clinic, input.directoryUrl, 0)
     if (created) this.#log('clinic-registered', { clinic: input.clinic })
     return { created, body: { clinic: input.clinic, directoryUrl: input.directoryUrl, settlement: w.settlement.meta.settlement } }

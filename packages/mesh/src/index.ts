@@ -18,6 +18,8 @@ export {
   verifyRevocation,
 } from './membership/records.js'
 export type { Enrolment, Revocation, AdminKeyPair, EnrolInput, RevokeInput } from './membership/records.js'
+export { relayProofBytes, signRelayProof, verifyRelayProof } from './membership/relay-auth.js'
+export type { RelayProof, RelayProofKind } from './membership/relay-auth.js'
 export { clinicNetworkKey } from './membership/psk.js'
 export { clinicPrivateNetwork, SALT_BYTES } from './membership/private-network.js'
 export { createJoinCode, normalizeJoinCode, JoinPakeClient, joinPakeRespond } from './membership/join-code.js'

@@ -15,9 +15,9 @@ const MAX_ID = 200
 /**
  * Checks the envelope of an automerge-repo network message before the stock server adapter sees it (that adapter
  * closes the socket on undecodable bytes but throws inside the socket's handler on `null`, and ignores other
- * shapes silently). Returns nothing or throws MalformedSyncMessageError.
+ * shapes silently). Returns the claimed sender or throws MalformedSyncMessageError.
  */
-export function checkSyncMessage(bytes: Uint8Array): void {
+export function checkSyncMessage(bytes: Uint8Array): { senderId: string } {
   let m: unknown
   try {
     m = cbor.decode(bytes)
@@ -36,4 +36,5 @@ export function checkSyncMessage(bytes: Uint8Array): void {
   id('targetId', false)
   id('documentId', false)
   if (r.data !== undefined && !(r.data instanceof Uint8Array)) throw new MalformedSyncMessageError('data must be bytes')
+  return { senderId: r.senderId as string }
 }

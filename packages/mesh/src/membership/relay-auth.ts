@@ -1,0 +1,39 @@
+import { ed25519 } from '@noble/curves/ed25519.js'
+import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js'
+import { peerIdFromString } from '@libp2p/peer-id'
+
+/**
+ * Proof that a request to the relay comes from the device that holds a peer id's key: an Ed25519 signature by the
+ * device's libp2p key over a relay-issued, single-use nonce and the request's fields. Both sides build the signed
+ * bytes here, so they cannot drift. `register` binds clinic, directory and peer; `sync` binds the peer opening
+ * a WebSocket (docs/relay-api.md, "Device authentication").
+ */
+export type RelayProofKind = 'register' | 'sync'
+
+export interface RelayProof {
+  nonce: string
+  /** hex Ed25519 signature by the peer's key over `relayProofBytes` */
+  signature: string
+}
+
+const CONTEXT = 'clinic-mesh/relay-auth/v1'
+
+export function relayProofBytes(kind: RelayProofKind, nonce: string, fields: readonly string[]): Uint8Array {
+  return utf8ToBytes(JSON.stringify([CONTEXT, kind, nonce, ...fields]))
+}
+
+/** `deviceSeed`: the 32-byte Ed25519 seed of the device's libp2p key. */
+export function signRelayProof(deviceSeed: Uint8Array, kind: RelayProofKind, nonce: string, fields: readonly string[]): RelayProof {
+  return { nonce, signature: bytesToHex(ed25519.sign(relayProofBytes(kind, nonce, fields), deviceSeed)) }
+}
+
+/** True when `proof` was signed by the Ed25519 key `peerId` names (false for any malformed input, never throws). */
+export function verifyRelayProof(peerId: string, kind: RelayProofKind, proof: RelayProof, fields: readonly string[]): boolean {
+  try {
+    const key = peerIdFromString(peerId).publicKey
+    if (key?.type !== 'Ed25519' || !/^[0-9a-f]{128}$/.test(proof.signature)) return false
+    return ed25519.verify(hexToBytes(proof.signature), relayProofBytes(kind, proof.nonce, fields), key.raw)
+  } catch {
+    return false
+  }
+}
