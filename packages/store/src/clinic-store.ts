@@ -15,6 +15,10 @@ import {
 import { PatientIndex, type SearchOptions } from './patient-index.js'
 import { releaseAllPatches, releaseLatestPatches } from './release-patches.js'
 import { decodeSummary, encodeSummary, type PatientSummary } from './summary-codec.js'
+import { reuseSyncPatches } from './sync-patches.js'
+
+/** Longer than automerge-repo's sync throttle (DocSynchronizer `syncDebounceRate`, 100 ms): see #release. */
+const SYNC_QUIET_MS = 150
 
 /** A chart bucket: any document with a `charts` map keyed by patient id (records' ChartCollection). */
 export interface BucketDoc {
@@ -77,6 +81,7 @@ export class ClinicStore<B extends BucketDoc> {
   }
 
   static create<B extends BucketDoc>(repo: Repo, init: CreateClinicInit<B>): ClinicStore<B> {
+    reuseSyncPatches()
     const shards: DocHandle<IndexShardDoc>[] = []
     for (let i = 0; i < (init.indexShards ?? DEFAULT_INDEX_SHARDS); i++) {
       shards.push(repo.create<IndexShardDoc>({ layout: 'index/1', summaries: {} }))
@@ -100,6 +105,7 @@ export class ClinicStore<B extends BucketDoc> {
     rootUrl: AutomergeUrl,
     init: ClinicStoreInit<B> & { signal?: AbortSignal },
   ): Promise<ClinicStore<B>> {
+    reuseSyncPatches()
     const opts = init.signal ? { signal: init.signal } : {}
     const root = await findDoc<ClinicRootDoc>(repo, rootUrl, opts)
     const doc = root.doc()
@@ -159,7 +165,9 @@ export class ClinicStore<B extends BucketDoc> {
 
   /** The bucket holding a patient's chart, fetched from storage or peers on first use. */
   bucketFor(patientId: string): Promise<DocHandle<B>> {
-    return this.#bucket(this.bucketIndexOf(patientId))
+    const i = this.bucketIndexOf(patientId)
+    this.#released.delete(i) // opened for use: it stays in memory from now on
+    return this.#bucket(i)
   }
 
   /** Applies a change to the bucket holding this patient and refreshes the patient's summary. */
@@ -196,6 +204,7 @@ export class ClinicStore<B extends BucketDoc> {
     const summaries = new Map<number, Map<string, string>>()
     let failure: Error | undefined
     for (const [i, list] of [...byBucket].sort((x, y) => x[0] - y[0])) {
+      this.#released.delete(i)
       const handle = await this.#bucket(i)
       this.#local++
       try {
@@ -243,14 +252,32 @@ export class ClinicStore<B extends BucketDoc> {
     return chart as C
   }
 
-  /** Fetches every chart bucket (a new tablet prefetching the whole clinic), a few at a time. */
-  async loadAllCharts(concurrency = 8): Promise<void> {
+  /**
+   * Fetches every chart bucket (a new tablet prefetching the whole clinic), a few at a time.
+   *
+   * With `release`, each bucket is written to the repo's storage and then dropped from memory as soon as it is local
+   * (automerge-repo's `removeFromCache`): a joining tablet needs every chart on its disk, not in its heap, and holds
+   * at most `concurrency` buckets at once instead of all of them (P1: the joining repo's RSS). A released bucket is
+   * loaded from storage again by the next `bucketFor`/`change`/`chart` (and then stays), or by the repo itself when a
+   * peer sends it a change; the summary repair of remote edits runs only for buckets this store holds (a released
+   * bucket's summaries are repaired by the peers that hold it, or when this store opens it again). Without storage
+   * (`repo.storageSubsystem` absent) `release` is ignored: there would be nowhere to keep the charts.
+   */
+  async loadAllCharts(concurrency = 8, options: { release?: boolean } = {}): Promise<void> {
+    const release = options.release === true && this.#repo.storageSubsystem !== undefined
     const n = this.layout.chartBuckets.length
     let next = 0
+    const releases: Promise<void>[] = []
     const worker = async (): Promise<void> => {
-      while (next < n) await this.#bucket(next++)
+      while (next < n) {
+        const i = next++
+        const held = this.#buckets.has(i)
+        const h = await this.#bucket(i)
+        if (release && !held) releases.push(this.#release(i, h)) // off the pull's path (see #release)
+      }
     }
     await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker))
+    await Promise.all(releases)
     const me = this.#repo.peerId
     if (!this.isBootstrapped(me)) {
       this.#root.change((d) => {
@@ -260,12 +287,60 @@ export class ClinicStore<B extends BucketDoc> {
     }
   }
 
-  /** How many charts the buckets hold (loads every bucket). */
+  /**
+   * How many charts the buckets hold (loads every bucket it holds no count of). A bucket released to storage is
+   * counted as it was when it was saved: loading it again just to count would bring back, for a moment, the memory
+   * the release saved (and Automerge's WebAssembly heap never shrinks).
+   */
   async countCharts(): Promise<number> {
     let n = 0
-    for (let i = 0; i < this.layout.chartBuckets.length; i++) n += Object.keys((await this.#bucket(i)).doc().charts).length
+    for (let i = 0; i < this.layout.chartBuckets.length; i++) {
+      const saved = this.#released.has(i) && !this.#buckets.has(i) ? this.#savedCounts.get(i) : undefined
+      n += saved ?? Object.keys((await this.#bucket(i)).doc().charts).length
+    }
     return n
   }
+
+  /** Charts in each released bucket as it was saved. */
+  readonly #savedCounts = new Map<number, number>()
+
+  /** Buckets released to storage by `loadAllCharts({ release: true })` and not opened since. */
+  readonly #released = new Set<number>()
+
+  /** Pending releases: a bucket opened again waits for its release to finish before the repo finds it anew. */
+  readonly #releasing = new Map<number, Promise<void>>()
+
+  /**
+   * Saves a bucket and drops it from memory. automerge-repo's DocSynchronizer answers a document's changes with a sync
+   * message throttled to once per 100 ms (`syncDebounceRate`); a document unloaded before that send runs leaves it
+   * waiting on the unloaded handle for two minutes (its `whenReady` timeout), holding the last change event and with
+   * it the whole materialized bucket. So the release waits until the bucket has been quiet for longer than that.
+   */
+  async #release(i: number, h: DocHandle<B>): Promise<void> {
+    this.#released.add(i)
+    await this.#repo.flush([h.documentId])
+    for (;;) {
+      const quiet = performance.now() - (this.#lastChange.get(h.documentId) ?? 0)
+      if (quiet >= SYNC_QUIET_MS) break
+      await new Promise((resolve) => setTimeout(resolve, SYNC_QUIET_MS - quiet))
+    }
+    if (!this.#released.has(i)) return // opened for use meanwhile: keep it
+    await this.#repo.flush([h.documentId]) // changes that arrived while it was settling
+    if (!this.#released.has(i)) return
+    this.#savedCounts.set(i, Object.keys(h.doc().charts).length)
+    this.#buckets.delete(i)
+    // automerge-repo 2.5 unloads a handle by swapping in an empty document, which its handle reports as new heads;
+    // the repo's save listener would then save that empty document over the stored one (a compaction deletes the
+    // bucket's chunks: join-release.test.ts loses buckets without this). Nothing else listens to heads-changed.
+    h.removeAllListeners('heads-changed')
+    this.#lastChange.delete(h.documentId)
+    const done = this.#repo.removeFromCache(h.documentId).finally(() => this.#releasing.delete(i))
+    this.#releasing.set(i, done)
+    await done
+  }
+
+  /** When each held bucket last changed (performance.now()), for #release. */
+  readonly #lastChange = new Map<DocumentId, number>()
 
   #bucket(i: number): Promise<DocHandle<B>> {
     let p = this.#buckets.get(i)
@@ -273,10 +348,14 @@ export class ClinicStore<B extends BucketDoc> {
       const url = this.layout.chartBuckets[i]
       if (!url) return Promise.reject(new LayoutError(`no chart bucket ${i}`))
       this.#opened.add(parseAutomergeUrl(url).documentId)
-      // One find per URL, ever: concurrent finds of one URL can stall (automerge-repo #273).
-      p = findDoc<B>(this.#repo, url).then((h) => {
+      // One find per URL at a time: concurrent finds of one URL can stall (automerge-repo #273).
+      p = (this.#releasing.get(i) ?? Promise.resolve()).then(() => findDoc<B>(this.#repo, url)).then((h) => {
         releaseAllPatches(h.doc())
-        h.on('change', (payload) => this.#onBucketChange(payload))
+        this.#lastChange.set(h.documentId, performance.now())
+        h.on('change', (payload) => {
+          this.#lastChange.set(h.documentId, performance.now())
+          this.#onBucketChange(payload)
+        })
         return h
       })
       this.#buckets.set(i, p)
