@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises'
 import type { AutomergeUrl } from '@automerge/automerge-repo'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { hashOperation, periodOf, type DeviceLogDoc, type Operation, type RunSignature } from '@clinic-mesh/ledger'
-import { signBatch } from '@clinic-mesh/security'
+import type { UserId } from '@clinic-mesh/contracts'
+import { createUser, endorseUser, signBatch, unlockSigningKey, type UserRecord, type UserRegister } from '@clinic-mesh/security'
 import { tempDir, type TempDir } from '@clinic-mesh/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DeviceCluster, pollDevice, testPassword, type DeviceProcess } from './helpers/device-process.js'
@@ -116,5 +117,27 @@ describe('signed stock operations: the relay settles what the device and user si
     // nothing forged reached the settled stock
     const stock = await node.api<Stock>('GET', '/api/stock')
     expect(stock.body.lines.find((l) => l.batch === 'AMX-1')?.settled).toBe(100)
+
+    // the rogue member writes itself a supervisor into the clinic's user register (it can: Automerge authorises no
+    // write), self-endorsed with the new user's own key: no device and not the relay believe it
+    const registerUrl = attacker.directory.doc().users as string as AutomergeUrl
+    const register = await attacker.repo.find<UserRegister>(registerUrl)
+    const mallory = await createUser({ userId: 'usr_mallory' as UserId, name: 'mallory', role: 'supervisor', password: 'mallory-pass', scrypt: { N: 2 ** 10, r: 8, p: 1 } })
+    const malloryKey = await unlockSigningKey('usr_mallory' as UserId, mallory, 'mallory-pass')
+    register.change((d) => {
+      d.users.usr_mallory = JSON.parse(JSON.stringify(endorseUser('usr_mallory' as UserId, mallory, malloryKey))) as UserRecord
+    })
+    const listed = await pollDevice(async () => {
+      const r = await node.api<{ users: { id: string }[]; unendorsed: string[] }>('GET', '/api/users', undefined, { as: admin })
+      return r.body.unendorsed.includes('usr_mallory') ? r.body : undefined
+    }, 'the forged user reached the device node')
+    expect(listed.users.map((u) => u.id)).not.toContain('usr_mallory')
+    const login = await node.api<{ error: { name: string } }>('POST', '/api/login', { user: 'mallory', password: 'mallory-pass' }, { as: null })
+    expect([login.status, login.body.error.name]).toEqual([401, 'InvalidPasswordError'])
+    const forged2 = raised.find((c) => c.operation?.id === 'op_forged_2')!
+    const asMallory = await relay.api<{ error: { name: string } }>('POST', `/api/conflicts/${encodeURIComponent(forged2.id)}/resolution`, {
+      clinic, decision: { action: 'cancel' }, user: 'mallory', role: 'supervisor', password: 'mallory-pass',
+    })
+    expect([asMallory.status, asMallory.body.error.name]).toEqual([401, 'InvalidPasswordError'])
   })
 })

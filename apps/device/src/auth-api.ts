@@ -48,13 +48,14 @@ export async function authRoute(
   }
   if (a === 'users' && method === 'GET') {
     auth.require(req, 'manage-users')
-    sendJson(res, 200, { users: auth.users() })
+    sendJson(res, 200, { users: auth.users(), unendorsed: auth.unendorsed() })
     return true
   }
   if (a === 'users' && method === 'POST') {
-    const admin = auth.require(req, 'manage-users')
+    // the new record is endorsed with the admin's own signing key (unlocked at their sign-in)
+    const { principal: admin, userKey } = auth.requireSigner(req, 'manage-users')
     const body = await readJson(req)
-    const created = await auth.createUser(admin, { name: body.name, role: body.role, password: body.password })
+    const created = await auth.createUser(admin, { name: body.name, role: body.role, password: body.password }, userKey)
     await audit.record(admin.user, 'change', `user:${created.user}`)
     sendJson(res, 201, { user: view(created) })
     return true

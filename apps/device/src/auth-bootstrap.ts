@@ -15,9 +15,10 @@ export const DEMO_ROLES: readonly Role[] = ['registration', 'nurse', 'clinician'
 /**
  * The clinic's first admin, created by the device that founded the clinic. Its password comes from
  * `CLINIC_MESH_ADMIN_PASSWORD`, else a random one is written to `DATA/initial-admin-password` (mode 0600) for the
- * person setting the clinic up, who changes it — the log names the file, never the password.
+ * person setting the clinic up, who changes it — the log names the file, never the password. The founder holds the
+ * clinic admin key (the clinic file it created), which endorses these first users.
  */
-export async function bootstrapUsers(auth: DeviceAuth, dataDir: string): Promise<void> {
+export async function bootstrapUsers(auth: DeviceAuth, dataDir: string, clinicAdminKey: () => Promise<Uint8Array>): Promise<void> {
   if (!auth.hasUser(userIdOf('admin'))) {
     let password = process.env.CLINIC_MESH_ADMIN_PASSWORD
     if (!password) {
@@ -26,11 +27,11 @@ export async function bootstrapUsers(auth: DeviceAuth, dataDir: string): Promise
       await writeFile(file, `${password}\n`, { mode: 0o600 })
       log('admin-created', { user: 'admin', passwordFile: file })
     } else log('admin-created', { user: 'admin', passwordFrom: 'CLINIC_MESH_ADMIN_PASSWORD' })
-    await auth.createUser(undefined, { name: 'admin', role: 'admin', password })
+    await auth.createUser(undefined, { name: 'admin', role: 'admin', password }, await clinicAdminKey())
   }
   if (process.env.CLINIC_MESH_DEMO_USERS === '1') {
     for (const role of DEMO_ROLES) {
-      if (!auth.hasUser(userIdOf(role))) await auth.createUser(undefined, { name: role, role, password: `${role}-demo` })
+      if (!auth.hasUser(userIdOf(role))) await auth.createUser(undefined, { name: role, role, password: `${role}-demo` }, await clinicAdminKey())
     }
   }
 }

@@ -5,8 +5,8 @@ import type { IncomingMessage } from 'node:http'
 import type { DocHandle } from '@automerge/automerge-repo'
 import { InvalidInputError, isRole, type Role, type UserId } from '@clinic-mesh/contracts'
 import {
-  InvalidPasswordError, LoginGuard, assertCan, createUser, logout, resolveUserId, userIdOf as userIdOfName,
-  type Action, type AttemptRecord, type PolicyContext, type AttemptStore, type LoginPolicy, type ScryptParams, type Session, type UserRegister,
+  InvalidPasswordError, LoginGuard, assertCan, createUser, endorseUser, endorsedUsers, logout, resolveUserId, userIdOf as userIdOfName,
+  type UserRecord, type Action, type AttemptRecord, type PolicyContext, type AttemptStore, type LoginPolicy, type ScryptParams, type Session, type UserRegister,
 } from '@clinic-mesh/security'
 import { writeJsonAtomic } from './clinic-file.js'
 import { SigningKeyLockedError, UnauthenticatedError, UserExistsError } from './errors.js'
@@ -71,6 +71,8 @@ class FileAttemptStore implements AttemptStore {
 
 export interface DeviceAuthInit {
   dataDir: string
+  /** The clinic's admin public keys (hex): only users whose endorsement chain ends in one of them count. */
+  rootKeys: readonly string[]
   /** Writes the register to storage (a created user is on disk before the API answers). */
   flush: () => Promise<void>
   /** Login back-off (tests shorten it); defaults to the security package's 1 s doubling, lock after 5. */
@@ -95,6 +97,9 @@ export class DeviceAuth {
   readonly #keys = new Map<string, Session>()
   readonly #scrypt: ScryptParams | undefined
   readonly #now: () => number
+  readonly #rootKeys: readonly string[]
+  /** The endorsed users, recomputed when the register changes (every request asks). */
+  #valid: UserRegister | undefined
 
   private constructor(register: DocHandle<UserRegisterDoc>, init: DeviceAuthInit, sessions: Map<string, StoredSession>) {
     this.#register = register
@@ -104,6 +109,17 @@ export class DeviceAuth {
     this.#sessionsFile = join(init.dataDir, SESSIONS_FILE)
     this.#sessions = sessions
     this.#scrypt = init.scrypt
+    this.#rootKeys = init.rootKeys
+    register.on('change', () => (this.#valid = undefined))
+  }
+
+  /**
+   * The register as this device believes it: only records endorsed by a clinic admin key or a valid admin user
+   * (any member device can write the document itself). Unendorsed records cannot log in, sign or be listed.
+   */
+  #endorsed(): UserRegister {
+    this.#valid ??= endorsedUsers(JSON.parse(JSON.stringify(this.#register.doc() ?? { users: {} })) as UserRegister, this.#rootKeys)
+    return this.#valid
   }
 
   static async open(register: DocHandle<UserRegisterDoc>, init: DeviceAuthInit): Promise<DeviceAuth> {
@@ -114,22 +130,32 @@ export class DeviceAuth {
 
   /** Users as the admin screen lists them (no hashes or keys). */
   users(): { id: string; name: string; role: Role; status: string }[] {
-    const users = this.#register.doc()?.users ?? {}
-    return Object.entries(users).map(([id, u]) => ({ id, name: u.name, role: u.role, status: u.status }))
+    return Object.entries(this.#endorsed().users).map(([id, u]) => ({ id, name: u.name, role: u.role, status: u.status }))
   }
 
-  /** Creates a user in the synced register. Only admins (`manage-users`); the bootstrap passes no actor. */
-  async createUser(actor: Principal | undefined, input: { name: unknown; role: unknown; password: unknown }): Promise<Principal> {
+  /** Ids in the register document that no valid endorsement chain vouches for: ignored here, shown to admins. */
+  unendorsed(): string[] {
+    const valid = this.#endorsed().users
+    return Object.keys(this.#register.doc()?.users ?? {}).filter((id) => !Object.hasOwn(valid, id))
+  }
+
+  /**
+   * Creates a user in the synced register, endorsed by `endorser`: the acting admin's unlocked signing key, or (the
+   * founder's bootstrap, no actor) the clinic admin key. Only admins (`manage-users`).
+   */
+  async createUser(actor: Principal | undefined, input: { name: unknown; role: unknown; password: unknown }, endorser: Uint8Array): Promise<Principal> {
     if (actor) assertCan(actor.role, 'manage-users', { online: false })
     if (typeof input.name !== 'string' || input.name.trim() === '' || input.name.length > 100) throw new InvalidInputError('name must be a non-empty string of at most 100 characters')
     if (!isRole(input.role)) throw new InvalidInputError(`unknown role ${JSON.stringify(input.role)}`)
     if (typeof input.password !== 'string' || input.password.length < 8 || input.password.length > 200) throw new InvalidInputError('password must be 8 to 200 characters')
     const id = userIdOf(input.name)
     if (this.#register.doc()?.users?.[id]) throw new UserExistsError(`user ${id} already exists`)
-    const record = await createUser({ userId: id, name: input.name.trim(), role: input.role, password: input.password, ...(this.#scrypt ? { scrypt: this.#scrypt } : {}) })
+    const created = await createUser({ userId: id, name: input.name.trim(), role: input.role, password: input.password, ...(this.#scrypt ? { scrypt: this.#scrypt } : {}) })
+    const record = endorseUser(id, created, endorser)
     this.#register.change((d) => {
       d.users ??= {}
-      d.users[id] = { ...record, passwordHash: { ...record.passwordHash }, wrappedSigningKey: { ...record.wrappedSigningKey } }
+      // one whole object: a concurrent write of the same id wins or loses entirely, never a mix that breaks the signature
+      d.users[id] = JSON.parse(JSON.stringify(record)) as UserRecord
     })
     await this.#flush()
     return { user: id, name: record.name, role: record.role }
@@ -143,7 +169,7 @@ export class DeviceAuth {
   async login(input: { user: unknown; password: unknown }): Promise<{ token: string; principal: Principal; expiresAt: number }> {
     if (typeof input.user !== 'string' || input.user.trim() === '' || input.user.length > 100) throw new InvalidInputError('user must be a user name or id')
     if (typeof input.password !== 'string' || input.password.length > 200) throw new InvalidInputError('password must be a string')
-    const register = JSON.parse(JSON.stringify(this.#register.doc() ?? { users: {} })) as UserRegister
+    const register = this.#endorsed()
     const id = input.user.startsWith('usr_') ? resolveUserId(register, input.user) : userIdOf(input.user)
     // an id not (yet) in the register — e.g. before it synced to a new tablet — does not count towards a lockout
     if (!Object.hasOwn(register.users, id)) throw new InvalidPasswordError()
@@ -185,7 +211,7 @@ export class DeviceAuth {
     if (!token) return undefined
     const s = this.#sessions.get(tokenKey(token))
     if (!s || s.expiresAt <= this.#now()) return undefined
-    const u = this.#register.doc()?.users?.[s.user]
+    const u = this.#endorsed().users[s.user]
     if (!u || u.status !== 'active' || u.role !== s.role) return undefined
     return { user: s.user, name: s.name, role: s.role }
   }

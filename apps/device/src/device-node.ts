@@ -9,6 +9,7 @@ import { Membership, createMeshNode, type Enrolment, type MeshNode, type Revocat
 import { emptyCollection, summarize, type ChartCollection } from '@clinic-mesh/records'
 import { ClinicStore, findDoc } from '@clinic-mesh/store'
 import { readClinicFile, updateClinicFile } from './clinic-file.js'
+import { ConfigError } from './errors.js'
 import { DeviceLedger } from './device-ledger.js'
 import { loadDevice, saveDeviceConfig, type DeviceConfig } from './device-config.js'
 import { handleRequest } from './api-router.js'
@@ -281,6 +282,13 @@ export class DeviceNode {
     process.stdout.write(`${JSON.stringify({ event: 'ready', clinic: this.config.clinic, directoryUrl: url, device: this.config.deviceId })}\n`)
   }
 
+  /** The clinic admin secret key from the clinic file this device was started with (the founder's). */
+  async #clinicAdminKey(): Promise<Uint8Array> {
+    const clinic = this.config.clinicFile ? await readClinicFile(this.config.clinicFile) : undefined
+    if (!clinic?.adminSecretKey) throw new ConfigError('the founding device needs the clinic admin key (its clinic file) to endorse the first users')
+    return Buffer.from(clinic.adminSecretKey, 'hex')
+  }
+
   /** The clinic's user register (created with the clinic; the founder also creates the first admin). */
   async #openUsers(dir: DocHandle<ClinicDirectoryDoc>): Promise<DeviceAuth> {
     let url = dir.doc().users
@@ -293,8 +301,8 @@ export class DeviceNode {
       url = dir.doc().users
     }
     const register = await findDoc<UserRegisterDoc>(this.repo, url as string as AutomergeUrl)
-    const auth = await DeviceAuth.open(register, { dataDir: this.#init.dataDir, flush: () => this.repo.flush([register.documentId]), ...loginPolicyFromEnv() })
-    if (this.config.founder) await bootstrapUsers(auth, this.#init.dataDir)
+    const auth = await DeviceAuth.open(register, { dataDir: this.#init.dataDir, rootKeys: this.config.adminPublicKeys, flush: () => this.repo.flush([register.documentId]), ...loginPolicyFromEnv() })
+    if (this.config.founder) await bootstrapUsers(auth, this.#init.dataDir, () => this.#clinicAdminKey())
     return auth
   }
 

@@ -5,7 +5,7 @@ import type { AccessMap } from './access-map.js'
 import type { ClinicSettlement } from './clinic-settlement.js'
 import type { Operation, RunSignature } from '@clinic-mesh/ledger'
 import { RunVerifier, type TrustKeys, type Verdict } from './run-verifier.js'
-import type { UserRegister } from '@clinic-mesh/security'
+import { endorsedUsers, type UserRegister } from '@clinic-mesh/security'
 import { findDoc } from './find-doc.js'
 import type { Logger } from './logger.js'
 import { SettlementPublisher } from './settlement-publisher.js'
@@ -47,12 +47,21 @@ export class ClinicWatcher {
   #register: DocHandle<RegisterLike> | null = null
   #membership: DocHandle<MembershipLike> | null = null
 
-  constructor(repo: Repo, access: AccessMap, settlement: ClinicSettlement, log: Logger) {
+  /** The clinic's admin public keys pinned at registration: the roots of its users' endorsements. */
+  readonly #adminKeys: () => readonly string[]
+
+  constructor(repo: Repo, access: AccessMap, settlement: ClinicSettlement, log: Logger, adminKeys: () => readonly string[]) {
     this.#repo = repo
     this.#access = access
     this.settlement = settlement
     this.clinic = settlement.clinic
     this.#log = log
+    this.#adminKeys = adminKeys
+  }
+
+  /** The pinned admin keys may have changed (a clinic registered before keys were pinned): trust again from them. */
+  adminKeysChanged(): void {
+    this.#keysChanged({})
   }
 
   /** Load or create the clinic's settlement documents (quick: local storage only). */
@@ -119,10 +128,13 @@ export class ClinicWatcher {
     }
   }
 
-  /** The clinic's user register as the relay holds it (plain data), or undefined before it arrived. */
+  /**
+   * The clinic's user register as the relay believes it: only users endorsed (directly or through admins) by the
+   * clinic's pinned admin keys; undefined before it arrived.
+   */
   register(): UserRegister | undefined {
     const users = this.#register?.doc().users
-    return users ? (JSON.parse(JSON.stringify({ users })) as UserRegister) : undefined
+    return users ? endorsedUsers(JSON.parse(JSON.stringify({ users })) as UserRegister, this.#adminKeys()) : undefined
   }
 
   /** Users' and devices' keys changed: rebuild what the relay trusts and read every log again (waiting ops may pass). */
@@ -130,7 +142,7 @@ export class ClinicWatcher {
     this.#register = docs.register ?? this.#register
     this.#membership = docs.membership ?? this.#membership
     const users: Record<string, string> = {}
-    for (const [id, u] of Object.entries(this.#register?.doc().users ?? {})) if (typeof u?.publicKey === 'string') users[id] = u.publicKey
+    for (const [id, u] of Object.entries(this.register()?.users ?? {})) if (typeof u?.publicKey === 'string') users[id] = u.publicKey
     const m = this.#membership?.doc()
     const peers: Record<string, string | null> = {}
     for (const id of Object.keys(m?.enrolments ?? {})) peers[id] = null

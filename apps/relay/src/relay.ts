@@ -172,9 +172,11 @@ export class Relay {
     if (owner !== undefined && owner !== input.clinic) throw new RegistrationConflictError(`peer ${input.peerId} belongs to another clinic`)
     const bound = this.#registry.deviceKeyOf(input.clinic, input.peerId)
     if (bound !== undefined && bound !== input.devicePeerId) throw new RegistrationConflictError(`peer ${input.peerId} is bound to another device key`)
+    const pinnedBefore = this.#registry.adminKeysFor(input.clinic, []).length > 0
     const { created } = await this.#registry.register(input.clinic, input.directoryUrl, input.peerId, input.adminPublicKeys, input.devicePeerId)
     this.access.addPeer(input.peerId as PeerId, input.clinic)
     const w = await this.#open(input.clinic, input.directoryUrl, 0)
+    if (!pinnedBefore) w.adminKeysChanged()
     if (created) this.#log('clinic-registered', { clinic: input.clinic })
     return { created, body: { clinic: input.clinic, directoryUrl: input.directoryUrl, settlement: w.settlement.meta.settlement } }
   }
@@ -185,7 +187,7 @@ export class Relay {
     if (!p) {
       p = (async () => {
         const settlement = await ClinicSettlement.open(clinic, this.#store, this.#opts.debounceMs ?? 50)
-        const w = new ClinicWatcher(this.repo, this.access, settlement, this.#log)
+        const w = new ClinicWatcher(this.repo, this.access, settlement, this.#log, () => this.#registry.adminKeysFor(clinic, []))
         this.#watchers.set(clinic, w)
         await w.openPublisher()
         const watching = w.watchDirectory(directoryUrl).catch((err: unknown) => {
