@@ -136,4 +136,28 @@ describe('users, login, roles and audit on real device nodes', () => {
     const denied = await a.api<ErrorReply>('GET', `/api/audit?patient=${id}`, undefined, { as: nurse })
     expect([denied.status, denied.body.error.name]).toEqual([403, 'ForbiddenError'])
   })
+
+  it('an admin disables a user who left: their session ends on both tablets and they cannot sign in; re-enabled, they can', async () => {
+    const leaver = { name: 'Chikondi Leaver', role: 'registration' }
+    const token = await a.token(leaver)
+    await pollDevice(async () => (await login(b, leaver.name, testPassword(leaver.name))).status === 200, 'the user reached the ward tablet')
+    const onB = (await login(b, leaver.name, testPassword(leaver.name))).body.token
+    const admin = { name: 'admin', role: 'admin' }
+    const self = await a.api<ErrorReply>('PATCH', '/api/users/usr_admin', { status: 'disabled' }, { as: admin })
+    expect([self.status, self.body.error.name]).toEqual([400, 'InvalidInputError'])
+    const byNurse = await a.api<ErrorReply>('PATCH', '/api/users/usr_chikondi-leaver', { status: 'disabled' }, { as: nurse })
+    expect([byNurse.status, byNurse.body.error.name]).toEqual([403, 'ForbiddenError'])
+    const off = await a.api<{ user: { status: string } }>('PATCH', '/api/users/usr_chikondi-leaver', { status: 'disabled' }, { as: admin })
+    expect([off.status, off.body.user.status]).toEqual([200, 'disabled'])
+    const session = (d: DeviceProcess, t: string | undefined) => d.api('GET', '/api/session', undefined, { as: null, headers: { authorization: `Bearer ${t}` } })
+    expect((await session(a, token)).status).toBe(401)
+    await pollDevice(async () => (await session(b, onB)).status === 401, 'the session on the ward tablet ends too')
+    const refused = await login(b, leaver.name, testPassword(leaver.name))
+    expect([refused.status, refused.body.error.name]).toEqual([403, 'ForbiddenError'])
+    const on = await a.api<{ user: { status: string } }>('PATCH', '/api/users/usr_chikondi-leaver', { status: 'active' }, { as: admin })
+    expect(on.body.user.status).toBe('active')
+    expect((await login(a, leaver.name, testPassword(leaver.name))).status).toBe(200)
+    const unknown = await a.api<ErrorReply>('PATCH', '/api/users/usr_nobody', { status: 'disabled' }, { as: admin })
+    expect([unknown.status, unknown.body.error.name]).toEqual([404, 'UnknownUserError'])
+  })
 })

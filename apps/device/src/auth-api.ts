@@ -25,6 +25,15 @@ export async function authRoute(
 ): Promise<boolean> {
   const method = req.method ?? 'GET'
   const [, a] = parts
+  if (a === 'users' && parts.length === 3 && method === 'PATCH') {
+    // role change or disabling (an employee who left): a whole new record, endorsed by this admin
+    const { principal: admin, userKey } = auth.requireSigner(req, 'manage-users')
+    const body = await readJson(req)
+    const updated = await auth.updateUser(admin, parts[2] ?? '', { role: body.role, status: body.status }, userKey)
+    await audit.record(admin.user, 'change', `user:${updated.id}`)
+    sendJson(res, 200, { user: updated })
+    return true
+  }
   if (parts.length !== 2) return false
   if (a === 'login' && method === 'POST') {
     const body = await readJson(req)

@@ -6,10 +6,10 @@ import type { DocHandle } from '@automerge/automerge-repo'
 import { InvalidInputError, isRole, type Role, type UserId } from '@clinic-mesh/contracts'
 import {
   InvalidPasswordError, LoginGuard, assertCan, createUser, endorseUser, endorsedUsers, logout, resolveUserId, userIdOf as userIdOfName,
-  type UserRecord, type Action, type AttemptRecord, type PolicyContext, type AttemptStore, type LoginPolicy, type ScryptParams, type Session, type UserRegister,
+  type UserRecord, type UserStatus, type Action, type AttemptRecord, type PolicyContext, type AttemptStore, type LoginPolicy, type ScryptParams, type Session, type UserRegister,
 } from '@clinic-mesh/security'
 import { writeJsonAtomic } from './clinic-file.js'
-import { SigningKeyLockedError, UnauthenticatedError, UserExistsError } from './errors.js'
+import { SigningKeyLockedError, UnauthenticatedError, UnknownUserError, UserExistsError } from './errors.js'
 
 /** The user register as a document (the security package's UserRegister plus a kind tag). */
 export type UserRegisterDoc = UserRegister & { kind: 'user-register/1' }
@@ -159,6 +159,29 @@ export class DeviceAuth {
     })
     await this.#flush()
     return { user: id, name: record.name, role: record.role }
+  }
+
+  /**
+   * Changes a user's role or status (`active` | `disabled`): the whole record is replaced by a copy endorsed by the
+   * acting admin. A disabled user's sessions end at once (`principal` checks the status); signatures they made
+   * before stay valid. An admin cannot disable or demote themself (a clinic must keep an admin who can sign in).
+   */
+  async updateUser(actor: Principal, id: string, change: { role?: unknown; status?: unknown }, endorser: Uint8Array): Promise<{ id: string; name: string; role: Role; status: string }> {
+    assertCan(actor.role, 'manage-users', { online: false })
+    const current = Object.hasOwn(this.#endorsed().users, id) ? this.#endorsed().users[id] : undefined
+    if (!current) throw new UnknownUserError(`no user ${id}`)
+    if (change.role !== undefined && !isRole(change.role)) throw new InvalidInputError(`unknown role ${JSON.stringify(change.role)}`)
+    if (change.status !== undefined && change.status !== 'active' && change.status !== 'disabled') throw new InvalidInputError('status must be active or disabled')
+    if (change.role === undefined && change.status === undefined) throw new InvalidInputError('give role and/or status')
+    const role = (change.role as Role | undefined) ?? current.role
+    const status = (change.status as UserStatus | undefined) ?? current.status
+    if (id === actor.user && (status !== 'active' || role !== 'admin')) throw new InvalidInputError('an admin cannot disable or demote themself: ask another admin')
+    const record = endorseUser(id as UserId, { ...current, role, status }, endorser)
+    this.#register.change((d) => {
+      d.users[id] = JSON.parse(JSON.stringify(record)) as UserRecord
+    })
+    await this.#flush()
+    return { id, name: record.name, role, status }
   }
 
   hasUser(id: UserId): boolean {

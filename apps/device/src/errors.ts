@@ -63,6 +63,13 @@ export class UserExistsError extends ClinicMeshError {
   }
 }
 
+/** No (endorsed) user with that id in the clinic's register. */
+export class UnknownUserError extends ClinicMeshError {
+  constructor(message: string) {
+    super('UnknownUserError', message)
+  }
+}
+
 /** A stock operation needs the user's signing key, which is unlocked only by a login on this run of the node. */
 export class SigningKeyLockedError extends ClinicMeshError {
   constructor(message: string) {

@@ -21,6 +21,7 @@ const STATUS: Record<string, number> = {
   DeviceRevokedError: 410,
   RouteNotFoundError: 404,
   UserExistsError: 409,
+  UnknownUserError: 404,
   AccountLockedError: 423,
   UnknownPatientError: 404,
   UnknownRecordError: 404,
