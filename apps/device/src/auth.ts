@@ -173,8 +173,8 @@ export class DeviceAuth {
     if (change.role !== undefined && !isRole(change.role)) throw new InvalidInputError(`unknown role ${JSON.stringify(change.role)}`)
     if (change.status !== undefined && change.status !== 'active' && change.status !== 'disabled') throw new InvalidInputError('status must be active or disabled')
     if (change.role === undefined && change.status === undefined) throw new InvalidInputError('give role and/or status')
-    const role = (change.role as Role | undefined) ?? current.role
-    const status = (change.status as UserStatus | undefined) ?? current.status
+    const role = (change.role) ?? current.role
+    const status = (change.status) ?? current.status
     if (id === actor.user && (status !== 'active' || role !== 'admin')) throw new InvalidInputError('an admin cannot disable or demote themself: ask another admin')
     const record = endorseUser(id as UserId, { ...current, role, status }, endorser)
     this.#register.change((d) => {
