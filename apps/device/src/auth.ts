@@ -6,7 +6,7 @@ import type { DocHandle } from '@automerge/automerge-repo'
 import { InvalidInputError, isRole, type Role, type UserId } from '@clinic-mesh/contracts'
 import {
   InvalidPasswordError, LoginGuard, assertCan, createUser, endorseUser, endorsedUsers, logout, resolveUserId, userIdOf as userIdOfName,
-  type UserRecord, type UserStatus, type Action, type AttemptRecord, type PolicyContext, type AttemptStore, type LoginPolicy, type ScryptParams, type Session, type UserRegister,
+  type UserRecord, type Action, type AttemptRecord, type PolicyContext, type AttemptStore, type LoginPolicy, type ScryptParams, type Session, type UserRegister,
 } from '@clinic-mesh/security'
 import { writeJsonAtomic } from './clinic-file.js'
 import { SigningKeyLockedError, UnauthenticatedError, UnknownUserError, UserExistsError } from './errors.js'
@@ -173,8 +173,8 @@ export class DeviceAuth {
     if (change.role !== undefined && !isRole(change.role)) throw new InvalidInputError(`unknown role ${JSON.stringify(change.role)}`)
     if (change.status !== undefined && change.status !== 'active' && change.status !== 'disabled') throw new InvalidInputError('status must be active or disabled')
     if (change.role === undefined && change.status === undefined) throw new InvalidInputError('give role and/or status')
-    const role = (change.role) ?? current.role
-    const status = (change.status) ?? current.status
+    const role = change.role ?? current.role
+    const status = change.status ?? current.status
     if (id === actor.user && (status !== 'active' || role !== 'admin')) throw new InvalidInputError('an admin cannot disable or demote themself: ask another admin')
     const record = endorseUser(id as UserId, { ...current, role, status }, endorser)
     this.#register.change((d) => {
