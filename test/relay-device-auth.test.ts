@@ -1,8 +1,15 @@
 import { cbor } from '@automerge/automerge-repo/slim'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
-import { httpBase, newDeviceKey, prove, syncUrlFor } from './helpers/relay-auth.js'
-import { startRelayWithClinic, type RelayWithClinic } from './helpers/relay-device.js'
+import { clinicAdmin, httpBase, newDeviceKey, prove, syncUrlFor } from './helpers/relay-auth.js'
+import { generateAdminKey, type AdminKeyPair } from '@clinic-mesh/mesh'
+import { tempDir } from '@clinic-mesh/testing'
+import { TestDevice, startRelayWithClinic, type RelayWithClinic } from './helpers/relay-device.js'
+import { RelayProcess } from './helpers/relay-process.js'
+
+interface ErrorBody {
+  error: { name: string; message: string }
+}
 
 interface Upgrade {
   status: number
@@ -93,5 +100,33 @@ describe('device authentication at the relay', () => {
       proof: await prove(base, dev.key, 'register', [dev.clinic, directoryUrl, peer, dev.key.peerId]),
     })
     expect([unsigned.status, unsigned.body.error.name]).toEqual([403, 'NotEnrolledError'])
+  })
+})
+
+describe('clinics provisioned by the relay operator (--trust, --trusted-only): no first-use window', () => {
+  it('admits the provisioned clinic’s devices only, even at its first registration, and no other clinic', async () => {
+    const dir = await tempDir('relay-trust-')
+    const admin = clinicAdmin('clinic-p')
+    const relay = await RelayProcess.start(dir.path, 0, ['--trust', `clinic-p=${Buffer.from(admin.publicKey).toString('hex')}`, '--trusted-only'])
+    const devices: TestDevice[] = []
+    const device = (clinic: string, name: string, by?: AdminKeyPair): TestDevice => {
+      const d = new TestDevice(relay.syncUrl, clinic, name, by)
+      devices.push(d)
+      d.createClinic()
+      return d
+    }
+    try {
+      // an impostor registering clinic-p first with its own admin key gets nowhere: the keys were provisioned
+      const impostor = await device('clinic-p', 'impostor', generateAdminKey()).register(relay)
+      expect([impostor.status, (impostor.body as ErrorBody).error.name]).toEqual([403, 'NotEnrolledError'])
+      const real = device('clinic-p', 'desk')
+      expect((await real.register(relay)).status).toBe(201)
+      const other = await device('clinic-x', 'desk-x').register(relay)
+      expect([other.status, (other.body as ErrorBody).error.message]).toEqual([403, expect.stringMatching(/not provisioned/)])
+    } finally {
+      for (const d of devices) await d.close()
+      await relay.stop()
+      await dir.remove()
+    }
   })
 })

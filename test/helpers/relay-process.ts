@@ -27,8 +27,9 @@ export class RelayProcess {
   }
 
   /** Spawn and wait for the `{"event":"listening"}` line (deadline 20 s). */
-  static async start(dataDir: string, port = 0): Promise<RelayProcess> {
-    const child = spawn(process.execPath, [MAIN, '--data', dataDir, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] })
+  /** `args`: more command-line options (e.g. `--trust`). */
+  static async start(dataDir: string, port = 0, args: string[] = []): Promise<RelayProcess> {
+    const child = spawn(process.execPath, [MAIN, '--data', dataDir, '--port', String(port), ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     const stderr: string[] = []
     createInterface({ input: child.stderr }).on('line', (l) => stderr.push(l))
     const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))

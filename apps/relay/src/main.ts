@@ -4,19 +4,45 @@ import { parseArgs } from 'node:util'
 import { Relay } from './relay.js'
 import { stderrLogger } from './logger.js'
 
-const USAGE = 'usage: relay --data DIR [--port N] [--host H] [--web-dist DIR]'
+const USAGE = 'usage: relay --data DIR [--port N] [--host H] [--web-dist DIR] [--trust CLINIC=HEXKEY[,HEXKEY]]... [--trusted-only]'
+
+/** `--trust clinic-a=<hex>,<hex>`: a clinic's admin public keys, provisioned by the operator. */
+function parseTrust(values: string[]): Record<string, string[]> | undefined {
+  const out: Record<string, string[]> = {}
+  for (const v of values) {
+    const m = /^([A-Za-z0-9_-]{1,64})=([0-9a-f]{64}(?:,[0-9a-f]{64})*)$/.exec(v)
+    if (!m) return undefined
+    out[m[1]!] = m[2]!.split(',')
+  }
+  return out
+}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { data: { type: 'string' }, port: { type: 'string', default: '0' }, host: { type: 'string', default: '127.0.0.1' }, 'web-dist': { type: 'string' } },
+    options: {
+      data: { type: 'string' },
+      port: { type: 'string', default: '0' },
+      host: { type: 'string', default: '127.0.0.1' },
+      'web-dist': { type: 'string' },
+      trust: { type: 'string', multiple: true, default: [] },
+      'trusted-only': { type: 'boolean', default: false },
+    },
     strict: true,
   })
   const port = Number(values.port)
-  if (!values.data || !Number.isInteger(port) || port < 0 || port > 65535) {
+  const trust = parseTrust(values.trust)
+  if (!values.data || !Number.isInteger(port) || port < 0 || port > 65535 || !trust) {
     console.error(USAGE)
     process.exit(2)
   }
-  const relay = await Relay.start({ dataDir: values.data, port, host: values.host, ...(values['web-dist'] ? { webDist: resolve(values['web-dist']) } : {}) })
+  const relay = await Relay.start({
+    dataDir: values.data,
+    port,
+    host: values.host,
+    trust,
+    trustedOnly: values['trusted-only'],
+    ...(values['web-dist'] ? { webDist: resolve(values['web-dist']) } : {}),
+  })
   process.stdout.write(`${JSON.stringify({ event: 'listening', port: relay.port, host: values.host, pid: process.pid, clinics: relay.watchers().length })}\n`)
   let stopping = false
   const stop = (signal: string): void => {

@@ -37,6 +37,12 @@ export interface RelayOptions {
   readonly logger?: Logger
   /** The web build whose review.html the relay serves at `/` (default: apps/web/dist of this checkout). */
   readonly webDist?: string
+  /**
+   * Clinics provisioned by the operator: clinic id → its admin public keys (hex). These are trusted as given, with
+   * no first-use window; with `trustedOnly` no other clinic may register.
+   */
+  readonly trust?: Readonly<Record<string, readonly string[]>>
+  readonly trustedOnly?: boolean
 }
 
 /**
@@ -147,6 +153,11 @@ export class Relay {
     return this.#watchers.get(clinic)
   }
 
+  /** A clinic's admin keys: provisioned by the operator, else pinned at its first registration, else `offered`. */
+  #adminKeys(clinic: string, offered: readonly string[]): readonly string[] {
+    return this.#opts.trust?.[clinic] ?? this.#registry.adminKeysFor(clinic, [...offered])
+  }
+
   /** A nonce for a device to sign (registration, opening `/sync`). */
   challenge(): { nonce: string; expiresAt: string } {
     return this.#nonces.issue()
@@ -162,8 +173,9 @@ export class Relay {
     if (!verifyRelayProof(input.devicePeerId, 'register', input.proof, fields)) throw new DeviceAuthError(`proof does not verify for device ${input.devicePeerId}`)
     const e = input.enrolment
     if (e.devicePeerId !== input.devicePeerId) throw new NotEnrolledError('the enrolment names another device')
+    if (this.#opts.trustedOnly && !this.#opts.trust?.[input.clinic]) throw new NotEnrolledError(`clinic ${input.clinic} is not provisioned on this relay`)
     try {
-      verifyEnrolment(e, input.clinic, this.#registry.adminKeysFor(input.clinic, input.adminPublicKeys))
+      verifyEnrolment(e, input.clinic, [...this.#adminKeys(input.clinic, input.adminPublicKeys)])
     } catch (err) {
       throw new NotEnrolledError(`enrolment refused: ${err instanceof Error ? err.message : String(err)}`)
     }
@@ -172,7 +184,7 @@ export class Relay {
     if (owner !== undefined && owner !== input.clinic) throw new RegistrationConflictError(`peer ${input.peerId} belongs to another clinic`)
     const bound = this.#registry.deviceKeyOf(input.clinic, input.peerId)
     if (bound !== undefined && bound !== input.devicePeerId) throw new RegistrationConflictError(`peer ${input.peerId} is bound to another device key`)
-    const pinnedBefore = this.#registry.adminKeysFor(input.clinic, []).length > 0
+    const pinnedBefore = this.#adminKeys(input.clinic, []).length > 0
     const { created } = await this.#registry.register(input.clinic, input.directoryUrl, input.peerId, input.adminPublicKeys, input.devicePeerId)
     this.access.addPeer(input.peerId as PeerId, input.clinic)
     const w = await this.#open(input.clinic, input.directoryUrl, 0)
@@ -187,7 +199,7 @@ export class Relay {
     if (!p) {
       p = (async () => {
         const settlement = await ClinicSettlement.open(clinic, this.#store, this.#opts.debounceMs ?? 50)
-        const w = new ClinicWatcher(this.repo, this.access, settlement, this.#log, () => this.#registry.adminKeysFor(clinic, []))
+        const w = new ClinicWatcher(this.repo, this.access, settlement, this.#log, () => this.#adminKeys(clinic, []))
         this.#watchers.set(clinic, w)
         await w.openPublisher()
         const watching = w.watchDirectory(directoryUrl).catch((err: unknown) => {
