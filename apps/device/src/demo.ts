@@ -40,7 +40,9 @@ interface Started {
 
 /** Spawns a node process and resolves with its first stdout JSON line (`{"event":"listening",...}`). */
 function launch(label: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Started> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env })
+  // automerge-repo's throttle sometimes asks for a negative delay (Node clamps it to 1 ms and warns): not ours to fix,
+  // and three devices repeating it bury the demo's own lines
+  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env })
   createInterface({ input: child.stderr }).on('line', (l) => process.stderr.write(`[${label}] ${l}\n`))
   const lines = createInterface({ input: child.stdout })
   return new Promise((ok, fail) => {
