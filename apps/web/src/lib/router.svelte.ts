@@ -3,18 +3,21 @@ export type Route =
   | { name: 'patients' }
   | { name: 'encounter'; pid: string; eid: string }
   | { name: 'pharmacy'; pid?: string; eid?: string }
+  | { name: 'admin'; tab: 'users' | 'devices' }
 
 export function parseHash(hash: string): Route {
   const [name, a, b] = hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent)
   if (name === 'patients') return { name: 'patients' }
   if (name === 'encounter' && a && b) return { name: 'encounter', pid: a, eid: b }
   if (name === 'pharmacy') return a && b ? { name: 'pharmacy', pid: a, eid: b } : { name: 'pharmacy' }
+  if (name === 'admin') return { name: 'admin', tab: a === 'devices' ? 'devices' : 'users' }
   return { name: 'queue' }
 }
 
 export function hrefOf(r: Route): string {
   if (r.name === 'encounter') return `#/encounter/${encodeURIComponent(r.pid)}/${encodeURIComponent(r.eid)}`
   if (r.name === 'pharmacy' && r.pid && r.eid) return `#/pharmacy/${encodeURIComponent(r.pid)}/${encodeURIComponent(r.eid)}`
+  if (r.name === 'admin') return r.tab === 'devices' ? '#/admin/devices' : '#/admin'
   return `#/${r.name}`
 }
 
