@@ -6,16 +6,22 @@ import { startCluster } from './mesh-cluster.js'
 import { startPeerProcesses, type Board, type HealReport, type PeerProcess } from './peer-processes.js'
 import { median, percentile, type BenchRow } from './row.js'
 
+/** A live edit not seen within this is lost: P2 fails instead of waiting forever (it once hung 15 min on a loaded box). */
+const SEEN_DEADLINE_MS = 10_000
 
-/** Resolves when `handle` shows value k, with the time it first did. */
+/** Resolves when `handle` shows value k, with the time it first did; rejects after SEEN_DEADLINE_MS. */
 function seen(handle: DocHandle<Board>, k: number): Promise<number> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     if (handle.doc().n >= k) return resolve(performance.now())
-    const on = (): void => {
-      if (handle.doc().n >= k) {
-        handle.off('change', on)
-        resolve(performance.now())
-      }
+    const timer = setTimeout(() => {
+      handle.off('change', on)
+      reject(new Error(`edit ${k} not seen within ${SEEN_DEADLINE_MS} ms`))
+    }, SEEN_DEADLINE_MS)
+    function on(): void {
+      if (handle.doc().n < k) return
+      clearTimeout(timer)
+      handle.off('change', on)
+      resolve(performance.now())
     }
     handle.on('change', on)
   })
@@ -63,10 +69,14 @@ export async function benchLiveEdits(nodes = 8, edits = 200): Promise<BenchRow[]
 
   const cluster = await startCluster(nodes)
   const h0 = cluster.repos[0]!.create<Board>({ n: 0, by: '', edits: {} })
-  const handles = [h0, ...(await Promise.all(cluster.repos.slice(1).map((r) => find(r, h0))))]
-  await measure(handles, 20) // warm-up
-  const ours = await measure(handles, edits)
-  await cluster.stop()
+  let ours: number[]
+  try {
+    const handles = [h0, ...(await Promise.all(cluster.repos.slice(1).map((r) => find(r, h0))))]
+    await measure(handles, 20) // warm-up
+    ours = await measure(handles, edits)
+  } finally {
+    await cluster.stop()
+  }
   const p50 = percentile(ours, 50)
   const p99 = percentile(ours, 99)
   return [
