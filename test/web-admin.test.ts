@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { WebClinic, urlOf } from './helpers/web-devices.js'
-import { launchChromium, openTablet, screenshot, signIn } from './helpers/web-browser.js'
+import { SCREENSHOTS, launchChromium, openTablet, screenshot, signIn } from './helpers/web-browser.js'
 import { TEST_ADMIN_PASSWORD } from './helpers/device-process.js'
 
 interface LoginReply {
@@ -125,7 +125,7 @@ describe('web: the admin screen', () => {
     const devices = page.getByTestId('devices-table')
     await devices.locator('tr[data-device="ward"]').getByText('Active').waitFor()
     await devices.locator('tr[data-device="front-desk"]').getByText('This device').waitFor()
-    expect(await devices.locator('tr[data-device="front-desk"]').getByRole('button', { name: 'Revoke front-desk' }).isDisabled()).toBe(true)
+    expect(await devices.locator('tr[data-device="front-desk"]').getByRole('button').count()).toBe(0)
     await page.getByRole('button', { name: 'Make a join code' }).click()
     const code = await page.getByTestId('join-code').innerText()
     expect(code).toMatch(/^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/)
@@ -141,7 +141,8 @@ describe('web: the admin screen', () => {
     await dialog.getByRole('button', { name: 'Revoke ward' }).click()
     await dialog.getByRole('alert').getByText('Say why', { exact: false }).waitFor()
     await dialog.getByLabel('Reason').fill('tablet stolen')
-    await screenshot(page, 'admin-revoke-dialog')
+    // the visible screen (a full-page capture would draw the modal's backdrop over the first screenful only)
+    await page.screenshot({ path: `${SCREENSHOTS}admin-revoke-dialog.png` })
     await dialog.getByRole('button', { name: 'Revoke ward' }).click()
     await dialog.waitFor({ state: 'detached' })
     await devices.locator('tr[data-device="ward"]').getByText('tablet stolen').waitFor()
