@@ -1,8 +1,9 @@
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { WebClinic, urlOf } from './helpers/web-devices.js'
 import { SCREENSHOTS, launchChromium, openTablet, screenshot, signIn } from './helpers/web-browser.js'
-import { TEST_ADMIN_PASSWORD } from './helpers/device-process.js'
+import { DeviceProcess, TEST_ADMIN_PASSWORD, pollDevice } from './helpers/device-process.js'
 
 interface LoginReply {
   user?: { id: string; role: string }
@@ -35,7 +36,7 @@ describe('web: the admin screen', () => {
     await clinic?.stop()
   })
 
-  it('the admin adds, re-roles and disables a user, sees a forged register record, lists and revokes devices and makes a join code; a nurse never sees it', async () => {
+  it('the admin adds, re-roles and disables a user, sees a forged register record, makes a join code that enrols a new tablet (which, holding no admin key, cannot make one), revokes a device; a nurse never sees the screen', async () => {
     clinic = await WebClinic.start(['front-desk', 'ward'])
     const node = clinic.devices[0]!
     const origin = urlOf(node)
@@ -83,15 +84,15 @@ describe('web: the admin screen', () => {
     await mary.getByLabel('Role of Mary Tembo', { exact: true }).selectOption('clinician')
     await mary.getByRole('button', { name: 'Save the role of Mary Tembo' }).click()
     await page.getByRole('status').getByText('Mary Tembo is now clinician.').waitFor()
-    const second = await apiLogin(origin, 'Mary Tembo', 'mary-pass-1234')
-    expect([second.status, second.body.user?.role]).toEqual([200, 'clinician'])
+    const again = await apiLogin(origin, 'Mary Tembo', 'mary-pass-1234')
+    expect([again.status, again.body.user?.role]).toEqual([200, 'clinician'])
     await mary.getByRole('button', { name: 'Disable Mary Tembo' }).click()
     await page.getByRole('status').getByText('Mary Tembo is now disabled: they cannot sign in.').waitFor()
     await mary.getByText('Disabled').waitFor()
     const refused = await apiLogin(origin, 'Mary Tembo', 'mary-pass-1234')
     expect(refused.status).not.toBe(200)
     expect(refused.body.error?.name).toBe('ForbiddenError')
-    const ended = await fetch(`${origin}/api/session`, { headers: { authorization: `Bearer ${second.body.token}` } })
+    const ended = await fetch(`${origin}/api/session`, { headers: { authorization: `Bearer ${again.body.token}` } })
     expect(ended.status).toBe(401)
     expect(await mary.getByRole('button', { name: 'Enable Mary Tembo' }).isEnabled()).toBe(true)
 
@@ -134,6 +135,22 @@ describe('web: the admin screen', () => {
     await page.setViewportSize({ width: 390, height: 844 })
     await screenshot(page, 'admin-devices-phone')
     await page.setViewportSize({ width: 1024, height: 768 })
+
+    // the command on the screen enrols a new tablet; it shows up in the list; it holds no admin key, so its own
+    // admin screen explains that join codes are made on the admin device
+    const command = await page.getByTestId('join-command').innerText()
+    const [, joinUrl, joinCode] = /--join (\S+) --join-code (\S+)$/.exec(command) ?? []
+    const tablet = await DeviceProcess.start({ dataDir: join(clinic.root, 'new-tablet'), name: 'new-tablet', args: ['--join', joinUrl!, '--join-code', joinCode!] })
+    clinic.devices.push(tablet)
+    await tablet.ready(30_000)
+    await devices.locator('tr[data-device="new-tablet"]').getByText('Active').waitFor({ timeout: 30_000 })
+    const second = await openTablet(browser, urlOf(tablet))
+    await pollDevice(async () => (await apiLogin(urlOf(tablet), 'admin', TEST_ADMIN_PASSWORD)).status === 200, 'the user register reached the new tablet', 30_000)
+    await signInAdmin(second)
+    await second.goto(`${urlOf(tablet)}/#/admin/devices`)
+    await second.getByRole('button', { name: 'Make a join code' }).click()
+    await second.getByRole('alert').getByText('Join codes are made on the clinic’s admin device', { exact: false }).waitFor()
+    await second.context().close()
 
     await devices.getByRole('button', { name: 'Revoke ward' }).click()
     const dialog = page.getByRole('dialog', { name: 'Revoke ward?' })
