@@ -118,11 +118,11 @@ describe('clinics provisioned by the relay operator (--trust, --trusted-only): n
     try {
       // an impostor registering clinic-p first with its own admin key gets nowhere: the keys were provisioned
       const impostor = await device('clinic-p', 'impostor', generateAdminKey()).register(relay)
-      expect([impostor.status, (impostor.body as ErrorBody).error.name]).toEqual([403, 'NotEnrolledError'])
+      expect([impostor.status, (impostor.body as unknown as ErrorBody).error.name]).toEqual([403, 'NotEnrolledError'])
       const real = device('clinic-p', 'desk')
       expect((await real.register(relay)).status).toBe(201)
       const other = await device('clinic-x', 'desk-x').register(relay)
-      expect([other.status, (other.body as ErrorBody).error.message]).toEqual([403, expect.stringMatching(/not provisioned/)])
+      expect([other.status, (other.body as unknown as ErrorBody).error.message]).toEqual([403, expect.stringMatching(/not provisioned/)])
     } finally {
       for (const d of devices) await d.close()
       await relay.stop()
