@@ -166,8 +166,20 @@ describe('web: the admin screen', () => {
     const listed = await node.api<{ enrolled: { name: string; revoked: boolean }[] }>('GET', '/api/devices', undefined, { as: { name: 'admin', role: 'admin' } })
     expect(listed.body.enrolled.find((d) => d.name === 'ward')?.revoked).toBe(true)
 
+    // the node restarts: the admin's session survives but their signing key does not; the screen says what to do
+    await clinic.kill(node)
+    await clinic.restart(node)
+    await page.getByRole('navigation', { name: 'Admin sections' }).getByRole('link', { name: 'Users' }).click()
+    await form.getByLabel('Full name').fill('Peter Banda')
+    await form.getByLabel('Role', { exact: true }).selectOption('pharmacist')
+    await form.getByLabel('New password').fill('peter-pass-1234')
+    await form.getByLabel('Repeat the password').fill('peter-pass-1234')
+    await form.getByRole('button', { name: 'Add user' }).click()
+    await form.getByRole('alert').getByText('Sign in again: this device restarted since you signed in.').waitFor()
+    await screenshot(page, 'admin-users-key-locked')
+    await form.getByRole('alert').getByRole('button', { name: 'Sign in again' }).click()
+
     // a nurse: no Admin entry, and the address alone does not show the screen
-    await page.getByRole('button', { name: 'Switch user' }).click()
     await signIn(page, 'Grace Phiri', 'nurse')
     const nav = page.getByRole('navigation', { name: 'Screens' })
     await nav.getByRole('link', { name: 'Patients' }).waitFor()

@@ -52,6 +52,11 @@ export const adminApi = {
 
 export type AdminAction = 'load' | 'create-user' | 'update-user' | 'revoke' | 'join-code'
 
+/** The node no longer trusts this session's key or session: the way out is signing in again. */
+export function needsSignIn(err: unknown): boolean {
+  return err instanceof ApiError && (err.name === 'SigningKeyLockedError' || err.name === 'UnauthenticatedError')
+}
+
 /** An admin API error in plain words for the person at the tablet (branches on the stable error `name`). */
 export function explainAdminError(err: unknown, action: AdminAction): string {
   if (!(err instanceof ApiError)) return err instanceof Error ? err.message : String(err)

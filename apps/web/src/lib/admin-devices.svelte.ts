@@ -1,4 +1,4 @@
-import { adminApi, explainAdminError, type EnrolledDevice, type JoinOffer } from './admin-api.js'
+import { adminApi, type EnrolledDevice, type JoinOffer } from './admin-api.js'
 
 export interface DeviceRow extends EnrolledDevice {
   self: boolean
@@ -13,7 +13,7 @@ export interface DeviceRow extends EnrolledDevice {
 export class AdminDevices {
   #rows = $state<DeviceRow[]>([])
   #loaded = $state(false)
-  #error = $state<string | undefined>()
+  #error = $state<unknown>()
   #offer = $state<JoinOffer | undefined>()
 
   get rows(): DeviceRow[] {
@@ -22,7 +22,7 @@ export class AdminDevices {
   get loaded(): boolean {
     return this.#loaded
   }
-  get error(): string | undefined {
+  get error(): unknown {
     return this.#error
   }
   /** The last join code made on this screen (until it expires or another is made). */
@@ -43,7 +43,7 @@ export class AdminDevices {
       this.#loaded = true
       this.#error = undefined
     } catch (err) {
-      this.#error = explainAdminError(err, 'load')
+      this.#error = err
     }
   }
 

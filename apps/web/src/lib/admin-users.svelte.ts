@@ -1,16 +1,16 @@
 import type { Role } from '@clinic-mesh/contracts'
-import { adminApi, explainAdminError, type AdminUser } from './admin-api.js'
+import { adminApi, type AdminUser } from './admin-api.js'
 
 /**
  * The clinic's users as the admin screen shows them: loaded from the device node (`GET /api/users`), changed through
  * it (the node endorses every record with the admin's signing key). Methods throw ApiError; `explainAdminError`
- * words it.
+ * words it (a failed refresh is kept in `error`).
  */
 export class AdminUsers {
   #users = $state<AdminUser[]>([])
   #unendorsed = $state<string[]>([])
   #loaded = $state(false)
-  #error = $state<string | undefined>()
+  #error = $state<unknown>()
 
   get users(): AdminUser[] {
     return this.#users
@@ -21,8 +21,8 @@ export class AdminUsers {
   get loaded(): boolean {
     return this.#loaded
   }
-  /** Why the last refresh failed (plain words), undefined after a good one. */
-  get error(): string | undefined {
+  /** Why the last refresh failed (an ApiError), undefined after a good one. */
+  get error(): unknown {
     return this.#error
   }
 
@@ -36,7 +36,7 @@ export class AdminUsers {
       this.#loaded = true
       this.#error = undefined
     } catch (err) {
-      this.#error = explainAdminError(err, 'load')
+      this.#error = err
     }
   }
 
