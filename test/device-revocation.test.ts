@@ -55,6 +55,9 @@ describe('revoking a lost tablet', () => {
     // only an admin revokes; a nurse is refused
     const byNurse = await desk.api<ErrorReply>('POST', '/api/devices/revoke', { peerId: lostPeer, reason: 'tablet stolen' }, { as: { name: 'Nurse N', role: 'nurse' } })
     expect([byNurse.status, byNurse.body.error.name]).toEqual([403, 'ForbiddenError'])
+    const deskPeer = (await desk.api<Status>('GET', '/api/status')).body.device.peerId
+    const itself = await desk.api<ErrorReply>('POST', '/api/devices/revoke', { peerId: deskPeer, reason: 'oops' }, { as: admin })
+    expect([itself.status, itself.body.error.name]).toEqual([400, 'InvalidInputError'])
     const revoked = await desk.api<{ revoked: { peerId: string } }>('POST', '/api/devices/revoke', { peerId: lostPeer, reason: 'tablet stolen' }, { as: admin })
     expect(revoked.status).toBe(200)
     const devices = await desk.api<{ enrolled: { peerId: string; revoked: boolean }[] }>('GET', '/api/devices', undefined, { as: admin })

@@ -52,6 +52,7 @@ export async function adminRoute(node: DeviceNode, req: IncomingMessage, res: Se
   if (a === 'devices' && b === 'revoke' && parts.length === 3 && method === 'POST') {
     const p = who(node, req, 'revoke-device')
     const body = await readJson(req)
+    if (body.peerId === node.peerId) throw new InvalidInputError('a device cannot revoke itself: revoke it from another device of the clinic')
     const doc = node.membershipDoc
     if (!doc) throw new ClinicNotReadyError('the membership document is not loaded yet')
     const done = await revokeDevice(doc, node.config.clinicFile, node.config.clinic, { peerId: body.peerId, reason: body.reason })

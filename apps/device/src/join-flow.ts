@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { networkInterfaces } from 'node:os'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { InvalidInputError } from '@clinic-mesh/contracts'
@@ -39,6 +40,16 @@ export interface JoinHostInit {
  * `@clinic-mesh/mesh`): a device that does not know it learns nothing, and three wrong tries burn it. The endpoint
  * closes after one successful join or at expiry.
  */
+/**
+ * The address a new tablet can dial: the listen host itself, or for a wildcard (0.0.0.0) this machine's first
+ * LAN IPv4 address (loopback only when it has no other), so the join command the admin reads out is usable as is.
+ */
+export function reachableHost(host: string): string {
+  if (host !== '0.0.0.0') return host
+  const all = Object.values(networkInterfaces()).flat().filter((a) => a !== undefined)
+  return all.find((a) => a.family === 'IPv4' && !a.internal)?.address ?? '127.0.0.1'
+}
+
 export async function hostJoin(init: JoinHostInit): Promise<JoinOffer> {
   const { clinic } = init
   if (!clinic.adminSecretKey) throw new ConfigError('this device does not hold the clinic admin key')
@@ -87,7 +98,7 @@ export async function hostJoin(init: JoinHostInit): Promise<JoinOffer> {
   await new Promise<void>((resolve) => server.listen(0, init.host, resolve))
   setTimeout(close, code.expiresAt - Date.now()).unref()
   const { port } = server.address() as AddressInfo
-  return { code: code.code, expiresAt: new Date(code.expiresAt).toISOString(), url: `http://${init.host}:${port}` }
+  return { code: code.code, expiresAt: new Date(code.expiresAt).toISOString(), url: `http://${reachableHost(init.host)}:${port}` }
 }
 
 function members(json: string | undefined): Enrolment[] {
