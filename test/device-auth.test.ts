@@ -160,4 +160,22 @@ describe('users, login, roles and audit on real device nodes', () => {
     const unknown = await a.api<ErrorReply>('PATCH', '/api/users/usr_nobody', { status: 'disabled' }, { as: admin })
     expect([unknown.status, unknown.body.error.name]).toEqual([404, 'UnknownUserError'])
   })
+
+  it('a user changes their own password: the old one stops working on both tablets, their signing key stays the same', async () => {
+    const me = { name: 'Owen Phiri', role: 'pharmacist' }
+    const token = await a.token(me)
+    const change = (body: unknown) => a.api<ErrorReply>('POST', '/api/password', body, { as: null, headers: { authorization: `Bearer ${token}` } })
+    const wrong = await change({ oldPassword: 'not-my-password', newPassword: 'fresh-password-1' })
+    expect([wrong.status, wrong.body.error.name]).toEqual([401, 'InvalidPasswordError'])
+    const short = await change({ oldPassword: testPassword(me.name), newPassword: 'short' })
+    expect([short.status, short.body.error.name]).toEqual([400, 'InvalidInputError'])
+    expect((await change({ oldPassword: testPassword(me.name), newPassword: 'fresh-password-1' })).status).toBe(200)
+    expect((await login(a, me.name, 'fresh-password-1')).status).toBe(200)
+    expect((await login(a, me.name, testPassword(me.name))).status).toBe(401)
+    // the changed record reaches the other tablet and is believed there (still endorsed, signed by the user's own key)
+    await pollDevice(async () => (await login(b, me.name, 'fresh-password-1')).status === 200, 'the new password works on the ward tablet')
+    const users = await a.api<{ users: { id: string }[]; unendorsed: string[] }>('GET', '/api/users', undefined, { as: { name: 'admin', role: 'admin' } })
+    expect(users.body.unendorsed).toEqual([])
+    expect(users.body.users.map((u) => u.id)).toContain('usr_owen-phiri')
+  })
 })

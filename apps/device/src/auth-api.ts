@@ -25,6 +25,14 @@ export async function authRoute(
 ): Promise<boolean> {
   const method = req.method ?? 'GET'
   const [, a] = parts
+  if (a === 'password' && parts.length === 2 && method === 'POST') {
+    const me = auth.require(req)
+    const body = await readJson(req)
+    await auth.changeOwnPassword(me, body.oldPassword, body.newPassword)
+    await audit.record(me.user, 'change', `user:${me.user}:password`)
+    sendJson(res, 200, { ok: true })
+    return true
+  }
   if (a === 'users' && parts.length === 3 && method === 'PATCH') {
     // role change or disabling (an employee who left): a whole new record, endorsed by this admin
     const { principal: admin, userKey } = auth.requireSigner(req, 'manage-users')

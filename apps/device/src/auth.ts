@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http'
 import type { DocHandle } from '@automerge/automerge-repo'
 import { InvalidInputError, isRole, type Role, type UserId } from '@clinic-mesh/contracts'
 import {
-  InvalidPasswordError, LoginGuard, assertCan, createUser, endorseUser, endorsedUsers, logout, resolveUserId, userIdOf as userIdOfName,
+  InvalidPasswordError, LoginGuard, assertCan, changePassword, createUser, endorseUser, endorsedUsers, logout, resolveUserId, userIdOf as userIdOfName,
   type UserRecord, type Action, type AttemptRecord, type PolicyContext, type AttemptStore, type LoginPolicy, type ScryptParams, type Session, type UserRegister,
 } from '@clinic-mesh/security'
 import { writeJsonAtomic } from './clinic-file.js'
@@ -182,6 +182,24 @@ export class DeviceAuth {
     })
     await this.#flush()
     return { id, name: record.name, role, status }
+  }
+
+  /**
+   * The signed-in user changes their own password (the founder's generated one first of all): same signing key,
+   * new verifier and wrap, signed by their key; the admin's endorsement of who they are stays as it was.
+   */
+  async changeOwnPassword(me: Principal, oldPassword: unknown, newPassword: unknown): Promise<void> {
+    if (typeof oldPassword !== 'string' || typeof newPassword !== 'string') throw new InvalidInputError('give oldPassword and newPassword')
+    if (newPassword.length < 8 || newPassword.length > 200) throw new InvalidInputError('the new password must be 8 to 200 characters')
+    const current = Object.hasOwn(this.#endorsed().users, me.user) ? this.#endorsed().users[me.user] : undefined
+    if (!current) throw new UnknownUserError(`no user ${me.user}`)
+    // the old password goes through the login guard: a wrong one backs off and locks like a failed sign-in
+    logout(await this.#guard.login(this.#endorsed(), me.user, oldPassword))
+    const record = await changePassword(me.user, current, oldPassword, newPassword, this.#scrypt)
+    this.#register.change((d) => {
+      d.users[me.user] = JSON.parse(JSON.stringify(record)) as UserRecord
+    })
+    await this.#flush()
   }
 
   hasUser(id: UserId): boolean {

@@ -1,11 +1,13 @@
 import type { UserId } from '@clinic-mesh/contracts'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { bytesToHex, hexToBytes, utf8ToBytes } from './bytes.js'
-import type { UserRecord, UserRegister } from './user-register.js'
+import { credentialBytes, type UserRecord, type UserRegister } from './user-register.js'
 
 /**
- * Who vouched for a user record: an Ed25519 signature over the whole record (every field but this one) by a clinic
- * admin key, or by the signing key of a user who is a valid, active admin. A member device can write the register
+ * Who vouched for a user: an Ed25519 signature over who they are (id, name, role, status, public key) by a clinic
+ * admin key, or by the signing key of a user who is a valid, active admin. Their password verifier and wrapped key
+ * carry the user's own signature (`credentialSignature`): an admin vouches for the person, only the person sets
+ * their password. A member device can write the register
  * document (Automerge authorises no write), so devices and the relay only believe records whose chain of
  * endorsements ends in one of the clinic's admin public keys.
  *
@@ -23,11 +25,9 @@ export type EndorsedUserRecord = UserRecord & { readonly endorsement?: Endorseme
 
 const CONTEXT = 'clinic-mesh/user-endorsement/v1'
 
-/** The signed bytes: JSON of a fixed field order (nested objects included), so both sides agree byte for byte. */
-export function endorsementBytes(userId: UserId, r: UserRecord): Uint8Array {
-  const ph = r.passwordHash
-  const wk = r.wrappedSigningKey
-  return utf8ToBytes(JSON.stringify([CONTEXT, userId, r.name, r.role, r.status, r.publicKey, [ph.alg, ph.N, ph.r, ph.p, ph.salt, ph.hash], [wk.alg, wk.data]]))
+/** The endorsed bytes: JSON of a fixed field order, so both sides agree byte for byte. */
+export function endorsementBytes(userId: UserId, r: Pick<UserRecord, 'name' | 'role' | 'status' | 'publicKey'>): Uint8Array {
+  return utf8ToBytes(JSON.stringify([CONTEXT, userId, r.name, r.role, r.status, r.publicKey]))
 }
 
 /** The record with an endorsement by `endorserSecret` (a clinic admin key, or an admin user's unlocked signing key). */
@@ -37,11 +37,15 @@ export function endorseUser(userId: UserId, record: UserRecord, endorserSecret: 
   return { ...plain, endorsement: { by: bytesToHex(ed25519.getPublicKey(endorserSecret)), signature } }
 }
 
+/** The endorsement verifies, and the credentials carry the user's own signature. */
 function signatureHolds(userId: UserId, r: EndorsedUserRecord): boolean {
   const e = r.endorsement
-  if (!e || typeof e.by !== 'string' || typeof e.signature !== 'string') return false
+  if (!e || typeof e.by !== 'string' || typeof e.signature !== 'string' || typeof r.credentialSignature !== 'string') return false
   try {
-    return ed25519.verify(hexToBytes(e.signature), endorsementBytes(userId, r), hexToBytes(e.by))
+    return (
+      ed25519.verify(hexToBytes(e.signature), endorsementBytes(userId, r), hexToBytes(e.by)) &&
+      ed25519.verify(hexToBytes(r.credentialSignature), credentialBytes(userId, r), hexToBytes(r.publicKey))
+    )
   } catch {
     return false
   }

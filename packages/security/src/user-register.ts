@@ -34,6 +34,20 @@ export interface UserRecord {
   readonly publicKey: string
   readonly wrappedSigningKey: WrappedKey
   readonly status: UserStatus
+  /**
+   * hex Ed25519 signature by the user's own key over `credentialBytes`: only the user (who can unwrap the key)
+   * sets their password; an admin's endorsement vouches for who they are (user-endorsement.ts).
+   */
+  readonly credentialSignature?: string
+}
+
+const CREDENTIAL_CONTEXT = 'clinic-mesh/user-credentials/v1'
+
+/** The bytes the user's key signs: their password verifier and wrapped key, bound to their id and public key. */
+export function credentialBytes(userId: UserId, r: Pick<UserRecord, 'publicKey' | 'passwordHash' | 'wrappedSigningKey'>): Uint8Array {
+  const ph = r.passwordHash
+  const wk = r.wrappedSigningKey
+  return utf8ToBytes(JSON.stringify([CREDENTIAL_CONTEXT, userId, r.publicKey, [ph.alg, ph.N, ph.r, ph.p, ph.salt, ph.hash], [wk.alg, wk.data]]))
 }
 
 /** The register of users, meant to live in one Automerge document synced to every device of the clinic. */
@@ -74,18 +88,19 @@ async function derive(password: string, salt: Uint8Array, params: ScryptParams):
 
 const wrapAad = (userId: UserId, publicKey: string): Uint8Array => utf8ToBytes(`clinic-mesh/user-key/v1:${userId}:${publicKey}`)
 
-async function seal(userId: UserId, password: string, secretKey: Uint8Array, params: ScryptParams): Promise<Pick<UserRecord, 'passwordHash' | 'publicKey' | 'wrappedSigningKey'>> {
+async function seal(userId: UserId, password: string, secretKey: Uint8Array, params: ScryptParams): Promise<Pick<UserRecord, 'passwordHash' | 'publicKey' | 'wrappedSigningKey' | 'credentialSignature'>> {
   if (password.length < MIN_PASSWORD_LENGTH) throw new InvalidPasswordError(`passwords have at least ${MIN_PASSWORD_LENGTH} characters`)
   const salt = randomBytes(16)
   const { verifier, wrapKey } = await derive(password, salt, params)
   const publicKey = bytesToHex(ed25519.getPublicKey(secretKey))
   const data = await gcmSeal(await importAesKey(wrapKey), secretKey, wrapAad(userId, publicKey))
   wrapKey.fill(0)
-  return {
+  const credentials = {
     passwordHash: { alg: 'scrypt', N: params.N, r: params.r, p: params.p, salt: bytesToHex(salt), hash: bytesToHex(verifier) },
     publicKey,
     wrappedSigningKey: { alg: 'AES-GCM', data: bytesToHex(data) },
-  }
+  } as const
+  return { ...credentials, credentialSignature: bytesToHex(ed25519.sign(credentialBytes(userId, credentials), secretKey)) }
 }
 
 export interface CreateUserInput {

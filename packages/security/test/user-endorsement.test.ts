@@ -1,7 +1,7 @@
 import type { Role, UserId } from '@clinic-mesh/contracts'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { describe, expect, it } from 'vitest'
-import { createUser, endorseUser, endorsedUsers, unlockSigningKey, type EndorsedUserRecord, type UserRegister } from '@clinic-mesh/security'
+import { changePassword, createUser, endorseUser, endorsedUsers, unlockSigningKey, type EndorsedUserRecord, type UserRegister } from '@clinic-mesh/security'
 import { TEST_SCRYPT } from './helpers.js'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
@@ -29,6 +29,16 @@ describe('user endorsements: only records vouched for by the clinic admin key, d
     expect(Object.keys(endorsedUsers(register, roots).users).sort()).toEqual(['usr_admin', 'usr_nurse'])
     // under another clinic's root nothing holds
     expect(endorsedUsers(register, [hex(ed25519.getPublicKey(ed25519.utils.randomSecretKey()))]).users).toEqual({})
+  })
+
+  it('the user alone sets their password: their own change stays valid, a swapped password verifier does not', async () => {
+    const admin = endorseUser('usr_admin' as UserId, await user('usr_admin', 'admin'), root)
+    const nurse = endorseUser('usr_nurse' as UserId, await user('usr_nurse', 'nurse'), await keyOf('usr_admin', admin))
+    const changed = await changePassword('usr_nurse' as UserId, nurse, 'usr_nurse-password', 'a-new-password', TEST_SCRYPT)
+    const stranger = await user('usr_other', 'nurse') // an attacker's own password verifier and key wrap
+    const swapped = { ...nurse, passwordHash: stranger.passwordHash, wrappedSigningKey: stranger.wrappedSigningKey }
+    expect(Object.keys(endorsedUsers({ users: { usr_admin: admin, usr_nurse: changed } }, roots).users).sort()).toEqual(['usr_admin', 'usr_nurse'])
+    expect(Object.keys(endorsedUsers({ users: { usr_admin: admin, usr_nurse: swapped } }, roots).users)).toEqual(['usr_admin'])
   })
 
   it('drops what a disabled admin endorsed, and a copy of an admin key does not shadow the real admin', async () => {
