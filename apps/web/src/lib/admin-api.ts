@@ -1,5 +1,6 @@
 import type { Role } from '@clinic-mesh/contracts'
 import { ApiError, api } from './api.js'
+import { explainNodeError } from './node-errors.js'
 
 /** A user as `GET /api/users` lists it (docs/api.md "Users, sessions and audit"). */
 export interface AdminUser {
@@ -52,19 +53,10 @@ export const adminApi = {
 
 export type AdminAction = 'load' | 'create-user' | 'update-user' | 'revoke' | 'join-code'
 
-/** The node no longer trusts this session's key or session: the way out is signing in again. */
-export function needsSignIn(err: unknown): boolean {
-  return err instanceof ApiError && (err.name === 'SigningKeyLockedError' || err.name === 'UnauthenticatedError')
-}
-
 /** An admin API error in plain words for the person at the tablet (branches on the stable error `name`). */
 export function explainAdminError(err: unknown, action: AdminAction): string {
-  if (!(err instanceof ApiError)) return err instanceof Error ? err.message : String(err)
+  if (!(err instanceof ApiError)) return explainNodeError(err)
   switch (err.name) {
-    case 'SigningKeyLockedError':
-      return 'Sign in again: this device restarted since you signed in.'
-    case 'UnauthenticatedError':
-      return 'Your session ended: sign in again.'
     case 'ForbiddenError':
       return 'Only the clinic admin can do this.'
     case 'UserExistsError':
@@ -75,15 +67,7 @@ export function explainAdminError(err: unknown, action: AdminAction): string {
       return action === 'revoke'
         ? 'Devices are revoked on the clinic’s admin device: this tablet does not hold the clinic admin key.'
         : 'Join codes are made on the clinic’s admin device: this tablet does not hold the clinic admin key.'
-    case 'ClinicNotReadyError':
-      return 'This tablet is still opening the clinic. Try again in a moment.'
-    case 'DeviceUnreachableError':
-      return 'This tablet’s clinic service is not answering. Try again in a moment.'
-    case 'DeviceRevokedError':
-      return 'This tablet was revoked from the clinic.'
-    case 'InvalidInputError':
-      return `Not accepted: ${err.message}.`
     default:
-      return err.message
+      return explainNodeError(err)
   }
 }

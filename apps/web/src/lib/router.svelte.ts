@@ -4,6 +4,7 @@ export type Route =
   | { name: 'encounter'; pid: string; eid: string }
   | { name: 'pharmacy'; pid?: string; eid?: string }
   | { name: 'admin'; tab: 'users' | 'devices' }
+  | { name: 'password' }
 
 export function parseHash(hash: string): Route {
   const [name, a, b] = hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent)
@@ -11,6 +12,7 @@ export function parseHash(hash: string): Route {
   if (name === 'encounter' && a && b) return { name: 'encounter', pid: a, eid: b }
   if (name === 'pharmacy') return a && b ? { name: 'pharmacy', pid: a, eid: b } : { name: 'pharmacy' }
   if (name === 'admin') return { name: 'admin', tab: a === 'devices' ? 'devices' : 'users' }
+  if (name === 'password') return { name: 'password' }
   return { name: 'queue' }
 }
 
