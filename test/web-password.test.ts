@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { urlOf } from './helpers/web-devices.js'
 import { launchChromium, openTablet, screenshot, signIn } from './helpers/web-browser.js'
-import { DeviceProcess, testPassword } from './helpers/device-process.js'
+import { DeviceProcess, TEST_ADMIN_PASSWORD, testPassword } from './helpers/device-process.js'
 
 interface LoginReply {
   user?: { id: string; role: string }
@@ -150,6 +150,20 @@ describe('web: a user changes their own password', () => {
     await page.setViewportSize({ width: 390, height: 844 })
     await screenshot(page, 'password-locked-phone')
     expect((await apiLogin(origin, name, testPassword(name))).body.error?.name).toBe('AccountLockedError')
+    await page.context().close()
+  })
+
+  it('the clinic admin reaches the screen from the top bar too, with a reminder to delete the generated first password', async () => {
+    const origin = urlOf(node!)
+    const page = await openTablet(browser, origin)
+    await page.setViewportSize({ width: 1024, height: 768 })
+    await page.getByLabel('User name').fill('admin')
+    await page.getByLabel('Password').fill(TEST_ADMIN_PASSWORD)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByRole('link', { name: 'My password' }).click()
+    const form = page.getByRole('region', { name: 'Change my password' })
+    await form.getByText('delete the file initial-admin-password from its data folder once you changed it here', { exact: false }).waitFor()
+    await screenshot(page, 'password-admin')
     await page.context().close()
   })
 })
