@@ -153,6 +153,32 @@ describe('web: a user changes their own password', () => {
     await page.context().close()
   })
 
+  it('right after a wrong current password the node asks to wait (back-off): the screen says so, in plain words', async () => {
+    // a clinic of its own whose back-off (10 minutes after the first failure) is sure to outlast the next click
+    const slow = await DeviceProcess.start({ dataDir: join(root, 'slow'), name: 'slow', initClinic: 'Slow Clinic', env: { CLINIC_MESH_LOGIN_DELAY_MS: '600000' } })
+    try {
+      await slow.ready()
+      const page = await openTablet(browser, urlOf(slow))
+      const name = 'Esther Zulu'
+      await signIn(page, name, 'pharmacist')
+      await page.goto(`${urlOf(slow)}/#/password`)
+      const form = page.getByRole('region', { name: 'Change my password' })
+      await form.getByLabel('New password', { exact: true }).fill('esther-new-pass')
+      await form.getByLabel('Repeat the new password', { exact: true }).fill('esther-new-pass')
+      await form.getByLabel('Current password', { exact: true }).fill('wrong-guess')
+      await form.getByRole('button', { name: 'Change password' }).click()
+      await form.getByRole('alert').getByText('Your current password is not right. Type it again.').waitFor()
+      await form.getByLabel('Current password', { exact: true }).fill(testPassword(name))
+      const answered = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/password')
+      await form.getByRole('button', { name: 'Change password' }).click()
+      expect((await answered).status()).toBe(423)
+      await form.getByRole('alert').getByText('A wrong password was typed just before: wait a few seconds, then try again.').waitFor()
+      await page.context().close()
+    } finally {
+      await slow.stop('SIGKILL')
+    }
+  })
+
   it('the clinic admin reaches the screen from the top bar too, with a reminder to delete the generated first password', async () => {
     const origin = urlOf(node!)
     const page = await openTablet(browser, origin)
