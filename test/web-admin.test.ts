@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { WebClinic, urlOf } from './helpers/web-devices.js'
-import { SCREENSHOTS, launchChromium, openTablet, screenshot, signIn } from './helpers/web-browser.js'
+import { SCREENSHOTS, launchChromium, openTablet, screenshot, signIn, signInWith } from './helpers/web-browser.js'
 import { DeviceProcess, TEST_ADMIN_PASSWORD, pollDevice } from './helpers/device-process.js'
 
 interface LoginReply {
@@ -17,12 +17,7 @@ async function apiLogin(origin: string, user: string, password: string): Promise
   return { status: r.status, body: (await r.json()) as LoginReply }
 }
 
-async function signInAdmin(page: Page): Promise<void> {
-  await page.getByLabel('User name').fill('admin')
-  await page.getByLabel('Password').fill(TEST_ADMIN_PASSWORD)
-  await page.getByRole('button', { name: 'Sign in' }).click()
-  await page.getByRole('button', { name: 'Switch user' }).waitFor()
-}
+const signInAdmin = (page: Page): Promise<void> => signInWith(page, 'admin', TEST_ADMIN_PASSWORD)
 
 describe('web: the admin screen', () => {
   let browser: Browser

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { urlOf } from './helpers/web-devices.js'
-import { launchChromium, openTablet, screenshot, signIn } from './helpers/web-browser.js'
+import { launchChromium, openTablet, screenshot, signIn, signInWith } from './helpers/web-browser.js'
 import { DeviceProcess, TEST_ADMIN_PASSWORD, testPassword } from './helpers/device-process.js'
 
 interface LoginReply {
@@ -183,9 +183,7 @@ describe('web: a user changes their own password', () => {
     const origin = urlOf(node!)
     const page = await openTablet(browser, origin)
     await page.setViewportSize({ width: 1024, height: 768 })
-    await page.getByLabel('User name').fill('admin')
-    await page.getByLabel('Password').fill(TEST_ADMIN_PASSWORD)
-    await page.getByRole('button', { name: 'Sign in' }).click()
+    await signInWith(page, 'admin', TEST_ADMIN_PASSWORD)
     await page.getByRole('link', { name: 'My password' }).click()
     const form = page.getByRole('region', { name: 'Change my password' })
     await form.getByText('delete the file initial-admin-password from its data folder once you changed it here', { exact: false }).waitFor()

@@ -32,8 +32,13 @@ export async function openTablet(browser: Browser, url: string): Promise<Page> {
  */
 export async function signIn(page: Page, name: string, role: string): Promise<void> {
   await ensureUser(new URL(page.url()).origin, name, role)
+  await signInWith(page, name, testPassword(name))
+}
+
+/** Signs an existing user in on the sign-in screen and waits for the signed-in top bar. */
+export async function signInWith(page: Page, name: string, password: string): Promise<void> {
   await page.getByLabel('User name').fill(name)
-  await page.getByLabel('Password').fill(testPassword(name))
+  await page.getByLabel('Password').fill(password)
   await page.getByRole('button', { name: 'Sign in' }).click()
   await page.getByRole('button', { name: 'Switch user' }).waitFor()
 }

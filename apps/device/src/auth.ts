@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http'
 import type { DocHandle } from '@automerge/automerge-repo'
 import { InvalidInputError, isRole, type Role, type UserId } from '@clinic-mesh/contracts'
 import {
-  InvalidPasswordError, LoginGuard, assertCan, changePassword, createUser, endorseUser, endorsedUsers, logout, resolveUserId, userIdOf as userIdOfName,
+  InvalidPasswordError, LoginGuard, assertCan, createUser, endorseUser, endorsedUsers, logout, resolveUserId, rewrapUser, userIdOf as userIdOfName,
   type UserRecord, type Action, type AttemptRecord, type PolicyContext, type AttemptStore, type LoginPolicy, type ScryptParams, type Session, type UserRegister,
 } from '@clinic-mesh/security'
 import { writeJsonAtomic } from './clinic-file.js'
@@ -133,6 +133,11 @@ export class DeviceAuth {
     return Object.entries(this.#endorsed().users).map(([id, u]) => ({ id, name: u.name, role: u.role, status: u.status }))
   }
 
+  #endorsedUser(id: string): UserRecord | undefined {
+    const users = this.#endorsed().users
+    return Object.hasOwn(users, id) ? users[id] : undefined
+  }
+
   /** Ids in the register document that no valid endorsement chain vouches for: ignored here, shown to admins. */
   unendorsed(): string[] {
     const valid = this.#endorsed().users
@@ -168,7 +173,7 @@ export class DeviceAuth {
    */
   async updateUser(actor: Principal, id: string, change: { role?: unknown; status?: unknown }, endorser: Uint8Array): Promise<{ id: string; name: string; role: Role; status: string }> {
     assertCan(actor.role, 'manage-users', { online: false })
-    const current = Object.hasOwn(this.#endorsed().users, id) ? this.#endorsed().users[id] : undefined
+    const current = this.#endorsedUser(id)
     if (!current) throw new UnknownUserError(`no user ${id}`)
     if (change.role !== undefined && !isRole(change.role)) throw new InvalidInputError(`unknown role ${JSON.stringify(change.role)}`)
     if (change.status !== undefined && change.status !== 'active' && change.status !== 'disabled') throw new InvalidInputError('status must be active or disabled')
@@ -191,11 +196,17 @@ export class DeviceAuth {
   async changeOwnPassword(me: Principal, oldPassword: unknown, newPassword: unknown): Promise<void> {
     if (typeof oldPassword !== 'string' || typeof newPassword !== 'string') throw new InvalidInputError('give oldPassword and newPassword')
     if (newPassword.length < 8 || newPassword.length > 200) throw new InvalidInputError('the new password must be 8 to 200 characters')
-    const current = Object.hasOwn(this.#endorsed().users, me.user) ? this.#endorsed().users[me.user] : undefined
+    const current = this.#endorsedUser(me.user)
     if (!current) throw new UnknownUserError(`no user ${me.user}`)
-    // the old password goes through the login guard: a wrong one backs off and locks like a failed sign-in
-    logout(await this.#guard.login(this.#endorsed(), me.user, oldPassword))
-    const record = await changePassword(me.user, current, oldPassword, newPassword, this.#scrypt)
+    // the old password goes through the login guard: a wrong one backs off and locks like a failed sign-in; the key
+    // that sign-in unlocked is re-wrapped under the new password
+    const session = await this.#guard.login(this.#endorsed(), me.user, oldPassword)
+    let record: UserRecord
+    try {
+      record = await rewrapUser(me.user, current, session.signingKey, newPassword, this.#scrypt)
+    } finally {
+      logout(session)
+    }
     this.#register.change((d) => {
       d.users[me.user] = JSON.parse(JSON.stringify(record)) as UserRecord
     })

@@ -154,9 +154,14 @@ export async function unlockSigningKey(userId: UserId, user: UserRecord, passwor
 export async function changePassword(userId: UserId, user: UserRecord, oldPassword: string, newPassword: string, scrypt?: ScryptParams): Promise<UserRecord> {
   const secretKey = await unlockSigningKey(userId, user, oldPassword)
   try {
-    const params = scrypt ?? { N: user.passwordHash.N, r: user.passwordHash.r, p: user.passwordHash.p }
-    return { ...user, ...(await seal(userId, newPassword, secretKey, params)) }
+    return await rewrapUser(userId, user, secretKey, newPassword, scrypt)
   } finally {
     secretKey.fill(0)
   }
+}
+
+/** As `changePassword`, with the signing key already unlocked (e.g. by the sign-in that checked the old password). */
+export async function rewrapUser(userId: UserId, user: UserRecord, secretKey: Uint8Array, newPassword: string, scrypt?: ScryptParams): Promise<UserRecord> {
+  const params = scrypt ?? { N: user.passwordHash.N, r: user.passwordHash.r, p: user.passwordHash.p }
+  return { ...user, ...(await seal(userId, newPassword, secretKey, params)) }
 }

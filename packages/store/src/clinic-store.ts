@@ -13,12 +13,10 @@ import {
   type IndexShardDoc,
 } from './layout.js'
 import { PatientIndex, type SearchOptions } from './patient-index.js'
+import { BucketReleases } from './bucket-release.js'
 import { releaseAllPatches, releaseLatestPatches } from './release-patches.js'
 import { decodeSummary, encodeSummary, type PatientSummary } from './summary-codec.js'
 import { reuseSyncPatches } from './sync-patches.js'
-
-/** Longer than automerge-repo's sync throttle (DocSynchronizer `syncDebounceRate`, 100 ms): see #release. */
-const SYNC_QUIET_MS = 150
 
 /** A chart bucket: any document with a `charts` map keyed by patient id (records' ChartCollection). */
 export interface BucketDoc {
@@ -57,11 +55,13 @@ export class ClinicStore<B extends BucketDoc> {
   readonly #init: ClinicStoreInit<B>
   readonly #shards: DocHandle<IndexShardDoc>[]
   readonly #buckets = new Map<number, Promise<DocHandle<B>>>()
+  readonly #releases: BucketReleases
   /** >0 while this store itself is changing a bucket (its change events are not remote edits to repair). */
   #local = 0
 
   private constructor(repo: Repo, root: DocHandle<ClinicRootDoc>, shards: DocHandle<IndexShardDoc>[], init: ClinicStoreInit<B>) {
     this.#repo = repo
+    this.#releases = new BucketReleases(repo)
     this.#root = root
     this.#shards = shards
     this.#init = init
@@ -166,7 +166,7 @@ export class ClinicStore<B extends BucketDoc> {
   /** The bucket holding a patient's chart, fetched from storage or peers on first use. */
   bucketFor(patientId: string): Promise<DocHandle<B>> {
     const i = this.bucketIndexOf(patientId)
-    this.#released.delete(i) // opened for use: it stays in memory from now on
+    this.#releases.keep(i) // opened for use: it stays in memory from now on
     return this.#bucket(i)
   }
 
@@ -204,7 +204,7 @@ export class ClinicStore<B extends BucketDoc> {
     const summaries = new Map<number, Map<string, string>>()
     let failure: Error | undefined
     for (const [i, list] of [...byBucket].sort((x, y) => x[0] - y[0])) {
-      this.#released.delete(i)
+      this.#releases.keep(i)
       const handle = await this.#bucket(i)
       this.#local++
       try {
@@ -273,7 +273,7 @@ export class ClinicStore<B extends BucketDoc> {
         const i = next++
         const held = this.#buckets.has(i)
         const h = await this.#bucket(i)
-        if (release && !held) releases.push(this.#release(i, h)) // off the pull's path (see #release)
+        if (release && !held) releases.push(this.#releases.release(i, h, () => this.#buckets.delete(i))) // off the pull's path
       }
     }
     await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker))
@@ -295,52 +295,11 @@ export class ClinicStore<B extends BucketDoc> {
   async countCharts(): Promise<number> {
     let n = 0
     for (let i = 0; i < this.layout.chartBuckets.length; i++) {
-      const saved = this.#released.has(i) && !this.#buckets.has(i) ? this.#savedCounts.get(i) : undefined
+      const saved = this.#buckets.has(i) ? undefined : this.#releases.savedCount(i)
       n += saved ?? Object.keys((await this.#bucket(i)).doc().charts).length
     }
     return n
   }
-
-  /** Charts in each released bucket as it was saved. */
-  readonly #savedCounts = new Map<number, number>()
-
-  /** Buckets released to storage by `loadAllCharts({ release: true })` and not opened since. */
-  readonly #released = new Set<number>()
-
-  /** Pending releases: a bucket opened again waits for its release to finish before the repo finds it anew. */
-  readonly #releasing = new Map<number, Promise<void>>()
-
-  /**
-   * Saves a bucket and drops it from memory. automerge-repo's DocSynchronizer answers a document's changes with a sync
-   * message throttled to once per 100 ms (`syncDebounceRate`); a document unloaded before that send runs leaves it
-   * waiting on the unloaded handle for two minutes (its `whenReady` timeout), holding the last change event and with
-   * it the whole materialized bucket. So the release waits until the bucket has been quiet for longer than that.
-   */
-  async #release(i: number, h: DocHandle<B>): Promise<void> {
-    this.#released.add(i)
-    await this.#repo.flush([h.documentId])
-    for (;;) {
-      const quiet = performance.now() - (this.#lastChange.get(h.documentId) ?? 0)
-      if (quiet >= SYNC_QUIET_MS) break
-      await new Promise((resolve) => setTimeout(resolve, SYNC_QUIET_MS - quiet))
-    }
-    if (!this.#released.has(i)) return // opened for use meanwhile: keep it
-    await this.#repo.flush([h.documentId]) // changes that arrived while it was settling
-    if (!this.#released.has(i)) return
-    this.#savedCounts.set(i, Object.keys(h.doc().charts).length)
-    this.#buckets.delete(i)
-    // automerge-repo 2.5 unloads a handle by swapping in an empty document, which its handle reports as new heads;
-    // the repo's save listener would then save that empty document over the stored one (a compaction deletes the
-    // bucket's chunks: join-release.test.ts loses buckets without this). Nothing else listens to heads-changed.
-    h.removeAllListeners('heads-changed')
-    this.#lastChange.delete(h.documentId)
-    const done = this.#repo.removeFromCache(h.documentId).finally(() => this.#releasing.delete(i))
-    this.#releasing.set(i, done)
-    await done
-  }
-
-  /** When each held bucket last changed (performance.now()), for #release. */
-  readonly #lastChange = new Map<DocumentId, number>()
 
   #bucket(i: number): Promise<DocHandle<B>> {
     let p = this.#buckets.get(i)
@@ -349,11 +308,11 @@ export class ClinicStore<B extends BucketDoc> {
       if (!url) return Promise.reject(new LayoutError(`no chart bucket ${i}`))
       this.#opened.add(parseAutomergeUrl(url).documentId)
       // One find per URL at a time: concurrent finds of one URL can stall (automerge-repo #273).
-      p = (this.#releasing.get(i) ?? Promise.resolve()).then(() => findDoc<B>(this.#repo, url)).then((h) => {
+      p = this.#releases.settled(i).then(() => findDoc<B>(this.#repo, url)).then((h) => {
         releaseAllPatches(h.doc())
-        this.#lastChange.set(h.documentId, performance.now())
+        this.#releases.changed(h.documentId)
         h.on('change', (payload) => {
-          this.#lastChange.set(h.documentId, performance.now())
+          this.#releases.changed(h.documentId)
           this.#onBucketChange(payload)
         })
         return h
