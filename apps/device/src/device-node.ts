@@ -317,7 +317,9 @@ export class DeviceNode {
       const plainRecords = JSON.parse(JSON.stringify(d)) as MembershipDoc
       this.membership.update({ enrolments: Object.values(plainRecords.enrolments ?? {}), revocations: Object.values(plainRecords.revocations ?? {}) })
       // a verified revocation of this very device: cut every link and wipe the clinic's data
-      if (this.membership.isRevoked(this.peerId) && !this.revoked) void this.#selfRevoked()
+      if (this.membership.isRevoked(this.peerId) && !this.revoked) {
+        this.#selfRevoked().catch((err: unknown) => log('device-wipe-gave-up', { error: err instanceof Error ? err.name : 'unknown' }))
+      }
     }
     h.on('change', ({ doc }) => apply(doc))
     apply(h.doc())
@@ -340,7 +342,16 @@ export class DeviceNode {
     const bounded = (p: Promise<unknown>): Promise<unknown> => Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, 3_000).unref())])
     await bounded(this.mesh.stop())
     await bounded(this.repo.shutdown())
-    await wipeClinicData(this.#init.dataDir)
+    // a wipe that fails (a file still held) is retried, never left as an unhandled rejection with the data in place
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await wipeClinicData(this.#init.dataDir)
+      } catch (err) {
+        log('device-wipe-failed', { attempt, error: err instanceof Error ? err.name : 'unknown', code: (err as NodeJS.ErrnoException).code ?? null })
+        if (attempt >= 5) throw err
+        await new Promise((r) => setTimeout(r, 500 * attempt))
+      }
+    }
   }
 
   async stop(): Promise<void> {

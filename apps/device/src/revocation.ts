@@ -41,7 +41,8 @@ export async function revokeDevice(
  */
 export async function wipeClinicData(dataDir: string): Promise<void> {
   for (const name of [REPO_DIR, SESSIONS_FILE, ATTEMPTS_FILE, KEY_FILE, ADMIN_PASSWORD_FILE]) {
-    await rm(join(dataDir, name), { recursive: true, force: true })
+    // a storage write that began before the seal may still add a file while the tree goes: rm retries ENOTEMPTY
+    await rm(join(dataDir, name), { recursive: true, force: true, maxRetries: 10, retryDelay: 100 })
   }
   log('device-revoked-wiped', {})
 }
