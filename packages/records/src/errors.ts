@@ -41,3 +41,13 @@ export class UnsupportedSchemaError extends ClinicMeshError {
     super('UnsupportedSchemaError', message)
   }
 }
+
+/**
+ * The prescription is not (or no longer) the version the signer meant: the draft changed after it was shown or
+ * sent for signing (e.g. the tablet's last edit had not reached the device node yet). Nothing was signed.
+ */
+export class PrescriptionChangedError extends ClinicMeshError {
+  constructor(message: string) {
+    super('PrescriptionChangedError', message)
+  }
+}

@@ -34,6 +34,7 @@ export {
   AppendOnlyError,
   DuplicateRecordError,
   InvalidRecordError,
+  PrescriptionChangedError,
   SignedPrescriptionError,
   UnknownRecordError,
   UnsupportedSchemaError,
@@ -82,10 +83,14 @@ export {
   isSigned,
   canonicalPrescription,
   prescriptionHash,
+  prescriptionSigningBytes,
+  prescriptionDeviceSigningBytes,
+  PRESCRIPTION_SIGNATURE_CONTEXT,
+  PRESCRIPTION_DEVICE_CONTEXT,
 } from './prescription.js'
-export type { RxItemInput, CreatePrescriptionInput, ExternalRxSignature } from './prescription.js'
+export type { RxItemInput, CreatePrescriptionInput, ExternalRxSignature, PrescriptionSigningFields, SignPrescriptionOptions } from './prescription.js'
 export { verifyPrescription, VERIFY_REASONS } from './verify.js'
-export type { VerifyResult, VerifyReason } from './verify.js'
+export type { VerifyResult, VerifyReason, VerifyOptions } from './verify.js'
 export { recordDispenseNote } from './pharmacy.js'
 export { recordAdministration, correctAdministration, effectiveMar } from './mar.js'
 export type { MarInput, EffectiveMarEntry } from './mar.js'

@@ -3,7 +3,7 @@ import { ed25519 } from '@noble/curves/ed25519.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js'
 import { canonicalJson } from './canonical.js'
-import { InvalidRecordError, SignedPrescriptionError, UnknownRecordError } from './errors.js'
+import { InvalidRecordError, PrescriptionChangedError, SignedPrescriptionError, UnknownRecordError } from './errors.js'
 import type { Actor, Chart, Prescription, RxItem } from './types.js'
 import { optionalText, requireText } from './validate.js'
 import { imm, stamp, str } from './values.js'
@@ -139,43 +139,104 @@ export function prescriptionHash(rx: Prescription): string {
   return bytesToHex(sha256(utf8ToBytes(canonicalPrescription(rx))))
 }
 
-/** Signs the draft with the clinician's Ed25519 secret key; afterwards every helper refuses to change it. */
-export function signPrescription(chart: Chart, rxId: string, secretKey: Uint8Array, actor: Actor): { hash: string; signature: string } {
-  const rx = draftOf(chart, rxId)
-  if (Object.keys(rx.items).length === 0) throw new InvalidRecordError('cannot sign a prescription without items')
-  if (!(secretKey instanceof Uint8Array) || secretKey.length !== 32) {
-    throw new InvalidRecordError('secretKey must be a 32-byte Ed25519 secret key')
-  }
-  const { by, at } = stamp(actor)
-  const hash = prescriptionHash(rx)
-  const signature = bytesToHex(ed25519.sign(hexToBytes(hash), secretKey))
-  const publicKey = bytesToHex(ed25519.getPublicKey(secretKey))
-  rx.signed = { hash: imm(hash), signature: imm(signature), publicKey: imm(publicKey), signedBy: by, signedAt: at }
-  rx.status = imm('signed')
-  return { hash, signature }
+/**
+ * Context strings: the first element of every message a key signs for a prescription, so that no signature made for
+ * a prescription verifies as anything else (a run of stock operations, an audit head, a relay proof...) and no
+ * signature made for something else verifies as a prescription (docs/THREAT_MODEL.md §4). v1 signed the bare hash.
+ */
+export const PRESCRIPTION_SIGNATURE_CONTEXT = 'clinic-mesh/prescription/v2'
+/** The device's key signs under its own context: it attests where the clinician's signature was made. */
+export const PRESCRIPTION_DEVICE_CONTEXT = 'clinic-mesh/prescription-device/v2'
+
+/** What a prescription signature binds: the prescription (by id, patient and content hash) and who signed it. */
+export interface PrescriptionSigningFields {
+  patientId: string
+  rxId: string
+  /** `prescriptionHash` of the signed version */
+  hash: string
+  /** the signing clinician's user id (`signed.signedBy.user`) */
+  signedBy: string
 }
 
-/** A signature made elsewhere (the device node, with the clinician's register key and the device's own key). */
+/** The bytes the clinician's key signs: utf8 JSON `[context, patientId, rxId, hash, signedBy]`, never a bare hash. */
+export function prescriptionSigningBytes(f: PrescriptionSigningFields): Uint8Array {
+  return utf8ToBytes(JSON.stringify([PRESCRIPTION_SIGNATURE_CONTEXT, f.patientId, f.rxId, f.hash, f.signedBy]))
+}
+
+/** The bytes the device's key signs: `[device context, patientId, rxId, hash, signedBy, clinician's public key]`. */
+export function prescriptionDeviceSigningBytes(f: PrescriptionSigningFields & { publicKey: string }): Uint8Array {
+  return utf8ToBytes(JSON.stringify([PRESCRIPTION_DEVICE_CONTEXT, f.patientId, f.rxId, f.hash, f.signedBy, f.publicKey]))
+}
+
+function fieldsOf(rx: Prescription, hash: string, signedBy: string): PrescriptionSigningFields {
+  return { patientId: str(rx.patientId), rxId: str(rx.id), hash, signedBy }
+}
+
+function checkSecretKey(key: unknown, what: string): asserts key is Uint8Array {
+  if (!(key instanceof Uint8Array) || key.length !== 32) throw new InvalidRecordError(`${what} must be a 32-byte Ed25519 secret key`)
+}
+
+export interface SignPrescriptionOptions {
+  /** The device that signs too (a device node: its libp2p peer id and Ed25519 secret key). */
+  device?: { peerId: string; secretKey: Uint8Array }
+  /** The hash of the version the clinician saw: a draft that hashes otherwise is not signed (`PrescriptionChangedError`). */
+  expectedHash?: string
+}
+
+/**
+ * Signs the draft as it is in `chart` (the hash is computed here, never taken from a caller) with the clinician's
+ * Ed25519 secret key, and with the device's key when given; afterwards every helper refuses to change it.
+ */
+export function signPrescription(
+  chart: Chart,
+  rxId: string,
+  secretKey: Uint8Array,
+  actor: Actor,
+  options: SignPrescriptionOptions = {},
+): { hash: string; signature: string; publicKey: string } {
+  const rx = draftOf(chart, rxId)
+  if (Object.keys(rx.items).length === 0) throw new InvalidRecordError('cannot sign a prescription without items')
+  checkSecretKey(secretKey, 'secretKey')
+  if (options.device) checkSecretKey(options.device.secretKey, 'device.secretKey')
+  const hash = prescriptionHash(rx)
+  if (options.expectedHash !== undefined && options.expectedHash !== hash) {
+    throw new PrescriptionChangedError('the prescription on this device differs from the one you saw (a change has not arrived yet, or someone else edited it); nothing was signed')
+  }
+  const fields = fieldsOf(rx, hash, actor.user)
+  const publicKey = bytesToHex(ed25519.getPublicKey(secretKey))
+  const signature = bytesToHex(ed25519.sign(prescriptionSigningBytes(fields), secretKey))
+  const sig: ExternalRxSignature = { hash, signature, publicKey }
+  if (options.device) {
+    sig.device = { peerId: options.device.peerId, signature: bytesToHex(ed25519.sign(prescriptionDeviceSigningBytes({ ...fields, publicKey }), options.device.secretKey)) }
+  }
+  attachPrescriptionSignature(chart, rxId, sig, actor)
+  return { hash, signature, publicKey }
+}
+
+/** A signature made elsewhere (with the clinician's register key and the device's own key). */
 export interface ExternalRxSignature {
   hash: string
+  /** Ed25519 signature (hex) of `prescriptionSigningBytes` (signedBy = the actor who attaches it). */
   signature: string
   publicKey: string
-  /** The signing device's libp2p peer id and its Ed25519 signature of the same hash. */
+  /** The signing device's libp2p peer id and its Ed25519 signature of `prescriptionDeviceSigningBytes`. */
   device?: { peerId: string; signature: string }
 }
 
 /**
- * Marks a draft signed with a signature made outside the browser: refuses it unless `hash` is the draft's current
- * canonical hash and `signature` verifies under `publicKey` (so a draft edited meanwhile is not signed blind).
+ * Marks a draft signed with a signature made outside this call: refuses it unless `hash` is the draft's current
+ * canonical hash (`PrescriptionChangedError`) and `signature` verifies under `publicKey` for this prescription and
+ * `actor.user` (so a draft edited meanwhile is not signed blind). The device signature is checked by
+ * `verifyPrescription` given the device's key.
  */
 export function attachPrescriptionSignature(chart: Chart, rxId: string, sig: ExternalRxSignature, actor: Actor): void {
   const rx = draftOf(chart, rxId)
   if (Object.keys(rx.items).length === 0) throw new InvalidRecordError('cannot sign a prescription without items')
   const hash = prescriptionHash(rx)
-  if (sig.hash !== hash) throw new SignedPrescriptionError('the prescription changed after it was sent for signing; sign it again')
+  if (sig.hash !== hash) throw new PrescriptionChangedError('the prescription changed after it was sent for signing; sign it again')
   let ok: boolean
   try {
-    ok = ed25519.verify(hexToBytes(sig.signature), hexToBytes(hash), hexToBytes(sig.publicKey))
+    ok = ed25519.verify(hexToBytes(sig.signature), prescriptionSigningBytes(fieldsOf(rx, hash, actor.user)), hexToBytes(sig.publicKey))
   } catch {
     ok = false // malformed hex
   }

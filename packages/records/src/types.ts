@@ -155,12 +155,12 @@ export interface RxItem {
 export interface RxSignature {
   /** sha-256 (hex) of the canonical content, see `canonicalPrescription`. */
   hash: Imm
-  /** Ed25519 signature (hex) of the hash bytes. */
+  /** Ed25519 signature (hex) of `prescriptionSigningBytes` (context, patient, prescription id, hash, signedBy.user). */
   signature: Imm
   publicKey: Imm
   signedBy: ActorRef
   signedAt: Imm
-  /** The device that signed too (its libp2p peer id and Ed25519 signature of the hash), when signed on a device node. */
+  /** The device that signed too (its libp2p peer id and Ed25519 signature of `prescriptionDeviceSigningBytes`), when signed on a device node. */
   device?: { peerId: Imm; signature: Imm }
 }
 

@@ -1,7 +1,7 @@
 import { getConflicts, type Prop } from '@automerge/automerge'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { hexToBytes } from '@noble/hashes/utils.js'
-import { ITEM_FIELDS, prescriptionHash } from './prescription.js'
+import { ITEM_FIELDS, prescriptionDeviceSigningBytes, prescriptionHash, prescriptionSigningBytes } from './prescription.js'
 import type { Prescription } from './types.js'
 import { str } from './values.js'
 
@@ -11,11 +11,23 @@ export const VERIFY_REASONS = {
   contentChanged: 'content-changed',
   badSignature: 'bad-signature',
   untrustedKey: 'untrusted-key',
+  badDeviceSignature: 'bad-device-signature',
+  untrustedDevice: 'untrusted-device',
   concurrentEdit: 'concurrent-edit',
 } as const
 export type VerifyReason = (typeof VERIFY_REASONS)[keyof typeof VERIFY_REASONS]
 
 export type VerifyResult = { ok: true; hash: string } | { ok: false; reason: VerifyReason; detail: string }
+
+export interface VerifyOptions {
+  /** Clinicians' public keys (hex) to accept; any key when absent. */
+  trustedKeys?: readonly string[]
+  /**
+   * The Ed25519 public key (hex) of a device peer id, or undefined for a device not trusted. When given, the
+   * prescription must carry a device signature that verifies under that device's key.
+   */
+  deviceKey?: (peerId: string) => string | undefined
+}
 
 function conflicted(obj: object, key: Prop): boolean {
   try {
@@ -26,12 +38,22 @@ function conflicted(obj: object, key: Prop): boolean {
   }
 }
 
+function verifies(signature: string, message: Uint8Array, publicKey: string): boolean {
+  try {
+    return ed25519.verify(hexToBytes(signature), message, hexToBytes(publicKey))
+  } catch {
+    return false // malformed hex
+  }
+}
+
 /**
- * Checks a signed prescription: the content still hashes to the signed hash, the signature matches the hash and
- * key, the key is trusted (when `trustedKeys` is given), and no clinically relevant field holds concurrent values
- * (a draft edit merged in from a replica that had not seen the signature). Never throws on bad data.
+ * Checks a signed prescription: the content still hashes to the signed hash, the signature matches the
+ * domain-separated message (context, patient, prescription id, hash, signer) and key, the key is trusted (when
+ * `trustedKeys` is given), the device's signature verifies (when `deviceKey` is given), and no clinically relevant
+ * field holds concurrent values (a draft edit merged in from a replica that had not seen the signature). A signature
+ * over the bare hash (the retired v1 scheme) is a `bad-signature`. Never throws on bad data.
  */
-export function verifyPrescription(rx: Prescription, options: { trustedKeys?: readonly string[] } = {}): VerifyResult {
+export function verifyPrescription(rx: Prescription, options: VerifyOptions = {}): VerifyResult {
   if (str(rx.status) !== 'signed' || !rx.signed) {
     return { ok: false, reason: 'not-signed', detail: 'prescription is not signed' }
   }
@@ -40,15 +62,21 @@ export function verifyPrescription(rx: Prescription, options: { trustedKeys?: re
   if (hash !== str(signed.hash)) {
     return { ok: false, reason: 'content-changed', detail: `content hashes to ${hash}, signature covers ${str(signed.hash)}` }
   }
-  let valid: boolean
-  try {
-    valid = ed25519.verify(hexToBytes(str(signed.signature)), hexToBytes(hash), hexToBytes(str(signed.publicKey)))
-  } catch {
-    valid = false
+  const fields = { patientId: str(rx.patientId), rxId: str(rx.id), hash, signedBy: str(signed.signedBy?.user) }
+  const publicKey = str(signed.publicKey)
+  if (!verifies(str(signed.signature), prescriptionSigningBytes(fields), publicKey)) {
+    return { ok: false, reason: 'bad-signature', detail: 'signature does not match this prescription, its signer and public key' }
   }
-  if (!valid) return { ok: false, reason: 'bad-signature', detail: 'signature does not match hash and public key' }
-  if (options.trustedKeys && !options.trustedKeys.includes(str(signed.publicKey))) {
-    return { ok: false, reason: 'untrusted-key', detail: `key ${str(signed.publicKey)} is not trusted` }
+  if (options.trustedKeys && !options.trustedKeys.includes(publicKey)) {
+    return { ok: false, reason: 'untrusted-key', detail: `key ${publicKey} is not trusted` }
+  }
+  if (options.deviceKey) {
+    const peerId = str(signed.device?.peerId)
+    const deviceKey = peerId ? options.deviceKey(peerId) : undefined
+    if (!deviceKey) return { ok: false, reason: 'untrusted-device', detail: peerId ? `device ${peerId} is not trusted` : 'no device signature' }
+    if (!verifies(str(signed.device?.signature), prescriptionDeviceSigningBytes({ ...fields, publicKey }), deviceKey)) {
+      return { ok: false, reason: 'bad-device-signature', detail: `device ${peerId}'s signature does not match` }
+    }
   }
   for (const key of ['status', 'signed', 'items', 'patientId', 'encounterId'] as const) {
     if (conflicted(rx, key)) return { ok: false, reason: 'concurrent-edit', detail: `concurrent values at ${key}` }

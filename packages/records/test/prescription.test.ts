@@ -9,7 +9,11 @@ import {
   imm,
   needsReview,
   openEncounter,
+  PRESCRIPTION_DEVICE_CONTEXT,
+  PRESCRIPTION_SIGNATURE_CONTEXT,
+  prescriptionDeviceSigningBytes,
   prescriptionHash,
+  prescriptionSigningBytes,
   recordDispenseNote,
   removeRxItem,
   resolveReview,
@@ -18,6 +22,7 @@ import {
   updateRxItem,
   verifyPrescription,
   type ChartCollection,
+  type PrescriptionSigningFields,
 } from '@clinic-mesh/records'
 import { clerk, doctor, pharmacist, replicas, thrown, withPatient } from './fixtures.js'
 
@@ -75,7 +80,7 @@ describe('draft prescriptions', () => {
 describe('signed prescriptions', () => {
   it('sign: hash of the canonical content, Ed25519 signature, verification succeeds', () => {
     const { doc, pid, rxId } = withDraft()
-    let sig = { hash: '', signature: '' }
+    let sig = { hash: '', signature: '', publicKey: '' }
     const signed = A.change(doc, (d) => {
       sig = signPrescription(d.charts[pid]!, rxId, secretKey, doctor)
     })
@@ -160,31 +165,89 @@ describe('signed prescriptions', () => {
 })
 
 describe('prescriptions signed on the device node', () => {
-  const external = (hash: string) => ({
-    hash,
-    signature: Buffer.from(ed25519.sign(Buffer.from(hash, 'hex'), secretKey)).toString('hex'),
-    publicKey: Buffer.from(ed25519.getPublicKey(secretKey)).toString('hex'),
-    device: { peerId: '12D3KooWexample', signature: 'ab' },
+  const deviceKey = ed25519.utils.randomSecretKey(new Uint8Array(32).fill(9))
+  const devicePub = Buffer.from(ed25519.getPublicKey(deviceKey)).toString('hex')
+  const pub = Buffer.from(ed25519.getPublicKey(secretKey)).toString('hex')
+  const device = { peerId: '12D3KooWexample', secretKey: deviceKey }
+  const trusted = (peerId: string) => (peerId === device.peerId ? devicePub : undefined)
+  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
+  const fieldsOf = (doc: A.Doc<ChartCollection>, pid: string, rxId: string) => ({ patientId: pid, rxId, hash: prescriptionHash(rxOf(doc, pid, rxId)), signedBy: doctor.user })
+  const external = (fields: PrescriptionSigningFields) => ({
+    hash: fields.hash,
+    signature: hex(ed25519.sign(prescriptionSigningBytes(fields), secretKey)),
+    publicKey: pub,
+    device: { peerId: device.peerId, signature: hex(ed25519.sign(prescriptionDeviceSigningBytes({ ...fields, publicKey: pub }), deviceKey)) },
+  })
+
+  it('signs the draft the chart holds with the clinician key and the device key, each under its own context', () => {
+    const { doc, pid, rxId } = withDraft()
+    const hash = prescriptionHash(rxOf(doc, pid, rxId))
+    const signed = A.change(doc, (d) => signPrescription(d.charts[pid]!, rxId, secretKey, doctor, { device, expectedHash: hash }))
+    const rx = rxOf(signed, pid, rxId)
+    expect(str(rx.signed!.hash)).toBe(hash)
+    expect(str(rx.signed!.device!.peerId)).toBe(device.peerId)
+    expect(verifyPrescription(rx, { trustedKeys: [pub], deviceKey: trusted })).toEqual({ ok: true, hash })
+    expect(verifyPrescription(rx, { deviceKey: () => undefined })).toMatchObject({ ok: false, reason: 'untrusted-device' })
+    expect(verifyPrescription(rx, { deviceKey: () => pub })).toMatchObject({ ok: false, reason: 'bad-device-signature' })
+    // the messages name their purpose first; neither signature verifies the other's message, nor the bare hash
+    const fields = fieldsOf(doc, pid, rxId)
+    expect(JSON.parse(new TextDecoder().decode(prescriptionSigningBytes(fields)))[0]).toBe(PRESCRIPTION_SIGNATURE_CONTEXT)
+    expect(JSON.parse(new TextDecoder().decode(prescriptionDeviceSigningBytes({ ...fields, publicKey: pub })))[0]).toBe(PRESCRIPTION_DEVICE_CONTEXT)
+    const userSig = Buffer.from(str(rx.signed!.signature), 'hex')
+    expect(ed25519.verify(userSig, Buffer.from(hash, 'hex'), ed25519.getPublicKey(secretKey))).toBe(false)
+    expect(ed25519.verify(Buffer.from(str(rx.signed!.device!.signature), 'hex'), prescriptionSigningBytes(fields), ed25519.getPublicKey(deviceKey))).toBe(false)
+  })
+
+  it('binds the signer: the same signature under another user id does not verify', () => {
+    const { doc, pid, rxId } = withDraft()
+    const signed = A.change(doc, (d) => signPrescription(d.charts[pid]!, rxId, secretKey, doctor))
+    const renamed = A.change(signed, (d) => {
+      d.charts[pid]!.prescriptions[rxId]!.signed!.signedBy.user = imm('usr_other')
+    })
+    expect(verifyPrescription(rxOf(renamed, pid, rxId))).toMatchObject({ ok: false, reason: 'bad-signature' })
+  })
+
+  it('refuses to sign when the draft is not the version the clinician saw', () => {
+    const { doc, pid, rxId, item } = withDraft()
+    const seen = prescriptionHash(rxOf(doc, pid, rxId))
+    const edited = A.change(doc, (d) => updateRxItem(d.charts[pid]!, rxId, item, { dose: '1 g' }, doctor))
+    expect(thrown(() => A.change(edited, (d) => signPrescription(d.charts[pid]!, rxId, secretKey, doctor, { device, expectedHash: seen }))).name).toBe('PrescriptionChangedError')
+    expect(str(rxOf(edited, pid, rxId).status)).toBe('draft')
+  })
+
+  it('rejects a signature over the bare hash (the retired v1 scheme)', () => {
+    const { doc, pid, rxId } = withDraft()
+    const hash = prescriptionHash(rxOf(doc, pid, rxId))
+    const bare = { hash, signature: hex(ed25519.sign(Buffer.from(hash, 'hex'), secretKey)), publicKey: pub }
+    expect(thrown(() => A.change(doc, (d) => attachPrescriptionSignature(d.charts[pid]!, rxId, bare, doctor))).name).toBe('InvalidRecordError')
+    const written = A.change(doc, (d) => {
+      const rx = d.charts[pid]!.prescriptions[rxId]!
+      rx.signed = { hash: imm(hash), signature: imm(bare.signature), publicKey: imm(pub), signedBy: { user: imm(doctor.user), device: imm(doctor.device) }, signedAt: imm('2025-01-01T00:00:00Z') }
+      rx.status = imm('signed')
+    })
+    expect(verifyPrescription(rxOf(written, pid, rxId))).toMatchObject({ ok: false, reason: 'bad-signature' })
   })
 
   it('attaches a signature of the current draft, which then verifies and is immutable', () => {
     const { doc, pid, rxId } = withDraft()
-    const hash = prescriptionHash(rxOf(doc, pid, rxId))
-    const signed = A.change(doc, (d) => attachPrescriptionSignature(d.charts[pid]!, rxId, external(hash), doctor))
+    const signed = A.change(doc, (d) => attachPrescriptionSignature(d.charts[pid]!, rxId, external(fieldsOf(doc, pid, rxId)), doctor))
     const rx = rxOf(signed, pid, rxId)
     expect(str(rx.status)).toBe('signed')
     expect(str(rx.signed!.device!.peerId)).toBe('12D3KooWexample')
-    expect(verifyPrescription(rx).ok).toBe(true)
+    expect(verifyPrescription(rx, { deviceKey: trusted }).ok).toBe(true)
     expect(thrown(() => A.change(signed, (d) => addRxItem(d.charts[pid]!, rxId, amox, doctor))).name).toBe('SignedPrescriptionError')
   })
 
   it('refuses a signature of an older draft and one that does not verify', () => {
     const { doc, pid, rxId, item } = withDraft()
-    const stale = prescriptionHash(rxOf(doc, pid, rxId))
+    const stale = fieldsOf(doc, pid, rxId)
     const edited = A.change(doc, (d) => updateRxItem(d.charts[pid]!, rxId, item, { dose: '1 g' }, doctor))
-    expect(thrown(() => A.change(edited, (d) => attachPrescriptionSignature(d.charts[pid]!, rxId, external(stale), doctor))).name).toBe('SignedPrescriptionError')
-    const hash = prescriptionHash(rxOf(edited, pid, rxId))
-    const forged = { ...external(hash), signature: external(stale).signature }
+    expect(thrown(() => A.change(edited, (d) => attachPrescriptionSignature(d.charts[pid]!, rxId, external(stale), doctor))).name).toBe('PrescriptionChangedError')
+    const current = fieldsOf(edited, pid, rxId)
+    const forged = { ...external(current), signature: external(stale).signature }
     expect(thrown(() => A.change(edited, (d) => attachPrescriptionSignature(d.charts[pid]!, rxId, forged, doctor))).name).toBe('InvalidRecordError')
+    // signed for another clinician's user id: refused when attached as this one
+    const other = external({ ...current, signedBy: 'usr_other' })
+    expect(thrown(() => A.change(edited, (d) => attachPrescriptionSignature(d.charts[pid]!, rxId, other, doctor))).name).toBe('InvalidRecordError')
   })
 })
