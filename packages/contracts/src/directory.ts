@@ -48,6 +48,23 @@ export interface SettledInventoryDoc {
   watermarks: { [deviceId: string]: number }
   /** The ledger's InventoryState, JSON-encoded (one value: cheap to sync, replaced each round). */
   state: string
+  /** The relay's signature over all of the above (absent only on documents written before relays signed). */
+  relaySignature?: RelaySignature
+}
+
+/**
+ * The relay's Ed25519 signature over a relay-only document's content (@clinic-mesh/ledger `relay-signed.ts` defines
+ * the signed bytes: a context string, the clinic id, `version` and every content field). Any member can write an
+ * Automerge document, so devices believe only content that verifies under the relay key they pinned, with a
+ * `version` not lower than the last one they verified.
+ */
+export interface RelaySignature {
+  /** Incremented by the relay at every publish of this document. */
+  version: number
+  /** hex Ed25519 public key of the relay */
+  key: string
+  /** hex Ed25519 signature */
+  signature: string
 }
 
 /** Open and resolved conflicts, written by the relay; reviewers act through the relay's API. */
@@ -56,4 +73,6 @@ export interface ConflictQueueDoc {
   clinic: string
   /** conflict id → JSON-encoded ledger Conflict plus status ('open' | 'resolved') and resolution. */
   conflicts: { [conflictId: string]: string }
+  /** The relay's signature over the clinic id and every entry (absent only on documents written before relays signed). */
+  relaySignature?: RelaySignature
 }

@@ -41,3 +41,14 @@ export {
   SnapshotError,
   UnknownConflictError,
 } from './errors.js'
+export type { ConflictQueueContent, RelayDocCheck, RelayDocExpect, RelayDocReason, SettledInventoryContent } from './relay-signed.js'
+export {
+  CONFLICT_QUEUE_CONTEXT,
+  SETTLED_INVENTORY_CONTEXT,
+  conflictQueueBytes,
+  settledInventoryBytes,
+  signConflictQueue,
+  signSettledInventory,
+  verifyConflictQueue,
+  verifySettledInventory,
+} from './relay-signed.js'
