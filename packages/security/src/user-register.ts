@@ -35,19 +35,39 @@ export interface UserRecord {
   readonly wrappedSigningKey: WrappedKey
   readonly status: UserStatus
   /**
+   * Version of who the user is (name, role, status, public key), covered by the admin's endorsement: 1 when
+   * created, previous + 1 for each change an admin makes. A device or the relay never goes back to a lower one
+   * (user-endorsement.ts `reconcileUsers`). Absent only in records of the first format (counted as 0).
+   */
+  readonly version?: number
+  /**
    * hex Ed25519 signature by the user's own key over `credentialBytes`: only the user (who can unwrap the key)
    * sets their password; an admin's endorsement vouches for who they are (user-endorsement.ts).
    */
   readonly credentialSignature?: string
+  /** Version of the password verifier and wrapped key, covered by `credentialSignature`: 1, then + 1 per change. */
+  readonly credentialVersion?: number
 }
 
-const CREDENTIAL_CONTEXT = 'clinic-mesh/user-credentials/v1'
+const CREDENTIAL_CONTEXT_V1 = 'clinic-mesh/user-credentials/v1'
+const CREDENTIAL_CONTEXT = 'clinic-mesh/user-credentials/v2'
 
-/** The bytes the user's key signs: their password verifier and wrapped key, bound to their id and public key. */
-export function credentialBytes(userId: UserId, r: Pick<UserRecord, 'publicKey' | 'passwordHash' | 'wrappedSigningKey'>): Uint8Array {
+/**
+ * The bytes the user's key signs: their password verifier and wrapped key, bound to their id, public key and the
+ * credential version (so an older password record can be told from a newer one). A record without
+ * `credentialVersion` is of the first format (v1 context, version 0).
+ */
+export function credentialBytes(userId: UserId, r: Pick<UserRecord, 'publicKey' | 'passwordHash' | 'wrappedSigningKey' | 'credentialVersion'>): Uint8Array {
   const ph = r.passwordHash
   const wk = r.wrappedSigningKey
-  return utf8ToBytes(JSON.stringify([CREDENTIAL_CONTEXT, userId, r.publicKey, [ph.alg, ph.N, ph.r, ph.p, ph.salt, ph.hash], [wk.alg, wk.data]]))
+  const fields = [userId, r.publicKey, [ph.alg, ph.N, ph.r, ph.p, ph.salt, ph.hash], [wk.alg, wk.data]]
+  if (r.credentialVersion === undefined) return utf8ToBytes(JSON.stringify([CREDENTIAL_CONTEXT_V1, ...fields]))
+  return utf8ToBytes(JSON.stringify([CREDENTIAL_CONTEXT, ...fields, r.credentialVersion]))
+}
+
+/** A version field as records carry it: absent (first format, 0) or an integer ≥ 1. */
+export function isRecordVersion(v: unknown): v is number | undefined {
+  return v === undefined || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 1)
 }
 
 /** The register of users, meant to live in one Automerge document synced to every device of the clinic. */
@@ -88,7 +108,13 @@ async function derive(password: string, salt: Uint8Array, params: ScryptParams):
 
 const wrapAad = (userId: UserId, publicKey: string): Uint8Array => utf8ToBytes(`clinic-mesh/user-key/v1:${userId}:${publicKey}`)
 
-async function seal(userId: UserId, password: string, secretKey: Uint8Array, params: ScryptParams): Promise<Pick<UserRecord, 'passwordHash' | 'publicKey' | 'wrappedSigningKey' | 'credentialSignature'>> {
+async function seal(
+  userId: UserId,
+  password: string,
+  secretKey: Uint8Array,
+  params: ScryptParams,
+  credentialVersion: number,
+): Promise<Pick<UserRecord, 'passwordHash' | 'publicKey' | 'wrappedSigningKey' | 'credentialSignature' | 'credentialVersion'>> {
   if (password.length < MIN_PASSWORD_LENGTH) throw new InvalidPasswordError(`passwords have at least ${MIN_PASSWORD_LENGTH} characters`)
   const salt = randomBytes(16)
   const { verifier, wrapKey } = await derive(password, salt, params)
@@ -99,6 +125,7 @@ async function seal(userId: UserId, password: string, secretKey: Uint8Array, par
     passwordHash: { alg: 'scrypt', N: params.N, r: params.r, p: params.p, salt: bytesToHex(salt), hash: bytesToHex(verifier) },
     publicKey,
     wrappedSigningKey: { alg: 'AES-GCM', data: bytesToHex(data) },
+    credentialVersion,
   } as const
   return { ...credentials, credentialSignature: bytesToHex(ed25519.sign(credentialBytes(userId, credentials), secretKey)) }
 }
@@ -112,13 +139,16 @@ export interface CreateUserInput {
   readonly scrypt?: ScryptParams
 }
 
-/** A new user record with a fresh Ed25519 signing key wrapped under the password. Write it into `register.users[userId]`. */
+/**
+ * A new user record (version 1, credential version 1) with a fresh Ed25519 signing key wrapped under the password.
+ * Endorse it and write it into `register.users[userId]`.
+ */
 export async function createUser(input: CreateUserInput): Promise<UserRecord> {
   if (!isRole(input.role)) throw new RangeError(`unknown role ${String(input.role)}`)
   const secretKey = ed25519.utils.randomSecretKey()
-  const sealed = await seal(input.userId, input.password, secretKey, input.scrypt ?? PASSWORD_SCRYPT)
+  const sealed = await seal(input.userId, input.password, secretKey, input.scrypt ?? PASSWORD_SCRYPT, 1)
   secretKey.fill(0)
-  return { name: input.name, role: input.role, status: 'active', ...sealed }
+  return { name: input.name, role: input.role, status: 'active', version: 1, ...sealed }
 }
 
 /** Checks the password against the stored verifier (constant-time compare). Returns the wrapping key on success. */
@@ -160,8 +190,11 @@ export async function changePassword(userId: UserId, user: UserRecord, oldPasswo
   }
 }
 
-/** As `changePassword`, with the signing key already unlocked (e.g. by the sign-in that checked the old password). */
+/**
+ * As `changePassword`, with the signing key already unlocked (e.g. by the sign-in that checked the old password).
+ * The new credentials carry the next credential version; the admin's endorsement (and its version) stays.
+ */
 export async function rewrapUser(userId: UserId, user: UserRecord, secretKey: Uint8Array, newPassword: string, scrypt?: ScryptParams): Promise<UserRecord> {
   const params = scrypt ?? { N: user.passwordHash.N, r: user.passwordHash.r, p: user.passwordHash.p }
-  return { ...user, ...(await seal(userId, newPassword, secretKey, params)) }
+  return { ...user, ...(await seal(userId, newPassword, secretKey, params, (user.credentialVersion ?? 0) + 1)) }
 }
