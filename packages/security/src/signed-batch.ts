@@ -54,12 +54,21 @@ export interface BatchKeys {
   readonly users: Readonly<Record<string, string>>
 }
 
-type Summary = Omit<SignedBatch, 'ops' | 'userSignature' | 'deviceSignature'>
+/** The fields of a batch that its signatures cover. */
+export type BatchSummary = Omit<SignedBatch, 'ops' | 'userSignature' | 'deviceSignature'>
+type Summary = BatchSummary
 
-/** What both signatures cover: domain label + canonical summary. The ops are covered through the hash chain. */
-function message(s: Summary): Uint8Array {
+/**
+ * Context string: the start of every message a key signs for a run, so that no signature made for another purpose
+ * (a prescription, an audit head, a relay proof...) verifies as a run signature, nor the other way round. v1 signed
+ * the sha-256 of the labelled summary: a bare 32-byte digest, which any service signing a caller's hash could forge.
+ */
+export const BATCH_SIGNATURE_CONTEXT = 'clinic-mesh/batch/v2'
+
+/** What both signatures cover: the context + canonical summary, as utf8. The ops are covered through the hash chain. */
+export function batchSigningBytes(s: Summary): Uint8Array {
   const { v, device, user, firstSeq, count, firstPrev, lastHash } = s
-  return sha256(utf8ToBytes(`clinic-mesh/batch/v1\n${canonicalJson({ v, device, user, firstSeq, count, firstPrev, lastHash })}`))
+  return utf8ToBytes(`${BATCH_SIGNATURE_CONTEXT}\n${canonicalJson({ v, device, user, firstSeq, count, firstPrev, lastHash })}`)
 }
 
 /** Checks the ops form one unbroken chain of one device and user, each hash recomputed. */
@@ -106,7 +115,7 @@ export function signBatch<Op extends ChainedOp>(ops: readonly Op[], userKey: Uin
     firstPrev: first.prev,
     lastHash: last.hash,
   }
-  const msg = message(summary)
+  const msg = batchSigningBytes(summary)
   return {
     ...summary,
     ops: [...ops],
@@ -147,7 +156,7 @@ export function verifyBatch(batch: SignedBatch, keys: BatchKeys): BatchCheck {
   if (!devicePk) return { ok: false, reason: 'unknown-device', detail: `device ${batch.device} is not trusted` }
   const userPk = Object.hasOwn(keys.users, batch.user) ? keys.users[batch.user] : undefined
   if (!userPk) return { ok: false, reason: 'unknown-user', detail: `user ${batch.user} is not trusted` }
-  const msg = message(batch)
+  const msg = batchSigningBytes(batch)
   if (!sigOk(batch.deviceSignature, msg, devicePk)) return { ok: false, reason: 'bad-device-signature', detail: 'device signature invalid' }
   if (!sigOk(batch.userSignature, msg, userPk)) return { ok: false, reason: 'bad-user-signature', detail: 'user signature invalid' }
   return { ok: true }
