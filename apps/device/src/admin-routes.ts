@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { InvalidInputError } from '@clinic-mesh/contracts'
-import { ed25519 } from '@noble/curves/ed25519.js'
 import { readClinicFile } from './clinic-file.js'
 import type { DeviceNode } from './device-node.js'
 import { AdminKeyUnavailableError, ClinicNotReadyError } from './errors.js'
@@ -10,8 +9,8 @@ import { revokeDevice } from './revocation.js'
 import { ready, who } from './route-context.js'
 
 /**
- * Device administration and signing routes (docs/api.md "Devices and revocation", "Signed stock operations"):
- * list devices, create a join code, revoke a device, sign a prescription hash. Returns false for any other path.
+ * Device administration routes (docs/api.md "Devices and revocation"): list devices, create a join code, revoke a
+ * device. Returns false for any other path.
  */
 export async function adminRoute(node: DeviceNode, req: IncomingMessage, res: ServerResponse, parts: string[]): Promise<boolean> {
   const method = req.method ?? 'GET'
@@ -59,26 +58,6 @@ export async function adminRoute(node: DeviceNode, req: IncomingMessage, res: Se
     await ready(node.audit).record(p.user, 'change', `device:${done.peerId}`)
     await node.repo.flush([doc.documentId])
     return send(200, { revoked: done })
-  }
-  if (a === 'signatures' && b === 'prescription' && parts.length === 3 && method === 'POST') {
-    // offline, a clinician signs against the knowledge-base snapshot the relay last settled (prices, formulary): it
-    // must be younger than the policy's limit (docs/ARCHITECTURE.md, offline matrix)
-    const settledAt = (await ready(node.ledger).stock()).settledAt
-    const knowledgeBaseAgeDays = settledAt ? (Date.now() - Date.parse(settledAt)) / 86_400_000 : undefined
-    const online = node.relay?.status().connected ?? false
-    const { principal, userKey } = ready(node.auth).requireSigner(req, 'sign-prescription', { online, ...(knowledgeBaseAgeDays !== undefined ? { knowledgeBaseAgeDays } : {}) })
-    const body = await readJson(req)
-    const hash = body.hash
-    if (typeof hash !== 'string' || !/^[0-9a-f]{64}$/.test(hash)) throw new InvalidInputError('hash must be the prescription hash (64 hex characters)')
-    const bytes = Buffer.from(hash, 'hex')
-    const reply = {
-      hash,
-      signature: Buffer.from(ed25519.sign(bytes, userKey)).toString('hex'),
-      publicKey: Buffer.from(ed25519.getPublicKey(userKey)).toString('hex'),
-      device: { peerId: node.peerId, signature: Buffer.from(ed25519.sign(bytes, node.deviceSigningKey)).toString('hex') },
-    }
-    await ready(node.audit).record(principal.user, 'change', `prescription-signature:${hash.slice(0, 16)}`)
-    return send(200, reply)
   }
   return false
 }

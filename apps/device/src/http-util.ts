@@ -28,6 +28,7 @@ const STATUS: Record<string, number> = {
   IdempotencyConflictError: 409,
   DuplicateRecordError: 409,
   SignedPrescriptionError: 409,
+  PrescriptionChangedError: 409,
   AppendOnlyError: 409,
   PayloadTooLargeError: 413,
   ClinicNotReadyError: 503,

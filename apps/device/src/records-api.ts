@@ -4,15 +4,20 @@ import {
   addDiagnosis,
   editNotes,
   encounterOf,
+  isSigned,
   needsReview,
   openEncounter,
   plain,
+  prescriptionOf,
   recordVitals,
   registerPatient,
   setEncounterStatus,
   setQueueStatus,
   setSectionStatus,
+  SignedPrescriptionError,
+  signPrescription,
   spliceNotes,
+  str,
   type Actor,
   type Chart,
   type ChartCollection,
@@ -28,6 +33,12 @@ import { ClinicNotReadyError } from './errors.js'
 import { field } from './http-util.js'
 
 type Body = Record<string, unknown>
+
+/** The keys a device node signs a prescription with: the clinician's (unlocked at sign-in) and its own. */
+export interface PrescriptionSigner {
+  userKey: Uint8Array
+  device: { peerId: string; secretKey: Uint8Array }
+}
 const SECTIONS = ['registration', 'triage', 'clinician', 'pharmacy'] as const
 
 /** Bounds a wait for a chart bucket that no reachable peer may have yet. */
@@ -142,5 +153,25 @@ export class RecordsApi {
     })
     const { chart, review } = (await this.chart(patientId)) as { chart: { encounters: Record<string, unknown> }; review: unknown }
     return { id: encounterId, patientId, encounter: chart.encounters[encounterId], review }
+  }
+
+  /**
+   * Signs prescription `rxId` as this node's copy of the chart holds it: the hash is computed here, in the same change
+   * that writes the signature. `expectedHash` (what the clinician saw) that differs → `PrescriptionChangedError`,
+   * nothing signed. A retry of a request that already signed that version answers it again (`signedNow: false`).
+   */
+  async signPrescription(patientId: string, rxId: string, signer: PrescriptionSigner, actor: Actor, expectedHash?: string): Promise<{ hash: string; signedNow: boolean }> {
+    return this.#write(patientId, (d) => {
+      const chart = d.charts[patientId]
+      if (!chart) throw new UnknownPatientError(patientId)
+      const rx = prescriptionOf(chart, rxId)
+      if (isSigned(rx)) {
+        const hash = str(rx.signed?.hash)
+        if (expectedHash !== undefined && hash === expectedHash) return { hash, signedNow: false }
+        throw new SignedPrescriptionError(`prescription ${rxId} is signed already`)
+      }
+      const options = { device: signer.device, ...(expectedHash !== undefined ? { expectedHash } : {}) }
+      return { hash: signPrescription(chart, rxId, signer.userKey, actor, options).hash, signedNow: true }
+    })
   }
 }

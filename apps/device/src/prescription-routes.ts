@@ -1,0 +1,56 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { InvalidInputError, type DeviceId } from '@clinic-mesh/contracts'
+import { ForbiddenError } from '@clinic-mesh/security'
+import type { DeviceNode } from './device-node.js'
+import { readJson, sendJson } from './http-util.js'
+import { ready } from './route-context.js'
+
+const HASH = /^[0-9a-f]{64}$/
+
+/** The policy refusal in words for the person at the tablet (the web shows the message as it is). */
+function plainRefusal(err: ForbiddenError, ageDays: number | undefined): ForbiddenError {
+  if (err.reason === 'stale-knowledge-base') {
+    const seen = ageDays === undefined ? 'has never been updated from the central office' : `was last updated from the central office ${Math.floor(ageDays)} days ago`
+    return new ForbiddenError(err.reason, `this tablet's medicines list ${seen}; connect to the internet, then sign`)
+  }
+  if (err.reason === 'role') return new ForbiddenError(err.reason, 'only a clinician can sign a prescription')
+  return err
+}
+
+/**
+ * `POST /api/patients/:pid/prescriptions/:rxId/sign` (docs/api.md "Signed prescriptions"): the node signs the
+ * prescription as ITS copy of the chart holds it — it computes the hash, signs the domain-separated messages with the
+ * clinician's key and its own (records `signPrescription`), writes the signature into the chart and audits it. No
+ * route signs a hash a client supplies. Returns false for any other path.
+ */
+export async function prescriptionRoute(node: DeviceNode, req: IncomingMessage, res: ServerResponse, parts: string[]): Promise<boolean> {
+  const [, a, pid, b, rxId, c] = parts
+  if (a !== 'patients' || b !== 'prescriptions' || c !== 'sign' || parts.length !== 6 || req.method !== 'POST' || !pid || !rxId) return false
+  // offline, a clinician signs against the knowledge-base snapshot the relay last settled (prices, formulary): it
+  // must be younger than the policy's limit (docs/ARCHITECTURE.md, offline matrix)
+  const settledAt = (await ready(node.ledger).stock()).settledAt
+  const knowledgeBaseAgeDays = settledAt ? (Date.now() - Date.parse(settledAt)) / 86_400_000 : undefined
+  const online = node.relay?.status().connected ?? false
+  let signer
+  try {
+    signer = ready(node.auth).requireSigner(req, 'sign-prescription', { online, ...(knowledgeBaseAgeDays !== undefined ? { knowledgeBaseAgeDays } : {}) })
+  } catch (err) {
+    throw err instanceof ForbiddenError ? plainRefusal(err, knowledgeBaseAgeDays) : err
+  }
+  const { principal, userKey } = signer
+  const body = await readJson(req)
+  const expectedHash = body.expectedHash
+  if (expectedHash !== undefined && (typeof expectedHash !== 'string' || !HASH.test(expectedHash))) {
+    throw new InvalidInputError('expectedHash must be the prescription hash you saw (64 lowercase hex characters)')
+  }
+  const actor = { user: principal.user, device: node.config.deviceId as DeviceId }
+  const device = { peerId: node.peerId, secretKey: node.deviceSigningKey }
+  const done = await ready(node.records).signPrescription(pid, rxId, { userKey, device }, actor, expectedHash)
+  if (done.signedNow) {
+    const audit = ready(node.audit)
+    await audit.record(principal.user, 'change', `patient:${pid}`)
+    await audit.record(principal.user, 'change', `prescription-signature:${rxId}`)
+  }
+  sendJson(res, 200, { patientId: pid, prescriptionId: rxId, hash: done.hash, signedNow: done.signedNow })
+  return true
+}
