@@ -11,6 +11,8 @@ export class AccessMap {
   readonly #revoked = new Set<PeerId>()
   /** Membership documents: the one thing a revoked peer still receives, so it learns it was revoked and wipes. */
   readonly #membership = new Set<DocumentId>()
+  /** Documents only the relay writes (settled inventory, conflict queue): /sync refuses any peer's change to them. */
+  readonly #relayOnly = new Set<DocumentId>()
   /** Documents another clinic tried to claim: kept for the status page, never reassigned. */
   readonly claimsRefused: { doc: DocumentId; clinic: string; owner: string }[] = []
   #listeners: (() => void)[] = []
@@ -51,6 +53,14 @@ export class AccessMap {
 
   markMembership(doc: DocumentId): void {
     this.#membership.add(doc)
+  }
+
+  markRelayOnly(doc: DocumentId): void {
+    this.#relayOnly.add(doc)
+  }
+
+  isRelayOnly(doc: string): boolean {
+    return this.#relayOnly.has(doc as DocumentId)
   }
 
   isRevoked(peer: PeerId): boolean {

@@ -9,6 +9,9 @@ import { endorsedUsers, type UserRegister } from '@clinic-mesh/security'
 import { findDoc } from './find-doc.js'
 import type { Logger } from './logger.js'
 import { SettlementPublisher } from './settlement-publisher.js'
+import { verifyEnrolment, verifyRevocation, type Enrolment, type Revocation } from '@clinic-mesh/mesh'
+import type { RelayKey } from './relay-key.js'
+import { roleVerdict } from './role-check.js'
 
 interface RootLike {
   indexShards?: unknown
@@ -23,7 +26,7 @@ interface RegisterLike {
 }
 interface MembershipLike {
   enrolments?: Record<string, unknown>
-  revocations?: Record<string, { revokedAt?: unknown } | undefined>
+  revocations?: Record<string, unknown>
 }
 
 /**
@@ -49,8 +52,12 @@ export class ClinicWatcher {
 
   /** The clinic's admin public keys pinned at registration: the roots of its users' endorsements. */
   readonly #adminKeys: () => readonly string[]
+  readonly #relayKey: RelayKey
+  /** Membership records already logged as refused (each is logged once). */
+  readonly #refusedRecords = new Set<string>()
 
-  constructor(repo: Repo, access: AccessMap, settlement: ClinicSettlement, log: Logger, adminKeys: () => readonly string[]) {
+  constructor(repo: Repo, access: AccessMap, settlement: ClinicSettlement, log: Logger, adminKeys: () => readonly string[], relayKey: RelayKey) {
+    this.#relayKey = relayKey
     this.#repo = repo
     this.#access = access
     this.settlement = settlement
@@ -66,7 +73,7 @@ export class ClinicWatcher {
 
   /** Load or create the clinic's settlement documents (quick: local storage only). */
   async openPublisher(): Promise<SettlementPublisher> {
-    this.publisher ??= await SettlementPublisher.open(this.#repo, this.settlement, this.#access, this.#abort.signal)
+    this.publisher ??= await SettlementPublisher.open(this.#repo, this.settlement, this.#access, this.#relayKey, this.#abort.signal)
     return this.publisher
   }
 
@@ -143,12 +150,45 @@ export class ClinicWatcher {
     this.#membership = docs.membership ?? this.#membership
     const users: Record<string, string> = {}
     for (const [id, u] of Object.entries(this.register()?.users ?? {})) if (typeof u?.publicKey === 'string') users[id] = u.publicKey
-    const m = this.#membership?.doc()
-    const peers: Record<string, string | null> = {}
-    for (const id of Object.keys(m?.enrolments ?? {})) peers[id] = null
-    for (const [id, r] of Object.entries(m?.revocations ?? {})) if (typeof r?.revokedAt === 'string') peers[id] = r.revokedAt
-    this.#keys = { users, peers }
+    this.#keys = { users, peers: this.#peers() }
     for (const [url, { handle, device }] of this.#logs) this.#ingestLog(handle, url, device)
+  }
+
+  /**
+   * Device peers as the clinic's admins vouched for them: any member can write the membership document, so an
+   * enrolment or revocation counts only when signed by one of the clinic's pinned admin keys (an unsigned
+   * revocation must not cut an honest tablet off; an unsigned enrolment must not make a stranger's key a signer).
+   */
+  #peers(): Record<string, string | null> {
+    const m = this.#membership?.doc()
+    if (!m) return {}
+    const records = JSON.parse(JSON.stringify({ e: m.enrolments ?? {}, r: m.revocations ?? {} })) as { e: Record<string, unknown>; r: Record<string, unknown> }
+    const admins = this.#adminKeys().map((k) => k.toLowerCase())
+    const believed = <T extends { devicePeerId: string }>(kind: string, id: string, rec: unknown, verify: (r: T) => void): T | undefined => {
+      try {
+        if (typeof rec !== 'object' || rec === null) throw new Error('not a record')
+        const r = rec as T
+        if (r.devicePeerId !== id) throw new Error(`filed under ${id} but names ${String(r.devicePeerId)}`)
+        verify(r)
+        return r
+      } catch (err) {
+        const key = `${kind}:${id}:${JSON.stringify(rec)}`
+        if (!this.#refusedRecords.has(key)) {
+          this.#refusedRecords.add(key)
+          this.#log('membership-record-refused', { clinic: this.clinic, kind, peer: id, error: err instanceof Error ? err.name : 'Error', message: err instanceof Error ? err.message : '' })
+        }
+        return undefined
+      }
+    }
+    const peers: Record<string, string | null> = {}
+    for (const [id, rec] of Object.entries(records.e)) {
+      if (believed<Enrolment>('enrolment', id, rec, (e) => verifyEnrolment(e, this.clinic, admins))) peers[id] = null
+    }
+    for (const [id, rec] of Object.entries(records.r)) {
+      const r = believed<Revocation>('revocation', id, rec, (v) => verifyRevocation(v, this.clinic, admins))
+      if (r) peers[id] = r.revokedAt
+    }
+    return peers
   }
 
   #ingestLog(h: DocHandle<LogLike>, url: string, device: string): void {
@@ -179,7 +219,10 @@ export class ClinicWatcher {
     }
     const verify = (valid: readonly Operation[]): Verdict[] => {
       const { all, sigs } = read()
-      return this.#verifier.verdicts(device, all, valid, sigs, this.#keys)
+      const verdicts = this.#verifier.verdicts(device, all, valid, sigs, this.#keys)
+      // a genuine signature says who issued an operation, not that they may: the register's role decides
+      const register = verdicts.some((v) => v === null) ? this.register() : undefined
+      return verdicts.map((v, i) => (v === null ? roleVerdict(valid[i]!, register) : v))
     }
     const n = this.settlement.ingestLog(url, device, ops as unknown[], verify)
     if (n > 0) this.#log('ingested', { clinic: this.clinic, device, ops: n })

@@ -85,3 +85,10 @@ export class PeerMismatchError extends ClinicMeshError {
     super('PeerMismatchError', message)
   }
 }
+
+/** A peer sent changes to a document only the relay writes (settled inventory, conflict queue): the socket closes 1008. */
+export class ForbiddenWriteError extends ClinicMeshError {
+  constructor(message: string) {
+    super('ForbiddenWriteError', message)
+  }
+}

@@ -23,6 +23,8 @@ export interface RelayApiHost {
   readonly webDist: string
   /** Checks reviewers' and approvers' passwords against a clinic's register. */
   readonly reviewers: ReviewerCheck
+  /** hex Ed25519 public key that signs the settled inventory and conflict queue documents. */
+  readonly relayKey: string
 }
 
 /** A percent-decoded path segment; malformed encoding is the client's error (400), not a 500. */
@@ -75,7 +77,7 @@ async function route(host: RelayApiHost, req: IncomingMessage, res: ServerRespon
   }
   if (method === 'GET' && path === '/api/status') {
     const clinics = host.watchers().map((w) => clinicStatus(host, w))
-    return sendJson(res, 200, { clinics, time: new Date().toISOString() })
+    return sendJson(res, 200, { relayKey: host.relayKey, clinics, time: new Date().toISOString() })
   }
   if (method === 'GET' && path === '/api/inventory') {
     const w = pick(host, q.get('clinic'))

@@ -22,6 +22,7 @@ import { stderrLogger } from './logger.js'
 import type { SettlementStore } from './settlement-store.js'
 import { FileSettlementStore } from './settlement-store.js'
 import { GuardedSyncAdapter } from './sync-guard.js'
+import { loadRelayKey, type RelayKey } from './relay-key.js'
 
 export interface RelayOptions {
   /** Data directory: repo/ (automerge documents), settlement/ (checkpoints), clinics.json. */
@@ -61,17 +62,19 @@ export class Relay {
   readonly #opening = new Map<string, Promise<ClinicWatcher>>()
   readonly #log: Logger
   readonly #opts: RelayOptions
+  readonly #key: RelayKey
   #shareTimer: NodeJS.Timeout | null = null
 
-  private constructor(opts: RelayOptions, registry: ClinicRegistry) {
+  private constructor(opts: RelayOptions, registry: ClinicRegistry, key: RelayKey) {
     this.#opts = opts
+    this.#key = key
     this.#log = opts.logger ?? stderrLogger
     this.#registry = registry
     this.#store = opts.store ?? new FileSettlementStore(join(opts.dataDir, 'settlement'))
     this.access = new AccessMap()
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 })
-    const sync = new GuardedSyncAdapter(this.#wss, this.#log)
     const access = this.access
+    const sync = new GuardedSyncAdapter(this.#wss, this.#log, (doc) => access.isRelayOnly(doc))
     this.repo = new Repo({
       storage: new NodeFSStorageAdapter(join(opts.dataDir, 'repo')),
       network: [sync],
@@ -102,7 +105,7 @@ export class Relay {
 
   static async start(opts: RelayOptions): Promise<Relay> {
     const registry = await ClinicRegistry.open(join(opts.dataDir, 'clinics.json'))
-    const relay = new Relay(opts, registry)
+    const relay = new Relay(opts, registry, await loadRelayKey(opts.dataDir))
     const wait = opts.startupWaitMs ?? 3000
     await Promise.all(
       registry.list().map(async (entry) => {
@@ -135,6 +138,11 @@ export class Relay {
     if (key === undefined) return new NotEnrolledError(`peer ${peer} is not registered with a device key: POST /api/clinics first`)
     if (!verifyRelayProof(key, 'sync', proof, [peer])) return new DeviceAuthError(`proof does not verify for peer ${peer}`)
     return peer
+  }
+
+  /** hex Ed25519 public key the relay signs its documents with (devices pin it at their first registration). */
+  get relayKey(): string {
+    return this.#key.publicKey
   }
 
   get webDist(): string {
@@ -190,7 +198,7 @@ export class Relay {
     const w = await this.#open(input.clinic, input.directoryUrl, 0)
     if (!pinnedBefore) w.adminKeysChanged()
     if (created) this.#log('clinic-registered', { clinic: input.clinic })
-    return { created, body: { clinic: input.clinic, directoryUrl: input.directoryUrl, settlement: w.settlement.meta.settlement } }
+    return { created, body: { clinic: input.clinic, directoryUrl: input.directoryUrl, settlement: w.settlement.meta.settlement, relayKey: this.#key.publicKey } }
   }
 
   /** Open a clinic's settlement and watcher once; wait up to `waitMs` for its directory to load. */
@@ -199,7 +207,7 @@ export class Relay {
     if (!p) {
       p = (async () => {
         const settlement = await ClinicSettlement.open(clinic, this.#store, this.#opts.debounceMs ?? 50)
-        const w = new ClinicWatcher(this.repo, this.access, settlement, this.#log, () => this.#adminKeys(clinic, []))
+        const w = new ClinicWatcher(this.repo, this.access, settlement, this.#log, () => this.#adminKeys(clinic, []), this.#key)
         this.#watchers.set(clinic, w)
         await w.openPublisher()
         const watching = w.watchDirectory(directoryUrl).catch((err: unknown) => {

@@ -46,6 +46,8 @@ export {
   CONFLICT_QUEUE_CONTEXT,
   SETTLED_INVENTORY_CONTEXT,
   conflictQueueBytes,
+  newRelaySecret,
+  relayPublicKeyOf,
   settledInventoryBytes,
   signConflictQueue,
   signSettledInventory,

@@ -47,8 +47,18 @@ export function conflictQueueBytes(doc: ConflictQueueContent, version: number): 
   return sha256(utf8ToBytes(JSON.stringify([CONFLICT_QUEUE_CONTEXT, doc.kind, doc.clinic, version, sortedEntries(doc.conflicts)])))
 }
 
+/** A new relay identity secret (32 bytes, Ed25519). */
+export function newRelaySecret(): Uint8Array {
+  return ed25519.utils.randomSecretKey()
+}
+
+/** hex public key of a relay secret. */
+export function relayPublicKeyOf(secretKey: Uint8Array): string {
+  return bytesToHex(ed25519.getPublicKey(secretKey))
+}
+
 function seal(bytes: Uint8Array, version: number, secretKey: Uint8Array): RelaySignature {
-  return { version, key: bytesToHex(ed25519.getPublicKey(secretKey)), signature: bytesToHex(ed25519.sign(bytes, secretKey)) }
+  return { version, key: relayPublicKeyOf(secretKey), signature: bytesToHex(ed25519.sign(bytes, secretKey)) }
 }
 
 export function signSettledInventory(doc: SettledInventoryContent, version: number, secretKey: Uint8Array): RelaySignature {

@@ -198,6 +198,9 @@ export class SettlementEngine {
   #process(entry: Entry, round: SettlementRound): void {
     const op = entry.op
     if (op.kind === 'resolution') {
+      // a resolution the relay does not trust (unsigned, or from a device log) resolves nothing: it is raised itself
+      const distrusted = this.#s.ctx.options.distrust?.(op) ?? null
+      if (distrusted !== null) return this.#flag(entry, { kind: 'unauthorized', detail: distrusted, seen: {}, authority: {} }, round)
       this.#resolve(op, round)
       this.#s.registry.setStatus(entry.idx, SETTLED)
       round.settled.push(op.id)

@@ -103,3 +103,24 @@ describe('resolutions', () => {
     expect(run(engine, [resolve(clerk, oversold.id, { action: 'cancel' })]).refused[0]!.error).toBe('ResolutionApprovalError')
   })
 })
+
+describe('a resolution the relay does not trust', () => {
+  it('resolves nothing: it is raised as an unauthorized conflict of its own and the conflict stays open', () => {
+    const time = new FakeTime()
+    const untrusted = new Set<string>()
+    const engine = new SettlementEngine({ distrust: (op) => (untrusted.has(op.hash) ? 'resolutions are made at the relay' : null) })
+    const admin = device('admin', time, 'admin')
+    const a = device('a', time)
+    time.advance(1)
+    run(engine, [formulary(admin, PARACETAMOL, 50), receive(a, PARACETAMOL, LOT1, 1)])
+    time.advance(1)
+    const oversold = run(engine, [dispense(a, PARACETAMOL, LOT1, 5, { price: 50, stock: 1 })]).conflicts[0]!
+    time.advance(1)
+    const forged = resolve(device('rogue', time, 'pharmacist'), oversold.id, { action: 'cancel' }, { user: 'user-sup' as UserId, role: 'supervisor' })
+    untrusted.add(forged.hash)
+    const round = run(engine, [forged])
+    expect(round.resolved).toEqual([])
+    expect(round.conflicts.map((c) => [c.kind, c.op.id, c.detail])).toEqual([['unauthorized', forged.id, 'resolutions are made at the relay']])
+    expect(engine.conflict(oversold.id)!.status).toBe('open')
+  })
+})

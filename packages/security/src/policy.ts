@@ -20,6 +20,11 @@ export const ACTIONS = [
   'manage-users',
   'enrol-device',
   'revoke-device',
+  // stock operations the relay settles (ledger kinds mapped in apps/relay/src/role-check.ts)
+  'transfer-stock',
+  'count-stock',
+  'manage-formulary',
+  'set-prescription-status',
 ] as const
 export type Action = (typeof ACTIONS)[number]
 
@@ -52,6 +57,12 @@ export const POLICY: Readonly<Record<Action, Rule>> = {
   'manage-users': { roles: ['admin'], offline: 'always' },
   'enrol-device': { roles: ['admin'], offline: 'always' },
   'revoke-device': { roles: ['admin'], offline: 'always' },
+  'transfer-stock': { roles: ['pharmacist', 'supervisor'], offline: 'always' },
+  'count-stock': { roles: ['pharmacist', 'supervisor'], offline: 'always' },
+  /** the formulary (names, prices, status) is the central office's: seed 001, Medication (reference), server authoritative */
+  'manage-formulary': { roles: ['admin'], offline: 'always' },
+  /** superseding or cancelling a signed prescription at the relay is the same authority's */
+  'set-prescription-status': { roles: ['admin'], offline: 'always' },
 }
 
 /** Default maximum age of the knowledge-base snapshot for offline signing (docs/ARCHITECTURE.md). */
