@@ -27,6 +27,11 @@ export interface DeviceConfig {
   directoryUrl?: string
   /** This device creates the clinic's documents (it was started with --init-clinic). */
   founder?: boolean
+  /**
+   * hex Ed25519 public key of the relay, pinned at the first successful registration (or given with --relay-key):
+   * the settled inventory and conflict queue must carry its signature; a relay answering with another key is refused.
+   */
+  relayKey?: string
 }
 
 export interface LoadedDevice {

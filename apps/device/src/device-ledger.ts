@@ -9,6 +9,7 @@ import {
   periodOf,
   project,
   validateOperation,
+  verifySettledInventory,
   type ChainHead,
   type DeviceLogDoc,
   type InventoryState,
@@ -20,6 +21,7 @@ import {
 import { findDoc } from '@clinic-mesh/store'
 import { IdempotencyConflictError } from './errors.js'
 import { signLatestRun, type RunSigner } from './run-signer.js'
+import { log } from './log.js'
 
 const HEADER = new Set(['v', 'id', 'device', 'user', 'role', 'site', 'hlc', 'seq', 'prev', 'hash'])
 
@@ -31,6 +33,26 @@ export interface StockView extends Projection {
   settledAt: string | null
   items: InventoryState['items']
   unsettledOps: number
+  /** The settled figures come from a settled inventory signed by the pinned relay key (false: none verified yet). */
+  settledVerified: boolean
+  /** The relay's version of the settled inventory shown (null: none verified). */
+  settledVersion: number | null
+  /** Why the settled inventory document as it is now was not believed (the figures shown are the last verified ones). */
+  settledRejected: string | null
+}
+
+/** Whom the settled inventory must come from: the relay key this device pinned (none yet: nothing is believed). */
+export interface SettledTrust {
+  readonly clinic: string
+  relayKey(): string | undefined
+}
+
+/** The content of a settled inventory that verified. */
+interface VerifiedSettled {
+  readonly version: number
+  readonly settledAt: string
+  readonly watermarks: Readonly<Record<string, number>>
+  readonly state: string
 }
 
 /**
@@ -47,8 +69,13 @@ export class DeviceLedger {
   readonly #byId = new Map<string, Operation>()
   #log: DeviceLog
   #queue: Promise<unknown> = Promise.resolve()
+  readonly #trust: SettledTrust | undefined
+  /** The last settled inventory that verified (memory only: after a restart the document must verify again). */
+  #verified: VerifiedSettled | undefined
+  #rejected: string | null = null
 
-  private constructor(repo: Repo, dir: DocHandle<ClinicDirectoryDoc>, device: DeviceId, site: LocationId, head: ChainHead | undefined) {
+  private constructor(repo: Repo, dir: DocHandle<ClinicDirectoryDoc>, device: DeviceId, site: LocationId, head: ChainHead | undefined, trust: SettledTrust | undefined) {
+    this.#trust = trust
     this.#repo = repo
     this.#dir = dir
     this.#device = device
@@ -56,8 +83,9 @@ export class DeviceLedger {
     this.#log = this.#newLog(head)
   }
 
-  static async open(repo: Repo, dir: DocHandle<ClinicDirectoryDoc>, device: DeviceId, site: LocationId): Promise<DeviceLedger> {
-    const ledger = new DeviceLedger(repo, dir, device, site, undefined)
+  /** `trust`: the relay key the settled inventory must be signed with (omitted: the document is believed as is — tools and tests only). */
+  static async open(repo: Repo, dir: DocHandle<ClinicDirectoryDoc>, device: DeviceId, site: LocationId, trust?: SettledTrust): Promise<DeviceLedger> {
+    const ledger = new DeviceLedger(repo, dir, device, site, undefined, trust)
     let last: Operation | undefined
     for (const url of Object.values(dir.doc().ledgerLogs[device] ?? {})) {
       const h = await ledger.#logDoc(url)
@@ -150,7 +178,7 @@ export class DeviceLedger {
     return handle
   }
 
-  async #settled(): Promise<SettledInventoryDoc | undefined> {
+  async #settledDoc(): Promise<SettledInventoryDoc | undefined> {
     const url = this.#dir.doc().settlement.inventory
     if (!url) return undefined
     try {
@@ -159,6 +187,40 @@ export class DeviceLedger {
     } catch {
       return undefined
     }
+  }
+
+  /**
+   * The settled inventory as this device believes it: the document when it verifies under the pinned relay key with
+   * a version not lower than the last verified one; otherwise the last verified content (none: never settled). Any
+   * member can write the document (a nurse's browser, a stolen tablet), so nothing unsigned reaches stock figures,
+   * the "last confirmed" time or the knowledge-base age offline signing checks.
+   */
+  async #settled(): Promise<VerifiedSettled | undefined> {
+    const doc = await this.#settledDoc()
+    if (!doc) return this.#verified
+    const trust = this.#trust
+    if (!trust) return { version: doc.relaySignature?.version ?? 0, settledAt: doc.settledAt, watermarks: doc.watermarks, state: doc.state }
+    const relayKey = trust.relayKey()
+    if (relayKey === undefined) {
+      this.#reject('no relay key pinned yet: this device has not registered with the relay')
+      return this.#verified
+    }
+    const plain = JSON.parse(JSON.stringify(doc)) as SettledInventoryDoc
+    const check = verifySettledInventory(plain, { relayKey, clinic: trust.clinic, minVersion: this.#verified?.version ?? 0 })
+    if (!check.ok) {
+      this.#reject(`${check.reason}: ${check.detail}`)
+      return this.#verified
+    }
+    if (this.#verified?.version !== check.version) {
+      this.#verified = { version: check.version, settledAt: plain.settledAt, watermarks: plain.watermarks, state: plain.state }
+    }
+    this.#rejected = null
+    return this.#verified
+  }
+
+  #reject(reason: string): void {
+    if (this.#rejected !== reason) log('settled-inventory-unverified', { reason, fallbackVersion: this.#verified?.version ?? null })
+    this.#rejected = reason
   }
 
   /** Every operation of every device log this node holds that the relay has not decided yet. */
@@ -184,7 +246,15 @@ export class DeviceLedger {
     const settled = await this.#settled()
     const state = settled ? (JSON.parse(settled.state) as InventoryState) : EMPTY_INVENTORY
     const ops = await this.unsettled(settled?.watermarks ?? {})
-    return { ...project(state, ops, { site: this.#site }), settledAt: settled?.settledAt ?? null, items: state.items, unsettledOps: ops.length }
+    return {
+      ...project(state, ops, { site: this.#site }),
+      settledAt: settled?.settledAt ?? null,
+      items: state.items,
+      unsettledOps: ops.length,
+      settledVerified: settled !== undefined && this.#trust !== undefined,
+      settledVersion: settled?.version ?? null,
+      settledRejected: this.#rejected,
+    }
   }
 
 }

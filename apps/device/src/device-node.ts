@@ -15,7 +15,7 @@ import { loadDevice, saveDeviceConfig, type DeviceConfig } from './device-config
 import { handleRequest } from './api-router.js'
 import { BrowserSyncAdapter } from './browser-adapter.js'
 import { RecordsApi } from './records-api.js'
-import { RelayLink } from './relay-link.js'
+import { RelayKeyMismatchError, RelayLink } from './relay-link.js'
 import { StockApi } from './stock-api.js'
 import { log } from './log.js'
 import { DeviceAudit } from './audit.js'
@@ -45,6 +45,8 @@ export interface DeviceNodeInit {
   joinHost?: string
   /** Encryption at rest: the device unlock secret (or an explicit `{ plain: true }`). Required. */
   storage?: StorageProtection
+  /** hex Ed25519 public key of the relay (`--relay-key`): pinned now instead of at the first registration. */
+  relayKey?: string
 }
 
 /** The clinic membership document: enrolments and revocations keyed by libp2p peer id. */
@@ -130,6 +132,11 @@ export class DeviceNode {
     await mkdir(init.dataDir, { recursive: true })
     const { storage, encrypted } = await openDeviceStorage(init.dataDir, init.storage)
     const { config, privateKey, peerId } = await loadDevice(init)
+    if (init.relayKey !== undefined && config.relayKey !== init.relayKey) {
+      if (config.relayKey !== undefined) throw new RelayKeyMismatchError(`--relay-key ${init.relayKey.slice(0, 16)}… differs from the relay key this device pinned (${config.relayKey.slice(0, 16)}…)`)
+      config.relayKey = init.relayKey
+      await saveDeviceConfig(init.dataDir, config)
+    }
     const enrolments = [config.enrolment]
     if (config.clinicFile) enrolments.push(...(await readClinicFile(config.clinicFile).then((c) => c.enrolments, () => [])))
     const membership = new Membership({ clinic: config.clinic, adminPublicKeys: config.adminPublicKeys.map((k) => Buffer.from(k, 'hex')), enrolments })
@@ -252,7 +259,8 @@ export class DeviceNode {
     log('clinic-directory-found', { documents: Object.keys(this.repo.handles).length })
     const store = await ClinicStore.open<ChartCollection>(this.repo, dir.doc().recordsRoot as string as AutomergeUrl, { summarize: summarizeOf })
     log('clinic-index-loaded', { patients: store.index.size })
-    const ledger = await DeviceLedger.open(this.repo, dir, this.config.deviceId as DeviceId, this.config.site as LocationId)
+    const trust = { clinic: this.config.clinic, relayKey: () => this.config.relayKey }
+    const ledger = await DeviceLedger.open(this.repo, dir, this.config.deviceId as DeviceId, this.config.site as LocationId, trust)
     // users and audit before the store: `clinic.ready` (the store) promises that login works
     const auth = await this.#openUsers(dir)
     this.audit = await DeviceAudit.open(this.repo, dir, this.config.deviceId)
@@ -274,6 +282,13 @@ export class DeviceNode {
         deviceSeed: this.deviceSigningKey,
         enrolment: () => this.membership.enrolments().find((e) => e.devicePeerId === this.peerId),
         adminPublicKeys: this.config.adminPublicKeys,
+        relayKey: {
+          pinned: () => this.config.relayKey,
+          pin: async (key: string) => {
+            this.config.relayKey = key
+            await saveDeviceConfig(this.#init.dataDir, this.config)
+          },
+        },
       }
       this.#relay = new RelayLink(this.repo, this.#init.relay, reg, creds, () => this.repo.shareConfigChanged())
       this.#relay.setEnabled(this.#relayEnabled)

@@ -10,7 +10,7 @@ import { joinClinic } from './join-flow.js'
 import { SECRET_ENV, checkSecretFileLocation, type StorageProtection } from './storage-at-rest.js'
 
 const USAGE = `usage:
-  clinic-mesh device --data DIR --name NAME [--port N] [--host H] [--relay ws://HOST:PORT]
+  clinic-mesh device --data DIR --name NAME [--port N] [--host H] [--relay ws://HOST:PORT] [--relay-key HEX]
                      [--clinic-file FILE | --init-clinic CLINIC_NAME] [--mesh-listen MULTIADDR]... [--mdns-interval MS]
                      [--secret-file PATH | env CLINIC_MESH_DEVICE_SECRET | --plain-storage]
                      [--join URL --join-code CODE]   (enrol through an admin device's one-time join code)
@@ -47,6 +47,7 @@ async function device(args: string[]): Promise<void> {
       port: { type: 'string', default: '0' },
       host: { type: 'string', default: '127.0.0.1' },
       relay: { type: 'string' },
+      'relay-key': { type: 'string' },
       'clinic-file': { type: 'string' },
       'init-clinic': { type: 'string' },
       'mesh-listen': { type: 'string', multiple: true },
@@ -61,7 +62,8 @@ async function device(args: string[]): Promise<void> {
     strict: true,
   })
   const port = Number(values.port)
-  if (!values.data || !values.name || !Number.isInteger(port) || port < 0 || port > 65535) {
+  const relayKey = values['relay-key']
+  if (!values.data || !values.name || !Number.isInteger(port) || port < 0 || port > 65535 || (relayKey !== undefined && !/^[0-9a-f]{64}$/.test(relayKey))) {
     console.error(USAGE)
     process.exit(2)
   }
@@ -78,6 +80,7 @@ async function device(args: string[]): Promise<void> {
     port,
     host: values.host,
     ...(values.relay ? { relay: values.relay } : {}),
+    ...(relayKey ? { relayKey } : {}),
     ...(clinicFile ? { clinicFile } : {}),
     ...(values['init-clinic'] !== undefined ? { initClinic: values['init-clinic'] } : {}),
     ...(values['mesh-listen'] ? { meshListen: values['mesh-listen'] } : {}),

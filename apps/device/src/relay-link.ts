@@ -1,6 +1,26 @@
 import type { PeerId, Repo } from '@automerge/automerge-repo'
 import { WebSocketClientAdapter } from '@automerge/automerge-repo-network-websocket'
+import { ClinicMeshError } from '@clinic-mesh/contracts'
 import { signRelayProof, type Enrolment, type RelayProof, type RelayProofKind } from '@clinic-mesh/mesh'
+import { log } from './log.js'
+
+/**
+ * The relay answered with another identity key than the one this device pinned: it is not the relay this device
+ * knows (a replaced or impersonated relay, or one that lost its data dir). The link stays down until an operator
+ * looks (a new pin means editing the device's config: never silently).
+ */
+export class RelayKeyMismatchError extends ClinicMeshError {
+  constructor(message: string) {
+    super('RelayKeyMismatchError', message)
+  }
+}
+
+/** The relay's identity key as this device pins it (device config `relayKey`). */
+export interface RelayKeyPin {
+  pinned(): string | undefined
+  /** Called once, at the first registration that names a key, when none was pinned. */
+  pin(key: string): Promise<void>
+}
 
 export interface RelayRegistration {
   clinic: string
@@ -17,6 +37,8 @@ export interface RelayCredentials {
   /** this device's enrolment, signed by a clinic admin (undefined: not enrolled, the relay will refuse) */
   enrolment(): Enrolment | undefined
   adminPublicKeys: string[]
+  /** The relay key pinned by this device (absent: nothing is pinned, e.g. unit tests). */
+  relayKey?: RelayKeyPin
 }
 
 export interface RelayStatus {
@@ -132,7 +154,7 @@ export class RelayLink {
       const q = new URLSearchParams({ peer: peerId, nonce: proof.nonce, signature: proof.signature })
       syncUrl = `${this.#base.replace(/^http/, 'ws')}/sync?${q.toString()}`
     } catch (err) {
-      this.#lastError = err instanceof Error ? err.message : String(err)
+      this.#lastError = err instanceof RelayKeyMismatchError ? `${err.name}: ${err.message}` : err instanceof Error ? err.message : String(err)
       return this.#retry()
     }
     if (this.#stopped || !this.#enabled || this.#adapter) return
@@ -180,7 +202,27 @@ export class RelayLink {
       const body = (await res.json().catch(() => ({}))) as { error?: { name?: string; message?: string } }
       throw new Error(`relay refused registration: HTTP ${res.status} ${body.error?.name ?? ''} ${body.error?.message ?? ''}`.trim())
     }
+    const reply = (await res.json().catch(() => ({}))) as { relayKey?: unknown }
+    await this.#checkRelayKey(reply.relayKey)
     this.#registered = true
+  }
+
+  /** Pin the relay's key at the first registration; afterwards a different one is refused, loudly. */
+  async #checkRelayKey(offered: unknown): Promise<void> {
+    const pin = this.#creds.relayKey
+    if (!pin) return
+    if (typeof offered !== 'string' || !/^[0-9a-f]{64}$/.test(offered)) throw new RelayKeyMismatchError('the relay sent no identity key (an older or a foreign relay)')
+    const pinned = pin.pinned()
+    if (pinned === undefined) {
+      await pin.pin(offered)
+      log('relay-key-pinned', { relayKey: offered })
+      return
+    }
+    if (pinned !== offered) {
+      const err = new RelayKeyMismatchError(`the relay presents key ${offered.slice(0, 16)}…, this device pinned ${pinned.slice(0, 16)}…: not connecting`)
+      log('relay-key-mismatch', { error: err.name, pinned, offered })
+      throw err
+    }
   }
 
   #lost(adapter: OneShotAdapter): void {

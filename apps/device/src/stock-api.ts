@@ -86,6 +86,10 @@ export class StockApi {
     return {
       site: view.site,
       settledAt: view.settledAt,
+      // the settled figures and settledAt come from a settled inventory signed by the relay this device pinned
+      settledVerified: view.settledVerified,
+      settledVersion: view.settledVersion,
+      settledRejected: view.settledRejected,
       unsettledOps: view.unsettledOps,
       lines: view.lines.map((l) => ({ ...l, itemName: view.items[l.item]?.name ?? null })),
       items: view.items,
