@@ -5,11 +5,12 @@ import type { IncomingMessage } from 'node:http'
 import type { DocHandle } from '@automerge/automerge-repo'
 import { InvalidInputError, isRole, type Role, type UserId } from '@clinic-mesh/contracts'
 import {
-  InvalidPasswordError, LoginGuard, assertCan, createUser, endorseUser, endorsedUsers, logout, resolveUserId, rewrapUser, userIdOf as userIdOfName,
-  type UserRecord, type Action, type AttemptRecord, type PolicyContext, type AttemptStore, type LoginPolicy, type ScryptParams, type Session, type UserRegister,
+  InvalidPasswordError, LoginGuard, assertCan, createUser, endorseUser, logout, nextVersion, reconcileUsers, resolveUserId, rewrapUser, userIdOf as userIdOfName, withoutVerifiers,
+  type UserRecord, type Action, type AttemptRecord, type PolicyContext, type AttemptStore, type LoginPolicy, type ScryptParams, type Session, type UserHighWater, type UserRegister,
 } from '@clinic-mesh/security'
 import { writeJsonAtomic } from './clinic-file.js'
 import { SigningKeyLockedError, UnauthenticatedError, UnknownUserError, UserExistsError } from './errors.js'
+import { log } from './log.js'
 
 /** The user register as a document (the security package's UserRegister plus a kind tag). */
 export type UserRegisterDoc = UserRegister & { kind: 'user-register/1' }
@@ -31,6 +32,12 @@ export const SESSION_COOKIE = 'cm_session'
 /** Files of the data dir holding this device's sessions (token hashes) and failed-login counters. */
 export const SESSIONS_FILE = 'sessions.json'
 export const ATTEMPTS_FILE = 'login-attempts.json'
+/**
+ * The newest verified record of each user this device has seen (endorsement and credential versions): an older
+ * record written back into the register never wins again, also after a restart. Staff names, roles, public keys,
+ * endorsements and credential signatures only — no password verifier or wrapped key (those stay in the encrypted repo).
+ */
+export const USER_VERSIONS_FILE = 'user-versions.json'
 
 /** `usr_<slug of the name>` (security package); a name without a letter or digit is bad input here. */
 export function userIdOf(name: string): UserId {
@@ -100,8 +107,15 @@ export class DeviceAuth {
   readonly #rootKeys: readonly string[]
   /** The endorsed users, recomputed when the register changes (every request asks). */
   #valid: UserRegister | undefined
+  /** High-water state: the newest verified record per user (in memory with credentials, on disk without). */
+  #held: UserHighWater
+  readonly #versionsFile: string
+  #saving: Promise<void> = Promise.resolve()
+  /** Records this device already wrote back over an older one (each at most once: no write ping-pong). */
+  readonly #restored = new Set<string>()
+  readonly #conflictsLogged = new Set<string>()
 
-  private constructor(register: DocHandle<UserRegisterDoc>, init: DeviceAuthInit, sessions: Map<string, StoredSession>) {
+  private constructor(register: DocHandle<UserRegisterDoc>, init: DeviceAuthInit, sessions: Map<string, StoredSession>, held: UserHighWater) {
     this.#register = register
     this.#flush = init.flush
     this.#now = init.now ?? Date.now
@@ -110,22 +124,70 @@ export class DeviceAuth {
     this.#sessions = sessions
     this.#scrypt = init.scrypt
     this.#rootKeys = init.rootKeys
-    register.on('change', () => (this.#valid = undefined))
+    this.#held = held
+    this.#versionsFile = join(init.dataDir, USER_VERSIONS_FILE)
+    // verified at once (not at the next request): a record seen only briefly still raises the high-water mark
+    register.on('change', () => this.#refresh())
+    this.#refresh()
   }
 
   /**
    * The register as this device believes it: only records endorsed by a clinic admin key or a valid admin user
-   * (any member device can write the document itself). Unendorsed records cannot log in, sign or be listed.
+   * (any member device can write the document itself), and never older than the newest this device verified.
+   * Unendorsed records cannot log in, sign or be listed.
    */
   #endorsed(): UserRegister {
-    this.#valid ??= endorsedUsers(JSON.parse(JSON.stringify(this.#register.doc() ?? { users: {} })) as UserRegister, this.#rootKeys)
-    return this.#valid
+    return this.#valid ?? this.#refresh()
+  }
+
+  /** Re-reads the register against the high-water state; persists a raised mark; writes a newer record back. */
+  #refresh(): UserRegister {
+    const doc = JSON.parse(JSON.stringify(this.#register.doc() ?? { users: {} })) as UserRegister
+    const r = reconcileUsers({ users: doc.users ?? {} }, this.#held, this.#rootKeys)
+    this.#held = r.held
+    this.#valid = r.users
+    if (r.changed) {
+      const snapshot = { users: withoutVerifiers(r.held) }
+      this.#saving = this.#saving.then(() => writeJsonAtomic(this.#versionsFile, snapshot)).catch((err: unknown) => log('user-versions-save-failed', { error: err instanceof Error ? err.name : 'unknown' }))
+    }
+    for (const id of r.conflicts) {
+      if (!this.#conflictsLogged.has(id)) log('user-record-conflict', { user: id })
+      this.#conflictsLogged.add(id)
+    }
+    const mark = (id: string): string => {
+      const u = r.users.users[id] as (UserRecord & { endorsement?: { signature: string } }) | undefined
+      return `${id}:${u?.endorsement?.signature ?? ''}:${u?.credentialSignature ?? ''}`
+    }
+    const restore = r.stale.filter((id) => !this.#restored.has(mark(id)))
+    if (restore.length > 0) {
+      // an older (or no) record in the document: put the newest back, so devices that never saw it learn it too
+      for (const id of restore) this.#restored.add(mark(id))
+      const records = Object.fromEntries(restore.map((id) => [id, JSON.parse(JSON.stringify(r.users.users[id])) as UserRecord]))
+      setImmediate(() => {
+        try {
+          this.#register.change((d) => {
+            d.users ??= {}
+            for (const [id, record] of Object.entries(records)) d.users[id] = record
+          })
+          for (const id of restore) log('user-record-restored', { user: id })
+        } catch (err) {
+          log('user-record-restore-failed', { error: err instanceof Error ? err.name : 'unknown' }) // e.g. the repo shut down meanwhile
+        }
+      })
+    }
+    return r.users
+  }
+
+  /** The high-water state is on disk (a change an API call made is answered only once it is). */
+  persisted(): Promise<void> {
+    return this.#saving
   }
 
   static async open(register: DocHandle<UserRegisterDoc>, init: DeviceAuthInit): Promise<DeviceAuth> {
     const file = join(init.dataDir, SESSIONS_FILE)
     const saved = await readFile(file, 'utf8').then((t) => JSON.parse(t) as Record<string, StoredSession>, () => ({}))
-    return new DeviceAuth(register, init, new Map(Object.entries(saved)))
+    const held = await readFile(join(init.dataDir, USER_VERSIONS_FILE), 'utf8').then((t) => (JSON.parse(t) as { users?: UserHighWater }).users ?? {}, () => ({}))
+    return new DeviceAuth(register, init, new Map(Object.entries(saved)), held)
   }
 
   /** Users as the admin screen lists them (no hashes or keys). */
@@ -154,7 +216,8 @@ export class DeviceAuth {
     if (!isRole(input.role)) throw new InvalidInputError(`unknown role ${JSON.stringify(input.role)}`)
     if (typeof input.password !== 'string' || input.password.length < 8 || input.password.length > 200) throw new InvalidInputError('password must be 8 to 200 characters')
     const id = userIdOf(input.name)
-    if (this.#register.doc()?.users?.[id]) throw new UserExistsError(`user ${id} already exists`)
+    // also a user this device knows though the document lost them: a new record (version 1) would never beat theirs
+    if (this.hasUser(id)) throw new UserExistsError(`user ${id} already exists`)
     const created = await createUser({ userId: id, name: input.name.trim(), role: input.role, password: input.password, ...(this.#scrypt ? { scrypt: this.#scrypt } : {}) })
     const record = endorseUser(id, created, endorser)
     this.#register.change((d) => {
@@ -162,14 +225,15 @@ export class DeviceAuth {
       // one whole object: a concurrent write of the same id wins or loses entirely, never a mix that breaks the signature
       d.users[id] = JSON.parse(JSON.stringify(record)) as UserRecord
     })
-    await this.#flush()
+    await this.#settled()
     return { user: id, name: record.name, role: record.role }
   }
 
   /**
    * Changes a user's role or status (`active` | `disabled`): the whole record is replaced by a copy endorsed by the
-   * acting admin. A disabled user's sessions end at once (`principal` checks the status); signatures they made
-   * before stay valid. An admin cannot disable or demote themself (a clinic must keep an admin who can sign in).
+   * acting admin at the next version (older records never win again on any device that saw it). A disabled user's
+   * sessions end at once (`principal` checks the status); signatures they made before stay valid. An admin cannot
+   * disable or demote themself (a clinic must keep an admin who can sign in).
    */
   async updateUser(actor: Principal, id: string, change: { role?: unknown; status?: unknown }, endorser: Uint8Array): Promise<{ id: string; name: string; role: Role; status: string }> {
     assertCan(actor.role, 'manage-users', { online: false })
@@ -181,17 +245,19 @@ export class DeviceAuth {
     const role = change.role ?? current.role
     const status = change.status ?? current.status
     if (id === actor.user && (status !== 'active' || role !== 'admin')) throw new InvalidInputError('an admin cannot disable or demote themself: ask another admin')
-    const record = endorseUser(id as UserId, { ...current, role, status }, endorser)
+    const record = endorseUser(id as UserId, { ...current, role, status, version: nextVersion(current) }, endorser)
     this.#register.change((d) => {
+      d.users ??= {}
       d.users[id] = JSON.parse(JSON.stringify(record)) as UserRecord
     })
-    await this.#flush()
+    await this.#settled()
     return { id, name: record.name, role, status }
   }
 
   /**
    * The signed-in user changes their own password (the founder's generated one first of all): same signing key,
-   * new verifier and wrap, signed by their key; the admin's endorsement of who they are stays as it was.
+   * new verifier and wrap at the next credential version, signed by their key; the admin's endorsement of who they
+   * are stays as it was.
    */
   async changeOwnPassword(me: Principal, oldPassword: unknown, newPassword: unknown): Promise<void> {
     if (typeof oldPassword !== 'string' || typeof newPassword !== 'string') throw new InvalidInputError('give oldPassword and newPassword')
@@ -208,13 +274,22 @@ export class DeviceAuth {
       logout(session)
     }
     this.#register.change((d) => {
+      d.users ??= {}
       d.users[me.user] = JSON.parse(JSON.stringify(record)) as UserRecord
     })
+    await this.#settled()
+  }
+
+  /** After a write to the register: verified, its high-water mark on disk, the document flushed. */
+  async #settled(): Promise<void> {
+    this.#refresh()
+    await this.#saving
     await this.#flush()
   }
 
+  /** In the register document, or known to this device (whose newest record of them the document may have lost). */
   hasUser(id: UserId): boolean {
-    return this.#register.doc()?.users?.[id] !== undefined
+    return this.#register.doc()?.users?.[id] !== undefined || Object.hasOwn(this.#held, id)
   }
 
   /** Offline login (user id or name + password) → a new session token for this device. */

@@ -2,10 +2,11 @@ import { unwatchFile, watchFile } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
 import { Repo, type AutomergeUrl, type DocHandle, type DocumentId, type PeerId } from '@automerge/automerge-repo'
 import { WebSocketServer } from 'ws'
 import type { ClinicDirectoryDoc, DeviceId, DocUrl, LocationId } from '@clinic-mesh/contracts'
-import { Membership, createMeshNode, type Enrolment, type MeshNode, type Revocation } from '@clinic-mesh/mesh'
+import { Membership, RevocationFile, createMeshNode, type Enrolment, type MeshNode, type Revocation } from '@clinic-mesh/mesh'
 import { emptyCollection, summarize, type ChartCollection } from '@clinic-mesh/records'
 import { ClinicStore, findDoc } from '@clinic-mesh/store'
 import { readClinicFile, updateClinicFile } from './clinic-file.js'
@@ -21,7 +22,7 @@ import { log } from './log.js'
 import { DeviceAudit } from './audit.js'
 import { DeviceAuth, type UserRegisterDoc } from './auth.js'
 import { bootstrapUsers, loginPolicyFromEnv } from './auth-bootstrap.js'
-import { wipeClinicData } from './revocation.js'
+import { REVOCATIONS_FILE, wipeClinicData } from './revocation.js'
 import type { FaultReportingStorage } from './storage-faults.js'
 import { openDeviceStorage, type StorageProtection } from './storage-at-rest.js'
 
@@ -139,7 +140,12 @@ export class DeviceNode {
     }
     const enrolments = [config.enrolment]
     if (config.clinicFile) enrolments.push(...(await readClinicFile(config.clinicFile).then((c) => c.enrolments, () => [])))
-    const membership = new Membership({ clinic: config.clinic, adminPublicKeys: config.adminPublicKeys.map((k) => Buffer.from(k, 'hex')), enrolments })
+    // revocations this device verified before: kept whatever the membership document says now
+    const revocations = new RevocationFile(join(init.dataDir, REVOCATIONS_FILE))
+    const membership = new Membership({
+      clinic: config.clinic, adminPublicKeys: config.adminPublicKeys.map((k) => Buffer.from(k, 'hex')), enrolments, revocations: await revocations.load(),
+      onRevoked: (all) => void revocations.save(all).catch((err: unknown) => log('revocations-save-failed', { error: err instanceof Error ? err.name : 'unknown' })),
+    })
     const mesh = await createMeshNode({
       deviceName: config.name,
       membership,
@@ -334,8 +340,23 @@ export class DeviceNode {
       // a verified revocation of this very device: cut every link and wipe the clinic's data
       if (this.membership.isRevoked(this.peerId) && !this.revoked) {
         this.#selfRevoked().catch((err: unknown) => log('device-wipe-gave-up', { error: err instanceof Error ? err.name : 'unknown' }))
+        return
+      }
+      // a revocation this device holds but the document lost (a member deleted it): written back, once each
+      const lost = this.membership.revocations().filter((r) => !plainRecords.revocations?.[r.devicePeerId] && !restored.has(r.devicePeerId))
+      if (lost.length > 0) {
+        for (const r of lost) restored.add(r.devicePeerId)
+        setImmediate(() => {
+          if (this.revoked || this.#stopped) return
+          h.change((doc) => {
+            doc.revocations ??= {}
+            for (const r of lost) doc.revocations[r.devicePeerId] = { ...r }
+          })
+          log('revocations-restored', { count: lost.length })
+        })
       }
     }
+    const restored = new Set<string>()
     h.on('change', ({ doc }) => apply(doc))
     apply(h.doc())
     const me = this.config.enrolment

@@ -6,10 +6,17 @@ import { signRevocation } from '@clinic-mesh/mesh'
 import { readClinicFile } from './clinic-file.js'
 import { AdminKeyUnavailableError } from './errors.js'
 import { log } from './log.js'
-import { ATTEMPTS_FILE, SESSIONS_FILE } from './auth.js'
+import { ATTEMPTS_FILE, SESSIONS_FILE, USER_VERSIONS_FILE } from './auth.js'
 import { ADMIN_PASSWORD_FILE } from './auth-bootstrap.js'
 import { KEY_FILE, REPO_DIR } from './storage-at-rest.js'
 import type { MembershipDoc } from './device-node.js'
+
+/**
+ * Every revocation this device verified (mesh `RevocationFile`): fed back into its membership at each start, so a
+ * revocation deleted from the synced membership document re-admits nobody. Kept through a wipe (it is not clinic
+ * data, and it is what says this device was revoked).
+ */
+export const REVOCATIONS_FILE = 'revocations.json'
 
 /**
  * Revokes a device (a lost tablet): a revocation signed with the clinic admin key goes into the membership document.
@@ -36,11 +43,12 @@ export async function revokeDevice(
 }
 
 /**
- * A revoked device wipes its clinic data: the repo (every chart, log and index), sessions, login counters and the
- * storage key file. Its identity key and config stay so the log can say which device this was.
+ * A revoked device wipes its clinic data: the repo (every chart, log and index), sessions, login counters, the
+ * users' version marks and the storage key file. Its identity key and config stay so the log can say which device
+ * this was.
  */
 export async function wipeClinicData(dataDir: string): Promise<void> {
-  for (const name of [REPO_DIR, SESSIONS_FILE, ATTEMPTS_FILE, KEY_FILE, ADMIN_PASSWORD_FILE]) {
+  for (const name of [REPO_DIR, SESSIONS_FILE, ATTEMPTS_FILE, USER_VERSIONS_FILE, KEY_FILE, ADMIN_PASSWORD_FILE]) {
     // a storage write that began before the seal may still add a file while the tree goes: rm retries ENOTEMPTY
     await rm(join(dataDir, name), { recursive: true, force: true, maxRetries: 10, retryDelay: 100 })
   }

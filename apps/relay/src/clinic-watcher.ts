@@ -5,10 +5,11 @@ import type { AccessMap } from './access-map.js'
 import type { ClinicSettlement } from './clinic-settlement.js'
 import type { Operation, RunSignature } from '@clinic-mesh/ledger'
 import { RunVerifier, type TrustKeys, type Verdict } from './run-verifier.js'
-import { endorsedUsers, type UserRegister } from '@clinic-mesh/security'
+import type { UserRegister } from '@clinic-mesh/security'
 import { findDoc } from './find-doc.js'
 import type { Logger } from './logger.js'
 import { SettlementPublisher } from './settlement-publisher.js'
+import { ClinicTrustState } from './trust-state.js'
 import { verifyEnrolment, verifyRevocation, type Enrolment, type Revocation } from '@clinic-mesh/mesh'
 import type { RelayKey } from './relay-key.js'
 import { roleVerdict } from './role-check.js'
@@ -49,6 +50,8 @@ export class ClinicWatcher {
   #keys: TrustKeys = { users: {}, peers: {} }
   #register: DocHandle<RegisterLike> | null = null
   #membership: DocHandle<MembershipLike> | null = null
+  /** Newest verified user records and every verified revocation, kept in the clinic's checkpoint. */
+  readonly #trust: ClinicTrustState
 
   /** The clinic's admin public keys pinned at registration: the roots of its users' endorsements. */
   readonly #adminKeys: () => readonly string[]
@@ -64,6 +67,7 @@ export class ClinicWatcher {
     this.clinic = settlement.clinic
     this.#log = log
     this.#adminKeys = adminKeys
+    this.#trust = new ClinicTrustState(settlement, log)
   }
 
   /** The pinned admin keys may have changed (a clinic registered before keys were pinned): trust again from them. */
@@ -137,11 +141,11 @@ export class ClinicWatcher {
 
   /**
    * The clinic's user register as the relay believes it: only users endorsed (directly or through admins) by the
-   * clinic's pinned admin keys; undefined before it arrived.
+   * clinic's pinned admin keys, never an older record than the newest it verified (a disabled user written back as
+   * their earlier record stays disabled); undefined before it arrived.
    */
   register(): UserRegister | undefined {
-    const users = this.#register?.doc().users
-    return users ? endorsedUsers(JSON.parse(JSON.stringify({ users })) as UserRegister, this.#adminKeys()) : undefined
+    return this.#trust.users(this.#register?.doc().users, this.#adminKeys())
   }
 
   /** Users' and devices' keys changed: rebuild what the relay trusts and read every log again (waiting ops may pass). */
@@ -150,7 +154,7 @@ export class ClinicWatcher {
     this.#membership = docs.membership ?? this.#membership
     const users: Record<string, string> = {}
     for (const [id, u] of Object.entries(this.register()?.users ?? {})) if (typeof u?.publicKey === 'string') users[id] = u.publicKey
-    this.#keys = { users, peers: this.#peers() }
+    this.#keys = { users, peers: this.#trust.peers(this.#peers()) }  // a revocation deleted from the document still counts
     for (const [url, { handle, device }] of this.#logs) this.#ingestLog(handle, url, device)
   }
 

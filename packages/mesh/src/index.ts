@@ -10,6 +10,7 @@ export { encodeWire, decodeWire } from './wire.js'
 export type { Handshake, WireFrame } from './wire.js'
 export { Membership, MembershipChangeEvent } from './membership/membership.js'
 export type { MembershipInit, MembershipUpdate, UpdateReport } from './membership/membership.js'
+export { RevocationFile } from './membership/revocation-file.js'
 export {
   generateAdminKey,
   signEnrolment,

@@ -1,5 +1,8 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { clinicNetworkKey, generateAdminKey, Membership, signEnrolment, signRevocation } from '@clinic-mesh/mesh'
+import { clinicNetworkKey, generateAdminKey, Membership, RevocationFile, signEnrolment, signRevocation } from '@clinic-mesh/mesh'
 import type { MembershipChangeEvent } from '@clinic-mesh/mesh'
 
 const clinic = 'clinic-a'
@@ -31,6 +34,35 @@ describe('membership', () => {
     ])
     expect(report.admitted).toEqual([])
     expect(['peer-x', 'peer-1', 'peer-y', 'peer-z'].some((p) => m.allows(p))).toBe(false)
+  })
+
+  it('a verified revocation is persisted at once; deleted from the document it re-admits nobody, also after a restart', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'membership-'))
+    try {
+      const file = new RevocationFile(join(dir, 'revocations.json'))
+      const saved: Promise<void>[] = []
+      const m = new Membership({ clinic, adminPublicKeys: [admin.publicKey], enrolments: [tab1], revocations: await file.load(), onRevoked: (all) => saved.push(file.save(all)) })
+      const rev = signRevocation({ clinic, devicePeerId: 'peer-1', reason: 'tablet stolen' }, admin.secretKey)
+      const forged = signRevocation({ clinic, devicePeerId: 'peer-2', reason: 'forged' }, stranger.secretKey)
+      m.update({ enrolments: [tab1], revocations: [rev, forged] })
+      expect(saved).toHaveLength(1)
+      await Promise.all(saved)
+      // the document without it (a member deleted it): nothing changes
+      m.update({ enrolments: [tab1], revocations: [] })
+      expect(m.allows('peer-1')).toBe(false)
+      expect(saved).toHaveLength(1) // nothing new to persist
+      // a restart: the document no longer holds the revocation, the file does
+      const again = new Membership({ clinic, adminPublicKeys: [admin.publicKey], enrolments: [tab1], revocations: await file.load() })
+      again.update({ enrolments: [tab1], revocations: [] })
+      expect(again.allows('peer-1')).toBe(false)
+      expect(again.isRevoked('peer-1')).toBe(true)
+      expect(JSON.stringify(JSON.parse(await readFile(file.path, 'utf8')))).not.toContain('peer-2')
+      // a file edited on disk admits nothing new: its records are verified again
+      await writeFile(file.path, JSON.stringify({ revocations: [{ ...rev, devicePeerId: 'peer-3' }] }))
+      expect(new Membership({ clinic, adminPublicKeys: [admin.publicKey], revocations: await file.load() }).isRevoked('peer-3')).toBe(false)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   it('revocation wins over enrolment, is announced once, and update is idempotent', () => {

@@ -7,7 +7,13 @@ export interface MembershipInit {
   /** Ed25519 public keys of the clinic's admins; enrolments and revocations must be signed by one of them */
   adminPublicKeys: Uint8Array[]
   enrolments?: Enrolment[]
+  /** Revocations held before (e.g. a `RevocationFile`): verified again, then kept whatever the document says later. */
   revocations?: Revocation[]
+  /**
+   * Called with every revocation held, each time a newly verified one is added: persist them (`RevocationFile`), so
+   * a revocation deleted from the synced document re-admits nobody after a restart either.
+   */
+  onRevoked?: (all: Revocation[]) => void
 }
 
 export interface MembershipUpdate {
@@ -34,18 +40,22 @@ export class MembershipChangeEvent extends Event {
 /**
  * Who may connect to this clinic's mesh: devices with a valid enrolment and no valid revocation.
  * Records are verified against the clinic's admin keys; invalid records are reported, never admitted.
- * `update` is additive and idempotent, so it can be fed the full record set of a synced document each time.
+ * `update` is additive and idempotent, so it can be fed the full record set of a synced document each time: a
+ * record missing from a later set (deleted from the document by any member) changes nothing. A revocation is
+ * permanent; `onRevoked` hands each new one to the holder to persist.
  */
 export class Membership extends EventTarget {
   readonly clinic: string
   readonly #admins: string[]
   readonly #enrolled = new Map<string, Enrolment>()
   readonly #revoked = new Map<string, Revocation>()
+  readonly #onRevoked: ((all: Revocation[]) => void) | undefined
 
   constructor(init: MembershipInit) {
     super()
     this.clinic = init.clinic
     this.#admins = init.adminPublicKeys.map((k) => bytesToHex(k))
+    this.#onRevoked = init.onRevoked
     this.#apply({ enrolments: init.enrolments ?? [], revocations: init.revocations ?? [] })
   }
 
@@ -76,6 +86,8 @@ export class Membership extends EventTarget {
 
   update(records: MembershipUpdate): UpdateReport {
     const report = this.#apply(records)
+    // persisted before anyone hears of it (the gater drops the peer on the event)
+    if (report.revoked.length > 0) this.#onRevoked?.(this.revocations())
     if (report.admitted.length > 0 || report.revoked.length > 0) this.dispatchEvent(new MembershipChangeEvent(report))
     return report
   }
