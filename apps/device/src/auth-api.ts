@@ -86,18 +86,6 @@ export async function authRoute(
     sendJson(res, 200, await audit.whoTouched(target))
     return true
   }
-  if (a === 'audit' && method === 'POST') {
-    // the web app reports what it read or changed through its own repo (writes that reach the node over /sync)
-    const p = auth.require(req)
-    const body = await readJson(req)
-    const action = body.action
-    const patient = body.patient
-    if (action !== 'read' && action !== 'change') throw new InvalidInputError('action must be "read" or "change"')
-    if (typeof patient !== 'string' || !/^[A-Za-z0-9_-]{1,80}$/.test(patient)) throw new InvalidInputError('patient must be a patient id')
-    await audit.record(p.user, action, `patient:${patient}`)
-    sendJson(res, 201, { recorded: true })
-    return true
-  }
   return false
 }
 

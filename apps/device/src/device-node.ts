@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Repo, type AutomergeUrl, type DocHandle, type DocumentId, type PeerId } from '@automerge/automerge-repo'
+import { Repo, isValidAutomergeUrl, parseAutomergeUrl, type AutomergeUrl, type DocHandle, type DocumentId, type PeerId } from '@automerge/automerge-repo'
 import { WebSocketServer } from 'ws'
 import type { ClinicDirectoryDoc, DeviceId, DocUrl, LocationId } from '@clinic-mesh/contracts'
 import { Membership, RevocationFile, createMeshNode, type Enrolment, type MeshNode, type Revocation } from '@clinic-mesh/mesh'
@@ -19,7 +19,10 @@ import { RecordsApi } from './records-api.js'
 import { RelayKeyMismatchError, RelayLink } from './relay-link.js'
 import { StockApi } from './stock-api.js'
 import { log } from './log.js'
-import { DeviceAudit } from './audit.js'
+import { DEFAULT_AUDIT_RETENTION_YEARS, DeviceAudit } from './audit.js'
+import { DocKinds } from './doc-kinds.js'
+import { SyncGate } from './sync-gate.js'
+import { auditHeadSigner, auditHeadVerifier } from './audit-keys.js'
 import { DeviceAuth, type UserRegisterDoc } from './auth.js'
 import { bootstrapUsers, loginPolicyFromEnv } from './auth-bootstrap.js'
 import { REVOCATIONS_FILE, wipeClinicData } from './revocation.js'
@@ -98,6 +101,11 @@ export class DeviceNode {
   audit: DeviceAudit | undefined
   stock: StockApi | undefined
   #stopped = false
+  #browsers: BrowserSyncAdapter | undefined
+  /** The sync gate: every browser message passes it once the clinic is open (docs/ARCHITECTURE.md, "one write path"). */
+  readonly #gate = deferred<SyncGate>()
+  #gateNow: SyncGate | undefined
+  #retention: NodeJS.Timeout | undefined
   /** Ed25519 secret key (32 bytes) of this device's libp2p identity: signs its stock operation runs. */
   deviceSigningKey: Uint8Array = new Uint8Array(32)
   /** The repo's chunks on disk are encrypted (EncryptedStorageAdapter). */
@@ -159,8 +167,11 @@ export class DeviceNode {
     mesh.on('stream-error', (e) => log('mesh-stream-reset', { peer: e.peer, error: e.error.name }))
     mesh.on('refused', (e) => log('mesh-peer-refused', { peer: e.peer, reason: e.reason }))
     const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 })
-    const browsers = new BrowserSyncAdapter(wss)
     const ref: { node?: DeviceNode } = {}
+    const browsers = new BrowserSyncAdapter(wss, {
+      principal: (req) => (ref.node && !ref.node.revoked ? ref.node.auth?.principal(req) : undefined),
+      gate: () => (ref.node ? ref.node.#gate.promise : Promise.reject(new Error('starting'))),
+    })
     const repo = new Repo({
       storage,
       network: [mesh.adapter, browsers],
@@ -168,6 +179,7 @@ export class DeviceNode {
       sharePolicy: (peer, documentId) => ref.node?.sharePolicy(peer, documentId) ?? Promise.resolve(true),
     })
     const node = new DeviceNode(init, config, peerId, repo, mesh, membership, wss)
+    node.#browsers = browsers
     node.deviceSigningKey = privateKey.raw.slice(0, 32)
     node.encryptedAtRest = encrypted
     node.storage = storage
@@ -199,6 +211,9 @@ export class DeviceNode {
 
   /** The relay pulls everything of its clinic; tablets and browsers get chart buckets per the store's policy. */
   sharePolicy(peer: PeerId, documentId?: DocumentId): Promise<boolean> {
+    // a browser (its socket is bound to a session): only what its role reads, whatever id it claims elsewhere
+    const browser = this.#browsers?.principalOf(peer)
+    if (browser || peer.startsWith('web-')) return Promise.resolve(!!browser && !!documentId && !!this.#gateNow?.mayRead(browser, documentId))
     if (this.#relay?.remotePeerId === peer) return Promise.resolve(true)
     return this.#store ? this.#store.sharePolicy(peer, documentId) : Promise.resolve(true)
   }
@@ -269,11 +284,24 @@ export class DeviceNode {
     const ledger = await DeviceLedger.open(this.repo, dir, this.config.deviceId as DeviceId, this.config.site as LocationId, trust)
     // users and audit before the store: `clinic.ready` (the store) promises that login works
     const auth = await this.#openUsers(dir)
-    this.audit = await DeviceAudit.open(this.repo, dir, this.config.deviceId)
+    this.audit = await DeviceAudit.open(this.repo, dir, this.config.deviceId, {
+      signHead: auditHeadSigner(this.config.deviceId, this.peerId, this.deviceSigningKey),
+      verifyHead: auditHeadVerifier(this.membership),
+    })
     this.auth = auth
     this.#store = store
     this.#ledger = ledger
     this.records = new RecordsApi(this.repo, store)
+    const gate = new SyncGate(this.repo, new DocKinds(dir, store as unknown as ConstructorParameters<typeof DocKinds>[1]), this.audit)
+    this.#gateNow = gate
+    this.#browsers?.attach(gate)
+    this.#gate.resolve(gate)
+    const retain = (): void => {
+      const years = dir.doc().settings?.auditRetentionYears ?? DEFAULT_AUDIT_RETENTION_YEARS
+      this.audit?.archiveOlderThan(years).catch((err: unknown) => log('audit-archive-failed', { error: err instanceof Error ? err.name : 'unknown' }))
+    }
+    retain()
+    this.#retention = setInterval(retain, 24 * 3600 * 1000).unref()
     this.stock = new StockApi(ledger)
     this.repo.shareConfigChanged()
     void this.#followMembership(dir)
@@ -288,6 +316,10 @@ export class DeviceNode {
         deviceSeed: this.deviceSigningKey,
         enrolment: () => this.membership.enrolments().find((e) => e.devicePeerId === this.peerId),
         adminPublicKeys: this.config.adminPublicKeys,
+        relayOnlyDocs: () => {
+          const s = this.#directory?.doc().settlement
+          return [s?.inventory, s?.conflicts].flatMap((u) => (u && isValidAutomergeUrl(u) ? [parseAutomergeUrl(u).documentId as string] : []))
+        },
         relayKey: {
           pinned: () => this.config.relayKey,
           pin: async (key: string) => {
@@ -394,6 +426,8 @@ export class DeviceNode {
     if (this.#stopped) return
     this.#stopped = true
     if (this.config.clinicFile) unwatchFile(this.config.clinicFile)
+    clearInterval(this.#retention)
+    await this.audit?.flushWrites()
     this.#relay?.stop()
     for (const ws of this.#wss.clients) ws.terminate()
     this.#server.closeAllConnections()
@@ -402,4 +436,10 @@ export class DeviceNode {
     // automerge-repo's flush throws for handles that never became ready (asked for, never found)
     await this.repo.shutdown().catch(() => undefined)
   }
+}
+
+function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve: (value: T) => void = () => undefined
+  const promise = new Promise<T>((r) => (resolve = r))
+  return { promise, resolve }
 }

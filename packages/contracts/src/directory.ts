@@ -28,6 +28,11 @@ export interface ClinicDirectoryDoc {
   users?: DocUrl
   /** Audit trails: device id → that device's single-writer audit document (hash-chained entries). */
   audit?: { [deviceId: string]: DocUrl }
+  /** Clinic settings an admin device writes. */
+  settings?: {
+    /** Audit entries older than this move to archive documents (never dropped); default 7 (seed 004). */
+    auditRetentionYears?: number
+  }
 }
 
 /**

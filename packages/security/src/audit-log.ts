@@ -5,9 +5,20 @@ import { AuditChainError } from './errors.js'
 
 export type AuditAction = 'read' | 'change'
 
+/**
+ * Where a write landed, for entries the device node records when it accepts a browser's change over `/sync`:
+ * the document, the paths written and the hashes of the Automerge changes (which identify them in any copy).
+ */
+export interface AuditDetail {
+  readonly doc: string
+  readonly paths: readonly string[]
+  readonly changes: readonly string[]
+}
+
 /** One audit entry. `at` is the device's clock (ISO 8601), honest but not trusted across devices. */
 export interface AuditEntry {
-  readonly v: 1
+  /** 1: who/what/when; 2: with `detail` (covered by the hash) */
+  readonly v: 1 | 2
   readonly seq: number
   readonly at: string
   readonly user: string
@@ -15,6 +26,7 @@ export interface AuditEntry {
   readonly action: AuditAction
   readonly target: string
   readonly prevHash: string | null
+  readonly detail?: AuditDetail
   readonly hash: string
 }
 
@@ -30,6 +42,11 @@ export type ChainCheck =
 
 export function hashAuditEntry(entry: Omit<AuditEntry, 'hash'>): string {
   const { v, seq, at, user, device, action, target, prevHash } = entry
+  if (v === 2) {
+    const d = entry.detail
+    const detail = d ? { doc: d.doc, paths: [...d.paths], changes: [...d.changes] } : null
+    return bytesToHex(sha256(utf8ToBytes(`clinic-mesh/audit/v2\n${canonicalJson({ v, seq, at, user, device, action, target, prevHash, detail })}`)))
+  }
   return bytesToHex(sha256(utf8ToBytes(`clinic-mesh/audit/v1\n${canonicalJson({ v, seq, at, user, device, action, target, prevHash })}`)))
 }
 
@@ -38,19 +55,21 @@ export function hashAuditEntry(entry: Omit<AuditEntry, 'hash'>): string {
  * deleted, reordered or altered entry. Deleting the newest entries, or rewriting the whole chain, is only caught
  * against an `anchor` the attacker could not change (a head held by the relay/another device, or a signed head).
  */
-export function verifyChain(entries: readonly AuditEntry[], options: { anchor?: AuditHead } = {}): ChainCheck {
+export function verifyChain(entries: readonly AuditEntry[], options: { anchor?: AuditHead; start?: AuditHead } = {}): ChainCheck {
   let prev: AuditEntry | undefined
+  // `start`: the head of the entries archived before these (retention), which the first entry must follow
+  const start = options.start
   for (const [index, e] of entries.entries()) {
     if (hashAuditEntry(e) !== e.hash) return { ok: false, reason: 'bad-hash', index, detail: `entry ${index} was altered` }
     if (prev && e.device !== prev.device) return { ok: false, reason: 'mixed-device', index, detail: 'one chain per device' }
-    if (e.seq !== (prev ? prev.seq + 1 : 1)) return { ok: false, reason: 'bad-seq', index, detail: `entry ${index} has seq ${e.seq}` }
-    if (e.prevHash !== (prev ? prev.hash : null)) return { ok: false, reason: 'broken-link', index, detail: `entry ${index} does not follow its predecessor` }
+    if (e.seq !== (prev ? prev.seq + 1 : (start?.seq ?? 0) + 1)) return { ok: false, reason: 'bad-seq', index, detail: `entry ${index} has seq ${e.seq}` }
+    if (e.prevHash !== (prev ? prev.hash : (start?.hash ?? null))) return { ok: false, reason: 'broken-link', index, detail: `entry ${index} does not follow its predecessor` }
     prev = e
   }
-  const head = prev ? { seq: prev.seq, hash: prev.hash } : null
+  const head = prev ? { seq: prev.seq, hash: prev.hash } : (start ?? null)
   const anchor = options.anchor
   if (anchor) {
-    const at = entries[anchor.seq - 1]
+    const at = entries[anchor.seq - 1 - (start?.seq ?? 0)]
     if (!at) return { ok: false, reason: 'truncated', index: entries.length, detail: `chain ends before anchored entry ${anchor.seq}` }
     if (at.hash !== anchor.hash) return { ok: false, reason: 'anchor-mismatch', index: anchor.seq - 1, detail: `entry ${anchor.seq} differs from the anchor` }
   }
@@ -100,11 +119,14 @@ export class AuditLog {
   readonly device: string
   readonly #entries: AuditEntry[]
   readonly #now: () => Date
+  /** Head of the entries archived before `#entries[0]` (retention), or null. */
+  #base: AuditHead | null
 
-  private constructor(device: string, entries: AuditEntry[], now: () => Date) {
+  private constructor(device: string, entries: AuditEntry[], now: () => Date, base: AuditHead | null = null) {
     this.device = device
     this.#entries = entries
     this.#now = now
+    this.#base = base
   }
 
   static create(device: string, now: () => Date = () => new Date()): AuditLog {
@@ -112,17 +134,30 @@ export class AuditLog {
   }
 
   /** Continues an existing chain after checking it; `AuditChainError` if it was tampered with. */
-  static resume(device: string, entries: readonly AuditEntry[], options: { anchor?: AuditHead; now?: () => Date } = {}): AuditLog {
-    const check = verifyChain(entries, options.anchor ? { anchor: options.anchor } : {})
+  static resume(device: string, entries: readonly AuditEntry[], options: { anchor?: AuditHead; start?: AuditHead; now?: () => Date } = {}): AuditLog {
+    const check = verifyChain(entries, { ...(options.anchor ? { anchor: options.anchor } : {}), ...(options.start ? { start: options.start } : {}) })
     if (!check.ok) throw new AuditChainError(check.reason, check.index, check.detail)
     if (entries.some((e) => e.device !== device)) throw new AuditChainError('mixed-device', 0, `chain is not device ${device}'s`)
-    return new AuditLog(device, [...entries], options.now ?? (() => new Date()))
+    return new AuditLog(device, [...entries], options.now ?? (() => new Date()), options.start ?? null)
   }
 
-  append(input: { user: string; action: AuditAction; target: string }): AuditEntry {
-    const prev = this.#entries[this.#entries.length - 1]
+  /** Moves the oldest `count` entries out of this log (they were archived elsewhere); the chain continues after them. */
+  archiveOldest(count: number): AuditEntry[] {
+    const out = this.#entries.splice(0, Math.max(0, Math.min(count, this.#entries.length)))
+    const last = out[out.length - 1]
+    if (last) this.#base = { seq: last.seq, hash: last.hash }
+    return out
+  }
+
+  /** Head of the archived part of the chain (null if nothing was archived). */
+  get base(): AuditHead | null {
+    return this.#base
+  }
+
+  append(input: { user: string; action: AuditAction; target: string; detail?: AuditDetail }): AuditEntry {
+    const prev = this.#entries[this.#entries.length - 1] ?? this.#base
     const body = {
-      v: 1 as const,
+      v: 2 as const,
       seq: prev ? prev.seq + 1 : 1,
       at: this.#now().toISOString(),
       user: input.user,
@@ -130,6 +165,7 @@ export class AuditLog {
       action: input.action,
       target: input.target,
       prevHash: prev ? prev.hash : null,
+      ...(input.detail ? { detail: { doc: input.detail.doc, paths: [...input.detail.paths], changes: [...input.detail.changes] } } : {}),
     }
     const entry: AuditEntry = { ...body, hash: hashAuditEntry(body) }
     this.#entries.push(entry)
@@ -142,7 +178,7 @@ export class AuditLog {
 
   get head(): AuditHead | null {
     const last = this.#entries[this.#entries.length - 1]
-    return last ? { seq: last.seq, hash: last.hash } : null
+    return last ? { seq: last.seq, hash: last.hash } : this.#base
   }
 
   whoTouched(target: string): Touch[] {

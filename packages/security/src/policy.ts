@@ -5,8 +5,13 @@ import { ForbiddenError } from './errors.js'
 export const ACTIONS = [
   'read-chart',
   'register-patient',
+  'open-encounter',
+  'move-queue',
   'record-vitals',
+  'record-allergies',
   'write-notes',
+  'consult',
+  'link-patients',
   'record-mar',
   'draft-prescription',
   'sign-prescription',
@@ -42,7 +47,13 @@ const CLINICAL: readonly Role[] = ['registration', 'nurse', 'clinician', 'pharma
 export const POLICY: Readonly<Record<Action, Rule>> = {
   'read-chart': { roles: CLINICAL, offline: 'always' },
   'register-patient': { roles: ['registration', 'nurse', 'clinician'], offline: 'always' },
+  'open-encounter': { roles: ['registration', 'nurse', 'clinician'], offline: 'always' },
+  'move-queue': { roles: ['registration', 'nurse', 'clinician', 'pharmacist'], offline: 'always' },
   'record-vitals': { roles: ['nurse', 'clinician'], offline: 'always' },
+  'record-allergies': { roles: ['nurse', 'clinician'], offline: 'always' },
+  /** the clinician's section: diagnoses, problems, orders, the section's own stamp */
+  consult: { roles: ['clinician'], offline: 'always' },
+  'link-patients': { roles: ['registration', 'nurse', 'clinician', 'supervisor'], offline: 'always' },
   'write-notes': { roles: ['nurse', 'clinician'], offline: 'always' },
   'record-mar': { roles: ['nurse', 'clinician'], offline: 'always' },
   'draft-prescription': { roles: ['clinician'], offline: 'always' },

@@ -32,6 +32,12 @@ export interface BulkWrite<B extends BucketDoc> {
 export interface ClinicStoreInit<B extends BucketDoc> {
   /** Derives the searchable summary of one chart of a bucket; undefined if the bucket has no such chart. */
   summarize: (bucket: Doc<B>, patientId: string) => PatientSummary | undefined
+  /**
+   * Whether this store writes summaries into the index shards (default true). A browser does not: its device node
+   * derives them from the charts it accepts (the shards are node-written, `@clinic-mesh/security` field policy);
+   * the browser only updates its own in-memory index at once.
+   */
+  writeSummaries?: boolean
 }
 
 export interface CreateClinicInit<B extends BucketDoc> extends ClinicStoreInit<B> {
@@ -225,6 +231,10 @@ export class ClinicStore<B extends BucketDoc> {
       for (const w of list) {
         const summary = this.#init.summarize(doc, w.patientId)
         if (!summary) continue
+        if (this.#init.writeSummaries === false) {
+          this.index.upsert(summary)
+          continue
+        }
         const s = shardOf(w.patientId, this.#shards.length)
         let m = summaries.get(s)
         if (!m) summaries.set(s, (m = new Map<string, string>()))
@@ -325,6 +335,7 @@ export class ClinicStore<B extends BucketDoc> {
   #refreshSummary(doc: Doc<B>, patientId: string): void {
     const summary = this.#init.summarize(doc, patientId)
     if (!summary) return
+    if (this.#init.writeSummaries === false) return this.index.upsert(summary)
     const packed = encodeSummary(summary)
     const shard = this.#shards[shardOf(patientId, this.#shards.length)]
     if (!shard || shard.doc().summaries[patientId] === packed) return

@@ -45,19 +45,3 @@ export function pick<T>(obj: unknown, ...keys: string[]): T | undefined {
   }
   return undefined
 }
-
-const lastReported = new Map<string, number>()
-const AUDIT_EVERY_MS = 60_000
-
-/**
- * Tells the device node's audit trail that this user read or changed a chart through the browser's own repo
- * (writes reach the node over /sync, which carries no user). At most one entry per chart and action a minute;
- * lost if the node is down at that moment (docs/THREAT_MODEL.md).
- */
-export function reportAudit(action: 'read' | 'change', patient: string): void {
-  const key = `${action}:${patient}`
-  const now = Date.now()
-  if ((lastReported.get(key) ?? 0) > now - AUDIT_EVERY_MS) return
-  lastReported.set(key, now)
-  api('POST', '/api/audit', { action, patient }).catch(() => lastReported.delete(key))
-}

@@ -2,7 +2,8 @@ import type { DocHandle, Repo, AutomergeUrl } from '@automerge/automerge-repo'
 import { newId, type ClinicDirectoryDoc, type PatientId } from '@clinic-mesh/contracts'
 import { ClinicStore, duplicateKeysOf, findDoc, type PatientSummary } from '@clinic-mesh/store'
 import { needsReview, resolveReview, registerPatient, openEncounter, summarize, type ReviewMarker, type Actor, type Chart, type ChartCollection, type RegisterPatientInput } from '@clinic-mesh/records'
-import { api, pick, reportAudit } from './api.js'
+import { api, pick } from './api.js'
+import { RefusedWrites } from './refused.svelte.js'
 
 const DIRECTORY_KEY = 'clinic-mesh.directory'
 
@@ -22,9 +23,12 @@ export class Clinic {
   #store: ClinicStore<ChartCollection> | undefined
   readonly #repo: Repo
   readonly #watched = new Map<string, DocHandle<ChartCollection> | undefined>()
+  /** Writes the device node refused (kept, shown to the user: nothing typed is lost). */
+  readonly refused: RefusedWrites
 
   constructor(repo: Repo) {
     this.#repo = repo
+    this.refused = new RefusedWrites(repo)
   }
 
   get store(): ClinicStore<ChartCollection> | undefined {
@@ -56,6 +60,8 @@ export class Clinic {
           const chart = bucket.charts[pid]
           return chart ? summarize(chart) : undefined
         },
+        // the device node derives the index from the charts it accepts; this browser only updates its own copy
+        writeSummaries: false,
         ...(signal ? { signal } : {}),
       })
       this.#store = store
@@ -86,6 +92,7 @@ export class Clinic {
     this.#watched.set(url, undefined)
     const h = await findDoc<ChartCollection>(this.#repo, url)
     this.#watched.set(url, h)
+    this.refused.watch(h)
     // heads-changed, not change: resolving a conflict in favour of the value already shown changes no
     // visible value (no patch, no 'change' event) but must still clear its review marker
     h.on('heads-changed', () => this.version++)
@@ -127,7 +134,6 @@ export class Clinic {
 
   /** Applies a records helper to one patient's chart (writes go to the browser repo first). */
   async change(pid: string, fn: (chart: Chart) => void): Promise<void> {
-    reportAudit('change', pid)
     await this.#require().change(pid, (d) => {
       const chart = d.charts[pid]
       if (!chart) throw new Error(`no chart for ${pid}`)

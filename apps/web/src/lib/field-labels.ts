@@ -24,6 +24,7 @@ const LABELS: Record<string, string> = {
   instructions: 'Instructions',
   severity: 'Severity',
   substance: 'Allergy',
+  notes: 'Notes',
 }
 
 const PARENTS: Record<string, string> = {

@@ -1,0 +1,197 @@
+import type { Role } from '@clinic-mesh/contracts'
+import { POLICY, type Action } from './policy.js'
+
+/**
+ * The one table of who may read which clinic document and write which field of it over a browser's `/sync`
+ * (issue "Authority at the node"). A device node classifies every document by what it knows itself (its clinic
+ * directory and records layout), never by the document's content, and checks every operation of every change a
+ * browser sends against this table before the change reaches its repo (apps/device `sync-gate`). Devices and the
+ * relay write through their own code; this table is about what a signed-in browser may do.
+ */
+export const DOC_KINDS = [
+  'directory',
+  'records-root',
+  'index-shard',
+  'chart-bucket',
+  'ledger-log',
+  'settled-inventory',
+  'conflict-queue',
+  'membership',
+  'users',
+  'audit',
+] as const
+export type DocKind = (typeof DOC_KINDS)[number]
+
+/**
+ * `node`: only the device node writes it (derived data, authority records, signatures); `own-peer`: a browser
+ * may set the entry keyed by its own repo peer id only (the records root's `bootstrapped` map).
+ */
+export type WriteAuthority = Action | 'node' | 'own-peer'
+
+export interface FieldRule {
+  /** Path pattern: `*` one key, `**` (last) any rest, zero keys included. */
+  readonly path: readonly string[]
+  readonly may: WriteAuthority
+  /** Append-only: may be created, never overwritten or deleted (MAR entries, a chart, an encounter). */
+  readonly createOnly?: boolean
+  /** Values only the node writes at this path (a prescription's `status: 'signed'`). */
+  readonly nodeValues?: readonly string[]
+}
+
+const ANY_CLINICAL: readonly Role[] = POLICY['read-chart'].roles
+
+/** Who may receive each kind of document. The rest reaches browsers only through the JSON API, shaped per role. */
+export const READ_POLICY: Readonly<Record<DocKind, readonly Role[]>> = {
+  directory: [...ANY_CLINICAL, 'admin'],
+  'records-root': ANY_CLINICAL,
+  'index-shard': ANY_CLINICAL,
+  'chart-bucket': ANY_CLINICAL,
+  // stock reaches the browser through /api/stock (tentative and verified settled figures)
+  'ledger-log': [],
+  'settled-inventory': [],
+  'conflict-queue': [],
+  // password verifiers, wrapped keys, enrolments, the audit trail: never to a browser
+  membership: [],
+  users: [],
+  audit: [],
+}
+
+const C = ['charts', '*']
+const E = [...C, 'encounters', '*']
+const P = [...C, 'prescriptions', '*']
+
+/** Every field of a chart bucket (records' ChartCollection). First matching rule decides; no rule → refused. */
+const CHART_RULES: readonly FieldRule[] = [
+  { path: C, may: 'register-patient', createOnly: true },
+  // demographics and the patient's lists
+  { path: [...C, 'patient'], may: 'register-patient', createOnly: true },
+  { path: [...C, 'patient', 'allergies'], may: 'register-patient', createOnly: true },
+  { path: [...C, 'patient', 'problems'], may: 'register-patient', createOnly: true },
+  { path: [...C, 'patient', 'allergies', '*', '**'], may: 'record-allergies' },
+  { path: [...C, 'patient', 'problems', '*', '**'], may: 'consult' },
+  { path: [...C, 'patient', '**'], may: 'register-patient' },
+  // the encounter: opened by the front desk or a clinician; each section belongs to its role
+  { path: [...C, 'encounters'], may: 'register-patient', createOnly: true },
+  { path: E, may: 'open-encounter', createOnly: true },
+  { path: [...E, 'registration', 'queue'], may: 'move-queue' },
+  { path: [...E, 'registration', 'by', '**'], may: 'move-queue' },
+  { path: [...E, 'registration', 'at'], may: 'move-queue' },
+  { path: [...E, 'registration', '**'], may: 'register-patient' },
+  { path: [...E, 'triage', 'vitals', '*', '**'], may: 'record-vitals' },
+  { path: [...E, 'triage', '**'], may: 'record-vitals' },
+  { path: [...E, 'clinician', 'notes', '**'], may: 'write-notes' },
+  { path: [...E, 'clinician', '**'], may: 'consult' },
+  { path: [...E, 'orders', '**'], may: 'consult' },
+  { path: [...E, 'pharmacy', '**'], may: 'dispense' },
+  { path: [...E, '**'], may: 'open-encounter' },
+  // prescriptions: drafted by a clinician; signed only through the node's signing route
+  { path: [...C, 'prescriptions'], may: 'register-patient', createOnly: true },
+  { path: [...P, 'signed', '**'], may: 'node' },
+  { path: [...P, 'status'], may: 'draft-prescription', nodeValues: ['signed'] },
+  { path: [...P, '**'], may: 'draft-prescription' },
+  // medication administration: append-only, a correction is a new entry
+  { path: [...C, 'mar'], may: 'register-patient', createOnly: true },
+  { path: [...C, 'mar', '*', '**'], may: 'record-mar', createOnly: true },
+  { path: ['links', '*', '**'], may: 'link-patients' },
+]
+
+/** Per document kind, the fields a browser may write. Kinds not listed here are written by nodes and the relay only. */
+export const WRITE_POLICY: Readonly<Record<DocKind, readonly FieldRule[]>> = {
+  directory: [],
+  'records-root': [{ path: ['bootstrapped', '*'], may: 'own-peer' }],
+  // summaries are derived from the charts: the device node refreshes them when a browser's chart change lands
+  'index-shard': [],
+  'chart-bucket': CHART_RULES,
+  'ledger-log': [],
+  'settled-inventory': [],
+  'conflict-queue': [],
+  membership: [],
+  users: [],
+  audit: [],
+}
+
+function matches(pattern: readonly string[], path: readonly (string | number)[]): boolean {
+  for (let i = 0; i < pattern.length; i++) {
+    const p = pattern[i]
+    if (p === '**' && i === pattern.length - 1) return true
+    if (i >= path.length) return false
+    if (p !== '*' && p !== String(path[i])) return false
+  }
+  return pattern.length === path.length
+}
+
+export function fieldRule(kind: DocKind, path: readonly (string | number)[]): FieldRule | undefined {
+  return WRITE_POLICY[kind].find((r) => matches(r.path, path))
+}
+
+export function mayRead(role: Role, kind: DocKind): boolean {
+  return READ_POLICY[kind].includes(role)
+}
+
+/** One operation of a change, as the gate resolved it: where it writes and how. */
+export interface FieldWrite {
+  readonly path: readonly (string | number)[]
+  /** `overwrite`: replaces or deletes a value that existed (Automerge `pred` not empty, or a delete). */
+  readonly overwrite: boolean
+  /** The scalar written, when there is one. */
+  readonly value?: unknown
+}
+
+export type WriteDecision = { readonly allowed: true; readonly action: WriteAuthority } | { readonly allowed: false; readonly message: string }
+
+/** Whether a user of `role`, on browser peer `peerId`, may make this one write to a document of `kind`. */
+export function decideWrite(role: Role, kind: DocKind, w: FieldWrite, peerId: string): WriteDecision {
+  const where = w.path.join('.')
+  const rule = fieldRule(kind, w.path)
+  if (!rule) return { allowed: false, message: `no one writes ${where || 'the document root'} of a ${kind} document from a browser` }
+  if (rule.may === 'node') return { allowed: false, message: `${where} is written by the device node only` }
+  if (rule.may === 'own-peer') {
+    return String(w.path[w.path.length - 1]) === peerId ? { allowed: true, action: 'own-peer' } : { allowed: false, message: `${where} belongs to another peer` }
+  }
+  if (!POLICY[rule.may].roles.includes(role)) return { allowed: false, message: `a ${role} may not ${rule.may.replace(/-/g, ' ')} (${where})` }
+  if (rule.createOnly && w.overwrite) return { allowed: false, message: `${where} is append-only: it may be added, never changed or removed` }
+  if (rule.nodeValues && typeof w.value === 'string' && rule.nodeValues.includes(w.value)) {
+    return { allowed: false, message: `${where} = ${w.value} is set by the device node only` }
+  }
+  return { allowed: true, action: rule.may }
+}
+
+/** The paths a change wrote, for the audit trail (deduplicated, list positions folded). */
+export interface CheckedChange {
+  readonly hash: string
+  readonly paths: readonly string[]
+}
+
+export type WriteCheck = { readonly ok: true; readonly changes: readonly CheckedChange[] } | { readonly ok: false; readonly message: string }
+
+/**
+ * Checks every write of a browser's changes: each must be allowed to `role` by the table, structure aside (empty
+ * containers created inside an object the same changes create, under a path some rule lets a browser write).
+ * `guard` adds checks that depend on the receiver's copy (a signed prescription is immutable).
+ */
+export function checkWrites(
+  role: Role,
+  kind: DocKind,
+  peerId: string,
+  changes: readonly { hash: string; writes: readonly (FieldWrite & { structural: boolean })[] }[],
+  guard?: (w: FieldWrite) => string | undefined,
+): WriteCheck {
+  const out: CheckedChange[] = []
+  for (const c of changes) {
+    const paths = new Set<string>()
+    for (const w of c.writes) {
+      if (w.structural) {
+        const rule = fieldRule(kind, w.path)
+        if (!rule || rule.may === 'node') return { ok: false, message: `no one creates ${w.path.join('.')} from a browser` }
+      } else {
+        const d = decideWrite(role, kind, w, peerId)
+        if (!d.allowed) return { ok: false, message: d.message }
+      }
+      const refused = guard?.(w)
+      if (refused) return { ok: false, message: refused }
+      paths.add(w.path.join('.'))
+    }
+    out.push({ hash: c.hash, paths: [...paths] })
+  }
+  return { ok: true, changes: out }
+}

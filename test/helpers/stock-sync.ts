@@ -1,0 +1,56 @@
+import { createServer, connect, type Server, type Socket } from 'node:net'
+import type { AddressInfo } from 'node:net'
+import { Repo, type PeerId } from '@automerge/automerge-repo'
+import { WebSocketClientAdapter } from '@automerge/automerge-repo-network-websocket'
+
+/**
+ * A stock automerge-repo client (`Repo` + `WebSocketClientAdapter`, none of the project's client code) signed in as
+ * one user of a device node: what a signed-in browser session, or an attacker holding its cookie, can do over
+ * `/sync`. The stock adapter cannot send a header, so a loopback forwarder plays the browser's cookie jar: it adds
+ * `Authorization: Bearer <token>` to the upgrade request and pipes the bytes both ways.
+ */
+export interface StockClient {
+  repo: Repo
+  peerId: string
+  close: () => Promise<void>
+}
+
+export async function stockClient(nodePort: number, token: string, peerId = `web-${Math.random().toString(36).slice(2, 10)}`): Promise<StockClient> {
+  const sockets = new Set<Socket>()
+  const proxy: Server = createServer((client) => {
+    sockets.add(client)
+    const upstream = connect(nodePort, '127.0.0.1')
+    sockets.add(upstream)
+    let head = Buffer.alloc(0)
+    const onData = (d: Buffer): void => {
+      head = Buffer.concat([head, d])
+      const end = head.indexOf('\r\n\r\n')
+      if (end < 0) return
+      client.off('data', onData)
+      upstream.write(Buffer.concat([head.subarray(0, end), Buffer.from(`\r\nAuthorization: Bearer ${token}`), head.subarray(end)]))
+      client.pipe(upstream)
+    }
+    client.on('data', onData)
+    upstream.pipe(client)
+    const end = (): void => {
+      client.destroy()
+      upstream.destroy()
+    }
+    client.on('error', end)
+    upstream.on('error', end)
+    client.on('close', end)
+    upstream.on('close', end)
+  })
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r))
+  const port = (proxy.address() as AddressInfo).port
+  const repo = new Repo({ network: [new WebSocketClientAdapter(`ws://127.0.0.1:${port}/sync`, 500)], peerId: peerId as PeerId, sharePolicy: async () => true })
+  return {
+    repo,
+    peerId,
+    close: async () => {
+      await repo.shutdown().catch(() => undefined)
+      for (const s of sockets) s.destroy()
+      await new Promise<void>((r) => proxy.close(() => r()))
+    },
+  }
+}
