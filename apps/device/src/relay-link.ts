@@ -1,4 +1,5 @@
-import type { PeerId, Repo } from '@automerge/automerge-repo'
+import { decodeSyncMessage } from '@automerge/automerge'
+import type { Message, PeerId, Repo } from '@automerge/automerge-repo'
 import { WebSocketClientAdapter } from '@automerge/automerge-repo-network-websocket'
 import { ClinicMeshError } from '@clinic-mesh/contracts'
 import { signRelayProof, type Enrolment, type RelayProof, type RelayProofKind } from '@clinic-mesh/mesh'
@@ -39,6 +40,8 @@ export interface RelayCredentials {
   adminPublicKeys: string[]
   /** The relay key pinned by this device (absent: nothing is pinned, e.g. unit tests). */
   relayKey?: RelayKeyPin
+  /** Document ids only the relay writes (settled inventory, conflict queue): this device never sends it changes to them. */
+  relayOnlyDocs?: () => readonly string[]
 }
 
 export interface RelayStatus {
@@ -55,8 +58,10 @@ export interface RelayStatus {
  * socket error (the stock adapter rethrows anything but ECONNREFUSED, which would kill the process).
  */
 class OneShotAdapter extends WebSocketClientAdapter {
-  constructor(url: string, onOpen: () => void, onClose: () => void) {
+  readonly #relayOnly: () => readonly string[]
+  constructor(url: string, onOpen: () => void, onClose: () => void, relayOnly: () => readonly string[]) {
     super(url, 3_600_000)
+    this.#relayOnly = relayOnly
     const open = this.onOpen
     this.onOpen = () => {
       open()
@@ -67,6 +72,28 @@ class OneShotAdapter extends WebSocketClientAdapter {
       onClose()
     }
     this.onError = () => onClose()
+  }
+
+  /**
+   * A sync message carrying changes to a document only the relay writes is not sent: such a change can only be a
+   * member's forgery that reached this device over the mesh (devices ignore it: it does not verify), and the relay
+   * closes any socket that sends one — an honest device must not lose its link for passing it on.
+   */
+  override send(message: Message): void {
+    const m = message as { type: string; documentId?: string; data?: Uint8Array }
+    if ((m.type === 'sync' || m.type === 'request') && m.documentId && m.data && this.#relayOnly().includes(m.documentId)) {
+      let changes = 1
+      try {
+        changes = decodeSyncMessage(m.data).changes.length
+      } catch {
+        // undecodable: not sent either
+      }
+      if (changes > 0) {
+        log('relay-only-change-withheld', { doc: m.documentId, changes })
+        return
+      }
+    }
+    super.send(message)
   }
 }
 
@@ -158,7 +185,7 @@ export class RelayLink {
       return this.#retry()
     }
     if (this.#stopped || !this.#enabled || this.#adapter) return
-    const adapter = new OneShotAdapter(syncUrl, () => {}, () => this.#lost(adapter))
+    const adapter = new OneShotAdapter(syncUrl, () => {}, () => this.#lost(adapter), () => this.#creds.relayOnlyDocs?.() ?? [])
     adapter.on('peer-candidate', ({ peerId }) => {
       this.#connected = true
       this.#remote = peerId
