@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { Repo, type AutomergeUrl, type DocHandle, type PeerId } from '@automerge/automerge-repo'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -8,7 +9,7 @@ import { Membership, createMeshNode, signEnrolment, type Enrolment, type MeshNod
 import { signBatch, unlockSigningKey, type UserRegister } from '@clinic-mesh/security'
 import { tempDir, type TempDir } from '@clinic-mesh/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DeviceCluster, pollDevice, testPassword, type DeviceProcess } from './helpers/device-process.js'
+import { DeviceCluster, DeviceProcess, pollDevice, testPassword } from './helpers/device-process.js'
 import { newDeviceKey, type DeviceKey } from './helpers/relay-auth.js'
 import { TestDevice } from './helpers/relay-device.js'
 import { RelayProcess } from './helpers/relay-process.js'
@@ -203,6 +204,11 @@ describe('authority at the node: roles from the register, admin-signed membershi
     ;(await membership()).change((d) => {
       d.enrolments[peerId] = plain(stolenEnrolment)
     })
+    // (the pharmacy tablet admits it once the enrolment arrived through the relay)
+    await pollDevice(async () => {
+      const r = await node.api<{ enrolled: { peerId: string }[] }>('GET', '/api/devices', undefined, { as: admin })
+      return r.body.enrolled.some((e) => e.peerId === peerId)
+    }, 'the stolen tablet enrolled at the pharmacy tablet')
     const members = new Membership({ clinic: clinic.clinic, adminPublicKeys: clinic.adminPublicKeys.map((k) => Buffer.from(k, 'hex')), enrolments: [...clinic.enrolments, stolenEnrolment] })
     const target = node.mesh.find((a) => a.includes('/p2p/')) ?? `${node.mesh[0]}/p2p/${status.device.peerId}`
     const mesh = await createMeshNode({
@@ -258,5 +264,23 @@ describe('authority at the node: roles from the register, admin-signed membershi
     }, 'the next settlement believed', 30_000)
     expect(next.settledVersion).toBeGreaterThan(before.settledVersion ?? 0)
     expect(next.settledAt).not.toBe(FORGED_AT)
+  })
+
+  it('a device pins the relay key at registration and refuses a relay that presents another one (RelayKeyMismatchError)', async () => {
+    const relayKey = (await relay.api<{ relayKey: string }>('GET', '/api/status')).body.relayKey
+    const config = JSON.parse(await readFile(join(node.init.dataDir, 'device.json'), 'utf8')) as { relayKey?: string }
+    expect(config.relayKey).toBe(relayKey)
+    // a tablet of another clinic told (--relay-key) to expect another relay: it registers, sees the key, goes no further
+    const other = await DeviceProcess.start({ dataDir: join(dir.path, 'other'), name: 'other', initClinic: 'Other Clinic', relay: relay.syncUrl.replace(/\/sync$/, ''), args: ['--relay-key', 'ab'.repeat(32)] })
+    try {
+      const st = await pollDevice(async () => {
+        const r = (await other.api<{ relay: { lastError: string | null; connected: boolean } }>('GET', '/api/status')).body.relay
+        return r.lastError?.includes('RelayKeyMismatchError') ? r : undefined
+      }, 'the other relay key refused')
+      expect(st.connected).toBe(false)
+      expect(other.stderr.join('\n')).toMatch(/"event":"relay-key-mismatch","error":"RelayKeyMismatchError","pinned":"(ab)+","offered":"[0-9a-f]{64}"/)
+    } finally {
+      await other.stop('SIGKILL')
+    }
   })
 })
