@@ -23,10 +23,10 @@ class SessionSocketAdapter extends WebSocketClientAdapter {
     this.peerMetadata = meta ?? {}
     const socket = new WebSocket(this.url, { headers: { cookie: this.#cookie } })
     socket.binaryType = 'arraybuffer'
-    this.socket = socket as unknown as typeof this.socket
+    this.socket = socket
     socket.addEventListener('open', this.onOpen)
     socket.addEventListener('close', this.onClose)
-    socket.addEventListener('message', this.onMessage as never)
+    socket.addEventListener('message', this.onMessage)
     socket.addEventListener('error', () => undefined)
   }
 }

@@ -1,5 +1,5 @@
 import * as A from '@automerge/automerge'
-import type { EncounterId, PrescriptionId } from '@clinic-mesh/contracts'
+import type { EncounterId, PrescriptionId, UserId } from '@clinic-mesh/contracts'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { describe, expect, it } from 'vitest'
 import {
@@ -202,7 +202,7 @@ describe('prescriptions signed on the device node', () => {
     const { doc, pid, rxId } = withDraft()
     const signed = A.change(doc, (d) => signPrescription(d.charts[pid]!, rxId, secretKey, doctor))
     const renamed = A.change(signed, (d) => {
-      d.charts[pid]!.prescriptions[rxId]!.signed!.signedBy.user = imm('usr_other')
+      d.charts[pid]!.prescriptions[rxId]!.signed!.signedBy.user = imm('usr_other' as UserId)
     })
     expect(verifyPrescription(rxOf(renamed, pid, rxId))).toMatchObject({ ok: false, reason: 'bad-signature' })
   })
