@@ -14,7 +14,7 @@ const SYNC_TYPES = new Set(['sync', 'request'])
 
 /** The number of Automerge changes a sync message carries for `documentId`, if it is a sync message for one. */
 function changesFor(messageBytes: Uint8Array): { documentId: string; changes: number } | null {
-  const m = cbor.decode(messageBytes) as { type?: string; documentId?: string; data?: Uint8Array }
+  const m = cbor.decode<{ type?: string; documentId?: string; data?: Uint8Array }>(messageBytes)
   if (!SYNC_TYPES.has(m.type ?? '') || typeof m.documentId !== 'string' || !(m.data instanceof Uint8Array)) return null
   let changes: number
   try {

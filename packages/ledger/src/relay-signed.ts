@@ -36,15 +36,19 @@ function sortedEntries(o: Readonly<Record<string, unknown>>): [string, unknown][
     .map((k) => [k, o[k]])
 }
 
-/** The signed bytes of a settled inventory: sha-256 of a JSON array of the fields in a fixed order. */
+/** The context string, a newline and the sha-256 (hex) of a JSON array of the fields: never a bare digest. */
+function contextBytes(context: string, fields: unknown[]): Uint8Array {
+  return utf8ToBytes(`${context}\n${bytesToHex(sha256(utf8ToBytes(JSON.stringify([context, ...fields]))))}`)
+}
+
+/** The signed bytes of a settled inventory: every content field in a fixed order, the version and the clinic. */
 export function settledInventoryBytes(doc: SettledInventoryContent, version: number): Uint8Array {
-  const fields = [SETTLED_INVENTORY_CONTEXT, doc.kind, doc.clinic, version, doc.settledAt, doc.decidedOps, sortedEntries(doc.watermarks), doc.state]
-  return sha256(utf8ToBytes(JSON.stringify(fields)))
+  return contextBytes(SETTLED_INVENTORY_CONTEXT, [doc.kind, doc.clinic, version, doc.settledAt, doc.decidedOps, sortedEntries(doc.watermarks), doc.state])
 }
 
 /** The signed bytes of a conflict queue: every (id, entry) pair sorted by id. */
 export function conflictQueueBytes(doc: ConflictQueueContent, version: number): Uint8Array {
-  return sha256(utf8ToBytes(JSON.stringify([CONFLICT_QUEUE_CONTEXT, doc.kind, doc.clinic, version, sortedEntries(doc.conflicts)])))
+  return contextBytes(CONFLICT_QUEUE_CONTEXT, [doc.kind, doc.clinic, version, sortedEntries(doc.conflicts)])
 }
 
 /** A new relay identity secret (32 bytes, Ed25519). */
@@ -90,7 +94,7 @@ function check(doc: unknown, kind: string, bytes: (version: number) => Uint8Arra
   if (!isVersion(sig.version) || typeof sig.key !== 'string' || typeof sig.signature !== 'string') return { ok: false, reason: 'malformed', detail: 'relay signature fields missing' }
   if (d.clinic !== expect.clinic) return { ok: false, reason: 'wrong-clinic', detail: `document of clinic ${d.clinic}, not ${expect.clinic}` }
   if (sig.key.toLowerCase() !== expect.relayKey.toLowerCase()) return { ok: false, reason: 'wrong-key', detail: `signed by ${sig.key.slice(0, 16)}…, not the pinned relay key` }
-  let ok = false
+  let ok: boolean
   try {
     ok = ed25519.verify(hexToBytes(sig.signature), bytes(sig.version), hexToBytes(expect.relayKey))
   } catch {
