@@ -27,13 +27,9 @@ export function resolveChanges(doc: A.Doc<unknown>, changes: readonly Uint8Array
   const backend = A.getBackend(doc)
   const fresh: A.DecodedChange[] = []
   for (const bytes of changes) {
-    let c: A.DecodedChange
-    try {
-      c = A.decodeChange(bytes)
-    } catch {
-      return { ok: false, message: 'a change does not decode' }
-    }
-    if (backend.getChangeByHash(c.hash) === null) fresh.push(c)
+    const decoded = decodeAll(bytes)
+    if (!decoded) return { ok: false, message: 'a change does not decode' }
+    for (const c of decoded) if (backend.getChangeByHash(c.hash) === null) fresh.push(c)
   }
   // objects created by these changes: id → (parent object, key)
   const created = new Map<string, { parent: string; key: string | number }>()
@@ -75,6 +71,29 @@ export function resolveChanges(doc: A.Doc<unknown>, changes: readonly Uint8Array
     out.push({ hash: c.hash, writes })
   }
   return { ok: true, changes: out }
+}
+
+/**
+ * The changes of one sync-message entry: a change chunk, a bundle of changes (Automerge 3 sends several changes
+ * compressed together), or a whole-document chunk.
+ */
+function decodeAll(bytes: Uint8Array): A.DecodedChange[] | undefined {
+  try {
+    return [A.decodeChange(bytes)]
+  } catch {
+    // not a single change: a document chunk?
+  }
+  try {
+    // a document chunk of several changes (Automerge 3's sync sends runs of changes this way), deps possibly outside
+    return A.getAllChanges(A.load(bytes, { allowMissingChanges: true })).map((c) => A.decodeChange(c))
+  } catch {
+    // nor a document chunk
+  }
+  try {
+    return A.readBundle(bytes).changes
+  } catch {
+    return undefined
+  }
 }
 
 /** A map key, or `#` for a list element (policies never name list positions). */
