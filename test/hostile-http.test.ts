@@ -53,7 +53,7 @@ describe('hostile HTTP input to a real device node', () => {
     await cluster?.stop()
   })
 
-  // (POST /api/signatures/prescription is left out: with no settled knowledge base the policy refuses the signer
+  // (POST /api/patients/:pid/prescriptions/:rxId/sign is left out: with no settled knowledge base the policy refuses the signer
   // with 403 ForbiddenError before any body is read)
   const routes: [string, string][] = [
     ['POST', '/api/patients'],
