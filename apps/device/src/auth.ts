@@ -155,7 +155,7 @@ export class DeviceAuth {
       this.#conflictsLogged.add(id)
     }
     const mark = (id: string): string => {
-      const u = r.users.users[id] as (UserRecord & { endorsement?: { signature: string } }) | undefined
+      const u: { endorsement?: { signature: string }; credentialSignature?: string } | undefined = r.users.users[id]
       return `${id}:${u?.endorsement?.signature ?? ''}:${u?.credentialSignature ?? ''}`
     }
     const restore = r.stale.filter((id) => !this.#restored.has(mark(id)))

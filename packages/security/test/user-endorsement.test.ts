@@ -72,7 +72,7 @@ describe('versions: a holder never goes back to an older record it verified', ()
     const disabled = endorseUser('usr_bob' as UserId, { ...bob, status: 'disabled', version: nextVersion(bob) }, adminKey)
     expect([disabled.version, disabled.credentialVersion]).toEqual([2, 1])
     const rewrapped = await changePassword('usr_bob' as UserId, bob, 'usr_bob-password', 'bob-new-password', TEST_SCRYPT)
-    expect([rewrapped.version, rewrapped.credentialVersion, rewrapped.endorsement]).toEqual([1, 2, bob.endorsement])
+    expect([rewrapped.version, rewrapped.credentialVersion, (rewrapped as EndorsedUserRecord).endorsement]).toEqual([1, 2, bob.endorsement])
     // a version edited after the endorsement breaks it (the version is in the endorsed bytes), likewise the credential version
     expect(Object.keys(endorsedUsers(reg({ usr_admin: admin, usr_bob: { ...bob, version: 7 } }), roots).users)).toEqual(['usr_admin'])
     expect(Object.keys(endorsedUsers(reg({ usr_admin: admin, usr_bob: { ...rewrapped, credentialVersion: 9 } }), roots).users)).toEqual(['usr_admin'])
