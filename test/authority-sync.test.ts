@@ -5,7 +5,7 @@ import { shardOf } from '@clinic-mesh/store'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { DeviceCluster, pollDevice, type DeviceProcess } from './helpers/device-process.js'
-import { stockClient, type StockClient } from './helpers/stock-sync.js'
+import { stockClient, type StockClient } from '@clinic-mesh/testing/stock-sync'
 
 /**
  * Issue "Authority at the node": a signed-in browser session is not a full-trust peer of its device node. Each case

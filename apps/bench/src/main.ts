@@ -10,6 +10,7 @@ import { benchLiveEdits, benchPartitionHeal } from './live-bench.js'
 import { formatTable, type BenchRow } from './row.js'
 import { benchSearch } from './search-bench.js'
 import { benchAtRest } from './p6-bench.js'
+import { benchGatedNotes } from './gate-bench.js'
 
 const args = process.argv.slice(2)
 const json = args.includes('--json')
@@ -25,6 +26,7 @@ const suites: [string, () => Promise<BenchRow[]> | BenchRow[]][] = [
   ['P3', () => benchPartitionHeal()],
   ['P7', () => benchMesh()],
   ['P6', () => benchAtRest()],
+  ['P8', () => benchGatedNotes()],
 ]
 
 const rows: BenchRow[] = []
