@@ -106,7 +106,7 @@ describe('authority at the node: what a signed-in browser session may sync', () 
     const root = (await c.repo.find<Root>(dir.recordsRoot)).doc()
     const bucketUrl = root.chartBuckets[shardOf(pid, root.chartBuckets.length)] as AutomergeUrl
     const bucket = await c.repo.find<Bucket>(bucketUrl, { signal: AbortSignal.timeout(15_000) })
-    const refused = refusalOn(bucket as DocHandle<unknown>)
+    const refused = refusalOn(bucket)
     bucket.change((b) => {
       const enc = b.charts[pid]?.encounters[eid]
       if (enc) enc.clinician.diagnoses.dx_forged = { text: new ImmutableString('HIV positive'), certainty: new ImmutableString('confirmed') }
@@ -161,7 +161,7 @@ describe('authority at the node: what a signed-in browser session may sync', () 
       const enc = b.charts[pid]?.encounters[eid]
       if (enc) enc.triage.vitals.v_after_logout = { values: { pulseBpm: 200 }, takenAt: new ImmutableString(new Date().toISOString()), by: { user: new ImmutableString('usr_ned-nurse'), device: new ImmutableString('web') } }
     })
-    await pollDevice(async () => desk.stderr.some((l) => l.includes('UnauthenticatedError')), 'the node closes the ended session')
+    await pollDevice(() => Promise.resolve(desk.stderr.some((l) => l.includes('UnauthenticatedError'))), 'the node closes the ended session')
     expect((await chartOn(desk)).encounters[eid]?.triage.vitals.v_after_logout).toBeUndefined()
   })
 

@@ -1,3 +1,4 @@
+import { ImmutableString } from '@automerge/automerge'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -128,6 +129,22 @@ describe('prescriptions are signed by the device node from its own copy of the c
     // the signature reaches the tablet's own copy over /sync
     await pollDevice(async () => str((await tablet.chart(pid))!.prescriptions[rxId]!.status) === 'signed', 'the signature reached the tablet')
     expect(verifyPrescription((await tablet.chart(pid))!.prescriptions[rxId]!, { deviceKey }).ok).toBe(true)
+
+    // a signed prescription is immutable at the node: the clinician's own browser changing the dose of its copy
+    // (around the records helpers, which refuse it) is refused by the sync gate, and the node's copy still verifies
+    const bucket = await tablet.store.bucketFor(pid)
+    const refused = new Promise<{ name: string; message: string }>((resolve) =>
+      bucket.on('ephemeral-message', ({ message }) => {
+        const m = message as { type?: string; name: string; message: string }
+        if (m.type === 'clinic-mesh/refused') resolve(m)
+      }),
+    )
+    bucket.change((d) => {
+      const item = Object.values(d.charts[pid]!.prescriptions[rxId]!.items)[0]!
+      item.dose = new ImmutableString('10 g')
+    })
+    expect(await refused).toMatchObject({ name: 'ForbiddenWriteError', message: expect.stringMatching(/is signed/) })
+    expect(verifyPrescription((await onNode(rxId))!, { deviceKey }).ok).toBe(true)
 
     // a retried request for the same version answers again without signing twice; any other request is refused
     const again = await node.api<SignReply>('POST', signPath(rxId), { expectedHash: hash }, { as: clinician })

@@ -31,7 +31,7 @@ async function startDevice(root: string, name: string, founder: boolean): Promis
   const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', ...args], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, CLINIC_MESH_ADMIN_PASSWORD: ADMIN_PASSWORD } })
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`device ${name} did not start`)), 30_000)
-    createInterface({ input: child.stdout! }).on('line', (l) => {
+    createInterface({ input: child.stdout }).on('line', (l) => {
       try {
         const ev = JSON.parse(l) as { event?: string; http?: number }
         if (ev.event === 'listening' && typeof ev.http === 'number') {
@@ -106,7 +106,7 @@ async function keystrokes(writer: DocHandle<Notes>, reader: DocHandle<Notes>, pi
  * MessageChannels (the stock automerge-repo path, no WebSocket, no libp2p, nothing checked).
  */
 async function ungatedChain(): Promise<number[]> {
-  const repos = [0, 1, 2, 3].map((i) => new Repo({ network: [], peerId: `r${i}` as PeerId, sharePolicy: async () => true }))
+  const repos = [0, 1, 2, 3].map((i) => new Repo({ network: [], peerId: `r${i}` as PeerId, sharePolicy: () => Promise.resolve(true) }))
   for (let i = 0; i < 3; i++) {
     const { port1, port2 } = new MessageChannel()
     repos[i]!.networkSubsystem.addNetworkAdapter(new MessageChannelNetworkAdapter(port1))

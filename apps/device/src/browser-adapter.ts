@@ -69,7 +69,7 @@ export class BrowserSyncAdapter extends WebSocketServerAdapter {
       this.#close(socket, err instanceof Error ? err.name : 'Error', err instanceof Error ? err.message : '')
       return
     }
-    const m = cbor.decode(messageBytes) as GateMessage
+    const m = cbor.decode<GateMessage>(messageBytes)
     if (m.type === 'join') {
       if (!BROWSER_PEER.test(senderId)) return this.#close(socket, 'PeerMismatchError', 'a browser joins as web-<id>')
       return super.receiveMessage(messageBytes, socket)

@@ -292,7 +292,7 @@ export class DeviceNode {
     this.#store = store
     this.#ledger = ledger
     this.records = new RecordsApi(this.repo, store)
-    const gate = new SyncGate(this.repo, new DocKinds(dir, store as unknown as ConstructorParameters<typeof DocKinds>[1]), this.audit)
+    const gate = new SyncGate(this.repo, new DocKinds(dir, store), this.audit)
     this.#gateNow = gate
     this.#browsers?.attach(gate)
     this.#gate.resolve(gate)

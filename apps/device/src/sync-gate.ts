@@ -81,7 +81,7 @@ export class SyncGate {
     }
     if (changes.length === 0) return { pass: true }
     const handle = await findDoc<unknown>(this.#repo, `automerge:${documentId}` as AutomergeUrl, { signal: AbortSignal.timeout(10_000) })
-    const doc = handle.doc() as A.Doc<unknown>
+    const doc = handle.doc()
     const resolved = resolveChanges(doc, changes)
     if (!resolved.ok) return { pass: false, error: new ForbiddenWriteError(resolved.message) }
     const writes = resolved.changes.flatMap((c) => c.writes.filter((w) => !w.structural).map((w) => ({ path: w.path.join('.'), ...(w.value !== undefined ? { value: w.value } : {}) })))

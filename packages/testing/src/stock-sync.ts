@@ -43,7 +43,7 @@ export async function stockClient(nodePort: number, token: string, peerId = `web
   })
   await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r))
   const port = (proxy.address() as AddressInfo).port
-  const repo = new Repo({ network: [new WebSocketClientAdapter(`ws://127.0.0.1:${port}/sync`, 500)], peerId: peerId as PeerId, sharePolicy: async () => true })
+  const repo = new Repo({ network: [new WebSocketClientAdapter(`ws://127.0.0.1:${port}/sync`, 500)], peerId: peerId as PeerId, sharePolicy: () => Promise.resolve(true) })
   return {
     repo,
     peerId,
