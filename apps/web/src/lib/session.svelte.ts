@@ -1,5 +1,6 @@
 import { ROLES, isRole, type Role, type UserId, type DeviceId } from '@clinic-mesh/contracts'
 import type { Actor } from '@clinic-mesh/records'
+import { POLICY, decideWrite, type Action } from '@clinic-mesh/security/policy'
 import { ApiError, api } from './api.js'
 
 export interface User {
@@ -42,6 +43,18 @@ export class Session {
   #user = $state<User | undefined>(load())
   readonly device = browserDevice()
   readonly roles = ROLES
+
+  /** Whether the signed-in user's role may do this (the device node's policy table; the node refuses it anyway). */
+  may(action: Action): boolean {
+    const role = this.#user?.role
+    return role !== undefined && POLICY[action].roles.includes(role)
+  }
+
+  /** Whether this user may change a chart field at `path` (a review marker's): the node's field policy. */
+  mayWrite(path: readonly string[]): boolean {
+    const role = this.#user?.role
+    return role !== undefined && decideWrite(role, 'chart-bucket', { path, overwrite: true }, '').allowed
+  }
 
   constructor() {
     // the node is the judge: an ended or expired session (401) signs out; an unreachable node keeps the user working
