@@ -165,6 +165,11 @@ describe('authority at the node: what a signed-in browser session may sync', () 
     expect((await chartOn(desk)).encounters[eid]?.triage.vitals.v_after_logout).toBeUndefined()
   })
 
+  it('the browser no longer reports its own reads and writes: POST /api/audit is gone (the node audits what lands)', async () => {
+    const r = await desk.api<{ error: { name: string } }>('POST', '/api/audit', { action: 'read', patient: pid }, { as: nurse })
+    expect([r.status, r.body.error.name]).toEqual([404, 'RouteNotFoundError'])
+  })
+
   it("a browser cannot join under a device's peer id (whose documents the node would share freely)", async () => {
     const token = await desk.token(nurse)
     const ws = new WebSocket(`ws://127.0.0.1:${desk.port}/sync`, { headers: { authorization: `Bearer ${token}` } })

@@ -64,7 +64,7 @@ describe('hostile HTTP input to a real device node', () => {
     ['POST', '/api/network'],
     ['POST', '/api/login'],
     ['POST', '/api/users'],
-    ['POST', '/api/audit'],
+    ['POST', '/api/password'],
     ['POST', '/api/devices/revoke'],
     ['POST', '/api/stock/formulary'],
   ]
@@ -73,7 +73,7 @@ describe('hostile HTTP input to a real device node', () => {
   const roleFor = (path: string): { name: string; role: string } | null =>
     path === '/api/login'
       ? null
-      : ['/api/users', '/api/audit', '/api/devices/revoke', '/api/stock/formulary'].includes(path)
+      : ['/api/users', '/api/devices/revoke', '/api/stock/formulary'].includes(path)
         ? { name: 'admin', role: 'admin' }
         : path.startsWith('/api/stock')
           ? { name: 'pharm', role: 'pharmacist' }
