@@ -113,7 +113,7 @@ describe('authority at the node: what a signed-in browser session may sync', () 
     })
     const r = await refused
     expect(r.name).toBe('ForbiddenWriteError')
-    expect(r.message).toMatch(/registration may not consult/)
+    expect(r.message).toMatch(/registration user may not write the clinician/)
     expect(r.writes.some((w) => w.value === 'HIV positive')).toBe(true) // what was typed comes back to be shown
 
     // the nurse's vitals over /sync are accepted and reach the other tablet: the gate is not a wall

@@ -110,6 +110,22 @@ export const WRITE_POLICY: Readonly<Record<DocKind, readonly FieldRule[]>> = {
   audit: [],
 }
 
+/** What each action means to the person refused it. */
+const WORDS: Partial<Record<Action, string>> = {
+  'register-patient': 'register patients or change their details',
+  'open-encounter': 'open a visit',
+  'move-queue': 'move the patient on in the queue',
+  'record-vitals': 'record vital signs',
+  'record-allergies': 'record allergies',
+  'write-notes': 'write clinical notes',
+  consult: "write the clinician's part of the visit (diagnoses, problems, orders)",
+  'draft-prescription': 'write prescriptions',
+  'record-mar': 'record medicines given',
+  dispense: "write the pharmacy's part of the visit",
+  'link-patients': 'link duplicate patients',
+}
+const words = (a: Action): string => WORDS[a] ?? a.replace(/-/g, ' ')
+
 function matches(pattern: readonly string[], path: readonly (string | number)[]): boolean {
   for (let i = 0; i < pattern.length; i++) {
     const p = pattern[i]
@@ -148,7 +164,7 @@ export function decideWrite(role: Role, kind: DocKind, w: FieldWrite, peerId: st
   if (rule.may === 'own-peer') {
     return String(w.path[w.path.length - 1]) === peerId ? { allowed: true, action: 'own-peer' } : { allowed: false, message: `${where} belongs to another peer` }
   }
-  if (!POLICY[rule.may].roles.includes(role)) return { allowed: false, message: `a ${role} may not ${rule.may.replace(/-/g, ' ')} (${where})` }
+  if (!POLICY[rule.may].roles.includes(role)) return { allowed: false, message: `a ${role} user may not ${words(rule.may)} (${where})` }
   if (rule.createOnly && w.overwrite) return { allowed: false, message: `${where} is append-only: it may be added, never changed or removed` }
   if (rule.nodeValues && typeof w.value === 'string' && rule.nodeValues.includes(w.value)) {
     return { allowed: false, message: `${where} = ${w.value} is set by the device node only` }

@@ -50,7 +50,7 @@ export class RefusedWrites {
     const values = writes
       .filter((w) => typeof w.value === 'string' || typeof w.value === 'number')
       .map((w) => ({ field: fieldLabel(String(w.path ?? '').split('.')), value: String(w.value) }))
-    const entry: RefusedWrite = { at: new Date().toISOString(), documentId, reason: typeof m.message === 'string' ? m.message : 'refused by the device', values: joinText(values) }
+    const entry: RefusedWrite = { at: new Date().toISOString(), documentId, reason: typeof m.message === 'string' ? m.message.replace(/ \([^)]*\)$/, '') : 'refused by the device', values: joinText(values) }
     this.list = [...this.list, entry]
     save(this.list)
     const last = Number(sessionStorage.getItem(`${KEY}.reset.${documentId}`) ?? 0)
