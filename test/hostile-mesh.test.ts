@@ -1,15 +1,12 @@
 import { readFile } from 'node:fs/promises'
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { Libp2p } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createLibp2p } from 'libp2p'
-import { clinicNetworkKey, clinicPrivateNetwork, encodeFrame, signEnrolment, SYNC_PROTOCOL } from '@clinic-mesh/mesh'
+import { encodeFrame, signEnrolment, SYNC_PROTOCOL } from '@clinic-mesh/mesh'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DeviceCluster, pollDevice, type DeviceProcess } from './helpers/device-process.js'
+import { rawHost } from './helpers/raw-host.js'
 
 interface ClinicFileJson {
   clinic: string
@@ -18,17 +15,6 @@ interface ClinicFileJson {
   enrolments: unknown[]
 }
 
-/** A bare libp2p host speaking TCP + private network + noise + yamux: the attacker's tool (no gater, no sync protocol). */
-async function rawHost(secret: Uint8Array, key: PrivateKey): Promise<Libp2p> {
-  return createLibp2p({
-    privateKey: key,
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionProtector: clinicPrivateNetwork(clinicNetworkKey(secret)),
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-  })
-}
 
 /**
  * Attacks on a real device node's libp2p side (packages/mesh: pnet + membership gater + framed sync protocol; the

@@ -1,19 +1,16 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { AutomergeUrl } from '@automerge/automerge-repo'
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { Libp2p } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { ed25519 } from '@noble/curves/ed25519.js'
-import { createLibp2p } from 'libp2p'
-import { clinicNetworkKey, clinicPrivateNetwork, signEnrolment, SYNC_PROTOCOL, type Enrolment, type Revocation } from '@clinic-mesh/mesh'
+import { signEnrolment, SYNC_PROTOCOL, type Enrolment, type Revocation } from '@clinic-mesh/mesh'
 import { tempDir, type TempDir } from '@clinic-mesh/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DeviceCluster, pollDevice, type DeviceProcess } from './helpers/device-process.js'
+import { rawHost } from './helpers/raw-host.js'
 import { TestDevice } from './helpers/relay-device.js'
 import { RelayProcess } from './helpers/relay-process.js'
 
@@ -32,17 +29,6 @@ interface Devices {
 
 const admin = { name: 'admin', role: 'admin' }
 
-/** A bare libp2p host with the clinic secret (the mesh's private network), no gater: a device key on its own. */
-async function rawHost(secret: Uint8Array, key: PrivateKey): Promise<Libp2p> {
-  return createLibp2p({
-    privateKey: key,
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionProtector: clinicPrivateNetwork(clinicNetworkKey(secret)),
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-  })
-}
 
 /**
  * The membership document is writable by any member: a verified revocation deleted from it must not re-admit the

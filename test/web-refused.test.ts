@@ -55,7 +55,6 @@ describe('web: a write the node refuses', () => {
     await banner.getByText('Malaria (typed by a script)').waitFor({ timeout: 20_000 })
     expect(await banner.innerText()).toContain("a registration user may not write the clinician's part of the visit")
     // the page dropped its copy and reloaded it from the node: still on screen, and the node never took it
-    await page.waitForFunction(() => performance.getEntriesByType('navigation').length > 0 && document.readyState === 'complete')
     await page.getByRole('heading', { name: 'Tiwonge Mbewe' }).waitFor()
     await page.getByRole('alert').filter({ hasText: 'Not saved' }).getByText('Malaria (typed by a script)').waitFor()
     await screenshot(page, 'refused-write')
