@@ -93,17 +93,18 @@ describe('web: the admin screen', () => {
 
     // the register (verifiers, wrapped keys) never reaches a browser, not even the admin's: its own repo cannot
     // fetch it over /sync, so it can neither read the verifiers nor write a record no admin endorsed into it
-    const fetched = await page.evaluate(async () => {
-      const page = globalThis as unknown as { clinicMesh: { repo: { find(url: string): Promise<{ doc(): Record<string, unknown> }> } }; localStorage: { getItem(k: string): string | null } }
+    const directoryUrl = ((await (await fetch(`${origin}/api/status`)).json()) as { directoryUrl: string }).directoryUrl
+    const fetched = await page.evaluate(async (url) => {
+      const page = globalThis as unknown as { clinicMesh: { repo: { find(url: string): Promise<{ doc(): Record<string, unknown> }> } } }
       const { repo } = page.clinicMesh
-      const dir = await repo.find(page.localStorage.getItem('clinic-mesh.directory') ?? '')
+      const dir = await repo.find(url)
       try {
         await repo.find(dir.doc().users as string)
         return 'served'
       } catch (err) {
         return String(err)
       }
-    })
+    }, directoryUrl)
     expect(fetched).toMatch(/unavailable/)
     expect(await users.locator('tr[data-user="usr_mallory"]').count()).toBe(0)
     await screenshot(page, 'admin-users')
