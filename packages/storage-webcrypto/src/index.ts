@@ -1,0 +1,178 @@
+import type { Chunk, StorageAdapterInterface, StorageKey } from '@automerge/automerge-repo'
+
+/**
+ * Encryption at rest for automerge-repo in the browser (or anywhere WebCrypto is: Node 24 too): every chunk is sealed
+ * with AES-256-GCM through `globalThis.crypto.subtle` before it reaches the inner adapter (IndexedDB in the browser).
+ * The chunk format is the device node's (`@clinic-mesh/security` EncryptedStorageAdapter) with its own AAD label:
+ * `format(1) | keyId(4, big-endian) | iv(12) | ciphertext | tag(16)`, random 96-bit IV per chunk, and the header plus
+ * the length-prefixed storage key path as additional authenticated data (a chunk moved to another key fails).
+ * Storage keys (document ids, change hashes) stay in the clear in the inner adapter. No Node imports.
+ */
+
+const subtle = globalThis.crypto.subtle
+
+/** A WebCrypto AES-GCM key (DOM `CryptoKey` in the browser, `webcrypto.CryptoKey` in Node). */
+export type AesKey = Awaited<ReturnType<typeof subtle.importKey>>
+
+/** The key that seals chunks and the id written in each chunk's header (so a later key can be told apart). */
+export interface StorageKeyMaterial {
+  readonly id: number
+  readonly key: AesKey
+}
+
+/** First byte of every stored chunk: the chunk format. */
+export const CHUNK_FORMAT = 0x01
+/** format (1) + key id (4, big-endian). */
+export const CHUNK_HEADER_BYTES = 5
+export const IV_BYTES = 12
+export const TAG_BYTES = 16
+const AAD_LABEL = new TextEncoder().encode('clinic-mesh/browser-chunk/v1')
+
+/** A stored chunk that cannot be opened: unknown format, another key, moved to another storage key, or tampered. */
+export class ChunkDecryptionError extends Error {
+  override readonly name = 'ChunkDecryptionError'
+}
+
+/** Copies into a fresh ArrayBuffer-backed view (WebCrypto refuses views over shared or foreign buffers). */
+function buf(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(new ArrayBuffer(bytes.length))
+  out.set(bytes)
+  return out
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(new ArrayBuffer(parts.reduce((n, p) => n + p.length, 0)))
+  let at = 0
+  for (const p of parts) {
+    out.set(p, at)
+    at += p.length
+  }
+  return out
+}
+
+/** Length-prefixed UTF-8 of every key part: unambiguous, so ['ab','c'] and ['a','bc'] bind differently. */
+function encodeStorageKey(key: StorageKey): Uint8Array {
+  const enc = new TextEncoder()
+  const parts: Uint8Array[] = []
+  for (const part of key) {
+    const bytes = enc.encode(part)
+    const len = new Uint8Array(4)
+    new DataView(len.buffer).setUint32(0, bytes.length)
+    parts.push(len, bytes)
+  }
+  return concat(...parts)
+}
+
+function header(keyId: number): Uint8Array {
+  const h = new Uint8Array(CHUNK_HEADER_BYTES)
+  h[0] = CHUNK_FORMAT
+  new DataView(h.buffer).setUint32(1, keyId)
+  return h
+}
+
+/** Imports 32 raw bytes as a non-extractable AES-256-GCM key with id `id` (0 … 2^32-1). */
+export async function importStorageKey(raw: Uint8Array, id = 0): Promise<StorageKeyMaterial> {
+  if (raw.length !== 32) throw new RangeError('AES-256 keys are 32 bytes')
+  if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw new RangeError(`bad key id ${id}`)
+  return { id, key: await subtle.importKey('raw', buf(raw), { name: 'AES-GCM' }, false, ['encrypt', 'decrypt']) }
+}
+
+/** The id of the key a stored chunk was sealed with. */
+export function chunkKeyId(stored: Uint8Array): number {
+  if (stored.length < CHUNK_HEADER_BYTES || stored[0] !== CHUNK_FORMAT) throw new ChunkDecryptionError('not an encrypted chunk (unknown format byte)')
+  return new DataView(stored.buffer, stored.byteOffset, stored.byteLength).getUint32(1)
+}
+
+const keyString = (key: StorageKey): string => JSON.stringify(key)
+const startsWith = (key: StorageKey, prefix: StorageKey): boolean => prefix.length <= key.length && prefix.every((p, i) => key[i] === p)
+
+/**
+ * Wraps any automerge-repo storage adapter: `save` seals, `load`/`loadRange` open. Encryption is asynchronous, so
+ * writes to one key are chained: they reach the inner adapter in call order, and a read of a key (or range) waits for
+ * the writes already started on it. Pass `key` as a promise to create the adapter before the key is known: every
+ * operation waits for it.
+ */
+export class WebCryptoStorageAdapter implements StorageAdapterInterface {
+  readonly #inner: StorageAdapterInterface
+  readonly #key: Promise<StorageKeyMaterial>
+  /** Last pending inner write per key. */
+  readonly #tails = new Map<string, { key: StorageKey; done: Promise<void> }>()
+
+  constructor(inner: StorageAdapterInterface, key: StorageKeyMaterial | Promise<StorageKeyMaterial>) {
+    this.#inner = inner
+    this.#key = Promise.resolve(key)
+    this.#key.catch(() => undefined) // a rejected key surfaces on each operation, not as an unhandled rejection
+  }
+
+  async load(key: StorageKey): Promise<Uint8Array | undefined> {
+    await this.#settled((k) => keyString(k) === keyString(key))
+    const stored = await this.#inner.load(key)
+    return stored === undefined ? undefined : this.#open(key, stored)
+  }
+
+  save(key: StorageKey, data: Uint8Array): Promise<void> {
+    const sealed = this.#seal(key, data) // starts now (in parallel with earlier writes), lands in order
+    return this.#serial(key, async () => this.#inner.save(key, await sealed))
+  }
+
+  remove(key: StorageKey): Promise<void> {
+    return this.#serial(key, () => this.#inner.remove(key))
+  }
+
+  async loadRange(keyPrefix: StorageKey): Promise<Chunk[]> {
+    await this.#settled((k) => startsWith(k, keyPrefix))
+    const chunks = await this.#inner.loadRange(keyPrefix)
+    return Promise.all(chunks.map(async ({ key, data }) => ({ key, data: data === undefined ? undefined : await this.#open(key, data) })))
+  }
+
+  async removeRange(keyPrefix: StorageKey): Promise<void> {
+    await this.#settled((k) => startsWith(k, keyPrefix))
+    await this.#inner.removeRange(keyPrefix)
+  }
+
+  /** Waits for the pending writes to the keys `match` selects (their failures are their callers'). */
+  async #settled(match: (key: StorageKey) => boolean): Promise<void> {
+    const pending = [...this.#tails.values()].filter((t) => match(t.key))
+    await Promise.all(pending.map((t) => t.done.catch(() => undefined)))
+  }
+
+  /** Runs `write` after every earlier write to the same key has finished. */
+  #serial(key: StorageKey, write: () => Promise<void>): Promise<void> {
+    const k = keyString(key)
+    const before = this.#tails.get(k)?.done.catch(() => undefined) ?? Promise.resolve()
+    const done = before.then(write)
+    const tail = { key, done }
+    this.#tails.set(k, tail)
+    const cleanup = (): void => {
+      if (this.#tails.get(k) === tail) this.#tails.delete(k)
+    }
+    void done.then(cleanup, cleanup)
+    return done
+  }
+
+  async #seal(key: StorageKey, data: Uint8Array): Promise<Uint8Array> {
+    const plain = buf(data) // the caller may reuse its buffer while the key is awaited
+    const { id, key: aes } = await this.#key
+    const h = header(id)
+    const iv = globalThis.crypto.getRandomValues(new Uint8Array(IV_BYTES))
+    const sealed = await subtle.encrypt({ name: 'AES-GCM', iv, additionalData: concat(AAD_LABEL, h, encodeStorageKey(key)) }, aes, plain)
+    return concat(h, iv, new Uint8Array(sealed))
+  }
+
+  async #open(key: StorageKey, stored: Uint8Array): Promise<Uint8Array> {
+    const where = `chunk ${key.join('/')}`
+    const id = chunkKeyId(stored)
+    const { id: current, key: aes } = await this.#key
+    if (id !== current) throw new ChunkDecryptionError(`${where}: sealed with key ${id}, this adapter holds key ${current}`)
+    if (stored.length < CHUNK_HEADER_BYTES + IV_BYTES + TAG_BYTES) throw new ChunkDecryptionError(`${where}: too short to be encrypted data`)
+    const h = stored.subarray(0, CHUNK_HEADER_BYTES)
+    const iv = stored.subarray(CHUNK_HEADER_BYTES, CHUNK_HEADER_BYTES + IV_BYTES)
+    const body = stored.subarray(CHUNK_HEADER_BYTES + IV_BYTES)
+    try {
+      const plain = await subtle.decrypt({ name: 'AES-GCM', iv: buf(iv), additionalData: concat(AAD_LABEL, h, encodeStorageKey(key)) }, aes, buf(body))
+      return new Uint8Array(plain)
+    } catch (cause) {
+      throw new ChunkDecryptionError(`${where}: authentication failed (wrong key, moved or tampered data)`, { cause })
+    }
+  }
+}
