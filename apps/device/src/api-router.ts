@@ -9,7 +9,7 @@ import { ready, signer, who } from './route-context.js'
 import type { Principal } from './auth.js'
 import type { DeviceNode } from './device-node.js'
 import { DeviceRevokedError, RouteNotFoundError } from './errors.js'
-import { errorReply, field, readJson, sendJson } from './http-util.js'
+import { SECURITY_HEADERS, errorReply, field, readJson, sendJson } from './http-util.js'
 import { log } from './log.js'
 import { serveStatic } from './static-files.js'
 
@@ -134,7 +134,9 @@ async function route(node: DeviceNode, req: IncomingMessage, res: ServerResponse
 /** Every request ends in a response: named errors map to 4xx, anything else is a 500 with details only in the log. */
 export async function handleRequest(node: DeviceNode, req: IncomingMessage, res: ServerResponse): Promise<void> {
   let path = '/'
+  for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v)
   try {
+    node.sameOrigin.check(req) // DNS rebinding (Host) and cross-site writes (Origin) end here
     const url = new URL(req.url ?? '/', 'http://device.local')
     path = url.pathname
     if (path === '/api' || path.startsWith('/api/')) await route(node, req, res, path, url)

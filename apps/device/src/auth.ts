@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http'
 import type { DocHandle } from '@automerge/automerge-repo'
 import { InvalidInputError, isRole, type Role, type UserId } from '@clinic-mesh/contracts'
 import {
-  InvalidPasswordError, LoginGuard, assertCan, createUser, endorseUser, logout, nextVersion, reconcileUsers, resolveUserId, rewrapUser, userIdOf as userIdOfName, withoutVerifiers,
+  InvalidPasswordError, LoginGuard, PASSWORD_SCRYPT, assertCan, createUser, endorseUser, logout, nextVersion, reconcileUsers, resolveUserId, rewrapUser, userIdOf as userIdOfName, verifyPassword, withoutVerifiers,
   type UserRecord, type Action, type AttemptRecord, type PolicyContext, type AttemptStore, type LoginPolicy, type ScryptParams, type Session, type UserHighWater, type UserRegister,
 } from '@clinic-mesh/security'
 import { writeJsonAtomic } from './clinic-file.js'
@@ -114,6 +114,11 @@ export class DeviceAuth {
   /** Records this device already wrote back over an older one (each at most once: no write ping-pong). */
   readonly #restored = new Set<string>()
   readonly #conflictsLogged = new Set<string>()
+  /** A record with a random verifier at the password cost, checked for names not in the register. */
+  get #unknownUser(): UserRecord {
+    const cost = this.#scrypt ?? PASSWORD_SCRYPT
+    return { passwordHash: { alg: 'scrypt', N: cost.N, r: cost.r, p: cost.p, salt: randomBytes(16).toString('hex'), hash: randomBytes(32).toString('hex') } } as UserRecord
+  }
 
   private constructor(register: DocHandle<UserRegisterDoc>, init: DeviceAuthInit, sessions: Map<string, StoredSession>, held: UserHighWater) {
     this.#register = register
@@ -299,7 +304,11 @@ export class DeviceAuth {
     const register = this.#endorsed()
     const id = input.user.startsWith('usr_') ? resolveUserId(register, input.user) : userIdOf(input.user)
     // an id not (yet) in the register — e.g. before it synced to a new tablet — does not count towards a lockout
-    if (!Object.hasOwn(register.users, id)) throw new InvalidPasswordError()
+    if (!Object.hasOwn(register.users, id)) {
+      // the same scrypt work as a wrong password (a verifier no password matches): the answer's timing names no user
+      await verifyPassword(this.#unknownUser, input.password)
+      throw new InvalidPasswordError()
+    }
     const session = await this.#guard.login(register, id, input.password)
     const token = randomBytes(32).toString('base64url')
     // the unlocked signing key stays in memory only, for this session's stock operations; logout wipes it

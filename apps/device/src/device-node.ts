@@ -14,6 +14,7 @@ import { ConfigError } from './errors.js'
 import { DeviceLedger } from './device-ledger.js'
 import { loadDevice, saveDeviceConfig, type DeviceConfig } from './device-config.js'
 import { handleRequest } from './api-router.js'
+import { SameOriginGuard, upgradeRefusal } from './http-util.js'
 import { BrowserSyncAdapter } from './browser-adapter.js'
 import { RecordsApi } from './records-api.js'
 import { RelayKeyMismatchError, RelayLink } from './relay-link.js'
@@ -51,6 +52,8 @@ export interface DeviceNodeInit {
   storage?: StorageProtection
   /** hex Ed25519 public key of the relay (`--relay-key`): pinned now instead of at the first registration. */
   relayKey?: string
+  /** Host names (besides loopback and this node's addresses) the web surface answers for (`--allow-host`). */
+  allowHosts?: string[]
 }
 
 /** The clinic membership document: enrolments and revocations keyed by libp2p peer id. */
@@ -76,6 +79,8 @@ export class DeviceNode {
   readonly mesh: MeshNode
   readonly membership: Membership
   readonly webDist: string
+  /** Host allow-list and Origin check of the web surface (API, static files, `/sync`). */
+  readonly sameOrigin: SameOriginGuard
   readonly #init: DeviceNodeInit
   readonly #server: Server
   readonly #wss: WebSocketServer
@@ -121,9 +126,16 @@ export class DeviceNode {
     this.membership = membership
     this.#wss = wss
     this.webDist = init.webDist ?? new URL('../../web/dist/', import.meta.url).pathname
+    this.sameOrigin = new SameOriginGuard(init.host ?? '127.0.0.1', init.allowHosts ?? [], () => this.httpPort)
     this.#server = createServer((req, res) => void handleRequest(this, req, res))
     this.#server.on('upgrade', (req, socket, head) => {
       if ((req.url ?? '').split('?')[0] !== '/sync') return socket.destroy()
+      try {
+        this.sameOrigin.check(req, true) // a page of another origin never syncs with the user's session cookie
+      } catch (err) {
+        socket.end(upgradeRefusal(err))
+        return
+      }
       // only a logged-in user's browser may sync (automerge-repo authorises nothing by itself)
       if (this.revoked || !this.auth?.principal(req)) {
         socket.end('HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{"error":{"name":"UnauthenticatedError","message":"log in first"}}')

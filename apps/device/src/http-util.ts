@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { InvalidInputError } from '@clinic-mesh/contracts'
+import { networkInterfaces } from 'node:os'
+import type { TLSSocket } from 'node:tls'
+import { ClinicMeshError, InvalidInputError } from '@clinic-mesh/contracts'
 import { MalformedJsonError, PayloadTooLargeError } from './errors.js'
 
 /** Largest accepted request body. */
@@ -31,6 +33,10 @@ const STATUS: Record<string, number> = {
   PrescriptionChangedError: 409,
   AppendOnlyError: 409,
   PayloadTooLargeError: 413,
+  UnsupportedMediaTypeError: 415,
+  ForbiddenOriginError: 403,
+  ForbiddenHostError: 421,
+  TooManyRequestsError: 429,
   ClinicNotReadyError: 503,
   StorageUnavailableError: 503,
   StorageFullError: 507,
@@ -51,8 +57,125 @@ export function errorReply(err: unknown): { status: number; body: { error: { nam
   return { status, body: { error: { name, message: err instanceof Error ? err.message : String(err) } } }
 }
 
-/** Reads a JSON object body (≤ 1 MiB). Oversized bodies are drained, then refused with PayloadTooLargeError. */
+/** A request body that is not declared `application/json` (a page's `text/plain` form post needs no preflight): 415. */
+export class UnsupportedMediaTypeError extends ClinicMeshError {
+  constructor(message: string) {
+    super('UnsupportedMediaTypeError', message)
+  }
+}
+
+/** A browser request from a page of another origin (state change or `/sync` upgrade): 403. */
+export class ForbiddenOriginError extends ClinicMeshError {
+  constructor(message: string) {
+    super('ForbiddenOriginError', message)
+  }
+}
+
+/** A `Host` header that does not name this server (DNS rebinding): 421. */
+export class ForbiddenHostError extends ClinicMeshError {
+  constructor(message: string) {
+    super('ForbiddenHostError', message)
+  }
+}
+
+const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+const LOOPBACK = ['127.0.0.1', 'localhost', '[::1]']
+const WILDCARD = new Set(['0.0.0.0', '::', '[::]', ''])
+
+/** `[v6]` or v4 addresses of this machine's interfaces (a wildcard listener is reachable on each). */
+function interfaceHosts(): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .flatMap((a) => (a === undefined ? [] : [a.family === 'IPv6' ? `[${a.address.split('%')[0] ?? ''}]` : a.address]))
+}
+
+/**
+ * Same-origin rules of a server's web surface. `Host` must name this server: a loopback name or an address the
+ * server listens on (with the listening port, or none), or a configured name (`--allow-host`, any port) — anything
+ * else is DNS rebinding (ForbiddenHostError). A state-changing request or a WebSocket upgrade that carries an
+ * `Origin` must come from this very origin (scheme://Host) (ForbiddenOriginError); no `Origin` is a non-browser
+ * client (devices, curl, tests) and passes.
+ */
+export class SameOriginGuard {
+  readonly #listen: string
+  readonly #names: Set<string>
+  readonly #port: () => number
+
+  constructor(listenHost: string, allowHosts: readonly string[], port: () => number) {
+    this.#listen = listenHost.includes(':') && !listenHost.startsWith('[') ? `[${listenHost}]` : listenHost.toLowerCase()
+    this.#names = new Set(allowHosts.map((h) => h.trim().toLowerCase()).filter((h) => h !== ''))
+    this.#port = port
+  }
+
+  /** The parsed Host of a request (throws ForbiddenHostError unless it names this server). */
+  host(req: IncomingMessage): URL {
+    const raw = req.headers.host
+    let url: URL | undefined
+    try {
+      url = raw ? new URL(`${scheme(req)}://${raw}`) : undefined
+    } catch {
+      url = undefined
+    }
+    if (!url || url.username !== '' || url.password !== '' || url.pathname !== '/' || url.search !== '' || url.hash !== '') throw new ForbiddenHostError('the Host header is missing or malformed')
+    const name = url.hostname
+    if (this.#names.has(name) || this.#names.has(url.host)) return url
+    const portOk = url.port === '' || Number(url.port) === this.#port()
+    const own = LOOPBACK.includes(name) || name === this.#listen || (WILDCARD.has(this.#listen) && interfaceHosts().includes(name))
+    if (own && portOk) return url
+    throw new ForbiddenHostError(`this server does not answer for host ${raw ?? ''} (add it with --allow-host)`)
+  }
+
+  /** Throws unless the request may be served: Host always, Origin for state changes and upgrades. */
+  check(req: IncomingMessage, upgrade = false): void {
+    const host = this.host(req)
+    if (!upgrade && !STATE_CHANGING.has(req.method ?? 'GET')) return
+    const origin = req.headers.origin
+    if (origin === undefined) return
+    let from: URL | undefined
+    try {
+      from = new URL(origin)
+    } catch {
+      from = undefined
+    }
+    if (!from || `${from.protocol}//${from.host}` !== `${host.protocol}//${host.host}`) {
+      throw new ForbiddenOriginError(`requests from ${origin.slice(0, 100)} are refused: only pages of this server may change data or sync`)
+    }
+  }
+}
+
+function scheme(req: IncomingMessage): string {
+  return (req.socket as TLSSocket).encrypted ? 'https' : 'http'
+}
+
+/** Raw HTTP refusal of a WebSocket upgrade: the named error as JSON, then the socket closes. */
+export function upgradeRefusal(err: unknown): string {
+  const { status, body } = errorReply(err)
+  const text = JSON.stringify(body)
+  return `HTTP/1.1 ${status} Refused\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`
+}
+
+/**
+ * Headers on every response of the device's web surface: the app runs only its own scripts (plus the automerge
+ * WebAssembly), talks only to this node (`/api`, `/sync` on the same host), may not be framed, and sends no referrer.
+ * `'unsafe-inline'` styles: Svelte's `style:` directives set style attributes.
+ */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy':
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+}
+
+/** Only `application/json` bodies (optionally with parameters such as charset). */
+export function assertJsonType(req: IncomingMessage): void {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
+  if (type !== 'application/json') throw new UnsupportedMediaTypeError(`the request body must be sent as content-type: application/json (got ${type === '' ? 'none' : type.slice(0, 60)})`)
+}
+
+/** Reads a JSON object body (≤ 1 MiB), sent as `application/json` (else UnsupportedMediaTypeError, nothing read). Oversized bodies are drained, then refused with PayloadTooLargeError. */
 export async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  assertJsonType(req)
   const declared = Number(req.headers['content-length'] ?? 0)
   const chunks: Buffer[] = []
   let size = 0

@@ -7,7 +7,8 @@ import { InvalidInputError } from '@clinic-mesh/contracts'
 import { JoinAdmin, JoinClient, JoinError, createJoinCode, type Enrolment } from '@clinic-mesh/mesh'
 import { writeJsonAtomic, type ClinicFile } from './clinic-file.js'
 import { ConfigError } from './errors.js'
-import { errorReply, readJson, sendJson } from './http-util.js'
+import { ForbiddenOriginError, errorReply, readJson, sendJson } from './http-util.js'
+import { joinOfferLimiter } from './rate-limit.js'
 import { log } from './log.js'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
@@ -69,6 +70,7 @@ export async function hostJoin(init: JoinHostInit): Promise<JoinOffer> {
     },
   })
   let server: Server | undefined = undefined
+  const offers = joinOfferLimiter()
   const close = (): void => {
     server?.close()
     server?.closeAllConnections()
@@ -76,8 +78,10 @@ export async function hostJoin(init: JoinHostInit): Promise<JoinOffer> {
   server = createServer((req, res) => {
     void (async () => {
       try {
+        if (req.headers.origin !== undefined) throw new ForbiddenOriginError('the join endpoint is for devices, not web pages')
         const body = await readJson(req)
         if (req.url === '/join/offer' && req.method === 'POST') {
+          offers.take(req.socket.remoteAddress)
           const { y } = admin.offer({ sid: bytes(body.sid, 'sid'), y: bytes(body.y, 'y') })
           return sendJson(res, 200, { y: hex(y) })
         }

@@ -15,6 +15,7 @@ const USAGE = `usage:
                      [--secret-file PATH | env CLINIC_MESH_DEVICE_SECRET | --plain-storage]
                      [--join URL --join-code CODE]   (enrol through an admin device's one-time join code)
                      [--join-host ADDR]              (where this device offers join codes, default 0.0.0.0)
+                     [--allow-host NAME]...          (a host name the web app is reached by, besides loopback and this machine's addresses)
   clinic-mesh demo [--data DIR] [--base-port N]`
 
 /** The device unlock secret: `--secret-file` (outside the data dir), else the env var; `--plain-storage` opts out. */
@@ -58,6 +59,7 @@ async function device(args: string[]): Promise<void> {
       join: { type: 'string' },
       'join-code': { type: 'string' },
       'join-host': { type: 'string' },
+      'allow-host': { type: 'string', multiple: true },
     },
     strict: true,
   })
@@ -86,6 +88,7 @@ async function device(args: string[]): Promise<void> {
     ...(values['mesh-listen'] ? { meshListen: values['mesh-listen'] } : {}),
     ...(values['mdns-interval'] ? { mdnsIntervalMs: Number(values['mdns-interval']) } : {}),
     ...(values['web-dist'] ? { webDist: values['web-dist'] } : {}),
+    ...(values['allow-host'] ? { allowHosts: values['allow-host'] } : {}),
   })
   const line = {
     event: 'listening',

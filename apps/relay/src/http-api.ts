@@ -16,7 +16,7 @@ export interface RelayApiHost {
   readonly access: AccessMap
   register(input: RegistrationInput): Promise<{ created: boolean; body: Record<string, unknown> }>
   /** A single-use nonce for a device to sign (registration, `/sync`). */
-  challenge(): { nonce: string; expiresAt: string }
+  challenge(client?: string): { nonce: string; expiresAt: string }
   watchers(): ClinicWatcher[]
   watcher(clinic: string): ClinicWatcher | undefined
   /** The web build (apps/web/dist) whose review.html is the reviewer console served at `/`. */
@@ -70,7 +70,7 @@ async function route(host: RelayApiHost, req: IncomingMessage, res: ServerRespon
   const method = req.method ?? 'GET'
   const q = url.searchParams
   if (method === 'GET' && path === '/healthz') return sendJson(res, 200, { ok: true })
-  if (method === 'GET' && path === '/api/challenge') return sendJson(res, 200, host.challenge())
+  if (method === 'GET' && path === '/api/challenge') return sendJson(res, 200, host.challenge(req.socket.remoteAddress))
   if (method === 'POST' && path === '/api/clinics') {
     const out = await host.register(parseRegistration(await readJson(req)))
     return sendJson(res, out.created ? 201 : 200, out.body)

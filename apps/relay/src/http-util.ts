@@ -1,6 +1,121 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { networkInterfaces } from 'node:os'
+import type { TLSSocket } from 'node:tls'
 import { isClinicMeshError } from '@clinic-mesh/contracts'
 import { MalformedJsonError, PayloadTooLargeError, RelayHttpError } from './errors.js'
+
+/** A request body not declared `application/json` (a page's `text/plain` form post needs no CORS preflight): 415. */
+export class UnsupportedMediaTypeError extends RelayHttpError {
+  constructor(message: string) {
+    super('UnsupportedMediaTypeError', 415, message)
+  }
+}
+
+/** A browser request from a page of another origin (a state change or a `/sync` upgrade): 403. */
+export class ForbiddenOriginError extends RelayHttpError {
+  constructor(message: string) {
+    super('ForbiddenOriginError', 403, message)
+  }
+}
+
+/** A `Host` header that does not name this relay (DNS rebinding): 421. */
+export class ForbiddenHostError extends RelayHttpError {
+  constructor(message: string) {
+    super('ForbiddenHostError', 421, message)
+  }
+}
+
+/** Too many outstanding requests of one kind from one address (or from everyone): 429. */
+export class TooManyRequestsError extends RelayHttpError {
+  constructor(message: string) {
+    super('TooManyRequestsError', 429, message)
+  }
+}
+
+const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+const LOOPBACK = ['127.0.0.1', 'localhost', '[::1]']
+const WILDCARD = new Set(['0.0.0.0', '::', '[::]', ''])
+
+/** `[v6]` or v4 addresses of this machine's interfaces (a wildcard listener is reachable on each). */
+function interfaceHosts(): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .flatMap((a) => (a === undefined ? [] : [a.family === 'IPv6' ? `[${a.address.split('%')[0] ?? ''}]` : a.address]))
+}
+
+/**
+ * Same-origin rules of the relay's web surface. `Host` must name this relay: a loopback name or an address it
+ * listens on (with the listening port, or none), or a configured name (`--allow-host`, any port) — anything else is
+ * DNS rebinding (ForbiddenHostError). A state-changing request or a `/sync` upgrade that carries an `Origin` must come
+ * from this very origin, scheme://Host (ForbiddenOriginError); no `Origin` is a non-browser client (device nodes,
+ * curl) and passes.
+ */
+export class SameOriginGuard {
+  readonly #listen: string
+  readonly #names: Set<string>
+  readonly #port: () => number
+
+  constructor(listenHost: string, allowHosts: readonly string[], port: () => number) {
+    this.#listen = listenHost.includes(':') && !listenHost.startsWith('[') ? `[${listenHost}]` : listenHost.toLowerCase()
+    this.#names = new Set(allowHosts.map((h) => h.trim().toLowerCase()).filter((h) => h !== ''))
+    this.#port = port
+  }
+
+  /** The parsed Host of a request (throws ForbiddenHostError unless it names this relay). */
+  host(req: IncomingMessage): URL {
+    const raw = req.headers.host
+    let url: URL | undefined
+    try {
+      url = raw ? new URL(`${(req.socket as TLSSocket).encrypted ? 'https' : 'http'}://${raw}`) : undefined
+    } catch {
+      url = undefined
+    }
+    if (!url || url.username !== '' || url.password !== '' || url.pathname !== '/' || url.search !== '' || url.hash !== '') throw new ForbiddenHostError('the Host header is missing or malformed')
+    const name = url.hostname
+    if (this.#names.has(name) || this.#names.has(url.host)) return url
+    const portOk = url.port === '' || Number(url.port) === this.#port()
+    const own = LOOPBACK.includes(name) || name === this.#listen || (WILDCARD.has(this.#listen) && interfaceHosts().includes(name))
+    if (own && portOk) return url
+    throw new ForbiddenHostError(`this relay does not answer for host ${(raw ?? '').slice(0, 100)} (add it with --allow-host)`)
+  }
+
+  /** Throws unless the request may be served: Host always, Origin for state changes and upgrades. */
+  check(req: IncomingMessage, upgrade = false): void {
+    const host = this.host(req)
+    if (!upgrade && !STATE_CHANGING.has(req.method ?? 'GET')) return
+    const origin = req.headers.origin
+    if (origin === undefined) return
+    let from: URL | undefined
+    try {
+      from = new URL(origin)
+    } catch {
+      from = undefined
+    }
+    if (!from || `${from.protocol}//${from.host}` !== `${host.protocol}//${host.host}`) {
+      throw new ForbiddenOriginError(`requests from ${origin.slice(0, 100)} are refused: only pages of this relay may change data or sync`)
+    }
+  }
+}
+
+/** Wraps the request handler: a request the guard refuses is answered with its named error and goes no further. */
+export function guardRequests(guard: SameOriginGuard, next: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    try {
+      guard.check(req)
+    } catch (err) {
+      res.setHeader('connection', 'close')
+      return sendError(res, err)
+    }
+    next(req, res)
+  }
+}
+
+/** Raw HTTP refusal of a WebSocket upgrade: `{ error: { name, message } }`, then the socket closes. */
+export function upgradeRefusal(err: unknown): string {
+  const status = statusOfError(err)
+  const text = JSON.stringify({ error: { name: err instanceof Error && status !== 500 ? err.name : 'InternalError', message: err instanceof Error && status !== 500 ? err.message : 'internal error' } })
+  return `HTTP/1.1 ${status} Refused\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`
+}
 
 const MAX_BODY = 256 * 1024
 /** Past this much drained input the connection is cut instead of read to the end. */
@@ -11,6 +126,8 @@ const MAX_DRAIN = 64 * 1024 * 1024
  * so the client reads a 413 instead of a connection reset mid-upload.
  */
 export async function readJson(req: IncomingMessage): Promise<unknown> {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
+  if (type !== 'application/json') throw new UnsupportedMediaTypeError(`the request body must be sent as content-type: application/json (got ${type === '' ? 'none' : type.slice(0, 60)})`)
   const chunks: Buffer[] = []
   let size = 0
   if (Number(req.headers['content-length'] ?? 0) > MAX_DRAIN) throw new PayloadTooLargeError(MAX_BODY)
@@ -32,9 +149,17 @@ export async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
+/** JSON answers are data, never a page: not sniffed, not framed, no referrer. */
+const JSON_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+}
+
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body)
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' })
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...JSON_HEADERS })
   res.end(text)
 }
 

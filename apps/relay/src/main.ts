@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util'
 import { Relay } from './relay.js'
 import { stderrLogger } from './logger.js'
 
-const USAGE = 'usage: relay --data DIR [--port N] [--host H] [--web-dist DIR] [--trust CLINIC=HEXKEY[,HEXKEY]]... [--trusted-only]'
+const USAGE = 'usage: relay --data DIR [--port N] [--host H] [--web-dist DIR] [--trust CLINIC=HEXKEY[,HEXKEY]]... [--trusted-only] [--allow-host NAME]...'
 
 /** `--trust clinic-a=<hex>,<hex>`: a clinic's admin public keys, provisioned by the operator. */
 function parseTrust(values: string[]): Record<string, string[]> | undefined {
@@ -26,6 +26,7 @@ async function main(): Promise<void> {
       'web-dist': { type: 'string' },
       trust: { type: 'string', multiple: true, default: [] },
       'trusted-only': { type: 'boolean', default: false },
+      'allow-host': { type: 'string', multiple: true, default: [] },
     },
     strict: true,
   })
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
     host: values.host,
     trust,
     trustedOnly: values['trusted-only'],
+    allowHosts: values['allow-host'],
     ...(values['web-dist'] ? { webDist: resolve(values['web-dist']) } : {}),
   })
   process.stdout.write(`${JSON.stringify({ event: 'listening', port: relay.port, host: values.host, pid: process.pid, clinics: relay.watchers().length })}\n`)

@@ -14,6 +14,7 @@ import { ClinicSettlement } from './clinic-settlement.js'
 import { ClinicWatcher } from './clinic-watcher.js'
 import { DeviceAuthError, NotEnrolledError, RegistrationConflictError } from './errors.js'
 import { NonceBook } from './nonce-book.js'
+import { SameOriginGuard, guardRequests, upgradeRefusal } from './http-util.js'
 import { verifyEnrolment, verifyRelayProof } from '@clinic-mesh/mesh'
 import { DEFAULT_WEB_DIST } from './console-files.js'
 import { createApiHandler } from './http-api.js'
@@ -44,6 +45,8 @@ export interface RelayOptions {
    */
   readonly trust?: Readonly<Record<string, readonly string[]>>
   readonly trustedOnly?: boolean
+  /** Host names (besides loopback and this machine's addresses) the relay answers for (`--allow-host`). */
+  readonly allowHosts?: readonly string[]
 }
 
 /**
@@ -83,11 +86,19 @@ export class Relay {
       shareConfig: { announce: () => Promise.resolve(false), access: (peer, doc) => Promise.resolve(access.allows(peer, doc)) },
     })
     this.access.onChange(() => this.#shareChanged())
-    this.#server = createServer(createApiHandler(this, this.#log))
+    this.#sameOrigin = new SameOriginGuard(opts.host ?? '127.0.0.1', opts.allowHosts ?? [], () => this.port)
+    this.#server = createServer(guardRequests(this.#sameOrigin, createApiHandler(this, this.#log)))
     this.#server.on('upgrade', (req, socket, head) => {
       const url = new URL(req.url ?? '/', 'http://relay')
       if (url.pathname !== '/sync') {
         socket.end('HTTP/1.1 404 Not Found\r\n\r\n')
+        return
+      }
+      try {
+        this.#sameOrigin.check(req, true) // Host allow-list and, from a browser, this relay's own origin only
+      } catch (err) {
+        this.#log('sync-refused', { error: err instanceof Error ? err.name : 'unknown' })
+        socket.end(upgradeRefusal(err))
         return
       }
       const peer = this.#authenticateSync(url.searchParams)
@@ -122,6 +133,8 @@ export class Relay {
 
   readonly reviewers = new ReviewerCheck()
   readonly #nonces = new NonceBook()
+  /** Host allow-list and Origin check of the web surface (API, console, `/sync`). */
+  readonly #sameOrigin: SameOriginGuard
 
   /**
    * `/sync?peer=P&nonce=N&signature=S`: P is a registered repo peer and the device key it registered with signed a
@@ -167,8 +180,8 @@ export class Relay {
   }
 
   /** A nonce for a device to sign (registration, opening `/sync`). */
-  challenge(): { nonce: string; expiresAt: string } {
-    return this.#nonces.issue()
+  challenge(client?: string): { nonce: string; expiresAt: string } {
+    return this.#nonces.issue(client)
   }
 
   /**
