@@ -159,7 +159,9 @@ describe('hostile HTTP input to a real relay', () => {
   })
 
   const raw = async (method: string, path: string, body?: string | Uint8Array): Promise<{ status: number; body: Err }> => {
-    const res = await fetch(`http://127.0.0.1:${relay.port}${path}`, { method, headers: { 'content-type': 'application/json' }, ...(body === undefined ? {} : { body }) })
+    // as the relay's operator: the hostile input reaches the routes behind sign-in
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${relay.operatorToken}` }
+    const res = await fetch(`http://127.0.0.1:${relay.port}${path}`, { method, headers, ...(body === undefined ? {} : { body }) })
     return { status: res.status, body: (await res.json()) as Err }
   }
 

@@ -98,20 +98,26 @@ describe('signed stock operations: the relay settles what the device and user si
     ])
     expect(raised.find((c) => c.operation?.id === 'op_forged_1')?.detail).toMatch(/unsigned/)
     expect(raised.find((c) => c.operation?.id === 'op_forged_2')?.detail).toMatch(/signature check failed: bad-device-signature/)
-    // resolving needs the reviewer's own password, checked against the clinic's register; the role comes from there
+    // resolving needs a reviewer signed in with their own password, checked against the clinic's register; the role
+    // comes from there
     const forged1 = raised.find((c) => c.operation?.id === 'op_forged_1')!
     const url = `/api/conflicts/${encodeURIComponent(forged1.id)}/resolution`
-    const anonymous = await relay.api<{ error: { name: string } }>('POST', url, { clinic, decision: { action: 'cancel' }, user: 'usr_boss', role: 'supervisor' })
-    expect([anonymous.status, anonymous.body.error.name]).toEqual([400, 'InvalidInputError'])
-    const wrong = await relay.api<{ error: { name: string } }>('POST', url, { clinic, decision: { action: 'cancel' }, user: 'test-pharmacist', role: 'supervisor', password: 'guess-1234' })
-    expect([wrong.status, wrong.body.error.name]).toEqual([401, 'InvalidPasswordError'])
+    const anonymous = await relay.api<{ error: { name: string } }>('POST', url, { clinic, decision: { action: 'cancel' }, user: 'usr_boss', role: 'supervisor' }, undefined, null)
+    expect([anonymous.status, anonymous.body.error.name]).toEqual([401, 'UnauthenticatedError'])
+    // the relay operator reads every clinic but decides for none that has users
+    const operator = await relay.api<{ error: { name: string } }>('POST', url, { clinic, decision: { action: 'cancel' }, user: 'usr_boss', role: 'supervisor' })
+    expect([operator.status, operator.body.error.name]).toEqual([403, 'ForbiddenError'])
+    const wrong = await relay.login(clinic, 'test-pharmacist', 'guess-1234')
+    expect([wrong.status, (wrong.body as unknown as { error: { name: string } }).error.name]).toEqual([401, 'InvalidPasswordError'])
     // (after a wrong password the next attempt for that user waits a second: 423 until then)
-    const done = await pollDevice(async () => {
-      const r = await relay.api<{ conflict: { resolution: { by: string; role: string } } }>('POST', url, {
-        clinic, decision: { action: 'cancel' }, note: 'forged', user: 'test-pharmacist', role: 'supervisor', password: testPassword('test-pharmacist'),
-      })
+    const signedIn = await pollDevice(async () => {
+      const r = await relay.login(clinic, 'test-pharmacist', testPassword('test-pharmacist'))
       return r.status === 423 ? undefined : r
     }, 'the back-off after a wrong password ends')
+    expect(signedIn.status).toBe(200)
+    const done = await relay.api<{ conflict: { resolution: { by: string; role: string } } }>('POST', url, {
+      clinic, decision: { action: 'cancel' }, note: 'forged', user: 'usr_boss', role: 'supervisor',
+    }, undefined, signedIn.body.token)
     expect(done.status).toBe(200)
     expect(done.body.conflict.resolution).toMatchObject({ by: 'usr_test-pharmacist', role: 'pharmacist' })
     // nothing forged reached the settled stock
@@ -134,10 +140,7 @@ describe('signed stock operations: the relay settles what the device and user si
     expect(listed.users.map((u) => u.id)).not.toContain('usr_mallory')
     const login = await node.api<{ error: { name: string } }>('POST', '/api/login', { user: 'mallory', password: 'mallory-pass' }, { as: null })
     expect([login.status, login.body.error.name]).toEqual([401, 'InvalidPasswordError'])
-    const forged2 = raised.find((c) => c.operation?.id === 'op_forged_2')!
-    const asMallory = await relay.api<{ error: { name: string } }>('POST', `/api/conflicts/${encodeURIComponent(forged2.id)}/resolution`, {
-      clinic, decision: { action: 'cancel' }, user: 'mallory', role: 'supervisor', password: 'mallory-pass',
-    })
-    expect([asMallory.status, asMallory.body.error.name]).toEqual([401, 'InvalidPasswordError'])
+    const asMallory = await relay.login(clinic, 'mallory', 'mallory-pass')
+    expect([asMallory.status, (asMallory.body as unknown as { error: { name: string } }).error.name]).toEqual([401, 'InvalidPasswordError'])
   })
 })

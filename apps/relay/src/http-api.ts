@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { InvalidInputError } from '@clinic-mesh/contracts'
+import { RESOLVER_ROLES } from '@clinic-mesh/ledger'
+import { ForbiddenError } from '@clinic-mesh/security'
 import { clinicId, parseRegistration, parseResolution } from './api-input.js'
 import type { ReviewerCheck } from './reviewer-check.js'
 import type { AccessMap } from './access-map.js'
@@ -10,6 +12,7 @@ import { RouteNotFoundError, UnknownClinicError } from './errors.js'
 import { readJson, sendError, sendJson, statusOfError, statusOfName } from './http-util.js'
 import type { Logger } from './logger.js'
 import type { RegistrationInput } from './api-input.js'
+import { RelaySessions, type Principal } from './relay-sessions.js'
 
 /** What the HTTP API needs from the relay. */
 export interface RelayApiHost {
@@ -43,6 +46,21 @@ function pick(host: RelayApiHost, raw: string | null): ClinicWatcher {
   return w
 }
 
+/** The clinic a read names (`?clinic=`); a session reads only its own clinic (the default when none is named). */
+function pickFor(host: RelayApiHost, who: Principal, raw: string | null): ClinicWatcher {
+  if (who.kind === 'operator') return pick(host, raw)
+  const own = who.session.clinic
+  if (raw !== null && raw !== own) throw new ForbiddenError('other-clinic', `this session is for clinic ${own}`)
+  return pick(host, own)
+}
+
+/** The clinics a principal may read. */
+function watchersFor(host: RelayApiHost, who: Principal): ClinicWatcher[] {
+  if (who.kind === 'operator') return host.watchers()
+  const w = host.watcher(who.session.clinic)
+  return w ? [w] : []
+}
+
 function clinicStatus(host: RelayApiHost, w: ClinicWatcher): Record<string, unknown> {
   const s = w.settlement
   const wm = s.watermarks()
@@ -64,52 +82,87 @@ function clinicStatus(host: RelayApiHost, w: ClinicWatcher): Record<string, unkn
   }
 }
 
-async function route(host: RelayApiHost, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function route(host: RelayApiHost, sessions: RelaySessions, log: Logger, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://relay')
   const path = url.pathname
   const method = req.method ?? 'GET'
   const q = url.searchParams
+  const who = (): Principal => sessions.require(req.headers.authorization)
   if (method === 'GET' && path === '/healthz') return sendJson(res, 200, { ok: true })
   if (method === 'GET' && path === '/api/challenge') return sendJson(res, 200, host.challenge(req.socket.remoteAddress))
   if (method === 'POST' && path === '/api/clinics') {
     const out = await host.register(parseRegistration(await readJson(req)))
     return sendJson(res, out.created ? 201 : 200, out.body)
   }
+  if (method === 'POST' && path === '/api/login') {
+    const raw = await readJson(req)
+    const body = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {}
+    const clinic = clinicId(body.clinic)
+    const w = host.watcher(clinic)
+    let me
+    try {
+      me = await host.reviewers.check(clinic, w?.register(), body.user, body.password, 'login')
+    } catch (err) {
+      if (err instanceof Error && (err.name === 'InvalidPasswordError' || err.name === 'AccountLockedError')) {
+        log('login-refused', { clinic, error: err.name, scryptRuns: host.reviewers.scryptRuns })
+      }
+      throw err
+    }
+    if (!RESOLVER_ROLES.includes(me.role)) throw new ForbiddenError('role', `a ${me.role} does not use the reviewer console`)
+    const { token, session } = sessions.open(clinic, me)
+    log('login', { clinic, user: me.user, role: me.role })
+    return sendJson(res, 200, { token, user: { id: me.user, name: me.name, role: me.role }, clinic, expiresAt: new Date(session.expiresAt).toISOString() })
+  }
+  if (method === 'POST' && path === '/api/logout') {
+    who()
+    sessions.close(req.headers.authorization)
+    return sendJson(res, 200, { ok: true })
+  }
   if (method === 'GET' && path === '/api/status') {
-    const clinics = host.watchers().map((w) => clinicStatus(host, w))
+    // without a token: only what a device needs to pin the relay; with one: the clinics it may read
+    const p = sessions.principal(req.headers.authorization)
+    if (!p) return sendJson(res, 200, { relayKey: host.relayKey, time: new Date().toISOString() })
+    const clinics = watchersFor(host, p).map((w) => clinicStatus(host, w))
     return sendJson(res, 200, { relayKey: host.relayKey, clinics, time: new Date().toISOString() })
   }
   if (method === 'GET' && path === '/api/inventory') {
-    const w = pick(host, q.get('clinic'))
+    const w = pickFor(host, who(), q.get('clinic'))
     const s = w.settlement
     return sendJson(res, 200, { clinic: w.clinic, settledAt: s.meta.lastSettledAt, decidedOps: s.meta.decidedOps, watermarks: s.watermarks(), inventory: s.engine.inventory() })
   }
   if (method === 'GET' && path === '/api/rejected') {
-    const w = pick(host, q.get('clinic'))
+    const w = pickFor(host, who(), q.get('clinic'))
     return sendJson(res, 200, { clinic: w.clinic, total: w.settlement.meta.rejectedTotal, rejected: w.settlement.meta.rejected })
   }
   if (method === 'GET' && path === '/api/conflicts') {
+    const p = who()
     const status = q.get('status')
     if (status !== null && status !== 'open' && status !== 'resolved') throw new InvalidInputError('status must be open or resolved')
-    const ws = q.get('clinic') === null ? host.watchers() : [pick(host, q.get('clinic'))]
+    const ws = q.get('clinic') === null ? watchersFor(host, p) : [pickFor(host, p, q.get('clinic'))]
     const filter: { status?: 'open' | 'resolved' } = status === 'open' || status === 'resolved' ? { status } : {}
     const conflicts = ws.flatMap((w) => w.settlement.engine.conflicts(filter).map((c) => conflictView(w.clinic, c)))
     return sendJson(res, 200, { conflicts })
   }
   const m = /^\/api\/conflicts\/([^/]+)\/resolution$/.exec(path)
   if (method === 'POST' && m) {
+    const p = who()
     const raw = await readJson(req)
     const body = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {}
-    const claimed = pick(host, typeof body.clinic === 'string' ? body.clinic : null)
+    if (p.kind === 'session' && body.clinic === undefined) body.clinic = p.session.clinic
+    const claimed = pickFor(host, p, typeof body.clinic === 'string' ? body.clinic : null)
+    if (p.kind === 'session') {
+      // the reviewer is the signed-in user, with the role of the register (checked at sign-in), never the body's
+      body.user = p.session.user
+      body.role = p.session.role
+    }
     if (claimed.settlement.meta.signaturesRequired) {
-      // a clinic with a user register: who resolves (and approves) proves it with their password; roles come from
-      // the register, not from the request
-      const me = await host.reviewers.check(claimed.register(), body.user, body.password, 'reviewer')
-      body.user = me.user
-      body.role = me.role
+      // a clinic with a user register: only its own signed-in reviewers decide; a second approver proves it with
+      // their password (checked against the register, back-off and lockout per clinic and user)
+      if (p.kind !== 'session') throw new ForbiddenError('operator', 'decisions for a clinic with users need a signed-in reviewer of that clinic')
       if (body.approval !== undefined && body.approval !== null) {
         const a = typeof body.approval === 'object' && !Array.isArray(body.approval) ? (body.approval as Record<string, unknown>) : {}
-        body.approval = await host.reviewers.check(claimed.register(), a.user, a.password, 'approval')
+        const ok = await host.reviewers.check(claimed.clinic, claimed.register(), a.user, a.password, 'approval')
+        body.approval = { user: ok.user, role: ok.role }
       }
     }
     const input = parseResolution(decodePathPart(m[1] ?? ''), body)
@@ -129,8 +182,9 @@ async function route(host: RelayApiHost, req: IncomingMessage, res: ServerRespon
 
 /** The reviewer + registration API. Never throws: every failure is answered as `{ error: { name, message } }`. */
 export function createApiHandler(host: RelayApiHost, log: Logger): (req: IncomingMessage, res: ServerResponse) => void {
+  const sessions = new RelaySessions({ operatorTokenSha256: process.env.RELAY_OPERATOR_TOKEN_SHA256 })
   return (req, res) => {
-    route(host, req, res).catch((err: unknown) => {
+    route(host, sessions, log, req, res).catch((err: unknown) => {
       const status = statusOfError(err)
       if (status >= 500) log('api-error', { path: (req.url ?? '').split('?')[0] ?? '', error: err instanceof Error ? err.name : 'unknown', stack: err instanceof Error ? (err.stack ?? null) : null })
       sendError(res, err)
