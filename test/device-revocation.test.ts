@@ -8,6 +8,7 @@ import { tempDir, type TempDir } from '@clinic-mesh/testing'
 import { DeviceCluster, pollDevice, type DeviceProcess } from './helpers/device-process.js'
 import { RelayProcess } from './helpers/relay-process.js'
 import { prove } from './helpers/relay-auth.js'
+import { openDeviceSecrets } from './helpers/device-secrets.js'
 
 interface Status {
   device: { peerId: string }
@@ -74,7 +75,7 @@ describe('revoking a lost tablet', () => {
     const after = await lost.api<ErrorReply>('GET', `/api/patients/${reg.body.id}`, undefined, { as: null })
     expect([after.status, after.body.error.name]).toEqual([410, 'DeviceRevokedError'])
     // and the relay will not take it back: a copy of its disk (its libp2p key, its enrolment) cannot register again
-    const key = privateKeyFromProtobuf(await readFile(join(lost.init.dataDir, 'peer.key')))
+    const key = privateKeyFromProtobuf((await openDeviceSecrets(lost.init.dataDir)).peerKey) // sealed: a thief needs the device secret too
     const clinicFile = JSON.parse(await readFile(lost.init.clinicFile ?? '', 'utf8')) as { adminPublicKeys: string[]; enrolments: Enrolment[] }
     const { id: clinic, directoryUrl } = lostStatus.clinic
     const again = await pollDevice(async () => {

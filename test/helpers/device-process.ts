@@ -83,7 +83,9 @@ export class DeviceProcess {
     if (init.initClinic) args.push('--init-clinic', init.initClinic)
     if (init.relay) args.push('--relay', init.relay)
     if (init.args) args.push(...init.args)
-    const env: NodeJS.ProcessEnv = { ...process.env, CLINIC_MESH_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD, ...init.env }
+    // tests enrol their devices through one shared clinic file holding the clinic secret and admin key (a launcher's
+    // choice); a test of the field setup passes CLINIC_MESH_SHARED_CLINIC_FILE: '0' and enrols by join code
+    const env: NodeJS.ProcessEnv = { ...process.env, CLINIC_MESH_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD, CLINIC_MESH_SHARED_CLINIC_FILE: '1', ...init.env }
     delete env.CLINIC_MESH_DEVICE_SECRET
     const secret = init.secret === undefined ? testSecret(init.dataDir) : init.secret
     const plain = init.args?.includes('--plain-storage') === true || init.args?.includes('--secret-file') === true

@@ -2,11 +2,27 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { InvalidInputError } from '@clinic-mesh/contracts'
 import { readClinicFile } from './clinic-file.js'
 import type { DeviceNode } from './device-node.js'
-import { AdminKeyUnavailableError, ClinicNotReadyError } from './errors.js'
+import type { Principal } from './auth.js'
+import { AdminKeyUnavailableError, ClinicNotReadyError, SigningKeyLockedError } from './errors.js'
 import { readJson, sendJson } from './http-util.js'
 import { hostJoin } from './join-flow.js'
 import { revokeDevice } from './revocation.js'
 import { ready, who } from './route-context.js'
+
+/**
+ * The acting admin and the clinic admin secret key: unlocked by their sign-in on the device that holds it wrapped
+ * (admin-key.json), or — a launcher's shared clinic file (demo, tests) — read from that file. On the device holding
+ * the wrapped key, a session without it (signed in before a restart, or as another admin) is asked to sign in again.
+ */
+async function clinicAdminKey(node: DeviceNode, req: IncomingMessage, action: 'enrol-device' | 'revoke-device'): Promise<{ p: Principal; key: Uint8Array }> {
+  const p = who(node, req, action)
+  const held = ready(node.auth).adminKeyOf(req)
+  if (held.key) return { p, key: held.key }
+  const shared = node.config.clinicFile ? await readClinicFile(node.config.clinicFile).catch(() => undefined) : undefined
+  if (shared?.adminSecretKey) return { p, key: Buffer.from(shared.adminSecretKey, 'hex') }
+  if (held.locked) throw new SigningKeyLockedError('sign in again: the clinic admin key is unlocked by your password at sign-in, and this session does not hold it (the device restarted since)')
+  throw new AdminKeyUnavailableError('this device does not hold the clinic admin key: use the device that created the clinic')
+}
 
 /**
  * Device administration routes (docs/api.md "Devices and revocation"): list devices, create a join code, revoke a
@@ -29,13 +45,15 @@ export async function adminRoute(node: DeviceNode, req: IncomingMessage, res: Se
     })
   }
   if (a === 'join-codes' && parts.length === 2 && method === 'POST') {
-    const p = who(node, req, 'enrol-device')
+    const { p, key } = await clinicAdminKey(node, req, 'enrol-device')
     const doc = node.membershipDoc
-    if (!doc || !node.config.clinicFile) throw new ClinicNotReadyError('the membership document is not loaded yet')
-    const clinic = await readClinicFile(node.config.clinicFile)
-    if (!clinic.adminSecretKey) throw new AdminKeyUnavailableError('this device does not hold the clinic admin key: create join codes on the admin device')
+    if (!doc) throw new ClinicNotReadyError('the membership document is not loaded yet')
+    const c = node.config
     const offer = await hostJoin({
-      clinic: { ...clinic, directoryUrl: node.config.directoryUrl ?? clinic.directoryUrl ?? '' },
+      clinic: {
+        kind: 'clinic-mesh/clinic/1', clinic: c.clinic, name: c.clinicName, site: c.site, mdnsTag: c.mdnsTag, adminPublicKeys: c.adminPublicKeys, enrolments: [],
+        clinicSecret: c.clinicSecret, adminSecretKey: Buffer.from(key).toString('hex'), directoryUrl: c.directoryUrl ?? '',
+      },
       host: node.joinHost,
       members: node.membership.enrolments().filter((e) => !node.membership.isRevoked(e.devicePeerId)),
       enrol: async (e) => {
@@ -49,12 +67,12 @@ export async function adminRoute(node: DeviceNode, req: IncomingMessage, res: Se
     return send(201, offer)
   }
   if (a === 'devices' && b === 'revoke' && parts.length === 3 && method === 'POST') {
-    const p = who(node, req, 'revoke-device')
+    const { p, key } = await clinicAdminKey(node, req, 'revoke-device')
     const body = await readJson(req)
     if (body.peerId === node.peerId) throw new InvalidInputError('a device cannot revoke itself: revoke it from another device of the clinic')
     const doc = node.membershipDoc
     if (!doc) throw new ClinicNotReadyError('the membership document is not loaded yet')
-    const done = await revokeDevice(doc, node.config.clinicFile, node.config.clinic, { peerId: body.peerId, reason: body.reason })
+    const done = revokeDevice(doc, key, node.config.clinic, { peerId: body.peerId, reason: body.reason })
     await ready(node.audit).record(p.user, 'change', `device:${done.peerId}`)
     await node.repo.flush([doc.documentId])
     return send(200, { revoked: done })

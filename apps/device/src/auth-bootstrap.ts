@@ -1,13 +1,11 @@
-import { randomBytes } from 'node:crypto'
-import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Role } from '@clinic-mesh/contracts'
 import type { LoginPolicy } from '@clinic-mesh/security'
+import { ADMIN_PASSWORD_FILE, FIRST_ADMIN, initialAdminPassword, unlockAdminKey } from './admin-key.js'
 import { userIdOf, type DeviceAuth } from './auth.js'
 import { log } from './log.js'
 
-/** Where the founder writes a generated first admin password (the person setting up the clinic deletes it). */
-export const ADMIN_PASSWORD_FILE = 'initial-admin-password'
+export { ADMIN_PASSWORD_FILE }
 
 /** Roles of the demo users (`CLINIC_MESH_DEMO_USERS=1`): user name = role, password = `<role>-demo`. */
 export const DEMO_ROLES: readonly Role[] = ['registration', 'nurse', 'clinician', 'pharmacist', 'supervisor', 'reviewer']
@@ -15,24 +13,27 @@ export const DEMO_ROLES: readonly Role[] = ['registration', 'nurse', 'clinician'
 /**
  * The clinic's first admin, created by the device that founded the clinic. Its password comes from
  * `CLINIC_MESH_ADMIN_PASSWORD`, else a random one is written to `DATA/initial-admin-password` (mode 0600) for the
- * person setting the clinic up, who changes it — the log names the file, never the password. The founder holds the
- * clinic admin key (the clinic file it created), which endorses these first users.
+ * person setting the clinic up, who changes it — the log names the file, never the password. The clinic admin key
+ * that endorses these first users was wrapped under that same password when the clinic was created
+ * (`DATA/admin-key.json`, device-config.ts): it is unwrapped here for the bootstrap only, and wiped after.
+ * `clinicAdminKey` is the fallback of an older founder whose clinic file still holds the key.
  */
 export async function bootstrapUsers(auth: DeviceAuth, dataDir: string, clinicAdminKey: () => Promise<Uint8Array>): Promise<void> {
-  if (!auth.hasUser(userIdOf('admin'))) {
-    let password = process.env.CLINIC_MESH_ADMIN_PASSWORD
-    if (!password) {
-      password = randomBytes(12).toString('base64url')
-      const file = join(dataDir, ADMIN_PASSWORD_FILE)
-      await writeFile(file, `${password}\n`, { mode: 0o600 })
-      log('admin-created', { user: 'admin', passwordFile: file })
-    } else log('admin-created', { user: 'admin', passwordFrom: 'CLINIC_MESH_ADMIN_PASSWORD' })
-    await auth.createUser(undefined, { name: 'admin', role: 'admin', password }, await clinicAdminKey())
-  }
-  if (process.env.CLINIC_MESH_DEMO_USERS === '1') {
-    for (const role of DEMO_ROLES) {
-      if (!auth.hasUser(userIdOf(role))) await auth.createUser(undefined, { name: role, role, password: `${role}-demo` }, await clinicAdminKey())
+  const missing = [...(auth.hasUser(userIdOf('admin')) ? [] : ['admin' as Role]), ...(process.env.CLINIC_MESH_DEMO_USERS === '1' ? DEMO_ROLES.filter((r) => !auth.hasUser(userIdOf(r))) : [])]
+  if (missing.length === 0) return
+  const password = await initialAdminPassword(dataDir, missing.includes('admin'))
+  let key: Uint8Array | undefined
+  const adminKey = async (): Promise<Uint8Array> => (key ??= (password ? await unlockAdminKey(dataDir, FIRST_ADMIN, password) : undefined) ?? (await clinicAdminKey()))
+  try {
+    for (const role of missing) {
+      if (role === 'admin') {
+        if (process.env.CLINIC_MESH_ADMIN_PASSWORD) log('admin-created', { user: 'admin', passwordFrom: 'CLINIC_MESH_ADMIN_PASSWORD' })
+        else log('admin-created', { user: 'admin', passwordFile: join(dataDir, ADMIN_PASSWORD_FILE) })
+        await auth.createUser(undefined, { name: 'admin', role: 'admin', password }, await adminKey())
+      } else await auth.createUser(undefined, { name: role, role, password: `${role}-demo` }, await adminKey())
     }
+  } finally {
+    key?.fill(0)
   }
 }
 

@@ -8,6 +8,7 @@ import {
   InvalidPasswordError, LoginGuard, PASSWORD_SCRYPT, assertCan, createUser, endorseUser, logout, nextVersion, reconcileUsers, resolveUserId, rewrapUser, userIdOf as userIdOfName, verifyPassword, withoutVerifiers,
   type UserRecord, type Action, type AttemptRecord, type PolicyContext, type AttemptStore, type LoginPolicy, type ScryptParams, type Session, type UserHighWater, type UserRegister,
 } from '@clinic-mesh/security'
+import { holdsAdminKey, rewrapAdminKey, unlockAdminKey } from './admin-key.js'
 import { writeJsonAtomic } from './clinic-file.js'
 import { SigningKeyLockedError, UnauthenticatedError, UnknownUserError, UserExistsError } from './errors.js'
 import { log } from './log.js'
@@ -102,6 +103,9 @@ export class DeviceAuth {
   readonly #sessionsFile: string
   readonly #sessions: Map<string, StoredSession>
   readonly #keys = new Map<string, Session>()
+  /** The clinic admin secret key unlocked by an admin's sign-in on the founding device, per session (memory only). */
+  readonly #adminKeys = new Map<string, Uint8Array>()
+  readonly #dataDir: string
   readonly #scrypt: ScryptParams | undefined
   readonly #now: () => number
   readonly #rootKeys: readonly string[]
@@ -122,6 +126,7 @@ export class DeviceAuth {
 
   private constructor(register: DocHandle<UserRegisterDoc>, init: DeviceAuthInit, sessions: Map<string, StoredSession>, held: UserHighWater) {
     this.#register = register
+    this.#dataDir = init.dataDir
     this.#flush = init.flush
     this.#now = init.now ?? Date.now
     this.#guard = new LoginGuard({ store: new FileAttemptStore(join(init.dataDir, ATTEMPTS_FILE)), now: this.#now, policy: init.loginPolicy })
@@ -275,6 +280,8 @@ export class DeviceAuth {
     let record: UserRecord
     try {
       record = await rewrapUser(me.user, current, session.signingKey, newPassword, this.#scrypt)
+      // the clinic admin key this admin unlocks on this device follows their password (wrapped under the new one)
+      await rewrapAdminKey(this.#dataDir, me.user, oldPassword, newPassword)
     } finally {
       logout(session)
     }
@@ -313,6 +320,9 @@ export class DeviceAuth {
     const token = randomBytes(32).toString('base64url')
     // the unlocked signing key stays in memory only, for this session's stock operations; logout wipes it
     this.#keys.set(tokenKey(token), session)
+    // on the founding device an admin's password also unwraps the clinic admin key: memory only, for this session
+    const adminKey = session.role === 'admin' ? await unlockAdminKey(this.#dataDir, id, input.password) : undefined
+    if (adminKey) this.#adminKeys.set(tokenKey(token), adminKey)
     const principal: Principal = { user: session.user, name: session.name, role: session.role }
     const expiresAt = this.#now() + SESSION_MS
     this.#sessions.set(tokenKey(token), { ...principal, expiresAt })
@@ -326,6 +336,8 @@ export class DeviceAuth {
     const unlocked = this.#keys.get(k)
     if (unlocked) logout(unlocked)
     this.#keys.delete(k)
+    this.#adminKeys.get(k)?.fill(0)
+    this.#adminKeys.delete(k)
     if (this.#sessions.delete(k)) await this.#save()
   }
 
@@ -339,6 +351,16 @@ export class DeviceAuth {
     const unlocked = token ? this.#keys.get(tokenKey(token)) : undefined
     if (!unlocked || unlocked.signingKey.every((b) => b === 0)) throw new SigningKeyLockedError('sign in again: your signing key is locked since this device restarted')
     return { principal, userKey: unlocked.signingKey }
+  }
+
+  /**
+   * The clinic admin secret key unlocked by this request's session (an admin who signed in on the device holding
+   * the wrapped key), or undefined. `locked`: this device holds the wrapped key, so signing in again unlocks it.
+   */
+  adminKeyOf(req: IncomingMessage): { key?: Uint8Array; locked: boolean } {
+    const token = tokenOf(req)
+    const key = token && this.principal(req) ? this.#adminKeys.get(tokenKey(token)) : undefined
+    return key && !key.every((b) => b === 0) ? { key, locked: false } : { locked: holdsAdminKey(this.#dataDir) }
   }
 
   /** The session behind a request, or undefined. A disabled or deleted user, or a changed role, ends it. */

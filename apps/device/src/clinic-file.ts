@@ -4,10 +4,12 @@ import type { Enrolment } from '@clinic-mesh/mesh'
 import { ConfigError } from './errors.js'
 
 /**
- * What a device needs to join a clinic, handed to it at start (`--clinic-file`). Holds the clinic secret (the
- * private-network key is derived from it), so it must be treated like a password. In the demo and in tests the
- * launcher keeps `adminSecretKey` in it and each device enrols itself; a field deployment leaves it out and
- * enrols tablets through the join-code flow (docs/protocols/sync.md §8.3).
+ * What a device needs to join a clinic, handed to it at start (`--clinic-file`). The file a founder writes at
+ * `--init-clinic` holds no secret: the clinic secret goes sealed into its device.json and the admin key wrapped
+ * under the first admin's password into its admin-key.json; tablets enrol through the join-code flow
+ * (docs/protocols/sync.md §8.3), which writes the joined tablet's clinic file with the clinic secret sealed for it.
+ * A launcher that enrols its own devices through one shared file (the demo, tests) asks for the clinic secret and
+ * admin key in clear in it with `CLINIC_MESH_SHARED_CLINIC_FILE=1`; that file must then be treated like a password.
  */
 export interface ClinicFile {
   kind: 'clinic-mesh/clinic/1'
@@ -15,8 +17,10 @@ export interface ClinicFile {
   name: string
   /** Stock location of this clinic's devices (ledger `site`). */
   site: string
-  /** hex, 32 bytes */
-  clinicSecret: string
+  /** hex, 32 bytes; only in a launcher's shared file (CLINIC_MESH_SHARED_CLINIC_FILE=1) */
+  clinicSecret?: string
+  /** The clinic secret sealed under the identity key of the one device this file was written for (a joined tablet). */
+  clinicSecretSealed?: string
   /** hex Ed25519 public keys */
   adminPublicKeys: string[]
   /** hex; present only where the launcher holds the admin key (demo, tests) */
@@ -42,10 +46,15 @@ export async function readClinicFile(file: string): Promise<ClinicFile> {
     throw new ConfigError(`clinic file ${file} is not JSON`)
   }
   const c = parsed as Partial<ClinicFile>
-  if (c.kind !== 'clinic-mesh/clinic/1' || typeof c.clinic !== 'string' || typeof c.clinicSecret !== 'string' || !Array.isArray(c.adminPublicKeys)) {
+  if (c.kind !== 'clinic-mesh/clinic/1' || typeof c.clinic !== 'string' || !Array.isArray(c.adminPublicKeys)) {
     throw new ConfigError(`${file} is not a clinic file`)
   }
   return { ...c, enrolments: Array.isArray(c.enrolments) ? c.enrolments : [] } as ClinicFile
+}
+
+/** The launcher asked for a shared clinic file holding the clinic secret and admin key in clear (demo, tests). */
+export function sharesClinicSecrets(): boolean {
+  return process.env.CLINIC_MESH_SHARED_CLINIC_FILE === '1'
 }
 
 /** Atomic write (temp file + rename), so a reader never sees half a file. */

@@ -108,7 +108,10 @@ export async function runDemo(args: string[]): Promise<void> {
     if (relayUrl) args.push('--relay', relayUrl)
     // demo accounts (user name = role, password `<role>-demo`; admin: `admin-demo`), created by the founding device
     const users = { CLINIC_MESH_DEMO_USERS: '1', CLINIC_MESH_ADMIN_PASSWORD: 'admin-demo' }
-    const d = await launch(name, args, { ...process.env, ...users, [SECRET_ENV]: secrets[name] })
+    // the demo's devices enrol themselves through one shared clinic file (clinic secret and admin key in it, in
+    // .data/demo/ beside demo.json's device secrets, outside every device's data dir): a demo on one laptop only
+    const shared = { CLINIC_MESH_SHARED_CLINIC_FILE: '1' }
+    const d = await launch(name, args, { ...process.env, ...users, ...shared, [SECRET_ENV]: secrets[name] })
     children.push(d.child)
     state.ports[name] = Number(d.line.http)
     process.stdout.write(`${name.padEnd(16)} ${String(d.line.url)}\n`)

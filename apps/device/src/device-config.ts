@@ -1,13 +1,17 @@
 import { existsSync } from 'node:fs'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
 import { newId } from '@clinic-mesh/contracts'
 import { generateAdminKey, signEnrolment, type Enrolment } from '@clinic-mesh/mesh'
-import { readClinicFile, updateClinicFile, writeJsonAtomic, type ClinicFile } from './clinic-file.js'
+import { ADMIN_KEY_FILE, FIRST_ADMIN, initialAdminPassword, wrapAdminKey } from './admin-key.js'
+import { readClinicFile, sharesClinicSecrets, updateClinicFile, writeJsonAtomic, type ClinicFile } from './clinic-file.js'
 import { ConfigError } from './errors.js'
+import { identitySealer, openedSealer, type IdentitySealer } from './identity-seal.js'
+import { log } from './log.js'
+import type { StorageProtection } from './storage-at-rest.js'
 
 /** `DIR/device.json`: who this device is and which clinic it belongs to. */
 export interface DeviceConfig {
@@ -17,7 +21,10 @@ export interface DeviceConfig {
   clinic: string
   clinicName: string
   site: string
+  /** hex; in memory only: on disk it is `clinicSecretSealed` (under DIR/identity.key), except with --plain-storage */
   clinicSecret: string
+  /** The clinic secret sealed under this device's identity key (identity-seal.ts). */
+  clinicSecretSealed?: string
   adminPublicKeys: string[]
   mdnsTag: string
   enrolment: Enrolment
@@ -46,22 +53,66 @@ export interface LoadInit {
   clinicFile?: string
   /** Create a new clinic of this name (writes the clinic file). */
   initClinic?: string
+  /** The device secret (or --plain-storage): seals device.json's clinic secret and peer.key. */
+  storage?: StorageProtection
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 
-async function loadKey(dataDir: string): Promise<PrivateKey> {
+const PEER_KEY_FORMAT = 'clinic-mesh/sealed-peer-key/1'
+
+/** Writes a file through a temp file + rename: a crash leaves the old file or the new one, never half of one. */
+async function writeAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`
+  await writeFile(tmp, data, { mode: 0o600 })
+  await rename(tmp, file)
+}
+
+/**
+ * `DIR/peer.key`: the libp2p private key (protobuf), sealed under the identity key (JSON `{format, sealed}`);
+ * clear protobuf only with --plain-storage. An older clear file is re-written sealed on the first start with a secret.
+ */
+async function loadKey(dataDir: string, sealer: IdentitySealer | undefined): Promise<PrivateKey> {
   const file = join(dataDir, 'peer.key')
-  if (existsSync(file)) return privateKeyFromProtobuf(await readFile(file))
+  const store = async (key: PrivateKey): Promise<void> => {
+    const pb = privateKeyToProtobuf(key)
+    await writeAtomic(file, sealer ? `${JSON.stringify({ format: PEER_KEY_FORMAT, sealed: await sealer.seal('peer.key', pb) })}\n` : pb)
+  }
+  if (existsSync(file)) {
+    const data = await readFile(file)
+    if (data[0] === 0x7b) {
+      // '{': the sealed form
+      const parsed = JSON.parse(data.toString('utf8')) as { format?: string; sealed?: string }
+      if (parsed.format !== PEER_KEY_FORMAT || typeof parsed.sealed !== 'string') throw new ConfigError(`${file} is not a peer key`)
+      if (!sealer) throw new ConfigError(`${file} is sealed: give the device secret`)
+      return privateKeyFromProtobuf(await sealer.open('peer.key', parsed.sealed))
+    }
+    const key = privateKeyFromProtobuf(data)
+    if (sealer) {
+      await store(key)
+      log('peer-key-sealed', {})
+    }
+    return key
+  }
   const key = await generateKeyPair('Ed25519')
-  await writeFile(file, privateKeyToProtobuf(key), { mode: 0o600 })
+  await store(key)
   return key
 }
 
-/** This device's libp2p peer id (its key is created on first use), e.g. to enrol before the first start. */
-export async function devicePeerId(dataDir: string): Promise<string> {
+/**
+ * This device's libp2p peer id (its key is created on first use, sealed under the device secret), e.g. to enrol
+ * before the first start.
+ */
+export async function devicePeerId(dataDir: string, storage?: StorageProtection): Promise<string> {
   await mkdir(dataDir, { recursive: true })
-  return peerIdFromPrivateKey(await loadKey(dataDir)).toString()
+  return peerIdFromPrivateKey(await loadKey(dataDir, await identitySealer(dataDir, storage))).toString()
+}
+
+/** The clinic secret of a clinic file: clear (a launcher's shared file) or sealed for this device (a joined tablet's). */
+async function clinicSecretOf(clinic: ClinicFile, sealer: IdentitySealer | undefined, file: string): Promise<string> {
+  if (clinic.clinicSecret) return clinic.clinicSecret
+  if (clinic.clinicSecretSealed && sealer) return hex(await sealer.open('clinicSecret', clinic.clinicSecretSealed))
+  throw new ConfigError(`${file} holds no clinic secret this device can read`)
 }
 
 /** A new clinic: admin key, clinic secret, ids. The caller writes it where devices can read it. */
@@ -78,6 +129,28 @@ export function newClinicFile(name: string): ClinicFile {
     adminSecretKey: hex(admin.secretKey),
     mdnsTag: `clinic-mesh-${clinic.slice(7, 15)}`,
     enrolments: [],
+  }
+}
+
+/**
+ * A new clinic created by its founding device: the admin key is wrapped under the first admin's password into
+ * DIR/admin-key.json before anything else is written, the founder's enrolment is signed in memory, and the clinic
+ * file written holds no secret (unless a launcher shares it: `CLINIC_MESH_SHARED_CLINIC_FILE=1`, clinic-file.ts).
+ */
+async function foundClinic(init: LoadInit, clinicFile: string, peerId: string): Promise<{ clinic: ClinicFile; enrolment: Enrolment }> {
+  const fresh = newClinicFile(init.initClinic ?? '')
+  const adminKey = Buffer.from(fresh.adminSecretKey ?? '', 'hex')
+  try {
+    const password = await initialAdminPassword(init.dataDir)
+    await wrapAdminKey(init.dataDir, FIRST_ADMIN, password ?? '', adminKey, fresh.adminPublicKeys[0] ?? '')
+    const enrolment = signEnrolment({ clinic: fresh.clinic, devicePeerId: peerId, deviceName: init.name }, adminKey)
+    const { clinicSecret, adminSecretKey, ...open } = fresh
+    const shared = sharesClinicSecrets()
+    await writeJsonAtomic(clinicFile, shared ? { ...fresh, enrolments: [enrolment] } : { ...open, enrolments: [enrolment] })
+    log('clinic-created', { adminKeyFile: join(init.dataDir, ADMIN_KEY_FILE), clinicFileHoldsSecrets: shared })
+    return { clinic: { ...open, clinicSecret, ...(shared ? { adminSecretKey } : {}), enrolments: [enrolment] }, enrolment }
+  } finally {
+    adminKey.fill(0)
   }
 }
 
@@ -100,23 +173,34 @@ async function enrol(clinicFile: string, peerId: string, name: string): Promise<
 /** Loads `DIR/device.json` and `DIR/peer.key`, creating them (and the clinic, with --init-clinic) on first start. */
 export async function loadDevice(init: LoadInit): Promise<LoadedDevice> {
   await mkdir(init.dataDir, { recursive: true })
-  const privateKey = await loadKey(init.dataDir)
+  const sealer = await identitySealer(init.dataDir, init.storage)
+  const privateKey = await loadKey(init.dataDir, sealer)
   const peerId = peerIdFromPrivateKey(privateKey).toString()
   const configFile = join(init.dataDir, 'device.json')
   if (existsSync(configFile)) {
-    const config = JSON.parse(await readFile(configFile, 'utf8')) as DeviceConfig
-    if (config.enrolment.devicePeerId !== peerId) throw new ConfigError(`${configFile} belongs to another key than ${init.dataDir}/peer.key`)
+    const stored = JSON.parse(await readFile(configFile, 'utf8')) as DeviceConfig
+    if (stored.enrolment.devicePeerId !== peerId) throw new ConfigError(`${configFile} belongs to another key than ${init.dataDir}/peer.key`)
+    const { clinicSecretSealed, ...config } = stored
+    if (clinicSecretSealed !== undefined) {
+      if (!sealer) throw new ConfigError(`${configFile} is sealed: give the device secret`)
+      config.clinicSecret = hex(await sealer.open('clinicSecret', clinicSecretSealed))
+    } else if (sealer) {
+      // an older clear config: re-written sealed (atomically) on this first start with a secret
+      await saveDeviceConfig(init.dataDir, config)
+      log('device-config-sealed', {})
+    }
     if (init.clinicFile && !config.clinicFile) config.clinicFile = init.clinicFile
     return { config, privateKey, peerId }
   }
   let clinicFile = init.clinicFile
+  let founded: { clinic: ClinicFile; enrolment: Enrolment } | undefined
   if (init.initClinic !== undefined) {
     clinicFile ??= join(init.dataDir, 'clinic.json')
     if (existsSync(clinicFile)) throw new ConfigError(`${clinicFile} exists already: start with --clinic-file to join that clinic`)
-    await writeJsonAtomic(clinicFile, newClinicFile(init.initClinic))
+    founded = await foundClinic(init, clinicFile, peerId)
   }
   if (!clinicFile) throw new ConfigError('a new device needs --clinic-file FILE (or --init-clinic NAME to create a clinic)')
-  const { clinic, enrolment } = await enrol(clinicFile, peerId, init.name)
+  const { clinic, enrolment } = founded ?? (await enrol(clinicFile, peerId, init.name))
   const config: DeviceConfig = {
     kind: 'clinic-mesh/device/1',
     deviceId: newId<string>('dev').slice(0, 20),
@@ -124,7 +208,7 @@ export async function loadDevice(init: LoadInit): Promise<LoadedDevice> {
     clinic: clinic.clinic,
     clinicName: clinic.name,
     site: clinic.site,
-    clinicSecret: clinic.clinicSecret,
+    clinicSecret: await clinicSecretOf(clinic, sealer, clinicFile),
     adminPublicKeys: clinic.adminPublicKeys,
     mdnsTag: clinic.mdnsTag,
     enrolment,
@@ -136,6 +220,10 @@ export async function loadDevice(init: LoadInit): Promise<LoadedDevice> {
   return { config, privateKey, peerId }
 }
 
+/** Writes DIR/device.json (atomic): the clinic secret sealed, unless this device runs with --plain-storage. */
 export async function saveDeviceConfig(dataDir: string, config: DeviceConfig): Promise<void> {
-  await writeJsonAtomic(join(dataDir, 'device.json'), config)
+  const sealer = await openedSealer(dataDir)
+  const { clinicSecret, clinicSecretSealed: _old, ...rest } = config
+  const onDisk = sealer ? { ...rest, clinicSecretSealed: await sealer.seal('clinicSecret', Buffer.from(clinicSecret, 'hex')) } : { ...rest, clinicSecret }
+  await writeJsonAtomic(join(dataDir, 'device.json'), onDisk)
 }

@@ -7,6 +7,7 @@ import { InvalidInputError } from '@clinic-mesh/contracts'
 import { JoinAdmin, JoinClient, JoinError, createJoinCode, type Enrolment } from '@clinic-mesh/mesh'
 import { writeJsonAtomic, type ClinicFile } from './clinic-file.js'
 import { ConfigError } from './errors.js'
+import type { IdentitySealer } from './identity-seal.js'
 import { ForbiddenOriginError, errorReply, readJson, sendJson } from './http-util.js'
 import { joinOfferLimiter } from './rate-limit.js'
 import { log } from './log.js'
@@ -25,7 +26,8 @@ export interface JoinOffer {
 }
 
 export interface JoinHostInit {
-  clinic: ClinicFile
+  /** The clinic with its secret and the admin key (from the admin's unlocked session), in memory only. */
+  clinic: ClinicFile & { clinicSecret: string; adminSecretKey: string }
   /** Address the one-time join endpoint listens on (the LAN; tests use 127.0.0.1). */
   host: string
   ttlMs?: number
@@ -116,9 +118,10 @@ function members(json: string | undefined): Enrolment[] {
 
 /**
  * New tablet side: runs the join against the admin device's endpoint and writes DIR/clinic.json (no admin key,
- * this device's enrolment only), so the normal start continues as for any enrolled device.
+ * this device's enrolment only, the clinic secret sealed under this device's identity key unless it runs with
+ * --plain-storage), so the normal start continues as for any enrolled device.
  */
-export async function joinClinic(dataDir: string, url: string, code: string, device: { peerId: string; name: string }): Promise<string> {
+export async function joinClinic(dataDir: string, url: string, code: string, device: { peerId: string; name: string }, sealer?: IdentitySealer): Promise<string> {
   const file = join(dataDir, 'clinic.json')
   if (existsSync(file)) return file
   const client = new JoinClient(code, { devicePeerId: device.peerId, deviceName: device.name })
@@ -145,7 +148,7 @@ export async function joinClinic(dataDir: string, url: string, code: string, dev
     clinic: bundle.clinic,
     name: e.name,
     site: e.site,
-    clinicSecret: hex(bundle.clinicSecret),
+    ...(sealer ? { clinicSecretSealed: await sealer.seal('clinicSecret', bundle.clinicSecret) } : { clinicSecret: hex(bundle.clinicSecret) }),
     adminPublicKeys: bundle.adminPublicKeys.map(hex),
     mdnsTag: e.mdnsTag,
     // its own enrolment and the members it may talk to (each verified by its gater against the admin keys)

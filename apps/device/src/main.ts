@@ -6,6 +6,7 @@ import { runDemo } from './demo.js'
 import { ConfigError } from './errors.js'
 import { log } from './log.js'
 import { devicePeerId } from './device-config.js'
+import { identitySealer } from './identity-seal.js'
 import { joinClinic } from './join-flow.js'
 import { SECRET_ENV, checkSecretFileLocation, type StorageProtection } from './storage-at-rest.js'
 
@@ -70,14 +71,16 @@ async function device(args: string[]): Promise<void> {
     process.exit(2)
   }
   let clinicFile = values['clinic-file']
+  const storage = await protection(values.data, values['secret-file'], values['plain-storage'])
   if (values.join !== undefined || values['join-code'] !== undefined) {
     if (!values.join || !values['join-code']) throw new ConfigError('--join URL needs --join-code CODE (and the other way round)')
-    clinicFile = await joinClinic(values.data, values.join, values['join-code'], { peerId: await devicePeerId(values.data), name: values.name })
+    const peerId = await devicePeerId(values.data, storage.storage)
+    clinicFile = await joinClinic(values.data, values.join, values['join-code'], { peerId, name: values.name }, await identitySealer(values.data, storage.storage))
   }
   const node = await DeviceNode.start({
     dataDir: values.data,
     ...(values['join-host'] ?? process.env.CLINIC_MESH_JOIN_HOST ? { joinHost: values['join-host'] ?? process.env.CLINIC_MESH_JOIN_HOST } : {}),
-    ...(await protection(values.data, values['secret-file'], values['plain-storage'])),
+    ...storage,
     name: values.name,
     port,
     host: values.host,

@@ -3,12 +3,11 @@ import { join } from 'node:path'
 import type { DocHandle } from '@automerge/automerge-repo'
 import { InvalidInputError } from '@clinic-mesh/contracts'
 import { signRevocation } from '@clinic-mesh/mesh'
-import { readClinicFile } from './clinic-file.js'
-import { AdminKeyUnavailableError } from './errors.js'
 import { log } from './log.js'
 import { ATTEMPTS_FILE, SESSIONS_FILE, USER_VERSIONS_FILE } from './auth.js'
 import { ADMIN_PASSWORD_FILE } from './auth-bootstrap.js'
 import { KEY_FILE, REPO_DIR } from './storage-at-rest.js'
+import { ADMIN_KEY_FILE } from './admin-key.js'
 import type { MembershipDoc } from './device-node.js'
 
 /**
@@ -21,21 +20,19 @@ export const REVOCATIONS_FILE = 'revocations.json'
 /**
  * Revokes a device (a lost tablet): a revocation signed with the clinic admin key goes into the membership document.
  * Every member's gater then drops and refuses that peer; the relay stops trusting its operations signed after
- * `revokedAt`; the device itself wipes its clinic data when the record reaches it. The admin key lives only where
- * the clinic was set up (the clinic file of the demo and tests; a field deployment keeps it on the admin's device).
+ * `revokedAt`; the device itself wipes its clinic data when the record reaches it. `adminKey` is the clinic admin
+ * secret key from the acting admin's unlocked session (admin-routes.ts), never read from disk in clear.
  */
-export async function revokeDevice(
+export function revokeDevice(
   membershipDoc: DocHandle<MembershipDoc>,
-  clinicFile: string | undefined,
+  adminKey: Uint8Array,
   clinic: string,
   input: { peerId: unknown; reason: unknown },
-): Promise<{ peerId: string; revokedAt: string }> {
+): { peerId: string; revokedAt: string } {
   if (typeof input.peerId !== 'string' || !/^[1-9A-HJ-NP-Za-km-z]{20,100}$/.test(input.peerId)) throw new InvalidInputError('peerId must be a libp2p peer id')
   if (typeof input.reason !== 'string' || input.reason.trim() === '' || input.reason.length > 200) throw new InvalidInputError('reason must be 1-200 characters')
   if (!Object.hasOwn(membershipDoc.doc()?.enrolments ?? {}, input.peerId)) throw new InvalidInputError(`${input.peerId} is not enrolled in this clinic`)
-  const secret = clinicFile ? (await readClinicFile(clinicFile)).adminSecretKey : undefined
-  if (!secret) throw new AdminKeyUnavailableError('this device does not hold the clinic admin key: revoke from the admin device')
-  const r = signRevocation({ clinic, devicePeerId: input.peerId, reason: input.reason.trim() }, Buffer.from(secret, 'hex'))
+  const r = signRevocation({ clinic, devicePeerId: input.peerId, reason: input.reason.trim() }, adminKey)
   membershipDoc.change((d) => {
     d.revocations[r.devicePeerId] = { ...r }
   })
@@ -44,11 +41,11 @@ export async function revokeDevice(
 
 /**
  * A revoked device wipes its clinic data: the repo (every chart, log and index), sessions, login counters, the
- * users' version marks and the storage key file. Its identity key and config stay so the log can say which device
+ * users' version marks, the storage key file and (a revoked founder) the wrapped clinic admin key. Its identity key and config stay so the log can say which device
  * this was.
  */
 export async function wipeClinicData(dataDir: string): Promise<void> {
-  for (const name of [REPO_DIR, SESSIONS_FILE, ATTEMPTS_FILE, USER_VERSIONS_FILE, KEY_FILE, ADMIN_PASSWORD_FILE]) {
+  for (const name of [REPO_DIR, SESSIONS_FILE, ATTEMPTS_FILE, USER_VERSIONS_FILE, KEY_FILE, ADMIN_PASSWORD_FILE, ADMIN_KEY_FILE]) {
     // a storage write that began before the seal may still add a file while the tree goes: rm retries ENOTEMPTY
     await rm(join(dataDir, name), { recursive: true, force: true, maxRetries: 10, retryDelay: 100 })
   }

@@ -30,3 +30,5 @@ export type { CheckedChange, DocKind, FieldRule, FieldWrite, WriteAuthority, Wri
 export { DOC_KINDS, READ_POLICY, WRITE_POLICY, checkWrites, decideWrite, fieldRule, mayRead } from './field-policy.js'
 export type { Resolution, ResolvedChange, ResolvedWrite } from './change-writes.js'
 export { resolveChanges } from './change-writes.js'
+export type { PasswordWrapped } from './password-wrap.js'
+export { openField, sealField, unwrapUnderPassword, wrapUnderPassword } from './password-wrap.js'
