@@ -28,7 +28,7 @@ async function startDevice(root: string, name: string, founder: boolean): Promis
   const args = [MAIN, 'device', '--data', join(root, name), '--name', name, '--clinic-file', join(root, 'clinic.json'), '--port', '0']
   args.push('--mesh-listen', '/ip4/127.0.0.1/tcp/0', '--mdns-interval', '250', '--plain-storage')
   if (founder) args.push('--init-clinic', 'Bench Clinic')
-  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', ...args], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, CLINIC_MESH_ADMIN_PASSWORD: ADMIN_PASSWORD } })
+  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', ...args], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, CLINIC_MESH_ADMIN_PASSWORD: ADMIN_PASSWORD, CLINIC_MESH_SHARED_CLINIC_FILE: '1' } })
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`device ${name} did not start`)), 30_000)
     createInterface({ input: child.stdout }).on('line', (l) => {
