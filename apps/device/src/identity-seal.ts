@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { rename, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { type Keyring, createKeyFile, openField, openKeyFile, sealField } from '@clinic-mesh/security'
+import { type Keyring, createKeyFile, openField, openKeyFile, readKeyFileKdf, sealField } from '@clinic-mesh/security'
 import { ConfigError, DeviceSecretRequiredError } from './errors.js'
 import type { StorageProtection } from './storage-at-rest.js'
 
@@ -9,7 +9,8 @@ import type { StorageProtection } from './storage-at-rest.js'
  * `DIR/identity.key`: a key file (random key wrapped under scrypt(device secret), as `device.key`) whose key seals
  * this device's own secrets in `device.json` (the clinic secret), `peer.key` (the libp2p private key) and a joined
  * tablet's `clinic.json`. Separate from `device.key` because a revoked device wipes its data key but keeps its
- * identity (the log still says which device it was).
+ * identity (the log still says which device it was). Both files share one kdf (salt and cost), so one scrypt run of
+ * the device secret unlocks both.
  */
 export const IDENTITY_KEY_FILE = 'identity.key'
 
@@ -35,7 +36,9 @@ async function open(dataDir: string, protection: StorageProtection | undefined):
   if (existsSync(file)) return sealerOf(await openKeyFile(file, protection.secret))
   const pending = `${file}.pending`
   await rm(pending, { force: true })
-  const keyring = await createKeyFile(pending, protection.secret)
+  // the same kdf as device.key (when it exists): one scrypt run unlocks both at every start
+  const dataKeyFile = join(dataDir, 'device.key')
+  const keyring = await createKeyFile(pending, protection.secret, existsSync(dataKeyFile) ? { kdf: await readKeyFileKdf(dataKeyFile) } : {})
   await rename(pending, file)
   return sealerOf(keyring)
 }

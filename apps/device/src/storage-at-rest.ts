@@ -4,7 +4,7 @@ import { join, relative, resolve, sep } from 'node:path'
 import type { StorageAdapterInterface, StorageKey } from '@automerge/automerge-repo'
 import { NodeFSStorageAdapter } from '@automerge/automerge-repo-storage-nodefs'
 import { AtomicNodeFSStorageAdapter, TEMP_DIR } from './atomic-nodefs-storage.js'
-import { EncryptedStorageAdapter, createKeyFile, openKeyFile } from '@clinic-mesh/security'
+import { EncryptedStorageAdapter, createKeyFile, openKeyFile, readKeyFileKdf } from '@clinic-mesh/security'
 import { ConfigError, DeviceSecretRequiredError } from './errors.js'
 import { log } from './log.js'
 import { FaultReportingStorage } from './storage-faults.js'
@@ -93,7 +93,9 @@ export async function openDeviceStorage(dataDir: string, protection: StorageProt
   // crash half-way leaves the plain dir and no key file, and the next start simply migrates again
   const pending = `${keyFile}.pending`
   await rm(pending, { force: true })
-  const keyring = await createKeyFile(pending, protection.secret)
+  // the kdf of DIR/identity.key when it came first (a tablet joining by code): one scrypt run unlocks both files
+  const identityFile = join(dataDir, 'identity.key')
+  const keyring = await createKeyFile(pending, protection.secret, existsSync(identityFile) ? { kdf: await readKeyFileKdf(identityFile) } : {})
   const wrap = (dir: string): StorageAdapterInterface => new EncryptedStorageAdapter(new AtomicNodeFSStorageAdapter(dir), keyring)
   const migrated = await migratePlain(repoDir, wrap)
   await rename(pending, keyFile)

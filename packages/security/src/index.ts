@@ -9,7 +9,7 @@ export {
 export type { DataKey } from './keyring.js'
 export { Keyring, generateDataKey, importDataKey } from './keyring.js'
 export type { KeyFileData, KeyFileOptions } from './key-file.js'
-export { changeKeyFileSecret, createKeyFile, openKeyFile, retireKeyFromFile, rotateKeyFile } from './key-file.js'
+export { changeKeyFileSecret, createKeyFile, openKeyFile, readKeyFileKdf, retireKeyFromFile, rotateKeyFile } from './key-file.js'
 export type { ScryptParams } from './scrypt-params.js'
 export { KEY_FILE_SCRYPT, PASSWORD_SCRYPT } from './scrypt-params.js'
 export type { ReencryptReport } from './encrypted-storage-adapter.js'

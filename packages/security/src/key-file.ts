@@ -1,4 +1,5 @@
 import { readFile, rename, writeFile } from 'node:fs/promises'
+import { sha256 } from '@noble/hashes/sha2.js'
 import { type CryptoKey, gcmOpen, gcmSeal, importAesKey } from './aes-gcm.js'
 import { bytesToHex, concatBytes, hexToBytes, randomBytes, utf8ToBytes } from './bytes.js'
 import { DecryptionError, KeyFileError } from './errors.js'
@@ -17,6 +18,11 @@ export interface KeyFileData {
 export interface KeyFileOptions {
   readonly scrypt?: ScryptParams
   readonly now?: () => Date
+  /**
+   * Reuse this kdf (salt and cost) of another key file opened by the same secret (`readKeyFileKdf`): both are then
+   * unlocked by one scrypt run in this process (a device's data-key and identity-key files).
+   */
+  readonly kdf?: KeyFileData['kdf']
 }
 
 const wrapAad = (id: number): Uint8Array => {
@@ -25,8 +31,28 @@ const wrapAad = (id: number): Uint8Array => {
   return concatBytes(utf8ToBytes('clinic-mesh/data-key/v1'), n)
 }
 
+/**
+ * Key-encryption keys derived in this process (a few, non-extractable), by a hash of (kdf, secret): two key files
+ * sharing a kdf cost one scrypt run. Only key files use it, never user passwords.
+ */
+const keks = new Map<string, Promise<CryptoKey>>()
+
 async function kek(secret: string | Uint8Array, kdf: KeyFileData['kdf']): Promise<CryptoKey> {
-  return importAesKey(await deriveKey(secret, hexToBytes(kdf.salt), kdf))
+  const id = bytesToHex(sha256(concatBytes(utf8ToBytes(JSON.stringify([kdf.salt, kdf.N, kdf.r, kdf.p])), typeof secret === 'string' ? utf8ToBytes(secret.normalize('NFKC')) : secret)))
+  let k = keks.get(id)
+  if (!k) {
+    k = deriveKey(secret, hexToBytes(kdf.salt), kdf).then((raw) => importAesKey(raw).finally(() => raw.fill(0)))
+    if (keks.size >= 4) keks.clear()
+    keks.set(id, k)
+    k.catch(() => keks.delete(id))
+  }
+  return k
+}
+
+/** The kdf (salt and cost) of a key file, to create another one unlocked by the same scrypt run. */
+export async function readKeyFileKdf(path: string): Promise<KeyFileData['kdf']> {
+  const { kdf } = await read(path)
+  return { alg: 'scrypt', N: kdf.N, r: kdf.r, p: kdf.p, salt: kdf.salt }
 }
 
 async function wrap(kekKey: CryptoKey, id: number, raw: Uint8Array): Promise<string> {
@@ -119,7 +145,7 @@ async function keyringOf(data: KeyFileData, raw: Map<number, Uint8Array>): Promi
 /** Creates a key file with one fresh random data key (id 1), wrapped under scrypt(secret). Refuses to overwrite. */
 export async function createKeyFile(path: string, secret: string | Uint8Array, options: KeyFileOptions = {}): Promise<Keyring> {
   const params = options.scrypt ?? KEY_FILE_SCRYPT
-  const kdf = { alg: 'scrypt' as const, ...params, salt: bytesToHex(randomBytes(16)) }
+  const kdf = options.kdf ?? { alg: 'scrypt' as const, ...params, salt: bytesToHex(randomBytes(16)) }
   const { dataKey, raw } = await generateDataKey(1)
   const now = (options.now ?? (() => new Date()))()
   const wrapped = await wrap(await kek(secret, kdf), 1, raw)
