@@ -140,8 +140,26 @@ describe('reviewer console (relay-served page, real relay + two device processes
     const left = 10 - first
     expect(open.authority.stock).toBe(left)
 
-    // the reviewer opens the console served by the relay
+    // the reviewer opens the console served by the relay and signs in once (clinic, user, password); the relay checks
+    // the password against the clinic's register: a wrong one is refused
     const page = await openTablet(browser, `http://127.0.0.1:${relay.port}/`)
+    await page.getByLabel('Clinic', { exact: true }).fill(clinic.id)
+    await page.getByLabel('User', { exact: true }).fill('rev1')
+    await page.getByLabel('Password', { exact: true }).fill('not-my-password')
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click()
+    await page.getByTestId('signin-error').getByText('Wrong user or password.').waitFor()
+    expect(await page.locator('[data-conflict-id]').count()).toBe(0) // nothing shown before signing in
+    await page.getByLabel('Password', { exact: true }).fill(testPassword('rev1'))
+    // (a click within the second of back-off after the wrong password is answered "too many wrong passwords": send
+    // again until the relay signs in)
+    await expect
+      .poll(async () => {
+        if ((await page.getByTestId('signed-in-as').count()) === 0) await page.getByRole('button', { name: 'Sign in', exact: true }).click()
+        await page.getByTestId('signed-in-as').or(page.getByText('Too many wrong passwords.')).first().waitFor()
+        return page.getByTestId('signed-in-as').count()
+      }, { timeout: 15_000, interval: 300 })
+      .toBe(1)
+    expect(await page.getByTestId('signed-in-as').innerText()).toBe(`Signed in as rev1 (reviewer) · clinic ${clinic.id}`)
     const card = page.locator(`[data-conflict-id="${open.id}"]`)
     await card.waitFor({ timeout: 15_000 })
     const inConsole = Date.now() - healed
@@ -150,25 +168,13 @@ describe('reviewer console (relay-served page, real relay + two device processes
     await expect(page.getByTestId('conflict-chart').count()).resolves.toBe(1)
     expect(await page.getByTestId('conflicts-by-clinic').innerText()).toContain('Not enough stock')
 
-    await page.getByLabel('Your user id').fill('usr_rev1')
-    await page.getByLabel('Your password').fill('not-my-password')
     await card.getByRole('radio', { name: /Partial dispense/ }).check()
     await card.getByLabel(/Quantity actually handed out/).fill(String(left))
     await card.getByLabel('Note for the record').fill('handed out what the lot held')
+    // critical without a second approver: the relay answers 403 and the console says so
     await card.getByRole('button', { name: 'Resolve conflict' }).click()
-    // the relay checks who decides against the clinic's register: a wrong password is refused before anything else
-    await card.getByTestId('resolution-error').getByText('Wrong user or password.').waitFor()
-    await page.getByLabel('Your password').fill(testPassword('rev1'))
-    // critical without a second approver: the relay answers 403 and the console says so (a click within the second of
-    // back-off after the wrong password is answered "too many wrong passwords": send again until the relay decides)
     const refusal = card.getByTestId('resolution-error')
-    await expect
-      .poll(async () => {
-        await card.getByRole('button', { name: 'Resolve conflict' }).click()
-        await refusal.getByText(/Supervisor approval needed|Too many wrong passwords/).waitFor()
-        return refusal.innerText()
-      }, { timeout: 15_000, interval: 300 })
-      .toMatch(/Supervisor approval needed/)
+    await refusal.getByText('Supervisor approval needed.').waitFor()
     expect(await refusal.innerText()).toMatch(/Supervisor approval needed[\s\S]*ResolutionApprovalError/)
     expect(await page.locator(':focus').getAttribute('id')).toBe(`${open.id}-approver`) // focus went to the approver field
     await card.getByText('1 earlier attempt refused').waitFor()
@@ -239,7 +245,13 @@ describe('reviewer console (relay-served page, real relay + two device processes
     page.on('console', (m) => {
       if (/Content Security Policy|Refused to/i.test(m.text())) blocked.push(m.text())
     })
-    await page.reload()
+    // these clinics have no user accounts: the relay's operator token reads every clinic and decides for them
+    await page.getByText('Relay operator').click()
+    await page.getByLabel('Operator token').fill(relay.operatorToken)
+    await page.getByRole('button', { name: 'Use operator token' }).click()
+    await page.getByTestId('signed-in-as').waitFor()
+    await page.reload() // the sign-in is kept for the tab (sessionStorage)
+    expect(await page.getByTestId('signed-in-as').innerText()).toBe('Relay operator · every clinic')
     await page.locator(`[data-conflict-id="${short.id}"]`).waitFor()
     const table = await page.getByTestId('conflicts-by-clinic').innerText()
     for (const row of ['clinic-north\tNot enough stock\t1', 'clinic-north\tPrice changed\t1', 'clinic-south\tItem not in formulary\t1']) expect(table).toContain(row)
@@ -252,7 +264,6 @@ describe('reviewer console (relay-served page, real relay + two device processes
     await pollDevice(async () => (await page.getByTestId('conflict').count()) === 1, 'only the south clinic shown')
     expect(await page.getByTestId('conflict').innerText()).toContain('Item not in formulary')
     await page.getByLabel('Clinic', { exact: true }).selectOption('')
-    await page.getByLabel('Your user id').fill('usr_rev2')
 
     // a decision that would take the lot below zero: 422, said plainly, the conflict stays open
     const card = page.locator(`[data-conflict-id="${short.id}"]`)

@@ -1,6 +1,7 @@
 /**
  * The relay's reviewer API (docs/relay-api.md), typed for the console. Every call has a timeout; errors are the
- * relay's `{ error: { name, message } }` and surface as `RelayApiError` with that stable `name`.
+ * relay's `{ error: { name, message } }` and surface as `RelayApiError` with that stable `name`. Every call but the
+ * sign-in carries the session's `Authorization: Bearer` token (`setBearer`).
  */
 export class RelayApiError extends Error {
   readonly status: number
@@ -69,24 +70,41 @@ export interface InventoryReply {
 
 export interface StatusReply {
   time: string
-  clinics: { clinic: string; devices: { device: string }[]; opsPending: number; conflictsOpen: number; conflictsResolved: number; lastSettlementAt: string | null }[]
+  /** Absent without a token (the relay then says only its key and time). */
+  clinics?: { clinic: string; devices: { device: string }[]; opsPending: number; conflictsOpen: number; conflictsResolved: number; lastSettlementAt: string | null }[]
 }
 
 export interface ResolutionRequest {
   clinic: string
   decision: Decision
   note: string
+  /** Ignored for a signed-in reviewer (the relay takes the session's user and role); used by an operator token for a clinic without users. */
   user: string
   role: string
-  /** The reviewer's password, for a clinic whose users sign in. */
-  password?: string
   approval: Approval | null
+}
+
+/** `POST /api/login`: a session of one clinic's reviewer, pharmacist or supervisor (12 h). */
+export interface LoginReply {
+  token: string
+  user: { id: string; name: string; role: string }
+  clinic: string
+  expiresAt: string
 }
 
 const TIMEOUT_MS = 8000
 
+let bearer: string | null = null
+
+/** The token sent with every call from now on (`null`: none). */
+export function setBearer(token: string | null): void {
+  bearer = token
+}
+
 async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const init: RequestInit = { method, headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(TIMEOUT_MS) }
+  const headers: Record<string, string> = { 'content-type': 'application/json' }
+  if (bearer !== null && path !== '/api/login') headers.authorization = `Bearer ${bearer}`
+  const init: RequestInit = { method, headers, signal: AbortSignal.timeout(TIMEOUT_MS) }
   if (body !== undefined) init.body = JSON.stringify(body)
   let res: Response
   try {
@@ -109,6 +127,8 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
 }
 
 export const relayApi = {
+  login: (clinic: string, user: string, password: string) => call<LoginReply>('POST', '/api/login', { clinic, user, password }),
+  logout: () => call<{ ok: true }>('POST', '/api/logout', {}),
   status: () => call<StatusReply>('GET', '/api/status'),
   conflicts: () => call<{ conflicts: ConflictView[] }>('GET', '/api/conflicts'),
   inventory: (clinic: string) => call<InventoryReply>('GET', `/api/inventory?clinic=${encodeURIComponent(clinic)}`),
