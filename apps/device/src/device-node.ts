@@ -17,7 +17,7 @@ import { handleRequest } from './api-router.js'
 import { SameOriginGuard, upgradeRefusal } from './http-util.js'
 import { BrowserSyncAdapter } from './browser-adapter.js'
 import { RecordsApi } from './records-api.js'
-import { RelayKeyMismatchError, RelayLink } from './relay-link.js'
+import { RelayKeyMismatchError, RelayLink, checkRelayUrl } from './relay-link.js'
 import { StockApi } from './stock-api.js'
 import { log } from './log.js'
 import { DEFAULT_AUDIT_RETENTION_YEARS, DeviceAudit } from './audit.js'
@@ -52,6 +52,10 @@ export interface DeviceNodeInit {
   storage?: StorageProtection
   /** hex Ed25519 public key of the relay (`--relay-key`): pinned now instead of at the first registration. */
   relayKey?: string
+  /** PEM CA certificate(s) the relay's TLS certificate must chain to (`--relay-ca`; default: the system's). */
+  relayCa?: string | Buffer
+  /** `--insecure-relay`: allow a plain-text relay URL to a host that is not loopback (development only). */
+  insecureRelay?: boolean
   /** Host names (besides loopback and this node's addresses) the web surface answers for (`--allow-host`). */
   allowHosts?: string[]
 }
@@ -149,6 +153,7 @@ export class DeviceNode {
   }
 
   static async start(init: DeviceNodeInit): Promise<DeviceNode> {
+    if (init.relay !== undefined) checkRelayUrl(init.relay, init.insecureRelay)
     // unlock storage first: a missing or wrong secret stops the start before anything is written
     await mkdir(init.dataDir, { recursive: true })
     const { storage, encrypted } = await openDeviceStorage(init.dataDir, init.storage)
@@ -340,7 +345,8 @@ export class DeviceNode {
           },
         },
       }
-      this.#relay = new RelayLink(this.repo, this.#init.relay, reg, creds, () => this.repo.shareConfigChanged())
+      const transport = { ...(this.#init.relayCa === undefined ? {} : { ca: this.#init.relayCa }), insecure: this.#init.insecureRelay === true }
+      this.#relay = new RelayLink(this.repo, this.#init.relay, reg, creds, () => this.repo.shareConfigChanged(), transport)
       this.#relay.setEnabled(this.#relayEnabled)
       if (this.#relayEnabled) this.#relay.start()
     }

@@ -11,7 +11,8 @@ import { joinClinic } from './join-flow.js'
 import { SECRET_ENV, checkSecretFileLocation, type StorageProtection } from './storage-at-rest.js'
 
 const USAGE = `usage:
-  clinic-mesh device --data DIR --name NAME [--port N] [--host H] [--relay ws://HOST:PORT] [--relay-key HEX]
+  clinic-mesh device --data DIR --name NAME [--port N] [--host H] [--relay wss://HOST:PORT] [--relay-key HEX]
+                     [--relay-ca FILE] [--insecure-relay]  (CA of a self-signed relay; plain ws:// off loopback: dev only)
                      [--clinic-file FILE | --init-clinic CLINIC_NAME] [--mesh-listen MULTIADDR]... [--mdns-interval MS]
                      [--secret-file PATH | env CLINIC_MESH_DEVICE_SECRET | --plain-storage]
                      [--join URL --join-code CODE]   (enrol through an admin device's one-time join code)
@@ -40,6 +41,15 @@ async function protection(dataDir: string, secretFile: string | undefined, plain
   return fromEnv ? { storage: { secret: fromEnv } } : {}
 }
 
+/** `--relay-ca FILE`: PEM certificate(s) the relay's TLS certificate must chain to. */
+async function readRelayCa(file: string): Promise<string> {
+  const text = await readFile(file, 'utf8').catch((err: unknown) => {
+    throw new ConfigError(`cannot read --relay-ca ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`)
+  })
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(`--relay-ca ${file} holds no PEM certificate`)
+  return text
+}
+
 async function device(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
@@ -50,6 +60,8 @@ async function device(args: string[]): Promise<void> {
       host: { type: 'string', default: '127.0.0.1' },
       relay: { type: 'string' },
       'relay-key': { type: 'string' },
+      'relay-ca': { type: 'string' },
+      'insecure-relay': { type: 'boolean', default: false },
       'clinic-file': { type: 'string' },
       'init-clinic': { type: 'string' },
       'mesh-listen': { type: 'string', multiple: true },
@@ -86,6 +98,8 @@ async function device(args: string[]): Promise<void> {
     host: values.host,
     ...(values.relay ? { relay: values.relay } : {}),
     ...(relayKey ? { relayKey } : {}),
+    ...(values['relay-ca'] !== undefined ? { relayCa: await readRelayCa(values['relay-ca']) } : {}),
+    ...(values['insecure-relay'] ? { insecureRelay: true } : {}),
     ...(clinicFile ? { clinicFile } : {}),
     ...(values['init-clinic'] !== undefined ? { initClinic: values['init-clinic'] } : {}),
     ...(values['mesh-listen'] ? { meshListen: values['mesh-listen'] } : {}),

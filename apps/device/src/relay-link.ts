@@ -1,18 +1,61 @@
+import { randomBytes } from 'node:crypto'
+import { request as httpRequest, type IncomingMessage } from 'node:http'
+import { request as httpsRequest } from 'node:https'
+import { isIPv4 } from 'node:net'
 import { decodeSyncMessage } from '@automerge/automerge'
-import type { Message, PeerId, Repo } from '@automerge/automerge-repo'
+import type { Message, PeerId, PeerMetadata, Repo } from '@automerge/automerge-repo'
 import { WebSocketClientAdapter } from '@automerge/automerge-repo-network-websocket'
 import { ClinicMeshError } from '@clinic-mesh/contracts'
-import { signRelayProof, type Enrolment, type RelayProof, type RelayProofKind } from '@clinic-mesh/mesh'
+import { signRelayProof, verifyRelayIdentity, type Enrolment, type RelayProof, type RelayProofKind } from '@clinic-mesh/mesh'
+import WebSocket from 'ws'
+import { ConfigError } from './errors.js'
 import { log } from './log.js'
 
 /**
- * The relay answered with another identity key than the one this device pinned: it is not the relay this device
+ * The relay did not prove it holds the identity key this device trusts (`GET /api/identity`: no answer, a signature
+ * that does not verify, or another key than the pinned one). Nothing is shared with it: no registration, no socket.
+ */
+export class RelayAuthError extends ClinicMeshError {
+  constructor(message: string, name = 'RelayAuthError') {
+    super(name, message)
+  }
+}
+
+/**
+ * The relay proved another identity key than the one this device pinned: it is not the relay this device
  * knows (a replaced or impersonated relay, or one that lost its data dir). The link stays down until an operator
  * looks (a new pin means editing the device's config: never silently).
  */
-export class RelayKeyMismatchError extends ClinicMeshError {
+export class RelayKeyMismatchError extends RelayAuthError {
   constructor(message: string) {
-    super('RelayKeyMismatchError', message)
+    super(message, 'RelayKeyMismatchError')
+  }
+}
+
+/** Transport options of the link: `ca` (PEM, `--relay-ca`) for a relay with a self-signed or private certificate. */
+export interface RelayTransport {
+  ca?: string | Buffer
+  /** `--insecure-relay`: allow `ws://`/`http://` to a host that is not loopback (development only). */
+  insecure?: boolean
+}
+
+const isLoopback = (host: string): boolean => host === 'localhost' || host.endsWith('.localhost') || host === '[::1]' || (isIPv4(host) && host.startsWith('127.'))
+
+/**
+ * The relay URL a device may use: `wss://`/`https://` anywhere, `ws://`/`http://` only to loopback (127.0.0.0/8,
+ * localhost, ::1) unless `insecure` (`--insecure-relay`). Throws `ConfigError` otherwise: whoever sits in the path of a
+ * plain-text link reads every chart.
+ */
+export function checkRelayUrl(url: string, insecure = false): void {
+  let u: URL
+  try {
+    u = new URL(url)
+  } catch {
+    throw new ConfigError(`--relay ${url} is not a URL (wss://HOST:PORT)`)
+  }
+  if (!['ws:', 'wss:', 'http:', 'https:'].includes(u.protocol)) throw new ConfigError(`--relay ${url}: use wss://HOST:PORT`)
+  if ((u.protocol === 'ws:' || u.protocol === 'http:') && !isLoopback(u.hostname) && !insecure) {
+    throw new ConfigError(`--relay ${url} is plain text to a host that is not loopback: use wss:// (with --relay-ca FILE for a self-signed certificate), or --insecure-relay for development only`)
   }
 }
 
@@ -59,9 +102,21 @@ export interface RelayStatus {
  */
 class OneShotAdapter extends WebSocketClientAdapter {
   readonly #relayOnly: () => readonly string[]
-  constructor(url: string, onOpen: () => void, onClose: () => void, relayOnly: () => readonly string[]) {
+  readonly #ca: string | Buffer | undefined
+  #readyNow = false
+  #markReady: () => void = () => {}
+  readonly #ready = new Promise<void>((resolve) => {
+    this.#markReady = () => {
+      this.#readyNow = true
+      resolve()
+    }
+  })
+
+  constructor(url: string, onOpen: () => void, onClose: () => void, relayOnly: () => readonly string[], ca?: string | Buffer) {
     super(url, 3_600_000)
     this.#relayOnly = relayOnly
+    this.#ca = ca
+    this.on('peer-candidate', () => this.#markReady())
     const open = this.onOpen
     this.onOpen = () => {
       open()
@@ -72,6 +127,29 @@ class OneShotAdapter extends WebSocketClientAdapter {
       onClose()
     }
     this.onError = () => onClose()
+  }
+
+  override isReady(): boolean {
+    return this.#readyNow
+  }
+
+  override whenReady(): Promise<void> {
+    return this.#ready
+  }
+
+  /** One socket, opened with the link's TLS options (the stock adapter takes none, and retries on a timer). */
+  override connect(peerId: PeerId, peerMetadata?: PeerMetadata): void {
+    this.peerId = peerId
+    this.peerMetadata = peerMetadata ?? {}
+    const socket = new WebSocket(this.url, this.#ca === undefined ? {} : { ca: this.#ca })
+    socket.binaryType = 'arraybuffer'
+    socket.addEventListener('open', this.onOpen)
+    socket.addEventListener('close', this.onClose)
+    socket.addEventListener('message', this.onMessage)
+    socket.addEventListener('error', this.onError)
+    this.socket = socket
+    // like the stock adapter: unavailable documents are not held up by a relay that does not answer
+    setTimeout(() => this.#markReady(), 1000).unref()
   }
 
   /**
@@ -120,16 +198,21 @@ export class RelayLink {
   #backoff = MIN_BACKOFF_MS
   #timer: NodeJS.Timeout | undefined
   readonly #onPeer: (remote: PeerId | undefined) => void
+  readonly #transport: RelayTransport
+  /** The relay key proven by the last identity proof (what registration's reply must name). */
+  #proven: string | undefined
 
-  /** `url` is `ws://host:port` (the relay's `/sync` is appended when missing). */
+  /** `url` is `wss://host:port` (the relay's `/sync` is appended when missing); see `checkRelayUrl`. */
   readonly #creds: RelayCredentials
 
-  constructor(repo: Repo, url: string, reg: RelayRegistration, creds: RelayCredentials, onPeer: (remote: PeerId | undefined) => void) {
+  constructor(repo: Repo, url: string, reg: RelayRegistration, creds: RelayCredentials, onPeer: (remote: PeerId | undefined) => void, transport: RelayTransport = {}) {
+    checkRelayUrl(url, transport.insecure)
     this.#repo = repo
     this.#base = url.replace(/\/sync\/?$/, '').replace(/\/$/, '')
     this.#reg = reg
     this.#creds = creds
     this.#onPeer = onPeer
+    this.#transport = transport
   }
 
   get remotePeerId(): PeerId | undefined {
@@ -174,6 +257,8 @@ export class RelayLink {
     if (this.#stopped || !this.#enabled || this.#adapter) return
     let syncUrl: string
     try {
+      // the relay proves its identity key before this device shows it anything: registration, then every socket
+      await this.#proveRelay()
       if (!this.#registered) await this.#register()
       // every socket is opened with a fresh proof: the relay spends each nonce once
       const { peerId } = this.#reg
@@ -181,11 +266,13 @@ export class RelayLink {
       const q = new URLSearchParams({ peer: peerId, nonce: proof.nonce, signature: proof.signature })
       syncUrl = `${this.#base.replace(/^http/, 'ws')}/sync?${q.toString()}`
     } catch (err) {
-      this.#lastError = err instanceof RelayKeyMismatchError ? `${err.name}: ${err.message}` : err instanceof Error ? err.message : String(err)
+      const text = describeError(err)
+      if (err instanceof RelayAuthError && text !== this.#lastError) log('relay-auth-failed', { error: 'RelayAuthError', cause: err.name, message: err.message })
+      this.#lastError = text
       return this.#retry()
     }
     if (this.#stopped || !this.#enabled || this.#adapter) return
-    const adapter = new OneShotAdapter(syncUrl, () => {}, () => this.#lost(adapter), () => this.#creds.relayOnlyDocs?.() ?? [])
+    const adapter = new OneShotAdapter(syncUrl, () => {}, () => this.#lost(adapter), () => this.#creds.relayOnlyDocs?.() ?? [], this.#transport.ca)
     adapter.on('peer-candidate', ({ peerId }) => {
       this.#connected = true
       this.#remote = peerId
@@ -201,12 +288,72 @@ export class RelayLink {
     this.#repo.networkSubsystem.addNetworkAdapter(adapter)
   }
 
+  /**
+   * The relay signs this device's own fresh nonce (with the clinic and the repo peer id) with its identity key
+   * (`GET /api/identity`); it must verify under the pinned key. With nothing pinned yet (first registration, no
+   * `--relay-key`), the proven key is the one registration pins: trust on first use.
+   */
+  async #proveRelay(): Promise<void> {
+    const nonce = randomBytes(32).toString('base64url')
+    const { clinic, peerId } = this.#reg
+    const q = new URLSearchParams({ nonce, clinic, peer: peerId })
+    const res = await this.#request('GET', `/api/identity?${q.toString()}`)
+    if (res.status !== 200) throw new RelayAuthError(`the relay did not prove its identity: GET /api/identity answered HTTP ${res.status} (an older or a foreign relay)`)
+    const { relayKey, signature } = (res.body ?? {}) as { relayKey?: unknown; signature?: unknown }
+    if (typeof relayKey !== 'string' || typeof signature !== 'string' || !verifyRelayIdentity(relayKey, signature, nonce, clinic, peerId)) {
+      throw new RelayAuthError('the relay’s identity proof does not verify: it does not hold the key it names')
+    }
+    const pinned = this.#creds.relayKey?.pinned() ?? this.#proven
+    if (pinned !== undefined && pinned !== relayKey) {
+      const err = new RelayKeyMismatchError(`the relay proves key ${relayKey.slice(0, 16)}…, this device pinned ${pinned.slice(0, 16)}…: not connecting`)
+      log('relay-key-mismatch', { error: err.name, pinned, offered: relayKey })
+      throw err
+    }
+    this.#proven = relayKey
+  }
+
   /** Signs a fresh relay nonce (`GET /api/challenge`) with the device key over `fields`. */
   async #prove(kind: RelayProofKind, fields: string[]): Promise<RelayProof> {
-    const res = await fetch(`${this.#http}/api/challenge`, { signal: AbortSignal.timeout(5_000) })
+    const res = await this.#request('GET', '/api/challenge')
     if (res.status !== 200) throw new Error(`relay gave no challenge: HTTP ${res.status}`)
-    const { nonce } = (await res.json()) as { nonce: string }
+    const { nonce } = (res.body ?? {}) as { nonce?: unknown }
+    if (typeof nonce !== 'string') throw new Error('relay gave no challenge nonce')
     return signRelayProof(this.#creds.deviceSeed, kind, nonce, fields)
+  }
+
+  /** One JSON request to the relay over http or https (with `--relay-ca`), 5 s deadline, reply ≤ 1 MiB. */
+  #request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+    const url = new URL(`${this.#http}${path}`)
+    const data = body === undefined ? undefined : JSON.stringify(body)
+    const headers: Record<string, string | number> = data === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) }
+    return new Promise((resolve, reject) => {
+      const onReply = (res: IncomingMessage): void => {
+        const chunks: Buffer[] = []
+        let size = 0
+        res.on('data', (c: Buffer) => {
+          size += c.length
+          if (size > 1024 * 1024) req.destroy(new Error('relay reply too large'))
+          else chunks.push(c)
+        })
+        res.on('end', () => {
+          let json: unknown
+          try {
+            json = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+          } catch {
+            json = undefined
+          }
+          resolve({ status: res.statusCode ?? 0, body: json })
+        })
+        res.on('error', reject)
+      }
+      const req =
+        url.protocol === 'https:'
+          ? httpsRequest(url, { method, headers, timeout: 5_000, ...(this.#transport.ca === undefined ? {} : { ca: this.#transport.ca }) }, onReply)
+          : httpRequest(url, { method, headers, timeout: 5_000 }, onReply)
+      req.on('timeout', () => req.destroy(new Error('the relay did not answer within 5 s')))
+      req.on('error', reject)
+      req.end(data)
+    })
   }
 
   get #http(): string {
@@ -219,26 +366,22 @@ export class RelayLink {
     const { clinic, directoryUrl, peerId } = this.#reg
     const { devicePeerId } = this.#creds
     const proof = await this.#prove('register', [clinic, directoryUrl, peerId, devicePeerId])
-    const res = await fetch(`${this.#http}/api/clinics`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ...this.#reg, devicePeerId, enrolment, adminPublicKeys: this.#creds.adminPublicKeys, proof }),
-      signal: AbortSignal.timeout(5_000),
-    })
+    const res = await this.#request('POST', '/api/clinics', { ...this.#reg, devicePeerId, enrolment, adminPublicKeys: this.#creds.adminPublicKeys, proof })
     if (res.status !== 200 && res.status !== 201) {
-      const body = (await res.json().catch(() => ({}))) as { error?: { name?: string; message?: string } }
+      const body = (res.body ?? {}) as { error?: { name?: string; message?: string } }
       throw new Error(`relay refused registration: HTTP ${res.status} ${body.error?.name ?? ''} ${body.error?.message ?? ''}`.trim())
     }
-    const reply = (await res.json().catch(() => ({}))) as { relayKey?: unknown }
+    const reply = (res.body ?? {}) as { relayKey?: unknown }
     await this.#checkRelayKey(reply.relayKey)
     this.#registered = true
   }
 
-  /** Pin the relay's key at the first registration; afterwards a different one is refused, loudly. */
+  /** Pin the relay's key (the one it just proved) at the first registration; afterwards a different one is refused, loudly. */
   async #checkRelayKey(offered: unknown): Promise<void> {
+    if (typeof offered !== 'string' || !/^[0-9a-f]{64}$/.test(offered)) throw new RelayKeyMismatchError('the relay sent no identity key (an older or a foreign relay)')
+    if (offered !== this.#proven) throw new RelayKeyMismatchError(`the relay registered under key ${offered.slice(0, 16)}… but proved ${String(this.#proven).slice(0, 16)}…: not connecting`)
     const pin = this.#creds.relayKey
     if (!pin) return
-    if (typeof offered !== 'string' || !/^[0-9a-f]{64}$/.test(offered)) throw new RelayKeyMismatchError('the relay sent no identity key (an older or a foreign relay)')
     const pinned = pin.pinned()
     if (pinned === undefined) {
       await pin.pin(offered)
@@ -281,4 +424,12 @@ export class RelayLink {
     this.#timer = setTimeout(() => void this.#attempt(), wait)
     this.#timer.unref()
   }
+}
+
+/** What `status().lastError` says: auth failures under their common name, transport errors with their code. */
+function describeError(err: unknown): string {
+  if (err instanceof RelayAuthError) return err.name === 'RelayAuthError' ? `${err.name}: ${err.message}` : `RelayAuthError: ${err.name}: ${err.message}`
+  if (!(err instanceof Error)) return String(err)
+  const code = (err as NodeJS.ErrnoException).code
+  return code && !err.message.includes(code) ? `${err.message} (${code})` : err.message
 }

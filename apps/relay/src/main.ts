@@ -1,10 +1,11 @@
 #!/usr/bin/env node
+import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Relay } from './relay.js'
 import { stderrLogger } from './logger.js'
 
-const USAGE = 'usage: relay --data DIR [--port N] [--host H] [--web-dist DIR] [--trust CLINIC=HEXKEY[,HEXKEY]]... [--trusted-only] [--allow-host NAME]...'
+const USAGE = 'usage: relay --data DIR [--port N] [--host H] [--web-dist DIR] [--trust CLINIC=HEXKEY[,HEXKEY]]... [--trusted-only] [--allow-host NAME]... [--tls-cert FILE --tls-key FILE]'
 
 /** `--trust clinic-a=<hex>,<hex>`: a clinic's admin public keys, provisioned by the operator. */
 function parseTrust(values: string[]): Record<string, string[]> | undefined {
@@ -27,12 +28,14 @@ async function main(): Promise<void> {
       trust: { type: 'string', multiple: true, default: [] },
       'trusted-only': { type: 'boolean', default: false },
       'allow-host': { type: 'string', multiple: true, default: [] },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
     },
     strict: true,
   })
   const port = Number(values.port)
   const trust = parseTrust(values.trust)
-  if (!values.data || !Number.isInteger(port) || port < 0 || port > 65535 || !trust) {
+  if (!values.data || !Number.isInteger(port) || port < 0 || port > 65535 || !trust || (values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
     console.error(USAGE)
     process.exit(2)
   }
@@ -43,9 +46,10 @@ async function main(): Promise<void> {
     trust,
     trustedOnly: values['trusted-only'],
     allowHosts: values['allow-host'],
+    ...(values['tls-cert'] && values['tls-key'] ? { tls: { cert: await readFile(values['tls-cert']), key: await readFile(values['tls-key']) } } : {}),
     ...(values['web-dist'] ? { webDist: resolve(values['web-dist']) } : {}),
   })
-  process.stdout.write(`${JSON.stringify({ event: 'listening', port: relay.port, host: values.host, pid: process.pid, clinics: relay.watchers().length })}\n`)
+  process.stdout.write(`${JSON.stringify({ event: 'listening', port: relay.port, host: values.host, tls: values['tls-cert'] !== undefined, pid: process.pid, clinics: relay.watchers().length })}\n`)
   let stopping = false
   const stop = (signal: string): void => {
     if (stopping) return

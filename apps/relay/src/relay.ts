@@ -1,5 +1,6 @@
 import { createServer } from 'node:http'
 import type { Server } from 'node:http'
+import { createServer as createTlsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { ReviewerCheck } from './reviewer-check.js'
@@ -24,6 +25,7 @@ import type { SettlementStore } from './settlement-store.js'
 import { FileSettlementStore } from './settlement-store.js'
 import { GuardedSyncAdapter } from './sync-guard.js'
 import { loadRelayKey, type RelayKey } from './relay-key.js'
+import { withIdentityRoute } from './identity-route.js'
 
 export interface RelayOptions {
   /** Data directory: repo/ (automerge documents), settlement/ (checkpoints), clinics.json. */
@@ -47,6 +49,8 @@ export interface RelayOptions {
   readonly trustedOnly?: boolean
   /** Host names (besides loopback and this machine's addresses) the relay answers for (`--allow-host`). */
   readonly allowHosts?: readonly string[]
+  /** Serve HTTPS (and `/sync` over wss) with this PEM certificate and key (`--tls-cert`, `--tls-key`). */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer }
 }
 
 /**
@@ -87,7 +91,8 @@ export class Relay {
     })
     this.access.onChange(() => this.#shareChanged())
     this.#sameOrigin = new SameOriginGuard(opts.host ?? '127.0.0.1', opts.allowHosts ?? [], () => this.port)
-    this.#server = createServer(guardRequests(this.#sameOrigin, createApiHandler(this, this.#log)))
+    const handler = guardRequests(this.#sameOrigin, withIdentityRoute(key, createApiHandler(this, this.#log)))
+    this.#server = opts.tls ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key }, handler) : createServer(handler)
     this.#server.on('upgrade', (req, socket, head) => {
       const url = new URL(req.url ?? '/', 'http://relay')
       if (url.pathname !== '/sync') {

@@ -37,3 +37,34 @@ export function verifyRelayProof(peerId: string, kind: RelayProofKind, proof: Re
     return false
   }
 }
+
+/**
+ * The other direction: proof that the relay holds its identity key (the key devices pin). The device sends a fresh
+ * random nonce of its own (`GET /api/identity`) before it shares anything with the relay (registration and every
+ * `/sync` socket); the relay answers with an Ed25519 signature by its identity key over this domain-separated message,
+ * which also binds the clinic and the device's repo peer id so an answer given to one device is worth nothing to
+ * another (docs/relay-api.md, "Relay authentication").
+ */
+const IDENTITY_CONTEXT = 'clinic-mesh/relay-identity/v1'
+
+/** A device-chosen nonce: 16..64 bytes as base64url or hex (at least 128 bits of the device's randomness). */
+export const RELAY_IDENTITY_NONCE = /^[A-Za-z0-9_-]{22,88}$/
+
+export function relayIdentityBytes(nonce: string, clinic: string, peerId: string): Uint8Array {
+  return utf8ToBytes(JSON.stringify([IDENTITY_CONTEXT, nonce, clinic, peerId]))
+}
+
+/** `relaySecret`: the relay's 32-byte Ed25519 identity seed. Returns the hex signature. */
+export function signRelayIdentity(relaySecret: Uint8Array, nonce: string, clinic: string, peerId: string): string {
+  return bytesToHex(ed25519.sign(relayIdentityBytes(nonce, clinic, peerId), relaySecret))
+}
+
+/** True when `signature` is the relay key `relayKey`'s (hex Ed25519) over this nonce, clinic and peer. Never throws. */
+export function verifyRelayIdentity(relayKey: string, signature: string, nonce: string, clinic: string, peerId: string): boolean {
+  try {
+    if (!/^[0-9a-f]{64}$/.test(relayKey) || !/^[0-9a-f]{128}$/.test(signature)) return false
+    return ed25519.verify(hexToBytes(signature), relayIdentityBytes(nonce, clinic, peerId), hexToBytes(relayKey))
+  } catch {
+    return false
+  }
+}
