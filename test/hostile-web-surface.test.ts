@@ -164,7 +164,7 @@ describe('the device node web surface against a hostile page', () => {
       await page.goto(`http://127.0.0.1:${port}/`)
       await signIn(page, 'csp-nurse', 'nurse')
       await page.getByTestId('status-device').getByText('Connected to tablet').waitFor()
-      const seen = (await page.evaluate('window.__csp ?? []')) as string[]
+      const seen = await page.evaluate<string[]>('window.__csp ?? []')
       // the one expected report: cbor-x (automerge-repo's wire format) probes `Function('')` once at load and, refused,
       // decodes without generated code; the CSP keeps eval off. Anything else (a blocked script, style, socket) fails.
       const probe = 'script-src eval ""'
