@@ -97,7 +97,11 @@ export class DeviceProcess {
     const lines = createInterface({ input: child.stdout })
     let mesh: string[] = []
     const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`device ${init.name} did not start: ${stderr.join('\n')}`)), 20_000)
+      // a start that times out is killed (not left running after the test); CLINIC_MESH_TEST_START_MS for a loaded machine
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL')
+        reject(new Error(`device ${init.name} did not start: ${stderr.join('\n')}`))
+      }, Number(process.env.CLINIC_MESH_TEST_START_MS ?? 20_000))
       lines.on('line', (l) => {
         try {
           const ev = JSON.parse(l) as { event?: string; http?: number; mesh?: string[] }
