@@ -87,7 +87,7 @@ describe('secrets at rest: clinic secret, peer key and clinic admin key are neve
     const s = await scan([dir, clinicFile], find)
     const labels = new Set(s.found.map((f) => f.split(' in ')[0]))
     expect([...labels]).toEqual(expect.arrayContaining(['clinic secret hex', 'admin key hex', 'peer key protobuf raw', 'peer key seed raw']))
-  })
+  }, 120_000)
 
   it('a founder, an admin who signs in, a tablet enrolled by join code, a patient: no secret in any file; restart, sign in again, revoke and enrol still work', async () => {
     const founderDir = join(root, 'founder')
@@ -143,7 +143,7 @@ describe('secrets at rest: clinic secret, peer key and clinic admin key are neve
     expect([revoked.status, revoked.body.revoked?.peerId]).toEqual([200, tabletPeer])
     expect((await founder.api('GET', `/api/patients/${patient.body.id}`)).status).toBe(200)
     expect(await founder.stop('SIGTERM')).toBe(0)
-  })
+  }, 240_000)
 
   it('a changed admin password re-wraps the admin key: the old password no longer opens it, the new one does', async () => {
     const founderDir = join(root, 'founder')
@@ -157,5 +157,5 @@ describe('secrets at rest: clinic secret, peer key and clinic admin key are neve
     const key = await unwrapUnderPassword('a-new-admin-password', wrapped.wraps.usr_admin!, 'clinic-admin-key-wrap', aad)
     expect(Buffer.from(ed25519.getPublicKey(key)).toString('hex')).toBe(wrapped.publicKey)
     expect(await founder.stop('SIGTERM')).toBe(0)
-  })
+  }, 120_000)
 })
