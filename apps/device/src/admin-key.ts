@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { readFile, rm, writeFile } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
@@ -38,9 +38,14 @@ async function readAdminKeyFile(dataDir: string): Promise<AdminKeyFile | undefin
   return parsed as AdminKeyFile
 }
 
-/** This device holds the clinic admin key (wrapped): a session without it must sign in again. */
-export function holdsAdminKey(dataDir: string): boolean {
-  return existsSync(join(dataDir, ADMIN_KEY_FILE))
+/** This device holds the clinic admin key wrapped for `user`: their session without it must sign in again. */
+export function holdsAdminKeyFor(dataDir: string, user: string): boolean {
+  try {
+    const f = JSON.parse(readFileSync(join(dataDir, ADMIN_KEY_FILE), 'utf8')) as Partial<AdminKeyFile>
+    return typeof f.wraps === 'object' && f.wraps !== null && Object.hasOwn(f.wraps, user)
+  } catch {
+    return false
+  }
 }
 
 /** Writes the admin key wrapped under `user`'s password (replacing that user's wrap). */

@@ -21,7 +21,7 @@ async function clinicAdminKey(node: DeviceNode, req: IncomingMessage, action: 'e
   const shared = node.config.clinicFile ? await readClinicFile(node.config.clinicFile).catch(() => undefined) : undefined
   if (shared?.adminSecretKey) return { p, key: Buffer.from(shared.adminSecretKey, 'hex') }
   if (held.locked) throw new SigningKeyLockedError('sign in again: the clinic admin key is unlocked by your password at sign-in, and this session does not hold it (the device restarted since)')
-  throw new AdminKeyUnavailableError('this device does not hold the clinic admin key: use the device that created the clinic')
+  throw new AdminKeyUnavailableError('this device does not hold the clinic admin key for you: use the device that created the clinic, as the admin whose password unlocks it')
 }
 
 /**

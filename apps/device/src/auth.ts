@@ -8,7 +8,7 @@ import {
   InvalidPasswordError, LoginGuard, PASSWORD_SCRYPT, assertCan, createUser, endorseUser, logout, nextVersion, reconcileUsers, resolveUserId, rewrapUser, userIdOf as userIdOfName, verifyPassword, withoutVerifiers,
   type UserRecord, type Action, type AttemptRecord, type PolicyContext, type AttemptStore, type LoginPolicy, type ScryptParams, type Session, type UserHighWater, type UserRegister,
 } from '@clinic-mesh/security'
-import { holdsAdminKey, rewrapAdminKey, unlockAdminKey } from './admin-key.js'
+import { holdsAdminKeyFor, rewrapAdminKey, unlockAdminKey } from './admin-key.js'
 import { writeJsonAtomic } from './clinic-file.js'
 import { SigningKeyLockedError, UnauthenticatedError, UnknownUserError, UserExistsError } from './errors.js'
 import { log } from './log.js'
@@ -355,12 +355,14 @@ export class DeviceAuth {
 
   /**
    * The clinic admin secret key unlocked by this request's session (an admin who signed in on the device holding
-   * the wrapped key), or undefined. `locked`: this device holds the wrapped key, so signing in again unlocks it.
+   * the wrapped key), or undefined. `locked`: this device holds the key wrapped for this user, so signing in again
+   * unlocks it.
    */
   adminKeyOf(req: IncomingMessage): { key?: Uint8Array; locked: boolean } {
     const token = tokenOf(req)
-    const key = token && this.principal(req) ? this.#adminKeys.get(tokenKey(token)) : undefined
-    return key && !key.every((b) => b === 0) ? { key, locked: false } : { locked: holdsAdminKey(this.#dataDir) }
+    const p = this.principal(req)
+    const key = token && p ? this.#adminKeys.get(tokenKey(token)) : undefined
+    return key && !key.every((b) => b === 0) ? { key, locked: false } : { locked: p !== undefined && holdsAdminKeyFor(this.#dataDir, p.user) }
   }
 
   /** The session behind a request, or undefined. A disabled or deleted user, or a changed role, ends it. */

@@ -9,7 +9,7 @@ import { generateAdminKey, signEnrolment, type Enrolment } from '@clinic-mesh/me
 import { ADMIN_KEY_FILE, FIRST_ADMIN, initialAdminPassword, wrapAdminKey } from './admin-key.js'
 import { readClinicFile, sharesClinicSecrets, updateClinicFile, writeJsonAtomic, type ClinicFile } from './clinic-file.js'
 import { ConfigError } from './errors.js'
-import { identitySealer, openedSealer, type IdentitySealer } from './identity-seal.js'
+import { IDENTITY_KEY_FILE, identitySealer, openedSealer, type IdentitySealer } from './identity-seal.js'
 import { log } from './log.js'
 import type { StorageProtection } from './storage-at-rest.js'
 
@@ -223,6 +223,7 @@ export async function loadDevice(init: LoadInit): Promise<LoadedDevice> {
 /** Writes DIR/device.json (atomic): the clinic secret sealed, unless this device runs with --plain-storage. */
 export async function saveDeviceConfig(dataDir: string, config: DeviceConfig): Promise<void> {
   const sealer = await openedSealer(dataDir)
+  if (!sealer && existsSync(join(dataDir, IDENTITY_KEY_FILE))) throw new ConfigError(`${dataDir}: device.json is sealed, its key is not open in this process`)
   const { clinicSecret, clinicSecretSealed: _old, ...rest } = config
   const onDisk = sealer ? { ...rest, clinicSecretSealed: await sealer.seal('clinicSecret', Buffer.from(clinicSecret, 'hex')) } : { ...rest, clinicSecret }
   await writeJsonAtomic(join(dataDir, 'device.json'), onDisk)
