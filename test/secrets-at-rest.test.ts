@@ -145,6 +145,24 @@ describe('secrets at rest: clinic secret, peer key and clinic admin key are neve
     expect(await founder.stop('SIGTERM')).toBe(0)
   }, 240_000)
 
+  it('migrates the control’s clear device.json and peer.key on the first start with a secret: the same identity, nothing clear left', async () => {
+    const dir = join(root, 'plain')
+    const clinicFile = join(root, 'plain.clinic.json')
+    const clearConfig = JSON.parse(await readFile(join(dir, 'device.json'), 'utf8')) as { clinicSecret: string; enrolment: { devicePeerId: string } }
+    const pb = await readFile(join(dir, 'peer.key'))
+    const node = await start({ dataDir: dir, name: 'plain', clinicFile, secret: 'now sealed', env: FIELD })
+    await node.ready()
+    expect((await node.api<Status>('GET', '/api/status')).body.device.peerId).toBe(clearConfig.enrolment.devicePeerId)
+    expect(node.stderr.join('\n')).toMatch(/peer-key-sealed/)
+    expect(node.stderr.join('\n')).toMatch(/device-config-sealed/)
+    expect(await node.stop('SIGTERM')).toBe(0)
+    const s = await scan([dir], [...needles('clinic secret', Buffer.from(clearConfig.clinicSecret, 'hex')), ...peerNeedles('peer key', pb)])
+    expect(s.found).toEqual([])
+    const opened = await openDeviceSecrets(dir, 'now sealed')
+    expect(Buffer.from(opened.peerKey)).toEqual(pb)
+    expect(Buffer.from(opened.clinicSecret).toString('hex')).toBe(clearConfig.clinicSecret)
+  }, 120_000)
+
   it('a changed admin password re-wraps the admin key: the old password no longer opens it, the new one does', async () => {
     const founderDir = join(root, 'founder')
     const founder = await start({ dataDir: founderDir, name: 'founder', clinicFile: join(root, 'clinic.json'), env: FIELD })
