@@ -1,17 +1,27 @@
 import { mkdir } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { TEST_ADMIN_PASSWORD, pollDevice, testPassword } from './device-process.js'
 
 export const SCREENSHOTS = fileURLToPath(new URL('../../.artifacts/screenshots/', import.meta.url))
 
+const CHROMIUM = {
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+}
+
 /** The machine's Chromium (never a downloaded one), headless, quiet. */
 export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  })
+  return chromium.launch(CHROMIUM)
+}
+
+/**
+ * A tablet whose browser profile lives in `userDataDir` (Chromium's `--user-data-dir`: IndexedDB, localStorage,
+ * caches...), so a test can read what the browser left on disk once the context is closed.
+ */
+export function launchTabletProfile(userDataDir: string): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(userDataDir, { ...CHROMIUM, viewport: { width: 800, height: 1280 }, deviceScaleFactor: 1, hasTouch: true })
 }
 
 /** A tablet: its own browser context (own IndexedDB and localStorage), 10-inch portrait viewport. */

@@ -4,6 +4,7 @@ import { ForbiddenError, type Action } from '@clinic-mesh/security'
 import type { Actor } from '@clinic-mesh/records'
 import { adminRoute } from './admin-routes.js'
 import { authRoute } from './auth-api.js'
+import { browserKeyRoute } from './browser-key.js'
 import { prescriptionRoute } from './prescription-routes.js'
 import { ready, signer, who } from './route-context.js'
 import type { Principal } from './auth.js'
@@ -56,6 +57,7 @@ async function route(node: DeviceNode, req: IncomingMessage, res: ServerResponse
   if (a === 'status' && parts.length === 2 && method === 'GET') return send(200, await status(node))
   if (node.revoked) throw new DeviceRevokedError('this device was revoked by the clinic; its clinic data has been wiped')
   if (await authRoute(ready(node.auth), ready(node.audit), req, res, parts, url)) return
+  if (await browserKeyRoute(node, req, res, parts)) return
   if (await adminRoute(node, req, res, parts)) return
   if (await prescriptionRoute(node, req, res, parts)) return
   if (a === 'network' && parts.length === 2 && method === 'POST') {

@@ -12,6 +12,8 @@ export class ApiError extends Error {
 }
 
 const TIMEOUT_MS = 4000
+/** Dispatched on `window` when the device node says it was revoked. */
+export const DEVICE_REVOKED_EVENT = 'clinic-mesh:device-revoked'
 
 export async function api<T>(method: string, path: string, body?: unknown, timeoutMs = TIMEOUT_MS): Promise<T> {
   const init: RequestInit = { method, headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(timeoutMs) }
@@ -28,6 +30,10 @@ export async function api<T>(method: string, path: string, body?: unknown, timeo
     json = text ? JSON.parse(text) : undefined
   } catch {
     throw new ApiError('MalformedReplyError', `device node answered ${res.status} with non-JSON`, res.status)
+  }
+  // the node revoked itself (410 on every route, `revoked: true` in its status): the app wipes its browser copy
+  if ((res.status === 410 && text.includes('DeviceRevokedError')) || (path === '/api/status' && (json as { revoked?: unknown } | undefined)?.revoked === true)) {
+    window.dispatchEvent(new Event(DEVICE_REVOKED_EVENT))
   }
   if (!res.ok) {
     const e = (json as { error?: { name?: string; message?: string } } | undefined)?.error

@@ -1,10 +1,24 @@
 import { Repo, type PeerId } from '@automerge/automerge-repo'
 import { WebSocketClientAdapter } from '@automerge/automerge-repo-network-websocket'
 import { IndexedDBStorageAdapter } from '@automerge/automerge-repo-storage-indexeddb'
+import { WebCryptoStorageAdapter, importStorageKey } from '@clinic-mesh/storage-webcrypto'
+import { ApiError, api } from './api.js'
+
+/** Every IndexedDB database of this app starts with it (the old unencrypted one was exactly `clinic-mesh`). */
+const DB_PREFIX = 'clinic-mesh'
+/** Raw browser-storage key kept for this tab's lifetime, so a reload while the node is down still opens the copy. */
+const KEY_ITEM = 'clinic-mesh.storage-key'
+/** localStorage / sessionStorage entries of the app (user, directory URL, outbox, refused writes, peer id, key...). */
+const ITEM_PREFIX = 'clinic-mesh.'
 
 /** The device node this page came from: `ws(s)://<same host>/sync`. */
 export function syncUrl(loc: Location = window.location): string {
   return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}/sync`
+}
+
+/** The socket to the device node (reconnects every second once the repo has it). Nothing happens until `connect`. */
+export function createNetwork(url = syncUrl()): WebSocketClientAdapter {
+  return new WebSocketClientAdapter(url, 1000)
 }
 
 export interface BrowserRepo {
@@ -12,23 +26,110 @@ export interface BrowserRepo {
   network: WebSocketClientAdapter
   /** Attaches the socket to the repo (once): the node only accepts a signed-in user's browser on /sync. */
   connect: () => void
+  /** Stops the repo and closes its IndexedDB connection (so the database can be deleted). */
+  close: () => Promise<void>
 }
 
 /**
  * The browser's own automerge-repo: every change is saved to IndexedDB first and reaches the device node
- * whenever the socket is up (the adapter reconnects every second), so reading and drafting keep working
- * while the node restarts and catch up afterwards.
+ * whenever the socket is up, so reading and drafting keep working while the node restarts and catch up afterwards.
+ * Every chunk is sealed with AES-256-GCM under the device node's browser-storage key (`rawKey`, handed to a signed-in
+ * session: docs/THREAT_MODEL.md §7), so the IndexedDB files hold no patient data in clear. The database is named
+ * after the key: a new key (the node's changed) starts an empty copy, and older copies are deleted.
  */
-export function createBrowserRepo(url = syncUrl()): BrowserRepo {
-  const network = new WebSocketClientAdapter(url, 1000)
-  const repo = new Repo({ storage: new IndexedDBStorageAdapter('clinic-mesh'), network: [], peerId: tabPeerId() })
+export async function openBrowserRepo(rawKey: Uint8Array, network: WebSocketClientAdapter): Promise<BrowserRepo> {
+  const name = await databaseName(rawKey)
+  void deleteDatabases((n) => n !== name) // an older copy (the clear one, another key's): the node has everything
+  const idb = new IndexedDBStorageAdapter(name)
+  const storage = new WebCryptoStorageAdapter(idb, await importStorageKey(rawKey))
+  const repo = new Repo({ storage, network: [], peerId: tabPeerId() })
   let connected = false
   const connect = (): void => {
     if (connected) return
     connected = true
     repo.networkSubsystem.addNetworkAdapter(network)
   }
-  return { repo, network, connect }
+  const close = async (): Promise<void> => {
+    await Promise.race([repo.shutdown().catch(() => undefined), new Promise((r) => setTimeout(r, 2000))])
+    // the adapter has no close(): its connection promise is private in the types, public at runtime
+    const db = (idb as unknown as { dbPromise: Promise<IDBDatabase> }).dbPromise
+    ;(await db.catch(() => undefined))?.close()
+  }
+  return { repo, network, connect, close }
+}
+
+/**
+ * The browser-storage key: this tab's copy (sessionStorage, survives reloads while the node is down), else from the
+ * device node for the signed-in session, retried until the node answers. Undefined when the node refuses
+ * (401: the session ended; 410: the device was revoked) or `signal` aborts.
+ */
+export async function browserStorageKey(signal: AbortSignal): Promise<Uint8Array | undefined> {
+  const kept = sessionStorage.getItem(KEY_ITEM)
+  const raw = kept ? fromBase64(kept) : undefined
+  if (raw?.length === 32) return raw
+  while (!signal.aborted) {
+    try {
+      const r = await api<{ key: string }>('GET', '/api/session/storage-key')
+      const key = fromBase64(r.key)
+      if (key?.length !== 32) throw new Error('the device node sent a malformed storage key')
+      sessionStorage.setItem(KEY_ITEM, r.key)
+      return key
+    } catch (err) {
+      if (err instanceof ApiError && (err.status === 401 || err.status === 410)) return undefined
+      await new Promise((r) => setTimeout(r, 1000))
+    }
+  }
+  return undefined
+}
+
+/**
+ * The device was revoked: deletes this browser's copy of the clinic (every `clinic-mesh*` IndexedDB database) and the
+ * app's localStorage / sessionStorage entries. `current` is closed first (an open connection would block the delete).
+ */
+export async function wipeBrowserCopy(current: BrowserRepo | undefined): Promise<void> {
+  for (const store of [localStorage, sessionStorage]) {
+    for (const k of Object.keys(store)) if (k.startsWith(ITEM_PREFIX)) store.removeItem(k)
+  }
+  await current?.close()
+  await deleteDatabases(() => true)
+}
+
+async function deleteDatabases(which: (name: string) => boolean): Promise<void> {
+  const names = new Set<string>([DB_PREFIX])
+  try {
+    for (const db of await indexedDB.databases()) if (db.name?.startsWith(DB_PREFIX)) names.add(db.name)
+  } catch {
+    /* no databases(): only the known names */
+  }
+  await Promise.all(
+    [...names].filter(which).map(
+      (name) =>
+        new Promise<void>((resolve) => {
+          const req = indexedDB.deleteDatabase(name)
+          req.onsuccess = req.onerror = () => resolve()
+          // another tab still has it open: the delete completes once that tab closes it
+          req.onblocked = () => setTimeout(resolve, 2000)
+        }),
+    ),
+  )
+}
+
+/** `clinic-mesh-<16 hex>`: a fingerprint of the key (SHA-256 with its own label), not the key. */
+async function databaseName(rawKey: Uint8Array): Promise<string> {
+  const label = new TextEncoder().encode('clinic-mesh/browser-db/v1')
+  const input = new Uint8Array(label.length + rawKey.length)
+  input.set(label)
+  input.set(rawKey, label.length)
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', input))
+  return `${DB_PREFIX}-${[...digest.subarray(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join('')}`
+}
+
+function fromBase64(s: string): Uint8Array | undefined {
+  try {
+    return Uint8Array.from(atob(s), (c) => c.charCodeAt(0))
+  } catch {
+    return undefined
+  }
 }
 
 /**
