@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { networkInterfaces } from 'node:os'
-import type { TLSSocket } from 'node:tls'
 import { ClinicMeshError, InvalidInputError } from '@clinic-mesh/contracts'
+import { SameOriginGuard as BaseSameOriginGuard } from '@clinic-mesh/security'
 import { MalformedJsonError, PayloadTooLargeError } from './errors.js'
 
 /** Largest accepted request body. */
@@ -78,73 +77,11 @@ export class ForbiddenHostError extends ClinicMeshError {
   }
 }
 
-const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
-const LOOPBACK = ['127.0.0.1', 'localhost', '[::1]']
-const WILDCARD = new Set(['0.0.0.0', '::', '[::]', ''])
-
-/** `[v6]` or v4 addresses of this machine's interfaces (a wildcard listener is reachable on each). */
-function interfaceHosts(): string[] {
-  return Object.values(networkInterfaces())
-    .flat()
-    .flatMap((a) => (a === undefined ? [] : [a.family === 'IPv6' ? `[${a.address.split('%')[0] ?? ''}]` : a.address]))
-}
-
-/**
- * Same-origin rules of a server's web surface. `Host` must name this server: a loopback name or an address the
- * server listens on (with the listening port, or none), or a configured name (`--allow-host`, any port) — anything
- * else is DNS rebinding (ForbiddenHostError). A state-changing request or a WebSocket upgrade that carries an
- * `Origin` must come from this very origin (scheme://Host) (ForbiddenOriginError); no `Origin` is a non-browser
- * client (devices, curl, tests) and passes.
- */
-export class SameOriginGuard {
-  readonly #listen: string
-  readonly #names: Set<string>
-  readonly #port: () => number
-
+/** The device node's same-origin rules (`@clinic-mesh/security` SameOriginGuard) with its named errors. */
+export class SameOriginGuard extends BaseSameOriginGuard {
   constructor(listenHost: string, allowHosts: readonly string[], port: () => number) {
-    this.#listen = listenHost.includes(':') && !listenHost.startsWith('[') ? `[${listenHost}]` : listenHost.toLowerCase()
-    this.#names = new Set(allowHosts.map((h) => h.trim().toLowerCase()).filter((h) => h !== ''))
-    this.#port = port
+    super(listenHost, allowHosts, port, { host: (m) => new ForbiddenHostError(m), origin: (m) => new ForbiddenOriginError(m) }, 'this device node')
   }
-
-  /** The parsed Host of a request (throws ForbiddenHostError unless it names this server). */
-  host(req: IncomingMessage): URL {
-    const raw = req.headers.host
-    let url: URL | undefined
-    try {
-      url = raw ? new URL(`${scheme(req)}://${raw}`) : undefined
-    } catch {
-      url = undefined
-    }
-    if (!url || url.username !== '' || url.password !== '' || url.pathname !== '/' || url.search !== '' || url.hash !== '') throw new ForbiddenHostError('the Host header is missing or malformed')
-    const name = url.hostname
-    if (this.#names.has(name) || this.#names.has(url.host)) return url
-    const portOk = url.port === '' || Number(url.port) === this.#port()
-    const own = LOOPBACK.includes(name) || name === this.#listen || (WILDCARD.has(this.#listen) && interfaceHosts().includes(name))
-    if (own && portOk) return url
-    throw new ForbiddenHostError(`this server does not answer for host ${raw ?? ''} (add it with --allow-host)`)
-  }
-
-  /** Throws unless the request may be served: Host always, Origin for state changes and upgrades. */
-  check(req: IncomingMessage, upgrade = false): void {
-    const host = this.host(req)
-    if (!upgrade && !STATE_CHANGING.has(req.method ?? 'GET')) return
-    const origin = req.headers.origin
-    if (origin === undefined) return
-    let from: URL | undefined
-    try {
-      from = new URL(origin)
-    } catch {
-      from = undefined
-    }
-    if (!from || `${from.protocol}//${from.host}` !== `${host.protocol}//${host.host}`) {
-      throw new ForbiddenOriginError(`requests from ${origin.slice(0, 100)} are refused: only pages of this server may change data or sync`)
-    }
-  }
-}
-
-function scheme(req: IncomingMessage): string {
-  return (req.socket as TLSSocket).encrypted ? 'https' : 'http'
 }
 
 /** Raw HTTP refusal of a WebSocket upgrade: the named error as JSON, then the socket closes. */

@@ -32,3 +32,5 @@ export type { Resolution, ResolvedChange, ResolvedWrite } from './change-writes.
 export { resolveChanges } from './change-writes.js'
 export type { PasswordWrapped } from './password-wrap.js'
 export { openField, sealField, unwrapUnderPassword, wrapUnderPassword } from './password-wrap.js'
+export type { SameOriginErrors } from './same-origin.js'
+export { SameOriginGuard } from './same-origin.js'

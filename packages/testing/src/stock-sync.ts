@@ -7,7 +7,7 @@ import { WebSocketClientAdapter } from '@automerge/automerge-repo-network-websoc
  * A stock automerge-repo client (`Repo` + `WebSocketClientAdapter`, none of the project's client code) signed in as
  * one user of a device node: what a signed-in browser session, or an attacker holding its cookie, can do over
  * `/sync`. The stock adapter cannot send a header, so a loopback forwarder plays the browser's cookie jar: it adds
- * `Authorization: Bearer <token>` to the upgrade request and pipes the bytes both ways.
+ * `Authorization: Bearer <token>` to the upgrade request (with the node's own `Host`) and pipes the bytes both ways.
  */
 export interface StockClient {
   repo: Repo
@@ -27,7 +27,9 @@ export async function stockClient(nodePort: number, token: string, peerId = `web
       const end = head.indexOf('\r\n\r\n')
       if (end < 0) return
       client.off('data', onData)
-      upstream.write(Buffer.concat([head.subarray(0, end), Buffer.from(`\r\nAuthorization: Bearer ${token}`), head.subarray(end)]))
+      // the node's Host allow-list wants its own port: the request names the node, not this forwarder
+      const request = head.subarray(0, end).toString('latin1').replace(/\r\nhost:[^\r]*/i, `\r\nHost: 127.0.0.1:${nodePort}`)
+      upstream.write(Buffer.concat([Buffer.from(`${request}\r\nAuthorization: Bearer ${token}`, 'latin1'), head.subarray(end)]))
       client.pipe(upstream)
     }
     client.on('data', onData)
