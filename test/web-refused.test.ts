@@ -41,6 +41,7 @@ describe('web: a write the node refuses', () => {
     expect(await page.getByTestId('notes').getAttribute('readonly')).not.toBeNull()
 
     // not awaited inside the page: the refusal reloads it, which would end a pending evaluate
+    const reloaded = page.waitForEvent('load', { timeout: 30_000 })
     await page.evaluate(
       ([p, e]) => {
         type Enc = { clinician: { diagnoses: Record<string, unknown> } }
@@ -51,6 +52,7 @@ describe('web: a write the node refuses', () => {
       },
       [pid, eid],
     )
+    await reloaded // the page dropped its copy of the bucket and loaded again
     const banner = page.getByRole('alert').filter({ hasText: 'Not saved' })
     await banner.getByText('Malaria (typed by a script)').waitFor({ timeout: 20_000 })
     expect(await banner.innerText()).toContain("a registration user may not write the clinician's part of the visit")
