@@ -175,8 +175,10 @@ describe('authority at the node: roles from the register, admin-signed membershi
     const grn = { id: 'grn-2', item, batch: BATCH, expiry: '2031-01-31', quantity: 10, unitCost: 30, supplier: 'CMST', grn: 'G-2' }
     expect((await node.api('POST', '/api/stock/receipts', grn)).status).toBe(201)
     await pollDevice(async () => (await settledQty()) === 110, 'the pharmacy’s second receipt settled')
-    await new Promise((r) => setTimeout(r, 500))
-    expect(await settledQty()).toBe(110)
+    // one more settlement round after both (a third receipt, awaited): the stranger's 1,000 never join the total
+    expect((await node.api('POST', '/api/stock/receipts', { ...grn, id: 'grn-2b', grn: 'G-2b' })).status).toBe(201)
+    await pollDevice(async () => (await settledQty()) === 120, 'the pharmacy’s third receipt settled')
+    expect(await settledQty()).toBe(120)
     const mine = (await conflicts()).filter((c) => c.operation?.id === receipt[0]!.id || c.detail.includes('revoked'))
     expect(mine).toEqual([])
     expect(relay.stderr.join('\n')).not.toMatch(/"event":"device-revoked"/)
@@ -188,7 +190,7 @@ describe('authority at the node: roles from the register, admin-signed membershi
     const before = (await node.api<Stock>('GET', '/api/stock')).body
     expect(before).toMatchObject({ settledVerified: true, settledRejected: null })
     expect(before.settledAt).not.toBeNull()
-    expect(before.lines.find((l) => l.batch === BATCH)?.settled).toBe(110)
+    expect(before.lines.find((l) => l.batch === BATCH)?.settled).toBe(120)
     const inventoryUrl = intruder.directory.doc().settlement.inventory as string as AutomergeUrl
     const forge = (d: SettledInventoryDoc): void => {
       const state = JSON.parse(d.state) as { stock: Record<string, Record<string, number>> }
@@ -247,20 +249,20 @@ describe('authority at the node: roles from the register, admin-signed membershi
     expect(after.settledVerified).toBe(true)
     expect(after.settledAt).not.toBe(FORGED_AT)
     expect(after.settledVersion).toBeGreaterThanOrEqual(before.settledVersion ?? 1)
-    expect(after.lines.find((l) => l.batch === BATCH)?.settled).toBe(110)
+    expect(after.lines.find((l) => l.batch === BATCH)?.settled).toBe(120)
     // the honest tablet does not pass the forgery on to the relay (its link stays up)
     await pollDevice(() => Promise.resolve(node.stderr.some((l) => l.includes('"event":"relay-only-change-withheld"')) || undefined), 'the forged change withheld from the relay')
     expect(relay.stderr.filter((l) => l.includes('ForbiddenWriteError')).every((l) => !l.includes(status.device.id))).toBe(true)
     expect(node.stderr.join('\n')).toMatch(/"event":"settled-inventory-unverified","reason":"bad-signature/)
     // the relay settles on: newer signed versions (two rounds: the forged fields then lose the merge) are believed again
-    for (const [n, total] of [[3, 115], [4, 120]] as const) {
+    for (const [n, total] of [[3, 125], [4, 130]] as const) {
       const grn = { id: `grn-${n}`, item, batch: BATCH, expiry: '2031-01-31', quantity: 5, unitCost: 30, supplier: 'CMST', grn: `G-${n}` }
       expect((await node.api('POST', '/api/stock/receipts', grn)).status).toBe(201)
       await pollDevice(async () => (await relay.api<{ inventory: InventoryState }>('GET', `/api/inventory?clinic=${clinic.clinic}`)).body.inventory.stock['site-main' as never]?.[BATCH as never] === total, `relay settled ${total}`)
     }
     const next = await pollDevice(async () => {
       const s = (await node.api<Stock>('GET', '/api/stock')).body
-      return s.lines.find((l) => l.batch === BATCH)?.settled === 120 && s.settledRejected === null ? s : undefined
+      return s.lines.find((l) => l.batch === BATCH)?.settled === 130 && s.settledRejected === null ? s : undefined
     }, 'the next settlement believed', 30_000)
     expect(next.settledVersion).toBeGreaterThan(before.settledVersion ?? 0)
     expect(next.settledAt).not.toBe(FORGED_AT)

@@ -19,6 +19,7 @@ interface RelayStatus {
   connected: boolean
   registered: boolean
   lastError: string | null
+  attempts: number
 }
 interface Status {
   relay: RelayStatus
@@ -93,8 +94,14 @@ describe('the relay proves its identity key before a device shares anything', ()
     expect(node.stderr.join('\n')).toMatch(/"event":"relay-auth-failed","error":"RelayAuthError","cause":"RelayKeyMismatchError"/)
     // new data while the impostor is there: still nothing reaches it
     const grn = { id: 'grn-i1', item: 'itm_para', batch: 'P-1', expiry: '2031-03-31', quantity: 50, unitCost: 3, supplier: 'CMST', grn: 'G-1' }
+    const before = (await relayOf(node)).attempts
     expect((await node.api('POST', '/api/stock/receipts', grn)).status).toBe(201)
-    await new Promise((r) => setTimeout(r, 3_000))
+    // the link tries again with the new data waiting, and is refused again
+    const again = await pollDevice(async () => {
+      const r = await relayOf(node)
+      return r.attempts > before + 1 ? r : undefined
+    }, 'two more refused attempts after the receipt', 60_000)
+    expect(again.lastError).toContain('RelayAuthError')
     expect((await relayOf(node)).connected).toBe(false)
     // no registration, no socket, no document of the clinic at the impostor
     expect(await filesUnder(join(dir.path, 'impostor', 'repo'))).toEqual([])

@@ -34,6 +34,7 @@ describe('a disabled user written back as their earlier endorsed record stays di
   let cluster: DeviceCluster
   let desk: DeviceProcess
   let attacker: TestDevice | undefined
+  let witness: TestDevice | undefined
 
   beforeAll(async () => {
     dir = await tempDir('user-rollback-')
@@ -45,6 +46,7 @@ describe('a disabled user written back as their earlier endorsed record stays di
 
   afterAll(async () => {
     await attacker?.close()
+    await witness?.close()
     await cluster?.stop()
     await desk?.stop('SIGKILL')
     await relay?.stop('SIGKILL')
@@ -102,7 +104,14 @@ describe('a disabled user written back as their earlier endorsed record stays di
     await desk.stop('SIGTERM')
     writeBack()
     await pollDevice(() => Promise.resolve(register.doc()?.users.usr_bob?.status === 'active'), 'the intruder holds the rolled-back record')
-    await new Promise((r) => setTimeout(r, 500)) // the change reaches the relay
+    // the change reached the relay: a second member fetching the register from it sees both markers
+    const markers = (d: UserRegister | undefined): number => Object.keys(d?.users ?? {}).filter((id) => id.startsWith('usr_marker-')).length
+    const written = markers(register.doc())
+    witness = new TestDevice(relay.syncUrl, clinic, 'witness', { secretKey, publicKey: ed25519.getPublicKey(secretKey) })
+    expect([200, 201]).toContain((await witness.register(relay, directoryUrl)).status)
+    await witness.joinClinic(directoryUrl as AutomergeUrl)
+    const atRelayDoc = await witness.repo.find<UserRegister>(witness.directory.doc().users as string as AutomergeUrl)
+    await pollDevice(() => Promise.resolve(markers(atRelayDoc.doc()) === written || undefined), 'the rollback reached the relay')
     const atRelayAfter = await atRelay(clinic)
     expect([atRelayAfter.status, atRelayAfter.body.error.name]).toEqual([403, 'ForbiddenError'])
     await relay.stop('SIGTERM')

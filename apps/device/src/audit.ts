@@ -177,6 +177,15 @@ export class DeviceAudit {
     return moved.length
   }
 
+  /** Applies the retention rule now and once a day (`years` read each time: an admin may change the setting). */
+  keepRetention(years: () => number): NodeJS.Timeout {
+    const retain = (): void => {
+      this.archiveOlderThan(years()).catch((err: unknown) => log('audit-archive-failed', { error: err instanceof Error ? err.name : 'unknown' }))
+    }
+    retain()
+    return setInterval(retain, 24 * 3600 * 1000).unref()
+  }
+
   async whoTouched(target: string): Promise<AuditAnswer> {
     const urls = Object.entries(this.#dir.doc().audit ?? {})
     const chains: AuditAnswer['chains'] = []

@@ -6,8 +6,8 @@ import { join } from 'node:path'
 import { Repo, isValidAutomergeUrl, parseAutomergeUrl, type AutomergeUrl, type DocHandle, type DocumentId, type PeerId } from '@automerge/automerge-repo'
 import { WebSocketServer } from 'ws'
 import type { ClinicDirectoryDoc, DeviceId, DocUrl, LocationId } from '@clinic-mesh/contracts'
-import { Membership, RevocationFile, createMeshNode, type Enrolment, type MeshNode, type Revocation } from '@clinic-mesh/mesh'
-import { emptyCollection, summarize, type ChartCollection } from '@clinic-mesh/records'
+import { Membership, RevocationFile, createMeshNode, type MeshNode } from '@clinic-mesh/mesh'
+import type { ChartCollection } from '@clinic-mesh/records'
 import { ClinicStore, findDoc } from '@clinic-mesh/store'
 import { readClinicFile, updateClinicFile } from './clinic-file.js'
 import { ConfigError } from './errors.js'
@@ -23,54 +23,17 @@ import { log } from './log.js'
 import { DEFAULT_AUDIT_RETENTION_YEARS, DeviceAudit } from './audit.js'
 import { DocKinds } from './doc-kinds.js'
 import { SyncGate } from './sync-gate.js'
+import { deferred } from './deferred.js'
+import { createClinicDocuments, summarizeOf } from './clinic-documents.js'
 import { auditHeadSigner, auditHeadVerifier } from './audit-keys.js'
 import { DeviceAuth, type UserRegisterDoc } from './auth.js'
 import { bootstrapUsers, loginPolicyFromEnv } from './auth-bootstrap.js'
-import { REVOCATIONS_FILE, wipeClinicData } from './revocation.js'
+import { REVOCATIONS_FILE, wipeClinicDataRetrying } from './revocation.js'
 import type { FaultReportingStorage } from './storage-faults.js'
-import { openDeviceStorage, type StorageProtection } from './storage-at-rest.js'
+import { openDeviceStorage } from './storage-at-rest.js'
+import type { DeviceNodeInit, MembershipDoc } from './device-node-init.js'
 
-export interface DeviceNodeInit {
-  dataDir: string
-  name: string
-  clinicFile?: string
-  /** Create a clinic of this name on first start. */
-  initClinic?: string
-  /** HTTP port (0 = any free port) and address (default 127.0.0.1). */
-  port?: number
-  host?: string
-  /** libp2p listen multiaddrs, default ['/ip4/0.0.0.0/tcp/0']. */
-  meshListen?: string[]
-  mdnsIntervalMs?: number
-  /** `ws://host:port` of the relay. */
-  relay?: string
-  /** Directory of the built web app (default apps/web/dist). */
-  webDist?: string
-  /** Address the one-time join endpoint listens on when an admin creates a join code (default 0.0.0.0: the LAN). */
-  joinHost?: string
-  /** Encryption at rest: the device unlock secret (or an explicit `{ plain: true }`). Required. */
-  storage?: StorageProtection
-  /** hex Ed25519 public key of the relay (`--relay-key`): pinned now instead of at the first registration. */
-  relayKey?: string
-  /** PEM CA certificate(s) the relay's TLS certificate must chain to (`--relay-ca`; default: the system's). */
-  relayCa?: string | Buffer
-  /** `--insecure-relay`: allow a plain-text relay URL to a host that is not loopback (development only). */
-  insecureRelay?: boolean
-  /** Host names (besides loopback and this node's addresses) the web surface answers for (`--allow-host`). */
-  allowHosts?: string[]
-}
-
-/** The clinic membership document: enrolments and revocations keyed by libp2p peer id. */
-export interface MembershipDoc {
-  kind: 'clinic-membership/1'
-  enrolments: { [peerId: string]: Enrolment }
-  revocations: { [peerId: string]: Revocation }
-}
-
-const summarizeOf = (b: ChartCollection, pid: string): ReturnType<typeof summarize> | undefined => {
-  const c = b.charts[pid]
-  return c ? summarize(c) : undefined
-}
+export type { DeviceNodeInit, MembershipDoc } from './device-node-init.js'
 
 /**
  * One device of the clinic: an automerge-repo Repo on disk (DIR/repo), the libp2p mesh, an optional relay link,
@@ -270,19 +233,7 @@ export class DeviceNode {
   }
 
   async #createClinic(): Promise<string> {
-    const store = ClinicStore.create<ChartCollection>(this.repo, { clinic: this.config.clinic, emptyBucket: emptyCollection, summarize: summarizeOf })
-    const members = this.repo.create<MembershipDoc>({ kind: 'clinic-membership/1', enrolments: {}, revocations: {} })
-    const users = this.repo.create<UserRegisterDoc>({ kind: 'user-register/1', users: {} })
-    const dir = this.repo.create<ClinicDirectoryDoc>({
-      kind: 'clinic-directory/1',
-      clinic: this.config.clinic,
-      name: this.config.clinicName,
-      recordsRoot: store.rootUrl as string as DocUrl,
-      ledgerLogs: {},
-      settlement: {},
-      membership: members.url as string as DocUrl,
-      users: users.url as string as DocUrl,
-    })
+    const dir = createClinicDocuments(this.repo, this.config.clinic, this.config.clinicName)
     await this.repo.flush()
     this.config.directoryUrl = dir.url
     await saveDeviceConfig(this.#init.dataDir, this.config)
@@ -313,12 +264,7 @@ export class DeviceNode {
     this.#gateNow = gate
     this.#browsers?.attach(gate)
     this.#gate.resolve(gate)
-    const retain = (): void => {
-      const years = dir.doc().settings?.auditRetentionYears ?? DEFAULT_AUDIT_RETENTION_YEARS
-      this.audit?.archiveOlderThan(years).catch((err: unknown) => log('audit-archive-failed', { error: err instanceof Error ? err.name : 'unknown' }))
-    }
-    retain()
-    this.#retention = setInterval(retain, 24 * 3600 * 1000).unref()
+    this.#retention = this.audit.keepRetention(() => dir.doc().settings?.auditRetentionYears ?? DEFAULT_AUDIT_RETENTION_YEARS)
     this.stock = new StockApi(ledger)
     this.repo.shareConfigChanged()
     void this.#followMembership(dir)
@@ -428,16 +374,7 @@ export class DeviceNode {
     const bounded = (p: Promise<unknown>): Promise<unknown> => Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, 3_000).unref())])
     await bounded(this.mesh.stop())
     await bounded(this.repo.shutdown())
-    // a wipe that fails (a file still held) is retried, never left as an unhandled rejection with the data in place
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await wipeClinicData(this.#init.dataDir)
-      } catch (err) {
-        log('device-wipe-failed', { attempt, error: err instanceof Error ? err.name : 'unknown', code: (err as NodeJS.ErrnoException).code ?? null })
-        if (attempt >= 5) throw err
-        await new Promise((r) => setTimeout(r, 500 * attempt))
-      }
-    }
+    await wipeClinicDataRetrying(this.#init.dataDir)
   }
 
   async stop(): Promise<void> {
@@ -454,10 +391,4 @@ export class DeviceNode {
     // automerge-repo's flush throws for handles that never became ready (asked for, never found)
     await this.repo.shutdown().catch(() => undefined)
   }
-}
-
-function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
-  let resolve: (value: T) => void = () => undefined
-  const promise = new Promise<T>((r) => (resolve = r))
-  return { promise, resolve }
 }

@@ -94,6 +94,8 @@ export interface RelayStatus {
   registered: boolean
   lastSyncAt: string | null
   lastError: string | null
+  /** Link attempts made since start (each refused or failed one too). */
+  attempts: number
 }
 
 /**
@@ -227,8 +229,11 @@ export class RelayLink {
       registered: this.#registered,
       lastSyncAt: this.#lastSyncAt,
       lastError: this.#lastError,
+      attempts: this.#attempts,
     }
   }
+
+  #attempts = 0
 
   start(): void {
     void this.#attempt()
@@ -255,6 +260,7 @@ export class RelayLink {
   async #attempt(): Promise<void> {
     clearTimeout(this.#timer)
     if (this.#stopped || !this.#enabled || this.#adapter) return
+    this.#attempts++
     let syncUrl: string
     try {
       // the relay proves its identity key before this device shows it anything: registration, then every socket

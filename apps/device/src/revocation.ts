@@ -51,3 +51,16 @@ export async function wipeClinicData(dataDir: string): Promise<void> {
   }
   log('device-revoked-wiped', {})
 }
+
+/** Wipes, retrying a failed pass (a file still held) up to five times, logged; never leaves the data silently in place. */
+export async function wipeClinicDataRetrying(dataDir: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await wipeClinicData(dataDir)
+    } catch (err) {
+      log('device-wipe-failed', { attempt, error: err instanceof Error ? err.name : 'unknown', code: (err as NodeJS.ErrnoException).code ?? null })
+      if (attempt >= 5) throw err
+      await new Promise((r) => setTimeout(r, 500 * attempt))
+    }
+  }
+}

@@ -1,0 +1,29 @@
+import type { DocHandle, Repo } from '@automerge/automerge-repo'
+import type { ClinicDirectoryDoc, DocUrl } from '@clinic-mesh/contracts'
+import { emptyCollection, summarize, type ChartCollection } from '@clinic-mesh/records'
+import { ClinicStore } from '@clinic-mesh/store'
+import type { UserRegisterDoc } from './auth.js'
+import type { MembershipDoc } from './device-node-init.js'
+
+/** The searchable summary of one chart of a bucket (the store's index). */
+export const summarizeOf = (b: ChartCollection, pid: string): ReturnType<typeof summarize> | undefined => {
+  const c = b.charts[pid]
+  return c ? summarize(c) : undefined
+}
+
+/** A new clinic's documents: records layout, membership, user register, and the directory naming them. */
+export function createClinicDocuments(repo: Repo, clinic: string, name: string): DocHandle<ClinicDirectoryDoc> {
+  const store = ClinicStore.create<ChartCollection>(repo, { clinic, emptyBucket: emptyCollection, summarize: summarizeOf })
+  const members = repo.create<MembershipDoc>({ kind: 'clinic-membership/1', enrolments: {}, revocations: {} })
+  const users = repo.create<UserRegisterDoc>({ kind: 'user-register/1', users: {} })
+  return repo.create<ClinicDirectoryDoc>({
+    kind: 'clinic-directory/1',
+    clinic,
+    name,
+    recordsRoot: store.rootUrl as string as DocUrl,
+    ledgerLogs: {},
+    settlement: {},
+    membership: members.url as string as DocUrl,
+    users: users.url as string as DocUrl,
+  })
+}

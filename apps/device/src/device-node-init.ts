@@ -1,0 +1,39 @@
+import type { Enrolment, Revocation } from '@clinic-mesh/mesh'
+import type { StorageProtection } from './storage-at-rest.js'
+
+export interface DeviceNodeInit {
+  dataDir: string
+  name: string
+  clinicFile?: string
+  /** Create a clinic of this name on first start. */
+  initClinic?: string
+  /** HTTP port (0 = any free port) and address (default 127.0.0.1). */
+  port?: number
+  host?: string
+  /** libp2p listen multiaddrs, default ['/ip4/0.0.0.0/tcp/0']. */
+  meshListen?: string[]
+  mdnsIntervalMs?: number
+  /** `ws://host:port` of the relay. */
+  relay?: string
+  /** Directory of the built web app (default apps/web/dist). */
+  webDist?: string
+  /** Address the one-time join endpoint listens on when an admin creates a join code (default 0.0.0.0: the LAN). */
+  joinHost?: string
+  /** Encryption at rest: the device unlock secret (or an explicit `{ plain: true }`). Required. */
+  storage?: StorageProtection
+  /** hex Ed25519 public key of the relay (`--relay-key`): pinned now instead of at the first registration. */
+  relayKey?: string
+  /** PEM CA certificate(s) the relay's TLS certificate must chain to (`--relay-ca`; default: the system's). */
+  relayCa?: string | Buffer
+  /** `--insecure-relay`: allow a plain-text relay URL to a host that is not loopback (development only). */
+  insecureRelay?: boolean
+  /** Host names (besides loopback and this node's addresses) the web surface answers for (`--allow-host`). */
+  allowHosts?: string[]
+}
+
+/** The clinic membership document: enrolments and revocations keyed by libp2p peer id. */
+export interface MembershipDoc {
+  kind: 'clinic-membership/1'
+  enrolments: { [peerId: string]: Enrolment }
+  revocations: { [peerId: string]: Revocation }
+}
