@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { ClinicStore } from '@clinic-mesh/store'
 import type { ChartCollection } from '@clinic-mesh/records'
 import { ipcPort, sendBench } from './ipc-port.js'
-import { summarizeBucket } from './layout-case.js'
+import { summarizeBucket } from './summarize-bucket.js'
 
 export interface JoinResult {
   searchableMs: number

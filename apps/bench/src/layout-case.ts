@@ -1,12 +1,13 @@
 import { Repo, type AutomergeUrl, type PeerId } from '@automerge/automerge-repo'
 import { MessageChannelNetworkAdapter } from '@automerge/automerge-repo-network-messagechannel'
-import { ClinicStore, type PatientSummary } from '@clinic-mesh/store'
-import { emptyCollection, summarize as summarizeChart, type ChartCollection } from '@clinic-mesh/records'
+import { ClinicStore } from '@clinic-mesh/store'
+import { emptyCollection, type ChartCollection } from '@clinic-mesh/records'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { patientAt, writeChart } from './fixtures.js'
 import { ipcPort } from './ipc-port.js'
 import type { JoinResult } from './join-child.js'
+import { summarizeBucket } from './summarize-bucket.js'
 
 /** Result of one layout run, in one fresh process (so RSS is this case's alone). */
 export interface LayoutResult {
@@ -25,11 +26,6 @@ export interface LayoutResult {
 /** Patients per bulk call: the PouchDB baseline writes bulkDocs of 500. */
 const IMPORT_BATCH = 500
 const LAP = 1000
-
-export function summarizeBucket(b: ChartCollection, id: string): PatientSummary | undefined {
-  const c = b.charts[id]
-  return c ? summarizeChart(c) : undefined
-}
 
 function connectedPair(): { a: Repo; connectB: () => Repo } {
   const { port1, port2 } = new MessageChannel()

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { InvalidInputError } from '@clinic-mesh/contracts'
 import { readClinicFile } from './clinic-file.js'
-import type { DeviceNode } from './device-node.js'
+import type { AdminHost } from './node-host.js'
 import type { Principal } from './auth.js'
 import { AdminKeyUnavailableError, ClinicNotReadyError, SigningKeyLockedError } from './errors.js'
 import { readJson, sendJson } from './http-util.js'
@@ -14,7 +14,7 @@ import { ready, who } from './route-context.js'
  * (admin-key.json), or — a launcher's shared clinic file (demo, tests) — read from that file. On the device holding
  * the wrapped key, a session without it (signed in before a restart, or as another admin) is asked to sign in again.
  */
-async function clinicAdminKey(node: DeviceNode, req: IncomingMessage, action: 'enrol-device' | 'revoke-device'): Promise<{ p: Principal; key: Uint8Array }> {
+async function clinicAdminKey(node: AdminHost, req: IncomingMessage, action: 'enrol-device' | 'revoke-device'): Promise<{ p: Principal; key: Uint8Array }> {
   const p = who(node, req, action)
   const held = ready(node.auth).adminKeyOf(req)
   if (held.key) return { p, key: held.key }
@@ -28,7 +28,7 @@ async function clinicAdminKey(node: DeviceNode, req: IncomingMessage, action: 'e
  * Device administration routes (docs/api.md "Devices and revocation"): list devices, create a join code, revoke a
  * device. Returns false for any other path.
  */
-export async function adminRoute(node: DeviceNode, req: IncomingMessage, res: ServerResponse, parts: string[]): Promise<boolean> {
+export async function adminRoute(node: AdminHost, req: IncomingMessage, res: ServerResponse, parts: string[]): Promise<boolean> {
   const method = req.method ?? 'GET'
   const [, a, b] = parts
   const send = (s: number, body: unknown): true => {

@@ -8,7 +8,7 @@ import { browserKeyRoute } from './browser-key.js'
 import { prescriptionRoute } from './prescription-routes.js'
 import { ready, signer, who } from './route-context.js'
 import type { Principal } from './auth.js'
-import type { DeviceNode } from './device-node.js'
+import type { NodeHost } from './node-host.js'
 import { DeviceRevokedError, RouteNotFoundError } from './errors.js'
 import { SECURITY_HEADERS, errorReply, field, readJson, sendJson } from './http-util.js'
 import { log } from './log.js'
@@ -22,7 +22,7 @@ function encounterAction(body: Record<string, unknown>): Action {
   return 'read-chart'
 }
 
-async function status(node: DeviceNode): Promise<unknown> {
+async function status(node: NodeHost): Promise<unknown> {
   if (node.revoked) return { device: { id: node.config.deviceId, name: node.config.name, peerId: node.peerId }, revoked: true, clinic: { ready: false } }
   const relay = node.relay?.status()
   const pending = (await node.ledger?.pending()) ?? 0
@@ -49,7 +49,7 @@ function decodeSegment(p: string): string {
   }
 }
 
-async function route(node: DeviceNode, req: IncomingMessage, res: ServerResponse, path: string, url: URL): Promise<void> {
+async function route(node: NodeHost, req: IncomingMessage, res: ServerResponse, path: string, url: URL): Promise<void> {
   const method = req.method ?? 'GET'
   const parts = path.split('/').filter(Boolean).map(decodeSegment) // ['api', ...]
   const [, a, b, c] = parts
@@ -134,7 +134,7 @@ async function route(node: DeviceNode, req: IncomingMessage, res: ServerResponse
 }
 
 /** Every request ends in a response: named errors map to 4xx, anything else is a 500 with details only in the log. */
-export async function handleRequest(node: DeviceNode, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function handleRequest(node: NodeHost, req: IncomingMessage, res: ServerResponse): Promise<void> {
   let path = '/'
   for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v)
   try {

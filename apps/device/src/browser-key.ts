@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { StorageAdapterInterface } from '@automerge/automerge-repo'
-import type { DeviceNode } from './device-node.js'
+import type { BrowserKeyHost } from './node-host.js'
 import { sendJson } from './http-util.js'
 import { log } from './log.js'
 import { ready, who } from './route-context.js'
@@ -45,7 +45,7 @@ export function browserStorageKey(storage: StorageAdapterInterface): Promise<Uin
 }
 
 /** `GET /api/session/storage-key`: any signed-in user's browser gets `{ key: base64 }` (never cached). */
-export async function browserKeyRoute(node: DeviceNode, req: IncomingMessage, res: ServerResponse, parts: string[]): Promise<boolean> {
+export async function browserKeyRoute(node: BrowserKeyHost, req: IncomingMessage, res: ServerResponse, parts: string[]): Promise<boolean> {
   if (parts.length !== 3 || parts[1] !== 'session' || parts[2] !== 'storage-key' || req.method !== 'GET') return false
   who(node, req)
   const key = await browserStorageKey(ready(node.storage))

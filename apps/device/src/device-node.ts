@@ -32,6 +32,7 @@ import { REVOCATIONS_FILE, wipeClinicDataRetrying } from './revocation.js'
 import type { FaultReportingStorage } from './storage-faults.js'
 import { openDeviceStorage } from './storage-at-rest.js'
 import type { DeviceNodeInit, MembershipDoc } from './device-node-init.js'
+import type { NodeHost } from './node-host.js'
 
 export type { DeviceNodeInit, MembershipDoc } from './device-node-init.js'
 
@@ -39,7 +40,7 @@ export type { DeviceNodeInit, MembershipDoc } from './device-node-init.js'
  * One device of the clinic: an automerge-repo Repo on disk (DIR/repo), the libp2p mesh, an optional relay link,
  * a WebSocket endpoint for the tablet's browser (`/sync`), and the JSON API over the clinic's records and ledger.
  */
-export class DeviceNode {
+export class DeviceNode implements NodeHost {
   readonly config: DeviceConfig
   readonly peerId: string
   readonly repo: Repo

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { InvalidInputError, type DeviceId } from '@clinic-mesh/contracts'
 import { ForbiddenError } from '@clinic-mesh/security'
-import type { DeviceNode } from './device-node.js'
+import type { PrescriptionHost } from './node-host.js'
 import { readJson, sendJson } from './http-util.js'
 import { ready } from './route-context.js'
 
@@ -23,7 +23,7 @@ function plainRefusal(err: ForbiddenError, ageDays: number | undefined): Forbidd
  * clinician's key and its own (records `signPrescription`), writes the signature into the chart and audits it. No
  * route signs a hash a client supplies. Returns false for any other path.
  */
-export async function prescriptionRoute(node: DeviceNode, req: IncomingMessage, res: ServerResponse, parts: string[]): Promise<boolean> {
+export async function prescriptionRoute(node: PrescriptionHost, req: IncomingMessage, res: ServerResponse, parts: string[]): Promise<boolean> {
   const [, a, pid, b, rxId, c] = parts
   if (a !== 'patients' || b !== 'prescriptions' || c !== 'sign' || parts.length !== 6 || req.method !== 'POST' || !pid || !rxId) return false
   // offline, a clinician signs against the knowledge-base snapshot the relay last settled (prices, formulary): it

@@ -8,7 +8,7 @@ import { ATTEMPTS_FILE, SESSIONS_FILE, USER_VERSIONS_FILE } from './auth.js'
 import { ADMIN_PASSWORD_FILE } from './auth-bootstrap.js'
 import { KEY_FILE, REPO_DIR } from './storage-at-rest.js'
 import { ADMIN_KEY_FILE } from './admin-key.js'
-import type { MembershipDoc } from './device-node.js'
+import type { MembershipDoc } from './device-node-init.js'
 
 /**
  * Every revocation this device verified (mesh `RevocationFile`): fed back into its membership at each start, so a

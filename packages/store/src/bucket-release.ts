@@ -1,5 +1,5 @@
 import type { DocHandle, DocumentId, Repo } from '@automerge/automerge-repo'
-import type { BucketDoc } from './clinic-store.js'
+import type { BucketDoc } from './bucket-doc.js'
 
 /** Longer than automerge-repo's sync throttle (DocSynchronizer `syncDebounceRate`, 100 ms): see `release`. */
 const SYNC_QUIET_MS = 150

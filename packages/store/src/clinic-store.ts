@@ -14,14 +14,12 @@ import {
 } from './layout.js'
 import { PatientIndex, type SearchOptions } from './patient-index.js'
 import { BucketReleases } from './bucket-release.js'
+import type { BucketDoc } from './bucket-doc.js'
 import { releaseAllPatches, releaseLatestPatches } from './release-patches.js'
 import { decodeSummary, encodeSummary, type PatientSummary } from './summary-codec.js'
 import { reuseSyncPatches } from './sync-patches.js'
 
 /** A chart bucket: any document with a `charts` map keyed by patient id (records' ChartCollection). */
-export interface BucketDoc {
-  charts: { [patientId: string]: unknown }
-}
 
 /** One write of a bulk change: `fn` runs inside the change of the bucket holding `patientId`. */
 export interface BulkWrite<B extends BucketDoc> {

@@ -1,5 +1,6 @@
 export { ClinicStore } from './clinic-store.js'
-export type { BucketDoc, BulkWrite, ClinicStoreInit, CreateClinicInit } from './clinic-store.js'
+export type { BucketDoc } from './bucket-doc.js'
+export type { BulkWrite, ClinicStoreInit, CreateClinicInit } from './clinic-store.js'
 export { PatientIndex, duplicateKeysOf } from './patient-index.js'
 export type { SearchOptions } from './patient-index.js'
 export { encodeSummary, decodeSummary } from './summary-codec.js'
