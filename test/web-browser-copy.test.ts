@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import type { BrowserContext, Page } from 'playwright-core'
 import { WebClinic, meshed, notesOf, urlOf } from './helpers/web-devices.js'
 import { launchTabletProfile, signIn } from './helpers/web-browser.js'
+import { registerPatient } from './helpers/web-flows.js'
 import { pollDevice } from './helpers/device-process.js'
 import { RelayProcess } from './helpers/relay-process.js'
 
@@ -13,18 +14,8 @@ const GIVEN = 'Zephyrinka'
 const FAMILY = 'Quillmorrow'
 const NOTE = 'Wheezing since Tuesday, xylophone-shaped rash on the forearm.'
 
-async function registerVisit(page: Page, given: string, family: string, reason: string): Promise<{ pid: string; eid: string }> {
-  await page.getByRole('navigation').getByRole('link', { name: 'Patients' }).click()
-  await page.getByRole('button', { name: 'Register new patient' }).click()
-  await page.getByLabel('Given name').fill(given)
-  await page.getByLabel('Family name').fill(family)
-  await page.getByLabel('Date of birth').fill('1988-02-03')
-  await page.getByLabel('Sex').selectOption('female')
-  await page.getByLabel('Reason for visit (opens a visit now)').fill(reason)
-  await page.getByRole('button', { name: 'Register', exact: true }).click()
-  await page.getByRole('heading', { name: `${given} ${family}` }).waitFor()
-  const [, pid = '', eid = ''] = /#\/encounter\/([^/]+)\/([^/]+)$/.exec(page.url()) ?? []
-  return { pid: decodeURIComponent(pid), eid: decodeURIComponent(eid) }
+function registerVisit(page: Page, given: string, family: string, reason: string): Promise<{ pid: string; eid: string }> {
+  return registerPatient(page, { given, family, birthDate: '1988-02-03', sex: 'female', reason })
 }
 
 /** Every regular file under `dir` that holds one of `needles` as UTF-8 or UTF-16LE bytes. */

@@ -7,6 +7,7 @@ import { pollDevice, type DeviceProcess } from './helpers/device-process.js'
 import { RelayProcess } from './helpers/relay-process.js'
 import { WebClinic, urlOf } from './helpers/web-devices.js'
 import { launchChromium, openTablet, screenshot, signIn } from './helpers/web-browser.js'
+import { registerPatient } from './helpers/web-flows.js'
 
 interface StockReply {
   settledAt: string | null
@@ -50,14 +51,7 @@ describe('web: pharmacy on a device node linked to a relay', () => {
 
     const page = await openTablet(browser, urlOf(node))
     await signIn(page, 'Dr Mwale', 'clinician')
-    await page.getByRole('navigation').getByRole('link', { name: 'Patients' }).click()
-    await page.getByRole('button', { name: 'Register new patient' }).click()
-    await page.getByLabel('Given name').fill('Mary')
-    await page.getByLabel('Family name').fill('Chirwa')
-    await page.getByLabel('Date of birth').fill('2019-02-11')
-    await page.getByLabel('Sex').selectOption('female')
-    await page.getByLabel('Reason for visit (opens a visit now)').fill('ear pain')
-    await page.getByRole('button', { name: 'Register', exact: true }).click()
+    await registerPatient(page, { given: 'Mary', family: 'Chirwa', birthDate: '2019-02-11', sex: 'female', reason: 'ear pain' })
     await page.getByRole('button', { name: 'Start a prescription' }).click()
     await page.getByRole('textbox', { name: 'Medicine' }).fill('Amoxicillin 250 mg caps')
     await page.getByLabel('Dose', { exact: true }).fill('250 mg')

@@ -3,6 +3,7 @@ import type { Browser } from 'playwright-core'
 import type { DeviceProcess } from './helpers/device-process.js'
 import { WebClinic, meshed, notesOf, urlOf } from './helpers/web-devices.js'
 import { launchChromium, openTablet, screenshot, signIn } from './helpers/web-browser.js'
+import { fillRegistration, submitRegistration } from './helpers/web-flows.js'
 
 describe('web: two tablets on two device nodes share one encounter', () => {
   let browser: Browser
@@ -27,18 +28,11 @@ describe('web: two tablets on two device nodes share one encounter', () => {
     await signIn(nurse, 'Amina Phiri', 'nurse')
     // these nodes run without --relay: nothing is wrong, so no red "not reachable"
     await nurse.getByTestId('status-relay').getByText('not set up on this device').waitFor()
-    await nurse.getByRole('navigation').getByRole('link', { name: 'Patients' }).click()
     await screenshot(nurse, 'patients-empty')
-    await nurse.getByRole('button', { name: 'Register new patient' }).click()
-    await nurse.getByLabel('Given name').fill('Grace')
-    await nurse.getByLabel('Family name').fill('Banda')
-    await nurse.getByLabel('Date of birth').fill('1984-03-12')
-    await nurse.getByLabel('Sex').selectOption('female')
-    await nurse.getByLabel('ID number', { exact: true }).fill('MW100001')
-    await nurse.getByLabel('Reason for visit (opens a visit now)').fill('fever and cough')
+    const grace = { given: 'Grace', family: 'Banda', birthDate: '1984-03-12', sex: 'female', idNumber: 'MW100001', reason: 'fever and cough' } as const
+    await fillRegistration(nurse, grace)
     await screenshot(nurse, 'register')
-    await nurse.getByRole('button', { name: 'Register', exact: true }).click()
-    await nurse.getByRole('heading', { name: 'Grace Banda' }).waitFor()
+    await submitRegistration(nurse, grace)
     const encounterUrl = nurse.url()
     const hash = encounterUrl.slice(encounterUrl.indexOf('#'))
     const [, pid = '', eid = ''] = /#\/encounter\/([^/]+)\/([^/]+)$/.exec(encounterUrl) ?? []

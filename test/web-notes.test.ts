@@ -3,6 +3,7 @@ import type { Browser } from 'playwright-core'
 import type { DeviceProcess } from './helpers/device-process.js'
 import { WebClinic, notesOf, urlOf } from './helpers/web-devices.js'
 import { launchChromium, openTablet, signIn } from './helpers/web-browser.js'
+import { registerPatient } from './helpers/web-flows.js'
 
 describe('web: clinician notes are collaborative text', () => {
   let browser: Browser
@@ -22,15 +23,7 @@ describe('web: clinician notes are collaborative text', () => {
     node = clinic.devices[0]!
     const one = await openTablet(browser, urlOf(node))
     await signIn(one, 'Dr Mwale', 'clinician')
-    await one.getByRole('navigation').getByRole('link', { name: 'Patients' }).click()
-    await one.getByRole('button', { name: 'Register new patient' }).click()
-    await one.getByLabel('Given name').fill('Esther')
-    await one.getByLabel('Family name').fill('Phiri')
-    await one.getByLabel('Date of birth').fill('1958-10-02')
-    await one.getByLabel('Sex').selectOption('female')
-    await one.getByLabel('Reason for visit (opens a visit now)').fill('cough')
-    await one.getByRole('button', { name: 'Register', exact: true }).click()
-    await one.getByRole('heading', { name: 'Esther Phiri' }).waitFor()
+    await registerPatient(one, { given: 'Esther', family: 'Phiri', birthDate: '1958-10-02', sex: 'female', reason: 'cough' })
     const notesOne = one.getByTestId('notes')
     await notesOne.click()
     await one.keyboard.type('History: | Exam: ')

@@ -3,19 +3,10 @@ import type { Browser, Page } from 'playwright-core'
 import type { DeviceProcess } from './helpers/device-process.js'
 import { WebClinic, notesOf, urlOf } from './helpers/web-devices.js'
 import { launchChromium, openTablet, screenshot, signIn } from './helpers/web-browser.js'
+import { registerPatient } from './helpers/web-flows.js'
 
-async function registerVisit(page: Page, given: string, family: string, reason: string): Promise<{ pid: string; eid: string }> {
-  await page.getByRole('navigation').getByRole('link', { name: 'Patients' }).click()
-  await page.getByRole('button', { name: 'Register new patient' }).click()
-  await page.getByLabel('Given name').fill(given)
-  await page.getByLabel('Family name').fill(family)
-  await page.getByLabel('Date of birth').fill('1990-07-01')
-  await page.getByLabel('Sex').selectOption('male')
-  await page.getByLabel('Reason for visit (opens a visit now)').fill(reason)
-  await page.getByRole('button', { name: 'Register', exact: true }).click()
-  await page.getByRole('heading', { name: `${given} ${family}` }).waitFor()
-  const [, pid = '', eid = ''] = /#\/encounter\/([^/]+)\/([^/]+)$/.exec(page.url()) ?? []
-  return { pid: decodeURIComponent(pid), eid: decodeURIComponent(eid) }
+function registerVisit(page: Page, given: string, family: string, reason: string): Promise<{ pid: string; eid: string }> {
+  return registerPatient(page, { given, family, birthDate: '1990-07-01', sex: 'male', reason })
 }
 
 describe('web: a draft note survives a device-node restart', () => {

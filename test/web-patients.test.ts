@@ -3,6 +3,7 @@ import type { Browser } from 'playwright-core'
 import type { DeviceProcess } from './helpers/device-process.js'
 import { WebClinic, urlOf } from './helpers/web-devices.js'
 import { launchChromium, openTablet, screenshot, signIn } from './helpers/web-browser.js'
+import { fillRegistration, registerPatient } from './helpers/web-flows.js'
 
 describe('web: patients', () => {
   let browser: Browser
@@ -25,17 +26,9 @@ describe('web: patients', () => {
     await page.getByTestId('status-device').getByText('Connected to device-a').waitFor()
     await screenshot(page, 'user-picker')
     await signIn(page, 'Joseph Kamanga', 'registration')
-    await page.getByRole('navigation').getByRole('link', { name: 'Patients' }).click()
-    await page.getByRole('button', { name: 'Register new patient' }).click()
-    await page.getByLabel('Given name').fill('Grace')
-    await page.getByLabel('Family name').fill('Banda')
-    await page.getByLabel('Date of birth').fill('1984-03-12')
-    await page.getByLabel('Sex').selectOption('female')
-    await page.getByLabel('ID number', { exact: true }).fill('MW100001')
-    await page.getByRole('button', { name: 'Register', exact: true }).click()
+    await registerPatient(page, { given: 'Grace', family: 'Banda', birthDate: '1984-03-12', sex: 'female', idNumber: 'MW100001' }) // shown in the results once registered
 
     const search = page.getByLabel('Find a patient by name or ID')
-    await page.getByTestId('search-results').getByText('Grace Banda').waitFor() // shown once registered
     await search.fill('MW100001')
     await page.getByTestId('search-results').getByText('Grace Banda').waitFor()
     await search.fill('gra ban')
@@ -44,11 +37,7 @@ describe('web: patients', () => {
 
     // the same person again, typed slightly differently: warned, and not registered until confirmed
     await search.fill('')
-    await page.getByRole('button', { name: 'Register new patient' }).click()
-    await page.getByLabel('Given name').fill('grace')
-    await page.getByLabel('Family name').fill('BANDA')
-    await page.getByLabel('Date of birth').fill('1984-03-12')
-    await page.getByLabel('Sex').selectOption('female')
+    await fillRegistration(page, { given: 'grace', family: 'BANDA', birthDate: '1984-03-12', sex: 'female' })
     await page.getByTestId('duplicate-warning').getByText('Grace Banda').waitFor()
     await screenshot(page, 'register-duplicate')
     await page.getByRole('button', { name: 'Register', exact: true }).click()

@@ -3,6 +3,7 @@ import type { Browser } from 'playwright-core'
 import type { DeviceProcess } from './helpers/device-process.js'
 import { WebClinic, urlOf } from './helpers/web-devices.js'
 import { launchChromium, openTablet, screenshot, signIn } from './helpers/web-browser.js'
+import { registerPatient } from './helpers/web-flows.js'
 
 describe('web: needs-review markers', () => {
   let browser: Browser
@@ -22,15 +23,7 @@ describe('web: needs-review markers', () => {
     node = clinic.devices[0]!
     const one = await openTablet(browser, urlOf(node))
     await signIn(one, 'Amina Phiri', 'nurse')
-    await one.getByRole('navigation').getByRole('link', { name: 'Patients' }).click()
-    await one.getByRole('button', { name: 'Register new patient' }).click()
-    await one.getByLabel('Given name').fill('Ruth')
-    await one.getByLabel('Family name').fill('Nkhoma')
-    await one.getByLabel('Date of birth').fill('1971-05-20')
-    await one.getByLabel('Sex').selectOption('female')
-    await one.getByLabel('Reason for visit (opens a visit now)').fill('diabetes review')
-    await one.getByRole('button', { name: 'Register', exact: true }).click()
-    await one.getByRole('heading', { name: 'Ruth Nkhoma' }).waitFor()
+    await registerPatient(one, { given: 'Ruth', family: 'Nkhoma', birthDate: '1971-05-20', sex: 'female', reason: 'diabetes review' })
     const two = await openTablet(browser, `${urlOf(node)}/${one.url().slice(one.url().indexOf('#'))}`)
     await signIn(two, 'Joseph Kamanga', 'registration')
     await two.getByRole('heading', { name: 'Ruth Nkhoma' }).waitFor({ timeout: 20_000 })
