@@ -1,15 +1,21 @@
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
+import svelte from 'eslint-plugin-svelte'
+import globals from 'globals'
+
+const root = new URL('..', import.meta.url).pathname
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '.config/**', '**/*.js', '**/*.svelte', 'apps/web/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', '.config/**', '.artifacts/**', '**/*.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
+  ...svelte.configs.recommended,
   {
     languageOptions: {
       parserOptions: {
         project: ['test/tsconfig.json', 'packages/*/tsconfig.json', 'apps/*/tsconfig.json'],
-        tsconfigRootDir: new URL('..', import.meta.url).pathname,
+        tsconfigRootDir: root,
+        extraFileExtensions: ['.svelte'],
       },
     },
     rules: {
@@ -18,6 +24,14 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': ['error', { allow: ['warn', 'error'] }],
+    },
+  },
+  {
+    // the web app: browser globals, Svelte 5 components (script lang="ts") type-checked like the rest
+    files: ['apps/web/**/*.ts', 'apps/web/**/*.svelte'],
+    languageOptions: {
+      globals: globals.browser,
+      parserOptions: { parser: tseslint.parser, svelteConfig: undefined },
     },
   },
   {
@@ -30,6 +44,7 @@ export default tseslint.config(
   },
   {
     files: ['apps/**/*.ts'],
+    ignores: ['apps/web/**'],
     rules: { 'no-console': 'off' },
   },
 )
