@@ -29,7 +29,7 @@ import { auditHeadSigner, auditHeadVerifier } from './audit-keys.js'
 import { DeviceAuth, type UserRegisterDoc } from './auth.js'
 import { bootstrapUsers, loginPolicyFromEnv } from './auth-bootstrap.js'
 import { REVOCATIONS_FILE, wipeClinicDataRetrying } from './revocation.js'
-import type { FaultReportingStorage } from './storage-faults.js'
+import type { FaultReportingStorage } from '@clinic-mesh/storage-nodefs'
 import { openDeviceStorage } from './storage-at-rest.js'
 import type { DeviceNodeInit, MembershipDoc } from './device-node-init.js'
 
