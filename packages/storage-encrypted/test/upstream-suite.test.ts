@@ -12,7 +12,7 @@ runStorageAdapterTests(async () => ({ adapter: new EncryptedStorageAdapter(new M
 
 runStorageAdapterTests(async () => {
   const dir = await tempDir('clinic-mesh-storage-encrypted-')
-  return { adapter: new EncryptedStorageAdapter(new NodeFSStorageAdapter(dir.path), await freshKeyring()), teardown: dir.remove }
+  return { adapter: new EncryptedStorageAdapter(new NodeFSStorageAdapter(dir.path), await freshKeyring()), teardown: () => dir.remove() }
 }, 'EncryptedStorageAdapter over the stock NodeFSStorageAdapter')
 
 runStorageExtraCases(
@@ -37,7 +37,7 @@ runStorageExtraCases(
     return {
       adapter: new EncryptedStorageAdapter(new NodeFSStorageAdapter(dir.path), keyring),
       reopen: () => Promise.resolve(new EncryptedStorageAdapter(new NodeFSStorageAdapter(dir.path), keyring)),
-      teardown: dir.remove,
+      teardown: () => dir.remove(),
     }
   },
   { keepsEmptyChunks: true },

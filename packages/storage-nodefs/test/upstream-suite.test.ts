@@ -12,18 +12,18 @@ const TEMP = 'clinic-mesh-storage-nodefs-'
 
 runStorageAdapterTests(async () => {
   const dir = await tempDir(TEMP)
-  return { adapter: new AtomicNodeFSStorageAdapter(dir.path), teardown: dir.remove }
+  return { adapter: new AtomicNodeFSStorageAdapter(dir.path), teardown: () => dir.remove() }
 }, 'AtomicNodeFSStorageAdapter')
 
 runStorageAdapterTests(async () => {
   const dir = await tempDir(TEMP)
-  return { adapter: new FaultReportingStorage(new AtomicNodeFSStorageAdapter(dir.path)), teardown: dir.remove }
+  return { adapter: new FaultReportingStorage(new AtomicNodeFSStorageAdapter(dir.path)), teardown: () => dir.remove() }
 }, 'FaultReportingStorage over AtomicNodeFSStorageAdapter')
 
 runStorageAdapterTests(async () => {
   const dir = await tempDir(TEMP)
   const adapter = new FaultReportingStorage(new EncryptedStorageAdapter(new AtomicNodeFSStorageAdapter(dir.path), await freshKeyring()))
-  return { adapter, teardown: dir.remove }
+  return { adapter, teardown: () => dir.remove() }
 }, "the device node's stack: FaultReportingStorage over EncryptedStorageAdapter over AtomicNodeFSStorageAdapter")
 
 runStorageExtraCases(
@@ -33,7 +33,7 @@ runStorageExtraCases(
     return {
       adapter: new AtomicNodeFSStorageAdapter(dir.path),
       reopen: () => Promise.resolve(new AtomicNodeFSStorageAdapter(dir.path)),
-      teardown: dir.remove,
+      teardown: () => dir.remove(),
     }
   },
   { keepsEmptyChunks: false },
@@ -45,7 +45,7 @@ runStorageExtraCases(
     const dir = await tempDir(TEMP)
     const keyring = await freshKeyring()
     const stack = (): FaultReportingStorage => new FaultReportingStorage(new EncryptedStorageAdapter(new AtomicNodeFSStorageAdapter(dir.path), keyring))
-    return { adapter: stack(), reopen: () => Promise.resolve(stack()), teardown: dir.remove }
+    return { adapter: stack(), reopen: () => Promise.resolve(stack()), teardown: () => dir.remove() }
   },
   { keepsEmptyChunks: true },
 )
