@@ -81,11 +81,21 @@ function aad(label: ChunkAadLabel, header: Uint8Array, key: StorageKey): Uint8Ar
 }
 
 /** Seals `data` stored under `storageKey` with key `keyId`: header, fresh random IV, AES-256-GCM ciphertext and tag. */
-export async function sealChunk(label: ChunkAadLabel, keyId: number, aesKey: AesKey, storageKey: StorageKey, data: Uint8Array): Promise<Uint8Array> {
+export async function sealChunk(
+  label: ChunkAadLabel,
+  keyId: number,
+  aesKey: AesKey,
+  storageKey: StorageKey,
+  data: Uint8Array,
+): Promise<Uint8Array> {
   const plain = freshBytes(data) // the caller may reuse its buffer while encryption runs
   const h = chunkHeader(keyId)
   const iv = globalThis.crypto.getRandomValues(new Uint8Array(IV_BYTES))
-  const sealed = await subtle.encrypt({ name: 'AES-GCM', iv, additionalData: aad(label, h, storageKey) }, aesKey, plain)
+  const sealed = await subtle.encrypt(
+    { name: 'AES-GCM', iv, additionalData: aad(label, h, storageKey) },
+    aesKey,
+    plain,
+  )
   return concat(h, iv, new Uint8Array(sealed))
 }
 
@@ -93,14 +103,25 @@ export async function sealChunk(label: ChunkAadLabel, keyId: number, aesKey: Aes
  * Opens a stored chunk with `aesKey` (the caller picked it by `readChunkKeyId`). Too short, wrong key, moved or
  * tampered bytes: throws `fail(...)`, the caller's named error.
  */
-export async function openChunk(label: ChunkAadLabel, aesKey: AesKey, storageKey: StorageKey, stored: Uint8Array, fail: ChunkErrorFactory): Promise<Uint8Array> {
+export async function openChunk(
+  label: ChunkAadLabel,
+  aesKey: AesKey,
+  storageKey: StorageKey,
+  stored: Uint8Array,
+  fail: ChunkErrorFactory,
+): Promise<Uint8Array> {
   const where = `chunk ${storageKey.join('/')}`
-  if (stored.length < CHUNK_HEADER_BYTES + IV_BYTES + TAG_BYTES) throw fail(`${where}: too short to be encrypted data`)
+  if (stored.length < CHUNK_HEADER_BYTES + IV_BYTES + TAG_BYTES)
+    throw fail(`${where}: too short to be encrypted data`)
   const h = stored.subarray(0, CHUNK_HEADER_BYTES)
   const iv = stored.subarray(CHUNK_HEADER_BYTES, CHUNK_HEADER_BYTES + IV_BYTES)
   const body = stored.subarray(CHUNK_HEADER_BYTES + IV_BYTES)
   try {
-    const plain = await subtle.decrypt({ name: 'AES-GCM', iv: freshBytes(iv), additionalData: aad(label, h, storageKey) }, aesKey, freshBytes(body))
+    const plain = await subtle.decrypt(
+      { name: 'AES-GCM', iv: freshBytes(iv), additionalData: aad(label, h, storageKey) },
+      aesKey,
+      freshBytes(body),
+    )
     return new Uint8Array(plain)
   } catch (cause) {
     throw fail(`${where}: authentication failed (wrong key, moved or tampered data)`, { cause })

@@ -10,12 +10,16 @@ describe('cost', () => {
     const chunks = Array.from({ length: 300 }, (_, i) => seededBytes(10 * 1024, i))
     for (let i = 0; i < 20; i++) await adapter.save(['warm', String(i)], chunks[i] ?? new Uint8Array()) // JIT warm-up
     let t = performance.now()
-    for (const [i, c] of chunks.entries()) await adapter.save(['3WkbkQ7EkwY1Qrx9dz4Xp6bZ6SRg', 'incremental', String(i)], c)
+    for (const [i, c] of chunks.entries())
+      await adapter.save(['3WkbkQ7EkwY1Qrx9dz4Xp6bZ6SRg', 'incremental', String(i)], c)
     const saveMs = (performance.now() - t) / chunks.length
     t = performance.now()
-    for (let i = 0; i < chunks.length; i++) await adapter.load(['3WkbkQ7EkwY1Qrx9dz4Xp6bZ6SRg', 'incremental', String(i)])
+    for (let i = 0; i < chunks.length; i++)
+      await adapter.load(['3WkbkQ7EkwY1Qrx9dz4Xp6bZ6SRg', 'incremental', String(i)])
     const loadMs = (performance.now() - t) / chunks.length
-    console.warn(`encrypted save ${saveMs.toFixed(3)} ms / 10 KB chunk, load ${loadMs.toFixed(3)} ms / 10 KB chunk`)
+    console.warn(
+      `encrypted save ${saveMs.toFixed(3)} ms / 10 KB chunk, load ${loadMs.toFixed(3)} ms / 10 KB chunk`,
+    )
     expect(saveMs).toBeLessThan(50)
     expect(loadMs).toBeLessThan(50)
   })

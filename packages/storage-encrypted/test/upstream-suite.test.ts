@@ -8,11 +8,17 @@ import { freshKeyring } from './helpers.js'
 // The device node's real stack (fault reporting over this over the atomic nodefs adapter) runs it in
 // @clinic-mesh/storage-nodefs.
 
-runStorageAdapterTests(async () => ({ adapter: new EncryptedStorageAdapter(new MemoryStorage(), await freshKeyring()) }), 'EncryptedStorageAdapter over an in-memory adapter')
+runStorageAdapterTests(
+  async () => ({ adapter: new EncryptedStorageAdapter(new MemoryStorage(), await freshKeyring()) }),
+  'EncryptedStorageAdapter over an in-memory adapter',
+)
 
 runStorageAdapterTests(async () => {
   const dir = await tempDir('clinic-mesh-storage-encrypted-')
-  return { adapter: new EncryptedStorageAdapter(new NodeFSStorageAdapter(dir.path), await freshKeyring()), teardown: () => dir.remove() }
+  return {
+    adapter: new EncryptedStorageAdapter(new NodeFSStorageAdapter(dir.path), await freshKeyring()),
+    teardown: () => dir.remove(),
+  }
 }, 'EncryptedStorageAdapter over the stock NodeFSStorageAdapter')
 
 runStorageExtraCases(

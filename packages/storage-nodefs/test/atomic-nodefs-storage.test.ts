@@ -35,7 +35,12 @@ describe('AtomicNodeFSStorageAdapter', () => {
     await second.remove([DOC, 'sync-state', 'z'])
     await second.save([DOC, 'sync-state', 'z'], bytes(5)) // removed then saved again: last
     await second.removeRange([DOC, 'snapshot'])
-    expect((await second.loadRange([DOC])).map((c) => c.key.slice(1).join('/'))).toEqual(['incremental/m', 'sync-state/z', 'incremental/c', 'incremental/x'])
+    expect((await second.loadRange([DOC])).map((c) => c.key.slice(1).join('/'))).toEqual([
+      'incremental/m',
+      'sync-state/z',
+      'incremental/c',
+      'incremental/x',
+    ])
   })
 
   it('treats an empty chunk file (a write cut short by an older version) as absent', async () => {
@@ -52,8 +57,12 @@ describe('AtomicNodeFSStorageAdapter', () => {
     const adapter = new AtomicNodeFSStorageAdapter(dir.path)
     await adapter.save([DOC, 'snapshot', 'a'], bytes(1))
     // a directory where the chunk file should go: the rename fails after the temp file was written
-    await mkdir(join(dir.path, DOC.slice(0, 2), DOC.slice(2), 'snapshot', 'b', 'in-the-way'), { recursive: true })
-    await expect(adapter.save([DOC, 'snapshot', 'b'], bytes(2))).rejects.toMatchObject({ code: expect.stringMatching(/^E/) as unknown })
+    await mkdir(join(dir.path, DOC.slice(0, 2), DOC.slice(2), 'snapshot', 'b', 'in-the-way'), {
+      recursive: true,
+    })
+    await expect(adapter.save([DOC, 'snapshot', 'b'], bytes(2))).rejects.toMatchObject({
+      code: expect.stringMatching(/^E/) as unknown,
+    })
     expect(await readdir(join(dir.path, TEMP_DIR))).toEqual([])
     expect(await adapter.load([DOC, 'snapshot', 'a'])).toEqual(bytes(1))
   })

@@ -1,9 +1,16 @@
 import type { Chunk, StorageAdapterInterface, StorageKey } from '@automerge/automerge-repo'
-import { FaultReportingStorage, type StorageHealthEvent, StorageFullError, StorageUnavailableError, storageFault } from '@clinic-mesh/storage-nodefs'
+import {
+  FaultReportingStorage,
+  type StorageHealthEvent,
+  StorageFullError,
+  StorageUnavailableError,
+  storageFault,
+} from '@clinic-mesh/storage-nodefs'
 import { MemoryStorage } from '@clinic-mesh/testing'
 import { describe, expect, it } from 'vitest'
 
-const errno = (code: string): NodeJS.ErrnoException => Object.assign(new Error(`${code}: simulated`), { code })
+const errno = (code: string): NodeJS.ErrnoException =>
+  Object.assign(new Error(`${code}: simulated`), { code })
 const KEY = ['3WkbkQ7EkwY1Qrx9dz4Xp6bZ6SRg', 'incremental', 'a']
 
 /** An in-memory adapter whose writes fail with `failWith` while it is set. */
@@ -41,7 +48,9 @@ describe('FaultReportingStorage', () => {
     await expect(storage.save(KEY, new Uint8Array([3]))).rejects.toMatchObject({ name: 'StorageFullError' })
     expect(storage.fault).toBe('StorageFullError')
     disk.failWith = 'EROFS'
-    await expect(storage.save(KEY, new Uint8Array([4]))).rejects.toMatchObject({ name: 'StorageUnavailableError' })
+    await expect(storage.save(KEY, new Uint8Array([4]))).rejects.toMatchObject({
+      name: 'StorageUnavailableError',
+    })
     expect(await storage.load(KEY)).toEqual(new Uint8Array([1])) // reads keep working; nothing stored is lost
     disk.failWith = undefined
     await storage.save(KEY, new Uint8Array([5]))

@@ -17,12 +17,17 @@ runStorageAdapterTests(async () => {
 
 runStorageAdapterTests(async () => {
   const dir = await tempDir(TEMP)
-  return { adapter: new FaultReportingStorage(new AtomicNodeFSStorageAdapter(dir.path)), teardown: () => dir.remove() }
+  return {
+    adapter: new FaultReportingStorage(new AtomicNodeFSStorageAdapter(dir.path)),
+    teardown: () => dir.remove(),
+  }
 }, 'FaultReportingStorage over AtomicNodeFSStorageAdapter')
 
 runStorageAdapterTests(async () => {
   const dir = await tempDir(TEMP)
-  const adapter = new FaultReportingStorage(new EncryptedStorageAdapter(new AtomicNodeFSStorageAdapter(dir.path), await freshKeyring()))
+  const adapter = new FaultReportingStorage(
+    new EncryptedStorageAdapter(new AtomicNodeFSStorageAdapter(dir.path), await freshKeyring()),
+  )
   return { adapter, teardown: () => dir.remove() }
 }, "the device node's stack: FaultReportingStorage over EncryptedStorageAdapter over AtomicNodeFSStorageAdapter")
 
@@ -44,7 +49,10 @@ runStorageExtraCases(
   async () => {
     const dir = await tempDir(TEMP)
     const keyring = await freshKeyring()
-    const stack = (): FaultReportingStorage => new FaultReportingStorage(new EncryptedStorageAdapter(new AtomicNodeFSStorageAdapter(dir.path), keyring))
+    const stack = (): FaultReportingStorage =>
+      new FaultReportingStorage(
+        new EncryptedStorageAdapter(new AtomicNodeFSStorageAdapter(dir.path), keyring),
+      )
     return { adapter: stack(), reopen: () => Promise.resolve(stack()), teardown: () => dir.remove() }
   },
   { keepsEmptyChunks: true },

@@ -44,7 +44,11 @@ const DOC_1 = '3WkbkQ7EkwY1Qrx9dz4Xp6bZ6SRg'
  * Storage cases automerge-repo's acceptance suite leaves out: an empty chunk, removing a key that was never saved,
  * a `removeRange` of a whole document, and persistence across a reopen (a new adapter over the same bytes).
  */
-export function runStorageExtraCases(title: string, setup: () => Promise<StorageFixture>, options: StorageExtraOptions): void {
+export function runStorageExtraCases(
+  title: string,
+  setup: () => Promise<StorageFixture>,
+  options: StorageExtraOptions,
+): void {
   describe(`storage extra cases: ${title}`, () => {
     let fx: StorageFixture
     let adapter: StorageAdapterInterface
@@ -56,12 +60,15 @@ export function runStorageExtraCases(title: string, setup: () => Promise<Storage
       await fx.teardown()
     })
 
-    it(options.keepsEmptyChunks ? 'an empty chunk round-trips' : 'an empty chunk reads as absent', async () => {
-      await adapter.save([DOC_1, 'snapshot', 'empty'], new Uint8Array())
-      const expected = options.keepsEmptyChunks ? new Uint8Array() : undefined
-      expect(await adapter.load([DOC_1, 'snapshot', 'empty'])).toEqual(expected)
-      expect((await adapter.loadRange([DOC_1])).length).toBe(options.keepsEmptyChunks ? 1 : 0)
-    })
+    it(
+      options.keepsEmptyChunks ? 'an empty chunk round-trips' : 'an empty chunk reads as absent',
+      async () => {
+        await adapter.save([DOC_1, 'snapshot', 'empty'], new Uint8Array())
+        const expected = options.keepsEmptyChunks ? new Uint8Array() : undefined
+        expect(await adapter.load([DOC_1, 'snapshot', 'empty'])).toEqual(expected)
+        expect((await adapter.loadRange([DOC_1])).length).toBe(options.keepsEmptyChunks ? 1 : 0)
+      },
+    )
 
     it('removing a key that was never saved is not an error', async () => {
       await adapter.save([DOC_1, 'snapshot', 'yyyyy'], B())
