@@ -5,7 +5,8 @@ import { Repo, type PeerId, type StorageAdapterInterface } from '@automerge/auto
 import { MessageChannelNetworkAdapter } from '@automerge/automerge-repo-network-messagechannel'
 import { NodeFSStorageAdapter } from '@automerge/automerge-repo-storage-nodefs'
 import { emptyCollection, summarize as summarizeChart, type ChartCollection } from '@clinic-mesh/records'
-import { EncryptedStorageAdapter, Keyring, generateDataKey } from '@clinic-mesh/security'
+import { Keyring, generateDataKey } from '@clinic-mesh/security'
+import { EncryptedStorageAdapter } from '@clinic-mesh/storage-encrypted'
 import { ClinicStore, type PatientSummary } from '@clinic-mesh/store'
 import { patientAt, writeChart } from './fixtures.js'
 

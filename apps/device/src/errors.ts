@@ -77,19 +77,7 @@ export class SigningKeyLockedError extends ClinicMeshError {
   }
 }
 
-/** The device's disk is full: the change is not on disk (held in memory, not durable; nothing earlier is lost). HTTP 507. */
-export class StorageFullError extends ClinicMeshError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('StorageFullError', message, options)
-  }
-}
-
-/** The device's storage refuses writes (read-only, permissions, I/O error): the change is not on disk. HTTP 503. */
-export class StorageUnavailableError extends ClinicMeshError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('StorageUnavailableError', message, options)
-  }
-}
+// StorageFullError (507) and StorageUnavailableError (503) live with the storage stack: @clinic-mesh/storage-nodefs.
 
 /** This device was revoked by the clinic: its clinic data is wiped and it serves nothing any more. */
 export class DeviceRevokedError extends ClinicMeshError {

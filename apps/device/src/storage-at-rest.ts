@@ -3,11 +3,12 @@ import { readdir, rename, rm } from 'node:fs/promises'
 import { join, relative, resolve, sep } from 'node:path'
 import type { StorageAdapterInterface, StorageKey } from '@automerge/automerge-repo'
 import { NodeFSStorageAdapter } from '@automerge/automerge-repo-storage-nodefs'
-import { AtomicNodeFSStorageAdapter, TEMP_DIR } from './atomic-nodefs-storage.js'
-import { EncryptedStorageAdapter, createKeyFile, openKeyFile, readKeyFileKdf } from '@clinic-mesh/security'
+import { createKeyFile, openKeyFile, readKeyFileKdf } from '@clinic-mesh/security'
+import { EncryptedStorageAdapter } from '@clinic-mesh/storage-encrypted'
+import { AtomicNodeFSStorageAdapter, FaultReportingStorage, TEMP_DIR } from '@clinic-mesh/storage-nodefs'
+import type { StorageHealthEvent } from '@clinic-mesh/storage-nodefs'
 import { ConfigError, DeviceSecretRequiredError } from './errors.js'
 import { log } from './log.js'
-import { FaultReportingStorage } from './storage-faults.js'
 
 /** Env var the device unlock secret may come from (else `--secret-file`). */
 export const SECRET_ENV = 'CLINIC_MESH_DEVICE_SECRET'
@@ -29,6 +30,14 @@ export interface DeviceStorage {
   /** Chunks re-written encrypted from an older plain data dir on this start. */
   readonly migrated: number
 }
+
+/** Each change of disk health as one log line (`storage-fault` / `storage-recovered`). */
+function logHealth({ event, ...fields }: StorageHealthEvent): void {
+  log(event, fields)
+}
+
+/** The device's stack: fault reporting (507 / 503) over `inner`. */
+const faultReporting = (inner: StorageAdapterInterface): FaultReportingStorage => new FaultReportingStorage(inner, { onHealthChange: logHealth })
 
 /** Every file under `dir`, as automerge-repo storage keys (NodeFSStorageAdapter layout: `ab/cdef…/type/hash`). */
 async function plainKeys(dir: string): Promise<StorageKey[]> {
@@ -68,7 +77,7 @@ async function migratePlain(repoDir: string, encrypted: (dir: string) => Storage
 
 /**
  * Opens DIR/repo for the Repo. With a secret: opens DIR/device.key (creates it on first start) and wraps the
- * NodeFS adapter in the security package's EncryptedStorageAdapter; an older plain repo dir is migrated once.
+ * atomic NodeFS adapter (@clinic-mesh/storage-nodefs) in EncryptedStorageAdapter (@clinic-mesh/storage-encrypted); an older plain repo dir is migrated once.
  * Without one: refuses (DeviceSecretRequiredError) unless storage is explicitly `plain` and no key file exists.
  * A wrong secret surfaces as KeyFileError (reason `wrong-secret`) from the security package.
  */
@@ -82,12 +91,12 @@ export async function openDeviceStorage(dataDir: string, protection: StorageProt
   }
   if ('plain' in protection) {
     if (existsSync(keyFile)) throw new ConfigError(`${dataDir} holds encrypted data (${KEY_FILE}): plain storage refused, give the device secret`)
-    return { storage: new FaultReportingStorage(new AtomicNodeFSStorageAdapter(repoDir)), encrypted: false, migrated: 0 }
+    return { storage: faultReporting(new AtomicNodeFSStorageAdapter(repoDir)), encrypted: false, migrated: 0 }
   }
   if (protection.secret === '') throw new DeviceSecretRequiredError('the device unlock secret is empty')
   if (existsSync(keyFile)) {
     const keyring = await openKeyFile(keyFile, protection.secret)
-    return { storage: new FaultReportingStorage(new EncryptedStorageAdapter(new AtomicNodeFSStorageAdapter(repoDir), keyring)), encrypted: true, migrated: 0 }
+    return { storage: faultReporting(new EncryptedStorageAdapter(new AtomicNodeFSStorageAdapter(repoDir), keyring)), encrypted: true, migrated: 0 }
   }
   // first encrypted start: the key file appears only once any older plain data is re-written under it, so a
   // crash half-way leaves the plain dir and no key file, and the next start simply migrates again
@@ -100,7 +109,7 @@ export async function openDeviceStorage(dataDir: string, protection: StorageProt
   const migrated = await migratePlain(repoDir, wrap)
   await rename(pending, keyFile)
   if (migrated > 0) log('storage-migrated-to-encrypted', { chunks: migrated })
-  return { storage: new FaultReportingStorage(wrap(repoDir)), encrypted: true, migrated }
+  return { storage: faultReporting(wrap(repoDir)), encrypted: true, migrated }
 }
 
 /** Refuses a secret file inside the data dir: a secret stored beside the data protects nothing. */

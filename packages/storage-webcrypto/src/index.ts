@@ -1,18 +1,22 @@
 import type { Chunk, StorageAdapterInterface, StorageKey } from '@automerge/automerge-repo'
+import { CHUNK_AAD_LABELS, CHUNK_FORMAT, CHUNK_HEADER_BYTES, IV_BYTES, TAG_BYTES, freshBytes, openChunk, readChunkKeyId, sealChunk } from '@clinic-mesh/storage-encrypted/chunk-layout'
+import type { AesKey } from '@clinic-mesh/storage-encrypted/chunk-layout'
 
 /**
  * Encryption at rest for automerge-repo in the browser (or anywhere WebCrypto is: Node 24 too): every chunk is sealed
  * with AES-256-GCM through `globalThis.crypto.subtle` before it reaches the inner adapter (IndexedDB in the browser).
- * The chunk format is the device node's (`@clinic-mesh/security` EncryptedStorageAdapter) with its own AAD label:
- * `format(1) | keyId(4, big-endian) | iv(12) | ciphertext | tag(16)`, random 96-bit IV per chunk, and the header plus
- * the length-prefixed storage key path as additional authenticated data (a chunk moved to another key fails).
+ * The chunk format is the device node's, defined once in `@clinic-mesh/storage-encrypted/chunk-layout` (browser-safe)
+ * with the browser's own AAD label: `format(1) | keyId(4, big-endian) | iv(12) | ciphertext | tag(16)`, random 96-bit
+ * IV per chunk, and the header plus the length-prefixed storage key path as additional authenticated data (a chunk
+ * moved to another key fails).
  * Storage keys (document ids, change hashes) stay in the clear in the inner adapter. No Node imports.
  */
 
 const subtle = globalThis.crypto.subtle
+const LABEL = CHUNK_AAD_LABELS.browser
 
-/** A WebCrypto AES-GCM key (DOM `CryptoKey` in the browser, `webcrypto.CryptoKey` in Node). */
-export type AesKey = Awaited<ReturnType<typeof subtle.importKey>>
+export type { AesKey }
+export { CHUNK_FORMAT, CHUNK_HEADER_BYTES, IV_BYTES, TAG_BYTES }
 
 /** The key that seals chunks and the id written in each chunk's header (so a later key can be told apart). */
 export interface StorageKeyMaterial {
@@ -20,67 +24,25 @@ export interface StorageKeyMaterial {
   readonly key: AesKey
 }
 
-/** First byte of every stored chunk: the chunk format. */
-export const CHUNK_FORMAT = 0x01
-/** format (1) + key id (4, big-endian). */
-export const CHUNK_HEADER_BYTES = 5
-export const IV_BYTES = 12
-export const TAG_BYTES = 16
-const AAD_LABEL = new TextEncoder().encode('clinic-mesh/browser-chunk/v1')
-
 /** A stored chunk that cannot be opened: unknown format, another key, moved to another storage key, or tampered. */
 export class ChunkDecryptionError extends Error {
   override readonly name = 'ChunkDecryptionError'
 }
 
-/** Copies into a fresh ArrayBuffer-backed view (WebCrypto refuses views over shared or foreign buffers). */
-function buf(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(new ArrayBuffer(bytes.length))
-  out.set(bytes)
-  return out
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(new ArrayBuffer(parts.reduce((n, p) => n + p.length, 0)))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
-}
-
-/** Length-prefixed UTF-8 of every key part: unambiguous, so ['ab','c'] and ['a','bc'] bind differently. */
-function encodeStorageKey(key: StorageKey): Uint8Array {
-  const enc = new TextEncoder()
-  const parts: Uint8Array[] = []
-  for (const part of key) {
-    const bytes = enc.encode(part)
-    const len = new Uint8Array(4)
-    new DataView(len.buffer).setUint32(0, bytes.length)
-    parts.push(len, bytes)
-  }
-  return concat(...parts)
-}
-
-function header(keyId: number): Uint8Array {
-  const h = new Uint8Array(CHUNK_HEADER_BYTES)
-  h[0] = CHUNK_FORMAT
-  new DataView(h.buffer).setUint32(1, keyId)
-  return h
-}
+const chunkError = (message: string, options?: { cause?: unknown }): ChunkDecryptionError => new ChunkDecryptionError(message, options)
 
 /** Imports 32 raw bytes as a non-extractable AES-256-GCM key with id `id` (0 … 2^32-1). */
 export async function importStorageKey(raw: Uint8Array, id = 0): Promise<StorageKeyMaterial> {
   if (raw.length !== 32) throw new RangeError('AES-256 keys are 32 bytes')
   if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw new RangeError(`bad key id ${id}`)
-  return { id, key: await subtle.importKey('raw', buf(raw), { name: 'AES-GCM' }, false, ['encrypt', 'decrypt']) }
+  return { id, key: await subtle.importKey('raw', freshBytes(raw), { name: 'AES-GCM' }, false, ['encrypt', 'decrypt']) }
 }
 
 /** The id of the key a stored chunk was sealed with. */
 export function chunkKeyId(stored: Uint8Array): number {
-  if (stored.length < CHUNK_HEADER_BYTES || stored[0] !== CHUNK_FORMAT) throw new ChunkDecryptionError('not an encrypted chunk (unknown format byte)')
-  return new DataView(stored.buffer, stored.byteOffset, stored.byteLength).getUint32(1)
+  const id = readChunkKeyId(stored)
+  if (id === undefined) throw new ChunkDecryptionError('not an encrypted chunk (unknown format byte)')
+  return id
 }
 
 const keyString = (key: StorageKey): string => JSON.stringify(key)
@@ -151,28 +113,15 @@ export class WebCryptoStorageAdapter implements StorageAdapterInterface {
   }
 
   async #seal(key: StorageKey, data: Uint8Array): Promise<Uint8Array> {
-    const plain = buf(data) // the caller may reuse its buffer while the key is awaited
+    const plain = freshBytes(data) // the caller may reuse its buffer while the key is awaited
     const { id, key: aes } = await this.#key
-    const h = header(id)
-    const iv = globalThis.crypto.getRandomValues(new Uint8Array(IV_BYTES))
-    const sealed = await subtle.encrypt({ name: 'AES-GCM', iv, additionalData: concat(AAD_LABEL, h, encodeStorageKey(key)) }, aes, plain)
-    return concat(h, iv, new Uint8Array(sealed))
+    return sealChunk(LABEL, id, aes, key, plain)
   }
 
   async #open(key: StorageKey, stored: Uint8Array): Promise<Uint8Array> {
-    const where = `chunk ${key.join('/')}`
     const id = chunkKeyId(stored)
     const { id: current, key: aes } = await this.#key
-    if (id !== current) throw new ChunkDecryptionError(`${where}: sealed with key ${id}, this adapter holds key ${current}`)
-    if (stored.length < CHUNK_HEADER_BYTES + IV_BYTES + TAG_BYTES) throw new ChunkDecryptionError(`${where}: too short to be encrypted data`)
-    const h = stored.subarray(0, CHUNK_HEADER_BYTES)
-    const iv = stored.subarray(CHUNK_HEADER_BYTES, CHUNK_HEADER_BYTES + IV_BYTES)
-    const body = stored.subarray(CHUNK_HEADER_BYTES + IV_BYTES)
-    try {
-      const plain = await subtle.decrypt({ name: 'AES-GCM', iv: buf(iv), additionalData: concat(AAD_LABEL, h, encodeStorageKey(key)) }, aes, buf(body))
-      return new Uint8Array(plain)
-    } catch (cause) {
-      throw new ChunkDecryptionError(`${where}: authentication failed (wrong key, moved or tampered data)`, { cause })
-    }
+    if (id !== current) throw new ChunkDecryptionError(`chunk ${key.join('/')}: sealed with key ${id}, this adapter holds key ${current}`)
+    return openChunk(LABEL, aes, key, stored, chunkError)
   }
 }

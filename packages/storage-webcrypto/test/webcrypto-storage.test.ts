@@ -1,38 +1,9 @@
-import type { Chunk, StorageAdapterInterface, StorageKey } from '@automerge/automerge-repo'
 import { runStorageAdapterTests } from '@automerge/automerge-repo/helpers/tests/storage-adapter-tests.js'
 import { describe, expect, it } from 'vitest'
 import { CHUNK_HEADER_BYTES, ChunkDecryptionError, IV_BYTES, TAG_BYTES, WebCryptoStorageAdapter, chunkKeyId, importStorageKey } from '@clinic-mesh/storage-webcrypto'
+import { MemoryStorage } from '@clinic-mesh/testing'
 
 const rawKey = (): Uint8Array => globalThis.crypto.getRandomValues(new Uint8Array(32))
-
-/** In-memory inner adapter that keeps exact keys (and lets a test look at / move the stored bytes). */
-class MemoryStorage implements StorageAdapterInterface {
-  readonly data = new Map<string, Uint8Array>()
-  /** Delays every save by this many ms (to shuffle the order in which concurrent writes land). */
-  delay: (key: StorageKey) => number = () => 0
-  load(key: StorageKey): Promise<Uint8Array | undefined> {
-    return Promise.resolve(this.data.get(JSON.stringify(key)))
-  }
-  async save(key: StorageKey, data: Uint8Array): Promise<void> {
-    const ms = this.delay(key)
-    if (ms > 0) await new Promise((r) => setTimeout(r, ms))
-    this.data.set(JSON.stringify(key), new Uint8Array(data))
-  }
-  remove(key: StorageKey): Promise<void> {
-    this.data.delete(JSON.stringify(key))
-    return Promise.resolve()
-  }
-  loadRange(prefix: StorageKey): Promise<Chunk[]> {
-    return Promise.resolve(this.#matching(prefix).map(([k, data]) => ({ key: JSON.parse(k) as StorageKey, data })))
-  }
-  removeRange(prefix: StorageKey): Promise<void> {
-    for (const [k] of this.#matching(prefix)) this.data.delete(k)
-    return Promise.resolve()
-  }
-  #matching(prefix: StorageKey): [string, Uint8Array][] {
-    return [...this.data].filter(([k]) => prefix.every((p, i) => (JSON.parse(k) as StorageKey)[i] === p))
-  }
-}
 
 // automerge-repo's own acceptance suite, unmodified, over an in-memory inner adapter
 // (not its DummyStorageAdapter helper: that one's .d.ts pulls automerge-repo's TypeScript sources into the type check)

@@ -7,3 +7,6 @@ export type { AdapterFixture, AdapterSetup, Network, SuiteOptions } from './netw
 export { messageChannelFixture } from './message-channel-fixture.js'
 export { assertSized, PropertyTooSlowError } from './sized-property.js'
 export type { SizedRunOptions, SizedRunResult } from './sized-property.js'
+export { MemoryStorage } from './memory-storage.js'
+export { runStorageExtraCases, seededBytes } from './storage-extra-cases.js'
+export type { StorageExtraOptions, StorageFixture } from './storage-extra-cases.js'

@@ -1,40 +1,15 @@
 import type { Chunk, StorageAdapterInterface, StorageKey } from '@automerge/automerge-repo'
-import { gcmOpen, gcmSeal } from './aes-gcm.js'
-import { concatBytes, utf8ToBytes } from './bytes.js'
-import { DecryptionError } from './errors.js'
-import type { DataKey, Keyring } from './keyring.js'
+import { type DataKey, DecryptionError, type Keyring } from '@clinic-mesh/security'
+import { CHUNK_AAD_LABELS, openChunk, readChunkKeyId, sealChunk } from './chunk-layout.js'
 
-/** First byte of every stored chunk: the chunk format. */
-export const CHUNK_FORMAT = 0x01
-/** format (1) + key id (4, big-endian). */
-export const CHUNK_HEADER_BYTES = 5
-const AAD_LABEL = utf8ToBytes('clinic-mesh/chunk/v1')
-
-/** Length-prefixed UTF-8 of every key part: unambiguous, so ['ab','c'] and ['a','bc'] bind differently. */
-function encodeStorageKey(key: StorageKey): Uint8Array {
-  const parts: Uint8Array[] = []
-  for (const part of key) {
-    const bytes = utf8ToBytes(part)
-    const len = new Uint8Array(4)
-    new DataView(len.buffer).setUint32(0, bytes.length)
-    parts.push(len, bytes)
-  }
-  return concatBytes(...parts)
-}
-
-function header(keyId: number): Uint8Array {
-  const h = new Uint8Array(CHUNK_HEADER_BYTES)
-  h[0] = CHUNK_FORMAT
-  new DataView(h.buffer).setUint32(1, keyId)
-  return h
-}
+const LABEL = CHUNK_AAD_LABELS.device
+const decryptionError = (message: string, options?: { cause?: unknown }): DecryptionError => new DecryptionError(message, options)
 
 /** The id of the data key a stored chunk was encrypted with. */
 export function chunkKeyId(stored: Uint8Array): number {
-  if (stored.length < CHUNK_HEADER_BYTES || stored[0] !== CHUNK_FORMAT) {
-    throw new DecryptionError('not an encrypted chunk (unknown format byte)')
-  }
-  return new DataView(stored.buffer, stored.byteOffset, stored.byteLength).getUint32(1)
+  const id = readChunkKeyId(stored)
+  if (id === undefined) throw new DecryptionError('not an encrypted chunk (unknown format byte)')
+  return id
 }
 
 const keyString = (key: StorageKey): string => JSON.stringify(key)
@@ -49,8 +24,9 @@ export interface ReencryptReport {
 
 /**
  * Encrypts every chunk with AES-256-GCM before handing it to `inner` (any automerge-repo storage adapter).
- * Stored layout: `format(1) | keyId(4) | iv(12) | ciphertext | tag(16)`. The additional authenticated data is the
- * header plus the storage key path, so a chunk copied or moved to another key fails with `DecryptionError`.
+ * Stored layout (`chunk-layout.ts`): `format(1) | keyId(4) | iv(12) | ciphertext | tag(16)`. The additional
+ * authenticated data is the header plus the storage key path, so a chunk copied or moved to another key fails with
+ * `DecryptionError`.
  * Storage keys themselves (document ids, change hashes) are stored in the clear by the inner adapter.
  */
 export class EncryptedStorageAdapter implements StorageAdapterInterface {
@@ -166,18 +142,14 @@ export class EncryptedStorageAdapter implements StorageAdapterInterface {
     return done
   }
 
-  async #encrypt(key: StorageKey, data: Uint8Array, dataKey: DataKey): Promise<Uint8Array> {
-    const h = header(dataKey.id)
-    const sealed = await gcmSeal(dataKey.key, data, concatBytes(AAD_LABEL, h, encodeStorageKey(key)))
-    return concatBytes(h, sealed)
+  #encrypt(key: StorageKey, data: Uint8Array, dataKey: DataKey): Promise<Uint8Array> {
+    return sealChunk(LABEL, dataKey.id, dataKey.key, key, data)
   }
 
   async #decrypt(key: StorageKey, stored: Uint8Array): Promise<Uint8Array> {
     const id = chunkKeyId(stored)
     const dataKey = this.#keyring.get(id)
-    const where = `chunk ${key.join('/')}`
-    if (!dataKey) throw new DecryptionError(`${where}: encrypted with key ${id}, which this device does not hold`)
-    const h = stored.subarray(0, CHUNK_HEADER_BYTES)
-    return gcmOpen(dataKey.key, stored.subarray(CHUNK_HEADER_BYTES), concatBytes(AAD_LABEL, h, encodeStorageKey(key)), where)
+    if (!dataKey) throw new DecryptionError(`chunk ${key.join('/')}: encrypted with key ${id}, which this device does not hold`)
+    return openChunk(LABEL, dataKey.key, key, stored, decryptionError)
   }
 }

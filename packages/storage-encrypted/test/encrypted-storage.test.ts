@@ -1,8 +1,8 @@
-import { EncryptedStorageAdapter, Keyring, chunkKeyId, generateDataKey } from '@clinic-mesh/security'
+import { Keyring, generateDataKey } from '@clinic-mesh/security'
+import { EncryptedStorageAdapter, chunkKeyId } from '@clinic-mesh/storage-encrypted'
+import { MemoryStorage, seededBytes } from '@clinic-mesh/testing'
 import { describe, expect, it } from 'vitest'
 import { freshKeyring } from './helpers.js'
-import { MemoryStorage } from './memory-storage.js'
-import { runStorageAcceptanceSuite, seededBytes } from './storage-suite.js'
 
 const DOC = '3WkbkQ7EkwY1Qrx9dz4Xp6bZ6SRg'
 const text = (s: string): Uint8Array => new TextEncoder().encode(s)
@@ -11,16 +11,6 @@ const stored = (inner: MemoryStorage, key: string[]): Uint8Array => {
   if (!bytes) throw new Error(`nothing stored at ${key.join('/')}`)
   return bytes
 }
-
-runStorageAcceptanceSuite('EncryptedStorageAdapter over an in-memory adapter', async () => {
-  const inner = new MemoryStorage()
-  const keyring = await freshKeyring()
-  return {
-    adapter: new EncryptedStorageAdapter(inner, keyring),
-    reopen: () => Promise.resolve(new EncryptedStorageAdapter(inner, keyring)),
-    teardown: () => Promise.resolve(),
-  }
-})
 
 describe('EncryptedStorageAdapter', () => {
   it('stores ciphertext with a format byte and key id, and a fresh IV every time', async () => {

@@ -2,9 +2,11 @@ import { join } from 'node:path'
 import type { AutomergeUrl, StorageAdapterInterface } from '@automerge/automerge-repo'
 import { Repo } from '@automerge/automerge-repo'
 import { NodeFSStorageAdapter } from '@automerge/automerge-repo-storage-nodefs'
-import { EncryptedStorageAdapter, createKeyFile, openKeyFile } from '@clinic-mesh/security'
+import { createKeyFile, openKeyFile } from '@clinic-mesh/security'
+import { EncryptedStorageAdapter } from '@clinic-mesh/storage-encrypted'
+import { tempDir } from '@clinic-mesh/testing'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { TEST_SCRYPT, allFiles, tempDir } from './helpers.js'
+import { TEST_SCRYPT, allFiles } from './helpers.js'
 
 interface PatientDoc {
   name: string
