@@ -11,7 +11,7 @@ import type { SameOriginGuard } from './http-util.js'
 import type { RecordsApi } from './records-api.js'
 import type { RelayLink } from './relay-link.js'
 import type { StockApi } from './stock-api.js'
-import type { FaultReportingStorage } from './storage-faults.js'
+import type { FaultReportingStorage } from '@clinic-mesh/storage-nodefs'
 
 /**
  * What the HTTP routes may see of the device node. `DeviceNode` implements it; routes depend on this interface (or a
