@@ -11,7 +11,7 @@ export type {
   UnsignedOperation,
 } from './operation.js'
 export { OPERATION_KINDS, OPERATION_VERSION } from './operation.js'
-export { canonicalJson, encodeOperation, hashOperation } from './canonical.js'
+export { encodeOperation, hashOperation } from './canonical.js'
 export type { BatchValidation } from './validate.js'
 export { validateBatch, validateOperation } from './validate.js'
 export type { ChainHead, DeviceLogInit, Session } from './device-log.js'
