@@ -1,10 +1,10 @@
 import type { AutomergeUrl, DocHandle, Repo } from '@automerge/automerge-repo'
 import type { ClinicDirectoryDoc, ClinicId, DeviceId, DocUrl, LocationId, OperationId, SettledInventoryDoc } from '@clinic-mesh/contracts'
+import { canonicalJson } from '@clinic-mesh/contracts'
 import {
   DeviceLog,
   EMPTY_INVENTORY,
   appendOperation,
-  canonicalJson,
   newLogDoc,
   periodOf,
   project,

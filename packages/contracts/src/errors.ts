@@ -21,3 +21,12 @@ export class InvalidInputError extends ClinicMeshError {
 export function isClinicMeshError(err: unknown): err is ClinicMeshError {
   return err instanceof ClinicMeshError
 }
+
+/** A value `canonicalJson` cannot encode: `reason` is `bad-number` (NaN, ±Infinity) or `bad-value` (bigint, function, symbol, undefined). */
+export class CanonicalJsonError extends ClinicMeshError {
+  readonly reason: 'bad-number' | 'bad-value'
+  constructor(reason: 'bad-number' | 'bad-value', message: string) {
+    super('CanonicalJsonError', message)
+    this.reason = reason
+  }
+}

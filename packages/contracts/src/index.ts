@@ -15,5 +15,6 @@ export type {
 export { newId } from './ids.js'
 export { ROLES, isRole } from './roles.js'
 export type { Role } from './roles.js'
-export { ClinicMeshError, InvalidInputError, isClinicMeshError } from './errors.js'
+export { CanonicalJsonError, ClinicMeshError, InvalidInputError, isClinicMeshError } from './errors.js'
+export { canonicalJson } from './canonical-json.js'
 export type { DocUrl, ClinicDirectoryDoc, SettledInventoryDoc, ConflictQueueDoc, RelaySignature } from './directory.js'

@@ -1,7 +1,8 @@
 import type { BatchId, LocationId, PrescriptionId } from '@clinic-mesh/contracts'
 import type { ConflictDraft } from './conflict.js'
 import type { Operation, OperationOf } from './operation.js'
-import type { Cell, StockBook } from './stock-book.js'
+import { allocateFefo, isExpired } from './fefo.js'
+import type { StockBook } from './stock-book.js'
 
 export interface PrescriptionState {
   readonly hash: string
@@ -43,26 +44,6 @@ function conflict(kind: ConflictDraft['kind'], detail: string, seen: ConflictDra
   return { kind, detail, seen, authority }
 }
 
-/** FEFO allocation of `qty` from non-expired lots at `wall`; returns picked lots or null when short. */
-export function allocateFefo(lots: readonly Cell[], qty: number, wall: number): { cell: Cell; take: number }[] | null {
-  let left = qty
-  const picks: { cell: Cell; take: number }[] = []
-  for (const cell of lots) {
-    if (left === 0) break
-    if (cell.qty <= 0 || wall >= cell.end) continue
-    const take = Math.min(left, cell.qty)
-    picks.push({ cell, take })
-    left -= take
-  }
-  return left === 0 ? picks : null
-}
-
-function available(lots: readonly Cell[], wall: number): number {
-  let sum = 0
-  for (const cell of lots) if (wall < cell.end && cell.qty > 0) sum += cell.qty
-  return sum
-}
-
 function dispense(ctx: LedgerContext, op: OperationOf<'dispense'>): Outcome {
   const { book } = ctx
   const seen = { batch: op.batch, price: op.priceSeen, stock: op.stockSeen, prescriptionHash: op.prescriptionHash }
@@ -86,20 +67,19 @@ function dispense(ctx: LedgerContext, op: OperationOf<'dispense'>): Outcome {
   if (info) {
     const cell = book.cell(op.site, op.batch!)
     const qty = cell ? cell.qty : 0
-    if (wall >= info.end) return conflict('batch-expired', `batch ${op.batch} expired ${info.expiry}`, seen, { expiry: info.expiry, stock: qty })
+    if (isExpired(info.expiry, wall)) return conflict('batch-expired', `batch ${op.batch} expired ${info.expiry}`, seen, { expiry: info.expiry, stock: qty })
     if (qty < op.quantity) return conflict('insufficient-stock', `batch ${op.batch} holds ${qty}, ${op.quantity} dispensed`, seen, { stock: qty })
     if (op.priceSeen !== version.price) return conflict('price-changed', 'price changed while offline', seen, { price: version.price })
     book.move(op.site, op.batch!, -op.quantity, op.id, 'dispense')
     return null
   }
-  const lots = book.lots(op.site, op.item)
-  const picks = allocateFefo(lots, op.quantity, wall)
-  if (!picks) {
-    const stock = available(lots, wall)
+  const { picks, short } = allocateFefo(book.lots(op.site, op.item), op.quantity, wall)
+  if (short > 0) {
+    const stock = op.quantity - short // short: every usable lot was drawn in full
     return conflict('insufficient-stock', `${op.item} has ${stock} unexpired at ${op.site}, ${op.quantity} dispensed`, seen, { stock })
   }
   if (op.priceSeen !== version.price) return conflict('price-changed', 'price changed while offline', seen, { price: version.price })
-  for (const p of picks) book.move(op.site, p.cell.batch, -p.take, op.id, 'dispense')
+  for (const p of picks) book.move(op.site, p.lot.batch, -p.quantity, op.id, 'dispense')
   return null
 }
 

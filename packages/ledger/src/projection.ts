@@ -1,7 +1,7 @@
 import type { BatchId, ItemId, LocationId, OperationId } from '@clinic-mesh/contracts'
 import { compareHlc } from './hlc.js'
 import type { BatchState, InventoryState, ItemState } from './inventory.js'
-import { expiryEnd } from './inventory.js'
+import { allocateFefo, compareFefo } from './fefo.js'
 import type { Operation } from './operation.js'
 
 /** One lot at one site: the centrally reconciled figure and the device's tentative one, never mixed. */
@@ -41,10 +41,6 @@ interface Mutable {
   expiry: string
   settled: number
   tentative: number
-}
-
-function byExpiry(a: { expiry: string; batch: string }, b: { expiry: string; batch: string }): number {
-  return a.expiry < b.expiry ? -1 : a.expiry > b.expiry ? 1 : a.batch < b.batch ? -1 : a.batch > b.batch ? 1 : 0
 }
 
 /**
@@ -106,16 +102,11 @@ export function project(settled: InventoryState, unsettledOps: readonly Operatio
           take(op, op.batch, op.quantity)
           break
         }
-        const lots = [...lines.values()].filter((l) => l.site === op.site && l.item === op.item && l.tentative > 0 && op.hlc.wall < expiryEnd(l.expiry))
-        let left = op.quantity
-        for (const l of lots.sort(byExpiry)) {
-          const n = Math.min(left, l.tentative)
-          l.tentative -= n
-          left -= n
-          if (left === 0) break
-        }
-        if (left > 0) {
-          warnings.push({ kind: 'fefo-short', op: op.id, site: op.site, item: op.item, batch: null, tentative: -left, message: `${left} of ${op.item} not covered by unexpired stock` })
+        const lots = [...lines.values()].filter((l) => l.site === op.site && l.item === op.item).map((l) => ({ batch: l.batch, expiry: l.expiry, available: l.tentative, line: l }))
+        const { picks, short } = allocateFefo(lots, op.quantity, op.hlc.wall)
+        for (const p of picks) p.lot.line.tentative -= p.quantity
+        if (short > 0) {
+          warnings.push({ kind: 'fefo-short', op: op.id, site: op.site, item: op.item, batch: null, tentative: -short, message: `${short} of ${op.item} not covered by unexpired stock` })
         }
         break
       }
@@ -127,6 +118,6 @@ export function project(settled: InventoryState, unsettledOps: readonly Operatio
     }
   }
   const out = [...lines.values()].filter((l) => site === null || l.site === site)
-  out.sort((a, b) => (a.site < b.site ? -1 : a.site > b.site ? 1 : a.item < b.item ? -1 : a.item > b.item ? 1 : byExpiry(a, b)))
+  out.sort((a, b) => (a.site < b.site ? -1 : a.site > b.site ? 1 : a.item < b.item ? -1 : a.item > b.item ? 1 : compareFefo(a, b)))
   return { site, lines: out, prices, warnings, applied: ops.map((o) => o.id) }
 }

@@ -1,6 +1,7 @@
 import type { Role } from '@clinic-mesh/contracts'
 import type { LedgerContext } from './apply-op.js'
-import { allocateFefo, applyOperation } from './apply-op.js'
+import { applyOperation } from './apply-op.js'
+import { allocateFefo, isExpired } from './fefo.js'
 import type { Conflict } from './conflict.js'
 import { ResolutionApprovalError, ResolutionNotApplicableError } from './errors.js'
 import type { Decision, OperationOf } from './operation.js'
@@ -70,7 +71,7 @@ export function planDecision(ctx: LedgerContext, conflict: Conflict, decision: D
     case 'switch-lot': {
       if (op.kind !== 'dispense') notApplicable(conflict, decision)
       const info = ctx.book.batches.get(decision.batch)
-      if (!info || info.item !== op.item || op.hlc.wall >= info.end) {
+      if (!info || info.item !== op.item || isExpired(info.expiry, op.hlc.wall)) {
         throw new ResolutionNotApplicableError(`batch ${decision.batch} is not a usable lot of ${op.item}`)
       }
       return { moves: [{ site, batch: decision.batch, delta: -op.quantity }], writeOffValue: 0, commit: null }
@@ -78,9 +79,9 @@ export function planDecision(ctx: LedgerContext, conflict: Conflict, decision: D
     case 'partial-dispense': {
       if (op.kind !== 'dispense' || decision.quantity > op.quantity) notApplicable(conflict, decision)
       if (op.batch !== null) return { moves: [{ site, batch: op.batch, delta: -decision.quantity }], writeOffValue: 0, commit: null }
-      const picks = allocateFefo(ctx.book.lots(site, op.item), decision.quantity, op.hlc.wall)
-      if (!picks) throw new ResolutionNotApplicableError(`not enough unexpired ${op.item} for ${decision.quantity}`)
-      return { moves: picks.map((p) => ({ site, batch: p.cell.batch, delta: -p.take })), writeOffValue: 0, commit: null }
+      const { picks, short } = allocateFefo(ctx.book.lots(site, op.item), decision.quantity, op.hlc.wall)
+      if (short > 0) throw new ResolutionNotApplicableError(`not enough unexpired ${op.item} for ${decision.quantity}`)
+      return { moves: picks.map((p) => ({ site, batch: p.lot.batch, delta: -p.quantity })), writeOffValue: 0, commit: null }
     }
     case 'accept':
       return planAccept(ctx, conflict, decision)
@@ -107,9 +108,10 @@ function planAccept(ctx: LedgerContext, conflict: Conflict, decision: Extract<De
   switch (op.kind) {
     case 'dispense': {
       if (op.batch !== null) return { moves: [...moves, { site, batch: op.batch, delta: -op.quantity }], writeOffValue, commit: null }
-      const picks = allocateFefo(ctx.book.lots(site, op.item), op.quantity, Number.NEGATIVE_INFINITY)
-      if (!picks) throw new ResolutionNotApplicableError(`not enough ${op.item} to accept ${op.id}`)
-      return { moves: [...moves, ...picks.map((p) => ({ site, batch: p.cell.batch, delta: -p.take }))], writeOffValue, commit: null }
+      // an accepted override may draw on expired lots too (FEFO order still)
+      const { picks, short } = allocateFefo(ctx.book.lots(site, op.item), op.quantity, Number.NEGATIVE_INFINITY)
+      if (short > 0) throw new ResolutionNotApplicableError(`not enough ${op.item} to accept ${op.id}`)
+      return { moves: [...moves, ...picks.map((p) => ({ site, batch: p.lot.batch, delta: -p.quantity }))], writeOffValue, commit: null }
     }
     case 'count': {
       const delta = op.counted - ctx.book.qty(site, op.batch)

@@ -1,24 +1,27 @@
 import type { BatchId, ItemId, LocationId, OperationId } from '@clinic-mesh/contracts'
 import type { Hlc } from './hlc.js'
 import { compareHlc } from './hlc.js'
+import type { FefoLot } from './fefo.js'
 import type { BatchState, InventoryState, ItemState } from './inventory.js'
-import { expiryEnd } from './inventory.js'
 
 /** A formulary version: valid from `at` (HLC of the authority's update) until the next one. */
 export interface ItemVersion extends ItemState {
   readonly at: Hlc
 }
 
-export interface BatchInfo extends BatchState {
-  readonly end: number // expiryEnd(expiry)
-}
+export type BatchInfo = BatchState
 
-/** Settled quantity of one lot at one site; shared by the by-batch map and the FEFO list. */
+/** Settled quantity of one lot at one site; shared by the by-batch map and the by-item list. */
 export interface Cell {
   readonly batch: BatchId
   readonly item: ItemId
-  readonly end: number
+  readonly expiry: string
   qty: number
+}
+
+/** A settled lot as a FEFO candidate: its settled quantity is what may be drawn. */
+export interface SettledLot extends FefoLot {
+  readonly batch: BatchId
 }
 
 /** One settled stock movement (kept only when the engine's journal is on). */
@@ -36,16 +39,12 @@ export interface Move {
   readonly delta: number
 }
 
-function byExpiry(a: Cell, b: Cell): number {
-  return a.end - b.end || (a.batch < b.batch ? -1 : a.batch > b.batch ? 1 : 0)
-}
-
-/** The relay's authoritative stock tables, indexed by site → batch and site → item (FEFO order). */
+/** The relay's authoritative stock tables, indexed by site → batch and site → item. */
 export class StockBook {
   readonly items = new Map<string, ItemVersion[]>()
   readonly batches = new Map<string, BatchInfo>()
   readonly cells = new Map<string, Map<string, Cell>>()
-  readonly fefo = new Map<string, Map<string, Cell[]>>()
+  readonly byItem = new Map<string, Map<string, Cell[]>>()
   journal: JournalEntry[] | null = null
 
   /** Formulary version in force at `at` (the earliest known one if `at` precedes them all). */
@@ -73,9 +72,9 @@ export class StockBook {
   }
 
   addBatch(batch: BatchId, info: BatchState): BatchInfo {
-    const full: BatchInfo = { ...info, end: expiryEnd(info.expiry) }
-    this.batches.set(batch, full)
-    return full
+    const copy: BatchInfo = { ...info }
+    this.batches.set(batch, copy)
+    return copy
   }
 
   cell(site: string, batch: string): Cell | undefined {
@@ -86,9 +85,10 @@ export class StockBook {
     return this.cells.get(site)?.get(batch)?.qty ?? 0
   }
 
-  /** Lots of an item at a site, earliest expiry first. */
-  lots(site: string, item: string): readonly Cell[] {
-    return this.fefo.get(site)?.get(item) ?? []
+  /** Lots of an item at a site as FEFO candidates, in no particular order (`allocateFefo` orders them). */
+  lots(site: string, item: string): SettledLot[] {
+    const cells = this.byItem.get(site)?.get(item) ?? []
+    return cells.map((cell) => ({ batch: cell.batch, expiry: cell.expiry, available: cell.qty }))
   }
 
   ensureCell(site: string, batch: string, info: BatchInfo): Cell {
@@ -96,14 +96,13 @@ export class StockBook {
     if (!bySite) this.cells.set(site, (bySite = new Map<string, Cell>()))
     let cell = bySite.get(batch)
     if (cell) return cell
-    cell = { batch: batch as BatchId, item: info.item, end: info.end, qty: 0 }
+    cell = { batch: batch as BatchId, item: info.item, expiry: info.expiry, qty: 0 }
     bySite.set(batch, cell)
-    let byItem = this.fefo.get(site)
-    if (!byItem) this.fefo.set(site, (byItem = new Map<string, Cell[]>()))
+    let byItem = this.byItem.get(site)
+    if (!byItem) this.byItem.set(site, (byItem = new Map<string, Cell[]>()))
     let list = byItem.get(info.item)
     if (!list) byItem.set(info.item, (list = []))
     list.push(cell)
-    list.sort(byExpiry)
     return cell
   }
 

@@ -1,8 +1,8 @@
 import { getConflicts } from '@automerge/automerge'
+import { canonicalJson } from '@clinic-mesh/contracts'
 import { InvalidRecordError, SignedPrescriptionError, UnknownRecordError } from './errors.js'
 import { isSigned } from './prescription.js'
 import type { Actor, Chart, ChartCollection } from './types.js'
-import { canonicalJson } from './canonical.js'
 import { imm, plain, stamp } from './values.js'
 
 /** A clinical field that holds concurrent values: Automerge picked `winner`; `others` lost but must be reviewed. */

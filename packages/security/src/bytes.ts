@@ -28,30 +28,3 @@ export function randomBytes(length: number): Uint8Array {
   globalThis.crypto.getRandomValues(out)
   return out
 }
-
-/**
- * Canonical JSON (sorted keys, no whitespace, `undefined` dropped, finite numbers only): the same algorithm as
- * `@clinic-mesh/ledger`'s `canonicalJson`, so hashes computed here match the ledger's operation hashes.
- */
-export function canonicalJson(value: unknown): string {
-  if (value === null) return 'null'
-  switch (typeof value) {
-    case 'string':
-      return JSON.stringify(value)
-    case 'boolean':
-      return value ? 'true' : 'false'
-    case 'number':
-      if (!Number.isFinite(value)) throw new TypeError('non-finite number in canonical JSON')
-      return JSON.stringify(value)
-    case 'object': {
-      if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
-      const obj = value as Record<string, unknown>
-      const keys = Object.keys(obj)
-        .filter((k) => obj[k] !== undefined)
-        .sort()
-      return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`
-    }
-    default:
-      throw new TypeError(`cannot encode a ${typeof value} as canonical JSON`)
-  }
-}

@@ -1,6 +1,7 @@
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { sha256 } from '@noble/hashes/sha2.js'
-import { bytesToHex, canonicalJson, hexToBytes, utf8ToBytes } from './bytes.js'
+import { canonicalJson } from '@clinic-mesh/contracts'
+import { bytesToHex, hexToBytes, utf8ToBytes } from './bytes.js'
 
 /** The header fields of a ledger operation this module relies on (structurally a `@clinic-mesh/ledger` Operation). */
 export interface ChainedOp {
