@@ -4,6 +4,9 @@ export const SYNC_REFUSED_CLOSE_CODE = 1008
 /** Close code for a socket that arrives while the adapter is not connected to a repo (1013: try again later). */
 export const NOT_SERVING_CLOSE_CODE = 1013
 
+/** Close code after the stock `error` message for a join without a protocol version this server speaks (1002). */
+export const PROTOCOL_ERROR_CLOSE_CODE = 1002
+
 /** Largest frame a socket may send (bigger ones are closed 1009 by `ws` from the frame header alone). */
 export const DEFAULT_MAX_PAYLOAD = 64 * 1024 * 1024
 

@@ -5,7 +5,7 @@ import { NetworkAdapter, cbor, type Message, type PeerId, type PeerMetadata } fr
 import { ProtocolV1, type FromServerMessage, type JoinMessage } from '@automerge/automerge-repo-network-websocket'
 import { WebSocket, WebSocketServer, type RawData } from 'ws'
 import { closeReason } from './close-reason.js'
-import { DEFAULT_KEEPALIVE_MS, DEFAULT_MAX_PAYLOAD, NOT_SERVING_CLOSE_CODE, REFUSAL_TYPE, SYNC_REFUSED_CLOSE_CODE } from './constants.js'
+import { DEFAULT_KEEPALIVE_MS, DEFAULT_MAX_PAYLOAD, NOT_SERVING_CLOSE_CODE, PROTOCOL_ERROR_CLOSE_CODE, REFUSAL_TYPE, SYNC_REFUSED_CLOSE_CODE } from './constants.js'
 import { MalformedSyncMessageError, PeerMismatchError } from './errors.js'
 import type { Admission, SyncServerPolicy } from './policy.js'
 import { checkSyncMessage, type SyncMessage } from './sync-message.js'
@@ -27,13 +27,16 @@ export interface GuardedSyncServerInit<C> {
   readonly readyWithoutPeers?: boolean
 }
 
-/** One socket: what its upgrade established, the peer it joined as, its queue of messages under admission. */
+/** One socket: what its upgrade established, the peer it joined as, its queue of messages in arrival order. */
 interface Connection<C> {
   readonly ws: WebSocket
   readonly context: C
   peer: PeerId | undefined
   queue: Promise<void>
   alive: boolean
+  /** A frame of this socket was refused: nothing after it is read. */
+  stopped: boolean
+  /** The refusal was carried out (in order: messages before the refused one were handled first). */
   refused: boolean
 }
 
@@ -134,7 +137,7 @@ export class GuardedSyncServer<C> extends NetworkAdapter {
       ws.close(NOT_SERVING_CLOSE_CODE, 'not serving: try again')
       return
     }
-    const conn: Connection<C> = { ws, context, peer: undefined, queue: Promise.resolve(), alive: true, refused: false }
+    const conn: Connection<C> = { ws, context, peer: undefined, queue: Promise.resolve(), alive: true, stopped: false, refused: false }
     this.#connections.set(ws, conn)
     ws.on('close', () => this.#remove(conn))
     ws.on('pong', () => (conn.alive = true))
@@ -142,12 +145,26 @@ export class GuardedSyncServer<C> extends NetworkAdapter {
     if (!this.#ready) this.#markReady()
   }
 
+  /** Every frame is handled in arrival order, after the previous one's admission; a refused frame is the last read. */
   #receive(conn: Connection<C>, data: RawData, isBinary: boolean): void {
-    if (conn.refused) return
-    let m: SyncMessage
+    if (conn.stopped) return
+    let handle: () => Promise<void> | void
     try {
       if (!isBinary) throw new MalformedSyncMessageError('a text frame: messages are binary CBOR')
-      m = checkSyncMessage(Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data)
+      const m = checkSyncMessage(Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data)
+      handle = () => this.#handle(conn, m)
+    } catch (err) {
+      conn.stopped = true
+      handle = () => this.#refuse(conn, err)
+    }
+    conn.queue = conn.queue
+      .then(handle)
+      .catch((err: unknown) => this.#log('sync-admit-failed', { error: err instanceof Error ? err.name : 'unknown', message: err instanceof Error ? err.message : '', peer: conn.peer ?? null }))
+  }
+
+  async #handle(conn: Connection<C>, m: SyncMessage): Promise<void> {
+    if (conn.refused) return
+    try {
       if (m.type === 'join') return this.#join(conn, m as unknown as JoinMessage)
       if (m.senderId !== conn.peer) {
         throw new PeerMismatchError(conn.peer === undefined ? `${m.senderId} sent ${m.type} before joining` : `the socket joined as ${conn.peer} and sent as ${m.senderId}`)
@@ -155,9 +172,7 @@ export class GuardedSyncServer<C> extends NetworkAdapter {
     } catch (err) {
       return this.#refuse(conn, err)
     }
-    conn.queue = conn.queue
-      .then(() => this.#admit(conn, m))
-      .catch((err: unknown) => this.#log('sync-admit-failed', { error: err instanceof Error ? err.name : 'unknown', message: err instanceof Error ? err.message : '', peer: conn.peer ?? null }))
+    await this.#admit(conn, m)
   }
 
   /** The stock server's join, behind the policy: one peer per socket; a peer's newer socket replaces its older one. */
@@ -167,7 +182,7 @@ export class GuardedSyncServer<C> extends NetworkAdapter {
     const versions = m.supportedProtocolVersions as readonly string[] | undefined
     if (versions !== undefined && !versions.includes(ProtocolV1)) {
       this.#write(conn, { type: 'error', senderId: this.peerId!, message: 'unsupported protocol version', targetId: m.senderId })
-      conn.ws.close()
+      conn.ws.close(PROTOCOL_ERROR_CLOSE_CODE, 'unsupported protocol version')
       return
     }
     const existing = this.#peers.get(m.senderId)
@@ -209,6 +224,7 @@ export class GuardedSyncServer<C> extends NetworkAdapter {
   #refuse(conn: Connection<C>, err: unknown): void {
     const name = err instanceof Error ? err.name : 'Error'
     const message = err instanceof Error ? err.message : ''
+    conn.stopped = true
     conn.refused = true
     this.#log('sync-message-refused', { error: name, message, peer: conn.peer ?? this.#policy.peerOf?.(conn.context) ?? null })
     conn.ws.close(SYNC_REFUSED_CLOSE_CODE, closeReason(name, message))
