@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Repo, isValidAutomergeUrl, parseAutomergeUrl, type AutomergeUrl, type DocHandle, type DocumentId, type PeerId } from '@automerge/automerge-repo'
-import { WebSocketServer } from 'ws'
 import type { ClinicDirectoryDoc, DeviceId, DocUrl, LocationId } from '@clinic-mesh/contracts'
 import { Membership, RevocationFile, createMeshNode, type MeshNode } from '@clinic-mesh/mesh'
 import type { ChartCollection } from '@clinic-mesh/records'
@@ -15,7 +14,7 @@ import { DeviceLedger } from './device-ledger.js'
 import { loadDevice, saveDeviceConfig, type DeviceConfig } from './device-config.js'
 import { handleRequest } from './api-router.js'
 import { SameOriginGuard, upgradeRefusal } from './http-util.js'
-import { BrowserSyncAdapter } from './browser-adapter.js'
+import { BrowserSync } from './browser-sync.js'
 import { RecordsApi } from './records-api.js'
 import { RelayKeyMismatchError, RelayLink, checkRelayUrl } from './relay-link.js'
 import { StockApi } from './stock-api.js'
@@ -51,7 +50,6 @@ export class DeviceNode implements NodeHost {
   readonly sameOrigin: SameOriginGuard
   readonly #init: DeviceNodeInit
   readonly #server: Server
-  readonly #wss: WebSocketServer
   #relay: RelayLink | undefined
   #relayEnabled = true
   #directory: DocHandle<ClinicDirectoryDoc> | undefined
@@ -74,7 +72,7 @@ export class DeviceNode implements NodeHost {
   audit: DeviceAudit | undefined
   stock: StockApi | undefined
   #stopped = false
-  #browsers: BrowserSyncAdapter | undefined
+  readonly #browsers: BrowserSync
   /** The sync gate: every browser message passes it once the clinic is open (docs/ARCHITECTURE.md, "one write path"). */
   readonly #gate = deferred<SyncGate>()
   #gateNow: SyncGate | undefined
@@ -85,14 +83,14 @@ export class DeviceNode implements NodeHost {
   encryptedAtRest = false
   readonly ready: Promise<void>
 
-  private constructor(init: DeviceNodeInit, config: DeviceConfig, peerId: string, repo: Repo, mesh: MeshNode, membership: Membership, wss: WebSocketServer) {
+  private constructor(init: DeviceNodeInit, config: DeviceConfig, peerId: string, repo: Repo, mesh: MeshNode, membership: Membership, browsers: BrowserSync) {
     this.#init = init
     this.config = config
     this.peerId = peerId
     this.repo = repo
     this.mesh = mesh
     this.membership = membership
-    this.#wss = wss
+    this.#browsers = browsers
     this.webDist = init.webDist ?? new URL('../../web/dist/', import.meta.url).pathname
     this.sameOrigin = new SameOriginGuard(init.host ?? '127.0.0.1', init.allowHosts ?? [], () => this.httpPort)
     this.#server = createServer((req, res) => void handleRequest(this, req, res))
@@ -109,7 +107,7 @@ export class DeviceNode implements NodeHost {
         socket.end('HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{"error":{"name":"UnauthenticatedError","message":"log in first"}}')
         return
       }
-      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req))
+      browsers.upgrade(req, socket, head)
     })
     this.#server.on('clientError', (_err, socket) => socket.destroy())
     this.ready = this.#openClinic()
@@ -147,20 +145,18 @@ export class DeviceNode implements NodeHost {
     mesh.log = () => undefined
     mesh.on('stream-error', (e) => log('mesh-stream-reset', { peer: e.peer, error: e.error.name }))
     mesh.on('refused', (e) => log('mesh-peer-refused', { peer: e.peer, reason: e.reason }))
-    const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 })
     const ref: { node?: DeviceNode } = {}
-    const browsers = new BrowserSyncAdapter(wss, {
+    const browsers = new BrowserSync({
       principal: (req) => (ref.node && !ref.node.revoked ? ref.node.auth?.principal(req) : undefined),
       gate: () => (ref.node ? ref.node.#gate.promise : Promise.reject(new Error('starting'))),
     })
     const repo = new Repo({
       storage,
-      network: [mesh.adapter, browsers],
+      network: [mesh.adapter, browsers.adapter],
       peerId: config.deviceId as PeerId,
       sharePolicy: (peer, documentId) => ref.node?.sharePolicy(peer, documentId) ?? Promise.resolve(true),
     })
-    const node = new DeviceNode(init, config, peerId, repo, mesh, membership, wss)
-    node.#browsers = browsers
+    const node = new DeviceNode(init, config, peerId, repo, mesh, membership, browsers)
     node.deviceSigningKey = privateKey.raw.slice(0, 32)
     node.encryptedAtRest = encrypted
     node.storage = storage
@@ -193,7 +189,7 @@ export class DeviceNode implements NodeHost {
   /** The relay pulls everything of its clinic; tablets and browsers get chart buckets per the store's policy. */
   sharePolicy(peer: PeerId, documentId?: DocumentId): Promise<boolean> {
     // a browser (its socket is bound to a session): only what its role reads, whatever id it claims elsewhere
-    const browser = this.#browsers?.principalOf(peer)
+    const browser = this.#browsers.principalOf(peer)
     if (browser || peer.startsWith('web-')) return Promise.resolve(!!browser && !!documentId && !!this.#gateNow?.mayRead(browser, documentId))
     if (this.#relay?.remotePeerId === peer) return Promise.resolve(true)
     return this.#store ? this.#store.sharePolicy(peer, documentId) : Promise.resolve(true)
@@ -263,7 +259,7 @@ export class DeviceNode implements NodeHost {
     this.records = new RecordsApi(this.repo, store)
     const gate = new SyncGate(this.repo, new DocKinds(dir, store), this.audit)
     this.#gateNow = gate
-    this.#browsers?.attach(gate)
+    this.#browsers.attach(gate)
     this.#gate.resolve(gate)
     this.#retention = this.audit.keepRetention(() => dir.doc().settings?.auditRetentionYears ?? DEFAULT_AUDIT_RETENTION_YEARS)
     this.stock = new StockApi(ledger)
@@ -371,7 +367,7 @@ export class DeviceNode implements NodeHost {
     log('device-revoked', { peerId: this.peerId })
     this.storage?.seal() // from here on nothing the repo still holds reaches the disk
     this.#relay?.stop()
-    for (const ws of this.#wss.clients) ws.terminate()
+    this.#browsers.close()
     const bounded = (p: Promise<unknown>): Promise<unknown> => Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, 3_000).unref())])
     await bounded(this.mesh.stop())
     await bounded(this.repo.shutdown())
@@ -385,7 +381,7 @@ export class DeviceNode implements NodeHost {
     clearInterval(this.#retention)
     await this.audit?.flushWrites()
     this.#relay?.stop()
-    for (const ws of this.#wss.clients) ws.terminate()
+    this.#browsers.close()
     this.#server.closeAllConnections()
     await new Promise<void>((resolve) => this.#server.close(() => resolve()))
     await this.mesh.stop().catch(() => undefined)

@@ -79,13 +79,6 @@ export class NotEnrolledError extends RelayHttpError {
   }
 }
 
-/** A sync message on a socket claims another sender than the peer that authenticated the socket. */
-export class PeerMismatchError extends ClinicMeshError {
-  constructor(message: string) {
-    super('PeerMismatchError', message)
-  }
-}
-
 /** A peer sent changes to a document only the relay writes (settled inventory, conflict queue): the socket closes 1008. */
 export class ForbiddenWriteError extends ClinicMeshError {
   constructor(message: string) {

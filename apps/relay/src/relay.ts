@@ -7,7 +7,7 @@ import { ReviewerCheck } from './reviewer-check.js'
 import type { AutomergeUrl, PeerId } from '@automerge/automerge-repo'
 import { Repo } from '@automerge/automerge-repo'
 import { NodeFSStorageAdapter } from '@automerge/automerge-repo-storage-nodefs'
-import { WebSocketServer } from 'ws'
+import { GuardedSyncServer } from '@clinic-mesh/sync-server'
 import { AccessMap } from './access-map.js'
 import type { RegistrationInput } from './api-input.js'
 import { ClinicRegistry } from './clinic-registry.js'
@@ -23,7 +23,7 @@ import type { Logger } from './logger.js'
 import { stderrLogger } from './logger.js'
 import type { SettlementStore } from './settlement-store.js'
 import { FileSettlementStore } from './settlement-store.js'
-import { GuardedSyncAdapter } from './sync-guard.js'
+import { RelaySyncPolicy } from './sync-policy.js'
 import { loadRelayKey, type RelayKey } from './relay-key.js'
 import { withIdentityRoute } from './identity-route.js'
 
@@ -62,7 +62,7 @@ export class Relay {
   readonly repo: Repo
   readonly access: AccessMap
   readonly #server: Server
-  readonly #wss: WebSocketServer
+  readonly #sync: GuardedSyncServer<string>
   readonly #registry: ClinicRegistry
   readonly #store: SettlementStore
   readonly #watchers = new Map<string, ClinicWatcher>()
@@ -79,9 +79,10 @@ export class Relay {
     this.#registry = registry
     this.#store = opts.store ?? new FileSettlementStore(join(opts.dataDir, 'settlement'))
     this.access = new AccessMap()
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 })
     const access = this.access
-    const sync = new GuardedSyncAdapter(this.#wss, this.#log, (doc) => access.isRelayOnly(doc))
+    // each socket's context: the peer that proved its device key at the upgrade
+    const sync = new GuardedSyncServer<string>({ policy: new RelaySyncPolicy((doc) => access.isRelayOnly(doc)), log: this.#log })
+    this.#sync = sync
     this.repo = new Repo({
       storage: new NodeFSStorageAdapter(join(opts.dataDir, 'repo')),
       network: [sync],
@@ -112,10 +113,7 @@ export class Relay {
         socket.end(`HTTP/1.1 ${peer.status} ${peer.status === 401 ? 'Unauthorized' : 'Forbidden'}\r\ncontent-type: text/plain\r\n\r\n${peer.name}: ${peer.message}\n`)
         return
       }
-      this.#wss.handleUpgrade(req, socket, head, (ws) => {
-        sync.bind(ws, peer)
-        this.#wss.emit('connection', ws, req)
-      })
+      sync.upgrade(req, socket, head, peer)
     })
   }
 
@@ -253,12 +251,9 @@ export class Relay {
     for (const w of this.#watchers.values()) w.close()
     await Promise.all([...this.#watchers.values()].map((w) => w.settlement.close()))
     await this.repo.flush()
-    for (const ws of this.#wss.clients) ws.terminate()
+    this.#sync.close()
     this.#server.closeAllConnections()
-    await new Promise<void>((resolve) => {
-      this.#wss.close()
-      this.#server.close(() => resolve())
-    })
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()))
     await this.repo.shutdown()
   }
 }

@@ -12,7 +12,7 @@ import type { RelayKey } from './relay-key.js'
  * publish signed with the relay key under a version one higher than the last (ledger `relay-signed.ts`), in the same
  * Automerge change as the content. The documents are created the first time the relay sees the clinic; their URLs
  * live in the checkpoint and in the directory's `settlement` field. The relay's /sync refuses any peer's change to
- * them (sync-guard.ts), so its own copies hold only what it wrote.
+ * them (sync-policy.ts), so its own copies hold only what it wrote.
  */
 export class SettlementPublisher {
   readonly inventory: DocHandle<SettledInventoryDoc>

@@ -38,4 +38,3 @@ export {
   MeshClosedError,
   PrivateNetworkError,
 } from './errors.js'
-export { MalformedSyncMessageError, SYNC_REFUSED_CLOSE_CODE, checkSyncMessage } from './sync-message.js'

@@ -1,7 +1,7 @@
 import type { DocHandle, DocumentId, Repo } from '@automerge/automerge-repo'
 import { fieldLabel } from './field-labels.js'
 
-/** The ephemeral message a device node sends for a refused change (apps/device `browser-adapter.ts`). */
+/** The ephemeral message a device node sends for a refused change (`@clinic-mesh/sync-server`, refusals decided by apps/device `browser-sync.ts`). */
 export const REFUSAL_TYPE = 'clinic-mesh/refused'
 
 /** A refused change as kept for the user: what they wrote, in plain words, and why it was not saved. */
