@@ -66,6 +66,8 @@ export class TestDevice {
 
   /** A second device: fetch the clinic's directory through the relay (after registering). */
   async joinClinic(directoryUrl: AutomergeUrl): Promise<void> {
+    // the relay accepts this device's socket only once registered: a find() before it reconnects answers "unavailable"
+    await eventually(() => this.repo.peers.length > 0 || undefined, { timeoutMs: 10_000, on: [[this.repo.networkSubsystem, 'peer']], what: `${this.#name} connected to the relay` })
     this.directory = await this.repo.find<ClinicDirectoryDoc>(directoryUrl)
   }
 
