@@ -1,4 +1,4 @@
-import { defineConfig } from 'vite'
+import { defineConfig, type PluginOption } from 'vite'
 import { svelte } from '@sveltejs/vite-plugin-svelte'
 import wasm from 'vite-plugin-wasm'
 import { fileURLToPath } from 'node:url'
@@ -22,6 +22,6 @@ export default defineConfig({
       },
     },
   },
-  worker: { format: 'es', plugins: () => [wasm()] },
+  worker: { format: 'es', plugins: (): PluginOption[] => [wasm() as PluginOption] },
   server: { proxy: { '/api': 'http://127.0.0.1:4100', '/sync': { target: 'ws://127.0.0.1:4100', ws: true } } },
 })

@@ -1,4 +1,4 @@
-import { str, type ChartCollection, type Encounter, type QueueStatus } from '@clinic-mesh/records'
+import { str, type ChartCollection, type QueueStatus } from '@clinic-mesh/records'
 
 export interface QueueEntry {
   pid: string
@@ -17,7 +17,7 @@ export function todaysQueue(buckets: ChartCollection[], today = new Date()): Que
   const out: QueueEntry[] = []
   for (const b of buckets) {
     for (const [pid, chart] of Object.entries(b.charts)) {
-      for (const [eid, enc] of Object.entries(chart.encounters) as [string, Encounter][]) {
+      for (const [eid, enc] of Object.entries(chart.encounters)) {
         const arrivedAt = str(enc.registration.arrivedAt)
         if (new Date(arrivedAt).toDateString() !== day || str(enc.status) !== 'open') continue
         const done = (['registration', 'triage', 'clinician', 'pharmacy'] as const).filter((s) => str(enc[s].status) === 'done')
@@ -26,7 +26,7 @@ export function todaysQueue(buckets: ChartCollection[], today = new Date()): Que
           eid,
           name: `${str(chart.patient.name.given)} ${str(chart.patient.name.family)}`.trim(),
           reason: str(enc.registration.reason),
-          queue: (str(enc.registration.queue) || 'waiting') as QueueStatus,
+          queue: str(enc.registration.queue) || 'waiting',
           arrivedAt,
           done,
         })
