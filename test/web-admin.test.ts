@@ -1,8 +1,8 @@
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser, Page } from 'playwright-core'
-import { WebClinic, urlOf } from './helpers/web-devices.js'
-import { SCREENSHOTS, launchChromium, openTablet, screenshot, signIn, signInWith } from './helpers/web-browser.js'
+import { describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
+import { urlOf } from './helpers/web-devices.js'
+import { SCREENSHOTS, webSuite, openTablet, screenshot, signIn, signInWith } from './helpers/web-browser.js'
 import { DeviceProcess, TEST_ADMIN_PASSWORD, pollDevice } from './helpers/device-process.js'
 
 interface LoginReply {
@@ -20,22 +20,13 @@ async function apiLogin(origin: string, user: string, password: string): Promise
 const signInAdmin = (page: Page): Promise<void> => signInWith(page, 'admin', TEST_ADMIN_PASSWORD)
 
 describe('web: the admin screen', () => {
-  let browser: Browser
-  let clinic: WebClinic | undefined
-
-  beforeAll(async () => {
-    browser = await launchChromium()
-  })
-  afterAll(async () => {
-    await browser?.close()
-    await clinic?.stop()
-  })
+  const web = webSuite()
 
   it('the admin adds, re-roles and disables a user, sees a forged register record, makes a join code that enrols a new tablet (which, holding no admin key, cannot make one), revokes a device; a nurse never sees the screen', async () => {
-    clinic = await WebClinic.start(['front-desk', 'ward'])
+    const clinic = await web.start(['front-desk', 'ward'])
     const node = clinic.devices[0]!
     const origin = urlOf(node)
-    const page = await openTablet(browser, origin)
+    const page = await openTablet(web.browser, origin)
     await page.setViewportSize({ width: 1024, height: 768 })
     await signInAdmin(page)
     await page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name: 'Admin' }).click()
@@ -91,7 +82,7 @@ describe('web: the admin screen', () => {
     expect(ended.status).toBe(401)
     expect(await mary.getByRole('button', { name: 'Enable Mary Tembo' }).isEnabled()).toBe(true)
 
-    // the register (verifiers, wrapped keys) never reaches a browser, not even the admin's: its own repo cannot
+    // the register (verifiers, wrapped keys) never reaches a web.browser, not even the admin's: its own repo cannot
     // fetch it over /sync, so it can neither read the verifiers nor write a record no admin endorsed into it
     const directoryUrl = ((await (await fetch(`${origin}/api/status`)).json()) as { directoryUrl: string }).directoryUrl
     const fetched = await page.evaluate(async (url) => {
@@ -135,7 +126,7 @@ describe('web: the admin screen', () => {
     clinic.devices.push(tablet)
     await tablet.ready(30_000)
     await devices.locator('tr[data-device="new-tablet"]').getByText('Active').waitFor({ timeout: 30_000 })
-    const second = await openTablet(browser, urlOf(tablet))
+    const second = await openTablet(web.browser, urlOf(tablet))
     await pollDevice(async () => (await apiLogin(urlOf(tablet), 'admin', TEST_ADMIN_PASSWORD)).status === 200, 'the user register reached the new tablet', 30_000)
     await signInAdmin(second)
     await second.goto(`${urlOf(tablet)}/#/admin/devices`)

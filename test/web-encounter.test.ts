@@ -1,30 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
 import type { DeviceProcess } from './helpers/device-process.js'
-import { WebClinic, meshed, notesOf, urlOf } from './helpers/web-devices.js'
-import { launchChromium, openTablet, screenshot, signIn } from './helpers/web-browser.js'
+import { meshed, notesOf, urlOf } from './helpers/web-devices.js'
+import { webSuite, openTablet, screenshot, signIn } from './helpers/web-browser.js'
 import { fillRegistration, submitRegistration } from './helpers/web-flows.js'
 
 describe('web: two tablets on two device nodes share one encounter', () => {
-  let browser: Browser
-  let clinic: WebClinic | undefined
-
-  beforeAll(async () => {
-    browser = await launchChromium()
-  })
-  afterAll(async () => {
-    await browser?.close()
-    await clinic?.stop()
-  })
+  const web = webSuite()
 
   it('triage vitals on one tablet and clinician notes on the other reach both', async () => {
     const t0 = performance.now()
-    clinic = await WebClinic.start(['triage-room', 'consult-room'])
+    const clinic = await web.start(['triage-room', 'consult-room'])
     const [a, b] = clinic.devices as [DeviceProcess, DeviceProcess]
     await Promise.all([meshed(a, 1), meshed(b, 1)]) // two processes, found each other by mDNS
     console.warn(`two device nodes up and meshed in ${(performance.now() - t0).toFixed(0)} ms`)
 
-    const nurse = await openTablet(browser, urlOf(a))
+    const nurse = await openTablet(web.browser, urlOf(a))
     await signIn(nurse, 'Amina Phiri', 'nurse')
     // these nodes run without --relay: nothing is wrong, so no red "not reachable"
     await nurse.getByTestId('status-relay').getByText('not set up on this device').waitFor()
@@ -42,7 +32,7 @@ describe('web: two tablets on two device nodes share one encounter', () => {
     await nurse.getByRole('button', { name: 'Save vital signs' }).click()
     await nurse.getByTestId('vitals').getByText('T 38.4 °C').waitFor()
 
-    const clinician = await openTablet(browser, urlOf(b))
+    const clinician = await openTablet(web.browser, urlOf(b))
     await signIn(clinician, 'Dr Mwale', 'clinician')
     await clinician.getByRole('main').getByRole('link', { name: /Grace Banda/ }).click({ timeout: 20_000 })
     expect(clinician.url().endsWith(hash)).toBe(true)

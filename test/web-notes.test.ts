@@ -1,34 +1,24 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
 import type { DeviceProcess } from './helpers/device-process.js'
-import { WebClinic, notesOf, urlOf } from './helpers/web-devices.js'
-import { launchChromium, openTablet, signIn } from './helpers/web-browser.js'
+import { notesOf, urlOf } from './helpers/web-devices.js'
+import { webSuite, openTablet, signIn } from './helpers/web-browser.js'
 import { registerPatient } from './helpers/web-flows.js'
 
 describe('web: clinician notes are collaborative text', () => {
-  let browser: Browser
-  let clinic: WebClinic | undefined
+  const web = webSuite()
   let node: DeviceProcess
 
-  beforeAll(async () => {
-    browser = await launchChromium()
-  })
-  afterAll(async () => {
-    await browser?.close()
-    await clinic?.stop()
-  })
-
   it('two clinicians typing at the same time in different places both keep every word', async () => {
-    clinic = await WebClinic.start(['device-a'])
+    const clinic = await web.start(['device-a'])
     node = clinic.devices[0]!
-    const one = await openTablet(browser, urlOf(node))
+    const one = await openTablet(web.browser, urlOf(node))
     await signIn(one, 'Dr Mwale', 'clinician')
     await registerPatient(one, { given: 'Esther', family: 'Phiri', birthDate: '1958-10-02', sex: 'female', reason: 'cough' })
     const notesOne = one.getByTestId('notes')
     await notesOne.click()
     await one.keyboard.type('History: | Exam: ')
 
-    const two = await openTablet(browser, `${urlOf(node)}/${one.url().slice(one.url().indexOf('#'))}`)
+    const two = await openTablet(web.browser, `${urlOf(node)}/${one.url().slice(one.url().indexOf('#'))}`)
     await signIn(two, 'Dr Banda', 'clinician')
     const notesTwo = two.getByTestId('notes')
     await expect.poll(() => notesTwo.inputValue(), { timeout: 20_000 }).toBe('History: | Exam: ')

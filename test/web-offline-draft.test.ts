@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser, Page } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
 import type { DeviceProcess } from './helpers/device-process.js'
-import { WebClinic, notesOf, urlOf } from './helpers/web-devices.js'
-import { launchChromium, openTablet, screenshot, signIn } from './helpers/web-browser.js'
+import { notesOf, urlOf } from './helpers/web-devices.js'
+import { webSuite, openTablet, screenshot, signIn } from './helpers/web-browser.js'
 import { registerPatient } from './helpers/web-flows.js'
 
 function registerVisit(page: Page, given: string, family: string, reason: string): Promise<{ pid: string; eid: string }> {
@@ -10,22 +10,13 @@ function registerVisit(page: Page, given: string, family: string, reason: string
 }
 
 describe('web: a draft note survives a device-node restart', () => {
-  let browser: Browser
-  let clinic: WebClinic | undefined
+  const web = webSuite()
   let node: DeviceProcess
 
-  beforeAll(async () => {
-    browser = await launchChromium()
-  })
-  afterAll(async () => {
-    await browser?.close()
-    await clinic?.stop()
-  })
-
   it('keeps what was typed while the node was down and delivers it after', async () => {
-    clinic = await WebClinic.start(['device-a'])
+    const clinic = await web.start(['device-a'])
     node = clinic.devices[0]!
-    const page = await openTablet(browser, urlOf(node))
+    const page = await openTablet(web.browser, urlOf(node))
     await signIn(page, 'Dr Mwale', 'clinician')
     const { pid, eid } = await registerVisit(page, 'John', 'Tembo', 'headache')
     const notes = page.getByTestId('notes')

@@ -1,27 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
 import type { DeviceProcess } from './helpers/device-process.js'
-import { WebClinic, urlOf } from './helpers/web-devices.js'
-import { launchChromium, openTablet, screenshot, signIn } from './helpers/web-browser.js'
+import { urlOf } from './helpers/web-devices.js'
+import { webSuite, openTablet, screenshot, signIn } from './helpers/web-browser.js'
 import { fillRegistration, registerPatient } from './helpers/web-flows.js'
 
 describe('web: patients', () => {
-  let browser: Browser
-  let clinic: WebClinic | undefined
+  const web = webSuite()
   let node: DeviceProcess
 
-  beforeAll(async () => {
-    browser = await launchChromium()
-  })
-  afterAll(async () => {
-    await browser?.close()
-    await clinic?.stop()
-  })
-
   it('finds a registered patient and warns before registering the same person twice', async () => {
-    clinic = await WebClinic.start(['device-a'])
+    const clinic = await web.start(['device-a'])
     node = clinic.devices[0]!
-    const page = await openTablet(browser, urlOf(node))
+    const page = await openTablet(web.browser, urlOf(node))
     // the node answers; its socket waits for a signed-in user by design, which is no reason to show a red "not connected"
     await page.getByTestId('status-device').getByText('Connected to device-a').waitFor()
     await screenshot(page, 'user-picker')
@@ -44,7 +34,7 @@ describe('web: patients', () => {
     await page.getByRole('alert').filter({ hasText: 'Check the possible duplicates above first.' }).waitFor()
     await search.fill('banda')
     await expect.poll(() => page.getByTestId('search-results').getByRole('listitem').count()).toBe(1)
-    // the device node process indexed the registration the browser wrote (and only one Grace Banda)
+    // the device node process indexed the registration the web.browser wrote (and only one Grace Banda)
     const found = async (q: string): Promise<number> => (await node.api<{ patients: unknown[] }>('GET', `/api/patients?q=${q}`)).body.patients.length
     await expect.poll(() => found('MW100001'), { timeout: 10_000 }).toBe(1)
     expect(await found('banda')).toBe(1)

@@ -1,28 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser } from 'playwright-core'
-import { WebClinic, urlOf } from './helpers/web-devices.js'
-import { launchChromium, openTablet, screenshot, signIn } from './helpers/web-browser.js'
+import { describe, expect, it } from 'vitest'
+import { urlOf } from './helpers/web-devices.js'
+import { webSuite, openTablet, screenshot, signIn } from './helpers/web-browser.js'
 
 interface StockReply {
   lines: { item: string; batch: string; settled: number; tentative: number }[]
 }
 
 describe('web: goods received', () => {
-  let browser: Browser
-  let clinic: WebClinic | undefined
-
-  beforeAll(async () => {
-    browser = await launchChromium()
-  })
-  afterAll(async () => {
-    await browser?.close()
-    await clinic?.stop()
-  })
+  const web = webSuite()
 
   it('a pharmacist records deliveries; they count as tentative stock at once, the first to expire is suggested; a nurse is not offered the form', async () => {
-    clinic = await WebClinic.start(['pharmacy'])
+    const clinic = await web.start(['pharmacy'])
     const node = clinic.devices[0]!
-    const page = await openTablet(browser, urlOf(node))
+    const page = await openTablet(web.browser, urlOf(node))
     await signIn(page, 'Peter Banda', 'pharmacist')
     await page.getByRole('navigation').getByRole('link', { name: 'Pharmacy' }).click()
     await page.getByLabel('Medicine code').fill('itm_cotrim')

@@ -1,30 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
 import type { DeviceProcess } from './helpers/device-process.js'
-import { WebClinic, urlOf } from './helpers/web-devices.js'
-import { launchChromium, openTablet, screenshot, signIn } from './helpers/web-browser.js'
+import { urlOf } from './helpers/web-devices.js'
+import { webSuite, openTablet, screenshot, signIn } from './helpers/web-browser.js'
 import { registerPatient } from './helpers/web-flows.js'
 
 describe('web: needs-review markers', () => {
-  let browser: Browser
-  let clinic: WebClinic | undefined
+  const web = webSuite()
   let node: DeviceProcess
 
-  beforeAll(async () => {
-    browser = await launchChromium()
-  })
-  afterAll(async () => {
-    await browser?.close()
-    await clinic?.stop()
-  })
-
   it('two tablets that set the same field apart from each other both see a marker once they meet', async () => {
-    clinic = await WebClinic.start(['device-a'])
+    const clinic = await web.start(['device-a'])
     node = clinic.devices[0]!
-    const one = await openTablet(browser, urlOf(node))
+    const one = await openTablet(web.browser, urlOf(node))
     await signIn(one, 'Amina Phiri', 'nurse')
     await registerPatient(one, { given: 'Ruth', family: 'Nkhoma', birthDate: '1971-05-20', sex: 'female', reason: 'diabetes review' })
-    const two = await openTablet(browser, `${urlOf(node)}/${one.url().slice(one.url().indexOf('#'))}`)
+    const two = await openTablet(web.browser, `${urlOf(node)}/${one.url().slice(one.url().indexOf('#'))}`)
     await signIn(two, 'Joseph Kamanga', 'registration')
     await two.getByRole('heading', { name: 'Ruth Nkhoma' }).waitFor({ timeout: 20_000 })
 

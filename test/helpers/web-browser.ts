@@ -1,7 +1,9 @@
+import { afterAll, beforeAll } from 'vitest'
 import { mkdir } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { TEST_ADMIN_PASSWORD, pollDevice, testPassword } from './device-process.js'
+import { WebClinic } from './web-devices.js'
 
 export const SCREENSHOTS = fileURLToPath(new URL('../../.artifacts/screenshots/', import.meta.url))
 
@@ -75,4 +77,33 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   await page.evaluate(() => (globalThis as unknown as { scrollTo(x: number, y: number): void }).scrollTo(0, 0))
   await page.screenshot({ path, fullPage: true })
   return path
+}
+
+/** The browser and the clinic of one describe block: Chromium launched before its tests, both stopped after. */
+export interface WebSuite {
+  readonly browser: Browser
+  /** Starts the block's clinic (see WebClinic.start); stopped after the block. */
+  start(names: string[], opts?: { relay?: string }): Promise<WebClinic>
+}
+
+export function webSuite(): WebSuite {
+  let browser: Browser | undefined
+  let clinic: WebClinic | undefined
+  beforeAll(async () => {
+    browser = await launchChromium()
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await clinic?.stop()
+  })
+  return {
+    get browser(): Browser {
+      if (browser === undefined) throw new Error('the browser starts in beforeAll: use it inside a test')
+      return browser
+    },
+    async start(names, opts = {}) {
+      clinic = await WebClinic.start(names, opts)
+      return clinic
+    },
+  }
 }

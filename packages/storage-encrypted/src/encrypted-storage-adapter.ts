@@ -1,6 +1,7 @@
 import type { Chunk, StorageAdapterInterface, StorageKey } from '@automerge/automerge-repo'
 import { type DataKey, DecryptionError, type Keyring } from '@clinic-mesh/security'
 import { CHUNK_AAD_LABELS, openChunk, readChunkKeyId, sealChunk } from './chunk-layout.js'
+import { KeyedWrites } from './keyed-writes.js'
 
 const LABEL = CHUNK_AAD_LABELS.device
 const decryptionError = (message: string, options?: { cause?: unknown }): DecryptionError => new DecryptionError(message, options)
@@ -38,7 +39,7 @@ export class EncryptedStorageAdapter implements StorageAdapterInterface {
   readonly #lastWrite = new Map<string, number>()
   #lastRangeRemoval = 0
   /** Last pending inner write per key: writes to one key reach the inner adapter in call order. */
-  readonly #tails = new Map<string, { key: StorageKey; done: Promise<void> }>()
+  readonly #writes = new KeyedWrites()
 
   constructor(inner: StorageAdapterInterface, keyring: Keyring) {
     this.#inner = inner
@@ -57,12 +58,12 @@ export class EncryptedStorageAdapter implements StorageAdapterInterface {
   async save(key: StorageKey, data: Uint8Array): Promise<void> {
     this.#touch(key)
     const sealed = this.#encrypt(key, data, this.#keyring.current)
-    await this.#serial(key, async () => this.#inner.save(key, await sealed))
+    await this.#writes.run(key, async () => this.#inner.save(key, await sealed))
   }
 
   async remove(key: StorageKey): Promise<void> {
     this.#touch(key)
-    await this.#serial(key, () => this.#inner.remove(key))
+    await this.#writes.run(key, () => this.#inner.remove(key))
   }
 
   async loadRange(keyPrefix: StorageKey): Promise<Chunk[]> {
@@ -74,8 +75,7 @@ export class EncryptedStorageAdapter implements StorageAdapterInterface {
 
   async removeRange(keyPrefix: StorageKey): Promise<void> {
     this.#lastRangeRemoval = ++this.#clock
-    const pending = [...this.#tails.values()].filter((t) => startsWith(t.key, keyPrefix))
-    await Promise.all(pending.map((t) => t.done.catch(() => undefined)))
+    await this.#writes.settled((k) => startsWith(k, keyPrefix))
     await this.#inner.removeRange(keyPrefix)
   }
 
@@ -113,7 +113,7 @@ export class EncryptedStorageAdapter implements StorageAdapterInterface {
             skipped++
             continue
           }
-          await this.#serial(key, () => this.#inner.save(key, sealed))
+          await this.#writes.run(key, () => this.#inner.save(key, sealed))
           rewritten++
         }
       }
@@ -128,19 +128,6 @@ export class EncryptedStorageAdapter implements StorageAdapterInterface {
     if (this.#reencrypting > 0) this.#lastWrite.set(keyString(key), this.#clock)
   }
 
-  /** Runs `write` after every earlier write to the same key has finished (encryption itself runs in parallel). */
-  #serial(key: StorageKey, write: () => Promise<void>): Promise<void> {
-    const k = keyString(key)
-    const before = this.#tails.get(k)?.done.catch(() => undefined) ?? Promise.resolve()
-    const done = before.then(write)
-    const tail = { key, done }
-    this.#tails.set(k, tail)
-    const cleanup = (): void => {
-      if (this.#tails.get(k) === tail) this.#tails.delete(k)
-    }
-    void done.then(cleanup, cleanup)
-    return done
-  }
 
   #encrypt(key: StorageKey, data: Uint8Array, dataKey: DataKey): Promise<Uint8Array> {
     return sealChunk(LABEL, dataKey.id, dataKey.key, key, data)

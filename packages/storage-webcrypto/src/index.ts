@@ -1,6 +1,7 @@
 import type { Chunk, StorageAdapterInterface, StorageKey } from '@automerge/automerge-repo'
 import { CHUNK_AAD_LABELS, CHUNK_FORMAT, CHUNK_HEADER_BYTES, IV_BYTES, TAG_BYTES, freshBytes, openChunk, readChunkKeyId, sealChunk } from '@clinic-mesh/storage-encrypted/chunk-layout'
 import type { AesKey } from '@clinic-mesh/storage-encrypted/chunk-layout'
+import { KeyedWrites } from '@clinic-mesh/storage-encrypted/keyed-writes'
 
 /**
  * Encryption at rest for automerge-repo in the browser (or anywhere WebCrypto is: Node 24 too): every chunk is sealed
@@ -58,7 +59,7 @@ export class WebCryptoStorageAdapter implements StorageAdapterInterface {
   readonly #inner: StorageAdapterInterface
   readonly #key: Promise<StorageKeyMaterial>
   /** Last pending inner write per key. */
-  readonly #tails = new Map<string, { key: StorageKey; done: Promise<void> }>()
+  readonly #writes = new KeyedWrites()
 
   constructor(inner: StorageAdapterInterface, key: StorageKeyMaterial | Promise<StorageKeyMaterial>) {
     this.#inner = inner
@@ -67,50 +68,32 @@ export class WebCryptoStorageAdapter implements StorageAdapterInterface {
   }
 
   async load(key: StorageKey): Promise<Uint8Array | undefined> {
-    await this.#settled((k) => keyString(k) === keyString(key))
+    await this.#writes.settled((k) => keyString(k) === keyString(key))
     const stored = await this.#inner.load(key)
     return stored === undefined ? undefined : this.#open(key, stored)
   }
 
   save(key: StorageKey, data: Uint8Array): Promise<void> {
     const sealed = this.#seal(key, data) // starts now (in parallel with earlier writes), lands in order
-    return this.#serial(key, async () => this.#inner.save(key, await sealed))
+    return this.#writes.run(key, async () => this.#inner.save(key, await sealed))
   }
 
   remove(key: StorageKey): Promise<void> {
-    return this.#serial(key, () => this.#inner.remove(key))
+    return this.#writes.run(key, () => this.#inner.remove(key))
   }
 
   async loadRange(keyPrefix: StorageKey): Promise<Chunk[]> {
-    await this.#settled((k) => startsWith(k, keyPrefix))
+    await this.#writes.settled((k) => startsWith(k, keyPrefix))
     const chunks = await this.#inner.loadRange(keyPrefix)
     return Promise.all(chunks.map(async ({ key, data }) => ({ key, data: data === undefined ? undefined : await this.#open(key, data) })))
   }
 
   async removeRange(keyPrefix: StorageKey): Promise<void> {
-    await this.#settled((k) => startsWith(k, keyPrefix))
+    await this.#writes.settled((k) => startsWith(k, keyPrefix))
     await this.#inner.removeRange(keyPrefix)
   }
 
-  /** Waits for the pending writes to the keys `match` selects (their failures are their callers'). */
-  async #settled(match: (key: StorageKey) => boolean): Promise<void> {
-    const pending = [...this.#tails.values()].filter((t) => match(t.key))
-    await Promise.all(pending.map((t) => t.done.catch(() => undefined)))
-  }
 
-  /** Runs `write` after every earlier write to the same key has finished. */
-  #serial(key: StorageKey, write: () => Promise<void>): Promise<void> {
-    const k = keyString(key)
-    const before = this.#tails.get(k)?.done.catch(() => undefined) ?? Promise.resolve()
-    const done = before.then(write)
-    const tail = { key, done }
-    this.#tails.set(k, tail)
-    const cleanup = (): void => {
-      if (this.#tails.get(k) === tail) this.#tails.delete(k)
-    }
-    void done.then(cleanup, cleanup)
-    return done
-  }
 
   async #seal(key: StorageKey, data: Uint8Array): Promise<Uint8Array> {
     const plain = freshBytes(data) // the caller may reuse its buffer while the key is awaited
