@@ -17,3 +17,18 @@ export { ROLES, isRole } from './roles.js'
 export type { Role } from './roles.js'
 export { ClinicMeshError, InvalidInputError, isClinicMeshError } from './errors.js'
 export type { DocUrl, ClinicDirectoryDoc, SettledInventoryDoc, ConflictQueueDoc, RelaySignature } from './directory.js'
+export type { InputIssue } from './errors.js'
+export { parseWith, issuesOf, describeIssues } from './parse.js'
+export { nonEmpty, text, id, int, nonZeroInt, anyInt, hex64, isoDate, oneOf, bool } from './fields.js'
+export { RoleSchema } from './role-schema.js'
+export {
+  OPERATION_VERSION,
+  OPERATION_BODIES,
+  OPERATION_HEADER,
+  OPERATION_SCHEMAS,
+  OperationSchema,
+  ApprovalSchema,
+  DecisionSchema,
+  HlcSchema,
+} from './ledger-ops.js'
+export type { OperationKind, ApprovalShape, DecisionShape, OperationShape, OperationShapeOf } from './ledger-ops.js'

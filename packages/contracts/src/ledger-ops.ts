@@ -1,0 +1,124 @@
+import * as v from 'valibot'
+import { anyInt, bool, hex64, id, int, isoDate, nonEmpty, nonZeroInt, oneOf, text } from './fields.js'
+import type { BatchId, ConflictId, DeviceId, ItemId, LocationId, OperationId, PatientId, PrescriptionId, UserId } from './ids.js'
+import { RoleSchema } from './role-schema.js'
+
+/**
+ * Ledger operations as they cross devices and the relay (sync batches, logs read from storage). The schemas check
+ * shape, types and ranges; the ledger (`validateOperation`) adds the chain rules and the hash over the canonical
+ * encoding. Every object is strict: an operation is hashed content, an unexpected field is refused.
+ */
+
+/** Version of the operation schema; part of the hashed content. */
+export const OPERATION_VERSION = 1
+
+const str = nonEmpty(256)
+const nullable = <S extends v.GenericSchema>(s: S) => v.nullable(s)
+
+/** A second person's sign-off (supervisor gate, critical resolutions). */
+export const ApprovalSchema = v.strictObject({ user: id<UserId>(), role: RoleSchema })
+
+/** What a reviewer decided about a conflict. */
+export const DecisionSchema = v.variant(
+  'action',
+  [
+    v.strictObject({ action: v.literal('switch-lot'), batch: id<BatchId>() }),
+    v.strictObject({ action: v.literal('partial-dispense'), quantity: int(1) }),
+    v.strictObject({ action: v.literal('cancel') }),
+    v.strictObject({ action: v.literal('write-off'), batch: id<BatchId>(), quantity: int(1) }),
+    v.strictObject({ action: v.literal('accept'), adjustment: v.nullable(v.strictObject({ batch: id<BatchId>(), delta: nonZeroInt() })) }),
+  ],
+  'must be a decision: switch-lot, partial-dispense, cancel, write-off or accept',
+)
+
+export const HlcSchema = v.strictObject({ wall: int(0), counter: int(0), node: str })
+
+/** The kind-specific part of each operation. Quantities are integer units, money is integer minor units (cents). */
+export const OPERATION_BODIES = {
+  receive: { item: id<ItemId>(), batch: id<BatchId>(), expiry: isoDate(), quantity: int(1), unitCost: int(0), supplier: str, grn: str },
+  dispense: {
+    item: id<ItemId>(),
+    /** null: the relay picks first-expiry-first-out */
+    batch: nullable(id<BatchId>()),
+    quantity: int(1),
+    patient: id<PatientId>(),
+    prescription: id<PrescriptionId>(),
+    /** hash of the signed version the device dispensed against */
+    prescriptionHash: str,
+    /** unit price shown on the device */
+    priceSeen: int(0),
+    /** tentative stock the device believed it had (batch, or item when batch is null) */
+    stockSeen: anyInt(),
+  },
+  return: { item: id<ItemId>(), batch: id<BatchId>(), quantity: int(1), dispense: nullable(id<OperationId>()), reason: text() },
+  'transfer-out': { item: id<ItemId>(), batch: id<BatchId>(), quantity: int(1), transfer: str, to: id<LocationId>() },
+  'transfer-in': { item: id<ItemId>(), batch: id<BatchId>(), quantity: int(1), transfer: str, from: id<LocationId>() },
+  count: { item: id<ItemId>(), batch: id<BatchId>(), counted: int(0), stockSeen: anyInt() },
+  'adjustment-request': {
+    item: id<ItemId>(),
+    batch: id<BatchId>(),
+    delta: nonZeroInt(),
+    reason: text(),
+    corrects: nullable(id<OperationId>()),
+    approval: v.nullable(ApprovalSchema),
+  },
+  'formulary-update': { item: id<ItemId>(), name: text(), price: int(0), status: oneOf(['active', 'withdrawn']), controlled: bool() },
+  'prescription-status': { prescription: id<PrescriptionId>(), signedHash: str, status: oneOf(['active', 'superseded', 'cancelled']) },
+  resolution: { conflict: id<ConflictId>(), decision: DecisionSchema, note: text(), approval: v.nullable(ApprovalSchema) },
+} as const
+
+export type OperationKind = keyof typeof OPERATION_BODIES
+
+/** Fields every operation carries. `hash` = sha-256 of the canonical encoding of everything else. */
+export const OPERATION_HEADER = {
+  v: v.literal(OPERATION_VERSION, `must be ${OPERATION_VERSION} (the operation schema version)`),
+  /** idempotency id */
+  id: id<OperationId>(),
+  device: id<DeviceId>(),
+  user: id<UserId>(),
+  role: RoleSchema,
+  site: id<LocationId>(),
+  hlc: HlcSchema,
+  /** 1, 2, 3... per device */
+  seq: int(1),
+  /** hash of the device's previous operation (null for seq 1) */
+  prev: v.nullable(hex64()),
+  hash: hex64(),
+} as const
+
+function operation<const K extends OperationKind, const B extends v.ObjectEntries>(kind: K, body: B) {
+  return v.strictObject({ ...OPERATION_HEADER, kind: v.literal(kind), ...body })
+}
+
+/** One schema per operation kind (the ledger looks the kind up first to name an unknown kind as such). */
+export const OPERATION_SCHEMAS = {
+  receive: operation('receive', OPERATION_BODIES.receive),
+  dispense: operation('dispense', OPERATION_BODIES.dispense),
+  return: operation('return', OPERATION_BODIES.return),
+  'transfer-out': operation('transfer-out', OPERATION_BODIES['transfer-out']),
+  'transfer-in': operation('transfer-in', OPERATION_BODIES['transfer-in']),
+  count: operation('count', OPERATION_BODIES.count),
+  'adjustment-request': operation('adjustment-request', OPERATION_BODIES['adjustment-request']),
+  'formulary-update': operation('formulary-update', OPERATION_BODIES['formulary-update']),
+  'prescription-status': operation('prescription-status', OPERATION_BODIES['prescription-status']),
+  resolution: operation('resolution', OPERATION_BODIES.resolution),
+} as const
+
+/** Any ledger operation (shape only: the ledger checks chain and hash). */
+export const OperationSchema = v.variant('kind', [
+  OPERATION_SCHEMAS.receive,
+  OPERATION_SCHEMAS.dispense,
+  OPERATION_SCHEMAS.return,
+  OPERATION_SCHEMAS['transfer-out'],
+  OPERATION_SCHEMAS['transfer-in'],
+  OPERATION_SCHEMAS.count,
+  OPERATION_SCHEMAS['adjustment-request'],
+  OPERATION_SCHEMAS['formulary-update'],
+  OPERATION_SCHEMAS['prescription-status'],
+  OPERATION_SCHEMAS.resolution,
+])
+
+export type ApprovalShape = v.InferOutput<typeof ApprovalSchema>
+export type DecisionShape = v.InferOutput<typeof DecisionSchema>
+export type OperationShape = v.InferOutput<typeof OperationSchema>
+export type OperationShapeOf<K extends OperationKind> = Extract<OperationShape, { kind: K }>
