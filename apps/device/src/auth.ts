@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { IncomingMessage } from 'node:http'
 import type { DocHandle } from '@automerge/automerge-repo'
-import { InvalidInputError, isRole, type Role, type UserId } from '@clinic-mesh/contracts'
+import { InvalidInputError, isRole, type AdminUser, type Role, type UserId } from '@clinic-mesh/contracts'
 import {
   InvalidPasswordError, LoginGuard, PASSWORD_SCRYPT, assertCan, createUser, endorseUser, logout, nextVersion, reconcileUsers, resolveUserId, rewrapUser, userIdOf as userIdOfName, verifyPassword, withoutVerifiers,
   type UserRecord, type Action, type AttemptRecord, type PolicyContext, type AttemptStore, type LoginPolicy, type ScryptParams, type Session, type UserHighWater, type UserRegister,
@@ -201,7 +201,7 @@ export class DeviceAuth {
   }
 
   /** Users as the admin screen lists them (no hashes or keys). */
-  users(): { id: string; name: string; role: Role; status: string }[] {
+  users(): AdminUser[] {
     return Object.entries(this.#endorsed().users).map(([id, u]) => ({ id, name: u.name, role: u.role, status: u.status }))
   }
 
@@ -245,7 +245,7 @@ export class DeviceAuth {
    * sessions end at once (`principal` checks the status); signatures they made before stay valid. An admin cannot
    * disable or demote themself (a clinic must keep an admin who can sign in).
    */
-  async updateUser(actor: Principal, id: string, change: { role?: unknown; status?: unknown }, endorser: Uint8Array): Promise<{ id: string; name: string; role: Role; status: string }> {
+  async updateUser(actor: Principal, id: string, change: { role?: unknown; status?: unknown }, endorser: Uint8Array): Promise<AdminUser> {
     assertCan(actor.role, 'manage-users', { online: false })
     const current = this.#endorsedUser(id)
     if (!current) throw new UnknownUserError(`no user ${id}`)

@@ -1,3 +1,4 @@
+import type { JoinOffer } from '@clinic-mesh/contracts'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { networkInterfaces } from 'node:os'
@@ -18,12 +19,8 @@ function bytes(v: unknown, what: string): Uint8Array {
   return Uint8Array.from(Buffer.from(v, 'hex'))
 }
 
-export interface JoinOffer {
-  code: string
-  expiresAt: string
-  /** Where the new tablet sends its half (`clinic-mesh device ... --join URL --join-code CODE`). */
-  url: string
-}
+/** `POST /api/join-codes`'s reply (@clinic-mesh/contracts): `url` is where the new tablet sends its half (`clinic-mesh device ... --join URL --join-code CODE`). */
+export type { JoinOffer } from '@clinic-mesh/contracts'
 
 export interface JoinHostInit {
   /** The clinic with its secret and the admin key (from the admin's unlocked session), in memory only. */

@@ -19,6 +19,7 @@ export { ClinicMeshError, InvalidInputError, isClinicMeshError } from './errors.
 export type { DocUrl, ClinicDirectoryDoc, SettledInventoryDoc, ConflictQueueDoc, RelaySignature } from './directory.js'
 export type { InputIssue } from './errors.js'
 export { parseWith, issuesOf, describeIssues } from './parse.js'
+export type { Schema, Output } from './parse.js'
 export { nonEmpty, text, id, int, nonZeroInt, anyInt, hex64, isoDate, oneOf, bool } from './fields.js'
 export { RoleSchema } from './role-schema.js'
 export {
@@ -32,3 +33,14 @@ export {
   HlcSchema,
 } from './ledger-ops.js'
 export type { OperationKind, ApprovalShape, DecisionShape, OperationShape, OperationShapeOf } from './ledger-ops.js'
+export * from './device-api/auth.js'
+export * from './device-api/admin.js'
+export * from './device-api/records.js'
+export * from './device-api/status.js'
+export * from './device-api/stock.js'
+export * from './relay-api/clinic-id.js'
+export * from './relay-api/registration.js'
+export * from './relay-api/reviewer.js'
+export * from './relay-api/conflict-view.js'
+export * from './documents/membership.js'
+export * from './documents/patient-summary.js'

@@ -8,13 +8,15 @@ export function issuesOf(issues: readonly v.BaseIssue<unknown>[]): InputIssue[] 
     // an unexpected key and a missing one get words of their own; the rest carry the schema's message
     if (i.type === 'strict_object' && i.input !== undefined) return { path, message: 'is not expected here' }
     if (i.input === undefined && i.kind === 'schema' && path !== '') return { path, message: 'is required' }
+    // valibot's own wording ("Invalid type: Expected Object but received 5") where a schema gave none
+    if (i.message.startsWith('Invalid ')) return { path, message: `must be ${i.expected ?? 'something else'} (got ${i.received})` }
     return { path, message: i.message }
   })
 }
 
 /** The issues in one sentence: `quantity must be 1 or more; batch is required`. */
 export function describeIssues(issues: readonly InputIssue[]): string {
-  return issues.map((i) => (i.path === '' ? `the value ${i.message}` : `${i.path} ${i.message}`)).join('; ')
+  return issues.map((i) => (i.path === '' ? i.message : `${i.path} ${i.message}`)).join('; ')
 }
 
 /**
@@ -28,3 +30,7 @@ export function parseWith<S extends v.GenericSchema>(schema: S, input: unknown, 
   const issues = issuesOf(r.issues)
   throw new InvalidInputError(`${what}: ${describeIssues(issues)}`, { issues })
 }
+
+/** Any contract schema, and what it parses to (so callers need not import valibot for a signature). */
+export type Schema = v.GenericSchema
+export type Output<S extends Schema> = v.InferOutput<S>
