@@ -6,7 +6,7 @@ import type { DocHandle } from '@automerge/automerge-repo'
 import { InvalidInputError, isRole, type AdminUser, type Role, type UserId } from '@clinic-mesh/contracts'
 import {
   InvalidPasswordError, LoginGuard, PASSWORD_SCRYPT, assertCan, createUser, endorseUser, logout, nextVersion, reconcileUsers, resolveUserId, rewrapUser, userIdOf as userIdOfName, verifyPassword, withoutVerifiers,
-  type UserRecord, type Action, type AttemptRecord, type PolicyContext, type AttemptStore, type LoginPolicy, type ScryptParams, type Session, type UserHighWater, type UserRegister,
+  type UserRecord, type Action, type AttemptRecord, type PolicyContext, type AttemptStore, type LoginPolicy, type ScryptParams, type Session, type UserHighWater, type UserRegister, type UserRegisterDoc,
 } from '@clinic-mesh/security'
 import { holdsAdminKeyFor, rewrapAdminKey, unlockAdminKey } from './admin-key.js'
 import { writeJsonAtomic } from './clinic-file.js'
@@ -14,7 +14,7 @@ import { SigningKeyLockedError, UnauthenticatedError, UnknownUserError, UserExis
 import { log } from './log.js'
 
 /** The user register as a document (the security package's UserRegister plus a kind tag). */
-export type UserRegisterDoc = UserRegister & { kind: 'user-register/1' }
+export type { UserRegisterDoc } from '@clinic-mesh/security'
 
 /** Who made a request: a logged-in user of this clinic. */
 export interface Principal {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { InvalidInputError } from '@clinic-mesh/contracts'
 import { RELAY_IDENTITY_NONCE, signRelayIdentity } from '@clinic-mesh/mesh'
-import { clinicId } from './api-input.js'
+import { clinicId } from './request-bodies.js'
 import { sendError, sendJson } from './http-util.js'
 import type { RelayKey } from './relay-key.js'
 

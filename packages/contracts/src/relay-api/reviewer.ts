@@ -45,13 +45,26 @@ export const ResolutionReplySchema = v.object({
 })
 export type ResolutionReply = v.InferOutput<typeof ResolutionReplySchema>
 
+/** One clinic on the relay's `GET /api/status` (with a token). */
 export const ClinicStatusSchema = v.object({
   clinic: v.string(),
+  /** the clinic directory document has reached the relay */
+  directoryLoaded: v.boolean(),
+  documents: v.number(),
+  /** `/sync` claims to this clinic's documents the relay refused */
+  claimsRefused: v.number(),
   devices: v.array(v.object({ device: v.string(), maxSeq: v.number(), watermark: v.number() })),
+  opsSettled: v.number(),
+  opsDecided: v.number(),
   opsPending: v.number(),
+  opsRejected: v.number(),
   conflictsOpen: v.number(),
   conflictsResolved: v.number(),
   lastSettlementAt: v.nullable(v.string()),
+  /** why the last checkpoint save failed (null: saved) */
+  checkpointError: v.nullable(v.string()),
+  /** the relay-only documents it writes: settled inventory and conflict queue URLs */
+  settlement: v.object({ inventory: v.optional(v.string()), conflicts: v.optional(v.string()) }),
 })
 
 /** `GET /api/status`: without a token only the relay key and time; with one, the clinics it may read. */
