@@ -19,7 +19,7 @@ export { ClinicMeshError, InvalidInputError, isClinicMeshError } from './errors.
 export type { DocUrl, ClinicDirectoryDoc, SettledInventoryDoc, ConflictQueueDoc, RelaySignature } from './directory.js'
 export type { InputIssue } from './errors.js'
 export { parseWith, issuesOf, describeIssues } from './parse.js'
-export type { Schema, Output } from './parse.js'
+export type { Schema, Output, Input } from './parse.js'
 export { nonEmpty, text, id, int, nonZeroInt, anyInt, hex64, isoDate, oneOf, bool } from './fields.js'
 export { RoleSchema } from './role-schema.js'
 export {

@@ -13,7 +13,7 @@ import { RoleSchema } from './role-schema.js'
 export const OPERATION_VERSION = 1
 
 const str = nonEmpty(256)
-const nullable = <S extends v.GenericSchema>(s: S) => v.nullable(s)
+const nullable = /* @__NO_SIDE_EFFECTS__ */ <S extends v.GenericSchema>(s: S) => v.nullable(s)
 
 /** A second person's sign-off (supervisor gate, critical resolutions). */
 export const ApprovalSchema = v.strictObject({ user: id<UserId>(), role: RoleSchema })
@@ -34,37 +34,49 @@ export const DecisionSchema = v.variant(
 export const HlcSchema = v.strictObject({ wall: int(0), counter: int(0), node: str })
 
 /** The kind-specific part of each operation. Quantities are integer units, money is integer minor units (cents). */
+export const RECEIVE_BODY = { item: id<ItemId>(), batch: id<BatchId>(), expiry: isoDate(), quantity: int(1), unitCost: int(0), supplier: str, grn: str }
+export const DISPENSE_BODY = {
+  item: id<ItemId>(),
+  /** null: the relay picks first-expiry-first-out */
+  batch: nullable(id<BatchId>()),
+  quantity: int(1),
+  patient: id<PatientId>(),
+  prescription: id<PrescriptionId>(),
+  /** hash of the signed version the device dispensed against */
+  prescriptionHash: str,
+  /** unit price shown on the device */
+  priceSeen: int(0),
+  /** tentative stock the device believed it had (batch, or item when batch is null) */
+  stockSeen: anyInt(),
+}
+const RETURN_BODY = { item: id<ItemId>(), batch: id<BatchId>(), quantity: int(1), dispense: nullable(id<OperationId>()), reason: text() }
+const TRANSFER_OUT_BODY = { item: id<ItemId>(), batch: id<BatchId>(), quantity: int(1), transfer: str, to: id<LocationId>() }
+const TRANSFER_IN_BODY = { item: id<ItemId>(), batch: id<BatchId>(), quantity: int(1), transfer: str, from: id<LocationId>() }
+const COUNT_BODY = { item: id<ItemId>(), batch: id<BatchId>(), counted: int(0), stockSeen: anyInt() }
+const ADJUSTMENT_REQUEST_BODY = {
+  item: id<ItemId>(),
+  batch: id<BatchId>(),
+  delta: nonZeroInt(),
+  reason: text(),
+  corrects: nullable(id<OperationId>()),
+  approval: v.nullable(ApprovalSchema),
+}
+export const FORMULARY_UPDATE_BODY = { item: id<ItemId>(), name: text(), price: int(0), status: oneOf(['active', 'withdrawn']), controlled: bool() }
+const PRESCRIPTION_STATUS_BODY = { prescription: id<PrescriptionId>(), signedHash: str, status: oneOf(['active', 'superseded', 'cancelled']) }
+const RESOLUTION_BODY = { conflict: id<ConflictId>(), decision: DecisionSchema, note: text(), approval: v.nullable(ApprovalSchema) }
+
+/** Every kind's body (separate constants above so that a bundle keeps only the ones it uses). */
 export const OPERATION_BODIES = {
-  receive: { item: id<ItemId>(), batch: id<BatchId>(), expiry: isoDate(), quantity: int(1), unitCost: int(0), supplier: str, grn: str },
-  dispense: {
-    item: id<ItemId>(),
-    /** null: the relay picks first-expiry-first-out */
-    batch: nullable(id<BatchId>()),
-    quantity: int(1),
-    patient: id<PatientId>(),
-    prescription: id<PrescriptionId>(),
-    /** hash of the signed version the device dispensed against */
-    prescriptionHash: str,
-    /** unit price shown on the device */
-    priceSeen: int(0),
-    /** tentative stock the device believed it had (batch, or item when batch is null) */
-    stockSeen: anyInt(),
-  },
-  return: { item: id<ItemId>(), batch: id<BatchId>(), quantity: int(1), dispense: nullable(id<OperationId>()), reason: text() },
-  'transfer-out': { item: id<ItemId>(), batch: id<BatchId>(), quantity: int(1), transfer: str, to: id<LocationId>() },
-  'transfer-in': { item: id<ItemId>(), batch: id<BatchId>(), quantity: int(1), transfer: str, from: id<LocationId>() },
-  count: { item: id<ItemId>(), batch: id<BatchId>(), counted: int(0), stockSeen: anyInt() },
-  'adjustment-request': {
-    item: id<ItemId>(),
-    batch: id<BatchId>(),
-    delta: nonZeroInt(),
-    reason: text(),
-    corrects: nullable(id<OperationId>()),
-    approval: v.nullable(ApprovalSchema),
-  },
-  'formulary-update': { item: id<ItemId>(), name: text(), price: int(0), status: oneOf(['active', 'withdrawn']), controlled: bool() },
-  'prescription-status': { prescription: id<PrescriptionId>(), signedHash: str, status: oneOf(['active', 'superseded', 'cancelled']) },
-  resolution: { conflict: id<ConflictId>(), decision: DecisionSchema, note: text(), approval: v.nullable(ApprovalSchema) },
+  receive: RECEIVE_BODY,
+  dispense: DISPENSE_BODY,
+  return: RETURN_BODY,
+  'transfer-out': TRANSFER_OUT_BODY,
+  'transfer-in': TRANSFER_IN_BODY,
+  count: COUNT_BODY,
+  'adjustment-request': ADJUSTMENT_REQUEST_BODY,
+  'formulary-update': FORMULARY_UPDATE_BODY,
+  'prescription-status': PRESCRIPTION_STATUS_BODY,
+  resolution: RESOLUTION_BODY,
 } as const
 
 export type OperationKind = keyof typeof OPERATION_BODIES
@@ -86,37 +98,38 @@ export const OPERATION_HEADER = {
   hash: hex64(),
 } as const
 
+/* @__NO_SIDE_EFFECTS__ */
 function operation<const K extends OperationKind, const B extends v.ObjectEntries>(kind: K, body: B) {
   return v.strictObject({ ...OPERATION_HEADER, kind: v.literal(kind), ...body })
 }
 
+const receive = operation('receive', RECEIVE_BODY)
+const dispense = operation('dispense', DISPENSE_BODY)
+const returnOp = operation('return', RETURN_BODY)
+const transferOut = operation('transfer-out', TRANSFER_OUT_BODY)
+const transferIn = operation('transfer-in', TRANSFER_IN_BODY)
+const count = operation('count', COUNT_BODY)
+const adjustmentRequest = operation('adjustment-request', ADJUSTMENT_REQUEST_BODY)
+const formularyUpdate = operation('formulary-update', FORMULARY_UPDATE_BODY)
+const prescriptionStatus = operation('prescription-status', PRESCRIPTION_STATUS_BODY)
+const resolution = operation('resolution', RESOLUTION_BODY)
+
 /** One schema per operation kind (the ledger looks the kind up first to name an unknown kind as such). */
 export const OPERATION_SCHEMAS = {
-  receive: operation('receive', OPERATION_BODIES.receive),
-  dispense: operation('dispense', OPERATION_BODIES.dispense),
-  return: operation('return', OPERATION_BODIES.return),
-  'transfer-out': operation('transfer-out', OPERATION_BODIES['transfer-out']),
-  'transfer-in': operation('transfer-in', OPERATION_BODIES['transfer-in']),
-  count: operation('count', OPERATION_BODIES.count),
-  'adjustment-request': operation('adjustment-request', OPERATION_BODIES['adjustment-request']),
-  'formulary-update': operation('formulary-update', OPERATION_BODIES['formulary-update']),
-  'prescription-status': operation('prescription-status', OPERATION_BODIES['prescription-status']),
-  resolution: operation('resolution', OPERATION_BODIES.resolution),
+  receive,
+  dispense,
+  return: returnOp,
+  'transfer-out': transferOut,
+  'transfer-in': transferIn,
+  count,
+  'adjustment-request': adjustmentRequest,
+  'formulary-update': formularyUpdate,
+  'prescription-status': prescriptionStatus,
+  resolution,
 } as const
 
 /** Any ledger operation (shape only: the ledger checks chain and hash). */
-export const OperationSchema = v.variant('kind', [
-  OPERATION_SCHEMAS.receive,
-  OPERATION_SCHEMAS.dispense,
-  OPERATION_SCHEMAS.return,
-  OPERATION_SCHEMAS['transfer-out'],
-  OPERATION_SCHEMAS['transfer-in'],
-  OPERATION_SCHEMAS.count,
-  OPERATION_SCHEMAS['adjustment-request'],
-  OPERATION_SCHEMAS['formulary-update'],
-  OPERATION_SCHEMAS['prescription-status'],
-  OPERATION_SCHEMAS.resolution,
-])
+export const OperationSchema = v.variant('kind', [receive, dispense, returnOp, transferOut, transferIn, count, adjustmentRequest, formularyUpdate, prescriptionStatus, resolution])
 
 export type ApprovalShape = v.InferOutput<typeof ApprovalSchema>
 export type DecisionShape = v.InferOutput<typeof DecisionSchema>

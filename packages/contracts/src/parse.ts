@@ -34,3 +34,5 @@ export function parseWith<S extends v.GenericSchema>(schema: S, input: unknown, 
 /** Any contract schema, and what it parses to (so callers need not import valibot for a signature). */
 export type Schema = v.GenericSchema
 export type Output<S extends Schema> = v.InferOutput<S>
+/** What a schema accepts (a request body before parsing: branded ids are plain strings here). */
+export type Input<S extends Schema> = v.InferInput<S>

@@ -1,5 +1,6 @@
 import * as v from 'valibot'
-import { nonEmpty, oneOf, text } from '../fields.js'
+import { id, nonEmpty, oneOf, text } from '../fields.js'
+import type { UserId } from '../ids.js'
 import { RoleSchema } from '../role-schema.js'
 
 /** Users, sessions and audit (docs/api.md): request and reply bodies. */
@@ -29,7 +30,7 @@ export const UpdateUserRequestSchema = v.pipe(
 export type UpdateUserRequest = v.InferOutput<typeof UpdateUserRequestSchema>
 
 /** The signed-in user as the device API shows them. */
-export const SessionUserSchema = v.object({ id: v.string(), name: v.string(), role: RoleSchema })
+export const SessionUserSchema = v.object({ id: id<UserId>(), name: v.string(), role: RoleSchema })
 export type SessionUser = v.InferOutput<typeof SessionUserSchema>
 
 /** `GET /api/session`, and `POST /api/users` (the created user). */

@@ -1,7 +1,7 @@
 import * as v from 'valibot'
 import { anyInt, bool, int, nonEmpty, oneOf } from '../fields.js'
 import type { OperationId } from '../ids.js'
-import { OPERATION_BODIES } from '../ledger-ops.js'
+import { DISPENSE_BODY, FORMULARY_UPDATE_BODY, RECEIVE_BODY } from '../ledger-ops.js'
 
 /** The idempotency key of a stock request: a retried request with the same id records nothing twice. */
 export const IdempotencyIdSchema = v.pipe(
@@ -10,17 +10,17 @@ export const IdempotencyIdSchema = v.pipe(
 ) as unknown as v.GenericSchema<string, OperationId>
 
 /** `POST /api/stock/receipts`: goods received (a GRN), recorded as a `receive` operation. */
-export const ReceiptRequestSchema = v.object({ id: IdempotencyIdSchema, ...OPERATION_BODIES.receive })
+export const ReceiptRequestSchema = v.object({ id: IdempotencyIdSchema, ...RECEIVE_BODY })
 export type ReceiptRequest = v.InferOutput<typeof ReceiptRequestSchema>
 
 /** `POST /api/stock/dispenses`: a `dispense` operation (`batch: null`: the relay picks first-expiry-first-out). */
-export const DispenseRequestSchema = v.object({ id: IdempotencyIdSchema, ...OPERATION_BODIES.dispense })
+export const DispenseRequestSchema = v.object({ id: IdempotencyIdSchema, ...DISPENSE_BODY })
 export type DispenseRequest = v.InferOutput<typeof DispenseRequestSchema>
 
 /** `POST /api/stock/formulary` (admin): a `formulary-update` operation; status defaults to active, controlled to false. */
 export const FormularyRequestSchema = v.object({
   id: IdempotencyIdSchema,
-  ...OPERATION_BODIES['formulary-update'],
+  ...FORMULARY_UPDATE_BODY,
   name: nonEmpty(),
   status: v.optional(oneOf(['active', 'withdrawn']), 'active'),
   controlled: v.optional(bool(), false),
