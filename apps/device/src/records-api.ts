@@ -25,7 +25,6 @@ import {
   type EncounterStatus,
   type QueueStatus,
   type Sex,
-  type VitalsValues,
 } from '@clinic-mesh/records'
 import type { ClinicStore} from '@clinic-mesh/store';
 import { UnknownPatientError, shardOf } from '@clinic-mesh/store'
@@ -127,7 +126,7 @@ export class RecordsApi {
       const chart = d.charts[patientId]
       if (!chart) throw new UnknownPatientError(patientId)
       encounterOf(chart, encounterId)
-      if (vitals) recordVitals(chart, encounterId, vitals as VitalsValues, actor)
+      if (vitals) recordVitals(chart, encounterId, vitals, actor)
       if (typeof notes === 'string') editNotes(chart, encounterId, notes, actor)
       if (edit) spliceNotes(chart, encounterId, edit.index, edit.deleteCount, edit.insert, actor)
       if (diagnosis) addDiagnosis(chart, encounterId, diagnosis as unknown as DiagnosisInput, actor)

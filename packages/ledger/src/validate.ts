@@ -23,11 +23,14 @@ export function validateOperation(input: unknown): Operation {
   if (!schema) throw new InvalidOperationError('unknown-kind', `unknown operation kind ${String(input.kind)}`, 'kind')
   const r = v.safeParse(schema, input)
   if (!r.success) {
-    const top = (i: v.BaseIssue<unknown>): string => String(i.path?.[0]?.key ?? '')
+    const top = (i: v.BaseIssue<unknown>): string => {
+      const key: unknown = i.path?.[0]?.key
+      return typeof key === 'string' ? key : ''
+    }
     const unexpected = (i: v.BaseIssue<unknown>): boolean => i.type === 'strict_object' && i.path?.length === 1 && i.input !== undefined
     const bad = r.issues.find((i) => !unexpected(i))
     if (bad) throw new InvalidOperationError('bad-field', `invalid ${top(bad)}: ${bad.message}`, top(bad))
-    const extra = top(r.issues[0] as v.BaseIssue<unknown>)
+    const extra = top(r.issues[0])
     throw new InvalidOperationError('unknown-field', `unexpected field ${extra}`, extra)
   }
   const op = input as unknown as Operation // the schema has no transforms: the input is the output, as hashed
