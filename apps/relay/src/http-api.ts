@@ -6,6 +6,7 @@ import {
   type ConflictsReply,
   type InventoryReply,
   type RelayLoginReply,
+  type RegistrationReply,
   type RelayStatusReply,
   type ResolutionReply,
 } from '@clinic-mesh/contracts'
@@ -26,7 +27,7 @@ import { RelaySessions, type Principal } from './relay-sessions.js'
 /** What the HTTP API needs from the relay. */
 export interface RelayApiHost {
   readonly access: AccessMap
-  register(input: RegistrationInput): Promise<{ created: boolean; body: Record<string, unknown> }>
+  register(input: RegistrationInput): Promise<{ created: boolean; body: RegistrationReply }>
   /** A single-use nonce for a device to sign (registration, `/sync`). */
   challenge(client?: string): { nonce: string; expiresAt: string }
   watchers(): ClinicWatcher[]

@@ -36,3 +36,9 @@ export type Schema = v.GenericSchema
 export type Output<S extends Schema> = v.InferOutput<S>
 /** What a schema accepts (a request body before parsing: branded ids are plain strings here). */
 export type Input<S extends Schema> = v.InferInput<S>
+
+/** The typed output, or undefined when the input does not fit (for callers that answer a misfit with their own error). */
+export function tryParse<S extends Schema>(schema: S, input: unknown): Output<S> | undefined {
+  const r = v.safeParse(schema, input)
+  return r.success ? r.output : undefined
+}

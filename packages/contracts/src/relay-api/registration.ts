@@ -31,3 +31,17 @@ export const RegistrationRequestSchema = v.object({
   proof: RelayProofSchema,
 })
 export type RegistrationRequest = v.InferOutput<typeof RegistrationRequestSchema>
+
+/** `POST /api/clinics` (201 first time, 200 again): the relay's key, which the device pins at the first registration. */
+export const RegistrationReplySchema = v.object({
+  clinic: v.string(),
+  directoryUrl: v.string(),
+  /** the relay-only documents: settled inventory and conflict queue URLs (once the relay has written them) */
+  settlement: v.object({ inventory: v.optional(v.string()), conflicts: v.optional(v.string()) }),
+  relayKey: v.string(),
+})
+export type RegistrationReply = v.InferOutput<typeof RegistrationReplySchema>
+
+/** `GET /api/identity?nonce=&clinic=&peer=`: the relay's signature over the device's own nonce with its identity key. */
+export const IdentityReplySchema = v.object({ relayKey: v.string(), signature: v.string() })
+export type IdentityReply = v.InferOutput<typeof IdentityReplySchema>
