@@ -8,7 +8,7 @@ import { RoleSchema } from '../role-schema.js'
 const password = v.pipe(v.string('must be text'), v.minLength(8, 'must be at least 8 characters'), v.maxLength(200, 'must be at most 200 characters'))
 
 /** `POST /api/login` (the user's name or id). */
-export const LoginRequestSchema = v.object({ user: nonEmpty(100), password: text(200) })
+export const LoginRequestSchema = v.object({ user: v.pipe(v.string('must be text'), v.trim(), nonEmpty(100)), password: text(200) })
 export type LoginRequest = v.InferOutput<typeof LoginRequestSchema>
 
 /** `POST /api/password`: the signed-in user's own password. */
@@ -16,7 +16,7 @@ export const PasswordChangeRequestSchema = v.object({ oldPassword: text(200), ne
 export type PasswordChangeRequest = v.InferOutput<typeof PasswordChangeRequestSchema>
 
 /** `POST /api/users` (admin). */
-export const CreateUserRequestSchema = v.object({ name: nonEmpty(100), role: RoleSchema, password })
+export const CreateUserRequestSchema = v.object({ name: v.pipe(v.string('must be text'), v.trim(), nonEmpty(100)), role: RoleSchema, password })
 export type CreateUserRequest = v.InferOutput<typeof CreateUserRequestSchema>
 
 export const USER_STATUSES = ['active', 'disabled'] as const
