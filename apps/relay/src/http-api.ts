@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import {
+  ApprovalRequestSchema,
   InvalidInputError,
   RelayLoginRequestSchema,
   parseWith,
@@ -171,7 +172,7 @@ async function route(host: RelayApiHost, sessions: RelaySessions, log: Logger, r
       // their password (checked against the register, back-off and lockout per clinic and user)
       if (p.kind !== 'session') throw new ForbiddenError('operator', 'decisions for a clinic with users need a signed-in reviewer of that clinic')
       if (body.approval !== undefined && body.approval !== null) {
-        const a = typeof body.approval === 'object' && !Array.isArray(body.approval) ? (body.approval as Record<string, unknown>) : {}
+        const a = parseWith(ApprovalRequestSchema, body.approval, 'approval')
         const ok = await host.reviewers.check(claimed.clinic, claimed.register(), a.user, a.password, 'approval')
         body.approval = { user: ok.user, role: ok.role }
       }

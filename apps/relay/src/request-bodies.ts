@@ -9,6 +9,7 @@ import {
   type ConflictId,
   type RegistrationRequest,
   type ResolutionRequest,
+  type UserId,
 } from '@clinic-mesh/contracts'
 
 /** The relay's request bodies, parsed with the contract schemas (@clinic-mesh/contracts relay-api/). */
@@ -34,6 +35,6 @@ export function parseResolution(conflict: string, body: unknown): ResolutionInpu
   const r = parseWith(ResolutionRequestSchema, body, 'request body')
   if (conflict === '' || conflict.length > 256) throw new InvalidInputError('the conflict id in the path must be 1-256 characters')
   // a password proved the approver (checked before parsing); only who and in which role go into the operation
-  const approval = r.approval ? { user: r.approval.user, role: r.approval.role } : null
+  const approval = r.approval ? { user: r.approval.user as UserId, role: r.approval.role } : null
   return { ...r, conflict: conflict as ConflictId, approval }
 }

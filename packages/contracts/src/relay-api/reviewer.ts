@@ -9,7 +9,10 @@ import { ConflictViewSchema } from './conflict-view.js'
 /** The reviewer console's requests and replies (docs/relay-api.md). */
 
 /** `POST /api/login`: a session of one clinic's reviewer, pharmacist or supervisor (12 h). */
-export const RelayLoginRequestSchema = v.object({ clinic: ClinicIdSchema, user: nonEmpty(100), password: nonEmpty(200) })
+/** A user's name or id, as typed (trimmed). */
+const userName = v.pipe(v.string('must be text'), v.trim(), nonEmpty(100))
+
+export const RelayLoginRequestSchema = v.object({ clinic: ClinicIdSchema, user: userName, password: nonEmpty(200) })
 export type RelayLoginRequest = v.InferOutput<typeof RelayLoginRequestSchema>
 
 export const RelayLoginReplySchema = v.object({
@@ -21,7 +24,7 @@ export const RelayLoginReplySchema = v.object({
 export type RelayLoginReply = v.InferOutput<typeof RelayLoginReplySchema>
 
 /** The second approver of a critical decision; `password` proves it for a clinic whose users sign in (the relay checks it, then drops it). */
-export const ApprovalRequestSchema = v.object({ user: id<UserId>(100), role: RoleSchema, password: v.optional(v.string()) })
+export const ApprovalRequestSchema = v.object({ user: userName, role: RoleSchema, password: v.optional(v.string()) })
 
 /**
  * `POST /api/conflicts/:id/resolution`. `user` and `role`: a signed-in reviewer's come from the session (the relay
