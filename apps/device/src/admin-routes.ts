@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { InvalidInputError } from '@clinic-mesh/contracts'
+import { InvalidInputError, RevokeDeviceRequestSchema, type DevicesReply } from '@clinic-mesh/contracts'
 import { readClinicFile } from './clinic-file.js'
 import type { AdminHost } from './node-host.js'
 import type { Principal } from './auth.js'
 import { AdminKeyUnavailableError, ClinicNotReadyError, SigningKeyLockedError } from './errors.js'
-import { readJson, sendJson } from './http-util.js'
+import { readBody, sendJson } from './http-util.js'
 import { hostJoin } from './join-flow.js'
 import { revokeDevice } from './revocation.js'
 import { ready, who } from './route-context.js'
@@ -38,11 +38,12 @@ export async function adminRoute(node: AdminHost, req: IncomingMessage, res: Ser
   if (a === 'devices' && parts.length === 2 && method === 'GET') {
     who(node, req, 'revoke-device')
     const m = node.membership
-    return send(200, {
+    const reply: DevicesReply = {
       self: node.peerId,
       enrolled: m.enrolments().map((e) => ({ peerId: e.devicePeerId, name: e.deviceName, enrolledAt: e.enrolledAt, revoked: m.isRevoked(e.devicePeerId) })),
       revocations: m.revocations().map((r) => ({ peerId: r.devicePeerId, revokedAt: r.revokedAt, reason: r.reason })),
-    })
+    }
+    return send(200, reply)
   }
   if (a === 'join-codes' && parts.length === 2 && method === 'POST') {
     const { p, key } = await clinicAdminKey(node, req, 'enrol-device')
@@ -68,11 +69,11 @@ export async function adminRoute(node: AdminHost, req: IncomingMessage, res: Ser
   }
   if (a === 'devices' && b === 'revoke' && parts.length === 3 && method === 'POST') {
     const { p, key } = await clinicAdminKey(node, req, 'revoke-device')
-    const body = await readJson(req)
+    const body = await readBody(req, RevokeDeviceRequestSchema)
     if (body.peerId === node.peerId) throw new InvalidInputError('a device cannot revoke itself: revoke it from another device of the clinic')
     const doc = node.membershipDoc
     if (!doc) throw new ClinicNotReadyError('the membership document is not loaded yet')
-    const done = revokeDevice(doc, key, node.config.clinic, { peerId: body.peerId, reason: body.reason })
+    const done = revokeDevice(doc, key, node.config.clinic, body)
     await ready(node.audit).record(p.user, 'change', `device:${done.peerId}`)
     await node.repo.flush([doc.documentId])
     return send(200, { revoked: done })

@@ -1,5 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { InvalidInputError, type DeviceId } from '@clinic-mesh/contracts'
+import {
+  DispenseRequestSchema,
+  FormularyRequestSchema,
+  InvalidInputError,
+  NetworkRequestSchema,
+  OpenEncounterRequestSchema,
+  ReceiptRequestSchema,
+  RegisterPatientRequestSchema,
+  UpdateEncounterRequestSchema,
+  type DeviceId,
+  type StatusReply,
+  type UpdateEncounterRequest,
+} from '@clinic-mesh/contracts'
 import { ForbiddenError, type Action } from '@clinic-mesh/security'
 import type { Actor } from '@clinic-mesh/records'
 import { adminRoute } from './admin-routes.js'
@@ -10,19 +22,19 @@ import { ready, signer, who } from './route-context.js'
 import type { Principal } from './auth.js'
 import type { NodeHost } from './node-host.js'
 import { DeviceRevokedError, RouteNotFoundError } from './errors.js'
-import { SECURITY_HEADERS, errorReply, field, readJson, sendJson } from './http-util.js'
+import { SECURITY_HEADERS, errorReply, readBody, sendJson } from './http-util.js'
 import { log } from './log.js'
 import { serveStatic } from './static-files.js'
 
 /** PATCH /api/encounters/:id: the policy action of the most demanding part of the body. */
-function encounterAction(body: Record<string, unknown>): Action {
-  if (body.diagnosis !== undefined) return 'draft-prescription'
-  if (body.notes !== undefined || body.notesSplice !== undefined) return 'write-notes'
-  if (body.vitals !== undefined) return 'record-vitals'
+function encounterAction(body: UpdateEncounterRequest): Action {
+  if (body.diagnosis !== undefined && body.diagnosis !== null) return 'draft-prescription'
+  if (body.notes !== undefined || (body.notesSplice !== undefined && body.notesSplice !== null)) return 'write-notes'
+  if (body.vitals !== undefined && body.vitals !== null) return 'record-vitals'
   return 'read-chart'
 }
 
-async function status(node: NodeHost): Promise<unknown> {
+async function status(node: NodeHost): Promise<StatusReply> {
   if (node.revoked) return { device: { id: node.config.deviceId, name: node.config.name, peerId: node.peerId }, revoked: true, clinic: { ready: false } }
   const relay = node.relay?.status()
   const pending = (await node.ledger?.pending()) ?? 0
@@ -62,8 +74,8 @@ async function route(node: NodeHost, req: IncomingMessage, res: ServerResponse, 
   if (await prescriptionRoute(node, req, res, parts)) return
   if (a === 'network' && parts.length === 2 && method === 'POST') {
     who(node, req)
-    const body = await readJson(req)
-    await node.setNetwork(field.bool(body, 'mesh'), field.bool(body, 'relay'))
+    const body = await readBody(req, NetworkRequestSchema)
+    await node.setNetwork(body.mesh, body.relay)
     return send(200, { network: node.network })
   }
   const actor = (p: Principal): Actor => ({ user: p.user, device: node.config.deviceId as DeviceId })
@@ -71,7 +83,7 @@ async function route(node: NodeHost, req: IncomingMessage, res: ServerResponse, 
   if (a === 'patients') {
     if (parts.length === 2 && method === 'POST') {
       const p = who(node, req, 'register-patient')
-      const body = await readJson(req)
+      const body = await readBody(req, RegisterPatientRequestSchema)
       const created = await ready(node.records).register(body, actor(p))
       await audit(p, 'change', created.id)
       return send(201, created)
@@ -95,16 +107,16 @@ async function route(node: NodeHost, req: IncomingMessage, res: ServerResponse, 
   if (a === 'encounters') {
     if (parts.length === 2 && method === 'POST') {
       const p = who(node, req, 'register-patient')
-      const body = await readJson(req)
+      const body = await readBody(req, OpenEncounterRequestSchema)
       const opened = await ready(node.records).openEncounter(body, actor(p))
       await audit(p, 'change', opened.patientId)
       return send(201, opened)
     }
     if (b && parts.length === 3 && method === 'PATCH') {
-      const body = await readJson(req)
+      const body = await readBody(req, UpdateEncounterRequestSchema)
       const p = who(node, req, encounterAction(body))
       const updated = await ready(node.records).updateEncounter(b, body, actor(p))
-      await audit(p, 'change', String(body.patientId))
+      await audit(p, 'change', body.patientId)
       return send(200, updated)
     }
   }
@@ -118,15 +130,14 @@ async function route(node: NodeHost, req: IncomingMessage, res: ServerResponse, 
       // and the relay settles it only from that authority role
       const p = signer(node, req)
       if (p.role !== 'admin') throw new ForbiddenError('role', `${p.role} may not change the formulary`)
-      const body = await readJson(req)
+      const body = await readBody(req, FormularyRequestSchema)
       const r = await ready(node.stock).formulary(body, p)
       return send(r.duplicate ? 200 : 201, { operation: { ...r.operation, status: 'tentative' }, duplicate: r.duplicate })
     }
     if ((b === 'receipts' || b === 'dispenses') && parts.length === 3 && method === 'POST') {
       const p = signer(node, req, b === 'receipts' ? 'receive-stock' : 'dispense')
-      const body = await readJson(req)
       const stock = ready(node.stock)
-      const r = b === 'receipts' ? await stock.receive(body, p) : await stock.dispense(body, p)
+      const r = b === 'receipts' ? await stock.receive(await readBody(req, ReceiptRequestSchema), p) : await stock.dispense(await readBody(req, DispenseRequestSchema), p)
       return send(r.duplicate ? 200 : 201, { operation: { ...r.operation, status: 'tentative' }, duplicate: r.duplicate })
     }
   }

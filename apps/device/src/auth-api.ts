@@ -1,9 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { InvalidInputError } from '@clinic-mesh/contracts'
+import {
+  CreateUserRequestSchema,
+  InvalidInputError,
+  LoginRequestSchema,
+  PasswordChangeRequestSchema,
+  UpdateUserRequestSchema,
+  type SessionUser,
+  type UsersReply,
+} from '@clinic-mesh/contracts'
 import { ForbiddenError } from '@clinic-mesh/security'
 import type { DeviceAudit } from './audit.js'
 import { SESSION_COOKIE, SESSION_MS, tokenOf, type DeviceAuth, type Principal } from './auth.js'
-import { readJson, sendJson } from './http-util.js'
+import { readBody, sendJson } from './http-util.js'
 
 const AUDIT_READERS = new Set(['admin', 'supervisor', 'reviewer'])
 
@@ -27,7 +35,7 @@ export async function authRoute(
   const [, a] = parts
   if (a === 'password' && parts.length === 2 && method === 'POST') {
     const me = auth.require(req)
-    const body = await readJson(req)
+    const body = await readBody(req, PasswordChangeRequestSchema)
     await auth.changeOwnPassword(me, body.oldPassword, body.newPassword)
     await audit.record(me.user, 'change', `user:${me.user}:password`)
     sendJson(res, 200, { ok: true })
@@ -36,16 +44,16 @@ export async function authRoute(
   if (a === 'users' && parts.length === 3 && method === 'PATCH') {
     // role change or disabling (an employee who left): a whole new record, endorsed by this admin
     const { principal: admin, userKey } = auth.requireSigner(req, 'manage-users')
-    const body = await readJson(req)
-    const updated = await auth.updateUser(admin, parts[2] ?? '', { role: body.role, status: body.status }, userKey)
+    const body = await readBody(req, UpdateUserRequestSchema)
+    const updated = await auth.updateUser(admin, parts[2] ?? '', body, userKey)
     await audit.record(admin.user, 'change', `user:${updated.id}`)
     sendJson(res, 200, { user: updated })
     return true
   }
   if (parts.length !== 2) return false
   if (a === 'login' && method === 'POST') {
-    const body = await readJson(req)
-    const { token, principal, expiresAt } = await auth.login({ user: body.user, password: body.password })
+    const body = await readBody(req, LoginRequestSchema)
+    const { token, principal, expiresAt } = await auth.login(body)
     await audit.record(principal.user, 'change', 'session:login')
     res.setHeader('set-cookie', sessionCookie(token, SESSION_MS / 1000))
     sendJson(res, 200, { user: view(principal), expiresAt: new Date(expiresAt).toISOString(), token })
@@ -65,14 +73,15 @@ export async function authRoute(
   }
   if (a === 'users' && method === 'GET') {
     auth.require(req, 'manage-users')
-    sendJson(res, 200, { users: auth.users(), unendorsed: auth.unendorsed() })
+    const reply: UsersReply = { users: auth.users(), unendorsed: auth.unendorsed() }
+    sendJson(res, 200, reply)
     return true
   }
   if (a === 'users' && method === 'POST') {
     // the new record is endorsed with the admin's own signing key (unlocked at their sign-in)
     const { principal: admin, userKey } = auth.requireSigner(req, 'manage-users')
-    const body = await readJson(req)
-    const created = await auth.createUser(admin, { name: body.name, role: body.role, password: body.password }, userKey)
+    const body = await readBody(req, CreateUserRequestSchema)
+    const created = await auth.createUser(admin, body, userKey)
     await audit.record(admin.user, 'change', `user:${created.user}`)
     sendJson(res, 201, { user: view(created) })
     return true
@@ -89,4 +98,4 @@ export async function authRoute(
   return false
 }
 
-const view = (p: Principal): { id: string; name: string; role: string } => ({ id: p.user, name: p.name, role: p.role })
+const view = (p: Principal): SessionUser => ({ id: p.user, name: p.name, role: p.role })

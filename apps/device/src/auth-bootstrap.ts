@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import type { Role } from '@clinic-mesh/contracts'
+import { CreateUserRequestSchema, parseWith, type Role } from '@clinic-mesh/contracts'
 import type { LoginPolicy } from '@clinic-mesh/security'
 import { ADMIN_PASSWORD_FILE, FIRST_ADMIN, initialAdminPassword, unlockAdminKey } from './admin-key.js'
 import { userIdOf, type DeviceAuth } from './auth.js'
@@ -29,8 +29,8 @@ export async function bootstrapUsers(auth: DeviceAuth, dataDir: string, clinicAd
       if (role === 'admin') {
         if (process.env.CLINIC_MESH_ADMIN_PASSWORD) log('admin-created', { user: 'admin', passwordFrom: 'CLINIC_MESH_ADMIN_PASSWORD' })
         else log('admin-created', { user: 'admin', passwordFile: join(dataDir, ADMIN_PASSWORD_FILE) })
-        await auth.createUser(undefined, { name: 'admin', role: 'admin', password }, await adminKey())
-      } else await auth.createUser(undefined, { name: role, role, password: `${role}-demo` }, await adminKey())
+        await auth.createUser(undefined, parseWith(CreateUserRequestSchema, { name: 'admin', role: 'admin', password }, 'the first admin'), await adminKey())
+      } else await auth.createUser(undefined, parseWith(CreateUserRequestSchema, { name: role, role, password: `${role}-demo` }, 'a demo user'), await adminKey())
     }
   } finally {
     key?.fill(0)

@@ -3,10 +3,10 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { IncomingMessage } from 'node:http'
 import type { DocHandle } from '@automerge/automerge-repo'
-import { InvalidInputError, isRole, type Role, type UserId } from '@clinic-mesh/contracts'
+import { InvalidInputError, type AdminUser, type CreateUserRequest, type LoginRequest, type Role, type UpdateUserRequest, type UserId } from '@clinic-mesh/contracts'
 import {
   InvalidPasswordError, LoginGuard, PASSWORD_SCRYPT, assertCan, createUser, endorseUser, logout, nextVersion, reconcileUsers, resolveUserId, rewrapUser, userIdOf as userIdOfName, verifyPassword, withoutVerifiers,
-  type UserRecord, type Action, type AttemptRecord, type PolicyContext, type AttemptStore, type LoginPolicy, type ScryptParams, type Session, type UserHighWater, type UserRegister,
+  type UserRecord, type Action, type AttemptRecord, type PolicyContext, type AttemptStore, type LoginPolicy, type ScryptParams, type Session, type UserHighWater, type UserRegister, type UserRegisterDoc,
 } from '@clinic-mesh/security'
 import { holdsAdminKeyFor, rewrapAdminKey, unlockAdminKey } from './admin-key.js'
 import { writeJsonAtomic } from './clinic-file.js'
@@ -14,7 +14,7 @@ import { SigningKeyLockedError, UnauthenticatedError, UnknownUserError, UserExis
 import { log } from './log.js'
 
 /** The user register as a document (the security package's UserRegister plus a kind tag). */
-export type UserRegisterDoc = UserRegister & { kind: 'user-register/1' }
+export type { UserRegisterDoc } from '@clinic-mesh/security'
 
 /** Who made a request: a logged-in user of this clinic. */
 export interface Principal {
@@ -201,7 +201,7 @@ export class DeviceAuth {
   }
 
   /** Users as the admin screen lists them (no hashes or keys). */
-  users(): { id: string; name: string; role: Role; status: string }[] {
+  users(): AdminUser[] {
     return Object.entries(this.#endorsed().users).map(([id, u]) => ({ id, name: u.name, role: u.role, status: u.status }))
   }
 
@@ -220,11 +220,9 @@ export class DeviceAuth {
    * Creates a user in the synced register, endorsed by `endorser`: the acting admin's unlocked signing key, or (the
    * founder's bootstrap, no actor) the clinic admin key. Only admins (`manage-users`).
    */
-  async createUser(actor: Principal | undefined, input: { name: unknown; role: unknown; password: unknown }, endorser: Uint8Array): Promise<Principal> {
+  /** `input` as the contract's `CreateUserRequestSchema` parses it (name trimmed, a clinic role, a password of 8-200). */
+  async createUser(actor: Principal | undefined, input: CreateUserRequest, endorser: Uint8Array): Promise<Principal> {
     if (actor) assertCan(actor.role, 'manage-users', { online: false })
-    if (typeof input.name !== 'string' || input.name.trim() === '' || input.name.length > 100) throw new InvalidInputError('name must be a non-empty string of at most 100 characters')
-    if (!isRole(input.role)) throw new InvalidInputError(`unknown role ${JSON.stringify(input.role)}`)
-    if (typeof input.password !== 'string' || input.password.length < 8 || input.password.length > 200) throw new InvalidInputError('password must be 8 to 200 characters')
     const id = userIdOf(input.name)
     // also a user this device knows though the document lost them: a new record (version 1) would never beat theirs
     if (this.hasUser(id)) throw new UserExistsError(`user ${id} already exists`)
@@ -245,13 +243,10 @@ export class DeviceAuth {
    * sessions end at once (`principal` checks the status); signatures they made before stay valid. An admin cannot
    * disable or demote themself (a clinic must keep an admin who can sign in).
    */
-  async updateUser(actor: Principal, id: string, change: { role?: unknown; status?: unknown }, endorser: Uint8Array): Promise<{ id: string; name: string; role: Role; status: string }> {
+  async updateUser(actor: Principal, id: string, change: UpdateUserRequest, endorser: Uint8Array): Promise<AdminUser> {
     assertCan(actor.role, 'manage-users', { online: false })
     const current = this.#endorsedUser(id)
     if (!current) throw new UnknownUserError(`no user ${id}`)
-    if (change.role !== undefined && !isRole(change.role)) throw new InvalidInputError(`unknown role ${JSON.stringify(change.role)}`)
-    if (change.status !== undefined && change.status !== 'active' && change.status !== 'disabled') throw new InvalidInputError('status must be active or disabled')
-    if (change.role === undefined && change.status === undefined) throw new InvalidInputError('give role and/or status')
     const role = change.role ?? current.role
     const status = change.status ?? current.status
     if (id === actor.user && (status !== 'active' || role !== 'admin')) throw new InvalidInputError('an admin cannot disable or demote themself: ask another admin')
@@ -269,9 +264,8 @@ export class DeviceAuth {
    * new verifier and wrap at the next credential version, signed by their key; the admin's endorsement of who they
    * are stays as it was.
    */
-  async changeOwnPassword(me: Principal, oldPassword: unknown, newPassword: unknown): Promise<void> {
-    if (typeof oldPassword !== 'string' || typeof newPassword !== 'string') throw new InvalidInputError('give oldPassword and newPassword')
-    if (newPassword.length < 8 || newPassword.length > 200) throw new InvalidInputError('the new password must be 8 to 200 characters')
+  /** The passwords as the contract's `PasswordChangeRequestSchema` parses them (the new one 8-200 characters). */
+  async changeOwnPassword(me: Principal, oldPassword: string, newPassword: string): Promise<void> {
     const current = this.#endorsedUser(me.user)
     if (!current) throw new UnknownUserError(`no user ${me.user}`)
     // the old password goes through the login guard: a wrong one backs off and locks like a failed sign-in; the key
@@ -305,9 +299,8 @@ export class DeviceAuth {
   }
 
   /** Offline login (user id or name + password) → a new session token for this device. */
-  async login(input: { user: unknown; password: unknown }): Promise<{ token: string; principal: Principal; expiresAt: number }> {
-    if (typeof input.user !== 'string' || input.user.trim() === '' || input.user.length > 100) throw new InvalidInputError('user must be a user name or id')
-    if (typeof input.password !== 'string' || input.password.length > 200) throw new InvalidInputError('password must be a string')
+  /** `input` as the contract's `LoginRequestSchema` parses it. */
+  async login(input: LoginRequest): Promise<{ token: string; principal: Principal; expiresAt: number }> {
     const register = this.#endorsed()
     const id = input.user.startsWith('usr_') ? resolveUserId(register, input.user) : userIdOf(input.user)
     // an id not (yet) in the register — e.g. before it synced to a new tablet — does not count towards a lockout

@@ -1,4 +1,3 @@
-import type { Enrolment, Revocation } from '@clinic-mesh/mesh'
 import type { StorageProtection } from './storage-at-rest.js'
 
 export interface DeviceNodeInit {
@@ -31,9 +30,5 @@ export interface DeviceNodeInit {
   allowHosts?: string[]
 }
 
-/** The clinic membership document: enrolments and revocations keyed by libp2p peer id. */
-export interface MembershipDoc {
-  kind: 'clinic-membership/1'
-  enrolments: { [peerId: string]: Enrolment }
-  revocations: { [peerId: string]: Revocation }
-}
+/** The clinic membership document (@clinic-mesh/contracts): enrolments and revocations keyed by libp2p peer id. */
+export type { MembershipDoc } from '@clinic-mesh/contracts'

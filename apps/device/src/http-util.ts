@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { ClinicMeshError, InvalidInputError } from '@clinic-mesh/contracts'
+import { ClinicMeshError, InvalidInputError, parseWith, type Output, type Schema } from '@clinic-mesh/contracts'
 import { SameOriginGuard as BaseSameOriginGuard } from '@clinic-mesh/security'
 import { MalformedJsonError, PayloadTooLargeError } from './errors.js'
 
@@ -137,31 +137,7 @@ export async function readJson(req: IncomingMessage): Promise<Record<string, unk
   return value as Record<string, unknown>
 }
 
-/** Field readers for untrusted bodies: each throws InvalidInputError naming the field. */
-export const field = {
-  string(body: Record<string, unknown>, key: string): string {
-    const v = body[key]
-    if (typeof v !== 'string' || v === '') throw new InvalidInputError(`${key} must be a non-empty string`)
-    return v
-  },
-  optString(body: Record<string, unknown>, key: string): string | undefined {
-    return body[key] === undefined || body[key] === null ? undefined : field.string(body, key)
-  },
-  int(body: Record<string, unknown>, key: string, min = 0): number {
-    const v = body[key]
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw new InvalidInputError(`${key} must be an integer ≥ ${min}`)
-    return v
-  },
-  object(body: Record<string, unknown>, key: string): Record<string, unknown> | undefined {
-    const v = body[key]
-    if (v === undefined || v === null) return undefined
-    if (typeof v !== 'object' || Array.isArray(v)) throw new InvalidInputError(`${key} must be an object`)
-    return v as Record<string, unknown>
-  },
-  bool(body: Record<string, unknown>, key: string): boolean | undefined {
-    const v = body[key]
-    if (v === undefined) return undefined
-    if (typeof v !== 'boolean') throw new InvalidInputError(`${key} must be true or false`)
-    return v
-  },
+/** Reads a JSON body and parses it with a contract schema: every invalid field is named in one InvalidInputError (400). */
+export async function readBody<S extends Schema>(req: IncomingMessage, schema: S): Promise<Output<S>> {
+  return parseWith(schema, await readJson(req), 'request body')
 }

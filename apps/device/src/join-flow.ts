@@ -3,7 +3,17 @@ import type { AddressInfo } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { InvalidInputError } from '@clinic-mesh/contracts'
+import {
+  InvalidInputError,
+  JoinOfferAnswerSchema,
+  JoinOfferMessageSchema,
+  JoinWelcomeAnswerSchema,
+  JoinWelcomeMessageSchema,
+  parseWith,
+  type JoinOffer,
+  type Schema,
+  type Output,
+} from '@clinic-mesh/contracts'
 import { JoinAdmin, JoinClient, JoinError, createJoinCode, type Enrolment } from '@clinic-mesh/mesh'
 import { writeJsonAtomic, type ClinicFile } from './clinic-file.js'
 import { ConfigError } from './errors.js'
@@ -13,17 +23,14 @@ import { joinOfferLimiter } from './rate-limit.js'
 import { log } from './log.js'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
+/** Bytes of a hex value (the clinic file's keys; join messages are checked by their contract schemas first). */
 function bytes(v: unknown, what: string): Uint8Array {
   if (typeof v !== 'string' || !/^(?:[0-9a-f]{2}){1,4096}$/.test(v)) throw new InvalidInputError(`${what} must be hex`)
   return Uint8Array.from(Buffer.from(v, 'hex'))
 }
 
-export interface JoinOffer {
-  code: string
-  expiresAt: string
-  /** Where the new tablet sends its half (`clinic-mesh device ... --join URL --join-code CODE`). */
-  url: string
-}
+/** `POST /api/join-codes`'s reply (@clinic-mesh/contracts): `url` is where the new tablet sends its half (`clinic-mesh device ... --join URL --join-code CODE`). */
+export type { JoinOffer } from '@clinic-mesh/contracts'
 
 export interface JoinHostInit {
   /** The clinic with its secret and the admin key (from the admin's unlocked session), in memory only. */
@@ -84,11 +91,13 @@ export async function hostJoin(init: JoinHostInit): Promise<JoinOffer> {
         const body = await readJson(req)
         if (req.url === '/join/offer' && req.method === 'POST') {
           offers.take(req.socket.remoteAddress)
-          const { y } = admin.offer({ sid: bytes(body.sid, 'sid'), y: bytes(body.y, 'y') })
+          const m = parseWith(JoinOfferMessageSchema, body, 'join offer')
+          const { y } = admin.offer({ sid: bytes(m.sid, 'sid'), y: bytes(m.y, 'y') })
           return sendJson(res, 200, { y: hex(y) })
         }
         if (req.url === '/join/welcome' && req.method === 'POST') {
-          const { enrolment, welcome } = admin.welcome(bytes(body.sid, 'sid'), { confirm: bytes(body.confirm, 'confirm'), sealed: bytes(body.sealed, 'sealed') })
+          const m = parseWith(JoinWelcomeMessageSchema, body, 'join welcome')
+          const { enrolment, welcome } = admin.welcome(bytes(m.sid, 'sid'), { confirm: bytes(m.confirm, 'confirm'), sealed: bytes(m.sealed, 'sealed') })
           await init.enrol(enrolment)
           log('device-joined', { peerId: enrolment.devicePeerId })
           sendJson(res, 200, { confirm: hex(welcome.confirm), sealed: hex(welcome.sealed) })
@@ -125,21 +134,21 @@ export async function joinClinic(dataDir: string, url: string, code: string, dev
   const file = join(dataDir, 'clinic.json')
   if (existsSync(file)) return file
   const client = new JoinClient(code, { devicePeerId: device.peerId, deviceName: device.name })
-  const post = async (path: string, body: Record<string, string>): Promise<Record<string, string>> => {
+  const post = async <S extends Schema>(path: string, body: Record<string, string>, reply: S): Promise<Output<S>> => {
     let res: Response
     try {
       res = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) })
     } catch (err) {
       throw new ConfigError(`cannot reach the admin device at ${url}: ${(err as Error).message}`)
     }
-    const json = (await res.json()) as Record<string, string> & { error?: { name: string; message: string } }
-    if (!res.ok) throw new JoinError(json.error?.message ?? `join failed with HTTP ${res.status}`)
-    return json
+    const json = (await res.json()) as { error?: { name?: string; message?: string } } | undefined
+    if (!res.ok) throw new JoinError(json?.error?.message ?? `join failed with HTTP ${res.status}`)
+    return parseWith(reply, json, 'the admin device\'s join answer')
   }
   const hello = client.hello()
-  const offer = await post('/join/offer', { sid: hex(hello.sid), y: hex(hello.y) })
+  const offer = await post('/join/offer', { sid: hex(hello.sid), y: hex(hello.y) }, JoinOfferAnswerSchema)
   const request = client.request({ y: bytes(offer.y, 'y') })
-  const welcome = await post('/join/welcome', { sid: hex(hello.sid), confirm: hex(request.confirm), sealed: hex(request.sealed) })
+  const welcome = await post('/join/welcome', { sid: hex(hello.sid), confirm: hex(request.confirm), sealed: hex(request.sealed) }, JoinWelcomeAnswerSchema)
   const bundle = client.finish({ confirm: bytes(welcome.confirm, 'confirm'), sealed: bytes(welcome.sealed, 'sealed') })
   const e = bundle.extra
   if (!e.name || !e.site || !e.mdnsTag) throw new JoinError('the admin device sent an incomplete clinic description')

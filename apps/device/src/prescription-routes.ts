@@ -1,11 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { InvalidInputError, type DeviceId } from '@clinic-mesh/contracts'
+import { SignPrescriptionRequestSchema, type DeviceId, type SignPrescriptionReply } from '@clinic-mesh/contracts'
 import { ForbiddenError } from '@clinic-mesh/security'
 import type { PrescriptionHost } from './node-host.js'
-import { readJson, sendJson } from './http-util.js'
+import { readBody, sendJson } from './http-util.js'
 import { ready } from './route-context.js'
-
-const HASH = /^[0-9a-f]{64}$/
 
 /** The policy refusal in words for the person at the tablet (the web shows the message as it is). */
 function plainRefusal(err: ForbiddenError, ageDays: number | undefined): ForbiddenError {
@@ -38,11 +36,7 @@ export async function prescriptionRoute(node: PrescriptionHost, req: IncomingMes
     throw err instanceof ForbiddenError ? plainRefusal(err, knowledgeBaseAgeDays) : err
   }
   const { principal, userKey } = signer
-  const body = await readJson(req)
-  const expectedHash = body.expectedHash
-  if (expectedHash !== undefined && (typeof expectedHash !== 'string' || !HASH.test(expectedHash))) {
-    throw new InvalidInputError('expectedHash must be the prescription hash you saw (64 lowercase hex characters)')
-  }
+  const { expectedHash } = await readBody(req, SignPrescriptionRequestSchema)
   const actor = { user: principal.user, device: node.config.deviceId as DeviceId }
   const device = { peerId: node.peerId, secretKey: node.deviceSigningKey }
   const done = await ready(node.records).signPrescription(pid, rxId, { userKey, device }, actor, expectedHash)
@@ -51,6 +45,7 @@ export async function prescriptionRoute(node: PrescriptionHost, req: IncomingMes
     await audit.record(principal.user, 'change', `patient:${pid}`)
     await audit.record(principal.user, 'change', `prescription-signature:${rxId}`)
   }
-  sendJson(res, 200, { patientId: pid, prescriptionId: rxId, hash: done.hash, signedNow: done.signedNow })
+  const reply: SignPrescriptionReply = { patientId: pid, prescriptionId: rxId, hash: done.hash, signedNow: done.signedNow }
+  sendJson(res, 200, reply)
   return true
 }

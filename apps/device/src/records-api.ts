@@ -1,5 +1,5 @@
 import { parseAutomergeUrl, type DocumentId, type Repo } from '@automerge/automerge-repo'
-import { InvalidInputError, newId, type EncounterId, type PatientId } from '@clinic-mesh/contracts'
+import { newId, type EncounterId, type OpenEncounterRequest, type PatientId, type RegisterPatientRequest, type UpdateEncounterRequest } from '@clinic-mesh/contracts'
 import {
   addDiagnosis,
   editNotes,
@@ -23,23 +23,18 @@ import {
   type ChartCollection,
   type DiagnosisInput,
   type EncounterStatus,
-  type IdentifierInput,
   type QueueStatus,
   type Sex,
 } from '@clinic-mesh/records'
 import type { ClinicStore} from '@clinic-mesh/store';
 import { UnknownPatientError, shardOf } from '@clinic-mesh/store'
 import { ClinicNotReadyError } from './errors.js'
-import { field } from './http-util.js'
-
-type Body = Record<string, unknown>
 
 /** The keys a device node signs a prescription with: the clinician's (unlocked at sign-in) and its own. */
 export interface PrescriptionSigner {
   userKey: Uint8Array
   device: { peerId: string; secretKey: Uint8Array }
 }
-const SECTIONS = ['registration', 'triage', 'clinician', 'pharmacy'] as const
 
 /** Bounds a wait for a chart bucket that no reachable peer may have yet. */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -73,21 +68,17 @@ export class RecordsApi {
     return out as T
   }
 
-  async register(body: Body, actor: Actor): Promise<{ id: PatientId; encounterId?: EncounterId }> {
-    const identifiers = body.identifiers
-    if (identifiers !== undefined && !Array.isArray(identifiers)) throw new InvalidInputError('identifiers must be an array')
-    for (const k of ['given', 'family', 'birthDate', 'sex']) {
-      if (body[k] !== undefined && typeof body[k] !== 'string') throw new InvalidInputError(`${k} must be a string`)
-    }
-    const reason = field.optString(body, 'reason')
+  /** A request parsed with the contract's `RegisterPatientRequestSchema`; the records package checks the clinical rules. */
+  async register(body: RegisterPatientRequest, actor: Actor): Promise<{ id: PatientId; encounterId?: EncounterId }> {
+    const reason = body.reason ?? undefined
     const id = newId<PatientId>('pt')
     const input = {
       id,
-      given: (body.given as string | undefined) ?? '',
-      family: (body.family as string | undefined) ?? '',
+      given: body.given ?? '',
+      family: body.family ?? '',
       birthDate: body.birthDate as string,
       sex: body.sex as Sex,
-      identifiers: (identifiers ?? []) as IdentifierInput[],
+      identifiers: body.identifiers,
     }
     const encounterId = await this.#write(id, (d) => {
       registerPatient(d, input, actor)
@@ -114,10 +105,9 @@ export class RecordsApi {
     return { id, candidates: ids.flatMap((c) => this.#store.index.get(c) ?? []) }
   }
 
-  async openEncounter(body: Body, actor: Actor): Promise<{ id: EncounterId; patientId: string }> {
-    const patientId = field.string(body, 'patientId')
-    const reason = field.string(body, 'reason')
-    const queue = field.optString(body, 'queue') as QueueStatus | undefined
+  async openEncounter(body: OpenEncounterRequest, actor: Actor): Promise<{ id: EncounterId; patientId: string }> {
+    const { patientId, reason } = body
+    const queue = (body.queue ?? undefined) as QueueStatus | undefined
     const id = await this.#write(patientId, (d) => {
       const chart = d.charts[patientId]
       if (!chart) throw new UnknownPatientError(patientId)
@@ -126,30 +116,23 @@ export class RecordsApi {
     return { id, patientId }
   }
 
-  async updateEncounter(encounterId: string, body: Body, actor: Actor): Promise<unknown> {
-    const patientId = field.string(body, 'patientId')
-    const vitals = field.object(body, 'vitals')
-    const notes = body.notes
-    if (notes !== undefined && typeof notes !== 'string') throw new InvalidInputError('notes must be a string')
-    const splice = field.object(body, 'notesSplice')
-    const diagnosis = field.object(body, 'diagnosis')
-    const queue = field.optString(body, 'queue') as QueueStatus | undefined
-    const status = field.optString(body, 'status') as EncounterStatus | undefined
-    const section = field.object(body, 'section')
-    if (section && !(SECTIONS as readonly unknown[]).includes(section.name)) throw new InvalidInputError(`section.name must be one of ${SECTIONS.join(', ')}`)
-    const edit = splice ? { index: field.int(splice, 'index'), deleteCount: field.int(splice, 'deleteCount'), insert: splice.insert } : undefined
-    if (edit && typeof edit.insert !== 'string') throw new InvalidInputError('notesSplice.insert must be a string')
+  /** A request parsed with the contract's `UpdateEncounterRequestSchema`; the records package checks the clinical rules. */
+  async updateEncounter(encounterId: string, body: UpdateEncounterRequest, actor: Actor): Promise<unknown> {
+    const { patientId, vitals, notes, diagnosis, section } = body
+    const edit = body.notesSplice ?? undefined
+    const queue = (body.queue ?? undefined) as QueueStatus | undefined
+    const status = (body.status ?? undefined) as EncounterStatus | undefined
     await this.#write(patientId, (d) => {
       const chart = d.charts[patientId]
       if (!chart) throw new UnknownPatientError(patientId)
       encounterOf(chart, encounterId)
       if (vitals) recordVitals(chart, encounterId, vitals, actor)
       if (typeof notes === 'string') editNotes(chart, encounterId, notes, actor)
-      if (edit) spliceNotes(chart, encounterId, edit.index, edit.deleteCount, edit.insert as string, actor)
+      if (edit) spliceNotes(chart, encounterId, edit.index, edit.deleteCount, edit.insert, actor)
       if (diagnosis) addDiagnosis(chart, encounterId, diagnosis as unknown as DiagnosisInput, actor)
       if (queue) setQueueStatus(chart, encounterId, queue, actor)
       if (status) setEncounterStatus(chart, encounterId, status, actor)
-      if (section) setSectionStatus(chart, encounterId, section.name as (typeof SECTIONS)[number], section.status as 'done', actor)
+      if (section) setSectionStatus(chart, encounterId, section.name, section.status, actor)
     })
     const { chart, review } = (await this.chart(patientId)) as { chart: { encounters: Record<string, unknown> }; review: unknown }
     return { id: encounterId, patientId, encounter: chart.encounters[encounterId], review }

@@ -5,7 +5,7 @@ import { isIPv4 } from 'node:net'
 import { decodeSyncMessage } from '@automerge/automerge'
 import type { Message, PeerId, PeerMetadata, Repo } from '@automerge/automerge-repo'
 import { WebSocketClientAdapter } from '@automerge/automerge-repo-network-websocket'
-import { ClinicMeshError } from '@clinic-mesh/contracts'
+import { ChallengeReplySchema, ClinicMeshError, ErrorReplySchema, IdentityReplySchema, RegistrationReplySchema, tryParse, type Input, type RegistrationRequestSchema } from '@clinic-mesh/contracts'
 import { signRelayProof, verifyRelayIdentity, type Enrolment, type RelayProof, type RelayProofKind } from '@clinic-mesh/mesh'
 import WebSocket from 'ws'
 import { ConfigError } from './errors.js'
@@ -305,10 +305,11 @@ export class RelayLink {
     const q = new URLSearchParams({ nonce, clinic, peer: peerId })
     const res = await this.#request('GET', `/api/identity?${q.toString()}`)
     if (res.status !== 200) throw new RelayAuthError(`the relay did not prove its identity: GET /api/identity answered HTTP ${res.status} (an older or a foreign relay)`)
-    const { relayKey, signature } = (res.body ?? {}) as { relayKey?: unknown; signature?: unknown }
-    if (typeof relayKey !== 'string' || typeof signature !== 'string' || !verifyRelayIdentity(relayKey, signature, nonce, clinic, peerId)) {
+    const proof = tryParse(IdentityReplySchema, res.body)
+    if (!proof || !verifyRelayIdentity(proof.relayKey, proof.signature, nonce, clinic, peerId)) {
       throw new RelayAuthError('the relay’s identity proof does not verify: it does not hold the key it names')
     }
+    const { relayKey } = proof
     const pinned = this.#creds.relayKey?.pinned() ?? this.#proven
     if (pinned !== undefined && pinned !== relayKey) {
       const err = new RelayKeyMismatchError(`the relay proves key ${relayKey.slice(0, 16)}…, this device pinned ${pinned.slice(0, 16)}…: not connecting`)
@@ -322,9 +323,9 @@ export class RelayLink {
   async #prove(kind: RelayProofKind, fields: string[]): Promise<RelayProof> {
     const res = await this.#request('GET', '/api/challenge')
     if (res.status !== 200) throw new Error(`relay gave no challenge: HTTP ${res.status}`)
-    const { nonce } = (res.body ?? {}) as { nonce?: unknown }
-    if (typeof nonce !== 'string') throw new Error('relay gave no challenge nonce')
-    return signRelayProof(this.#creds.deviceSeed, kind, nonce, fields)
+    const challenge = tryParse(ChallengeReplySchema, res.body)
+    if (!challenge) throw new Error('relay gave no challenge nonce')
+    return signRelayProof(this.#creds.deviceSeed, kind, challenge.nonce, fields)
   }
 
   /** One JSON request to the relay over http or https (with `--relay-ca`), 5 s deadline, reply ≤ 1 MiB. */
@@ -372,13 +373,13 @@ export class RelayLink {
     const { clinic, directoryUrl, peerId } = this.#reg
     const { devicePeerId } = this.#creds
     const proof = await this.#prove('register', [clinic, directoryUrl, peerId, devicePeerId])
-    const res = await this.#request('POST', '/api/clinics', { ...this.#reg, devicePeerId, enrolment, adminPublicKeys: this.#creds.adminPublicKeys, proof })
+    const request: Input<typeof RegistrationRequestSchema> = { ...this.#reg, devicePeerId, enrolment, adminPublicKeys: this.#creds.adminPublicKeys, proof }
+    const res = await this.#request('POST', '/api/clinics', request)
     if (res.status !== 200 && res.status !== 201) {
-      const body = (res.body ?? {}) as { error?: { name?: string; message?: string } }
-      throw new Error(`relay refused registration: HTTP ${res.status} ${body.error?.name ?? ''} ${body.error?.message ?? ''}`.trim())
+      const body = tryParse(ErrorReplySchema, res.body)
+      throw new Error(`relay refused registration: HTTP ${res.status} ${body?.error.name ?? ''} ${body?.error.message ?? ''}`.trim())
     }
-    const reply = (res.body ?? {}) as { relayKey?: unknown }
-    await this.#checkRelayKey(reply.relayKey)
+    await this.#checkRelayKey(tryParse(RegistrationReplySchema, res.body)?.relayKey)
     this.#registered = true
   }
 

@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { DocHandle } from '@automerge/automerge-repo'
-import { InvalidInputError } from '@clinic-mesh/contracts'
+import { InvalidInputError, type RevokeDeviceRequest } from '@clinic-mesh/contracts'
 import { signRevocation } from '@clinic-mesh/mesh'
 import { log } from './log.js'
 import { ATTEMPTS_FILE, SESSIONS_FILE, USER_VERSIONS_FILE } from './auth.js'
@@ -27,12 +27,10 @@ export function revokeDevice(
   membershipDoc: DocHandle<MembershipDoc>,
   adminKey: Uint8Array,
   clinic: string,
-  input: { peerId: unknown; reason: unknown },
+  input: RevokeDeviceRequest,
 ): { peerId: string; revokedAt: string } {
-  if (typeof input.peerId !== 'string' || !/^[1-9A-HJ-NP-Za-km-z]{20,100}$/.test(input.peerId)) throw new InvalidInputError('peerId must be a libp2p peer id')
-  if (typeof input.reason !== 'string' || input.reason.trim() === '' || input.reason.length > 200) throw new InvalidInputError('reason must be 1-200 characters')
   if (!Object.hasOwn(membershipDoc.doc()?.enrolments ?? {}, input.peerId)) throw new InvalidInputError(`${input.peerId} is not enrolled in this clinic`)
-  const r = signRevocation({ clinic, devicePeerId: input.peerId, reason: input.reason.trim() }, adminKey)
+  const r = signRevocation({ clinic, devicePeerId: input.peerId, reason: input.reason }, adminKey)
   membershipDoc.change((d) => {
     d.revocations[r.devicePeerId] = { ...r }
   })

@@ -1,11 +1,11 @@
 import type { AutomergeUrl, DocHandle, DocumentId, PeerId, Repo } from '@automerge/automerge-repo'
 import { isValidAutomergeUrl, parseAutomergeUrl } from '@automerge/automerge-repo'
-import type { ClinicDirectoryDoc, DocUrl } from '@clinic-mesh/contracts'
+import type { ClinicDirectoryDoc, DocUrl, MembershipDoc } from '@clinic-mesh/contracts'
 import type { AccessMap } from './access-map.js'
 import type { ClinicSettlement } from './clinic-settlement.js'
 import type { Operation, RunSignature } from '@clinic-mesh/ledger'
 import { RunVerifier, type TrustKeys, type Verdict } from './run-verifier.js'
-import type { UserRegister } from '@clinic-mesh/security'
+import type { UserRegister, UserRegisterDoc } from '@clinic-mesh/security'
 import { findDoc } from './find-doc.js'
 import type { Logger } from './logger.js'
 import { SettlementPublisher } from './settlement-publisher.js'
@@ -22,13 +22,9 @@ interface LogLike {
   ops?: unknown
   signatures?: Record<string, RunSignature>
 }
-interface RegisterLike {
-  users?: Record<string, { publicKey?: unknown } | undefined>
-}
-interface MembershipLike {
-  enrolments?: Record<string, unknown>
-  revocations?: Record<string, unknown>
-}
+/** Any member can write these documents: every part may be missing or malformed (records are checked one by one). */
+type RegisterLike = Partial<UserRegisterDoc>
+type MembershipLike = Partial<MembershipDoc>
 
 /**
  * Follows one clinic's directory: every document it names (records root, its shards and buckets, ledger logs,

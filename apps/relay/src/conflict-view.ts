@@ -1,9 +1,10 @@
+import type { ConflictView } from '@clinic-mesh/contracts'
 import type { Conflict } from '@clinic-mesh/ledger'
 
 /** A conflict as the reviewer sees it: clinical context first, the recorded operation last. Ids only, no names. */
-export function conflictView(clinic: string, c: Conflict): Record<string, unknown> {
+export function conflictView(clinic: string, c: Conflict): ConflictView {
   const op = c.op
-  const field = (k: string): unknown => (k in op ? (op as unknown as Record<string, unknown>)[k] : null)
+  const field = <T>(k: string): T | null => (k in op ? ((op as unknown as Record<string, T>)[k] ?? null) : null)
   return {
     id: c.id,
     clinic,
@@ -11,11 +12,11 @@ export function conflictView(clinic: string, c: Conflict): Record<string, unknow
     status: c.status,
     critical: c.critical,
     detail: c.detail,
-    patient: field('patient'),
-    prescription: field('prescription'),
-    item: field('item'),
-    batch: field('batch'),
-    quantity: field('quantity'),
+    patient: field<string>('patient'),
+    prescription: field<string>('prescription'),
+    item: field<string>('item'),
+    batch: field<string>('batch'),
+    quantity: field<number>('quantity'),
     operation: { id: op.id, kind: op.kind, seq: op.seq },
     device: op.device,
     user: op.user,

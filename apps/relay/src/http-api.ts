@@ -1,8 +1,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { InvalidInputError } from '@clinic-mesh/contracts'
+import {
+  ApprovalRequestSchema,
+  InvalidInputError,
+  RelayLoginRequestSchema,
+  parseWith,
+  type ConflictsReply,
+  type InventoryReply,
+  type RelayLoginReply,
+  type RegistrationReply,
+  type RelayStatusReply,
+  type ResolutionReply,
+} from '@clinic-mesh/contracts'
 import { RESOLVER_ROLES } from '@clinic-mesh/ledger'
 import { ForbiddenError } from '@clinic-mesh/security'
-import { clinicId, parseRegistration, parseResolution } from './api-input.js'
+import { clinicId, parseRegistration, parseResolution } from './request-bodies.js'
 import type { ReviewerCheck } from './reviewer-check.js'
 import type { AccessMap } from './access-map.js'
 import type { ClinicWatcher } from './clinic-watcher.js'
@@ -11,13 +22,13 @@ import { serveConsole } from './console-files.js'
 import { RouteNotFoundError, UnknownClinicError } from './errors.js'
 import { readJson, sendError, sendJson, statusOfError, statusOfName } from './http-util.js'
 import type { Logger } from './logger.js'
-import type { RegistrationInput } from './api-input.js'
+import type { RegistrationInput } from './request-bodies.js'
 import { RelaySessions, type Principal } from './relay-sessions.js'
 
 /** What the HTTP API needs from the relay. */
 export interface RelayApiHost {
   readonly access: AccessMap
-  register(input: RegistrationInput): Promise<{ created: boolean; body: Record<string, unknown> }>
+  register(input: RegistrationInput): Promise<{ created: boolean; body: RegistrationReply }>
   /** A single-use nonce for a device to sign (registration, `/sync`). */
   challenge(client?: string): { nonce: string; expiresAt: string }
   watchers(): ClinicWatcher[]
@@ -61,7 +72,7 @@ function watchersFor(host: RelayApiHost, who: Principal): ClinicWatcher[] {
   return w ? [w] : []
 }
 
-function clinicStatus(host: RelayApiHost, w: ClinicWatcher): Record<string, unknown> {
+function clinicStatus(host: RelayApiHost, w: ClinicWatcher): NonNullable<RelayStatusReply['clinics']>[number] {
   const s = w.settlement
   const wm = s.watermarks()
   return {
@@ -95,9 +106,8 @@ async function route(host: RelayApiHost, sessions: RelaySessions, log: Logger, r
     return sendJson(res, out.created ? 201 : 200, out.body)
   }
   if (method === 'POST' && path === '/api/login') {
-    const raw = await readJson(req)
-    const body = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {}
-    const clinic = clinicId(body.clinic)
+    const body = parseWith(RelayLoginRequestSchema, await readJson(req), 'request body')
+    const clinic = body.clinic
     const w = host.watcher(clinic)
     let me
     try {
@@ -111,7 +121,8 @@ async function route(host: RelayApiHost, sessions: RelaySessions, log: Logger, r
     if (!RESOLVER_ROLES.includes(me.role)) throw new ForbiddenError('role', `a ${me.role} does not use the reviewer console`)
     const { token, session } = sessions.open(clinic, me)
     log('login', { clinic, user: me.user, role: me.role })
-    return sendJson(res, 200, { token, user: { id: me.user, name: me.name, role: me.role }, clinic, expiresAt: new Date(session.expiresAt).toISOString() })
+    const reply: RelayLoginReply = { token, user: { id: me.user, name: me.name, role: me.role }, clinic, expiresAt: new Date(session.expiresAt).toISOString() }
+    return sendJson(res, 200, reply)
   }
   if (method === 'POST' && path === '/api/logout') {
     who()
@@ -122,13 +133,14 @@ async function route(host: RelayApiHost, sessions: RelaySessions, log: Logger, r
     // without a token: only what a device needs to pin the relay; with one: the clinics it may read
     const p = sessions.principal(req.headers.authorization)
     if (!p) return sendJson(res, 200, { relayKey: host.relayKey, time: new Date().toISOString() })
-    const clinics = watchersFor(host, p).map((w) => clinicStatus(host, w))
-    return sendJson(res, 200, { relayKey: host.relayKey, clinics, time: new Date().toISOString() })
+    const reply: RelayStatusReply = { relayKey: host.relayKey, clinics: watchersFor(host, p).map((w) => clinicStatus(host, w)), time: new Date().toISOString() }
+    return sendJson(res, 200, reply)
   }
   if (method === 'GET' && path === '/api/inventory') {
     const w = pickFor(host, who(), q.get('clinic'))
     const s = w.settlement
-    return sendJson(res, 200, { clinic: w.clinic, settledAt: s.meta.lastSettledAt, decidedOps: s.meta.decidedOps, watermarks: s.watermarks(), inventory: s.engine.inventory() })
+    const reply: InventoryReply = { clinic: w.clinic, settledAt: s.meta.lastSettledAt, decidedOps: s.meta.decidedOps, watermarks: s.watermarks(), inventory: s.engine.inventory() }
+    return sendJson(res, 200, reply)
   }
   if (method === 'GET' && path === '/api/rejected') {
     const w = pickFor(host, who(), q.get('clinic'))
@@ -140,8 +152,8 @@ async function route(host: RelayApiHost, sessions: RelaySessions, log: Logger, r
     if (status !== null && status !== 'open' && status !== 'resolved') throw new InvalidInputError('status must be open or resolved')
     const ws = q.get('clinic') === null ? watchersFor(host, p) : [pickFor(host, p, q.get('clinic'))]
     const filter: { status?: 'open' | 'resolved' } = status === 'open' || status === 'resolved' ? { status } : {}
-    const conflicts = ws.flatMap((w) => w.settlement.engine.conflicts(filter).map((c) => conflictView(w.clinic, c)))
-    return sendJson(res, 200, { conflicts })
+    const reply: ConflictsReply = { conflicts: ws.flatMap((w) => w.settlement.engine.conflicts(filter).map((c) => conflictView(w.clinic, c))) }
+    return sendJson(res, 200, reply)
   }
   const m = /^\/api\/conflicts\/([^/]+)\/resolution$/.exec(path)
   if (method === 'POST' && m) {
@@ -160,7 +172,7 @@ async function route(host: RelayApiHost, sessions: RelaySessions, log: Logger, r
       // their password (checked against the register, back-off and lockout per clinic and user)
       if (p.kind !== 'session') throw new ForbiddenError('operator', 'decisions for a clinic with users need a signed-in reviewer of that clinic')
       if (body.approval !== undefined && body.approval !== null) {
-        const a = typeof body.approval === 'object' && !Array.isArray(body.approval) ? (body.approval as Record<string, unknown>) : {}
+        const a = parseWith(ApprovalRequestSchema, body.approval, 'approval')
         const ok = await host.reviewers.check(claimed.clinic, claimed.register(), a.user, a.password, 'approval')
         body.approval = { user: ok.user, role: ok.role }
       }
@@ -169,7 +181,7 @@ async function route(host: RelayApiHost, sessions: RelaySessions, log: Logger, r
     const w = pick(host, input.clinic)
     const out = w.settlement.resolve(input.conflict, input)
     await w.settlement.requestSave() // an acknowledged resolution survives a crash
-    const reply = { outcome: out.outcome, operation: out.operation.id, conflict: conflictView(w.clinic, out.conflict) }
+    const reply: ResolutionReply = { outcome: out.outcome, operation: out.operation.id, conflict: conflictView(w.clinic, out.conflict) }
     if (out.outcome === 'refused' && out.error) {
       const err = { name: out.error.name, message: out.error.message }
       return sendJson(res, statusOfName(err.name), { error: err, ...reply })

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { InvalidInputError } from '@clinic-mesh/contracts'
+import { InvalidInputError, type IdentityReply } from '@clinic-mesh/contracts'
 import { RELAY_IDENTITY_NONCE, signRelayIdentity } from '@clinic-mesh/mesh'
-import { clinicId } from './api-input.js'
+import { clinicId } from './request-bodies.js'
 import { sendError, sendJson } from './http-util.js'
 import type { RelayKey } from './relay-key.js'
 
@@ -12,7 +12,7 @@ import type { RelayKey } from './relay-key.js'
  * and every `/sync` socket — and verify against the key they pinned. Nothing is stored; the relay signs only this
  * context, so the answer cannot be replayed as any other signature of the relay.
  */
-export function identityReply(key: RelayKey, q: URLSearchParams): { relayKey: string; signature: string } {
+export function identityReply(key: RelayKey, q: URLSearchParams): IdentityReply {
   const nonce = q.get('nonce') ?? ''
   if (!RELAY_IDENTITY_NONCE.test(nonce)) throw new InvalidInputError('nonce must be 22-88 characters of base64url (the device’s own random bytes)')
   const clinic = clinicId(q.get('clinic') ?? undefined)

@@ -9,7 +9,8 @@ import { Repo } from '@automerge/automerge-repo'
 import { NodeFSStorageAdapter } from '@automerge/automerge-repo-storage-nodefs'
 import { GuardedSyncServer } from '@clinic-mesh/sync-server'
 import { AccessMap } from './access-map.js'
-import type { RegistrationInput } from './api-input.js'
+import type { RegistrationInput } from './request-bodies.js'
+import type { RegistrationReply } from '@clinic-mesh/contracts'
 import { ClinicRegistry } from './clinic-registry.js'
 import { ClinicSettlement } from './clinic-settlement.js'
 import { ClinicWatcher } from './clinic-watcher.js'
@@ -191,7 +192,7 @@ export class Relay {
    * Registers a device of a clinic: it must prove it holds its peer id's key (a signature over a fresh nonce) and
    * show an enrolment for that peer id signed by one of the clinic's admin keys (pinned at the first registration).
    */
-  async register(input: RegistrationInput): Promise<{ created: boolean; body: Record<string, unknown> }> {
+  async register(input: RegistrationInput): Promise<{ created: boolean; body: RegistrationReply }> {
     const fields = [input.clinic, input.directoryUrl, input.peerId, input.devicePeerId]
     if (!this.#nonces.take(input.proof.nonce)) throw new DeviceAuthError('unknown, expired or used nonce: ask GET /api/challenge again')
     if (!verifyRelayProof(input.devicePeerId, 'register', input.proof, fields)) throw new DeviceAuthError(`proof does not verify for device ${input.devicePeerId}`)

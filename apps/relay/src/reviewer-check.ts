@@ -48,10 +48,10 @@ export class ReviewerCheck {
     this.#now = init.now ?? Date.now
   }
 
-  async check(clinic: string, register: UserRegister | undefined, user: unknown, password: unknown, what: string): Promise<CheckedUser> {
+  /** `user` and `password` as the contract's schemas parse them (`RelayLoginRequestSchema`, `ApprovalRequestSchema`). */
+  async check(clinic: string, register: UserRegister | undefined, user: string, password: string | undefined, what: string): Promise<CheckedUser> {
     if (!register) throw new ReviewerUnknownError('this clinic’s users have not reached the relay yet')
-    if (typeof user !== 'string' || user.trim() === '' || user.length > 100) throw new InvalidInputError(`${what}.user must be a user name or id`)
-    if (typeof password !== 'string' || password === '' || password.length > 200) throw new InvalidInputError(`${what}.password is required for this clinic`)
+    if (password === undefined || password === '' || password.length > 200) throw new InvalidInputError(`${what}.password is required for this clinic`)
     let id: string
     try {
       id = resolveUserId(register, user.trim())

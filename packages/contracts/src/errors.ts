@@ -11,10 +11,18 @@ export class ClinicMeshError extends Error {
   }
 }
 
-/** Input that does not match the expected shape. */
+/** One invalid field: its dotted path (`''` for the whole value) and what is wrong, in plain words. */
+export interface InputIssue {
+  readonly path: string
+  readonly message: string
+}
+
+/** Input that does not match the expected shape. `issues` names every invalid field (empty when not known field by field). */
 export class InvalidInputError extends ClinicMeshError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly issues: readonly InputIssue[]
+  constructor(message: string, options?: { cause?: unknown; issues?: readonly InputIssue[] }) {
     super('InvalidInputError', message, options)
+    this.issues = options?.issues ?? []
   }
 }
 

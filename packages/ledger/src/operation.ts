@@ -12,8 +12,9 @@ import type {
 } from '@clinic-mesh/contracts'
 import type { Hlc } from './hlc.js'
 
-/** Version of the operation schema; part of the hashed content. */
-export const OPERATION_VERSION = 1
+/** Version of the operation schema; part of the hashed content (defined with the schema in @clinic-mesh/contracts). */
+export { OPERATION_VERSION } from '@clinic-mesh/contracts'
+import type { OPERATION_VERSION } from '@clinic-mesh/contracts'
 
 /** A second person's sign-off (supervisor gate, critical resolutions). */
 export interface Approval {
@@ -118,7 +119,7 @@ export type OperationKind = OperationBody['kind']
 
 /** Fields every operation carries. `hash` = sha-256 of the canonical encoding of everything else. */
 export interface OperationHeader {
-  readonly v: number
+  readonly v: typeof OPERATION_VERSION
   readonly id: OperationId // idempotency id
   readonly device: DeviceId
   readonly user: UserId

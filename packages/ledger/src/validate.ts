@@ -1,108 +1,42 @@
-import { isRole } from '@clinic-mesh/contracts'
+import { OPERATION_SCHEMAS, type OperationShape } from '@clinic-mesh/contracts'
+import * as v from 'valibot'
 import { hashOperation } from './canonical.js'
 import { InvalidOperationError } from './errors.js'
 import type { Operation } from './operation.js'
-import { OPERATION_VERSION } from './operation.js'
 
-type Rec = Record<string, unknown>
-type Check = (v: unknown) => boolean
+// the ledger's Operation type and the contract schema (@clinic-mesh/contracts ledger-ops.ts) describe the same shape
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
+const sameShape: Same<Operation, OperationShape> = true
+void sameShape
 
-const str: Check = (v) => typeof v === 'string' && v.length > 0 && v.length <= 256
-const text: Check = (v) => typeof v === 'string' && v.length <= 2000
-const nullableStr: Check = (v) => v === null || str(v)
-const posInt: Check = (v) => Number.isSafeInteger(v) && (v as number) > 0
-const nonNegInt: Check = (v) => Number.isSafeInteger(v) && (v as number) >= 0
-const nonZeroInt: Check = (v) => Number.isSafeInteger(v) && v !== 0
-const hex64: Check = (v) => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v)
-const isoDate: Check = (v) =>
-  typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(`${v}T00:00:00Z`))
-const oneOf =
-  (...values: string[]): Check =>
-  (v) =>
-    typeof v === 'string' && values.includes(v)
-const isObj = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v)
-const approval: Check = (v) => v === null || (isObj(v) && str(v.user) && isRole(v.role))
-
-const HEADER: Record<string, Check> = {
-  v: (v) => v === OPERATION_VERSION,
-  kind: str,
-  id: str,
-  device: str,
-  user: str,
-  role: isRole,
-  site: str,
-  hlc: (v) => isObj(v) && nonNegInt(v.wall) && nonNegInt(v.counter) && str(v.node),
-  seq: posInt,
-  prev: (v) => v === null || hex64(v),
-  hash: hex64,
-}
-
-const decision: Check = (v) => {
-  if (!isObj(v)) return false
-  switch (v.action) {
-    case 'switch-lot':
-      return str(v.batch)
-    case 'partial-dispense':
-      return posInt(v.quantity)
-    case 'cancel':
-      return true
-    case 'write-off':
-      return str(v.batch) && posInt(v.quantity)
-    case 'accept':
-      return v.adjustment === null || (isObj(v.adjustment) && str(v.adjustment.batch) && nonZeroInt(v.adjustment.delta))
-    default:
-      return false
-  }
-}
-
-const BODIES: Record<string, Record<string, Check>> = {
-  receive: { item: str, batch: str, expiry: isoDate, quantity: posInt, unitCost: nonNegInt, supplier: str, grn: str },
-  dispense: {
-    item: str,
-    batch: nullableStr,
-    quantity: posInt,
-    patient: str,
-    prescription: str,
-    prescriptionHash: str,
-    priceSeen: nonNegInt,
-    stockSeen: Number.isSafeInteger,
-  },
-  return: { item: str, batch: str, quantity: posInt, dispense: nullableStr, reason: text },
-  'transfer-out': { item: str, batch: str, quantity: posInt, transfer: str, to: str },
-  'transfer-in': { item: str, batch: str, quantity: posInt, transfer: str, from: str },
-  count: { item: str, batch: str, counted: nonNegInt, stockSeen: Number.isSafeInteger },
-  'adjustment-request': { item: str, batch: str, delta: nonZeroInt, reason: text, corrects: nullableStr, approval },
-  'formulary-update': {
-    item: str,
-    name: text,
-    price: nonNegInt,
-    status: oneOf('active', 'withdrawn'),
-    controlled: (v) => typeof v === 'boolean',
-  },
-  'prescription-status': { prescription: str, signedHash: str, status: oneOf('active', 'superseded', 'cancelled') },
-  resolution: { conflict: str, decision, note: text, approval },
-}
+const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x)
 
 /**
- * Check an untrusted operation (from a peer, a sync batch, storage): shape, types, ranges, chain fields and the
- * hash over its canonical encoding. Returns it typed, or throws `InvalidOperationError` naming the field.
+ * Check an untrusted operation (from a peer, a sync batch, storage): shape, types and ranges against the contract
+ * schema (@clinic-mesh/contracts `OPERATION_SCHEMAS`), then the chain fields and the hash over its canonical encoding.
+ * Returns it typed, or throws `InvalidOperationError` naming the (top-level) field: reason `bad-field` for a field of
+ * the wrong type or range, `unknown-field` for a field the kind does not have.
  */
 export function validateOperation(input: unknown): Operation {
   if (!isObj(input)) throw new InvalidOperationError('not-an-object', 'operation must be an object')
-  const body = typeof input.kind === 'string' ? BODIES[input.kind] : undefined
-  if (!body) throw new InvalidOperationError('unknown-kind', `unknown operation kind ${String(input.kind)}`, 'kind')
-  const schema = { ...HEADER, ...body }
-  for (const [field, check] of Object.entries(schema)) {
-    if (!check(input[field])) throw new InvalidOperationError('bad-field', `invalid ${field}`, field)
+  const schema = typeof input.kind === 'string' && Object.hasOwn(OPERATION_SCHEMAS, input.kind) ? OPERATION_SCHEMAS[input.kind as keyof typeof OPERATION_SCHEMAS] : undefined
+  if (!schema) throw new InvalidOperationError('unknown-kind', `unknown operation kind ${String(input.kind)}`, 'kind')
+  const r = v.safeParse(schema, input)
+  if (!r.success) {
+    const top = (i: v.BaseIssue<unknown>): string => {
+      const key: unknown = i.path?.[0]?.key
+      return typeof key === 'string' ? key : ''
+    }
+    const unexpected = (i: v.BaseIssue<unknown>): boolean => i.type === 'strict_object' && i.path?.length === 1 && i.input !== undefined
+    const bad = r.issues.find((i) => !unexpected(i))
+    if (bad) throw new InvalidOperationError('bad-field', `invalid ${top(bad)}: ${bad.message}`, top(bad))
+    const extra = top(r.issues[0])
+    throw new InvalidOperationError('unknown-field', `unexpected field ${extra}`, extra)
   }
-  for (const key of Object.keys(input)) {
-    if (!(key in schema)) throw new InvalidOperationError('unknown-field', `unexpected field ${key}`, key)
-  }
-  const seq = input.seq as number
-  if ((seq === 1) !== (input.prev === null)) {
+  const op = input as unknown as Operation // the schema has no transforms: the input is the output, as hashed
+  if ((op.seq === 1) !== (op.prev === null)) {
     throw new InvalidOperationError('bad-chain', 'prev must be null exactly for seq 1', 'prev')
   }
-  const op = input as unknown as Operation
   if (op.hlc.node !== op.device) throw new InvalidOperationError('bad-field', 'hlc.node must be the device', 'hlc')
   if (hashOperation(op) !== op.hash) throw new InvalidOperationError('hash-mismatch', 'hash does not match content', 'hash')
   return op

@@ -221,14 +221,5 @@ export type ChartCollection = {
   links: { [linkId: string]: PatientLink }
 }
 
-/** The searchable part of a chart; the store keeps these in its index documents. */
-export interface PatientSummary {
-  id: string
-  given: string
-  family: string
-  birthDate: string
-  sex: string
-  /** `system|value` */
-  identifiers: string[]
-  updatedAt: string
-}
+/** The searchable part of a chart; the store keeps these in its index documents (defined in @clinic-mesh/contracts). */
+export type { PatientSummary } from '@clinic-mesh/contracts'

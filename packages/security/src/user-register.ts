@@ -76,6 +76,9 @@ export type UserRegister = {
   users: { [userId: string]: UserRecord }
 }
 
+/** The clinic's user register document as synced (the clinic directory's `users`): device nodes write it, the relay reads it. */
+export type UserRegisterDoc = UserRegister & { kind: 'user-register/1' }
+
 export const MIN_PASSWORD_LENGTH = 8
 
 /** `usr_<slug of the name>`: stable, so the same person created on two devices offline is one user id. */

@@ -1,16 +1,8 @@
 import { SummaryCodecError } from './errors.js'
 
-/** The searchable part of a chart. One packed string per patient in an index shard. */
-export interface PatientSummary {
-  id: string
-  given: string
-  family: string
-  birthDate: string
-  sex: string
-  /** `system|value` pairs. */
-  identifiers: string[]
-  updatedAt: string
-}
+/** The searchable part of a chart (@clinic-mesh/contracts), packed as one string per patient in an index shard. */
+export type { PatientSummary } from '@clinic-mesh/contracts'
+import type { PatientSummary } from '@clinic-mesh/contracts'
 
 const VERSION = 's1'
 const FIELD = '\t'

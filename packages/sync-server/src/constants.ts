@@ -13,8 +13,8 @@ export const DEFAULT_MAX_PAYLOAD = 64 * 1024 * 1024
 /** Sockets that answer no ping within this interval are terminated (the stock server adapter's default). */
 export const DEFAULT_KEEPALIVE_MS = 5_000
 
-/** The `type` of the ephemeral message that tells a client which of its messages was refused (apps/web listens). */
-export const REFUSAL_TYPE = 'clinic-mesh/refused'
+/** `type` of the ephemeral refusal message: its shape is the contract's (`@clinic-mesh/contracts` RefusalMessageSchema). */
+export { REFUSAL_TYPE } from '@clinic-mesh/contracts'
 
 /** A WebSocket close reason is at most 123 bytes of UTF-8. */
 export const MAX_CLOSE_REASON_BYTES = 123

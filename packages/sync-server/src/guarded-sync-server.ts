@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream'
 import { NetworkAdapter, cbor, type Message, type PeerId, type PeerMetadata } from '@automerge/automerge-repo/slim'
 import { ProtocolV1, type FromServerMessage, type JoinMessage } from '@automerge/automerge-repo-network-websocket'
 import { WebSocket, WebSocketServer, type RawData } from 'ws'
+import type { RefusalMessage } from '@clinic-mesh/contracts'
 import { closeReason } from './close-reason.js'
 import { DEFAULT_KEEPALIVE_MS, DEFAULT_MAX_PAYLOAD, NOT_SERVING_CLOSE_CODE, PROTOCOL_ERROR_CLOSE_CODE, REFUSAL_TYPE, SYNC_REFUSED_CLOSE_CODE } from './constants.js'
 import { MalformedSyncMessageError, PeerMismatchError } from './errors.js'
@@ -214,7 +215,8 @@ export class GuardedSyncServer<C> extends NetworkAdapter {
       case 'refuse': {
         if (!m.documentId) return
         const { error, writes = [] } = admission
-        const data = cbor.encode({ type: REFUSAL_TYPE, name: error.name, message: error.message, writes })
+        const refusal: RefusalMessage = { type: REFUSAL_TYPE, name: error.name, message: error.message, writes: [...writes] }
+        const data = cbor.encode(refusal)
         this.#write(conn, { type: 'ephemeral', senderId: this.peerId!, targetId: m.senderId, documentId: m.documentId, data, count: ++this.#count, sessionId: this.#session } as Message)
       }
     }

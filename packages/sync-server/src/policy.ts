@@ -1,11 +1,9 @@
 import type { Message, PeerId } from '@automerge/automerge-repo/slim'
+import type { RefusalMessage } from '@clinic-mesh/contracts'
 import type { SyncMessage } from './sync-message.js'
 
 /** One write of a refused message, as the client is told about it (a path in the document and the value sent). */
-export interface RefusedWrite {
-  readonly path: string
-  readonly value?: unknown
-}
+export type RefusedWrite = Readonly<RefusalMessage['writes'][number]>
 
 /**
  * What the server does with a message, decided by the policy's `admit`:

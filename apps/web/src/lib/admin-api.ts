@@ -1,54 +1,35 @@
-import type { Role } from '@clinic-mesh/contracts'
+import {
+  DevicesReplySchema,
+  JoinOfferSchema,
+  RevokeDeviceReplySchema,
+  SessionReplySchema,
+  UpdateUserReplySchema,
+  UsersReplySchema,
+  type CreateUserRequest,
+  type DevicesReply,
+  type JoinOffer,
+  type RevokeDeviceReply,
+  type SessionReply,
+  type UpdateUserReply,
+  type UpdateUserRequest,
+  type UsersReply,
+} from '@clinic-mesh/contracts'
 import { ApiError, api } from './api.js'
 import { explainNodeError } from './node-errors.js'
 
-/** A user as `GET /api/users` lists it (docs/api.md "Users, sessions and audit"). */
-export interface AdminUser {
-  id: string
-  name: string
-  role: Role
-  status: 'active' | 'disabled'
-}
-
-export interface UsersReply {
-  users: AdminUser[]
-  /** ids of register records no clinic admin vouched for (a tampered device wrote them): ignored everywhere */
-  unendorsed: string[]
-}
-
-export interface EnrolledDevice {
-  peerId: string
-  name: string
-  enrolledAt: string
-  revoked: boolean
-}
-
-/** `GET /api/devices` (docs/api.md "Devices and revocation"). */
-export interface DevicesReply {
-  self: string
-  enrolled: EnrolledDevice[]
-  revocations: { peerId: string; revokedAt: string; reason: string }[]
-}
-
-/** `POST /api/join-codes`: a one-time code (10 minutes) and where the new tablet sends its half. */
-export interface JoinOffer {
-  code: string
-  expiresAt: string
-  url: string
-}
+/** Users and devices as the admin screen reads them (docs/api.md; shapes and schemas in @clinic-mesh/contracts device-api/). */
+export type { AdminUser, DevicesReply, EnrolledDevice, JoinOffer, UsersReply } from '@clinic-mesh/contracts'
 
 const SLOW_MS = 15_000 // creating a user derives its key with scrypt: seconds on a tablet
 
 export const adminApi = {
-  users: (): Promise<UsersReply> => api<UsersReply>('GET', '/api/users'),
-  createUser: (input: { name: string; role: Role; password: string }): Promise<{ user: { id: string; name: string; role: Role } }> =>
-    api('POST', '/api/users', input, SLOW_MS),
-  updateUser: (id: string, change: { role?: Role; status?: AdminUser['status'] }): Promise<{ user: AdminUser }> =>
-    api('PATCH', `/api/users/${encodeURIComponent(id)}`, change, SLOW_MS),
-  devices: (): Promise<DevicesReply> => api<DevicesReply>('GET', '/api/devices'),
-  revoke: (peerId: string, reason: string): Promise<{ revoked: { peerId: string; revokedAt: string } }> =>
-    api('POST', '/api/devices/revoke', { peerId, reason }),
-  joinCode: (): Promise<JoinOffer> => api<JoinOffer>('POST', '/api/join-codes', {}, SLOW_MS),
+  users: (): Promise<UsersReply> => api('GET', '/api/users', UsersReplySchema),
+  createUser: (input: CreateUserRequest): Promise<SessionReply> => api('POST', '/api/users', SessionReplySchema, input, SLOW_MS),
+  updateUser: (id: string, change: UpdateUserRequest): Promise<UpdateUserReply> =>
+    api('PATCH', `/api/users/${encodeURIComponent(id)}`, UpdateUserReplySchema, change, SLOW_MS),
+  devices: (): Promise<DevicesReply> => api('GET', '/api/devices', DevicesReplySchema),
+  revoke: (peerId: string, reason: string): Promise<RevokeDeviceReply> => api('POST', '/api/devices/revoke', RevokeDeviceReplySchema, { peerId, reason }),
+  joinCode: (): Promise<JoinOffer> => api('POST', '/api/join-codes', JoinOfferSchema, {}, SLOW_MS),
 }
 
 export type AdminAction = 'load' | 'create-user' | 'update-user' | 'revoke' | 'join-code'

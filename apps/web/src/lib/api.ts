@@ -1,6 +1,11 @@
+import { ErrorReplySchema, InvalidInputError, parseWith, type Output, type Schema } from '@clinic-mesh/contracts'
+import * as v from 'valibot'
+
 /**
  * The device node's JSON API (docs/api.md). Every call has a timeout: a tablet on a failing network must
- * never hang on a request. Errors are `{ error: { name, message } }` and surface as `ApiError`.
+ * never hang on a request. Errors are `{ error: { name, message } }` and surface as `ApiError`. Every reply is
+ * parsed with its contract schema (@clinic-mesh/contracts device-api/): a reply of another shape (a renamed field)
+ * fails loudly as `MalformedReplyError`, it is never guessed at.
  */
 export class ApiError extends Error {
   readonly status: number
@@ -15,7 +20,7 @@ const TIMEOUT_MS = 4000
 /** Dispatched on `window` when the device node says it was revoked. */
 export const DEVICE_REVOKED_EVENT = 'clinic-mesh:device-revoked'
 
-export async function api<T>(method: string, path: string, body?: unknown, timeoutMs = TIMEOUT_MS): Promise<T> {
+export async function api<S extends Schema>(method: string, path: string, reply: S, body?: unknown, timeoutMs = TIMEOUT_MS): Promise<Output<S>> {
   const init: RequestInit = { method, headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(timeoutMs) }
   if (body !== undefined) init.body = JSON.stringify(body)
   let res: Response
@@ -36,18 +41,18 @@ export async function api<T>(method: string, path: string, body?: unknown, timeo
     window.dispatchEvent(new Event(DEVICE_REVOKED_EVENT))
   }
   if (!res.ok) {
-    const e = (json as { error?: { name?: string; message?: string } } | undefined)?.error
+    const e = v.is(ErrorReplySchema, json) ? json.error : undefined
     throw new ApiError(e?.name ?? 'HttpError', e?.message ?? `HTTP ${res.status}`, res.status)
   }
-  return json as T
+  return parseReply(reply, json, `${method} ${path}`)
 }
 
-/** Reads a value that may sit under one of several names (the device API is still settling). */
-export function pick<T>(obj: unknown, ...keys: string[]): T | undefined {
-  if (typeof obj !== 'object' || obj === null) return undefined
-  for (const k of keys) {
-    const v = (obj as Record<string, unknown>)[k]
-    if (v !== undefined && v !== null) return v as T
+/** A reply parsed with its contract schema, or `MalformedReplyError` naming every field that does not fit. */
+export function parseReply<S extends Schema>(schema: S, json: unknown, what: string): Output<S> {
+  try {
+    return parseWith(schema, json, `the device node's reply to ${what}`)
+  } catch (err) {
+    if (err instanceof InvalidInputError) throw new ApiError('MalformedReplyError', err.message, 200)
+    throw err
   }
-  return undefined
 }

@@ -1,8 +1,8 @@
 import type { DocHandle, Repo, AutomergeUrl } from '@automerge/automerge-repo'
-import { newId, type ClinicDirectoryDoc, type PatientId } from '@clinic-mesh/contracts'
+import { StatusReplySchema, newId, type ClinicDirectoryDoc, type PatientId } from '@clinic-mesh/contracts'
 import { ClinicStore, duplicateKeysOf, findDoc, type PatientSummary } from '@clinic-mesh/store'
 import { needsReview, resolveReview, registerPatient, openEncounter, summarize, type ReviewMarker, type Actor, type Chart, type ChartCollection, type RegisterPatientInput } from '@clinic-mesh/records'
-import { api, pick } from './api.js'
+import { api } from './api.js'
 import { RefusedWrites } from './refused.svelte.js'
 
 const DIRECTORY_KEY = 'clinic-mesh.directory'
@@ -40,8 +40,8 @@ export class Clinic {
     let url = localStorage.getItem(DIRECTORY_KEY)
     while (!url && !signal?.aborted) {
       try {
-        const status = await api<unknown>('GET', '/api/status')
-        url = pick<string>(status, 'directoryUrl', 'directory') ?? pick<string>(pick(status, 'clinic'), 'directoryUrl', 'directory') ?? null
+        const status = await api('GET', '/api/status', StatusReplySchema)
+        url = status.revoked === true ? null : status.clinic.directoryUrl
         if (url) localStorage.setItem(DIRECTORY_KEY, url)
         else throw new Error('the device node did not name its clinic directory')
       } catch (err) {

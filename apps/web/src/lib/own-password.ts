@@ -1,3 +1,4 @@
+import { OkReplySchema, type PasswordChangeRequest } from '@clinic-mesh/contracts'
 import { ApiError, api } from './api.js'
 import { when } from './format.js'
 import { explainNodeError } from './node-errors.js'
@@ -8,7 +9,7 @@ const SLOW_MS = 20_000
 
 /** `POST /api/password`: the signed-in user changes their own password; throws ApiError (docs/api.md). */
 export async function changeOwnPassword(oldPassword: string, newPassword: string): Promise<void> {
-  await api<{ ok: true }>('POST', '/api/password', { oldPassword, newPassword }, SLOW_MS)
+  await api('POST', '/api/password', OkReplySchema, { oldPassword, newPassword } satisfies PasswordChangeRequest, SLOW_MS)
 }
 
 /** A refusal of `POST /api/password` in plain words (branches on the stable error `name`). */

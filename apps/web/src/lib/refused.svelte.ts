@@ -1,8 +1,6 @@
 import type { DocHandle, DocumentId, Repo } from '@automerge/automerge-repo'
+import { RefusalMessageSchema, tryParse } from '@clinic-mesh/contracts'
 import { fieldLabel } from './field-labels.js'
-
-/** The ephemeral message a device node sends for a refused change (`@clinic-mesh/sync-server`, refusals decided by apps/device `browser-sync.ts`). */
-export const REFUSAL_TYPE = 'clinic-mesh/refused'
 
 /** A refused change as kept for the user: what they wrote, in plain words, and why it was not saved. */
 export interface RefusedWrite {
@@ -44,13 +42,12 @@ export class RefusedWrites {
   }
 
   async #onMessage(documentId: DocumentId, message: unknown): Promise<void> {
-    const m = message as { type?: unknown; message?: unknown; writes?: unknown }
-    if (m?.type !== REFUSAL_TYPE) return
-    const writes = Array.isArray(m.writes) ? (m.writes as { path?: unknown; value?: unknown }[]) : []
-    const values = writes
+    const m = tryParse(RefusalMessageSchema, message)
+    if (!m) return // another ephemeral message, or not a refusal (@clinic-mesh/contracts sync/refusal.ts)
+    const values = m.writes
       .filter((w) => typeof w.value === 'string' || typeof w.value === 'number')
-      .map((w) => ({ field: fieldLabel(String(w.path ?? '').split('.')), value: String(w.value) }))
-    const entry: RefusedWrite = { at: new Date().toISOString(), documentId, reason: typeof m.message === 'string' ? m.message.replace(/ \([^)]*\)$/, '') : 'refused by the device', values: joinText(values) }
+      .map((w) => ({ field: fieldLabel(w.path.split('.')), value: String(w.value) }))
+    const entry: RefusedWrite = { at: new Date().toISOString(), documentId, reason: m.message.replace(/ \([^)]*\)$/, ''), values: joinText(values) }
     this.list = [...this.list, entry]
     save(this.list)
     const last = Number(sessionStorage.getItem(`${KEY}.reset.${documentId}`) ?? 0)

@@ -2,6 +2,7 @@ import { Repo, type PeerId } from '@automerge/automerge-repo'
 import { WebSocketClientAdapter } from '@automerge/automerge-repo-network-websocket'
 import { IndexedDBStorageAdapter } from '@automerge/automerge-repo-storage-indexeddb'
 import { WebCryptoStorageAdapter, importStorageKey } from '@clinic-mesh/storage-webcrypto'
+import { StorageKeyReplySchema } from '@clinic-mesh/contracts'
 import { ApiError, api } from './api.js'
 
 /** Every IndexedDB database of this app starts with it (the old unencrypted one was exactly `clinic-mesh`). */
@@ -69,7 +70,7 @@ export async function browserStorageKey(signal: AbortSignal): Promise<Uint8Array
   if (raw?.length === 32) return raw
   while (!signal.aborted) {
     try {
-      const r = await api<{ key: string }>('GET', '/api/session/storage-key')
+      const r = await api('GET', '/api/session/storage-key', StorageKeyReplySchema)
       const key = fromBase64(r.key)
       if (key?.length !== 32) throw new Error('the device node sent a malformed storage key')
       sessionStorage.setItem(KEY_ITEM, r.key)

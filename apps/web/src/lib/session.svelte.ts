@@ -1,13 +1,11 @@
-import { ROLES, isRole, type Role, type UserId, type DeviceId } from '@clinic-mesh/contracts'
+import { LoginReplySchema, OkReplySchema, ROLES, SessionReplySchema, SessionUserSchema, type SessionUser, type DeviceId } from '@clinic-mesh/contracts'
+import * as v from 'valibot'
 import type { Actor } from '@clinic-mesh/records'
 import { POLICY, decideWrite, type Action } from '@clinic-mesh/security/policy'
 import { ApiError, api } from './api.js'
 
-export interface User {
-  id: UserId
-  name: string
-  role: Role
-}
+/** The signed-in user as the device node names them (@clinic-mesh/contracts `SessionUser`). */
+export type User = SessionUser
 
 const KEY = 'clinic-mesh.user'
 const DEVICE_KEY = 'clinic-mesh.browser'
@@ -16,8 +14,8 @@ function load(): User | undefined {
   try {
     const raw = localStorage.getItem(KEY)
     if (!raw) return undefined
-    const v = JSON.parse(raw) as Partial<User>
-    if (typeof v.name === 'string' && typeof v.id === 'string' && isRole(v.role)) return v as User
+    const kept = v.safeParse(SessionUserSchema, JSON.parse(raw))
+    if (kept.success) return kept.output
   } catch {
     /* a damaged entry means: pick the user again */
   }
@@ -59,7 +57,7 @@ export class Session {
   constructor() {
     // the node is the judge: an ended or expired session (401) signs out; an unreachable node keeps the user working
     if (this.#user) {
-      api<{ user: User }>('GET', '/api/session').then(
+      api('GET', '/api/session', SessionReplySchema).then(
         (r) => this.#remember(r.user),
         (err: unknown) => {
           if (err instanceof ApiError && err.status === 401) this.#forget()
@@ -74,14 +72,14 @@ export class Session {
 
   /** Logs in on the device node; throws ApiError (InvalidPasswordError, AccountLockedError, ...). */
   async signIn(name: string, password: string): Promise<User> {
-    const r = await api<{ user: User }>('POST', '/api/login', { user: name.trim(), password }, 10_000)
+    const r = await api('POST', '/api/login', LoginReplySchema, { user: name.trim(), password }, 10_000)
     this.#remember(r.user)
     return r.user
   }
 
   async signOut(): Promise<void> {
     this.#forget()
-    await api('POST', '/api/logout').catch(() => undefined)
+    await api('POST', '/api/logout', OkReplySchema).catch(() => undefined)
   }
 
   #remember(user: User): void {

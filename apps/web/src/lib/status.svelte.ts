@@ -1,5 +1,6 @@
 import type { WebSocketClientAdapter } from '@automerge/automerge-repo-network-websocket'
-import { api, pick } from './api.js'
+import { StatusReplySchema, type StatusReply } from '@clinic-mesh/contracts'
+import { api } from './api.js'
 
 export interface Peer {
   id: string
@@ -19,32 +20,22 @@ export interface SyncSnapshot {
   relayConfigured: boolean | undefined
   /** Ledger operations this clinic's devices wrote that the relay has not settled yet. */
   pendingOps: number | undefined
-  lastSettlementAt: string | undefined
   /** When the device node last answered. */
   heardAt: string | undefined
 }
 
-function peersOf(raw: unknown): Peer[] {
-  const list = pick<unknown[]>(raw, 'peers', 'meshPeers') ?? pick<unknown[]>(pick(raw, 'mesh'), 'peers') ?? []
-  if (!Array.isArray(list)) return []
-  return list.map((p) => {
-    if (typeof p === 'string') return { id: p, name: p }
-    const id = pick<string>(p, 'id', 'peerId', 'device') ?? '?'
-    return { id, name: pick<string>(p, 'name', 'deviceName', 'label') ?? id }
-  })
-}
-
-/** Reads the device API's status reply (docs/api.md `GET /api/status`). */
-export function parseStatus(raw: unknown): Omit<SyncSnapshot, 'socket' | 'device' | 'heardAt'> {
-  const relay = pick<unknown>(raw, 'relay')
-  const relayReachable = typeof relay === 'object' ? pick<boolean>(relay, 'reachable', 'connected') : pick<boolean>(raw, 'relayReachable')
-  const relayConfigured = typeof relay === 'object' && relay !== null && 'url' in relay ? (relay as { url: unknown }).url !== null : undefined
-  const ledger = pick<unknown>(raw, 'ledger', 'stock', 'settlement')
-  const pendingOps = pick<number>(raw, 'pendingOps', 'unsettledOps', 'opsPending') ?? pick<number>(ledger, 'pending', 'pendingOps', 'unsettled', 'unsettledOps')
-  const lastSettlementAt = pick<string>(raw, 'lastSettlementAt', 'settledAt') ?? pick<string>(ledger, 'lastSettlementAt', 'settledAt')
-  const device = pick<unknown>(raw, 'device')
-  const deviceName = (typeof device === 'string' ? device : pick<string>(device, 'name', 'id')) ?? pick<string>(raw, 'deviceName', 'name') ?? ''
-  return { peers: peersOf(raw), relayReachable, relayConfigured, pendingOps, lastSettlementAt, deviceName }
+/** What the status bar shows of the device API's status reply (docs/api.md `GET /api/status`). */
+export function parseStatus(reply: StatusReply): Omit<SyncSnapshot, 'socket' | 'device' | 'heardAt'> {
+  if (reply.revoked === true) {
+    return { peers: [], relayReachable: undefined, relayConfigured: undefined, pendingOps: undefined, deviceName: reply.device.name }
+  }
+  return {
+    peers: reply.peers.map((p) => ({ id: p.id, name: p.name })),
+    relayReachable: reply.relay.reachable,
+    relayConfigured: reply.relay.url !== null,
+    pendingOps: reply.ledger.pending,
+    deviceName: reply.device.name,
+  }
 }
 
 /** Polls the device node's status every few seconds and follows the browser socket. */
@@ -57,7 +48,6 @@ export class SyncStatus {
     relayReachable: undefined,
     relayConfigured: undefined,
     pendingOps: undefined,
-    lastSettlementAt: undefined,
     heardAt: undefined,
   })
 
@@ -68,8 +58,8 @@ export class SyncStatus {
 
   async poll(): Promise<void> {
     try {
-      const raw = await api<unknown>('GET', '/api/status', undefined, 3000)
-      Object.assign(this.current, parseStatus(raw), { device: true, heardAt: new Date().toISOString() })
+      const reply = await api('GET', '/api/status', StatusReplySchema, undefined, 3000)
+      Object.assign(this.current, parseStatus(reply), { device: true, heardAt: new Date().toISOString() })
     } catch {
       this.current.device = false
       this.current.peers = []

@@ -1,4 +1,5 @@
-import { api, pick, ApiError } from './api.js'
+import { DispenseRequestSchema, ReceiptRequestSchema, StockOperationReplySchema, StockReplySchema, type Input, type StockReply } from '@clinic-mesh/contracts'
+import { api, ApiError } from './api.js'
 
 /** One lot as the device node reports it: settled (relay) and tentative (with unsettled operations) apart. */
 export interface StockLine {
@@ -12,17 +13,8 @@ export interface StockLine {
   price: number
 }
 
-export interface DispenseRequest {
-  /** Idempotency key: a retried request must not dispense twice. */
-  id: string
-  item: string
-  batch: string | null
-  quantity: number
-  patient: string
-  prescription: string
-  prescriptionHash: string
-  priceSeen: number
-  stockSeen: number
+/** A dispense as this tablet queues it: the request body (@clinic-mesh/contracts) and what the label and the outbox show. */
+export type DispenseRequest = Input<typeof DispenseRequestSchema> & {
   user: string
   role: string
   label: string
@@ -34,34 +26,20 @@ const OUTBOX_KEY = 'clinic-mesh.outbox'
 const RETRY_MIN_MS = 1000
 const RETRY_MAX_MS = 15_000
 
-/** A goods-received note as the pharmacy enters it (quantities in units, cost in minor units). */
-export interface ReceiptInput {
-  item: string
-  batch: string
-  expiry: string
-  quantity: number
-  unitCost: number
-  supplier: string
-  grn: string
-}
+/** A goods-received note as the pharmacy enters it (quantities in units, cost in minor units): a receipt request without its id. */
+export type ReceiptInput = Omit<Input<typeof ReceiptRequestSchema>, 'id'>
 
-export function parseStock(raw: unknown): StockLine[] {
-  const lines = pick<unknown[]>(raw, 'lines', 'stock') ?? pick<unknown[]>(pick(raw, 'projection'), 'lines') ?? []
-  const items = pick<Record<string, unknown>>(raw, 'items') ?? pick<Record<string, unknown>>(pick(raw, 'inventory', 'settled'), 'items') ?? {}
-  const prices = pick<Record<string, unknown>>(raw, 'prices') ?? {}
-  if (!Array.isArray(lines)) return []
-  return lines.map((l) => {
-    const item = pick<string>(l, 'item') ?? '?'
-    return {
-      item,
-      itemName: pick<string>(l, 'itemName', 'name') ?? pick<string>(items[item], 'name') ?? item,
-      batch: pick<string>(l, 'batch') ?? '?',
-      expiry: pick<string>(l, 'expiry') ?? '',
-      settled: pick<number>(l, 'settled') ?? 0,
-      tentative: pick<number>(l, 'tentative') ?? 0,
-      price: pick<number>(prices[item], 'tentative', 'settled') ?? pick<number>(items[item], 'price') ?? 0,
-    }
-  })
+/** The lots of `GET /api/stock` as the stock table shows them (docs/api.md). */
+export function parseStock(reply: StockReply): StockLine[] {
+  return reply.lines.map((l) => ({
+    item: l.item,
+    itemName: l.itemName ?? l.item,
+    batch: l.batch,
+    expiry: l.expiry,
+    settled: l.settled,
+    tentative: l.tentative,
+    price: reply.prices[l.item]?.tentative ?? reply.items[l.item]?.price ?? 0,
+  }))
 }
 
 function read<T>(key: string, fallback: T): T {
@@ -97,13 +75,15 @@ export class Stock {
 
   async refresh(): Promise<void> {
     try {
-      const raw = await api<unknown>('GET', '/api/stock')
-      this.lines = parseStock(raw)
+      const reply = await api('GET', '/api/stock', StockReplySchema)
+      this.lines = parseStock(reply)
       this.fetchedAt = new Date().toISOString()
-      this.settledAt = pick<string>(raw, 'settledAt')
+      this.settledAt = reply.settledAt ?? undefined
       localStorage.setItem(STOCK_KEY, JSON.stringify({ lines: this.lines, at: this.fetchedAt, settledAt: this.settledAt }))
-    } catch {
-      // keep the cached figures; the stock view shows their time and that the node is not reachable
+    } catch (err) {
+      // keep the cached figures; the stock view shows their time and that the node is not reachable. A reply of
+      // another shape than the contract's is said, not guessed at.
+      if (err instanceof ApiError && err.name === 'MalformedReplyError') this.lastError = `${err.name}: ${err.message}`
     }
   }
 
@@ -112,7 +92,7 @@ export class Stock {
    * node up (the pharmacist sees at once if it was refused, e.g. a lot already received with another expiry).
    */
   async receive(grn: ReceiptInput): Promise<void> {
-    await api('POST', '/api/stock/receipts', { ...grn, id: `op_${crypto.randomUUID()}` })
+    await api('POST', '/api/stock/receipts', StockOperationReplySchema, { ...grn, id: `op_${crypto.randomUUID()}` } satisfies Input<typeof ReceiptRequestSchema>)
     await this.refresh()
   }
 
@@ -146,7 +126,7 @@ export class Stock {
     this.#retry = undefined
     for (const req of [...this.outbox]) {
       try {
-        await api('POST', '/api/stock/dispenses', req)
+        await api('POST', '/api/stock/dispenses', StockOperationReplySchema, req)
         this.#drop(req.id)
         this.sent = [...this.sent, req]
         this.lastError = undefined

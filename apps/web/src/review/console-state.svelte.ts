@@ -1,4 +1,4 @@
-import type { ConflictView, InventoryState, ResolutionRequest, StatusReply } from './relay-api.js'
+import type { ConflictView, InventoryState, LoginReply, ResolutionRequest, StatusReply } from './relay-api.js'
 import { RelayApiError, relayApi, setBearer } from './relay-api.js'
 
 export type Filter = 'open' | 'resolved' | 'all'
@@ -17,7 +17,7 @@ export interface ConsoleSession {
   /** A clinic's signed-in reviewer, or the relay operator's token (every clinic; decides only where there are no users). */
   kind: 'user' | 'operator'
   clinic: string | null
-  user: { id: string; name: string; role: string } | null
+  user: LoginReply['user'] | null
   expiresAt: string | null
 }
 
@@ -195,7 +195,7 @@ export class ConsoleState {
   async resolve(c: ConflictView, req: Omit<ResolutionRequest, 'clinic' | 'user' | 'role'>): Promise<ConflictView> {
     const s = this.session
     try {
-      const me = s?.user ? { user: s.user.id, role: s.user.role } : { user: 'relay-operator', role: 'reviewer' }
+      const me = s?.user ? { user: s.user.id, role: s.user.role } : { user: 'relay-operator', role: 'reviewer' as const }
       const out = await relayApi.resolve(c.id, { ...req, clinic: c.clinic, ...me })
       this.lastResolved = out.conflict
       return out.conflict

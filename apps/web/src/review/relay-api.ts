@@ -1,3 +1,23 @@
+import {
+  ConflictsReplySchema,
+  ErrorReplySchema,
+  InventoryReplySchema,
+  InvalidInputError,
+  OkReplySchema,
+  RelayLoginReplySchema,
+  RelayStatusReplySchema,
+  ResolutionReplySchema,
+  parseWith,
+  type ApprovalRequestSchema,
+  type DecisionSchema,
+  type Input,
+  type InventoryStateView,
+  type Output,
+  type ResolutionRequestBody,
+  type Schema,
+} from '@clinic-mesh/contracts'
+import * as v from 'valibot'
+
 /**
  * The relay's reviewer API (docs/relay-api.md), typed for the console. Every call has a timeout; errors are the
  * relay's `{ error: { name, message } }` and surface as `RelayApiError` with that stable `name`. Every call but the
@@ -12,85 +32,14 @@ export class RelayApiError extends Error {
   }
 }
 
-export type ConflictStatus = 'open' | 'resolved'
-
-export interface Approval {
-  user: string
-  role: string
-  /** Sent with a decision for a clinic whose users sign in (the relay checks it against the clinic's register). */
-  password?: string
-}
-
-export type Decision =
-  | { action: 'switch-lot'; batch: string }
-  | { action: 'partial-dispense'; quantity: number }
-  | { action: 'cancel' }
-  | { action: 'write-off'; batch: string; quantity: number }
-  | { action: 'accept'; adjustment: { batch: string; delta: number } | null }
-
+/** The console's shapes, defined with their schemas in @clinic-mesh/contracts relay-api/ (docs/relay-api.md). */
+export type { ConflictStatus, ConflictView, InventoryReply, RelayLoginReply as LoginReply, RelayStatusReply as StatusReply } from '@clinic-mesh/contracts'
+export type InventoryState = InventoryStateView
+/** A decision as the console builds it (ids as plain strings). */
+export type Decision = Input<typeof DecisionSchema>
 export type Action = Decision['action']
-
-export interface ConflictView {
-  id: string
-  clinic: string
-  kind: string
-  status: ConflictStatus
-  critical: boolean
-  detail: string
-  patient: string | null
-  prescription: string | null
-  item: string | null
-  batch: string | null
-  quantity: number | null
-  operation: { id: string; kind: string; seq: number }
-  device: string
-  user: string
-  role: string
-  site: string
-  /** Device time of the operation (ISO). */
-  at: string
-  seen: { batch?: string | null; price?: number; stock?: number; prescriptionHash?: string; counted?: number }
-  authority: { price?: number; stock?: number; prescriptionHash?: string | null; prescriptionStatus?: string; expiry?: string; formularyStatus?: string }
-  round: number
-  resolution: { op: string; decision: Decision; by: string; role: string; approvedBy: Approval | null; round: number } | null
-  refusals: { op: string; error: string; message: string }[]
-}
-
-export interface InventoryState {
-  items: Record<string, { name: string; price: number; status: string; controlled: boolean }>
-  batches: Record<string, { item: string; expiry: string; unitCost?: number }>
-  stock: Record<string, Record<string, number>>
-}
-
-export interface InventoryReply {
-  clinic: string
-  settledAt: string | null
-  inventory: InventoryState
-}
-
-export interface StatusReply {
-  time: string
-  /** Absent without a token (the relay then says only its key and time). */
-  clinics?: { clinic: string; devices: { device: string }[]; opsPending: number; conflictsOpen: number; conflictsResolved: number; lastSettlementAt: string | null }[]
-}
-
-export interface ResolutionRequest {
-  clinic: string
-  decision: Decision
-  note: string
-  /** Ignored for a signed-in reviewer (the relay takes the session's user and role); used by an operator token for a clinic without users. */
-  user: string
-  role: string
-  approval: Approval | null
-}
-
-/** `POST /api/login`: a session of one clinic's reviewer, pharmacist or supervisor (12 h). */
-export interface LoginReply {
-  token: string
-  user: { id: string; name: string; role: string }
-  clinic: string
-  expiresAt: string
-}
+export type Approval = Input<typeof ApprovalRequestSchema>
+export type ResolutionRequest = ResolutionRequestBody
 
 const TIMEOUT_MS = 8000
 
@@ -101,7 +50,7 @@ export function setBearer(token: string | null): void {
   bearer = token
 }
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+async function call<S extends Schema>(method: string, path: string, reply: S, body?: unknown): Promise<Output<S>> {
   const headers: Record<string, string> = { 'content-type': 'application/json' }
   if (bearer !== null && path !== '/api/login') headers.authorization = `Bearer ${bearer}`
   const init: RequestInit = { method, headers, signal: AbortSignal.timeout(TIMEOUT_MS) }
@@ -120,18 +69,23 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
     throw new RelayApiError('MalformedReplyError', `relay answered ${res.status} with non-JSON`, res.status)
   }
   if (!res.ok) {
-    const e = (json as { error?: { name?: string; message?: string } } | undefined)?.error
+    const e = v.is(ErrorReplySchema, json) ? json.error : undefined
     throw new RelayApiError(e?.name ?? 'HttpError', e?.message ?? `HTTP ${res.status}`, res.status)
   }
-  return json as T
+  // a reply of another shape than the contract's (a renamed field) fails loudly, it is never guessed at
+  try {
+    return parseWith(reply, json, `the relay's reply to ${method} ${path.split('?')[0] ?? path}`)
+  } catch (err) {
+    if (err instanceof InvalidInputError) throw new RelayApiError('MalformedReplyError', err.message, res.status)
+    throw err
+  }
 }
 
 export const relayApi = {
-  login: (clinic: string, user: string, password: string) => call<LoginReply>('POST', '/api/login', { clinic, user, password }),
-  logout: () => call<{ ok: true }>('POST', '/api/logout', {}),
-  status: () => call<StatusReply>('GET', '/api/status'),
-  conflicts: () => call<{ conflicts: ConflictView[] }>('GET', '/api/conflicts'),
-  inventory: (clinic: string) => call<InventoryReply>('GET', `/api/inventory?clinic=${encodeURIComponent(clinic)}`),
-  resolve: (id: string, req: ResolutionRequest) =>
-    call<{ outcome: 'resolved'; conflict: ConflictView }>('POST', `/api/conflicts/${encodeURIComponent(id)}/resolution`, req),
+  login: (clinic: string, user: string, password: string) => call('POST', '/api/login', RelayLoginReplySchema, { clinic, user, password }),
+  logout: () => call('POST', '/api/logout', OkReplySchema, {}),
+  status: () => call('GET', '/api/status', RelayStatusReplySchema),
+  conflicts: () => call('GET', '/api/conflicts', ConflictsReplySchema),
+  inventory: (clinic: string) => call('GET', `/api/inventory?clinic=${encodeURIComponent(clinic)}`, InventoryReplySchema),
+  resolve: (id: string, req: ResolutionRequest) => call('POST', `/api/conflicts/${encodeURIComponent(id)}/resolution`, ResolutionReplySchema, req),
 }

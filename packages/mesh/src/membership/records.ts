@@ -2,29 +2,9 @@ import { ed25519 } from '@noble/curves/ed25519.js'
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js'
 import { InvalidSignatureError, MembershipRecordError } from '../errors.js'
 
-/** A device admitted to a clinic's mesh, signed by one of the clinic's admin keys. */
-export interface Enrolment {
-  clinic: string
-  /** libp2p peer id of the device (its Ed25519 key), as a string */
-  devicePeerId: string
-  deviceName: string
-  /** ISO-8601 time of enrolment, device clock of the admin device */
-  enrolledAt: string
-  /** hex of the admin Ed25519 public key that signed */
-  by: string
-  /** hex Ed25519 signature over enrolmentSigningBytes(...) */
-  signature: string
-}
-
-/** A device removed from a clinic's mesh. Permanent: a revoked device re-joins with a new peer id. */
-export interface Revocation {
-  clinic: string
-  devicePeerId: string
-  revokedAt: string
-  reason: string
-  by: string
-  signature: string
-}
+/** Enrolments and revocations: the membership document's records, defined with their schemas in @clinic-mesh/contracts. */
+export type { Enrolment, Revocation } from '@clinic-mesh/contracts'
+import type { Enrolment, Revocation } from '@clinic-mesh/contracts'
 
 export interface AdminKeyPair {
   secretKey: Uint8Array

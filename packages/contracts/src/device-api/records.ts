@@ -1,0 +1,57 @@
+import * as v from 'valibot'
+import { hex64, int, nonEmpty } from '../fields.js'
+
+/**
+ * Patient and encounter requests. The schemas check types; the clinical rules (a real birth date, plausible vital
+ * signs, known statuses) are the records package's and answer `InvalidRecordError`.
+ */
+
+const optText = v.optional(v.string('must be text'))
+/** Absent, null or a non-empty string. */
+const optName = v.nullish(nonEmpty(500))
+
+export const IdentifierInputSchema = v.object({ system: nonEmpty(100), value: nonEmpty(200) })
+
+/** `POST /api/patients`: registers a patient; with `reason`, opens their first encounter too. */
+export const RegisterPatientRequestSchema = v.object({
+  given: optText,
+  family: optText,
+  birthDate: optText,
+  sex: optText,
+  identifiers: v.optional(v.array(IdentifierInputSchema, 'must be a list'), []),
+  reason: optName,
+})
+export type RegisterPatientRequest = v.InferOutput<typeof RegisterPatientRequestSchema>
+
+export const RegisterPatientReplySchema = v.object({ id: v.string(), encounterId: v.optional(v.string()) })
+export type RegisterPatientReply = v.InferOutput<typeof RegisterPatientReplySchema>
+
+/** `POST /api/encounters`. */
+export const OpenEncounterRequestSchema = v.object({ patientId: nonEmpty(), reason: nonEmpty(500), queue: optName })
+export type OpenEncounterRequest = v.InferOutput<typeof OpenEncounterRequestSchema>
+
+export const ENCOUNTER_SECTIONS = ['registration', 'triage', 'clinician', 'pharmacy'] as const
+
+const anyObject = (what: string) => v.record(v.string(), v.unknown(), `must be ${what}`)
+
+/** `PATCH /api/encounters/:id`: any of the parts, applied in one change. */
+export const UpdateEncounterRequestSchema = v.object({
+  patientId: nonEmpty(),
+  /** sign → value; the records package checks names and plausible ranges */
+  vitals: v.nullish(anyObject('an object of vital signs')),
+  notes: optText,
+  notesSplice: v.nullish(v.object({ index: int(0), deleteCount: int(0), insert: v.string('must be text') })),
+  /** the records package checks the diagnosis itself */
+  diagnosis: v.nullish(anyObject('an object')),
+  queue: optName,
+  status: optName,
+  section: v.nullish(v.object({ name: v.picklist(ENCOUNTER_SECTIONS, `must be one of ${ENCOUNTER_SECTIONS.join(', ')}`), status: v.picklist(['in-progress', 'done'], 'must be in-progress or done') })),
+})
+export type UpdateEncounterRequest = v.InferOutput<typeof UpdateEncounterRequestSchema>
+
+/** `POST /api/patients/:pid/prescriptions/:rxId/sign`: `expectedHash` is the version the clinician saw. */
+export const SignPrescriptionRequestSchema = v.object({ expectedHash: v.optional(hex64('the prescription hash you saw')) })
+export type SignPrescriptionRequest = v.InferOutput<typeof SignPrescriptionRequestSchema>
+
+export const SignPrescriptionReplySchema = v.object({ patientId: v.string(), prescriptionId: v.string(), hash: v.string(), signedNow: v.boolean() })
+export type SignPrescriptionReply = v.InferOutput<typeof SignPrescriptionReplySchema>
