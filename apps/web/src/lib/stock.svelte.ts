@@ -1,4 +1,5 @@
-import { DispenseRequestSchema, ReceiptRequestSchema, StockOperationReplySchema, StockReplySchema, type Input, type StockReply } from '@clinic-mesh/contracts'
+import type { DispenseRequestSchema, ReceiptRequestSchema} from '@clinic-mesh/contracts';
+import { StockOperationReplySchema, StockReplySchema, type Input, type StockReply } from '@clinic-mesh/contracts'
 import { api, ApiError } from './api.js'
 
 /** One lot as the device node reports it: settled (relay) and tentative (with unsettled operations) apart. */
