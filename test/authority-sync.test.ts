@@ -28,7 +28,17 @@ interface Directory {
 interface Root {
   chartBuckets: AutomergeUrl[]
 }
-type Bucket = { charts: Record<string, { encounters: Record<string, { clinician: { diagnoses: Record<string, unknown> }; triage: { vitals: Record<string, unknown> } }> }> }
+type Bucket = {
+  charts: Record<
+    string,
+    {
+      encounters: Record<
+        string,
+        { clinician: { diagnoses: Record<string, unknown> }; triage: { vitals: Record<string, unknown> } }
+      >
+    }
+  >
+}
 interface Refusal {
   type: string
   name: string
@@ -66,18 +76,27 @@ describe('authority at the node: what a signed-in browser session may sync', () 
     clients.push(c)
     return c
   }
-  const chartOn = async (d: DeviceProcess) => (await d.api<{ chart: Bucket['charts'][string] }>('GET', `/api/patients/${pid}`)).body.chart
+  const chartOn = async (d: DeviceProcess) =>
+    (await d.api<{ chart: Bucket['charts'][string] }>('GET', `/api/patients/${pid}`)).body.chart
 
   beforeAll(async () => {
     cluster = await DeviceCluster.start(['desk', 'ward'], { env: { CLINIC_MESH_LOGIN_DELAY_MS: '0' } })
     ;[desk, ward] = cluster.devices as [DeviceProcess, DeviceProcess]
     await Promise.all(cluster.devices.map((d) => d.ready()))
-    const made = await desk.api<{ id: string; encounterId: string }>('POST', '/api/patients', { given: 'Chikondi', family: 'Phiri', birthDate: '1990-04-02', sex: 'female', reason: 'cough' }, { as: clinician })
+    const made = await desk.api<{ id: string; encounterId: string }>(
+      'POST',
+      '/api/patients',
+      { given: 'Chikondi', family: 'Phiri', birthDate: '1990-04-02', sex: 'female', reason: 'cough' },
+      { as: clinician },
+    )
     expect(made.status).toBe(201)
     pid = made.body.id
     eid = made.body.encounterId
     dirUrl = (await desk.api<{ directoryUrl: AutomergeUrl }>('GET', '/api/status')).body.directoryUrl
-    await pollDevice(async () => (await ward.api('GET', `/api/patients/${pid}`)).status === 200, 'the patient reaches the ward')
+    await pollDevice(
+      async () => (await ward.api('GET', `/api/patients/${pid}`)).status === 200,
+      'the patient reaches the ward',
+    )
   })
 
   afterAll(async () => {
@@ -109,7 +128,11 @@ describe('authority at the node: what a signed-in browser session may sync', () 
     const refused = refusalOn(bucket)
     bucket.change((b) => {
       const enc = b.charts[pid]?.encounters[eid]
-      if (enc) enc.clinician.diagnoses.dx_forged = { text: new ImmutableString('HIV positive'), certainty: new ImmutableString('confirmed') }
+      if (enc)
+        enc.clinician.diagnoses.dx_forged = {
+          text: new ImmutableString('HIV positive'),
+          certainty: new ImmutableString('confirmed'),
+        }
     })
     const r = await refused
     expect(r.name).toBe('ForbiddenWriteError')
@@ -121,22 +144,46 @@ describe('authority at the node: what a signed-in browser session may sync', () 
     const nb = await n.repo.find<Bucket>(bucketUrl, { signal: AbortSignal.timeout(15_000) })
     nb.change((b) => {
       const enc = b.charts[pid]?.encounters[eid]
-      if (enc) enc.triage.vitals.v_nurse = { values: { pulseBpm: 88 }, takenAt: new ImmutableString(new Date().toISOString()), by: { user: new ImmutableString('usr_nala-nurse'), device: new ImmutableString('web') } }
+      if (enc)
+        enc.triage.vitals.v_nurse = {
+          values: { pulseBpm: 88 },
+          takenAt: new ImmutableString(new Date().toISOString()),
+          by: { user: new ImmutableString('usr_nala-nurse'), device: new ImmutableString('web') },
+        }
     })
-    await pollDevice(async () => (await chartOn(ward)).encounters[eid]?.triage.vitals.v_nurse !== undefined, "the nurse's vitals reach the ward")
+    await pollDevice(
+      async () => (await chartOn(ward)).encounters[eid]?.triage.vitals.v_nurse !== undefined,
+      "the nurse's vitals reach the ward",
+    )
     // the clerk's diagnosis never did, on either tablet
     expect(Object.keys((await chartOn(desk)).encounters[eid]?.clinician.diagnoses ?? {})).toEqual([])
     expect(Object.keys((await chartOn(ward)).encounters[eid]?.clinician.diagnoses ?? {})).toEqual([])
     // attributed where it landed: the nurse's user, this device, the path and the change hash
     const audit = await pollDevice(async () => {
-      const a = await desk.api<{ touches: { user: string; action: string }[] }>('GET', `/api/audit?patient=${pid}`, undefined, { as: supervisor })
-      return a.body.touches.some((t) => t.user === 'usr_nala-nurse' && t.action === 'change') ? a.body : undefined
+      const a = await desk.api<{ touches: { user: string; action: string }[] }>(
+        'GET',
+        `/api/audit?patient=${pid}`,
+        undefined,
+        { as: supervisor },
+      )
+      return a.body.touches.some((t) => t.user === 'usr_nala-nurse' && t.action === 'change')
+        ? a.body
+        : undefined
     }, 'the audit trail names the nurse')
     expect(audit.touches.some((t) => t.user === 'usr_rita-desk' && t.action === 'change')).toBe(false)
   })
 
   it("a clinician's session cannot reach a ledger log (where a forged formulary update would go)", async () => {
-    const receipt = { id: 'op_auth_r1', item: 'amox-500', batch: 'B1', expiry: '2030-01-01', quantity: 10, unitCost: 5, supplier: 'CMS', grn: 'G1' }
+    const receipt = {
+      id: 'op_auth_r1',
+      item: 'amox-500',
+      batch: 'B1',
+      expiry: '2030-01-01',
+      quantity: 10,
+      unitCost: 5,
+      supplier: 'CMS',
+      grn: 'G1',
+    }
     expect((await desk.api('POST', '/api/stock/receipts', receipt, { as: pharmacist })).status).toBe(201)
     const c = await client(desk, clinician)
     const dir = await pollDevice(async () => {
@@ -154,27 +201,58 @@ describe('authority at the node: what a signed-in browser session may sync', () 
     clients.push(c)
     const dir = (await c.repo.find<Directory>(dirUrl)).doc()
     const root = (await c.repo.find<Root>(dir.recordsRoot)).doc()
-    const bucket = await c.repo.find<Bucket>(root.chartBuckets[shardOf(pid, root.chartBuckets.length)] as AutomergeUrl)
-    const logout = await fetch(`http://127.0.0.1:${desk.port}/api/logout`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })
+    const bucket = await c.repo.find<Bucket>(
+      root.chartBuckets[shardOf(pid, root.chartBuckets.length)] as AutomergeUrl,
+    )
+    const logout = await fetch(`http://127.0.0.1:${desk.port}/api/logout`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+    })
     expect(logout.status).toBe(200)
     bucket.change((b) => {
       const enc = b.charts[pid]?.encounters[eid]
-      if (enc) enc.triage.vitals.v_after_logout = { values: { pulseBpm: 200 }, takenAt: new ImmutableString(new Date().toISOString()), by: { user: new ImmutableString('usr_ned-nurse'), device: new ImmutableString('web') } }
+      if (enc)
+        enc.triage.vitals.v_after_logout = {
+          values: { pulseBpm: 200 },
+          takenAt: new ImmutableString(new Date().toISOString()),
+          by: { user: new ImmutableString('usr_ned-nurse'), device: new ImmutableString('web') },
+        }
     })
-    await pollDevice(() => Promise.resolve(desk.stderr.some((l) => l.includes('UnauthenticatedError'))), 'the node closes the ended session')
+    await pollDevice(
+      () => Promise.resolve(desk.stderr.some((l) => l.includes('UnauthenticatedError'))),
+      'the node closes the ended session',
+    )
     expect((await chartOn(desk)).encounters[eid]?.triage.vitals.v_after_logout).toBeUndefined()
   })
 
   it('the browser no longer reports its own reads and writes: POST /api/audit is gone (the node audits what lands)', async () => {
-    const r = await desk.api<{ error: { name: string } }>('POST', '/api/audit', { action: 'read', patient: pid }, { as: nurse })
+    const r = await desk.api<{ error: { name: string } }>(
+      'POST',
+      '/api/audit',
+      { action: 'read', patient: pid },
+      { as: nurse },
+    )
     expect([r.status, r.body.error.name]).toEqual([404, 'RouteNotFoundError'])
   })
 
   it("a browser cannot join under a device's peer id (whose documents the node would share freely)", async () => {
     const token = await desk.token(nurse)
-    const ws = new WebSocket(`ws://127.0.0.1:${desk.port}/sync`, { headers: { authorization: `Bearer ${token}` } })
-    const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })))
-    ws.on('open', () => ws.send(cbor.encode({ type: 'join', senderId: 'dev_ward', peerMetadata: {}, supportedProtocolVersions: ['1'] })))
+    const ws = new WebSocket(`ws://127.0.0.1:${desk.port}/sync`, {
+      headers: { authorization: `Bearer ${token}` },
+    })
+    const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+      ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    )
+    ws.on('open', () =>
+      ws.send(
+        cbor.encode({
+          type: 'join',
+          senderId: 'dev_ward',
+          peerMetadata: {},
+          supportedProtocolVersions: ['1'],
+        }),
+      ),
+    )
     ws.on('error', () => undefined)
     const { code, reason } = await closed
     expect(code).toBe(1008)

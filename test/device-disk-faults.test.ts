@@ -23,15 +23,34 @@ type Err = { error?: { name: string; message: string } }
 const CLIN = { as: { name: 'co', role: 'clinician' } }
 const PHARM = { as: { name: 'ph', role: 'pharmacist' } }
 const patient = (family: string) => ({ given: 'Disk', family, birthDate: '1970-01-01', sex: 'female' })
-const receipt = (id: string) => ({ id, item: 'itm_amox', batch: 'AMX-9', expiry: '2030-01-31', quantity: 10, unitCost: 40, supplier: 'CMST', grn: `GRN-${id}` })
+const receipt = (id: string) => ({
+  id,
+  item: 'itm_amox',
+  batch: 'AMX-9',
+  expiry: '2030-01-31',
+  quantity: 10,
+  unitCost: 40,
+  supplier: 'CMST',
+  grn: `GRN-${id}`,
+})
 
 async function families(node: DeviceProcess): Promise<string[]> {
-  const r = await node.api<{ patients: { family?: string; name?: { family: string } }[] }>('GET', '/api/patients?q=Disk&limit=50', undefined, CLIN)
+  const r = await node.api<{ patients: { family?: string; name?: { family: string } }[] }>(
+    'GET',
+    '/api/patients?q=Disk&limit=50',
+    undefined,
+    CLIN,
+  )
   return r.body.patients.map((p) => p.family ?? p.name?.family ?? '?').sort()
 }
 
 /** A chart read is audited (an entry written before the chart is shown): on a failing disk it is 200 or the named error. */
-async function expectReadAudited(node: DeviceProcess, id: string, status: number, name: string): Promise<void> {
+async function expectReadAudited(
+  node: DeviceProcess,
+  id: string,
+  status: number,
+  name: string,
+): Promise<void> {
   const r = await node.api<Err>('GET', `/api/patients/${id}`, undefined, CLIN)
   expect([200, `${status} ${name}`]).toContain(r.status === 200 ? 200 : `${r.status} ${r.body.error?.name}`)
   console.warn(`chart read on a failing disk: ${r.status} ${r.body.error?.name ?? ''}`)
@@ -43,7 +62,10 @@ async function emptyFiles(dir: string): Promise<string[]> {
   for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
     const path = join(e.parentPath, e.name)
     if (!e.isFile() || path.includes('/.tmp/')) continue
-    const size = await stat(path).then((st) => st.size, () => undefined) // gone meanwhile: compacted away
+    const size = await stat(path).then(
+      (st) => st.size,
+      () => undefined,
+    ) // gone meanwhile: compacted away
     if (size === 0) out.push(path.slice(dir.length))
   }
   return out
@@ -80,7 +102,12 @@ describe('disk faults under a real device node', () => {
 
   it('read-only data dir: writes answer 503 StorageUnavailableError, reads keep working, nothing stored is lost', async () => {
     const dataDir = join(root, 'ro')
-    node = await DeviceProcess.start({ dataDir, name: 'ro', clinicFile: join(root, 'ro.clinic.json'), initClinic: 'Disk Clinic' })
+    node = await DeviceProcess.start({
+      dataDir,
+      name: 'ro',
+      clinicFile: join(root, 'ro.clinic.json'),
+      initClinic: 'Disk Clinic',
+    })
     await node.ready()
     const a = await node.api<{ id: string }>('POST', '/api/patients', patient('Before'), CLIN)
     expect(a.status).toBe(201)
@@ -100,7 +127,11 @@ describe('disk faults under a real device node', () => {
     // opening a chart writes an audit entry first, so it is refused the same way (or served, if the audit is not written)
     await expectReadAudited(node, a.body.id, 503, 'StorageUnavailableError')
     expect((await node.api('GET', '/api/status')).status).toBe(200)
-    expect(node.stderr.some((l) => /"event":"storage-fault","error":"StorageUnavailableError","code":"(EROFS|ENOENT)"/.test(l))).toBe(true)
+    expect(
+      node.stderr.some((l) =>
+        /"event":"storage-fault","error":"StorageUnavailableError","code":"(EROFS|ENOENT)"/.test(l),
+      ),
+    ).toBe(true)
 
     umount(dataDir)
     mounted.pop()
@@ -115,7 +146,12 @@ describe('disk faults under a real device node', () => {
     // everything acknowledged survives; the refused change reached the disk at the clean stop (repo flush) once the
     // disk was writable again (after a SIGKILL before that it would be gone: it was never acknowledged)
     expect(await families(node)).toEqual(['AfterReadOnly', 'Before', 'DuringReadOnly'])
-    const stock = await node.api<{ lines: { batch: string; tentative: number }[] }>('GET', '/api/stock', undefined, PHARM)
+    const stock = await node.api<{ lines: { batch: string; tentative: number }[] }>(
+      'GET',
+      '/api/stock',
+      undefined,
+      PHARM,
+    )
     expect(stock.body.lines.find((l) => l.batch === 'AMX-9')?.tentative).toBeGreaterThanOrEqual(10)
     expect(await node.stop('SIGTERM')).toBe(0)
   })
@@ -126,7 +162,12 @@ describe('disk faults under a real device node', () => {
     mount('-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', fs)
     mounted.push(fs)
     const dataDir = join(fs, 'data')
-    node = await DeviceProcess.start({ dataDir, name: 'full', clinicFile: join(root, 'full.clinic.json'), initClinic: 'Full Clinic' })
+    node = await DeviceProcess.start({
+      dataDir,
+      name: 'full',
+      clinicFile: join(root, 'full.clinic.json'),
+      initClinic: 'Full Clinic',
+    })
     await node.ready()
     const a = await node.api<{ id: string }>('POST', '/api/patients', patient('BeforeFull'), CLIN)
     expect(a.status).toBe(201)

@@ -43,32 +43,69 @@ describe('enrolling a new tablet in the field with a join code (no internet, no 
   })
 
   it('refuses a wrong code, then enrols the tablet with the right one: it meshes and syncs the clinic', async () => {
-    const patient = await adminDevice.api<{ id: string }>('POST', '/api/patients', { given: 'Tadala', family: 'Mbewe', birthDate: '2010-10-10', sex: 'female' })
+    const patient = await adminDevice.api<{ id: string }>('POST', '/api/patients', {
+      given: 'Tadala',
+      family: 'Mbewe',
+      birthDate: '2010-10-10',
+      sex: 'female',
+    })
     expect(patient.status).toBe(201)
-    const nurseTry = await adminDevice.api<{ error: { name: string } }>('POST', '/api/join-codes', {}, { as: { name: 'Nurse J', role: 'nurse' } })
+    const nurseTry = await adminDevice.api<{ error: { name: string } }>(
+      'POST',
+      '/api/join-codes',
+      {},
+      { as: { name: 'Nurse J', role: 'nurse' } },
+    )
     expect([nurseTry.status, nurseTry.body.error.name]).toEqual([403, 'ForbiddenError'])
 
     const first = await adminDevice.api<Offer>('POST', '/api/join-codes', {}, { as: admin })
     expect(first.status).toBe(201)
     expect(first.body.code).toMatch(/^\w{4}-\w+$/)
-    const wrong = first.body.code.endsWith('A') ? first.body.code.replace(/A$/, 'B') : first.body.code.replace(/.$/, 'A')
-    const refused = await exitOf(DeviceProcess.start({ dataDir: join(cluster.root, 'intruder'), name: 'intruder', args: ['--join', first.body.url, '--join-code', wrong] }))
+    const wrong = first.body.code.endsWith('A')
+      ? first.body.code.replace(/A$/, 'B')
+      : first.body.code.replace(/.$/, 'A')
+    const refused = await exitOf(
+      DeviceProcess.start({
+        dataDir: join(cluster.root, 'intruder'),
+        name: 'intruder',
+        args: ['--join', first.body.url, '--join-code', wrong],
+      }),
+    )
     expect(refused).toMatch(/JoinError/)
 
     const offer = await adminDevice.api<Offer>('POST', '/api/join-codes', {}, { as: admin })
-    tablet = await DeviceProcess.start({ dataDir: join(cluster.root, 'new-tablet'), name: 'new-tablet', args: ['--join', offer.body.url, '--join-code', offer.body.code] })
+    tablet = await DeviceProcess.start({
+      dataDir: join(cluster.root, 'new-tablet'),
+      name: 'new-tablet',
+      args: ['--join', offer.body.url, '--join-code', offer.body.code],
+    })
     await tablet.ready(30_000)
     const tabletPeer = (await tablet.api<Status>('GET', '/api/status')).body.device.peerId
-    await pollDevice(async () => (await adminDevice.api<Status>('GET', '/api/status')).body.peers.some((p) => p.peerId === tabletPeer), 'admin device meshes with the new tablet')
+    await pollDevice(
+      async () =>
+        (await adminDevice.api<Status>('GET', '/api/status')).body.peers.some((p) => p.peerId === tabletPeer),
+      'admin device meshes with the new tablet',
+    )
     // the tablet holds the clinic: the patient registered before it joined is readable there
-    await pollDevice(async () => (await tablet!.api('GET', `/api/patients/${patient.body.id}`)).status === 200, 'the new tablet reads the chart')
+    await pollDevice(
+      async () => (await tablet!.api('GET', `/api/patients/${patient.body.id}`)).status === 200,
+      'the new tablet reads the chart',
+    )
     // it got the clinic's keys, not the admin key
-    const file = JSON.parse(await readFile(join(cluster.root, 'new-tablet', 'clinic.json'), 'utf8')) as Record<string, unknown>
+    const file = JSON.parse(
+      await readFile(join(cluster.root, 'new-tablet', 'clinic.json'), 'utf8'),
+    ) as Record<string, unknown>
     expect(file.adminSecretKey).toBeUndefined()
     expect(file.clinicSecret).toBeUndefined() // sealed under the tablet's identity key (test/secrets-at-rest.test.ts)
     expect(file.clinicSecretSealed).toEqual(expect.any(String))
     // a join code is single use
-    const again = await exitOf(DeviceProcess.start({ dataDir: join(cluster.root, 'second'), name: 'second', args: ['--join', offer.body.url, '--join-code', offer.body.code] }))
+    const again = await exitOf(
+      DeviceProcess.start({
+        dataDir: join(cluster.root, 'second'),
+        name: 'second',
+        args: ['--join', offer.body.url, '--join-code', offer.body.code],
+      }),
+    )
     expect(again).toMatch(/cannot reach the admin device|JoinError/)
   })
 })

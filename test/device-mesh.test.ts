@@ -26,14 +26,20 @@ describe('device nodes on one LAN (three processes, mDNS on loopback)', () => {
         const s = (await d.api<Status>('GET', '/api/status')).body
         return s.peers.length === 2 ? s : undefined
       }, `${d.init.name} sees two peers`)
-      expect(st.peers.map((p) => p.name).sort()).toEqual(['pharmacy', 'reception', 'triage'].filter((n) => n !== d.init.name))
+      expect(st.peers.map((p) => p.name).sort()).toEqual(
+        ['pharmacy', 'reception', 'triage'].filter((n) => n !== d.init.name),
+      )
     }
   })
 
   it('a patient registered on one node is readable and searchable on the other two within 2 s', async () => {
     // the other nodes hold every chart bucket before we measure (a new tablet's first pull is a separate figure)
     // (and every user is logged in: a first login costs a scrypt, not part of the figure)
-    for (const d of [a, b, c]) await pollDevice(async () => (await d.api<{ patients: unknown[] }>('GET', '/api/patients?q=zz')).status === 200, `${d.init.name} serves search`)
+    for (const d of [a, b, c])
+      await pollDevice(
+        async () => (await d.api<{ patients: unknown[] }>('GET', '/api/patients?q=zz')).status === 200,
+        `${d.init.name} serves search`,
+      )
     const t0 = performance.now()
     const created = await a.api<{ id: string; encounterId: string }>('POST', '/api/patients', {
       given: 'Amina',
@@ -46,10 +52,18 @@ describe('device nodes on one LAN (three processes, mDNS on loopback)', () => {
     const id = created.body.id
     const seen = await Promise.all(
       [b, c].map((d) =>
-        pollDevice(async () => {
-          const r = await d.api<{ chart: { patient: { name: { given: string } }; encounters: Record<string, unknown> } }>('GET', `/api/patients/${id}`)
-          return r.status === 200 && r.body.chart.patient.name.given === 'Amina' ? performance.now() - t0 : undefined
-        }, `${d.init.name} has the chart`, 10_000),
+        pollDevice(
+          async () => {
+            const r = await d.api<{
+              chart: { patient: { name: { given: string } }; encounters: Record<string, unknown> }
+            }>('GET', `/api/patients/${id}`)
+            return r.status === 200 && r.body.chart.patient.name.given === 'Amina'
+              ? performance.now() - t0
+              : undefined
+          },
+          `${d.init.name} has the chart`,
+          10_000,
+        ),
       ),
     )
     console.warn(`patient visible on the other nodes after ${seen.map((ms) => ms.toFixed(0)).join(' / ')} ms`)

@@ -3,7 +3,14 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { createPrescription, prescriptionHash, str, updateRxItem, verifyPrescription, type Prescription } from '@clinic-mesh/records'
+import {
+  createPrescription,
+  prescriptionHash,
+  str,
+  updateRxItem,
+  verifyPrescription,
+  type Prescription,
+} from '@clinic-mesh/records'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DeviceCluster, pollDevice, type DeviceProcess } from './helpers/device-process.js'
@@ -25,7 +32,13 @@ interface ChartReply {
 
 const clinician = { name: 'Dr Mwale', role: 'clinician' }
 const nurse = { name: 'Grace Phiri', role: 'nurse' }
-const amox = { drug: 'Amoxicillin 250 mg caps', dose: '250 mg', route: 'oral', frequency: '3 times a day', duration: '7 days' }
+const amox = {
+  drug: 'Amoxicillin 250 mg caps',
+  dose: '250 mg',
+  route: 'oral',
+  frequency: '3 times a day',
+  duration: '7 days',
+}
 
 describe('prescriptions are signed by the device node from its own copy of the chart', () => {
   let relayDir: string
@@ -42,8 +55,18 @@ describe('prescriptions are signed by the device node from its own copy of the c
     cluster = await DeviceCluster.start(['consult'], { relay: `ws://127.0.0.1:${relay.port}` })
     node = cluster.devices[0]!
     await node.ready()
-    await pollDevice(async () => (await node.api<{ relay: { connected: boolean } }>('GET', '/api/status')).body.relay.connected, 'relay link up', 30_000)
-    const r = await node.api<{ id: string }>('POST', '/api/patients', { given: 'Mary', family: 'Chirwa', birthDate: '2019-02-11', sex: 'female' }, { as: clinician })
+    await pollDevice(
+      async () =>
+        (await node.api<{ relay: { connected: boolean } }>('GET', '/api/status')).body.relay.connected,
+      'relay link up',
+      30_000,
+    )
+    const r = await node.api<{ id: string }>(
+      'POST',
+      '/api/patients',
+      { given: 'Mary', family: 'Chirwa', birthDate: '2019-02-11', sex: 'female' },
+      { as: clinician },
+    )
     expect(r.status).toBe(201)
     pid = r.body.id
     tablet = await SyncClient.open(node, clinician)
@@ -63,7 +86,15 @@ describe('prescriptions are signed by the device node from its own copy of the c
   }
   /** A draft written on the tablet's own copy, once the node holds exactly that version. */
   const draft = async (): Promise<{ rxId: string; hash: string }> => {
-    const rxId = await tablet.change(pid, (c) => createPrescription(c, { items: [amox] }, { user: 'usr_dr-mwale' as never, device: 'dev_tablet' as never }).id)
+    const rxId = await tablet.change(
+      pid,
+      (c) =>
+        createPrescription(
+          c,
+          { items: [amox] },
+          { user: 'usr_dr-mwale' as never, device: 'dev_tablet' as never },
+        ).id,
+    )
     const hash = prescriptionHash((await tablet.chart(pid))!.prescriptions[rxId]!)
     await pollDevice(async () => {
       const rx = await onNode(rxId)
@@ -73,14 +104,23 @@ describe('prescriptions are signed by the device node from its own copy of the c
   }
 
   it('the route that signed any hash a client sent is gone', async () => {
-    const r = await node.api<ErrorReply>('POST', '/api/signatures/prescription', { hash: 'ab'.repeat(32) }, { as: clinician })
+    const r = await node.api<ErrorReply>(
+      'POST',
+      '/api/signatures/prescription',
+      { hash: 'ab'.repeat(32) },
+      { as: clinician },
+    )
     expect([r.status, r.body.error.name]).toEqual([404, 'RouteNotFoundError'])
   })
 
   it('a nurse may not sign: 403 in plain words, nothing written', async () => {
     const { rxId, hash } = await draft()
     const r = await node.api<ErrorReply>('POST', signPath(rxId), { expectedHash: hash }, { as: nurse })
-    expect([r.status, r.body.error.name, r.body.error.message]).toEqual([403, 'ForbiddenError', 'only a clinician can sign a prescription'])
+    expect([r.status, r.body.error.name, r.body.error.message]).toEqual([
+      403,
+      'ForbiddenError',
+      'only a clinician can sign a prescription',
+    ])
     expect(str((await onNode(rxId))!.status)).toBe('draft')
   })
 
@@ -88,14 +128,27 @@ describe('prescriptions are signed by the device node from its own copy of the c
     const { rxId, hash: seen } = await draft()
     // the draft changes after the clinician looked at it (here: another edit that reached the node first)
     const itemId = Object.keys((await tablet.chart(pid))!.prescriptions[rxId]!.items)[0]!
-    await tablet.change(pid, (c) => updateRxItem(c, rxId, itemId, { dose: '500 mg' }, { user: 'usr_dr-mwale' as never, device: 'dev_tablet' as never }))
+    await tablet.change(pid, (c) =>
+      updateRxItem(
+        c,
+        rxId,
+        itemId,
+        { dose: '500 mg' },
+        { user: 'usr_dr-mwale' as never, device: 'dev_tablet' as never },
+      ),
+    )
     const now = prescriptionHash((await tablet.chart(pid))!.prescriptions[rxId]!)
     await pollDevice(async () => prescriptionHash((await onNode(rxId))!) === now, 'the edit reached the node')
     const r = await node.api<ErrorReply>('POST', signPath(rxId), { expectedHash: seen }, { as: clinician })
     expect([r.status, r.body.error.name]).toEqual([409, 'PrescriptionChangedError'])
     expect(r.body.error.message).toMatch(/differs from the one you saw/)
     expect(str((await onNode(rxId))!.status)).toBe('draft')
-    const bad = await node.api<ErrorReply>('POST', signPath(rxId), { expectedHash: 'not-a-hash' }, { as: clinician })
+    const bad = await node.api<ErrorReply>(
+      'POST',
+      signPath(rxId),
+      { expectedHash: 'not-a-hash' },
+      { as: clinician },
+    )
     expect([bad.status, bad.body.error.name]).toEqual([400, 'InvalidInputError'])
   })
 
@@ -116,8 +169,20 @@ describe('prescriptions are signed by the device node from its own copy of the c
     expect(verifyPrescription(rx, { deviceKey })).toEqual({ ok: true, hash })
     // neither key signed the bare hash
     const bare = Buffer.from(hash, 'hex')
-    expect(ed25519.verify(Buffer.from(str(rx.signed!.signature), 'hex'), bare, Buffer.from(str(rx.signed!.publicKey), 'hex'))).toBe(false)
-    expect(ed25519.verify(Buffer.from(str(rx.signed!.device!.signature), 'hex'), bare, Buffer.from(devicePub, 'hex'))).toBe(false)
+    expect(
+      ed25519.verify(
+        Buffer.from(str(rx.signed!.signature), 'hex'),
+        bare,
+        Buffer.from(str(rx.signed!.publicKey), 'hex'),
+      ),
+    ).toBe(false)
+    expect(
+      ed25519.verify(
+        Buffer.from(str(rx.signed!.device!.signature), 'hex'),
+        bare,
+        Buffer.from(devicePub, 'hex'),
+      ),
+    ).toBe(false)
 
     // a modified prescription no longer verifies, whether or not the hash is recomputed
     const edited = structuredClone(rx)
@@ -127,7 +192,10 @@ describe('prescriptions are signed by the device node from its own copy of the c
     expect(verifyPrescription(edited)).toMatchObject({ ok: false, reason: 'bad-signature' })
 
     // the signature reaches the tablet's own copy over /sync
-    await pollDevice(async () => str((await tablet.chart(pid))!.prescriptions[rxId]!.status) === 'signed', 'the signature reached the tablet')
+    await pollDevice(
+      async () => str((await tablet.chart(pid))!.prescriptions[rxId]!.status) === 'signed',
+      'the signature reached the tablet',
+    )
     expect(verifyPrescription((await tablet.chart(pid))!.prescriptions[rxId]!, { deviceKey }).ok).toBe(true)
 
     // a signed prescription is immutable at the node: the clinician's own browser changing the dose of its copy
@@ -143,7 +211,10 @@ describe('prescriptions are signed by the device node from its own copy of the c
       const item = Object.values(d.charts[pid]!.prescriptions[rxId]!.items)[0]!
       item.dose = new ImmutableString('10 g')
     })
-    expect(await refused).toMatchObject({ name: 'ForbiddenWriteError', message: expect.stringMatching(/is signed/) })
+    expect(await refused).toMatchObject({
+      name: 'ForbiddenWriteError',
+      message: expect.stringMatching(/is signed/),
+    })
     expect(verifyPrescription((await onNode(rxId))!, { deviceKey }).ok).toBe(true)
 
     // a retried request for the same version answers again without signing twice; any other request is refused
@@ -153,7 +224,12 @@ describe('prescriptions are signed by the device node from its own copy of the c
     expect([blind.status, blind.body.error.name]).toEqual([409, 'SignedPrescriptionError'])
 
     // the signing is in the node's audit trail
-    const audit = await node.api<{ touches: { user: string; action: string }[] }>('GET', `/api/audit?target=${encodeURIComponent(`prescription-signature:${rxId}`)}`, undefined, { as: { name: 'admin', role: 'admin' } })
+    const audit = await node.api<{ touches: { user: string; action: string }[] }>(
+      'GET',
+      `/api/audit?target=${encodeURIComponent(`prescription-signature:${rxId}`)}`,
+      undefined,
+      { as: { name: 'admin', role: 'admin' } },
+    )
     expect(audit.body.touches).toEqual([expect.objectContaining({ user: 'usr_dr-mwale', action: 'change' })])
   })
 

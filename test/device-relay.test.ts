@@ -32,9 +32,21 @@ describe('a device node linked to the relay', () => {
   })
 
   it('reports the link truthfully and gets its operations decided by the relay', async () => {
-    const linked = await pollDevice(async () => ((await status()).relay.connected ? status() : undefined), 'relay connected')
+    const linked = await pollDevice(
+      async () => ((await status()).relay.connected ? status() : undefined),
+      'relay connected',
+    )
     expect(linked.relay.lastSyncAt).not.toBeNull()
-    const r = await node.api('POST', '/api/stock/receipts', { id: 'grn-r1', item: 'itm_para', batch: 'P-1', expiry: '2031-03-31', quantity: 50, unitCost: 3, supplier: 'CMST', grn: 'G-1' })
+    const r = await node.api('POST', '/api/stock/receipts', {
+      id: 'grn-r1',
+      item: 'itm_para',
+      batch: 'P-1',
+      expiry: '2031-03-31',
+      quantity: 50,
+      unitCost: 3,
+      supplier: 'CMST',
+      grn: 'G-1',
+    })
     expect(r.status).toBe(201)
     // the relay decides the op (settled or a conflict): the device's pending count drops back to zero
     await pollDevice(async () => (await status()).pending.ops === 0, 'op decided by the relay')

@@ -19,7 +19,10 @@ describe('hostile input to the join endpoint of a real admin device', () => {
     cluster = await DeviceCluster.start(['admin-device'])
     node = cluster.devices[0]!
     await node.ready()
-    const clinic = JSON.parse(await readFile(node.init.clinicFile ?? '', 'utf8')) as { clinicSecret: string; adminSecretKey: string }
+    const clinic = JSON.parse(await readFile(node.init.clinicFile ?? '', 'utf8')) as {
+      clinicSecret: string
+      adminSecretKey: string
+    }
     secrets = [clinic.clinicSecret, clinic.adminSecretKey]
   })
   afterAll(async () => {
@@ -27,7 +30,9 @@ describe('hostile input to the join endpoint of a real admin device', () => {
   })
 
   it('answers random and malformed join messages with named 4xx, leaks no secret, keeps the node serving', async () => {
-    const offer = await node.api<{ code: string; url: string }>('POST', '/api/join-codes', undefined, { as: { name: 'admin', role: 'admin' } })
+    const offer = await node.api<{ code: string; url: string }>('POST', '/api/join-codes', undefined, {
+      as: { name: 'admin', role: 'admin' },
+    })
     expect(offer.status).toBe(201)
     url = offer.body.url.replace('0.0.0.0', '127.0.0.1')
     const bodies: [string, string | Uint8Array][] = [
@@ -37,7 +42,10 @@ describe('hostile input to the join endpoint of a real admin device', () => {
       ['sid of a wrong type', JSON.stringify({ sid: 5, y: 'ab' })],
       ['sid not hex', JSON.stringify({ sid: 'zz', y: 'ab' })],
       ['y not a curve point', JSON.stringify({ sid: 'ab'.repeat(16), y: '00'.repeat(32) })],
-      ['welcome for an unknown session', JSON.stringify({ sid: 'cd'.repeat(16), confirm: 'ab'.repeat(32), sealed: 'ef'.repeat(64) })],
+      [
+        'welcome for an unknown session',
+        JSON.stringify({ sid: 'cd'.repeat(16), confirm: 'ab'.repeat(32), sealed: 'ef'.repeat(64) }),
+      ],
       ['huge hex', JSON.stringify({ sid: 'ab'.repeat(5000), y: 'ab' })],
       ['3 MiB', new Uint8Array(3 * 1024 * 1024).fill(0x20)],
     ]
@@ -45,12 +53,18 @@ describe('hostile input to the join endpoint of a real admin device', () => {
     const seen = new Map<string, number>()
     for (const path of ['/join/offer', '/join/welcome']) {
       for (const [what, body] of bodies) {
-        const res = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+        const res = await fetch(`${url}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        })
         const text = await res.text()
         const name = (JSON.parse(text) as Err).error?.name ?? `(no error, ${res.status})`
         seen.set(name, (seen.get(name) ?? 0) + 1)
-        if (!(res.status >= 400 && res.status < 500 && NAMES.has(name))) bad.push(`${path} ${what}: ${res.status} ${name}`)
-        for (const s of secrets) if (text.includes(s)) bad.push(`${path} ${what}: a clinic secret in the answer`)
+        if (!(res.status >= 400 && res.status < 500 && NAMES.has(name)))
+          bad.push(`${path} ${what}: ${res.status} ${name}`)
+        for (const s of secrets)
+          if (text.includes(s)) bad.push(`${path} ${what}: a clinic secret in the answer`)
       }
     }
     console.warn('join endpoint: hostile bodies answered', Object.fromEntries(seen))

@@ -1,7 +1,13 @@
 import type { BatchId, DeviceId, ItemId, UserId } from '@clinic-mesh/contracts'
 import { DeviceLog, hashOperation, type Operation } from '@clinic-mesh/ledger'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { SITE, qty, startRelayWithClinic, type TestDevice, type RelayWithClinic } from './helpers/relay-device.js'
+import {
+  SITE,
+  qty,
+  startRelayWithClinic,
+  type TestDevice,
+  type RelayWithClinic,
+} from './helpers/relay-device.js'
 import { pollUntil } from './helpers/relay-poll.js'
 import { RelayProcess } from './helpers/relay-process.js'
 
@@ -41,8 +47,31 @@ describe('forged and replayed ledger operations reaching the relay', () => {
   })
 
   it('rejects tampered content and foreign ops, conflicts forks and reused ids, ignores exact replays, and keeps all of it', async () => {
-    dev.append([{ kind: 'formulary-update', item, name: 'Morphine 10 mg', price: 50, status: 'active', controlled: true }], 'admin')
-    const [rx] = dev.append([{ kind: 'receive', item, batch, expiry: '2099-01-01', quantity: 10, unitCost: 100, supplier: 'CMST', grn: 'G-1' }])
+    dev.append(
+      [
+        {
+          kind: 'formulary-update',
+          item,
+          name: 'Morphine 10 mg',
+          price: 50,
+          status: 'active',
+          controlled: true,
+        },
+      ],
+      'admin',
+    )
+    const [rx] = dev.append([
+      {
+        kind: 'receive',
+        item,
+        batch,
+        expiry: '2099-01-01',
+        quantity: 10,
+        unitCost: 100,
+        supplier: 'CMST',
+        grn: 'G-1',
+      },
+    ])
     await dev.settled((d, s) => qty(s, batch) === 10 && d.watermarks['tab-h'] === 2)
     const op1 = rx!
 
@@ -57,8 +86,20 @@ describe('forged and replayed ledger operations reaching the relay', () => {
     const reuse = rehash({ ...op1, seq: 3, prev: op1.hash, quantity: 999 } as Operation)
     dev.appendRaw(reuse)
     // 5. another device's operation slipped into this log (index 6)
-    const other = new DeviceLog({ device: 'tab-other' as DeviceId, session: { user: 'u-other' as UserId, role: 'pharmacist', site: SITE } })
-    const foreign = other.append({ kind: 'receive', item, batch, expiry: '2099-01-01', quantity: 50, unitCost: 1, supplier: 'X', grn: 'G-9' })
+    const other = new DeviceLog({
+      device: 'tab-other' as DeviceId,
+      session: { user: 'u-other' as UserId, role: 'pharmacist', site: SITE },
+    })
+    const foreign = other.append({
+      kind: 'receive',
+      item,
+      batch,
+      expiry: '2099-01-01',
+      quantity: 50,
+      unitCost: 1,
+      supplier: 'X',
+      grn: 'G-9',
+    })
     dev.appendRaw(foreign)
 
     const rejected = await pollUntil(async () => {
@@ -77,16 +118,23 @@ describe('forged and replayed ledger operations reaching the relay', () => {
     expect(conflicts.conflicts.every((c) => c.status === 'open')).toBe(true)
 
     // nothing forged moved stock: still the 10 received, the replay counted once
-    const inv = await relay.api<{ inventory: { stock: Record<string, Record<string, number>> } }>('GET', '/api/inventory?clinic=clinic-h')
+    const inv = await relay.api<{ inventory: { stock: Record<string, Record<string, number>> } }>(
+      'GET',
+      '/api/inventory?clinic=clinic-h',
+    )
     expect(JSON.stringify(inv.body.inventory)).toContain('"MOR-1":10')
-    const before = await relay.api<{ clinics: { opsRejected: number; conflictsOpen: number; opsSettled: number }[] }>('GET', '/api/status')
+    const before = await relay.api<{
+      clinics: { opsRejected: number; conflictsOpen: number; opsSettled: number }[]
+    }>('GET', '/api/status')
     expect(before.body.clinics[0]).toMatchObject({ opsRejected: 2, conflictsOpen: 2, opsSettled: 2 })
 
     // never lost: the same verdicts after a restart of the relay (checkpointed)
     expect(await relay.stop('SIGTERM')).toBe(0)
     relay = await RelayProcess.start(env!.dir.path)
     env!.relay = relay
-    const after = await relay.api<{ clinics: { opsRejected: number; conflictsOpen: number; opsSettled: number }[] }>('GET', '/api/status')
+    const after = await relay.api<{
+      clinics: { opsRejected: number; conflictsOpen: number; opsSettled: number }[]
+    }>('GET', '/api/status')
     expect(after.body.clinics[0]).toMatchObject({ opsRejected: 2, conflictsOpen: 2, opsSettled: 2 })
     const again = await relay.api<Rejected>('GET', '/api/rejected?clinic=clinic-h')
     expect(again.body.rejected.map((r) => r.reason)).toEqual(['hash-mismatch', 'wrong-device'])

@@ -15,7 +15,6 @@ interface ClinicFileJson {
   enrolments: unknown[]
 }
 
-
 /**
  * Attacks on a real device node's libp2p side (packages/mesh: pnet + membership gater + framed sync protocol; the
  * in-process cases live in packages/mesh/test/gate.test.ts and frames.test.ts — here the same against the process).
@@ -41,12 +40,15 @@ describe('hostile peers on the mesh of a real device node', () => {
     await cluster?.stop()
   })
 
-  const peersOfNode = async (): Promise<unknown[]> => (await node.api<{ peers: unknown[] }>('GET', '/api/status')).body.peers
+  const peersOfNode = async (): Promise<unknown[]> =>
+    (await node.api<{ peers: unknown[] }>('GET', '/api/status')).body.peers
 
   it('a host of another clinic (other pre-shared key) cannot even complete a connection', async () => {
     const other = await rawHost(crypto.getRandomValues(new Uint8Array(32)), await generateKeyPair('Ed25519'))
     hosts.push(other)
-    await expect(other.dialProtocol(multiaddr(target), SYNC_PROTOCOL, { signal: AbortSignal.timeout(5_000) })).rejects.toThrow()
+    await expect(
+      other.dialProtocol(multiaddr(target), SYNC_PROTOCOL, { signal: AbortSignal.timeout(5_000) }),
+    ).rejects.toThrow()
     expect(other.getConnections()).toHaveLength(0)
     expect(await peersOfNode()).toEqual([])
   })
@@ -57,8 +59,18 @@ describe('hostile peers on the mesh of a real device node', () => {
     hosts.push(intruder)
     const id = peerIdFromPrivateKey(key).toString()
     // the stream that would carry "give me document X" is never opened
-    await expect(intruder.dialProtocol(multiaddr(target), SYNC_PROTOCOL, { signal: AbortSignal.timeout(5_000) })).rejects.toThrow()
-    await pollDevice(() => Promise.resolve(node.stderr.some((l) => l.includes('"event":"mesh-peer-refused"') && l.includes(id) && l.includes('not-enrolled'))), 'refusal logged')
+    await expect(
+      intruder.dialProtocol(multiaddr(target), SYNC_PROTOCOL, { signal: AbortSignal.timeout(5_000) }),
+    ).rejects.toThrow()
+    await pollDevice(
+      () =>
+        Promise.resolve(
+          node.stderr.some(
+            (l) => l.includes('"event":"mesh-peer-refused"') && l.includes(id) && l.includes('not-enrolled'),
+          ),
+        ),
+      'refusal logged',
+    )
     expect(intruder.getConnections().filter((c) => c.status === 'open')).toHaveLength(0)
     expect(await peersOfNode()).toEqual([])
   })
@@ -67,10 +79,16 @@ describe('hostile peers on the mesh of a real device node', () => {
     const key = await generateKeyPair('Ed25519')
     const id = peerIdFromPrivateKey(key).toString()
     // enrolled by the clinic admin (the test holds the admin key, as the demo launcher does) through the clinic file
-    const enrolment = signEnrolment({ clinic: clinic.clinic, devicePeerId: id, deviceName: 'Buggy' }, Buffer.from(clinic.adminSecretKey, 'hex'))
+    const enrolment = signEnrolment(
+      { clinic: clinic.clinic, devicePeerId: id, deviceName: 'Buggy' },
+      Buffer.from(clinic.adminSecretKey, 'hex'),
+    )
     const { writeFile } = await import('node:fs/promises')
     const current = JSON.parse(await readFile(node.init.clinicFile ?? '', 'utf8')) as ClinicFileJson
-    await writeFile(node.init.clinicFile ?? '', JSON.stringify({ ...current, enrolments: [...current.enrolments, enrolment] }, null, 2))
+    await writeFile(
+      node.init.clinicFile ?? '',
+      JSON.stringify({ ...current, enrolments: [...current.enrolments, enrolment] }, null, 2),
+    )
     const buggy = await rawHost(Buffer.from(clinic.clinicSecret, 'hex'), key)
     hosts.push(buggy)
     const cases: [string, Uint8Array][] = [
@@ -82,14 +100,25 @@ describe('hostile peers on the mesh of a real device node', () => {
     for (const [name, bytes] of cases) {
       const before = node.stderr.filter((l) => l.includes('"event":"mesh-stream-reset"')).length
       // the clinic file is re-read within ~300 ms: until then the gater refuses us, so retry the dial
-      const stream = await pollDevice(() => buggy.dialProtocol(multiaddr(target), SYNC_PROTOCOL, { signal: AbortSignal.timeout(2_000) }), 'sync stream opened once enrolled')
+      const stream = await pollDevice(
+        () => buggy.dialProtocol(multiaddr(target), SYNC_PROTOCOL, { signal: AbortSignal.timeout(2_000) }),
+        'sync stream opened once enrolled',
+      )
       stream.addEventListener('message', () => undefined)
       stream.send(bytes)
-      const line = await pollDevice(() => Promise.resolve(node.stderr.filter((l) => l.includes('"event":"mesh-stream-reset"'))[before]), `${name} logged`)
+      const line = await pollDevice(
+        () => Promise.resolve(node.stderr.filter((l) => l.includes('"event":"mesh-stream-reset"'))[before]),
+        `${name} logged`,
+      )
       expect(JSON.parse(line)).toMatchObject({ event: 'mesh-stream-reset', peer: id, error: name })
     }
     // the node keeps serving its API and its data
-    const p = await node.api('POST', '/api/patients', { given: 'Mesh', family: 'Survivor', birthDate: '1980-08-08', sex: 'female' }, { as: { name: 'co', role: 'clinician' } })
+    const p = await node.api(
+      'POST',
+      '/api/patients',
+      { given: 'Mesh', family: 'Survivor', birthDate: '1980-08-08', sex: 'female' },
+      { as: { name: 'co', role: 'clinician' } },
+    )
     expect(p.status).toBe(201)
     expect(node.exited).toBe(false)
     expect(node.stderr.filter((l) => /uncaught-exception|unhandled-rejection/.test(l))).toEqual([])

@@ -15,7 +15,11 @@ interface Closed {
 }
 
 /** Opens a WebSocket, sends one message once open, resolves with how the server closed it (deadline 5 s). */
-function sendAndClose(url: string, message: Uint8Array | string, headers: Record<string, string> = {}): Promise<Closed> {
+function sendAndClose(
+  url: string,
+  message: Uint8Array | string,
+  headers: Record<string, string> = {},
+): Promise<Closed> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { headers })
     const timer = setTimeout(() => {
@@ -35,7 +39,11 @@ function sendAndClose(url: string, message: Uint8Array | string, headers: Record
  * Upgrades by hand, then sends only a frame header announcing a 1 TiB payload: the server must refuse it from the
  * header (ws closes with 1009 "message too big") without waiting for the bytes. Resolves with the close code seen.
  */
-function announceHugeFrame(port: number, headers: Record<string, string> = {}, path = '/sync'): Promise<number> {
+function announceHugeFrame(
+  port: number,
+  headers: Record<string, string> = {},
+  path = '/sync',
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1')
     const key = randomBytes(16).toString('base64')
@@ -46,15 +54,20 @@ function announceHugeFrame(port: number, headers: Record<string, string> = {}, p
       reject(new Error('no close frame within 5 s'))
     }, 5_000)
     socket.on('connect', () => {
-      const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')
-      socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`)
+      const extra = Object.entries(headers)
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('')
+      socket.write(
+        `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`,
+      )
     })
     socket.on('data', (d: Buffer) => {
       buf = Buffer.concat([buf, d])
       if (!upgraded) {
         const end = buf.indexOf('\r\n\r\n')
         if (end < 0) return
-        if (!buf.subarray(0, end).toString().startsWith('HTTP/1.1 101')) return reject(new Error(`upgrade refused: ${buf.subarray(0, end).toString()}`))
+        if (!buf.subarray(0, end).toString().startsWith('HTTP/1.1 101'))
+          return reject(new Error(`upgrade refused: ${buf.subarray(0, end).toString()}`))
         upgraded = true
         buf = buf.subarray(end + 4)
         const len = Buffer.alloc(8)
@@ -82,15 +95,23 @@ const HOSTILE: [string, Uint8Array | string][] = [
   ['CBOR array', cbor.encode(['join', 'x'])],
   ['CBOR number', cbor.encode(42)],
   ['senderId not a string', cbor.encode({ type: 'join', senderId: 7 })],
-  ['data not bytes', cbor.encode({ type: 'sync', senderId: 'p1', targetId: 'x', documentId: 'd', data: 'text' })],
+  [
+    'data not bytes',
+    cbor.encode({ type: 'sync', senderId: 'p1', targetId: 'x', documentId: 'd', data: 'text' }),
+  ],
   ['a text frame', 'hello, sync'],
 ]
 
 /** `url`: the endpoint, or a function giving a fresh one per socket (the relay's URLs are single-use). */
-async function refusesEverything(url: string | (() => Promise<string>), headers: Record<string, string> = {}): Promise<void> {
+async function refusesEverything(
+  url: string | (() => Promise<string>),
+  headers: Record<string, string> = {},
+): Promise<void> {
   for (const [what, msg] of HOSTILE) {
     const closed = await sendAndClose(typeof url === 'string' ? url : await url(), msg, headers)
-    expect({ what, code: closed.code, named: closed.reason.startsWith('MalformedSyncMessageError') }).toEqual({ what, code: 1008, named: true })
+    expect({ what, code: closed.code, named: closed.reason.startsWith('MalformedSyncMessageError') }).toEqual(
+      { what, code: 1008, named: true },
+    )
   }
 }
 
@@ -120,13 +141,22 @@ describe('hostile messages on the device node /sync WebSocket', () => {
     await refusesEverything(url, auth)
     expect(await announceHugeFrame(node.port, auth)).toBe(1009)
 
-    const p = await node.api('POST', '/api/patients', { given: 'After', family: 'Sync', birthDate: '1999-09-09', sex: 'male' }, { as: { name: 'co', role: 'clinician' } })
+    const p = await node.api(
+      'POST',
+      '/api/patients',
+      { given: 'After', family: 'Sync', birthDate: '1999-09-09', sex: 'male' },
+      { as: { name: 'co', role: 'clinician' } },
+    )
     expect(p.status).toBe(201)
     expect(node.exited).toBe(false)
     const log = node.stderr.join('\n')
-    expect(log).toMatch(/"event":"sync-socket-error","error":"RangeError","code":"WS_ERR_UNSUPPORTED_MESSAGE_LENGTH"/)
-    expect(log.match(/"event":"sync-message-refused","error":"MalformedSyncMessageError"/g)).toHaveLength(HOSTILE.length)
-    expect(log.split("\n").filter((l) => /uncaught-exception|unhandled-rejection/.test(l))).toEqual([])
+    expect(log).toMatch(
+      /"event":"sync-socket-error","error":"RangeError","code":"WS_ERR_UNSUPPORTED_MESSAGE_LENGTH"/,
+    )
+    expect(log.match(/"event":"sync-message-refused","error":"MalformedSyncMessageError"/g)).toHaveLength(
+      HOSTILE.length,
+    )
+    expect(log.split('\n').filter((l) => /uncaught-exception|unhandled-rejection/.test(l))).toEqual([])
   })
 })
 
@@ -150,13 +180,31 @@ describe('hostile messages on the relay /sync WebSocket', () => {
     const huge = new URL(await fresh())
     expect(await announceHugeFrame(relay.port, {}, huge.pathname + huge.search)).toBe(1009)
     const item = 'itm_x' as ItemId
-    dev.append([{ kind: 'formulary-update', item, name: 'X', price: 1, status: 'active', controlled: false }], 'admin')
-    dev.append([{ kind: 'receive', item, batch: 'X-1' as BatchId, expiry: '2099-01-01', quantity: 3, unitCost: 1, supplier: 's', grn: 'g' }])
+    dev.append(
+      [{ kind: 'formulary-update', item, name: 'X', price: 1, status: 'active', controlled: false }],
+      'admin',
+    )
+    dev.append([
+      {
+        kind: 'receive',
+        item,
+        batch: 'X-1' as BatchId,
+        expiry: '2099-01-01',
+        quantity: 3,
+        unitCost: 1,
+        supplier: 's',
+        grn: 'g',
+      },
+    ])
     await dev.settled((_d, s) => qty(s, 'X-1') === 3)
     expect(relay.exited).toBe(false)
     const log = relay.stderr.join('\n')
-    expect(log).toMatch(/"event":"sync-socket-error","error":"RangeError","code":"WS_ERR_UNSUPPORTED_MESSAGE_LENGTH"/)
-    expect(log.match(/"event":"sync-message-refused","error":"MalformedSyncMessageError"/g)).toHaveLength(HOSTILE.length)
-    expect(log.split("\n").filter((l) => /uncaught-exception|unhandled-rejection/.test(l))).toEqual([])
+    expect(log).toMatch(
+      /"event":"sync-socket-error","error":"RangeError","code":"WS_ERR_UNSUPPORTED_MESSAGE_LENGTH"/,
+    )
+    expect(log.match(/"event":"sync-message-refused","error":"MalformedSyncMessageError"/g)).toHaveLength(
+      HOSTILE.length,
+    )
+    expect(log.split('\n').filter((l) => /uncaught-exception|unhandled-rejection/.test(l))).toEqual([])
   })
 })

@@ -29,17 +29,89 @@ describe('relay API rejects bad input with named errors and keeps serving', () =
     ['malformed JSON', 'POST', '/api/clinics', undefined, '{"clinic": ', 400, 'MalformedJsonError'],
     ['empty body', 'POST', '/api/clinics', undefined, '', 400, 'MalformedJsonError'],
     ['array body', 'POST', '/api/clinics', [1, 2], undefined, 400, 'InvalidInputError'],
-    ['clinic of wrong type', 'POST', '/api/clinics', { clinic: 42, directoryUrl: 'automerge:x' }, undefined, 400, 'InvalidInputError'],
-    ['path-like clinic id', 'POST', '/api/clinics', { clinic: '../etc', directoryUrl: 'automerge:2sL5dFFxBFvAfPjWe1hwZuUfnCRx' }, undefined, 400, 'InvalidInputError'],
-    ['not an automerge url', 'POST', '/api/clinics', { clinic: 'c1', directoryUrl: 'http://x' }, undefined, 400, 'InvalidInputError'],
-    ['unknown clinic', 'GET', '/api/inventory?clinic=nowhere', undefined, undefined, 404, 'UnknownClinicError'],
+    [
+      'clinic of wrong type',
+      'POST',
+      '/api/clinics',
+      { clinic: 42, directoryUrl: 'automerge:x' },
+      undefined,
+      400,
+      'InvalidInputError',
+    ],
+    [
+      'path-like clinic id',
+      'POST',
+      '/api/clinics',
+      { clinic: '../etc', directoryUrl: 'automerge:2sL5dFFxBFvAfPjWe1hwZuUfnCRx' },
+      undefined,
+      400,
+      'InvalidInputError',
+    ],
+    [
+      'not an automerge url',
+      'POST',
+      '/api/clinics',
+      { clinic: 'c1', directoryUrl: 'http://x' },
+      undefined,
+      400,
+      'InvalidInputError',
+    ],
+    [
+      'unknown clinic',
+      'GET',
+      '/api/inventory?clinic=nowhere',
+      undefined,
+      undefined,
+      404,
+      'UnknownClinicError',
+    ],
     ['missing clinic', 'GET', '/api/inventory', undefined, undefined, 400, 'InvalidInputError'],
-    ['bad status filter', 'GET', '/api/conflicts?status=maybe', undefined, undefined, 400, 'InvalidInputError'],
+    [
+      'bad status filter',
+      'GET',
+      '/api/conflicts?status=maybe',
+      undefined,
+      undefined,
+      400,
+      'InvalidInputError',
+    ],
     ['unknown route', 'GET', '/api/nothing', undefined, undefined, 404, 'RouteNotFoundError'],
-    ['unknown conflict', 'POST', '/api/conflicts/c_nope/resolution', { clinic: 'clinic-e', decision: { action: 'cancel' }, note: '', user: 'u', role: 'pharmacist' }, undefined, 404, 'UnknownConflictError'],
-    ['unknown role', 'POST', '/api/conflicts/c_nope/resolution', { clinic: 'clinic-e', decision: { action: 'cancel' }, user: 'u', role: 'janitor' }, undefined, 400, 'InvalidInputError'],
-    ['decision not an object', 'POST', '/api/conflicts/c_nope/resolution', { clinic: 'clinic-e', decision: 'cancel', user: 'u', role: 'pharmacist' }, undefined, 400, 'InvalidInputError'],
-    ['resolution for unknown clinic', 'POST', '/api/conflicts/c_nope/resolution', { clinic: 'zzz', decision: { action: 'cancel' }, user: 'u', role: 'pharmacist' }, undefined, 404, 'UnknownClinicError'],
+    [
+      'unknown conflict',
+      'POST',
+      '/api/conflicts/c_nope/resolution',
+      { clinic: 'clinic-e', decision: { action: 'cancel' }, note: '', user: 'u', role: 'pharmacist' },
+      undefined,
+      404,
+      'UnknownConflictError',
+    ],
+    [
+      'unknown role',
+      'POST',
+      '/api/conflicts/c_nope/resolution',
+      { clinic: 'clinic-e', decision: { action: 'cancel' }, user: 'u', role: 'janitor' },
+      undefined,
+      400,
+      'InvalidInputError',
+    ],
+    [
+      'decision not an object',
+      'POST',
+      '/api/conflicts/c_nope/resolution',
+      { clinic: 'clinic-e', decision: 'cancel', user: 'u', role: 'pharmacist' },
+      undefined,
+      400,
+      'InvalidInputError',
+    ],
+    [
+      'resolution for unknown clinic',
+      'POST',
+      '/api/conflicts/c_nope/resolution',
+      { clinic: 'zzz', decision: { action: 'cancel' }, user: 'u', role: 'pharmacist' },
+      undefined,
+      404,
+      'UnknownClinicError',
+    ],
   ]
 
   it.each(cases)('%s', async (_what, method, path, body, raw, status, name) => {
@@ -50,14 +122,40 @@ describe('relay API rejects bad input with named errors and keeps serving', () =
   })
 
   it('records invalid operations in a log as rejected (with reason) and keeps settling the valid ones', async () => {
-    dev.append([{ kind: 'formulary-update', item: 'x' as ItemId, name: 'X', price: 1, status: 'active', controlled: false }], 'admin')
+    dev.append(
+      [
+        {
+          kind: 'formulary-update',
+          item: 'x' as ItemId,
+          name: 'X',
+          price: 1,
+          status: 'active',
+          controlled: false,
+        },
+      ],
+      'admin',
+    )
     dev.appendRaw({ kind: 'dispense', quantity: 'lots' })
-    const [good] = dev.append([{ kind: 'receive', item: 'x' as ItemId, batch: 'B1' as BatchId, expiry: '2099-01-01', quantity: 5, unitCost: 1, supplier: 's', grn: 'g' }])
+    const [good] = dev.append([
+      {
+        kind: 'receive',
+        item: 'x' as ItemId,
+        batch: 'B1' as BatchId,
+        expiry: '2099-01-01',
+        quantity: 5,
+        unitCost: 1,
+        supplier: 's',
+        grn: 'g',
+      },
+    ])
     dev.appendRaw({ ...good, id: 'op_tampered', quantity: 500 })
     const inv = await dev.settled((d, s) => qty(s, 'B1') === 5 && d.watermarks['tab-1'] === 2)
     expect(inv.decidedOps).toBe(2)
     const rejected = await pollUntil(async () => {
-      const r = await relay.api<{ total: number; rejected: { reason: string; index: number }[] }>('GET', '/api/rejected?clinic=clinic-e')
+      const r = await relay.api<{ total: number; rejected: { reason: string; index: number }[] }>(
+        'GET',
+        '/api/rejected?clinic=clinic-e',
+      )
       return r.body.total === 2 ? r.body : undefined
     }, 'two rejected operations')
     expect(rejected.rejected.map((r) => [r.index, r.reason])).toEqual([

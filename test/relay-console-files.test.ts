@@ -11,7 +11,9 @@ function rawGet(port: number, path: string): Promise<{ status: number; body: str
     const req = request({ host: '127.0.0.1', port, path, method: 'GET' }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }))
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+      )
     })
     req.on('error', reject)
     req.end()
@@ -38,7 +40,10 @@ describe('relay: static files of the reviewer console (real relay process, --web
     await symlink(join(dir.path, 'outside.js'), join(dist, 'assets', 'escape.js'))
     await mkdir(join(dir.path, 'data-a'))
     await mkdir(join(dir.path, 'data-b'))
-    ;[relay, unbuilt] = await Promise.all([ConsoleRelay.start(join(dir.path, 'data-a'), dist), ConsoleRelay.start(join(dir.path, 'data-b'), join(dir.path, 'nothing-here'))])
+    ;[relay, unbuilt] = await Promise.all([
+      ConsoleRelay.start(join(dir.path, 'data-a'), dist),
+      ConsoleRelay.start(join(dir.path, 'data-b'), join(dir.path, 'nothing-here')),
+    ])
   })
   afterAll(async () => {
     await Promise.all([relay?.stop(), unbuilt?.stop()])
@@ -48,7 +53,12 @@ describe('relay: static files of the reviewer console (real relay process, --web
   it('serves review.html at / and the build assets with their content types, GET and HEAD', async () => {
     for (const path of ['/', '/review.html']) {
       const res = await fetch(`${relay.url}${path}`)
-      expect([path, res.status, res.headers.get('content-type'), res.headers.get('cache-control')]).toEqual([path, 200, 'text/html; charset=utf-8', 'no-cache'])
+      expect([path, res.status, res.headers.get('content-type'), res.headers.get('cache-control')]).toEqual([
+        path,
+        200,
+        'text/html; charset=utf-8',
+        'no-cache',
+      ])
       expect(await res.text()).toContain('<title>console</title>')
       expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'")
       expect(res.headers.get('x-frame-options')).toBe('DENY')
@@ -60,7 +70,12 @@ describe('relay: static files of the reviewer console (real relay process, --web
     ]
     for (const [path, type] of types) {
       const res = await fetch(`${relay.url}${path}`)
-      expect([path, res.status, res.headers.get('content-type'), res.headers.get('x-content-type-options')]).toEqual([path, 200, type, 'nosniff'])
+      expect([
+        path,
+        res.status,
+        res.headers.get('content-type'),
+        res.headers.get('x-content-type-options'),
+      ]).toEqual([path, 200, type, 'nosniff'])
       expect(res.headers.get('cache-control')).toContain('immutable')
     }
     const head = await fetch(`${relay.url}/assets/app-1a2b.js`, { method: 'HEAD' })
@@ -89,7 +104,13 @@ describe('relay: static files of the reviewer console (real relay process, --web
       const body = (await res.json()) as { error: { name: string } }
       expect([path, res.status, body.error.name]).toEqual([path, 404, 'RouteNotFoundError'])
     }
-    for (const path of ['/assets/../../outside.js', '/assets/%2e%2e/%2e%2e/outside.js', '/assets/./../../outside.js', '/../outside.js', '/assets//etc/passwd']) {
+    for (const path of [
+      '/assets/../../outside.js',
+      '/assets/%2e%2e/%2e%2e/outside.js',
+      '/assets/./../../outside.js',
+      '/../outside.js',
+      '/assets//etc/passwd',
+    ]) {
       const res = await rawGet(relay.port, path)
       expect([path, res.status]).toEqual([path, 404])
       expect(res.body).not.toContain('secret')
@@ -98,7 +119,9 @@ describe('relay: static files of the reviewer console (real relay process, --web
     expect(post.status).toBe(404)
     const api = await fetch(`${relay.url}/api/status`)
     expect([api.status, api.headers.get('content-type')]).toEqual([200, 'application/json; charset=utf-8'])
-    expect(((await (await fetch(`${relay.url}/api/nope`)).json()) as { error: { name: string } }).error.name).toBe('RouteNotFoundError')
+    expect(
+      ((await (await fetch(`${relay.url}/api/nope`)).json()) as { error: { name: string } }).error.name,
+    ).toBe('RouteNotFoundError')
     expect(relay.stderr.join('\n')).not.toMatch(/api-error|uncaught|unhandled/)
   })
 

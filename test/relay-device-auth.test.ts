@@ -53,10 +53,16 @@ describe('device authentication at the relay', () => {
     expect([bare.status, bare.body]).toEqual([401, expect.stringMatching(/^DeviceAuthError/)])
     // knowing the device's peer id is not enough: the proof must come from the key it registered with
     const stranger = await upgrade(await syncUrlFor(base, peer, newDeviceKey()))
-    expect([stranger.status, stranger.body]).toEqual([401, expect.stringMatching(/^DeviceAuthError: proof does not verify/)])
+    expect([stranger.status, stranger.body]).toEqual([
+      401,
+      expect.stringMatching(/^DeviceAuthError: proof does not verify/),
+    ])
     const unknown = newDeviceKey()
     const unregistered = await upgrade(await syncUrlFor(base, unknown.peerId, unknown))
-    expect([unregistered.status, unregistered.body]).toEqual([403, expect.stringMatching(/^NotEnrolledError/)])
+    expect([unregistered.status, unregistered.body]).toEqual([
+      403,
+      expect.stringMatching(/^NotEnrolledError/),
+    ])
     // a captured URL works once
     const url = await syncUrlFor(base, peer, env.dev.key)
     const first = await upgrade(url)
@@ -71,13 +77,21 @@ describe('device authentication at the relay', () => {
     expect(opened.status).toBe(101)
     const closed = await new Promise<{ code: number; reason: string }>((resolve) => {
       opened.ws!.on('close', (code, reason) => resolve({ code, reason: reason.toString() }))
-      opened.ws!.send(cbor.encode({ type: 'join', senderId: 'peer-someone-else', peerMetadata: {}, supportedProtocolVersions: ['1'] }))
+      opened.ws!.send(
+        cbor.encode({
+          type: 'join',
+          senderId: 'peer-someone-else',
+          peerMetadata: {},
+          supportedProtocolVersions: ['1'],
+        }),
+      )
     })
     expect([closed.code, closed.reason]).toEqual([1008, expect.stringMatching(/^PeerMismatchError/)])
   })
 
   it('refuses registration without a valid proof or enrolment, with named errors', async () => {
-    const reg = (body: Record<string, unknown>) => env.relay.api<{ error: { name: string } }>('POST', '/api/clinics', body)
+    const reg = (body: Record<string, unknown>) =>
+      env.relay.api<{ error: { name: string } }>('POST', '/api/clinics', body)
     const dev = env.dev
     const directoryUrl = dev.directory.url
     const honest = { clinic: dev.clinic, directoryUrl, peerId: peer, devicePeerId: dev.key.peerId }
@@ -88,14 +102,28 @@ describe('device authentication at the relay', () => {
     const other = newDeviceKey()
     const forged = await reg({
       ...honest,
-      enrolment: { clinic: dev.clinic, devicePeerId: dev.key.peerId, deviceName: 'x', enrolledAt: new Date().toISOString(), by: '00'.repeat(32), signature: '00'.repeat(64) },
+      enrolment: {
+        clinic: dev.clinic,
+        devicePeerId: dev.key.peerId,
+        deviceName: 'x',
+        enrolledAt: new Date().toISOString(),
+        by: '00'.repeat(32),
+        signature: '00'.repeat(64),
+      },
       adminPublicKeys: ['00'.repeat(32)],
       proof: await prove(base, other, 'register', [dev.clinic, directoryUrl, peer, dev.key.peerId]),
     })
     expect([forged.status, forged.body.error.name]).toEqual([401, 'DeviceAuthError'])
     const unsigned = await reg({
       ...honest,
-      enrolment: { clinic: dev.clinic, devicePeerId: dev.key.peerId, deviceName: 'x', enrolledAt: new Date().toISOString(), by: '00'.repeat(32), signature: '00'.repeat(64) },
+      enrolment: {
+        clinic: dev.clinic,
+        devicePeerId: dev.key.peerId,
+        deviceName: 'x',
+        enrolledAt: new Date().toISOString(),
+        by: '00'.repeat(32),
+        signature: '00'.repeat(64),
+      },
       adminPublicKeys: ['00'.repeat(32)],
       proof: await prove(base, dev.key, 'register', [dev.clinic, directoryUrl, peer, dev.key.peerId]),
     })
@@ -107,7 +135,11 @@ describe('clinics provisioned by the relay operator (--trust, --trusted-only): n
   it('admits the provisioned clinic’s devices only, even at its first registration, and no other clinic', async () => {
     const dir = await tempDir('relay-trust-')
     const admin = clinicAdmin('clinic-p')
-    const relay = await RelayProcess.start(dir.path, 0, ['--trust', `clinic-p=${Buffer.from(admin.publicKey).toString('hex')}`, '--trusted-only'])
+    const relay = await RelayProcess.start(dir.path, 0, [
+      '--trust',
+      `clinic-p=${Buffer.from(admin.publicKey).toString('hex')}`,
+      '--trusted-only',
+    ])
     const devices: TestDevice[] = []
     const device = (clinic: string, name: string, by?: AdminKeyPair): TestDevice => {
       const d = new TestDevice(relay.syncUrl, clinic, name, by)
@@ -118,11 +150,17 @@ describe('clinics provisioned by the relay operator (--trust, --trusted-only): n
     try {
       // an impostor registering clinic-p first with its own admin key gets nowhere: the keys were provisioned
       const impostor = await device('clinic-p', 'impostor', generateAdminKey()).register(relay)
-      expect([impostor.status, (impostor.body as unknown as ErrorBody).error.name]).toEqual([403, 'NotEnrolledError'])
+      expect([impostor.status, (impostor.body as unknown as ErrorBody).error.name]).toEqual([
+        403,
+        'NotEnrolledError',
+      ])
       const real = device('clinic-p', 'desk')
       expect((await real.register(relay)).status).toBe(201)
       const other = await device('clinic-x', 'desk-x').register(relay)
-      expect([other.status, (other.body as unknown as ErrorBody).error.message]).toEqual([403, expect.stringMatching(/not provisioned/)])
+      expect([other.status, (other.body as unknown as ErrorBody).error.message]).toEqual([
+        403,
+        expect.stringMatching(/not provisioned/),
+      ])
     } finally {
       for (const d of devices) await d.close()
       await relay.stop()

@@ -10,7 +10,17 @@ const ITEM = 'paracetamol-500' as ItemId
 const LOT = 'P1' as BatchId
 
 function dispense(quantity: number, stockSeen: number) {
-  return { kind: 'dispense', item: ITEM, batch: LOT, quantity, patient: 'pt_9' as PatientId, prescription: 'rx_9' as PrescriptionId, prescriptionHash: 'h9', priceSeen: 5, stockSeen } as const
+  return {
+    kind: 'dispense',
+    item: ITEM,
+    batch: LOT,
+    quantity,
+    patient: 'pt_9' as PatientId,
+    prescription: 'rx_9' as PrescriptionId,
+    prescriptionHash: 'h9',
+    priceSeen: 5,
+    stockSeen,
+  } as const
 }
 
 interface Status {
@@ -28,8 +38,32 @@ describe('relay restart (checkpoint restore, no op settled twice)', () => {
     dev = new TestDevice(relay.syncUrl, 'clinic-r', 'tab-1')
     dev.createClinic()
     expect((await dev.register(relay)).status).toBe(201)
-    dev.append([{ kind: 'formulary-update', item: ITEM, name: 'Paracetamol', price: 5, status: 'active', controlled: false }], 'admin')
-    dev.append([{ kind: 'receive', item: ITEM, batch: LOT, expiry: '2099-01-31', quantity: 100, unitCost: 2, supplier: 'S', grn: 'G1' }, dispense(10, 100)])
+    dev.append(
+      [
+        {
+          kind: 'formulary-update',
+          item: ITEM,
+          name: 'Paracetamol',
+          price: 5,
+          status: 'active',
+          controlled: false,
+        },
+      ],
+      'admin',
+    )
+    dev.append([
+      {
+        kind: 'receive',
+        item: ITEM,
+        batch: LOT,
+        expiry: '2099-01-31',
+        quantity: 100,
+        unitCost: 2,
+        supplier: 'S',
+        grn: 'G1',
+      },
+      dispense(10, 100),
+    ])
     await dev.settled((d, s) => qty(s, LOT) === 90 && d.decidedOps === 3)
   })
   afterEach(async () => {
@@ -53,17 +87,31 @@ describe('relay restart (checkpoint restore, no op settled twice)', () => {
         // restored from the checkpoint, before the device has said anything
         const status = await relay.api<Status>('GET', '/api/status')
         expect(status.body.clinics).toMatchObject([{ clinic: 'clinic-r', opsSettled: 3, opsDecided: 3 }])
-        const inv = await relay.api<{ inventory: { stock: Record<string, Record<string, number>> } }>('GET', '/api/inventory?clinic=clinic-r')
+        const inv = await relay.api<{ inventory: { stock: Record<string, Record<string, number>> } }>(
+          'GET',
+          '/api/inventory?clinic=clinic-r',
+        )
         expect(inv.body.inventory.stock['site-a']?.P1).toBe(90)
       }
 
       // the device reconnects on its own (same port, same peer id) and syncs its whole log again: nothing doubles
       dev.append([dispense(5, 90)])
-      const doc = await dev.settled((d, s) => qty(s, LOT) === 85 && d.decidedOps === 4 && d.watermarks['tab-1'] === 4, 15_000)
+      const doc = await dev.settled(
+        (d, s) => qty(s, LOT) === 85 && d.decidedOps === 4 && d.watermarks['tab-1'] === 4,
+        15_000,
+      )
       expect(doc.decidedOps).toBe(4)
-      const after = await relay.api<Status & { clinics: { opsPending: number; conflictsOpen: number }[] }>('GET', '/api/status')
-      expect(after.body.clinics).toMatchObject([{ clinic: 'clinic-r', opsSettled: 4, opsDecided: 4, opsPending: 0, conflictsOpen: 0 }])
-      const inv = await relay.api<{ inventory: { stock: Record<string, Record<string, number>> } }>('GET', '/api/inventory?clinic=clinic-r')
+      const after = await relay.api<Status & { clinics: { opsPending: number; conflictsOpen: number }[] }>(
+        'GET',
+        '/api/status',
+      )
+      expect(after.body.clinics).toMatchObject([
+        { clinic: 'clinic-r', opsSettled: 4, opsDecided: 4, opsPending: 0, conflictsOpen: 0 },
+      ])
+      const inv = await relay.api<{ inventory: { stock: Record<string, Record<string, number>> } }>(
+        'GET',
+        '/api/inventory?clinic=clinic-r',
+      )
       expect(inv.body.inventory.stock['site-a']?.P1).toBe(85)
     })
   }

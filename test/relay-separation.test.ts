@@ -22,7 +22,9 @@ describe('relay keeps clinics apart', () => {
   const aDocs: AutomergeUrl[] = []
 
   const status = async (clinic: string): Promise<ClinicStatus | undefined> =>
-    (await relay.api<{ clinics: ClinicStatus[] }>('GET', '/api/status')).body.clinics.find((c) => c.clinic === clinic)
+    (await relay.api<{ clinics: ClinicStatus[] }>('GET', '/api/status')).body.clinics.find(
+      (c) => c.clinic === clinic,
+    )
 
   beforeAll(async () => {
     dir = await tempDir('relay-sep-')
@@ -33,16 +35,54 @@ describe('relay keeps clinics apart', () => {
     b.createClinic()
     expect((await a.register(relay)).status).toBe(201)
     expect((await b.register(relay)).status).toBe(201)
-    a.append([{ kind: 'formulary-update', item: 'x' as ItemId, name: 'X', price: 1, status: 'active', controlled: false }], 'admin')
-    a.append([{ kind: 'receive', item: 'x' as ItemId, batch: 'B1' as BatchId, expiry: '2099-01-01', quantity: 7, unitCost: 1, supplier: 's', grn: 'g' }])
+    a.append(
+      [
+        {
+          kind: 'formulary-update',
+          item: 'x' as ItemId,
+          name: 'X',
+          price: 1,
+          status: 'active',
+          controlled: false,
+        },
+      ],
+      'admin',
+    )
+    a.append([
+      {
+        kind: 'receive',
+        item: 'x' as ItemId,
+        batch: 'B1' as BatchId,
+        expiry: '2099-01-01',
+        quantity: 7,
+        unitCost: 1,
+        supplier: 's',
+        grn: 'g',
+      },
+    ])
     await a.settled((_d, s) => qty(s, 'B1') === 7)
     // directory, records root, shard, bucket, log, settled inventory, conflict queue
-    await pollUntil(async () => ((await status('clinic-a'))?.documents ?? 0) >= 7, 'clinic-a documents mapped')
+    await pollUntil(
+      async () => ((await status('clinic-a'))?.documents ?? 0) >= 7,
+      'clinic-a documents mapped',
+    )
     const d = a.directory.doc()
-    const root = (await a.repo.find<{ indexShards: AutomergeUrl[]; chartBuckets: AutomergeUrl[] }>(d.recordsRoot as string as AutomergeUrl)).doc()
-    aDocs.push(a.directory.url, d.recordsRoot as string as AutomergeUrl, ...root.indexShards, ...root.chartBuckets)
+    const root = (
+      await a.repo.find<{ indexShards: AutomergeUrl[]; chartBuckets: AutomergeUrl[] }>(
+        d.recordsRoot as string as AutomergeUrl,
+      )
+    ).doc()
+    aDocs.push(
+      a.directory.url,
+      d.recordsRoot as string as AutomergeUrl,
+      ...root.indexShards,
+      ...root.chartBuckets,
+    )
     aDocs.push(...Object.values(d.ledgerLogs['tab-a']!).map((u) => u as string as AutomergeUrl))
-    aDocs.push(d.settlement.inventory as string as AutomergeUrl, d.settlement.conflicts as string as AutomergeUrl)
+    aDocs.push(
+      d.settlement.inventory as string as AutomergeUrl,
+      d.settlement.conflicts as string as AutomergeUrl,
+    )
   })
   afterAll(async () => {
     await a.close()
@@ -51,7 +91,7 @@ describe('relay keeps clinics apart', () => {
     await dir.remove()
   })
 
-  it("never gives a device of clinic B a document of clinic A, whatever id it asks for", async () => {
+  it('never gives a device of clinic B a document of clinic A, whatever id it asks for', async () => {
     expect(aDocs).toHaveLength(7)
     for (const url of aDocs) {
       await expect(b.repo.find(url, { signal: AbortSignal.timeout(10_000) })).rejects.toThrow(/unavailable/)
@@ -74,7 +114,10 @@ describe('relay keeps clinics apart', () => {
     const a2 = new TestDevice(relay.syncUrl, 'clinic-a', 'tab-a2') // enrolled by clinic A's admin
     try {
       const other = await a2.register(relay, b.directory.url)
-      expect([other.status, (other.body as { error: { name: string } }).error.name]).toEqual([409, 'RegistrationConflictError'])
+      expect([other.status, (other.body as { error: { name: string } }).error.name]).toEqual([
+        409,
+        'RegistrationConflictError',
+      ])
     } finally {
       await a2.close()
     }
@@ -83,7 +126,10 @@ describe('relay keeps clinics apart', () => {
     const asA = new TestDevice(relay.syncUrl, 'clinic-a', 'tab-b-as-a', generateAdminKey())
     try {
       const peer = await asA.register(relay, a.directory.url)
-      expect([peer.status, (peer.body as { error: { name: string } }).error.name]).toEqual([403, 'NotEnrolledError'])
+      expect([peer.status, (peer.body as { error: { name: string } }).error.name]).toEqual([
+        403,
+        'NotEnrolledError',
+      ])
     } finally {
       await asA.close()
     }

@@ -8,12 +8,34 @@ import { RelayProcess } from './helpers/relay-process.js'
 const AMOX = 'amoxicillin-500' as ItemId
 const L1 = 'L1' as BatchId
 
-const formulary = (item: ItemId, controlled = false): OperationBody => ({ kind: 'formulary-update', item, name: String(item), price: 120, status: 'active', controlled })
+const formulary = (item: ItemId, controlled = false): OperationBody => ({
+  kind: 'formulary-update',
+  item,
+  name: String(item),
+  price: 120,
+  status: 'active',
+  controlled,
+})
 const receive = (item: ItemId, batch: BatchId, quantity: number): OperationBody => ({
-  kind: 'receive', item, batch, expiry: '2099-12-31', quantity, unitCost: 60, supplier: 'KEMSA', grn: `GRN-${batch}`,
+  kind: 'receive',
+  item,
+  batch,
+  expiry: '2099-12-31',
+  quantity,
+  unitCost: 60,
+  supplier: 'KEMSA',
+  grn: `GRN-${batch}`,
 })
 const dispense = (item: ItemId, batch: BatchId, quantity: number, stockSeen: number): OperationBody => ({
-  kind: 'dispense', item, batch, quantity, patient: 'pt_1' as PatientId, prescription: 'rx_1' as PrescriptionId, prescriptionHash: 'h1', priceSeen: 120, stockSeen,
+  kind: 'dispense',
+  item,
+  batch,
+  quantity,
+  patient: 'pt_1' as PatientId,
+  prescription: 'rx_1' as PrescriptionId,
+  prescriptionHash: 'h1',
+  priceSeen: 120,
+  stockSeen,
 })
 
 interface ConflictJson {
@@ -55,9 +77,21 @@ describe('relay settlement (real relay process, device over WebSocket)', () => {
     const inv = await dev.settled((d, s) => qty(s, L1) === 70 && d.watermarks['tab-1'] === 3)
     expect(inv.decidedOps).toBe(3)
     expect(inv.clinic).toBe('clinic-a')
-    const status = await relay.api<{ clinics: { clinic: string; opsSettled: number; conflictsOpen: number; devices: { device: string; watermark: number }[] }[] }>('GET', '/api/status')
-    expect(status.body.clinics).toMatchObject([{ clinic: 'clinic-a', opsSettled: 3, conflictsOpen: 0, devices: [{ device: 'tab-1', watermark: 3 }] }])
-    const api = await relay.api<{ inventory: { stock: Record<string, Record<string, number>> } }>('GET', '/api/inventory?clinic=clinic-a')
+    const status = await relay.api<{
+      clinics: {
+        clinic: string
+        opsSettled: number
+        conflictsOpen: number
+        devices: { device: string; watermark: number }[]
+      }[]
+    }>('GET', '/api/status')
+    expect(status.body.clinics).toMatchObject([
+      { clinic: 'clinic-a', opsSettled: 3, conflictsOpen: 0, devices: [{ device: 'tab-1', watermark: 3 }] },
+    ])
+    const api = await relay.api<{ inventory: { stock: Record<string, Record<string, number>> } }>(
+      'GET',
+      '/api/inventory?clinic=clinic-a',
+    )
     expect(api.body.inventory.stock['site-a']?.L1).toBe(70)
   })
 
@@ -76,26 +110,45 @@ describe('relay settlement (real relay process, device over WebSocket)', () => {
     dev1.append([dispense(AMOX, L1, 70, 100)])
     dev2.append([dispense(AMOX, L1, 50, 100)])
     const queue = await dev1.conflictQueue((q) => Object.keys(q.conflicts).length === 1)
-    const [queued] = Object.values(queue.conflicts).map((j) => JSON.parse(j) as { kind: string; status: string })
+    const [queued] = Object.values(queue.conflicts).map(
+      (j) => JSON.parse(j) as { kind: string; status: string },
+    )
     expect(queued).toMatchObject({ kind: 'insufficient-stock', status: 'open' })
 
-    const open = await relay.api<{ conflicts: ConflictJson[] }>('GET', '/api/conflicts?status=open&clinic=clinic-a')
+    const open = await relay.api<{ conflicts: ConflictJson[] }>(
+      'GET',
+      '/api/conflicts?status=open&clinic=clinic-a',
+    )
     expect(open.body.conflicts).toHaveLength(1)
     const c = open.body.conflicts[0]!
-    expect(c).toMatchObject({ kind: 'insufficient-stock', patient: 'pt_1', prescription: 'rx_1', user: `u-${c.device}` })
+    expect(c).toMatchObject({
+      kind: 'insufficient-stock',
+      patient: 'pt_1',
+      prescription: 'rx_1',
+      user: `u-${c.device}`,
+    })
     expect(c.seen).toMatchObject({ stock: 100 })
     const left = c.device === 'tab-2' ? 30 : 50 // whichever settled second finds what the first one left
     expect(c.authority).toMatchObject({ stock: left })
     expect(Date.parse(c.at)).toBeGreaterThan(0)
 
     const res = await relay.api<{ outcome: string }>('POST', `/api/conflicts/${c.id}/resolution`, {
-      clinic: 'clinic-a', decision: { action: 'partial-dispense', quantity: left }, note: 'gave what was left', user: 'u-rev', role: 'pharmacist',
+      clinic: 'clinic-a',
+      decision: { action: 'partial-dispense', quantity: left },
+      note: 'gave what was left',
+      user: 'u-rev',
+      role: 'pharmacist',
     })
     expect(res.status).toBe(200)
     expect(res.body.outcome).toBe('resolved')
-    await dev1.conflictQueue((q) => (JSON.parse(q.conflicts[c.id]!) as { status: string }).status === 'resolved')
+    await dev1.conflictQueue(
+      (q) => (JSON.parse(q.conflicts[c.id]!) as { status: string }).status === 'resolved',
+    )
     await dev2.settled((_d, s) => qty(s, L1) === 0)
-    expect((await relay.api<{ conflicts: unknown[] }>('GET', '/api/conflicts?status=open&clinic=clinic-a')).body.conflicts).toHaveLength(0)
+    expect(
+      (await relay.api<{ conflicts: unknown[] }>('GET', '/api/conflicts?status=open&clinic=clinic-a')).body
+        .conflicts,
+    ).toHaveLength(0)
   })
 
   it('refuses a controlled-drug resolution without supervisor approval (conflict stays open), accepts it with one', async () => {
@@ -108,18 +161,39 @@ describe('relay settlement (real relay process, device over WebSocket)', () => {
     dev.append([formulary(MORPH, true)], 'admin')
     dev.append([receive(MORPH, M1, 10), dispense(MORPH, M1, 8, 10), dispense(MORPH, M1, 5, 10)])
     await dev.conflictQueue((q) => Object.keys(q.conflicts).length === 1)
-    const open = await relay.api<{ conflicts: (ConflictJson & { critical: boolean })[] }>('GET', '/api/conflicts?status=open&clinic=clinic-a')
+    const open = await relay.api<{ conflicts: (ConflictJson & { critical: boolean })[] }>(
+      'GET',
+      '/api/conflicts?status=open&clinic=clinic-a',
+    )
     const c = open.body.conflicts[0]!
     expect(c.critical).toBe(true)
-    const body = { clinic: 'clinic-a', decision: { action: 'partial-dispense', quantity: 2 }, note: 'two left', user: 'u-ph', role: 'pharmacist' }
-    const refused = await relay.api<{ error: { name: string }; conflict: { status: string } }>('POST', `/api/conflicts/${c.id}/resolution`, body)
+    const body = {
+      clinic: 'clinic-a',
+      decision: { action: 'partial-dispense', quantity: 2 },
+      note: 'two left',
+      user: 'u-ph',
+      role: 'pharmacist',
+    }
+    const refused = await relay.api<{ error: { name: string }; conflict: { status: string } }>(
+      'POST',
+      `/api/conflicts/${c.id}/resolution`,
+      body,
+    )
     expect(refused.status).toBe(403)
     expect(refused.body.error.name).toBe('ResolutionApprovalError')
     expect(refused.body.conflict.status).toBe('open')
-    const still = await relay.api<{ conflicts: { id: string; refusals: unknown[] }[] }>('GET', '/api/conflicts?status=open&clinic=clinic-a')
-    expect(still.body.conflicts).toMatchObject([{ id: c.id, refusals: [{ error: 'ResolutionApprovalError' }] }])
+    const still = await relay.api<{ conflicts: { id: string; refusals: unknown[] }[] }>(
+      'GET',
+      '/api/conflicts?status=open&clinic=clinic-a',
+    )
+    expect(still.body.conflicts).toMatchObject([
+      { id: c.id, refusals: [{ error: 'ResolutionApprovalError' }] },
+    ])
 
-    const approved = await relay.api<{ outcome: string }>('POST', `/api/conflicts/${c.id}/resolution`, { ...body, approval: { user: 'u-sup', role: 'supervisor' } })
+    const approved = await relay.api<{ outcome: string }>('POST', `/api/conflicts/${c.id}/resolution`, {
+      ...body,
+      approval: { user: 'u-sup', role: 'supervisor' },
+    })
     expect(approved.status).toBe(200)
     expect(approved.body.outcome).toBe('resolved')
     const inv = await dev.settled((_d, s) => qty(s, M1) === 0)

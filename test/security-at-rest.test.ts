@@ -29,7 +29,9 @@ function decoded(data: Uint8Array): string {
  * it (`decoded`: Automerge deflates large columns, so long text such as notes is not in the raw bytes of a plain
  * snapshot; an attacker with the automerge library reads it anyway).
  */
-async function scan(dir: string): Promise<{ files: number; bytes: number; raw: string[]; decoded: string[] }> {
+async function scan(
+  dir: string,
+): Promise<{ files: number; bytes: number; raw: string[]; decoded: string[] }> {
   const out = { files: 0, bytes: 0, raw: [] as string[], decoded: [] as string[] }
   const walk = async (d: string): Promise<void> => {
     for (const e of await readdir(d, { withFileTypes: true })) {
@@ -65,18 +67,38 @@ async function writeCharts(node: DeviceProcess): Promise<Reg[]> {
     regs.push(r.body)
   }
   const first = regs[0]!
-  const n = await node.api('PATCH', `/api/encounters/${first.encounterId}`, { patientId: first.id, notes: NOTE }, AS)
+  const n = await node.api(
+    'PATCH',
+    `/api/encounters/${first.encounterId}`,
+    { patientId: first.id, notes: NOTE },
+    AS,
+  )
   expect(n.status).toBe(200)
   return regs
 }
 
 async function expectCharts(node: DeviceProcess, regs: Reg[]): Promise<void> {
-  const found = await node.api<{ patients: { id: string }[] }>('GET', '/api/patients?q=Quorthwick', undefined, AS)
+  const found = await node.api<{ patients: { id: string }[] }>(
+    'GET',
+    '/api/patients?q=Quorthwick',
+    undefined,
+    AS,
+  )
   expect(found.body.patients.map((p) => p.id)).toEqual([regs[0]!.id])
-  const chart = await node.api<{ chart: { patient: { name: { family: string } }; encounters: Record<string, { clinician: { notes: string } }> } }>('GET', `/api/patients/${regs[0]!.id}`, undefined, AS)
+  const chart = await node.api<{
+    chart: {
+      patient: { name: { family: string } }
+      encounters: Record<string, { clinician: { notes: string } }>
+    }
+  }>('GET', `/api/patients/${regs[0]!.id}`, undefined, AS)
   expect(chart.body.chart.patient.name.family).toBe('Quorthwick')
   expect(chart.body.chart.encounters[regs[0]!.encounterId]?.clinician.notes).toBe(NOTE)
-  const second = await node.api<{ chart: { patient: { name: { given: string } } } }>('GET', `/api/patients/${regs[1]!.id}`, undefined, AS)
+  const second = await node.api<{ chart: { patient: { name: { given: string } } } }>(
+    'GET',
+    `/api/patients/${regs[1]!.id}`,
+    undefined,
+    AS,
+  )
   expect(second.body.chart.patient.name.given).toBe('Thandekile')
 }
 
@@ -95,7 +117,13 @@ describe('encryption at rest in the device node (real processes)', () => {
   })
 
   it('control: with --plain-storage the same scan finds every name and the note on disk', async () => {
-    node = await DeviceProcess.start({ dataDir: dataDir('plain'), name: 'plain', clinicFile: clinicFileOf('plain'), initClinic: 'At Rest Clinic', args: ['--plain-storage'] })
+    node = await DeviceProcess.start({
+      dataDir: dataDir('plain'),
+      name: 'plain',
+      clinicFile: clinicFileOf('plain'),
+      initClinic: 'At Rest Clinic',
+      args: ['--plain-storage'],
+    })
     await node.ready()
     await writeCharts(node)
     expect(await node.stop('SIGTERM')).toBe(0)
@@ -106,7 +134,13 @@ describe('encryption at rest in the device node (real processes)', () => {
 
   it('encrypted: no name and no note in any byte of the data dir; the right secret shows them again', async () => {
     const dir = dataDir('enc')
-    node = await DeviceProcess.start({ dataDir: dir, name: 'enc', clinicFile: clinicFileOf('enc'), initClinic: 'At Rest Clinic 2', secret: 'correct horse battery staple' })
+    node = await DeviceProcess.start({
+      dataDir: dir,
+      name: 'enc',
+      clinicFile: clinicFileOf('enc'),
+      initClinic: 'At Rest Clinic 2',
+      secret: 'correct horse battery staple',
+    })
     await node.ready()
     const regs = await writeCharts(node)
     await expectCharts(node, regs)
@@ -121,7 +155,12 @@ describe('encryption at rest in the device node (real processes)', () => {
     for (const n of NEEDLES) expect(clinicFile).not.toContain(n)
     expect(node.stderr.join('\n')).not.toMatch(/Zanzibella|Quorthwick|Vortigernosis/)
 
-    node = await DeviceProcess.start({ dataDir: dir, name: 'enc', clinicFile: clinicFileOf('enc'), secret: 'correct horse battery staple' })
+    node = await DeviceProcess.start({
+      dataDir: dir,
+      name: 'enc',
+      clinicFile: clinicFileOf('enc'),
+      secret: 'correct horse battery staple',
+    })
     await node.ready()
     await expectCharts(node, regs)
     expect(await node.stop('SIGTERM')).toBe(0)
@@ -129,7 +168,12 @@ describe('encryption at rest in the device node (real processes)', () => {
 
   it('refuses a wrong secret and a missing one with a typed error and exit code 3, not a stack trace', async () => {
     const dir = dataDir('enc')
-    const wrong = await DeviceProcess.start({ dataDir: dir, name: 'enc', clinicFile: clinicFileOf('enc'), secret: 'not the secret' }).then(
+    const wrong = await DeviceProcess.start({
+      dataDir: dir,
+      name: 'enc',
+      clinicFile: clinicFileOf('enc'),
+      secret: 'not the secret',
+    }).then(
       () => 'started',
       (err: Error) => err.message,
     )
@@ -138,7 +182,12 @@ describe('encryption at rest in the device node (real processes)', () => {
     expect(wrong).toMatch(/cannot start: KeyFileError \(wrong device secret\)/)
     expect(wrong).not.toMatch(/\n\s+at /) // no stack trace
 
-    const missing = await DeviceProcess.start({ dataDir: dir, name: 'enc', clinicFile: clinicFileOf('enc'), secret: null }).then(
+    const missing = await DeviceProcess.start({
+      dataDir: dir,
+      name: 'enc',
+      clinicFile: clinicFileOf('enc'),
+      secret: null,
+    }).then(
       () => 'started',
       (err: Error) => err.message,
     )
@@ -147,7 +196,12 @@ describe('encryption at rest in the device node (real processes)', () => {
     expect(missing).toMatch(/--secret-file PATH or the CLINIC_MESH_DEVICE_SECRET/)
 
     // plain storage is refused on an encrypted dir (it would write clear text beside the encrypted chunks)
-    const plain = await DeviceProcess.start({ dataDir: dir, name: 'enc', clinicFile: clinicFileOf('enc'), args: ['--plain-storage'] }).then(
+    const plain = await DeviceProcess.start({
+      dataDir: dir,
+      name: 'enc',
+      clinicFile: clinicFileOf('enc'),
+      args: ['--plain-storage'],
+    }).then(
       () => 'started',
       (err: Error) => err.message,
     )
@@ -159,7 +213,12 @@ describe('encryption at rest in the device node (real processes)', () => {
     const inside = join(dir, 'secret.txt')
     const { writeFile } = await import('node:fs/promises')
     await writeFile(inside, 'correct horse battery staple\n')
-    const refused = await DeviceProcess.start({ dataDir: dir, name: 'enc', clinicFile: clinicFileOf('enc'), args: ['--secret-file', inside] }).then(
+    const refused = await DeviceProcess.start({
+      dataDir: dir,
+      name: 'enc',
+      clinicFile: clinicFileOf('enc'),
+      args: ['--secret-file', inside],
+    }).then(
       () => 'started',
       (err: Error) => err.message,
     )
@@ -167,9 +226,17 @@ describe('encryption at rest in the device node (real processes)', () => {
     await rm(inside)
     const outside = join(root, 'enc.secret')
     await writeFile(outside, 'correct horse battery staple\n', { mode: 0o600 })
-    node = await DeviceProcess.start({ dataDir: dir, name: 'enc', clinicFile: clinicFileOf('enc'), args: ['--secret-file', outside] })
+    node = await DeviceProcess.start({
+      dataDir: dir,
+      name: 'enc',
+      clinicFile: clinicFileOf('enc'),
+      args: ['--secret-file', outside],
+    })
     await node.ready()
-    expect((await node.api<{ patients: unknown[] }>('GET', '/api/patients?q=Mvuyisward', undefined, AS)).body.patients).toHaveLength(1)
+    expect(
+      (await node.api<{ patients: unknown[] }>('GET', '/api/patients?q=Mvuyisward', undefined, AS)).body
+        .patients,
+    ).toHaveLength(1)
     expect(await node.stop('SIGTERM')).toBe(0)
   })
 
@@ -177,9 +244,17 @@ describe('encryption at rest in the device node (real processes)', () => {
     const dir = dataDir('plain')
     const before = await scan(dir)
     expect(before.raw.length).toBeGreaterThan(0)
-    node = await DeviceProcess.start({ dataDir: dir, name: 'plain', clinicFile: clinicFileOf('plain'), secret: 'now encrypted' })
+    node = await DeviceProcess.start({
+      dataDir: dir,
+      name: 'plain',
+      clinicFile: clinicFileOf('plain'),
+      secret: 'now encrypted',
+    })
     await node.ready()
-    expect((await node.api<{ patients: unknown[] }>('GET', '/api/patients?q=Zanzibella', undefined, AS)).body.patients).toHaveLength(1)
+    expect(
+      (await node.api<{ patients: unknown[] }>('GET', '/api/patients?q=Zanzibella', undefined, AS)).body
+        .patients,
+    ).toHaveLength(1)
     expect(node.stderr.join('\n')).toMatch(/storage-migrated-to-encrypted/)
     expect(await node.stop('SIGTERM')).toBe(0)
     const after = await scan(dir)

@@ -14,14 +14,28 @@ const GIVEN = 'Zephyrinka'
 const FAMILY = 'Quillmorrow'
 const NOTE = 'Wheezing since Tuesday, xylophone-shaped rash on the forearm.'
 
-function registerVisit(page: Page, given: string, family: string, reason: string): Promise<{ pid: string; eid: string }> {
+function registerVisit(
+  page: Page,
+  given: string,
+  family: string,
+  reason: string,
+): Promise<{ pid: string; eid: string }> {
   return registerPatient(page, { given, family, birthDate: '1988-02-03', sex: 'female', reason })
 }
 
 /** Every regular file under `dir` that holds one of `needles` as UTF-8 or UTF-16LE bytes. */
-async function scanProfile(dir: string, needles: string[]): Promise<{ needle: string; file: string; encoding: string }[]> {
+async function scanProfile(
+  dir: string,
+  needles: string[],
+): Promise<{ needle: string; file: string; encoding: string }[]> {
   const hits: { needle: string; file: string; encoding: string }[] = []
-  const patterns = needles.flatMap((needle) => (['utf8', 'utf16le'] as const).map((encoding) => ({ needle, encoding, bytes: Buffer.from(needle, encoding) })))
+  const patterns = needles.flatMap((needle) =>
+    (['utf8', 'utf16le'] as const).map((encoding) => ({
+      needle,
+      encoding,
+      bytes: Buffer.from(needle, encoding),
+    })),
+  )
   let files = 0
   const walk = async (d: string): Promise<void> => {
     for (const e of await readdir(d, { withFileTypes: true })) {
@@ -31,7 +45,8 @@ async function scanProfile(dir: string, needles: string[]): Promise<{ needle: st
         const data = await readFile(p).catch(() => undefined)
         if (!data) continue
         files++
-        for (const { needle, encoding, bytes } of patterns) if (data.includes(bytes)) hits.push({ needle, file: p.slice(dir.length + 1), encoding })
+        for (const { needle, encoding, bytes } of patterns)
+          if (data.includes(bytes)) hits.push({ needle, file: p.slice(dir.length + 1), encoding })
       }
     }
   }
@@ -114,12 +129,16 @@ describe('web: the browser’s IndexedDB copy of the clinic', () => {
     // the key reaches a signed-in session only, never cached
     const anonymous = await node.api('GET', '/api/session/storage-key', undefined, { as: null })
     expect(anonymous.status).toBe(401)
-    const keyed = await fetch(`${urlOf(node)}/api/session/storage-key`, { headers: { authorization: `Bearer ${await node.token({ name: 'Nurse Key', role: 'nurse' })}` } })
+    const keyed = await fetch(`${urlOf(node)}/api/session/storage-key`, {
+      headers: { authorization: `Bearer ${await node.token({ name: 'Nurse Key', role: 'nurse' })}` },
+    })
     expect(keyed.status).toBe(200)
     expect(keyed.headers.get('cache-control')).toBe('no-store')
     const { key } = (await keyed.json()) as { key: string }
     expect(Buffer.from(key, 'base64').length).toBe(32)
-    const again = await node.api<{ key: string }>('GET', '/api/session/storage-key', undefined, { as: { name: 'Dr Key', role: 'clinician' } })
+    const again = await node.api<{ key: string }>('GET', '/api/session/storage-key', undefined, {
+      as: { name: 'Dr Key', role: 'clinician' },
+    })
     expect(again.body.key).toBe(key) // one key per device node
 
     const dir = await profile()
@@ -136,7 +155,13 @@ describe('web: the browser’s IndexedDB copy of the clinic', () => {
     await expect.poll(() => notesOf(node, pid, eid), { timeout: 15_000 }).toBe(NOTE)
     // the browser's copy is there, in an encrypted database of its own (not the old clear `clinic-mesh`)
     await expect
-      .poll(async () => Object.entries(await databases(page)).filter(([name, n]) => /^clinic-mesh-[0-9a-f]{16}$/.test(name) && n > 5).length, { timeout: 10_000 })
+      .poll(
+        async () =>
+          Object.entries(await databases(page)).filter(
+            ([name, n]) => /^clinic-mesh-[0-9a-f]{16}$/.test(name) && n > 5,
+          ).length,
+        { timeout: 10_000 },
+      )
       .toBe(1)
     expect(Object.keys(await databases(page))).not.toContain('clinic-mesh')
     await page.waitForTimeout(1500) // let the repo's throttled saves land
@@ -164,7 +189,10 @@ describe('web: the browser’s IndexedDB copy of the clinic', () => {
     // the revocation reaches the tablet through the relay (the desk cuts it from the mesh at once)
     relay = await RelayProcess.start(await profile())
     clinic = await WebClinic.start(['desk', 'tablet'], { relay: `ws://127.0.0.1:${relay.port}` })
-    const [desk, tablet] = clinic.devices as [NonNullable<(typeof clinic.devices)[0]>, NonNullable<(typeof clinic.devices)[0]>]
+    const [desk, tablet] = clinic.devices as [
+      NonNullable<(typeof clinic.devices)[0]>,
+      NonNullable<(typeof clinic.devices)[0]>,
+    ]
     await meshed(desk, 1)
     const context = await launchTabletProfile(await profile())
     contexts.push(context)
@@ -173,18 +201,45 @@ describe('web: the browser’s IndexedDB copy of the clinic', () => {
     await page.goto(urlOf(tablet))
     await signIn(page, 'Dr Phiri', 'clinician')
     await registerVisit(page, 'Revocata', 'Lostabletti', 'fever')
-    await expect.poll(async () => Object.entries(await databases(page)).filter(([name, n]) => name.startsWith('clinic-mesh-') && n > 0).length, { timeout: 10_000 }).toBe(1)
+    await expect
+      .poll(
+        async () =>
+          Object.entries(await databases(page)).filter(
+            ([name, n]) => name.startsWith('clinic-mesh-') && n > 0,
+          ).length,
+        { timeout: 10_000 },
+      )
+      .toBe(1)
     const appItems = (): Promise<string[]> =>
-      page.evaluate(() => [...Object.keys(localStorage), ...Object.keys(sessionStorage)].filter((k) => k.startsWith('clinic-mesh.')))
+      page.evaluate(() =>
+        [...Object.keys(localStorage), ...Object.keys(sessionStorage)].filter((k) =>
+          k.startsWith('clinic-mesh.'),
+        ),
+      )
     expect(await appItems()).toContain('clinic-mesh.storage-key')
 
     const peerId = (await tablet.api<{ device: { peerId: string } }>('GET', '/api/status')).body.device.peerId
-    const revoked = await desk.api('POST', '/api/devices/revoke', { peerId, reason: 'tablet stolen' }, { as: { name: 'admin', role: 'admin' } })
+    const revoked = await desk.api(
+      'POST',
+      '/api/devices/revoke',
+      { peerId, reason: 'tablet stolen' },
+      { as: { name: 'admin', role: 'admin' } },
+    )
     expect(revoked.status).toBe(200)
-    await pollDevice(async () => (await tablet.api<{ revoked?: boolean }>('GET', '/api/status', undefined, { as: null })).body.revoked === true, 'the tablet learns it was revoked', 40_000)
+    await pollDevice(
+      async () =>
+        (await tablet.api<{ revoked?: boolean }>('GET', '/api/status', undefined, { as: null })).body
+          .revoked === true,
+      'the tablet learns it was revoked',
+      40_000,
+    )
 
     await page.getByRole('heading', { name: 'Tablet revoked' }).waitFor({ timeout: 15_000 })
-    await expect.poll(async () => Object.keys(await databases(page)).filter((n) => n.startsWith('clinic-mesh')), { timeout: 10_000 }).toEqual([])
+    await expect
+      .poll(async () => Object.keys(await databases(page)).filter((n) => n.startsWith('clinic-mesh')), {
+        timeout: 10_000,
+      })
+      .toEqual([])
     expect(await appItems()).toEqual([])
     // and a reload finds nothing to open: no session, no key, no copy
     await page.reload()

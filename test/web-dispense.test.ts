@@ -43,15 +43,35 @@ describe('web: pharmacy on a device node linked to a relay', () => {
     node = clinic.devices[0]!
     // the central office's formulary entry and the clinic's goods received, settled by the relay process
     const admin = { headers: { 'x-user': 'admin', 'x-role': 'admin' } }
-    const f = await node.api('POST', '/api/stock/formulary', { id: 'fm-amox', item: 'itm_amox', name: 'Amoxicillin 250 mg caps', price: 12 }, admin)
+    const f = await node.api(
+      'POST',
+      '/api/stock/formulary',
+      { id: 'fm-amox', item: 'itm_amox', name: 'Amoxicillin 250 mg caps', price: 12 },
+      admin,
+    )
     expect(f.status).toBe(201)
-    const grn = { id: 'grn-1', item: 'itm_amox', batch: 'AMX-2711', expiry: '2027-11-30', quantity: 200, unitCost: 6, supplier: 'CMST', grn: 'G-1' }
+    const grn = {
+      id: 'grn-1',
+      item: 'itm_amox',
+      batch: 'AMX-2711',
+      expiry: '2027-11-30',
+      quantity: 200,
+      unitCost: 6,
+      supplier: 'CMST',
+      grn: 'G-1',
+    }
     expect((await node.api('POST', '/api/stock/receipts', grn)).status).toBe(201)
     await pollDevice(async () => (await lotOf('AMX-2711'))?.settled === 200, 'receipt settled by the relay')
 
     const page = await openTablet(browser, urlOf(node))
     await signIn(page, 'Dr Mwale', 'clinician')
-    await registerPatient(page, { given: 'Mary', family: 'Chirwa', birthDate: '2019-02-11', sex: 'female', reason: 'ear pain' })
+    await registerPatient(page, {
+      given: 'Mary',
+      family: 'Chirwa',
+      birthDate: '2019-02-11',
+      sex: 'female',
+      reason: 'ear pain',
+    })
     await page.getByRole('button', { name: 'Start a prescription' }).click()
     await page.getByRole('textbox', { name: 'Medicine' }).fill('Amoxicillin 250 mg caps')
     await page.getByLabel('Dose', { exact: true }).fill('250 mg')
@@ -73,14 +93,20 @@ describe('web: pharmacy on a device node linked to a relay', () => {
     // the clinic's internet goes down (the device's "work offline" switch for the relay link): the dispense is tentative
     await node.api('POST', '/api/network', { relay: false })
     await page.getByTestId('status-relay').getByText('not reachable').waitFor()
-    await page.getByLabel('Lot to hand out').selectOption({ label: `${LOT} (200 left) — expires first: suggested` })
+    await page
+      .getByLabel('Lot to hand out')
+      .selectOption({ label: `${LOT} (200 left) — expires first: suggested` })
     await page.getByLabel('Quantity (units)').fill('21')
     await page.getByRole('button', { name: 'Record dispense' }).click()
-    await expect.poll(() => row.getByTestId('tentative').innerText(), { timeout: 10_000 }).toMatch(/^179\s*-21 not confirmed$/)
+    await expect
+      .poll(() => row.getByTestId('tentative').innerText(), { timeout: 10_000 })
+      .toMatch(/^179\s*-21 not confirmed$/)
     expect(await row.getByTestId('settled').innerText()).toBe('200')
     expect(await lotOf('AMX-2711')).toMatchObject({ settled: 200, tentative: 179 })
     await page.getByTestId('label').getByText('250 mg oral 3 times a day for 7 days').waitFor()
-    await expect.poll(() => page.getByTestId('status-settlement').innerText(), { timeout: 5000 }).toContain('waiting for the central office: 1')
+    await expect
+      .poll(() => page.getByTestId('status-settlement').innerText(), { timeout: 5000 })
+      .toContain('waiting for the central office: 1')
     await screenshot(page, 'pharmacy-tentative')
     await page.emulateMedia({ media: 'print' })
     await screenshot(page, 'label-print')
@@ -90,16 +116,22 @@ describe('web: pharmacy on a device node linked to a relay', () => {
     const relinked = performance.now()
     await node.api('POST', '/api/network', { relay: true })
     await expect.poll(() => row.getByTestId('settled').innerText(), { timeout: 20_000 }).toBe('179')
-    console.warn(`dispense shown settled on the tablet ${(performance.now() - relinked).toFixed(0)} ms after the relay link came back`)
+    console.warn(
+      `dispense shown settled on the tablet ${(performance.now() - relinked).toFixed(0)} ms after the relay link came back`,
+    )
     expect(await row.getByTestId('tentative').innerText()).toBe('179')
-    await expect.poll(() => page.getByTestId('status-settlement').innerText(), { timeout: 5000 }).toContain('waiting for the central office: 0')
+    await expect
+      .poll(() => page.getByTestId('status-settlement').innerText(), { timeout: 5000 })
+      .toContain('waiting for the central office: 0')
     expect((await node.api<{ pending: { ops: number } }>('GET', '/api/status')).body.pending.ops).toBe(0)
     await screenshot(page, 'pharmacy-settled')
 
     // the device node process dies: the next dispense waits on the tablet and is sent once, when it is back
     await clinic.kill(node)
     await page.getByText('Not connected to the clinic device').waitFor()
-    await page.getByLabel('Lot to hand out').selectOption({ label: `${LOT} (179 left) — expires first: suggested` })
+    await page
+      .getByLabel('Lot to hand out')
+      .selectOption({ label: `${LOT} (179 left) — expires first: suggested` })
     await page.getByLabel('Quantity (units)').fill('9')
     await page.getByRole('button', { name: 'Record dispense' }).click()
     await page.getByTestId('outbox').getByText('1 dispense saved on this tablet').waitFor()
@@ -111,7 +143,9 @@ describe('web: pharmacy on a device node linked to a relay', () => {
     // operations: the signing key is unlocked by the password). The dispense must wait for that, not be lost.
     const outbox = page.getByTestId('outbox')
     const signInAgain = page.getByRole('button', { name: 'Sign in again' })
-    await expect.poll(async () => (await outbox.count()) === 0 || (await signInAgain.isVisible()), { timeout: 20_000 }).toBe(true)
+    await expect
+      .poll(async () => (await outbox.count()) === 0 || (await signInAgain.isVisible()), { timeout: 20_000 })
+      .toBe(true)
     if (await signInAgain.isVisible()) {
       expect(await outbox.innerText()).toContain('1 dispense saved on this tablet')
       await screenshot(page, 'pharmacy-sign-in-again')

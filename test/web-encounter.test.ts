@@ -19,7 +19,14 @@ describe('web: two tablets on two device nodes share one encounter', () => {
     // these nodes run without --relay: nothing is wrong, so no red "not reachable"
     await nurse.getByTestId('status-relay').getByText('not set up on this device').waitFor()
     await screenshot(nurse, 'patients-empty')
-    const grace = { given: 'Grace', family: 'Banda', birthDate: '1984-03-12', sex: 'female', idNumber: 'MW100001', reason: 'fever and cough' } as const
+    const grace = {
+      given: 'Grace',
+      family: 'Banda',
+      birthDate: '1984-03-12',
+      sex: 'female',
+      idNumber: 'MW100001',
+      reason: 'fever and cough',
+    } as const
     await fillRegistration(nurse, grace)
     await screenshot(nurse, 'register')
     await submitRegistration(nurse, grace)
@@ -34,16 +41,26 @@ describe('web: two tablets on two device nodes share one encounter', () => {
 
     const clinician = await openTablet(web.browser, urlOf(b))
     await signIn(clinician, 'Dr Mwale', 'clinician')
-    await clinician.getByRole('main').getByRole('link', { name: /Grace Banda/ }).click({ timeout: 20_000 })
+    await clinician
+      .getByRole('main')
+      .getByRole('link', { name: /Grace Banda/ })
+      .click({ timeout: 20_000 })
     expect(clinician.url().endsWith(hash)).toBe(true)
     await clinician.getByTestId('vitals').getByText('T 38.4 °C').waitFor({ timeout: 20_000 })
     await clinician.getByTestId('notes').click()
     const typed = performance.now()
     await clinician.keyboard.type('Fever 3 days. Chest clear.')
-    await expect.poll(() => nurse.getByTestId('notes').inputValue(), { timeout: 20_000 }).toBe('Fever 3 days. Chest clear.')
-    console.warn(`note typed on tablet B seen on tablet A ${(performance.now() - typed).toFixed(0)} ms after typing began`)
+    await expect
+      .poll(() => nurse.getByTestId('notes').inputValue(), { timeout: 20_000 })
+      .toBe('Fever 3 days. Chest clear.')
+    console.warn(
+      `note typed on tablet B seen on tablet A ${(performance.now() - typed).toFixed(0)} ms after typing began`,
+    )
     // both node processes hold the note: tablet B → node B → libp2p → node A → tablet A
-    for (const node of [a, b]) await expect.poll(() => notesOf(node, decodeURIComponent(pid), decodeURIComponent(eid)), { timeout: 10_000 }).toBe('Fever 3 days. Chest clear.')
+    for (const node of [a, b])
+      await expect
+        .poll(() => notesOf(node, decodeURIComponent(pid), decodeURIComponent(eid)), { timeout: 10_000 })
+        .toBe('Fever 3 days. Chest clear.')
     await nurse.getByRole('button', { name: 'Triage done — send to clinician' }).click()
     await clinician.getByText('✓ Done by Amina Phiri').waitFor({ timeout: 20_000 })
     await screenshot(clinician, 'encounter')
@@ -56,7 +73,12 @@ describe('web: two tablets on two device nodes share one encounter', () => {
     await clinician.getByLabel('For how long').fill('3 days')
     await clinician.getByRole('button', { name: 'Add medicine' }).click()
     await clinician.getByRole('button', { name: 'Sign prescription' }).click()
-    await clinician.getByRole('alert').getByText(/Cannot sign now: this tablet's medicines list has never been updated from the central office; connect to the internet, then sign/).waitFor()
+    await clinician
+      .getByRole('alert')
+      .getByText(
+        /Cannot sign now: this tablet's medicines list has never been updated from the central office; connect to the internet, then sign/,
+      )
+      .waitFor()
     expect(await clinician.getByTestId('prescription').getByText('draft — not signed').count()).toBe(1)
     await clinician.getByRole('navigation').getByRole('link', { name: "Today's queue" }).click()
     await clinician.getByTestId('queue-mine').getByText('Grace Banda').waitFor()

@@ -13,7 +13,13 @@ describe('web: clinician notes are collaborative text', () => {
     node = clinic.devices[0]!
     const one = await openTablet(web.browser, urlOf(node))
     await signIn(one, 'Dr Mwale', 'clinician')
-    await registerPatient(one, { given: 'Esther', family: 'Phiri', birthDate: '1958-10-02', sex: 'female', reason: 'cough' })
+    await registerPatient(one, {
+      given: 'Esther',
+      family: 'Phiri',
+      birthDate: '1958-10-02',
+      sex: 'female',
+      reason: 'cough',
+    })
     const notesOne = one.getByTestId('notes')
     await notesOne.click()
     await one.keyboard.type('History: | Exam: ')

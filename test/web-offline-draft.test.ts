@@ -5,7 +5,12 @@ import { notesOf, urlOf } from './helpers/web-devices.js'
 import { webSuite, openTablet, screenshot, signIn } from './helpers/web-browser.js'
 import { registerPatient } from './helpers/web-flows.js'
 
-function registerVisit(page: Page, given: string, family: string, reason: string): Promise<{ pid: string; eid: string }> {
+function registerVisit(
+  page: Page,
+  given: string,
+  family: string,
+  reason: string,
+): Promise<{ pid: string; eid: string }> {
   return registerPatient(page, { given, family, birthDate: '1990-07-01', sex: 'male', reason })
 }
 
@@ -27,7 +32,9 @@ describe('web: a draft note survives a device-node restart', () => {
     // the app shell is cached (service worker) so the tablet can even reload during the outage
     const cachedFiles = (): Promise<number> =>
       page.evaluate(async () => {
-        const { caches } = globalThis as unknown as { caches: { open(name: string): Promise<{ keys(): Promise<unknown[]> }> } }
+        const { caches } = globalThis as unknown as {
+          caches: { open(name: string): Promise<{ keys(): Promise<unknown[]> }> }
+        }
         return (await (await caches.open('clinic-mesh-shell-v1')).keys()).length
       })
     await expect.poll(cachedFiles, { timeout: 10_000 }).toBeGreaterThan(3)
@@ -40,7 +47,9 @@ describe('web: a draft note survives a device-node restart', () => {
     await screenshot(page, 'encounter-offline')
 
     await page.reload() // first paint from local data: shell from the cache, chart from IndexedDB
-    await expect.poll(() => notes.inputValue(), { timeout: 10_000 }).toBe('Headache 2 days. No fever. BP normal.')
+    await expect
+      .poll(() => notes.inputValue(), { timeout: 10_000 })
+      .toBe('Headache 2 days. No fever. BP normal.')
     await notes.click()
     await page.keyboard.press('End')
     await page.keyboard.type(' Plan: rest.')
@@ -53,7 +62,9 @@ describe('web: a draft note survives a device-node restart', () => {
     await page.getByText('Connected to device-a').waitFor({ timeout: 20_000 })
     const full = 'Headache 2 days. No fever. BP normal. Plan: rest.'
     await expect.poll(() => notesOf(node, pid, eid), { timeout: 20_000 }).toBe(full)
-    console.warn(`draft on the restarted node ${(performance.now() - restarted).toFixed(0)} ms after it was ready again`)
+    console.warn(
+      `draft on the restarted node ${(performance.now() - restarted).toFixed(0)} ms after it was ready again`,
+    )
     expect(await notes.inputValue()).toBe(full)
   })
 })

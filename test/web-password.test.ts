@@ -13,8 +13,16 @@ interface LoginReply {
 }
 
 /** A login straight against the node's API (what any tablet of the clinic would do with these credentials). */
-async function apiLogin(origin: string, user: string, password: string): Promise<{ status: number; body: LoginReply }> {
-  const r = await fetch(`${origin}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user, password }) })
+async function apiLogin(
+  origin: string,
+  user: string,
+  password: string,
+): Promise<{ status: number; body: LoginReply }> {
+  const r = await fetch(`${origin}/api/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ user, password }),
+  })
   return { status: r.status, body: (await r.json()) as LoginReply }
 }
 
@@ -37,7 +45,12 @@ describe('web: a user changes their own password', () => {
     root = await mkdtemp(join(tmpdir(), 'web-password-'))
     // no back-off delay between attempts (the test types the right password right after a wrong one); the
     // 15-minute lockout after five failures stays as it is
-    node = await DeviceProcess.start({ dataDir: join(root, 'front-desk'), name: 'front-desk', initClinic: 'Test Clinic', env: { CLINIC_MESH_LOGIN_DELAY_MS: '0' } })
+    node = await DeviceProcess.start({
+      dataDir: join(root, 'front-desk'),
+      name: 'front-desk',
+      initClinic: 'Test Clinic',
+      env: { CLINIC_MESH_LOGIN_DELAY_MS: '0' },
+    })
     await node.ready()
   })
   afterAll(async () => {
@@ -59,8 +72,11 @@ describe('web: a user changes their own password', () => {
     const form = page.getByRole('region', { name: 'Change my password' })
     await form.getByText('Signed in as Ruth Banda.', { exact: false }).waitFor()
     // every input has a label, every control is big enough to touch
-    for (const label of ['Current password', 'New password', 'Repeat the new password']) expect(await form.getByLabel(label, { exact: true }).count()).toBe(1)
-    for (const control of await page.locator('header button, header a, main button, main a.button, main input').all()) {
+    for (const label of ['Current password', 'New password', 'Repeat the new password'])
+      expect(await form.getByLabel(label, { exact: true }).count()).toBe(1)
+    for (const control of await page
+      .locator('header button, header a, main button, main a.button, main input')
+      .all()) {
       const box = await control.boundingBox()
       expect(box?.height, await control.innerText().catch(() => 'an input')).toBeGreaterThanOrEqual(44)
     }
@@ -90,18 +106,25 @@ describe('web: a user changes their own password', () => {
     await form.getByLabel('New password', { exact: true }).fill(testPassword(name))
     await form.getByLabel('Repeat the new password', { exact: true }).fill(testPassword(name))
     await submit.click()
-    await form.getByRole('alert').getByText('The new password is the same as your current one.', { exact: false }).waitFor()
+    await form
+      .getByRole('alert')
+      .getByText('The new password is the same as your current one.', { exact: false })
+      .waitFor()
     expect(sent).toHaveLength(1)
 
     // the change
     await form.getByLabel('New password', { exact: true }).fill('ruth-new-pass-1')
     await form.getByLabel('Repeat the new password', { exact: true }).fill('ruth-new-pass-1')
     await submit.click()
-    await form.getByRole('status').getByText('Your password is changed. Use the new one from now on, on every tablet.').waitFor()
+    await form
+      .getByRole('status')
+      .getByText('Your password is changed. Use the new one from now on, on every tablet.')
+      .waitFor()
     expect(sent).toHaveLength(2)
     expect(JSON.parse(sent[1]!)).toEqual({ oldPassword: testPassword(name), newPassword: 'ruth-new-pass-1' })
     expect(await form.getByRole('alert').count()).toBe(0)
-    for (const label of ['Current password', 'New password', 'Repeat the new password']) expect(await form.getByLabel(label, { exact: true }).inputValue()).toBe('')
+    for (const label of ['Current password', 'New password', 'Repeat the new password'])
+      expect(await form.getByLabel(label, { exact: true }).inputValue()).toBe('')
     await screenshot(page, 'password-changed')
     await page.setViewportSize({ width: 390, height: 844 })
     await screenshot(page, 'password-changed-phone')
@@ -145,8 +168,13 @@ describe('web: a user changes their own password', () => {
     // now even the right password waits out the lockout
     await form.getByLabel('Current password', { exact: true }).fill(testPassword(name))
     await submit.click()
-    await form.getByRole('alert').getByText('Too many wrong passwords: you are locked out on this tablet until', { exact: false }).waitFor()
-    expect(await form.getByRole('alert').innerText()).toContain('If you forgot your password, ask the clinic admin.')
+    await form
+      .getByRole('alert')
+      .getByText('Too many wrong passwords: you are locked out on this tablet until', { exact: false })
+      .waitFor()
+    expect(await form.getByRole('alert').innerText()).toContain(
+      'If you forgot your password, ask the clinic admin.',
+    )
     await page.setViewportSize({ width: 390, height: 844 })
     await screenshot(page, 'password-locked-phone')
     expect((await apiLogin(origin, name, testPassword(name))).body.error?.name).toBe('AccountLockedError')
@@ -155,7 +183,12 @@ describe('web: a user changes their own password', () => {
 
   it('right after a wrong current password the node asks to wait (back-off): the screen says so, in plain words', async () => {
     // a clinic of its own whose back-off (10 minutes after the first failure) is sure to outlast the next click
-    const slow = await DeviceProcess.start({ dataDir: join(root, 'slow'), name: 'slow', initClinic: 'Slow Clinic', env: { CLINIC_MESH_LOGIN_DELAY_MS: '600000' } })
+    const slow = await DeviceProcess.start({
+      dataDir: join(root, 'slow'),
+      name: 'slow',
+      initClinic: 'Slow Clinic',
+      env: { CLINIC_MESH_LOGIN_DELAY_MS: '600000' },
+    })
     try {
       await slow.ready()
       const page = await openTablet(browser, urlOf(slow))
@@ -172,7 +205,10 @@ describe('web: a user changes their own password', () => {
       const answered = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/password')
       await form.getByRole('button', { name: 'Change password' }).click()
       expect((await answered).status()).toBe(423)
-      await form.getByRole('alert').getByText('A wrong password was typed just before: wait a few seconds, then try again.').waitFor()
+      await form
+        .getByRole('alert')
+        .getByText('A wrong password was typed just before: wait a few seconds, then try again.')
+        .waitFor()
       await page.context().close()
     } finally {
       await slow.stop('SIGKILL')
@@ -186,7 +222,11 @@ describe('web: a user changes their own password', () => {
     await signInWith(page, 'admin', TEST_ADMIN_PASSWORD)
     await page.getByRole('link', { name: 'My password' }).click()
     const form = page.getByRole('region', { name: 'Change my password' })
-    await form.getByText('delete the file initial-admin-password from its data folder once you changed it here', { exact: false }).waitFor()
+    await form
+      .getByText('delete the file initial-admin-password from its data folder once you changed it here', {
+        exact: false,
+      })
+      .waitFor()
     await screenshot(page, 'password-admin')
     await page.context().close()
   })

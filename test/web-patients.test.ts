@@ -16,7 +16,13 @@ describe('web: patients', () => {
     await page.getByTestId('status-device').getByText('Connected to device-a').waitFor()
     await screenshot(page, 'user-picker')
     await signIn(page, 'Joseph Kamanga', 'registration')
-    await registerPatient(page, { given: 'Grace', family: 'Banda', birthDate: '1984-03-12', sex: 'female', idNumber: 'MW100001' }) // shown in the results once registered
+    await registerPatient(page, {
+      given: 'Grace',
+      family: 'Banda',
+      birthDate: '1984-03-12',
+      sex: 'female',
+      idNumber: 'MW100001',
+    }) // shown in the results once registered
 
     const search = page.getByLabel('Find a patient by name or ID')
     await search.fill('MW100001')
@@ -35,7 +41,8 @@ describe('web: patients', () => {
     await search.fill('banda')
     await expect.poll(() => page.getByTestId('search-results').getByRole('listitem').count()).toBe(1)
     // the device node process indexed the registration the web.browser wrote (and only one Grace Banda)
-    const found = async (q: string): Promise<number> => (await node.api<{ patients: unknown[] }>('GET', `/api/patients?q=${q}`)).body.patients.length
+    const found = async (q: string): Promise<number> =>
+      (await node.api<{ patients: unknown[] }>('GET', `/api/patients?q=${q}`)).body.patients.length
     await expect.poll(() => found('MW100001'), { timeout: 10_000 }).toBe(1)
     expect(await found('banda')).toBe(1)
   })

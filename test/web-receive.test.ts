@@ -37,15 +37,21 @@ describe('web: goods received', () => {
     await page.getByRole('button', { name: 'Record receipt' }).click()
     await page.getByRole('status').getByText('Received 40 of itm_cotrim, lot CTX-77.').waitFor()
     const lots = page.getByLabel('Lot to hand out').locator('option')
-    await expect.poll(() => lots.allInnerTexts()).toEqual([
-      'Choose a lot',
-      expect.stringMatching(/lot CTX-77, exp 2030-01-31 \(40 left\) — expires first: suggested$/),
-      expect.stringMatching(/lot CTX-88, exp 2031-06-30 \(250 left\)$/),
-    ])
+    await expect
+      .poll(() => lots.allInnerTexts())
+      .toEqual([
+        'Choose a lot',
+        expect.stringMatching(/lot CTX-77, exp 2030-01-31 \(40 left\) — expires first: suggested$/),
+        expect.stringMatching(/lot CTX-88, exp 2031-06-30 \(250 left\)$/),
+      ])
     await screenshot(page, 'pharmacy-receive')
     // the device node holds it as a signed ledger operation, tentative until a relay settles it
     const stock = await node.api<StockReply>('GET', '/api/stock')
-    expect(stock.body.lines).toEqual(expect.arrayContaining([expect.objectContaining({ item: 'itm_cotrim', batch: 'CTX-88', settled: 0, tentative: 250 })]))
+    expect(stock.body.lines).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ item: 'itm_cotrim', batch: 'CTX-88', settled: 0, tentative: 250 }),
+      ]),
+    )
 
     await page.getByRole('button', { name: 'Switch user' }).click()
     await signIn(page, 'Grace Phiri', 'nurse')

@@ -5,7 +5,12 @@ import { WebClinic, urlOf } from './helpers/web-devices.js'
 import { launchChromium, openTablet, screenshot, signIn } from './helpers/web-browser.js'
 
 interface ChartReply {
-  chart: { encounters: Record<string, { clinician: { diagnoses: Record<string, unknown> }; registration: { queue: string } }> }
+  chart: {
+    encounters: Record<
+      string,
+      { clinician: { diagnoses: Record<string, unknown> }; registration: { queue: string } }
+    >
+  }
 }
 
 /**
@@ -30,7 +35,13 @@ describe('web: a write the node refuses', () => {
   })
 
   it('is shown as "Not saved" with what was written; the copy is fetched again and the next allowed edit syncs', async () => {
-    const made = await node.api<{ id: string; encounterId: string }>('POST', '/api/patients', { given: 'Tiwonge', family: 'Mbewe', birthDate: '1975-06-01', sex: 'male', reason: 'fever' })
+    const made = await node.api<{ id: string; encounterId: string }>('POST', '/api/patients', {
+      given: 'Tiwonge',
+      family: 'Mbewe',
+      birthDate: '1975-06-01',
+      sex: 'male',
+      reason: 'fever',
+    })
     const { id: pid, encounterId: eid } = made.body
     const page = await openTablet(browser, urlOf(node))
     await signIn(page, 'Joseph Kamanga', 'registration')
@@ -45,9 +56,18 @@ describe('web: a write the node refuses', () => {
     await page.evaluate(
       ([p, e]) => {
         type Enc = { clinician: { diagnoses: Record<string, unknown> } }
-        const w = globalThis as unknown as { clinicMesh: { clinic: { change(pid: string, fn: (c: { encounters: Record<string, Enc> }) => void): Promise<void> } } }
+        const w = globalThis as unknown as {
+          clinicMesh: {
+            clinic: {
+              change(pid: string, fn: (c: { encounters: Record<string, Enc> }) => void): Promise<void>
+            }
+          }
+        }
         void w.clinicMesh.clinic.change(p!, (c) => {
-          c.encounters[e!]!.clinician.diagnoses.dx_script = { text: 'Malaria (typed by a script)', certainty: 'confirmed' }
+          c.encounters[e!]!.clinician.diagnoses.dx_script = {
+            text: 'Malaria (typed by a script)',
+            certainty: 'confirmed',
+          }
         })
       },
       [pid, eid],
@@ -55,12 +75,19 @@ describe('web: a write the node refuses', () => {
     await reloaded // the page dropped its copy of the bucket and loaded again
     const banner = page.getByRole('alert').filter({ hasText: 'Not saved' })
     await banner.getByText('Malaria (typed by a script)').waitFor({ timeout: 20_000 })
-    expect(await banner.innerText()).toContain("a registration user may not write the clinician's part of the visit")
+    expect(await banner.innerText()).toContain(
+      "a registration user may not write the clinician's part of the visit",
+    )
     // the page dropped its copy and reloaded it from the node: still on screen, and the node never took it
     await page.getByRole('heading', { name: 'Tiwonge Mbewe' }).waitFor()
-    await page.getByRole('alert').filter({ hasText: 'Not saved' }).getByText('Malaria (typed by a script)').waitFor()
+    await page
+      .getByRole('alert')
+      .filter({ hasText: 'Not saved' })
+      .getByText('Malaria (typed by a script)')
+      .waitFor()
     await screenshot(page, 'refused-write')
-    const onNode = async (): Promise<ChartReply['chart']['encounters'][string]> => (await node.api<ChartReply>('GET', `/api/patients/${pid}`)).body.chart.encounters[eid]!
+    const onNode = async (): Promise<ChartReply['chart']['encounters'][string]> =>
+      (await node.api<ChartReply>('GET', `/api/patients/${pid}`)).body.chart.encounters[eid]!
     expect(Object.keys((await onNode()).clinician.diagnoses)).toEqual([])
 
     // what the clerk may do still syncs: moving the patient on in the queue

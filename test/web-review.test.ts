@@ -13,7 +13,13 @@ describe('web: needs-review markers', () => {
     node = clinic.devices[0]!
     const one = await openTablet(web.browser, urlOf(node))
     await signIn(one, 'Amina Phiri', 'nurse')
-    await registerPatient(one, { given: 'Ruth', family: 'Nkhoma', birthDate: '1971-05-20', sex: 'female', reason: 'diabetes review' })
+    await registerPatient(one, {
+      given: 'Ruth',
+      family: 'Nkhoma',
+      birthDate: '1971-05-20',
+      sex: 'female',
+      reason: 'diabetes review',
+    })
     const two = await openTablet(web.browser, `${urlOf(node)}/${one.url().slice(one.url().indexOf('#'))}`)
     await signIn(two, 'Joseph Kamanga', 'registration')
     await two.getByRole('heading', { name: 'Ruth Nkhoma' }).waitFor({ timeout: 20_000 })
@@ -39,7 +45,10 @@ describe('web: needs-review markers', () => {
     const where = one.getByLabel('Where is the patient now?')
     const shown = await where.inputValue()
     const shownLabel = await where.locator(`option[value="${shown}"]`).innerText()
-    await one.getByTestId('needs-review').getByRole('button', { name: `Keep “${shownLabel}”` }).click()
+    await one
+      .getByTestId('needs-review')
+      .getByRole('button', { name: `Keep “${shownLabel}”` })
+      .click()
     await one.getByTestId('needs-review').waitFor({ state: 'detached' })
     await two.getByTestId('needs-review').waitFor({ state: 'detached', timeout: 10_000 })
     expect(await two.getByLabel('Where is the patient now?').inputValue()).toBe(shown)

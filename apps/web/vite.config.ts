@@ -23,5 +23,7 @@ export default defineConfig({
     },
   },
   worker: { format: 'es', plugins: (): PluginOption[] => [wasm() as PluginOption] },
-  server: { proxy: { '/api': 'http://127.0.0.1:4100', '/sync': { target: 'ws://127.0.0.1:4100', ws: true } } },
+  server: {
+    proxy: { '/api': 'http://127.0.0.1:4100', '/sync': { target: 'ws://127.0.0.1:4100', ws: true } },
+  },
 })

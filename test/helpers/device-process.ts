@@ -47,7 +47,11 @@ export interface ActAs {
 export const testSecret = (dataDir: string): string => `test-secret:${dataDir}`
 
 /** Polls an async check until it yields a truthy value; throws after the deadline. Returns the value. */
-export async function pollDevice<T>(check: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 15_000): Promise<T> {
+export async function pollDevice<T>(
+  check: () => Promise<T | undefined | null | false>,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   let delay = 10
   for (;;) {
@@ -69,7 +73,13 @@ export class DeviceProcess {
   readonly stderr: string[]
   readonly #exit: Promise<number | null>
 
-  private constructor(child: ChildProcess, port: number, init: DeviceStart, stderr: string[], exit: Promise<number | null>) {
+  private constructor(
+    child: ChildProcess,
+    port: number,
+    init: DeviceStart,
+    stderr: string[],
+    exit: Promise<number | null>,
+  ) {
     this.child = child
     this.port = port
     this.init = init
@@ -78,17 +88,33 @@ export class DeviceProcess {
   }
 
   static async start(init: DeviceStart): Promise<DeviceProcess> {
-    const args = [MAIN, 'device', '--data', init.dataDir, '--name', init.name, ...(init.clinicFile ? ['--clinic-file', init.clinicFile] : []), '--port', String(init.port ?? 0)]
+    const args = [
+      MAIN,
+      'device',
+      '--data',
+      init.dataDir,
+      '--name',
+      init.name,
+      ...(init.clinicFile ? ['--clinic-file', init.clinicFile] : []),
+      '--port',
+      String(init.port ?? 0),
+    ]
     args.push('--mesh-listen', '/ip4/127.0.0.1/tcp/0', '--mdns-interval', '250')
     if (init.initClinic) args.push('--init-clinic', init.initClinic)
     if (init.relay) args.push('--relay', init.relay)
     if (init.args) args.push(...init.args)
     // tests enrol their devices through one shared clinic file holding the clinic secret and admin key (a launcher's
     // choice); a test of the field setup passes CLINIC_MESH_SHARED_CLINIC_FILE: '0' and enrols by join code
-    const env: NodeJS.ProcessEnv = { ...process.env, CLINIC_MESH_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD, CLINIC_MESH_SHARED_CLINIC_FILE: '1', ...init.env }
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      CLINIC_MESH_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD,
+      CLINIC_MESH_SHARED_CLINIC_FILE: '1',
+      ...init.env,
+    }
     delete env.CLINIC_MESH_DEVICE_SECRET
     const secret = init.secret === undefined ? testSecret(init.dataDir) : init.secret
-    const plain = init.args?.includes('--plain-storage') === true || init.args?.includes('--secret-file') === true
+    const plain =
+      init.args?.includes('--plain-storage') === true || init.args?.includes('--secret-file') === true
     if (secret !== null && !plain) env.CLINIC_MESH_DEVICE_SECRET = secret
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env })
     const stderr: string[] = []
@@ -98,10 +124,13 @@ export class DeviceProcess {
     let mesh: string[] = []
     const port = await new Promise<number>((resolve, reject) => {
       // a start that times out is killed (not left running after the test); CLINIC_MESH_TEST_START_MS for a loaded machine
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL')
-        reject(new Error(`device ${init.name} did not start: ${stderr.join('\n')}`))
-      }, Number(process.env.CLINIC_MESH_TEST_START_MS ?? 20_000))
+      const timer = setTimeout(
+        () => {
+          child.kill('SIGKILL')
+          reject(new Error(`device ${init.name} did not start: ${stderr.join('\n')}`))
+        },
+        Number(process.env.CLINIC_MESH_TEST_START_MS ?? 20_000),
+      )
       lines.on('line', (l) => {
         try {
           const ev = JSON.parse(l) as { event?: string; http?: number; mesh?: string[] }
@@ -130,7 +159,11 @@ export class DeviceProcess {
 
   /** Waits until the clinic is open on this device (directory, records index and ledger loaded). */
   async ready(timeoutMs = 20_000): Promise<void> {
-    await pollDevice(async () => (await this.api<{ clinic: { ready: boolean } }>('GET', '/api/status')).body.clinic.ready, `${this.init.name} ready`, timeoutMs)
+    await pollDevice(
+      async () => (await this.api<{ clinic: { ready: boolean } }>('GET', '/api/status')).body.clinic.ready,
+      `${this.init.name} ready`,
+      timeoutMs,
+    )
   }
 
   readonly #tokens = new Map<string, Promise<string>>()
@@ -156,7 +189,13 @@ export class DeviceProcess {
     return this.#fetch<T>(method, path, body, opts.raw, headers)
   }
 
-  async #fetch<T>(method: string, path: string, body: unknown, raw: string | Uint8Array | undefined, headers: Record<string, string>): Promise<DeviceReply<T>> {
+  async #fetch<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    raw: string | Uint8Array | undefined,
+    headers: Record<string, string>,
+  ): Promise<DeviceReply<T>> {
     const init: RequestInit = { method, headers }
     if (raw !== undefined) init.body = raw
     else if (body !== undefined) init.body = JSON.stringify(body)
@@ -179,14 +218,32 @@ export class DeviceProcess {
   async #login(as: ActAs): Promise<string> {
     const json = { 'content-type': 'application/json' }
     const login = async (user: string, password: string): Promise<string | undefined> => {
-      const r = await this.#fetch<{ token?: string }>('POST', '/api/login', { user, password }, undefined, json)
+      const r = await this.#fetch<{ token?: string }>(
+        'POST',
+        '/api/login',
+        { user, password },
+        undefined,
+        json,
+      )
       return r.status === 200 ? r.body.token : undefined
     }
-    if (as.name === 'admin') return pollDevice(() => login('admin', TEST_ADMIN_PASSWORD), `${this.init.name}: admin login`, 20_000)
+    if (as.name === 'admin')
+      return pollDevice(() => login('admin', TEST_ADMIN_PASSWORD), `${this.init.name}: admin login`, 20_000)
     const admin = await this.token({ name: 'admin', role: 'admin' })
-    const created = await this.#fetch<{ error?: { name: string } }>('POST', '/api/users', { name: as.name, role: as.role, password: testPassword(as.name) }, undefined, { ...json, authorization: `Bearer ${admin}` })
-    if (created.status !== 201 && created.body.error?.name !== 'UserExistsError') throw new Error(`cannot create user ${as.name} (${as.role}): ${JSON.stringify(created.body)}`)
-    return pollDevice(() => login(as.name, testPassword(as.name)), `${this.init.name}: login ${as.name}`, 20_000)
+    const created = await this.#fetch<{ error?: { name: string } }>(
+      'POST',
+      '/api/users',
+      { name: as.name, role: as.role, password: testPassword(as.name) },
+      undefined,
+      { ...json, authorization: `Bearer ${admin}` },
+    )
+    if (created.status !== 201 && created.body.error?.name !== 'UserExistsError')
+      throw new Error(`cannot create user ${as.name} (${as.role}): ${JSON.stringify(created.body)}`)
+    return pollDevice(
+      () => login(as.name, testPassword(as.name)),
+      `${this.init.name}: login ${as.name}`,
+      20_000,
+    )
   }
 
   /** Sends a signal and waits for the exit. */
@@ -211,14 +268,31 @@ export class DeviceCluster {
     this.root = root
   }
 
-  static async start(names: string[], opts: { relay?: string; env?: Record<string, string> } = {}): Promise<DeviceCluster> {
+  static async start(
+    names: string[],
+    opts: { relay?: string; env?: Record<string, string> } = {},
+  ): Promise<DeviceCluster> {
     const cluster = new DeviceCluster(await mkdtemp(join(tmpdir(), 'device-test-')))
     const clinicFile = join(cluster.root, 'clinic.json')
     const relay = { ...(opts.relay ? { relay: opts.relay } : {}), ...(opts.env ? { env: opts.env } : {}) }
     const [first, ...rest] = names
     if (first === undefined) return cluster
-    cluster.devices.push(await DeviceProcess.start({ dataDir: join(cluster.root, first), name: first, clinicFile, initClinic: 'Test Clinic', ...relay }))
-    cluster.devices.push(...(await Promise.all(rest.map((n) => DeviceProcess.start({ dataDir: join(cluster.root, n), name: n, clinicFile, ...relay })))))
+    cluster.devices.push(
+      await DeviceProcess.start({
+        dataDir: join(cluster.root, first),
+        name: first,
+        clinicFile,
+        initClinic: 'Test Clinic',
+        ...relay,
+      }),
+    )
+    cluster.devices.push(
+      ...(await Promise.all(
+        rest.map((n) =>
+          DeviceProcess.start({ dataDir: join(cluster.root, n), name: n, clinicFile, ...relay }),
+        ),
+      )),
+    )
     return cluster
   }
 

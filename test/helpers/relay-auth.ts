@@ -3,7 +3,14 @@ import { WebSocketClientAdapter } from '@automerge/automerge-repo-network-websoc
 import { publicKeyFromRaw } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { ed25519 } from '@noble/curves/ed25519.js'
-import { generateAdminKey, signEnrolment, signRelayProof, type AdminKeyPair, type Enrolment, type RelayProofKind } from '@clinic-mesh/mesh'
+import {
+  generateAdminKey,
+  signEnrolment,
+  signRelayProof,
+  type AdminKeyPair,
+  type Enrolment,
+  type RelayProofKind,
+} from '@clinic-mesh/mesh'
 
 /** A device's libp2p identity, made synchronously: its Ed25519 seed and the peer id that names its key. */
 export interface DeviceKey {
@@ -24,7 +31,12 @@ export function clinicAdmin(clinic: string): AdminKeyPair {
   return a
 }
 
-export function enrol(clinic: string, key: DeviceKey, name: string, admin: AdminKeyPair = clinicAdmin(clinic)): Enrolment {
+export function enrol(
+  clinic: string,
+  key: DeviceKey,
+  name: string,
+  admin: AdminKeyPair = clinicAdmin(clinic),
+): Enrolment {
   return signEnrolment({ clinic, devicePeerId: key.peerId, deviceName: name }, admin.secretKey)
 }
 

@@ -1,12 +1,30 @@
 import type { AutomergeUrl, DocHandle, PeerId } from '@automerge/automerge-repo'
 import { Repo } from '@automerge/automerge-repo'
-import type { ClinicDirectoryDoc, ClinicId, ConflictQueueDoc, DeviceId, DocUrl, LocationId, Role, SettledInventoryDoc, UserId } from '@clinic-mesh/contracts'
+import type {
+  ClinicDirectoryDoc,
+  ClinicId,
+  ConflictQueueDoc,
+  DeviceId,
+  DocUrl,
+  LocationId,
+  Role,
+  SettledInventoryDoc,
+  UserId,
+} from '@clinic-mesh/contracts'
 import type { DeviceLogDoc, InventoryState, Operation, OperationBody } from '@clinic-mesh/ledger'
 import { DeviceLog, appendOperation, newLogDoc, periodOf } from '@clinic-mesh/ledger'
 import { eventually, tempDir, type TempDir } from '@clinic-mesh/testing'
 import type { AdminKeyPair } from '@clinic-mesh/mesh'
 import { RelayProcess } from './relay-process.js'
-import { AuthenticatedRelayAdapter, clinicAdmin, enrol, httpBase, newDeviceKey, prove, type DeviceKey } from './relay-auth.js'
+import {
+  AuthenticatedRelayAdapter,
+  clinicAdmin,
+  enrol,
+  httpBase,
+  newDeviceKey,
+  prove,
+  type DeviceKey,
+} from './relay-auth.js'
 
 export const SITE = 'site-a' as LocationId
 
@@ -30,15 +48,27 @@ export class TestDevice {
     this.clinic = clinic
     this.#admin = admin
     this.#name = device
-    this.repo = new Repo({ network: [new AuthenticatedRelayAdapter(syncUrl, this.key)], peerId: `peer-${device}-${Math.random().toString(36).slice(2)}` as PeerId })
-    this.log = new DeviceLog({ device: device as DeviceId, session: { user: `u-${device}` as UserId, role: 'pharmacist', site: SITE } })
+    this.repo = new Repo({
+      network: [new AuthenticatedRelayAdapter(syncUrl, this.key)],
+      peerId: `peer-${device}-${Math.random().toString(36).slice(2)}` as PeerId,
+    })
+    this.log = new DeviceLog({
+      device: device as DeviceId,
+      session: { user: `u-${device}` as UserId, role: 'pharmacist', site: SITE },
+    })
   }
 
   /** First device of a clinic: create the directory and records layout. */
   createClinic(): void {
     const shard = this.repo.create({ layout: 'index/1', summaries: {} })
     const bucket = this.repo.create({ charts: {} })
-    const root = this.repo.create({ layout: 'clinic-mesh/layout/1', clinic: this.clinic, createdAt: new Date().toISOString(), indexShards: [shard.url], chartBuckets: [bucket.url] })
+    const root = this.repo.create({
+      layout: 'clinic-mesh/layout/1',
+      clinic: this.clinic,
+      createdAt: new Date().toISOString(),
+      indexShards: [shard.url],
+      chartBuckets: [bucket.url],
+    })
     this.directory = this.repo.create<ClinicDirectoryDoc>({
       kind: 'clinic-directory/1',
       clinic: this.clinic,
@@ -59,7 +89,12 @@ export class TestDevice {
       devicePeerId: this.key.peerId,
       enrolment: enrol(this.clinic, this.key, this.#name, this.#admin),
       adminPublicKeys: [Buffer.from(this.#admin.publicKey).toString('hex')],
-      proof: await prove(httpBase(relay.syncUrl), this.key, 'register', [this.clinic, directoryUrl, peerId, this.key.peerId]),
+      proof: await prove(httpBase(relay.syncUrl), this.key, 'register', [
+        this.clinic,
+        directoryUrl,
+        peerId,
+        this.key.peerId,
+      ]),
     }
     return relay.api('POST', '/api/clinics', body)
   }
@@ -67,7 +102,11 @@ export class TestDevice {
   /** A second device: fetch the clinic's directory through the relay (after registering). */
   async joinClinic(directoryUrl: AutomergeUrl): Promise<void> {
     // the relay accepts this device's socket only once registered: a find() before it reconnects answers "unavailable"
-    await eventually(() => this.repo.peers.length > 0 || undefined, { timeoutMs: 10_000, on: [[this.repo.networkSubsystem, 'peer']], what: `${this.#name} connected to the relay` })
+    await eventually(() => this.repo.peers.length > 0 || undefined, {
+      timeoutMs: 10_000,
+      on: [[this.repo.networkSubsystem, 'peer']],
+      what: `${this.#name} connected to the relay`,
+    })
     this.directory = await this.repo.find<ClinicDirectoryDoc>(directoryUrl)
   }
 
@@ -92,7 +131,8 @@ export class TestDevice {
       })
     }
     const last = h.doc().ops.at(-1)
-    const chained = last === undefined || ((op as Operation).prev === last.hash && (op as Operation).seq === last.seq + 1)
+    const chained =
+      last === undefined || ((op as Operation).prev === last.hash && (op as Operation).seq === last.seq + 1)
     h.change((d) => {
       // the ledger's own append checks (device, period, chain) unless a test wrote garbage before
       if (chained && (op as Operation).device === this.log.device) appendOperation(d, op as Operation)
@@ -101,7 +141,10 @@ export class TestDevice {
   }
 
   /** The relay's settled inventory doc, once its URL is in the directory and it satisfies `until`. */
-  async settled(until: (doc: SettledInventoryDoc, state: InventoryState) => boolean, timeoutMs = 10_000): Promise<SettledInventoryDoc> {
+  async settled(
+    until: (doc: SettledInventoryDoc, state: InventoryState) => boolean,
+    timeoutMs = 10_000,
+  ): Promise<SettledInventoryDoc> {
     const h = await this.#relayDoc<SettledInventoryDoc>('inventory', timeoutMs)
     return eventually(
       () => {
@@ -112,13 +155,24 @@ export class TestDevice {
     )
   }
 
-  async conflictQueue(until: (doc: ConflictQueueDoc) => boolean, timeoutMs = 10_000): Promise<ConflictQueueDoc> {
+  async conflictQueue(
+    until: (doc: ConflictQueueDoc) => boolean,
+    timeoutMs = 10_000,
+  ): Promise<ConflictQueueDoc> {
     const h = await this.#relayDoc<ConflictQueueDoc>('conflicts', timeoutMs)
-    return eventually(() => (until(h.doc()) ? h.doc() : undefined), { timeoutMs, on: [[h, 'change']], what: 'conflict queue' })
+    return eventually(() => (until(h.doc()) ? h.doc() : undefined), {
+      timeoutMs,
+      on: [[h, 'change']],
+      what: 'conflict queue',
+    })
   }
 
   async #relayDoc<T>(which: 'inventory' | 'conflicts', timeoutMs: number): Promise<DocHandle<T>> {
-    const url = await eventually(() => this.directory.doc().settlement[which], { timeoutMs, on: [[this.directory, 'change']], what: `settlement.${which} in the directory` })
+    const url = await eventually(() => this.directory.doc().settlement[which], {
+      timeoutMs,
+      on: [[this.directory, 'change']],
+      what: `settlement.${which} in the directory`,
+    })
     return this.repo.find<T>(url as string as AutomergeUrl)
   }
 
@@ -141,7 +195,11 @@ export interface RelayWithClinic {
   stop(): Promise<void>
 }
 
-export async function startRelayWithClinic(prefix: string, clinic: string, device: string): Promise<RelayWithClinic> {
+export async function startRelayWithClinic(
+  prefix: string,
+  clinic: string,
+  device: string,
+): Promise<RelayWithClinic> {
   const dir = await tempDir(prefix)
   const relay = await RelayProcess.start(dir.path)
   const dev = new TestDevice(relay.syncUrl, clinic, device)

@@ -2,7 +2,11 @@
  * Poll an async check (e.g. an HTTP call) until it yields a truthy value, with a deadline. `eventually` from
  * @clinic-mesh/testing is for synchronous predicates: a returned promise would count as truthy at once.
  */
-export async function pollUntil<T>(check: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 10_000): Promise<T> {
+export async function pollUntil<T>(
+  check: () => Promise<T | undefined | null | false>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const v = await check()

@@ -38,7 +38,14 @@ export class RelayProcess {
   readonly operatorToken: string
   readonly #exit: Promise<number | null>
 
-  private constructor(child: ChildProcess, port: number, dataDir: string, stderr: string[], exit: Promise<number | null>, token: string) {
+  private constructor(
+    child: ChildProcess,
+    port: number,
+    dataDir: string,
+    stderr: string[],
+    exit: Promise<number | null>,
+    token: string,
+  ) {
     this.child = child
     this.port = port
     this.dataDir = dataDir
@@ -51,7 +58,10 @@ export class RelayProcess {
   /** `args`: more command-line options (e.g. `--trust`). */
   static async start(dataDir: string, port = 0, args: string[] = []): Promise<RelayProcess> {
     const op = operatorToken()
-    const child = spawn(process.execPath, [MAIN, '--data', dataDir, '--port', String(port), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...op.env } })
+    const child = spawn(process.execPath, [MAIN, '--data', dataDir, '--port', String(port), ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...op.env },
+    })
     const stderr: string[] = []
     createInterface({ input: child.stderr }).on('line', (l) => stderr.push(l))
     const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
@@ -93,7 +103,13 @@ export class RelayProcess {
    * Call the HTTP API; `rawBody` is sent as is (to test malformed input). `token`: the bearer sent (default the
    * operator's, which reads every clinic; a reviewer's from `login()`; `null` for none).
    */
-  async api<T = Record<string, unknown>>(method: string, path: string, body?: unknown, rawBody?: string, token: string | null = this.operatorToken): Promise<ApiReply<T>> {
+  async api<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+    rawBody?: string,
+    token: string | null = this.operatorToken,
+  ): Promise<ApiReply<T>> {
     const headers: Record<string, string> = { 'content-type': 'application/json' }
     if (token !== null) headers.authorization = `Bearer ${token}`
     const init: RequestInit = { method, headers }

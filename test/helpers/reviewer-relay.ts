@@ -18,7 +18,9 @@ export class ConsoleRelay {
 
   /** Spawn and wait for the `{"event":"listening"}` line (deadline 20 s). */
   static async start(dataDir: string, webDist: string): Promise<ConsoleRelay> {
-    const child = spawn(process.execPath, [MAIN, '--data', dataDir, '--port', '0', '--web-dist', webDist], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [MAIN, '--data', dataDir, '--port', '0', '--web-dist', webDist], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     const stderr: string[] = []
     createInterface({ input: child.stderr }).on('line', (l) => stderr.push(l))
     const port = await new Promise<number>((resolve, reject) => {

@@ -41,18 +41,26 @@ export class SyncClient {
     this.store = store
   }
 
-  static async open(device: DeviceProcess, as: { name: string; role: string }, peerId = `web-test-${Date.now()}`): Promise<SyncClient> {
+  static async open(
+    device: DeviceProcess,
+    as: { name: string; role: string },
+    peerId = `web-test-${Date.now()}`,
+  ): Promise<SyncClient> {
     const token = await device.token(as)
     const status = await device.api<{ clinic: { directoryUrl: string } }>('GET', '/api/status')
     const adapter = new SessionSocketAdapter(`ws://127.0.0.1:${device.port}/sync`, `cm_session=${token}`)
     const repo = new Repo({ network: [adapter], peerId: peerId as PeerId })
     const dir = await findDoc<ClinicDirectoryDoc>(repo, status.body.clinic.directoryUrl as AutomergeUrl)
-    const store = await ClinicStore.open<ChartCollection>(repo, dir.doc().recordsRoot as unknown as AutomergeUrl, {
-      summarize: (bucket, pid) => {
-        const chart = bucket.charts[pid]
-        return chart ? summarize(chart) : undefined
+    const store = await ClinicStore.open<ChartCollection>(
+      repo,
+      dir.doc().recordsRoot as unknown as AutomergeUrl,
+      {
+        summarize: (bucket, pid) => {
+          const chart = bucket.charts[pid]
+          return chart ? summarize(chart) : undefined
+        },
       },
-    })
+    )
     return new SyncClient(repo, store)
   }
 

@@ -10,7 +10,13 @@ export const SCREENSHOTS = fileURLToPath(new URL('../../.artifacts/screenshots/'
 const CHROMIUM = {
   executablePath: '/usr/bin/chromium',
   headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
 }
 
 /** The machine's Chromium (never a downloaded one), headless, quiet. */
@@ -23,12 +29,21 @@ export function launchChromium(): Promise<Browser> {
  * caches...), so a test can read what the browser left on disk once the context is closed.
  */
 export function launchTabletProfile(userDataDir: string): Promise<BrowserContext> {
-  return chromium.launchPersistentContext(userDataDir, { ...CHROMIUM, viewport: { width: 800, height: 1280 }, deviceScaleFactor: 1, hasTouch: true })
+  return chromium.launchPersistentContext(userDataDir, {
+    ...CHROMIUM,
+    viewport: { width: 800, height: 1280 },
+    deviceScaleFactor: 1,
+    hasTouch: true,
+  })
 }
 
 /** A tablet: its own browser context (own IndexedDB and localStorage), 10-inch portrait viewport. */
 export async function openTablet(browser: Browser, url: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 800, height: 1280 }, deviceScaleFactor: 1, hasTouch: true })
+  const context = await browser.newContext({
+    viewport: { width: 800, height: 1280 },
+    deviceScaleFactor: 1,
+    hasTouch: true,
+  })
   const page = await context.newPage()
   page.setDefaultTimeout(15_000)
   const errors: string[] = []
@@ -57,16 +72,25 @@ export async function signInWith(page: Page, name: string, password: string): Pr
 
 async function ensureUser(origin: string, name: string, role: string): Promise<void> {
   const post = (path: string, body: unknown, token?: string): Promise<Response> =>
-    fetch(`${origin}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) })
+    fetch(`${origin}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+    })
   // on a tablet that just joined, the register (and the admin in it) arrives over the mesh: retry until it has
-  const admin = await pollDevice(async () => {
-    const r = await post('/api/login', { user: 'admin', password: TEST_ADMIN_PASSWORD })
-    return r.ok ? ((await r.json()) as { token: string }).token : undefined
-  }, `admin login on ${origin}`, 20_000)
+  const admin = await pollDevice(
+    async () => {
+      const r = await post('/api/login', { user: 'admin', password: TEST_ADMIN_PASSWORD })
+      return r.ok ? ((await r.json()) as { token: string }).token : undefined
+    },
+    `admin login on ${origin}`,
+    20_000,
+  )
   const r = await post('/api/users', { name, role, password: testPassword(name) }, admin)
   if (r.status !== 201) {
     const body = (await r.json()) as { error?: { name: string } }
-    if (body.error?.name !== 'UserExistsError') throw new Error(`cannot create ${name} (${role}) on ${origin}: ${JSON.stringify(body)}`)
+    if (body.error?.name !== 'UserExistsError')
+      throw new Error(`cannot create ${name} (${role}) on ${origin}: ${JSON.stringify(body)}`)
   }
 }
 
@@ -74,7 +98,9 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   await mkdir(SCREENSHOTS, { recursive: true })
   const path = `${SCREENSHOTS}${name}.png`
   // a full-page capture of a scrolled page draws the sticky status bar mid-page, over the content: start at the top
-  await page.evaluate(() => (globalThis as unknown as { scrollTo(x: number, y: number): void }).scrollTo(0, 0))
+  await page.evaluate(() =>
+    (globalThis as unknown as { scrollTo(x: number, y: number): void }).scrollTo(0, 0),
+  )
   await page.screenshot({ path, fullPage: true })
   return path
 }

@@ -30,14 +30,26 @@ export class WebClinic {
     const clinic = new WebClinic(await mkdtemp(join(tmpdir(), 'web-clinic-')))
     const [first, ...rest] = names
     if (first === undefined) return clinic
-    clinic.devices.push(await DeviceProcess.start({ ...clinic.#init(first, opts.relay), initClinic: 'Test Clinic' }))
-    clinic.devices.push(...(await Promise.all(rest.map((n) => DeviceProcess.start(clinic.#init(n, opts.relay))))))
+    clinic.devices.push(
+      await DeviceProcess.start({ ...clinic.#init(first, opts.relay), initClinic: 'Test Clinic' }),
+    )
+    clinic.devices.push(
+      ...(await Promise.all(rest.map((n) => DeviceProcess.start(clinic.#init(n, opts.relay))))),
+    )
     await Promise.all(clinic.devices.map((d) => d.ready()))
     return clinic
   }
 
-  #init(name: string, relay: string | undefined): { dataDir: string; name: string; clinicFile: string; relay?: string } {
-    return { dataDir: join(this.root, name), name, clinicFile: join(this.root, 'clinic.json'), ...(relay ? { relay } : {}) }
+  #init(
+    name: string,
+    relay: string | undefined,
+  ): { dataDir: string; name: string; clinicFile: string; relay?: string } {
+    return {
+      dataDir: join(this.root, name),
+      name,
+      clinicFile: join(this.root, 'clinic.json'),
+      ...(relay ? { relay } : {}),
+    }
   }
 
   /** Kills a device abruptly (SIGKILL: sockets cut, nothing announced); its data dir stays. */
@@ -72,5 +84,10 @@ export async function notesOf(device: DeviceProcess, pid: string, eid: string): 
 
 /** Waits until the device's mesh shows `count` peers. */
 export function meshed(device: DeviceProcess, count: number, timeoutMs = 20_000): Promise<true> {
-  return pollDevice(async () => (await device.api<{ peers: unknown[] }>('GET', '/api/status')).body.peers.length >= count || undefined, `${device.init.name} sees ${count} peer(s)`, timeoutMs)
+  return pollDevice(
+    async () =>
+      (await device.api<{ peers: unknown[] }>('GET', '/api/status')).body.peers.length >= count || undefined,
+    `${device.init.name} sees ${count} peer(s)`,
+    timeoutMs,
+  )
 }

@@ -4,7 +4,11 @@ import { runPouch } from './pouch-case.js'
 
 const [kind, count] = process.argv.slice(2)
 const n = Number(count ?? '10000')
-const cases: Record<string, (n: number) => Promise<unknown>> = { ours: runOurs, perdoc: runPerDoc, pouch: runPouch }
+const cases: Record<string, (n: number) => Promise<unknown>> = {
+  ours: runOurs,
+  perdoc: runPerDoc,
+  pouch: runPouch,
+}
 const run = kind ? cases[kind] : undefined
 if (!run) {
   console.error(`usage: child.js <${Object.keys(cases).join('|')}> <count>`)

@@ -1,12 +1,55 @@
 import * as A from '@automerge/automerge'
 import type { DeviceId, PatientId, UserId } from '@clinic-mesh/contracts'
-import { editNotes, emptyCollection, importChart, openEncounter, plain, recordVitals, registerPatient, type ChartCollection } from '@clinic-mesh/records'
+import {
+  editNotes,
+  emptyCollection,
+  importChart,
+  openEncounter,
+  plain,
+  recordVitals,
+  registerPatient,
+  type ChartCollection,
+} from '@clinic-mesh/records'
 /**
  * Synthetic clinic data for the layout bench: deterministic names from a seed, one chart per patient with
  * one encounter (registration, triage vitals, a clinician note), shaped like records' ChartCollection.
  */
-const GIVEN = ['Chikondi', 'Grace', 'Mphatso', 'Thoko', 'Kondwani', 'Ana', 'Joseph', 'Mercy', 'Blessings', 'Yamikani', 'Tiyamike', 'Limbani', 'Chisomo', 'Dalitso', 'Esther', 'Francis']
-const FAMILY = ['Banda', 'Phiri', 'Mwale', 'Tembo', 'Moyo', 'Chirwa', 'Nkhoma', 'Kumwenda', 'Mbewe', 'Zulu', 'Gondwe', 'Kachale', 'Nyirenda', 'Lungu', 'Sakala', 'Mvula']
+const GIVEN = [
+  'Chikondi',
+  'Grace',
+  'Mphatso',
+  'Thoko',
+  'Kondwani',
+  'Ana',
+  'Joseph',
+  'Mercy',
+  'Blessings',
+  'Yamikani',
+  'Tiyamike',
+  'Limbani',
+  'Chisomo',
+  'Dalitso',
+  'Esther',
+  'Francis',
+]
+const FAMILY = [
+  'Banda',
+  'Phiri',
+  'Mwale',
+  'Tembo',
+  'Moyo',
+  'Chirwa',
+  'Nkhoma',
+  'Kumwenda',
+  'Mbewe',
+  'Zulu',
+  'Gondwe',
+  'Kachale',
+  'Nyirenda',
+  'Lungu',
+  'Sakala',
+  'Mvula',
+]
 
 export function rng(seed: number): () => number {
   let s = seed >>> 0 || 1
@@ -34,7 +77,9 @@ export function patientAt(i: number): FixturePatient {
   const month = 1 + Math.floor(r() * 12)
   const day = 1 + Math.floor(r() * 28)
   return {
-    id: `pt_${i.toString(16).padStart(8, '0')}${Math.floor(r() * 0xffffffff).toString(16).padStart(8, '0')}`,
+    id: `pt_${i.toString(16).padStart(8, '0')}${Math.floor(r() * 0xffffffff)
+      .toString(16)
+      .padStart(8, '0')}`,
     given: `${pick(GIVEN)}${i % 7 === 0 ? ` ${pick(GIVEN)}` : ''}`,
     family: pick(FAMILY),
     birthDate: `${year}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`,
@@ -60,7 +105,9 @@ export function writeChart(d: ChartCollection, p: FixturePatient): void {
       birthDate: p.birthDate,
       sex: p.sex,
       identifiers: [{ system: 'national-id', value: p.nid }],
-      encounters: [{ reason: 'fever and cough', vitals: [{ temperatureC: 38.2, pulseBpm: 96 }], notes: NOTE }],
+      encounters: [
+        { reason: 'fever and cough', vitals: [{ temperatureC: 38.2, pulseBpm: 96 }], notes: NOTE },
+      ],
     },
     NURSE,
   )
@@ -72,7 +119,14 @@ const NOTE = 'Fever 3 days, productive cough. Chest clear.'
 export function writeChartStepwise(d: ChartCollection, p: FixturePatient): void {
   registerPatient(
     d,
-    { id: p.id as PatientId, given: p.given, family: p.family, birthDate: p.birthDate, sex: p.sex, identifiers: [{ system: 'national-id', value: p.nid }] },
+    {
+      id: p.id as PatientId,
+      given: p.given,
+      family: p.family,
+      birthDate: p.birthDate,
+      sex: p.sex,
+      identifiers: [{ system: 'national-id', value: p.nid }],
+    },
     NURSE,
   )
   const chart = d.charts[p.id]!

@@ -25,10 +25,24 @@ interface Device {
 }
 
 async function startDevice(root: string, name: string, founder: boolean): Promise<Device> {
-  const args = [MAIN, 'device', '--data', join(root, name), '--name', name, '--clinic-file', join(root, 'clinic.json'), '--port', '0']
+  const args = [
+    MAIN,
+    'device',
+    '--data',
+    join(root, name),
+    '--name',
+    name,
+    '--clinic-file',
+    join(root, 'clinic.json'),
+    '--port',
+    '0',
+  ]
   args.push('--mesh-listen', '/ip4/127.0.0.1/tcp/0', '--mdns-interval', '250', '--plain-storage')
   if (founder) args.push('--init-clinic', 'Bench Clinic')
-  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', ...args], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, CLINIC_MESH_ADMIN_PASSWORD: ADMIN_PASSWORD, CLINIC_MESH_SHARED_CLINIC_FILE: '1' } })
+  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', ...args], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+    env: { ...process.env, CLINIC_MESH_ADMIN_PASSWORD: ADMIN_PASSWORD, CLINIC_MESH_SHARED_CLINIC_FILE: '1' },
+  })
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`device ${name} did not start`)), 30_000)
     createInterface({ input: child.stdout }).on('line', (l) => {
@@ -46,7 +60,13 @@ async function startDevice(root: string, name: string, founder: boolean): Promis
   return { child, port }
 }
 
-async function call<T>(d: Device, method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: T }> {
+async function call<T>(
+  d: Device,
+  method: string,
+  path: string,
+  body?: unknown,
+  token?: string,
+): Promise<{ status: number; body: T }> {
   const res = await fetch(`http://127.0.0.1:${d.port}${path}`, {
     method,
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
@@ -88,14 +108,21 @@ function shows(h: DocHandle<Notes>, pid: string, eid: string, length: number): P
   })
 }
 
-async function keystrokes(writer: DocHandle<Notes>, reader: DocHandle<Notes>, pid: string, eid: string): Promise<number[]> {
+async function keystrokes(
+  writer: DocHandle<Notes>,
+  reader: DocHandle<Notes>,
+  pid: string,
+  eid: string,
+): Promise<number[]> {
   const start = writer.doc().charts[pid]?.encounters[eid]?.clinician.notes.length ?? 0
   const samples: number[] = []
   for (let k = 1; k <= KEYSTROKES; k++) {
     await new Promise((r) => setTimeout(r, PACE_MS))
     const seen = shows(reader, pid, eid, start + k)
     const t = performance.now()
-    writer.change((d) => A.splice(d, ['charts', pid, 'encounters', eid, 'clinician', 'notes'], start + k - 1, 0, 'x'))
+    writer.change((d) =>
+      A.splice(d, ['charts', pid, 'encounters', eid, 'clinician', 'notes'], start + k - 1, 0, 'x'),
+    )
     samples.push((await seen) - t)
   }
   return samples
@@ -106,13 +133,17 @@ async function keystrokes(writer: DocHandle<Notes>, reader: DocHandle<Notes>, pi
  * MessageChannels (the stock automerge-repo path, no WebSocket, no libp2p, nothing checked).
  */
 async function ungatedChain(): Promise<number[]> {
-  const repos = [0, 1, 2, 3].map((i) => new Repo({ network: [], peerId: `r${i}` as PeerId, sharePolicy: () => Promise.resolve(true) }))
+  const repos = [0, 1, 2, 3].map(
+    (i) => new Repo({ network: [], peerId: `r${i}` as PeerId, sharePolicy: () => Promise.resolve(true) }),
+  )
   for (let i = 0; i < 3; i++) {
     const { port1, port2 } = new MessageChannel()
     repos[i]!.networkSubsystem.addNetworkAdapter(new MessageChannelNetworkAdapter(port1))
     repos[i + 1]!.networkSubsystem.addNetworkAdapter(new MessageChannelNetworkAdapter(port2))
   }
-  const first = repos[0]!.create<Notes>({ charts: { p: { encounters: { e: { clinician: { notes: '' } } } } } })
+  const first = repos[0]!.create<Notes>({
+    charts: { p: { encounters: { e: { clinician: { notes: '' } } } } },
+  })
   const last = await repos[3]!.find<Notes>(first.url)
   const out = await keystrokes(first, last, 'p', 'e')
   await Promise.all(repos.map((r) => r.shutdown()))
@@ -122,13 +153,20 @@ async function ungatedChain(): Promise<number[]> {
 /** The gate's own work on one keystroke message against a 156-chart bucket (10,000 patients / 64), beside applying it. */
 function gateCost(): { gate: number; apply: number } {
   const charts: Notes['charts'] = {}
-  for (let i = 0; i < 156; i++) charts[`pt_${i}`] = { encounters: { [`en_${i}`]: { clinician: { notes: 'History: cough for two weeks. Exam: chest clear. '.repeat(4) } } } }
+  for (let i = 0; i < 156; i++)
+    charts[`pt_${i}`] = {
+      encounters: {
+        [`en_${i}`]: { clinician: { notes: 'History: cough for two weeks. Exam: chest clear. '.repeat(4) } },
+      },
+    }
   const doc = A.from<Notes>({ charts })
   const gate: number[] = []
   const apply: number[] = []
   let d = doc
   for (let k = 0; k < 50; k++) {
-    const next = A.change(A.clone(d), (x) => A.splice(x, ['charts', 'pt_7', 'encounters', 'en_7', 'clinician', 'notes'], k, 0, 'y'))
+    const next = A.change(A.clone(d), (x) =>
+      A.splice(x, ['charts', 'pt_7', 'encounters', 'en_7', 'clinician', 'notes'], k, 0, 'y'),
+    )
     const changes = A.getChanges(d, next)
     let t = performance.now()
     const r = resolveChanges(d, changes)
@@ -155,12 +193,23 @@ export async function benchGatedNotes(): Promise<BenchRow[]> {
     devices.push(await startDevice(root, 'ward', false))
     const [desk, ward] = devices as [Device, Device]
     const admin = await login(desk, 'admin', ADMIN_PASSWORD)
-    for (const name of ['Dr One', 'Dr Two']) await call(desk, 'POST', '/api/users', { name, role: 'clinician', password: `${name}-bench-pw` }, admin)
+    for (const name of ['Dr One', 'Dr Two'])
+      await call(desk, 'POST', '/api/users', { name, role: 'clinician', password: `${name}-bench-pw` }, admin)
     const one = await login(desk, 'Dr One', 'Dr One-bench-pw')
     const two = await login(ward, 'Dr Two', 'Dr Two-bench-pw')
-    const made = await call<{ id: string; encounterId: string }>(desk, 'POST', '/api/patients', { given: 'Bench', family: 'Patient', birthDate: '1980-01-01', sex: 'female', reason: 'cough' }, one)
+    const made = await call<{ id: string; encounterId: string }>(
+      desk,
+      'POST',
+      '/api/patients',
+      { given: 'Bench', family: 'Patient', birthDate: '1980-01-01', sex: 'female', reason: 'cough' },
+      one,
+    )
     const { id: pid, encounterId: eid } = made.body
-    await until(async () => ((await call(ward, 'GET', `/api/patients/${pid}`, undefined, two)).status === 200 ? true : undefined), 'the chart reaches the ward')
+    await until(
+      async () =>
+        (await call(ward, 'GET', `/api/patients/${pid}`, undefined, two)).status === 200 ? true : undefined,
+      'the chart reaches the ward',
+    )
     const dirUrl = (await call<{ directoryUrl: AutomergeUrl }>(desk, 'GET', '/api/status')).body.directoryUrl
     clients.push(await stockClient(desk.port, one), await stockClient(ward.port, two))
     const handles = await Promise.all(
@@ -175,9 +224,32 @@ export async function benchGatedNotes(): Promise<BenchRow[]> {
     const cost = gateCost()
     const p50 = median(gated)
     return [
-      { metric: 'P8 note keystroke to another tablet p50 (gated /sync, 2 devices)', ours: p50, baseline: median(baseline), unit: 'ms', goal: '≤ 500 ms', ok: p50 <= 500, note: 'baseline: 4 repos in one process, no gate' },
-      { metric: 'P8 note keystroke to another tablet p99', ours: percentile(gated, 99), baseline: percentile(baseline, 99), unit: 'ms', goal: '', ok: true },
-      { metric: 'P8 gate check of one keystroke, 156-chart bucket', ours: cost.gate, baseline: cost.apply, unit: 'ms', goal: '', ok: true, note: 'baseline: applying the same change' },
+      {
+        metric: 'P8 note keystroke to another tablet p50 (gated /sync, 2 devices)',
+        ours: p50,
+        baseline: median(baseline),
+        unit: 'ms',
+        goal: '≤ 500 ms',
+        ok: p50 <= 500,
+        note: 'baseline: 4 repos in one process, no gate',
+      },
+      {
+        metric: 'P8 note keystroke to another tablet p99',
+        ours: percentile(gated, 99),
+        baseline: percentile(baseline, 99),
+        unit: 'ms',
+        goal: '',
+        ok: true,
+      },
+      {
+        metric: 'P8 gate check of one keystroke, 156-chart bucket',
+        ours: cost.gate,
+        baseline: cost.apply,
+        unit: 'ms',
+        goal: '',
+        ok: true,
+        note: 'baseline: applying the same change',
+      },
     ]
   } finally {
     await Promise.all(clients.map((c) => c.close()))

@@ -36,7 +36,11 @@ const CONCURRENCY = Number(process.env['P1_JOIN_CONCURRENCY'] ?? 2)
 const t = performance.now()
 const port = ipcPort(process)
 const dir = await mkdtemp(join(tmpdir(), 'p1-joiner-'))
-const repo = new Repo({ network: [new MessageChannelNetworkAdapter(port)], storage: new NodeFSStorageAdapter(dir), peerId: 'c' as PeerId })
+const repo = new Repo({
+  network: [new MessageChannelNetworkAdapter(port)],
+  storage: new NodeFSStorageAdapter(dir),
+  peerId: 'c' as PeerId,
+})
 const store = await ClinicStore.open<ChartCollection>(repo, rootUrl, { summarize: summarizeBucket })
 repo.sharePolicy = store.sharePolicy
 const searchableMs = performance.now() - t
@@ -46,7 +50,15 @@ const allChartsMs = performance.now() - t
 const m = process.memoryUsage()
 const peakRssMb = (process.resourceUsage().maxRSS * 1024) / 1e6
 const local = await store.countCharts()
-const result: JoinResult = { searchableMs, allChartsMs, found, local, rssMb: m.rss / 1e6, peakRssMb, heapMb: m.heapUsed / 1e6 }
+const result: JoinResult = {
+  searchableMs,
+  allChartsMs,
+  found,
+  local,
+  rssMb: m.rss / 1e6,
+  peakRssMb,
+  heapMb: m.heapUsed / 1e6,
+}
 await repo.shutdown()
 await rm(dir, { recursive: true, force: true })
 await sendBench(process, result)

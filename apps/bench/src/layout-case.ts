@@ -30,7 +30,10 @@ const LAP = 1000
 function connectedPair(): { a: Repo; connectB: () => Repo } {
   const { port1, port2 } = new MessageChannel()
   const a = new Repo({ network: [new MessageChannelNetworkAdapter(port1)], peerId: 'a' as PeerId })
-  return { a, connectB: () => new Repo({ network: [new MessageChannelNetworkAdapter(port2)], peerId: 'b' as PeerId }) }
+  return {
+    a,
+    connectB: () => new Repo({ network: [new MessageChannelNetworkAdapter(port2)], peerId: 'b' as PeerId }),
+  }
 }
 
 /** Ours: root + packed-summary index shards + chart buckets; the index syncs first. */
@@ -50,7 +53,9 @@ export async function runOurs(n: number): Promise<LayoutResult> {
   let lap = t
   for (let i = 0; i < n; i += IMPORT_BATCH) {
     const batch = Array.from({ length: Math.min(IMPORT_BATCH, n - i) }, (_, j) => patientAt(i + j))
-    await store.changeMany(batch.map((p) => ({ patientId: p.id, fn: (d: ChartCollection) => writeChart(d, p) })))
+    await store.changeMany(
+      batch.map((p) => ({ patientId: p.id, fn: (d: ChartCollection) => writeChart(d, p) })),
+    )
     if ((i + IMPORT_BATCH) % LAP === 0 || i + IMPORT_BATCH >= n) {
       laps.push(performance.now() - lap)
       lap = performance.now()
@@ -70,7 +75,8 @@ export async function runOurs(n: number): Promise<LayoutResult> {
   const rssMb = process.memoryUsage().rss / 1e6
   await b.shutdown()
   const joiner = await joinInChild(a, store.rootUrl)
-  if (joiner.local !== n || joiner.found !== n) throw new Error(`joiner process: ${joiner.found} searchable, ${joiner.local} local of ${n}`)
+  if (joiner.local !== n || joiner.found !== n)
+    throw new Error(`joiner process: ${joiner.found} searchable, ${joiner.local} local of ${n}`)
   await a.shutdown()
   return { charts: n, createMs, searchableMs, allChartsMs, rssMb, found, createLapsMs: laps, joiner }
 }
@@ -78,14 +84,19 @@ export async function runOurs(n: number): Promise<LayoutResult> {
 /** A third repo joins the clinic of `a` from its own process (join-child.ts), over IPC. */
 function joinInChild(a: Repo, rootUrl: AutomergeUrl): Promise<JoinResult> {
   const file = fileURLToPath(new URL('./join-child.js', import.meta.url))
-  const child = spawn(process.execPath, [file, rootUrl], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' })
+  const child = spawn(process.execPath, [file, rootUrl], {
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    serialization: 'advanced',
+  })
   let err = ''
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()))
   return new Promise((resolve, reject) => {
     let result: JoinResult | undefined
     const port = ipcPort(child, (m) => (result = m as JoinResult))
     a.networkSubsystem.addNetworkAdapter(new MessageChannelNetworkAdapter(port))
-    child.on('exit', (code) => (result && code === 0 ? resolve(result) : reject(new Error(`joiner exited ${code}: ${err.slice(-400)}`))))
+    child.on('exit', (code) =>
+      result && code === 0 ? resolve(result) : reject(new Error(`joiner exited ${code}: ${err.slice(-400)}`)),
+    )
   })
 }
 

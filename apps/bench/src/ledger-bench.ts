@@ -6,7 +6,16 @@
  * synthetic but unique: the engine links chains by comparing precomputed hashes; recomputing sha-256 is the ingest
  * boundary's job (`validateOperation`), measured separately on real DeviceLog operations.
  */
-import type { BatchId, DeviceId, ItemId, LocationId, OperationId, PatientId, PrescriptionId, UserId } from '@clinic-mesh/contracts'
+import type {
+  BatchId,
+  DeviceId,
+  ItemId,
+  LocationId,
+  OperationId,
+  PatientId,
+  PrescriptionId,
+  UserId,
+} from '@clinic-mesh/contracts'
 import type { Operation } from '@clinic-mesh/ledger'
 import { DeviceLog, SettlementEngine, validateOperation } from '@clinic-mesh/ledger'
 
@@ -39,7 +48,10 @@ class OpGenerator {
   #i = 0
   readonly #seq = new Int32Array(DEVICES + 1)
   readonly #prev: (string | null)[] = new Array<string | null>(DEVICES + 1).fill(null)
-  readonly #devices = Array.from({ length: DEVICES + 1 }, (_, d) => (d === DEVICES ? 'dev-admin' : `dev-${String(d).padStart(2, '0')}`) as DeviceId)
+  readonly #devices = Array.from(
+    { length: DEVICES + 1 },
+    (_, d) => (d === DEVICES ? 'dev-admin' : `dev-${String(d).padStart(2, '0')}`) as DeviceId,
+  )
   readonly #shadow = new Float64Array(SITES * ITEMS * LOTS)
   #rng = 0x2545f491
 
@@ -79,12 +91,33 @@ class OpGenerator {
 
   setup(): Operation[] {
     const ops: Operation[] = []
-    for (let i = 0; i < ITEMS; i++) ops.push(this.#op(DEVICES, { kind: 'formulary-update', item: itemId(i), name: `item ${i}`, price: PRICE, status: 'active', controlled: i % 20 === 0 }))
+    for (let i = 0; i < ITEMS; i++)
+      ops.push(
+        this.#op(DEVICES, {
+          kind: 'formulary-update',
+          item: itemId(i),
+          name: `item ${i}`,
+          price: PRICE,
+          status: 'active',
+          controlled: i % 20 === 0,
+        }),
+      )
     for (let s = 0; s < SITES; s++) {
       for (let i = 0; i < ITEMS; i++) {
         for (let l = 0; l < LOTS; l++) {
           this.#shadow[(s * ITEMS + i) * LOTS + l] = 5_000
-          ops.push(this.#op(s, { kind: 'receive', item: itemId(i), batch: batchId(i, l), expiry: expiry(l), quantity: 5_000, unitCost: 40, supplier: 'sup-1', grn: `grn-${s}-${i}` }))
+          ops.push(
+            this.#op(s, {
+              kind: 'receive',
+              item: itemId(i),
+              batch: batchId(i, l),
+              expiry: expiry(l),
+              quantity: 5_000,
+              unitCost: 40,
+              supplier: 'sup-1',
+              grn: `grn-${s}-${i}`,
+            }),
+          )
         }
       }
     }
@@ -103,7 +136,19 @@ class OpGenerator {
       const q = 1 + this.#rand(4)
       if (r < 70) {
         this.#shadow[cell + l]! -= q
-        ops.push(this.#op(d, { kind: 'dispense', item: itemId(i), batch: batchId(i, l), quantity: q, patient: 'pt-1', prescription: 'rx-1', prescriptionHash: 'rx', priceSeen: PRICE, stockSeen: this.#shadow[cell + l]! + q }))
+        ops.push(
+          this.#op(d, {
+            kind: 'dispense',
+            item: itemId(i),
+            batch: batchId(i, l),
+            quantity: q,
+            patient: 'pt-1',
+            prescription: 'rx-1',
+            prescriptionHash: 'rx',
+            priceSeen: PRICE,
+            stockSeen: this.#shadow[cell + l]! + q,
+          }),
+        )
       } else if (r < 85) {
         let left = q
         for (let k = 0; k < LOTS && left > 0; k++) {
@@ -111,23 +156,75 @@ class OpGenerator {
           this.#shadow[cell + k]! -= take
           left -= take
         }
-        ops.push(this.#op(d, { kind: 'dispense', item: itemId(i), batch: null, quantity: q, patient: 'pt-1', prescription: 'rx-1', prescriptionHash: 'rx', priceSeen: PRICE, stockSeen: 0 }))
+        ops.push(
+          this.#op(d, {
+            kind: 'dispense',
+            item: itemId(i),
+            batch: null,
+            quantity: q,
+            patient: 'pt-1',
+            prescription: 'rx-1',
+            prescriptionHash: 'rx',
+            priceSeen: PRICE,
+            stockSeen: 0,
+          }),
+        )
       } else if (r < 90) {
         this.#shadow[cell + l]! += q
-        ops.push(this.#op(d, { kind: 'return', item: itemId(i), batch: batchId(i, l), quantity: q, dispense: null, reason: 'unused' }))
+        ops.push(
+          this.#op(d, {
+            kind: 'return',
+            item: itemId(i),
+            batch: batchId(i, l),
+            quantity: q,
+            dispense: null,
+            reason: 'unused',
+          }),
+        )
       } else if (r < 96) {
         const to = (d + 1) % DEVICES
         const t = `t-${this.#i}`
         this.#shadow[cell + l]! -= q
-        this.#shadow[(((to % SITES) * ITEMS + i) * LOTS) + l]! += q
-        ops.push(this.#op(d, { kind: 'transfer-out', item: itemId(i), batch: batchId(i, l), quantity: q, transfer: t, to: siteId(to % SITES) }))
-        ops.push(this.#op(to, { kind: 'transfer-in', item: itemId(i), batch: batchId(i, l), quantity: q, transfer: t, from: siteId(s) }))
+        this.#shadow[((to % SITES) * ITEMS + i) * LOTS + l]! += q
+        ops.push(
+          this.#op(d, {
+            kind: 'transfer-out',
+            item: itemId(i),
+            batch: batchId(i, l),
+            quantity: q,
+            transfer: t,
+            to: siteId(to % SITES),
+          }),
+        )
+        ops.push(
+          this.#op(to, {
+            kind: 'transfer-in',
+            item: itemId(i),
+            batch: batchId(i, l),
+            quantity: q,
+            transfer: t,
+            from: siteId(s),
+          }),
+        )
       } else if (r < 99) {
         const counted = this.#shadow[cell + l]!
-        ops.push(this.#op(d, { kind: 'count', item: itemId(i), batch: batchId(i, l), counted, stockSeen: counted }))
+        ops.push(
+          this.#op(d, { kind: 'count', item: itemId(i), batch: batchId(i, l), counted, stockSeen: counted }),
+        )
       } else {
         this.#shadow[cell + l]! += 50
-        ops.push(this.#op(d, { kind: 'receive', item: itemId(i), batch: batchId(i, l), expiry: expiry(l), quantity: 50, unitCost: 40, supplier: 'sup-1', grn: `grn-${this.#i}` }))
+        ops.push(
+          this.#op(d, {
+            kind: 'receive',
+            item: itemId(i),
+            batch: batchId(i, l),
+            expiry: expiry(l),
+            quantity: 50,
+            unitCost: 40,
+            supplier: 'sup-1',
+            grn: `grn-${this.#i}`,
+          }),
+        )
       }
     }
     return ops
@@ -136,7 +233,12 @@ class OpGenerator {
 
 /** Naive baseline: keep every operation, re-sort and fold them all from scratch. */
 function naiveReplay(all: readonly Operation[]): number {
-  const sorted = [...all].sort((a, b) => a.hlc.wall - b.hlc.wall || a.hlc.counter - b.hlc.counter || (a.device < b.device ? -1 : a.device > b.device ? 1 : a.seq - b.seq))
+  const sorted = [...all].sort(
+    (a, b) =>
+      a.hlc.wall - b.hlc.wall ||
+      a.hlc.counter - b.hlc.counter ||
+      (a.device < b.device ? -1 : a.device > b.device ? 1 : a.seq - b.seq),
+  )
   const seen = new Set<string>()
   const stock = new Map<string, number>()
   const lots = new Map<string, string[]>()
@@ -213,10 +315,25 @@ export async function benchLedger(): Promise<BenchRow[]> {
   const naiveHeap = process.memoryUsage().heapUsed - mem0.heapUsed
 
   // --- ingest boundary: canonical encoding + sha-256 verification of real DeviceLog operations
-  const log = new DeviceLog({ device: 'dev-v' as DeviceId, session: { user: 'u' as UserId, role: 'pharmacist', site: siteId(0) } })
+  const log = new DeviceLog({
+    device: 'dev-v' as DeviceId,
+    session: { user: 'u' as UserId, role: 'pharmacist', site: siteId(0) },
+  })
   const real: Operation[] = []
   for (let i = 0; i < 5000; i++) {
-    real.push(log.append({ kind: 'dispense', item: itemId(i % ITEMS), batch: batchId(i % ITEMS, 0), quantity: 1, patient: 'pt-1' as PatientId, prescription: 'rx-1' as PrescriptionId, prescriptionHash: 'rx', priceSeen: PRICE, stockSeen: 9 }))
+    real.push(
+      log.append({
+        kind: 'dispense',
+        item: itemId(i % ITEMS),
+        batch: batchId(i % ITEMS, 0),
+        quantity: 1,
+        patient: 'pt-1' as PatientId,
+        prescription: 'rx-1' as PrescriptionId,
+        prescriptionHash: 'rx',
+        priceSeen: PRICE,
+        stockSeen: 9,
+      }),
+    )
   }
   t = performance.now()
   for (const op of real) validateOperation(op)

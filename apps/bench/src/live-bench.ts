@@ -80,8 +80,24 @@ export async function benchLiveEdits(nodes = 8, edits = 200): Promise<BenchRow[]
   const p50 = percentile(ours, 50)
   const p99 = percentile(ours, 99)
   return [
-    { metric: `P2 live edit latency p50, ${nodes} mesh nodes`, ours: p50, baseline: percentile(base, 50), unit: 'ms', goal: '≤ 10 ms', ok: p50 <= 10, note: `baseline: in-process MessageChannel pair; edits every ${PACE_MS} ms` },
-    { metric: `P2 live edit latency p99, ${nodes} mesh nodes`, ours: p99, baseline: percentile(base, 99), unit: 'ms', goal: '≤ 50 ms', ok: p99 <= 50, note: 'one process, 8 libp2p hosts on 2 cores' },
+    {
+      metric: `P2 live edit latency p50, ${nodes} mesh nodes`,
+      ours: p50,
+      baseline: percentile(base, 50),
+      unit: 'ms',
+      goal: '≤ 10 ms',
+      ok: p50 <= 10,
+      note: `baseline: in-process MessageChannel pair; edits every ${PACE_MS} ms`,
+    },
+    {
+      metric: `P2 live edit latency p99, ${nodes} mesh nodes`,
+      ours: p99,
+      baseline: percentile(base, 99),
+      unit: 'ms',
+      goal: '≤ 50 ms',
+      ok: p99 <= 50,
+      note: 'one process, 8 libp2p hosts on 2 cores',
+    },
   ]
 }
 
@@ -107,7 +123,17 @@ export async function benchPartitionHeal(nodes = 8, perNode = 500, runs = 3): Pr
   const note =
     `one process per node (${availableParallelism()} cores, load ${load} before), timed on the coordinator's clock incl. IPC, after a warm-up heal; median of ${runs} (${runsText} s); ` +
     `per node (p50): first peer back ${firstMs} ms, ${cpuS} s CPU to converge; baseline: A.merge of the replicas, no network`
-  return [{ metric: `P3 heal: ${nodes} nodes × ${perNode} offline edits converge`, ours: healMs / 1000, baseline: median(base) / 1000, unit: 's', goal: '≤ 5 s', ok: healMs <= 5000, note }]
+  return [
+    {
+      metric: `P3 heal: ${nodes} nodes × ${perNode} offline edits converge`,
+      ours: healMs / 1000,
+      baseline: median(base) / 1000,
+      unit: 's',
+      goal: '≤ 5 s',
+      ok: healMs <= 5000,
+      note,
+    },
+  ]
 }
 
 interface HealRun {
@@ -142,8 +168,15 @@ async function healCycle(peers: PeerProcess[], nodes: number, perNode: number): 
   for (const d of docs.slice(1)) merged = A.merge(merged, A.clone(d))
   const baseMs = performance.now() - t
   const keys = Object.values(merged.edits).reduce((sum, m) => sum + Object.keys(m).length, 0)
-  if (keys !== nodes * perNode) throw new Error(`baseline merge holds ${keys} edits, expected ${nodes * perNode}`)
+  if (keys !== nodes * perNode)
+    throw new Error(`baseline merge holds ${keys} edits, expected ${nodes * perNode}`)
   t = performance.now()
-  const arrivals = await Promise.all(peers.map((p) => p.call<HealReport>({ do: 'heal', maps: nodes, perMap: perNode }).then((r) => ({ at: performance.now(), ...r }))))
+  const arrivals = await Promise.all(
+    peers.map((p) =>
+      p
+        .call<HealReport>({ do: 'heal', maps: nodes, perMap: perNode })
+        .then((r) => ({ at: performance.now(), ...r })),
+    ),
+  )
   return { healMs: Math.max(...arrivals.map((a) => a.at)) - t, baseMs, reports: arrivals }
 }

@@ -37,7 +37,15 @@ for (const [key, run] of suites) {
     rows.push(...got)
     console.error(formatTable(got) + '\n')
   } catch (err) {
-    rows.push({ metric: `${key} failed`, ours: NaN, baseline: null, unit: '', goal: '', ok: false, note: String(err).slice(0, 200) })
+    rows.push({
+      metric: `${key} failed`,
+      ours: NaN,
+      baseline: null,
+      unit: '',
+      goal: '',
+      ok: false,
+      note: String(err).slice(0, 200),
+    })
   }
 }
 console.log('\n' + formatTable(rows))

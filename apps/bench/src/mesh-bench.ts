@@ -12,7 +12,14 @@ import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import { Repo } from '@automerge/automerge-repo'
 import type { DocumentId, Message, PeerId } from '@automerge/automerge-repo'
-import { clinicNetworkKey, clinicPrivateNetwork, createMeshNode, generateAdminKey, Membership, signEnrolment } from '@clinic-mesh/mesh'
+import {
+  clinicNetworkKey,
+  clinicPrivateNetwork,
+  createMeshNode,
+  generateAdminKey,
+  Membership,
+  signEnrolment,
+} from '@clinic-mesh/mesh'
 import type { MeshNode } from '@clinic-mesh/mesh'
 
 /** One line of the bench table (declared here so this file stands alone). */
@@ -57,7 +64,9 @@ async function rawNode(protector: Protector): Promise<Libp2p> {
     transports: [tcp()],
     ...protect,
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux(protector === 'pnet' ? { streamOptions: { maxStreamWindowSize: PNET_WINDOW } } : {})],
+    streamMuxers: [
+      yamux(protector === 'pnet' ? { streamOptions: { maxStreamWindowSize: PNET_WINDOW } } : {}),
+    ],
   })
 }
 
@@ -98,7 +107,10 @@ async function meshPair(): Promise<MeshPair> {
   const clinicSecret = crypto.getRandomValues(new Uint8Array(32))
   const keys: PrivateKey[] = await Promise.all([generateKeyPair('Ed25519'), generateKeyPair('Ed25519')])
   const enrolments = keys.map((k, i) =>
-    signEnrolment({ clinic: 'bench', devicePeerId: peerIdFromPrivateKey(k).toString(), deviceName: `bench-${i}` }, admin.secretKey),
+    signEnrolment(
+      { clinic: 'bench', devicePeerId: peerIdFromPrivateKey(k).toString(), deviceName: `bench-${i}` },
+      admin.secretKey,
+    ),
   )
   const start = (i: number, bootstrap: string[]): Promise<MeshNode> =>
     createMeshNode({
@@ -137,7 +149,13 @@ async function meshThroughput(totalBytes: number, messageBytes: number): Promise
     const data = new Uint8Array(messageBytes).fill(9)
     const t0 = performance.now()
     for (let sent = 0; sent < totalBytes; sent += messageBytes) {
-      a.adapter.send({ type: 'sync', senderId: 'a' as PeerId, targetId: 'b' as PeerId, documentId: 'bench' as DocumentId, data })
+      a.adapter.send({
+        type: 'sync',
+        senderId: 'a' as PeerId,
+        targetId: 'b' as PeerId,
+        documentId: 'bench' as DocumentId,
+        data,
+      })
     }
     await all
     return totalBytes / MB / ((performance.now() - t0) / 1000)
@@ -149,13 +167,22 @@ async function meshThroughput(totalBytes: number, messageBytes: number): Promise
 /** Seconds to fetch a large Automerge document over the mesh (automerge work included). */
 async function meshDocFetch(notes: number, noteBytes: number): Promise<{ seconds: number; bytes: number }> {
   const { a, b, stop } = await meshPair()
-  const ra = new Repo({ network: [a.adapter], peerId: 'a' as PeerId, sharePolicy: () => Promise.resolve(true) })
-  const rb = new Repo({ network: [b.adapter], peerId: 'b' as PeerId, sharePolicy: () => Promise.resolve(true) })
+  const ra = new Repo({
+    network: [a.adapter],
+    peerId: 'a' as PeerId,
+    sharePolicy: () => Promise.resolve(true),
+  })
+  const rb = new Repo({
+    network: [b.adapter],
+    peerId: 'b' as PeerId,
+    sharePolicy: () => Promise.resolve(true),
+  })
   try {
     let seed = 42
     const blob = (): Uint8Array => {
       const out = new Uint8Array(noteBytes)
-      for (let i = 0; i < out.length; i++) out[i] = (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) >>> 24
+      for (let i = 0; i < out.length; i++)
+        out[i] = (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) >>> 24
       return out
     }
     // attachments as byte values: measures moving a chart, not Automerge's per-character text CRDT

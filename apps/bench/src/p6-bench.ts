@@ -14,7 +14,10 @@ function runChild(kind: AtRestKind, n: number): Promise<AtRestResult> {
 export async function benchAtRest(n = 10_000, rounds = 2): Promise<BenchRow[]> {
   const plain: AtRestResult[] = []
   const enc: AtRestResult[] = []
-  const note = (r: AtRestResult): void => console.error(`P6 ${r.kind}: join ${(r.joinMs / 1000).toFixed(2)} s, reopen ${(r.reopenMs / 1000).toFixed(2)} s, ${(r.bytesOnDisk / 1e6).toFixed(1)} MB`)
+  const note = (r: AtRestResult): void =>
+    console.error(
+      `P6 ${r.kind}: join ${(r.joinMs / 1000).toFixed(2)} s, reopen ${(r.reopenMs / 1000).toFixed(2)} s, ${(r.bytesOnDisk / 1e6).toFixed(1)} MB`,
+    )
   for (let i = 0; i < rounds; i++) {
     plain.push(await runChild('plain', n))
     note(plain.at(-1)!)
@@ -25,7 +28,8 @@ export async function benchAtRest(n = 10_000, rounds = 2): Promise<BenchRow[]> {
   const over = (o: number, b: number): string => `${(((o - b) / b) * 100).toFixed(1)} % over plain`
   const join = { ours: m(enc, 'joinMs'), base: m(plain, 'joinMs') }
   const reopen = { ours: m(enc, 'reopenMs'), base: m(plain, 'reopenMs') }
-  const runs = (rs: AtRestResult[], k: 'joinMs' | 'reopenMs'): string => rs.map((r) => (r[k] / 1000).toFixed(2)).join('/')
+  const runs = (rs: AtRestResult[], k: 'joinMs' | 'reopenMs'): string =>
+    rs.map((r) => (r[k] / 1000).toFixed(2)).join('/')
   return [
     {
       metric: `P6 encryption-at-rest cost on P1 (join, ${n} charts, on disk)`,

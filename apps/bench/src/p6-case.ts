@@ -55,14 +55,24 @@ export async function runAtRest(kind: AtRestKind, n: number): Promise<AtRestResu
   const keyring = new Keyring((await generateDataKey(1)).dataKey)
   const { port1, port2 } = new MessageChannel()
   const a = new Repo({ network: [new MessageChannelNetworkAdapter(port1)], peerId: 'a' as PeerId })
-  const store = ClinicStore.create<ChartCollection>(a, { clinic: 'bench', emptyBucket: emptyCollection, summarize, chartBuckets: 64, indexShards: 16 })
+  const store = ClinicStore.create<ChartCollection>(a, {
+    clinic: 'bench',
+    emptyBucket: emptyCollection,
+    summarize,
+    chartBuckets: 64,
+    indexShards: 16,
+  })
   a.sharePolicy = store.sharePolicy
   for (let i = 0; i < n; i++) {
     const p = patientAt(i)
     await store.change(p.id, (d) => writeChart(d, p))
   }
   let t = performance.now()
-  const b = new Repo({ network: [new MessageChannelNetworkAdapter(port2)], storage: storageFor(kind, dir, keyring), peerId: 'b' as PeerId })
+  const b = new Repo({
+    network: [new MessageChannelNetworkAdapter(port2)],
+    storage: storageFor(kind, dir, keyring),
+    peerId: 'b' as PeerId,
+  })
   const storeB = await ClinicStore.open<ChartCollection>(b, store.rootUrl, { summarize })
   b.sharePolicy = storeB.sharePolicy
   await storeB.loadAllCharts()
@@ -77,7 +87,8 @@ export async function runAtRest(kind: AtRestKind, n: number): Promise<AtRestResu
   const storeC = await ClinicStore.open<ChartCollection>(c, store.rootUrl, { summarize })
   await storeC.loadAllCharts()
   const reopenMs = performance.now() - t
-  if (storeC.index.size !== n || (await storeC.countCharts()) !== n) throw new Error(`${kind}: reopen found ${storeC.index.size} of ${n}`)
+  if (storeC.index.size !== n || (await storeC.countCharts()) !== n)
+    throw new Error(`${kind}: reopen found ${storeC.index.size} of ${n}`)
   await c.shutdown()
   const { bytes, files } = await du(dir)
   await rm(dir, { recursive: true, force: true })

@@ -7,7 +7,9 @@ interface PouchDb {
   replicate: { to(target: PouchDb): Promise<{ docs_written: number }> }
   destroy(): Promise<void>
 }
-type PouchCtor = (new (name: string, opts: { adapter: string }) => PouchDb) & { plugin(p: unknown): PouchCtor }
+type PouchCtor = (new (name: string, opts: { adapter: string }) => PouchDb) & {
+  plugin(p: unknown): PouchCtor
+}
 
 /** Baseline: PouchDB (CHT's engine) replicating the same charts between two in-memory databases. */
 export async function runPouch(n: number): Promise<LayoutResult> {

@@ -24,9 +24,22 @@ export function ratio(row: BenchRow): string {
 
 export function formatTable(rows: BenchRow[]): string {
   const head = ['metric', 'ours', 'baseline', 'unit', 'ratio', 'goal', 'ok', 'note']
-  const body = rows.map((r) => [r.metric, fmt(r.ours), fmt(r.baseline), r.unit, ratio(r), r.goal, r.ok ? 'yes' : 'NO', r.note ?? ''])
+  const body = rows.map((r) => [
+    r.metric,
+    fmt(r.ours),
+    fmt(r.baseline),
+    r.unit,
+    ratio(r),
+    r.goal,
+    r.ok ? 'yes' : 'NO',
+    r.note ?? '',
+  ])
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)))
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd()
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n')
 }
 

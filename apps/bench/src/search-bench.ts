@@ -6,7 +6,15 @@ function summaries(n: number): PatientSummary[] {
   const out: PatientSummary[] = []
   for (let i = 0; i < n; i++) {
     const p = patientAt(i)
-    out.push({ id: p.id, given: p.given, family: p.family, birthDate: p.birthDate, sex: p.sex, identifiers: [`national-id|${p.nid}`], updatedAt: '' })
+    out.push({
+      id: p.id,
+      given: p.given,
+      family: p.family,
+      birthDate: p.birthDate,
+      sex: p.sex,
+      identifiers: [`national-id|${p.nid}`],
+      updatedAt: '',
+    })
   }
   return out
 }
@@ -17,7 +25,15 @@ function queries(n: number, count: number): string[] {
   for (let i = 0; i < count; i++) {
     const p = patientAt(Math.floor(r() * n))
     const k = i % 4
-    qs.push(k === 0 ? p.nid : k === 1 ? p.family.slice(0, 3) : k === 2 ? `${p.given.slice(0, 2)} ${p.family.slice(0, 4)}` : p.given)
+    qs.push(
+      k === 0
+        ? p.nid
+        : k === 1
+          ? p.family.slice(0, 3)
+          : k === 2
+            ? `${p.given.slice(0, 2)} ${p.family.slice(0, 4)}`
+            : p.given,
+    )
   }
   return qs
 }
@@ -62,7 +78,22 @@ export function benchSearch(n = 100_000, runs = 3): BenchRow[] {
   }
   const p95 = median(ours)
   return [
-    { metric: 'P5 search p95, 100k patients', ours: p95, baseline: median(base), unit: 'ms', goal: '≤ 20 ms', ok: p95 <= 20, note: 'baseline: linear scan' },
-    { metric: 'P5 index build, 100k patients', ours: buildMs, baseline: null, unit: 'ms', goal: 'info', ok: true },
+    {
+      metric: 'P5 search p95, 100k patients',
+      ours: p95,
+      baseline: median(base),
+      unit: 'ms',
+      goal: '≤ 20 ms',
+      ok: p95 <= 20,
+      note: 'baseline: linear scan',
+    },
+    {
+      metric: 'P5 index build, 100k patients',
+      ours: buildMs,
+      baseline: null,
+      unit: 'ms',
+      goal: 'info',
+      ok: true,
+    },
   ]
 }

@@ -3,7 +3,13 @@ import { readFile, rm, writeFile } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import type { UserId } from '@clinic-mesh/contracts'
-import { InvalidPasswordError, type PasswordWrapped, type ScryptParams, unwrapUnderPassword, wrapUnderPassword } from '@clinic-mesh/security'
+import {
+  InvalidPasswordError,
+  type PasswordWrapped,
+  type ScryptParams,
+  unwrapUnderPassword,
+  wrapUnderPassword,
+} from '@clinic-mesh/security'
 import { writeJsonAtomic } from './clinic-file.js'
 import { log } from './log.js'
 
@@ -28,13 +34,20 @@ interface AdminKeyFile {
   wraps: { [userId: string]: PasswordWrapped }
 }
 
-const aad = (user: string, publicKey: string): Uint8Array => new TextEncoder().encode(`clinic-mesh/clinic-admin-key/v1:${user}:${publicKey}`)
+const aad = (user: string, publicKey: string): Uint8Array =>
+  new TextEncoder().encode(`clinic-mesh/clinic-admin-key/v1:${user}:${publicKey}`)
 
 async function readAdminKeyFile(dataDir: string): Promise<AdminKeyFile | undefined> {
   const file = join(dataDir, ADMIN_KEY_FILE)
   if (!existsSync(file)) return undefined
   const parsed = JSON.parse(await readFile(file, 'utf8')) as Partial<AdminKeyFile>
-  if (parsed.format !== 'clinic-mesh/admin-key/1' || typeof parsed.publicKey !== 'string' || typeof parsed.wraps !== 'object' || parsed.wraps === null) return undefined
+  if (
+    parsed.format !== 'clinic-mesh/admin-key/1' ||
+    typeof parsed.publicKey !== 'string' ||
+    typeof parsed.wraps !== 'object' ||
+    parsed.wraps === null
+  )
+    return undefined
   return parsed as AdminKeyFile
 }
 
@@ -49,10 +62,21 @@ export function holdsAdminKeyFor(dataDir: string, user: string): boolean {
 }
 
 /** Writes the admin key wrapped under `user`'s password (replacing that user's wrap). */
-export async function wrapAdminKey(dataDir: string, user: string, password: string, secretKey: Uint8Array, publicKey: string, scrypt?: ScryptParams): Promise<void> {
+export async function wrapAdminKey(
+  dataDir: string,
+  user: string,
+  password: string,
+  secretKey: Uint8Array,
+  publicKey: string,
+  scrypt?: ScryptParams,
+): Promise<void> {
   const existing = await readAdminKeyFile(dataDir)
   const wrapped = await wrapUnderPassword(password, secretKey, CONTEXT, aad(user, publicKey), scrypt)
-  const next: AdminKeyFile = { format: 'clinic-mesh/admin-key/1', publicKey, wraps: { ...(existing?.publicKey === publicKey ? existing.wraps : {}), [user]: wrapped } }
+  const next: AdminKeyFile = {
+    format: 'clinic-mesh/admin-key/1',
+    publicKey,
+    wraps: { ...(existing?.publicKey === publicKey ? existing.wraps : {}), [user]: wrapped },
+  }
   await writeJsonAtomic(join(dataDir, ADMIN_KEY_FILE), next)
 }
 
@@ -60,7 +84,11 @@ export async function wrapAdminKey(dataDir: string, user: string, password: stri
  * The clinic admin secret key, unwrapped with `user`'s password; undefined when this device holds no wrap for that
  * user (or the password no longer opens it: e.g. it was changed on another tablet — logged).
  */
-export async function unlockAdminKey(dataDir: string, user: string, password: string): Promise<Uint8Array | undefined> {
+export async function unlockAdminKey(
+  dataDir: string,
+  user: string,
+  password: string,
+): Promise<Uint8Array | undefined> {
   const f = await readAdminKeyFile(dataDir).catch(() => undefined)
   const w = f && Object.hasOwn(f.wraps, user) ? f.wraps[user] : undefined
   if (!f || !w) return undefined
@@ -74,7 +102,13 @@ export async function unlockAdminKey(dataDir: string, user: string, password: st
 }
 
 /** After `user` changed their password: the admin key re-wrapped under the new one (nothing when they hold no wrap). */
-export async function rewrapAdminKey(dataDir: string, user: string, oldPassword: string, newPassword: string, scrypt?: ScryptParams): Promise<void> {
+export async function rewrapAdminKey(
+  dataDir: string,
+  user: string,
+  oldPassword: string,
+  newPassword: string,
+  scrypt?: ScryptParams,
+): Promise<void> {
   const key = await unlockAdminKey(dataDir, user, oldPassword)
   if (!key) return
   try {

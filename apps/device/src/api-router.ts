@@ -29,24 +29,42 @@ import { serveStatic } from './static-files.js'
 /** PATCH /api/encounters/:id: the policy action of the most demanding part of the body. */
 function encounterAction(body: UpdateEncounterRequest): Action {
   if (body.diagnosis !== undefined && body.diagnosis !== null) return 'draft-prescription'
-  if (body.notes !== undefined || (body.notesSplice !== undefined && body.notesSplice !== null)) return 'write-notes'
+  if (body.notes !== undefined || (body.notesSplice !== undefined && body.notesSplice !== null))
+    return 'write-notes'
   if (body.vitals !== undefined && body.vitals !== null) return 'record-vitals'
   return 'read-chart'
 }
 
 async function status(node: NodeHost): Promise<StatusReply> {
-  if (node.revoked) return { device: { id: node.config.deviceId, name: node.config.name, peerId: node.peerId }, revoked: true, clinic: { ready: false } }
+  if (node.revoked)
+    return {
+      device: { id: node.config.deviceId, name: node.config.name, peerId: node.peerId },
+      revoked: true,
+      clinic: { ready: false },
+    }
   const relay = node.relay?.status()
   const pending = (await node.ledger?.pending()) ?? 0
   return {
     device: { id: node.config.deviceId, name: node.config.name, peerId: node.peerId },
-    clinic: { id: node.config.clinic, name: node.config.clinicName, directoryUrl: node.config.directoryUrl ?? null, ready: node.store !== undefined },
+    clinic: {
+      id: node.config.clinic,
+      name: node.config.clinicName,
+      directoryUrl: node.config.directoryUrl ?? null,
+      ready: node.store !== undefined,
+    },
     directoryUrl: node.config.directoryUrl ?? null,
     peers: node.mesh.peers().map((p) => ({ id: p.repoPeerId, name: p.name, peerId: p.id })),
     network: node.network,
     relay: relay
       ? { ...relay, reachable: relay.connected }
-      : { url: null, enabled: node.network.relay, connected: false, reachable: false, lastSyncAt: null, lastError: null },
+      : {
+          url: null,
+          enabled: node.network.relay,
+          connected: false,
+          reachable: false,
+          lastSyncAt: null,
+          lastError: null,
+        },
     pending: { ops: pending },
     ledger: { pending, head: node.ledger?.head.seq ?? 0 },
     documents: Object.keys(node.repo.handles).length,
@@ -61,13 +79,20 @@ function decodeSegment(p: string): string {
   }
 }
 
-async function route(node: NodeHost, req: IncomingMessage, res: ServerResponse, path: string, url: URL): Promise<void> {
+async function route(
+  node: NodeHost,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  url: URL,
+): Promise<void> {
   const method = req.method ?? 'GET'
   const parts = path.split('/').filter(Boolean).map(decodeSegment) // ['api', ...]
   const [, a, b, c] = parts
   const send = (s: number, body: unknown): void => sendJson(res, s, body)
   if (a === 'status' && parts.length === 2 && method === 'GET') return send(200, await status(node))
-  if (node.revoked) throw new DeviceRevokedError('this device was revoked by the clinic; its clinic data has been wiped')
+  if (node.revoked)
+    throw new DeviceRevokedError('this device was revoked by the clinic; its clinic data has been wiped')
   if (await authRoute(ready(node.auth), ready(node.audit), req, res, parts, url)) return
   if (await browserKeyRoute(node, req, res, parts)) return
   if (await adminRoute(node, req, res, parts)) return
@@ -79,7 +104,8 @@ async function route(node: NodeHost, req: IncomingMessage, res: ServerResponse, 
     return send(200, { network: node.network })
   }
   const actor = (p: Principal): Actor => ({ user: p.user, device: node.config.deviceId as DeviceId })
-  const audit = (p: Principal, action: 'read' | 'change', patient: string): Promise<void> => ready(node.audit).record(p.user, action, `patient:${patient}`)
+  const audit = (p: Principal, action: 'read' | 'change', patient: string): Promise<void> =>
+    ready(node.audit).record(p.user, action, `patient:${patient}`)
   if (a === 'patients') {
     if (parts.length === 2 && method === 'POST') {
       const p = who(node, req, 'register-patient')
@@ -132,20 +158,33 @@ async function route(node: NodeHost, req: IncomingMessage, res: ServerResponse, 
       if (p.role !== 'admin') throw new ForbiddenError('role', `${p.role} may not change the formulary`)
       const body = await readBody(req, FormularyRequestSchema)
       const r = await ready(node.stock).formulary(body, p)
-      return send(r.duplicate ? 200 : 201, { operation: { ...r.operation, status: 'tentative' }, duplicate: r.duplicate })
+      return send(r.duplicate ? 200 : 201, {
+        operation: { ...r.operation, status: 'tentative' },
+        duplicate: r.duplicate,
+      })
     }
     if ((b === 'receipts' || b === 'dispenses') && parts.length === 3 && method === 'POST') {
       const p = signer(node, req, b === 'receipts' ? 'receive-stock' : 'dispense')
       const stock = ready(node.stock)
-      const r = b === 'receipts' ? await stock.receive(await readBody(req, ReceiptRequestSchema), p) : await stock.dispense(await readBody(req, DispenseRequestSchema), p)
-      return send(r.duplicate ? 200 : 201, { operation: { ...r.operation, status: 'tentative' }, duplicate: r.duplicate })
+      const r =
+        b === 'receipts'
+          ? await stock.receive(await readBody(req, ReceiptRequestSchema), p)
+          : await stock.dispense(await readBody(req, DispenseRequestSchema), p)
+      return send(r.duplicate ? 200 : 201, {
+        operation: { ...r.operation, status: 'tentative' },
+        duplicate: r.duplicate,
+      })
     }
   }
   throw new RouteNotFoundError(`no route ${method} ${path}`)
 }
 
 /** Every request ends in a response: named errors map to 4xx, anything else is a 500 with details only in the log. */
-export async function handleRequest(node: NodeHost, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function handleRequest(
+  node: NodeHost,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   let path = '/'
   for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v)
   try {
@@ -157,7 +196,11 @@ export async function handleRequest(node: NodeHost, req: IncomingMessage, res: S
     else throw new RouteNotFoundError(`no route ${req.method ?? ''} ${path}`)
   } catch (err) {
     const { status, body } = errorReply(err)
-    if (status >= 500 && status !== 503) log('request-failed', { path: path.split('/').slice(0, 3).join('/'), error: err instanceof Error ? err.name : 'unknown' })
+    if (status >= 500 && status !== 503)
+      log('request-failed', {
+        path: path.split('/').slice(0, 3).join('/'),
+        error: err instanceof Error ? err.name : 'unknown',
+      })
     // an oversized body was refused before it was all read: close the connection after answering
     if (status === 413) res.setHeader('connection', 'close')
     sendJson(res, status, body)

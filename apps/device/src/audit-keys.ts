@@ -5,7 +5,11 @@ import { signAuditHead, verifyAuditHead, type AuditHead, type SignedAuditHead } 
 type Signed = SignedAuditHead & { signer: string }
 
 /** Signs this device's audit heads with its libp2p Ed25519 key (`signer` names it). */
-export function auditHeadSigner(device: string, peerId: string, deviceSeed: Uint8Array): (head: AuditHead) => Signed {
+export function auditHeadSigner(
+  device: string,
+  peerId: string,
+  deviceSeed: Uint8Array,
+): (head: AuditHead) => Signed {
   return (head) => ({ ...signAuditHead(device, head, deviceSeed), signer: peerId })
 }
 

@@ -2,8 +2,15 @@ import { ImmutableString, isImmutableString } from '@automerge/automerge'
 import type { AutomergeUrl, DocHandle, Repo } from '@automerge/automerge-repo'
 import type { ClinicDirectoryDoc, DocUrl } from '@clinic-mesh/contracts'
 import {
-  AuditLog, verifyChain, whoTouched,
-  type AuditAction, type AuditDetail, type AuditEntry, type AuditHead, type SignedAuditHead, type Touch,
+  AuditLog,
+  verifyChain,
+  whoTouched,
+  type AuditAction,
+  type AuditDetail,
+  type AuditEntry,
+  type AuditHead,
+  type SignedAuditHead,
+  type Touch,
 } from '@clinic-mesh/security'
 import { findDoc } from '@clinic-mesh/store'
 import { log } from './log.js'
@@ -77,7 +84,13 @@ export class DeviceAudit {
   readonly #pending = new Map<string, Pending>()
   #timer: NodeJS.Timeout | undefined
 
-  private constructor(repo: Repo, dir: DocHandle<ClinicDirectoryDoc>, handle: DocHandle<AuditDoc>, auditLog: AuditLog, init: DeviceAuditInit) {
+  private constructor(
+    repo: Repo,
+    dir: DocHandle<ClinicDirectoryDoc>,
+    handle: DocHandle<AuditDoc>,
+    auditLog: AuditLog,
+    init: DeviceAuditInit,
+  ) {
     this.#repo = repo
     this.#dir = dir
     this.#handle = handle
@@ -85,10 +98,19 @@ export class DeviceAudit {
     this.#init = init
   }
 
-  static async open(repo: Repo, dir: DocHandle<ClinicDirectoryDoc>, device: string, init: DeviceAuditInit): Promise<DeviceAudit> {
+  static async open(
+    repo: Repo,
+    dir: DocHandle<ClinicDirectoryDoc>,
+    device: string,
+    init: DeviceAuditInit,
+  ): Promise<DeviceAudit> {
     const url = dir.doc().audit?.[device]
     // this device wrote its own chain, so it is on disk unless the data dir lost it: then start a new one (logged)
-    let handle = url ? await findDoc<AuditDoc>(repo, url as string as AutomergeUrl, { signal: AbortSignal.timeout(5_000) }).catch(() => undefined) : undefined
+    let handle = url
+      ? await findDoc<AuditDoc>(repo, url as string as AutomergeUrl, {
+          signal: AbortSignal.timeout(5_000),
+        }).catch(() => undefined)
+      : undefined
     if (url && !handle) log('audit-chain-missing', { device })
     if (!handle) {
       const created = repo.create<AuditDoc>({ kind: 'audit-log/1', device, entries: [] })
@@ -123,7 +145,14 @@ export class DeviceAudit {
    * What passed the sync gate: a browser's accepted change (`change`) or a chart bucket sent to a browser (`read`).
    * Kept for at most a second, then appended with the others of that second.
    */
-  recordSynced(user: string, action: AuditAction, target: string, doc: string, paths: readonly string[], changes: readonly string[]): void {
+  recordSynced(
+    user: string,
+    action: AuditAction,
+    target: string,
+    doc: string,
+    paths: readonly string[],
+    changes: readonly string[],
+  ): void {
     const key = `${user}\n${action}\n${target}\n${doc}`
     let p = this.#pending.get(key)
     if (!p) this.#pending.set(key, (p = { user, action, target, doc, paths: new Set(), changes: [] }))
@@ -139,8 +168,19 @@ export class DeviceAudit {
     if (this.#pending.size === 0) return
     const batch = [...this.#pending.values()]
     this.#pending.clear()
-    this.#append(batch.map((p) => ({ user: p.user, action: p.action, target: p.target, detail: { doc: p.doc, paths: [...p.paths], changes: p.changes } })))
-    await this.#repo.flush([this.#handle.documentId]).catch((err: unknown) => log('audit-flush-failed', { error: err instanceof Error ? err.name : 'unknown' }))
+    this.#append(
+      batch.map((p) => ({
+        user: p.user,
+        action: p.action,
+        target: p.target,
+        detail: { doc: p.doc, paths: [...p.paths], changes: p.changes },
+      })),
+    )
+    await this.#repo
+      .flush([this.#handle.documentId])
+      .catch((err: unknown) =>
+        log('audit-flush-failed', { error: err instanceof Error ? err.name : 'unknown' }),
+      )
   }
 
   #append(inputs: { user: string; action: AuditAction; target: string; detail?: AuditDetail }[]): void {
@@ -165,7 +205,12 @@ export class DeviceAudit {
     const moved = this.#log.archiveOldest(old)
     const end = this.#log.base
     if (!end) return 0
-    const archive = this.#repo.create<AuditArchiveDoc>({ kind: 'audit-archive/1', device: this.#log.device, start, entries: moved.map(plainEntry) })
+    const archive = this.#repo.create<AuditArchiveDoc>({
+      kind: 'audit-archive/1',
+      device: this.#log.device,
+      start,
+      entries: moved.map(plainEntry),
+    })
     await this.#repo.flush([archive.documentId])
     this.#handle.change((d) => {
       d.entries.splice(0, moved.length)
@@ -180,7 +225,9 @@ export class DeviceAudit {
   /** Applies the retention rule now and once a day (`years` read each time: an admin may change the setting). */
   keepRetention(years: () => number): NodeJS.Timeout {
     const retain = (): void => {
-      this.archiveOlderThan(years()).catch((err: unknown) => log('audit-archive-failed', { error: err instanceof Error ? err.name : 'unknown' }))
+      this.archiveOlderThan(years()).catch((err: unknown) =>
+        log('audit-archive-failed', { error: err instanceof Error ? err.name : 'unknown' }),
+      )
     }
     retain()
     return setInterval(retain, 24 * 3600 * 1000).unref()
@@ -199,11 +246,25 @@ export class DeviceAudit {
       const doc = h.doc()
       const entries = plain(doc.entries)
       const start = lastArchive(doc)
-      const head = doc.head ? (JSON.parse(JSON.stringify(doc.head)) as SignedAuditHead & { signer: string }) : undefined
+      const head = doc.head
+        ? (JSON.parse(JSON.stringify(doc.head)) as SignedAuditHead & { signer: string })
+        : undefined
       const headOk = head ? (this.#init.verifyHead?.(head) ?? true) : true
-      const check = verifyChain(entries, { ...(start ? { start } : {}), ...(head && headOk ? { anchor: head } : {}) })
-      const problem = !headOk ? 'signed head does not verify' : check.ok ? undefined : `${check.reason}: ${check.detail}`
-      chains.push({ device, entries: entries.length, ok: problem === undefined, ...(problem ? { problem } : {}) })
+      const check = verifyChain(entries, {
+        ...(start ? { start } : {}),
+        ...(head && headOk ? { anchor: head } : {}),
+      })
+      const problem = !headOk
+        ? 'signed head does not verify'
+        : check.ok
+          ? undefined
+          : `${check.reason}: ${check.detail}`
+      chains.push({
+        device,
+        entries: entries.length,
+        ok: problem === undefined,
+        ...(problem ? { problem } : {}),
+      })
       all.push(...entries)
     }
     return { target, touches: whoTouched(all, target), chains }
@@ -215,5 +276,7 @@ const lastArchive = (doc: AuditDoc): AuditHead | undefined => {
   return a ? { seq: a.end.seq, hash: a.end.hash } : undefined
 }
 const plain = (entries: readonly StoredEntry[] | undefined): AuditEntry[] =>
-  (entries ?? []).map((e) => (isImmutableString(e) ? (JSON.parse(e.val) as AuditEntry) : (JSON.parse(JSON.stringify(e)) as AuditEntry)))
+  (entries ?? []).map((e) =>
+    isImmutableString(e) ? (JSON.parse(e.val) as AuditEntry) : (JSON.parse(JSON.stringify(e)) as AuditEntry),
+  )
 const plainEntry = (e: AuditEntry): ImmutableString => new ImmutableString(JSON.stringify(e))

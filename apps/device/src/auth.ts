@@ -3,10 +3,41 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { IncomingMessage } from 'node:http'
 import type { DocHandle } from '@automerge/automerge-repo'
-import { InvalidInputError, type AdminUser, type CreateUserRequest, type LoginRequest, type Role, type UpdateUserRequest, type UserId } from '@clinic-mesh/contracts'
 import {
-  InvalidPasswordError, LoginGuard, PASSWORD_SCRYPT, assertCan, createUser, endorseUser, logout, nextVersion, reconcileUsers, resolveUserId, rewrapUser, userIdOf as userIdOfName, verifyPassword, withoutVerifiers,
-  type UserRecord, type Action, type AttemptRecord, type PolicyContext, type AttemptStore, type LoginPolicy, type ScryptParams, type Session, type UserHighWater, type UserRegister, type UserRegisterDoc,
+  InvalidInputError,
+  type AdminUser,
+  type CreateUserRequest,
+  type LoginRequest,
+  type Role,
+  type UpdateUserRequest,
+  type UserId,
+} from '@clinic-mesh/contracts'
+import {
+  InvalidPasswordError,
+  LoginGuard,
+  PASSWORD_SCRYPT,
+  assertCan,
+  createUser,
+  endorseUser,
+  logout,
+  nextVersion,
+  reconcileUsers,
+  resolveUserId,
+  rewrapUser,
+  userIdOf as userIdOfName,
+  verifyPassword,
+  withoutVerifiers,
+  type UserRecord,
+  type Action,
+  type AttemptRecord,
+  type PolicyContext,
+  type AttemptStore,
+  type LoginPolicy,
+  type ScryptParams,
+  type Session,
+  type UserHighWater,
+  type UserRegister,
+  type UserRegisterDoc,
 } from '@clinic-mesh/security'
 import { holdsAdminKeyFor, rewrapAdminKey, unlockAdminKey } from './admin-key.js'
 import { writeJsonAtomic } from './clinic-file.js'
@@ -61,7 +92,10 @@ class FileAttemptStore implements AttemptStore {
   }
 
   async #load(): Promise<Record<string, AttemptRecord>> {
-    this.#records ??= await readFile(this.#file, 'utf8').then((t) => JSON.parse(t) as Record<string, AttemptRecord>, () => ({}))
+    this.#records ??= await readFile(this.#file, 'utf8').then(
+      (t) => JSON.parse(t) as Record<string, AttemptRecord>,
+      () => ({}),
+    )
     return this.#records
   }
 
@@ -121,15 +155,33 @@ export class DeviceAuth {
   /** A record with a random verifier at the password cost, checked for names not in the register. */
   get #unknownUser(): UserRecord {
     const cost = this.#scrypt ?? PASSWORD_SCRYPT
-    return { passwordHash: { alg: 'scrypt', N: cost.N, r: cost.r, p: cost.p, salt: randomBytes(16).toString('hex'), hash: randomBytes(32).toString('hex') } } as UserRecord
+    return {
+      passwordHash: {
+        alg: 'scrypt',
+        N: cost.N,
+        r: cost.r,
+        p: cost.p,
+        salt: randomBytes(16).toString('hex'),
+        hash: randomBytes(32).toString('hex'),
+      },
+    } as UserRecord
   }
 
-  private constructor(register: DocHandle<UserRegisterDoc>, init: DeviceAuthInit, sessions: Map<string, StoredSession>, held: UserHighWater) {
+  private constructor(
+    register: DocHandle<UserRegisterDoc>,
+    init: DeviceAuthInit,
+    sessions: Map<string, StoredSession>,
+    held: UserHighWater,
+  ) {
     this.#register = register
     this.#dataDir = init.dataDir
     this.#flush = init.flush
     this.#now = init.now ?? Date.now
-    this.#guard = new LoginGuard({ store: new FileAttemptStore(join(init.dataDir, ATTEMPTS_FILE)), now: this.#now, policy: init.loginPolicy })
+    this.#guard = new LoginGuard({
+      store: new FileAttemptStore(join(init.dataDir, ATTEMPTS_FILE)),
+      now: this.#now,
+      policy: init.loginPolicy,
+    })
     this.#sessionsFile = join(init.dataDir, SESSIONS_FILE)
     this.#sessions = sessions
     this.#scrypt = init.scrypt
@@ -158,21 +210,28 @@ export class DeviceAuth {
     this.#valid = r.users
     if (r.changed) {
       const snapshot = { users: withoutVerifiers(r.held) }
-      this.#saving = this.#saving.then(() => writeJsonAtomic(this.#versionsFile, snapshot)).catch((err: unknown) => log('user-versions-save-failed', { error: err instanceof Error ? err.name : 'unknown' }))
+      this.#saving = this.#saving
+        .then(() => writeJsonAtomic(this.#versionsFile, snapshot))
+        .catch((err: unknown) =>
+          log('user-versions-save-failed', { error: err instanceof Error ? err.name : 'unknown' }),
+        )
     }
     for (const id of r.conflicts) {
       if (!this.#conflictsLogged.has(id)) log('user-record-conflict', { user: id })
       this.#conflictsLogged.add(id)
     }
     const mark = (id: string): string => {
-      const u: { endorsement?: { signature: string }; credentialSignature?: string } | undefined = r.users.users[id]
+      const u: { endorsement?: { signature: string }; credentialSignature?: string } | undefined =
+        r.users.users[id]
       return `${id}:${u?.endorsement?.signature ?? ''}:${u?.credentialSignature ?? ''}`
     }
     const restore = r.stale.filter((id) => !this.#restored.has(mark(id)))
     if (restore.length > 0) {
       // an older (or no) record in the document: put the newest back, so devices that never saw it learn it too
       for (const id of restore) this.#restored.add(mark(id))
-      const records = Object.fromEntries(restore.map((id) => [id, JSON.parse(JSON.stringify(r.users.users[id])) as UserRecord]))
+      const records = Object.fromEntries(
+        restore.map((id) => [id, JSON.parse(JSON.stringify(r.users.users[id])) as UserRecord]),
+      )
       setImmediate(() => {
         try {
           this.#register.change((d) => {
@@ -195,14 +254,25 @@ export class DeviceAuth {
 
   static async open(register: DocHandle<UserRegisterDoc>, init: DeviceAuthInit): Promise<DeviceAuth> {
     const file = join(init.dataDir, SESSIONS_FILE)
-    const saved = await readFile(file, 'utf8').then((t) => JSON.parse(t) as Record<string, StoredSession>, () => ({}))
-    const held = await readFile(join(init.dataDir, USER_VERSIONS_FILE), 'utf8').then((t) => (JSON.parse(t) as { users?: UserHighWater }).users ?? {}, () => ({}))
+    const saved = await readFile(file, 'utf8').then(
+      (t) => JSON.parse(t) as Record<string, StoredSession>,
+      () => ({}),
+    )
+    const held = await readFile(join(init.dataDir, USER_VERSIONS_FILE), 'utf8').then(
+      (t) => (JSON.parse(t) as { users?: UserHighWater }).users ?? {},
+      () => ({}),
+    )
     return new DeviceAuth(register, init, new Map(Object.entries(saved)), held)
   }
 
   /** Users as the admin screen lists them (no hashes or keys). */
   users(): AdminUser[] {
-    return Object.entries(this.#endorsed().users).map(([id, u]) => ({ id, name: u.name, role: u.role, status: u.status }))
+    return Object.entries(this.#endorsed().users).map(([id, u]) => ({
+      id,
+      name: u.name,
+      role: u.role,
+      status: u.status,
+    }))
   }
 
   #endorsedUser(id: string): UserRecord | undefined {
@@ -221,12 +291,22 @@ export class DeviceAuth {
    * founder's bootstrap, no actor) the clinic admin key. Only admins (`manage-users`).
    */
   /** `input` as the contract's `CreateUserRequestSchema` parses it (name trimmed, a clinic role, a password of 8-200). */
-  async createUser(actor: Principal | undefined, input: CreateUserRequest, endorser: Uint8Array): Promise<Principal> {
+  async createUser(
+    actor: Principal | undefined,
+    input: CreateUserRequest,
+    endorser: Uint8Array,
+  ): Promise<Principal> {
     if (actor) assertCan(actor.role, 'manage-users', { online: false })
     const id = userIdOf(input.name)
     // also a user this device knows though the document lost them: a new record (version 1) would never beat theirs
     if (this.hasUser(id)) throw new UserExistsError(`user ${id} already exists`)
-    const created = await createUser({ userId: id, name: input.name.trim(), role: input.role, password: input.password, ...(this.#scrypt ? { scrypt: this.#scrypt } : {}) })
+    const created = await createUser({
+      userId: id,
+      name: input.name.trim(),
+      role: input.role,
+      password: input.password,
+      ...(this.#scrypt ? { scrypt: this.#scrypt } : {}),
+    })
     const record = endorseUser(id, created, endorser)
     this.#register.change((d) => {
       d.users ??= {}
@@ -243,14 +323,24 @@ export class DeviceAuth {
    * sessions end at once (`principal` checks the status); signatures they made before stay valid. An admin cannot
    * disable or demote themself (a clinic must keep an admin who can sign in).
    */
-  async updateUser(actor: Principal, id: string, change: UpdateUserRequest, endorser: Uint8Array): Promise<AdminUser> {
+  async updateUser(
+    actor: Principal,
+    id: string,
+    change: UpdateUserRequest,
+    endorser: Uint8Array,
+  ): Promise<AdminUser> {
     assertCan(actor.role, 'manage-users', { online: false })
     const current = this.#endorsedUser(id)
     if (!current) throw new UnknownUserError(`no user ${id}`)
     const role = change.role ?? current.role
     const status = change.status ?? current.status
-    if (id === actor.user && (status !== 'active' || role !== 'admin')) throw new InvalidInputError('an admin cannot disable or demote themself: ask another admin')
-    const record = endorseUser(id as UserId, { ...current, role, status, version: nextVersion(current) }, endorser)
+    if (id === actor.user && (status !== 'active' || role !== 'admin'))
+      throw new InvalidInputError('an admin cannot disable or demote themself: ask another admin')
+    const record = endorseUser(
+      id as UserId,
+      { ...current, role, status, version: nextVersion(current) },
+      endorser,
+    )
     this.#register.change((d) => {
       d.users ??= {}
       d.users[id] = JSON.parse(JSON.stringify(record)) as UserRecord
@@ -314,7 +404,8 @@ export class DeviceAuth {
     // the unlocked signing key stays in memory only, for this session's stock operations; logout wipes it
     this.#keys.set(tokenKey(token), session)
     // on the founding device an admin's password also unwraps the clinic admin key: memory only, for this session
-    const adminKey = session.role === 'admin' ? await unlockAdminKey(this.#dataDir, id, input.password) : undefined
+    const adminKey =
+      session.role === 'admin' ? await unlockAdminKey(this.#dataDir, id, input.password) : undefined
     if (adminKey) this.#adminKeys.set(tokenKey(token), adminKey)
     const principal: Principal = { user: session.user, name: session.name, role: session.role }
     const expiresAt = this.#now() + SESSION_MS
@@ -338,11 +429,16 @@ export class DeviceAuth {
    * The request's user with their unlocked signing key. A session restored after a restart of the node has no key
    * (it never touches the disk): SigningKeyLockedError asks the user to sign in again.
    */
-  requireSigner(req: IncomingMessage, action?: Action, ctx: PolicyContext = { online: false }): { principal: Principal; userKey: Uint8Array } {
+  requireSigner(
+    req: IncomingMessage,
+    action?: Action,
+    ctx: PolicyContext = { online: false },
+  ): { principal: Principal; userKey: Uint8Array } {
     const principal = this.require(req, action, ctx)
     const token = tokenOf(req)
     const unlocked = token ? this.#keys.get(tokenKey(token)) : undefined
-    if (!unlocked || unlocked.signingKey.every((b) => b === 0)) throw new SigningKeyLockedError('sign in again: your signing key is locked since this device restarted')
+    if (!unlocked || unlocked.signingKey.every((b) => b === 0))
+      throw new SigningKeyLockedError('sign in again: your signing key is locked since this device restarted')
     return { principal, userKey: unlocked.signingKey }
   }
 
@@ -355,7 +451,9 @@ export class DeviceAuth {
     const token = tokenOf(req)
     const p = this.principal(req)
     const key = token && p ? this.#adminKeys.get(tokenKey(token)) : undefined
-    return key && !key.every((b) => b === 0) ? { key, locked: false } : { locked: p !== undefined && holdsAdminKeyFor(this.#dataDir, p.user) }
+    return key && !key.every((b) => b === 0)
+      ? { key, locked: false }
+      : { locked: p !== undefined && holdsAdminKeyFor(this.#dataDir, p.user) }
   }
 
   /** The session behind a request, or undefined. A disabled or deleted user, or a changed role, ends it. */
@@ -396,4 +494,3 @@ export function tokenOf(req: IncomingMessage): string | undefined {
   }
   return undefined
 }
-

@@ -45,8 +45,14 @@ export function browserStorageKey(storage: StorageAdapterInterface): Promise<Uin
 }
 
 /** `GET /api/session/storage-key`: any signed-in user's browser gets `{ key: base64 }` (never cached). */
-export async function browserKeyRoute(node: BrowserKeyHost, req: IncomingMessage, res: ServerResponse, parts: string[]): Promise<boolean> {
-  if (parts.length !== 3 || parts[1] !== 'session' || parts[2] !== 'storage-key' || req.method !== 'GET') return false
+export async function browserKeyRoute(
+  node: BrowserKeyHost,
+  req: IncomingMessage,
+  res: ServerResponse,
+  parts: string[],
+): Promise<boolean> {
+  if (parts.length !== 3 || parts[1] !== 'session' || parts[2] !== 'storage-key' || req.method !== 'GET')
+    return false
   who(node, req)
   const key = await browserStorageKey(ready(node.storage))
   sendJson(res, 200, { key: Buffer.from(key).toString('base64') })

@@ -1,7 +1,15 @@
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { Message, PeerId } from '@automerge/automerge-repo/slim'
-import { DROP, GuardedSyncServer, PASS, PeerMismatchError, type Admission, type SyncMessage, type SyncServerPolicy } from '@clinic-mesh/sync-server'
+import {
+  DROP,
+  GuardedSyncServer,
+  PASS,
+  PeerMismatchError,
+  type Admission,
+  type SyncMessage,
+  type SyncServerPolicy,
+} from '@clinic-mesh/sync-server'
 import type { Principal } from './auth.js'
 import { UnauthenticatedError } from './errors.js'
 import { log } from './log.js'
@@ -76,14 +84,25 @@ export class BrowserSync implements SyncServerPolicy<BrowserSocket> {
     try {
       verdict = await (await this.#host.gate()).check(p, m)
     } catch (err) {
-      log('sync-gate-failed', { error: err instanceof Error ? err.name : 'unknown', message: err instanceof Error ? err.message : '' })
+      log('sync-gate-failed', {
+        error: err instanceof Error ? err.name : 'unknown',
+        message: err instanceof Error ? err.message : '',
+      })
       return DROP
     }
     if (verdict.pass) return PASS
     const { error } = verdict
     const read = error.name === 'ForbiddenReadError'
-    log(read ? 'sync-read-refused' : 'sync-write-refused', { user: p.user, role: p.role, doc: m.documentId ?? null, type: m.type, message: error.message })
-    return read ? { verdict: 'unavailable', error } : { verdict: 'refuse', error, writes: verdict.writes ?? [] }
+    log(read ? 'sync-read-refused' : 'sync-write-refused', {
+      user: p.user,
+      role: p.role,
+      doc: m.documentId ?? null,
+      type: m.type,
+      message: error.message,
+    })
+    return read
+      ? { verdict: 'unavailable', error }
+      : { verdict: 'refuse', error, writes: verdict.writes ?? [] }
   }
 
   /** Outgoing: a browser receives only what its role may read; the first delivery of a chart bucket is audited. */

@@ -12,8 +12,16 @@ export const summarizeOf = (b: ChartCollection, pid: string): ReturnType<typeof 
 }
 
 /** A new clinic's documents: records layout, membership, user register, and the directory naming them. */
-export function createClinicDocuments(repo: Repo, clinic: string, name: string): DocHandle<ClinicDirectoryDoc> {
-  const store = ClinicStore.create<ChartCollection>(repo, { clinic, emptyBucket: emptyCollection, summarize: summarizeOf })
+export function createClinicDocuments(
+  repo: Repo,
+  clinic: string,
+  name: string,
+): DocHandle<ClinicDirectoryDoc> {
+  const store = ClinicStore.create<ChartCollection>(repo, {
+    clinic,
+    emptyBucket: emptyCollection,
+    summarize: summarizeOf,
+  })
   const members = repo.create<MembershipDoc>({ kind: 'clinic-membership/1', enrolments: {}, revocations: {} })
   const users = repo.create<UserRegisterDoc>({ kind: 'user-register/1', users: {} })
   return repo.create<ClinicDirectoryDoc>({

@@ -46,7 +46,11 @@ export async function readClinicFile(file: string): Promise<ClinicFile> {
     throw new ConfigError(`clinic file ${file} is not JSON`)
   }
   const c = parsed as Partial<ClinicFile>
-  if (c.kind !== 'clinic-mesh/clinic/1' || typeof c.clinic !== 'string' || !Array.isArray(c.adminPublicKeys)) {
+  if (
+    c.kind !== 'clinic-mesh/clinic/1' ||
+    typeof c.clinic !== 'string' ||
+    !Array.isArray(c.adminPublicKeys)
+  ) {
     throw new ConfigError(`${file} is not a clinic file`)
   }
   return { ...c, enrolments: Array.isArray(c.enrolments) ? c.enrolments : [] } as ClinicFile

@@ -42,7 +42,10 @@ interface Started {
 function launch(label: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Started> {
   // automerge-repo's throttle sometimes asks for a negative delay (Node clamps it to 1 ms and warns): not ours to fix,
   // and three devices repeating it bury the demo's own lines
-  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env })
+  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+  })
   createInterface({ input: child.stderr }).on('line', (l) => process.stderr.write(`[${label}] ${l}\n`))
   const lines = createInterface({ input: child.stdout })
   return new Promise((ok, fail) => {
@@ -55,7 +58,8 @@ function launch(label: string, args: string[], env: NodeJS.ProcessEnv = process.
         return
       }
       if (parsed.event === 'listening') ok({ child, line: parsed })
-      else if (parsed.event === 'ready') process.stdout.write(`[${label}] clinic open (${String(parsed.clinic)})\n`)
+      else if (parsed.event === 'ready')
+        process.stdout.write(`[${label}] clinic open (${String(parsed.clinic)})\n`)
     })
   })
 }
@@ -66,12 +70,20 @@ function launch(label: string, args: string[], env: NodeJS.ProcessEnv = process.
  * keys and (when free) ports. Ctrl-C stops everything.
  */
 export async function runDemo(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { data: { type: 'string', default: '.data/demo' }, 'base-port': { type: 'string', default: '4300' } } })
+  const { values } = parseArgs({
+    args,
+    options: {
+      data: { type: 'string', default: '.data/demo' },
+      'base-port': { type: 'string', default: '4300' },
+    },
+  })
   const dir = resolve(values.data)
   const base = Number(values['base-port'])
   await mkdir(dir, { recursive: true })
   const stateFile = join(dir, 'demo.json')
-  const state: DemoState = existsSync(stateFile) ? (JSON.parse(await readFile(stateFile, 'utf8')) as DemoState) : { ports: {} }
+  const state: DemoState = existsSync(stateFile)
+    ? (JSON.parse(await readFile(stateFile, 'utf8')) as DemoState)
+    : { ports: {} }
   const pick = async (wanted: number): Promise<number> => ((await portFree(wanted)) ? wanted : 0)
   const children: ChildProcess[] = []
   let stopping = false
@@ -80,7 +92,9 @@ export async function runDemo(args: string[]): Promise<void> {
     stopping = true
     process.stdout.write('\nstopping the demo...\n')
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM')
-    void Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : Promise.resolve()))).then(() => process.exit(0))
+    void Promise.all(
+      children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : Promise.resolve())),
+    ).then(() => process.exit(0))
     setTimeout(() => process.exit(1), 12_000).unref()
   }
   process.on('SIGINT', stopAll)
@@ -88,13 +102,21 @@ export async function runDemo(args: string[]): Promise<void> {
 
   let relayUrl: string | undefined
   if (existsSync(RELAY_MAIN)) {
-    const relay = await launch('relay', [RELAY_MAIN, '--data', join(dir, 'relay'), '--port', String(await pick(state.relayPort ?? base))])
+    const relay = await launch('relay', [
+      RELAY_MAIN,
+      '--data',
+      join(dir, 'relay'),
+      '--port',
+      String(await pick(state.relayPort ?? base)),
+    ])
     children.push(relay.child)
     state.relayPort = Number(relay.line.port)
     relayUrl = `ws://127.0.0.1:${state.relayPort}`
     process.stdout.write(`relay            ${relayUrl.replace('ws', 'http')}/api/status\n`)
   } else {
-    process.stdout.write('relay            not built yet (apps/relay/dist/main.js missing): running the mesh without it\n')
+    process.stdout.write(
+      'relay            not built yet (apps/relay/dist/main.js missing): running the mesh without it\n',
+    )
   }
   const clinicFile = join(dir, 'clinic.json')
   const secrets = (state.secrets ??= {})
@@ -102,7 +124,18 @@ export async function runDemo(args: string[]): Promise<void> {
   await writeJsonAtomic(stateFile, state) // before any device encrypts under them: losing them loses the data
   const startDevice = async (name: string, i: number): Promise<void> => {
     const port = await pick(state.ports[name] ?? (base > 0 ? base + 1 + i : 0))
-    const args = [MAIN, 'device', '--data', join(dir, name.toLowerCase()), '--name', name, '--port', String(port), '--clinic-file', clinicFile]
+    const args = [
+      MAIN,
+      'device',
+      '--data',
+      join(dir, name.toLowerCase()),
+      '--name',
+      name,
+      '--port',
+      String(port),
+      '--clinic-file',
+      clinicFile,
+    ]
     args.push('--mesh-listen', '/ip4/127.0.0.1/tcp/0', '--mdns-interval', '1000')
     if (i === 0) args.push('--init-clinic', 'Demo Clinic')
     if (relayUrl) args.push('--relay', relayUrl)
@@ -125,7 +158,9 @@ export async function runDemo(args: string[]): Promise<void> {
     return
   }
   await writeJsonAtomic(stateFile, state)
-  process.stdout.write(`sign in as ${DEMO_ROLES.join(', ')} (password: <user>-demo, e.g. nurse-demo) or admin (admin-demo)\n`)
+  process.stdout.write(
+    `sign in as ${DEMO_ROLES.join(', ')} (password: <user>-demo, e.g. nurse-demo) or admin (admin-demo)\n`,
+  )
   process.stdout.write(`data in ${dir}; Ctrl-C stops everything, npm start resumes\n`)
   for (const c of children) c.once('exit', () => stopAll())
 }

@@ -7,7 +7,13 @@ import type { PrivateKey } from '@libp2p/interface'
 import { newId } from '@clinic-mesh/contracts'
 import { generateAdminKey, signEnrolment, type Enrolment } from '@clinic-mesh/mesh'
 import { ADMIN_KEY_FILE, FIRST_ADMIN, initialAdminPassword, wrapAdminKey } from './admin-key.js'
-import { readClinicFile, sharesClinicSecrets, updateClinicFile, writeJsonAtomic, type ClinicFile } from './clinic-file.js'
+import {
+  readClinicFile,
+  sharesClinicSecrets,
+  updateClinicFile,
+  writeJsonAtomic,
+  type ClinicFile,
+} from './clinic-file.js'
 import { ConfigError } from './errors.js'
 import { IDENTITY_KEY_FILE, identitySealer, openedSealer, type IdentitySealer } from './identity-seal.js'
 import { log } from './log.js'
@@ -76,14 +82,20 @@ async function loadKey(dataDir: string, sealer: IdentitySealer | undefined): Pro
   const file = join(dataDir, 'peer.key')
   const store = async (key: PrivateKey): Promise<void> => {
     const pb = privateKeyToProtobuf(key)
-    await writeAtomic(file, sealer ? `${JSON.stringify({ format: PEER_KEY_FORMAT, sealed: await sealer.seal('peer.key', pb) })}\n` : pb)
+    await writeAtomic(
+      file,
+      sealer
+        ? `${JSON.stringify({ format: PEER_KEY_FORMAT, sealed: await sealer.seal('peer.key', pb) })}\n`
+        : pb,
+    )
   }
   if (existsSync(file)) {
     const data = await readFile(file)
     if (data[0] === 0x7b) {
       // '{': the sealed form
       const parsed = JSON.parse(data.toString('utf8')) as { format?: string; sealed?: string }
-      if (parsed.format !== PEER_KEY_FORMAT || typeof parsed.sealed !== 'string') throw new ConfigError(`${file} is not a peer key`)
+      if (parsed.format !== PEER_KEY_FORMAT || typeof parsed.sealed !== 'string')
+        throw new ConfigError(`${file} is not a peer key`)
       if (!sealer) throw new ConfigError(`${file} is sealed: give the device secret`)
       return privateKeyFromProtobuf(await sealer.open('peer.key', parsed.sealed))
     }
@@ -109,9 +121,14 @@ export async function devicePeerId(dataDir: string, storage?: StorageProtection)
 }
 
 /** The clinic secret of a clinic file: clear (a launcher's shared file) or sealed for this device (a joined tablet's). */
-async function clinicSecretOf(clinic: ClinicFile, sealer: IdentitySealer | undefined, file: string): Promise<string> {
+async function clinicSecretOf(
+  clinic: ClinicFile,
+  sealer: IdentitySealer | undefined,
+  file: string,
+): Promise<string> {
   if (clinic.clinicSecret) return clinic.clinicSecret
-  if (clinic.clinicSecretSealed && sealer) return hex(await sealer.open('clinicSecret', clinic.clinicSecretSealed))
+  if (clinic.clinicSecretSealed && sealer)
+    return hex(await sealer.open('clinicSecret', clinic.clinicSecretSealed))
   throw new ConfigError(`${file} holds no clinic secret this device can read`)
 }
 
@@ -137,34 +154,59 @@ export function newClinicFile(name: string): ClinicFile {
  * DIR/admin-key.json before anything else is written, the founder's enrolment is signed in memory, and the clinic
  * file written holds no secret (unless a launcher shares it: `CLINIC_MESH_SHARED_CLINIC_FILE=1`, clinic-file.ts).
  */
-async function foundClinic(init: LoadInit, clinicFile: string, peerId: string): Promise<{ clinic: ClinicFile; enrolment: Enrolment }> {
+async function foundClinic(
+  init: LoadInit,
+  clinicFile: string,
+  peerId: string,
+): Promise<{ clinic: ClinicFile; enrolment: Enrolment }> {
   const fresh = newClinicFile(init.initClinic ?? '')
   const adminKey = Buffer.from(fresh.adminSecretKey ?? '', 'hex')
   try {
     const password = await initialAdminPassword(init.dataDir)
     await wrapAdminKey(init.dataDir, FIRST_ADMIN, password ?? '', adminKey, fresh.adminPublicKeys[0] ?? '')
-    const enrolment = signEnrolment({ clinic: fresh.clinic, devicePeerId: peerId, deviceName: init.name }, adminKey)
+    const enrolment = signEnrolment(
+      { clinic: fresh.clinic, devicePeerId: peerId, deviceName: init.name },
+      adminKey,
+    )
     const { clinicSecret, adminSecretKey, ...open } = fresh
     const shared = sharesClinicSecrets()
-    await writeJsonAtomic(clinicFile, shared ? { ...fresh, enrolments: [enrolment] } : { ...open, enrolments: [enrolment] })
-    log('clinic-created', { adminKeyFile: join(init.dataDir, ADMIN_KEY_FILE), clinicFileHoldsSecrets: shared })
-    return { clinic: { ...open, clinicSecret, ...(shared ? { adminSecretKey } : {}), enrolments: [enrolment] }, enrolment }
+    await writeJsonAtomic(
+      clinicFile,
+      shared ? { ...fresh, enrolments: [enrolment] } : { ...open, enrolments: [enrolment] },
+    )
+    log('clinic-created', {
+      adminKeyFile: join(init.dataDir, ADMIN_KEY_FILE),
+      clinicFileHoldsSecrets: shared,
+    })
+    return {
+      clinic: { ...open, clinicSecret, ...(shared ? { adminSecretKey } : {}), enrolments: [enrolment] },
+      enrolment,
+    }
   } finally {
     adminKey.fill(0)
   }
 }
 
 /** This device's enrolment from the clinic file, signing (and recording) one if the file holds the admin key. */
-async function enrol(clinicFile: string, peerId: string, name: string): Promise<{ clinic: ClinicFile; enrolment: Enrolment }> {
+async function enrol(
+  clinicFile: string,
+  peerId: string,
+  name: string,
+): Promise<{ clinic: ClinicFile; enrolment: Enrolment }> {
   const existing = await readClinicFile(clinicFile)
   const found = existing.enrolments.find((e) => e.devicePeerId === peerId)
   if (found) return { clinic: existing, enrolment: found }
   if (!existing.adminSecretKey) {
-    throw new ConfigError(`device ${peerId} is not enrolled in ${existing.clinic} and ${clinicFile} holds no admin key`)
+    throw new ConfigError(
+      `device ${peerId} is not enrolled in ${existing.clinic} and ${clinicFile} holds no admin key`,
+    )
   }
   let enrolment: Enrolment | undefined
   const clinic = await updateClinicFile(clinicFile, (c) => {
-    enrolment = signEnrolment({ clinic: c.clinic, devicePeerId: peerId, deviceName: name }, Buffer.from(c.adminSecretKey ?? '', 'hex'))
+    enrolment = signEnrolment(
+      { clinic: c.clinic, devicePeerId: peerId, deviceName: name },
+      Buffer.from(c.adminSecretKey ?? '', 'hex'),
+    )
     return { ...c, enrolments: [...c.enrolments.filter((e) => e.devicePeerId !== peerId), enrolment] }
   })
   return { clinic, enrolment: enrolment as Enrolment }
@@ -179,7 +221,8 @@ export async function loadDevice(init: LoadInit): Promise<LoadedDevice> {
   const configFile = join(init.dataDir, 'device.json')
   if (existsSync(configFile)) {
     const stored = JSON.parse(await readFile(configFile, 'utf8')) as DeviceConfig
-    if (stored.enrolment.devicePeerId !== peerId) throw new ConfigError(`${configFile} belongs to another key than ${init.dataDir}/peer.key`)
+    if (stored.enrolment.devicePeerId !== peerId)
+      throw new ConfigError(`${configFile} belongs to another key than ${init.dataDir}/peer.key`)
     const { clinicSecretSealed, ...config } = stored
     if (clinicSecretSealed !== undefined) {
       if (!sealer) throw new ConfigError(`${configFile} is sealed: give the device secret`)
@@ -196,10 +239,12 @@ export async function loadDevice(init: LoadInit): Promise<LoadedDevice> {
   let founded: { clinic: ClinicFile; enrolment: Enrolment } | undefined
   if (init.initClinic !== undefined) {
     clinicFile ??= join(init.dataDir, 'clinic.json')
-    if (existsSync(clinicFile)) throw new ConfigError(`${clinicFile} exists already: start with --clinic-file to join that clinic`)
+    if (existsSync(clinicFile))
+      throw new ConfigError(`${clinicFile} exists already: start with --clinic-file to join that clinic`)
     founded = await foundClinic(init, clinicFile, peerId)
   }
-  if (!clinicFile) throw new ConfigError('a new device needs --clinic-file FILE (or --init-clinic NAME to create a clinic)')
+  if (!clinicFile)
+    throw new ConfigError('a new device needs --clinic-file FILE (or --init-clinic NAME to create a clinic)')
   const { clinic, enrolment } = founded ?? (await enrol(clinicFile, peerId, init.name))
   const config: DeviceConfig = {
     kind: 'clinic-mesh/device/1',
@@ -223,8 +268,11 @@ export async function loadDevice(init: LoadInit): Promise<LoadedDevice> {
 /** Writes DIR/device.json (atomic): the clinic secret sealed, unless this device runs with --plain-storage. */
 export async function saveDeviceConfig(dataDir: string, config: DeviceConfig): Promise<void> {
   const sealer = await openedSealer(dataDir)
-  if (!sealer && existsSync(join(dataDir, IDENTITY_KEY_FILE))) throw new ConfigError(`${dataDir}: device.json is sealed, its key is not open in this process`)
+  if (!sealer && existsSync(join(dataDir, IDENTITY_KEY_FILE)))
+    throw new ConfigError(`${dataDir}: device.json is sealed, its key is not open in this process`)
   const { clinicSecret, clinicSecretSealed: _old, ...rest } = config
-  const onDisk = sealer ? { ...rest, clinicSecretSealed: await sealer.seal('clinicSecret', Buffer.from(clinicSecret, 'hex')) } : { ...rest, clinicSecret }
+  const onDisk = sealer
+    ? { ...rest, clinicSecretSealed: await sealer.seal('clinicSecret', Buffer.from(clinicSecret, 'hex')) }
+    : { ...rest, clinicSecret }
   await writeJsonAtomic(join(dataDir, 'device.json'), onDisk)
 }

@@ -1,5 +1,13 @@
 import type { AutomergeUrl, DocHandle, Repo } from '@automerge/automerge-repo'
-import type { ClinicDirectoryDoc, ClinicId, DeviceId, DocUrl, LocationId, OperationId, SettledInventoryDoc } from '@clinic-mesh/contracts'
+import type {
+  ClinicDirectoryDoc,
+  ClinicId,
+  DeviceId,
+  DocUrl,
+  LocationId,
+  OperationId,
+  SettledInventoryDoc,
+} from '@clinic-mesh/contracts'
 import { canonicalJson } from '@clinic-mesh/contracts'
 import {
   DeviceLog,
@@ -74,7 +82,14 @@ export class DeviceLedger {
   #verified: VerifiedSettled | undefined
   #rejected: string | null = null
 
-  private constructor(repo: Repo, dir: DocHandle<ClinicDirectoryDoc>, device: DeviceId, site: LocationId, head: ChainHead | undefined, trust: SettledTrust | undefined) {
+  private constructor(
+    repo: Repo,
+    dir: DocHandle<ClinicDirectoryDoc>,
+    device: DeviceId,
+    site: LocationId,
+    head: ChainHead | undefined,
+    trust: SettledTrust | undefined,
+  ) {
     this.#trust = trust
     this.#repo = repo
     this.#dir = dir
@@ -84,7 +99,13 @@ export class DeviceLedger {
   }
 
   /** `trust`: the relay key the settled inventory must be signed with (omitted: the document is believed as is — tools and tests only). */
-  static async open(repo: Repo, dir: DocHandle<ClinicDirectoryDoc>, device: DeviceId, site: LocationId, trust?: SettledTrust): Promise<DeviceLedger> {
+  static async open(
+    repo: Repo,
+    dir: DocHandle<ClinicDirectoryDoc>,
+    device: DeviceId,
+    site: LocationId,
+    trust?: SettledTrust,
+  ): Promise<DeviceLedger> {
     const ledger = new DeviceLedger(repo, dir, device, site, undefined, trust)
     let last: Operation | undefined
     for (const url of Object.values(dir.doc().ledgerLogs[device] ?? {})) {
@@ -110,7 +131,9 @@ export class DeviceLedger {
   #logDoc(url: string): Promise<DocHandle<DeviceLogDoc> | undefined> {
     let p = this.#logs.get(url)
     if (!p) {
-      p = findDoc<DeviceLogDoc>(this.#repo, url as AutomergeUrl, { signal: AbortSignal.timeout(30_000) }).catch(() => {
+      p = findDoc<DeviceLogDoc>(this.#repo, url as AutomergeUrl, {
+        signal: AbortSignal.timeout(30_000),
+      }).catch(() => {
         this.#logs.delete(url) // not reachable yet: ask again next time
         return undefined
       })
@@ -123,16 +146,27 @@ export class DeviceLedger {
    * Appends one operation (idempotent on `id`: the same id with the same content returns the recorded op, with
    * other content throws IdempotencyConflictError) and resolves once it is in the repo and flushed to storage.
    */
-  append(id: OperationId, body: OperationBody, session: Omit<Session, 'site'>, signer?: RunSigner): Promise<{ op: Operation; duplicate: boolean }> {
+  append(
+    id: OperationId,
+    body: OperationBody,
+    session: Omit<Session, 'site'>,
+    signer?: RunSigner,
+  ): Promise<{ op: Operation; duplicate: boolean }> {
     const run = this.#queue.then(() => this.#append(id, body, session, signer))
     this.#queue = run.catch(() => undefined)
     return run
   }
 
-  async #append(id: OperationId, body: OperationBody, session: Omit<Session, 'site'>, signer: RunSigner | undefined): Promise<{ op: Operation; duplicate: boolean }> {
+  async #append(
+    id: OperationId,
+    body: OperationBody,
+    session: Omit<Session, 'site'>,
+    signer: RunSigner | undefined,
+  ): Promise<{ op: Operation; duplicate: boolean }> {
     const known = this.#byId.get(id)
     if (known) {
-      if (bodyOf(known) !== bodyOf(body)) throw new IdempotencyConflictError(`operation ${id} was recorded with other content`)
+      if (bodyOf(known) !== bodyOf(body))
+        throw new IdempotencyConflictError(`operation ${id} was recorded with other content`)
       return { op: known, duplicate: true }
     }
     this.#log.setSession({ ...session, site: this.#site })
@@ -182,7 +216,9 @@ export class DeviceLedger {
     const url = this.#dir.doc().settlement.inventory
     if (!url) return undefined
     try {
-      const h = await findDoc<SettledInventoryDoc>(this.#repo, url as string as AutomergeUrl, { signal: AbortSignal.timeout(300) })
+      const h = await findDoc<SettledInventoryDoc>(this.#repo, url as string as AutomergeUrl, {
+        signal: AbortSignal.timeout(300),
+      })
       return h.doc()
     } catch {
       return undefined
@@ -199,27 +235,43 @@ export class DeviceLedger {
     const doc = await this.#settledDoc()
     if (!doc) return this.#verified
     const trust = this.#trust
-    if (!trust) return { version: doc.relaySignature?.version ?? 0, settledAt: doc.settledAt, watermarks: doc.watermarks, state: doc.state }
+    if (!trust)
+      return {
+        version: doc.relaySignature?.version ?? 0,
+        settledAt: doc.settledAt,
+        watermarks: doc.watermarks,
+        state: doc.state,
+      }
     const relayKey = trust.relayKey()
     if (relayKey === undefined) {
       this.#reject('no relay key pinned yet: this device has not registered with the relay')
       return this.#verified
     }
     const plain = JSON.parse(JSON.stringify(doc)) as SettledInventoryDoc
-    const check = verifySettledInventory(plain, { relayKey, clinic: trust.clinic, minVersion: this.#verified?.version ?? 0 })
+    const check = verifySettledInventory(plain, {
+      relayKey,
+      clinic: trust.clinic,
+      minVersion: this.#verified?.version ?? 0,
+    })
     if (!check.ok) {
       this.#reject(`${check.reason}: ${check.detail}`)
       return this.#verified
     }
     if (this.#verified?.version !== check.version) {
-      this.#verified = { version: check.version, settledAt: plain.settledAt, watermarks: plain.watermarks, state: plain.state }
+      this.#verified = {
+        version: check.version,
+        settledAt: plain.settledAt,
+        watermarks: plain.watermarks,
+        state: plain.state,
+      }
     }
     this.#rejected = null
     return this.#verified
   }
 
   #reject(reason: string): void {
-    if (this.#rejected !== reason) log('settled-inventory-unverified', { reason, fallbackVersion: this.#verified?.version ?? null })
+    if (this.#rejected !== reason)
+      log('settled-inventory-unverified', { reason, fallbackVersion: this.#verified?.version ?? null })
     this.#rejected = reason
   }
 
@@ -228,7 +280,9 @@ export class DeviceLedger {
     const out: Operation[] = []
     for (const [device, periods] of Object.entries(this.#dir.doc().ledgerLogs)) {
       const mark = watermarks[device] ?? 0
-      const handles = await Promise.all(Object.values(periods).map((u) => Promise.race([this.#logDoc(u), wait(300)])))
+      const handles = await Promise.all(
+        Object.values(periods).map((u) => Promise.race([this.#logDoc(u), wait(300)])),
+      )
       for (const h of handles) for (const op of h?.doc().ops ?? []) if (op.seq > mark) out.push(op)
     }
     return out
@@ -256,7 +310,6 @@ export class DeviceLedger {
       settledRejected: this.#rejected,
     }
   }
-
 }
 
 function wait(ms: number): Promise<undefined> {

@@ -3,7 +3,15 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Repo, isValidAutomergeUrl, parseAutomergeUrl, type AutomergeUrl, type DocHandle, type DocumentId, type PeerId } from '@automerge/automerge-repo'
+import {
+  Repo,
+  isValidAutomergeUrl,
+  parseAutomergeUrl,
+  type AutomergeUrl,
+  type DocHandle,
+  type DocumentId,
+  type PeerId,
+} from '@automerge/automerge-repo'
 import type { ClinicDirectoryDoc, DeviceId, DocUrl, LocationId } from '@clinic-mesh/contracts'
 import { Membership, RevocationFile, createMeshNode, type MeshNode } from '@clinic-mesh/mesh'
 import type { ChartCollection } from '@clinic-mesh/records'
@@ -83,7 +91,15 @@ export class DeviceNode implements NodeHost {
   encryptedAtRest = false
   readonly ready: Promise<void>
 
-  private constructor(init: DeviceNodeInit, config: DeviceConfig, peerId: string, repo: Repo, mesh: MeshNode, membership: Membership, browsers: BrowserSync) {
+  private constructor(
+    init: DeviceNodeInit,
+    config: DeviceConfig,
+    peerId: string,
+    repo: Repo,
+    mesh: MeshNode,
+    membership: Membership,
+    browsers: BrowserSync,
+  ) {
     this.#init = init
     this.config = config
     this.peerId = peerId
@@ -92,7 +108,11 @@ export class DeviceNode implements NodeHost {
     this.membership = membership
     this.#browsers = browsers
     this.webDist = init.webDist ?? new URL('../../web/dist/', import.meta.url).pathname
-    this.sameOrigin = new SameOriginGuard(init.host ?? '127.0.0.1', init.allowHosts ?? [], () => this.httpPort)
+    this.sameOrigin = new SameOriginGuard(
+      init.host ?? '127.0.0.1',
+      init.allowHosts ?? [],
+      () => this.httpPort,
+    )
     this.#server = createServer((req, res) => void handleRequest(this, req, res))
     this.#server.on('upgrade', (req, socket, head) => {
       if ((req.url ?? '').split('?')[0] !== '/sync') return socket.destroy()
@@ -104,14 +124,21 @@ export class DeviceNode implements NodeHost {
       }
       // only a logged-in user's browser may sync (automerge-repo authorises nothing by itself)
       if (this.revoked || !this.auth?.principal(req)) {
-        socket.end('HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{"error":{"name":"UnauthenticatedError","message":"log in first"}}')
+        socket.end(
+          'HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{"error":{"name":"UnauthenticatedError","message":"log in first"}}',
+        )
         return
       }
       browsers.upgrade(req, socket, head)
     })
     this.#server.on('clientError', (_err, socket) => socket.destroy())
     this.ready = this.#openClinic()
-    this.ready.catch((err: unknown) => log('clinic-open-failed', { error: err instanceof Error ? err.name : 'unknown', message: err instanceof Error ? err.message : '' }))
+    this.ready.catch((err: unknown) =>
+      log('clinic-open-failed', {
+        error: err instanceof Error ? err.name : 'unknown',
+        message: err instanceof Error ? err.message : '',
+      }),
+    )
   }
 
   static async start(init: DeviceNodeInit): Promise<DeviceNode> {
@@ -121,17 +148,34 @@ export class DeviceNode implements NodeHost {
     const { storage, encrypted } = await openDeviceStorage(init.dataDir, init.storage)
     const { config, privateKey, peerId } = await loadDevice(init)
     if (init.relayKey !== undefined && config.relayKey !== init.relayKey) {
-      if (config.relayKey !== undefined) throw new RelayKeyMismatchError(`--relay-key ${init.relayKey.slice(0, 16)}… differs from the relay key this device pinned (${config.relayKey.slice(0, 16)}…)`)
+      if (config.relayKey !== undefined)
+        throw new RelayKeyMismatchError(
+          `--relay-key ${init.relayKey.slice(0, 16)}… differs from the relay key this device pinned (${config.relayKey.slice(0, 16)}…)`,
+        )
       config.relayKey = init.relayKey
       await saveDeviceConfig(init.dataDir, config)
     }
     const enrolments = [config.enrolment]
-    if (config.clinicFile) enrolments.push(...(await readClinicFile(config.clinicFile).then((c) => c.enrolments, () => [])))
+    if (config.clinicFile)
+      enrolments.push(
+        ...(await readClinicFile(config.clinicFile).then(
+          (c) => c.enrolments,
+          () => [],
+        )),
+      )
     // revocations this device verified before: kept whatever the membership document says now
     const revocations = new RevocationFile(join(init.dataDir, REVOCATIONS_FILE))
     const membership = new Membership({
-      clinic: config.clinic, adminPublicKeys: config.adminPublicKeys.map((k) => Buffer.from(k, 'hex')), enrolments, revocations: await revocations.load(),
-      onRevoked: (all) => void revocations.save(all).catch((err: unknown) => log('revocations-save-failed', { error: err instanceof Error ? err.name : 'unknown' })),
+      clinic: config.clinic,
+      adminPublicKeys: config.adminPublicKeys.map((k) => Buffer.from(k, 'hex')),
+      enrolments,
+      revocations: await revocations.load(),
+      onRevoked: (all) =>
+        void revocations
+          .save(all)
+          .catch((err: unknown) =>
+            log('revocations-save-failed', { error: err instanceof Error ? err.name : 'unknown' }),
+          ),
     })
     const mesh = await createMeshNode({
       deviceName: config.name,
@@ -161,8 +205,11 @@ export class DeviceNode implements NodeHost {
     node.encryptedAtRest = encrypted
     node.storage = storage
     ref.node = node
-    if (config.clinicFile) watchFile(config.clinicFile, { interval: 300 }, () => void node.#reloadClinicFile())
-    await new Promise<void>((resolve) => node.#server.listen(init.port ?? 0, init.host ?? '127.0.0.1', resolve))
+    if (config.clinicFile)
+      watchFile(config.clinicFile, { interval: 300 }, () => void node.#reloadClinicFile())
+    await new Promise<void>((resolve) =>
+      node.#server.listen(init.port ?? 0, init.host ?? '127.0.0.1', resolve),
+    )
     return node
   }
 
@@ -190,7 +237,8 @@ export class DeviceNode implements NodeHost {
   sharePolicy(peer: PeerId, documentId?: DocumentId): Promise<boolean> {
     // a browser (its socket is bound to a session): only what its role reads, whatever id it claims elsewhere
     const browser = this.#browsers.principalOf(peer)
-    if (browser || peer.startsWith('web-')) return Promise.resolve(!!browser && !!documentId && !!this.#gateNow?.mayRead(browser, documentId))
+    if (browser || peer.startsWith('web-'))
+      return Promise.resolve(!!browser && !!documentId && !!this.#gateNow?.mayRead(browser, documentId))
     if (this.#relay?.remotePeerId === peer) return Promise.resolve(true)
     return this.#store ? this.#store.sharePolicy(peer, documentId) : Promise.resolve(true)
   }
@@ -218,7 +266,9 @@ export class DeviceNode implements NodeHost {
     for (;;) {
       if (this.config.directoryUrl) return this.config.directoryUrl
       if (this.config.founder) return this.#createClinic()
-      const c = this.config.clinicFile ? await readClinicFile(this.config.clinicFile).catch(() => undefined) : undefined
+      const c = this.config.clinicFile
+        ? await readClinicFile(this.config.clinicFile).catch(() => undefined)
+        : undefined
       if (c?.directoryUrl) {
         this.config.directoryUrl = c.directoryUrl
         await saveDeviceConfig(this.#init.dataDir, this.config)
@@ -234,7 +284,8 @@ export class DeviceNode implements NodeHost {
     await this.repo.flush()
     this.config.directoryUrl = dir.url
     await saveDeviceConfig(this.#init.dataDir, this.config)
-    if (this.config.clinicFile) await updateClinicFile(this.config.clinicFile, (c) => ({ ...c, directoryUrl: dir.url }))
+    if (this.config.clinicFile)
+      await updateClinicFile(this.config.clinicFile, (c) => ({ ...c, directoryUrl: dir.url }))
     return dir.url
   }
 
@@ -243,10 +294,20 @@ export class DeviceNode implements NodeHost {
     const dir = await findDoc<ClinicDirectoryDoc>(this.repo, url as AutomergeUrl)
     this.#directory = dir
     log('clinic-directory-found', { documents: Object.keys(this.repo.handles).length })
-    const store = await ClinicStore.open<ChartCollection>(this.repo, dir.doc().recordsRoot as string as AutomergeUrl, { summarize: summarizeOf })
+    const store = await ClinicStore.open<ChartCollection>(
+      this.repo,
+      dir.doc().recordsRoot as string as AutomergeUrl,
+      { summarize: summarizeOf },
+    )
     log('clinic-index-loaded', { patients: store.index.size })
     const trust = { clinic: this.config.clinic, relayKey: () => this.config.relayKey }
-    const ledger = await DeviceLedger.open(this.repo, dir, this.config.deviceId as DeviceId, this.config.site as LocationId, trust)
+    const ledger = await DeviceLedger.open(
+      this.repo,
+      dir,
+      this.config.deviceId as DeviceId,
+      this.config.site as LocationId,
+      trust,
+    )
     // users and audit before the store: `clinic.ready` (the store) promises that login works
     const auth = await this.#openUsers(dir)
     this.audit = await DeviceAudit.open(this.repo, dir, this.config.deviceId, {
@@ -261,7 +322,9 @@ export class DeviceNode implements NodeHost {
     this.#gateNow = gate
     this.#browsers.attach(gate)
     this.#gate.resolve(gate)
-    this.#retention = this.audit.keepRetention(() => dir.doc().settings?.auditRetentionYears ?? DEFAULT_AUDIT_RETENTION_YEARS)
+    this.#retention = this.audit.keepRetention(
+      () => dir.doc().settings?.auditRetentionYears ?? DEFAULT_AUDIT_RETENTION_YEARS,
+    )
     this.stock = new StockApi(ledger)
     this.repo.shareConfigChanged()
     void this.#followMembership(dir)
@@ -278,7 +341,9 @@ export class DeviceNode implements NodeHost {
         adminPublicKeys: this.config.adminPublicKeys,
         relayOnlyDocs: () => {
           const s = this.#directory?.doc().settlement
-          return [s?.inventory, s?.conflicts].flatMap((u) => (u && isValidAutomergeUrl(u) ? [parseAutomergeUrl(u).documentId as string] : []))
+          return [s?.inventory, s?.conflicts].flatMap((u) =>
+            u && isValidAutomergeUrl(u) ? [parseAutomergeUrl(u).documentId as string] : [],
+          )
         },
         relayKey: {
           pinned: () => this.config.relayKey,
@@ -288,18 +353,33 @@ export class DeviceNode implements NodeHost {
           },
         },
       }
-      const transport = { ...(this.#init.relayCa === undefined ? {} : { ca: this.#init.relayCa }), insecure: this.#init.insecureRelay === true }
-      this.#relay = new RelayLink(this.repo, this.#init.relay, reg, creds, () => this.repo.shareConfigChanged(), transport)
+      const transport = {
+        ...(this.#init.relayCa === undefined ? {} : { ca: this.#init.relayCa }),
+        insecure: this.#init.insecureRelay === true,
+      }
+      this.#relay = new RelayLink(
+        this.repo,
+        this.#init.relay,
+        reg,
+        creds,
+        () => this.repo.shareConfigChanged(),
+        transport,
+      )
       this.#relay.setEnabled(this.#relayEnabled)
       if (this.#relayEnabled) this.#relay.start()
     }
-    process.stdout.write(`${JSON.stringify({ event: 'ready', clinic: this.config.clinic, directoryUrl: url, device: this.config.deviceId })}\n`)
+    process.stdout.write(
+      `${JSON.stringify({ event: 'ready', clinic: this.config.clinic, directoryUrl: url, device: this.config.deviceId })}\n`,
+    )
   }
 
   /** The clinic admin secret key from the clinic file this device was started with (the founder's). */
   async #clinicAdminKey(): Promise<Uint8Array> {
     const clinic = this.config.clinicFile ? await readClinicFile(this.config.clinicFile) : undefined
-    if (!clinic?.adminSecretKey) throw new ConfigError('the founding device needs the clinic admin key (its clinic file) to endorse the first users')
+    if (!clinic?.adminSecretKey)
+      throw new ConfigError(
+        'the founding device needs the clinic admin key (its clinic file) to endorse the first users',
+      )
     return Buffer.from(clinic.adminSecretKey, 'hex')
   }
 
@@ -315,7 +395,12 @@ export class DeviceNode implements NodeHost {
       url = dir.doc().users
     }
     const register = await findDoc<UserRegisterDoc>(this.repo, url as string as AutomergeUrl)
-    const auth = await DeviceAuth.open(register, { dataDir: this.#init.dataDir, rootKeys: this.config.adminPublicKeys, flush: () => this.repo.flush([register.documentId]), ...loginPolicyFromEnv() })
+    const auth = await DeviceAuth.open(register, {
+      dataDir: this.#init.dataDir,
+      rootKeys: this.config.adminPublicKeys,
+      flush: () => this.repo.flush([register.documentId]),
+      ...loginPolicyFromEnv(),
+    })
     if (this.config.founder) await bootstrapUsers(auth, this.#init.dataDir, () => this.#clinicAdminKey())
     return auth
   }
@@ -329,14 +414,21 @@ export class DeviceNode implements NodeHost {
     this.membershipDoc = h
     const apply = (d: MembershipDoc): void => {
       const plainRecords = JSON.parse(JSON.stringify(d)) as MembershipDoc
-      this.membership.update({ enrolments: Object.values(plainRecords.enrolments ?? {}), revocations: Object.values(plainRecords.revocations ?? {}) })
+      this.membership.update({
+        enrolments: Object.values(plainRecords.enrolments ?? {}),
+        revocations: Object.values(plainRecords.revocations ?? {}),
+      })
       // a verified revocation of this very device: cut every link and wipe the clinic's data
       if (this.membership.isRevoked(this.peerId) && !this.revoked) {
-        this.#selfRevoked().catch((err: unknown) => log('device-wipe-gave-up', { error: err instanceof Error ? err.name : 'unknown' }))
+        this.#selfRevoked().catch((err: unknown) =>
+          log('device-wipe-gave-up', { error: err instanceof Error ? err.name : 'unknown' }),
+        )
         return
       }
       // a revocation this device holds but the document lost (a member deleted it): written back, once each
-      const lost = this.membership.revocations().filter((r) => !plainRecords.revocations?.[r.devicePeerId] && !restored.has(r.devicePeerId))
+      const lost = this.membership
+        .revocations()
+        .filter((r) => !plainRecords.revocations?.[r.devicePeerId] && !restored.has(r.devicePeerId))
       if (lost.length > 0) {
         for (const r of lost) restored.add(r.devicePeerId)
         setImmediate(() => {
@@ -368,7 +460,8 @@ export class DeviceNode implements NodeHost {
     this.storage?.seal() // from here on nothing the repo still holds reaches the disk
     this.#relay?.stop()
     this.#browsers.close()
-    const bounded = (p: Promise<unknown>): Promise<unknown> => Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, 3_000).unref())])
+    const bounded = (p: Promise<unknown>): Promise<unknown> =>
+      Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, 3_000).unref())])
     await bounded(this.mesh.stop())
     await bounded(this.repo.shutdown())
     await wipeClinicDataRetrying(this.#init.dataDir)

@@ -1,4 +1,9 @@
-import { parseAutomergeUrl, type AutomergeUrl, type DocHandle, type DocumentId } from '@automerge/automerge-repo'
+import {
+  parseAutomergeUrl,
+  type AutomergeUrl,
+  type DocHandle,
+  type DocumentId,
+} from '@automerge/automerge-repo'
 import type { ClinicDirectoryDoc } from '@clinic-mesh/contracts'
 import type { DocKind } from '@clinic-mesh/security'
 import type { ClinicStore } from '@clinic-mesh/store'
@@ -46,7 +51,8 @@ export class DocKinds {
     const layout = this.#store.layout
     for (const u of layout.indexShards) add(u, 'index-shard')
     for (const u of layout.chartBuckets) add(u, 'chart-bucket')
-    for (const periods of Object.values(d.ledgerLogs ?? {})) for (const u of Object.values(periods ?? {})) add(u, 'ledger-log')
+    for (const periods of Object.values(d.ledgerLogs ?? {}))
+      for (const u of Object.values(periods ?? {})) add(u, 'ledger-log')
     add(d.settlement?.inventory, 'settled-inventory')
     add(d.settlement?.conflicts, 'conflict-queue')
     add(d.membership, 'membership')

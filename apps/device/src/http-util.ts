@@ -1,5 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { ClinicMeshError, InvalidInputError, parseWith, type Output, type Schema } from '@clinic-mesh/contracts'
+import {
+  ClinicMeshError,
+  InvalidInputError,
+  parseWith,
+  type Output,
+  type Schema,
+} from '@clinic-mesh/contracts'
 import { SameOriginGuard as BaseSameOriginGuard } from '@clinic-mesh/security'
 import { MalformedJsonError, PayloadTooLargeError } from './errors.js'
 
@@ -44,15 +50,26 @@ const STATUS: Record<string, number> = {
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   if (res.headersSent) return
   const text = JSON.stringify(body)
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' })
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  })
   res.end(text)
 }
 
 /** Status and body for an error: named errors keep their name; anything else is a 500 InternalError. */
-export function errorReply(err: unknown): { status: number; body: { error: { name: string; message: string } } } {
+export function errorReply(err: unknown): {
+  status: number
+  body: { error: { name: string; message: string } }
+} {
   const name = err instanceof Error ? err.name : 'InternalError'
   const status = STATUS[name]
-  if (status === undefined) return { status: 500, body: { error: { name: 'InternalError', message: 'internal error (see the device log)' } } }
+  if (status === undefined)
+    return {
+      status: 500,
+      body: { error: { name: 'InternalError', message: 'internal error (see the device log)' } },
+    }
   return { status, body: { error: { name, message: err instanceof Error ? err.message : String(err) } } }
 }
 
@@ -80,7 +97,13 @@ export class ForbiddenHostError extends ClinicMeshError {
 /** The device node's same-origin rules (`@clinic-mesh/security` SameOriginGuard) with its named errors. */
 export class SameOriginGuard extends BaseSameOriginGuard {
   constructor(listenHost: string, allowHosts: readonly string[], port: () => number) {
-    super(listenHost, allowHosts, port, { host: (m) => new ForbiddenHostError(m), origin: (m) => new ForbiddenOriginError(m) }, 'this device node')
+    super(
+      listenHost,
+      allowHosts,
+      port,
+      { host: (m) => new ForbiddenHostError(m), origin: (m) => new ForbiddenOriginError(m) },
+      'this device node',
+    )
   }
 }
 
@@ -107,7 +130,10 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 /** Only `application/json` bodies (optionally with parameters such as charset). */
 export function assertJsonType(req: IncomingMessage): void {
   const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
-  if (type !== 'application/json') throw new UnsupportedMediaTypeError(`the request body must be sent as content-type: application/json (got ${type === '' ? 'none' : type.slice(0, 60)})`)
+  if (type !== 'application/json')
+    throw new UnsupportedMediaTypeError(
+      `the request body must be sent as content-type: application/json (got ${type === '' ? 'none' : type.slice(0, 60)})`,
+    )
 }
 
 /** Reads a JSON object body (≤ 1 MiB), sent as `application/json` (else UnsupportedMediaTypeError, nothing read). Oversized bodies are drained, then refused with PayloadTooLargeError. */
@@ -124,7 +150,8 @@ export async function readJson(req: IncomingMessage): Promise<Record<string, unk
     }
     if (size <= MAX_BODY_BYTES) chunks.push(chunk)
   }
-  if (size > MAX_BODY_BYTES || declared > MAX_BODY_BYTES) throw new PayloadTooLargeError(`request body over ${MAX_BODY_BYTES} bytes`)
+  if (size > MAX_BODY_BYTES || declared > MAX_BODY_BYTES)
+    throw new PayloadTooLargeError(`request body over ${MAX_BODY_BYTES} bytes`)
   const text = Buffer.concat(chunks).toString('utf8')
   if (text.trim() === '') throw new MalformedJsonError('request body is empty; a JSON object is required')
   let value: unknown
@@ -133,7 +160,8 @@ export async function readJson(req: IncomingMessage): Promise<Record<string, unk
   } catch {
     throw new MalformedJsonError('request body is not valid JSON')
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidInputError('request body must be a JSON object')
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new InvalidInputError('request body must be a JSON object')
   return value as Record<string, unknown>
 }
 

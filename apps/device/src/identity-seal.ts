@@ -1,7 +1,14 @@
 import { existsSync } from 'node:fs'
 import { rename, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { type Keyring, createKeyFile, openField, openKeyFile, readKeyFileKdf, sealField } from '@clinic-mesh/security'
+import {
+  type Keyring,
+  createKeyFile,
+  openField,
+  openKeyFile,
+  readKeyFileKdf,
+  sealField,
+} from '@clinic-mesh/security'
 import { ConfigError, DeviceSecretRequiredError } from './errors.js'
 import type { StorageProtection } from './storage-at-rest.js'
 
@@ -26,11 +33,20 @@ function sealerOf(keyring: Keyring): IdentitySealer {
   return { seal: (f, p) => sealField(keyring, f, p), open: (f, s) => openField(keyring, f, s) }
 }
 
-async function open(dataDir: string, protection: StorageProtection | undefined): Promise<IdentitySealer | undefined> {
+async function open(
+  dataDir: string,
+  protection: StorageProtection | undefined,
+): Promise<IdentitySealer | undefined> {
   const file = join(dataDir, IDENTITY_KEY_FILE)
-  if (protection === undefined) throw new DeviceSecretRequiredError(`${dataDir}: give the device unlock secret with --secret-file PATH or the CLINIC_MESH_DEVICE_SECRET environment variable`)
+  if (protection === undefined)
+    throw new DeviceSecretRequiredError(
+      `${dataDir}: give the device unlock secret with --secret-file PATH or the CLINIC_MESH_DEVICE_SECRET environment variable`,
+    )
   if ('plain' in protection) {
-    if (existsSync(file)) throw new ConfigError(`${dataDir} holds sealed secrets (${IDENTITY_KEY_FILE}): plain storage refused, give the device secret`)
+    if (existsSync(file))
+      throw new ConfigError(
+        `${dataDir} holds sealed secrets (${IDENTITY_KEY_FILE}): plain storage refused, give the device secret`,
+      )
     return undefined // --plain-storage (benchmarks, the control test): device.json and peer.key stay clear
   }
   if (existsSync(file)) return sealerOf(await openKeyFile(file, protection.secret))
@@ -38,7 +54,11 @@ async function open(dataDir: string, protection: StorageProtection | undefined):
   await rm(pending, { force: true })
   // the same kdf as device.key (when it exists): one scrypt run unlocks both at every start
   const dataKeyFile = join(dataDir, 'device.key')
-  const keyring = await createKeyFile(pending, protection.secret, existsSync(dataKeyFile) ? { kdf: await readKeyFileKdf(dataKeyFile) } : {})
+  const keyring = await createKeyFile(
+    pending,
+    protection.secret,
+    existsSync(dataKeyFile) ? { kdf: await readKeyFileKdf(dataKeyFile) } : {},
+  )
   await rename(pending, file)
   return sealerOf(keyring)
 }
@@ -47,7 +67,10 @@ async function open(dataDir: string, protection: StorageProtection | undefined):
  * The sealer of `dataDir` (its key file created on first use), opened once per process; `undefined` under
  * `--plain-storage`. A wrong secret is `KeyFileError` (`wrong-secret`).
  */
-export function identitySealer(dataDir: string, protection: StorageProtection | undefined): Promise<IdentitySealer | undefined> {
+export function identitySealer(
+  dataDir: string,
+  protection: StorageProtection | undefined,
+): Promise<IdentitySealer | undefined> {
   const key = resolve(dataDir)
   let p = opened.get(key)
   if (!p) {

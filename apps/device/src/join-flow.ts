@@ -25,7 +25,8 @@ import { log } from './log.js'
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 /** Bytes of a hex value (the clinic file's keys; join messages are checked by their contract schemas first). */
 function bytes(v: unknown, what: string): Uint8Array {
-  if (typeof v !== 'string' || !/^(?:[0-9a-f]{2}){1,4096}$/.test(v)) throw new InvalidInputError(`${what} must be hex`)
+  if (typeof v !== 'string' || !/^(?:[0-9a-f]{2}){1,4096}$/.test(v))
+    throw new InvalidInputError(`${what} must be hex`)
   return Uint8Array.from(Buffer.from(v, 'hex'))
 }
 
@@ -56,7 +57,9 @@ export interface JoinHostInit {
  */
 export function reachableHost(host: string): string {
   if (host !== '0.0.0.0') return host
-  const all = Object.values(networkInterfaces()).flat().filter((a) => a !== undefined)
+  const all = Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a !== undefined)
   return all.find((a) => a.family === 'IPv4' && !a.internal)?.address ?? '127.0.0.1'
 }
 
@@ -87,7 +90,8 @@ export async function hostJoin(init: JoinHostInit): Promise<JoinOffer> {
   server = createServer((req, res) => {
     void (async () => {
       try {
-        if (req.headers.origin !== undefined) throw new ForbiddenOriginError('the join endpoint is for devices, not web pages')
+        if (req.headers.origin !== undefined)
+          throw new ForbiddenOriginError('the join endpoint is for devices, not web pages')
         const body = await readJson(req)
         if (req.url === '/join/offer' && req.method === 'POST') {
           offers.take(req.socket.remoteAddress)
@@ -97,7 +101,10 @@ export async function hostJoin(init: JoinHostInit): Promise<JoinOffer> {
         }
         if (req.url === '/join/welcome' && req.method === 'POST') {
           const m = parseWith(JoinWelcomeMessageSchema, body, 'join welcome')
-          const { enrolment, welcome } = admin.welcome(bytes(m.sid, 'sid'), { confirm: bytes(m.confirm, 'confirm'), sealed: bytes(m.sealed, 'sealed') })
+          const { enrolment, welcome } = admin.welcome(bytes(m.sid, 'sid'), {
+            confirm: bytes(m.confirm, 'confirm'),
+            sealed: bytes(m.sealed, 'sealed'),
+          })
           await init.enrol(enrolment)
           log('device-joined', { peerId: enrolment.devicePeerId })
           sendJson(res, 200, { confirm: hex(welcome.confirm), sealed: hex(welcome.sealed) })
@@ -106,14 +113,26 @@ export async function hostJoin(init: JoinHostInit): Promise<JoinOffer> {
         sendJson(res, 404, { error: { name: 'RouteNotFoundError', message: 'no such join route' } })
       } catch (err) {
         const status = err instanceof JoinError ? 400 : errorReply(err).status
-        sendJson(res, status, errorReply(err instanceof JoinError ? Object.assign(new InvalidInputError(err.message), { name: 'JoinError' }) : err).body)
+        sendJson(
+          res,
+          status,
+          errorReply(
+            err instanceof JoinError
+              ? Object.assign(new InvalidInputError(err.message), { name: 'JoinError' })
+              : err,
+          ).body,
+        )
       }
     })()
   })
   await new Promise<void>((resolve) => server.listen(0, init.host, resolve))
   setTimeout(close, code.expiresAt - Date.now()).unref()
   const { port } = server.address() as AddressInfo
-  return { code: code.code, expiresAt: new Date(code.expiresAt).toISOString(), url: `http://${reachableHost(init.host)}:${port}` }
+  return {
+    code: code.code,
+    expiresAt: new Date(code.expiresAt).toISOString(),
+    url: `http://${reachableHost(init.host)}:${port}`,
+  }
 }
 
 function members(json: string | undefined): Enrolment[] {
@@ -130,38 +149,66 @@ function members(json: string | undefined): Enrolment[] {
  * this device's enrolment only, the clinic secret sealed under this device's identity key unless it runs with
  * --plain-storage), so the normal start continues as for any enrolled device.
  */
-export async function joinClinic(dataDir: string, url: string, code: string, device: { peerId: string; name: string }, sealer?: IdentitySealer): Promise<string> {
+export async function joinClinic(
+  dataDir: string,
+  url: string,
+  code: string,
+  device: { peerId: string; name: string },
+  sealer?: IdentitySealer,
+): Promise<string> {
   const file = join(dataDir, 'clinic.json')
   if (existsSync(file)) return file
   const client = new JoinClient(code, { devicePeerId: device.peerId, deviceName: device.name })
-  const post = async <S extends Schema>(path: string, body: Record<string, string>, reply: S): Promise<Output<S>> => {
+  const post = async <S extends Schema>(
+    path: string,
+    body: Record<string, string>,
+    reply: S,
+  ): Promise<Output<S>> => {
     let res: Response
     try {
-      res = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) })
+      res = await fetch(`${url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(10_000),
+      })
     } catch (err) {
       throw new ConfigError(`cannot reach the admin device at ${url}: ${(err as Error).message}`)
     }
     const json = (await res.json()) as { error?: { name?: string; message?: string } } | undefined
     if (!res.ok) throw new JoinError(json?.error?.message ?? `join failed with HTTP ${res.status}`)
-    return parseWith(reply, json, 'the admin device\'s join answer')
+    return parseWith(reply, json, "the admin device's join answer")
   }
   const hello = client.hello()
   const offer = await post('/join/offer', { sid: hex(hello.sid), y: hex(hello.y) }, JoinOfferAnswerSchema)
   const request = client.request({ y: bytes(offer.y, 'y') })
-  const welcome = await post('/join/welcome', { sid: hex(hello.sid), confirm: hex(request.confirm), sealed: hex(request.sealed) }, JoinWelcomeAnswerSchema)
-  const bundle = client.finish({ confirm: bytes(welcome.confirm, 'confirm'), sealed: bytes(welcome.sealed, 'sealed') })
+  const welcome = await post(
+    '/join/welcome',
+    { sid: hex(hello.sid), confirm: hex(request.confirm), sealed: hex(request.sealed) },
+    JoinWelcomeAnswerSchema,
+  )
+  const bundle = client.finish({
+    confirm: bytes(welcome.confirm, 'confirm'),
+    sealed: bytes(welcome.sealed, 'sealed'),
+  })
   const e = bundle.extra
-  if (!e.name || !e.site || !e.mdnsTag) throw new JoinError('the admin device sent an incomplete clinic description')
+  if (!e.name || !e.site || !e.mdnsTag)
+    throw new JoinError('the admin device sent an incomplete clinic description')
   const clinic: ClinicFile = {
     kind: 'clinic-mesh/clinic/1',
     clinic: bundle.clinic,
     name: e.name,
     site: e.site,
-    ...(sealer ? { clinicSecretSealed: await sealer.seal('clinicSecret', bundle.clinicSecret) } : { clinicSecret: hex(bundle.clinicSecret) }),
+    ...(sealer
+      ? { clinicSecretSealed: await sealer.seal('clinicSecret', bundle.clinicSecret) }
+      : { clinicSecret: hex(bundle.clinicSecret) }),
     adminPublicKeys: bundle.adminPublicKeys.map(hex),
     mdnsTag: e.mdnsTag,
     // its own enrolment and the members it may talk to (each verified by its gater against the admin keys)
-    enrolments: [bundle.enrolment, ...members(e.members).filter((m) => m.devicePeerId !== bundle.enrolment.devicePeerId)],
+    enrolments: [
+      bundle.enrolment,
+      ...members(e.members).filter((m) => m.devicePeerId !== bundle.enrolment.devicePeerId),
+    ],
     ...(e.directoryUrl ? { directoryUrl: e.directoryUrl } : {}),
   }
   await writeJsonAtomic(file, clinic)

@@ -21,11 +21,16 @@ const USAGE = `usage:
   clinic-mesh demo [--data DIR] [--base-port N]`
 
 /** The device unlock secret: `--secret-file` (outside the data dir), else the env var; `--plain-storage` opts out. */
-async function protection(dataDir: string, secretFile: string | undefined, plain: boolean | undefined): Promise<{ storage?: StorageProtection }> {
+async function protection(
+  dataDir: string,
+  secretFile: string | undefined,
+  plain: boolean | undefined,
+): Promise<{ storage?: StorageProtection }> {
   const fromEnv = process.env[SECRET_ENV]
   delete process.env[SECRET_ENV] // not inherited by anything this process might spawn
   if (plain) {
-    if (secretFile !== undefined || fromEnv) throw new ConfigError('--plain-storage together with a device secret: choose one')
+    if (secretFile !== undefined || fromEnv)
+      throw new ConfigError('--plain-storage together with a device secret: choose one')
     return { storage: { plain: true } }
   }
   if (secretFile !== undefined) {
@@ -34,7 +39,9 @@ async function protection(dataDir: string, secretFile: string | undefined, plain
     try {
       text = await readFile(secretFile, 'utf8')
     } catch (err) {
-      throw new ConfigError(`cannot read the secret file ${secretFile}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`)
+      throw new ConfigError(
+        `cannot read the secret file ${secretFile}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+      )
     }
     return { storage: { secret: text.replace(/\r?\n$/, '') } }
   }
@@ -46,7 +53,8 @@ async function readRelayCa(file: string): Promise<string> {
   const text = await readFile(file, 'utf8').catch((err: unknown) => {
     throw new ConfigError(`cannot read --relay-ca ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`)
   })
-  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(`--relay-ca ${file} holds no PEM certificate`)
+  if (!text.includes('-----BEGIN CERTIFICATE-----'))
+    throw new ConfigError(`--relay-ca ${file} holds no PEM certificate`)
   return text
 }
 
@@ -78,20 +86,36 @@ async function device(args: string[]): Promise<void> {
   })
   const port = Number(values.port)
   const relayKey = values['relay-key']
-  if (!values.data || !values.name || !Number.isInteger(port) || port < 0 || port > 65535 || (relayKey !== undefined && !/^[0-9a-f]{64}$/.test(relayKey))) {
+  if (
+    !values.data ||
+    !values.name ||
+    !Number.isInteger(port) ||
+    port < 0 ||
+    port > 65535 ||
+    (relayKey !== undefined && !/^[0-9a-f]{64}$/.test(relayKey))
+  ) {
     console.error(USAGE)
     process.exit(2)
   }
   let clinicFile = values['clinic-file']
   const storage = await protection(values.data, values['secret-file'], values['plain-storage'])
   if (values.join !== undefined || values['join-code'] !== undefined) {
-    if (!values.join || !values['join-code']) throw new ConfigError('--join URL needs --join-code CODE (and the other way round)')
+    if (!values.join || !values['join-code'])
+      throw new ConfigError('--join URL needs --join-code CODE (and the other way round)')
     const peerId = await devicePeerId(values.data, storage.storage)
-    clinicFile = await joinClinic(values.data, values.join, values['join-code'], { peerId, name: values.name }, await identitySealer(values.data, storage.storage))
+    clinicFile = await joinClinic(
+      values.data,
+      values.join,
+      values['join-code'],
+      { peerId, name: values.name },
+      await identitySealer(values.data, storage.storage),
+    )
   }
   const node = await DeviceNode.start({
     dataDir: values.data,
-    ...(values['join-host'] ?? process.env.CLINIC_MESH_JOIN_HOST ? { joinHost: values['join-host'] ?? process.env.CLINIC_MESH_JOIN_HOST } : {}),
+    ...((values['join-host'] ?? process.env.CLINIC_MESH_JOIN_HOST)
+      ? { joinHost: values['join-host'] ?? process.env.CLINIC_MESH_JOIN_HOST }
+      : {}),
     ...storage,
     name: values.name,
     port,
@@ -134,7 +158,12 @@ async function device(args: string[]): Promise<void> {
 }
 
 process.on('uncaughtException', (err) => log('uncaught-exception', { error: err.name, message: err.message }))
-process.on('unhandledRejection', (err) => log('unhandled-rejection', { error: err instanceof Error ? err.name : 'unknown', message: err instanceof Error ? err.message : '' }))
+process.on('unhandledRejection', (err) =>
+  log('unhandled-rejection', {
+    error: err instanceof Error ? err.name : 'unknown',
+    message: err instanceof Error ? err.message : '',
+  }),
+)
 
 const [command, ...rest] = process.argv.slice(2)
 const run = command === 'device' ? device(rest) : command === 'demo' ? runDemo(rest) : undefined
@@ -145,9 +174,17 @@ if (!run) {
 run.catch((err: unknown) => {
   const r: unknown = err instanceof Error ? (err as Error & { reason?: unknown }).reason : undefined
   const reason = typeof r === 'string' ? r : null
-  log('start-failed', { error: err instanceof Error ? err.name : 'unknown', reason, message: err instanceof Error ? err.message : String(err) })
+  log('start-failed', {
+    error: err instanceof Error ? err.name : 'unknown',
+    reason,
+    message: err instanceof Error ? err.message : String(err),
+  })
   // one readable line for whoever started the node by hand (no stack trace)
   const hint = reason === 'wrong-secret' ? ' (wrong device secret)' : ''
-  process.stderr.write(`clinic-mesh: cannot start: ${err instanceof Error ? `${err.name}${hint}: ${err.message}` : String(err)}\n`)
-  process.exit(err instanceof Error && (err.name === 'DeviceSecretRequiredError' || err.name === 'KeyFileError') ? 3 : 1)
+  process.stderr.write(
+    `clinic-mesh: cannot start: ${err instanceof Error ? `${err.name}${hint}: ${err.message}` : String(err)}\n`,
+  )
+  process.exit(
+    err instanceof Error && (err.name === 'DeviceSecretRequiredError' || err.name === 'KeyFileError') ? 3 : 1,
+  )
 })

@@ -45,7 +45,8 @@ export interface NodeHost {
 /** The session checks every route starts with. */
 export type SessionHost = Pick<NodeHost, 'auth' | 'relay' | 'deviceSigningKey' | 'peerId'>
 /** Enrolment and revocation of devices (admin routes). */
-export type AdminHost = SessionHost & Pick<NodeHost, 'audit' | 'config' | 'joinHost' | 'membership' | 'membershipDoc' | 'repo'>
+export type AdminHost = SessionHost &
+  Pick<NodeHost, 'audit' | 'config' | 'joinHost' | 'membership' | 'membershipDoc' | 'repo'>
 /** Signing and verifying prescriptions. */
 export type PrescriptionHost = SessionHost & Pick<NodeHost, 'audit' | 'config' | 'ledger' | 'records'>
 /** The browser's storage key (kept in the repo's sealed storage). */

@@ -1,5 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { SignPrescriptionRequestSchema, type DeviceId, type SignPrescriptionReply } from '@clinic-mesh/contracts'
+import {
+  SignPrescriptionRequestSchema,
+  type DeviceId,
+  type SignPrescriptionReply,
+} from '@clinic-mesh/contracts'
 import { ForbiddenError } from '@clinic-mesh/security'
 import type { PrescriptionHost } from './node-host.js'
 import { readBody, sendJson } from './http-util.js'
@@ -8,8 +12,14 @@ import { ready } from './route-context.js'
 /** The policy refusal in words for the person at the tablet (the web shows the message as it is). */
 function plainRefusal(err: ForbiddenError, ageDays: number | undefined): ForbiddenError {
   if (err.reason === 'stale-knowledge-base') {
-    const seen = ageDays === undefined ? 'has never been updated from the central office' : `was last updated from the central office ${Math.floor(ageDays)} days ago`
-    return new ForbiddenError(err.reason, `this tablet's medicines list ${seen}; connect to the internet, then sign`)
+    const seen =
+      ageDays === undefined
+        ? 'has never been updated from the central office'
+        : `was last updated from the central office ${Math.floor(ageDays)} days ago`
+    return new ForbiddenError(
+      err.reason,
+      `this tablet's medicines list ${seen}; connect to the internet, then sign`,
+    )
   }
   if (err.reason === 'role') return new ForbiddenError(err.reason, 'only a clinician can sign a prescription')
   return err
@@ -21,9 +31,23 @@ function plainRefusal(err: ForbiddenError, ageDays: number | undefined): Forbidd
  * clinician's key and its own (records `signPrescription`), writes the signature into the chart and audits it. No
  * route signs a hash a client supplies. Returns false for any other path.
  */
-export async function prescriptionRoute(node: PrescriptionHost, req: IncomingMessage, res: ServerResponse, parts: string[]): Promise<boolean> {
+export async function prescriptionRoute(
+  node: PrescriptionHost,
+  req: IncomingMessage,
+  res: ServerResponse,
+  parts: string[],
+): Promise<boolean> {
   const [, a, pid, b, rxId, c] = parts
-  if (a !== 'patients' || b !== 'prescriptions' || c !== 'sign' || parts.length !== 6 || req.method !== 'POST' || !pid || !rxId) return false
+  if (
+    a !== 'patients' ||
+    b !== 'prescriptions' ||
+    c !== 'sign' ||
+    parts.length !== 6 ||
+    req.method !== 'POST' ||
+    !pid ||
+    !rxId
+  )
+    return false
   // offline, a clinician signs against the knowledge-base snapshot the relay last settled (prices, formulary): it
   // must be younger than the policy's limit (docs/ARCHITECTURE.md, offline matrix)
   const settledAt = (await ready(node.ledger).stock()).settledAt
@@ -31,7 +55,10 @@ export async function prescriptionRoute(node: PrescriptionHost, req: IncomingMes
   const online = node.relay?.status().connected ?? false
   let signer
   try {
-    signer = ready(node.auth).requireSigner(req, 'sign-prescription', { online, ...(knowledgeBaseAgeDays !== undefined ? { knowledgeBaseAgeDays } : {}) })
+    signer = ready(node.auth).requireSigner(req, 'sign-prescription', {
+      online,
+      ...(knowledgeBaseAgeDays !== undefined ? { knowledgeBaseAgeDays } : {}),
+    })
   } catch (err) {
     throw err instanceof ForbiddenError ? plainRefusal(err, knowledgeBaseAgeDays) : err
   }
@@ -45,7 +72,12 @@ export async function prescriptionRoute(node: PrescriptionHost, req: IncomingMes
     await audit.record(principal.user, 'change', `patient:${pid}`)
     await audit.record(principal.user, 'change', `prescription-signature:${rxId}`)
   }
-  const reply: SignPrescriptionReply = { patientId: pid, prescriptionId: rxId, hash: done.hash, signedNow: done.signedNow }
+  const reply: SignPrescriptionReply = {
+    patientId: pid,
+    prescriptionId: rxId,
+    hash: done.hash,
+    signedNow: done.signedNow,
+  }
   sendJson(res, 200, reply)
   return true
 }

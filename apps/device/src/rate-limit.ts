@@ -42,12 +42,15 @@ export class RateLimiter {
     const key = client ?? 'unknown'
     const mine = this.#clients.get(key) ?? 0
     const retry = Math.ceil((this.#windowStart + this.#init.windowMs - now) / 1000)
-    if (mine >= this.#init.perClient) throw new TooManyRequestsError(`too many requests from this address: try again in ${retry} s`)
-    if (this.#total >= this.#init.total) throw new TooManyRequestsError(`too many requests: try again in ${retry} s`)
+    if (mine >= this.#init.perClient)
+      throw new TooManyRequestsError(`too many requests from this address: try again in ${retry} s`)
+    if (this.#total >= this.#init.total)
+      throw new TooManyRequestsError(`too many requests: try again in ${retry} s`)
     this.#clients.set(key, mine + 1)
     this.#total++
   }
 }
 
 /** Join offers (each a PAKE step the admin device keeps state for): 8 per address and 40 overall per minute. */
-export const joinOfferLimiter = (): RateLimiter => new RateLimiter({ perClient: 8, total: 40, windowMs: 60_000 })
+export const joinOfferLimiter = (): RateLimiter =>
+  new RateLimiter({ perClient: 8, total: 40, windowMs: 60_000 })

@@ -1,5 +1,12 @@
 import { parseAutomergeUrl, type DocumentId, type Repo } from '@automerge/automerge-repo'
-import { newId, type EncounterId, type OpenEncounterRequest, type PatientId, type RegisterPatientRequest, type UpdateEncounterRequest } from '@clinic-mesh/contracts'
+import {
+  newId,
+  type EncounterId,
+  type OpenEncounterRequest,
+  type PatientId,
+  type RegisterPatientRequest,
+  type UpdateEncounterRequest,
+} from '@clinic-mesh/contracts'
 import {
   addDiagnosis,
   editNotes,
@@ -26,7 +33,7 @@ import {
   type QueueStatus,
   type Sex,
 } from '@clinic-mesh/records'
-import type { ClinicStore} from '@clinic-mesh/store';
+import type { ClinicStore } from '@clinic-mesh/store'
 import { UnknownPatientError, shardOf } from '@clinic-mesh/store'
 import { ClinicNotReadyError } from './errors.js'
 
@@ -58,7 +65,11 @@ export class RecordsApi {
   /** Writes to a chart and resolves once the bucket and its index shard are saved to disk. */
   async #write<T>(patientId: string, fn: (d: ChartCollection) => T): Promise<T> {
     let out: T | undefined
-    await within(this.#store.change(patientId, (d) => void (out = fn(d))), 10_000, `the chart bucket of ${patientId}`)
+    await within(
+      this.#store.change(patientId, (d) => void (out = fn(d))),
+      10_000,
+      `the chart bucket of ${patientId}`,
+    )
     const bucket = await this.#store.bucketFor(patientId)
     const shards = this.#store.layout.indexShards
     const shard = shards[shardOf(patientId, shards.length)]
@@ -69,7 +80,10 @@ export class RecordsApi {
   }
 
   /** A request parsed with the contract's `RegisterPatientRequestSchema`; the records package checks the clinical rules. */
-  async register(body: RegisterPatientRequest, actor: Actor): Promise<{ id: PatientId; encounterId?: EncounterId }> {
+  async register(
+    body: RegisterPatientRequest,
+    actor: Actor,
+  ): Promise<{ id: PatientId; encounterId?: EncounterId }> {
     const reason = body.reason ?? undefined
     const id = newId<PatientId>('pt')
     const input = {
@@ -105,7 +119,10 @@ export class RecordsApi {
     return { id, candidates: ids.flatMap((c) => this.#store.index.get(c) ?? []) }
   }
 
-  async openEncounter(body: OpenEncounterRequest, actor: Actor): Promise<{ id: EncounterId; patientId: string }> {
+  async openEncounter(
+    body: OpenEncounterRequest,
+    actor: Actor,
+  ): Promise<{ id: EncounterId; patientId: string }> {
     const { patientId, reason } = body
     const queue = (body.queue ?? undefined) as QueueStatus | undefined
     const id = await this.#write(patientId, (d) => {
@@ -134,7 +151,10 @@ export class RecordsApi {
       if (status) setEncounterStatus(chart, encounterId, status, actor)
       if (section) setSectionStatus(chart, encounterId, section.name, section.status, actor)
     })
-    const { chart, review } = (await this.chart(patientId)) as { chart: { encounters: Record<string, unknown> }; review: unknown }
+    const { chart, review } = (await this.chart(patientId)) as {
+      chart: { encounters: Record<string, unknown> }
+      review: unknown
+    }
     return { id: encounterId, patientId, encounter: chart.encounters[encounterId], review }
   }
 
@@ -143,7 +163,13 @@ export class RecordsApi {
    * that writes the signature. `expectedHash` (what the clinician saw) that differs → `PrescriptionChangedError`,
    * nothing signed. A retry of a request that already signed that version answers it again (`signedNow: false`).
    */
-  async signPrescription(patientId: string, rxId: string, signer: PrescriptionSigner, actor: Actor, expectedHash?: string): Promise<{ hash: string; signedNow: boolean }> {
+  async signPrescription(
+    patientId: string,
+    rxId: string,
+    signer: PrescriptionSigner,
+    actor: Actor,
+    expectedHash?: string,
+  ): Promise<{ hash: string; signedNow: boolean }> {
     return this.#write(patientId, (d) => {
       const chart = d.charts[patientId]
       if (!chart) throw new UnknownPatientError(patientId)

@@ -5,8 +5,23 @@ import { isIPv4 } from 'node:net'
 import { decodeSyncMessage } from '@automerge/automerge'
 import type { Message, PeerId, PeerMetadata, Repo } from '@automerge/automerge-repo'
 import { WebSocketClientAdapter } from '@automerge/automerge-repo-network-websocket'
-import { ChallengeReplySchema, ClinicMeshError, ErrorReplySchema, IdentityReplySchema, RegistrationReplySchema, tryParse, type Input, type RegistrationRequestSchema } from '@clinic-mesh/contracts'
-import { signRelayProof, verifyRelayIdentity, type Enrolment, type RelayProof, type RelayProofKind } from '@clinic-mesh/mesh'
+import {
+  ChallengeReplySchema,
+  ClinicMeshError,
+  ErrorReplySchema,
+  IdentityReplySchema,
+  RegistrationReplySchema,
+  tryParse,
+  type Input,
+  type RegistrationRequestSchema,
+} from '@clinic-mesh/contracts'
+import {
+  signRelayProof,
+  verifyRelayIdentity,
+  type Enrolment,
+  type RelayProof,
+  type RelayProofKind,
+} from '@clinic-mesh/mesh'
 import WebSocket from 'ws'
 import { ConfigError } from './errors.js'
 import { log } from './log.js'
@@ -39,7 +54,11 @@ export interface RelayTransport {
   insecure?: boolean
 }
 
-const isLoopback = (host: string): boolean => host === 'localhost' || host.endsWith('.localhost') || host === '[::1]' || (isIPv4(host) && host.startsWith('127.'))
+const isLoopback = (host: string): boolean =>
+  host === 'localhost' ||
+  host.endsWith('.localhost') ||
+  host === '[::1]' ||
+  (isIPv4(host) && host.startsWith('127.'))
 
 /**
  * The relay URL a device may use: `wss://`/`https://` anywhere, `ws://`/`http://` only to loopback (127.0.0.0/8,
@@ -53,9 +72,12 @@ export function checkRelayUrl(url: string, insecure = false): void {
   } catch {
     throw new ConfigError(`--relay ${url} is not a URL (wss://HOST:PORT)`)
   }
-  if (!['ws:', 'wss:', 'http:', 'https:'].includes(u.protocol)) throw new ConfigError(`--relay ${url}: use wss://HOST:PORT`)
+  if (!['ws:', 'wss:', 'http:', 'https:'].includes(u.protocol))
+    throw new ConfigError(`--relay ${url}: use wss://HOST:PORT`)
   if ((u.protocol === 'ws:' || u.protocol === 'http:') && !isLoopback(u.hostname) && !insecure) {
-    throw new ConfigError(`--relay ${url} is plain text to a host that is not loopback: use wss:// (with --relay-ca FILE for a self-signed certificate), or --insecure-relay for development only`)
+    throw new ConfigError(
+      `--relay ${url} is plain text to a host that is not loopback: use wss:// (with --relay-ca FILE for a self-signed certificate), or --insecure-relay for development only`,
+    )
   }
 }
 
@@ -114,7 +136,13 @@ class OneShotAdapter extends WebSocketClientAdapter {
     }
   })
 
-  constructor(url: string, onOpen: () => void, onClose: () => void, relayOnly: () => readonly string[], ca?: string | Buffer) {
+  constructor(
+    url: string,
+    onOpen: () => void,
+    onClose: () => void,
+    relayOnly: () => readonly string[],
+    ca?: string | Buffer,
+  ) {
     super(url, 3_600_000)
     this.#relayOnly = relayOnly
     this.#ca = ca
@@ -161,7 +189,12 @@ class OneShotAdapter extends WebSocketClientAdapter {
    */
   override send(message: Message): void {
     const m = message as { type: string; documentId?: string; data?: Uint8Array }
-    if ((m.type === 'sync' || m.type === 'request') && m.documentId && m.data && this.#relayOnly().includes(m.documentId)) {
+    if (
+      (m.type === 'sync' || m.type === 'request') &&
+      m.documentId &&
+      m.data &&
+      this.#relayOnly().includes(m.documentId)
+    ) {
       let changes = 1
       try {
         changes = decodeSyncMessage(m.data).changes.length
@@ -207,7 +240,14 @@ export class RelayLink {
   /** `url` is `wss://host:port` (the relay's `/sync` is appended when missing); see `checkRelayUrl`. */
   readonly #creds: RelayCredentials
 
-  constructor(repo: Repo, url: string, reg: RelayRegistration, creds: RelayCredentials, onPeer: (remote: PeerId | undefined) => void, transport: RelayTransport = {}) {
+  constructor(
+    repo: Repo,
+    url: string,
+    reg: RelayRegistration,
+    creds: RelayCredentials,
+    onPeer: (remote: PeerId | undefined) => void,
+    transport: RelayTransport = {},
+  ) {
     checkRelayUrl(url, transport.insecure)
     this.#repo = repo
     this.#base = url.replace(/\/sync\/?$/, '').replace(/\/$/, '')
@@ -273,12 +313,19 @@ export class RelayLink {
       syncUrl = `${this.#base.replace(/^http/, 'ws')}/sync?${q.toString()}`
     } catch (err) {
       const text = describeError(err)
-      if (err instanceof RelayAuthError && text !== this.#lastError) log('relay-auth-failed', { error: 'RelayAuthError', cause: err.name, message: err.message })
+      if (err instanceof RelayAuthError && text !== this.#lastError)
+        log('relay-auth-failed', { error: 'RelayAuthError', cause: err.name, message: err.message })
       this.#lastError = text
       return this.#retry()
     }
     if (this.#stopped || !this.#enabled || this.#adapter) return
-    const adapter = new OneShotAdapter(syncUrl, () => {}, () => this.#lost(adapter), () => this.#creds.relayOnlyDocs?.() ?? [], this.#transport.ca)
+    const adapter = new OneShotAdapter(
+      syncUrl,
+      () => {},
+      () => this.#lost(adapter),
+      () => this.#creds.relayOnlyDocs?.() ?? [],
+      this.#transport.ca,
+    )
     adapter.on('peer-candidate', ({ peerId }) => {
       this.#connected = true
       this.#remote = peerId
@@ -304,15 +351,22 @@ export class RelayLink {
     const { clinic, peerId } = this.#reg
     const q = new URLSearchParams({ nonce, clinic, peer: peerId })
     const res = await this.#request('GET', `/api/identity?${q.toString()}`)
-    if (res.status !== 200) throw new RelayAuthError(`the relay did not prove its identity: GET /api/identity answered HTTP ${res.status} (an older or a foreign relay)`)
+    if (res.status !== 200)
+      throw new RelayAuthError(
+        `the relay did not prove its identity: GET /api/identity answered HTTP ${res.status} (an older or a foreign relay)`,
+      )
     const proof = tryParse(IdentityReplySchema, res.body)
     if (!proof || !verifyRelayIdentity(proof.relayKey, proof.signature, nonce, clinic, peerId)) {
-      throw new RelayAuthError('the relay’s identity proof does not verify: it does not hold the key it names')
+      throw new RelayAuthError(
+        'the relay’s identity proof does not verify: it does not hold the key it names',
+      )
     }
     const { relayKey } = proof
     const pinned = this.#creds.relayKey?.pinned() ?? this.#proven
     if (pinned !== undefined && pinned !== relayKey) {
-      const err = new RelayKeyMismatchError(`the relay proves key ${relayKey.slice(0, 16)}…, this device pinned ${pinned.slice(0, 16)}…: not connecting`)
+      const err = new RelayKeyMismatchError(
+        `the relay proves key ${relayKey.slice(0, 16)}…, this device pinned ${pinned.slice(0, 16)}…: not connecting`,
+      )
       log('relay-key-mismatch', { error: err.name, pinned, offered: relayKey })
       throw err
     }
@@ -332,7 +386,10 @@ export class RelayLink {
   #request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
     const url = new URL(`${this.#http}${path}`)
     const data = body === undefined ? undefined : JSON.stringify(body)
-    const headers: Record<string, string | number> = data === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) }
+    const headers: Record<string, string | number> =
+      data === undefined
+        ? {}
+        : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) }
     return new Promise((resolve, reject) => {
       const onReply = (res: IncomingMessage): void => {
         const chunks: Buffer[] = []
@@ -355,7 +412,16 @@ export class RelayLink {
       }
       const req =
         url.protocol === 'https:'
-          ? httpsRequest(url, { method, headers, timeout: 5_000, ...(this.#transport.ca === undefined ? {} : { ca: this.#transport.ca }) }, onReply)
+          ? httpsRequest(
+              url,
+              {
+                method,
+                headers,
+                timeout: 5_000,
+                ...(this.#transport.ca === undefined ? {} : { ca: this.#transport.ca }),
+              },
+              onReply,
+            )
           : httpRequest(url, { method, headers, timeout: 5_000 }, onReply)
       req.on('timeout', () => req.destroy(new Error('the relay did not answer within 5 s')))
       req.on('error', reject)
@@ -373,11 +439,19 @@ export class RelayLink {
     const { clinic, directoryUrl, peerId } = this.#reg
     const { devicePeerId } = this.#creds
     const proof = await this.#prove('register', [clinic, directoryUrl, peerId, devicePeerId])
-    const request: Input<typeof RegistrationRequestSchema> = { ...this.#reg, devicePeerId, enrolment, adminPublicKeys: this.#creds.adminPublicKeys, proof }
+    const request: Input<typeof RegistrationRequestSchema> = {
+      ...this.#reg,
+      devicePeerId,
+      enrolment,
+      adminPublicKeys: this.#creds.adminPublicKeys,
+      proof,
+    }
     const res = await this.#request('POST', '/api/clinics', request)
     if (res.status !== 200 && res.status !== 201) {
       const body = tryParse(ErrorReplySchema, res.body)
-      throw new Error(`relay refused registration: HTTP ${res.status} ${body?.error.name ?? ''} ${body?.error.message ?? ''}`.trim())
+      throw new Error(
+        `relay refused registration: HTTP ${res.status} ${body?.error.name ?? ''} ${body?.error.message ?? ''}`.trim(),
+      )
     }
     await this.#checkRelayKey(tryParse(RegistrationReplySchema, res.body)?.relayKey)
     this.#registered = true
@@ -385,8 +459,12 @@ export class RelayLink {
 
   /** Pin the relay's key (the one it just proved) at the first registration; afterwards a different one is refused, loudly. */
   async #checkRelayKey(offered: unknown): Promise<void> {
-    if (typeof offered !== 'string' || !/^[0-9a-f]{64}$/.test(offered)) throw new RelayKeyMismatchError('the relay sent no identity key (an older or a foreign relay)')
-    if (offered !== this.#proven) throw new RelayKeyMismatchError(`the relay registered under key ${offered.slice(0, 16)}… but proved ${String(this.#proven).slice(0, 16)}…: not connecting`)
+    if (typeof offered !== 'string' || !/^[0-9a-f]{64}$/.test(offered))
+      throw new RelayKeyMismatchError('the relay sent no identity key (an older or a foreign relay)')
+    if (offered !== this.#proven)
+      throw new RelayKeyMismatchError(
+        `the relay registered under key ${offered.slice(0, 16)}… but proved ${String(this.#proven).slice(0, 16)}…: not connecting`,
+      )
     const pin = this.#creds.relayKey
     if (!pin) return
     const pinned = pin.pinned()
@@ -396,7 +474,9 @@ export class RelayLink {
       return
     }
     if (pinned !== offered) {
-      const err = new RelayKeyMismatchError(`the relay presents key ${offered.slice(0, 16)}…, this device pinned ${pinned.slice(0, 16)}…: not connecting`)
+      const err = new RelayKeyMismatchError(
+        `the relay presents key ${offered.slice(0, 16)}…, this device pinned ${pinned.slice(0, 16)}…: not connecting`,
+      )
       log('relay-key-mismatch', { error: err.name, pinned, offered })
       throw err
     }
@@ -435,7 +515,10 @@ export class RelayLink {
 
 /** What `status().lastError` says: auth failures under their common name, transport errors with their code. */
 function describeError(err: unknown): string {
-  if (err instanceof RelayAuthError) return err.name === 'RelayAuthError' ? `${err.name}: ${err.message}` : `RelayAuthError: ${err.name}: ${err.message}`
+  if (err instanceof RelayAuthError)
+    return err.name === 'RelayAuthError'
+      ? `${err.name}: ${err.message}`
+      : `RelayAuthError: ${err.name}: ${err.message}`
   if (!(err instanceof Error)) return String(err)
   const code = (err as NodeJS.ErrnoException).code
   return code && !err.message.includes(code) ? `${err.message} (${code})` : err.message

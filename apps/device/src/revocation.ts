@@ -29,7 +29,8 @@ export function revokeDevice(
   clinic: string,
   input: RevokeDeviceRequest,
 ): { peerId: string; revokedAt: string } {
-  if (!Object.hasOwn(membershipDoc.doc()?.enrolments ?? {}, input.peerId)) throw new InvalidInputError(`${input.peerId} is not enrolled in this clinic`)
+  if (!Object.hasOwn(membershipDoc.doc()?.enrolments ?? {}, input.peerId))
+    throw new InvalidInputError(`${input.peerId} is not enrolled in this clinic`)
   const r = signRevocation({ clinic, devicePeerId: input.peerId, reason: input.reason }, adminKey)
   membershipDoc.change((d) => {
     d.revocations[r.devicePeerId] = { ...r }
@@ -43,7 +44,15 @@ export function revokeDevice(
  * this was.
  */
 export async function wipeClinicData(dataDir: string): Promise<void> {
-  for (const name of [REPO_DIR, SESSIONS_FILE, ATTEMPTS_FILE, USER_VERSIONS_FILE, KEY_FILE, ADMIN_PASSWORD_FILE, ADMIN_KEY_FILE]) {
+  for (const name of [
+    REPO_DIR,
+    SESSIONS_FILE,
+    ATTEMPTS_FILE,
+    USER_VERSIONS_FILE,
+    KEY_FILE,
+    ADMIN_PASSWORD_FILE,
+    ADMIN_KEY_FILE,
+  ]) {
     // a storage write that began before the seal may still add a file while the tree goes: rm retries ENOTEMPTY
     await rm(join(dataDir, name), { recursive: true, force: true, maxRetries: 10, retryDelay: 100 })
   }
@@ -56,7 +65,11 @@ export async function wipeClinicDataRetrying(dataDir: string): Promise<void> {
     try {
       return await wipeClinicData(dataDir)
     } catch (err) {
-      log('device-wipe-failed', { attempt, error: err instanceof Error ? err.name : 'unknown', code: (err as NodeJS.ErrnoException).code ?? null })
+      log('device-wipe-failed', {
+        attempt,
+        error: err instanceof Error ? err.name : 'unknown',
+        code: (err as NodeJS.ErrnoException).code ?? null,
+      })
       if (attempt >= 5) throw err
       await new Promise((r) => setTimeout(r, 500 * attempt))
     }

@@ -21,7 +21,9 @@ export function signLatestRun(draft: DeviceLogDoc, op: Operation, signer: RunSig
   draft.signatures ??= {}
   const sigs = draft.signatures // read back: the object assigned above is a plain copy, this is the document's map
   let first = ops.length - 1
-  const current = Object.values(sigs).find((s) => s.lastHash === op.prev && s.user === op.user && s.count < RUN_MAX)
+  const current = Object.values(sigs).find(
+    (s) => s.lastHash === op.prev && s.user === op.user && s.count < RUN_MAX,
+  )
   if (current) {
     const at = ops.findIndex((o) => o.seq === current.firstSeq)
     if (at >= 0) first = at

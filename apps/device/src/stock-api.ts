@@ -15,16 +15,32 @@ export class StockApi {
   }
 
   /** A request parsed with the contract's `ReceiptRequestSchema`: its fields are the `receive` operation's. */
-  async receive(request: ReceiptRequest, session: StockActor): Promise<{ operation: Operation; duplicate: boolean }> {
+  async receive(
+    request: ReceiptRequest,
+    session: StockActor,
+  ): Promise<{ operation: Operation; duplicate: boolean }> {
     const { id, ...body } = request
-    const { op: operation, duplicate } = await this.#ledger.append(id, { kind: 'receive', ...body }, { user: session.user, role: session.role }, session.signer)
+    const { op: operation, duplicate } = await this.#ledger.append(
+      id,
+      { kind: 'receive', ...body },
+      { user: session.user, role: session.role },
+      session.signer,
+    )
     return { operation, duplicate }
   }
 
   /** A request parsed with the contract's `DispenseRequestSchema`: its fields are the `dispense` operation's. */
-  async dispense(request: DispenseRequest, session: StockActor): Promise<{ operation: Operation; duplicate: boolean }> {
+  async dispense(
+    request: DispenseRequest,
+    session: StockActor,
+  ): Promise<{ operation: Operation; duplicate: boolean }> {
     const { id, ...body } = request
-    const { op: operation, duplicate } = await this.#ledger.append(id, { kind: 'dispense', ...body }, { user: session.user, role: session.role }, session.signer)
+    const { op: operation, duplicate } = await this.#ledger.append(
+      id,
+      { kind: 'dispense', ...body },
+      { user: session.user, role: session.role },
+      session.signer,
+    )
     return { operation, duplicate }
   }
 
@@ -32,9 +48,17 @@ export class StockApi {
    * A formulary entry (name, price in minor units, status) as a `formulary-update` operation (the router lets only an
    * admin call this); the relay settles it only from the authority role, anything else becomes an `unauthorized` conflict.
    */
-  async formulary(request: FormularyRequest, session: StockActor): Promise<{ operation: Operation; duplicate: boolean }> {
+  async formulary(
+    request: FormularyRequest,
+    session: StockActor,
+  ): Promise<{ operation: Operation; duplicate: boolean }> {
     const { id, ...body } = request
-    const { op: operation, duplicate } = await this.#ledger.append(id, { kind: 'formulary-update', ...body }, { user: session.user, role: session.role }, session.signer)
+    const { op: operation, duplicate } = await this.#ledger.append(
+      id,
+      { kind: 'formulary-update', ...body },
+      { user: session.user, role: session.role },
+      session.signer,
+    )
     return { operation, duplicate }
   }
 

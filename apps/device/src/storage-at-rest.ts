@@ -37,7 +37,8 @@ function logHealth({ event, ...fields }: StorageHealthEvent): void {
 }
 
 /** The device's stack: fault reporting (507 / 503) over `inner`. */
-const faultReporting = (inner: StorageAdapterInterface): FaultReportingStorage => new FaultReportingStorage(inner, { onHealthChange: logHealth })
+const faultReporting = (inner: StorageAdapterInterface): FaultReportingStorage =>
+  new FaultReportingStorage(inner, { onHealthChange: logHealth })
 
 /** Every file under `dir`, as automerge-repo storage keys (NodeFSStorageAdapter layout: `ab/cdef…/type/hash`). */
 async function plainKeys(dir: string): Promise<StorageKey[]> {
@@ -57,7 +58,10 @@ async function plainKeys(dir: string): Promise<StorageKey[]> {
 }
 
 /** Re-writes a plain repo dir through the encrypted adapter into a fresh dir, then swaps it in. */
-async function migratePlain(repoDir: string, encrypted: (dir: string) => StorageAdapterInterface): Promise<number> {
+async function migratePlain(
+  repoDir: string,
+  encrypted: (dir: string) => StorageAdapterInterface,
+): Promise<number> {
   const keys = await plainKeys(repoDir)
   if (keys.length === 0) return 0
   const next = `${repoDir}.encrypting`
@@ -81,22 +85,34 @@ async function migratePlain(repoDir: string, encrypted: (dir: string) => Storage
  * Without one: refuses (DeviceSecretRequiredError) unless storage is explicitly `plain` and no key file exists.
  * A wrong secret surfaces as KeyFileError (reason `wrong-secret`) from the security package.
  */
-export async function openDeviceStorage(dataDir: string, protection: StorageProtection | undefined): Promise<DeviceStorage> {
+export async function openDeviceStorage(
+  dataDir: string,
+  protection: StorageProtection | undefined,
+): Promise<DeviceStorage> {
   const repoDir = join(dataDir, REPO_DIR)
   const keyFile = join(dataDir, KEY_FILE)
   await rm(join(repoDir, TEMP_DIR), { recursive: true, force: true }) // half-written chunks of a crashed run
   if (protection === undefined) {
     const what = existsSync(keyFile) ? `${dataDir} is encrypted` : `${dataDir} would be stored unencrypted`
-    throw new DeviceSecretRequiredError(`${what}: give the device unlock secret with --secret-file PATH or the ${SECRET_ENV} environment variable`)
+    throw new DeviceSecretRequiredError(
+      `${what}: give the device unlock secret with --secret-file PATH or the ${SECRET_ENV} environment variable`,
+    )
   }
   if ('plain' in protection) {
-    if (existsSync(keyFile)) throw new ConfigError(`${dataDir} holds encrypted data (${KEY_FILE}): plain storage refused, give the device secret`)
+    if (existsSync(keyFile))
+      throw new ConfigError(
+        `${dataDir} holds encrypted data (${KEY_FILE}): plain storage refused, give the device secret`,
+      )
     return { storage: faultReporting(new AtomicNodeFSStorageAdapter(repoDir)), encrypted: false, migrated: 0 }
   }
   if (protection.secret === '') throw new DeviceSecretRequiredError('the device unlock secret is empty')
   if (existsSync(keyFile)) {
     const keyring = await openKeyFile(keyFile, protection.secret)
-    return { storage: faultReporting(new EncryptedStorageAdapter(new AtomicNodeFSStorageAdapter(repoDir), keyring)), encrypted: true, migrated: 0 }
+    return {
+      storage: faultReporting(new EncryptedStorageAdapter(new AtomicNodeFSStorageAdapter(repoDir), keyring)),
+      encrypted: true,
+      migrated: 0,
+    }
   }
   // first encrypted start: the key file appears only once any older plain data is re-written under it, so a
   // crash half-way leaves the plain dir and no key file, and the next start simply migrates again
@@ -104,8 +120,13 @@ export async function openDeviceStorage(dataDir: string, protection: StorageProt
   await rm(pending, { force: true })
   // the kdf of DIR/identity.key when it came first (a tablet joining by code): one scrypt run unlocks both files
   const identityFile = join(dataDir, 'identity.key')
-  const keyring = await createKeyFile(pending, protection.secret, existsSync(identityFile) ? { kdf: await readKeyFileKdf(identityFile) } : {})
-  const wrap = (dir: string): StorageAdapterInterface => new EncryptedStorageAdapter(new AtomicNodeFSStorageAdapter(dir), keyring)
+  const keyring = await createKeyFile(
+    pending,
+    protection.secret,
+    existsSync(identityFile) ? { kdf: await readKeyFileKdf(identityFile) } : {},
+  )
+  const wrap = (dir: string): StorageAdapterInterface =>
+    new EncryptedStorageAdapter(new AtomicNodeFSStorageAdapter(dir), keyring)
   const migrated = await migratePlain(repoDir, wrap)
   await rename(pending, keyFile)
   if (migrated > 0) log('storage-migrated-to-encrypted', { chunks: migrated })
@@ -116,6 +137,8 @@ export async function openDeviceStorage(dataDir: string, protection: StorageProt
 export function checkSecretFileLocation(secretFile: string, dataDir: string): void {
   const rel = relative(resolve(dataDir), resolve(secretFile))
   if (rel !== '' && !rel.startsWith('..') && !rel.startsWith(sep)) {
-    throw new ConfigError(`the secret file ${secretFile} lies inside the data dir ${dataDir}: keep it elsewhere (a stolen disk must not carry its key)`)
+    throw new ConfigError(
+      `the secret file ${secretFile} lies inside the data dir ${dataDir}: keep it elsewhere (a stolen disk must not carry its key)`,
+    )
   }
 }

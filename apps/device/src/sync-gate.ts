@@ -32,7 +32,11 @@ export interface GateMessage {
 
 export type GateVerdict =
   | { readonly pass: true }
-  | { readonly pass: false; readonly error: ForbiddenReadError | ForbiddenWriteError; readonly writes?: readonly { path: string; value?: unknown }[] }
+  | {
+      readonly pass: false
+      readonly error: ForbiddenReadError | ForbiddenWriteError
+      readonly writes?: readonly { path: string; value?: unknown }[]
+    }
 
 /**
  * The device node's authority over what a signed-in browser syncs (issue "Authority at the node", design (b) in
@@ -70,7 +74,12 @@ export class SyncGate {
     const documentId = m.documentId ?? ''
     const kind = this.kindOf(documentId)
     if (!kind || !mayRead(p.role, kind)) {
-      return { pass: false, error: new ForbiddenReadError(`a ${p.role} does not receive document ${documentId.slice(0, 12)} (${kind ?? 'not a document of this clinic'})`) }
+      return {
+        pass: false,
+        error: new ForbiddenReadError(
+          `a ${p.role} does not receive document ${documentId.slice(0, 12)} (${kind ?? 'not a document of this clinic'})`,
+        ),
+      }
     }
     if (!m.data) return { pass: true }
     let changes: Uint8Array[]
@@ -80,14 +89,21 @@ export class SyncGate {
       return { pass: false, error: new ForbiddenWriteError('the sync message does not decode') }
     }
     if (changes.length === 0) return { pass: true }
-    const handle = await findDoc<unknown>(this.#repo, `automerge:${documentId}` as AutomergeUrl, { signal: AbortSignal.timeout(10_000) })
+    const handle = await findDoc<unknown>(this.#repo, `automerge:${documentId}` as AutomergeUrl, {
+      signal: AbortSignal.timeout(10_000),
+    })
     const doc = handle.doc()
     const resolved = resolveChanges(doc, changes)
     if (!resolved.ok) return { pass: false, error: new ForbiddenWriteError(resolved.message) }
-    const writes = resolved.changes.flatMap((c) => c.writes.filter((w) => !w.structural).map((w) => ({ path: w.path.join('.'), ...(w.value !== undefined ? { value: w.value } : {}) })))
+    const writes = resolved.changes.flatMap((c) =>
+      c.writes
+        .filter((w) => !w.structural)
+        .map((w) => ({ path: w.path.join('.'), ...(w.value !== undefined ? { value: w.value } : {}) })),
+    )
     const guard = kind === 'chart-bucket' ? signedPrescriptionGuard(doc as A.Doc<ChartCollection>) : undefined
     const verdict = checkWrites(p.role, kind, m.senderId, resolved.changes, guard)
-    if (!verdict.ok) return { pass: false, error: new ForbiddenWriteError(verdict.message), writes: writes.slice(0, 200) }
+    if (!verdict.ok)
+      return { pass: false, error: new ForbiddenWriteError(verdict.message), writes: writes.slice(0, 200) }
     // attribution where the write lands: one entry per patient (chart buckets) or per document
     const byTarget = new Map<string, { paths: Set<string>; changes: string[] }>()
     for (const c of verdict.changes) {
@@ -99,13 +115,15 @@ export class SyncGate {
         if (!t.changes.includes(c.hash)) t.changes.push(c.hash)
       }
     }
-    for (const [target, t] of byTarget) this.#audit.recordSynced(p.user, 'change', target, documentId, [...t.paths], t.changes)
+    for (const [target, t] of byTarget)
+      this.#audit.recordSynced(p.user, 'change', target, documentId, [...t.paths], t.changes)
     return { pass: true }
   }
 
   /** A chart bucket delivered to a browser: who received which charts (the bucket holds a share of the clinic). */
   recordRead(p: Principal, documentId: string): void {
-    if (this.kindOf(documentId) === 'chart-bucket') this.#audit.recordSynced(p.user, 'read', `bucket:${documentId}`, documentId, [], [])
+    if (this.kindOf(documentId) === 'chart-bucket')
+      this.#audit.recordSynced(p.user, 'read', `bucket:${documentId}`, documentId, [], [])
   }
 }
 
@@ -124,6 +142,8 @@ function signedPrescriptionGuard(doc: A.Doc<ChartCollection>): (w: FieldWrite) =
     const [c, pid, section, rx] = w.path
     if (c !== 'charts' || section !== 'prescriptions' || rx === undefined) return undefined
     const held = doc.charts?.[String(pid)]?.prescriptions?.[String(rx)]
-    return held && str(held.status) === 'signed' ? `prescription ${String(rx)} is signed: it cannot change (write a new one)` : undefined
+    return held && str(held.status) === 'signed'
+      ? `prescription ${String(rx)} is signed: it cannot change (write a new one)`
+      : undefined
   }
 }

@@ -69,7 +69,8 @@ export class AccessMap {
 
   allows(peer: PeerId, doc: DocumentId): boolean {
     const clinic = this.#peers.get(peer)
-    if (this.#revoked.has(peer)) return clinic !== undefined && this.#membership.has(doc) && this.#docs.get(doc) === clinic
+    if (this.#revoked.has(peer))
+      return clinic !== undefined && this.#membership.has(doc) && this.#docs.get(doc) === clinic
     return clinic !== undefined && this.#docs.get(doc) === clinic
   }
 

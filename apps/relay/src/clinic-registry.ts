@@ -36,7 +36,8 @@ export class ClinicRegistry {
     }
     try {
       const data = JSON.parse(text) as { clinics: ClinicEntry[] }
-      for (const c of data.clinics) reg.#clinics.set(c.clinic, { ...c, peers: [...c.peers], deviceKeys: { ...c.deviceKeys } })
+      for (const c of data.clinics)
+        reg.#clinics.set(c.clinic, { ...c, peers: [...c.peers], deviceKeys: { ...c.deviceKeys } })
     } catch (err) {
       throw new CheckpointError(`unreadable clinic registry ${path}`, { cause: err })
     }
@@ -66,13 +67,23 @@ export class ClinicRegistry {
     return this.#clinics.get(clinic)?.deviceKeys?.[peer]
   }
 
-  async register(clinic: string, directoryUrl: string, peer: string, adminPublicKeys: string[], deviceKey: string): Promise<{ created: boolean; entry: ClinicEntry }> {
+  async register(
+    clinic: string,
+    directoryUrl: string,
+    peer: string,
+    adminPublicKeys: string[],
+    deviceKey: string,
+  ): Promise<{ created: boolean; entry: ClinicEntry }> {
     const existing = this.#clinics.get(clinic)
     if (existing && existing.directoryUrl !== directoryUrl) {
       throw new RegistrationConflictError(`clinic ${clinic} is registered with another directory`)
     }
     const entry = existing ?? { clinic, directoryUrl, peers: [], registeredAt: new Date().toISOString() }
-    const changed = !existing || !entry.peers.includes(peer) || entry.adminPublicKeys === undefined || entry.deviceKeys?.[peer] !== deviceKey
+    const changed =
+      !existing ||
+      !entry.peers.includes(peer) ||
+      entry.adminPublicKeys === undefined ||
+      entry.deviceKeys?.[peer] !== deviceKey
     entry.adminPublicKeys ??= [...adminPublicKeys]
     entry.deviceKeys = { ...entry.deviceKeys, [peer]: deviceKey }
     if (!entry.peers.includes(peer)) entry.peers.push(peer)

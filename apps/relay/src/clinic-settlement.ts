@@ -46,7 +46,13 @@ export class ClinicSettlement {
   /** Last checkpoint write failure (null once a write succeeds). */
   lastSaveError: string | null = null
 
-  private constructor(clinic: string, store: SettlementStore, engine: SettlementEngine, meta: CheckpointMeta, debounceMs: number) {
+  private constructor(
+    clinic: string,
+    store: SettlementStore,
+    engine: SettlementEngine,
+    meta: CheckpointMeta,
+    debounceMs: number,
+  ) {
     this.clinic = clinic
     this.#store = store
     this.#engine = engine
@@ -54,7 +60,11 @@ export class ClinicSettlement {
     this.#debounceMs = debounceMs
     this.relayDevice = `relay-${clinic}` as DeviceId
     const session = { user: 'relay' as UserId, role: 'reviewer' as Role, site: 'relay' as LocationId }
-    this.#log = new DeviceLog({ device: this.relayDevice, session, ...(meta.relayHead ? { resume: meta.relayHead } : {}) })
+    this.#log = new DeviceLog({
+      device: this.relayDevice,
+      session,
+      ...(meta.relayHead ? { resume: meta.relayHead } : {}),
+    })
   }
 
   static async open(clinic: string, store: SettlementStore, debounceMs = 50): Promise<ClinicSettlement> {
@@ -79,7 +89,12 @@ export class ClinicSettlement {
    * Read the operations of a device log document from where the last call stopped (documents are
    * append-only, single writer). Invalid entries are recorded as rejected with their reason.
    */
-  ingestLog(logUrl: string, device: string, ops: readonly unknown[], verify?: (valid: readonly Operation[]) => Verdict[]): number {
+  ingestLog(
+    logUrl: string,
+    device: string,
+    ops: readonly unknown[],
+    verify?: (valid: readonly Operation[]) => Verdict[],
+  ): number {
     const from = this.meta.cursors[logUrl] ?? 0
     if (ops.length <= from) return 0
     let fresh = ops.slice(from)
@@ -95,13 +110,29 @@ export class ClinicSettlement {
     }
     const at = new Date().toISOString()
     for (const bad of invalid) {
-      this.#reject({ log: logUrl, index: from + bad.index, device, reason: bad.error.reason, field: bad.error.field, message: bad.error.message, at })
+      this.#reject({
+        log: logUrl,
+        index: from + bad.index,
+        device,
+        reason: bad.error.reason,
+        field: bad.error.field,
+        message: bad.error.message,
+        at,
+      })
     }
     const accepted: Operation[] = []
     for (const [i, op] of valid.entries()) {
       if (op.device !== device) {
         const message = `operation of ${op.device} in the log of ${device}`
-        this.#reject({ log: logUrl, index: from + fresh.indexOf(op), device, reason: 'wrong-device', field: 'device', message, at })
+        this.#reject({
+          log: logUrl,
+          index: from + fresh.indexOf(op),
+          device,
+          reason: 'wrong-device',
+          field: 'device',
+          message,
+          at,
+        })
         continue
       }
       const distrust = verdicts[i]
@@ -156,13 +187,24 @@ export class ClinicSettlement {
   /** Build a resolution operation in the relay's own log, settle it, report whether the ledger accepted it. */
   resolve(conflictId: ConflictId, input: ResolutionInput): ResolutionOutcome {
     const c = this.#engine.conflict(conflictId)
-    if (!c) throw new RelayHttpError('UnknownConflictError', 404, `no conflict ${conflictId} in clinic ${this.clinic}`)
+    if (!c)
+      throw new RelayHttpError(
+        'UnknownConflictError',
+        404,
+        `no conflict ${conflictId} in clinic ${this.clinic}`,
+      )
     if (c.status !== 'open') throw new ConflictNotOpenError(conflictId)
     // Build on a copy of the chain head: an operation that fails validation must not consume a seq.
     const session = { user: input.user, role: input.role, site: c.op.site }
     const log = new DeviceLog({ device: this.relayDevice, session, resume: this.#log.head() })
     const op = validateOperation(
-      log.append({ kind: 'resolution', conflict: conflictId, decision: input.decision, note: input.note, approval: input.approval }),
+      log.append({
+        kind: 'resolution',
+        conflict: conflictId,
+        decision: input.decision,
+        note: input.note,
+        approval: input.approval,
+      }),
     )
     this.#log = log
     this.meta.relayHead = log.head()
@@ -170,7 +212,13 @@ export class ClinicSettlement {
     const round = this.settleNow()
     const conflict = this.#engine.conflict(conflictId) ?? c
     const refusal = round.refused.find((r) => r.op === op.id)
-    if (refusal) return { outcome: 'refused', conflict, operation: op, error: { name: refusal.error, message: refusal.message } }
+    if (refusal)
+      return {
+        outcome: 'refused',
+        conflict,
+        operation: op,
+        error: { name: refusal.error, message: refusal.message },
+      }
     return { outcome: 'resolved', conflict, operation: op }
   }
 
@@ -183,7 +231,10 @@ export class ClinicSettlement {
     this.#saving = (async () => {
       do {
         this.#dirty = false
-        await this.#store.save(this.clinic, { meta: structuredClone(this.meta), engine: this.#engine.snapshot() })
+        await this.#store.save(this.clinic, {
+          meta: structuredClone(this.meta),
+          engine: this.#engine.snapshot(),
+        })
       } while (this.#dirty)
       this.lastSaveError = null
     })().finally(() => {

@@ -55,7 +55,14 @@ export class ClinicWatcher {
   /** Membership records already logged as refused (each is logged once). */
   readonly #refusedRecords = new Set<string>()
 
-  constructor(repo: Repo, access: AccessMap, settlement: ClinicSettlement, log: Logger, adminKeys: () => readonly string[], relayKey: RelayKey) {
+  constructor(
+    repo: Repo,
+    access: AccessMap,
+    settlement: ClinicSettlement,
+    log: Logger,
+    adminKeys: () => readonly string[],
+    relayKey: RelayKey,
+  ) {
     this.#relayKey = relayKey
     this.#repo = repo
     this.#access = access
@@ -73,7 +80,13 @@ export class ClinicWatcher {
 
   /** Load or create the clinic's settlement documents (quick: local storage only). */
   async openPublisher(): Promise<SettlementPublisher> {
-    this.publisher ??= await SettlementPublisher.open(this.#repo, this.settlement, this.#access, this.#relayKey, this.#abort.signal)
+    this.publisher ??= await SettlementPublisher.open(
+      this.#repo,
+      this.settlement,
+      this.#access,
+      this.#relayKey,
+      this.#abort.signal,
+    )
     return this.publisher
   }
 
@@ -105,7 +118,8 @@ export class ClinicWatcher {
     }
     if (doc.recordsRoot) this.#follow(doc.recordsRoot, (h) => this.#followRoot(h))
     if (doc.membership) {
-      if (isValidAutomergeUrl(doc.membership)) this.#access.markMembership(parseAutomergeUrl(doc.membership).documentId)
+      if (isValidAutomergeUrl(doc.membership))
+        this.#access.markMembership(parseAutomergeUrl(doc.membership).documentId)
       this.#follow(doc.membership, (h) => this.#keysChanged({ membership: h as DocHandle<MembershipLike> }))
     }
     if (doc.users) {
@@ -113,9 +127,11 @@ export class ClinicWatcher {
       this.settlement.meta.signaturesRequired = true
       this.#follow(doc.users, (h) => this.#keysChanged({ register: h as DocHandle<RegisterLike> }))
     }
-    for (const [device, url] of Object.entries(doc.audit ?? {})) if (typeof url === 'string' && device) this.#follow(url, null)
+    for (const [device, url] of Object.entries(doc.audit ?? {}))
+      if (typeof url === 'string' && device) this.#follow(url, null)
     for (const [device, periods] of Object.entries(doc.ledgerLogs ?? {})) {
-      for (const url of Object.values(periods ?? {})) this.#follow(url, (h) => this.#ingestLog(h as DocHandle<LogLike>, url, device))
+      for (const url of Object.values(periods ?? {}))
+        this.#follow(url, (h) => this.#ingestLog(h as DocHandle<LogLike>, url, device))
     }
     const pub = this.publisher
     if (!pub) return
@@ -149,8 +165,9 @@ export class ClinicWatcher {
     this.#register = docs.register ?? this.#register
     this.#membership = docs.membership ?? this.#membership
     const users: Record<string, string> = {}
-    for (const [id, u] of Object.entries(this.register()?.users ?? {})) if (typeof u?.publicKey === 'string') users[id] = u.publicKey
-    this.#keys = { users, peers: this.#trust.peers(this.#peers()) }  // a revocation deleted from the document still counts
+    for (const [id, u] of Object.entries(this.register()?.users ?? {}))
+      if (typeof u?.publicKey === 'string') users[id] = u.publicKey
+    this.#keys = { users, peers: this.#trust.peers(this.#peers()) } // a revocation deleted from the document still counts
     for (const [url, { handle, device }] of this.#logs) this.#ingestLog(handle, url, device)
   }
 
@@ -162,9 +179,17 @@ export class ClinicWatcher {
   #peers(): Record<string, string | null> {
     const m = this.#membership?.doc()
     if (!m) return {}
-    const records = JSON.parse(JSON.stringify({ e: m.enrolments ?? {}, r: m.revocations ?? {} })) as { e: Record<string, unknown>; r: Record<string, unknown> }
+    const records = JSON.parse(JSON.stringify({ e: m.enrolments ?? {}, r: m.revocations ?? {} })) as {
+      e: Record<string, unknown>
+      r: Record<string, unknown>
+    }
     const admins = this.#adminKeys().map((k) => k.toLowerCase())
-    const believed = <T extends { devicePeerId: string }>(kind: string, id: string, rec: unknown, verify: (r: T) => void): T | undefined => {
+    const believed = <T extends { devicePeerId: string }>(
+      kind: string,
+      id: string,
+      rec: unknown,
+      verify: (r: T) => void,
+    ): T | undefined => {
       try {
         if (typeof rec !== 'object' || rec === null) throw new Error('not a record')
         const r = rec as T
@@ -175,14 +200,21 @@ export class ClinicWatcher {
         const key = `${kind}:${id}:${JSON.stringify(rec)}`
         if (!this.#refusedRecords.has(key)) {
           this.#refusedRecords.add(key)
-          this.#log('membership-record-refused', { clinic: this.clinic, kind, peer: id, error: err instanceof Error ? err.name : 'Error', message: err instanceof Error ? err.message : '' })
+          this.#log('membership-record-refused', {
+            clinic: this.clinic,
+            kind,
+            peer: id,
+            error: err instanceof Error ? err.name : 'Error',
+            message: err instanceof Error ? err.message : '',
+          })
         }
         return undefined
       }
     }
     const peers: Record<string, string | null> = {}
     for (const [id, rec] of Object.entries(records.e)) {
-      if (believed<Enrolment>('enrolment', id, rec, (e) => verifyEnrolment(e, this.clinic, admins))) peers[id] = null
+      if (believed<Enrolment>('enrolment', id, rec, (e) => verifyEnrolment(e, this.clinic, admins)))
+        peers[id] = null
     }
     for (const [id, rec] of Object.entries(records.r)) {
       const r = believed<Revocation>('revocation', id, rec, (v) => verifyRevocation(v, this.clinic, admins))
@@ -207,10 +239,16 @@ export class ClinicWatcher {
     // plain copies of the log's ops and run signatures, made once per change and only when something reads them
     let plain: { all: Operation[]; sigs: Record<string, RunSignature> } | undefined
     const read = (): { all: Operation[]; sigs: Record<string, RunSignature> } =>
-      (plain ??= JSON.parse(JSON.stringify({ all: ops, sigs: doc.signatures ?? {} })) as { all: Operation[]; sigs: Record<string, RunSignature> })
+      (plain ??= JSON.parse(JSON.stringify({ all: ops, sigs: doc.signatures ?? {} })) as {
+        all: Operation[]
+        sigs: Record<string, RunSignature>
+      })
     // a device whose verified runs were signed by a now revoked peer is cut off at the relay (its repo peer id is its
     // device id) and can no longer register
-    if (!this.#access.isRevoked(device as PeerId) && Object.values(this.#keys.peers).some((r) => r !== null)) {
+    if (
+      !this.#access.isRevoked(device as PeerId) &&
+      Object.values(this.#keys.peers).some((r) => r !== null)
+    ) {
       const { all, sigs } = read()
       if (this.#verifier.revokedDevices(device, all, sigs, this.#keys)) {
         this.#access.revokePeer(device as PeerId)
@@ -255,7 +293,8 @@ export class ClinicWatcher {
         run()
       },
       (err: unknown) => {
-        if (!this.#abort.signal.aborted) this.#log('find-failed', { clinic: this.clinic, doc: id, error: (err as Error).name })
+        if (!this.#abort.signal.aborted)
+          this.#log('find-failed', { clinic: this.clinic, doc: id, error: (err as Error).name })
       },
     )
   }

@@ -4,7 +4,8 @@ import type { Conflict } from '@clinic-mesh/ledger'
 /** A conflict as the reviewer sees it: clinical context first, the recorded operation last. Ids only, no names. */
 export function conflictView(clinic: string, c: Conflict): ConflictView {
   const op = c.op
-  const field = <T>(k: string): T | null => (k in op ? ((op as unknown as Record<string, T>)[k] ?? null) : null)
+  const field = <T>(k: string): T | null =>
+    k in op ? ((op as unknown as Record<string, T>)[k] ?? null) : null
   return {
     id: c.id,
     clinic,

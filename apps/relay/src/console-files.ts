@@ -65,8 +65,13 @@ export function consoleFile(root: string, urlPath: string): string | null {
 }
 
 function notFound(res: ServerResponse, method: string, path: string): void {
-  const text = JSON.stringify({ error: { name: 'RouteNotFoundError', message: `no route ${method} ${path}` } })
-  res.writeHead(404, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) })
+  const text = JSON.stringify({
+    error: { name: 'RouteNotFoundError', message: `no route ${method} ${path}` },
+  })
+  res.writeHead(404, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  })
   res.end(method === 'HEAD' ? undefined : text)
 }
 
@@ -74,14 +79,21 @@ function notFound(res: ServerResponse, method: string, path: string): void {
  * Serve the reviewer console (GET/HEAD) from the web build under `root`. Symlinks that lead out of the build are
  * refused; html is revalidated on every load, hashed assets are cached for a year.
  */
-export async function serveConsole(root: string, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+export async function serveConsole(
+  root: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+): Promise<void> {
   const method = req.method ?? 'GET'
   const file = consoleFile(root, path)
   if (file === null) return notFound(res, method, path)
   const info = await stat(file).catch(() => undefined)
   if (!info?.isFile()) {
     if (file.endsWith(CONSOLE_PAGE)) {
-      res.writeHead(200, { 'content-type': TYPES['.html']!, 'cache-control': 'no-cache', ...HTML_HEADERS }).end(method === 'HEAD' ? undefined : NOT_BUILT)
+      res
+        .writeHead(200, { 'content-type': TYPES['.html']!, 'cache-control': 'no-cache', ...HTML_HEADERS })
+        .end(method === 'HEAD' ? undefined : NOT_BUILT)
       return
     }
     return notFound(res, method, path)

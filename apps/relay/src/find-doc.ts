@@ -11,7 +11,12 @@ export async function findDoc<T>(repo: Repo, id: AnyDocumentId, signal: AbortSig
 }
 
 /** Like findDoc but gives up after `ms` (used at startup, when documents should come from local storage). */
-export async function findDocWithin<T>(repo: Repo, id: AnyDocumentId, ms: number, signal: AbortSignal): Promise<DocHandle<T> | null> {
+export async function findDocWithin<T>(
+  repo: Repo,
+  id: AnyDocumentId,
+  ms: number,
+  signal: AbortSignal,
+): Promise<DocHandle<T> | null> {
   const timeout = AbortSignal.any([signal, AbortSignal.timeout(ms)])
   try {
     return await findDoc<T>(repo, id, timeout)

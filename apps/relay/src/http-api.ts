@@ -61,7 +61,8 @@ function pick(host: RelayApiHost, raw: string | null): ClinicWatcher {
 function pickFor(host: RelayApiHost, who: Principal, raw: string | null): ClinicWatcher {
   if (who.kind === 'operator') return pick(host, raw)
   const own = who.session.clinic
-  if (raw !== null && raw !== own) throw new ForbiddenError('other-clinic', `this session is for clinic ${own}`)
+  if (raw !== null && raw !== own)
+    throw new ForbiddenError('other-clinic', `this session is for clinic ${own}`)
   return pick(host, own)
 }
 
@@ -72,7 +73,10 @@ function watchersFor(host: RelayApiHost, who: Principal): ClinicWatcher[] {
   return w ? [w] : []
 }
 
-function clinicStatus(host: RelayApiHost, w: ClinicWatcher): NonNullable<RelayStatusReply['clinics']>[number] {
+function clinicStatus(
+  host: RelayApiHost,
+  w: ClinicWatcher,
+): NonNullable<RelayStatusReply['clinics']>[number] {
   const s = w.settlement
   const wm = s.watermarks()
   return {
@@ -80,7 +84,11 @@ function clinicStatus(host: RelayApiHost, w: ClinicWatcher): NonNullable<RelaySt
     directoryLoaded: w.directoryReady,
     documents: host.access.docCount(w.clinic),
     claimsRefused: host.access.claimsRefused.filter((c) => c.clinic === w.clinic).length,
-    devices: Object.entries(s.meta.devices).map(([device, p]) => ({ device, maxSeq: p.maxSeq, watermark: wm[device] ?? 0 })),
+    devices: Object.entries(s.meta.devices).map(([device, p]) => ({
+      device,
+      maxSeq: p.maxSeq,
+      watermark: wm[device] ?? 0,
+    })),
     opsSettled: s.meta.settledOps,
     opsDecided: s.meta.decidedOps,
     opsPending: s.engine.pending().length,
@@ -93,14 +101,21 @@ function clinicStatus(host: RelayApiHost, w: ClinicWatcher): NonNullable<RelaySt
   }
 }
 
-async function route(host: RelayApiHost, sessions: RelaySessions, log: Logger, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function route(
+  host: RelayApiHost,
+  sessions: RelaySessions,
+  log: Logger,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://relay')
   const path = url.pathname
   const method = req.method ?? 'GET'
   const q = url.searchParams
   const who = (): Principal => sessions.require(req.headers.authorization)
   if (method === 'GET' && path === '/healthz') return sendJson(res, 200, { ok: true })
-  if (method === 'GET' && path === '/api/challenge') return sendJson(res, 200, host.challenge(req.socket.remoteAddress))
+  if (method === 'GET' && path === '/api/challenge')
+    return sendJson(res, 200, host.challenge(req.socket.remoteAddress))
   if (method === 'POST' && path === '/api/clinics') {
     const out = await host.register(parseRegistration(await readJson(req)))
     return sendJson(res, out.created ? 201 : 200, out.body)
@@ -113,15 +128,24 @@ async function route(host: RelayApiHost, sessions: RelaySessions, log: Logger, r
     try {
       me = await host.reviewers.check(clinic, w?.register(), body.user, body.password, 'login')
     } catch (err) {
-      if (err instanceof Error && (err.name === 'InvalidPasswordError' || err.name === 'AccountLockedError')) {
+      if (
+        err instanceof Error &&
+        (err.name === 'InvalidPasswordError' || err.name === 'AccountLockedError')
+      ) {
         log('login-refused', { clinic, error: err.name, scryptRuns: host.reviewers.scryptRuns })
       }
       throw err
     }
-    if (!RESOLVER_ROLES.includes(me.role)) throw new ForbiddenError('role', `a ${me.role} does not use the reviewer console`)
+    if (!RESOLVER_ROLES.includes(me.role))
+      throw new ForbiddenError('role', `a ${me.role} does not use the reviewer console`)
     const { token, session } = sessions.open(clinic, me)
     log('login', { clinic, user: me.user, role: me.role })
-    const reply: RelayLoginReply = { token, user: { id: me.user, name: me.name, role: me.role }, clinic, expiresAt: new Date(session.expiresAt).toISOString() }
+    const reply: RelayLoginReply = {
+      token,
+      user: { id: me.user, name: me.name, role: me.role },
+      clinic,
+      expiresAt: new Date(session.expiresAt).toISOString(),
+    }
     return sendJson(res, 200, reply)
   }
   if (method === 'POST' && path === '/api/logout') {
@@ -133,33 +157,54 @@ async function route(host: RelayApiHost, sessions: RelaySessions, log: Logger, r
     // without a token: only what a device needs to pin the relay; with one: the clinics it may read
     const p = sessions.principal(req.headers.authorization)
     if (!p) return sendJson(res, 200, { relayKey: host.relayKey, time: new Date().toISOString() })
-    const reply: RelayStatusReply = { relayKey: host.relayKey, clinics: watchersFor(host, p).map((w) => clinicStatus(host, w)), time: new Date().toISOString() }
+    const reply: RelayStatusReply = {
+      relayKey: host.relayKey,
+      clinics: watchersFor(host, p).map((w) => clinicStatus(host, w)),
+      time: new Date().toISOString(),
+    }
     return sendJson(res, 200, reply)
   }
   if (method === 'GET' && path === '/api/inventory') {
     const w = pickFor(host, who(), q.get('clinic'))
     const s = w.settlement
-    const reply: InventoryReply = { clinic: w.clinic, settledAt: s.meta.lastSettledAt, decidedOps: s.meta.decidedOps, watermarks: s.watermarks(), inventory: s.engine.inventory() }
+    const reply: InventoryReply = {
+      clinic: w.clinic,
+      settledAt: s.meta.lastSettledAt,
+      decidedOps: s.meta.decidedOps,
+      watermarks: s.watermarks(),
+      inventory: s.engine.inventory(),
+    }
     return sendJson(res, 200, reply)
   }
   if (method === 'GET' && path === '/api/rejected') {
     const w = pickFor(host, who(), q.get('clinic'))
-    return sendJson(res, 200, { clinic: w.clinic, total: w.settlement.meta.rejectedTotal, rejected: w.settlement.meta.rejected })
+    return sendJson(res, 200, {
+      clinic: w.clinic,
+      total: w.settlement.meta.rejectedTotal,
+      rejected: w.settlement.meta.rejected,
+    })
   }
   if (method === 'GET' && path === '/api/conflicts') {
     const p = who()
     const status = q.get('status')
-    if (status !== null && status !== 'open' && status !== 'resolved') throw new InvalidInputError('status must be open or resolved')
+    if (status !== null && status !== 'open' && status !== 'resolved')
+      throw new InvalidInputError('status must be open or resolved')
     const ws = q.get('clinic') === null ? watchersFor(host, p) : [pickFor(host, p, q.get('clinic'))]
-    const filter: { status?: 'open' | 'resolved' } = status === 'open' || status === 'resolved' ? { status } : {}
-    const reply: ConflictsReply = { conflicts: ws.flatMap((w) => w.settlement.engine.conflicts(filter).map((c) => conflictView(w.clinic, c))) }
+    const filter: { status?: 'open' | 'resolved' } =
+      status === 'open' || status === 'resolved' ? { status } : {}
+    const reply: ConflictsReply = {
+      conflicts: ws.flatMap((w) =>
+        w.settlement.engine.conflicts(filter).map((c) => conflictView(w.clinic, c)),
+      ),
+    }
     return sendJson(res, 200, reply)
   }
   const m = /^\/api\/conflicts\/([^/]+)\/resolution$/.exec(path)
   if (method === 'POST' && m) {
     const p = who()
     const raw = await readJson(req)
-    const body = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {}
+    const body =
+      typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {}
     if (p.kind === 'session' && body.clinic === undefined) body.clinic = p.session.clinic
     const claimed = pickFor(host, p, typeof body.clinic === 'string' ? body.clinic : null)
     if (p.kind === 'session') {
@@ -170,10 +215,20 @@ async function route(host: RelayApiHost, sessions: RelaySessions, log: Logger, r
     if (claimed.settlement.meta.signaturesRequired) {
       // a clinic with a user register: only its own signed-in reviewers decide; a second approver proves it with
       // their password (checked against the register, back-off and lockout per clinic and user)
-      if (p.kind !== 'session') throw new ForbiddenError('operator', 'decisions for a clinic with users need a signed-in reviewer of that clinic')
+      if (p.kind !== 'session')
+        throw new ForbiddenError(
+          'operator',
+          'decisions for a clinic with users need a signed-in reviewer of that clinic',
+        )
       if (body.approval !== undefined && body.approval !== null) {
         const a = parseWith(ApprovalRequestSchema, body.approval, 'approval')
-        const ok = await host.reviewers.check(claimed.clinic, claimed.register(), a.user, a.password, 'approval')
+        const ok = await host.reviewers.check(
+          claimed.clinic,
+          claimed.register(),
+          a.user,
+          a.password,
+          'approval',
+        )
         body.approval = { user: ok.user, role: ok.role }
       }
     }
@@ -181,24 +236,37 @@ async function route(host: RelayApiHost, sessions: RelaySessions, log: Logger, r
     const w = pick(host, input.clinic)
     const out = w.settlement.resolve(input.conflict, input)
     await w.settlement.requestSave() // an acknowledged resolution survives a crash
-    const reply: ResolutionReply = { outcome: out.outcome, operation: out.operation.id, conflict: conflictView(w.clinic, out.conflict) }
+    const reply: ResolutionReply = {
+      outcome: out.outcome,
+      operation: out.operation.id,
+      conflict: conflictView(w.clinic, out.conflict),
+    }
     if (out.outcome === 'refused' && out.error) {
       const err = { name: out.error.name, message: out.error.message }
       return sendJson(res, statusOfName(err.name), { error: err, ...reply })
     }
     return sendJson(res, 200, reply)
   }
-  if ((method === 'GET' || method === 'HEAD') && path !== '/api' && !path.startsWith('/api/')) return serveConsole(host.webDist, req, res, path)
+  if ((method === 'GET' || method === 'HEAD') && path !== '/api' && !path.startsWith('/api/'))
+    return serveConsole(host.webDist, req, res, path)
   throw new RouteNotFoundError(method, path)
 }
 
 /** The reviewer + registration API. Never throws: every failure is answered as `{ error: { name, message } }`. */
-export function createApiHandler(host: RelayApiHost, log: Logger): (req: IncomingMessage, res: ServerResponse) => void {
+export function createApiHandler(
+  host: RelayApiHost,
+  log: Logger,
+): (req: IncomingMessage, res: ServerResponse) => void {
   const sessions = new RelaySessions({ operatorTokenSha256: process.env.RELAY_OPERATOR_TOKEN_SHA256 })
   return (req, res) => {
     route(host, sessions, log, req, res).catch((err: unknown) => {
       const status = statusOfError(err)
-      if (status >= 500) log('api-error', { path: (req.url ?? '').split('?')[0] ?? '', error: err instanceof Error ? err.name : 'unknown', stack: err instanceof Error ? (err.stack ?? null) : null })
+      if (status >= 500)
+        log('api-error', {
+          path: (req.url ?? '').split('?')[0] ?? '',
+          error: err instanceof Error ? err.name : 'unknown',
+          stack: err instanceof Error ? (err.stack ?? null) : null,
+        })
       sendError(res, err)
     })
   }

@@ -34,12 +34,21 @@ export class TooManyRequestsError extends RelayHttpError {
 /** The relay's same-origin rules (`@clinic-mesh/security` SameOriginGuard) with its named errors. */
 export class SameOriginGuard extends BaseSameOriginGuard {
   constructor(listenHost: string, allowHosts: readonly string[], port: () => number) {
-    super(listenHost, allowHosts, port, { host: (m) => new ForbiddenHostError(m), origin: (m) => new ForbiddenOriginError(m) }, 'this relay')
+    super(
+      listenHost,
+      allowHosts,
+      port,
+      { host: (m) => new ForbiddenHostError(m), origin: (m) => new ForbiddenOriginError(m) },
+      'this relay',
+    )
   }
 }
 
 /** Wraps the request handler: a request the guard refuses is answered with its named error and goes no further. */
-export function guardRequests(guard: SameOriginGuard, next: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
+export function guardRequests(
+  guard: SameOriginGuard,
+  next: (req: IncomingMessage, res: ServerResponse) => void,
+): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     try {
       guard.check(req)
@@ -54,7 +63,12 @@ export function guardRequests(guard: SameOriginGuard, next: (req: IncomingMessag
 /** Raw HTTP refusal of a WebSocket upgrade: `{ error: { name, message } }`, then the socket closes. */
 export function upgradeRefusal(err: unknown): string {
   const status = statusOfError(err)
-  const text = JSON.stringify({ error: { name: err instanceof Error && status !== 500 ? err.name : 'InternalError', message: err instanceof Error && status !== 500 ? err.message : 'internal error' } })
+  const text = JSON.stringify({
+    error: {
+      name: err instanceof Error && status !== 500 ? err.name : 'InternalError',
+      message: err instanceof Error && status !== 500 ? err.message : 'internal error',
+    },
+  })
   return `HTTP/1.1 ${status} Refused\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`
 }
 
@@ -68,7 +82,10 @@ const MAX_DRAIN = 64 * 1024 * 1024
  */
 export async function readJson(req: IncomingMessage): Promise<unknown> {
   const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
-  if (type !== 'application/json') throw new UnsupportedMediaTypeError(`the request body must be sent as content-type: application/json (got ${type === '' ? 'none' : type.slice(0, 60)})`)
+  if (type !== 'application/json')
+    throw new UnsupportedMediaTypeError(
+      `the request body must be sent as content-type: application/json (got ${type === '' ? 'none' : type.slice(0, 60)})`,
+    )
   const chunks: Buffer[] = []
   let size = 0
   if (Number(req.headers['content-length'] ?? 0) > MAX_DRAIN) throw new PayloadTooLargeError(MAX_BODY)
@@ -100,7 +117,12 @@ const JSON_HEADERS = {
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body)
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...JSON_HEADERS })
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    ...JSON_HEADERS,
+  })
   res.end(text)
 }
 
@@ -133,6 +155,7 @@ export function sendError(res: ServerResponse, err: unknown): void {
   const status = statusOfError(err)
   const e = err instanceof Error ? err : new Error(String(err))
   const message = status === 500 ? 'internal error' : e.message
-  if (!res.headersSent) sendJson(res, status, { error: { name: status === 500 ? 'InternalError' : e.name, message } })
+  if (!res.headersSent)
+    sendJson(res, status, { error: { name: status === 500 ? 'InternalError' : e.name, message } })
   else res.end()
 }

@@ -14,15 +14,20 @@ import type { RelayKey } from './relay-key.js'
  */
 export function identityReply(key: RelayKey, q: URLSearchParams): IdentityReply {
   const nonce = q.get('nonce') ?? ''
-  if (!RELAY_IDENTITY_NONCE.test(nonce)) throw new InvalidInputError('nonce must be 22-88 characters of base64url (the device’s own random bytes)')
+  if (!RELAY_IDENTITY_NONCE.test(nonce))
+    throw new InvalidInputError('nonce must be 22-88 characters of base64url (the device’s own random bytes)')
   const clinic = clinicId(q.get('clinic') ?? undefined)
   const peer = q.get('peer') ?? ''
-  if (!/^[A-Za-z0-9._:-]{1,128}$/.test(peer)) throw new InvalidInputError('peer must be the device’s repo peer id')
+  if (!/^[A-Za-z0-9._:-]{1,128}$/.test(peer))
+    throw new InvalidInputError('peer must be the device’s repo peer id')
   return { relayKey: key.publicKey, signature: signRelayIdentity(key.secretKey, nonce, clinic, peer) }
 }
 
 /** Wraps the API handler: answers `GET /api/identity` itself, hands every other request on. */
-export function withIdentityRoute(key: RelayKey, next: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
+export function withIdentityRoute(
+  key: RelayKey,
+  next: (req: IncomingMessage, res: ServerResponse) => void,
+): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://relay')
     if (url.pathname !== '/api/identity' || (req.method ?? 'GET') !== 'GET') return next(req, res)

@@ -4,7 +4,13 @@ export { AccessMap } from './access-map.js'
 export { ClinicSettlement } from './clinic-settlement.js'
 export type { ResolutionInput, ResolutionOutcome, RoundListener } from './clinic-settlement.js'
 export { FileSettlementStore, decodeCheckpoint, encodeCheckpoint, emptyMeta } from './settlement-store.js'
-export type { Checkpoint, CheckpointMeta, DeviceProgress, RejectedOp, SettlementStore } from './settlement-store.js'
+export type {
+  Checkpoint,
+  CheckpointMeta,
+  DeviceProgress,
+  RejectedOp,
+  SettlementStore,
+} from './settlement-store.js'
 export { watermarks, noteSeq } from './watermarks.js'
 export type { Logger } from './logger.js'
 export {

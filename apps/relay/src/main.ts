@@ -5,7 +5,8 @@ import { parseArgs } from 'node:util'
 import { Relay } from './relay.js'
 import { stderrLogger } from './logger.js'
 
-const USAGE = 'usage: relay --data DIR [--port N] [--host H] [--web-dist DIR] [--trust CLINIC=HEXKEY[,HEXKEY]]... [--trusted-only] [--allow-host NAME]... [--tls-cert FILE --tls-key FILE]'
+const USAGE =
+  'usage: relay --data DIR [--port N] [--host H] [--web-dist DIR] [--trust CLINIC=HEXKEY[,HEXKEY]]... [--trusted-only] [--allow-host NAME]... [--tls-cert FILE --tls-key FILE]'
 
 /** `--trust clinic-a=<hex>,<hex>`: a clinic's admin public keys, provisioned by the operator. */
 function parseTrust(values: string[]): Record<string, string[]> | undefined {
@@ -35,7 +36,14 @@ async function main(): Promise<void> {
   })
   const port = Number(values.port)
   const trust = parseTrust(values.trust)
-  if (!values.data || !Number.isInteger(port) || port < 0 || port > 65535 || !trust || (values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
+  if (
+    !values.data ||
+    !Number.isInteger(port) ||
+    port < 0 ||
+    port > 65535 ||
+    !trust ||
+    (values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)
+  ) {
     console.error(USAGE)
     process.exit(2)
   }
@@ -46,10 +54,14 @@ async function main(): Promise<void> {
     trust,
     trustedOnly: values['trusted-only'],
     allowHosts: values['allow-host'],
-    ...(values['tls-cert'] && values['tls-key'] ? { tls: { cert: await readFile(values['tls-cert']), key: await readFile(values['tls-key']) } } : {}),
+    ...(values['tls-cert'] && values['tls-key']
+      ? { tls: { cert: await readFile(values['tls-cert']), key: await readFile(values['tls-key']) } }
+      : {}),
     ...(values['web-dist'] ? { webDist: resolve(values['web-dist']) } : {}),
   })
-  process.stdout.write(`${JSON.stringify({ event: 'listening', port: relay.port, host: values.host, tls: values['tls-cert'] !== undefined, pid: process.pid, clinics: relay.watchers().length })}\n`)
+  process.stdout.write(
+    `${JSON.stringify({ event: 'listening', port: relay.port, host: values.host, tls: values['tls-cert'] !== undefined, pid: process.pid, clinics: relay.watchers().length })}\n`,
+  )
   let stopping = false
   const stop = (signal: string): void => {
     if (stopping) return
@@ -67,11 +79,18 @@ async function main(): Promise<void> {
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
-  process.on('uncaughtException', (err) => stderrLogger('uncaught-exception', { error: err.name, message: err.message }))
-  process.on('unhandledRejection', (err) => stderrLogger('unhandled-rejection', { error: err instanceof Error ? err.name : 'unknown' }))
+  process.on('uncaughtException', (err) =>
+    stderrLogger('uncaught-exception', { error: err.name, message: err.message }),
+  )
+  process.on('unhandledRejection', (err) =>
+    stderrLogger('unhandled-rejection', { error: err instanceof Error ? err.name : 'unknown' }),
+  )
 }
 
 main().catch((err: unknown) => {
-  stderrLogger('start-failed', { error: err instanceof Error ? err.name : 'unknown', message: err instanceof Error ? err.message : String(err) })
+  stderrLogger('start-failed', {
+    error: err instanceof Error ? err.name : 'unknown',
+    message: err instanceof Error ? err.message : String(err),
+  })
   process.exit(1)
 })

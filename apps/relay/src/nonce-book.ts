@@ -25,9 +25,12 @@ export class NonceBook {
   issue(client = 'unknown', now = Date.now()): { nonce: string; expiresAt: string } {
     this.#prune(now)
     if ((this.#perClient.get(client) ?? 0) >= this.#maxPerClient) {
-      throw new TooManyRequestsError(`${this.#maxPerClient} unused nonces are outstanding for this address: use them or wait ${Math.ceil(this.#ttlMs / 1000)} s`)
+      throw new TooManyRequestsError(
+        `${this.#maxPerClient} unused nonces are outstanding for this address: use them or wait ${Math.ceil(this.#ttlMs / 1000)} s`,
+      )
     }
-    if (this.#issued.size >= this.#max) throw new TooManyRequestsError('too many unused nonces are outstanding: try again shortly')
+    if (this.#issued.size >= this.#max)
+      throw new TooManyRequestsError('too many unused nonces are outstanding: try again shortly')
     const nonce = randomBytes(24).toString('base64url')
     this.#issued.set(nonce, { until: now + this.#ttlMs, client })
     this.#perClient.set(client, (this.#perClient.get(client) ?? 0) + 1)

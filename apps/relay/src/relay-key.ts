@@ -30,7 +30,12 @@ export async function loadRelayKey(dataDir: string): Promise<RelayKey> {
     try {
       const f = JSON.parse(text) as RelayKeyFile
       const secretKey = Buffer.from(f.secretKey, 'hex')
-      if (f.kind !== 'clinic-mesh/relay-key/1' || secretKey.length !== 32 || relayPublicKeyOf(secretKey) !== f.publicKey) throw new Error('key and public key disagree')
+      if (
+        f.kind !== 'clinic-mesh/relay-key/1' ||
+        secretKey.length !== 32 ||
+        relayPublicKeyOf(secretKey) !== f.publicKey
+      )
+        throw new Error('key and public key disagree')
       await chmod(path, 0o600)
       return { publicKey: f.publicKey, secretKey: new Uint8Array(secretKey) }
     } catch (err) {
@@ -39,7 +44,12 @@ export async function loadRelayKey(dataDir: string): Promise<RelayKey> {
   }
   await mkdir(dataDir, { recursive: true })
   const secretKey = newRelaySecret()
-  const file: RelayKeyFile = { kind: 'clinic-mesh/relay-key/1', publicKey: relayPublicKeyOf(secretKey), secretKey: Buffer.from(secretKey).toString('hex'), createdAt: new Date().toISOString() }
+  const file: RelayKeyFile = {
+    kind: 'clinic-mesh/relay-key/1',
+    publicKey: relayPublicKeyOf(secretKey),
+    secretKey: Buffer.from(secretKey).toString('hex'),
+    createdAt: new Date().toISOString(),
+  }
   const tmp = `${path}.${process.pid}.tmp`
   await writeFile(tmp, JSON.stringify(file, null, 1), { mode: 0o600 })
   await rename(tmp, path)

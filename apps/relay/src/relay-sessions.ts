@@ -25,7 +25,8 @@ export interface RelaySession {
 }
 
 /** Who a request is: a clinic's signed-in reviewer, or the relay's operator (monitoring, tests; every clinic). */
-export type Principal = { readonly kind: 'session'; readonly session: RelaySession } | { readonly kind: 'operator' }
+export type Principal =
+  { readonly kind: 'session'; readonly session: RelaySession } | { readonly kind: 'operator' }
 
 const sha256 = (token: string): Buffer => createHash('sha256').update(token, 'utf8').digest()
 
@@ -49,7 +50,8 @@ export class RelaySessions {
 
   constructor(init: { operatorTokenSha256?: string | undefined; now?: () => number; ttlMs?: number } = {}) {
     const op = init.operatorTokenSha256?.trim()
-    if (op !== undefined && op !== '' && !/^[0-9a-f]{64}$/.test(op)) throw new RangeError('RELAY_OPERATOR_TOKEN_SHA256 must be 64 hex digits')
+    if (op !== undefined && op !== '' && !/^[0-9a-f]{64}$/.test(op))
+      throw new RangeError('RELAY_OPERATOR_TOKEN_SHA256 must be 64 hex digits')
     this.#operator = op ? Buffer.from(op, 'hex') : undefined
     this.#now = init.now ?? Date.now
     this.#ttlMs = init.ttlMs ?? SESSION_TTL_MS
@@ -59,7 +61,13 @@ export class RelaySessions {
   open(clinic: string, who: CheckedUser): { token: string; session: RelaySession } {
     this.#sweep()
     const token = randomBytes(32).toString('base64url')
-    const session: RelaySession = { clinic, user: who.user, name: who.name, role: who.role, expiresAt: this.#now() + this.#ttlMs }
+    const session: RelaySession = {
+      clinic,
+      user: who.user,
+      name: who.name,
+      role: who.role,
+      expiresAt: this.#now() + this.#ttlMs,
+    }
     this.#byHash.set(sha256(token).toString('hex'), session)
     while (this.#byHash.size > MAX_SESSIONS) {
       const oldest = this.#byHash.keys().next().value

@@ -82,19 +82,27 @@ export class Relay {
     this.access = new AccessMap()
     const access = this.access
     // each socket's context: the peer that proved its device key at the upgrade
-    const sync = new GuardedSyncServer<string>({ policy: new RelaySyncPolicy((doc) => access.isRelayOnly(doc)), log: this.#log })
+    const sync = new GuardedSyncServer<string>({
+      policy: new RelaySyncPolicy((doc) => access.isRelayOnly(doc)),
+      log: this.#log,
+    })
     this.#sync = sync
     this.repo = new Repo({
       storage: new NodeFSStorageAdapter(join(opts.dataDir, 'repo')),
       network: [sync],
       peerId: `relay-${process.pid}` as PeerId,
       // A sync server never announces; a peer gets only documents of its own clinic that it asks for.
-      shareConfig: { announce: () => Promise.resolve(false), access: (peer, doc) => Promise.resolve(access.allows(peer, doc)) },
+      shareConfig: {
+        announce: () => Promise.resolve(false),
+        access: (peer, doc) => Promise.resolve(access.allows(peer, doc)),
+      },
     })
     this.access.onChange(() => this.#shareChanged())
     this.#sameOrigin = new SameOriginGuard(opts.host ?? '127.0.0.1', opts.allowHosts ?? [], () => this.port)
     const handler = guardRequests(this.#sameOrigin, withIdentityRoute(key, createApiHandler(this, this.#log)))
-    this.#server = opts.tls ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key }, handler) : createServer(handler)
+    this.#server = opts.tls
+      ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key }, handler)
+      : createServer(handler)
     this.#server.on('upgrade', (req, socket, head) => {
       const url = new URL(req.url ?? '/', 'http://relay')
       if (url.pathname !== '/sync') {
@@ -111,7 +119,9 @@ export class Relay {
       const peer = this.#authenticateSync(url.searchParams)
       if (typeof peer !== 'string') {
         this.#log('sync-refused', { error: peer.name, message: peer.message })
-        socket.end(`HTTP/1.1 ${peer.status} ${peer.status === 401 ? 'Unauthorized' : 'Forbidden'}\r\ncontent-type: text/plain\r\n\r\n${peer.name}: ${peer.message}\n`)
+        socket.end(
+          `HTTP/1.1 ${peer.status} ${peer.status === 401 ? 'Unauthorized' : 'Forbidden'}\r\ncontent-type: text/plain\r\n\r\n${peer.name}: ${peer.message}\n`,
+        )
         return
       }
       sync.upgrade(req, socket, head, peer)
@@ -148,12 +158,15 @@ export class Relay {
   #authenticateSync(q: URLSearchParams): string | DeviceAuthError | NotEnrolledError {
     const peer = q.get('peer') ?? ''
     const proof = { nonce: q.get('nonce') ?? '', signature: q.get('signature') ?? '' }
-    if (!peer || !proof.nonce || !proof.signature) return new DeviceAuthError('sync needs peer, nonce and signature (see docs/relay-api.md)')
+    if (!peer || !proof.nonce || !proof.signature)
+      return new DeviceAuthError('sync needs peer, nonce and signature (see docs/relay-api.md)')
     if (!this.#nonces.take(proof.nonce)) return new DeviceAuthError('unknown, expired or used nonce')
     const clinic = this.access.clinicOfPeer(peer as PeerId)
     const key = clinic === undefined ? undefined : this.#registry.deviceKeyOf(clinic, peer)
-    if (key === undefined) return new NotEnrolledError(`peer ${peer} is not registered with a device key: POST /api/clinics first`)
-    if (!verifyRelayProof(key, 'sync', proof, [peer])) return new DeviceAuthError(`proof does not verify for peer ${peer}`)
+    if (key === undefined)
+      return new NotEnrolledError(`peer ${peer} is not registered with a device key: POST /api/clinics first`)
+    if (!verifyRelayProof(key, 'sync', proof, [peer]))
+      return new DeviceAuthError(`proof does not verify for peer ${peer}`)
     return peer
   }
 
@@ -194,28 +207,49 @@ export class Relay {
    */
   async register(input: RegistrationInput): Promise<{ created: boolean; body: RegistrationReply }> {
     const fields = [input.clinic, input.directoryUrl, input.peerId, input.devicePeerId]
-    if (!this.#nonces.take(input.proof.nonce)) throw new DeviceAuthError('unknown, expired or used nonce: ask GET /api/challenge again')
-    if (!verifyRelayProof(input.devicePeerId, 'register', input.proof, fields)) throw new DeviceAuthError(`proof does not verify for device ${input.devicePeerId}`)
+    if (!this.#nonces.take(input.proof.nonce))
+      throw new DeviceAuthError('unknown, expired or used nonce: ask GET /api/challenge again')
+    if (!verifyRelayProof(input.devicePeerId, 'register', input.proof, fields))
+      throw new DeviceAuthError(`proof does not verify for device ${input.devicePeerId}`)
     const e = input.enrolment
-    if (e.devicePeerId !== input.devicePeerId) throw new NotEnrolledError('the enrolment names another device')
-    if (this.#opts.trustedOnly && !this.#opts.trust?.[input.clinic]) throw new NotEnrolledError(`clinic ${input.clinic} is not provisioned on this relay`)
+    if (e.devicePeerId !== input.devicePeerId)
+      throw new NotEnrolledError('the enrolment names another device')
+    if (this.#opts.trustedOnly && !this.#opts.trust?.[input.clinic])
+      throw new NotEnrolledError(`clinic ${input.clinic} is not provisioned on this relay`)
     try {
       verifyEnrolment(e, input.clinic, [...this.#adminKeys(input.clinic, input.adminPublicKeys)])
     } catch (err) {
       throw new NotEnrolledError(`enrolment refused: ${err instanceof Error ? err.message : String(err)}`)
     }
-    if (this.access.isRevoked(input.peerId as PeerId)) throw new RegistrationConflictError(`peer ${input.peerId} belongs to a revoked device`)
+    if (this.access.isRevoked(input.peerId as PeerId))
+      throw new RegistrationConflictError(`peer ${input.peerId} belongs to a revoked device`)
     const owner = this.access.clinicOfPeer(input.peerId as PeerId)
-    if (owner !== undefined && owner !== input.clinic) throw new RegistrationConflictError(`peer ${input.peerId} belongs to another clinic`)
+    if (owner !== undefined && owner !== input.clinic)
+      throw new RegistrationConflictError(`peer ${input.peerId} belongs to another clinic`)
     const bound = this.#registry.deviceKeyOf(input.clinic, input.peerId)
-    if (bound !== undefined && bound !== input.devicePeerId) throw new RegistrationConflictError(`peer ${input.peerId} is bound to another device key`)
+    if (bound !== undefined && bound !== input.devicePeerId)
+      throw new RegistrationConflictError(`peer ${input.peerId} is bound to another device key`)
     const pinnedBefore = this.#adminKeys(input.clinic, []).length > 0
-    const { created } = await this.#registry.register(input.clinic, input.directoryUrl, input.peerId, input.adminPublicKeys, input.devicePeerId)
+    const { created } = await this.#registry.register(
+      input.clinic,
+      input.directoryUrl,
+      input.peerId,
+      input.adminPublicKeys,
+      input.devicePeerId,
+    )
     this.access.addPeer(input.peerId as PeerId, input.clinic)
     const w = await this.#open(input.clinic, input.directoryUrl, 0)
     if (!pinnedBefore) w.adminKeysChanged()
     if (created) this.#log('clinic-registered', { clinic: input.clinic })
-    return { created, body: { clinic: input.clinic, directoryUrl: input.directoryUrl, settlement: w.settlement.meta.settlement, relayKey: this.#key.publicKey } }
+    return {
+      created,
+      body: {
+        clinic: input.clinic,
+        directoryUrl: input.directoryUrl,
+        settlement: w.settlement.meta.settlement,
+        relayKey: this.#key.publicKey,
+      },
+    }
   }
 
   /** Open a clinic's settlement and watcher once; wait up to `waitMs` for its directory to load. */
@@ -224,7 +258,14 @@ export class Relay {
     if (!p) {
       p = (async () => {
         const settlement = await ClinicSettlement.open(clinic, this.#store, this.#opts.debounceMs ?? 50)
-        const w = new ClinicWatcher(this.repo, this.access, settlement, this.#log, () => this.#adminKeys(clinic, []), this.#key)
+        const w = new ClinicWatcher(
+          this.repo,
+          this.access,
+          settlement,
+          this.#log,
+          () => this.#adminKeys(clinic, []),
+          this.#key,
+        )
         this.#watchers.set(clinic, w)
         await w.openPublisher()
         const watching = w.watchDirectory(directoryUrl).catch((err: unknown) => {

@@ -49,9 +49,16 @@ export class ReviewerCheck {
   }
 
   /** `user` and `password` as the contract's schemas parse them (`RelayLoginRequestSchema`, `ApprovalRequestSchema`). */
-  async check(clinic: string, register: UserRegister | undefined, user: string, password: string | undefined, what: string): Promise<CheckedUser> {
+  async check(
+    clinic: string,
+    register: UserRegister | undefined,
+    user: string,
+    password: string | undefined,
+    what: string,
+  ): Promise<CheckedUser> {
     if (!register) throw new ReviewerUnknownError('this clinic’s users have not reached the relay yet')
-    if (password === undefined || password === '' || password.length > 200) throw new InvalidInputError(`${what}.password is required for this clinic`)
+    if (password === undefined || password === '' || password.length > 200)
+      throw new InvalidInputError(`${what}.password is required for this clinic`)
     let id: string
     try {
       id = resolveUserId(register, user.trim())
@@ -72,7 +79,8 @@ export class ReviewerCheck {
   async #attempt(key: string, register: UserRegister, id: string, password: string): Promise<CheckedUser> {
     const now = this.#now()
     const record = this.#attempts.get(key)
-    if (record && now < record.blockedUntil) throw new AccountLockedError(record.blockedUntil, record.failures >= this.#policy.maxFailures)
+    if (record && now < record.blockedUntil)
+      throw new AccountLockedError(record.blockedUntil, record.failures >= this.#policy.maxFailures)
     const failures = record && record.failures < this.#policy.maxFailures ? record.failures : 0
     const found = Object.hasOwn(register.users, id) ? register.users[id as UserId] : undefined
     let ok = false
@@ -94,7 +102,10 @@ export class ReviewerCheck {
     if (!found || !ok) {
       const n = failures + 1
       const { maxFailures, lockoutMs, baseDelayMs } = this.#policy
-      this.#remember(key, { failures: n, blockedUntil: n >= maxFailures ? now + lockoutMs : now + baseDelayMs * 2 ** (n - 1) })
+      this.#remember(key, {
+        failures: n,
+        blockedUntil: n >= maxFailures ? now + lockoutMs : now + baseDelayMs * 2 ** (n - 1),
+      })
       throw new InvalidPasswordError()
     }
     this.#attempts.delete(key)

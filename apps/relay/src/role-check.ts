@@ -26,7 +26,8 @@ export const OPERATION_ACTIONS: Readonly<Record<OperationKind, Action | null>> =
  */
 export function roleVerdict(op: Operation, register: UserRegister | undefined): string | null {
   const action = OPERATION_ACTIONS[op.kind] as Action | null | undefined
-  if (action === null) return `${op.kind} operations are made through the relay's reviewer API, not a device log`
+  if (action === null)
+    return `${op.kind} operations are made through the relay's reviewer API, not a device log`
   if (action === undefined) return `unknown operation kind ${String(op.kind)}`
   const user = register?.users[op.user]
   if (!user) return `user ${op.user} is not an endorsed user of the clinic`

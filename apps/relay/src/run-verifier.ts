@@ -33,7 +33,13 @@ const publicKeyHex = (peerId: string): string | undefined => {
 export class RunVerifier {
   readonly #verified = new Map<string, string | null>()
 
-  verdicts(device: string, ops: readonly Operation[], fresh: readonly Operation[], signatures: Readonly<Record<string, RunSignature>> | undefined, keys: TrustKeys): Verdict[] {
+  verdicts(
+    device: string,
+    ops: readonly Operation[],
+    fresh: readonly Operation[],
+    signatures: Readonly<Record<string, RunSignature>> | undefined,
+    keys: TrustKeys,
+  ): Verdict[] {
     const runs = Object.values(signatures ?? {}).sort((a, b) => a.firstSeq - b.firstSeq)
     const bySeq = new Map(ops.map((o) => [o.seq, o]))
     return fresh.map((op) => {
@@ -52,7 +58,12 @@ export class RunVerifier {
    * The device (log) ids whose operations were signed by a revoked peer, judged only on runs that verify (a forged
    * signature naming a revoked peer cannot get an honest device cut off).
    */
-  revokedDevices(device: string, ops: readonly Operation[], signatures: Readonly<Record<string, RunSignature>> | undefined, keys: TrustKeys): boolean {
+  revokedDevices(
+    device: string,
+    ops: readonly Operation[],
+    signatures: Readonly<Record<string, RunSignature>> | undefined,
+    keys: TrustKeys,
+  ): boolean {
     const bySeq = new Map(ops.map((o) => [o.seq, o]))
     for (const run of Object.values(signatures ?? {})) {
       if (run.device !== device || !keys.peers[run.signer] || !Object.hasOwn(keys.users, run.user)) continue
@@ -73,7 +84,10 @@ export class RunVerifier {
     }
     const devicePk = publicKeyHex(run.signer)
     const check = devicePk
-      ? verifyBatch({ ...run, ops }, { devices: { [run.device]: devicePk }, users: { [run.user]: keys.users[run.user] ?? '' } })
+      ? verifyBatch(
+          { ...run, ops },
+          { devices: { [run.device]: devicePk }, users: { [run.user]: keys.users[run.user] ?? '' } },
+        )
       : ({ ok: false, reason: 'unknown-device', detail: 'signer is not an Ed25519 peer id' } as const)
     const verdict = check.ok ? null : `signature check failed: ${check.reason}`
     this.#verified.set(key, verdict)

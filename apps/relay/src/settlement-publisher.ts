@@ -1,7 +1,12 @@
 import type { AutomergeUrl, DocHandle, Repo } from '@automerge/automerge-repo'
 import type { ConflictQueueDoc, SettledInventoryDoc } from '@clinic-mesh/contracts'
 import type { SettlementRound } from '@clinic-mesh/ledger'
-import { signConflictQueue, signSettledInventory, verifyConflictQueue, verifySettledInventory } from '@clinic-mesh/ledger'
+import {
+  signConflictQueue,
+  signSettledInventory,
+  verifyConflictQueue,
+  verifySettledInventory,
+} from '@clinic-mesh/ledger'
 import type { AccessMap } from './access-map.js'
 import type { ClinicSettlement } from './clinic-settlement.js'
 import { findDocWithin } from './find-doc.js'
@@ -20,18 +25,33 @@ export class SettlementPublisher {
   readonly #settlement: ClinicSettlement
   readonly #key: RelayKey
 
-  private constructor(s: ClinicSettlement, key: RelayKey, inventory: DocHandle<SettledInventoryDoc>, conflicts: DocHandle<ConflictQueueDoc>) {
+  private constructor(
+    s: ClinicSettlement,
+    key: RelayKey,
+    inventory: DocHandle<SettledInventoryDoc>,
+    conflicts: DocHandle<ConflictQueueDoc>,
+  ) {
     this.#settlement = s
     this.#key = key
     this.inventory = inventory
     this.conflicts = conflicts
   }
 
-  static async open(repo: Repo, s: ClinicSettlement, access: AccessMap, key: RelayKey, signal: AbortSignal): Promise<SettlementPublisher> {
+  static async open(
+    repo: Repo,
+    s: ClinicSettlement,
+    access: AccessMap,
+    key: RelayKey,
+    signal: AbortSignal,
+  ): Promise<SettlementPublisher> {
     const clinic = s.clinic
     const known = s.meta.settlement
-    let inventory = known.inventory ? await findDocWithin<SettledInventoryDoc>(repo, known.inventory as AutomergeUrl, 2000, signal) : null
-    let conflicts = known.conflicts ? await findDocWithin<ConflictQueueDoc>(repo, known.conflicts as AutomergeUrl, 2000, signal) : null
+    let inventory = known.inventory
+      ? await findDocWithin<SettledInventoryDoc>(repo, known.inventory as AutomergeUrl, 2000, signal)
+      : null
+    let conflicts = known.conflicts
+      ? await findDocWithin<ConflictQueueDoc>(repo, known.conflicts as AutomergeUrl, 2000, signal)
+      : null
     inventory ??= repo.create<SettledInventoryDoc>({
       kind: 'settled-inventory/1',
       clinic,
@@ -64,12 +84,30 @@ export class SettlementPublisher {
     const settledAt = s.meta.lastSettledAt ?? new Date(0).toISOString()
     const inv = this.inventory.doc()
     const same =
-      inv.state === state && inv.decidedOps === s.meta.decidedOps && inv.settledAt === settledAt && JSON.stringify(inv.watermarks) === JSON.stringify(wm)
+      inv.state === state &&
+      inv.decidedOps === s.meta.decidedOps &&
+      inv.settledAt === settledAt &&
+      JSON.stringify(inv.watermarks) === JSON.stringify(wm)
     // at startup a document written before relays signed (or under another key) is signed again
-    if (!same || (round === null && !verifySettledInventory(plain(inv), { relayKey: this.#key.publicKey, clinic: s.clinic }).ok)) {
+    if (
+      !same ||
+      (round === null &&
+        !verifySettledInventory(plain(inv), { relayKey: this.#key.publicKey, clinic: s.clinic }).ok)
+    ) {
       const version = (inv.relaySignature?.version ?? 0) + 1
       const watermarks = { ...plain(inv.watermarks), ...wm }
-      const relaySignature = signSettledInventory({ kind: 'settled-inventory/1', clinic: s.clinic, settledAt, decidedOps: s.meta.decidedOps, watermarks, state }, version, this.#key.secretKey)
+      const relaySignature = signSettledInventory(
+        {
+          kind: 'settled-inventory/1',
+          clinic: s.clinic,
+          settledAt,
+          decidedOps: s.meta.decidedOps,
+          watermarks,
+          state,
+        },
+        version,
+        this.#key.secretKey,
+      )
       this.inventory.change((d) => {
         if (d.clinic !== s.clinic) d.clinic = s.clinic
         d.settledAt = settledAt
@@ -80,7 +118,11 @@ export class SettlementPublisher {
       })
     }
     const ids = round
-      ? new Set([...round.conflicts.map((c) => c.id), ...round.resolved, ...round.refused.map((r) => r.conflict)])
+      ? new Set([
+          ...round.conflicts.map((c) => c.id),
+          ...round.resolved,
+          ...round.refused.map((r) => r.conflict),
+        ])
       : new Set(s.engine.conflicts().map((c) => c.id))
     const queue = this.conflicts.doc()
     const current = queue.conflicts
@@ -91,10 +133,18 @@ export class SettlementPublisher {
       const json = JSON.stringify(c)
       if (current[id] !== json) writes.push([id, json])
     }
-    if (writes.length > 0 || (round === null && !verifyConflictQueue(plain(queue), { relayKey: this.#key.publicKey, clinic: s.clinic }).ok)) {
+    if (
+      writes.length > 0 ||
+      (round === null &&
+        !verifyConflictQueue(plain(queue), { relayKey: this.#key.publicKey, clinic: s.clinic }).ok)
+    ) {
       const version = (queue.relaySignature?.version ?? 0) + 1
       const conflicts = { ...plain(current), ...Object.fromEntries(writes) }
-      const relaySignature = signConflictQueue({ kind: 'conflict-queue/1', clinic: s.clinic, conflicts }, version, this.#key.secretKey)
+      const relaySignature = signConflictQueue(
+        { kind: 'conflict-queue/1', clinic: s.clinic, conflicts },
+        version,
+        this.#key.secretKey,
+      )
       this.conflicts.change((d) => {
         if (d.clinic !== s.clinic) d.clinic = s.clinic
         for (const [id, json] of writes) d.conflicts[id] = json

@@ -58,7 +58,18 @@ export interface SettlementStore {
 }
 
 export function emptyMeta(): CheckpointMeta {
-  return { version: 1, cursors: {}, devices: {}, rejected: [], rejectedTotal: 0, settledOps: 0, decidedOps: 0, relayHead: null, settlement: {}, lastSettledAt: null }
+  return {
+    version: 1,
+    cursors: {},
+    devices: {},
+    rejected: [],
+    rejectedTotal: 0,
+    settledOps: 0,
+    decidedOps: 0,
+    relayHead: null,
+    settlement: {},
+    lastSettledAt: null,
+  }
 }
 
 const MAGIC = 0x434d5231 // "CMR1"

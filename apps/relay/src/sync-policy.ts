@@ -1,6 +1,12 @@
 import { decodeSyncMessage } from '@automerge/automerge'
 import type { Message, PeerId } from '@automerge/automerge-repo/slim'
-import { PASS, PeerMismatchError, type Admission, type SyncMessage, type SyncServerPolicy } from '@clinic-mesh/sync-server'
+import {
+  PASS,
+  PeerMismatchError,
+  type Admission,
+  type SyncMessage,
+  type SyncServerPolicy,
+} from '@clinic-mesh/sync-server'
 import { ForbiddenWriteError } from './errors.js'
 
 /** Sync messages carry Automerge sync data (heads, bloom filters and possibly changes). */
@@ -8,7 +14,8 @@ const SYNC_TYPES = new Set(['sync', 'request'])
 
 /** The number of Automerge changes a sync message carries for `documentId`, if it is a sync message for one. */
 function changesFor(m: SyncMessage): { documentId: string; changes: number } | null {
-  if (!SYNC_TYPES.has(m.type) || typeof m.documentId !== 'string' || !(m.data instanceof Uint8Array)) return null
+  if (!SYNC_TYPES.has(m.type) || typeof m.documentId !== 'string' || !(m.data instanceof Uint8Array))
+    return null
   let changes: number
   try {
     changes = decodeSyncMessage(m.data).changes.length
@@ -39,7 +46,12 @@ export class RelaySyncPolicy implements SyncServerPolicy<string> {
   admit(m: SyncMessage, peer: string): Admission {
     const sync = changesFor(m)
     if (sync && sync.changes > 0 && this.#relayOnly(sync.documentId)) {
-      return { verdict: 'close', error: new ForbiddenWriteError(`peer ${peer} sent ${sync.changes} change(s) to ${sync.documentId}, a document only the relay writes`) }
+      return {
+        verdict: 'close',
+        error: new ForbiddenWriteError(
+          `peer ${peer} sent ${sync.changes} change(s) to ${sync.documentId}, a document only the relay writes`,
+        ),
+      }
     }
     return PASS
   }

@@ -34,17 +34,22 @@ export class ClinicTrustState {
    */
   users(docUsers: unknown, rootKeys: readonly string[]): UserRegister | undefined {
     const roots = rootKeys.join(',')
-    if (this.#cached && this.#cached.users === docUsers && this.#cached.roots === roots) return this.#cached.result
+    if (this.#cached && this.#cached.users === docUsers && this.#cached.roots === roots)
+      return this.#cached.result
     const held = this.#meta.userVersions ?? {}
     let result: UserRegister | undefined
     if (docUsers === undefined && Object.keys(held).length === 0) result = undefined
     else {
-      const plain = docUsers && typeof docUsers === 'object' ? (JSON.parse(JSON.stringify(docUsers)) as UserRegister['users']) : {}
+      const plain =
+        docUsers && typeof docUsers === 'object'
+          ? (JSON.parse(JSON.stringify(docUsers)) as UserRegister['users'])
+          : {}
       const r = reconcileUsers({ users: plain }, held, rootKeys)
       this.#meta.userVersions = r.held
       if (r.changed) this.#save()
       for (const id of r.conflicts) {
-        if (!this.#conflictsLogged.has(id)) this.#log('user-record-conflict', { clinic: this.#settlement.clinic, user: id })
+        if (!this.#conflictsLogged.has(id))
+          this.#log('user-record-conflict', { clinic: this.#settlement.clinic, user: id })
         this.#conflictsLogged.add(id)
       }
       result = r.users

@@ -21,7 +21,10 @@ export function noteSeq(devices: Record<string, DeviceProgress>, device: string,
  * Per device the highest seq such that every operation of that device with seq ≤ it is decided (settled or in
  * conflict): the contiguous ingested prefix, cut below the first operation the engine still holds pending.
  */
-export function watermarks(devices: Record<string, DeviceProgress>, pending: readonly PendingOp[]): Record<string, number> {
+export function watermarks(
+  devices: Record<string, DeviceProgress>,
+  pending: readonly PendingOp[],
+): Record<string, number> {
   const firstPending = new Map<string, number>()
   for (const p of pending) {
     const cur = firstPending.get(p.device)

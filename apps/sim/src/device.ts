@@ -1,8 +1,27 @@
-import type { BatchId, DeviceId, EncounterId, ItemId, LocationId, OperationId, PatientId, PrescriptionId, UserId } from '@clinic-mesh/contracts'
+import type {
+  BatchId,
+  DeviceId,
+  EncounterId,
+  ItemId,
+  LocationId,
+  OperationId,
+  PatientId,
+  PrescriptionId,
+  UserId,
+} from '@clinic-mesh/contracts'
 import type { DeviceLogDoc, OperationBody, Session } from '@clinic-mesh/ledger'
 import { DeviceLog, appendOperation } from '@clinic-mesh/ledger'
 import type { Actor, ChartCollection } from '@clinic-mesh/records'
-import { SEVERITIES, SEXES, openEncounter, recordAllergy, recordVitals, registerPatient, setAllergySeverity, spliceNotes } from '@clinic-mesh/records'
+import {
+  SEVERITIES,
+  SEXES,
+  openEncounter,
+  recordAllergy,
+  recordVitals,
+  registerPatient,
+  setAllergySeverity,
+  spliceNotes,
+} from '@clinic-mesh/records'
 import { shardOf } from '@clinic-mesh/store'
 import type { Knowledge } from './knowledge.js'
 import { knowledgeOf } from './knowledge.js'
@@ -11,7 +30,18 @@ import type { Rng } from './rng.js'
 import type { World } from './world.js'
 
 export const SITE = 'site-a' as LocationId
-const WORDS = ['cough', 'fever', 'rash', 'pain', 'chest clear', 'BP ok', 'review 2/7', 'no allergy', ' ', '\n']
+const WORDS = [
+  'cough',
+  'fever',
+  'rash',
+  'pain',
+  'chest clear',
+  'BP ok',
+  'review 2/7',
+  'no allergy',
+  ' ',
+  '\n',
+]
 
 /** Deterministic id source shared by the whole simulated world. */
 export class Ids {
@@ -59,7 +89,11 @@ export class DeviceNode {
   }
 
   actor(): Actor {
-    return { user: this.session.user, device: this.replica.name as DeviceId, at: new Date(this.now()).toISOString() }
+    return {
+      user: this.session.user,
+      device: this.replica.name as DeviceId,
+      at: new Date(this.now()).toISOString(),
+    }
   }
 
   /** After a restart: continue the chain from the last operation that reached storage. */
@@ -72,7 +106,12 @@ export class DeviceNode {
     const ops = this.replica.doc<DeviceLogDoc>(this.logId).ops
     const last = ops[ops.length - 1]
     const resume = last ? { seq: last.seq, prev: last.hash, hlc: { ...last.hlc } } : undefined
-    return new DeviceLog({ device: this.replica.name as DeviceId, session: this.session, now: () => this.now(), resume })
+    return new DeviceLog({
+      device: this.replica.name as DeviceId,
+      session: this.session,
+      now: () => this.now(),
+      resume,
+    })
   }
 
   /** Append one ledger operation to this device's log document (acknowledged at the next flush). */
@@ -107,7 +146,17 @@ export class DeviceNode {
     this.replica.change<ChartCollection>(bucket, this.now(), (d) => {
       const given = rng.pick(['Grace', 'Joseph', 'Amina', 'Peter', 'Ruth'])!
       const sex = rng.pick(SEXES)!
-      registerPatient(d, { id: pid, given, family: 'Banda', birthDate: `19${rng.range(40, 99)}-0${rng.range(1, 9)}-1${rng.range(0, 9)}`, sex }, actor)
+      registerPatient(
+        d,
+        {
+          id: pid,
+          given,
+          family: 'Banda',
+          birthDate: `19${rng.range(40, 99)}-0${rng.range(1, 9)}-1${rng.range(0, 9)}`,
+          sex,
+        },
+        actor,
+      )
       const chart = d.charts[pid]!
       openEncounter(chart, { id: `enc-${pid}` as EncounterId, reason: 'fever and cough' }, actor)
       recordAllergy(chart, { substance: 'penicillin', severity: 'mild' }, actor)
@@ -127,7 +176,12 @@ export class DeviceNode {
     this.replica.change<ChartCollection>(bucket, this.now(), (d) => {
       const c = d.charts[pid]!
       if (what === 0) {
-        const vid = recordVitals(c, eid, { temperatureC: 36 + rng.int(40) / 10, pulseBpm: rng.range(50, 140) }, actor)
+        const vid = recordVitals(
+          c,
+          eid,
+          { temperatureC: 36 + rng.int(40) / 10, pulseBpm: rng.range(50, 140) },
+          actor,
+        )
         return [{ kind: 'vitals', doc: bucket, key: `${pid}/${eid}/${vid}`, replica: name }]
       }
       if (what === 1) {
@@ -139,7 +193,11 @@ export class DeviceNode {
         const allergy = rng.pick(Object.keys(chart.patient.allergies).sort())
         if (allergy) setAllergySeverity(c, allergy, rng.pick(SEVERITIES)!, actor)
       } else {
-        recordAllergy(c, { substance: rng.pick(['sulfa', 'latex', 'aspirin'])!, severity: rng.pick(SEVERITIES)! }, actor)
+        recordAllergy(
+          c,
+          { substance: rng.pick(['sulfa', 'latex', 'aspirin'])!, severity: rng.pick(SEVERITIES)! },
+          actor,
+        )
       }
       return []
     })
@@ -150,8 +208,16 @@ export class DeviceNode {
     const item = rng.pick([...k.prices.keys()].sort())
     if (!item) return
     const expiry = rng.chance(0.08) ? '2026-03-01' : `2027-0${rng.range(1, 9)}-28`
-    const body: OperationBody = { kind: 'receive', item: item as ItemId, batch: ids.next('lot') as BatchId, expiry,
-      quantity: rng.range(10, 40), unitCost: rng.range(20, 400), supplier: 'KEMSA', grn: ids.next('grn') }
+    const body: OperationBody = {
+      kind: 'receive',
+      item: item as ItemId,
+      batch: ids.next('lot') as BatchId,
+      expiry,
+      quantity: rng.range(10, 40),
+      unitCost: rng.range(20, 400),
+      supplier: 'KEMSA',
+      grn: ids.next('grn'),
+    }
     this.append(body, k)
   }
 
@@ -162,9 +228,17 @@ export class DeviceNode {
     if (!lot) return
     const price = k.prices.get(lot.item)!.price
     const quantity = rng.chance(0.35) && lot.tentative > 0 ? lot.tentative : rng.range(1, 8)
-    const body: OperationBody = { kind: 'dispense', item: lot.item as ItemId, batch: lot.batch as BatchId, quantity,
-      patient: (rng.pick(k.patients) ?? 'walk-in') as PatientId, prescription: ids.next('rx') as PrescriptionId,
-      prescriptionHash: 'sim-rx-hash', priceSeen: price, stockSeen: lot.tentative }
+    const body: OperationBody = {
+      kind: 'dispense',
+      item: lot.item as ItemId,
+      batch: lot.batch as BatchId,
+      quantity,
+      patient: (rng.pick(k.patients) ?? 'walk-in') as PatientId,
+      prescription: ids.next('rx') as PrescriptionId,
+      prescriptionHash: 'sim-rx-hash',
+      priceSeen: price,
+      stockSeen: lot.tentative,
+    }
     this.append(body, k)
   }
 
@@ -172,12 +246,31 @@ export class DeviceNode {
     const lot = this.env.rng.pick(k.lots)
     if (!lot) return
     const counted = Math.max(0, lot.tentative - this.env.rng.int(3))
-    this.append({ kind: 'count', item: lot.item as ItemId, batch: lot.batch as BatchId, counted, stockSeen: lot.tentative }, k)
+    this.append(
+      {
+        kind: 'count',
+        item: lot.item as ItemId,
+        batch: lot.batch as BatchId,
+        counted,
+        stockSeen: lot.tentative,
+      },
+      k,
+    )
   }
 
   #return(k: Knowledge): void {
     const d = this.env.rng.pick(k.dispenses.filter((x) => x.device === this.replica.name))
     if (!d) return
-    this.append({ kind: 'return', item: d.item as ItemId, batch: d.batch as BatchId, quantity: 1, dispense: d.id as OperationId, reason: 'unused' }, k)
+    this.append(
+      {
+        kind: 'return',
+        item: d.item as ItemId,
+        batch: d.batch as BatchId,
+        quantity: 1,
+        dispense: d.id as OperationId,
+        reason: 'unused',
+      },
+      k,
+    )
   }
 }

@@ -36,12 +36,18 @@ function convergence(input: CheckInput, out: Violation[]): void {
   if (!first) return
   for (const id of first.docIds()) {
     const heads = first.heads(id)
-    for (const r of rest) if (r.heads(id) !== heads) out.push({ kind: 'divergence', detail: `${id}: ${r.name} differs from ${first.name}` })
+    for (const r of rest)
+      if (r.heads(id) !== heads)
+        out.push({ kind: 'divergence', detail: `${id}: ${r.name} differs from ${first.name}` })
   }
 }
 
 /** Stock effect of a settled operation or of the resolution that decided a conflict. */
-function effect(op: Operation, resolved: Map<string, Conflict>, add: (site: string, batch: string, delta: number) => void): void {
+function effect(
+  op: Operation,
+  resolved: Map<string, Conflict>,
+  add: (site: string, batch: string, delta: number) => void,
+): void {
   switch (op.kind) {
     case 'receive':
     case 'return':
@@ -60,8 +66,10 @@ function effect(op: Operation, resolved: Map<string, Conflict>, add: (site: stri
       const d = c.resolution!.decision
       const target = c.op
       if (d.action === 'write-off') add(target.site, d.batch, -d.quantity)
-      else if (d.action === 'switch-lot' && target.kind === 'dispense') add(target.site, d.batch, -target.quantity)
-      else if (d.action === 'partial-dispense' && target.kind === 'dispense' && target.batch) add(target.site, target.batch, -d.quantity)
+      else if (d.action === 'switch-lot' && target.kind === 'dispense')
+        add(target.site, d.batch, -target.quantity)
+      else if (d.action === 'partial-dispense' && target.kind === 'dispense' && target.batch)
+        add(target.site, target.batch, -d.quantity)
       else if (d.action === 'accept') {
         if (d.adjustment) add(target.site, d.adjustment.batch, d.adjustment.delta)
         if (target.kind !== 'count') effect(target, resolved, add)
@@ -84,24 +92,39 @@ function ledger(input: CheckInput, out: Violation[]): void {
     // Each device's log is one chain: seq 1..k, each op linking the previous hash, HLC strictly increasing.
     let prev: Operation | null = null
     for (const op of relay.replica.doc<DeviceLogDoc>(id).ops) {
-      const ok = prev ? op.seq === prev.seq + 1 && op.prev === prev.hash && compareHlc(op.hlc, prev.hlc) > 0 : op.seq === 1 && op.prev === null
-      if (!ok) out.push({ kind: 'ledger-integrity', detail: `${id}: ${op.id} (seq ${op.seq}) does not continue the chain or goes back in HLC time` })
+      const ok = prev
+        ? op.seq === prev.seq + 1 && op.prev === prev.hash && compareHlc(op.hlc, prev.hlc) > 0
+        : op.seq === 1 && op.prev === null
+      if (!ok)
+        out.push({
+          kind: 'ledger-integrity',
+          detail: `${id}: ${op.id} (seq ${op.seq}) does not continue the chain or goes back in HLC time`,
+        })
       prev = op
     }
   }
   for (const op of ops.values()) {
     const st = engine.statusOf(op)
-    if (st !== 'settled' && st !== 'conflict') out.push({ kind: 'unsettled-op', detail: `${op.id} (${op.kind} of ${op.device} seq ${op.seq}) is ${st}` })
+    if (st !== 'settled' && st !== 'conflict')
+      out.push({
+        kind: 'unsettled-op',
+        detail: `${op.id} (${op.kind} of ${op.device} seq ${op.seq}) is ${st}`,
+      })
   }
-  for (const p of engine.pending()) out.push({ kind: 'unsettled-op', detail: `${p.id} pending after closePeriod: ${p.reason}` })
-  if (engine.size !== ops.size) out.push({ kind: 'unsettled-op', detail: `engine knows ${engine.size} ids, logs hold ${ops.size}` })
+  for (const p of engine.pending())
+    out.push({ kind: 'unsettled-op', detail: `${p.id} pending after closePeriod: ${p.reason}` })
+  if (engine.size !== ops.size)
+    out.push({ kind: 'unsettled-op', detail: `engine knows ${engine.size} ids, logs hold ${ops.size}` })
   const conflicts = engine.conflicts()
-  for (const c of conflicts) if (INTEGRITY.has(c.kind)) out.push({ kind: 'ledger-integrity', detail: `${c.kind} on ${c.op.id}: ${c.detail}` })
+  for (const c of conflicts)
+    if (INTEGRITY.has(c.kind))
+      out.push({ kind: 'ledger-integrity', detail: `${c.kind} on ${c.op.id}: ${c.detail}` })
 
   const resolved = new Map<string, Conflict>()
   for (const c of conflicts) if (c.status === 'resolved' && c.resolution) resolved.set(c.resolution.op, c)
   const expected = new Map<string, number>()
-  const add = (site: string, batch: string, delta: number): void => void expected.set(cell(site, batch), (expected.get(cell(site, batch)) ?? 0) + delta)
+  const add = (site: string, batch: string, delta: number): void =>
+    void expected.set(cell(site, batch), (expected.get(cell(site, batch)) ?? 0) + delta)
   for (const op of ops.values()) if (engine.statusOf(op) === 'settled') effect(op, resolved, add)
 
   // The journal: each movement applied once, never below zero, and summing to the settled figure.
@@ -109,21 +132,36 @@ function ledger(input: CheckInput, out: Violation[]): void {
   const running = new Map<string, number>()
   for (const e of input.relay.journal) {
     const op = ops.get(e.op)
-    if (!op || engine.statusOf(op) !== 'settled') out.push({ kind: 'double-settle', detail: `journal moves ${e.batch} for ${e.op}, which is not settled` })
-    if (op && op.kind !== 'resolution' && seen.has(e.op)) out.push({ kind: 'double-settle', detail: `${e.op} moved stock twice` })
+    if (!op || engine.statusOf(op) !== 'settled')
+      out.push({
+        kind: 'double-settle',
+        detail: `journal moves ${e.batch} for ${e.op}, which is not settled`,
+      })
+    if (op && op.kind !== 'resolution' && seen.has(e.op))
+      out.push({ kind: 'double-settle', detail: `${e.op} moved stock twice` })
     seen.add(e.op)
     const q = (running.get(cell(e.site, e.batch)) ?? 0) + e.delta
     running.set(cell(e.site, e.batch), q)
-    if (q < 0) out.push({ kind: 'negative-stock', detail: `${e.batch} at ${e.site} went to ${q} (${e.cause} ${e.op})` })
+    if (q < 0)
+      out.push({
+        kind: 'negative-stock',
+        detail: `${e.batch} at ${e.site} went to ${q} (${e.cause} ${e.op})`,
+      })
   }
   const inv = engine.inventory()
   const actual = new Map<string, number>()
-  for (const [site, lots] of Object.entries(inv.stock)) for (const [batch, q] of Object.entries(lots)) actual.set(cell(site, batch), q)
+  for (const [site, lots] of Object.entries(inv.stock))
+    for (const [batch, q] of Object.entries(lots)) actual.set(cell(site, batch), q)
   for (const k of new Set([...actual.keys(), ...expected.keys(), ...running.keys()])) {
     const a = actual.get(k) ?? 0
     if (a < 0) out.push({ kind: 'negative-stock', detail: `${k} settled at ${a}` })
-    if (a !== (expected.get(k) ?? 0)) out.push({ kind: 'conservation', detail: `${k}: settled ${a}, operations imply ${expected.get(k) ?? 0}` })
-    if (a !== (running.get(k) ?? 0)) out.push({ kind: 'conservation', detail: `${k}: settled ${a}, journal sums to ${running.get(k) ?? 0}` })
+    if (a !== (expected.get(k) ?? 0))
+      out.push({
+        kind: 'conservation',
+        detail: `${k}: settled ${a}, operations imply ${expected.get(k) ?? 0}`,
+      })
+    if (a !== (running.get(k) ?? 0))
+      out.push({ kind: 'conservation', detail: `${k}: settled ${a}, journal sums to ${running.get(k) ?? 0}` })
   }
 }
 
@@ -142,12 +180,19 @@ function acknowledged(input: CheckInput, out: Violation[]): void {
         const chart = r.doc<ChartCollection>(w.doc).charts[pid]
         present = w.kind === 'patient' ? !!chart : !!chart?.encounters[eid ?? '']?.triage.vitals[vid ?? '']
       }
-      if (!present) out.push({ kind: 'lost-ack', detail: `${w.kind} ${w.key} acknowledged by ${w.replica} is missing on ${r.name}` })
+      if (!present)
+        out.push({
+          kind: 'lost-ack',
+          detail: `${w.kind} ${w.key} acknowledged by ${w.replica} is missing on ${r.name}`,
+        })
     }
   }
   for (const w of input.acked) {
     if (w.kind === 'op' && input.relay.engine.statusOf(w.key as OperationId) === 'unknown') {
-      out.push({ kind: 'lost-ack', detail: `op ${w.key} acknowledged by ${w.replica} is unknown to the relay` })
+      out.push({
+        kind: 'lost-ack',
+        detail: `op ${w.key} acknowledged by ${w.replica} is unknown to the relay`,
+      })
     }
   }
 }

@@ -16,16 +16,27 @@ export interface Knowledge {
   readonly lots: Lot[]
   readonly patients: string[]
   /** Dispenses with a named lot, in log order (returns refer to them). */
-  readonly dispenses: { readonly id: string; readonly device: string; readonly batch: string; readonly item: string }[]
+  readonly dispenses: {
+    readonly id: string
+    readonly device: string
+    readonly batch: string
+    readonly item: string
+  }[]
   readonly latest: Hlc | null
 }
 
 export function logDocs(r: Replica): [string, A.Doc<DeviceLogDoc>][] {
-  return r.docIds().filter((id) => id.startsWith('log-')).map((id) => [id, r.doc<DeviceLogDoc>(id)])
+  return r
+    .docIds()
+    .filter((id) => id.startsWith('log-'))
+    .map((id) => [id, r.doc<DeviceLogDoc>(id)])
 }
 
 export function bucketDocs(r: Replica): [string, A.Doc<ChartCollection>][] {
-  return r.docIds().filter((id) => id.startsWith('bucket-')).map((id) => [id, r.doc<ChartCollection>(id)])
+  return r
+    .docIds()
+    .filter((id) => id.startsWith('bucket-'))
+    .map((id) => [id, r.doc<ChartCollection>(id)])
 }
 
 /** Scan the replica's logs (sorted lot list, prices by HLC) and charts; deterministic order throughout. */
@@ -56,6 +67,14 @@ export function knowledgeOf(r: Replica): Knowledge {
   const patients: string[] = []
   for (const [, doc] of bucketDocs(r)) patients.push(...Object.keys(doc.charts))
   patients.sort()
-  const dispenses = out.flatMap((op) => (op.batch === null ? [] : [{ id: op.id, device: op.device, batch: op.batch, item: op.item }]))
-  return { prices, lots: [...lots.values()].sort((a, b) => (a.batch < b.batch ? -1 : 1)), patients, dispenses, latest }
+  const dispenses = out.flatMap((op) =>
+    op.batch === null ? [] : [{ id: op.id, device: op.device, batch: op.batch, item: op.item }],
+  )
+  return {
+    prices,
+    lots: [...lots.values()].sort((a, b) => (a.batch < b.batch ? -1 : 1)),
+    patients,
+    dispenses,
+    latest,
+  }
 }

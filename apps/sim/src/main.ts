@@ -49,7 +49,20 @@ const summaryFile = flag('summary-file')
 /** One batch in a child process; resolves with its summary (its progress lines go straight to our stdout). */
 function runBatch(start: number, count: number): Promise<Summary> {
   const file = join(tmpdir(), `clinic-mesh-sim-${process.pid}-${start}.json`)
-  const child = spawn(process.execPath, [process.argv[1] ?? '', '--seed', String(start), '--seeds', String(count), ...extra.trim().split(' ').filter(Boolean), '--summary-file', file], { stdio: ['ignore', 'inherit', 'inherit'] })
+  const child = spawn(
+    process.execPath,
+    [
+      process.argv[1] ?? '',
+      '--seed',
+      String(start),
+      '--seeds',
+      String(count),
+      ...extra.trim().split(' ').filter(Boolean),
+      '--summary-file',
+      file,
+    ],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  )
   return new Promise((resolve, reject) => {
     child.once('error', reject)
     child.once('exit', () => {
@@ -76,7 +89,9 @@ if (seeds > BATCH && summaryFile === undefined) {
     }
   }
   await Promise.all(Array.from({ length: jobs }, () => worker()))
-  console.log(`${total.passed} passed, ${total.failed} failed; ops ${total.ops}, conflicts ${total.conflicts}, crashes ${total.crashes}`)
+  console.log(
+    `${total.passed} passed, ${total.failed} failed; ops ${total.ops}, conflicts ${total.conflicts}, crashes ${total.crashes}`,
+  )
   process.exit(total.failed === 0 && total.passed === seeds ? 0 : 1)
 }
 
@@ -101,7 +116,9 @@ for (let k = 0; k < seeds; k++) {
   }
   if ((k + 1) % every === 0 || k + 1 === seeds) {
     const ms = performance.now() - chunkStart
-    console.log(`seeds ${seed - ((k % every) + 0)}..${seed}: ${passed} passed, ${failed} failed so far; ops ${ops}, conflicts ${conflicts}, crashes ${crashes}; ${(ms / ((k % every) + 1)).toFixed(0)} ms/seed`)
+    console.log(
+      `seeds ${seed - ((k % every) + 0)}..${seed}: ${passed} passed, ${failed} failed so far; ops ${ops}, conflicts ${conflicts}, crashes ${crashes}; ${(ms / ((k % every) + 1)).toFixed(0)} ms/seed`,
+    )
     chunkStart = performance.now()
   }
 }

@@ -1,5 +1,12 @@
 import type { BatchId, ConflictId, DeviceId, ItemId, OperationId, UserId } from '@clinic-mesh/contracts'
-import type { Conflict, Decision, DeviceLogDoc, JournalEntry, OperationBody, Session } from '@clinic-mesh/ledger'
+import type {
+  Conflict,
+  Decision,
+  DeviceLogDoc,
+  JournalEntry,
+  OperationBody,
+  Session,
+} from '@clinic-mesh/ledger'
 import { DeviceLog, SettlementEngine, appendOperation, validateBatch } from '@clinic-mesh/ledger'
 import type { ChartCollection } from '@clinic-mesh/records'
 import { needsReview, resolveReview } from '@clinic-mesh/records'
@@ -39,7 +46,14 @@ export class RelayNode {
 
   /** Genesis: the formulary, written before any device starts (initial contents of the relay's log). */
   static genesisOps(): OperationBody[] {
-    return ITEMS.map((item, i) => ({ kind: 'formulary-update', item: item as ItemId, name: item, price: 100 + 50 * i, status: 'active', controlled: item.startsWith('morphine') }))
+    return ITEMS.map((item, i) => ({
+      kind: 'formulary-update',
+      item: item as ItemId,
+      name: item,
+      price: 100 + 50 * i,
+      status: 'active',
+      controlled: item.startsWith('morphine'),
+    }))
   }
 
   get journal(): JournalEntry[] {
@@ -56,7 +70,9 @@ export class RelayNode {
   restart(): void {
     this.replica.restart()
     this.#log = this.#resume()
-    this.engine = this.#saved ? SettlementEngine.restore(this.#saved.snapshot, { journal: true }) : new SettlementEngine({ journal: true })
+    this.engine = this.#saved
+      ? SettlementEngine.restore(this.#saved.snapshot, { journal: true })
+      : new SettlementEngine({ journal: true })
     this.#journal = this.#saved ? [...this.#saved.journal] : []
     this.#cursors = new Map()
   }
@@ -100,7 +116,17 @@ export class RelayNode {
   changePrice(): void {
     const rng = this.env.rng
     const item = rng.pick(ITEMS)!
-    this.#append({ kind: 'formulary-update', item: item as ItemId, name: item, price: rng.range(80, 300), status: 'active', controlled: item.startsWith('morphine') }, admin)
+    this.#append(
+      {
+        kind: 'formulary-update',
+        item: item as ItemId,
+        name: item,
+        price: rng.range(80, 300),
+        status: 'active',
+        controlled: item.startsWith('morphine'),
+      },
+      admin,
+    )
   }
 
   /** A reviewer decides one open conflict not decided yet. */
@@ -111,7 +137,8 @@ export class RelayNode {
     if (!c) return
     this.#targeted.add(c.id)
     const decision = this.#decide(c)
-    const approval = c.critical || decision.action === 'write-off' ? (rng.chance(0.9) ? supervisor : null) : null
+    const approval =
+      c.critical || decision.action === 'write-off' ? (rng.chance(0.9) ? supervisor : null) : null
     this.#append({ kind: 'resolution', conflict: c.id, decision, note: `sim ${c.kind}`, approval }, reviewer)
   }
 
@@ -120,15 +147,28 @@ export class RelayNode {
     const rng = this.env.rng
     if (op.kind === 'dispense' && (c.kind === 'insufficient-stock' || c.kind === 'batch-expired')) {
       const inv = this.engine.inventory()
-      const lots = Object.entries(inv.stock[op.site] ?? {}).filter(([b, q]) => b !== op.batch && q >= op.quantity && inv.batches[b as BatchId]?.item === op.item && inv.batches[b as BatchId]!.expiry > '2026-03-02')
+      const lots = Object.entries(inv.stock[op.site] ?? {}).filter(
+        ([b, q]) =>
+          b !== op.batch &&
+          q >= op.quantity &&
+          inv.batches[b as BatchId]?.item === op.item &&
+          inv.batches[b as BatchId]!.expiry > '2026-03-02',
+      )
       const alt = rng.pick(lots.map(([b]) => b).sort())
       if (alt && rng.chance(0.6)) return { action: 'switch-lot', batch: alt as BatchId }
       const stock = c.authority.stock ?? 0
-      if (c.kind === 'insufficient-stock' && stock > 0 && rng.chance(0.7)) return { action: 'partial-dispense', quantity: Math.min(stock, op.quantity) }
+      if (c.kind === 'insufficient-stock' && stock > 0 && rng.chance(0.7))
+        return { action: 'partial-dispense', quantity: Math.min(stock, op.quantity) }
       return { action: 'cancel' }
     }
-    if (op.kind === 'dispense' && c.kind === 'price-changed') return rng.chance(0.8) ? { action: 'accept', adjustment: null } : { action: 'cancel' }
-    if (op.kind === 'count' && c.kind === 'count-discrepancy' && (c.authority.stock ?? 0) > op.counted && rng.chance(0.7)) {
+    if (op.kind === 'dispense' && c.kind === 'price-changed')
+      return rng.chance(0.8) ? { action: 'accept', adjustment: null } : { action: 'cancel' }
+    if (
+      op.kind === 'count' &&
+      c.kind === 'count-discrepancy' &&
+      (c.authority.stock ?? 0) > op.counted &&
+      rng.chance(0.7)
+    ) {
       return { action: 'write-off', batch: op.batch, quantity: (c.authority.stock ?? 0) - op.counted }
     }
     return { action: 'cancel' }
@@ -144,7 +184,11 @@ export class RelayNode {
     const marker = rng.pick(needsReview(doc))
     if (!marker || typeof marker.winner !== 'string') return
     const value = marker.winner
-    const actor = { user: reviewer.user, device: 'relay' as DeviceId, at: new Date(this.env.time()).toISOString() }
+    const actor = {
+      user: reviewer.user,
+      device: 'relay' as DeviceId,
+      at: new Date(this.env.time()).toISOString(),
+    }
     this.replica.change<ChartCollection>(id, this.env.time(), (d) => {
       resolveReview(d, marker, value, actor)
       return []

@@ -34,7 +34,14 @@ export interface SeedResult {
   readonly violations: Violation[]
   /** Final heads of every document and the settled inventory: equal for two runs of one seed. */
   readonly fingerprint: string
-  readonly stats: NetStats & { ops: number; conflicts: number; resolved: number; acked: number; lost: number; rounds: number }
+  readonly stats: NetStats & {
+    ops: number
+    conflicts: number
+    resolved: number
+    acked: number
+    lost: number
+    rounds: number
+  }
 }
 
 const START = Date.parse('2026-03-02T06:00:00Z')
@@ -44,16 +51,32 @@ const HOUR = 3_600_000
 
 function genesis(devices: string[], buckets: number): Map<string, Uint8Array> {
   const docs = new Map<string, Uint8Array>()
-  const init = <T>(fill: (d: T) => void): Uint8Array => A.save(A.change(A.init<T>({ actor: GENESIS_ACTOR }), { time: START / 1000 }, fill))
-  for (let b = 0; b < buckets; b++) docs.set(`bucket-${b}`, init<ChartCollection>((d) => void Object.assign(d, emptyCollection())))
+  const init = <T>(fill: (d: T) => void): Uint8Array =>
+    A.save(A.change(A.init<T>({ actor: GENESIS_ACTOR }), { time: START / 1000 }, fill))
+  for (let b = 0; b < buckets; b++)
+    docs.set(
+      `bucket-${b}`,
+      init<ChartCollection>((d) => void Object.assign(d, emptyCollection())),
+    )
   const clinic = 'clinic-sim' as ClinicId
-  for (const dev of devices) docs.set(`log-${dev}`, init<DeviceLogDoc>((d) => void Object.assign(d, newLogDoc(clinic, dev as DeviceId, periodOf(START)))))
-  const admin = new DeviceLog({ device: 'relay' as DeviceId, session: { user: 'usr-admin' as never, role: 'admin', site: SITE }, now: () => START })
+  for (const dev of devices)
+    docs.set(
+      `log-${dev}`,
+      init<DeviceLogDoc>((d) => void Object.assign(d, newLogDoc(clinic, dev as DeviceId, periodOf(START)))),
+    )
+  const admin = new DeviceLog({
+    device: 'relay' as DeviceId,
+    session: { user: 'usr-admin' as never, role: 'admin', site: SITE },
+    now: () => START,
+  })
   const formulary = RelayNode.genesisOps().map((body, i) => admin.append(body, `op-genesis-${i}` as never))
-  docs.set('log-relay', init<DeviceLogDoc>((d) => {
-    Object.assign(d, newLogDoc(clinic, 'relay' as DeviceId, periodOf(START)))
-    for (const op of formulary) appendOperation(d, op)
-  }))
+  docs.set(
+    'log-relay',
+    init<DeviceLogDoc>((d) => {
+      Object.assign(d, newLogDoc(clinic, 'relay' as DeviceId, periodOf(START)))
+      for (const op of formulary) appendOperation(d, op)
+    }),
+  )
   return docs
 }
 
@@ -124,9 +147,17 @@ function simulate(seed: number, rng: Rng, o: SimOptions): SeedResult {
   guard('close', () => relay.close(END_OF_DAY))
   if (o.fault === 'diverge-replica') {
     const r0 = replicas[0]!
-    const actor = { user: 'usr-rogue' as never, device: r0.name as DeviceId, at: new Date(time).toISOString() }
+    const actor = {
+      user: 'usr-rogue' as never,
+      device: r0.name as DeviceId,
+      at: new Date(time).toISOString(),
+    }
     r0.change<ChartCollection>('bucket-0', time, (d) => {
-      registerPatient(d, { id: 'pt-rogue' as never, given: 'Local', family: 'Only', birthDate: '1990-01-01', sex: 'other' }, actor)
+      registerPatient(
+        d,
+        { id: 'pt-rogue' as never, given: 'Local', family: 'Only', birthDate: '1990-01-01', sex: 'other' },
+        actor,
+      )
       return []
     })
   }
@@ -136,7 +167,10 @@ function simulate(seed: number, rng: Rng, o: SimOptions): SeedResult {
     seed,
     ok: violations.length === 0,
     violations,
-    fingerprint: `${relay.replica.docIds().map((id) => `${id}:${relay.replica.heads(id)}`).join(';')}|${JSON.stringify(relay.engine.inventory())}`,
+    fingerprint: `${relay.replica
+      .docIds()
+      .map((id) => `${id}:${relay.replica.heads(id)}`)
+      .join(';')}|${JSON.stringify(relay.engine.inventory())}`,
     stats: {
       ...world.stats,
       ops: relay.engine.size,

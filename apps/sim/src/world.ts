@@ -37,7 +37,15 @@ export class World {
   readonly acked: Write[] = []
   readonly lost: Write[] = []
   readonly errors: string[] = []
-  readonly stats: NetStats = { sent: 0, delivered: 0, dropped: 0, duplicated: 0, stale: 0, crashes: 0, partitions: 0 }
+  readonly stats: NetStats = {
+    sent: 0,
+    delivered: 0,
+    dropped: 0,
+    duplicated: 0,
+    stale: 0,
+    crashes: 0,
+    partitions: 0,
+  }
   readonly #group: number[]
   readonly #epoch = new Map<string, number>()
   #queue: Msg[] = []
@@ -105,7 +113,10 @@ export class World {
       this.stats.dropped++
       return
     }
-    if (!this.connected(msg.from, msg.to) || msg.epoch !== (this.#epoch.get(this.#key(msg.from, msg.to)) ?? 0)) {
+    if (
+      !this.connected(msg.from, msg.to) ||
+      msg.epoch !== (this.#epoch.get(this.#key(msg.from, msg.to)) ?? 0)
+    ) {
       this.stats.stale++
       return
     }
@@ -159,7 +170,8 @@ export class World {
       if (!this.replicas[i]!.up) restart(i)
       this.#group[i] = 0
     }
-    for (let a = 0; a < this.replicas.length; a++) for (let b = a + 1; b < this.replicas.length; b++) this.reconnect(a, b)
+    for (let a = 0; a < this.replicas.length; a++)
+      for (let b = a + 1; b < this.replicas.length; b++) this.reconnect(a, b)
     this.#queue = []
   }
 

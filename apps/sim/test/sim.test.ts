@@ -15,7 +15,13 @@ describe('clinic simulation', () => {
       ops += res.stats.ops
       resolved += res.stats.resolved
       crashes += res.stats.crashes
-      if (!res.ok) failures.push(`seed ${seed}: ${res.violations.slice(0, 3).map((v) => `${v.kind} ${v.detail}`).join('; ')} (npm run sim -- --seed ${seed} --steps ${STEPS})`)
+      if (!res.ok)
+        failures.push(
+          `seed ${seed}: ${res.violations
+            .slice(0, 3)
+            .map((v) => `${v.kind} ${v.detail}`)
+            .join('; ')} (npm run sim -- --seed ${seed} --steps ${STEPS})`,
+        )
     }
     expect(failures).toEqual([])
     // The workload really exercised the ledger, the review queue and crash recovery.

@@ -13,9 +13,15 @@ function cacheable(url) {
 self.addEventListener('message', (event) => {
   const urls = (event.data && event.data.cache) || []
   event.waitUntil(
-    caches.open(CACHE).then((cache) =>
-      Promise.all(urls.filter((u) => cacheable(new URL(u, self.location.origin))).map((u) => cache.add(u).catch(() => undefined))),
-    ),
+    caches
+      .open(CACHE)
+      .then((cache) =>
+        Promise.all(
+          urls
+            .filter((u) => cacheable(new URL(u, self.location.origin)))
+            .map((u) => cache.add(u).catch(() => undefined)),
+        ),
+      ),
   )
 })
 

@@ -19,7 +19,8 @@ export function canonicalJson(value: unknown): string {
     case 'boolean':
       return value ? 'true' : 'false'
     case 'number':
-      if (!Number.isFinite(value)) throw new CanonicalJsonError('bad-number', 'non-finite number in canonical JSON')
+      if (!Number.isFinite(value))
+        throw new CanonicalJsonError('bad-number', 'non-finite number in canonical JSON')
       return JSON.stringify(value)
     case 'object': {
       if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`

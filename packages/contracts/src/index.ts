@@ -17,7 +17,13 @@ export { ROLES, isRole } from './roles.js'
 export type { Role } from './roles.js'
 export { CanonicalJsonError, ClinicMeshError, InvalidInputError, isClinicMeshError } from './errors.js'
 export { canonicalJson } from './canonical-json.js'
-export type { DocUrl, ClinicDirectoryDoc, SettledInventoryDoc, ConflictQueueDoc, RelaySignature } from './directory.js'
+export type {
+  DocUrl,
+  ClinicDirectoryDoc,
+  SettledInventoryDoc,
+  ConflictQueueDoc,
+  RelaySignature,
+} from './directory.js'
 export type { InputIssue } from './errors.js'
 export { parseWith, tryParse, issuesOf, describeIssues } from './parse.js'
 export type { Schema, Output, Input } from './parse.js'
@@ -33,7 +39,13 @@ export {
   DecisionSchema,
   HlcSchema,
 } from './ledger-ops.js'
-export type { OperationKind, ApprovalShape, DecisionShape, OperationShape, OperationShapeOf } from './ledger-ops.js'
+export type {
+  OperationKind,
+  ApprovalShape,
+  DecisionShape,
+  OperationShape,
+  OperationShapeOf,
+} from './ledger-ops.js'
 export * from './device-api/auth.js'
 export * from './device-api/admin.js'
 export * from './device-api/records.js'

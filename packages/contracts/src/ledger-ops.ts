@@ -1,6 +1,16 @@
 import * as v from 'valibot'
 import { anyInt, bool, hex64, id, int, isoDate, nonEmpty, nonZeroInt, oneOf, text } from './fields.js'
-import type { BatchId, ConflictId, DeviceId, ItemId, LocationId, OperationId, PatientId, PrescriptionId, UserId } from './ids.js'
+import type {
+  BatchId,
+  ConflictId,
+  DeviceId,
+  ItemId,
+  LocationId,
+  OperationId,
+  PatientId,
+  PrescriptionId,
+  UserId,
+} from './ids.js'
 import { RoleSchema } from './role-schema.js'
 
 /**
@@ -26,7 +36,10 @@ export const DecisionSchema = v.variant(
     v.strictObject({ action: v.literal('partial-dispense'), quantity: int(1) }),
     v.strictObject({ action: v.literal('cancel') }),
     v.strictObject({ action: v.literal('write-off'), batch: id<BatchId>(), quantity: int(1) }),
-    v.strictObject({ action: v.literal('accept'), adjustment: v.nullable(v.strictObject({ batch: id<BatchId>(), delta: nonZeroInt() })) }),
+    v.strictObject({
+      action: v.literal('accept'),
+      adjustment: v.nullable(v.strictObject({ batch: id<BatchId>(), delta: nonZeroInt() })),
+    }),
   ],
   'must be a decision: switch-lot, partial-dispense, cancel, write-off or accept',
 )
@@ -34,7 +47,15 @@ export const DecisionSchema = v.variant(
 export const HlcSchema = v.strictObject({ wall: int(0), counter: int(0), node: str })
 
 /** The kind-specific part of each operation. Quantities are integer units, money is integer minor units (cents). */
-export const RECEIVE_BODY = { item: id<ItemId>(), batch: id<BatchId>(), expiry: isoDate(), quantity: int(1), unitCost: int(0), supplier: str, grn: str }
+export const RECEIVE_BODY = {
+  item: id<ItemId>(),
+  batch: id<BatchId>(),
+  expiry: isoDate(),
+  quantity: int(1),
+  unitCost: int(0),
+  supplier: str,
+  grn: str,
+}
 export const DISPENSE_BODY = {
   item: id<ItemId>(),
   /** null: the relay picks first-expiry-first-out */
@@ -49,9 +70,27 @@ export const DISPENSE_BODY = {
   /** tentative stock the device believed it had (batch, or item when batch is null) */
   stockSeen: anyInt(),
 }
-const RETURN_BODY = { item: id<ItemId>(), batch: id<BatchId>(), quantity: int(1), dispense: nullable(id<OperationId>()), reason: text() }
-const TRANSFER_OUT_BODY = { item: id<ItemId>(), batch: id<BatchId>(), quantity: int(1), transfer: str, to: id<LocationId>() }
-const TRANSFER_IN_BODY = { item: id<ItemId>(), batch: id<BatchId>(), quantity: int(1), transfer: str, from: id<LocationId>() }
+const RETURN_BODY = {
+  item: id<ItemId>(),
+  batch: id<BatchId>(),
+  quantity: int(1),
+  dispense: nullable(id<OperationId>()),
+  reason: text(),
+}
+const TRANSFER_OUT_BODY = {
+  item: id<ItemId>(),
+  batch: id<BatchId>(),
+  quantity: int(1),
+  transfer: str,
+  to: id<LocationId>(),
+}
+const TRANSFER_IN_BODY = {
+  item: id<ItemId>(),
+  batch: id<BatchId>(),
+  quantity: int(1),
+  transfer: str,
+  from: id<LocationId>(),
+}
 const COUNT_BODY = { item: id<ItemId>(), batch: id<BatchId>(), counted: int(0), stockSeen: anyInt() }
 const ADJUSTMENT_REQUEST_BODY = {
   item: id<ItemId>(),
@@ -61,9 +100,24 @@ const ADJUSTMENT_REQUEST_BODY = {
   corrects: nullable(id<OperationId>()),
   approval: v.nullable(ApprovalSchema),
 }
-export const FORMULARY_UPDATE_BODY = { item: id<ItemId>(), name: text(), price: int(0), status: oneOf(['active', 'withdrawn']), controlled: bool() }
-const PRESCRIPTION_STATUS_BODY = { prescription: id<PrescriptionId>(), signedHash: str, status: oneOf(['active', 'superseded', 'cancelled']) }
-const RESOLUTION_BODY = { conflict: id<ConflictId>(), decision: DecisionSchema, note: text(), approval: v.nullable(ApprovalSchema) }
+export const FORMULARY_UPDATE_BODY = {
+  item: id<ItemId>(),
+  name: text(),
+  price: int(0),
+  status: oneOf(['active', 'withdrawn']),
+  controlled: bool(),
+}
+const PRESCRIPTION_STATUS_BODY = {
+  prescription: id<PrescriptionId>(),
+  signedHash: str,
+  status: oneOf(['active', 'superseded', 'cancelled']),
+}
+const RESOLUTION_BODY = {
+  conflict: id<ConflictId>(),
+  decision: DecisionSchema,
+  note: text(),
+  approval: v.nullable(ApprovalSchema),
+}
 
 /** Every kind's body (separate constants above so that a bundle keeps only the ones it uses). */
 export const OPERATION_BODIES = {
@@ -129,7 +183,18 @@ export const OPERATION_SCHEMAS = {
 } as const
 
 /** Any ledger operation (shape only: the ledger checks chain and hash). */
-export const OperationSchema = v.variant('kind', [receive, dispense, returnOp, transferOut, transferIn, count, adjustmentRequest, formularyUpdate, prescriptionStatus, resolution])
+export const OperationSchema = v.variant('kind', [
+  receive,
+  dispense,
+  returnOp,
+  transferOut,
+  transferIn,
+  count,
+  adjustmentRequest,
+  formularyUpdate,
+  prescriptionStatus,
+  resolution,
+])
 
 export type ApprovalShape = v.InferOutput<typeof ApprovalSchema>
 export type DecisionShape = v.InferOutput<typeof DecisionSchema>

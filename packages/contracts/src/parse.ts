@@ -9,7 +9,8 @@ export function issuesOf(issues: readonly v.BaseIssue<unknown>[]): InputIssue[] 
     if (i.type === 'strict_object' && i.input !== undefined) return { path, message: 'is not expected here' }
     if (i.input === undefined && i.kind === 'schema' && path !== '') return { path, message: 'is required' }
     // valibot's own wording ("Invalid type: Expected Object but received 5") where a schema gave none
-    if (i.message.startsWith('Invalid ')) return { path, message: `must be ${i.expected ?? 'something else'} (got ${i.received})` }
+    if (i.message.startsWith('Invalid '))
+      return { path, message: `must be ${i.expected ?? 'something else'} (got ${i.received})` }
     return { path, message: i.message }
   })
 }
@@ -24,7 +25,11 @@ export function describeIssues(issues: readonly InputIssue[]): string {
  * output, or throws `InvalidInputError` naming every invalid field (not only the first). `what` names the value in
  * the message (`request body`, `reply of GET /api/status`).
  */
-export function parseWith<S extends v.GenericSchema>(schema: S, input: unknown, what = 'input'): v.InferOutput<S> {
+export function parseWith<S extends v.GenericSchema>(
+  schema: S,
+  input: unknown,
+  what = 'input',
+): v.InferOutput<S> {
   const r = v.safeParse(schema, input)
   if (r.success) return r.output
   const issues = issuesOf(r.issues)

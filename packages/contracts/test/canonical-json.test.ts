@@ -5,7 +5,11 @@ import { canonicalJson } from '@clinic-mesh/contracts'
 // copy; 200,000 seeded random values gave the same output, or a throw, in all three). Signatures and hashes already
 // made depend on these exact bytes: a change here is a change of wire format, not a refactor.
 const VECTORS: readonly [string, unknown, string][] = [
-  ['undefined members dropped', { b: 1, a: undefined, c: { d: undefined, e: null } }, '{"b":1,"c":{"e":null}}'],
+  [
+    'undefined members dropped',
+    { b: 1, a: undefined, c: { d: undefined, e: null } },
+    '{"b":1,"c":{"e":null}}',
+  ],
   ['arrays keep order', [3, 1, 2, 'x', null, [true, false], {}], '[3,1,2,"x",null,[true,false],{}]'],
   ['nested', { z: { y: { x: [{ b: 2, a: 1 }] } }, a: [] }, '{"a":[],"z":{"y":{"x":[{"a":1,"b":2}]}}}'],
   [
@@ -13,8 +17,16 @@ const VECTORS: readonly [string, unknown, string][] = [
     { b: 1, B: 2, a: 3, é: 4, '\u{1F600}': 5, '\uFFFF': 6, '10': 7, '2': 8, '': 9 },
     '{"":9,"10":7,"2":8,"B":2,"a":3,"b":1,"é":4,"\u{1F600}":5,"\uFFFF":6}',
   ],
-  ['numbers as JSON.stringify writes them', [0, -0, 1.5, -1e-7, 1e21, 2 ** 53, 5e-324], '[0,0,1.5,-1e-7,1e+21,9007199254740992,5e-324]'],
-  ['strings escaped as JSON.stringify', ['a"b', 'line\nbreak', '\u0000', 'é', '\u2028', '\uD800'], '["a\\"b","line\\nbreak","\\u0000","é","\u2028","\\ud800"]'],
+  [
+    'numbers as JSON.stringify writes them',
+    [0, -0, 1.5, -1e-7, 1e21, 2 ** 53, 5e-324],
+    '[0,0,1.5,-1e-7,1e+21,9007199254740992,5e-324]',
+  ],
+  [
+    'strings escaped as JSON.stringify',
+    ['a"b', 'line\nbreak', '\u0000', 'é', '\u2028', '\uD800'],
+    '["a\\"b","line\\nbreak","\\u0000","é","\u2028","\\ud800"]',
+  ],
   ['no toJSON', { at: new Date(0) }, '{"at":{}}'],
 ]
 

@@ -40,13 +40,23 @@ export interface LedgerContext {
 export const WAIT = 'wait'
 export type Outcome = null | ConflictDraft | typeof WAIT
 
-function conflict(kind: ConflictDraft['kind'], detail: string, seen: ConflictDraft['seen'], authority: ConflictDraft['authority']): ConflictDraft {
+function conflict(
+  kind: ConflictDraft['kind'],
+  detail: string,
+  seen: ConflictDraft['seen'],
+  authority: ConflictDraft['authority'],
+): ConflictDraft {
   return { kind, detail, seen, authority }
 }
 
 function dispense(ctx: LedgerContext, op: OperationOf<'dispense'>): Outcome {
   const { book } = ctx
-  const seen = { batch: op.batch, price: op.priceSeen, stock: op.stockSeen, prescriptionHash: op.prescriptionHash }
+  const seen = {
+    batch: op.batch,
+    price: op.priceSeen,
+    stock: op.stockSeen,
+    prescriptionHash: op.prescriptionHash,
+  }
   const version = book.versionAt(op.item, op.hlc)
   if (!version) return conflict('unknown-item', `item ${op.item} is not in the formulary`, seen, {})
   const info = op.batch === null ? undefined : book.batches.get(op.batch)
@@ -55,37 +65,66 @@ function dispense(ctx: LedgerContext, op: OperationOf<'dispense'>): Outcome {
   }
   const rx = ctx.options.prescriptionLookup?.(op.prescription) ?? ctx.prescriptions.get(op.prescription)
   if (rx && (rx.hash !== op.prescriptionHash || rx.status !== 'active')) {
-    return conflict('prescription-changed', `prescription ${op.prescription} is ${rx.status} with another signed version`, seen, {
-      prescriptionHash: rx.hash,
-      prescriptionStatus: rx.status,
-    })
+    return conflict(
+      'prescription-changed',
+      `prescription ${op.prescription} is ${rx.status} with another signed version`,
+      seen,
+      {
+        prescriptionHash: rx.hash,
+        prescriptionStatus: rx.status,
+      },
+    )
   }
   if (version.status === 'withdrawn') {
-    return conflict('formulary-changed', `item ${op.item} was withdrawn from the formulary`, seen, { formularyStatus: 'withdrawn' })
+    return conflict('formulary-changed', `item ${op.item} was withdrawn from the formulary`, seen, {
+      formularyStatus: 'withdrawn',
+    })
   }
   const wall = op.hlc.wall
   if (info) {
     const cell = book.cell(op.site, op.batch!)
     const qty = cell ? cell.qty : 0
-    if (isExpired(info.expiry, wall)) return conflict('batch-expired', `batch ${op.batch} expired ${info.expiry}`, seen, { expiry: info.expiry, stock: qty })
-    if (qty < op.quantity) return conflict('insufficient-stock', `batch ${op.batch} holds ${qty}, ${op.quantity} dispensed`, seen, { stock: qty })
-    if (op.priceSeen !== version.price) return conflict('price-changed', 'price changed while offline', seen, { price: version.price })
+    if (isExpired(info.expiry, wall))
+      return conflict('batch-expired', `batch ${op.batch} expired ${info.expiry}`, seen, {
+        expiry: info.expiry,
+        stock: qty,
+      })
+    if (qty < op.quantity)
+      return conflict(
+        'insufficient-stock',
+        `batch ${op.batch} holds ${qty}, ${op.quantity} dispensed`,
+        seen,
+        { stock: qty },
+      )
+    if (op.priceSeen !== version.price)
+      return conflict('price-changed', 'price changed while offline', seen, { price: version.price })
     book.move(op.site, op.batch!, -op.quantity, op.id, 'dispense')
     return null
   }
   const { picks, short } = allocateFefo(book.lots(op.site, op.item), op.quantity, wall)
   if (short > 0) {
     const stock = op.quantity - short // short: every usable lot was drawn in full
-    return conflict('insufficient-stock', `${op.item} has ${stock} unexpired at ${op.site}, ${op.quantity} dispensed`, seen, { stock })
+    return conflict(
+      'insufficient-stock',
+      `${op.item} has ${stock} unexpired at ${op.site}, ${op.quantity} dispensed`,
+      seen,
+      { stock },
+    )
   }
-  if (op.priceSeen !== version.price) return conflict('price-changed', 'price changed while offline', seen, { price: version.price })
+  if (op.priceSeen !== version.price)
+    return conflict('price-changed', 'price changed while offline', seen, { price: version.price })
   for (const p of picks) book.move(op.site, p.lot.batch, -p.quantity, op.id, 'dispense')
   return null
 }
 
-function lotOf(ctx: LedgerContext, op: { item: string; batch: BatchId }, seen: ConflictDraft['seen']): ConflictDraft | null {
+function lotOf(
+  ctx: LedgerContext,
+  op: { item: string; batch: BatchId },
+  seen: ConflictDraft['seen'],
+): ConflictDraft | null {
   const info = ctx.book.batches.get(op.batch)
-  if (!info || info.item !== op.item) return conflict('unknown-batch', `batch ${op.batch} is not a received lot of ${op.item}`, seen, {})
+  if (!info || info.item !== op.item)
+    return conflict('unknown-batch', `batch ${op.batch} is not a received lot of ${op.item}`, seen, {})
   return null
 }
 
@@ -98,12 +137,24 @@ export function applyOperation(ctx: LedgerContext, op: Operation): Outcome {
     case 'dispense':
       return dispense(ctx, op)
     case 'receive': {
-      if (!book.versionAt(op.item, op.hlc)) return conflict('unknown-item', `item ${op.item} is not in the formulary`, { batch: op.batch }, {})
+      if (!book.versionAt(op.item, op.hlc))
+        return conflict('unknown-item', `item ${op.item} is not in the formulary`, { batch: op.batch }, {})
       const info = book.batches.get(op.batch)
       if (info && (info.item !== op.item || info.expiry !== op.expiry)) {
-        return conflict('batch-mismatch', `batch ${op.batch} was received as ${info.item} expiring ${info.expiry}`, { batch: op.batch }, { expiry: info.expiry })
+        return conflict(
+          'batch-mismatch',
+          `batch ${op.batch} was received as ${info.item} expiring ${info.expiry}`,
+          { batch: op.batch },
+          { expiry: info.expiry },
+        )
       }
-      if (!info) book.addBatch(op.batch, { item: op.item, expiry: op.expiry, unitCost: op.unitCost, supplier: op.supplier })
+      if (!info)
+        book.addBatch(op.batch, {
+          item: op.item,
+          expiry: op.expiry,
+          unitCost: op.unitCost,
+          supplier: op.supplier,
+        })
       book.move(op.site, op.batch, op.quantity, op.id, 'receive')
       return null
     }
@@ -117,17 +168,40 @@ export function applyOperation(ctx: LedgerContext, op: Operation): Outcome {
       const bad = lotOf(ctx, op, { batch: op.batch })
       if (bad) return bad
       const qty = book.qty(op.site, op.batch)
-      if (qty < op.quantity) return conflict('insufficient-stock', `batch ${op.batch} holds ${qty}, ${op.quantity} sent`, { batch: op.batch }, { stock: qty })
-      if (ctx.transfers.has(op.transfer)) return conflict('transfer-unmatched', `transfer ${op.transfer} was already sent`, { batch: op.batch }, {})
+      if (qty < op.quantity)
+        return conflict(
+          'insufficient-stock',
+          `batch ${op.batch} holds ${qty}, ${op.quantity} sent`,
+          { batch: op.batch },
+          { stock: qty },
+        )
+      if (ctx.transfers.has(op.transfer))
+        return conflict(
+          'transfer-unmatched',
+          `transfer ${op.transfer} was already sent`,
+          { batch: op.batch },
+          {},
+        )
       book.move(op.site, op.batch, -op.quantity, op.id, 'transfer-out')
-      ctx.transfers.set(op.transfer, { batch: op.batch, from: op.site, to: op.to, quantity: op.quantity, received: 0 })
+      ctx.transfers.set(op.transfer, {
+        batch: op.batch,
+        from: op.site,
+        to: op.to,
+        quantity: op.quantity,
+        received: 0,
+      })
       return null
     }
     case 'transfer-in': {
       const t = ctx.transfers.get(op.transfer)
       if (!t) return WAIT
       if (t.batch !== op.batch || t.to !== op.site || t.received + op.quantity > t.quantity) {
-        return conflict('transfer-unmatched', `transfer ${op.transfer} does not match what was sent`, { batch: op.batch }, { stock: t.quantity - t.received })
+        return conflict(
+          'transfer-unmatched',
+          `transfer ${op.transfer} does not match what was sent`,
+          { batch: op.batch },
+          { stock: t.quantity - t.received },
+        )
       }
       t.received += op.quantity
       book.move(op.site, op.batch, op.quantity, op.id, 'transfer-in')
@@ -140,7 +214,12 @@ export function applyOperation(ctx: LedgerContext, op: Operation): Outcome {
       const qty = book.qty(op.site, op.batch)
       if (qty === op.counted) return null
       const controlled = book.current(op.item)?.controlled === true
-      return conflict(controlled ? 'controlled-count-discrepancy' : 'count-discrepancy', `counted ${op.counted}, settled ${qty}`, seen, { stock: qty })
+      return conflict(
+        controlled ? 'controlled-count-discrepancy' : 'count-discrepancy',
+        `counted ${op.counted}, settled ${qty}`,
+        seen,
+        { stock: qty },
+      )
     }
     case 'adjustment-request': {
       const seen = { batch: op.batch }
@@ -148,20 +227,31 @@ export function applyOperation(ctx: LedgerContext, op: Operation): Outcome {
       if (bad) return bad
       const a = op.approval
       if (!a || a.role !== 'supervisor' || a.user === op.user) {
-        return conflict('adjustment-approval', 'inventory adjustment needs a supervisor', seen, { stock: book.qty(op.site, op.batch) })
+        return conflict('adjustment-approval', 'inventory adjustment needs a supervisor', seen, {
+          stock: book.qty(op.site, op.batch),
+        })
       }
       const qty = book.qty(op.site, op.batch)
-      if (qty + op.delta < 0) return conflict('insufficient-stock', `batch ${op.batch} holds ${qty}`, seen, { stock: qty })
+      if (qty + op.delta < 0)
+        return conflict('insufficient-stock', `batch ${op.batch} holds ${qty}`, seen, { stock: qty })
       book.move(op.site, op.batch, op.delta, op.id, 'adjustment')
       return null
     }
     case 'formulary-update': {
-      if (!ctx.options.isAuthority(op)) return conflict('unauthorized', `${op.role} may not change the formulary`, {}, {})
-      book.addVersion(op.item, { at: op.hlc, name: op.name, price: op.price, status: op.status, controlled: op.controlled })
+      if (!ctx.options.isAuthority(op))
+        return conflict('unauthorized', `${op.role} may not change the formulary`, {}, {})
+      book.addVersion(op.item, {
+        at: op.hlc,
+        name: op.name,
+        price: op.price,
+        status: op.status,
+        controlled: op.controlled,
+      })
       return null
     }
     case 'prescription-status': {
-      if (!ctx.options.isAuthority(op)) return conflict('unauthorized', `${op.role} may not change a prescription`, {}, {})
+      if (!ctx.options.isAuthority(op))
+        return conflict('unauthorized', `${op.role} may not change a prescription`, {}, {})
       ctx.prescriptions.set(op.prescription, { hash: op.signedHash, status: op.status })
       return null
     }

@@ -14,7 +14,8 @@ export function encodeOperation(op: UnsignedOperation | Operation): Uint8Array {
   try {
     return utf8ToBytes(canonicalJson(rest))
   } catch (err) {
-    if (err instanceof CanonicalJsonError) throw new InvalidOperationError(err.reason, `${err.message} in operation`)
+    if (err instanceof CanonicalJsonError)
+      throw new InvalidOperationError(err.reason, `${err.message} in operation`)
     throw err
   }
 }

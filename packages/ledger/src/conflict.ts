@@ -78,5 +78,9 @@ export interface Conflict extends ConflictDraft {
 }
 
 export function conflictIdFor(op: Operation, kind: ConflictKind): ConflictId {
-  return (kind === 'idempotency-mismatch' || kind === 'chain-fork' ? `c_${op.id}_${op.hash.slice(0, 12)}` : `c_${op.id}`) as ConflictId
+  return (
+    kind === 'idempotency-mismatch' || kind === 'chain-fork'
+      ? `c_${op.id}_${op.hash.slice(0, 12)}`
+      : `c_${op.id}`
+  ) as ConflictId
 }

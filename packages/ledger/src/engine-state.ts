@@ -59,11 +59,20 @@ export function encodeEngineState(s: EngineState): Uint8Array {
     round: s.round,
     registry: s.registry.toJSON(),
     items: [...book.items],
-    batches: [...book.batches].map(([id, { item, expiry, unitCost, supplier }]) => [id, { item, expiry, unitCost, supplier }]),
-    cells: [...book.cells].map(([site, m]) => [site, [...m].map(([batch, c]) => [batch, c.qty] as [string, number])]),
+    batches: [...book.batches].map(([id, { item, expiry, unitCost, supplier }]) => [
+      id,
+      { item, expiry, unitCost, supplier },
+    ]),
+    cells: [...book.cells].map(([site, m]) => [
+      site,
+      [...m].map(([batch, c]) => [batch, c.qty] as [string, number]),
+    ]),
     transfers: [...s.ctx.transfers],
     prescriptions: [...s.ctx.prescriptions],
-    chains: [...s.chains].map(([d, c]) => [d, { seq: c.seq, hash: c.hash, rejected: [...c.rejected], pending: [...c.pending] }]),
+    chains: [...s.chains].map(([d, c]) => [
+      d,
+      { seq: c.seq, hash: c.hash, rejected: [...c.rejected], pending: [...c.pending] },
+    ]),
     waits: s.waits,
     staged: s.staged,
     conflicts: [...s.conflicts.values()],
@@ -91,7 +100,8 @@ export function decodeEngineState(bytes: Uint8Array): EngineState {
     }
   }
   const chains = new Map<string, Chain>()
-  for (const [d, c] of json.chains) chains.set(d, { seq: c.seq, hash: c.hash, rejected: new Set(c.rejected), pending: new Map(c.pending) })
+  for (const [d, c] of json.chains)
+    chains.set(d, { seq: c.seq, hash: c.hash, rejected: new Set(c.rejected), pending: new Map(c.pending) })
   return {
     round: json.round,
     registry: OpRegistry.fromJSON(json.registry),

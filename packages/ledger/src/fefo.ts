@@ -36,7 +36,10 @@ export interface FefoAllocation<L extends FefoLot = FefoLot> {
 }
 
 /** FEFO order: earlier expiry first, then lot id by code unit. */
-export function compareFefo(a: Pick<FefoLot, 'batch' | 'expiry'>, b: Pick<FefoLot, 'batch' | 'expiry'>): number {
+export function compareFefo(
+  a: Pick<FefoLot, 'batch' | 'expiry'>,
+  b: Pick<FefoLot, 'batch' | 'expiry'>,
+): number {
   if (a.expiry !== b.expiry) return a.expiry < b.expiry ? -1 : 1
   return a.batch < b.batch ? -1 : a.batch > b.batch ? 1 : 0
 }
@@ -47,7 +50,11 @@ export function isExpired(expiry: string, asOf: number): boolean {
 }
 
 /** Allocate `quantity` from `lots` (any order) first-expiry-first-out at `asOf`; see the rules above. */
-export function allocateFefo<L extends FefoLot>(lots: readonly L[], quantity: number, asOf: number): FefoAllocation<L> {
+export function allocateFefo<L extends FefoLot>(
+  lots: readonly L[],
+  quantity: number,
+  asOf: number,
+): FefoAllocation<L> {
   const usable = lots.filter((l) => l.available > 0 && !isExpired(l.expiry, asOf)).sort(compareFefo)
   const picks: FefoPick<L>[] = []
   let left = quantity

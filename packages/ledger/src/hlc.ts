@@ -46,7 +46,8 @@ export class HybridClock {
   observe(remote: Hlc): void {
     const pt = this.#now()
     const wall = Math.max(pt, this.#wall, remote.wall)
-    if (wall === this.#wall && wall === remote.wall) this.#counter = Math.max(this.#counter, remote.counter) + 1
+    if (wall === this.#wall && wall === remote.wall)
+      this.#counter = Math.max(this.#counter, remote.counter) + 1
     else if (wall === this.#wall) this.#counter++
     else if (wall === remote.wall) this.#counter = remote.counter + 1
     else this.#counter = 0

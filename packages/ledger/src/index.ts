@@ -32,7 +32,14 @@ export type { PrescriptionState } from './apply-op.js'
 export type { ApprovalNeed } from './resolve.js'
 export { RESOLVER_ROLES, approvalNeeded } from './resolve.js'
 export type { JournalEntry } from './stock-book.js'
-export type { EngineOptions, IngestReport, OpStatus, PendingOp, PendingReason, SettlementRound } from './settlement-engine.js'
+export type {
+  EngineOptions,
+  IngestReport,
+  OpStatus,
+  PendingOp,
+  PendingReason,
+  SettlementRound,
+} from './settlement-engine.js'
 export { SettlementEngine } from './settlement-engine.js'
 export type { SettleResult } from './settle.js'
 export { settle } from './settle.js'
@@ -43,7 +50,13 @@ export {
   SnapshotError,
   UnknownConflictError,
 } from './errors.js'
-export type { ConflictQueueContent, RelayDocCheck, RelayDocExpect, RelayDocReason, SettledInventoryContent } from './relay-signed.js'
+export type {
+  ConflictQueueContent,
+  RelayDocCheck,
+  RelayDocExpect,
+  RelayDocReason,
+  SettledInventoryContent,
+} from './relay-signed.js'
 export {
   CONFLICT_QUEUE_CONTEXT,
   SETTLED_INVENTORY_CONTEXT,

@@ -56,12 +56,21 @@ export function newLogDoc(clinic: ClinicId, device: DeviceId, period: string): D
  * of another period, or one that does not continue the chain already in the document.
  */
 export function appendOperation(draft: DeviceLogDoc, op: Operation): void {
-  if (draft.schema !== LOG_DOC_SCHEMA) throw new InvalidOperationError('bad-schema', `log schema ${draft.schema}`)
+  if (draft.schema !== LOG_DOC_SCHEMA)
+    throw new InvalidOperationError('bad-schema', `log schema ${draft.schema}`)
   if (op.device !== draft.device) {
-    throw new InvalidOperationError('wrong-device', `op of ${op.device} in the log of ${draft.device}`, 'device')
+    throw new InvalidOperationError(
+      'wrong-device',
+      `op of ${op.device} in the log of ${draft.device}`,
+      'device',
+    )
   }
   if (periodOf(op.hlc.wall) !== draft.period) {
-    throw new InvalidOperationError('wrong-period', `op of ${periodOf(op.hlc.wall)} in log ${draft.period}`, 'hlc')
+    throw new InvalidOperationError(
+      'wrong-period',
+      `op of ${periodOf(op.hlc.wall)} in log ${draft.period}`,
+      'hlc',
+    )
   }
   const last = draft.ops.length > 0 ? draft.ops[draft.ops.length - 1] : undefined
   if (last && (op.seq !== last.seq + 1 || op.prev !== last.hash)) {

@@ -28,7 +28,10 @@ export type Decision =
   | { readonly action: 'partial-dispense'; readonly quantity: number }
   | { readonly action: 'cancel' }
   | { readonly action: 'write-off'; readonly batch: BatchId; readonly quantity: number }
-  | { readonly action: 'accept'; readonly adjustment: { readonly batch: BatchId; readonly delta: number } | null }
+  | {
+      readonly action: 'accept'
+      readonly adjustment: { readonly batch: BatchId; readonly delta: number } | null
+    }
 
 /** The kind-specific part of an operation. Quantities are integer units, money is integer minor units (cents). */
 export type OperationBody =

@@ -47,7 +47,11 @@ interface Mutable {
  * Tentative stock on a device: the last settled inventory plus every unsettled operation it has seen (its own and
  * its peers'), applied in HLC order. Adjustment requests and counts change nothing here: only the relay settles them.
  */
-export function project(settled: InventoryState, unsettledOps: readonly Operation[], opts: { site?: LocationId } = {}): Projection {
+export function project(
+  settled: InventoryState,
+  unsettledOps: readonly Operation[],
+  opts: { site?: LocationId } = {},
+): Projection {
   const site = opts.site ?? null
   const batches = new Map<string, BatchState>(Object.entries(settled.batches))
   const lines = new Map<string, Mutable>()
@@ -55,7 +59,11 @@ export function project(settled: InventoryState, unsettledOps: readonly Operatio
   const line = (s: LocationId, b: BatchId): Mutable | undefined => {
     let l = lines.get(key(s, b))
     const info = batches.get(b)
-    if (!l && info) lines.set(key(s, b), (l = { site: s, item: info.item, batch: b, expiry: info.expiry, settled: 0, tentative: 0 }))
+    if (!l && info)
+      lines.set(
+        key(s, b),
+        (l = { site: s, item: info.item, batch: b, expiry: info.expiry, settled: 0, tentative: 0 }),
+      )
     return l
   }
   for (const [s, lots] of Object.entries(settled.stock)) {
@@ -65,27 +73,53 @@ export function project(settled: InventoryState, unsettledOps: readonly Operatio
     }
   }
   const prices: Record<string, { settled: number | null; tentative: number }> = {}
-  for (const [id, it] of Object.entries<ItemState>(settled.items)) prices[id] = { settled: it.price, tentative: it.price }
+  for (const [id, it] of Object.entries<ItemState>(settled.items))
+    prices[id] = { settled: it.price, tentative: it.price }
 
   const seen = new Set<string>()
   const ops = unsettledOps.filter((op) => !seen.has(op.id) && seen.add(op.id))
-  ops.sort((a, b) => compareHlc(a.hlc, b.hlc) || (a.device < b.device ? -1 : a.device > b.device ? 1 : a.seq - b.seq))
+  ops.sort(
+    (a, b) =>
+      compareHlc(a.hlc, b.hlc) || (a.device < b.device ? -1 : a.device > b.device ? 1 : a.seq - b.seq),
+  )
   const warnings: ProjectionWarning[] = []
   const take = (op: Operation & { item: ItemId }, b: BatchId, qty: number): void => {
     const l = line(op.site, b)
     if (!l) {
-      warnings.push({ kind: 'unknown-batch', op: op.id, site: op.site, item: op.item, batch: b, tentative: 0, message: `batch ${b} unknown` })
+      warnings.push({
+        kind: 'unknown-batch',
+        op: op.id,
+        site: op.site,
+        item: op.item,
+        batch: b,
+        tentative: 0,
+        message: `batch ${b} unknown`,
+      })
       return
     }
     l.tentative -= qty
     if (l.tentative < 0) {
-      warnings.push({ kind: 'negative-stock', op: op.id, site: op.site, item: op.item, batch: b, tentative: l.tentative, message: `tentative stock of ${b} would be ${l.tentative}` })
+      warnings.push({
+        kind: 'negative-stock',
+        op: op.id,
+        site: op.site,
+        item: op.item,
+        batch: b,
+        tentative: l.tentative,
+        message: `tentative stock of ${b} would be ${l.tentative}`,
+      })
     }
   }
   for (const op of ops) {
     switch (op.kind) {
       case 'receive':
-        if (!batches.has(op.batch)) batches.set(op.batch, { item: op.item, expiry: op.expiry, unitCost: op.unitCost, supplier: op.supplier })
+        if (!batches.has(op.batch))
+          batches.set(op.batch, {
+            item: op.item,
+            expiry: op.expiry,
+            unitCost: op.unitCost,
+            supplier: op.supplier,
+          })
         line(op.site, op.batch)!.tentative += op.quantity
         break
       case 'return':
@@ -102,11 +136,21 @@ export function project(settled: InventoryState, unsettledOps: readonly Operatio
           take(op, op.batch, op.quantity)
           break
         }
-        const lots = [...lines.values()].filter((l) => l.site === op.site && l.item === op.item).map((l) => ({ batch: l.batch, expiry: l.expiry, available: l.tentative, line: l }))
+        const lots = [...lines.values()]
+          .filter((l) => l.site === op.site && l.item === op.item)
+          .map((l) => ({ batch: l.batch, expiry: l.expiry, available: l.tentative, line: l }))
         const { picks, short } = allocateFefo(lots, op.quantity, op.hlc.wall)
         for (const p of picks) p.lot.line.tentative -= p.quantity
         if (short > 0) {
-          warnings.push({ kind: 'fefo-short', op: op.id, site: op.site, item: op.item, batch: null, tentative: -short, message: `${short} of ${op.item} not covered by unexpired stock` })
+          warnings.push({
+            kind: 'fefo-short',
+            op: op.id,
+            site: op.site,
+            item: op.item,
+            batch: null,
+            tentative: -short,
+            message: `${short} of ${op.item} not covered by unexpired stock`,
+          })
         }
         break
       }
@@ -118,6 +162,16 @@ export function project(settled: InventoryState, unsettledOps: readonly Operatio
     }
   }
   const out = [...lines.values()].filter((l) => site === null || l.site === site)
-  out.sort((a, b) => (a.site < b.site ? -1 : a.site > b.site ? 1 : a.item < b.item ? -1 : a.item > b.item ? 1 : compareFefo(a, b)))
+  out.sort((a, b) =>
+    a.site < b.site
+      ? -1
+      : a.site > b.site
+        ? 1
+        : a.item < b.item
+          ? -1
+          : a.item > b.item
+            ? 1
+            : compareFefo(a, b),
+  )
   return { site, lines: out, prices, warnings, applied: ops.map((o) => o.id) }
 }

@@ -17,8 +17,11 @@ export const CONFLICT_QUEUE_CONTEXT = 'clinic-mesh/conflict-queue/v1'
 export type SettledInventoryContent = Omit<SettledInventoryDoc, 'relaySignature'>
 export type ConflictQueueContent = Omit<ConflictQueueDoc, 'relaySignature'>
 
-export type RelayDocReason = 'unsigned' | 'malformed' | 'wrong-clinic' | 'wrong-key' | 'bad-signature' | 'rolled-back'
-export type RelayDocCheck = { readonly ok: true; readonly version: number } | { readonly ok: false; readonly reason: RelayDocReason; readonly detail: string }
+export type RelayDocReason =
+  'unsigned' | 'malformed' | 'wrong-clinic' | 'wrong-key' | 'bad-signature' | 'rolled-back'
+export type RelayDocCheck =
+  | { readonly ok: true; readonly version: number }
+  | { readonly ok: false; readonly reason: RelayDocReason; readonly detail: string }
 
 export interface RelayDocExpect {
   /** hex Ed25519 public key of the relay (pinned by the device) */
@@ -43,7 +46,15 @@ function contextBytes(context: string, fields: unknown[]): Uint8Array {
 
 /** The signed bytes of a settled inventory: every content field in a fixed order, the version and the clinic. */
 export function settledInventoryBytes(doc: SettledInventoryContent, version: number): Uint8Array {
-  return contextBytes(SETTLED_INVENTORY_CONTEXT, [doc.kind, doc.clinic, version, doc.settledAt, doc.decidedOps, sortedEntries(doc.watermarks), doc.state])
+  return contextBytes(SETTLED_INVENTORY_CONTEXT, [
+    doc.kind,
+    doc.clinic,
+    version,
+    doc.settledAt,
+    doc.decidedOps,
+    sortedEntries(doc.watermarks),
+    doc.state,
+  ])
 }
 
 /** The signed bytes of a conflict queue: every (id, entry) pair sorted by id. */
@@ -65,11 +76,19 @@ function seal(bytes: Uint8Array, version: number, secretKey: Uint8Array): RelayS
   return { version, key: relayPublicKeyOf(secretKey), signature: bytesToHex(ed25519.sign(bytes, secretKey)) }
 }
 
-export function signSettledInventory(doc: SettledInventoryContent, version: number, secretKey: Uint8Array): RelaySignature {
+export function signSettledInventory(
+  doc: SettledInventoryContent,
+  version: number,
+  secretKey: Uint8Array,
+): RelaySignature {
   return seal(settledInventoryBytes(doc, version), version, secretKey)
 }
 
-export function signConflictQueue(doc: ConflictQueueContent, version: number, secretKey: Uint8Array): RelaySignature {
+export function signConflictQueue(
+  doc: ConflictQueueContent,
+  version: number,
+  secretKey: Uint8Array,
+): RelaySignature {
   return seal(conflictQueueBytes(doc, version), version, secretKey)
 }
 
@@ -79,35 +98,67 @@ function shapeOf(doc: unknown, kind: string): string | null {
   if (d.kind !== kind) return `kind is not ${kind}`
   if (typeof d.clinic !== 'string') return 'clinic missing'
   if (kind === 'settled-inventory/1') {
-    if (typeof d.settledAt !== 'string' || typeof d.decidedOps !== 'number' || typeof d.state !== 'string') return 'content fields missing'
+    if (typeof d.settledAt !== 'string' || typeof d.decidedOps !== 'number' || typeof d.state !== 'string')
+      return 'content fields missing'
     if (typeof d.watermarks !== 'object' || d.watermarks === null) return 'watermarks missing'
   } else if (typeof d.conflicts !== 'object' || d.conflicts === null) return 'conflicts missing'
   return null
 }
 
-function check(doc: unknown, kind: string, bytes: (version: number) => Uint8Array, expect: RelayDocExpect): RelayDocCheck {
+function check(
+  doc: unknown,
+  kind: string,
+  bytes: (version: number) => Uint8Array,
+  expect: RelayDocExpect,
+): RelayDocCheck {
   const bad = shapeOf(doc, kind)
   if (bad) return { ok: false, reason: 'malformed', detail: bad }
   const d = doc as { clinic: string; relaySignature?: Partial<RelaySignature> }
   const sig = d.relaySignature
   if (!sig) return { ok: false, reason: 'unsigned', detail: 'the document carries no relay signature' }
-  if (!isVersion(sig.version) || typeof sig.key !== 'string' || typeof sig.signature !== 'string') return { ok: false, reason: 'malformed', detail: 'relay signature fields missing' }
-  if (d.clinic !== expect.clinic) return { ok: false, reason: 'wrong-clinic', detail: `document of clinic ${d.clinic}, not ${expect.clinic}` }
-  if (sig.key.toLowerCase() !== expect.relayKey.toLowerCase()) return { ok: false, reason: 'wrong-key', detail: `signed by ${sig.key.slice(0, 16)}…, not the pinned relay key` }
+  if (!isVersion(sig.version) || typeof sig.key !== 'string' || typeof sig.signature !== 'string')
+    return { ok: false, reason: 'malformed', detail: 'relay signature fields missing' }
+  if (d.clinic !== expect.clinic)
+    return {
+      ok: false,
+      reason: 'wrong-clinic',
+      detail: `document of clinic ${d.clinic}, not ${expect.clinic}`,
+    }
+  if (sig.key.toLowerCase() !== expect.relayKey.toLowerCase())
+    return {
+      ok: false,
+      reason: 'wrong-key',
+      detail: `signed by ${sig.key.slice(0, 16)}…, not the pinned relay key`,
+    }
   let ok: boolean
   try {
     ok = ed25519.verify(hexToBytes(sig.signature), bytes(sig.version), hexToBytes(expect.relayKey))
   } catch {
     ok = false // malformed hex or key bytes
   }
-  if (!ok) return { ok: false, reason: 'bad-signature', detail: `version ${sig.version}: the relay signature does not verify (content changed after signing)` }
-  if (sig.version < (expect.minVersion ?? 0)) return { ok: false, reason: 'rolled-back', detail: `version ${sig.version} is older than version ${expect.minVersion} verified before` }
+  if (!ok)
+    return {
+      ok: false,
+      reason: 'bad-signature',
+      detail: `version ${sig.version}: the relay signature does not verify (content changed after signing)`,
+    }
+  if (sig.version < (expect.minVersion ?? 0))
+    return {
+      ok: false,
+      reason: 'rolled-back',
+      detail: `version ${sig.version} is older than version ${expect.minVersion} verified before`,
+    }
   return { ok: true, version: sig.version }
 }
 
 /** Does this (plain, e.g. a JSON copy of an Automerge document) settled inventory verify? */
 export function verifySettledInventory(doc: unknown, expect: RelayDocExpect): RelayDocCheck {
-  return check(doc, 'settled-inventory/1', (v) => settledInventoryBytes(doc as SettledInventoryContent, v), expect)
+  return check(
+    doc,
+    'settled-inventory/1',
+    (v) => settledInventoryBytes(doc as SettledInventoryContent, v),
+    expect,
+  )
 }
 
 export function verifyConflictQueue(doc: unknown, expect: RelayDocExpect): RelayDocCheck {

@@ -16,7 +16,12 @@ export type ApprovalNeed = 'none' | 'supervisor' | 'second-supervisor'
  * Which sign-off a decision needs: critical conflicts (controlled drugs, controlled counts) and write-offs worth more
  * than `threshold` (minor units) need a second person with the supervisor role; adjustment requests need a supervisor.
  */
-export function approvalNeeded(conflict: Conflict, decision: Decision, writeOffValue: number, threshold: number): ApprovalNeed {
+export function approvalNeeded(
+  conflict: Conflict,
+  decision: Decision,
+  writeOffValue: number,
+  threshold: number,
+): ApprovalNeed {
   if (decision.action === 'cancel' && conflict.kind === 'adjustment-approval') return 'none'
   if (conflict.critical || writeOffValue > threshold) return 'second-supervisor'
   if (conflict.kind === 'adjustment-approval') return 'supervisor'
@@ -24,15 +29,23 @@ export function approvalNeeded(conflict: Conflict, decision: Decision, writeOffV
 }
 
 /** Throws `ResolutionApprovalError` unless the resolution carries the approval its conflict needs. */
-export function checkApproval(conflict: Conflict, res: OperationOf<'resolution'>, writeOffValue: number, threshold: number): void {
-  if (!RESOLVER_ROLES.includes(res.role)) throw new ResolutionApprovalError(`role ${res.role} may not resolve conflicts`)
+export function checkApproval(
+  conflict: Conflict,
+  res: OperationOf<'resolution'>,
+  writeOffValue: number,
+  threshold: number,
+): void {
+  if (!RESOLVER_ROLES.includes(res.role))
+    throw new ResolutionApprovalError(`role ${res.role} may not resolve conflicts`)
   const need = approvalNeeded(conflict, res.decision, writeOffValue, threshold)
   const a = res.approval
   if (need === 'supervisor' && res.role !== 'supervisor' && a?.role !== 'supervisor') {
     throw new ResolutionApprovalError(`${conflict.kind} needs a supervisor`)
   }
   if (need === 'second-supervisor' && (!a || a.role !== 'supervisor' || a.user === res.user)) {
-    throw new ResolutionApprovalError(`${conflict.id} is critical: a second approver with the supervisor role is required`)
+    throw new ResolutionApprovalError(
+      `${conflict.id} is critical: a second approver with the supervisor role is required`,
+    )
   }
 }
 
@@ -45,7 +58,9 @@ export interface Plan {
 }
 
 function notApplicable(conflict: Conflict, decision: Decision): never {
-  throw new ResolutionNotApplicableError(`${decision.action} does not apply to a ${conflict.kind} on a ${conflict.op.kind}`)
+  throw new ResolutionNotApplicableError(
+    `${decision.action} does not apply to a ${conflict.kind} on a ${conflict.op.kind}`,
+  )
 }
 
 function unitCost(ctx: LedgerContext, batch: string): number {
@@ -78,17 +93,31 @@ export function planDecision(ctx: LedgerContext, conflict: Conflict, decision: D
     }
     case 'partial-dispense': {
       if (op.kind !== 'dispense' || decision.quantity > op.quantity) notApplicable(conflict, decision)
-      if (op.batch !== null) return { moves: [{ site, batch: op.batch, delta: -decision.quantity }], writeOffValue: 0, commit: null }
+      if (op.batch !== null)
+        return {
+          moves: [{ site, batch: op.batch, delta: -decision.quantity }],
+          writeOffValue: 0,
+          commit: null,
+        }
       const { picks, short } = allocateFefo(ctx.book.lots(site, op.item), decision.quantity, op.hlc.wall)
-      if (short > 0) throw new ResolutionNotApplicableError(`not enough unexpired ${op.item} for ${decision.quantity}`)
-      return { moves: picks.map((p) => ({ site, batch: p.lot.batch, delta: -p.quantity })), writeOffValue: 0, commit: null }
+      if (short > 0)
+        throw new ResolutionNotApplicableError(`not enough unexpired ${op.item} for ${decision.quantity}`)
+      return {
+        moves: picks.map((p) => ({ site, batch: p.lot.batch, delta: -p.quantity })),
+        writeOffValue: 0,
+        commit: null,
+      }
     }
     case 'accept':
       return planAccept(ctx, conflict, decision)
   }
 }
 
-function planAccept(ctx: LedgerContext, conflict: Conflict, decision: Extract<Decision, { action: 'accept' }>): Plan {
+function planAccept(
+  ctx: LedgerContext,
+  conflict: Conflict,
+  decision: Extract<Decision, { action: 'accept' }>,
+): Plan {
   const op = conflict.op
   const site = op.site
   const adj = decision.adjustment
@@ -101,17 +130,31 @@ function planAccept(ctx: LedgerContext, conflict: Conflict, decision: Extract<De
       writeOffValue,
       commit: (c) => {
         const outcome = applyOperation(c, op)
-        if (outcome !== null) throw new ResolutionNotApplicableError(`${op.id} still cannot settle; choose another decision`)
+        if (outcome !== null)
+          throw new ResolutionNotApplicableError(`${op.id} still cannot settle; choose another decision`)
       },
     }
   }
   switch (op.kind) {
     case 'dispense': {
-      if (op.batch !== null) return { moves: [...moves, { site, batch: op.batch, delta: -op.quantity }], writeOffValue, commit: null }
+      if (op.batch !== null)
+        return {
+          moves: [...moves, { site, batch: op.batch, delta: -op.quantity }],
+          writeOffValue,
+          commit: null,
+        }
       // an accepted override may draw on expired lots too (FEFO order still)
-      const { picks, short } = allocateFefo(ctx.book.lots(site, op.item), op.quantity, Number.NEGATIVE_INFINITY)
+      const { picks, short } = allocateFefo(
+        ctx.book.lots(site, op.item),
+        op.quantity,
+        Number.NEGATIVE_INFINITY,
+      )
       if (short > 0) throw new ResolutionNotApplicableError(`not enough ${op.item} to accept ${op.id}`)
-      return { moves: [...moves, ...picks.map((p) => ({ site, batch: p.lot.batch, delta: -p.quantity }))], writeOffValue, commit: null }
+      return {
+        moves: [...moves, ...picks.map((p) => ({ site, batch: p.lot.batch, delta: -p.quantity }))],
+        writeOffValue,
+        commit: null,
+      }
     }
     case 'count': {
       const delta = op.counted - ctx.book.qty(site, op.batch)
@@ -129,17 +172,35 @@ function planAccept(ctx: LedgerContext, conflict: Conflict, decision: Extract<De
         moves: [...moves, { site, batch: op.batch, delta: -op.quantity }],
         writeOffValue,
         commit: (c) => {
-          if (!c.transfers.has(op.transfer)) c.transfers.set(op.transfer, { batch: op.batch, from: site, to: op.to, quantity: op.quantity, received: 0 })
+          if (!c.transfers.has(op.transfer))
+            c.transfers.set(op.transfer, {
+              batch: op.batch,
+              from: site,
+              to: op.to,
+              quantity: op.quantity,
+              received: 0,
+            })
         },
       }
     case 'formulary-update':
       return {
         moves,
         writeOffValue,
-        commit: (c) => c.book.addVersion(op.item, { at: op.hlc, name: op.name, price: op.price, status: op.status, controlled: op.controlled }),
+        commit: (c) =>
+          c.book.addVersion(op.item, {
+            at: op.hlc,
+            name: op.name,
+            price: op.price,
+            status: op.status,
+            controlled: op.controlled,
+          }),
       }
     case 'prescription-status':
-      return { moves, writeOffValue, commit: (c) => void c.prescriptions.set(op.prescription, { hash: op.signedHash, status: op.status }) }
+      return {
+        moves,
+        writeOffValue,
+        commit: (c) => void c.prescriptions.set(op.prescription, { hash: op.signedHash, status: op.status }),
+      }
     default:
       return notApplicable(conflict, decision)
   }

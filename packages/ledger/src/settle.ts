@@ -11,7 +11,11 @@ export interface SettleResult extends SettlementRound {
  * Pure settlement: authoritative state (a snapshot, or null for an empty ledger) + new operations → new state,
  * settled operation ids and conflicts. Same inputs, same outputs (byte-identical state).
  */
-export function settle(state: Uint8Array | null, ops: readonly Operation[], options: EngineOptions = {}): SettleResult {
+export function settle(
+  state: Uint8Array | null,
+  ops: readonly Operation[],
+  options: EngineOptions = {},
+): SettleResult {
   const engine = state ? SettlementEngine.restore(state, options) : new SettlementEngine(options)
   engine.ingest(ops)
   const round = engine.settle()

@@ -112,19 +112,28 @@ export class SettlementEngine {
           continue
         }
         s.rogue.set(op.hash, conflictIdFor(op, 'idempotency-mismatch'))
-        s.staged.push({ entry: { op, idx: -1, parked: false }, kind: 'idempotency-mismatch', detail: `id ${op.id} already used by other content` })
+        s.staged.push({
+          entry: { op, idx: -1, parked: false },
+          kind: 'idempotency-mismatch',
+          detail: `id ${op.id} already used by other content`,
+        })
         accepted++
         continue
       }
       const idx = s.registry.add(op.id, op.hash, PENDING)
       accepted++
       let chain = s.chains.get(op.device)
-      if (!chain) s.chains.set(op.device, (chain = { seq: 0, hash: null, pending: new Map(), rejected: new Set() }))
+      if (!chain)
+        s.chains.set(op.device, (chain = { seq: 0, hash: null, pending: new Map(), rejected: new Set() }))
       const entry: Entry = { op, idx, parked: false }
       if (op.seq <= chain.seq || (op.prev !== null && chain.rejected.has(op.prev))) {
         chain.rejected.add(op.hash)
         s.registry.setStatus(idx, CONFLICT)
-        s.staged.push({ entry, kind: 'chain-fork', detail: `seq ${op.seq} of ${op.device} diverges from the accepted chain` })
+        s.staged.push({
+          entry,
+          kind: 'chain-fork',
+          detail: `seq ${op.seq} of ${op.device} diverges from the accepted chain`,
+        })
         continue
       }
       const list = chain.pending.get(op.seq)
@@ -138,7 +147,8 @@ export class SettlementEngine {
   settle(): SettlementRound {
     const s = this.#s
     const round: SettlementRound = { round: ++s.round, settled: [], conflicts: [], resolved: [], refused: [] }
-    for (const st of s.staged) this.#flag(st.entry, { kind: st.kind, detail: st.detail, seen: {}, authority: {} }, round)
+    for (const st of s.staged)
+      this.#flag(st.entry, { kind: st.kind, detail: st.detail, seen: {}, authority: {} }, round)
     s.staged.length = 0
     const ready: Entry[] = []
     for (const chain of s.chains.values()) if (chain.pending.size > 0) this.#advance(chain, ready, round)
@@ -164,13 +174,26 @@ export class SettlementEngine {
           if (e.parked || e.op.hlc.wall >= wall) continue
           e.parked = true
           const detail = `seq ${chain.seq + 1}..${e.op.seq - 1} of ${e.op.device} never arrived`
-          this.#flag(e, { kind: 'chain-gap', detail, seen: {}, authority: { missingFrom: chain.seq + 1 } }, round)
+          this.#flag(
+            e,
+            { kind: 'chain-gap', detail, seen: {}, authority: { missingFrom: chain.seq + 1 } },
+            round,
+          )
         }
       }
     }
     s.waits = s.waits.filter((e) => {
       if (e.op.hlc.wall >= wall) return true
-      this.#flag(e, { kind: 'transfer-unmatched', detail: 'no transfer-out arrived for this transfer-in', seen: {}, authority: {} }, round)
+      this.#flag(
+        e,
+        {
+          kind: 'transfer-unmatched',
+          detail: 'no transfer-out arrived for this transfer-in',
+          seen: {},
+          authority: {},
+        },
+        round,
+      )
       return false
     })
     return round
@@ -182,11 +205,22 @@ export class SettlementEngine {
       if (!list) return
       chain.pending.delete(chain.seq + 1)
       let chosen: Entry | null = null
-      for (const e of list) if (e.op.prev === chain.hash && (!chosen || e.op.hash < chosen.op.hash)) chosen = e
+      for (const e of list)
+        if (e.op.prev === chain.hash && (!chosen || e.op.hash < chosen.op.hash)) chosen = e
       for (const e of list) {
         if (e === chosen) continue
         chain.rejected.add(e.op.hash)
-        if (!e.parked) this.#flag(e, { kind: 'chain-fork', detail: `seq ${e.op.seq} of ${e.op.device} does not link to the accepted chain`, seen: {}, authority: {} }, round)
+        if (!e.parked)
+          this.#flag(
+            e,
+            {
+              kind: 'chain-fork',
+              detail: `seq ${e.op.seq} of ${e.op.device} does not link to the accepted chain`,
+              seen: {},
+              authority: {},
+            },
+            round,
+          )
       }
       if (!chosen) return
       chain.seq++
@@ -200,7 +234,8 @@ export class SettlementEngine {
     if (op.kind === 'resolution') {
       // a resolution the relay does not trust (unsigned, or from a device log) resolves nothing: it is raised itself
       const distrusted = this.#s.ctx.options.distrust?.(op) ?? null
-      if (distrusted !== null) return this.#flag(entry, { kind: 'unauthorized', detail: distrusted, seen: {}, authority: {} }, round)
+      if (distrusted !== null)
+        return this.#flag(entry, { kind: 'unauthorized', detail: distrusted, seen: {}, authority: {} }, round)
       this.#resolve(op, round)
       this.#s.registry.setStatus(entry.idx, SETTLED)
       round.settled.push(op.id)
@@ -220,9 +255,20 @@ export class SettlementEngine {
   #flag(entry: Entry, draft: ConflictDraft, round: SettlementRound): void {
     const op = entry.op
     const item = 'item' in op ? op.item : null
-    const critical = draft.kind === 'controlled-count-discrepancy' || (item !== null && this.#s.ctx.book.current(item)?.controlled === true)
+    const critical =
+      draft.kind === 'controlled-count-discrepancy' ||
+      (item !== null && this.#s.ctx.book.current(item)?.controlled === true)
     const id = conflictIdFor(op, draft.kind)
-    const c: Conflict = { ...draft, id, op, critical, round: round.round, status: 'open', resolution: null, refusals: [] }
+    const c: Conflict = {
+      ...draft,
+      id,
+      op,
+      critical,
+      round: round.round,
+      status: 'open',
+      resolution: null,
+      refusals: [],
+    }
     this.#s.conflicts.set(id, c)
     if (entry.idx >= 0) this.#s.registry.setStatus(entry.idx, CONFLICT)
     round.conflicts.push(c)
@@ -235,11 +281,20 @@ export class SettlementEngine {
       if (!c || c.status !== 'open') throw new UnknownConflictError(`no open conflict ${op.conflict}`)
       const plan = planDecision(s.ctx, c, op.decision)
       checkApproval(c, op, plan.writeOffValue, this.#threshold)
-      if (!s.ctx.book.canApply(plan.moves)) throw new ResolutionNotApplicableError('decision would take a lot below zero or names an unknown lot')
+      if (!s.ctx.book.canApply(plan.moves))
+        throw new ResolutionNotApplicableError('decision would take a lot below zero or names an unknown lot')
       plan.commit?.(s.ctx)
-      for (const m of plan.moves) s.ctx.book.move(m.site, m.batch, m.delta, op.id, `resolution:${op.decision.action}`)
+      for (const m of plan.moves)
+        s.ctx.book.move(m.site, m.batch, m.delta, op.id, `resolution:${op.decision.action}`)
       c.status = 'resolved'
-      c.resolution = { op: op.id, decision: op.decision, by: op.user, role: op.role, approvedBy: op.approval, round: round.round }
+      c.resolution = {
+        op: op.id,
+        decision: op.decision,
+        by: op.user,
+        role: op.role,
+        approvedBy: op.approval,
+        round: round.round,
+      }
       round.resolved.push(c.id)
     } catch (err) {
       if (!(err instanceof ClinicMeshError)) throw err
@@ -265,15 +320,19 @@ export class SettlementEngine {
     const out: PendingOp[] = []
     for (const [device, chain] of this.#s.chains) {
       for (const list of chain.pending.values()) {
-        for (const e of list) if (!e.parked) out.push({ id: e.op.id, device, seq: e.op.seq, reason: 'awaiting-predecessor' })
+        for (const e of list)
+          if (!e.parked) out.push({ id: e.op.id, device, seq: e.op.seq, reason: 'awaiting-predecessor' })
       }
     }
-    for (const e of this.#s.waits) out.push({ id: e.op.id, device: e.op.device, seq: e.op.seq, reason: 'awaiting-transfer-out' })
+    for (const e of this.#s.waits)
+      out.push({ id: e.op.id, device: e.op.device, seq: e.op.seq, reason: 'awaiting-transfer-out' })
     return out
   }
 
   conflicts(filter: { status?: 'open' | 'resolved'; kind?: ConflictKind } = {}): Conflict[] {
-    return [...this.#s.conflicts.values()].filter((c) => (!filter.status || c.status === filter.status) && (!filter.kind || c.kind === filter.kind))
+    return [...this.#s.conflicts.values()].filter(
+      (c) => (!filter.status || c.status === filter.status) && (!filter.kind || c.kind === filter.kind),
+    )
   }
 
   conflict(id: ConflictId): Conflict | undefined {

@@ -10,10 +10,26 @@ export interface FefoSuggestion {
 }
 
 /** `allocateFefo` on a device's tentative stock: the lots of `item` at the site, as the projection holds them at `asOf` (ms). */
-export function suggestFefo(projection: Projection, item: ItemId, qty: number, asOf: number, site?: LocationId): FefoSuggestion {
+export function suggestFefo(
+  projection: Projection,
+  item: ItemId,
+  qty: number,
+  asOf: number,
+  site?: LocationId,
+): FefoSuggestion {
   const at = site ?? projection.site
-  if (at === null) throw new InvalidOperationError('no-site', 'suggestFefo needs a site (projection built without one)', 'site')
-  const lots = projection.lines.filter((l) => l.site === at && l.item === item).map((l) => ({ batch: l.batch, expiry: l.expiry, available: l.tentative }))
+  if (at === null)
+    throw new InvalidOperationError(
+      'no-site',
+      'suggestFefo needs a site (projection built without one)',
+      'site',
+    )
+  const lots = projection.lines
+    .filter((l) => l.site === at && l.item === item)
+    .map((l) => ({ batch: l.batch, expiry: l.expiry, available: l.tentative }))
   const { picks, short } = allocateFefo(lots, qty, asOf)
-  return { picks: picks.map((p) => ({ batch: p.lot.batch, quantity: p.quantity, expiry: p.lot.expiry })), short }
+  return {
+    picks: picks.map((p) => ({ batch: p.lot.batch, quantity: p.quantity, expiry: p.lot.expiry })),
+    short,
+  }
 }

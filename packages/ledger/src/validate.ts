@@ -9,7 +9,8 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
 const sameShape: Same<Operation, OperationShape> = true
 void sameShape
 
-const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x)
+const isObj = (x: unknown): x is Record<string, unknown> =>
+  typeof x === 'object' && x !== null && !Array.isArray(x)
 
 /**
  * Check an untrusted operation (from a peer, a sync batch, storage): shape, types and ranges against the contract
@@ -19,15 +20,20 @@ const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object
  */
 export function validateOperation(input: unknown): Operation {
   if (!isObj(input)) throw new InvalidOperationError('not-an-object', 'operation must be an object')
-  const schema = typeof input.kind === 'string' && Object.hasOwn(OPERATION_SCHEMAS, input.kind) ? OPERATION_SCHEMAS[input.kind as keyof typeof OPERATION_SCHEMAS] : undefined
-  if (!schema) throw new InvalidOperationError('unknown-kind', `unknown operation kind ${String(input.kind)}`, 'kind')
+  const schema =
+    typeof input.kind === 'string' && Object.hasOwn(OPERATION_SCHEMAS, input.kind)
+      ? OPERATION_SCHEMAS[input.kind as keyof typeof OPERATION_SCHEMAS]
+      : undefined
+  if (!schema)
+    throw new InvalidOperationError('unknown-kind', `unknown operation kind ${String(input.kind)}`, 'kind')
   const r = v.safeParse(schema, input)
   if (!r.success) {
     const top = (i: v.BaseIssue<unknown>): string => {
       const key: unknown = i.path?.[0]?.key
       return typeof key === 'string' ? key : ''
     }
-    const unexpected = (i: v.BaseIssue<unknown>): boolean => i.type === 'strict_object' && i.path?.length === 1 && i.input !== undefined
+    const unexpected = (i: v.BaseIssue<unknown>): boolean =>
+      i.type === 'strict_object' && i.path?.length === 1 && i.input !== undefined
     const bad = r.issues.find((i) => !unexpected(i))
     if (bad) throw new InvalidOperationError('bad-field', `invalid ${top(bad)}: ${bad.message}`, top(bad))
     const extra = top(r.issues[0])
@@ -37,8 +43,10 @@ export function validateOperation(input: unknown): Operation {
   if ((op.seq === 1) !== (op.prev === null)) {
     throw new InvalidOperationError('bad-chain', 'prev must be null exactly for seq 1', 'prev')
   }
-  if (op.hlc.node !== op.device) throw new InvalidOperationError('bad-field', 'hlc.node must be the device', 'hlc')
-  if (hashOperation(op) !== op.hash) throw new InvalidOperationError('hash-mismatch', 'hash does not match content', 'hash')
+  if (op.hlc.node !== op.device)
+    throw new InvalidOperationError('bad-field', 'hlc.node must be the device', 'hlc')
+  if (hashOperation(op) !== op.hash)
+    throw new InvalidOperationError('hash-mismatch', 'hash does not match content', 'hash')
   return op
 }
 

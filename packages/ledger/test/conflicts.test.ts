@@ -2,7 +2,23 @@ import type { BatchId, PrescriptionId } from '@clinic-mesh/contracts'
 import type { Operation } from '@clinic-mesh/ledger'
 import { SettlementEngine, project } from '@clinic-mesh/ledger'
 import { beforeEach, describe, expect, it } from 'vitest'
-import { FakeTime, LOT1, LOT2, MORPHINE, PARACETAMOL, RX, RX_HASH_V1, SITE_A, SITE_B, device, dispense, formulary, opId, receive, run } from './fixtures.js'
+import {
+  FakeTime,
+  LOT1,
+  LOT2,
+  MORPHINE,
+  PARACETAMOL,
+  RX,
+  RX_HASH_V1,
+  SITE_A,
+  SITE_B,
+  device,
+  dispense,
+  formulary,
+  opId,
+  receive,
+  run,
+} from './fixtures.js'
 
 /**
  * Each case: the relay settles a baseline, two devices (two DeviceLogs) work offline from the same settled
@@ -22,9 +38,17 @@ describe('conflicts built offline on two replicas', () => {
     authority = admin()
     a = device('a', time)
     b = device('b', time)
-    const items = [formulary(authority, PARACETAMOL, 50), formulary(authority, MORPHINE, 900, { controlled: true })]
+    const items = [
+      formulary(authority, PARACETAMOL, 50),
+      formulary(authority, MORPHINE, 900, { controlled: true }),
+    ]
     time.advance(1)
-    const r = run(engine, [...items, receive(a, PARACETAMOL, LOT1, 10, '2026-03-03'), receive(a, PARACETAMOL, LOT2, 10), receive(a, MORPHINE, 'lot-m' as BatchId, 5)])
+    const r = run(engine, [
+      ...items,
+      receive(a, PARACETAMOL, LOT1, 10, '2026-03-03'),
+      receive(a, PARACETAMOL, LOT2, 10),
+      receive(a, MORPHINE, 'lot-m' as BatchId, 5),
+    ])
     expect(r.conflicts).toEqual([])
     time.advance(1000)
   })
@@ -39,13 +63,23 @@ describe('conflicts built offline on two replicas', () => {
     const round = run(engine, [dB, dA])
     expect(round.settled).toHaveLength(1)
     const [c] = round.conflicts
-    expect(c).toMatchObject({ kind: 'insufficient-stock', seen: { stock: 10, batch: LOT1, price: 50 }, authority: { stock: 3 }, critical: false })
+    expect(c).toMatchObject({
+      kind: 'insufficient-stock',
+      seen: { stock: 10, batch: LOT1, price: 50 },
+      authority: { stock: 3 },
+      critical: false,
+    })
     expect(engine.quantity(SITE_A, LOT1)).toBe(3)
   })
 
   it('batch expired at dispense time', () => {
     time.advance(2 * 86_400_000) // LOT1 expires 2026-03-03
-    expect(kinds([dispense(a, PARACETAMOL, LOT1, 1, { price: 50, stock: 10 }), dispense(b, PARACETAMOL, LOT2, 1, { price: 50, stock: 10 })])).toEqual(['batch-expired'])
+    expect(
+      kinds([
+        dispense(a, PARACETAMOL, LOT1, 1, { price: 50, stock: 10 }),
+        dispense(b, PARACETAMOL, LOT2, 1, { price: 50, stock: 10 }),
+      ]),
+    ).toEqual(['batch-expired'])
   })
 
   it('unknown item, unknown batch, batch registered for another item', () => {
@@ -64,7 +98,9 @@ describe('conflicts built offline on two replicas', () => {
     time.advance(1000)
     const late = dispense(a, PARACETAMOL, LOT2, 1, { price: 50, stock: 10 }) // device never saw the update
     const round = run(engine, [late, update])
-    expect(round.conflicts).toMatchObject([{ kind: 'price-changed', seen: { price: 50 }, authority: { price: 65 } }])
+    expect(round.conflicts).toMatchObject([
+      { kind: 'price-changed', seen: { price: 50 }, authority: { price: 65 } },
+    ])
     // `before` arrives last but is checked against the price in force at its own time
     expect(run(engine, [before]).conflicts).toEqual([])
   })
@@ -72,26 +108,53 @@ describe('conflicts built offline on two replicas', () => {
   it('formulary withdrawal while offline', () => {
     const withdraw = formulary(authority, PARACETAMOL, 50, { status: 'withdrawn' })
     time.advance(10)
-    expect(kinds([withdraw, dispense(a, PARACETAMOL, LOT2, 1, { price: 50, stock: 10 })])).toEqual(['formulary-change'.concat('d')])
+    expect(kinds([withdraw, dispense(a, PARACETAMOL, LOT2, 1, { price: 50, stock: 10 })])).toEqual([
+      'formulary-change'.concat('d'),
+    ])
   })
 
   it('prescription edited centrally (status op) or by a pluggable lookup', () => {
-    const edit = authority.append({ kind: 'prescription-status', prescription: RX, signedHash: 'rxhash-v2', status: 'superseded' }, opId())
+    const edit = authority.append(
+      { kind: 'prescription-status', prescription: RX, signedHash: 'rxhash-v2', status: 'superseded' },
+      opId(),
+    )
     time.advance(10)
-    const round = run(engine, [edit, dispense(a, PARACETAMOL, LOT2, 1, { price: 50, stock: 10, rxHash: RX_HASH_V1 })])
-    expect(round.conflicts).toMatchObject([{ kind: 'prescription-changed', seen: { prescriptionHash: RX_HASH_V1 }, authority: { prescriptionHash: 'rxhash-v2' } }])
-    const withLookup = new SettlementEngine({ prescriptionLookup: (id: PrescriptionId) => (id === RX ? { hash: 'rxhash-v3', status: 'active' } : undefined) })
+    const round = run(engine, [
+      edit,
+      dispense(a, PARACETAMOL, LOT2, 1, { price: 50, stock: 10, rxHash: RX_HASH_V1 }),
+    ])
+    expect(round.conflicts).toMatchObject([
+      {
+        kind: 'prescription-changed',
+        seen: { prescriptionHash: RX_HASH_V1 },
+        authority: { prescriptionHash: 'rxhash-v2' },
+      },
+    ])
+    const withLookup = new SettlementEngine({
+      prescriptionLookup: (id: PrescriptionId) =>
+        id === RX ? { hash: 'rxhash-v3', status: 'active' } : undefined,
+    })
     const t = new FakeTime()
     const admin2 = device('admin', t, 'admin')
     const d = device('d', t)
-    const r = run(withLookup, [formulary(admin2, PARACETAMOL, 50), receive(d, PARACETAMOL, LOT2, 3), dispense(d, PARACETAMOL, LOT2, 1, { price: 50, stock: 3 })])
+    const r = run(withLookup, [
+      formulary(admin2, PARACETAMOL, 50),
+      receive(d, PARACETAMOL, LOT2, 3),
+      dispense(d, PARACETAMOL, LOT2, 1, { price: 50, stock: 3 }),
+    ])
     expect(r.conflicts.map((c) => c.kind)).toEqual(['prescription-changed'])
   })
 
   it('controlled-drug count discrepancy is critical; a plain count discrepancy is not', () => {
     const dispensed = dispense(a, MORPHINE, 'lot-m' as BatchId, 2, { price: 900, stock: 5 })
-    const count = b.append({ kind: 'count', item: MORPHINE, batch: 'lot-m' as BatchId, counted: 5, stockSeen: 5 }, opId())
-    const plain = b.append({ kind: 'count', item: PARACETAMOL, batch: LOT2, counted: 9, stockSeen: 10 }, opId())
+    const count = b.append(
+      { kind: 'count', item: MORPHINE, batch: 'lot-m' as BatchId, counted: 5, stockSeen: 5 },
+      opId(),
+    )
+    const plain = b.append(
+      { kind: 'count', item: PARACETAMOL, batch: LOT2, counted: 9, stockSeen: 10 },
+      opId(),
+    )
     const round = run(engine, [dispensed, count, plain])
     expect(round.conflicts.map((c) => [c.kind, c.critical])).toEqual([
       ['controlled-count-discrepancy', true],
@@ -103,7 +166,9 @@ describe('conflicts built offline on two replicas', () => {
     const first = dispense(a, PARACETAMOL, LOT2, 1, { price: 50, stock: 10 })
     const second = dispense(a, PARACETAMOL, LOT2, 1, { price: 50, stock: 9 })
     expect(run(engine, [second]).settled).toEqual([])
-    expect(engine.pending()).toEqual([{ id: second.id, device: a.device, seq: second.seq, reason: 'awaiting-predecessor' }])
+    expect(engine.pending()).toEqual([
+      { id: second.id, device: a.device, seq: second.seq, reason: 'awaiting-predecessor' },
+    ])
     const closed = engine.closePeriod(time.t + 1)
     expect(closed.conflicts).toMatchObject([{ kind: 'chain-gap', authority: { missingFrom: first.seq } }])
     expect(engine.statusOf(second)).toBe('conflict')
@@ -131,17 +196,37 @@ describe('conflicts built offline on two replicas', () => {
   })
 
   it('adjustment requests wait for a supervisor; formulary updates need the authority', () => {
-    const adj = a.append({ kind: 'adjustment-request', item: PARACETAMOL, batch: LOT2, delta: -2, reason: 'broken', corrects: null, approval: null }, opId())
+    const adj = a.append(
+      {
+        kind: 'adjustment-request',
+        item: PARACETAMOL,
+        batch: LOT2,
+        delta: -2,
+        reason: 'broken',
+        corrects: null,
+        approval: null,
+      },
+      opId(),
+    )
     const rogue = formulary(b, PARACETAMOL, 1)
     expect(kinds([adj, rogue])).toEqual(['adjustment-approval', 'unauthorized'])
   })
 
   it('transfer-in waits for its transfer-out, and is flagged unmatched when the period closes', () => {
-    const out = a.append({ kind: 'transfer-out', item: PARACETAMOL, batch: LOT2, quantity: 4, transfer: 't1', to: SITE_B }, opId())
+    const out = a.append(
+      { kind: 'transfer-out', item: PARACETAMOL, batch: LOT2, quantity: 4, transfer: 't1', to: SITE_B },
+      opId(),
+    )
     const c = device('c', time, 'pharmacist', SITE_B)
     time.advance(10)
-    const inn = c.append({ kind: 'transfer-in', item: PARACETAMOL, batch: LOT2, quantity: 4, transfer: 't1', from: SITE_A }, opId())
-    const orphan = c.append({ kind: 'transfer-in', item: PARACETAMOL, batch: LOT2, quantity: 1, transfer: 't9', from: SITE_A }, opId())
+    const inn = c.append(
+      { kind: 'transfer-in', item: PARACETAMOL, batch: LOT2, quantity: 4, transfer: 't1', from: SITE_A },
+      opId(),
+    )
+    const orphan = c.append(
+      { kind: 'transfer-in', item: PARACETAMOL, batch: LOT2, quantity: 1, transfer: 't9', from: SITE_A },
+      opId(),
+    )
     run(engine, [inn, orphan])
     expect(engine.pending().map((p) => p.reason)).toEqual(['awaiting-transfer-out', 'awaiting-transfer-out'])
     expect(run(engine, [out]).settled.sort()).toEqual([out.id, inn.id].sort())

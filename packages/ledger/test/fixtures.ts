@@ -1,4 +1,14 @@
-import type { BatchId, DeviceId, ItemId, LocationId, OperationId, PatientId, PrescriptionId, Role, UserId } from '@clinic-mesh/contracts'
+import type {
+  BatchId,
+  DeviceId,
+  ItemId,
+  LocationId,
+  OperationId,
+  PatientId,
+  PrescriptionId,
+  Role,
+  UserId,
+} from '@clinic-mesh/contracts'
 import type { Approval, Decision, Operation, SettlementEngine } from '@clinic-mesh/ledger'
 import { DeviceLog } from '@clinic-mesh/ledger'
 
@@ -22,8 +32,17 @@ export class FakeTime {
   }
 }
 
-export function device(name: string, time: FakeTime, role: Role = 'pharmacist', site: LocationId = SITE_A): DeviceLog {
-  return new DeviceLog({ device: `dev-${name}` as DeviceId, session: { user: `user-${name}` as UserId, role, site }, now: time.now })
+export function device(
+  name: string,
+  time: FakeTime,
+  role: Role = 'pharmacist',
+  site: LocationId = SITE_A,
+): DeviceLog {
+  return new DeviceLog({
+    device: `dev-${name}` as DeviceId,
+    session: { user: `user-${name}` as UserId, role, site },
+    now: time.now,
+  })
 }
 
 let counter = 0
@@ -32,12 +51,37 @@ export function opId(): OperationId {
   return `op-${++counter}` as OperationId
 }
 
-export function formulary(log: DeviceLog, item: ItemId, price: number, opts: { controlled?: boolean; status?: 'active' | 'withdrawn' } = {}): Operation {
-  return log.append({ kind: 'formulary-update', item, name: item, price, status: opts.status ?? 'active', controlled: opts.controlled ?? false }, opId())
+export function formulary(
+  log: DeviceLog,
+  item: ItemId,
+  price: number,
+  opts: { controlled?: boolean; status?: 'active' | 'withdrawn' } = {},
+): Operation {
+  return log.append(
+    {
+      kind: 'formulary-update',
+      item,
+      name: item,
+      price,
+      status: opts.status ?? 'active',
+      controlled: opts.controlled ?? false,
+    },
+    opId(),
+  )
 }
 
-export function receive(log: DeviceLog, item: ItemId, batch: BatchId, quantity: number, expiry = '2027-12-31', unitCost = 100): Operation {
-  return log.append({ kind: 'receive', item, batch, expiry, quantity, unitCost, supplier: 'supplier-1', grn: `grn-${batch}` }, opId())
+export function receive(
+  log: DeviceLog,
+  item: ItemId,
+  batch: BatchId,
+  quantity: number,
+  expiry = '2027-12-31',
+  unitCost = 100,
+): Operation {
+  return log.append(
+    { kind: 'receive', item, batch, expiry, quantity, unitCost, supplier: 'supplier-1', grn: `grn-${batch}` },
+    opId(),
+  )
 }
 
 export function dispense(
@@ -63,12 +107,23 @@ export function dispense(
   )
 }
 
-export function resolve(log: DeviceLog, conflict: string, decision: Decision, approval: Approval | null = null): Operation {
-  return log.append({ kind: 'resolution', conflict: conflict as never, decision, note: 'reviewed', approval }, opId())
+export function resolve(
+  log: DeviceLog,
+  conflict: string,
+  decision: Decision,
+  approval: Approval | null = null,
+): Operation {
+  return log.append(
+    { kind: 'resolution', conflict: conflict as never, decision, note: 'reviewed', approval },
+    opId(),
+  )
 }
 
 /** Ingest and settle one round. */
-export function run(engine: SettlementEngine, ops: readonly Operation[]): ReturnType<SettlementEngine['settle']> {
+export function run(
+  engine: SettlementEngine,
+  ops: readonly Operation[],
+): ReturnType<SettlementEngine['settle']> {
   engine.ingest(ops)
   return engine.settle()
 }

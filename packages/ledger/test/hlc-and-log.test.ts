@@ -1,7 +1,16 @@
 import * as Automerge from '@automerge/automerge'
 import type { ClinicId, DeviceId } from '@clinic-mesh/contracts'
 import type { DeviceLogDoc, Operation } from '@clinic-mesh/ledger'
-import { HybridClock, appendOperation, compareHlc, hashOperation, newLogDoc, periodOf, validateBatch, validateOperation } from '@clinic-mesh/ledger'
+import {
+  HybridClock,
+  appendOperation,
+  compareHlc,
+  hashOperation,
+  newLogDoc,
+  periodOf,
+  validateBatch,
+  validateOperation,
+} from '@clinic-mesh/ledger'
 import { describe, expect, it } from 'vitest'
 import { FakeTime, LOT1, PARACETAMOL, device, dispense, receive } from './fixtures.js'
 
@@ -39,10 +48,18 @@ describe('device log', () => {
     const log = device('a', new FakeTime())
     const op = receive(log, PARACETAMOL, LOT1, 10)
     const tampered = { ...op, quantity: 1000 }
-    expect(() => validateOperation(tampered)).toThrow(expect.objectContaining({ name: 'InvalidOperationError', reason: 'hash-mismatch' }))
-    expect(() => validateOperation({ ...op, quantity: -1 })).toThrow(expect.objectContaining({ name: 'InvalidOperationError', field: 'quantity' }))
-    expect(() => validateOperation({ ...op, kind: 'steal' })).toThrow(expect.objectContaining({ reason: 'unknown-kind' }))
-    expect(() => validateOperation({ ...op, extra: 1 })).toThrow(expect.objectContaining({ reason: 'unknown-field' }))
+    expect(() => validateOperation(tampered)).toThrow(
+      expect.objectContaining({ name: 'InvalidOperationError', reason: 'hash-mismatch' }),
+    )
+    expect(() => validateOperation({ ...op, quantity: -1 })).toThrow(
+      expect.objectContaining({ name: 'InvalidOperationError', field: 'quantity' }),
+    )
+    expect(() => validateOperation({ ...op, kind: 'steal' })).toThrow(
+      expect.objectContaining({ reason: 'unknown-kind' }),
+    )
+    expect(() => validateOperation({ ...op, extra: 1 })).toThrow(
+      expect.objectContaining({ reason: 'unknown-field' }),
+    )
     const { valid, invalid } = validateBatch([op, tampered, 'junk'])
     expect(valid).toHaveLength(1)
     expect(invalid.map((i) => [i.index, i.error.name])).toEqual([
@@ -67,11 +84,17 @@ describe('device log', () => {
     expect(validateOperation(Automerge.toJS(merged).ops[4])).toEqual(ops[4])
     const other = device('b', time)
     const foreign = receive(other, PARACETAMOL, LOT1, 1)
-    expect(() => Automerge.change(doc, (d) => appendOperation(d, foreign))).toThrow(expect.objectContaining({ reason: 'wrong-device' }))
+    expect(() => Automerge.change(doc, (d) => appendOperation(d, foreign))).toThrow(
+      expect.objectContaining({ reason: 'wrong-device' }),
+    )
     time.advance(86_400_000)
     const tomorrow = dispense(log, PARACETAMOL, LOT1, 1, { price: 50, stock: 5 })
-    expect(() => Automerge.change(doc, (d) => appendOperation(d, tomorrow))).toThrow(expect.objectContaining({ reason: 'wrong-period' }))
-    const next = Automerge.from<DeviceLogDoc>(newLogDoc('clinic-1' as ClinicId, 'dev-a' as DeviceId, periodOf(time.t)))
+    expect(() => Automerge.change(doc, (d) => appendOperation(d, tomorrow))).toThrow(
+      expect.objectContaining({ reason: 'wrong-period' }),
+    )
+    const next = Automerge.from<DeviceLogDoc>(
+      newLogDoc('clinic-1' as ClinicId, 'dev-a' as DeviceId, periodOf(time.t)),
+    )
     expect(Automerge.change(next, (d) => appendOperation(d, tomorrow)).ops[0]!.prev).toBe(ops[4]!.hash)
   })
 })

@@ -13,7 +13,19 @@ const EXPIRY = ['2026-03-02', '2026-09-01', '2027-01-01']
 
 const step = fc.record({
   dev: fc.nat(3),
-  kind: fc.constantFrom('dispense', 'dispense', 'dispense', 'dispense-fefo', 'receive', 'return', 'transfer', 'count', 'adjust', 'price', 'resolve'),
+  kind: fc.constantFrom(
+    'dispense',
+    'dispense',
+    'dispense',
+    'dispense-fefo',
+    'receive',
+    'return',
+    'transfer',
+    'count',
+    'adjust',
+    'price',
+    'resolve',
+  ),
   item: fc.nat(1),
   lot: fc.nat(2),
   qty: fc.integer({ min: 1, max: 9 }),
@@ -31,15 +43,37 @@ type Step = typeof step extends fc.Arbitrary<infer T> ? T : never
 function build(script: Step[]): Operation[] {
   const time = new FakeTime()
   const admin = device('admin', time, 'admin')
-  const devs: DeviceLog[] = [0, 1, 2, 3].map((i) => device(`d${i}`, time, i === 3 ? 'supervisor' : 'pharmacist', SITES[i % 2]))
+  const devs: DeviceLog[] = [0, 1, 2, 3].map((i) =>
+    device(`d${i}`, time, i === 3 ? 'supervisor' : 'pharmacist', SITES[i % 2]),
+  )
   let n = 0
   const id = () => `op-${n++}` as OperationId
-  const ops: Operation[] = ITEMS.map((item, i) => admin.append({ kind: 'formulary-update', item, name: item, price: 50, status: 'active', controlled: i === 1 }, id()))
+  const ops: Operation[] = ITEMS.map((item, i) =>
+    admin.append(
+      { kind: 'formulary-update', item, name: item, price: 50, status: 'active', controlled: i === 1 },
+      id(),
+    ),
+  )
   time.advance(1)
   for (const d of devs.slice(0, 2)) {
-    for (let i = 0; i < 2; i++) for (let l = 0; l < 3; l++) {
-      ops.push(d.append({ kind: 'receive', item: ITEMS[i]!, batch: lot(i, l), expiry: EXPIRY[l]!, quantity: 15, unitCost: 40, supplier: 'sup', grn: 'g' }, id()))
-    }
+    for (let i = 0; i < 2; i++)
+      for (let l = 0; l < 3; l++) {
+        ops.push(
+          d.append(
+            {
+              kind: 'receive',
+              item: ITEMS[i]!,
+              batch: lot(i, l),
+              expiry: EXPIRY[l]!,
+              quantity: 15,
+              unitCost: 40,
+              supplier: 'sup',
+              grn: 'g',
+            },
+            id(),
+          ),
+        )
+      }
   }
   let price = 50
   let transfers = 0
@@ -51,30 +85,90 @@ function build(script: Step[]): Operation[] {
     switch (s.kind) {
       case 'dispense':
       case 'dispense-fefo':
-        ops.push(d.append({ kind: 'dispense', item, batch: s.kind === 'dispense' ? batch : null, quantity: s.qty, patient: PATIENT, prescription: RX, prescriptionHash: RX_HASH_V1, priceSeen: s.approved ? price : 50, stockSeen: 0 }, id()))
+        ops.push(
+          d.append(
+            {
+              kind: 'dispense',
+              item,
+              batch: s.kind === 'dispense' ? batch : null,
+              quantity: s.qty,
+              patient: PATIENT,
+              prescription: RX,
+              prescriptionHash: RX_HASH_V1,
+              priceSeen: s.approved ? price : 50,
+              stockSeen: 0,
+            },
+            id(),
+          ),
+        )
         break
       case 'receive':
-        ops.push(d.append({ kind: 'receive', item, batch, expiry: EXPIRY[s.lot]!, quantity: s.qty, unitCost: 40, supplier: 'sup', grn: 'g' }, id()))
+        ops.push(
+          d.append(
+            {
+              kind: 'receive',
+              item,
+              batch,
+              expiry: EXPIRY[s.lot]!,
+              quantity: s.qty,
+              unitCost: 40,
+              supplier: 'sup',
+              grn: 'g',
+            },
+            id(),
+          ),
+        )
         break
       case 'return':
-        ops.push(d.append({ kind: 'return', item, batch, quantity: s.qty, dispense: null, reason: 'unused' }, id()))
+        ops.push(
+          d.append({ kind: 'return', item, batch, quantity: s.qty, dispense: null, reason: 'unused' }, id()),
+        )
         break
       case 'transfer': {
         const t = `t${transfers++}`
         const to = devs[(s.dev + 1) % 4]!
-        ops.push(d.append({ kind: 'transfer-out', item, batch, quantity: s.qty, transfer: t, to: to.session.site }, id()))
-        if (s.approved) ops.push(to.append({ kind: 'transfer-in', item, batch, quantity: s.qty, transfer: t, from: d.session.site }, id()))
+        ops.push(
+          d.append(
+            { kind: 'transfer-out', item, batch, quantity: s.qty, transfer: t, to: to.session.site },
+            id(),
+          ),
+        )
+        if (s.approved)
+          ops.push(
+            to.append(
+              { kind: 'transfer-in', item, batch, quantity: s.qty, transfer: t, from: d.session.site },
+              id(),
+            ),
+          )
         break
       }
       case 'count':
         ops.push(d.append({ kind: 'count', item, batch, counted: s.qty, stockSeen: s.qty }, id()))
         break
       case 'adjust':
-        ops.push(d.append({ kind: 'adjustment-request', item, batch, delta: s.qty % 2 ? s.qty : -s.qty, reason: 'r', corrects: null, approval: s.approved ? { user: 'user-d3' as UserId, role: 'supervisor' } : null }, id()))
+        ops.push(
+          d.append(
+            {
+              kind: 'adjustment-request',
+              item,
+              batch,
+              delta: s.qty % 2 ? s.qty : -s.qty,
+              reason: 'r',
+              corrects: null,
+              approval: s.approved ? { user: 'user-d3' as UserId, role: 'supervisor' } : null,
+            },
+            id(),
+          ),
+        )
         break
       case 'price':
         price = 40 + s.qty
-        ops.push(admin.append({ kind: 'formulary-update', item, name: item, price, status: 'active', controlled: s.item === 1 }, id()))
+        ops.push(
+          admin.append(
+            { kind: 'formulary-update', item, name: item, price, status: 'active', controlled: s.item === 1 },
+            id(),
+          ),
+        )
         break
       case 'resolve': {
         const decisions: Decision[] = [
@@ -85,7 +179,18 @@ function build(script: Step[]): Operation[] {
           { action: 'accept', adjustment: null },
           { action: 'accept', adjustment: { batch, delta: s.qty } },
         ]
-        ops.push(d.append({ kind: 'resolution', conflict: `c_op-${14 + (s.target % Math.max(1, n - 14))}` as never, decision: decisions[s.decision]!, note: '', approval: s.approved ? { user: 'user-sup' as UserId, role: 'supervisor' } : null }, id()))
+        ops.push(
+          d.append(
+            {
+              kind: 'resolution',
+              conflict: `c_op-${14 + (s.target % Math.max(1, n - 14))}` as never,
+              decision: decisions[s.decision]!,
+              note: '',
+              approval: s.approved ? { user: 'user-sup' as UserId, role: 'supervisor' } : null,
+            },
+            id(),
+          ),
+        )
         break
       }
     }
@@ -121,7 +226,9 @@ const scenario = fc
           const all = [...ops.keys(), ...extra]
           const shuffle = (xs: number[]) => fc.shuffledSubarray(xs, { minLength: xs.length })
           if (!setupFirst) return shuffle(all)
-          return fc.tuple(shuffle(all.filter((i) => i < SETUP)), shuffle(all.filter((i) => i >= SETUP))).map(([a, b]) => [...a, ...b])
+          return fc
+            .tuple(shuffle(all.filter((i) => i < SETUP)), shuffle(all.filter((i) => i >= SETUP)))
+            .map(([a, b]) => [...a, ...b])
         }),
       cuts: fc.array(fc.nat(200), { maxLength: 5 }),
     }),
@@ -165,9 +272,11 @@ describe('settlement invariants (property-based)', () => {
             if (op.kind !== 'resolution') expect(moved).toBe(0)
             continue
           }
-          const expected: Partial<Record<Operation['kind'], number>> = op.kind === 'adjustment-request' ? { 'adjustment-request': op.delta } : {}
+          const expected: Partial<Record<Operation['kind'], number>> =
+            op.kind === 'adjustment-request' ? { 'adjustment-request': op.delta } : {}
           if (op.kind === 'dispense' || op.kind === 'transfer-out') expected[op.kind] = -op.quantity
-          if (op.kind === 'receive' || op.kind === 'return' || op.kind === 'transfer-in') expected[op.kind] = op.quantity
+          if (op.kind === 'receive' || op.kind === 'return' || op.kind === 'transfer-in')
+            expected[op.kind] = op.quantity
           if (op.kind in expected) expect(moved).toBe(expected[op.kind])
         }
         // same input → same state; and a restart from a snapshot taken mid-way continues identically

@@ -1,5 +1,10 @@
 import type { ConflictQueueDoc, SettledInventoryDoc } from '@clinic-mesh/contracts'
-import { signConflictQueue, signSettledInventory, verifyConflictQueue, verifySettledInventory } from '@clinic-mesh/ledger'
+import {
+  signConflictQueue,
+  signSettledInventory,
+  verifyConflictQueue,
+  verifySettledInventory,
+} from '@clinic-mesh/ledger'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { describe, expect, it } from 'vitest'
 
@@ -27,7 +32,10 @@ describe('relay-signed settled inventory', () => {
     const reordered = { ...doc, watermarks: { 'tab-1': 3, 'tab-2': 1 } }
     expect(verifySettledInventory(reordered, expectFor)).toEqual({ ok: true, version: 4 })
     // a plain JSON round trip (how devices copy Automerge documents) changes nothing
-    expect(verifySettledInventory(JSON.parse(JSON.stringify(doc)), { ...expectFor, minVersion: 4 })).toEqual({ ok: true, version: 4 })
+    expect(verifySettledInventory(JSON.parse(JSON.stringify(doc)), { ...expectFor, minVersion: 4 })).toEqual({
+      ok: true,
+      version: 4,
+    })
   })
 
   it.each([
@@ -56,36 +64,75 @@ describe('relay-signed settled inventory', () => {
   })
 
   it('refuses a lower version than one verified before (an old signed copy written back)', () => {
-    expect(verifySettledInventory(inventory(3), { ...expectFor, minVersion: 4 })).toMatchObject({ ok: false, reason: 'rolled-back' })
+    expect(verifySettledInventory(inventory(3), { ...expectFor, minVersion: 4 })).toMatchObject({
+      ok: false,
+      reason: 'rolled-back',
+    })
     expect(verifySettledInventory(inventory(4), { ...expectFor, minVersion: 4 })).toMatchObject({ ok: true })
   })
 
   it('refuses an unsigned document, another clinic and malformed signatures', () => {
     const { relaySignature: _s, ...unsigned } = inventory(1)
     expect(verifySettledInventory(unsigned, expectFor)).toMatchObject({ ok: false, reason: 'unsigned' })
-    expect(verifySettledInventory(inventory(1, { clinic: 'clinic-b' }), expectFor)).toMatchObject({ ok: false, reason: 'wrong-clinic' })
+    expect(verifySettledInventory(inventory(1, { clinic: 'clinic-b' }), expectFor)).toMatchObject({
+      ok: false,
+      reason: 'wrong-clinic',
+    })
     const doc = inventory(1)
-    expect(verifySettledInventory({ ...doc, relaySignature: { ...doc.relaySignature!, signature: 'zz' } }, expectFor)).toMatchObject({ ok: false, reason: 'bad-signature' })
-    expect(verifySettledInventory({ ...doc, relaySignature: { ...doc.relaySignature!, version: 0 } }, expectFor)).toMatchObject({ ok: false, reason: 'malformed' })
+    expect(
+      verifySettledInventory(
+        { ...doc, relaySignature: { ...doc.relaySignature!, signature: 'zz' } },
+        expectFor,
+      ),
+    ).toMatchObject({ ok: false, reason: 'bad-signature' })
+    expect(
+      verifySettledInventory({ ...doc, relaySignature: { ...doc.relaySignature!, version: 0 } }, expectFor),
+    ).toMatchObject({ ok: false, reason: 'malformed' })
     expect(verifySettledInventory(null, expectFor)).toMatchObject({ ok: false, reason: 'malformed' })
-    expect(verifySettledInventory({ ...doc, kind: 'conflict-queue/1' }, expectFor)).toMatchObject({ ok: false, reason: 'malformed' })
+    expect(verifySettledInventory({ ...doc, kind: 'conflict-queue/1' }, expectFor)).toMatchObject({
+      ok: false,
+      reason: 'malformed',
+    })
   })
 })
 
 describe('relay-signed conflict queue', () => {
-  const content = { kind: 'conflict-queue/1' as const, clinic: 'clinic-a', conflicts: { c2: '{"status":"open"}', c1: '{"status":"resolved"}' } }
+  const content = {
+    kind: 'conflict-queue/1' as const,
+    clinic: 'clinic-a',
+    conflicts: { c2: '{"status":"open"}', c1: '{"status":"resolved"}' },
+  }
   const doc: ConflictQueueDoc = { ...content, relaySignature: signConflictQueue(content, 2, relay) }
 
   it('verifies, and refuses an edited, added or removed entry, another key and a lower version', () => {
     expect(verifyConflictQueue(doc, expectFor)).toEqual({ ok: true, version: 2 })
-    expect(verifyConflictQueue({ ...doc, conflicts: { ...doc.conflicts, c2: '{"status":"resolved"}' } }, expectFor)).toMatchObject({ ok: false, reason: 'bad-signature' })
-    expect(verifyConflictQueue({ ...doc, conflicts: { ...doc.conflicts, c3: '{}' } }, expectFor)).toMatchObject({ ok: false, reason: 'bad-signature' })
-    expect(verifyConflictQueue({ ...doc, conflicts: { c1: doc.conflicts.c1 } }, expectFor)).toMatchObject({ ok: false, reason: 'bad-signature' })
+    expect(
+      verifyConflictQueue(
+        { ...doc, conflicts: { ...doc.conflicts, c2: '{"status":"resolved"}' } },
+        expectFor,
+      ),
+    ).toMatchObject({ ok: false, reason: 'bad-signature' })
+    expect(
+      verifyConflictQueue({ ...doc, conflicts: { ...doc.conflicts, c3: '{}' } }, expectFor),
+    ).toMatchObject({ ok: false, reason: 'bad-signature' })
+    expect(verifyConflictQueue({ ...doc, conflicts: { c1: doc.conflicts.c1 } }, expectFor)).toMatchObject({
+      ok: false,
+      reason: 'bad-signature',
+    })
     const other = Buffer.from(ed25519.getPublicKey(ed25519.utils.randomSecretKey())).toString('hex')
-    expect(verifyConflictQueue(doc, { ...expectFor, relayKey: other })).toMatchObject({ ok: false, reason: 'wrong-key' })
-    expect(verifyConflictQueue(doc, { ...expectFor, minVersion: 3 })).toMatchObject({ ok: false, reason: 'rolled-back' })
+    expect(verifyConflictQueue(doc, { ...expectFor, relayKey: other })).toMatchObject({
+      ok: false,
+      reason: 'wrong-key',
+    })
+    expect(verifyConflictQueue(doc, { ...expectFor, minVersion: 3 })).toMatchObject({
+      ok: false,
+      reason: 'rolled-back',
+    })
     // the two documents' signatures are domain-separated: an inventory signature never verifies a queue
     const inv = inventory(2)
-    expect(verifyConflictQueue({ ...doc, relaySignature: inv.relaySignature }, expectFor)).toMatchObject({ ok: false, reason: 'bad-signature' })
+    expect(verifyConflictQueue({ ...doc, relaySignature: inv.relaySignature }, expectFor)).toMatchObject({
+      ok: false,
+      reason: 'bad-signature',
+    })
   })
 })

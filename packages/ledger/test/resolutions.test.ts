@@ -2,7 +2,21 @@ import type { BatchId, UserId } from '@clinic-mesh/contracts'
 import type { Conflict } from '@clinic-mesh/ledger'
 import { SettlementEngine } from '@clinic-mesh/ledger'
 import { beforeEach, describe, expect, it } from 'vitest'
-import { FakeTime, LOT1, LOT2, MORPHINE, PARACETAMOL, SITE_A, device, dispense, formulary, opId, receive, resolve, run } from './fixtures.js'
+import {
+  FakeTime,
+  LOT1,
+  LOT2,
+  MORPHINE,
+  PARACETAMOL,
+  SITE_A,
+  device,
+  dispense,
+  formulary,
+  opId,
+  receive,
+  resolve,
+  run,
+} from './fixtures.js'
 
 const LOT_M = 'lot-m' as BatchId
 const SUPERVISOR = { user: 'user-sup' as UserId, role: 'supervisor' as const }
@@ -24,9 +38,17 @@ describe('resolutions', () => {
     reviewer = device('rev', time, 'reviewer')
     const items = [formulary(admin, PARACETAMOL, 50), formulary(admin, MORPHINE, 900, { controlled: true })]
     time.advance(1)
-    run(engine, [...items, receive(a, PARACETAMOL, LOT1, 10), receive(a, PARACETAMOL, LOT2, 20, '2028-01-01', 100), receive(a, MORPHINE, LOT_M, 5, '2028-01-01', 500)])
+    run(engine, [
+      ...items,
+      receive(a, PARACETAMOL, LOT1, 10),
+      receive(a, PARACETAMOL, LOT2, 20, '2028-01-01', 100),
+      receive(a, MORPHINE, LOT_M, 5, '2028-01-01', 500),
+    ])
     time.advance(1)
-    const round = run(engine, [dispense(a, PARACETAMOL, LOT1, 8, { price: 50, stock: 10 }), dispense(b, PARACETAMOL, LOT1, 6, { price: 50, stock: 10 })])
+    const round = run(engine, [
+      dispense(a, PARACETAMOL, LOT1, 8, { price: 50, stock: 10 }),
+      dispense(b, PARACETAMOL, LOT1, 6, { price: 50, stock: 10 }),
+    ])
     oversold = round.conflicts[0]!
     expect(oversold.kind).toBe('insufficient-stock')
     time.advance(1)
@@ -37,7 +59,10 @@ describe('resolutions', () => {
     expect(round.resolved).toEqual([oversold.id])
     expect([engine.quantity(SITE_A, LOT1), engine.quantity(SITE_A, LOT2)]).toEqual([2, 14])
     const c = engine.conflict(oversold.id)!
-    expect(c).toMatchObject({ status: 'resolved', resolution: { by: 'user-rev', role: 'reviewer', approvedBy: null } })
+    expect(c).toMatchObject({
+      status: 'resolved',
+      resolution: { by: 'user-rev', role: 'reviewer', approvedBy: null },
+    })
     expect(engine.statusOf(c.op)).toBe('conflict') // still exactly once: in conflict, now resolved
   })
 
@@ -59,8 +84,13 @@ describe('resolutions', () => {
 
   it('write-off above the threshold needs a second approver with the supervisor role', () => {
     const big = { action: 'write-off' as const, batch: LOT2, quantity: 11 } // 11 × 100 > 1000
-    expect(run(engine, [resolve(reviewer, oversold.id, big)]).refused.map((r) => r.error)).toEqual(['ResolutionApprovalError'])
-    expect(run(engine, [resolve(reviewer, oversold.id, big, { user: 'user-rev' as UserId, role: 'supervisor' })]).refused).toHaveLength(1) // same person twice
+    expect(run(engine, [resolve(reviewer, oversold.id, big)]).refused.map((r) => r.error)).toEqual([
+      'ResolutionApprovalError',
+    ])
+    expect(
+      run(engine, [resolve(reviewer, oversold.id, big, { user: 'user-rev' as UserId, role: 'supervisor' })])
+        .refused,
+    ).toHaveLength(1) // same person twice
     const ok = run(engine, [resolve(reviewer, oversold.id, big, SUPERVISOR)])
     expect(ok.resolved).toEqual([oversold.id])
     expect(engine.conflict(oversold.id)!.resolution).toMatchObject({ by: 'user-rev', approvedBy: SUPERVISOR })
@@ -69,38 +99,77 @@ describe('resolutions', () => {
   })
 
   it('a controlled-drug count discrepancy needs supervisor approval; accept with adjustment sets the counted stock', () => {
-    const round = run(engine, [b.append({ kind: 'count', item: MORPHINE, batch: LOT_M, counted: 3, stockSeen: 5 }, opId())])
+    const round = run(engine, [
+      b.append({ kind: 'count', item: MORPHINE, batch: LOT_M, counted: 3, stockSeen: 5 }, opId()),
+    ])
     const c = round.conflicts[0]!
     expect(c).toMatchObject({ kind: 'controlled-count-discrepancy', critical: true })
-    expect(run(engine, [resolve(reviewer, c.id, { action: 'accept', adjustment: null })]).refused[0]!.error).toBe('ResolutionApprovalError')
+    expect(
+      run(engine, [resolve(reviewer, c.id, { action: 'accept', adjustment: null })]).refused[0]!.error,
+    ).toBe('ResolutionApprovalError')
     expect(engine.quantity(SITE_A, LOT_M)).toBe(5)
     const sup = device('sup2', time, 'supervisor')
-    run(engine, [resolve(sup, c.id, { action: 'accept', adjustment: null }, { user: 'user-other-sup' as UserId, role: 'supervisor' })])
+    run(engine, [
+      resolve(
+        sup,
+        c.id,
+        { action: 'accept', adjustment: null },
+        { user: 'user-other-sup' as UserId, role: 'supervisor' },
+      ),
+    ])
     expect(engine.quantity(SITE_A, LOT_M)).toBe(3)
   })
 
   it('accept with adjustment: found stock is recorded, then the dispense applies; never below zero', () => {
-    const negative = run(engine, [resolve(reviewer, oversold.id, { action: 'accept', adjustment: { batch: LOT1, delta: 1 } })])
+    const negative = run(engine, [
+      resolve(reviewer, oversold.id, { action: 'accept', adjustment: { batch: LOT1, delta: 1 } }),
+    ])
     expect(negative.refused[0]!.error).toBe('ResolutionNotApplicableError')
     run(engine, [resolve(reviewer, oversold.id, { action: 'accept', adjustment: { batch: LOT1, delta: 4 } })])
     expect(engine.quantity(SITE_A, LOT1)).toBe(0)
   })
 
   it('adjustment request: a supervisor approves it (or it settles at once when it carries a supervisor approval)', () => {
-    const req = a.append({ kind: 'adjustment-request', item: PARACETAMOL, batch: LOT2, delta: -3, reason: 'damaged', corrects: null, approval: null }, opId())
+    const req = a.append(
+      {
+        kind: 'adjustment-request',
+        item: PARACETAMOL,
+        batch: LOT2,
+        delta: -3,
+        reason: 'damaged',
+        corrects: null,
+        approval: null,
+      },
+      opId(),
+    )
     const c = run(engine, [req]).conflicts[0]!
-    expect(run(engine, [resolve(reviewer, c.id, { action: 'accept', adjustment: null })]).refused[0]!.error).toBe('ResolutionApprovalError')
+    expect(
+      run(engine, [resolve(reviewer, c.id, { action: 'accept', adjustment: null })]).refused[0]!.error,
+    ).toBe('ResolutionApprovalError')
     const sup = device('sup', time, 'supervisor')
     run(engine, [resolve(sup, c.id, { action: 'accept', adjustment: null })])
     expect(engine.quantity(SITE_A, LOT2)).toBe(17)
-    const approved = a.append({ kind: 'adjustment-request', item: PARACETAMOL, batch: LOT2, delta: -2, reason: 'damaged', corrects: null, approval: SUPERVISOR }, opId())
+    const approved = a.append(
+      {
+        kind: 'adjustment-request',
+        item: PARACETAMOL,
+        batch: LOT2,
+        delta: -2,
+        reason: 'damaged',
+        corrects: null,
+        approval: SUPERVISOR,
+      },
+      opId(),
+    )
     expect(run(engine, [approved]).settled).toEqual([approved.id])
     expect(engine.quantity(SITE_A, LOT2)).toBe(15)
   })
 
   it('a clerk role may not resolve at all', () => {
     const clerk = device('clerk', time, 'registration')
-    expect(run(engine, [resolve(clerk, oversold.id, { action: 'cancel' })]).refused[0]!.error).toBe('ResolutionApprovalError')
+    expect(run(engine, [resolve(clerk, oversold.id, { action: 'cancel' })]).refused[0]!.error).toBe(
+      'ResolutionApprovalError',
+    )
   })
 })
 
@@ -108,7 +177,9 @@ describe('a resolution the relay does not trust', () => {
   it('resolves nothing: it is raised as an unauthorized conflict of its own and the conflict stays open', () => {
     const time = new FakeTime()
     const untrusted = new Set<string>()
-    const engine = new SettlementEngine({ distrust: (op) => (untrusted.has(op.hash) ? 'resolutions are made at the relay' : null) })
+    const engine = new SettlementEngine({
+      distrust: (op) => (untrusted.has(op.hash) ? 'resolutions are made at the relay' : null),
+    })
     const admin = device('admin', time, 'admin')
     const a = device('a', time)
     time.advance(1)
@@ -116,11 +187,18 @@ describe('a resolution the relay does not trust', () => {
     time.advance(1)
     const oversold = run(engine, [dispense(a, PARACETAMOL, LOT1, 5, { price: 50, stock: 1 })]).conflicts[0]!
     time.advance(1)
-    const forged = resolve(device('rogue', time, 'pharmacist'), oversold.id, { action: 'cancel' }, { user: 'user-sup' as UserId, role: 'supervisor' })
+    const forged = resolve(
+      device('rogue', time, 'pharmacist'),
+      oversold.id,
+      { action: 'cancel' },
+      { user: 'user-sup' as UserId, role: 'supervisor' },
+    )
     untrusted.add(forged.hash)
     const round = run(engine, [forged])
     expect(round.resolved).toEqual([])
-    expect(round.conflicts.map((c) => [c.kind, c.op.id, c.detail])).toEqual([['unauthorized', forged.id, 'resolutions are made at the relay']])
+    expect(round.conflicts.map((c) => [c.kind, c.op.id, c.detail])).toEqual([
+      ['unauthorized', forged.id, 'resolutions are made at the relay'],
+    ])
     expect(engine.conflict(oversold.id)!.status).toBe('open')
   })
 })

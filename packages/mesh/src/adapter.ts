@@ -98,7 +98,12 @@ export class MeshNetworkAdapter extends NetworkAdapter {
       stream.abort(new MeshClosedError('sync adapter is not connected to a repo'))
       return
     }
-    const local: Handshake = { v: WIRE_VERSION, peerId, peerMetadata: this.peerMetadata ?? {}, deviceName: this.#opts.deviceName }
+    const local: Handshake = {
+      v: WIRE_VERSION,
+      peerId,
+      peerMetadata: this.peerMetadata ?? {},
+      deviceName: this.#opts.deviceName,
+    }
     const previous = this.#sessions.get(remote)
     const session = new Session({
       stream,

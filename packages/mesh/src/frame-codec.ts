@@ -43,14 +43,17 @@ export class FrameDecoder {
         const buf = this.#buf
         const r = readVarint((i) => buf.get(i), buf.byteLength, MAX_VARINT_BYTES)
         if (r.kind === 'incomplete') break
-        if (r.kind === 'overlong') throw new MalformedFrameError('frame length prefix is not a minimal varint of ≤ 5 bytes')
-        if (r.value > this.#max) throw new FrameTooLargeError(`incoming frame of ${r.value} bytes exceeds ${this.#max}`)
+        if (r.kind === 'overlong')
+          throw new MalformedFrameError('frame length prefix is not a minimal varint of ≤ 5 bytes')
+        if (r.value > this.#max)
+          throw new FrameTooLargeError(`incoming frame of ${r.value} bytes exceeds ${this.#max}`)
         if (buf.byteLength < r.bytes + r.value) break
         frames.push(buf.subarray(r.bytes, r.bytes + r.value))
         buf.consume(r.bytes + r.value)
       }
     } catch (err) {
-      this.#failed = err instanceof Error ? err : new MalformedFrameError('frame decoding failed', { cause: err })
+      this.#failed =
+        err instanceof Error ? err : new MalformedFrameError('frame decoding failed', { cause: err })
       this.#buf.consume(this.#buf.byteLength)
       throw this.#failed
     }

@@ -19,7 +19,15 @@ export {
   verifyRevocation,
 } from './membership/records.js'
 export type { Enrolment, Revocation, AdminKeyPair, EnrolInput, RevokeInput } from './membership/records.js'
-export { RELAY_IDENTITY_NONCE, relayIdentityBytes, relayProofBytes, signRelayIdentity, signRelayProof, verifyRelayIdentity, verifyRelayProof } from './membership/relay-auth.js'
+export {
+  RELAY_IDENTITY_NONCE,
+  relayIdentityBytes,
+  relayProofBytes,
+  signRelayIdentity,
+  signRelayProof,
+  verifyRelayIdentity,
+  verifyRelayProof,
+} from './membership/relay-auth.js'
 export type { RelayProof, RelayProofKind } from './membership/relay-auth.js'
 export { clinicNetworkKey } from './membership/psk.js'
 export { clinicPrivateNetwork, SALT_BYTES } from './membership/private-network.js'

@@ -82,7 +82,12 @@ export class MeshNode extends MeshEvents {
       connectionGater: membershipGater(gate),
       connectionManager: { inboundConnectionThreshold: init.inboundConnectionThreshold ?? 100 },
       peerDiscovery: mdnsOn
-        ? [mdns({ interval: init.mdns?.interval ?? 10_000, serviceTag: init.mdns?.serviceTag ?? 'clinic-mesh' })]
+        ? [
+            mdns({
+              interval: init.mdns?.interval ?? 10_000,
+              serviceTag: init.mdns?.serviceTag ?? 'clinic-mesh',
+            }),
+          ]
         : [],
       services: { identify: identify() },
       start: false,
@@ -123,7 +128,13 @@ export class MeshNode extends MeshEvents {
     return this.adapter.sessions().flatMap(({ remote, handshake }) =>
       handshake === undefined
         ? []
-        : [{ id: remote, name: this.#membership.deviceName(remote) ?? handshake.deviceName, repoPeerId: handshake.peerId }],
+        : [
+            {
+              id: remote,
+              name: this.#membership.deviceName(remote) ?? handshake.deviceName,
+              repoPeerId: handshake.peerId,
+            },
+          ],
     )
   }
 
@@ -138,8 +149,11 @@ export class MeshNode extends MeshEvents {
     this.#enabled = on
     if (!on) {
       this.#backoff.cancelAll()
-      for (const { remote } of this.adapter.sessions()) this.adapter.drop(remote, new PeerRefusedError('mesh disabled on this device'))
-      await Promise.all(this.libp2p.getConnections().map((c) => c.close().catch((err: unknown) => c.abort(err as Error))))
+      for (const { remote } of this.adapter.sessions())
+        this.adapter.drop(remote, new PeerRefusedError('mesh disabled on this device'))
+      await Promise.all(
+        this.libp2p.getConnections().map((c) => c.close().catch((err: unknown) => c.abort(err as Error))),
+      )
     } else {
       this.#redialKnown()
     }
@@ -193,12 +207,14 @@ export class MeshNode extends MeshEvents {
 
   #open(peer: PeerId): void {
     const remote = peer.toString()
-    if (!this.enabled || !this.adapter.active || !this.#opener(peer) || this.adapter.hasSession(remote)) return
+    if (!this.enabled || !this.adapter.active || !this.#opener(peer) || this.adapter.hasSession(remote))
+      return
     if (refusal(this.#gate(), remote) !== undefined) return
     this.libp2p
       .dialProtocol(peer, SYNC_PROTOCOL)
       .then((stream) => {
-        if (this.adapter.hasSession(remote) || !this.enabled) stream.abort(new PeerRefusedError('stream no longer wanted'))
+        if (this.adapter.hasSession(remote) || !this.enabled)
+          stream.abort(new PeerRefusedError('stream no longer wanted'))
         else this.adapter.attach(stream, remote)
       })
       .catch(() => this.#retry(peer))
@@ -230,7 +246,9 @@ export class MeshNode extends MeshEvents {
   #redialKnown(): void {
     for (const address of this.#bootstrap) {
       this.libp2p.dial(multiaddr(address)).catch(() => {
-        const id = multiaddr(address).getComponents().find((c) => c.name === 'p2p')?.value
+        const id = multiaddr(address)
+          .getComponents()
+          .find((c) => c.name === 'p2p')?.value
         if (id !== undefined) this.#retry(peerIdFromString(id))
       })
     }
@@ -252,7 +270,11 @@ export class MeshNode extends MeshEvents {
 
 /** A reset we caused because the remote broke the protocol (as opposed to a link drop or a refusal). */
 function isProtocolError(error: Error | undefined): error is ClinicMeshError {
-  return error instanceof ClinicMeshError && !(error instanceof PeerRefusedError) && !(error instanceof MeshClosedError)
+  return (
+    error instanceof ClinicMeshError &&
+    !(error instanceof PeerRefusedError) &&
+    !(error instanceof MeshClosedError)
+  )
 }
 
 /** Creates and starts a mesh node; pass `node.adapter` to `new Repo({ network: [node.adapter] })`. */

@@ -48,7 +48,9 @@ export class Session {
     this.#decoder = new FrameDecoder(init.maxFrameBytes)
     this.stream.addEventListener('message', (evt: StreamMessageEvent) => this.#onData(evt))
     this.stream.addEventListener('close', (evt: StreamCloseEvent) => this.#finish(evt.error), { once: true })
-    this.stream.addEventListener('remoteCloseWrite', () => this.close('remote closed its side'), { once: true })
+    this.stream.addEventListener('remoteCloseWrite', () => this.close('remote closed its side'), {
+      once: true,
+    })
     this.#timer = setTimeout(() => {
       if (this.handshake === undefined) this.abort(new HandshakeError('no handshake within timeout'))
     }, init.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS)
@@ -74,7 +76,9 @@ export class Session {
     if (this.#closed || this.stream.writeStatus !== 'writable') return
     this.#enqueue({ kind: 'bye', reason })
     this.#afterFlush(() => {
-      this.stream.close().catch((err: unknown) => this.abort(err instanceof Error ? err : new MeshClosedError(String(err))))
+      this.stream
+        .close()
+        .catch((err: unknown) => this.abort(err instanceof Error ? err : new MeshClosedError(String(err))))
     })
   }
 
@@ -119,7 +123,8 @@ export class Session {
       }
     } catch (err) {
       // send/onDrain fail only when the stream closed or reset underneath us; the close event reports it
-      if (this.stream.status === 'open') this.abort(err instanceof Error ? err : new MeshClosedError(String(err)))
+      if (this.stream.status === 'open')
+        this.abort(err instanceof Error ? err : new MeshClosedError(String(err)))
     } finally {
       this.#pumping = false
     }
@@ -151,7 +156,9 @@ export class Session {
         if (this.#closed) return
       }
     } catch (err) {
-      this.abort(err instanceof Error ? err : new MalformedFrameError('frame handling failed', { cause: err }))
+      this.abort(
+        err instanceof Error ? err : new MalformedFrameError('frame handling failed', { cause: err }),
+      )
     }
   }
 

@@ -25,9 +25,7 @@ export function writeVarint(value: number, out: Uint8Array, offset: number): num
 }
 
 export type VarintRead =
-  | { kind: 'ok'; value: number; bytes: number }
-  | { kind: 'incomplete' }
-  | { kind: 'overlong' }
+  { kind: 'ok'; value: number; bytes: number } | { kind: 'incomplete' } | { kind: 'overlong' }
 
 /**
  * Reads a varint from `get(i)` for i < `available`, accepting at most `maxBytes` bytes.

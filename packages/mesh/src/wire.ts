@@ -55,7 +55,8 @@ function decodeBody(payload: Uint8Array): Record<string, unknown> {
 
 function decodeHandshake(body: Record<string, unknown>): Handshake {
   const { v, peerId, peerMetadata, deviceName } = body
-  if (v !== WIRE_VERSION) throw new HandshakeError(`unsupported wire version ${String(v)}, expected ${WIRE_VERSION}`)
+  if (v !== WIRE_VERSION)
+    throw new HandshakeError(`unsupported wire version ${String(v)}, expected ${WIRE_VERSION}`)
   if (typeof peerId !== 'string' || peerId.length === 0 || peerId.length > 256) {
     throw new MalformedFrameError('handshake peerId must be a non-empty string of ≤ 256 chars')
   }
@@ -65,7 +66,8 @@ function decodeHandshake(body: Record<string, unknown>): Handshake {
   const meta: PeerMetadata = {}
   if (peerMetadata !== undefined && peerMetadata !== null) {
     if (!isRecord(peerMetadata)) throw new MalformedFrameError('handshake peerMetadata must be a map')
-    if (typeof peerMetadata.storageId === 'string') meta.storageId = peerMetadata.storageId as PeerMetadata['storageId']
+    if (typeof peerMetadata.storageId === 'string')
+      meta.storageId = peerMetadata.storageId as PeerMetadata['storageId']
     if (typeof peerMetadata.isEphemeral === 'boolean') meta.isEphemeral = peerMetadata.isEphemeral
   }
   return { v, peerId: peerId as PeerId, peerMetadata: meta, deviceName }
@@ -76,7 +78,8 @@ function decodeMessage(body: Record<string, unknown>): Message {
   if (typeof type !== 'string' || typeof senderId !== 'string' || typeof targetId !== 'string') {
     throw new MalformedFrameError('message needs string type, senderId and targetId')
   }
-  if (data !== undefined && !(data instanceof Uint8Array)) throw new MalformedFrameError('message data must be bytes')
+  if (data !== undefined && !(data instanceof Uint8Array))
+    throw new MalformedFrameError('message data must be bytes')
   if (body.documentId !== undefined && typeof body.documentId !== 'string') {
     throw new MalformedFrameError('message documentId must be a string')
   }
@@ -88,7 +91,8 @@ function decodeMessage(body: Record<string, unknown>): Message {
 
 /** Inverse of encodeWire. Throws MalformedFrameError (or HandshakeError for a version mismatch). */
 export function decodeWire(payload: Uint8Array): WireFrame {
-  if (payload.byteLength < 2) throw new MalformedFrameError(`frame payload of ${payload.byteLength} bytes is too short`)
+  if (payload.byteLength < 2)
+    throw new MalformedFrameError(`frame payload of ${payload.byteLength} bytes is too short`)
   const kind = payload[0]
   switch (kind) {
     case FrameKind.handshake:

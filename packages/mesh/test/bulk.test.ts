@@ -26,7 +26,13 @@ it('moves 96 MB of sync messages through the private network without losing the 
   const data = new Uint8Array(512 * 1024).fill(3)
   const total = 96 * 1024 * 1024
   for (let sent = 0; sent < total; sent += data.byteLength) {
-    a.adapter.send({ type: 'sync', senderId: 'a' as PeerId, targetId: 'b' as PeerId, documentId: 'bulk' as DocumentId, data })
+    a.adapter.send({
+      type: 'sync',
+      senderId: 'a' as PeerId,
+      targetId: 'b' as PeerId,
+      documentId: 'bulk' as DocumentId,
+      data,
+    })
   }
   await eventually(() => received >= total, { timeoutMs: 15_000, what: 'all bytes received' })
   expect(a.peers().map((p) => p.id)).toEqual([d2.id])

@@ -28,11 +28,20 @@ export function makeClinic(clinic = 'clinic-a'): TestClinic {
 export async function makeDevice(c: TestClinic, name: string): Promise<TestDevice> {
   const key = await generateKeyPair('Ed25519')
   const id = peerIdFromPrivateKey(key).toString()
-  return { key, id, name, enrolment: signEnrolment({ clinic: c.clinic, devicePeerId: id, deviceName: name }, c.admin.secretKey) }
+  return {
+    key,
+    id,
+    name,
+    enrolment: signEnrolment({ clinic: c.clinic, devicePeerId: id, deviceName: name }, c.admin.secretKey),
+  }
 }
 
 export function membershipOf(c: TestClinic, devices: TestDevice[]): Membership {
-  return new Membership({ clinic: c.clinic, adminPublicKeys: [c.admin.publicKey], enrolments: devices.map((d) => d.enrolment) })
+  return new Membership({
+    clinic: c.clinic,
+    adminPublicKeys: [c.admin.publicKey],
+    enrolments: devices.map((d) => d.enrolment),
+  })
 }
 
 export function startNode(
@@ -65,11 +74,19 @@ export function syncedWith(node: MeshNode, ids: string[], timeoutMs = 10_000): P
 
 /** Resolves once `node` has no sync session with `id`. */
 export function apartFrom(node: MeshNode, id: string, timeoutMs = 10_000): Promise<true> {
-  return eventually(() => !node.peers().some((p) => p.id === id), { on: [[node, 'peers']], timeoutMs, what: `${node.peerId} apart from ${id}` })
+  return eventually(() => !node.peers().some((p) => p.id === id), {
+    on: [[node, 'peers']],
+    timeoutMs,
+    what: `${node.peerId} apart from ${id}`,
+  })
 }
 
 export function repoOn(node: MeshNode, name: string): Repo {
-  return new Repo({ network: [node.adapter], peerId: name as PeerId, sharePolicy: () => Promise.resolve(true) })
+  return new Repo({
+    network: [node.adapter],
+    peerId: name as PeerId,
+    sharePolicy: () => Promise.resolve(true),
+  })
 }
 
 /**

@@ -41,7 +41,11 @@ async function sendRaw(from: Libp2p, to: MeshNode, bytes: Uint8Array): Promise<v
 
 it('a malformed or oversized frame resets that stream with a named error; the node keeps serving others', async () => {
   const c = makeClinic()
-  const [dServer, dGood, dBad] = await Promise.all([makeDevice(c, 'Server'), makeDevice(c, 'Good'), makeDevice(c, 'Buggy')])
+  const [dServer, dGood, dBad] = await Promise.all([
+    makeDevice(c, 'Server'),
+    makeDevice(c, 'Good'),
+    makeDevice(c, 'Buggy'),
+  ])
   const members = [dServer, dGood, dBad]
   const server = await startNode(c, dServer, members, { maxFrameBytes: 64 * 1024 })
   const good = await startNode(c, dGood, members, { bootstrap: server.multiaddrs() })
@@ -72,8 +76,13 @@ it('a malformed or oversized frame resets that stream with a named error; the no
     // the good device still syncs, through the same node, after each reset
     chart.change((d) => (d.visits += 1))
     const expected = chart.doc().visits
-    await eventually(() => mirror.doc().visits === expected, { on: [[mirror, 'change']], what: `visit ${expected} synced` })
+    await eventually(() => mirror.doc().visits === expected, {
+      on: [[mirror, 'change']],
+      what: `visit ${expected} synced`,
+    })
   }
-  expect(logged.filter((l) => /reset: (FrameTooLargeError|MalformedFrameError|HandshakeError)/.test(l))).toHaveLength(4)
+  expect(
+    logged.filter((l) => /reset: (FrameTooLargeError|MalformedFrameError|HandshakeError)/.test(l)),
+  ).toHaveLength(4)
   expect(server.peers().map((p) => p.id)).toEqual([dGood.id])
 })

@@ -25,7 +25,10 @@ describe('clinic membership at the connection', () => {
     const b = { ...makeClinic('clinic-a'), admin: a.admin } // same admin and enrolments, other secret
     const [ours, theirs] = await Promise.all([makeDevice(a, 'Ours'), makeDevice(a, 'Theirs')])
     const mdns = { enabled: true, interval: 200, serviceTag: `clinic-mesh-test-${ours.id.slice(-8)}` }
-    const [nOurs, nTheirs] = await started(startNode(a, ours, [ours, theirs], { mdns }), startNode(b, theirs, [ours, theirs], { mdns }))
+    const [nOurs, nTheirs] = await started(
+      startNode(a, ours, [ours, theirs], { mdns }),
+      startNode(b, theirs, [ours, theirs], { mdns }),
+    )
     // they do discover each other on the shared link...
     await nextEvent(nTheirs!.libp2p, 'peer:discovery', 5000)
     // ...but the private-network handshake fails, so no connection, no stream, no data
@@ -39,7 +42,10 @@ describe('clinic membership at the connection', () => {
   it('a device with the clinic key but no enrolment is refused by the gater', async () => {
     const c = makeClinic()
     const [ours, intruder] = await Promise.all([makeDevice(c, 'Ours'), makeDevice(c, 'Unenrolled')])
-    const [nOurs, nIntruder] = await started(startNode(c, ours, [ours]), startNode(c, intruder, [ours, intruder]))
+    const [nOurs, nIntruder] = await started(
+      startNode(c, ours, [ours]),
+      startNode(c, intruder, [ours, intruder]),
+    )
     const refused = nextEvent<RefusedEvent>(nOurs!, 'refused', 5000)
     await nIntruder!.dial(nOurs!.multiaddrs()[0]!).catch(() => undefined) // may fail or be closed right after
     const evt = await refused
@@ -59,7 +65,11 @@ describe('clinic membership at the connection', () => {
     await Promise.all([syncedWith(n1!, [d2.id]), syncedWith(n2!, [d1.id])])
 
     const refusedLater = nextEvent<RefusedEvent>(n1!, 'refused', 5000)
-    m1.update({ revocations: [signRevocation({ clinic: c.clinic, devicePeerId: d2.id, reason: 'reported lost' }, c.admin.secretKey)] })
+    m1.update({
+      revocations: [
+        signRevocation({ clinic: c.clinic, devicePeerId: d2.id, reason: 'reported lost' }, c.admin.secretKey),
+      ],
+    })
     await Promise.all([apartFrom(n1!, d2.id), apartFrom(n2!, d1.id)])
     expect((await refusedLater).reason).toBe('revoked')
     // the lost tablet still believes it is a member and tries again: refused

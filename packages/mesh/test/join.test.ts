@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { createJoinCode, generateAdminKey, JoinAdmin, JoinClient, Membership, normalizeJoinCode } from '@clinic-mesh/mesh'
+import {
+  createJoinCode,
+  generateAdminKey,
+  JoinAdmin,
+  JoinClient,
+  Membership,
+  normalizeJoinCode,
+} from '@clinic-mesh/mesh'
 
 const clinic = 'clinic-a'
 
@@ -35,7 +42,11 @@ describe('offline join with a short code', () => {
     expect(bundle.clinic).toBe(clinic)
     expect(bundle.clinicSecret).toEqual(clinicSecret)
     expect(bundle.enrolment).toEqual(enrolment)
-    const m = new Membership({ clinic, adminPublicKeys: bundle.adminPublicKeys, enrolments: [bundle.enrolment] })
+    const m = new Membership({
+      clinic,
+      adminPublicKeys: bundle.adminPublicKeys,
+      enrolments: [bundle.enrolment],
+    })
     expect(m.allows(device.devicePeerId)).toBe(true)
     expect(m.deviceName(device.devicePeerId)).toBe('New tablet')
     // a code serves one tablet
@@ -44,7 +55,13 @@ describe('offline join with a short code', () => {
 
   it('a wrong code is detected on both sides and the code burns after 3 wrong attempts', () => {
     const joinCode = createJoinCode()
-    const side = new JoinAdmin({ joinCode, clinic, clinicSecret, adminSecretKey: admin.secretKey, maxAttempts: 3 })
+    const side = new JoinAdmin({
+      joinCode,
+      clinic,
+      clinicSecret,
+      adminSecretKey: admin.secretKey,
+      maxAttempts: 3,
+    })
     for (let i = 0; i < 3; i++) {
       const guesser = new JoinClient('0000-0000', device)
       const hello = guesser.hello()

@@ -16,7 +16,10 @@ it('two tablets on one link find each other by mDNS and sync a chart', async () 
   const [d1, d2] = await Promise.all([makeDevice(c, 'Reception'), makeDevice(c, 'Triage')])
   // a service tag of our own so parallel test runs on this machine do not see each other
   const mdns = { enabled: true, interval: 250, serviceTag: `clinic-mesh-test-${d1.id.slice(-8)}` }
-  const [n1, n2] = await Promise.all([startNode(c, d1, [d1, d2], { mdns }), startNode(c, d2, [d1, d2], { mdns })])
+  const [n1, n2] = await Promise.all([
+    startNode(c, d1, [d1, d2], { mdns }),
+    startNode(c, d2, [d1, d2], { mdns }),
+  ])
   nodes.push(n1, n2)
   const [r1, r2] = [repoOn(n1, 'reception'), repoOn(n2, 'triage')] // the repos start the sync protocol
   repos.push(r1, r2)

@@ -2,7 +2,14 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { clinicNetworkKey, generateAdminKey, Membership, RevocationFile, signEnrolment, signRevocation } from '@clinic-mesh/mesh'
+import {
+  clinicNetworkKey,
+  generateAdminKey,
+  Membership,
+  RevocationFile,
+  signEnrolment,
+  signRevocation,
+} from '@clinic-mesh/mesh'
 import type { MembershipChangeEvent } from '@clinic-mesh/mesh'
 
 const clinic = 'clinic-a'
@@ -23,7 +30,10 @@ describe('membership', () => {
     const m = new Membership({ clinic, adminPublicKeys: [admin.publicKey] })
     const forged = signEnrolment({ clinic, devicePeerId: 'peer-x', deviceName: 'X' }, stranger.secretKey)
     const tampered = { ...tab1, deviceName: 'Pharmacy' }
-    const otherClinic = signEnrolment({ clinic: 'clinic-b', devicePeerId: 'peer-y', deviceName: 'Y' }, admin.secretKey)
+    const otherClinic = signEnrolment(
+      { clinic: 'clinic-b', devicePeerId: 'peer-y', deviceName: 'Y' },
+      admin.secretKey,
+    )
     const badSig = { ...tab1, devicePeerId: 'peer-z', signature: 'zz' }
     const report = m.update({ enrolments: [forged, tampered, otherClinic, badSig] })
     expect(report.rejected.map((r) => r.error.name)).toEqual([
@@ -41,7 +51,13 @@ describe('membership', () => {
     try {
       const file = new RevocationFile(join(dir, 'revocations.json'))
       const saved: Promise<void>[] = []
-      const m = new Membership({ clinic, adminPublicKeys: [admin.publicKey], enrolments: [tab1], revocations: await file.load(), onRevoked: (all) => saved.push(file.save(all)) })
+      const m = new Membership({
+        clinic,
+        adminPublicKeys: [admin.publicKey],
+        enrolments: [tab1],
+        revocations: await file.load(),
+        onRevoked: (all) => saved.push(file.save(all)),
+      })
       const rev = signRevocation({ clinic, devicePeerId: 'peer-1', reason: 'tablet stolen' }, admin.secretKey)
       const forged = signRevocation({ clinic, devicePeerId: 'peer-2', reason: 'forged' }, stranger.secretKey)
       m.update({ enrolments: [tab1], revocations: [rev, forged] })
@@ -52,14 +68,25 @@ describe('membership', () => {
       expect(m.allows('peer-1')).toBe(false)
       expect(saved).toHaveLength(1) // nothing new to persist
       // a restart: the document no longer holds the revocation, the file does
-      const again = new Membership({ clinic, adminPublicKeys: [admin.publicKey], enrolments: [tab1], revocations: await file.load() })
+      const again = new Membership({
+        clinic,
+        adminPublicKeys: [admin.publicKey],
+        enrolments: [tab1],
+        revocations: await file.load(),
+      })
       again.update({ enrolments: [tab1], revocations: [] })
       expect(again.allows('peer-1')).toBe(false)
       expect(again.isRevoked('peer-1')).toBe(true)
       expect(JSON.stringify(JSON.parse(await readFile(file.path, 'utf8')))).not.toContain('peer-2')
       // a file edited on disk admits nothing new: its records are verified again
       await writeFile(file.path, JSON.stringify({ revocations: [{ ...rev, devicePeerId: 'peer-3' }] }))
-      expect(new Membership({ clinic, adminPublicKeys: [admin.publicKey], revocations: await file.load() }).isRevoked('peer-3')).toBe(false)
+      expect(
+        new Membership({
+          clinic,
+          adminPublicKeys: [admin.publicKey],
+          revocations: await file.load(),
+        }).isRevoked('peer-3'),
+      ).toBe(false)
     } finally {
       await rm(dir, { recursive: true, force: true })
     }

@@ -17,7 +17,11 @@ interface Ward {
 
 it('working offline partitions the device; going back online heals and the charts converge', async () => {
   const c = makeClinic()
-  const [d1, d2, d3] = await Promise.all([makeDevice(c, 'Ward A'), makeDevice(c, 'Ward B'), makeDevice(c, 'Ward C')])
+  const [d1, d2, d3] = await Promise.all([
+    makeDevice(c, 'Ward A'),
+    makeDevice(c, 'Ward B'),
+    makeDevice(c, 'Ward C'),
+  ])
   const all = [d1, d2, d3]
   const n1 = await startNode(c, d1, all)
   const [n2, n3] = await Promise.all([
@@ -45,7 +49,9 @@ it('working offline partitions the device; going back online heals and the chart
   await syncedWith(n2, [d1.id])
   const full = (w: Ward): boolean => w.beds['2'] !== undefined && w.beds['3'] !== undefined
   await Promise.all(
-    [h1, h2, h3].map((h) => eventually(() => full(h.doc()), { on: [[h, 'change']], timeoutMs: 10_000, what: 'converged' })),
+    [h1, h2, h3].map((h) =>
+      eventually(() => full(h.doc()), { on: [[h, 'change']], timeoutMs: 10_000, what: 'converged' }),
+    ),
   )
   expect(h1.doc()).toEqual(h2.doc())
   expect(h3.doc()).toEqual(h2.doc())

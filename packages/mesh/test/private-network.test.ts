@@ -15,7 +15,10 @@ function collect(stream: MessageStream): { text: () => string } {
 
 async function protectedPair(keyA: Uint8Array, keyB: Uint8Array) {
   const [rawA, rawB] = multiaddrConnectionPair()
-  const [a, b] = await Promise.all([clinicPrivateNetwork(keyA)().protect(rawA), clinicPrivateNetwork(keyB)().protect(rawB)])
+  const [a, b] = await Promise.all([
+    clinicPrivateNetwork(keyA)().protect(rawA),
+    clinicPrivateNetwork(keyB)().protect(rawB),
+  ])
   const wire = collect(rawB) // what travels from A to B after the salts, as an eavesdropper on the link sees it
   return { a, b, wire }
 }

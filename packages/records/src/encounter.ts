@@ -1,7 +1,18 @@
 import { updateText, splice } from '@automerge/automerge'
 import { newId, type EncounterId } from '@clinic-mesh/contracts'
 import { InvalidRecordError, UnknownRecordError } from './errors.js'
-import type { Actor, Chart, Diagnosis, Encounter, EncounterStatus, Order, QueueStatus, SectionStatus, VitalsEntry, VitalsValues } from './types.js'
+import type {
+  Actor,
+  Chart,
+  Diagnosis,
+  Encounter,
+  EncounterStatus,
+  Order,
+  QueueStatus,
+  SectionStatus,
+  VitalsEntry,
+  VitalsValues,
+} from './types.js'
 import { ENCOUNTER_STATUSES, QUEUE_STATUSES, SECTION_STATUSES } from './types.js'
 import { optionalText, requireEnum, requireText, requireVitals } from './validate.js'
 import { checkTimestamp, imm, stamp } from './values.js'
@@ -32,7 +43,10 @@ export function openEncounter(chart: Chart, input: OpenEncounterInput, actor: Ac
 }
 
 /** The value `openEncounter` writes, validated, as a plain object (not yet in any document). */
-export function newEncounter(input: OpenEncounterInput, actor: Actor): { id: EncounterId; encounter: Encounter } {
+export function newEncounter(
+  input: OpenEncounterInput,
+  actor: Actor,
+): { id: EncounterId; encounter: Encounter } {
   const reason = requireText(input?.reason, 'reason')
   const queue = requireEnum(input.queue ?? 'waiting', QUEUE_STATUSES, 'queue')
   if (input.arrivedAt !== undefined) checkTimestamp(input.arrivedAt, 'arrivedAt')
@@ -43,7 +57,11 @@ export function newEncounter(input: OpenEncounterInput, actor: Actor): { id: Enc
     status: imm('open'),
     openedBy: by,
     openedAt: at,
-    registration: { reason: imm(reason), arrivedAt: input.arrivedAt ? imm(input.arrivedAt) : at, queue: imm(queue) },
+    registration: {
+      reason: imm(reason),
+      arrivedAt: input.arrivedAt ? imm(input.arrivedAt) : at,
+      queue: imm(queue),
+    },
     triage: { vitals: {} },
     clinician: { notes: '', diagnoses: {} },
     orders: {},
@@ -61,7 +79,12 @@ export function setQueueStatus(chart: Chart, encounterId: string, queue: QueueSt
   enc.registration.at = at
 }
 
-export function setEncounterStatus(chart: Chart, encounterId: string, status: EncounterStatus, actor: Actor): void {
+export function setEncounterStatus(
+  chart: Chart,
+  encounterId: string,
+  status: EncounterStatus,
+  actor: Actor,
+): void {
   const enc = encounterOf(chart, encounterId)
   const value = requireEnum(status, ENCOUNTER_STATUSES, 'status')
   const { by, at } = stamp(actor)
@@ -91,7 +114,13 @@ export function setSectionStatus(
 }
 
 /** Adds one set of vitals under a fresh id (add-wins). `takenAt` defaults to the actor's time. */
-export function recordVitals(chart: Chart, encounterId: string, vitals: VitalsValues, actor: Actor, takenAt?: string): string {
+export function recordVitals(
+  chart: Chart,
+  encounterId: string,
+  vitals: VitalsValues,
+  actor: Actor,
+  takenAt?: string,
+): string {
   const enc = encounterOf(chart, encounterId)
   const { id, entry } = newVitals(vitals, actor, takenAt)
   enc.triage.vitals[id] = entry
@@ -99,7 +128,11 @@ export function recordVitals(chart: Chart, encounterId: string, vitals: VitalsVa
 }
 
 /** The value `recordVitals` writes, validated, under its fresh id. */
-export function newVitals(vitals: VitalsValues, actor: Actor, takenAt?: string): { id: string; entry: VitalsEntry } {
+export function newVitals(
+  vitals: VitalsValues,
+  actor: Actor,
+  takenAt?: string,
+): { id: string; entry: VitalsEntry } {
   const values = requireVitals(vitals)
   if (takenAt !== undefined) checkTimestamp(takenAt, 'takenAt')
   const { by, at } = stamp(actor)
@@ -138,7 +171,8 @@ export function spliceNotes(
 ): void {
   const enc = encounterOf(chart, encounterId)
   const length = enc.clinician.notes.length
-  if (!Number.isInteger(index) || index < 0 || index > length) throw new InvalidRecordError(`index ${index} outside the notes`)
+  if (!Number.isInteger(index) || index < 0 || index > length)
+    throw new InvalidRecordError(`index ${index} outside the notes`)
   if (!Number.isInteger(deleteCount) || deleteCount < 0 || index + deleteCount > length) {
     throw new InvalidRecordError(`cannot delete ${deleteCount} characters at ${index}`)
   }
@@ -159,7 +193,11 @@ export function addDiagnosis(chart: Chart, encounterId: string, input: Diagnosis
   const enc = encounterOf(chart, encounterId)
   const text = requireText(input?.text, 'diagnosis.text')
   const code = optionalText(input.code, 'diagnosis.code', 50)
-  const certainty = requireEnum(input.certainty ?? 'provisional', ['provisional', 'confirmed'] as const, 'certainty')
+  const certainty = requireEnum(
+    input.certainty ?? 'provisional',
+    ['provisional', 'confirmed'] as const,
+    'certainty',
+  )
   const { by, at } = stamp(actor)
   const id = newId('dx')
   const dx: Diagnosis = { text: imm(text), certainty: imm(certainty), by, at }
@@ -170,7 +208,12 @@ export function addDiagnosis(chart: Chart, encounterId: string, input: Diagnosis
 
 const ORDER_KINDS = ['lab', 'imaging', 'procedure', 'referral', 'other'] as const
 
-export function addOrder(chart: Chart, encounterId: string, input: { kind: Order['kind']['val']; text: string }, actor: Actor): string {
+export function addOrder(
+  chart: Chart,
+  encounterId: string,
+  input: { kind: Order['kind']['val']; text: string },
+  actor: Actor,
+): string {
   const enc = encounterOf(chart, encounterId)
   const kind = requireEnum(input?.kind, ORDER_KINDS, 'order.kind')
   const text = requireText(input.text, 'order.text')
@@ -180,7 +223,13 @@ export function addOrder(chart: Chart, encounterId: string, input: { kind: Order
   return id
 }
 
-export function setOrderStatus(chart: Chart, encounterId: string, orderId: string, status: Order['status']['val'], actor: Actor): void {
+export function setOrderStatus(
+  chart: Chart,
+  encounterId: string,
+  orderId: string,
+  status: Order['status']['val'],
+  actor: Actor,
+): void {
   const order = encounterOf(chart, encounterId).orders[orderId]
   if (!order) throw new UnknownRecordError(`no order ${orderId}`)
   const value = requireEnum(status, ['requested', 'done', 'cancelled'] as const, 'order.status')

@@ -29,7 +29,15 @@ export type {
   VitalsEntry,
   VitalsValues,
 } from './types.js'
-export { SEXES, SEVERITIES, PROBLEM_STATUSES, ENCOUNTER_STATUSES, QUEUE_STATUSES, MAR_STATUSES, SECTION_STATUSES } from './types.js'
+export {
+  SEXES,
+  SEVERITIES,
+  PROBLEM_STATUSES,
+  ENCOUNTER_STATUSES,
+  QUEUE_STATUSES,
+  MAR_STATUSES,
+  SECTION_STATUSES,
+} from './types.js'
 export {
   AppendOnlyError,
   DuplicateRecordError,
@@ -53,7 +61,13 @@ export {
   addProblem,
   setProblemStatus,
 } from './patient.js'
-export type { RegisterPatientInput, IdentifierInput, DemographicsPatch, AllergyInput, ProblemInput } from './patient.js'
+export type {
+  RegisterPatientInput,
+  IdentifierInput,
+  DemographicsPatch,
+  AllergyInput,
+  ProblemInput,
+} from './patient.js'
 export {
   openEncounter,
   newEncounter,
@@ -88,7 +102,13 @@ export {
   PRESCRIPTION_SIGNATURE_CONTEXT,
   PRESCRIPTION_DEVICE_CONTEXT,
 } from './prescription.js'
-export type { RxItemInput, CreatePrescriptionInput, ExternalRxSignature, PrescriptionSigningFields, SignPrescriptionOptions } from './prescription.js'
+export type {
+  RxItemInput,
+  CreatePrescriptionInput,
+  ExternalRxSignature,
+  PrescriptionSigningFields,
+  SignPrescriptionOptions,
+} from './prescription.js'
 export { verifyPrescription, VERIFY_REASONS } from './verify.js'
 export type { VerifyResult, VerifyReason, VerifyOptions } from './verify.js'
 export { recordDispenseNote } from './pharmacy.js'

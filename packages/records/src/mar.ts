@@ -52,7 +52,12 @@ export function recordAdministration(chart: Chart, input: MarInput, actor: Actor
 }
 
 /** Appends a correction of entry `correctsId` (status 'entered-in-error' withdraws it). */
-export function correctAdministration(chart: Chart, correctsId: string, input: MarInput, actor: Actor): string {
+export function correctAdministration(
+  chart: Chart,
+  correctsId: string,
+  input: MarInput,
+  actor: Actor,
+): string {
   if (!chart.mar[correctsId]) throw new UnknownRecordError(`no MAR entry ${correctsId}`)
   return append(chart, input, actor, correctsId)
 }

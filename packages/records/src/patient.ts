@@ -1,6 +1,16 @@
 import { newId, type PatientId } from '@clinic-mesh/contracts'
 import { DuplicateRecordError, InvalidRecordError, UnknownRecordError } from './errors.js'
-import type { Actor, Allergy, Chart, ChartCollection, Identifier, Problem, ProblemStatus, Severity, Sex } from './types.js'
+import type {
+  Actor,
+  Allergy,
+  Chart,
+  ChartCollection,
+  Identifier,
+  Problem,
+  ProblemStatus,
+  Severity,
+  Sex,
+} from './types.js'
 import { PROBLEM_STATUSES, SEVERITIES, SEXES } from './types.js'
 import { requireBirthDate, requireEnum, requireText, optionalText } from './validate.js'
 import { imm, stamp, str } from './values.js'
@@ -127,7 +137,12 @@ export function recordAllergy(chart: Chart, input: AllergyInput, actor: Actor): 
   const reaction = optionalText(input.reaction, 'allergy.reaction')
   const { by, at } = stamp(actor)
   const id = newId('alg')
-  const allergy: Allergy = { substance: imm(substance), severity: imm(severity), recordedBy: by, recordedAt: at }
+  const allergy: Allergy = {
+    substance: imm(substance),
+    severity: imm(severity),
+    recordedBy: by,
+    recordedAt: at,
+  }
   if (reaction !== undefined) allergy.reaction = imm(reaction)
   chart.patient.allergies[id] = allergy
   return id

@@ -11,11 +11,20 @@ import { verifyPrescription } from './verify.js'
  * The pharmacy section's record that a prescription was handed out: references the verified signed version
  * by hash. Refuses a prescription that does not verify (`InvalidRecordError` carrying the reason).
  */
-export function recordDispenseNote(chart: Chart, encounterId: string, rxId: string, actor: Actor, note?: string): string {
+export function recordDispenseNote(
+  chart: Chart,
+  encounterId: string,
+  rxId: string,
+  actor: Actor,
+  note?: string,
+): string {
   const enc = encounterOf(chart, encounterId)
   const rx = prescriptionOf(chart, rxId)
   const check = verifyPrescription(rx)
-  if (!check.ok) throw new InvalidRecordError(`prescription ${rxId} cannot be dispensed: ${check.reason} (${check.detail})`)
+  if (!check.ok)
+    throw new InvalidRecordError(
+      `prescription ${rxId} cannot be dispensed: ${check.reason} (${check.detail})`,
+    )
   const text = optionalText(note, 'note')
   const { by, at } = stamp(actor)
   const id = newId('dsp')

@@ -2,7 +2,12 @@ import { canonicalJson, newId, type EncounterId, type PrescriptionId } from '@cl
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js'
-import { InvalidRecordError, PrescriptionChangedError, SignedPrescriptionError, UnknownRecordError } from './errors.js'
+import {
+  InvalidRecordError,
+  PrescriptionChangedError,
+  SignedPrescriptionError,
+  UnknownRecordError,
+} from './errors.js'
 import type { Actor, Chart, Prescription, RxItem } from './types.js'
 import { optionalText, requireText } from './validate.js'
 import { imm, stamp, str } from './values.js'
@@ -20,7 +25,9 @@ const ITEM_FIELDS = ['drug', 'dose', 'route', 'frequency', 'duration', 'instruct
 type ItemField = (typeof ITEM_FIELDS)[number]
 
 function checkField(field: ItemField, value: unknown): string | undefined {
-  return field === 'instructions' ? optionalText(value, `item.${field}`) : requireText(value, `item.${field}`, 200)
+  return field === 'instructions'
+    ? optionalText(value, `item.${field}`)
+    : requireText(value, `item.${field}`, 200)
 }
 
 function toItem(input: RxItemInput): RxItem {
@@ -56,7 +63,11 @@ export interface CreatePrescriptionInput {
 }
 
 /** Creates a draft. Returns its id and the ids of its items (in input order). */
-export function createPrescription(chart: Chart, input: CreatePrescriptionInput, actor: Actor): { id: PrescriptionId; itemIds: string[] } {
+export function createPrescription(
+  chart: Chart,
+  input: CreatePrescriptionInput,
+  actor: Actor,
+): { id: PrescriptionId; itemIds: string[] } {
   const items: { [id: string]: RxItem } = {}
   const itemIds: string[] = []
   for (const i of input?.items ?? []) {
@@ -70,7 +81,14 @@ export function createPrescription(chart: Chart, input: CreatePrescriptionInput,
   const { by, at } = stamp(actor)
   const id = input.id ?? newId<PrescriptionId>('rx')
   if (chart.prescriptions[id]) throw new InvalidRecordError(`prescription ${id} exists already`)
-  const rx: Prescription = { id: imm(id), patientId: chart.patient.id, status: imm('draft'), items, createdBy: by, createdAt: at }
+  const rx: Prescription = {
+    id: imm(id),
+    patientId: chart.patient.id,
+    status: imm('draft'),
+    items,
+    createdBy: by,
+    createdAt: at,
+  }
   if (input.encounterId !== undefined) rx.encounterId = imm(input.encounterId)
   chart.prescriptions[id] = rx
   return { id, itemIds }
@@ -88,7 +106,13 @@ export function addRxItem(chart: Chart, rxId: string, input: RxItemInput, actor:
 }
 
 /** Field-level edit of a draft item: only fields whose value changes are written (seed 001 "lww+diff"). */
-export function updateRxItem(chart: Chart, rxId: string, itemId: string, patch: Partial<RxItemInput>, actor: Actor): void {
+export function updateRxItem(
+  chart: Chart,
+  rxId: string,
+  itemId: string,
+  patch: Partial<RxItemInput>,
+  actor: Actor,
+): void {
   const rx = draftOf(chart, rxId)
   const item = rx.items[itemId]
   if (!item) throw new UnknownRecordError(`no item ${itemId} in prescription ${rxId}`)
@@ -159,12 +183,18 @@ export interface PrescriptionSigningFields {
 
 /** The bytes the clinician's key signs: utf8 JSON `[context, patientId, rxId, hash, signedBy]`, never a bare hash. */
 export function prescriptionSigningBytes(f: PrescriptionSigningFields): Uint8Array {
-  return utf8ToBytes(JSON.stringify([PRESCRIPTION_SIGNATURE_CONTEXT, f.patientId, f.rxId, f.hash, f.signedBy]))
+  return utf8ToBytes(
+    JSON.stringify([PRESCRIPTION_SIGNATURE_CONTEXT, f.patientId, f.rxId, f.hash, f.signedBy]),
+  )
 }
 
 /** The bytes the device's key signs: `[device context, patientId, rxId, hash, signedBy, clinician's public key]`. */
-export function prescriptionDeviceSigningBytes(f: PrescriptionSigningFields & { publicKey: string }): Uint8Array {
-  return utf8ToBytes(JSON.stringify([PRESCRIPTION_DEVICE_CONTEXT, f.patientId, f.rxId, f.hash, f.signedBy, f.publicKey]))
+export function prescriptionDeviceSigningBytes(
+  f: PrescriptionSigningFields & { publicKey: string },
+): Uint8Array {
+  return utf8ToBytes(
+    JSON.stringify([PRESCRIPTION_DEVICE_CONTEXT, f.patientId, f.rxId, f.hash, f.signedBy, f.publicKey]),
+  )
 }
 
 function fieldsOf(rx: Prescription, hash: string, signedBy: string): PrescriptionSigningFields {
@@ -172,7 +202,8 @@ function fieldsOf(rx: Prescription, hash: string, signedBy: string): Prescriptio
 }
 
 function checkSecretKey(key: unknown, what: string): asserts key is Uint8Array {
-  if (!(key instanceof Uint8Array) || key.length !== 32) throw new InvalidRecordError(`${what} must be a 32-byte Ed25519 secret key`)
+  if (!(key instanceof Uint8Array) || key.length !== 32)
+    throw new InvalidRecordError(`${what} must be a 32-byte Ed25519 secret key`)
 }
 
 export interface SignPrescriptionOptions {
@@ -194,19 +225,27 @@ export function signPrescription(
   options: SignPrescriptionOptions = {},
 ): { hash: string; signature: string; publicKey: string } {
   const rx = draftOf(chart, rxId)
-  if (Object.keys(rx.items).length === 0) throw new InvalidRecordError('cannot sign a prescription without items')
+  if (Object.keys(rx.items).length === 0)
+    throw new InvalidRecordError('cannot sign a prescription without items')
   checkSecretKey(secretKey, 'secretKey')
   if (options.device) checkSecretKey(options.device.secretKey, 'device.secretKey')
   const hash = prescriptionHash(rx)
   if (options.expectedHash !== undefined && options.expectedHash !== hash) {
-    throw new PrescriptionChangedError('the prescription on this device differs from the one you saw (a change has not arrived yet, or someone else edited it); nothing was signed')
+    throw new PrescriptionChangedError(
+      'the prescription on this device differs from the one you saw (a change has not arrived yet, or someone else edited it); nothing was signed',
+    )
   }
   const fields = fieldsOf(rx, hash, actor.user)
   const publicKey = bytesToHex(ed25519.getPublicKey(secretKey))
   const signature = bytesToHex(ed25519.sign(prescriptionSigningBytes(fields), secretKey))
   const sig: ExternalRxSignature = { hash, signature, publicKey }
   if (options.device) {
-    sig.device = { peerId: options.device.peerId, signature: bytesToHex(ed25519.sign(prescriptionDeviceSigningBytes({ ...fields, publicKey }), options.device.secretKey)) }
+    sig.device = {
+      peerId: options.device.peerId,
+      signature: bytesToHex(
+        ed25519.sign(prescriptionDeviceSigningBytes({ ...fields, publicKey }), options.device.secretKey),
+      ),
+    }
   }
   attachPrescriptionSignature(chart, rxId, sig, actor)
   return { hash, signature, publicKey }
@@ -228,20 +267,39 @@ export interface ExternalRxSignature {
  * `actor.user` (so a draft edited meanwhile is not signed blind). The device signature is checked by
  * `verifyPrescription` given the device's key.
  */
-export function attachPrescriptionSignature(chart: Chart, rxId: string, sig: ExternalRxSignature, actor: Actor): void {
+export function attachPrescriptionSignature(
+  chart: Chart,
+  rxId: string,
+  sig: ExternalRxSignature,
+  actor: Actor,
+): void {
   const rx = draftOf(chart, rxId)
-  if (Object.keys(rx.items).length === 0) throw new InvalidRecordError('cannot sign a prescription without items')
+  if (Object.keys(rx.items).length === 0)
+    throw new InvalidRecordError('cannot sign a prescription without items')
   const hash = prescriptionHash(rx)
-  if (sig.hash !== hash) throw new PrescriptionChangedError('the prescription changed after it was sent for signing; sign it again')
+  if (sig.hash !== hash)
+    throw new PrescriptionChangedError(
+      'the prescription changed after it was sent for signing; sign it again',
+    )
   let ok: boolean
   try {
-    ok = ed25519.verify(hexToBytes(sig.signature), prescriptionSigningBytes(fieldsOf(rx, hash, actor.user)), hexToBytes(sig.publicKey))
+    ok = ed25519.verify(
+      hexToBytes(sig.signature),
+      prescriptionSigningBytes(fieldsOf(rx, hash, actor.user)),
+      hexToBytes(sig.publicKey),
+    )
   } catch {
     ok = false // malformed hex
   }
   if (!ok) throw new InvalidRecordError('the signature does not verify under the given public key')
   const { by, at } = stamp(actor)
-  rx.signed = { hash: imm(hash), signature: imm(sig.signature), publicKey: imm(sig.publicKey), signedBy: by, signedAt: at }
+  rx.signed = {
+    hash: imm(hash),
+    signature: imm(sig.signature),
+    publicKey: imm(sig.publicKey),
+    signedBy: by,
+    signedAt: at,
+  }
   if (sig.device) rx.signed.device = { peerId: imm(sig.device.peerId), signature: imm(sig.device.signature) }
   rx.status = imm('signed')
 }

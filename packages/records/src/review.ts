@@ -38,7 +38,12 @@ function check(out: ReviewMarker[], obj: object | undefined, path: string[], key
   }
 }
 
-function each<T extends object>(out: ReviewMarker[], map: { [id: string]: T }, path: string[], fn: (v: T, p: string[]) => void): void {
+function each<T extends object>(
+  out: ReviewMarker[],
+  map: { [id: string]: T },
+  path: string[],
+  fn: (v: T, p: string[]) => void,
+): void {
   check(out, map, path, Object.keys(map))
   for (const [id, v] of Object.entries(map)) fn(v, [...path, id])
 }
@@ -47,14 +52,21 @@ function chartMarkers(out: ReviewMarker[], chart: Chart, base: string[]): void {
   const p = chart.patient
   check(out, p.name, [...base, 'patient', 'name'], ['given', 'family'])
   check(out, p, [...base, 'patient'], ['birthDate', 'sex'])
-  each(out, p.allergies, [...base, 'patient', 'allergies'], (a, path) => check(out, a, path, ['substance', 'severity', 'reaction']))
-  each(out, p.problems, [...base, 'patient', 'problems'], (x, path) => check(out, x, path, ['text', 'code', 'status']))
+  each(out, p.allergies, [...base, 'patient', 'allergies'], (a, path) =>
+    check(out, a, path, ['substance', 'severity', 'reaction']),
+  )
+  each(out, p.problems, [...base, 'patient', 'problems'], (x, path) =>
+    check(out, x, path, ['text', 'code', 'status']),
+  )
   for (const [id, enc] of Object.entries(chart.encounters)) {
     const path = [...base, 'encounters', id]
     check(out, enc, path, ['status'])
     check(out, enc.registration, [...path, 'registration'], ['reason', 'queue', 'status'])
-    for (const section of ['triage', 'clinician', 'pharmacy'] as const) check(out, enc[section], [...path, section], ['status'])
-    each(out, enc.clinician.diagnoses, [...path, 'clinician', 'diagnoses'], (x, q) => check(out, x, q, ['text', 'code', 'certainty']))
+    for (const section of ['triage', 'clinician', 'pharmacy'] as const)
+      check(out, enc[section], [...path, section], ['status'])
+    each(out, enc.clinician.diagnoses, [...path, 'clinician', 'diagnoses'], (x, q) =>
+      check(out, x, q, ['text', 'code', 'certainty']),
+    )
     each(out, enc.orders, [...path, 'orders'], (x, q) => check(out, x, q, ['kind', 'text', 'status']))
   }
   for (const [id, rx] of Object.entries(chart.prescriptions)) {
@@ -72,7 +84,10 @@ function chartMarkers(out: ReviewMarker[], chart: Chart, base: string[]): void {
  * Every clinically relevant field of the collection (or of the listed patients) where concurrent writes left
  * more than one distinct value. Equal concurrent values are not reported. Notes (text) merge and never appear.
  */
-export function needsReview(doc: ChartCollection, options: { patientIds?: readonly string[] } = {}): ReviewMarker[] {
+export function needsReview(
+  doc: ChartCollection,
+  options: { patientIds?: readonly string[] } = {},
+): ReviewMarker[] {
   const out: ReviewMarker[] = []
   const ids = options.patientIds ?? Object.keys(doc.charts)
   for (const id of ids) {
@@ -99,17 +114,21 @@ export function resolveReview(
   if (path.length < 2) throw new InvalidRecordError('review path too short')
   if (path[0] === 'charts' && path[2] === 'prescriptions' && path[3] !== undefined) {
     const rx = d.charts[path[1]!]?.prescriptions[path[3]]
-    if (rx && isSigned(rx)) throw new SignedPrescriptionError(`prescription ${path[3]} is signed; it cannot be resolved in place`)
+    if (rx && isSigned(rx))
+      throw new SignedPrescriptionError(`prescription ${path[3]} is signed; it cannot be resolved in place`)
   }
   let obj: unknown = d
   for (const key of path.slice(0, -1)) {
     obj = (obj as Obj | undefined)?.[key]
-    if (obj === null || typeof obj !== 'object') throw new UnknownRecordError(`no record at ${path.join('.')}`)
+    if (obj === null || typeof obj !== 'object')
+      throw new UnknownRecordError(`no record at ${path.join('.')}`)
   }
-  if (typeof value === 'object' || value === undefined) throw new InvalidRecordError('only scalar values can be chosen')
+  if (typeof value === 'object' || value === undefined)
+    throw new InvalidRecordError('only scalar values can be chosen')
   if (!options.allowNew && marker.winner !== undefined) {
     const candidates = [marker.winner, ...(marker.others ?? [])]
-    if (!candidates.some((c) => c === value)) throw new InvalidRecordError(`value ${JSON.stringify(value)} is not one of the reviewed values`)
+    if (!candidates.some((c) => c === value))
+      throw new InvalidRecordError(`value ${JSON.stringify(value)} is not one of the reviewed values`)
   }
   const key = path[path.length - 1]!
   const current = (obj as Obj)[key]

@@ -1,4 +1,13 @@
-import { BirthDate, InvalidInputError, RecordText, VITAL_RANGES, VitalsSchema, parseWith, type Schema, type Output } from '@clinic-mesh/contracts'
+import {
+  BirthDate,
+  InvalidInputError,
+  RecordText,
+  VITAL_RANGES,
+  VitalsSchema,
+  parseWith,
+  type Schema,
+  type Output,
+} from '@clinic-mesh/contracts'
 import { InvalidRecordError } from './errors.js'
 import type { VitalsValues } from './types.js'
 
@@ -8,7 +17,9 @@ function parse<S extends Schema>(schema: S, value: unknown, field: string): Outp
     return parseWith(schema, value, field)
   } catch (err) {
     if (!(err instanceof InvalidInputError)) throw err
-    const words = err.issues.map((i) => `${i.path === '' ? field : `${field}.${i.path}`} ${i.message}`).join('; ')
+    const words = err.issues
+      .map((i) => `${i.path === '' ? field : `${field}.${i.path}`} ${i.message}`)
+      .join('; ')
     throw new InvalidRecordError(words || err.message)
   }
 }
@@ -26,7 +37,9 @@ export function optionalText(value: unknown, field: string, max = 2000): string 
 
 export function requireEnum<T extends string>(value: unknown, allowed: readonly T[], field: string): T {
   if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-    throw new InvalidRecordError(`${field} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`)
+    throw new InvalidRecordError(
+      `${field} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`,
+    )
   }
   return value as T
 }
@@ -40,6 +53,7 @@ export function requireVitals(values: VitalsValues): VitalsValues {
   const parsed = parse(VitalsSchema, values, 'vitals')
   // Automerge stores no undefined: only the signs given
   const out: VitalsValues = {}
-  for (const [k, n] of Object.entries(parsed) as [keyof VitalsValues, number | undefined][]) if (n !== undefined) out[k] = n
+  for (const [k, n] of Object.entries(parsed) as [keyof VitalsValues, number | undefined][])
+    if (n !== undefined) out[k] = n
   return out
 }

@@ -28,7 +28,13 @@ export function plain(value: unknown): unknown {
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/
 
 export function checkActor(actor: Actor): void {
-  if (!actor || typeof actor.user !== 'string' || !actor.user || typeof actor.device !== 'string' || !actor.device) {
+  if (
+    !actor ||
+    typeof actor.user !== 'string' ||
+    !actor.user ||
+    typeof actor.device !== 'string' ||
+    !actor.device
+  ) {
     throw new InvalidRecordError('actor needs a user and a device')
   }
   if (actor.at !== undefined) checkTimestamp(actor.at, 'actor.at')
@@ -43,5 +49,8 @@ export function checkTimestamp(value: string, field: string): void {
 /** The actor as stored, and the write time (actor.at or the device clock). Validates the actor. */
 export function stamp(actor: Actor): { by: ActorRef; at: Imm } {
   checkActor(actor)
-  return { by: { user: imm(actor.user), device: imm(actor.device) }, at: imm(actor.at ?? new Date().toISOString()) }
+  return {
+    by: { user: imm(actor.user), device: imm(actor.device) },
+    at: imm(actor.at ?? new Date().toISOString()),
+  }
 }

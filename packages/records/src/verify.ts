@@ -1,7 +1,12 @@
 import { getConflicts, type Prop } from '@automerge/automerge'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { hexToBytes } from '@noble/hashes/utils.js'
-import { ITEM_FIELDS, prescriptionDeviceSigningBytes, prescriptionHash, prescriptionSigningBytes } from './prescription.js'
+import {
+  ITEM_FIELDS,
+  prescriptionDeviceSigningBytes,
+  prescriptionHash,
+  prescriptionSigningBytes,
+} from './prescription.js'
 import type { Prescription } from './types.js'
 import { str } from './values.js'
 
@@ -60,12 +65,25 @@ export function verifyPrescription(rx: Prescription, options: VerifyOptions = {}
   const signed = rx.signed
   const hash = prescriptionHash(rx)
   if (hash !== str(signed.hash)) {
-    return { ok: false, reason: 'content-changed', detail: `content hashes to ${hash}, signature covers ${str(signed.hash)}` }
+    return {
+      ok: false,
+      reason: 'content-changed',
+      detail: `content hashes to ${hash}, signature covers ${str(signed.hash)}`,
+    }
   }
-  const fields = { patientId: str(rx.patientId), rxId: str(rx.id), hash, signedBy: str(signed.signedBy?.user) }
+  const fields = {
+    patientId: str(rx.patientId),
+    rxId: str(rx.id),
+    hash,
+    signedBy: str(signed.signedBy?.user),
+  }
   const publicKey = str(signed.publicKey)
   if (!verifies(str(signed.signature), prescriptionSigningBytes(fields), publicKey)) {
-    return { ok: false, reason: 'bad-signature', detail: 'signature does not match this prescription, its signer and public key' }
+    return {
+      ok: false,
+      reason: 'bad-signature',
+      detail: 'signature does not match this prescription, its signer and public key',
+    }
   }
   if (options.trustedKeys && !options.trustedKeys.includes(publicKey)) {
     return { ok: false, reason: 'untrusted-key', detail: `key ${publicKey} is not trusted` }
@@ -73,18 +91,36 @@ export function verifyPrescription(rx: Prescription, options: VerifyOptions = {}
   if (options.deviceKey) {
     const peerId = str(signed.device?.peerId)
     const deviceKey = peerId ? options.deviceKey(peerId) : undefined
-    if (!deviceKey) return { ok: false, reason: 'untrusted-device', detail: peerId ? `device ${peerId} is not trusted` : 'no device signature' }
-    if (!verifies(str(signed.device?.signature), prescriptionDeviceSigningBytes({ ...fields, publicKey }), deviceKey)) {
-      return { ok: false, reason: 'bad-device-signature', detail: `device ${peerId}'s signature does not match` }
+    if (!deviceKey)
+      return {
+        ok: false,
+        reason: 'untrusted-device',
+        detail: peerId ? `device ${peerId} is not trusted` : 'no device signature',
+      }
+    if (
+      !verifies(
+        str(signed.device?.signature),
+        prescriptionDeviceSigningBytes({ ...fields, publicKey }),
+        deviceKey,
+      )
+    ) {
+      return {
+        ok: false,
+        reason: 'bad-device-signature',
+        detail: `device ${peerId}'s signature does not match`,
+      }
     }
   }
   for (const key of ['status', 'signed', 'items', 'patientId', 'encounterId'] as const) {
-    if (conflicted(rx, key)) return { ok: false, reason: 'concurrent-edit', detail: `concurrent values at ${key}` }
+    if (conflicted(rx, key))
+      return { ok: false, reason: 'concurrent-edit', detail: `concurrent values at ${key}` }
   }
   for (const [id, item] of Object.entries(rx.items)) {
-    if (conflicted(rx.items, id)) return { ok: false, reason: 'concurrent-edit', detail: `concurrent values at items.${id}` }
+    if (conflicted(rx.items, id))
+      return { ok: false, reason: 'concurrent-edit', detail: `concurrent values at items.${id}` }
     for (const f of ITEM_FIELDS) {
-      if (conflicted(item, f)) return { ok: false, reason: 'concurrent-edit', detail: `concurrent values at items.${id}.${f}` }
+      if (conflicted(item, f))
+        return { ok: false, reason: 'concurrent-edit', detail: `concurrent values at items.${id}.${f}` }
     }
   }
   return { ok: true, hash }

@@ -1,7 +1,14 @@
 import * as A from '@automerge/automerge'
 import type { PatientId } from '@clinic-mesh/contracts'
 import { describe, expect, it } from 'vitest'
-import { emptyCollection, openEncounter, recordVitals, registerPatient, summarize, type ChartCollection } from '@clinic-mesh/records'
+import {
+  emptyCollection,
+  openEncounter,
+  recordVitals,
+  registerPatient,
+  summarize,
+  type ChartCollection,
+} from '@clinic-mesh/records'
 import { clerk, nurse } from './fixtures.js'
 
 const N = 1000
@@ -20,7 +27,12 @@ function admit(d: ChartCollection, i: number): PatientId {
   )
   const chart = d.charts[pid]!
   const eid = openEncounter(chart, { reason: 'fever' }, clerk)
-  recordVitals(chart, eid, { temperatureC: 37 + (i % 20) / 10, pulseBpm: 80, systolic: 120, diastolic: 80 }, nurse)
+  recordVitals(
+    chart,
+    eid,
+    { temperatureC: 37 + (i % 20) / 10, pulseBpm: 80, systolic: 120, diastolic: 80 },
+    nurse,
+  )
   return pid
 }
 
@@ -31,7 +43,9 @@ describe('write cost (what a clinic of 10,000 charts pays)', () => {
     const ops = A.decodeChange(A.getLastLocalChange(doc)!).ops.length
     // Budget: patient ~20 values, encounter with its containers ~25, vitals ~12. Text would cost one op per character.
     expect(ops).toBeLessThanOrEqual(70)
-    const reg = A.change(A.from(emptyCollection()), (d) => registerPatient(d, { given: 'A', family: 'B', birthDate: '2000-01-01', sex: 'unknown' }, clerk))
+    const reg = A.change(A.from(emptyCollection()), (d) =>
+      registerPatient(d, { given: 'A', family: 'B', birthDate: '2000-01-01', sex: 'unknown' }, clerk),
+    )
     expect(A.decodeChange(A.getLastLocalChange(reg)!).ops.length).toBeLessThanOrEqual(25)
     console.warn(`records cost: ${ops} ops for registerPatient + openEncounter + recordVitals`)
   })
@@ -42,7 +56,9 @@ describe('write cost (what a clinic of 10,000 charts pays)', () => {
     for (let i = 0; i < N; i++) doc = A.change(doc, (d) => admit(d, i))
     const ms = (performance.now() - t0) / N
     const bytes = A.save(doc).length
-    console.warn(`records cost: ${ms.toFixed(3)} ms per patient over ${N} patients; saved doc ${bytes} bytes (${(bytes / N).toFixed(0)} B/patient)`)
+    console.warn(
+      `records cost: ${ms.toFixed(3)} ms per patient over ${N} patients; saved doc ${bytes} bytes (${(bytes / N).toFixed(0)} B/patient)`,
+    )
     expect(Object.keys(doc.charts)).toHaveLength(N)
     const first = Object.values(doc.charts)[0]!
     expect(summarize(first).identifiers).toEqual(['national-id|MW100000'])

@@ -32,21 +32,31 @@ const pair = (x: string, y: string) => (x < y ? [x, y] : [y, x])
 
 describe('duplicate patients', () => {
   it('reports two offline registrations with the same identifier after merge; both charts stay', () => {
-    const { doc, pa, pb } = offlinePair({ given: 'Gracie', identifiers: [{ system: 'national-id', value: 'mw-100001' }] })
+    const { doc, pa, pb } = offlinePair({
+      given: 'Gracie',
+      identifiers: [{ system: 'national-id', value: 'mw-100001' }],
+    })
     expect(Object.keys(doc.charts)).toHaveLength(3)
     const found = findPossibleDuplicates(doc)
-    expect(found).toEqual([{ a: pair(pa, pb)[0], b: pair(pa, pb)[1], reasons: ['identifier national-id|MW100001'] }])
+    expect(found).toEqual([
+      { a: pair(pa, pb)[0], b: pair(pa, pb)[1], reasons: ['identifier national-id|MW100001'] },
+    ])
   })
 
   it('reports the same normalized name + birth date + sex without identifiers', () => {
     const { doc, pa, pb } = offlinePair({ given: 'BANDA', family: 'Gráce ', identifiers: [] })
-    expect(findPossibleDuplicates(doc.charts)).toEqual([{ a: pair(pa, pb)[0], b: pair(pa, pb)[1], reasons: ['name+birthDate+sex'] }])
+    expect(findPossibleDuplicates(doc.charts)).toEqual([
+      { a: pair(pa, pb)[0], b: pair(pa, pb)[1], reasons: ['name+birthDate+sex'] },
+    ])
     expect(findPossibleDuplicates(offlinePair({ birthDate: '1984-03-13', identifiers: [] }).doc)).toEqual([])
   })
 
   it('linking hides the pair, unlinking brings it back, nothing is deleted', () => {
     const { doc, pa, pb } = offlinePair({})
-    expect(findPossibleDuplicates(doc)[0]!.reasons.sort()).toEqual(['identifier national-id|MW100001', 'name+birthDate+sex'])
+    expect(findPossibleDuplicates(doc)[0]!.reasons.sort()).toEqual([
+      'identifier national-id|MW100001',
+      'name+birthDate+sex',
+    ])
     let linkId = ''
     const linked = A.change(doc, (d) => {
       linkId = linkPatients(d, pa, pb, clerk)
@@ -74,13 +84,19 @@ describe('duplicate patients', () => {
       linkPatients(d, ids[1]!, ids[2]!, clerk)
     })
     expect(findPossibleDuplicates(doc)).toEqual([])
-    expect(thrown(() => A.change(doc, (d) => linkPatients(d, ids[0]!, ids[0]!, clerk))).name).toBe('InvalidRecordError')
-    expect(thrown(() => A.change(doc, (d) => linkPatients(d, ids[0]!, 'pt_nope' as PatientId, clerk))).name).toBe('UnknownRecordError')
+    expect(thrown(() => A.change(doc, (d) => linkPatients(d, ids[0]!, ids[0]!, clerk))).name).toBe(
+      'InvalidRecordError',
+    )
+    expect(
+      thrown(() => A.change(doc, (d) => linkPatients(d, ids[0]!, 'pt_nope' as PatientId, clerk))).name,
+    ).toBe('UnknownRecordError')
   })
 
   it('duplicateKeys are comparable across shards', () => {
     const one = A.change(A.from(emptyCollection()), (d) => registerPatient(d, grace(), clerk))
-    const two = A.change(A.from(emptyCollection()), (d) => registerPatient(d, grace({ given: 'grace', family: 'BANDA ' }), nurse))
+    const two = A.change(A.from(emptyCollection()), (d) =>
+      registerPatient(d, grace({ given: 'grace', family: 'BANDA ' }), nurse),
+    )
     const k1 = duplicateKeys(summarize(Object.values(one.charts)[0]!))
     const k2 = duplicateKeys(summarize(Object.values(two.charts)[0]!))
     expect(k1).toEqual(['id:national-id|MW100001', 'nbs:banda grace|1984-03-12|female'])

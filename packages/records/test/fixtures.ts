@@ -1,6 +1,12 @@
 import * as A from '@automerge/automerge'
 import type { DeviceId, PatientId, UserId } from '@clinic-mesh/contracts'
-import { emptyCollection, registerPatient, type Actor, type ChartCollection, type RegisterPatientInput } from '@clinic-mesh/records'
+import {
+  emptyCollection,
+  registerPatient,
+  type Actor,
+  type ChartCollection,
+  type RegisterPatientInput,
+} from '@clinic-mesh/records'
 
 export const T0 = '2026-11-20T08:30:00.000Z'
 
@@ -25,7 +31,10 @@ export function grace(extra: Partial<RegisterPatientInput> = {}): RegisterPatien
 }
 
 /** A collection holding one registered patient, and its id. */
-export function withPatient(input: RegisterPatientInput = grace()): { doc: A.Doc<ChartCollection>; pid: PatientId } {
+export function withPatient(input: RegisterPatientInput = grace()): {
+  doc: A.Doc<ChartCollection>
+  pid: PatientId
+} {
   let pid = '' as PatientId
   const doc = A.change(A.from(emptyCollection()), (d) => {
     pid = registerPatient(d, input, clerk)

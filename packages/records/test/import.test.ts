@@ -23,7 +23,16 @@ const NOTE = 'Fever 3 days, productive cough.'
 
 function imported(): A.Doc<ChartCollection> {
   return A.change(A.from(emptyCollection()), (d) => {
-    importChart(d, { ...grace({ id: PID }), encounters: [{ id: EID, reason: 'fever', vitals: [{ temperatureC: 38.2, pulseBpm: 96 }], notes: NOTE }] }, nurse)
+    importChart(
+      d,
+      {
+        ...grace({ id: PID }),
+        encounters: [
+          { id: EID, reason: 'fever', vitals: [{ temperatureC: 38.2, pulseBpm: 96 }], notes: NOTE },
+        ],
+      },
+      nurse,
+    )
   })
 }
 
@@ -40,7 +49,8 @@ function stepwise(): A.Doc<ChartCollection> {
 /** The chart as JSON, vitals ids (random) replaced by their order. */
 function shape(chart: Chart): unknown {
   const json = plain(chart) as { encounters: Record<string, { triage: { vitals: Record<string, unknown> } }> }
-  for (const enc of Object.values(json.encounters)) enc.triage.vitals = Object.fromEntries(Object.values(enc.triage.vitals).map((v, i) => [`v${i}`, v]))
+  for (const enc of Object.values(json.encounters))
+    enc.triage.vitals = Object.fromEntries(Object.values(enc.triage.vitals).map((v, i) => [`v${i}`, v]))
   return json
 }
 
@@ -55,21 +65,33 @@ describe('importChart (bulk import in one write)', () => {
     const rb = A.change(b!, (d) => spliceNotes(d.charts[PID]!, EID, 0, 0, 'Seen with mother. ', nurse))
     const m = A.merge(ra, rb)
     expect(m.charts[PID]!.encounters[EID]!.clinician.notes).toBe(`Seen with mother. ${NOTE} Chest clear.`)
-    expect(A.merge(rb, ra).charts[PID]!.encounters[EID]!.clinician.notes).toBe(m.charts[PID]!.encounters[EID]!.clinician.notes)
+    expect(A.merge(rb, ra).charts[PID]!.encounters[EID]!.clinician.notes).toBe(
+      m.charts[PID]!.encounters[EID]!.clinician.notes,
+    )
   })
 
   it('keeps vitals added concurrently on two tablets beside the imported ones (add-wins)', () => {
     const [a, b] = replicas(imported(), 2)
     const ra = A.change(a!, (d) => recordVitals(d.charts[PID]!, EID, { temperatureC: 37.9 }, nurse))
     const rb = A.change(b!, (d) => recordVitals(d.charts[PID]!, EID, { pulseBpm: 88 }, nurse))
-    const temps = Object.values(A.merge(ra, rb).charts[PID]!.encounters[EID]!.triage.vitals).map((v) => v.values)
+    const temps = Object.values(A.merge(ra, rb).charts[PID]!.encounters[EID]!.triage.vitals).map(
+      (v) => v.values,
+    )
     expect(temps).toHaveLength(3)
-    expect(temps).toEqual(expect.arrayContaining([{ temperatureC: 37.9 }, { pulseBpm: 88 }, { temperatureC: 38.2, pulseBpm: 96 }]))
+    expect(temps).toEqual(
+      expect.arrayContaining([
+        { temperatureC: 37.9 },
+        { pulseBpm: 88 },
+        { temperatureC: 38.2, pulseBpm: 96 },
+      ]),
+    )
   })
 
   it('validates like the step-by-step helpers and writes nothing of a rejected chart', () => {
     const doc = imported()
-    expect(thrown(() => A.change(doc, (d) => importChart(d, grace({ id: PID }), nurse)))).toBeInstanceOf(DuplicateRecordError)
+    expect(thrown(() => A.change(doc, (d) => importChart(d, grace({ id: PID }), nurse)))).toBeInstanceOf(
+      DuplicateRecordError,
+    )
     const bad = [
       { ...grace(), encounters: [{ reason: '' }] },
       { ...grace(), encounters: [{ reason: 'fever', vitals: [{ temperatureC: 90 }] }] },
@@ -78,7 +100,9 @@ describe('importChart (bulk import in one write)', () => {
     ]
     for (const input of bad) {
       let after = doc
-      expect(thrown(() => (after = A.change(doc, (d) => importChart(d, input, nurse))))).toBeInstanceOf(InvalidRecordError)
+      expect(thrown(() => (after = A.change(doc, (d) => importChart(d, input, nurse))))).toBeInstanceOf(
+        InvalidRecordError,
+      )
       expect(Object.keys(after.charts)).toEqual([PID])
     }
   })

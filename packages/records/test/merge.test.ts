@@ -32,12 +32,16 @@ describe('concurrent edits merge', () => {
     const { doc, pid, eid } = withEncounter()
     const [reg, tri, doc3] = replicas(doc, 3)
     const r1 = A.change(reg!, (d) => setQueueStatus(d.charts[pid]!, eid, 'triage', clerk))
-    const r2 = A.change(tri!, (d) => recordVitals(d.charts[pid]!, eid, { temperatureC: 38.4, pulseBpm: 104 }, nurse))
+    const r2 = A.change(tri!, (d) =>
+      recordVitals(d.charts[pid]!, eid, { temperatureC: 38.4, pulseBpm: 104 }, nurse),
+    )
     const r3 = A.change(doc3!, (d) => updateDemographics(d.charts[pid]!, { given: 'Grace T.' }, clerk))
     const m = mergeAll([r1, r2, r3])
     const chart = m.charts[pid]!
     expect(str(chart.encounters[eid]!.registration.queue)).toBe('triage')
-    expect(Object.values(chart.encounters[eid]!.triage.vitals).map((v) => v.values)).toEqual([{ temperatureC: 38.4, pulseBpm: 104 }])
+    expect(Object.values(chart.encounters[eid]!.triage.vitals).map((v) => v.values)).toEqual([
+      { temperatureC: 38.4, pulseBpm: 104 },
+    ])
     expect(str(chart.patient.name.given)).toBe('Grace T.')
     expect(needsReview(m)).toEqual([])
   })
@@ -48,8 +52,12 @@ describe('concurrent edits merge', () => {
     const ra = A.change(a!, (d) => editNotes(d.charts[pid]!, eid, 'Fever 3 days. Chest clear.', doctor))
     const rb = A.change(b!, (d) => spliceNotes(d.charts[pid]!, eid, 0, 0, 'Seen with mother. ', nurse))
     const m = A.merge(ra, rb)
-    expect(m.charts[pid]!.encounters[eid]!.clinician.notes).toBe('Seen with mother. Fever 3 days. Chest clear.')
-    expect(m.charts[pid]!.encounters[eid]!.clinician.notes).toBe(A.merge(rb, ra).charts[pid]!.encounters[eid]!.clinician.notes)
+    expect(m.charts[pid]!.encounters[eid]!.clinician.notes).toBe(
+      'Seen with mother. Fever 3 days. Chest clear.',
+    )
+    expect(m.charts[pid]!.encounters[eid]!.clinician.notes).toBe(
+      A.merge(rb, ra).charts[pid]!.encounters[eid]!.clinician.notes,
+    )
   })
 
   it('keeps every concurrently added vitals set, allergy and problem (add-wins)', () => {
@@ -66,13 +74,23 @@ describe('concurrent edits merge', () => {
     const rc = A.change(c!, (d) => addProblem(d.charts[pid]!, { text: 'Hypertension', code: 'I10' }, doctor))
     const chart = mergeAll([ra, rb, rc]).charts[pid]!
     expect(Object.keys(chart.encounters[eid]!.triage.vitals)).toHaveLength(2)
-    expect(Object.values(chart.patient.allergies).map((x) => str(x.substance)).sort()).toEqual(['peanuts', 'penicillin'])
+    expect(
+      Object.values(chart.patient.allergies)
+        .map((x) => str(x.substance))
+        .sort(),
+    ).toEqual(['peanuts', 'penicillin'])
     expect(Object.values(chart.patient.problems).map((x) => str(x.text))).toEqual(['Hypertension'])
   })
 
   it('rejects implausible vitals with InvalidRecordError and writes nothing', () => {
     const { doc, pid, eid } = withEncounter()
-    for (const vitals of [{ temperatureC: 98.6 }, { spo2: 140 }, { systolic: 80, diastolic: 120 }, { systolic: 120 }, {}]) {
+    for (const vitals of [
+      { temperatureC: 98.6 },
+      { spo2: 140 },
+      { systolic: 80, diastolic: 120 },
+      { systolic: 120 },
+      {},
+    ]) {
       const err = thrown(() => A.change(doc, (d) => recordVitals(d.charts[pid]!, eid, vitals, nurse)))
       expect(err.name).toBe('InvalidRecordError')
     }
@@ -104,7 +122,9 @@ describe('needsReview', () => {
     // the same winner on every replica
     expect(str(A.merge(rb, ra).charts[pid]!.patient.allergies[alg]!.severity)).toBe(winner)
 
-    expect(thrown(() => A.change(m, (d) => resolveReview(d, marker, 'mild', doctor))).name).toBe('InvalidRecordError')
+    expect(thrown(() => A.change(m, (d) => resolveReview(d, marker, 'mild', doctor))).name).toBe(
+      'InvalidRecordError',
+    )
     const resolved = A.change(m, (d) => resolveReview(d, marker, 'severe', doctor))
     expect(str(resolved.charts[pid]!.patient.allergies[alg]!.severity)).toBe('severe')
     expect(needsReview(resolved)).toEqual([])

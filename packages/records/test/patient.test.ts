@@ -59,14 +59,22 @@ describe('registerPatient', () => {
 
   it('rejects an actor without a device, and a registered id twice', () => {
     const doc = A.from(emptyCollection())
-    expect(thrown(() => A.change(doc, (d) => registerPatient(d, grace(), actor('usr_x', '')))).name).toBe('InvalidRecordError')
+    expect(thrown(() => A.change(doc, (d) => registerPatient(d, grace(), actor('usr_x', '')))).name).toBe(
+      'InvalidRecordError',
+    )
     const { doc: one, pid } = withPatient()
-    expect(thrown(() => A.change(one, (d) => registerPatient(d, grace({ id: pid }), clerk))).name).toBe('DuplicateRecordError')
+    expect(thrown(() => A.change(one, (d) => registerPatient(d, grace({ id: pid }), clerk))).name).toBe(
+      'DuplicateRecordError',
+    )
   })
 
   it('rejects an invalid allergy without touching the chart', () => {
     const { doc, pid } = withPatient()
-    const err = thrown(() => A.change(doc, (d) => recordAllergy(d.charts[pid]!, { substance: 'penicillin', severity: 'deadly' as never }, nurse)))
+    const err = thrown(() =>
+      A.change(doc, (d) =>
+        recordAllergy(d.charts[pid]!, { substance: 'penicillin', severity: 'deadly' as never }, nurse),
+      ),
+    )
     expect(err.name).toBe('InvalidRecordError')
     expect(doc.charts[pid]!.patient.allergies).toEqual({})
   })

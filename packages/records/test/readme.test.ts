@@ -24,7 +24,13 @@ it('the README example works', () => {
   doc = A.change(doc, (d) => {
     pid = registerPatient(
       d,
-      { given: 'Grace', family: 'Banda', birthDate: '1984-03-12', sex: 'female', identifiers: [{ system: 'national-id', value: 'MW100001' }] },
+      {
+        given: 'Grace',
+        family: 'Banda',
+        birthDate: '1984-03-12',
+        sex: 'female',
+        identifiers: [{ system: 'national-id', value: 'MW100001' }],
+      },
       nurse,
     )
     const chart = d.charts[pid]!
@@ -33,7 +39,12 @@ it('the README example works', () => {
     editNotes(chart, eid, 'Fever 3 days. Chest clear.', nurse)
     const rx = createPrescription(
       chart,
-      { encounterId: eid, items: [{ drug: 'paracetamol 500 mg', dose: '1 g', route: 'oral', frequency: 'qds', duration: '3 days' }] },
+      {
+        encounterId: eid,
+        items: [
+          { drug: 'paracetamol 500 mg', dose: '1 g', route: 'oral', frequency: 'qds', duration: '3 days' },
+        ],
+      },
       nurse,
     )
     signPrescription(chart, rx.id, clinicianKey, nurse)

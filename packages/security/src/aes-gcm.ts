@@ -24,17 +24,31 @@ export async function importAesKey(raw: Uint8Array): Promise<CryptoKey> {
 /** AES-256-GCM with a fresh random 96-bit IV; returns `iv || ciphertext || tag`. */
 export async function gcmSeal(key: CryptoKey, plaintext: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
   const iv = randomBytes(IV_BYTES)
-  const sealed = await subtle.encrypt({ name: 'AES-GCM', iv: buf(iv), additionalData: buf(aad) }, key, buf(plaintext))
+  const sealed = await subtle.encrypt(
+    { name: 'AES-GCM', iv: buf(iv), additionalData: buf(aad) },
+    key,
+    buf(plaintext),
+  )
   return concatBytes(iv, new Uint8Array(sealed))
 }
 
 /** Opens `iv || ciphertext || tag`; any mismatch (key, AAD, bytes) is a `DecryptionError`. */
-export async function gcmOpen(key: CryptoKey, sealed: Uint8Array, aad: Uint8Array, what: string): Promise<Uint8Array> {
-  if (sealed.length < IV_BYTES + TAG_BYTES) throw new DecryptionError(`${what}: too short to be encrypted data`)
+export async function gcmOpen(
+  key: CryptoKey,
+  sealed: Uint8Array,
+  aad: Uint8Array,
+  what: string,
+): Promise<Uint8Array> {
+  if (sealed.length < IV_BYTES + TAG_BYTES)
+    throw new DecryptionError(`${what}: too short to be encrypted data`)
   const iv = sealed.subarray(0, IV_BYTES)
   const body = sealed.subarray(IV_BYTES)
   try {
-    const plain = await subtle.decrypt({ name: 'AES-GCM', iv: buf(iv), additionalData: buf(aad) }, key, buf(body))
+    const plain = await subtle.decrypt(
+      { name: 'AES-GCM', iv: buf(iv), additionalData: buf(aad) },
+      key,
+      buf(body),
+    )
     return new Uint8Array(plain)
   } catch (cause) {
     throw new DecryptionError(`${what}: authentication failed (wrong key, moved or tampered data)`, { cause })

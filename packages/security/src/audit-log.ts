@@ -39,16 +39,34 @@ export interface AuditHead {
 
 export type ChainCheck =
   | { readonly ok: true; readonly head: AuditHead | null }
-  | { readonly ok: false; readonly reason: 'bad-hash' | 'bad-seq' | 'broken-link' | 'mixed-device' | 'truncated' | 'anchor-mismatch'; readonly index: number; readonly detail: string }
+  | {
+      readonly ok: false
+      readonly reason:
+        'bad-hash' | 'bad-seq' | 'broken-link' | 'mixed-device' | 'truncated' | 'anchor-mismatch'
+      readonly index: number
+      readonly detail: string
+    }
 
 export function hashAuditEntry(entry: Omit<AuditEntry, 'hash'>): string {
   const { v, seq, at, user, device, action, target, prevHash } = entry
   if (v === 2) {
     const d = entry.detail
     const detail = d ? { doc: d.doc, paths: [...d.paths], changes: [...d.changes] } : null
-    return bytesToHex(sha256(utf8ToBytes(`clinic-mesh/audit/v2\n${canonicalJson({ v, seq, at, user, device, action, target, prevHash, detail })}`)))
+    return bytesToHex(
+      sha256(
+        utf8ToBytes(
+          `clinic-mesh/audit/v2\n${canonicalJson({ v, seq, at, user, device, action, target, prevHash, detail })}`,
+        ),
+      ),
+    )
   }
-  return bytesToHex(sha256(utf8ToBytes(`clinic-mesh/audit/v1\n${canonicalJson({ v, seq, at, user, device, action, target, prevHash })}`)))
+  return bytesToHex(
+    sha256(
+      utf8ToBytes(
+        `clinic-mesh/audit/v1\n${canonicalJson({ v, seq, at, user, device, action, target, prevHash })}`,
+      ),
+    ),
+  )
 }
 
 /**
@@ -56,23 +74,47 @@ export function hashAuditEntry(entry: Omit<AuditEntry, 'hash'>): string {
  * deleted, reordered or altered entry. Deleting the newest entries, or rewriting the whole chain, is only caught
  * against an `anchor` the attacker could not change (a head held by the relay/another device, or a signed head).
  */
-export function verifyChain(entries: readonly AuditEntry[], options: { anchor?: AuditHead; start?: AuditHead } = {}): ChainCheck {
+export function verifyChain(
+  entries: readonly AuditEntry[],
+  options: { anchor?: AuditHead; start?: AuditHead } = {},
+): ChainCheck {
   let prev: AuditEntry | undefined
   // `start`: the head of the entries archived before these (retention), which the first entry must follow
   const start = options.start
   for (const [index, e] of entries.entries()) {
-    if (hashAuditEntry(e) !== e.hash) return { ok: false, reason: 'bad-hash', index, detail: `entry ${index} was altered` }
-    if (prev && e.device !== prev.device) return { ok: false, reason: 'mixed-device', index, detail: 'one chain per device' }
-    if (e.seq !== (prev ? prev.seq + 1 : (start?.seq ?? 0) + 1)) return { ok: false, reason: 'bad-seq', index, detail: `entry ${index} has seq ${e.seq}` }
-    if (e.prevHash !== (prev ? prev.hash : (start?.hash ?? null))) return { ok: false, reason: 'broken-link', index, detail: `entry ${index} does not follow its predecessor` }
+    if (hashAuditEntry(e) !== e.hash)
+      return { ok: false, reason: 'bad-hash', index, detail: `entry ${index} was altered` }
+    if (prev && e.device !== prev.device)
+      return { ok: false, reason: 'mixed-device', index, detail: 'one chain per device' }
+    if (e.seq !== (prev ? prev.seq + 1 : (start?.seq ?? 0) + 1))
+      return { ok: false, reason: 'bad-seq', index, detail: `entry ${index} has seq ${e.seq}` }
+    if (e.prevHash !== (prev ? prev.hash : (start?.hash ?? null)))
+      return {
+        ok: false,
+        reason: 'broken-link',
+        index,
+        detail: `entry ${index} does not follow its predecessor`,
+      }
     prev = e
   }
   const head = prev ? { seq: prev.seq, hash: prev.hash } : (start ?? null)
   const anchor = options.anchor
   if (anchor) {
     const at = entries[anchor.seq - 1 - (start?.seq ?? 0)]
-    if (!at) return { ok: false, reason: 'truncated', index: entries.length, detail: `chain ends before anchored entry ${anchor.seq}` }
-    if (at.hash !== anchor.hash) return { ok: false, reason: 'anchor-mismatch', index: anchor.seq - 1, detail: `entry ${anchor.seq} differs from the anchor` }
+    if (!at)
+      return {
+        ok: false,
+        reason: 'truncated',
+        index: entries.length,
+        detail: `chain ends before anchored entry ${anchor.seq}`,
+      }
+    if (at.hash !== anchor.hash)
+      return {
+        ok: false,
+        reason: 'anchor-mismatch',
+        index: anchor.seq - 1,
+        detail: `entry ${anchor.seq} differs from the anchor`,
+      }
   }
   return { ok: true, head }
 }
@@ -87,12 +129,21 @@ const headMessage = (device: string, head: AuditHead): Uint8Array =>
   utf8ToBytes(`clinic-mesh/audit-head/v1\n${canonicalJson({ device, seq: head.seq, hash: head.hash })}`)
 
 export function signAuditHead(device: string, head: AuditHead, deviceKey: Uint8Array): SignedAuditHead {
-  return { device, seq: head.seq, hash: head.hash, signature: bytesToHex(ed25519.sign(headMessage(device, head), deviceKey)) }
+  return {
+    device,
+    seq: head.seq,
+    hash: head.hash,
+    signature: bytesToHex(ed25519.sign(headMessage(device, head), deviceKey)),
+  }
 }
 
 export function verifyAuditHead(head: SignedAuditHead, devicePublicKey: string): boolean {
   try {
-    return ed25519.verify(hexToBytes(head.signature), headMessage(head.device, head), hexToBytes(devicePublicKey))
+    return ed25519.verify(
+      hexToBytes(head.signature),
+      headMessage(head.device, head),
+      hexToBytes(devicePublicKey),
+    )
   } catch {
     return false
   }
@@ -108,7 +159,8 @@ export interface Touch {
 /** Every read and change of `target` across any number of device chains, oldest device time first. */
 export function whoTouched(entries: Iterable<AuditEntry>, target: string): Touch[] {
   const out: Touch[] = []
-  for (const e of entries) if (e.target === target) out.push({ user: e.user, device: e.device, at: e.at, action: e.action })
+  for (const e of entries)
+    if (e.target === target) out.push({ user: e.user, device: e.device, at: e.at, action: e.action })
   return out.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0))
 }
 
@@ -135,10 +187,18 @@ export class AuditLog {
   }
 
   /** Continues an existing chain after checking it; `AuditChainError` if it was tampered with. */
-  static resume(device: string, entries: readonly AuditEntry[], options: { anchor?: AuditHead; start?: AuditHead; now?: () => Date } = {}): AuditLog {
-    const check = verifyChain(entries, { ...(options.anchor ? { anchor: options.anchor } : {}), ...(options.start ? { start: options.start } : {}) })
+  static resume(
+    device: string,
+    entries: readonly AuditEntry[],
+    options: { anchor?: AuditHead; start?: AuditHead; now?: () => Date } = {},
+  ): AuditLog {
+    const check = verifyChain(entries, {
+      ...(options.anchor ? { anchor: options.anchor } : {}),
+      ...(options.start ? { start: options.start } : {}),
+    })
     if (!check.ok) throw new AuditChainError(check.reason, check.index, check.detail)
-    if (entries.some((e) => e.device !== device)) throw new AuditChainError('mixed-device', 0, `chain is not device ${device}'s`)
+    if (entries.some((e) => e.device !== device))
+      throw new AuditChainError('mixed-device', 0, `chain is not device ${device}'s`)
     return new AuditLog(device, [...entries], options.now ?? (() => new Date()), options.start ?? null)
   }
 
@@ -166,7 +226,15 @@ export class AuditLog {
       action: input.action,
       target: input.target,
       prevHash: prev ? prev.hash : null,
-      ...(input.detail ? { detail: { doc: input.detail.doc, paths: [...input.detail.paths], changes: [...input.detail.changes] } } : {}),
+      ...(input.detail
+        ? {
+            detail: {
+              doc: input.detail.doc,
+              paths: [...input.detail.paths],
+              changes: [...input.detail.changes],
+            },
+          }
+        : {}),
     }
     const entry: AuditEntry = { ...body, hash: hashAuditEntry(body) }
     this.#entries.push(entry)

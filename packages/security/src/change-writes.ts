@@ -12,7 +12,9 @@ export interface ResolvedChange {
   readonly writes: readonly ResolvedWrite[]
 }
 
-export type Resolution = { readonly ok: true; readonly changes: readonly ResolvedChange[] } | { readonly ok: false; readonly message: string }
+export type Resolution =
+  | { readonly ok: true; readonly changes: readonly ResolvedChange[] }
+  | { readonly ok: false; readonly message: string }
 
 const ROOT = '_root'
 
@@ -35,7 +37,8 @@ export function resolveChanges(doc: A.Doc<unknown>, changes: readonly Uint8Array
   const created = new Map<string, { parent: string; key: string | number }>()
   for (const c of fresh) {
     c.ops.forEach((op, i) => {
-      if (op.action.startsWith('make')) created.set(`${c.startOp + i}@${c.actor}`, { parent: op.obj, key: keyOf(op) })
+      if (op.action.startsWith('make'))
+        created.set(`${c.startOp + i}@${c.actor}`, { parent: op.obj, key: keyOf(op) })
     })
   }
   const paths = new Map<string, (string | number)[] | undefined>([[ROOT, []]])
@@ -61,7 +64,11 @@ export function resolveChanges(doc: A.Doc<unknown>, changes: readonly Uint8Array
     const writes: ResolvedWrite[] = []
     for (const op of c.ops) {
       const base = pathOf(op.obj)
-      if (!base) return { ok: false, message: `change ${c.hash.slice(0, 12)} writes to an object this device does not hold` }
+      if (!base)
+        return {
+          ok: false,
+          message: `change ${c.hash.slice(0, 12)} writes to an object this device does not hold`,
+        }
       const isMapOp = typeof (op as { key?: unknown }).key === 'string'
       const path = isMapOp ? [...base, op.key] : base
       const overwrite = op.action === 'del' || op.pred.length > 0

@@ -29,7 +29,10 @@ export class AccountLockedError extends ClinicMeshError {
   /** true: the 15-minute lockout; false: the short back-off delay after a failure. */
   readonly lockout: boolean
   constructor(until: number, lockout: boolean) {
-    super('AccountLockedError', lockout ? `account locked until ${new Date(until).toISOString()}` : 'wait before trying again')
+    super(
+      'AccountLockedError',
+      lockout ? `account locked until ${new Date(until).toISOString()}` : 'wait before trying again',
+    )
     this.until = until
     this.lockout = lockout
   }

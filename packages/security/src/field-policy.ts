@@ -153,19 +153,29 @@ export interface FieldWrite {
   readonly value?: unknown
 }
 
-export type WriteDecision = { readonly allowed: true; readonly action: WriteAuthority } | { readonly allowed: false; readonly message: string }
+export type WriteDecision =
+  | { readonly allowed: true; readonly action: WriteAuthority }
+  | { readonly allowed: false; readonly message: string }
 
 /** Whether a user of `role`, on browser peer `peerId`, may make this one write to a document of `kind`. */
 export function decideWrite(role: Role, kind: DocKind, w: FieldWrite, peerId: string): WriteDecision {
   const where = w.path.join('.')
   const rule = fieldRule(kind, w.path)
-  if (!rule) return { allowed: false, message: `no one writes ${where || 'the document root'} of a ${kind} document from a browser` }
+  if (!rule)
+    return {
+      allowed: false,
+      message: `no one writes ${where || 'the document root'} of a ${kind} document from a browser`,
+    }
   if (rule.may === 'node') return { allowed: false, message: `${where} is written by the device node only` }
   if (rule.may === 'own-peer') {
-    return String(w.path[w.path.length - 1]) === peerId ? { allowed: true, action: 'own-peer' } : { allowed: false, message: `${where} belongs to another peer` }
+    return String(w.path[w.path.length - 1]) === peerId
+      ? { allowed: true, action: 'own-peer' }
+      : { allowed: false, message: `${where} belongs to another peer` }
   }
-  if (!POLICY[rule.may].roles.includes(role)) return { allowed: false, message: `a ${role} user may not ${words(rule.may)} (${where})` }
-  if (rule.createOnly && w.overwrite) return { allowed: false, message: `${where} is append-only: it may be added, never changed or removed` }
+  if (!POLICY[rule.may].roles.includes(role))
+    return { allowed: false, message: `a ${role} user may not ${words(rule.may)} (${where})` }
+  if (rule.createOnly && w.overwrite)
+    return { allowed: false, message: `${where} is append-only: it may be added, never changed or removed` }
   if (rule.nodeValues && typeof w.value === 'string' && rule.nodeValues.includes(w.value)) {
     return { allowed: false, message: `${where} = ${w.value} is set by the device node only` }
   }
@@ -178,7 +188,9 @@ export interface CheckedChange {
   readonly paths: readonly string[]
 }
 
-export type WriteCheck = { readonly ok: true; readonly changes: readonly CheckedChange[] } | { readonly ok: false; readonly message: string }
+export type WriteCheck =
+  | { readonly ok: true; readonly changes: readonly CheckedChange[] }
+  | { readonly ok: false; readonly message: string }
 
 /**
  * Checks every write of a browser's changes: each must be allowed to `role` by the table, structure aside (empty
@@ -198,7 +210,8 @@ export function checkWrites(
     for (const w of c.writes) {
       if (w.structural) {
         const rule = fieldRule(kind, w.path)
-        if (!rule || rule.may === 'node') return { ok: false, message: `no one creates ${w.path.join('.')} from a browser` }
+        if (!rule || rule.may === 'node')
+          return { ok: false, message: `no one creates ${w.path.join('.')} from a browser` }
       } else {
         const d = decideWrite(role, kind, w, peerId)
         if (!d.allowed) return { ok: false, message: d.message }

@@ -10,7 +10,13 @@ import { KEY_FILE_SCRYPT, type ScryptParams, checkScryptParams, deriveKey } from
 export interface KeyFileData {
   readonly format: 'clinic-mesh/keyfile'
   readonly v: 1
-  readonly kdf: { readonly alg: 'scrypt'; readonly N: number; readonly r: number; readonly p: number; readonly salt: string }
+  readonly kdf: {
+    readonly alg: 'scrypt'
+    readonly N: number
+    readonly r: number
+    readonly p: number
+    readonly salt: string
+  }
   readonly current: number
   readonly keys: readonly { readonly id: number; readonly createdAt: string; readonly wrapped: string }[]
 }
@@ -38,10 +44,19 @@ const wrapAad = (id: number): Uint8Array => {
 const keks = new Map<string, Promise<CryptoKey>>()
 
 async function kek(secret: string | Uint8Array, kdf: KeyFileData['kdf']): Promise<CryptoKey> {
-  const id = bytesToHex(sha256(concatBytes(utf8ToBytes(JSON.stringify([kdf.salt, kdf.N, kdf.r, kdf.p])), typeof secret === 'string' ? utf8ToBytes(secret.normalize('NFKC')) : secret)))
+  const id = bytesToHex(
+    sha256(
+      concatBytes(
+        utf8ToBytes(JSON.stringify([kdf.salt, kdf.N, kdf.r, kdf.p])),
+        typeof secret === 'string' ? utf8ToBytes(secret.normalize('NFKC')) : secret,
+      ),
+    ),
+  )
   let k = keks.get(id)
   if (!k) {
-    k = deriveKey(secret, hexToBytes(kdf.salt), kdf).then((raw) => importAesKey(raw).finally(() => raw.fill(0)))
+    k = deriveKey(secret, hexToBytes(kdf.salt), kdf).then((raw) =>
+      importAesKey(raw).finally(() => raw.fill(0)),
+    )
     if (keks.size >= 4) keks.clear()
     keks.set(id, k)
     k.catch(() => keks.delete(id))
@@ -115,19 +130,27 @@ async function read(path: string): Promise<KeyFileData> {
 }
 
 /** Unwraps every key; a wrong secret fails on the first one with `KeyFileError('wrong-secret')`. */
-async function unlock(path: string, secret: string | Uint8Array): Promise<{ data: KeyFileData; raw: Map<number, Uint8Array> }> {
+async function unlock(
+  path: string,
+  secret: string | Uint8Array,
+): Promise<{ data: KeyFileData; raw: Map<number, Uint8Array> }> {
   const data = await read(path)
   const k = await kek(secret, data.kdf)
   const raw = new Map<number, Uint8Array>()
   for (const entry of data.keys) {
     try {
-      raw.set(entry.id, await gcmOpen(k, hexToBytes(entry.wrapped), wrapAad(entry.id), `data key ${entry.id}`))
+      raw.set(
+        entry.id,
+        await gcmOpen(k, hexToBytes(entry.wrapped), wrapAad(entry.id), `data key ${entry.id}`),
+      )
     } catch (cause) {
-      if (cause instanceof DecryptionError) throw new KeyFileError('wrong-secret', `the secret does not open ${path}`, { cause })
+      if (cause instanceof DecryptionError)
+        throw new KeyFileError('wrong-secret', `the secret does not open ${path}`, { cause })
       throw cause
     }
   }
-  if (!raw.has(data.current)) throw new KeyFileError('malformed', `key file ${path} has no current key ${data.current}`)
+  if (!raw.has(data.current))
+    throw new KeyFileError('malformed', `key file ${path} has no current key ${data.current}`)
   return { data, raw }
 }
 
@@ -143,13 +166,27 @@ async function keyringOf(data: KeyFileData, raw: Map<number, Uint8Array>): Promi
 }
 
 /** Creates a key file with one fresh random data key (id 1), wrapped under scrypt(secret). Refuses to overwrite. */
-export async function createKeyFile(path: string, secret: string | Uint8Array, options: KeyFileOptions = {}): Promise<Keyring> {
+export async function createKeyFile(
+  path: string,
+  secret: string | Uint8Array,
+  options: KeyFileOptions = {},
+): Promise<Keyring> {
   const params = options.scrypt ?? KEY_FILE_SCRYPT
   const kdf = options.kdf ?? { alg: 'scrypt' as const, ...params, salt: bytesToHex(randomBytes(16)) }
   const { dataKey, raw } = await generateDataKey(1)
   const now = (options.now ?? (() => new Date()))()
   const wrapped = await wrap(await kek(secret, kdf), 1, raw)
-  await write(path, { format: 'clinic-mesh/keyfile', v: 1, kdf, current: 1, keys: [{ id: 1, createdAt: now.toISOString(), wrapped }] }, true)
+  await write(
+    path,
+    {
+      format: 'clinic-mesh/keyfile',
+      v: 1,
+      kdf,
+      current: 1,
+      keys: [{ id: 1, createdAt: now.toISOString(), wrapped }],
+    },
+    true,
+  )
   return new Keyring(dataKey)
 }
 
@@ -160,7 +197,11 @@ export async function openKeyFile(path: string, secret: string | Uint8Array): Pr
 }
 
 /** Adds a fresh data key (next id) as current and returns it; pass it to `EncryptedStorageAdapter.rotate`. */
-export async function rotateKeyFile(path: string, secret: string | Uint8Array, options: KeyFileOptions = {}): Promise<DataKey> {
+export async function rotateKeyFile(
+  path: string,
+  secret: string | Uint8Array,
+  options: KeyFileOptions = {},
+): Promise<DataKey> {
   const { data } = await unlock(path, secret)
   const id = Math.max(...data.keys.map((k) => k.id)) + 1
   if (id > MAX_KEY_ID) throw new KeyFileError('malformed', 'key ids exhausted')
@@ -172,7 +213,11 @@ export async function rotateKeyFile(path: string, secret: string | Uint8Array, o
 }
 
 /** Deletes an old key from the file once no chunk needs it (after `reencrypt`). */
-export async function retireKeyFromFile(path: string, secret: string | Uint8Array, id: number): Promise<void> {
+export async function retireKeyFromFile(
+  path: string,
+  secret: string | Uint8Array,
+  id: number,
+): Promise<void> {
   const { data } = await unlock(path, secret)
   if (id === data.current) throw new KeyFileError('in-use', `key ${id} is the current key`)
   if (!data.keys.some((k) => k.id === id)) throw new KeyFileError('unknown-key', `no key ${id} in ${path}`)
@@ -189,6 +234,12 @@ export async function changeKeyFileSecret(
   const { data, raw } = await unlock(path, oldSecret)
   const kdf = { alg: 'scrypt' as const, ...(options.scrypt ?? data.kdf), salt: bytesToHex(randomBytes(16)) }
   const k = await kek(newSecret, kdf)
-  const keys = await Promise.all(data.keys.map(async (e) => ({ ...e, wrapped: await wrap(k, e.id, raw.get(e.id) ?? new Uint8Array()) })))
-  await write(path, { ...data, kdf: { alg: 'scrypt', N: kdf.N, r: kdf.r, p: kdf.p, salt: kdf.salt }, keys }, false)
+  const keys = await Promise.all(
+    data.keys.map(async (e) => ({ ...e, wrapped: await wrap(k, e.id, raw.get(e.id) ?? new Uint8Array()) })),
+  )
+  await write(
+    path,
+    { ...data, kdf: { alg: 'scrypt', N: kdf.N, r: kdf.r, p: kdf.p, salt: kdf.salt }, keys },
+    false,
+  )
 }

@@ -36,7 +36,11 @@ export interface LoginPolicy {
   readonly baseDelayMs: number
 }
 
-export const DEFAULT_LOGIN_POLICY: LoginPolicy = { maxFailures: 5, lockoutMs: 15 * 60_000, baseDelayMs: 1_000 }
+export const DEFAULT_LOGIN_POLICY: LoginPolicy = {
+  maxFailures: 5,
+  lockoutMs: 15 * 60_000,
+  baseDelayMs: 1_000,
+}
 
 /** An unlocked user on this device. `signingKey` is the user's Ed25519 secret key: `logout` wipes it. */
 export interface Session {
@@ -108,11 +112,23 @@ export class LoginGuard {
       signingKey.fill(0)
       throw new ForbiddenError('user-disabled', `user ${userId} is disabled`)
     }
-    return { user: userId, name: user.name, role: user.role, signingKey, publicKey: user.publicKey, startedAt: now }
+    return {
+      user: userId,
+      name: user.name,
+      role: user.role,
+      signingKey,
+      publicKey: user.publicKey,
+      startedAt: now,
+    }
   }
 
   /** Shift change: the current user logs out, the next one logs in (both offline). */
-  async changeShift(current: Session, register: UserRegister, userId: UserId, password: string): Promise<Session> {
+  async changeShift(
+    current: Session,
+    register: UserRegister,
+    userId: UserId,
+    password: string,
+  ): Promise<Session> {
     logout(current)
     return this.login(register, userId, password)
   }

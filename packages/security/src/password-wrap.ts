@@ -21,7 +21,12 @@ export interface PasswordWrapped {
   readonly data: string
 }
 
-async function wrapKeyOf(password: string, salt: Uint8Array, params: ScryptParams, context: string): Promise<CryptoKey> {
+async function wrapKeyOf(
+  password: string,
+  salt: Uint8Array,
+  params: ScryptParams,
+  context: string,
+): Promise<CryptoKey> {
   const master = await deriveKey(password, salt, params)
   const k = hkdf(sha256, master, salt, utf8ToBytes(`clinic-mesh/${context}/v1`), 32)
   master.fill(0)
@@ -33,21 +38,41 @@ async function wrapKeyOf(password: string, salt: Uint8Array, params: ScryptParam
 }
 
 /** Seals `secret` under the password (fresh salt). */
-export async function wrapUnderPassword(password: string, secret: Uint8Array, context: string, aad: Uint8Array, params: ScryptParams = PASSWORD_SCRYPT): Promise<PasswordWrapped> {
+export async function wrapUnderPassword(
+  password: string,
+  secret: Uint8Array,
+  context: string,
+  aad: Uint8Array,
+  params: ScryptParams = PASSWORD_SCRYPT,
+): Promise<PasswordWrapped> {
   const salt = randomBytes(16)
   const key = await wrapKeyOf(password, salt, params, context)
   const data = await gcmSeal(key, secret, aad)
-  return { alg: 'scrypt-hkdf-aes-gcm', N: params.N, r: params.r, p: params.p, salt: bytesToHex(salt), data: bytesToHex(data) }
+  return {
+    alg: 'scrypt-hkdf-aes-gcm',
+    N: params.N,
+    r: params.r,
+    p: params.p,
+    salt: bytesToHex(salt),
+    data: bytesToHex(data),
+  }
 }
 
 /** Opens a `wrapUnderPassword` result; a wrong password (or another aad / context) is `InvalidPasswordError`. */
-export async function unwrapUnderPassword(password: string, wrapped: PasswordWrapped, context: string, aad: Uint8Array): Promise<Uint8Array> {
-  if (wrapped.alg !== 'scrypt-hkdf-aes-gcm') throw new InvalidPasswordError(`unknown wrap ${String(wrapped.alg)}`)
+export async function unwrapUnderPassword(
+  password: string,
+  wrapped: PasswordWrapped,
+  context: string,
+  aad: Uint8Array,
+): Promise<Uint8Array> {
+  if (wrapped.alg !== 'scrypt-hkdf-aes-gcm')
+    throw new InvalidPasswordError(`unknown wrap ${String(wrapped.alg)}`)
   const key = await wrapKeyOf(password, hexToBytes(wrapped.salt), wrapped, context)
   try {
     return await gcmOpen(key, hexToBytes(wrapped.data), aad, context)
   } catch (cause) {
-    if (cause instanceof DecryptionError) throw new InvalidPasswordError('the password does not open this key')
+    if (cause instanceof DecryptionError)
+      throw new InvalidPasswordError('the password does not open this key')
     throw cause
   }
 }
@@ -68,6 +93,7 @@ export async function sealField(keyring: Keyring, field: string, plain: Uint8Arr
 export async function openField(keyring: Keyring, field: string, sealed: string): Promise<Uint8Array> {
   const [id, data] = sealed.split(':')
   const k = keyring.get(Number(id))
-  if (!k || data === undefined || !/^[0-9a-f]*$/.test(data)) throw new DecryptionError(`${field}: not a sealed value of this device`)
+  if (!k || data === undefined || !/^[0-9a-f]*$/.test(data))
+    throw new DecryptionError(`${field}: not a sealed value of this device`)
   return gcmOpen(k.key, hexToBytes(data), fieldAad(field), field)
 }

@@ -41,7 +41,14 @@ interface Rule {
   readonly offline: Offline
 }
 
-const CLINICAL: readonly Role[] = ['registration', 'nurse', 'clinician', 'pharmacist', 'supervisor', 'reviewer']
+const CLINICAL: readonly Role[] = [
+  'registration',
+  'nurse',
+  'clinician',
+  'pharmacist',
+  'supervisor',
+  'reviewer',
+]
 
 /** Seed 001 offline matrix plus the docs/ARCHITECTURE.md decision on offline signing. */
 export const POLICY: Readonly<Record<Action, Rule>> = {
@@ -86,19 +93,31 @@ export interface PolicyContext {
   readonly maxKnowledgeBaseAgeDays?: number
 }
 
-export type Decision = { readonly allowed: true } | { readonly allowed: false; readonly reason: 'role' | 'offline' | 'stale-knowledge-base'; readonly message: string }
+export type Decision =
+  | { readonly allowed: true }
+  | {
+      readonly allowed: false
+      readonly reason: 'role' | 'offline' | 'stale-knowledge-base'
+      readonly message: string
+    }
 
 /** Why (not) — for the UI to explain a greyed-out button. */
 export function decide(role: Role, action: Action, ctx: PolicyContext): Decision {
   const rule = POLICY[action]
-  if (!rule.roles.includes(role)) return { allowed: false, reason: 'role', message: `${role} may not ${action}` }
+  if (!rule.roles.includes(role))
+    return { allowed: false, reason: 'role', message: `${role} may not ${action}` }
   if (ctx.online || rule.offline === 'always') return { allowed: true }
-  if (rule.offline === 'online') return { allowed: false, reason: 'offline', message: `${action} needs a connection to the relay` }
+  if (rule.offline === 'online')
+    return { allowed: false, reason: 'offline', message: `${action} needs a connection to the relay` }
   const age = ctx.knowledgeBaseAgeDays
   const max = ctx.maxKnowledgeBaseAgeDays ?? MAX_KB_AGE_DAYS
   if (age === undefined || !(age >= 0) || age > max) {
     const seen = age === undefined ? 'no knowledge-base snapshot' : `knowledge base is ${age} days old`
-    return { allowed: false, reason: 'stale-knowledge-base', message: `${seen}; offline ${action} needs one younger than ${max} days` }
+    return {
+      allowed: false,
+      reason: 'stale-knowledge-base',
+      message: `${seen}; offline ${action} needs one younger than ${max} days`,
+    }
   }
   return { allowed: true }
 }

@@ -10,7 +10,9 @@ const WILDCARD = new Set(['0.0.0.0', '::', '[::]', ''])
 function interfaceHosts(): string[] {
   return Object.values(networkInterfaces())
     .flat()
-    .flatMap((a) => (a === undefined ? [] : [a.family === 'IPv6' ? `[${a.address.split('%')[0] ?? ''}]` : a.address]))
+    .flatMap((a) =>
+      a === undefined ? [] : [a.family === 'IPv6' ? `[${a.address.split('%')[0] ?? ''}]` : a.address],
+    )
 }
 
 /** The named errors a server answers with (each app has its own error classes and status mapping). */
@@ -32,8 +34,15 @@ export class SameOriginGuard {
   readonly #errors: SameOriginErrors
   readonly #what: string
 
-  constructor(listenHost: string, allowHosts: readonly string[], port: () => number, errors: SameOriginErrors, what = 'this server') {
-    this.#listen = listenHost.includes(':') && !listenHost.startsWith('[') ? `[${listenHost}]` : listenHost.toLowerCase()
+  constructor(
+    listenHost: string,
+    allowHosts: readonly string[],
+    port: () => number,
+    errors: SameOriginErrors,
+    what = 'this server',
+  ) {
+    this.#listen =
+      listenHost.includes(':') && !listenHost.startsWith('[') ? `[${listenHost}]` : listenHost.toLowerCase()
     this.#names = new Set(allowHosts.map((h) => h.trim().toLowerCase()).filter((h) => h !== ''))
     this.#port = port
     this.#errors = errors
@@ -49,13 +58,26 @@ export class SameOriginGuard {
     } catch {
       url = undefined
     }
-    if (!url || url.username !== '' || url.password !== '' || url.pathname !== '/' || url.search !== '' || url.hash !== '') throw this.#errors.host('the Host header is missing or malformed')
+    if (
+      !url ||
+      url.username !== '' ||
+      url.password !== '' ||
+      url.pathname !== '/' ||
+      url.search !== '' ||
+      url.hash !== ''
+    )
+      throw this.#errors.host('the Host header is missing or malformed')
     const name = url.hostname
     if (this.#names.has(name) || this.#names.has(url.host)) return url
     const portOk = url.port === '' || Number(url.port) === this.#port()
-    const own = LOOPBACK.includes(name) || name === this.#listen || (WILDCARD.has(this.#listen) && interfaceHosts().includes(name))
+    const own =
+      LOOPBACK.includes(name) ||
+      name === this.#listen ||
+      (WILDCARD.has(this.#listen) && interfaceHosts().includes(name))
     if (own && portOk) return url
-    throw this.#errors.host(`${this.#what} does not answer for host ${(raw ?? '').slice(0, 100)} (add it with --allow-host)`)
+    throw this.#errors.host(
+      `${this.#what} does not answer for host ${(raw ?? '').slice(0, 100)} (add it with --allow-host)`,
+    )
   }
 
   /** Throws unless the request may be served: Host always, Origin for state changes and upgrades. */
@@ -71,7 +93,9 @@ export class SameOriginGuard {
       from = undefined
     }
     if (!from || `${from.protocol}//${from.host}` !== `${host.protocol}//${host.host}`) {
-      throw this.#errors.origin(`requests from ${origin.slice(0, 100)} are refused: only pages of ${this.#what} may change data or sync`)
+      throw this.#errors.origin(
+        `requests from ${origin.slice(0, 100)} are refused: only pages of ${this.#what} may change data or sync`,
+      )
     }
   }
 }

@@ -17,13 +17,26 @@ export function checkScryptParams(params: ScryptParams): void {
   const { N, r, p } = params
   const pow2 = Number.isInteger(N) && N >= 2 ** 10 && N <= 2 ** 20 && (N & (N - 1)) === 0
   // 128·N·r ≤ 256 MiB: a hostile register entry cannot make login exhaust a tablet's memory
-  if (!pow2 || 128 * N * r > 2 ** 28 || !Number.isInteger(r) || r < 1 || r > 32 || !Number.isInteger(p) || p < 1 || p > 16) {
+  if (
+    !pow2 ||
+    128 * N * r > 2 ** 28 ||
+    !Number.isInteger(r) ||
+    r < 1 ||
+    r > 32 ||
+    !Number.isInteger(p) ||
+    p < 1 ||
+    p > 16
+  ) {
     throw new RangeError(`bad scrypt parameters N=${N} r=${r} p=${p}`)
   }
 }
 
 /** scrypt → 32 bytes, yielding to the event loop while it runs. */
-export async function deriveKey(secret: string | Uint8Array, salt: Uint8Array, params: ScryptParams): Promise<Uint8Array> {
+export async function deriveKey(
+  secret: string | Uint8Array,
+  salt: Uint8Array,
+  params: ScryptParams,
+): Promise<Uint8Array> {
   checkScryptParams(params)
   const pw = typeof secret === 'string' ? utf8ToBytes(secret.normalize('NFKC')) : secret
   return scryptAsync(pw, salt, { N: params.N, r: params.r, p: params.p, dkLen: 32, maxmem: 2 ** 30 })

@@ -47,7 +47,8 @@ export const BATCH_REASONS = [
 ] as const
 export type BatchReason = (typeof BATCH_REASONS)[number]
 
-export type BatchCheck = { readonly ok: true } | { readonly ok: false; readonly reason: BatchReason; readonly detail: string }
+export type BatchCheck =
+  { readonly ok: true } | { readonly ok: false; readonly reason: BatchReason; readonly detail: string }
 
 /** Public keys (hex) the verifier trusts: enrolled devices, users of the register. A revoked device is left out. */
 export interface BatchKeys {
@@ -69,7 +70,9 @@ export const BATCH_SIGNATURE_CONTEXT = 'clinic-mesh/batch/v2'
 /** What both signatures cover: the context + canonical summary, as utf8. The ops are covered through the hash chain. */
 export function batchSigningBytes(s: Summary): Uint8Array {
   const { v, device, user, firstSeq, count, firstPrev, lastHash } = s
-  return utf8ToBytes(`${BATCH_SIGNATURE_CONTEXT}\n${canonicalJson({ v, device, user, firstSeq, count, firstPrev, lastHash })}`)
+  return utf8ToBytes(
+    `${BATCH_SIGNATURE_CONTEXT}\n${canonicalJson({ v, device, user, firstSeq, count, firstPrev, lastHash })}`,
+  )
 }
 
 /** Checks the ops form one unbroken chain of one device and user, each hash recomputed. */
@@ -81,7 +84,8 @@ function checkChain(ops: readonly ChainedOp[]): BatchCheck {
     if (op.device !== first.device || op.user !== first.user) {
       return { ok: false, reason: 'mixed-signers', detail: `op ${op.seq} is by ${op.user}@${op.device}` }
     }
-    if (hashOp(op) !== op.hash) return { ok: false, reason: 'bad-hash', detail: `op ${op.seq} does not hash to its hash` }
+    if (hashOp(op) !== op.hash)
+      return { ok: false, reason: 'bad-hash', detail: `op ${op.seq} does not hash to its hash` }
     if (prev && (op.seq !== prev.seq + 1 || op.prev !== prev.hash)) {
       return { ok: false, reason: 'broken-chain', detail: `op ${op.seq} does not follow op ${prev.seq}` }
     }
@@ -102,7 +106,11 @@ export function splitByUser<Op extends ChainedOp>(ops: readonly Op[]): Op[][] {
 }
 
 /** Signs a run of chained ops: one Ed25519 signature per key per batch instead of one per op. */
-export function signBatch<Op extends ChainedOp>(ops: readonly Op[], userKey: Uint8Array, deviceKey: Uint8Array): SignedBatch<Op> {
+export function signBatch<Op extends ChainedOp>(
+  ops: readonly Op[],
+  userKey: Uint8Array,
+  deviceKey: Uint8Array,
+): SignedBatch<Op> {
   const chain = checkChain(ops)
   if (!chain.ok) throw new RangeError(`cannot sign: ${chain.detail}`)
   const first = ops[0] as Op
@@ -154,11 +162,14 @@ export function verifyBatch(batch: SignedBatch, keys: BatchKeys): BatchCheck {
     return { ok: false, reason: 'summary-mismatch', detail: 'batch summary does not describe its operations' }
   }
   const devicePk = Object.hasOwn(keys.devices, batch.device) ? keys.devices[batch.device] : undefined
-  if (!devicePk) return { ok: false, reason: 'unknown-device', detail: `device ${batch.device} is not trusted` }
+  if (!devicePk)
+    return { ok: false, reason: 'unknown-device', detail: `device ${batch.device} is not trusted` }
   const userPk = Object.hasOwn(keys.users, batch.user) ? keys.users[batch.user] : undefined
   if (!userPk) return { ok: false, reason: 'unknown-user', detail: `user ${batch.user} is not trusted` }
   const msg = batchSigningBytes(batch)
-  if (!sigOk(batch.deviceSignature, msg, devicePk)) return { ok: false, reason: 'bad-device-signature', detail: 'device signature invalid' }
-  if (!sigOk(batch.userSignature, msg, userPk)) return { ok: false, reason: 'bad-user-signature', detail: 'user signature invalid' }
+  if (!sigOk(batch.deviceSignature, msg, devicePk))
+    return { ok: false, reason: 'bad-device-signature', detail: 'device signature invalid' }
+  if (!sigOk(batch.userSignature, msg, userPk))
+    return { ok: false, reason: 'bad-user-signature', detail: 'user signature invalid' }
   return { ok: true }
 }

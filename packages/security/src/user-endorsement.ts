@@ -1,7 +1,14 @@
 import type { UserId } from '@clinic-mesh/contracts'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { bytesToHex, hexToBytes, utf8ToBytes } from './bytes.js'
-import { credentialBytes, isRecordVersion, type PasswordHash, type UserRecord, type UserRegister, type WrappedKey } from './user-register.js'
+import {
+  credentialBytes,
+  isRecordVersion,
+  type PasswordHash,
+  type UserRecord,
+  type UserRegister,
+  type WrappedKey,
+} from './user-register.js'
 
 /**
  * Who vouched for a user: an Ed25519 signature over who they are (id, name, role, status, public key, version) by a
@@ -31,8 +38,12 @@ const CONTEXT = 'clinic-mesh/user-endorsement/v2'
  * The endorsed bytes: JSON of a fixed field order, so both sides agree byte for byte. A record without `version`
  * is of the first format (v1 context, counted as version 0: any versioned record outranks it).
  */
-export function endorsementBytes(userId: UserId, r: Pick<UserRecord, 'name' | 'role' | 'status' | 'publicKey' | 'version'>): Uint8Array {
-  if (r.version === undefined) return utf8ToBytes(JSON.stringify([CONTEXT_V1, userId, r.name, r.role, r.status, r.publicKey]))
+export function endorsementBytes(
+  userId: UserId,
+  r: Pick<UserRecord, 'name' | 'role' | 'status' | 'publicKey' | 'version'>,
+): Uint8Array {
+  if (r.version === undefined)
+    return utf8ToBytes(JSON.stringify([CONTEXT_V1, userId, r.name, r.role, r.status, r.publicKey]))
   return utf8ToBytes(JSON.stringify([CONTEXT, userId, r.name, r.role, r.status, r.publicKey, r.version]))
 }
 
@@ -41,7 +52,11 @@ export function endorsementBytes(userId: UserId, r: Pick<UserRecord, 'name' | 'r
  * at the record's `version` (1 when it has none). A change by an admin endorses `{ ...current, version: current + 1 }`
  * (`nextVersion`).
  */
-export function endorseUser(userId: UserId, record: UserRecord, endorserSecret: Uint8Array): EndorsedUserRecord {
+export function endorseUser(
+  userId: UserId,
+  record: UserRecord,
+  endorserSecret: Uint8Array,
+): EndorsedUserRecord {
   const { endorsement: _old, ...rest } = record as EndorsedUserRecord
   const plain = { ...rest, version: rest.version ?? 1 }
   const signature = bytesToHex(ed25519.sign(endorsementBytes(userId, plain), endorserSecret))
@@ -100,8 +115,16 @@ const str = (v: unknown): v is string => typeof v === 'string'
 
 function endorsedPartOf(r: unknown): EndorsedPart | undefined {
   const u = r as Partial<EndorsedUserRecord> | undefined
-  if (!u || typeof u !== 'object' || !u.endorsement || !str(u.endorsement.by) || !str(u.endorsement.signature)) return undefined
-  if (!str(u.name) || !str(u.role) || !str(u.status) || !str(u.publicKey) || !isRecordVersion(u.version)) return undefined
+  if (
+    !u ||
+    typeof u !== 'object' ||
+    !u.endorsement ||
+    !str(u.endorsement.by) ||
+    !str(u.endorsement.signature)
+  )
+    return undefined
+  if (!str(u.name) || !str(u.role) || !str(u.status) || !str(u.publicKey) || !isRecordVersion(u.version))
+    return undefined
   return {
     name: u.name,
     role: u.role,
@@ -114,8 +137,21 @@ function endorsedPartOf(r: unknown): EndorsedPart | undefined {
 
 function credentialPartOf(r: unknown): CredentialPart | undefined {
   const u = r as Partial<UserRecord> | undefined
-  if (!u || typeof u !== 'object' || !str(u.publicKey) || !str(u.credentialSignature) || !isRecordVersion(u.credentialVersion)) return undefined
-  if (!u.passwordHash || typeof u.passwordHash !== 'object' || !u.wrappedSigningKey || typeof u.wrappedSigningKey !== 'object') return undefined
+  if (
+    !u ||
+    typeof u !== 'object' ||
+    !str(u.publicKey) ||
+    !str(u.credentialSignature) ||
+    !isRecordVersion(u.credentialVersion)
+  )
+    return undefined
+  if (
+    !u.passwordHash ||
+    typeof u.passwordHash !== 'object' ||
+    !u.wrappedSigningKey ||
+    typeof u.wrappedSigningKey !== 'object'
+  )
+    return undefined
   const ph = u.passwordHash
   const wk = u.wrappedSigningKey
   return {
@@ -129,7 +165,11 @@ function credentialPartOf(r: unknown): CredentialPart | undefined {
 
 function endorsementHolds(userId: string, e: EndorsedPart): boolean {
   try {
-    return ed25519.verify(hexToBytes(e.endorsement.signature), endorsementBytes(userId as UserId, e), hexToBytes(e.endorsement.by))
+    return ed25519.verify(
+      hexToBytes(e.endorsement.signature),
+      endorsementBytes(userId as UserId, e),
+      hexToBytes(e.endorsement.by),
+    )
   } catch {
     return false
   }
@@ -138,7 +178,11 @@ function endorsementHolds(userId: string, e: EndorsedPart): boolean {
 function credentialHolds(userId: string, c: CredentialPart): boolean {
   if (!c.passwordHash || !c.wrappedSigningKey) return false
   try {
-    const msg = credentialBytes(userId as UserId, { ...c, passwordHash: c.passwordHash, wrappedSigningKey: c.wrappedSigningKey })
+    const msg = credentialBytes(userId as UserId, {
+      ...c,
+      passwordHash: c.passwordHash,
+      wrappedSigningKey: c.wrappedSigningKey,
+    })
     return ed25519.verify(hexToBytes(c.credentialSignature), msg, hexToBytes(c.publicKey))
   } catch {
     return false
@@ -167,7 +211,8 @@ export function compareCredentials(a: CredentialPart, b: CredentialPart): number
   return a.credentialSignature < b.credentialSignature ? 1 : -1
 }
 
-const sameWho = (a: EndorsedPart, b: EndorsedPart): boolean => a.name === b.name && a.role === b.role && a.status === b.status && a.publicKey === b.publicKey
+const sameWho = (a: EndorsedPart, b: EndorsedPart): boolean =>
+  a.name === b.name && a.role === b.role && a.status === b.status && a.publicKey === b.publicKey
 
 /**
  * The users of `register` as a holder who keeps `held` (its high-water state) believes them.
@@ -182,7 +227,11 @@ const sameWho = (a: EndorsedPart, b: EndorsedPart): boolean => a.name === b.name
  * older record back in. Credentials held without their verifier (`CredentialPart` from a file) still refuse older
  * ones; the user signs in again once the newer credentials are back in the document.
  */
-export function reconcileUsers(register: UserRegister, held: UserHighWater, rootKeys: readonly string[]): ReconciledUsers {
+export function reconcileUsers(
+  register: UserRegister,
+  held: UserHighWater,
+  rootKeys: readonly string[],
+): ReconciledUsers {
   const roots = new Set(rootKeys.map((k) => k.toLowerCase()))
   const docUsers = (register?.users ?? {}) as Record<string, unknown>
   const ids = new Set([...Object.keys(docUsers), ...Object.keys(held)])
@@ -193,9 +242,20 @@ export function reconcileUsers(register: UserRegister, held: UserHighWater, root
     const list: EndorsedPart[] = []
     const fromDoc = Object.hasOwn(docUsers, id) ? endorsedPartOf(docUsers[id]) : undefined
     const fromHeld = Object.hasOwn(held, id) ? endorsedPartOf(held[id]?.endorsed) : undefined
-    for (const e of [fromHeld, fromDoc]) if (e && endorsementHolds(id, e) && !list.some((o) => o.endorsement.signature === e.endorsement.signature)) list.push(e)
+    for (const e of [fromHeld, fromDoc])
+      if (
+        e &&
+        endorsementHolds(id, e) &&
+        !list.some((o) => o.endorsement.signature === e.endorsement.signature)
+      )
+        list.push(e)
     list.sort((a, b) => compareEndorsed(b, a))
-    if (list.length === 2 && (list[0]!.version ?? 0) === (list[1]!.version ?? 0) && !sameWho(list[0]!, list[1]!)) conflicts.push(id)
+    if (
+      list.length === 2 &&
+      (list[0]!.version ?? 0) === (list[1]!.version ?? 0) &&
+      !sameWho(list[0]!, list[1]!)
+    )
+      conflicts.push(id)
     candidates.set(id, list)
   }
   // (a list: a forged record may copy a real admin's public key; it must not hide the real one)
@@ -203,7 +263,8 @@ export function reconcileUsers(register: UserRegister, held: UserHighWater, root
   for (const [id, list] of candidates) {
     for (const e of list) {
       const k = e.publicKey.toLowerCase()
-      if (e.role === 'admin' && e.status === 'active' && !(adminsByKey.get(k) ?? []).includes(id)) adminsByKey.set(k, [...(adminsByKey.get(k) ?? []), id])
+      if (e.role === 'admin' && e.status === 'active' && !(adminsByKey.get(k) ?? []).includes(id))
+        adminsByKey.set(k, [...(adminsByKey.get(k) ?? []), id])
     }
   }
   // the floor: the held record, once its own signature holds (a tampered local file sets no floor)
@@ -222,11 +283,18 @@ export function reconcileUsers(register: UserRegister, held: UserHighWater, root
       if (floor && compareEndorsed(e, floor) < 0) continue
       const by = e.endorsement.by.toLowerCase()
       const inner = new Set([...path, id])
-      const vouched = roots.has(by) || (adminsByKey.get(by) ?? []).some((a) => {
-        if (a === id) return false
-        const admin = chosen(a, inner)
-        return admin !== undefined && admin.role === 'admin' && admin.status === 'active' && admin.publicKey.toLowerCase() === by
-      })
+      const vouched =
+        roots.has(by) ||
+        (adminsByKey.get(by) ?? []).some((a) => {
+          if (a === id) return false
+          const admin = chosen(a, inner)
+          return (
+            admin !== undefined &&
+            admin.role === 'admin' &&
+            admin.status === 'active' &&
+            admin.publicKey.toLowerCase() === by
+          )
+        })
       if (vouched) {
         pick = e
         break
@@ -250,19 +318,39 @@ export function reconcileUsers(register: UserRegister, held: UserHighWater, root
     const docCred = Object.hasOwn(docUsers, id) ? credentialPartOf(docUsers[id]) : undefined
     const heldCred = before?.credential?.publicKey === e.publicKey ? before.credential : undefined
     let cred: CredentialPart | undefined
-    for (const c of [docCred && docCred.publicKey === e.publicKey && credentialHolds(id, docCred) ? docCred : undefined, heldCred && (!heldCred.passwordHash || credentialHolds(id, heldCred)) ? heldCred : undefined]) {
+    for (const c of [
+      docCred && docCred.publicKey === e.publicKey && credentialHolds(id, docCred) ? docCred : undefined,
+      heldCred && (!heldCred.passwordHash || credentialHolds(id, heldCred)) ? heldCred : undefined,
+    ]) {
       if (!c) continue
       const cmp = cred === undefined ? 1 : compareCredentials(c, cred)
       // on a tie (the same credentials) the one carrying its verifier wins: a held marker is not usable itself
       if (cmp > 0 || (cmp === 0 && c.passwordHash && !cred?.passwordHash)) cred = c
     }
     next[id] = { endorsed: e, ...(cred ? { credential: cred } : {}) }
-    if (!before || before.endorsed.endorsement?.signature !== e.endorsement.signature || before.credential?.credentialSignature !== cred?.credentialSignature) changed = true
+    if (
+      !before ||
+      before.endorsed.endorsement?.signature !== e.endorsement.signature ||
+      before.credential?.credentialSignature !== cred?.credentialSignature
+    )
+      changed = true
     if (!cred?.passwordHash || !cred.wrappedSigningKey) continue // credentials unknown here: cannot sign in on this holder
-    const record: EndorsedUserRecord = { ...e, passwordHash: cred.passwordHash, wrappedSigningKey: cred.wrappedSigningKey, credentialSignature: cred.credentialSignature, ...(cred.credentialVersion !== undefined ? { credentialVersion: cred.credentialVersion } : {}) }
+    const record: EndorsedUserRecord = {
+      ...e,
+      passwordHash: cred.passwordHash,
+      wrappedSigningKey: cred.wrappedSigningKey,
+      credentialSignature: cred.credentialSignature,
+      ...(cred.credentialVersion !== undefined ? { credentialVersion: cred.credentialVersion } : {}),
+    }
     users.users[id] = record
-    const inDoc = Object.hasOwn(docUsers, id) ? (docUsers[id] as Partial<EndorsedUserRecord> | undefined) : undefined
-    if (inDoc?.endorsement?.signature !== e.endorsement.signature || inDoc?.credentialSignature !== cred.credentialSignature) stale.push(id)
+    const inDoc = Object.hasOwn(docUsers, id)
+      ? (docUsers[id] as Partial<EndorsedUserRecord> | undefined)
+      : undefined
+    if (
+      inDoc?.endorsement?.signature !== e.endorsement.signature ||
+      inDoc?.credentialSignature !== cred.credentialSignature
+    )
+      stale.push(id)
   }
   for (const id of Object.keys(held)) if (!Object.hasOwn(next, id)) changed = true
   return { users, held: next, changed, stale, conflicts }
@@ -273,7 +361,18 @@ export function withoutVerifiers(held: UserHighWater): UserHighWater {
   const out: UserHighWater = {}
   for (const [id, h] of Object.entries(held)) {
     const c = h.credential
-    out[id] = { endorsed: h.endorsed, ...(c ? { credential: { publicKey: c.publicKey, ...(c.credentialVersion !== undefined ? { credentialVersion: c.credentialVersion } : {}), credentialSignature: c.credentialSignature } } : {}) }
+    out[id] = {
+      endorsed: h.endorsed,
+      ...(c
+        ? {
+            credential: {
+              publicKey: c.publicKey,
+              ...(c.credentialVersion !== undefined ? { credentialVersion: c.credentialVersion } : {}),
+              credentialSignature: c.credentialSignature,
+            },
+          }
+        : {}),
+    }
   }
   return out
 }

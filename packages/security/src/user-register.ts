@@ -57,11 +57,15 @@ const CREDENTIAL_CONTEXT = 'clinic-mesh/user-credentials/v2'
  * credential version (so an older password record can be told from a newer one). A record without
  * `credentialVersion` is of the first format (v1 context, version 0).
  */
-export function credentialBytes(userId: UserId, r: Pick<UserRecord, 'publicKey' | 'passwordHash' | 'wrappedSigningKey' | 'credentialVersion'>): Uint8Array {
+export function credentialBytes(
+  userId: UserId,
+  r: Pick<UserRecord, 'publicKey' | 'passwordHash' | 'wrappedSigningKey' | 'credentialVersion'>,
+): Uint8Array {
   const ph = r.passwordHash
   const wk = r.wrappedSigningKey
   const fields = [userId, r.publicKey, [ph.alg, ph.N, ph.r, ph.p, ph.salt, ph.hash], [wk.alg, wk.data]]
-  if (r.credentialVersion === undefined) return utf8ToBytes(JSON.stringify([CREDENTIAL_CONTEXT_V1, ...fields]))
+  if (r.credentialVersion === undefined)
+    return utf8ToBytes(JSON.stringify([CREDENTIAL_CONTEXT_V1, ...fields]))
   return utf8ToBytes(JSON.stringify([CREDENTIAL_CONTEXT, ...fields, r.credentialVersion]))
 }
 
@@ -83,7 +87,12 @@ export const MIN_PASSWORD_LENGTH = 8
 
 /** `usr_<slug of the name>`: stable, so the same person created on two devices offline is one user id. */
 export function userIdOf(name: string): UserId {
-  const slug = name.trim().toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')
+  const slug = name
+    .trim()
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
   if (!slug) throw new RangeError('a user name needs at least one letter or digit')
   return `usr_${slug}` as UserId
 }
@@ -99,7 +108,11 @@ const WRAP_INFO = utf8ToBytes('clinic-mesh/signing-key-wrap/v1')
  * One scrypt run per login gives two independent 32-byte keys through HKDF: the verifier (stored) and the key that
  * wraps the signing key (never stored). Knowing the verifier does not give the wrapping key.
  */
-async function derive(password: string, salt: Uint8Array, params: ScryptParams): Promise<{ verifier: Uint8Array; wrapKey: Uint8Array }> {
+async function derive(
+  password: string,
+  salt: Uint8Array,
+  params: ScryptParams,
+): Promise<{ verifier: Uint8Array; wrapKey: Uint8Array }> {
   const master = await deriveKey(password, salt, params)
   const out = {
     verifier: hkdf(sha256, master, salt, VERIFIER_INFO, 32),
@@ -109,7 +122,8 @@ async function derive(password: string, salt: Uint8Array, params: ScryptParams):
   return out
 }
 
-const wrapAad = (userId: UserId, publicKey: string): Uint8Array => utf8ToBytes(`clinic-mesh/user-key/v1:${userId}:${publicKey}`)
+const wrapAad = (userId: UserId, publicKey: string): Uint8Array =>
+  utf8ToBytes(`clinic-mesh/user-key/v1:${userId}:${publicKey}`)
 
 async function seal(
   userId: UserId,
@@ -117,20 +131,36 @@ async function seal(
   secretKey: Uint8Array,
   params: ScryptParams,
   credentialVersion: number,
-): Promise<Pick<UserRecord, 'passwordHash' | 'publicKey' | 'wrappedSigningKey' | 'credentialSignature' | 'credentialVersion'>> {
-  if (password.length < MIN_PASSWORD_LENGTH) throw new InvalidPasswordError(`passwords have at least ${MIN_PASSWORD_LENGTH} characters`)
+): Promise<
+  Pick<
+    UserRecord,
+    'passwordHash' | 'publicKey' | 'wrappedSigningKey' | 'credentialSignature' | 'credentialVersion'
+  >
+> {
+  if (password.length < MIN_PASSWORD_LENGTH)
+    throw new InvalidPasswordError(`passwords have at least ${MIN_PASSWORD_LENGTH} characters`)
   const salt = randomBytes(16)
   const { verifier, wrapKey } = await derive(password, salt, params)
   const publicKey = bytesToHex(ed25519.getPublicKey(secretKey))
   const data = await gcmSeal(await importAesKey(wrapKey), secretKey, wrapAad(userId, publicKey))
   wrapKey.fill(0)
   const credentials = {
-    passwordHash: { alg: 'scrypt', N: params.N, r: params.r, p: params.p, salt: bytesToHex(salt), hash: bytesToHex(verifier) },
+    passwordHash: {
+      alg: 'scrypt',
+      N: params.N,
+      r: params.r,
+      p: params.p,
+      salt: bytesToHex(salt),
+      hash: bytesToHex(verifier),
+    },
     publicKey,
     wrappedSigningKey: { alg: 'AES-GCM', data: bytesToHex(data) },
     credentialVersion,
   } as const
-  return { ...credentials, credentialSignature: bytesToHex(ed25519.sign(credentialBytes(userId, credentials), secretKey)) }
+  return {
+    ...credentials,
+    credentialSignature: bytesToHex(ed25519.sign(credentialBytes(userId, credentials), secretKey)),
+  }
 }
 
 export interface CreateUserInput {
@@ -171,12 +201,22 @@ export async function verifyPassword(user: UserRecord, password: string): Promis
 }
 
 /** Verifies the password and unwraps the user's Ed25519 secret key; `InvalidPasswordError` on a wrong password. */
-export async function unlockSigningKey(userId: UserId, user: UserRecord, password: string): Promise<Uint8Array> {
+export async function unlockSigningKey(
+  userId: UserId,
+  user: UserRecord,
+  password: string,
+): Promise<Uint8Array> {
   const wrapKey = await check(user, password)
   if (!wrapKey) throw new InvalidPasswordError()
   try {
-    const secret = await gcmOpen(await importAesKey(wrapKey), hexToBytes(user.wrappedSigningKey.data), wrapAad(userId, user.publicKey), `signing key of ${userId}`)
-    if (bytesToHex(ed25519.getPublicKey(secret)) !== user.publicKey) throw new DecryptionError(`signing key of ${userId} does not match its public key`)
+    const secret = await gcmOpen(
+      await importAesKey(wrapKey),
+      hexToBytes(user.wrappedSigningKey.data),
+      wrapAad(userId, user.publicKey),
+      `signing key of ${userId}`,
+    )
+    if (bytesToHex(ed25519.getPublicKey(secret)) !== user.publicKey)
+      throw new DecryptionError(`signing key of ${userId} does not match its public key`)
     return secret
   } finally {
     wrapKey.fill(0)
@@ -184,7 +224,13 @@ export async function unlockSigningKey(userId: UserId, user: UserRecord, passwor
 }
 
 /** The same user with a new password: same signing key (same public key), new salt, new wrap. */
-export async function changePassword(userId: UserId, user: UserRecord, oldPassword: string, newPassword: string, scrypt?: ScryptParams): Promise<UserRecord> {
+export async function changePassword(
+  userId: UserId,
+  user: UserRecord,
+  oldPassword: string,
+  newPassword: string,
+  scrypt?: ScryptParams,
+): Promise<UserRecord> {
   const secretKey = await unlockSigningKey(userId, user, oldPassword)
   try {
     return await rewrapUser(userId, user, secretKey, newPassword, scrypt)
@@ -197,7 +243,16 @@ export async function changePassword(userId: UserId, user: UserRecord, oldPasswo
  * As `changePassword`, with the signing key already unlocked (e.g. by the sign-in that checked the old password).
  * The new credentials carry the next credential version; the admin's endorsement (and its version) stays.
  */
-export async function rewrapUser(userId: UserId, user: UserRecord, secretKey: Uint8Array, newPassword: string, scrypt?: ScryptParams): Promise<UserRecord> {
+export async function rewrapUser(
+  userId: UserId,
+  user: UserRecord,
+  secretKey: Uint8Array,
+  newPassword: string,
+  scrypt?: ScryptParams,
+): Promise<UserRecord> {
   const params = scrypt ?? { N: user.passwordHash.N, r: user.passwordHash.r, p: user.passwordHash.p }
-  return { ...user, ...(await seal(userId, newPassword, secretKey, params, (user.credentialVersion ?? 0) + 1)) }
+  return {
+    ...user,
+    ...(await seal(userId, newPassword, secretKey, params, (user.credentialVersion ?? 0) + 1)),
+  }
 }

@@ -1,4 +1,11 @@
-import { type AuditEntry, AuditLog, hashAuditEntry, signAuditHead, verifyAuditHead, verifyChain } from '@clinic-mesh/security'
+import {
+  type AuditEntry,
+  AuditLog,
+  hashAuditEntry,
+  signAuditHead,
+  verifyAuditHead,
+  verifyChain,
+} from '@clinic-mesh/security'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { bytesToHex } from '@noble/hashes/utils.js'
 import { describe, expect, it } from 'vitest'
@@ -27,8 +34,14 @@ describe('audit log', () => {
   it('detects an altered entry, even when its own hash is recomputed', () => {
     const entries = [...sampleLog().entries]
     const e = entries[1]!
-    expect(verifyChain(entries.map((x, i) => (i === 1 ? { ...e, user: 'u_mallory' } : x)))).toMatchObject({ ok: false, reason: 'bad-hash', index: 1 })
-    expect(verifyChain(entries.map((x, i) => (i === 1 ? rehash({ ...e, target: 'chart_9' }) : x)))).toMatchObject({ ok: false, index: 2 })
+    expect(verifyChain(entries.map((x, i) => (i === 1 ? { ...e, user: 'u_mallory' } : x)))).toMatchObject({
+      ok: false,
+      reason: 'bad-hash',
+      index: 1,
+    })
+    expect(
+      verifyChain(entries.map((x, i) => (i === 1 ? rehash({ ...e, target: 'chart_9' }) : x))),
+    ).toMatchObject({ ok: false, index: 2 })
   })
 
   it('detects a deleted entry in the middle', () => {
@@ -49,7 +62,8 @@ describe('audit log', () => {
     expect(verifyChain(truncated, { anchor })).toMatchObject({ ok: false, reason: 'truncated' })
     // a full rewrite that hides one read of chart_3
     const rewritten = AuditLog.create('dev_tablet3', () => new Date(Date.UTC(2026, 0, 5, 8, 1)))
-    for (const e of log.entries) if (e.target !== 'chart_3') rewritten.append({ user: e.user, action: e.action, target: e.target })
+    for (const e of log.entries)
+      if (e.target !== 'chart_3') rewritten.append({ user: e.user, action: e.action, target: e.target })
     rewritten.append({ user: 'u_ann', action: 'read', target: 'chart_2' })
     expect(verifyChain(rewritten.entries)).toMatchObject({ ok: true })
     expect(verifyChain(rewritten.entries, { anchor })).toMatchObject({ ok: false, reason: 'anchor-mismatch' })
@@ -65,9 +79,14 @@ describe('audit log', () => {
 
   it('resume refuses a tampered chain and continues a good one', () => {
     const log = sampleLog()
-    expect(() => AuditLog.resume('dev_tablet3', log.entries.slice(1))).toThrow(expect.objectContaining({ name: 'AuditChainError' }))
+    expect(() => AuditLog.resume('dev_tablet3', log.entries.slice(1))).toThrow(
+      expect.objectContaining({ name: 'AuditChainError' }),
+    )
     const again = AuditLog.resume('dev_tablet3', log.entries)
-    expect(again.append({ user: 'u_ann', action: 'read', target: 'chart_1' })).toMatchObject({ seq: 6, prevHash: log.head?.hash })
+    expect(again.append({ user: 'u_ann', action: 'read', target: 'chart_1' })).toMatchObject({
+      seq: 6,
+      prevHash: log.head?.hash,
+    })
     expect(verifyChain(again.entries)).toMatchObject({ ok: true })
   })
 

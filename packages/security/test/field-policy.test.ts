@@ -1,26 +1,60 @@
 import * as A from '@automerge/automerge'
 import { ROLES, type Role } from '@clinic-mesh/contracts'
 import { describe, expect, it } from 'vitest'
-import { DOC_KINDS, READ_POLICY, checkWrites, decideWrite, mayRead, resolveChanges, type DocKind } from '../src/index.js'
+import {
+  DOC_KINDS,
+  READ_POLICY,
+  checkWrites,
+  decideWrite,
+  mayRead,
+  resolveChanges,
+  type DocKind,
+} from '../src/index.js'
 
 const E = ['charts', 'pt_1', 'encounters', 'en_1']
-const w = (path: (string | number)[], overwrite = false, value?: unknown) => ({ path, overwrite, ...(value !== undefined ? { value } : {}) })
-const allowed = (role: Role, kind: DocKind, path: (string | number)[], overwrite = false, value?: unknown) => decideWrite(role, kind, w(path, overwrite, value), 'web-me').allowed
+const w = (path: (string | number)[], overwrite = false, value?: unknown) => ({
+  path,
+  overwrite,
+  ...(value !== undefined ? { value } : {}),
+})
+const allowed = (role: Role, kind: DocKind, path: (string | number)[], overwrite = false, value?: unknown) =>
+  decideWrite(role, kind, w(path, overwrite, value), 'web-me').allowed
 
 describe('field policy: who writes which field of a chart from a browser', () => {
   it('gives each section of a visit to its role, and nothing else', () => {
     const cases: [string[], Role[]][] = [
-      [[...E, 'registration', 'reason'], ['registration', 'nurse', 'clinician']],
-      [[...E, 'registration', 'queue'], ['registration', 'nurse', 'clinician', 'pharmacist']],
-      [[...E, 'triage', 'vitals', 'v1', 'values', 'pulseBpm'], ['nurse', 'clinician']],
-      [[...E, 'clinician', 'notes'], ['nurse', 'clinician']],
+      [
+        [...E, 'registration', 'reason'],
+        ['registration', 'nurse', 'clinician'],
+      ],
+      [
+        [...E, 'registration', 'queue'],
+        ['registration', 'nurse', 'clinician', 'pharmacist'],
+      ],
+      [
+        [...E, 'triage', 'vitals', 'v1', 'values', 'pulseBpm'],
+        ['nurse', 'clinician'],
+      ],
+      [
+        [...E, 'clinician', 'notes'],
+        ['nurse', 'clinician'],
+      ],
       [[...E, 'clinician', 'diagnoses', 'dx1', 'text'], ['clinician']],
       [[...E, 'orders', 'o1', 'text'], ['clinician']],
       [[...E, 'pharmacy', 'dispensed', 'd1', 'prescriptionHash'], ['pharmacist']],
       [['charts', 'pt_1', 'prescriptions', 'rx1', 'items', 'i1', 'dose'], ['clinician']],
-      [['charts', 'pt_1', 'mar', 'm1', 'dose'], ['nurse', 'clinician']],
-      [['charts', 'pt_1', 'patient', 'name', 'given'], ['registration', 'nurse', 'clinician']],
-      [['charts', 'pt_1', 'patient', 'allergies', 'a1', 'substance'], ['nurse', 'clinician']],
+      [
+        ['charts', 'pt_1', 'mar', 'm1', 'dose'],
+        ['nurse', 'clinician'],
+      ],
+      [
+        ['charts', 'pt_1', 'patient', 'name', 'given'],
+        ['registration', 'nurse', 'clinician'],
+      ],
+      [
+        ['charts', 'pt_1', 'patient', 'allergies', 'a1', 'substance'],
+        ['nurse', 'clinician'],
+      ],
     ]
     for (const [path, roles] of cases) {
       const who = ROLES.filter((r) => allowed(r, 'chart-bucket', path))
@@ -29,9 +63,27 @@ describe('field policy: who writes which field of a chart from a browser', () =>
   })
 
   it('leaves signatures and signed status to the node, keeps MAR append-only, and refuses unknown fields', () => {
-    expect(allowed('clinician', 'chart-bucket', ['charts', 'pt_1', 'prescriptions', 'rx1', 'signed', 'signature'])).toBe(false)
-    expect(allowed('clinician', 'chart-bucket', ['charts', 'pt_1', 'prescriptions', 'rx1', 'status'], true, 'signed')).toBe(false)
-    expect(allowed('clinician', 'chart-bucket', ['charts', 'pt_1', 'prescriptions', 'rx1', 'status'], false, 'draft')).toBe(true)
+    expect(
+      allowed('clinician', 'chart-bucket', ['charts', 'pt_1', 'prescriptions', 'rx1', 'signed', 'signature']),
+    ).toBe(false)
+    expect(
+      allowed(
+        'clinician',
+        'chart-bucket',
+        ['charts', 'pt_1', 'prescriptions', 'rx1', 'status'],
+        true,
+        'signed',
+      ),
+    ).toBe(false)
+    expect(
+      allowed(
+        'clinician',
+        'chart-bucket',
+        ['charts', 'pt_1', 'prescriptions', 'rx1', 'status'],
+        false,
+        'draft',
+      ),
+    ).toBe(true)
     expect(allowed('nurse', 'chart-bucket', ['charts', 'pt_1', 'mar', 'm1', 'dose'], false)).toBe(true)
     expect(allowed('nurse', 'chart-bucket', ['charts', 'pt_1', 'mar', 'm1', 'dose'], true)).toBe(false)
     expect(allowed('registration', 'chart-bucket', ['charts', 'pt_1'], true)).toBe(false) // deleting a chart
@@ -41,16 +93,35 @@ describe('field policy: who writes which field of a chart from a browser', () =>
 
   it('lets a browser write only its own entry of the records root, and nothing of the node-only documents', () => {
     expect(decideWrite('nurse', 'records-root', w(['bootstrapped', 'web-me']), 'web-me').allowed).toBe(true)
-    expect(decideWrite('nurse', 'records-root', w(['bootstrapped', 'dev_other']), 'web-me').allowed).toBe(false)
+    expect(decideWrite('nurse', 'records-root', w(['bootstrapped', 'dev_other']), 'web-me').allowed).toBe(
+      false,
+    )
     expect(decideWrite('nurse', 'records-root', w(['chartBuckets', 0]), 'web-me').allowed).toBe(false)
-    for (const kind of ['directory', 'index-shard', 'ledger-log', 'settled-inventory', 'conflict-queue', 'membership', 'users', 'audit'] as const) {
+    for (const kind of [
+      'directory',
+      'index-shard',
+      'ledger-log',
+      'settled-inventory',
+      'conflict-queue',
+      'membership',
+      'users',
+      'audit',
+    ] as const) {
       for (const role of ROLES) expect(allowed(role, kind, ['anything']), `${role} ${kind}`).toBe(false)
     }
   })
 
   it('never sends the user register, membership, audit trail or ledger to a browser; charts only to clinical roles', () => {
     for (const role of ROLES) {
-      for (const kind of ['users', 'membership', 'audit', 'ledger-log', 'settled-inventory', 'conflict-queue'] as const) expect(mayRead(role, kind)).toBe(false)
+      for (const kind of [
+        'users',
+        'membership',
+        'audit',
+        'ledger-log',
+        'settled-inventory',
+        'conflict-queue',
+      ] as const)
+        expect(mayRead(role, kind)).toBe(false)
     }
     expect(mayRead('admin', 'chart-bucket')).toBe(false)
     expect(mayRead('nurse', 'chart-bucket')).toBe(true)
@@ -59,7 +130,8 @@ describe('field policy: who writes which field of a chart from a browser', () =>
 })
 
 describe('resolveChanges: every operation of an incoming change, with its path', () => {
-  const base = (): A.Doc<{ charts: Record<string, { notes: string; dx: Record<string, unknown> }> }> => A.from({ charts: { pt_1: { notes: 'ab', dx: {} } } })
+  const base = (): A.Doc<{ charts: Record<string, { notes: string; dx: Record<string, unknown> }> }> =>
+    A.from({ charts: { pt_1: { notes: 'ab', dx: {} } } })
 
   it('finds a write hidden beside an allowed one, in objects the change creates and in older ones', () => {
     const doc = base()
@@ -98,9 +170,20 @@ describe('resolveChanges: every operation of an incoming change, with its path',
   })
 
   it("refuses a whole batch when one write is outside the role (a clerk's diagnosis beside a queue move)", () => {
-    const doc = A.from({ charts: { pt_1: { encounters: { en_1: { registration: { queue: 'waiting' }, clinician: { diagnoses: {} } } } } } })
+    const doc = A.from({
+      charts: {
+        pt_1: { encounters: { en_1: { registration: { queue: 'waiting' }, clinician: { diagnoses: {} } } } },
+      },
+    })
     const changed = A.change(A.clone(doc), (d) => {
-      const enc = (d.charts.pt_1 as { encounters: Record<string, { registration: { queue: string }; clinician: { diagnoses: Record<string, unknown> } }> }).encounters.en_1!
+      const enc = (
+        d.charts.pt_1 as {
+          encounters: Record<
+            string,
+            { registration: { queue: string }; clinician: { diagnoses: Record<string, unknown> } }
+          >
+        }
+      ).encounters.en_1!
       enc.registration.queue = 'triage'
       enc.clinician.diagnoses.dx = { text: 'x' }
     })

@@ -22,17 +22,29 @@ describe('key file', () => {
 
   it('holds only a wrapped key: the raw data key is nowhere in the file', async () => {
     await createKeyFile(path, SECRET, { scrypt: TEST_SCRYPT })
-    const file = JSON.parse(await readFile(path, 'utf8')) as { kdf: { alg: string; N: number }; keys: { wrapped: string }[] }
+    const file = JSON.parse(await readFile(path, 'utf8')) as {
+      kdf: { alg: string; N: number }
+      keys: { wrapped: string }[]
+    }
     expect(file.kdf).toMatchObject({ alg: 'scrypt', N: TEST_SCRYPT.N })
     expect(file.keys[0]?.wrapped).toHaveLength((12 + 32 + 16) * 2)
   })
 
   it('refuses to overwrite an existing key file, and names missing and malformed files', async () => {
     await createKeyFile(path, SECRET, { scrypt: TEST_SCRYPT })
-    await expect(createKeyFile(path, SECRET, { scrypt: TEST_SCRYPT })).rejects.toMatchObject({ name: 'KeyFileError', reason: 'exists' })
-    await expect(openKeyFile(join(dir.path, 'nope.key'), SECRET)).rejects.toMatchObject({ name: 'KeyFileError', reason: 'missing' })
+    await expect(createKeyFile(path, SECRET, { scrypt: TEST_SCRYPT })).rejects.toMatchObject({
+      name: 'KeyFileError',
+      reason: 'exists',
+    })
+    await expect(openKeyFile(join(dir.path, 'nope.key'), SECRET)).rejects.toMatchObject({
+      name: 'KeyFileError',
+      reason: 'missing',
+    })
     await writeFile(join(dir.path, 'bad.key'), '{"format":"something-else"}')
-    await expect(openKeyFile(join(dir.path, 'bad.key'), SECRET)).rejects.toMatchObject({ name: 'KeyFileError', reason: 'malformed' })
+    await expect(openKeyFile(join(dir.path, 'bad.key'), SECRET)).rejects.toMatchObject({
+      name: 'KeyFileError',
+      reason: 'malformed',
+    })
   })
 
   it('a wrapped key relabelled with another id does not unwrap', async () => {
@@ -43,6 +55,9 @@ describe('key file', () => {
     if (!k1 || !k2) throw new Error('expected two keys')
     ;[k1.wrapped, k2.wrapped] = [k2.wrapped, k1.wrapped]
     await writeFile(path, JSON.stringify(file))
-    await expect(openKeyFile(path, SECRET)).rejects.toMatchObject({ name: 'KeyFileError', reason: 'wrong-secret' })
+    await expect(openKeyFile(path, SECRET)).rejects.toMatchObject({
+      name: 'KeyFileError',
+      reason: 'wrong-secret',
+    })
   })
 })

@@ -8,8 +8,20 @@ const CLIN = 'u_clin' as UserId
 const register: UserRegister = { users: {} }
 
 beforeAll(async () => {
-  register.users[NURSE] = await createUser({ userId: NURSE, name: 'Grace', role: 'nurse', password: 'morning-shift-1', scrypt: TEST_SCRYPT })
-  register.users[CLIN] = await createUser({ userId: CLIN, name: 'Peter', role: 'clinician', password: 'night-shift-22', scrypt: TEST_SCRYPT })
+  register.users[NURSE] = await createUser({
+    userId: NURSE,
+    name: 'Grace',
+    role: 'nurse',
+    password: 'morning-shift-1',
+    scrypt: TEST_SCRYPT,
+  })
+  register.users[CLIN] = await createUser({
+    userId: CLIN,
+    name: 'Peter',
+    role: 'clinician',
+    password: 'night-shift-22',
+    scrypt: TEST_SCRYPT,
+  })
 })
 
 function setup(): { guard: LoginGuard; clock: { t: number }; store: MemoryAttemptStore } {
@@ -38,23 +50,40 @@ describe('LoginGuard (offline login)', () => {
 
   it('unknown user and wrong password look the same', async () => {
     const { guard } = setup()
-    await expect(guard.login(register, 'u_ghost' as UserId, 'whatever-123')).rejects.toMatchObject({ name: 'InvalidPasswordError' })
-    await expect(guard.login(register, NURSE, 'whatever-123')).rejects.toMatchObject({ name: 'InvalidPasswordError' })
+    await expect(guard.login(register, 'u_ghost' as UserId, 'whatever-123')).rejects.toMatchObject({
+      name: 'InvalidPasswordError',
+    })
+    await expect(guard.login(register, NURSE, 'whatever-123')).rejects.toMatchObject({
+      name: 'InvalidPasswordError',
+    })
   })
 
   it('backs off 1, 2, 4, 8 s, then locks for 15 minutes; the right password is not even checked meanwhile', async () => {
     const { guard, clock } = setup()
     const start = clock.t
     for (const wait of [1_000, 2_000, 4_000, 8_000]) {
-      await expect(guard.login(register, NURSE, 'bad-guess-000')).rejects.toMatchObject({ name: 'InvalidPasswordError' })
-      await expect(guard.login(register, NURSE, 'morning-shift-1')).rejects.toMatchObject({ name: 'AccountLockedError', lockout: false })
+      await expect(guard.login(register, NURSE, 'bad-guess-000')).rejects.toMatchObject({
+        name: 'InvalidPasswordError',
+      })
+      await expect(guard.login(register, NURSE, 'morning-shift-1')).rejects.toMatchObject({
+        name: 'AccountLockedError',
+        lockout: false,
+      })
       clock.t += wait
     }
-    await expect(guard.login(register, NURSE, 'bad-guess-000')).rejects.toMatchObject({ name: 'InvalidPasswordError' })
+    await expect(guard.login(register, NURSE, 'bad-guess-000')).rejects.toMatchObject({
+      name: 'InvalidPasswordError',
+    })
     const locked = guard.login(register, NURSE, 'morning-shift-1')
-    await expect(locked).rejects.toMatchObject({ name: 'AccountLockedError', lockout: true, until: clock.t + 15 * 60_000 })
+    await expect(locked).rejects.toMatchObject({
+      name: 'AccountLockedError',
+      lockout: true,
+      until: clock.t + 15 * 60_000,
+    })
     clock.t += 15 * 60_000 - 1
-    await expect(guard.login(register, NURSE, 'morning-shift-1')).rejects.toMatchObject({ name: 'AccountLockedError' })
+    await expect(guard.login(register, NURSE, 'morning-shift-1')).rejects.toMatchObject({
+      name: 'AccountLockedError',
+    })
     clock.t += 1
     expect((await guard.login(register, NURSE, 'morning-shift-1')).user).toBe(NURSE)
     expect(clock.t - start).toBe(15_000 + 15 * 60_000)
@@ -63,7 +92,9 @@ describe('LoginGuard (offline login)', () => {
 
   it('parallel guesses are serialised: of ten at once one is checked, nine hit the back-off', async () => {
     const { guard, store } = setup()
-    const guesses = Array.from({ length: 10 }, (_, i) => guard.login(register, NURSE, `parallel-guess-${i}`).catch((e: Error) => e.name))
+    const guesses = Array.from({ length: 10 }, (_, i) =>
+      guard.login(register, NURSE, `parallel-guess-${i}`).catch((e: Error) => e.name),
+    )
     const names = await Promise.all(guesses)
     expect(names.filter((n) => n === 'InvalidPasswordError')).toHaveLength(1)
     expect(names.filter((n) => n === 'AccountLockedError')).toHaveLength(9)
@@ -73,11 +104,16 @@ describe('LoginGuard (offline login)', () => {
   it('lockout state survives a restart through the injected store', async () => {
     const { guard, clock, store } = setup()
     for (let i = 0; i < 5; i++) {
-      await expect(guard.login(register, CLIN, 'nope-nope-nope')).rejects.toMatchObject({ name: 'InvalidPasswordError' })
+      await expect(guard.login(register, CLIN, 'nope-nope-nope')).rejects.toMatchObject({
+        name: 'InvalidPasswordError',
+      })
       clock.t += 60_000
     }
     const restarted = new LoginGuard({ store, now: () => clock.t })
-    await expect(restarted.login(register, CLIN, 'night-shift-22')).rejects.toMatchObject({ name: 'AccountLockedError', lockout: true })
+    await expect(restarted.login(register, CLIN, 'night-shift-22')).rejects.toMatchObject({
+      name: 'AccountLockedError',
+      lockout: true,
+    })
   })
 
   it('a disabled user cannot log in even with the right password', async () => {
@@ -85,6 +121,9 @@ describe('LoginGuard (offline login)', () => {
     const rec = register.users[NURSE]
     if (!rec) throw new Error('missing user')
     const reg: UserRegister = { users: { [NURSE]: { ...rec, status: 'disabled' } } }
-    await expect(guard.login(reg, NURSE, 'morning-shift-1')).rejects.toMatchObject({ name: 'ForbiddenError', reason: 'user-disabled' })
+    await expect(guard.login(reg, NURSE, 'morning-shift-1')).rejects.toMatchObject({
+      name: 'ForbiddenError',
+      reason: 'user-disabled',
+    })
   })
 })

@@ -19,7 +19,10 @@ export interface TestOp extends ChainedOp {
 }
 
 /** `count` chained ops of one device and user, starting after `prev` at `firstSeq`. */
-export function makeOps(count: number, opts: { device?: string; user?: string; firstSeq?: number; prev?: string | null } = {}): TestOp[] {
+export function makeOps(
+  count: number,
+  opts: { device?: string; user?: string; firstSeq?: number; prev?: string | null } = {},
+): TestOp[] {
   const device = opts.device ?? 'dev_tablet3'
   const user = opts.user ?? 'u_pharm'
   let prev = opts.prev ?? null

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { InvalidPasswordError, Keyring, generateDataKey, openField, sealField, unwrapUnderPassword, wrapUnderPassword } from '../src/index.js'
+import {
+  InvalidPasswordError,
+  Keyring,
+  generateDataKey,
+  openField,
+  sealField,
+  unwrapUnderPassword,
+  wrapUnderPassword,
+} from '../src/index.js'
 import { DecryptionError } from '../src/errors.js'
 
 const FAST = { N: 2 ** 10, r: 8, p: 1 }
@@ -11,10 +19,16 @@ describe('secrets under a password (clinic admin key) and sealed device fields',
     const w = await wrapUnderPassword('admin password', secret, 'clinic-admin-key-wrap', aad, FAST)
     expect(w.data).not.toContain(Buffer.from(secret).toString('hex'))
     expect(await unwrapUnderPassword('admin password', w, 'clinic-admin-key-wrap', aad)).toEqual(secret)
-    await expect(unwrapUnderPassword('wrong password', w, 'clinic-admin-key-wrap', aad)).rejects.toBeInstanceOf(InvalidPasswordError)
+    await expect(
+      unwrapUnderPassword('wrong password', w, 'clinic-admin-key-wrap', aad),
+    ).rejects.toBeInstanceOf(InvalidPasswordError)
     // another HKDF context (e.g. the signing-key wrap) or another owner in the aad does not open it
-    await expect(unwrapUnderPassword('admin password', w, 'signing-key-wrap', aad)).rejects.toBeInstanceOf(InvalidPasswordError)
-    await expect(unwrapUnderPassword('admin password', w, 'clinic-admin-key-wrap', new TextEncoder().encode('other'))).rejects.toBeInstanceOf(InvalidPasswordError)
+    await expect(unwrapUnderPassword('admin password', w, 'signing-key-wrap', aad)).rejects.toBeInstanceOf(
+      InvalidPasswordError,
+    )
+    await expect(
+      unwrapUnderPassword('admin password', w, 'clinic-admin-key-wrap', new TextEncoder().encode('other')),
+    ).rejects.toBeInstanceOf(InvalidPasswordError)
   })
 
   it('seals a field under a keyring key with the field name in the aad', async () => {

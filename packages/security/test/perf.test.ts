@@ -18,7 +18,10 @@ describe('cost', () => {
     for (const n of [100, 1000]) {
       const ops = makeOps(n)
       const batch = signBatch(ops, userKey, deviceKey)
-      const perOp = ops.map((op) => ({ hash: hexToBytes(op.hash), sig: ed25519.sign(hexToBytes(op.hash), userKey) }))
+      const perOp = ops.map((op) => ({
+        hash: hexToBytes(op.hash),
+        sig: ed25519.sign(hexToBytes(op.hash), userKey),
+      }))
       verifyBatch(signBatch(makeOps(10), userKey, deviceKey), keys) // warm-up
       let t = performance.now()
       expect(verifyBatch(batch, keys)).toEqual({ ok: true })

@@ -23,24 +23,48 @@ describe('role and offline policy', () => {
     expect(ROLES.filter((r) => can(r, 'dispense', ON))).toEqual(['pharmacist'])
     expect(ROLES.filter((r) => can(r, 'adjust-stock', ON))).toEqual(['supervisor'])
     expect(ROLES.filter((r) => can(r, 'approve-critical', ON))).toEqual(['supervisor'])
-    expect(ROLES.filter((r) => can(r, 'resolve-conflict', ON)).sort()).toEqual(['pharmacist', 'reviewer', 'supervisor'])
-    for (const a of ['manage-users', 'enrol-device', 'revoke-device'] as const) expect(ROLES.filter((r) => can(r, a, OFF))).toEqual(['admin'])
+    expect(ROLES.filter((r) => can(r, 'resolve-conflict', ON)).sort()).toEqual([
+      'pharmacist',
+      'reviewer',
+      'supervisor',
+    ])
+    for (const a of ['manage-users', 'enrol-device', 'revoke-device'] as const)
+      expect(ROLES.filter((r) => can(r, a, OFF))).toEqual(['admin'])
     expect(can('admin', 'read-chart', ON)).toBe(false)
     expect(can('registration', 'record-vitals', OFF)).toBe(false)
   })
 
   it('offline signing needs a knowledge-base snapshot younger than the limit (default 7 days)', () => {
-    expect(decide('clinician', 'sign-prescription', { online: false, knowledgeBaseAgeDays: 6.9 })).toEqual({ allowed: true })
-    expect(decide('clinician', 'sign-prescription', { online: false, knowledgeBaseAgeDays: 7.1 })).toMatchObject({ allowed: false, reason: 'stale-knowledge-base' })
-    expect(decide('clinician', 'sign-prescription', OFF)).toMatchObject({ allowed: false, reason: 'stale-knowledge-base' })
-    expect(can('clinician', 'sign-prescription', { online: false, knowledgeBaseAgeDays: 10, maxKnowledgeBaseAgeDays: 14 })).toBe(true)
-    expect(can('clinician', 'sign-prescription', { online: false, knowledgeBaseAgeDays: Number.NaN })).toBe(false)
+    expect(decide('clinician', 'sign-prescription', { online: false, knowledgeBaseAgeDays: 6.9 })).toEqual({
+      allowed: true,
+    })
+    expect(
+      decide('clinician', 'sign-prescription', { online: false, knowledgeBaseAgeDays: 7.1 }),
+    ).toMatchObject({ allowed: false, reason: 'stale-knowledge-base' })
+    expect(decide('clinician', 'sign-prescription', OFF)).toMatchObject({
+      allowed: false,
+      reason: 'stale-knowledge-base',
+    })
+    expect(
+      can('clinician', 'sign-prescription', {
+        online: false,
+        knowledgeBaseAgeDays: 10,
+        maxKnowledgeBaseAgeDays: 14,
+      }),
+    ).toBe(true)
+    expect(can('clinician', 'sign-prescription', { online: false, knowledgeBaseAgeDays: Number.NaN })).toBe(
+      false,
+    )
     expect(can('clinician', 'sign-prescription', ON)).toBe(true)
   })
 
   it('assertCan throws ForbiddenError with the reason', () => {
-    expect(() => assertCan('nurse', 'dispense', ON)).toThrow(expect.objectContaining({ name: 'ForbiddenError', reason: 'role' }))
-    expect(() => assertCan('supervisor', 'approve-critical', OFF)).toThrow(expect.objectContaining({ name: 'ForbiddenError', reason: 'offline' }))
+    expect(() => assertCan('nurse', 'dispense', ON)).toThrow(
+      expect.objectContaining({ name: 'ForbiddenError', reason: 'role' }),
+    )
+    expect(() => assertCan('supervisor', 'approve-critical', OFF)).toThrow(
+      expect.objectContaining({ name: 'ForbiddenError', reason: 'offline' }),
+    )
   })
 
   it('every action has at least one role allowed online', () => {

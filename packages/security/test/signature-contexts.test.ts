@@ -15,7 +15,16 @@ import {
   type ChartCollection,
   type Prescription,
 } from '@clinic-mesh/records'
-import { batchSigningBytes, credentialBytes, endorsementBytes, signAuditHead, signBatch, verifyAuditHead, verifyBatch, type BatchKeys } from '@clinic-mesh/security'
+import {
+  batchSigningBytes,
+  credentialBytes,
+  endorsementBytes,
+  signAuditHead,
+  signBatch,
+  verifyAuditHead,
+  verifyBatch,
+  type BatchKeys,
+} from '@clinic-mesh/security'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js'
@@ -30,7 +39,11 @@ const userKey = new Uint8Array(32).fill(1)
 const deviceKey = new Uint8Array(32).fill(2)
 const userPub = bytesToHex(ed25519.getPublicKey(userKey))
 const devicePub = bytesToHex(ed25519.getPublicKey(deviceKey))
-const clinician: Actor = { user: 'u_pharm' as UserId, device: 'dev_tablet3' as DeviceId, at: '2026-11-20T08:30:00.000Z' }
+const clinician: Actor = {
+  user: 'u_pharm' as UserId,
+  device: 'dev_tablet3' as DeviceId,
+  at: '2026-11-20T08:30:00.000Z',
+}
 const keys: BatchKeys = { devices: { dev_tablet3: devicePub }, users: { u_pharm: userPub } }
 const PEER = '12D3KooWtablet3'
 
@@ -39,10 +52,24 @@ function signedRx(): { doc: A.Doc<ChartCollection>; pid: string; rxId: string; r
   let pid = ''
   let rxId = ''
   const doc = A.change(A.from(emptyCollection()), (d) => {
-    pid = registerPatient(d, { given: 'Grace', family: 'Banda', birthDate: '1984-03-12', sex: 'female', identifiers: [] }, clinician)
-    const items = [{ drug: 'amoxicillin 500 mg caps', dose: '500 mg', route: 'oral', frequency: 'tds', duration: '5 days' }]
+    pid = registerPatient(
+      d,
+      { given: 'Grace', family: 'Banda', birthDate: '1984-03-12', sex: 'female', identifiers: [] },
+      clinician,
+    )
+    const items = [
+      {
+        drug: 'amoxicillin 500 mg caps',
+        dose: '500 mg',
+        route: 'oral',
+        frequency: 'tds',
+        duration: '5 days',
+      },
+    ]
     rxId = createPrescription(d.charts[pid]!, { items }, clinician).id
-    signPrescription(d.charts[pid]!, rxId, userKey, clinician, { device: { peerId: PEER, secretKey: deviceKey } })
+    signPrescription(d.charts[pid]!, rxId, userKey, clinician, {
+      device: { peerId: PEER, secretKey: deviceKey },
+    })
   })
   return { doc, pid, rxId, rx: doc.charts[pid]!.prescriptions[rxId]! }
 }
@@ -64,8 +91,16 @@ function messages(): Record<string, Uint8Array> {
   const batch = signBatch(makeOps(3), userKey, deviceKey)
   const head = { seq: 7, hash: 'ab'.repeat(32) }
   // the audit head's message, rebuilt here with its context: the real signature must verify over it
-  const auditHead = utf8ToBytes(`clinic-mesh/audit-head/v1\n${JSON.stringify({ device: 'dev_tablet3', hash: head.hash, seq: head.seq })}`)
-  expect(ed25519.verify(hexToBytes(signAuditHead('dev_tablet3', head, deviceKey).signature), auditHead, hexToBytes(devicePub))).toBe(true)
+  const auditHead = utf8ToBytes(
+    `clinic-mesh/audit-head/v1\n${JSON.stringify({ device: 'dev_tablet3', hash: head.hash, seq: head.seq })}`,
+  )
+  expect(
+    ed25519.verify(
+      hexToBytes(signAuditHead('dev_tablet3', head, deviceKey).signature),
+      auditHead,
+      hexToBytes(devicePub),
+    ),
+  ).toBe(true)
   const credentials = {
     publicKey: userPub,
     passwordHash: { alg: 'scrypt', N: 1024, r: 8, p: 1, salt: '00', hash: '11' },
@@ -79,7 +114,12 @@ function messages(): Record<string, Uint8Array> {
     'audit head': auditHead,
     'relay proof': relayProofBytes('sync', 'nonce-1', [PEER]),
     'user credentials': credentialBytes('usr_a' as UserId, credentials),
-    'user endorsement': endorsementBytes('usr_a' as UserId, { name: 'A', role: 'clinician', status: 'active', publicKey: userPub }),
+    'user endorsement': endorsementBytes('usr_a' as UserId, {
+      name: 'A',
+      role: 'clinician',
+      status: 'active',
+      publicKey: userPub,
+    }),
   }
 }
 
@@ -87,7 +127,11 @@ describe('signature contexts', () => {
   it('every message a user or device key signs starts with its own context string', () => {
     const all = messages()
     const contexts = Object.entries(all).map(([purpose, m]) => [purpose, contextOf(m)] as const)
-    for (const [purpose, ctx] of contexts) expect({ purpose, ctx }).toEqual({ purpose, ctx: expect.stringMatching(/^clinic-mesh\/[a-z-]+\/v\d+$/) })
+    for (const [purpose, ctx] of contexts)
+      expect({ purpose, ctx }).toEqual({
+        purpose,
+        ctx: expect.stringMatching(/^clinic-mesh\/[a-z-]+\/v\d+$/),
+      })
     expect(new Set(contexts.map(([, c]) => c)).size).toBe(contexts.length)
     // a context ends at `"` (JSON array) or a newline, neither of which a context holds: no message of one purpose
     // is also a message of another, and none is a bare 32-byte digest
@@ -101,7 +145,8 @@ describe('signature contexts', () => {
     const all = Object.values(messages())
     for (const [i, m] of all.entries()) {
       const sig = ed25519.sign(m, userKey)
-      for (const [j, other] of all.entries()) expect(ed25519.verify(sig, other, hexToBytes(userPub))).toBe(i === j)
+      for (const [j, other] of all.entries())
+        expect(ed25519.verify(sig, other, hexToBytes(userPub))).toBe(i === j)
     }
   })
 
@@ -110,18 +155,31 @@ describe('signature contexts', () => {
     expect(verifyPrescription(rx, { trustedKeys: [userPub], deviceKey: deviceKeyOf }).ok).toBe(true)
     const batch = signBatch(makeOps(3), userKey, deviceKey)
     expect(verifyBatch(batch, keys)).toEqual({ ok: true })
-    expect(verifyBatch({ ...batch, deviceSignature: str(rx.signed!.device!.signature) }, keys)).toMatchObject({ ok: false, reason: 'bad-device-signature' })
-    expect(verifyBatch({ ...batch, userSignature: str(rx.signed!.signature) }, keys)).toMatchObject({ ok: false, reason: 'bad-user-signature' })
+    expect(verifyBatch({ ...batch, deviceSignature: str(rx.signed!.device!.signature) }, keys)).toMatchObject(
+      { ok: false, reason: 'bad-device-signature' },
+    )
+    expect(verifyBatch({ ...batch, userSignature: str(rx.signed!.signature) }, keys)).toMatchObject({
+      ok: false,
+      reason: 'bad-user-signature',
+    })
   })
 
   it('a run signature does not verify as a prescription signature', () => {
     const { doc, pid, rxId } = signedRx()
     const batch = signBatch(makeOps(3), userKey, deviceKey)
-    const swap = (fn: (rx: Prescription) => void) => A.change(A.clone(doc), (d) => fn(d.charts[pid]!.prescriptions[rxId]!)).charts[pid]!.prescriptions[rxId]!
-    const userSwapped = swap((rx) => void (rx.signed!.signature = new A.ImmutableString(batch.userSignature) as never))
+    const swap = (fn: (rx: Prescription) => void) =>
+      A.change(A.clone(doc), (d) => fn(d.charts[pid]!.prescriptions[rxId]!)).charts[pid]!.prescriptions[rxId]!
+    const userSwapped = swap(
+      (rx) => void (rx.signed!.signature = new A.ImmutableString(batch.userSignature) as never),
+    )
     expect(verifyPrescription(userSwapped)).toMatchObject({ ok: false, reason: 'bad-signature' })
-    const deviceSwapped = swap((rx) => void (rx.signed!.device!.signature = new A.ImmutableString(batch.deviceSignature) as never))
-    expect(verifyPrescription(deviceSwapped, { deviceKey: deviceKeyOf })).toMatchObject({ ok: false, reason: 'bad-device-signature' })
+    const deviceSwapped = swap(
+      (rx) => void (rx.signed!.device!.signature = new A.ImmutableString(batch.deviceSignature) as never),
+    )
+    expect(verifyPrescription(deviceSwapped, { deviceKey: deviceKeyOf })).toMatchObject({
+      ok: false,
+      reason: 'bad-device-signature',
+    })
   })
 
   it('what the retired hash-signing route handed out (both keys over a 32-byte digest) signs no run', () => {
@@ -131,7 +189,11 @@ describe('signature contexts', () => {
     const { v, device, user, firstSeq, count, firstPrev, lastHash } = batch
     const summary = JSON.stringify({ count, device, firstPrev, firstSeq, lastHash, user, v })
     const digest = sha256(utf8ToBytes(`clinic-mesh/batch/v1\n${summary}`))
-    const forged = { ...batch, userSignature: bytesToHex(ed25519.sign(digest, userKey)), deviceSignature: bytesToHex(ed25519.sign(digest, deviceKey)) }
+    const forged = {
+      ...batch,
+      userSignature: bytesToHex(ed25519.sign(digest, userKey)),
+      deviceSignature: bytesToHex(ed25519.sign(digest, deviceKey)),
+    }
     expect(verifyBatch(forged, keys)).toMatchObject({ ok: false })
   })
 
@@ -142,8 +204,23 @@ describe('signature contexts', () => {
     const proof = signRelayProof(deviceKey, 'sync', 'nonce-2', [PEER])
     const batch = signBatch(makeOps(3), userKey, deviceKey)
     for (const signature of [head.signature, proof.signature]) {
-      expect(verifyBatch({ ...batch, deviceSignature: signature }, keys)).toMatchObject({ ok: false, reason: 'bad-device-signature' })
-      expect(ed25519.verify(hexToBytes(signature), prescriptionDeviceSigningBytes({ patientId: str(rx.patientId), rxId: str(rx.id), hash: prescriptionHash(rx), signedBy: clinician.user, publicKey: userPub }), hexToBytes(devicePub))).toBe(false)
+      expect(verifyBatch({ ...batch, deviceSignature: signature }, keys)).toMatchObject({
+        ok: false,
+        reason: 'bad-device-signature',
+      })
+      expect(
+        ed25519.verify(
+          hexToBytes(signature),
+          prescriptionDeviceSigningBytes({
+            patientId: str(rx.patientId),
+            rxId: str(rx.id),
+            hash: prescriptionHash(rx),
+            signedBy: clinician.user,
+            publicKey: userPub,
+          }),
+          hexToBytes(devicePub),
+        ),
+      ).toBe(false)
     }
   })
 })

@@ -30,24 +30,42 @@ describe('signed sync batches', () => {
     const edited = batch.ops.map((op, i) => (i === 4 ? { ...op, quantity: 500 } : op))
     expect(verifyBatch({ ...batch, ops: edited }, keys)).toMatchObject({ ok: false, reason: 'bad-hash' })
     const rehashed = rechain(edited, 4)
-    expect(verifyBatch({ ...batch, ops: rehashed }, keys)).toMatchObject({ ok: false, reason: 'summary-mismatch' })
-    expect(verifyBatch({ ...batch, ops: rehashed, lastHash: rehashed[9]?.hash ?? '' }, keys)).toMatchObject({ ok: false, reason: 'bad-device-signature' })
+    expect(verifyBatch({ ...batch, ops: rehashed }, keys)).toMatchObject({
+      ok: false,
+      reason: 'summary-mismatch',
+    })
+    expect(verifyBatch({ ...batch, ops: rehashed, lastHash: rehashed[9]?.hash ?? '' }, keys)).toMatchObject({
+      ok: false,
+      reason: 'bad-device-signature',
+    })
   })
 
   it('dropped, reordered or appended ops are caught', () => {
     const batch = signBatch(makeOps(10), userKey, deviceKey)
-    expect(verifyBatch({ ...batch, ops: batch.ops.filter((_, i) => i !== 3) }, keys)).toMatchObject({ ok: false, reason: 'broken-chain' })
+    expect(verifyBatch({ ...batch, ops: batch.ops.filter((_, i) => i !== 3) }, keys)).toMatchObject({
+      ok: false,
+      reason: 'broken-chain',
+    })
     const swapped = [...batch.ops]
     ;[swapped[2], swapped[3]] = [swapped[3] ?? swapped[0]!, swapped[2] ?? swapped[0]!]
     expect(verifyBatch({ ...batch, ops: swapped }, keys)).toMatchObject({ ok: false, reason: 'broken-chain' })
-    expect(verifyBatch({ ...batch, ops: batch.ops.slice(0, 9) }, keys)).toMatchObject({ ok: false, reason: 'summary-mismatch' })
+    expect(verifyBatch({ ...batch, ops: batch.ops.slice(0, 9) }, keys)).toMatchObject({
+      ok: false,
+      reason: 'summary-mismatch',
+    })
     const extra = makeOps(1, { firstSeq: 11, prev: batch.lastHash })
-    expect(verifyBatch({ ...batch, ops: [...batch.ops, ...extra] }, keys)).toMatchObject({ ok: false, reason: 'summary-mismatch' })
+    expect(verifyBatch({ ...batch, ops: [...batch.ops, ...extra] }, keys)).toMatchObject({
+      ok: false,
+      reason: 'summary-mismatch',
+    })
   })
 
   it('a revoked device, an unknown user or a forged signature is refused', () => {
     const batch = signBatch(makeOps(5), userKey, deviceKey)
-    expect(verifyBatch(batch, { ...keys, devices: {} })).toMatchObject({ ok: false, reason: 'unknown-device' })
+    expect(verifyBatch(batch, { ...keys, devices: {} })).toMatchObject({
+      ok: false,
+      reason: 'unknown-device',
+    })
     expect(verifyBatch(batch, { ...keys, users: {} })).toMatchObject({ ok: false, reason: 'unknown-user' })
     const forged = signBatch(makeOps(5), seed(9), deviceKey)
     expect(verifyBatch(forged, keys)).toMatchObject({ ok: false, reason: 'bad-user-signature' })
@@ -56,7 +74,12 @@ describe('signed sync batches', () => {
     // claiming another device id while signing with our key
     const other = makeOps(5, { device: 'dev_tablet4' })
     const claimed = signBatch(other, userKey, deviceKey)
-    expect(verifyBatch(claimed, { ...keys, devices: { ...keys.devices, dev_tablet4: bytesToHex(ed25519.getPublicKey(seed(4))) } })).toMatchObject({
+    expect(
+      verifyBatch(claimed, {
+        ...keys,
+        devices: { ...keys.devices, dev_tablet4: bytesToHex(ed25519.getPublicKey(seed(4))) },
+      }),
+    ).toMatchObject({
       ok: false,
       reason: 'bad-device-signature',
     })

@@ -1,10 +1,20 @@
-import { type AuditEntry, type BatchKeys, type SignedAuditHead, type SignedBatch, verifyAuditHead, verifyBatch, verifyChain } from '@clinic-mesh/security'
+import {
+  type AuditEntry,
+  type BatchKeys,
+  type SignedAuditHead,
+  type SignedBatch,
+  verifyAuditHead,
+  verifyBatch,
+  verifyChain,
+} from '@clinic-mesh/security'
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 
 // A signed batch, an audit chain (v1 and v2 entries) and a signed audit head made before canonicalJson moved to
 // @clinic-mesh/contracts (security had its own copy then).
-const fixture = JSON.parse(readFileSync(new URL('./fixtures/signed-security.json', import.meta.url), 'utf8')) as {
+const fixture = JSON.parse(
+  readFileSync(new URL('./fixtures/signed-security.json', import.meta.url), 'utf8'),
+) as {
   keys: BatchKeys & { devices: { dev_tablet3: string } }
   batch: SignedBatch
   audit: AuditEntry[]
@@ -15,7 +25,10 @@ describe('signatures and hashes made by earlier builds', () => {
   it('the signed batch still verifies; an edited op does not', () => {
     expect(verifyBatch(fixture.batch, fixture.keys)).toEqual({ ok: true })
     const ops = fixture.batch.ops.map((op, i) => (i === 1 ? { ...op, quantity: 99 } : op))
-    expect(verifyBatch({ ...fixture.batch, ops }, fixture.keys)).toMatchObject({ ok: false, reason: 'bad-hash' })
+    expect(verifyBatch({ ...fixture.batch, ops }, fixture.keys)).toMatchObject({
+      ok: false,
+      reason: 'bad-hash',
+    })
   })
 
   it('the audit chain and its signed head still verify', () => {

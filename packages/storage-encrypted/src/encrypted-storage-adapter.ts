@@ -4,7 +4,8 @@ import { CHUNK_AAD_LABELS, openChunk, readChunkKeyId, sealChunk } from './chunk-
 import { KeyedWrites } from './keyed-writes.js'
 
 const LABEL = CHUNK_AAD_LABELS.device
-const decryptionError = (message: string, options?: { cause?: unknown }): DecryptionError => new DecryptionError(message, options)
+const decryptionError = (message: string, options?: { cause?: unknown }): DecryptionError =>
+  new DecryptionError(message, options)
 
 /** The id of the data key a stored chunk was encrypted with. */
 export function chunkKeyId(stored: Uint8Array): number {
@@ -69,7 +70,10 @@ export class EncryptedStorageAdapter implements StorageAdapterInterface {
   async loadRange(keyPrefix: StorageKey): Promise<Chunk[]> {
     const chunks = await this.#inner.loadRange(keyPrefix)
     return Promise.all(
-      chunks.map(async ({ key, data }) => ({ key, data: data === undefined ? undefined : await this.#decrypt(key, data) })),
+      chunks.map(async ({ key, data }) => ({
+        key,
+        data: data === undefined ? undefined : await this.#decrypt(key, data),
+      })),
     )
   }
 
@@ -128,7 +132,6 @@ export class EncryptedStorageAdapter implements StorageAdapterInterface {
     if (this.#reencrypting > 0) this.#lastWrite.set(keyString(key), this.#clock)
   }
 
-
   #encrypt(key: StorageKey, data: Uint8Array, dataKey: DataKey): Promise<Uint8Array> {
     return sealChunk(LABEL, dataKey.id, dataKey.key, key, data)
   }
@@ -136,7 +139,10 @@ export class EncryptedStorageAdapter implements StorageAdapterInterface {
   async #decrypt(key: StorageKey, stored: Uint8Array): Promise<Uint8Array> {
     const id = chunkKeyId(stored)
     const dataKey = this.#keyring.get(id)
-    if (!dataKey) throw new DecryptionError(`chunk ${key.join('/')}: encrypted with key ${id}, which this device does not hold`)
+    if (!dataKey)
+      throw new DecryptionError(
+        `chunk ${key.join('/')}: encrypted with key ${id}, which this device does not hold`,
+      )
     return openChunk(LABEL, dataKey.key, key, stored, decryptionError)
   }
 }

@@ -40,7 +40,11 @@ async function writePatients(storage: StorageAdapterInterface): Promise<Automerg
 async function leaked(dir: string): Promise<string[]> {
   const files = await allFiles(dir)
   expect(files.length).toBeGreaterThan(PATIENTS.length)
-  return SECRETS.filter((s) => files.some((f) => f.bytes.includes(Buffer.from(s, 'utf8')) || f.bytes.includes(Buffer.from(s, 'utf16le'))))
+  return SECRETS.filter((s) =>
+    files.some(
+      (f) => f.bytes.includes(Buffer.from(s, 'utf8')) || f.bytes.includes(Buffer.from(s, 'utf16le')),
+    ),
+  )
 }
 
 describe('patient data at rest', () => {
@@ -60,12 +64,17 @@ describe('patient data at rest', () => {
   it('with the encrypted adapter no name or diagnosis is on disk, and the key file reopens the data', async () => {
     const keyFile = join(dir.path, 'device.key')
     const keyring = await createKeyFile(keyFile, 'correct horse battery staple', { scrypt: TEST_SCRYPT })
-    const urls = await writePatients(new EncryptedStorageAdapter(new NodeFSStorageAdapter(join(dir.path, 'repo')), keyring))
+    const urls = await writePatients(
+      new EncryptedStorageAdapter(new NodeFSStorageAdapter(join(dir.path, 'repo')), keyring),
+    )
     expect(await leaked(dir.path)).toEqual([])
 
     // after a "reboot": unlock the key file, open the same directory, read the charts back
     const again = await openKeyFile(keyFile, 'correct horse battery staple')
-    const repo = new Repo({ storage: new EncryptedStorageAdapter(new NodeFSStorageAdapter(join(dir.path, 'repo')), again), network: [] })
+    const repo = new Repo({
+      storage: new EncryptedStorageAdapter(new NodeFSStorageAdapter(join(dir.path, 'repo')), again),
+      network: [],
+    })
     const names: string[] = []
     for (const url of urls) names.push((await repo.find<PatientDoc>(url)).doc().name)
     await repo.shutdown()
@@ -75,7 +84,12 @@ describe('patient data at rest', () => {
   it('a stolen disk without the secret opens nothing', async () => {
     const keyFile = join(dir.path, 'device.key')
     const keyring = await createKeyFile(keyFile, 'correct horse battery staple', { scrypt: TEST_SCRYPT })
-    await writePatients(new EncryptedStorageAdapter(new NodeFSStorageAdapter(join(dir.path, 'repo')), keyring))
-    await expect(openKeyFile(keyFile, 'guess')).rejects.toMatchObject({ name: 'KeyFileError', reason: 'wrong-secret' })
+    await writePatients(
+      new EncryptedStorageAdapter(new NodeFSStorageAdapter(join(dir.path, 'repo')), keyring),
+    )
+    await expect(openKeyFile(keyFile, 'guess')).rejects.toMatchObject({
+      name: 'KeyFileError',
+      reason: 'wrong-secret',
+    })
   })
 })

@@ -36,7 +36,9 @@ describe('EncryptedStorageAdapter', () => {
     await inner.save([DOC, 'snapshot', 'b'], stored(inner, [DOC, 'snapshot', 'a']))
     await inner.save(['4mHdzqSi2BycRY8uTYfvD1qJ9a7c', 'snapshot', 'a'], stored(inner, [DOC, 'snapshot', 'a']))
     await expect(adapter.load([DOC, 'snapshot', 'b'])).rejects.toMatchObject({ name: 'DecryptionError' })
-    await expect(adapter.load(['4mHdzqSi2BycRY8uTYfvD1qJ9a7c', 'snapshot', 'a'])).rejects.toMatchObject({ name: 'DecryptionError' })
+    await expect(adapter.load(['4mHdzqSi2BycRY8uTYfvD1qJ9a7c', 'snapshot', 'a'])).rejects.toMatchObject({
+      name: 'DecryptionError',
+    })
     await expect(adapter.loadRange([DOC])).rejects.toMatchObject({ name: 'DecryptionError' })
     expect(await adapter.load([DOC, 'snapshot', 'a'])).toEqual(text('chart of patient A'))
   })
@@ -119,7 +121,11 @@ describe('EncryptedStorageAdapter', () => {
     const adapter = new EncryptedStorageAdapter(inner, await freshKeyring())
     const key = [DOC, 'sync-state', 'peer']
     // large first payload: its encryption finishes last, yet its write must not land last
-    await Promise.all([adapter.save(key, seededBytes(2_000_000, 1)), adapter.save(key, text('b')), adapter.save(key, text('c'))])
+    await Promise.all([
+      adapter.save(key, seededBytes(2_000_000, 1)),
+      adapter.save(key, text('b')),
+      adapter.save(key, text('c')),
+    ])
     expect(await adapter.load(key)).toEqual(text('c'))
     await Promise.all([adapter.save(key, seededBytes(2_000_000, 2)), adapter.remove(key)])
     expect(await adapter.load(key)).toBeUndefined()

@@ -78,7 +78,9 @@ export class AtomicNodeFSStorageAdapter extends NodeFSStorageAdapter {
   }
 
   override async loadRange(prefix: StorageKey): Promise<Chunk[]> {
-    const chunks = (await super.loadRange(prefix)).filter((c) => c.data !== undefined && c.data.byteLength > 0)
+    const chunks = (await super.loadRange(prefix)).filter(
+      (c) => c.data !== undefined && c.data.byteLength > 0,
+    )
     const ranked = chunks.map((chunk) => {
       const text = keyString(chunk.key)
       return { chunk, text, rank: this.#order.get(text) ?? Number.MAX_SAFE_INTEGER }

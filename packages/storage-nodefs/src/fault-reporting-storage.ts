@@ -4,7 +4,8 @@ import { StorageFullError, StorageUnavailableError } from './errors.js'
 const FULL = new Set(['ENOSPC', 'EDQUOT', 'EFBIG'])
 const UNAVAILABLE = new Set(['EROFS', 'EACCES', 'EPERM', 'EIO', 'ENOTDIR', 'EMFILE', 'ENFILE', 'EBUSY'])
 
-const HELD = 'The change is held in memory (and may reach peers) but is not durable until the disk accepts writes again; check before retrying'
+const HELD =
+  'The change is held in memory (and may reach peers) but is not durable until the disk accepts writes again; check before retrying'
 
 /** A change of disk health, reported once per change (not once per failed operation). */
 export type StorageHealthEvent =
@@ -19,9 +20,16 @@ export interface FaultReportingInit {
 /** The storage error as a named error (507 / 503 at the device API), or the error itself when it is not a disk fault. */
 export function storageFault(err: unknown, what: string, write = false): unknown {
   const code = (err as NodeJS.ErrnoException | null)?.code
-  if (code && FULL.has(code)) return new StorageFullError(`not saved: the disk is full (${code}) while ${what}. ${HELD}`, { cause: err })
+  if (code && FULL.has(code))
+    return new StorageFullError(`not saved: the disk is full (${code}) while ${what}. ${HELD}`, {
+      cause: err,
+    })
   // a recursive mkdir on a read-only file system reports ENOENT for the parent it could not create
-  if (code && (UNAVAILABLE.has(code) || (write && code === 'ENOENT'))) return new StorageUnavailableError(`not saved: the storage refused a write (${code}) while ${what}. ${HELD}`, { cause: err })
+  if (code && (UNAVAILABLE.has(code) || (write && code === 'ENOENT')))
+    return new StorageUnavailableError(
+      `not saved: the storage refused a write (${code}) while ${what}. ${HELD}`,
+      { cause: err },
+    )
   return err
 }
 
@@ -62,7 +70,11 @@ export class FaultReportingStorage implements StorageAdapterInterface {
       const typed = storageFault(err, what, write)
       if (typed instanceof Error && typed !== err && this.fault !== typed.name) {
         this.fault = typed.name
-        this.#onHealthChange({ event: 'storage-fault', error: typed.name, code: (err as NodeJS.ErrnoException).code ?? null })
+        this.#onHealthChange({
+          event: 'storage-fault',
+          error: typed.name,
+          code: (err as NodeJS.ErrnoException).code ?? null,
+        })
       }
       throw typed
     }

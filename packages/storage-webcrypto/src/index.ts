@@ -1,5 +1,15 @@
 import type { Chunk, StorageAdapterInterface, StorageKey } from '@automerge/automerge-repo'
-import { CHUNK_AAD_LABELS, CHUNK_FORMAT, CHUNK_HEADER_BYTES, IV_BYTES, TAG_BYTES, freshBytes, openChunk, readChunkKeyId, sealChunk } from '@clinic-mesh/storage-encrypted/chunk-layout'
+import {
+  CHUNK_AAD_LABELS,
+  CHUNK_FORMAT,
+  CHUNK_HEADER_BYTES,
+  IV_BYTES,
+  TAG_BYTES,
+  freshBytes,
+  openChunk,
+  readChunkKeyId,
+  sealChunk,
+} from '@clinic-mesh/storage-encrypted/chunk-layout'
 import type { AesKey } from '@clinic-mesh/storage-encrypted/chunk-layout'
 import { KeyedWrites } from '@clinic-mesh/storage-encrypted/keyed-writes'
 
@@ -30,13 +40,17 @@ export class ChunkDecryptionError extends Error {
   override readonly name = 'ChunkDecryptionError'
 }
 
-const chunkError = (message: string, options?: { cause?: unknown }): ChunkDecryptionError => new ChunkDecryptionError(message, options)
+const chunkError = (message: string, options?: { cause?: unknown }): ChunkDecryptionError =>
+  new ChunkDecryptionError(message, options)
 
 /** Imports 32 raw bytes as a non-extractable AES-256-GCM key with id `id` (0 … 2^32-1). */
 export async function importStorageKey(raw: Uint8Array, id = 0): Promise<StorageKeyMaterial> {
   if (raw.length !== 32) throw new RangeError('AES-256 keys are 32 bytes')
   if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw new RangeError(`bad key id ${id}`)
-  return { id, key: await subtle.importKey('raw', freshBytes(raw), { name: 'AES-GCM' }, false, ['encrypt', 'decrypt']) }
+  return {
+    id,
+    key: await subtle.importKey('raw', freshBytes(raw), { name: 'AES-GCM' }, false, ['encrypt', 'decrypt']),
+  }
 }
 
 /** The id of the key a stored chunk was sealed with. */
@@ -47,7 +61,8 @@ export function chunkKeyId(stored: Uint8Array): number {
 }
 
 const keyString = (key: StorageKey): string => JSON.stringify(key)
-const startsWith = (key: StorageKey, prefix: StorageKey): boolean => prefix.length <= key.length && prefix.every((p, i) => key[i] === p)
+const startsWith = (key: StorageKey, prefix: StorageKey): boolean =>
+  prefix.length <= key.length && prefix.every((p, i) => key[i] === p)
 
 /**
  * Wraps any automerge-repo storage adapter: `save` seals, `load`/`loadRange` open. Encryption is asynchronous, so
@@ -85,15 +100,18 @@ export class WebCryptoStorageAdapter implements StorageAdapterInterface {
   async loadRange(keyPrefix: StorageKey): Promise<Chunk[]> {
     await this.#writes.settled((k) => startsWith(k, keyPrefix))
     const chunks = await this.#inner.loadRange(keyPrefix)
-    return Promise.all(chunks.map(async ({ key, data }) => ({ key, data: data === undefined ? undefined : await this.#open(key, data) })))
+    return Promise.all(
+      chunks.map(async ({ key, data }) => ({
+        key,
+        data: data === undefined ? undefined : await this.#open(key, data),
+      })),
+    )
   }
 
   async removeRange(keyPrefix: StorageKey): Promise<void> {
     await this.#writes.settled((k) => startsWith(k, keyPrefix))
     await this.#inner.removeRange(keyPrefix)
   }
-
-
 
   async #seal(key: StorageKey, data: Uint8Array): Promise<Uint8Array> {
     const plain = freshBytes(data) // the caller may reuse its buffer while the key is awaited
@@ -104,7 +122,10 @@ export class WebCryptoStorageAdapter implements StorageAdapterInterface {
   async #open(key: StorageKey, stored: Uint8Array): Promise<Uint8Array> {
     const id = chunkKeyId(stored)
     const { id: current, key: aes } = await this.#key
-    if (id !== current) throw new ChunkDecryptionError(`chunk ${key.join('/')}: sealed with key ${id}, this adapter holds key ${current}`)
+    if (id !== current)
+      throw new ChunkDecryptionError(
+        `chunk ${key.join('/')}: sealed with key ${id}, this adapter holds key ${current}`,
+      )
     return openChunk(LABEL, aes, key, stored, chunkError)
   }
 }

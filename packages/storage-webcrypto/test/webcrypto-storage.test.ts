@@ -1,15 +1,34 @@
 import { runStorageAdapterTests } from '@automerge/automerge-repo/helpers/tests/storage-adapter-tests.js'
 import { describe, expect, it } from 'vitest'
-import { CHUNK_HEADER_BYTES, ChunkDecryptionError, IV_BYTES, TAG_BYTES, WebCryptoStorageAdapter, chunkKeyId, importStorageKey } from '@clinic-mesh/storage-webcrypto'
+import {
+  CHUNK_HEADER_BYTES,
+  ChunkDecryptionError,
+  IV_BYTES,
+  TAG_BYTES,
+  WebCryptoStorageAdapter,
+  chunkKeyId,
+  importStorageKey,
+} from '@clinic-mesh/storage-webcrypto'
 import { MemoryStorage } from '@clinic-mesh/testing'
 
 const rawKey = (): Uint8Array => globalThis.crypto.getRandomValues(new Uint8Array(32))
 
 // automerge-repo's own acceptance suite, unmodified, over an in-memory inner adapter
 // (not its DummyStorageAdapter helper: that one's .d.ts pulls automerge-repo's TypeScript sources into the type check)
-runStorageAdapterTests(async () => ({ adapter: new WebCryptoStorageAdapter(new MemoryStorage(), await importStorageKey(rawKey(), 7)) }), 'WebCryptoStorageAdapter over MemoryStorage')
 runStorageAdapterTests(
-  () => Promise.resolve({ adapter: new WebCryptoStorageAdapter(new MemoryStorage(), new Promise((r) => setTimeout(() => r(importStorageKey(rawKey())), 5))) }),
+  async () => ({
+    adapter: new WebCryptoStorageAdapter(new MemoryStorage(), await importStorageKey(rawKey(), 7)),
+  }),
+  'WebCryptoStorageAdapter over MemoryStorage',
+)
+runStorageAdapterTests(
+  () =>
+    Promise.resolve({
+      adapter: new WebCryptoStorageAdapter(
+        new MemoryStorage(),
+        new Promise((r) => setTimeout(() => r(importStorageKey(rawKey())), 5)),
+      ),
+    }),
   'WebCryptoStorageAdapter with a key that arrives later',
 )
 
@@ -27,7 +46,11 @@ describe('WebCryptoStorageAdapter', () => {
     expect(a.length).toBe(CHUNK_HEADER_BYTES + IV_BYTES + plain.length + TAG_BYTES)
     expect(chunkKeyId(a)).toBe(3)
     expect(Buffer.from(a).includes(Buffer.from(text))).toBe(false)
-    expect(Buffer.from(a.subarray(CHUNK_HEADER_BYTES, CHUNK_HEADER_BYTES + IV_BYTES)).equals(Buffer.from(b.subarray(CHUNK_HEADER_BYTES, CHUNK_HEADER_BYTES + IV_BYTES)))).toBe(false)
+    expect(
+      Buffer.from(a.subarray(CHUNK_HEADER_BYTES, CHUNK_HEADER_BYTES + IV_BYTES)).equals(
+        Buffer.from(b.subarray(CHUNK_HEADER_BYTES, CHUNK_HEADER_BYTES + IV_BYTES)),
+      ),
+    ).toBe(false)
     expect(new TextDecoder().decode(await adapter.load(['doc', 'incremental', 'a']))).toBe(text)
   })
 
@@ -66,7 +89,11 @@ describe('WebCryptoStorageAdapter', () => {
     let n = 0
     inner.delay = () => (n++ % 2 === 0 ? 15 : 0) // the first write is slow: without ordering the last one would lose
     const big = new Uint8Array(200_000).fill(1)
-    const writes = [adapter.save(key, big), adapter.save(key, new Uint8Array([2])), adapter.save(key, new Uint8Array([3]))]
+    const writes = [
+      adapter.save(key, big),
+      adapter.save(key, new Uint8Array([2])),
+      adapter.save(key, new Uint8Array([3])),
+    ]
     expect(await adapter.load(key)).toStrictEqual(new Uint8Array([3]))
     await Promise.all(writes)
     expect(await adapter.load(key)).toStrictEqual(new Uint8Array([3]))

@@ -1,4 +1,12 @@
-import type { AutomergeUrl, DocHandle, DocHandleChangePayload, DocumentId, PeerId, Repo, SharePolicy } from '@automerge/automerge-repo'
+import type {
+  AutomergeUrl,
+  DocHandle,
+  DocHandleChangePayload,
+  DocumentId,
+  PeerId,
+  Repo,
+  SharePolicy,
+} from '@automerge/automerge-repo'
 import { parseAutomergeUrl } from '@automerge/automerge-repo'
 import type { Doc } from '@automerge/automerge'
 import { LayoutError, UnknownPatientError } from './errors.js'
@@ -63,7 +71,12 @@ export class ClinicStore<B extends BucketDoc> {
   /** >0 while this store itself is changing a bucket (its change events are not remote edits to repair). */
   #local = 0
 
-  private constructor(repo: Repo, root: DocHandle<ClinicRootDoc>, shards: DocHandle<IndexShardDoc>[], init: ClinicStoreInit<B>) {
+  private constructor(
+    repo: Repo,
+    root: DocHandle<ClinicRootDoc>,
+    shards: DocHandle<IndexShardDoc>[],
+    init: ClinicStoreInit<B>,
+  ) {
     this.#repo = repo
     this.#releases = new BucketReleases(repo)
     this.#root = root
@@ -91,7 +104,8 @@ export class ClinicStore<B extends BucketDoc> {
       shards.push(repo.create<IndexShardDoc>({ layout: 'index/1', summaries: {} }))
     }
     const buckets: AutomergeUrl[] = []
-    for (let i = 0; i < (init.chartBuckets ?? DEFAULT_CHART_BUCKETS); i++) buckets.push(repo.create<B>(init.emptyBucket()).url)
+    for (let i = 0; i < (init.chartBuckets ?? DEFAULT_CHART_BUCKETS); i++)
+      buckets.push(repo.create<B>(init.emptyBucket()).url)
     const root = repo.create<ClinicRootDoc>({
       layout: LAYOUT,
       clinic: init.clinic,
@@ -113,7 +127,8 @@ export class ClinicStore<B extends BucketDoc> {
     const opts = init.signal ? { signal: init.signal } : {}
     const root = await findDoc<ClinicRootDoc>(repo, rootUrl, opts)
     const doc = root.doc()
-    if (!isClinicRoot(doc)) throw new LayoutError(`document ${rootUrl} is not a clinic root of layout ${LAYOUT}`)
+    if (!isClinicRoot(doc))
+      throw new LayoutError(`document ${rootUrl} is not a clinic root of layout ${LAYOUT}`)
     const shards = await Promise.all(doc.indexShards.map((url) => findDoc<IndexShardDoc>(repo, url, opts)))
     return new ClinicStore(repo, root, shards, init)
   }
@@ -175,7 +190,11 @@ export class ClinicStore<B extends BucketDoc> {
   }
 
   /** Applies a change to the bucket holding this patient and refreshes the patient's summary. */
-  async change(patientId: string, fn: (bucket: B) => void, options: { message?: string } = {}): Promise<Doc<B>> {
+  async change(
+    patientId: string,
+    fn: (bucket: B) => void,
+    options: { message?: string } = {},
+  ): Promise<Doc<B>> {
     const handle = await this.bucketFor(patientId)
     this.#local++
     try {
@@ -316,15 +335,18 @@ export class ClinicStore<B extends BucketDoc> {
       if (!url) return Promise.reject(new LayoutError(`no chart bucket ${i}`))
       this.#opened.add(parseAutomergeUrl(url).documentId)
       // One find per URL at a time: concurrent finds of one URL can stall (automerge-repo #273).
-      p = this.#releases.settled(i).then(() => findDoc<B>(this.#repo, url)).then((h) => {
-        releaseAllPatches(h.doc())
-        this.#releases.changed(h.documentId)
-        h.on('change', (payload) => {
+      p = this.#releases
+        .settled(i)
+        .then(() => findDoc<B>(this.#repo, url))
+        .then((h) => {
+          releaseAllPatches(h.doc())
           this.#releases.changed(h.documentId)
-          this.#onBucketChange(payload)
+          h.on('change', (payload) => {
+            this.#releases.changed(h.documentId)
+            this.#onBucketChange(payload)
+          })
+          return h
         })
-        return h
-      })
       this.#buckets.set(i, p)
     }
     return p
@@ -349,14 +371,16 @@ export class ClinicStore<B extends BucketDoc> {
     // change event `source: 'change'`, remote ones included, so the store tracks its own writes instead
     if (this.#local > 0) return
     const touched = new Set<string>()
-    for (const p of patches) if (p.path[0] === 'charts' && typeof p.path[1] === 'string') touched.add(p.path[1])
+    for (const p of patches)
+      if (p.path[0] === 'charts' && typeof p.path[1] === 'string') touched.add(p.path[1])
     for (const id of touched) this.#refreshSummary(doc, id)
   }
 
   #onShardChange({ doc, patches }: DocHandleChangePayload<IndexShardDoc>): void {
     releaseLatestPatches(doc)
     const touched = new Set<string>()
-    for (const p of patches) if (p.path[0] === 'summaries' && typeof p.path[1] === 'string') touched.add(p.path[1])
+    for (const p of patches)
+      if (p.path[0] === 'summaries' && typeof p.path[1] === 'string') touched.add(p.path[1])
     if (touched.size > 500) return this.#indexShard(doc)
     for (const id of touched) {
       const packed = doc.summaries[id]

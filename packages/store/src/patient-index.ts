@@ -128,7 +128,8 @@ export class PatientIndex {
     if (this.#pending.length === 0) return
     if (this.#pending.length > REBUILD_THRESHOLD) {
       const keys: string[] = []
-      for (const s of this.#summaries.values()) for (const t of new Set(nameTokens(s))) keys.push(t + SEP + s.id)
+      for (const s of this.#summaries.values())
+        for (const t of new Set(nameTokens(s))) keys.push(t + SEP + s.id)
       keys.sort()
       this.#keys = keys
     } else {

@@ -37,7 +37,8 @@ export function reuseSyncPatches(): boolean {
   if (proto[INSTALLED]) return true
   const receive = proto.receiveSyncMessage
   const apply = proto.applyAndReturnPatches
-  if (typeof receive !== 'function' || typeof apply !== 'function' || typeof proto.getHeads !== 'function') return false
+  if (typeof receive !== 'function' || typeof apply !== 'function' || typeof proto.getHeads !== 'function')
+    return false
   proto.receiveSyncMessage = function (this: Backend, ...args: unknown[]) {
     this[BEFORE] = this.getHeads()
     try {

@@ -17,13 +17,29 @@ interface MiniBucket {
 const init = {
   summarize: (b: MiniBucket, id: string): PatientSummary | undefined => {
     const c = b.charts[id]
-    return c && { id, given: c.given, family: c.family, birthDate: '2000-01-01', sex: 'unknown', identifiers: [], updatedAt: '' }
+    return (
+      c && {
+        id,
+        given: c.given,
+        family: c.family,
+        birthDate: '2000-01-01',
+        sex: 'unknown',
+        identifiers: [],
+        updatedAt: '',
+      }
+    )
   },
 }
 const STATE = Symbol.for('_am_meta')
 
 function create(repo: Repo, buckets = 4, shards = 2): ClinicStore<MiniBucket> {
-  return ClinicStore.create<MiniBucket>(repo, { clinic: 'c1', emptyBucket: () => ({ charts: {} }), indexShards: shards, chartBuckets: buckets, ...init })
+  return ClinicStore.create<MiniBucket>(repo, {
+    clinic: 'c1',
+    emptyBucket: () => ({ charts: {} }),
+    indexShards: shards,
+    chartBuckets: buckets,
+    ...init,
+  })
 }
 
 function register(id: string, family = 'Phiri'): { patientId: string; fn: (d: MiniBucket) => void } {
@@ -39,7 +55,8 @@ function register(id: string, family = 'Phiri'): { patientId: string; fn: (d: Mi
 /** Number of Automerge changes in the history of every bucket (the cost changeMany exists to bound). */
 async function bucketChanges(repo: Repo, store: ClinicStore<MiniBucket>): Promise<number> {
   let n = 0
-  for (const url of store.layout.chartBuckets) n += A.getAllChanges((await findDoc<MiniBucket>(repo, url)).doc()).length
+  for (const url of store.layout.chartBuckets)
+    n += A.getAllChanges((await findDoc<MiniBucket>(repo, url)).doc()).length
   return n
 }
 
@@ -48,7 +65,9 @@ describe('ClinicStore.changeMany (bulk import)', () => {
     const repo = new Repo({ network: [], peerId: 'a' as PeerId })
     const store = create(repo)
     const before = await bucketChanges(repo, store)
-    await store.changeMany(Array.from({ length: 100 }, (_, i) => register(`pt${i}`, i === 7 ? 'Mwale' : 'Phiri')))
+    await store.changeMany(
+      Array.from({ length: 100 }, (_, i) => register(`pt${i}`, i === 7 ? 'Mwale' : 'Phiri')),
+    )
     expect(store.index.size).toBe(100)
     expect(store.search('mwale').map((s) => s.id)).toEqual(['pt7'])
     expect((await store.chart<MiniChart>('pt99')).visits['v1']?.reason).toBe('fever')
@@ -104,7 +123,8 @@ describe('ClinicStore.changeMany (bulk import)', () => {
       d.charts['pt3']!.family = 'Tembo'
     })
     const deadline = Date.now() + 10_000
-    const arrived = async (): Promise<boolean> => b.search('tembo').length === 1 && (await b.chart<MiniChart>('pt3')).family === 'Tembo'
+    const arrived = async (): Promise<boolean> =>
+      b.search('tembo').length === 1 && (await b.chart<MiniChart>('pt3')).family === 'Tembo'
     while (!(await arrived()) && Date.now() < deadline) await new Promise((r) => setImmediate(r))
     expect((await b.chart<MiniChart>('pt3')).family).toBe('Tembo')
     await ra.shutdown()

@@ -16,7 +16,17 @@ interface MiniBucket {
 const init = {
   summarize: (b: MiniBucket, id: string): PatientSummary | undefined => {
     const c = b.charts[id]
-    return c && { id, given: c.given, family: c.family, birthDate: '2000-01-01', sex: 'unknown', identifiers: [], updatedAt: '' }
+    return (
+      c && {
+        id,
+        given: c.given,
+        family: c.family,
+        birthDate: '2000-01-01',
+        sex: 'unknown',
+        identifiers: [],
+        updatedAt: '',
+      }
+    )
   },
 }
 
@@ -27,7 +37,11 @@ function pair(): [Repo, Repo] {
   return [a, b]
 }
 
-async function until(check: () => boolean, store: { index: { size: number } }, timeoutMs = 10_000): Promise<void> {
+async function until(
+  check: () => boolean,
+  store: { index: { size: number } },
+  timeoutMs = 10_000,
+): Promise<void> {
   const start = Date.now()
   // Waits on the event loop turning (sync messages arrive as events), not on a fixed sleep.
   while (!check()) {
@@ -39,7 +53,13 @@ async function until(check: () => boolean, store: { index: { size: number } }, t
 describe('ClinicStore', () => {
   it('a second device opening the clinic can search every patient and read every chart', async () => {
     const [ra, rb] = pair()
-    const a = ClinicStore.create<MiniBucket>(ra, { clinic: 'c1', emptyBucket: () => ({ charts: {} }), indexShards: 4, chartBuckets: 8, ...init })
+    const a = ClinicStore.create<MiniBucket>(ra, {
+      clinic: 'c1',
+      emptyBucket: () => ({ charts: {} }),
+      indexShards: 4,
+      chartBuckets: 8,
+      ...init,
+    })
     for (let i = 0; i < 200; i++) {
       await a.change(`pt${i}`, (d) => {
         d.charts[`pt${i}`] = { given: `Given${i}`, family: i === 42 ? 'Mwale' : 'Phiri', notes: '' }
@@ -60,7 +80,13 @@ describe('ClinicStore', () => {
 
   it('an edit made on one device is searchable on the other', async () => {
     const [ra, rb] = pair()
-    const a = ClinicStore.create<MiniBucket>(ra, { clinic: 'c1', emptyBucket: () => ({ charts: {} }), indexShards: 2, chartBuckets: 2, ...init })
+    const a = ClinicStore.create<MiniBucket>(ra, {
+      clinic: 'c1',
+      emptyBucket: () => ({ charts: {} }),
+      indexShards: 2,
+      chartBuckets: 2,
+      ...init,
+    })
     await a.change('p1', (d) => {
       d.charts['p1'] = { given: 'Ana', family: 'Moyo', notes: '' }
     })
@@ -76,7 +102,13 @@ describe('ClinicStore', () => {
 
   it('concurrent edits of one patient on two devices: both end with a summary holding both edits (repair)', async () => {
     const [ra, rb] = pair()
-    const a = ClinicStore.create<MiniBucket>(ra, { clinic: 'c1', emptyBucket: () => ({ charts: {} }), indexShards: 2, chartBuckets: 2, ...init })
+    const a = ClinicStore.create<MiniBucket>(ra, {
+      clinic: 'c1',
+      emptyBucket: () => ({ charts: {} }),
+      indexShards: 2,
+      chartBuckets: 2,
+      ...init,
+    })
     await a.change('p1', (d) => {
       d.charts['p1'] = { given: 'Ana', family: 'Moyo', notes: '' }
     })
@@ -101,7 +133,13 @@ describe('ClinicStore', () => {
 
   it('after a new device has pulled every bucket, chart edits flow live both ways', async () => {
     const [ra, rb] = pair()
-    const a = ClinicStore.create<MiniBucket>(ra, { clinic: 'c1', emptyBucket: () => ({ charts: {} }), indexShards: 2, chartBuckets: 4, ...init })
+    const a = ClinicStore.create<MiniBucket>(ra, {
+      clinic: 'c1',
+      emptyBucket: () => ({ charts: {} }),
+      indexShards: 2,
+      chartBuckets: 4,
+      ...init,
+    })
     ra.sharePolicy = a.sharePolicy
     for (let i = 0; i < 20; i++) {
       await a.change(`p${i}`, (d) => {

@@ -20,7 +20,17 @@ interface MiniBucket {
 const init = {
   summarize: (b: MiniBucket, id: string): PatientSummary | undefined => {
     const c = b.charts[id]
-    return c && { id, given: c.given, family: c.family, birthDate: '2000-01-01', sex: 'unknown', identifiers: [], updatedAt: '' }
+    return (
+      c && {
+        id,
+        given: c.given,
+        family: c.family,
+        birthDate: '2000-01-01',
+        sex: 'unknown',
+        identifiers: [],
+        updatedAt: '',
+      }
+    )
   },
 }
 
@@ -41,10 +51,20 @@ describe('a joining device that keeps charts on disk, not in memory (loadAllChar
     const dir = await mkdtemp(join(tmpdir(), 'store-release-'))
     const { port1, port2 } = new MessageChannel()
     const ra = new Repo({ network: [new MessageChannelNetworkAdapter(port1)], peerId: 'a' as PeerId })
-    const a = ClinicStore.create<MiniBucket>(ra, { clinic: 'c1', emptyBucket: () => ({ charts: {} }), indexShards: 2, chartBuckets: 8, ...init })
+    const a = ClinicStore.create<MiniBucket>(ra, {
+      clinic: 'c1',
+      emptyBucket: () => ({ charts: {} }),
+      indexShards: 2,
+      chartBuckets: 8,
+      ...init,
+    })
     ra.sharePolicy = a.sharePolicy
     await a.changeMany(Array.from({ length: 120 }, (_, i) => register(`pt${i}`)))
-    const rb = new Repo({ network: [new MessageChannelNetworkAdapter(port2)], storage: new NodeFSStorageAdapter(dir), peerId: 'b' as PeerId })
+    const rb = new Repo({
+      network: [new MessageChannelNetworkAdapter(port2)],
+      storage: new NodeFSStorageAdapter(dir),
+      peerId: 'b' as PeerId,
+    })
     const b = await ClinicStore.open<MiniBucket>(rb, a.rootUrl, init)
     rb.sharePolicy = b.sharePolicy
     await b.loadAllCharts(3, { release: true })
@@ -73,7 +93,13 @@ describe('a joining device that keeps charts on disk, not in memory (loadAllChar
   it('without storage, release is ignored (nowhere to keep the charts)', async () => {
     const { port1, port2 } = new MessageChannel()
     const ra = new Repo({ network: [new MessageChannelNetworkAdapter(port1)], peerId: 'a' as PeerId })
-    const a = ClinicStore.create<MiniBucket>(ra, { clinic: 'c1', emptyBucket: () => ({ charts: {} }), indexShards: 2, chartBuckets: 4, ...init })
+    const a = ClinicStore.create<MiniBucket>(ra, {
+      clinic: 'c1',
+      emptyBucket: () => ({ charts: {} }),
+      indexShards: 2,
+      chartBuckets: 4,
+      ...init,
+    })
     ra.sharePolicy = a.sharePolicy
     await a.changeMany(Array.from({ length: 20 }, (_, i) => register(`pt${i}`)))
     const rb = new Repo({ network: [new MessageChannelNetworkAdapter(port2)], peerId: 'b' as PeerId })

@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest'
 import { PatientIndex, decodeSummary, encodeSummary, type PatientSummary } from '@clinic-mesh/store'
 
 function s(id: string, given: string, family: string, extra: Partial<PatientSummary> = {}): PatientSummary {
-  return { id, given, family, birthDate: '1990-05-01', sex: 'female', identifiers: [], updatedAt: '2026-01-01', ...extra }
+  return {
+    id,
+    given,
+    family,
+    birthDate: '1990-05-01',
+    sex: 'female',
+    identifiers: [],
+    updatedAt: '2026-01-01',
+    ...extra,
+  }
 }
 
 describe('PatientIndex', () => {
@@ -11,7 +20,12 @@ describe('PatientIndex', () => {
     ix.upsert(s('a', 'Chikondi', 'Banda'))
     ix.upsert(s('b', 'Chisomo', 'Phiri'))
     ix.upsert(s('c', 'José', 'Bañda'))
-    expect(ix.search('chi').map((p) => p.id).sort()).toEqual(['a', 'b'])
+    expect(
+      ix
+        .search('chi')
+        .map((p) => p.id)
+        .sort(),
+    ).toEqual(['a', 'b'])
     expect(ix.search('ban chik').map((p) => p.id)).toEqual(['a'])
     expect(ix.search('jose banda').map((p) => p.id)).toEqual(['c'])
     expect(ix.search('zulu')).toEqual([])

@@ -1,12 +1,29 @@
 import { randomBytes } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { NetworkAdapter, cbor, type Message, type PeerId, type PeerMetadata } from '@automerge/automerge-repo/slim'
-import { ProtocolV1, type FromServerMessage, type JoinMessage } from '@automerge/automerge-repo-network-websocket'
+import {
+  NetworkAdapter,
+  cbor,
+  type Message,
+  type PeerId,
+  type PeerMetadata,
+} from '@automerge/automerge-repo/slim'
+import {
+  ProtocolV1,
+  type FromServerMessage,
+  type JoinMessage,
+} from '@automerge/automerge-repo-network-websocket'
 import { WebSocket, WebSocketServer, type RawData } from 'ws'
 import type { RefusalMessage } from '@clinic-mesh/contracts'
 import { closeReason } from './close-reason.js'
-import { DEFAULT_KEEPALIVE_MS, DEFAULT_MAX_PAYLOAD, NOT_SERVING_CLOSE_CODE, PROTOCOL_ERROR_CLOSE_CODE, REFUSAL_TYPE, SYNC_REFUSED_CLOSE_CODE } from './constants.js'
+import {
+  DEFAULT_KEEPALIVE_MS,
+  DEFAULT_MAX_PAYLOAD,
+  NOT_SERVING_CLOSE_CODE,
+  PROTOCOL_ERROR_CLOSE_CODE,
+  REFUSAL_TYPE,
+  SYNC_REFUSED_CLOSE_CODE,
+} from './constants.js'
 import { MalformedSyncMessageError, PeerMismatchError } from './errors.js'
 import type { Admission, SyncServerPolicy } from './policy.js'
 import { checkSyncMessage, type SyncMessage } from './sync-message.js'
@@ -125,7 +142,8 @@ export class GuardedSyncServer<C> extends NetworkAdapter {
   }
 
   send(message: Message): void {
-    if ('data' in message && message.data?.byteLength === 0) throw new Error('Tried to send a zero-length message')
+    if ('data' in message && message.data?.byteLength === 0)
+      throw new Error('Tried to send a zero-length message')
     const conn = this.#peers.get(message.targetId)
     if (!conn || conn.refused || !this.#policy.deliver(message, conn.context)) return
     this.#write(conn, message)
@@ -133,12 +151,22 @@ export class GuardedSyncServer<C> extends NetworkAdapter {
 
   #accept(ws: WebSocket, context: C): void {
     // a socket error (e.g. a frame announcing more than maxPayload: ws closes 1009) ends that socket, not the process
-    ws.on('error', (err: Error & { code?: string }) => this.#log('sync-socket-error', { error: err.name, code: err.code ?? null }))
+    ws.on('error', (err: Error & { code?: string }) =>
+      this.#log('sync-socket-error', { error: err.name, code: err.code ?? null }),
+    )
     if (!this.#serving) {
       ws.close(NOT_SERVING_CLOSE_CODE, 'not serving: try again')
       return
     }
-    const conn: Connection<C> = { ws, context, peer: undefined, queue: Promise.resolve(), alive: true, stopped: false, refused: false }
+    const conn: Connection<C> = {
+      ws,
+      context,
+      peer: undefined,
+      queue: Promise.resolve(),
+      alive: true,
+      stopped: false,
+      refused: false,
+    }
     this.#connections.set(ws, conn)
     ws.on('close', () => this.#remove(conn))
     ws.on('pong', () => (conn.alive = true))
@@ -152,15 +180,21 @@ export class GuardedSyncServer<C> extends NetworkAdapter {
     let handle: () => Promise<void> | void
     try {
       if (!isBinary) throw new MalformedSyncMessageError('a text frame: messages are binary CBOR')
-      const m = checkSyncMessage(Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data)
+      const m = checkSyncMessage(
+        Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data,
+      )
       handle = () => this.#handle(conn, m)
     } catch (err) {
       conn.stopped = true
       handle = () => this.#refuse(conn, err)
     }
-    conn.queue = conn.queue
-      .then(handle)
-      .catch((err: unknown) => this.#log('sync-admit-failed', { error: err instanceof Error ? err.name : 'unknown', message: err instanceof Error ? err.message : '', peer: conn.peer ?? null }))
+    conn.queue = conn.queue.then(handle).catch((err: unknown) =>
+      this.#log('sync-admit-failed', {
+        error: err instanceof Error ? err.name : 'unknown',
+        message: err instanceof Error ? err.message : '',
+        peer: conn.peer ?? null,
+      }),
+    )
   }
 
   async #handle(conn: Connection<C>, m: SyncMessage): Promise<void> {
@@ -168,7 +202,11 @@ export class GuardedSyncServer<C> extends NetworkAdapter {
     try {
       if (m.type === 'join') return this.#join(conn, m as unknown as JoinMessage)
       if (m.senderId !== conn.peer) {
-        throw new PeerMismatchError(conn.peer === undefined ? `${m.senderId} sent ${m.type} before joining` : `the socket joined as ${conn.peer} and sent as ${m.senderId}`)
+        throw new PeerMismatchError(
+          conn.peer === undefined
+            ? `${m.senderId} sent ${m.type} before joining`
+            : `the socket joined as ${conn.peer} and sent as ${m.senderId}`,
+        )
       }
     } catch (err) {
       return this.#refuse(conn, err)
@@ -179,10 +217,16 @@ export class GuardedSyncServer<C> extends NetworkAdapter {
   /** The stock server's join, behind the policy: one peer per socket; a peer's newer socket replaces its older one. */
   #join(conn: Connection<C>, m: JoinMessage): void {
     this.#policy.join(m.senderId, conn.context)
-    if (conn.peer !== undefined && conn.peer !== m.senderId) throw new PeerMismatchError(`the socket joined as ${conn.peer} and joins again as ${m.senderId}`)
+    if (conn.peer !== undefined && conn.peer !== m.senderId)
+      throw new PeerMismatchError(`the socket joined as ${conn.peer} and joins again as ${m.senderId}`)
     const versions = m.supportedProtocolVersions as readonly string[] | undefined
     if (versions !== undefined && !versions.includes(ProtocolV1)) {
-      this.#write(conn, { type: 'error', senderId: this.peerId!, message: 'unsupported protocol version', targetId: m.senderId })
+      this.#write(conn, {
+        type: 'error',
+        senderId: this.peerId!,
+        message: 'unsupported protocol version',
+        targetId: m.senderId,
+      })
       conn.ws.close(PROTOCOL_ERROR_CLOSE_CODE, 'unsupported protocol version')
       return
     }
@@ -194,7 +238,13 @@ export class GuardedSyncServer<C> extends NetworkAdapter {
     conn.peer = m.senderId
     this.#peers.set(m.senderId, conn)
     this.emit('peer-candidate', { peerId: m.senderId, peerMetadata: m.peerMetadata ?? {} })
-    this.#write(conn, { type: 'peer', senderId: this.peerId!, peerMetadata: this.peerMetadata ?? {}, selectedProtocolVersion: ProtocolV1, targetId: m.senderId })
+    this.#write(conn, {
+      type: 'peer',
+      senderId: this.peerId!,
+      peerMetadata: this.peerMetadata ?? {},
+      selectedProtocolVersion: ProtocolV1,
+      targetId: m.senderId,
+    })
   }
 
   async #admit(conn: Connection<C>, m: SyncMessage): Promise<void> {
@@ -210,14 +260,33 @@ export class GuardedSyncServer<C> extends NetworkAdapter {
       case 'close':
         return this.#refuse(conn, admission.error)
       case 'unavailable':
-        if (m.documentId) this.#write(conn, { type: 'doc-unavailable', senderId: this.peerId!, targetId: m.senderId, documentId: m.documentId })
+        if (m.documentId)
+          this.#write(conn, {
+            type: 'doc-unavailable',
+            senderId: this.peerId!,
+            targetId: m.senderId,
+            documentId: m.documentId,
+          })
         return
       case 'refuse': {
         if (!m.documentId) return
         const { error, writes = [] } = admission
-        const refusal: RefusalMessage = { type: REFUSAL_TYPE, name: error.name, message: error.message, writes: [...writes] }
+        const refusal: RefusalMessage = {
+          type: REFUSAL_TYPE,
+          name: error.name,
+          message: error.message,
+          writes: [...writes],
+        }
         const data = cbor.encode(refusal)
-        this.#write(conn, { type: 'ephemeral', senderId: this.peerId!, targetId: m.senderId, documentId: m.documentId, data, count: ++this.#count, sessionId: this.#session } as Message)
+        this.#write(conn, {
+          type: 'ephemeral',
+          senderId: this.peerId!,
+          targetId: m.senderId,
+          documentId: m.documentId,
+          data,
+          count: ++this.#count,
+          sessionId: this.#session,
+        } as Message)
       }
     }
   }
@@ -228,7 +297,11 @@ export class GuardedSyncServer<C> extends NetworkAdapter {
     const message = err instanceof Error ? err.message : ''
     conn.stopped = true
     conn.refused = true
-    this.#log('sync-message-refused', { error: name, message, peer: conn.peer ?? this.#policy.peerOf?.(conn.context) ?? null })
+    this.#log('sync-message-refused', {
+      error: name,
+      message,
+      peer: conn.peer ?? this.#policy.peerOf?.(conn.context) ?? null,
+    })
     conn.ws.close(SYNC_REFUSED_CLOSE_CODE, closeReason(name, message))
   }
 

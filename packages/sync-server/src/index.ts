@@ -5,5 +5,12 @@ export type { Admission, RefusedWrite, SyncServerPolicy } from './policy.js'
 export { checkSyncMessage } from './sync-message.js'
 export type { SyncMessage } from './sync-message.js'
 export { closeReason } from './close-reason.js'
-export { DEFAULT_KEEPALIVE_MS, DEFAULT_MAX_PAYLOAD, NOT_SERVING_CLOSE_CODE, PROTOCOL_ERROR_CLOSE_CODE, REFUSAL_TYPE, SYNC_REFUSED_CLOSE_CODE } from './constants.js'
+export {
+  DEFAULT_KEEPALIVE_MS,
+  DEFAULT_MAX_PAYLOAD,
+  NOT_SERVING_CLOSE_CODE,
+  PROTOCOL_ERROR_CLOSE_CODE,
+  REFUSAL_TYPE,
+  SYNC_REFUSED_CLOSE_CODE,
+} from './constants.js'
 export { MalformedSyncMessageError, PeerMismatchError } from './errors.js'

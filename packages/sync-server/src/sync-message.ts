@@ -26,23 +26,28 @@ export function checkSyncMessage(bytes: Uint8Array): SyncMessage {
   } catch {
     throw new MalformedSyncMessageError('not CBOR')
   }
-  if (typeof m !== 'object' || m === null || Array.isArray(m) || m instanceof Uint8Array) throw new MalformedSyncMessageError('not a message object')
+  if (typeof m !== 'object' || m === null || Array.isArray(m) || m instanceof Uint8Array)
+    throw new MalformedSyncMessageError('not a message object')
   const r = m as Record<string, unknown>
   const id = (k: string, required: boolean): void => {
     const v = r[k]
     if (v === undefined && !required) return
-    if (typeof v !== 'string' || v === '' || v.length > MAX_ID) throw new MalformedSyncMessageError(`${k} must be a string of 1..${MAX_ID} characters`)
+    if (typeof v !== 'string' || v === '' || v.length > MAX_ID)
+      throw new MalformedSyncMessageError(`${k} must be a string of 1..${MAX_ID} characters`)
   }
   id('type', true)
   id('senderId', true)
   id('targetId', false)
   id('documentId', false)
-  if (r.data !== undefined && !(r.data instanceof Uint8Array)) throw new MalformedSyncMessageError('data must be bytes')
+  if (r.data !== undefined && !(r.data instanceof Uint8Array))
+    throw new MalformedSyncMessageError('data must be bytes')
   if (r.type === 'join') {
     const versions = r.supportedProtocolVersions
-    if (versions !== undefined && !(Array.isArray(versions) && versions.every((v) => typeof v === 'string'))) throw new MalformedSyncMessageError('supportedProtocolVersions must be a list of strings')
+    if (versions !== undefined && !(Array.isArray(versions) && versions.every((v) => typeof v === 'string')))
+      throw new MalformedSyncMessageError('supportedProtocolVersions must be a list of strings')
     const meta = r.peerMetadata
-    if (meta !== undefined && (typeof meta !== 'object' || meta === null || Array.isArray(meta))) throw new MalformedSyncMessageError('peerMetadata must be an object')
+    if (meta !== undefined && (typeof meta !== 'object' || meta === null || Array.isArray(meta)))
+      throw new MalformedSyncMessageError('peerMetadata must be an object')
   }
   return m as SyncMessage
 }

@@ -3,7 +3,15 @@ import { Repo, type DocHandleEphemeralMessagePayload, type PeerId } from '@autom
 import { cbor } from '@automerge/automerge-repo/slim'
 import { WebSocketClientAdapter } from '@automerge/automerge-repo-network-websocket'
 import { afterEach, describe, expect, it } from 'vitest'
-import { PASS, PeerMismatchError, REFUSAL_TYPE, closeReason, type Admission, type SyncMessage, type SyncServerPolicy } from '@clinic-mesh/sync-server'
+import {
+  PASS,
+  PeerMismatchError,
+  REFUSAL_TYPE,
+  closeReason,
+  type Admission,
+  type SyncMessage,
+  type SyncServerPolicy,
+} from '@clinic-mesh/sync-server'
 import { RawClient, startServer, type ServerFixture } from './server-fixture.js'
 
 class ForbiddenWriteError extends Error {
@@ -26,7 +34,10 @@ const cleanup: (() => unknown)[] = []
 afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c()
 })
-async function serve(p: SyncServerPolicy<string>, init: { maxPayload?: number } = {}): Promise<ServerFixture<string>> {
+async function serve(
+  p: SyncServerPolicy<string>,
+  init: { maxPayload?: number } = {},
+): Promise<ServerFixture<string>> {
   const s = await startServer<string>({ policy: p, readyWithoutPeers: true, ...init }, (url) => url)
   cleanup.push(() => s.close())
   return s
@@ -52,7 +63,13 @@ function heard(s: ServerFixture<string>): { messages: SyncMessage[]; count: (n: 
   return { messages, count }
 }
 
-const msg = (senderId: string, n: number, documentId = 'doc1'): Record<string, unknown> => ({ type: 'test', senderId, targetId: 'server', documentId, data: new Uint8Array([n]) })
+const msg = (senderId: string, n: number, documentId = 'doc1'): Record<string, unknown> => ({
+  type: 'test',
+  senderId,
+  targetId: 'server',
+  documentId,
+  data: new Uint8Array([n]),
+})
 
 describe('GuardedSyncServer: who may speak', () => {
   it('closes 1008 PeerMismatchError a join its policy refuses; the peer never reaches the repo', async () => {
@@ -64,7 +81,10 @@ describe('GuardedSyncServer: who may speak', () => {
     c.join('relay-1')
     expect(await c.closed).toEqual({ code: 1008, reason: 'PeerMismatchError: relay-1 is not a browser' })
     expect(candidates).toEqual([])
-    expect(s.log).toContainEqual({ event: 'sync-message-refused', fields: { error: 'PeerMismatchError', message: 'relay-1 is not a browser', peer: null } })
+    expect(s.log).toContainEqual({
+      event: 'sync-message-refused',
+      fields: { error: 'PeerMismatchError', message: 'relay-1 is not a browser', peer: null },
+    })
   })
 
   it('answers a join with the stock peer message; a socket speaks only as the peer it joined as, and only after joining', async () => {
@@ -72,10 +92,19 @@ describe('GuardedSyncServer: who may speak', () => {
     const repo = heard(s)
     const c = await raw(s.url)
     c.join('web-a')
-    expect(await c.next((m) => m.type === 'peer')).toEqual({ type: 'peer', senderId: 'server', peerMetadata: {}, selectedProtocolVersion: '1', targetId: 'web-a' })
+    expect(await c.next((m) => m.type === 'peer')).toEqual({
+      type: 'peer',
+      senderId: 'server',
+      peerMetadata: {},
+      selectedProtocolVersion: '1',
+      targetId: 'web-a',
+    })
     c.send(msg('web-a', 1))
     c.send(msg('web-b', 2))
-    expect(await c.closed).toEqual({ code: 1008, reason: 'PeerMismatchError: the socket joined as web-a and sent as web-b' })
+    expect(await c.closed).toEqual({
+      code: 1008,
+      reason: 'PeerMismatchError: the socket joined as web-a and sent as web-b',
+    })
     expect(repo.messages.map((m) => m.data?.[0])).toEqual([1])
 
     const early = await raw(s.url)
@@ -88,7 +117,10 @@ describe('GuardedSyncServer: who may speak', () => {
     heard(s)
     const c = await raw(s.url)
     c.send({ type: 'join', senderId: 'web-v2', peerMetadata: {}, supportedProtocolVersions: ['2'] })
-    expect(await c.next((m) => m.type === 'error')).toMatchObject({ message: 'unsupported protocol version', targetId: 'web-v2' })
+    expect(await c.next((m) => m.type === 'error')).toMatchObject({
+      message: 'unsupported protocol version',
+      targetId: 'web-v2',
+    })
     expect((await c.closed).code).toBe(1002)
   })
 
@@ -116,9 +148,17 @@ describe('GuardedSyncServer: malformed and oversized frames', () => {
       const c = await raw(s.url)
       c.sendRaw(frame)
       const closed = await c.closed
-      expect({ what, code: closed.code, name: closed.reason.split(':')[0] }).toEqual({ what, code: 1008, name: 'MalformedSyncMessageError' })
+      expect({ what, code: closed.code, name: closed.reason.split(':')[0] }).toEqual({
+        what,
+        code: 1008,
+        name: 'MalformedSyncMessageError',
+      })
     }
-    expect(s.log.filter((l) => l.event === 'sync-message-refused' && l.fields.error === 'MalformedSyncMessageError')).toHaveLength(frames.length)
+    expect(
+      s.log.filter(
+        (l) => l.event === 'sync-message-refused' && l.fields.error === 'MalformedSyncMessageError',
+      ),
+    ).toHaveLength(frames.length)
     const ok = await raw(s.url)
     ok.join('web-ok')
     await ok.next((m) => m.type === 'peer')
@@ -135,7 +175,10 @@ describe('GuardedSyncServer: malformed and oversized frames', () => {
     await big.next((m) => m.type === 'peer')
     big.send({ ...msg('web-big', 1), data: new Uint8Array(4096) })
     expect((await big.closed).code).toBe(1009)
-    expect((await s.logged('sync-socket-error')).fields).toEqual({ error: 'RangeError', code: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' })
+    expect((await s.logged('sync-socket-error')).fields).toEqual({
+      error: 'RangeError',
+      code: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH',
+    })
     const ok = await raw(s.url)
     ok.join('web-ok')
     await ok.next((m) => m.type === 'peer')
@@ -155,7 +198,10 @@ describe('GuardedSyncServer: malformed and oversized frames', () => {
     await c.next((m) => m.type === 'peer')
     c.send(msg('ö'.repeat(150), 1))
     const closed = await c.closed
-    expect([closed.code, closed.reason]).toEqual([1008, expect.stringMatching(/^PeerMismatchError: the socket joined as web-a and sent as ö+$/)])
+    expect([closed.code, closed.reason]).toEqual([
+      1008,
+      expect.stringMatching(/^PeerMismatchError: the socket joined as web-a and sent as ö+$/),
+    ])
   })
 })
 
@@ -181,14 +227,27 @@ describe('GuardedSyncServer: admission and delivery', () => {
   })
 
   it('closes 1008 with the error name a message the policy answers with close', async () => {
-    const s = await serve(policy({ admit: () => ({ verdict: 'close', error: new ForbiddenWriteError('doc1 is written by the relay only') }) }))
+    const s = await serve(
+      policy({
+        admit: () => ({
+          verdict: 'close',
+          error: new ForbiddenWriteError('doc1 is written by the relay only'),
+        }),
+      }),
+    )
     const repo = heard(s)
     const c = await raw(s.url)
     c.join('web-a')
     c.send(msg('web-a', 1))
     c.send(msg('web-a', 2))
-    expect(await c.closed).toEqual({ code: 1008, reason: 'ForbiddenWriteError: doc1 is written by the relay only' })
-    expect(s.log).toContainEqual({ event: 'sync-message-refused', fields: { error: 'ForbiddenWriteError', message: 'doc1 is written by the relay only', peer: 'web-a' } })
+    expect(await c.closed).toEqual({
+      code: 1008,
+      reason: 'ForbiddenWriteError: doc1 is written by the relay only',
+    })
+    expect(s.log).toContainEqual({
+      event: 'sync-message-refused',
+      fields: { error: 'ForbiddenWriteError', message: 'doc1 is written by the relay only', peer: 'web-a' },
+    })
     expect(repo.messages).toEqual([])
   })
 
@@ -198,38 +257,80 @@ describe('GuardedSyncServer: admission and delivery', () => {
     const c = await raw(s.url)
     c.join('web-a')
     await c.next((m) => m.type === 'peer')
-    for (const documentId of ['secret', 'open']) s.adapter.send({ type: 'test', senderId: 'server' as PeerId, targetId: 'web-a' as PeerId, documentId, data: new Uint8Array([1]) } as never)
+    for (const documentId of ['secret', 'open'])
+      s.adapter.send({
+        type: 'test',
+        senderId: 'server' as PeerId,
+        targetId: 'web-a' as PeerId,
+        documentId,
+        data: new Uint8Array([1]),
+      } as never)
     expect(await c.next((m) => m.type === 'test')).toMatchObject({ documentId: 'open' })
     expect(c.received.filter((m) => m.documentId === 'secret')).toEqual([])
   })
 
   it('tells a stock client which write was refused (an ephemeral clinic-mesh/refused message); the repo never hears it', async () => {
-    const refuse = (m: SyncMessage): Admission => (m.type === 'sync' ? { verdict: 'refuse', error: new ForbiddenWriteError('foo is read-only'), writes: [{ path: 'foo', value: 'bar' }] } : PASS)
+    const refuse = (m: SyncMessage): Admission =>
+      m.type === 'sync'
+        ? {
+            verdict: 'refuse',
+            error: new ForbiddenWriteError('foo is read-only'),
+            writes: [{ path: 'foo', value: 'bar' }],
+          }
+        : PASS
     const s = await serve(policy({ admit: refuse }))
     const server = new Repo({ network: [s.adapter], peerId: 'server' as PeerId })
     const serverHeard: string[] = []
     s.adapter.on('message', (m) => serverHeard.push(m.type))
-    const client = new Repo({ network: [new WebSocketClientAdapter(s.url, 60_000)], peerId: 'web-client' as PeerId })
-    cleanup.push(() => client.shutdown(), () => server.shutdown())
+    const client = new Repo({
+      network: [new WebSocketClientAdapter(s.url, 60_000)],
+      peerId: 'web-client' as PeerId,
+    })
+    cleanup.push(
+      () => client.shutdown(),
+      () => server.shutdown(),
+    )
     const h = client.create<{ foo?: string }>()
-    const refused = new Promise<DocHandleEphemeralMessagePayload<unknown>>((resolve) => h.on('ephemeral-message', resolve))
+    const refused = new Promise<DocHandleEphemeralMessagePayload<unknown>>((resolve) =>
+      h.on('ephemeral-message', resolve),
+    )
     h.change((d) => {
       d.foo = 'bar'
     })
     const { message, senderId } = await refused
     expect(senderId).toBe('server')
-    expect(message).toEqual({ type: REFUSAL_TYPE, name: 'ForbiddenWriteError', message: 'foo is read-only', writes: [{ path: 'foo', value: 'bar' }] })
+    expect(message).toEqual({
+      type: REFUSAL_TYPE,
+      name: 'ForbiddenWriteError',
+      message: 'foo is read-only',
+      writes: [{ path: 'foo', value: 'bar' }],
+    })
     expect(serverHeard).not.toContain('sync')
     expect(server.handles[h.documentId]).toBeUndefined()
   })
 
   it('answers doc-unavailable to a request the policy answers with unavailable', async () => {
-    const s = await serve(policy({ admit: (m) => (m.type === 'request' ? { verdict: 'unavailable', error: new Error('not for you') } : PASS) }))
+    const s = await serve(
+      policy({
+        admit: (m) =>
+          m.type === 'request' ? { verdict: 'unavailable', error: new Error('not for you') } : PASS,
+      }),
+    )
     // (announcing nothing: the client must ask for the document)
-    const server = new Repo({ network: [s.adapter], peerId: 'server' as PeerId, shareConfig: { announce: () => Promise.resolve(false), access: () => Promise.resolve(true) } })
+    const server = new Repo({
+      network: [s.adapter],
+      peerId: 'server' as PeerId,
+      shareConfig: { announce: () => Promise.resolve(false), access: () => Promise.resolve(true) },
+    })
     const doc = server.create<{ secret: string }>({ secret: 'x' })
-    const client = new Repo({ network: [new WebSocketClientAdapter(s.url, 60_000)], peerId: 'web-client' as PeerId })
-    cleanup.push(() => client.shutdown(), () => server.shutdown())
+    const client = new Repo({
+      network: [new WebSocketClientAdapter(s.url, 60_000)],
+      peerId: 'web-client' as PeerId,
+    })
+    cleanup.push(
+      () => client.shutdown(),
+      () => server.shutdown(),
+    )
     await expect(client.find(doc.url)).rejects.toThrow(/unavailable/)
   })
 })

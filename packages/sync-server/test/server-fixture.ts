@@ -23,7 +23,10 @@ export interface ServerFixture<C> {
  * A guarded server adapter behind an HTTP server on a random loopback port; each upgrade gets `context(url)` (the
  * request's path and query, as an application would authenticate it).
  */
-export async function startServer<C>(init: Omit<GuardedSyncServerInit<C>, 'log'>, context: (url: string) => C): Promise<ServerFixture<C>> {
+export async function startServer<C>(
+  init: Omit<GuardedSyncServerInit<C>, 'log'>,
+  context: (url: string) => C,
+): Promise<ServerFixture<C>> {
   const log: LogLine[] = []
   const waiters: (() => void)[] = []
   const adapter = new GuardedSyncServer<C>({
@@ -70,7 +73,9 @@ export class RawClient {
       for (const w of this.#waiters.splice(0)) w()
     })
     ws.on('error', () => undefined) // the close event follows
-    this.closed = new Promise((resolve) => ws.on('close', (code: number, reason: Buffer) => resolve({ code, reason: reason.toString() })))
+    this.closed = new Promise((resolve) =>
+      ws.on('close', (code: number, reason: Buffer) => resolve({ code, reason: reason.toString() })),
+    )
   }
 
   static open(url: string): Promise<RawClient> {

@@ -18,7 +18,10 @@ const CLIENT_RETRY_MS = 300
 function setup(serverFirst: boolean) {
   return async () => {
     const server = await startServer({ policy: allowAll }, () => undefined)
-    const clients = [new WebSocketClientAdapter(server.url, CLIENT_RETRY_MS), new WebSocketClientAdapter(server.url, CLIENT_RETRY_MS)] as const
+    const clients = [
+      new WebSocketClientAdapter(server.url, CLIENT_RETRY_MS),
+      new WebSocketClientAdapter(server.url, CLIENT_RETRY_MS),
+    ] as const
     const adapters: [NetworkAdapterInterface, NetworkAdapterInterface, NetworkAdapterInterface] = serverFirst
       ? [server.adapter, clients[0], clients[1]]
       : [clients[0], server.adapter, clients[1]]

@@ -2,7 +2,10 @@ import { ClinicMeshError } from '@clinic-mesh/contracts'
 
 /** Something that emits events: a DOM-style EventTarget or a Node/eventemitter3 emitter. */
 export type Emitter =
-  | { addEventListener(type: string, fn: () => void): void; removeEventListener(type: string, fn: () => void): void }
+  | {
+      addEventListener(type: string, fn: () => void): void
+      removeEventListener(type: string, fn: () => void): void
+    }
   | { on(type: string, fn: () => void): unknown; off(type: string, fn: () => void): unknown }
 
 export class EventuallyTimeoutError extends ClinicMeshError {
@@ -35,7 +38,10 @@ export function listen(target: Emitter, type: string, fn: () => void): () => voi
  * Resolves with the predicate's first truthy value. The predicate is checked at once, after every listed
  * event, and every `pollMs`; rejects with EventuallyTimeoutError after `timeoutMs`.
  */
-export function eventually<T>(predicate: () => T | undefined | null | false, opts: EventuallyOptions = {}): Promise<T> {
+export function eventually<T>(
+  predicate: () => T | undefined | null | false,
+  opts: EventuallyOptions = {},
+): Promise<T> {
   const timeoutMs = opts.timeoutMs ?? 5000
   return new Promise<T>((resolve, reject) => {
     const offs: Array<() => void> = []
@@ -58,7 +64,14 @@ export function eventually<T>(predicate: () => T | undefined | null | false, opt
       }
     }
     const timer = setTimeout(
-      () => finish(() => reject(new EventuallyTimeoutError(`not true within ${timeoutMs} ms: ${opts.what ?? predicate.toString()}`))),
+      () =>
+        finish(() =>
+          reject(
+            new EventuallyTimeoutError(
+              `not true within ${timeoutMs} ms: ${opts.what ?? predicate.toString()}`,
+            ),
+          ),
+        ),
       timeoutMs,
     )
     const poll = setInterval(check, opts.pollMs ?? 20)

@@ -108,7 +108,14 @@ export function runNetworkAdapterTests(name: string, setup: AdapterSetup, option
       ha.change((d) => (d.text = 'from alice'))
       hb.change((d) => (d.text = 'from bob'))
       const same = (): boolean => JSON.stringify(ha.heads()) === JSON.stringify(hb.heads())
-      await eventually(same, { on: [[ha, 'change'], [hb, 'change']], timeoutMs: 10_000, what: 'same heads' })
+      await eventually(same, {
+        on: [
+          [ha, 'change'],
+          [hb, 'change'],
+        ],
+        timeoutMs: 10_000,
+        what: 'same heads',
+      })
       expect(ha.doc().text).toBe(hb.doc().text)
     })
 
@@ -129,7 +136,9 @@ export function runNetworkAdapterTests(name: string, setup: AdapterSetup, option
       const f = await start()
       const seen: Array<{ peerId: string; storageId?: string }> = []
       for (const adapter of f.adapters[1]) {
-        adapter.on('peer-candidate', ({ peerId, peerMetadata }) => seen.push({ peerId, storageId: peerMetadata.storageId }))
+        adapter.on('peer-candidate', ({ peerId, peerMetadata }) =>
+          seen.push({ peerId, storageId: peerMetadata.storageId }),
+        )
       }
       const [a, b] = [repo(0, f), repo(1, f)]
       await linked(b, ['alice'])

@@ -39,7 +39,9 @@ export async function assertSized<Ts extends [unknown, ...unknown[]]>(
   })
   if (details.failed) throw new Error(fc.defaultReportMessage(details) ?? 'property failed')
   if (details.numRuns < opts.minRuns) {
-    throw new PropertyTooSlowError(`only ${details.numRuns} runs of the property fit in ${opts.budgetMs} ms (at least ${opts.minRuns} wanted): the machine is too busy to test it`)
+    throw new PropertyTooSlowError(
+      `only ${details.numRuns} runs of the property fit in ${opts.budgetMs} ms (at least ${opts.minRuns} wanted): the machine is too busy to test it`,
+    )
   }
   return { runs: details.numRuns, interrupted: details.interrupted }
 }

@@ -15,7 +15,11 @@ export interface StockClient {
   close: () => Promise<void>
 }
 
-export async function stockClient(nodePort: number, token: string, peerId = `web-${Math.random().toString(36).slice(2, 10)}`): Promise<StockClient> {
+export async function stockClient(
+  nodePort: number,
+  token: string,
+  peerId = `web-${Math.random().toString(36).slice(2, 10)}`,
+): Promise<StockClient> {
   const sockets = new Set<Socket>()
   const proxy: Server = createServer((client) => {
     sockets.add(client)
@@ -28,8 +32,16 @@ export async function stockClient(nodePort: number, token: string, peerId = `web
       if (end < 0) return
       client.off('data', onData)
       // the node's Host allow-list wants its own port: the request names the node, not this forwarder
-      const request = head.subarray(0, end).toString('latin1').replace(/\r\nhost:[^\r]*/i, `\r\nHost: 127.0.0.1:${nodePort}`)
-      upstream.write(Buffer.concat([Buffer.from(`${request}\r\nAuthorization: Bearer ${token}`, 'latin1'), head.subarray(end)]))
+      const request = head
+        .subarray(0, end)
+        .toString('latin1')
+        .replace(/\r\nhost:[^\r]*/i, `\r\nHost: 127.0.0.1:${nodePort}`)
+      upstream.write(
+        Buffer.concat([
+          Buffer.from(`${request}\r\nAuthorization: Bearer ${token}`, 'latin1'),
+          head.subarray(end),
+        ]),
+      )
       client.pipe(upstream)
     }
     client.on('data', onData)
@@ -45,7 +57,11 @@ export async function stockClient(nodePort: number, token: string, peerId = `web
   })
   await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r))
   const port = (proxy.address() as AddressInfo).port
-  const repo = new Repo({ network: [new WebSocketClientAdapter(`ws://127.0.0.1:${port}/sync`, 500)], peerId: peerId as PeerId, sharePolicy: () => Promise.resolve(true) })
+  const repo = new Repo({
+    network: [new WebSocketClientAdapter(`ws://127.0.0.1:${port}/sync`, 500)],
+    peerId: peerId as PeerId,
+    sharePolicy: () => Promise.resolve(true),
+  })
   return {
     repo,
     peerId,

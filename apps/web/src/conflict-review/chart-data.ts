@@ -35,7 +35,9 @@ function floorTo(t: number, unit: 'day' | 'hour'): number {
 function next(t: number, unit: 'day' | 'hour'): number {
   // via the calendar, not +24 h: days around a DST change are 23 or 25 h long
   const d = new Date(t)
-  return unit === 'day' ? new Date(d.getFullYear(), d.getMonth(), d.getDate() + 1).getTime() : floorTo(t + HOUR + 1, 'hour')
+  return unit === 'day'
+    ? new Date(d.getFullYear(), d.getMonth(), d.getDate() + 1).getTime()
+    : floorTo(t + HOUR + 1, 'hour')
 }
 
 /**
@@ -62,7 +64,13 @@ export function conflictSeries(conflicts: readonly ConflictView[], maxBuckets = 
   const from = Math.max(first, last - (maxBuckets + 1) * (unit === 'hour' ? HOUR : DAY)) // never walk years of empty days
   for (let s = floorTo(from, unit); s <= last; s = next(s, unit)) starts.push(s)
   const shown = starts.slice(-maxBuckets)
-  const buckets: Bucket[] = shown.map((start, i) => ({ label: label(start, unit), sub: sub(start, unit, i === 0 ? null : shown[i - 1]!), start, total: 0, byKind: {} }))
+  const buckets: Bucket[] = shown.map((start, i) => ({
+    label: label(start, unit),
+    sub: sub(start, unit, i === 0 ? null : shown[i - 1]!),
+    start,
+    total: 0,
+    byKind: {},
+  }))
   let older = 0
   for (const d of dated) {
     let b: Bucket | undefined

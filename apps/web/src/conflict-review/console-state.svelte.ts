@@ -26,7 +26,8 @@ function loadSession(): ConsoleSession | null {
     const raw = sessionStorage.getItem(SESSION_KEY)
     if (!raw) return null
     const s = JSON.parse(raw) as ConsoleSession
-    if (typeof s.token !== 'string' || (s.expiresAt !== null && Date.parse(s.expiresAt) <= Date.now())) return null
+    if (typeof s.token !== 'string' || (s.expiresAt !== null && Date.parse(s.expiresAt) <= Date.now()))
+      return null
     return s
   } catch {
     return null // storage unavailable or garbage: sign in again
@@ -37,7 +38,10 @@ function loadLast(): { clinic: string; user: string } {
   try {
     const raw = localStorage.getItem(LAST_KEY)
     const v = raw ? (JSON.parse(raw) as { clinic?: unknown; user?: unknown }) : {}
-    return { clinic: typeof v.clinic === 'string' ? v.clinic : '', user: typeof v.user === 'string' ? v.user : '' }
+    return {
+      clinic: typeof v.clinic === 'string' ? v.clinic : '',
+      user: typeof v.user === 'string' ? v.user : '',
+    }
   } catch {
     return { clinic: '', user: '' }
   }
@@ -70,7 +74,11 @@ export class ConsoleState {
   readonly resolvedCount = $derived(this.conflicts.filter((c) => c.status === 'resolved').length)
   readonly shown = $derived(
     this.conflicts
-      .filter((c) => (this.filter === 'all' || c.status === this.filter) && (this.clinic === '' || c.clinic === this.clinic))
+      .filter(
+        (c) =>
+          (this.filter === 'all' || c.status === this.filter) &&
+          (this.clinic === '' || c.clinic === this.clinic),
+      )
       .sort((a, b) => Number(b.critical) - Number(a.critical) || a.at.localeCompare(b.at)),
   )
 
@@ -106,7 +114,8 @@ export class ConsoleState {
       }
       this.#signedIn({ token: r.token, kind: 'user', clinic: r.clinic, user: r.user, expiresAt: r.expiresAt })
     } catch (err) {
-      this.signInError = err instanceof RelayApiError ? err : new RelayApiError('InternalError', String(err), 0)
+      this.signInError =
+        err instanceof RelayApiError ? err : new RelayApiError('InternalError', String(err), 0)
     }
   }
 
@@ -119,7 +128,8 @@ export class ConsoleState {
       this.#signedIn({ token: token.trim(), kind: 'operator', clinic: null, user: null, expiresAt: null })
     } catch (err) {
       setBearer(null)
-      this.signInError = err instanceof RelayApiError ? err : new RelayApiError('InternalError', String(err), 0)
+      this.signInError =
+        err instanceof RelayApiError ? err : new RelayApiError('InternalError', String(err), 0)
     }
   }
 
@@ -159,7 +169,9 @@ export class ConsoleState {
     try {
       const [{ conflicts }, status] = await Promise.all([relayApi.conflicts(), relayApi.status()])
       const clinics = [...new Set(conflicts.map((c) => c.clinic))]
-      const inv = await Promise.all(clinics.map(async (k) => [k, (await relayApi.inventory(k)).inventory] as const))
+      const inv = await Promise.all(
+        clinics.map(async (k) => [k, (await relayApi.inventory(k)).inventory] as const),
+      )
       // a poll that started before a resolution must not bring the resolved conflict back as open
       if (mine !== this.#latest) return
       this.conflicts = conflicts
@@ -192,10 +204,15 @@ export class ConsoleState {
    * Send a decision as the signed-in user (the relay takes user and role from the session); the relay's refusal
    * comes back as a RelayApiError (e.g. 403 ResolutionApprovalError).
    */
-  async resolve(c: ConflictView, req: Omit<ResolutionRequest, 'clinic' | 'user' | 'role'>): Promise<ConflictView> {
+  async resolve(
+    c: ConflictView,
+    req: Omit<ResolutionRequest, 'clinic' | 'user' | 'role'>,
+  ): Promise<ConflictView> {
     const s = this.session
     try {
-      const me = s?.user ? { user: s.user.id, role: s.user.role } : { user: 'relay-operator', role: 'reviewer' as const }
+      const me = s?.user
+        ? { user: s.user.id, role: s.user.role }
+        : { user: 'relay-operator', role: 'reviewer' as const }
       const out = await relayApi.resolve(c.id, { ...req, clinic: c.clinic, ...me })
       this.lastResolved = out.conflict
       return out.conflict

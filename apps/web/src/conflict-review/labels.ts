@@ -73,7 +73,9 @@ export function describeDecision(d: NonNullable<ConflictView['resolution']>['dec
     case 'write-off':
       return `Wrote off ${d.quantity} from lot ${d.batch}`
     case 'accept':
-      return d.adjustment ? `Accepted, lot ${d.adjustment.batch} adjusted by ${d.adjustment.delta}` : 'Accepted as recorded'
+      return d.adjustment
+        ? `Accepted, lot ${d.adjustment.batch} adjusted by ${d.adjustment.delta}`
+        : 'Accepted as recorded'
   }
 }
 
@@ -81,7 +83,14 @@ export function describeDecision(d: NonNullable<ConflictView['resolution']>['dec
 export function deviceTime(iso: string): string {
   const d = new Date(iso)
   if (Number.isNaN(d.getTime())) return iso
-  return d.toLocaleString([], { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' })
+  return d.toLocaleString([], {
+    day: 'numeric',
+    month: 'short',
+    year: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  })
 }
 
 /** Minor units → "1.20". */

@@ -23,7 +23,13 @@ import { HttpJsonError, callJson } from '../lib/json-call.js'
 export class RelayApiError extends HttpJsonError {}
 
 /** The console's shapes, defined with their schemas in @clinic-mesh/contracts relay-api/ (docs/relay-api.md). */
-export type { ConflictStatus, ConflictView, InventoryReply, RelayLoginReply as LoginReply, RelayStatusReply as StatusReply } from '@clinic-mesh/contracts'
+export type {
+  ConflictStatus,
+  ConflictView,
+  InventoryReply,
+  RelayLoginReply as LoginReply,
+  RelayStatusReply as StatusReply,
+} from '@clinic-mesh/contracts'
 export type InventoryState = InventoryStateView
 /** A decision as the console builds it (ids as plain strings). */
 export type Decision = Input<typeof DecisionSchema>
@@ -41,15 +47,29 @@ export function setBearer(token: string | null): void {
 }
 
 function call<S extends Schema>(method: string, path: string, reply: S, body?: unknown): Promise<Output<S>> {
-  const headers: Record<string, string> = bearer !== null && path !== '/api/login' ? { authorization: `Bearer ${bearer}` } : {}
-  return callJson({ method, path, reply, body, headers, timeoutMs: TIMEOUT_MS, peer: 'relay', unreachable: 'RelayUnreachableError', fail: (name, message, status) => new RelayApiError(name, message, status) })
+  const headers: Record<string, string> =
+    bearer !== null && path !== '/api/login' ? { authorization: `Bearer ${bearer}` } : {}
+  return callJson({
+    method,
+    path,
+    reply,
+    body,
+    headers,
+    timeoutMs: TIMEOUT_MS,
+    peer: 'relay',
+    unreachable: 'RelayUnreachableError',
+    fail: (name, message, status) => new RelayApiError(name, message, status),
+  })
 }
 
 export const relayApi = {
-  login: (clinic: string, user: string, password: string) => call('POST', '/api/login', RelayLoginReplySchema, { clinic, user, password }),
+  login: (clinic: string, user: string, password: string) =>
+    call('POST', '/api/login', RelayLoginReplySchema, { clinic, user, password }),
   logout: () => call('POST', '/api/logout', OkReplySchema, {}),
   status: () => call('GET', '/api/status', RelayStatusReplySchema),
   conflicts: () => call('GET', '/api/conflicts', ConflictsReplySchema),
-  inventory: (clinic: string) => call('GET', `/api/inventory?clinic=${encodeURIComponent(clinic)}`, InventoryReplySchema),
-  resolve: (id: string, req: ResolutionRequest) => call('POST', `/api/conflicts/${encodeURIComponent(id)}/resolution`, ResolutionReplySchema, req),
+  inventory: (clinic: string) =>
+    call('GET', `/api/inventory?clinic=${encodeURIComponent(clinic)}`, InventoryReplySchema),
+  resolve: (id: string, req: ResolutionRequest) =>
+    call('POST', `/api/conflicts/${encodeURIComponent(id)}/resolution`, ResolutionReplySchema, req),
 }

@@ -24,11 +24,13 @@ const SLOW_MS = 15_000 // creating a user derives its key with scrypt: seconds o
 
 export const adminApi = {
   users: (): Promise<UsersReply> => api('GET', '/api/users', UsersReplySchema),
-  createUser: (input: CreateUserRequest): Promise<SessionReply> => api('POST', '/api/users', SessionReplySchema, input, SLOW_MS),
+  createUser: (input: CreateUserRequest): Promise<SessionReply> =>
+    api('POST', '/api/users', SessionReplySchema, input, SLOW_MS),
   updateUser: (id: string, change: UpdateUserRequest): Promise<UpdateUserReply> =>
     api('PATCH', `/api/users/${encodeURIComponent(id)}`, UpdateUserReplySchema, change, SLOW_MS),
   devices: (): Promise<DevicesReply> => api('GET', '/api/devices', DevicesReplySchema),
-  revoke: (peerId: string, reason: string): Promise<RevokeDeviceReply> => api('POST', '/api/devices/revoke', RevokeDeviceReplySchema, { peerId, reason }),
+  revoke: (peerId: string, reason: string): Promise<RevokeDeviceReply> =>
+    api('POST', '/api/devices/revoke', RevokeDeviceReplySchema, { peerId, reason }),
   joinCode: (): Promise<JoinOffer> => api('POST', '/api/join-codes', JoinOfferSchema, {}, SLOW_MS),
 }
 

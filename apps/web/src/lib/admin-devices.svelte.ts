@@ -37,9 +37,18 @@ export class AdminDevices {
       this.#rows = r.enrolled
         .map((d) => {
           const x = revoked.get(d.peerId)
-          return { ...d, self: d.peerId === r.self, ...(x ? { revokedAt: x.revokedAt, reason: x.reason } : {}) }
+          return {
+            ...d,
+            self: d.peerId === r.self,
+            ...(x ? { revokedAt: x.revokedAt, reason: x.reason } : {}),
+          }
         })
-        .sort((a, b) => Number(b.self) - Number(a.self) || Number(a.revoked) - Number(b.revoked) || a.name.localeCompare(b.name))
+        .sort(
+          (a, b) =>
+            Number(b.self) - Number(a.self) ||
+            Number(a.revoked) - Number(b.revoked) ||
+            a.name.localeCompare(b.name),
+        )
       this.#loaded = true
       this.#error = undefined
     } catch (err) {

@@ -13,7 +13,13 @@ const TIMEOUT_MS = 4000
 /** Dispatched on `window` when the device node says it was revoked. */
 export const DEVICE_REVOKED_EVENT = 'clinic-mesh:device-revoked'
 
-export async function api<S extends Schema>(method: string, path: string, reply: S, body?: unknown, timeoutMs = TIMEOUT_MS): Promise<Output<S>> {
+export async function api<S extends Schema>(
+  method: string,
+  path: string,
+  reply: S,
+  body?: unknown,
+  timeoutMs = TIMEOUT_MS,
+): Promise<Output<S>> {
   return callJson({
     method,
     path,
@@ -25,7 +31,10 @@ export async function api<S extends Schema>(method: string, path: string, reply:
     fail: (name, message, status) => new ApiError(name, message, status),
     // the node revoked itself (410 on every route, `revoked: true` in its status): the app wipes its browser copy
     onAnswer: (status, text, json) => {
-      if ((status === 410 && text.includes('DeviceRevokedError')) || (path === '/api/status' && (json as { revoked?: unknown } | undefined)?.revoked === true)) {
+      if (
+        (status === 410 && text.includes('DeviceRevokedError')) ||
+        (path === '/api/status' && (json as { revoked?: unknown } | undefined)?.revoked === true)
+      ) {
         window.dispatchEvent(new Event(DEVICE_REVOKED_EVENT))
       }
     },
@@ -34,5 +43,10 @@ export async function api<S extends Schema>(method: string, path: string, reply:
 
 /** A reply parsed with its contract schema, or `MalformedReplyError` naming every field that does not fit. */
 export function parseReply<S extends Schema>(schema: S, json: unknown, what: string): Output<S> {
-  return parseJsonReply(schema, json, `the device node's reply to ${what}`, (m) => new ApiError('MalformedReplyError', m, 200))
+  return parseJsonReply(
+    schema,
+    json,
+    `the device node's reply to ${what}`,
+    (m) => new ApiError('MalformedReplyError', m, 200),
+  )
 }

@@ -1,7 +1,18 @@
 import type { DocHandle, Repo, AutomergeUrl } from '@automerge/automerge-repo'
 import { StatusReplySchema, newId, type ClinicDirectoryDoc, type PatientId } from '@clinic-mesh/contracts'
 import { ClinicStore, duplicateKeysOf, findDoc, type PatientSummary } from '@clinic-mesh/store'
-import { needsReview, resolveReview, registerPatient, openEncounter, summarize, type ReviewMarker, type Actor, type Chart, type ChartCollection, type RegisterPatientInput } from '@clinic-mesh/records'
+import {
+  needsReview,
+  resolveReview,
+  registerPatient,
+  openEncounter,
+  summarize,
+  type ReviewMarker,
+  type Actor,
+  type Chart,
+  type ChartCollection,
+  type RegisterPatientInput,
+} from '@clinic-mesh/records'
 import { api } from './api.js'
 import { RefusedWrites } from './refused.svelte.js'
 
@@ -55,15 +66,19 @@ export class Clinic {
     try {
       const dir = await findDoc<ClinicDirectoryDoc>(this.#repo, url as AutomergeUrl, signal ? { signal } : {})
       this.name = dir.doc().name || dir.doc().clinic
-      const store = await ClinicStore.open<ChartCollection>(this.#repo, dir.doc().recordsRoot as unknown as AutomergeUrl, {
-        summarize: (bucket, pid) => {
-          const chart = bucket.charts[pid]
-          return chart ? summarize(chart) : undefined
+      const store = await ClinicStore.open<ChartCollection>(
+        this.#repo,
+        dir.doc().recordsRoot as unknown as AutomergeUrl,
+        {
+          summarize: (bucket, pid) => {
+            const chart = bucket.charts[pid]
+            return chart ? summarize(chart) : undefined
+          },
+          // the device node derives the index from the charts it accepts; this browser only updates its own copy
+          writeSummaries: false,
+          ...(signal ? { signal } : {}),
         },
-        // the device node derives the index from the charts it accepts; this browser only updates its own copy
-        writeSummaries: false,
-        ...(signal ? { signal } : {}),
-      })
+      )
       this.#store = store
       for (const h of store.documentUrls().slice(1, 1 + store.layout.indexShards.length)) {
         void findDoc(this.#repo, h).then((shard) => shard.on('heads-changed', () => this.version++))
@@ -110,17 +125,27 @@ export class Clinic {
     return this.#store?.index.get(pid)
   }
 
-  possibleDuplicates(input: { given: string; family: string; birthDate: string; sex: string; identifiers: string[] }): PatientSummary[] {
+  possibleDuplicates(input: {
+    given: string
+    family: string
+    birthDate: string
+    sex: string
+    identifiers: string[]
+  }): PatientSummary[] {
     void this.version
     const store = this.#store
     if (!store) return []
     const probe: PatientSummary = { id: '__probe__', updatedAt: '', ...input }
     const keys = new Set(duplicateKeysOf(probe))
     const found = new Map<string, PatientSummary>()
-    const queries = [`${input.given} ${input.family}`, ...input.identifiers.map((i) => i.slice(i.indexOf('|') + 1))]
+    const queries = [
+      `${input.given} ${input.family}`,
+      ...input.identifiers.map((i) => i.slice(i.indexOf('|') + 1)),
+    ]
     for (const q of queries) {
       if (!q.trim()) continue
-      for (const s of store.search(q, { limit: 50 })) if (duplicateKeysOf(s).some((k) => keys.has(k))) found.set(s.id, s)
+      for (const s of store.search(q, { limit: 50 }))
+        if (duplicateKeysOf(s).some((k) => keys.has(k))) found.set(s.id, s)
     }
     return [...found.values()]
   }
@@ -141,7 +166,11 @@ export class Clinic {
     })
   }
 
-  async register(input: Omit<RegisterPatientInput, 'id'>, reason: string, actor: Actor): Promise<{ pid: PatientId; eid: string }> {
+  async register(
+    input: Omit<RegisterPatientInput, 'id'>,
+    reason: string,
+    actor: Actor,
+  ): Promise<{ pid: PatientId; eid: string }> {
     const pid = newId<PatientId>('pt')
     let eid = ''
     await this.#require().change(pid, (d) => {
@@ -184,7 +213,12 @@ export class Clinic {
   }
 
   /** Keeps one of the competing values of a review marker (records `resolveReview`). */
-  async resolve(pid: string, marker: ReviewMarker, value: string | number | boolean, actor: Actor): Promise<void> {
+  async resolve(
+    pid: string,
+    marker: ReviewMarker,
+    value: string | number | boolean,
+    actor: Actor,
+  ): Promise<void> {
     const handle = await this.bucket(pid)
     let emitted = false
     const seen = (): void => {
@@ -198,7 +232,12 @@ export class Clinic {
     // send it until the next edit of this bucket. Announce it so other tablets clear their marker now.
     if (!emitted) {
       const doc = handle.doc()
-      handle.emit('change', { handle, doc, patches: [], patchInfo: { before: doc, after: doc, source: 'change' } })
+      handle.emit('change', {
+        handle,
+        doc,
+        patches: [],
+        patchInfo: { before: doc, after: doc, source: 'change' },
+      })
     }
   }
 

@@ -43,7 +43,11 @@ export function fieldLabel(path: string[]): string {
   return parent ? `${parent}: ${label.toLowerCase()}` : label
 }
 
-const ID_SYSTEMS: Record<string, string> = { 'national-id': 'National ID', 'health-card': 'Health card', phone: 'Phone' }
+const ID_SYSTEMS: Record<string, string> = {
+  'national-id': 'National ID',
+  'health-card': 'Health card',
+  phone: 'Phone',
+}
 
 /** A `system|value` identifier as a nurse reads it: "National ID MW100001". */
 export function identifierText(identifier: string): string {
@@ -55,6 +59,7 @@ export function identifierText(identifier: string): string {
 
 /** A competing value of a review marker in the words the screen uses for it (queue places by their label). */
 export function valueLabel(path: string[], value: string | number | boolean): string {
-  if (path[path.length - 1] === 'queue' && typeof value === 'string' && value in QUEUE_LABELS) return QUEUE_LABELS[value as QueueStatus]
+  if (path[path.length - 1] === 'queue' && typeof value === 'string' && value in QUEUE_LABELS)
+    return QUEUE_LABELS[value as QueueStatus]
   return String(value)
 }

@@ -13,8 +13,11 @@ export function age(birthDate: string, now = new Date()): string {
   const d = new Date(`${birthDate}T00:00:00`)
   if (Number.isNaN(d.getTime())) return ''
   let years = now.getFullYear() - d.getFullYear()
-  if (now.getMonth() < d.getMonth() || (now.getMonth() === d.getMonth() && now.getDate() < d.getDate())) years--
-  return years < 2 ? `${Math.max(0, Math.floor((now.getTime() - d.getTime()) / (30.44 * 86400000)))} mo` : `${years} y`
+  if (now.getMonth() < d.getMonth() || (now.getMonth() === d.getMonth() && now.getDate() < d.getDate()))
+    years--
+  return years < 2
+    ? `${Math.max(0, Math.floor((now.getTime() - d.getTime()) / (30.44 * 86400000)))} mo`
+    : `${years} y`
 }
 
 /** The local calendar date of an ISO time as YYYY-MM-DD (unambiguous on a label, whatever the tablet's locale). */

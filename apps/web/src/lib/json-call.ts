@@ -1,4 +1,10 @@
-import { ErrorReplySchema, InvalidInputError, parseWith, type Output, type Schema } from '@clinic-mesh/contracts'
+import {
+  ErrorReplySchema,
+  InvalidInputError,
+  parseWith,
+  type Output,
+  type Schema,
+} from '@clinic-mesh/contracts'
 import * as v from 'valibot'
 
 /** An HTTP JSON error with the server's stable `name` (or ours: `…UnreachableError`, `MalformedReplyError`). */
@@ -35,13 +41,21 @@ export interface JsonCall<S extends Schema> {
  * schema, so a reply of another shape (a renamed field) fails loudly as `MalformedReplyError`, never guessed at.
  */
 export async function callJson<S extends Schema>(c: JsonCall<S>): Promise<Output<S>> {
-  const init: RequestInit = { method: c.method, headers: { 'content-type': 'application/json', ...c.headers }, signal: AbortSignal.timeout(c.timeoutMs) }
+  const init: RequestInit = {
+    method: c.method,
+    headers: { 'content-type': 'application/json', ...c.headers },
+    signal: AbortSignal.timeout(c.timeoutMs),
+  }
   if (c.body !== undefined) init.body = JSON.stringify(c.body)
   let res: Response
   try {
     res = await fetch(c.path, init)
   } catch (err) {
-    throw c.fail(c.unreachable, `${c.peer} unreachable: ${err instanceof Error ? err.message : String(err)}`, 0)
+    throw c.fail(
+      c.unreachable,
+      `${c.peer} unreachable: ${err instanceof Error ? err.message : String(err)}`,
+      0,
+    )
   }
   const text = await res.text()
   let json: unknown
@@ -55,11 +69,21 @@ export async function callJson<S extends Schema>(c: JsonCall<S>): Promise<Output
     const e = v.is(ErrorReplySchema, json) ? json.error : undefined
     throw c.fail(e?.name ?? 'HttpError', e?.message ?? `HTTP ${res.status}`, res.status)
   }
-  return parseJsonReply(c.reply, json, `the ${c.peer}'s reply to ${c.method} ${c.path.split('?')[0] ?? c.path}`, (m) => c.fail('MalformedReplyError', m, res.status))
+  return parseJsonReply(
+    c.reply,
+    json,
+    `the ${c.peer}'s reply to ${c.method} ${c.path.split('?')[0] ?? c.path}`,
+    (m) => c.fail('MalformedReplyError', m, res.status),
+  )
 }
 
 /** A reply parsed with its contract schema, or the `MalformedReplyError` `fail` builds, naming every misfit field. */
-export function parseJsonReply<S extends Schema>(schema: S, json: unknown, what: string, fail: (message: string) => Error): Output<S> {
+export function parseJsonReply<S extends Schema>(
+  schema: S,
+  json: unknown,
+  what: string,
+  fail: (message: string) => Error,
+): Output<S> {
   try {
     return parseWith(schema, json, what)
   } catch (err) {

@@ -2,7 +2,9 @@ import { ApiError } from './api.js'
 
 /** The node no longer trusts this session's key or session: the way out is signing in again. */
 export function needsSignIn(err: unknown): boolean {
-  return err instanceof ApiError && (err.name === 'SigningKeyLockedError' || err.name === 'UnauthenticatedError')
+  return (
+    err instanceof ApiError && (err.name === 'SigningKeyLockedError' || err.name === 'UnauthenticatedError')
+  )
 }
 
 /**

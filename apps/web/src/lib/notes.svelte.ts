@@ -65,7 +65,9 @@ export class NotesDraft {
    * Follows remote edits; `onRemote` runs synchronously with the merged text and the splice that led to it, so
    * an editor can update its field (and shift its caret) before the next keystroke is diffed.
    */
-  follow(onRemote?: (text: string, splice: { index: number; remove: number; insert: string }) => void): () => void {
+  follow(
+    onRemote?: (text: string, splice: { index: number; remove: number; insert: string }) => void,
+  ): () => void {
     const onChange = (): void => {
       if (this.#local) return
       const next = this.#docText()

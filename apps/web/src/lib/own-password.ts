@@ -9,7 +9,13 @@ const SLOW_MS = 20_000
 
 /** `POST /api/password`: the signed-in user changes their own password; throws ApiError (docs/api.md). */
 export async function changeOwnPassword(oldPassword: string, newPassword: string): Promise<void> {
-  await api('POST', '/api/password', OkReplySchema, { oldPassword, newPassword } satisfies PasswordChangeRequest, SLOW_MS)
+  await api(
+    'POST',
+    '/api/password',
+    OkReplySchema,
+    { oldPassword, newPassword } satisfies PasswordChangeRequest,
+    SLOW_MS,
+  )
 }
 
 /** A refusal of `POST /api/password` in plain words (branches on the stable error `name`). */

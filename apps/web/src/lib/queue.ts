@@ -20,7 +20,9 @@ export function todaysQueue(buckets: ChartCollection[], today = new Date()): Que
       for (const [eid, enc] of Object.entries(chart.encounters)) {
         const arrivedAt = str(enc.registration.arrivedAt)
         if (new Date(arrivedAt).toDateString() !== day || str(enc.status) !== 'open') continue
-        const done = (['registration', 'triage', 'clinician', 'pharmacy'] as const).filter((s) => str(enc[s].status) === 'done')
+        const done = (['registration', 'triage', 'clinician', 'pharmacy'] as const).filter(
+          (s) => str(enc[s].status) === 'done',
+        )
         out.push({
           pid,
           eid,

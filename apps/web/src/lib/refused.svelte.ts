@@ -47,7 +47,12 @@ export class RefusedWrites {
     const values = m.writes
       .filter((w) => typeof w.value === 'string' || typeof w.value === 'number')
       .map((w) => ({ field: fieldLabel(w.path.split('.')), value: String(w.value) }))
-    const entry: RefusedWrite = { at: new Date().toISOString(), documentId, reason: m.message.replace(/ \([^)]*\)$/, ''), values: joinText(values) }
+    const entry: RefusedWrite = {
+      at: new Date().toISOString(),
+      documentId,
+      reason: m.message.replace(/ \([^)]*\)$/, ''),
+      values: joinText(values),
+    }
     this.list = [...this.list, entry]
     save(this.list)
     const last = Number(sessionStorage.getItem(`${KEY}.reset.${documentId}`) ?? 0)

@@ -38,7 +38,10 @@ export interface BrowserRepo {
  * session: docs/THREAT_MODEL.md §7), so the IndexedDB files hold no patient data in clear. The database is named
  * after the key: a new key (the node's changed) starts an empty copy, and older copies are deleted.
  */
-export async function openBrowserRepo(rawKey: Uint8Array, network: WebSocketClientAdapter): Promise<BrowserRepo> {
+export async function openBrowserRepo(
+  rawKey: Uint8Array,
+  network: WebSocketClientAdapter,
+): Promise<BrowserRepo> {
   const name = await databaseName(rawKey)
   void deleteDatabases((n) => n !== name) // an older copy (the clear one, another key's): the node has everything
   const idb = new IndexedDBStorageAdapter(name)

@@ -18,7 +18,8 @@ export function parseHash(hash: string): Route {
 
 export function hrefOf(r: Route): string {
   if (r.name === 'encounter') return `#/encounter/${encodeURIComponent(r.pid)}/${encodeURIComponent(r.eid)}`
-  if (r.name === 'pharmacy' && r.pid && r.eid) return `#/pharmacy/${encodeURIComponent(r.pid)}/${encodeURIComponent(r.eid)}`
+  if (r.name === 'pharmacy' && r.pid && r.eid)
+    return `#/pharmacy/${encodeURIComponent(r.pid)}/${encodeURIComponent(r.eid)}`
   if (r.name === 'admin') return r.tab === 'devices' ? '#/admin/devices' : '#/admin'
   return `#/${r.name}`
 }

@@ -1,4 +1,12 @@
-import { LoginReplySchema, OkReplySchema, ROLES, SessionReplySchema, SessionUserSchema, type SessionUser, type DeviceId } from '@clinic-mesh/contracts'
+import {
+  LoginReplySchema,
+  OkReplySchema,
+  ROLES,
+  SessionReplySchema,
+  SessionUserSchema,
+  type SessionUser,
+  type DeviceId,
+} from '@clinic-mesh/contracts'
 import * as v from 'valibot'
 import type { Actor } from '@clinic-mesh/records'
 import { POLICY, decideWrite, type Action } from '@clinic-mesh/security/policy'

@@ -27,7 +27,13 @@ export interface SyncSnapshot {
 /** What the status bar shows of the device API's status reply (docs/api.md `GET /api/status`). */
 export function parseStatus(reply: StatusReply): Omit<SyncSnapshot, 'socket' | 'device' | 'heardAt'> {
   if (reply.revoked === true) {
-    return { peers: [], relayReachable: undefined, relayConfigured: undefined, pendingOps: undefined, deviceName: reply.device.name }
+    return {
+      peers: [],
+      relayReachable: undefined,
+      relayConfigured: undefined,
+      pendingOps: undefined,
+      deviceName: reply.device.name,
+    }
   }
   return {
     peers: reply.peers.map((p) => ({ id: p.id, name: p.name })),

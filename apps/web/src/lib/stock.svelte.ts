@@ -1,5 +1,10 @@
-import type { DispenseRequestSchema, ReceiptRequestSchema} from '@clinic-mesh/contracts';
-import { StockOperationReplySchema, StockReplySchema, type Input, type StockReply } from '@clinic-mesh/contracts'
+import type { DispenseRequestSchema, ReceiptRequestSchema } from '@clinic-mesh/contracts'
+import {
+  StockOperationReplySchema,
+  StockReplySchema,
+  type Input,
+  type StockReply,
+} from '@clinic-mesh/contracts'
 import { api, ApiError } from './api.js'
 
 /** One lot as the device node reports it: settled (relay) and tentative (with unsettled operations) apart. */
@@ -60,7 +65,11 @@ function read<T>(key: string, fallback: T): T {
  */
 export class Stock {
   // a cache written before lines carried a price reads as price 0 (the relay raises price-changed, nothing is lost)
-  lines = $state<StockLine[]>(read<{ lines: Array<Omit<StockLine, 'price'> & { price?: number }> }>(STOCK_KEY, { lines: [] }).lines.map((l) => ({ ...l, price: l.price ?? 0 })))
+  lines = $state<StockLine[]>(
+    read<{ lines: Array<Omit<StockLine, 'price'> & { price?: number }> }>(STOCK_KEY, { lines: [] }).lines.map(
+      (l) => ({ ...l, price: l.price ?? 0 }),
+    ),
+  )
   fetchedAt = $state<string | undefined>(read<{ at?: string }>(STOCK_KEY, {}).at)
   /** When the relay last settled this clinic's stock (the device's `settledAt`; undefined: never). */
   settledAt = $state<string | undefined>(read<{ settledAt?: string }>(STOCK_KEY, {}).settledAt)
@@ -80,11 +89,15 @@ export class Stock {
       this.lines = parseStock(reply)
       this.fetchedAt = new Date().toISOString()
       this.settledAt = reply.settledAt ?? undefined
-      localStorage.setItem(STOCK_KEY, JSON.stringify({ lines: this.lines, at: this.fetchedAt, settledAt: this.settledAt }))
+      localStorage.setItem(
+        STOCK_KEY,
+        JSON.stringify({ lines: this.lines, at: this.fetchedAt, settledAt: this.settledAt }),
+      )
     } catch (err) {
       // keep the cached figures; the stock view shows their time and that the node is not reachable. A reply of
       // another shape than the contract's is said, not guessed at.
-      if (err instanceof ApiError && err.name === 'MalformedReplyError') this.lastError = `${err.name}: ${err.message}`
+      if (err instanceof ApiError && err.name === 'MalformedReplyError')
+        this.lastError = `${err.name}: ${err.message}`
     }
   }
 
@@ -93,7 +106,10 @@ export class Stock {
    * node up (the pharmacist sees at once if it was refused, e.g. a lot already received with another expiry).
    */
   async receive(grn: ReceiptInput): Promise<void> {
-    await api('POST', '/api/stock/receipts', StockOperationReplySchema, { ...grn, id: `op_${crypto.randomUUID()}` } satisfies Input<typeof ReceiptRequestSchema>)
+    await api('POST', '/api/stock/receipts', StockOperationReplySchema, {
+      ...grn,
+      id: `op_${crypto.randomUUID()}`,
+    } satisfies Input<typeof ReceiptRequestSchema>)
     await this.refresh()
   }
 
@@ -104,7 +120,11 @@ export class Stock {
 
   /** Queues a dispense and tries to send it at once. */
   async dispense(req: Omit<DispenseRequest, 'id' | 'queuedAt'>): Promise<DispenseRequest> {
-    const full: DispenseRequest = { ...req, id: `op_${crypto.randomUUID()}`, queuedAt: new Date().toISOString() }
+    const full: DispenseRequest = {
+      ...req,
+      id: `op_${crypto.randomUUID()}`,
+      queuedAt: new Date().toISOString(),
+    }
     this.outbox = [...this.outbox, full]
     this.#save()
     await this.flush()

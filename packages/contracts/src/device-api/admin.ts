@@ -4,7 +4,10 @@ import { nonEmpty } from '../fields.js'
 /** Devices and revocation (docs/api.md): request and reply bodies. */
 
 /** A libp2p peer id (base58btc). */
-export const PeerIdSchema = v.pipe(v.string('must be text'), v.regex(/^[1-9A-HJ-NP-Za-km-z]{20,100}$/, 'must be a libp2p peer id'))
+export const PeerIdSchema = v.pipe(
+  v.string('must be text'),
+  v.regex(/^[1-9A-HJ-NP-Za-km-z]{20,100}$/, 'must be a libp2p peer id'),
+)
 
 /** `POST /api/devices/revoke` (admin). */
 export const RevokeDeviceRequestSchema = v.object({
@@ -13,10 +16,17 @@ export const RevokeDeviceRequestSchema = v.object({
 })
 export type RevokeDeviceRequest = v.InferOutput<typeof RevokeDeviceRequestSchema>
 
-export const RevokeDeviceReplySchema = v.object({ revoked: v.object({ peerId: v.string(), revokedAt: v.string() }) })
+export const RevokeDeviceReplySchema = v.object({
+  revoked: v.object({ peerId: v.string(), revokedAt: v.string() }),
+})
 export type RevokeDeviceReply = v.InferOutput<typeof RevokeDeviceReplySchema>
 
-export const EnrolledDeviceSchema = v.object({ peerId: v.string(), name: v.string(), enrolledAt: v.string(), revoked: v.boolean() })
+export const EnrolledDeviceSchema = v.object({
+  peerId: v.string(),
+  name: v.string(),
+  enrolledAt: v.string(),
+  revoked: v.boolean(),
+})
 export type EnrolledDevice = v.InferOutput<typeof EnrolledDeviceSchema>
 
 /** `GET /api/devices`. */

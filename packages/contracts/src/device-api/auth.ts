@@ -5,10 +5,17 @@ import { RoleSchema } from '../role-schema.js'
 
 /** Users, sessions and audit (docs/api.md): request and reply bodies. */
 
-const password = v.pipe(v.string('must be text'), v.minLength(8, 'must be at least 8 characters'), v.maxLength(200, 'must be at most 200 characters'))
+const password = v.pipe(
+  v.string('must be text'),
+  v.minLength(8, 'must be at least 8 characters'),
+  v.maxLength(200, 'must be at most 200 characters'),
+)
 
 /** `POST /api/login` (the user's name or id). */
-export const LoginRequestSchema = v.object({ user: v.pipe(v.string('must be text'), v.trim(), nonEmpty(100)), password: text(200) })
+export const LoginRequestSchema = v.object({
+  user: v.pipe(v.string('must be text'), v.trim(), nonEmpty(100)),
+  password: text(200),
+})
 export type LoginRequest = v.InferOutput<typeof LoginRequestSchema>
 
 /** `POST /api/password`: the signed-in user's own password. */
@@ -16,7 +23,11 @@ export const PasswordChangeRequestSchema = v.object({ oldPassword: text(200), ne
 export type PasswordChangeRequest = v.InferOutput<typeof PasswordChangeRequestSchema>
 
 /** `POST /api/users` (admin). */
-export const CreateUserRequestSchema = v.object({ name: v.pipe(v.string('must be text'), v.trim(), nonEmpty(100)), role: RoleSchema, password })
+export const CreateUserRequestSchema = v.object({
+  name: v.pipe(v.string('must be text'), v.trim(), nonEmpty(100)),
+  role: RoleSchema,
+  password,
+})
 export type CreateUserRequest = v.InferOutput<typeof CreateUserRequestSchema>
 
 export const USER_STATUSES = ['active', 'disabled'] as const
@@ -38,11 +49,20 @@ export const SessionReplySchema = v.object({ user: SessionUserSchema })
 export type SessionReply = v.InferOutput<typeof SessionReplySchema>
 
 /** `POST /api/login`: the session token is also set as an HttpOnly cookie. */
-export const LoginReplySchema = v.object({ user: SessionUserSchema, expiresAt: v.string(), token: v.string() })
+export const LoginReplySchema = v.object({
+  user: SessionUserSchema,
+  expiresAt: v.string(),
+  token: v.string(),
+})
 export type LoginReply = v.InferOutput<typeof LoginReplySchema>
 
 /** A user as `GET /api/users` lists it. */
-export const AdminUserSchema = v.object({ id: v.string(), name: v.string(), role: RoleSchema, status: UserStatusSchema })
+export const AdminUserSchema = v.object({
+  id: v.string(),
+  name: v.string(),
+  role: RoleSchema,
+  status: UserStatusSchema,
+})
 export type AdminUser = v.InferOutput<typeof AdminUserSchema>
 
 export const UsersReplySchema = v.object({

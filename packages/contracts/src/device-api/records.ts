@@ -27,7 +27,11 @@ export const RegisterPatientReplySchema = v.object({ id: v.string(), encounterId
 export type RegisterPatientReply = v.InferOutput<typeof RegisterPatientReplySchema>
 
 /** `POST /api/encounters`. */
-export const OpenEncounterRequestSchema = v.object({ patientId: nonEmpty(), reason: nonEmpty(500), queue: optName })
+export const OpenEncounterRequestSchema = v.object({
+  patientId: nonEmpty(),
+  reason: nonEmpty(500),
+  queue: optName,
+})
 export type OpenEncounterRequest = v.InferOutput<typeof OpenEncounterRequestSchema>
 
 export const ENCOUNTER_SECTIONS = ['registration', 'triage', 'clinician', 'pharmacy'] as const
@@ -45,13 +49,25 @@ export const UpdateEncounterRequestSchema = v.object({
   diagnosis: v.nullish(anyObject('an object')),
   queue: optName,
   status: optName,
-  section: v.nullish(v.object({ name: v.picklist(ENCOUNTER_SECTIONS, `must be one of ${ENCOUNTER_SECTIONS.join(', ')}`), status: v.picklist(['in-progress', 'done'], 'must be in-progress or done') })),
+  section: v.nullish(
+    v.object({
+      name: v.picklist(ENCOUNTER_SECTIONS, `must be one of ${ENCOUNTER_SECTIONS.join(', ')}`),
+      status: v.picklist(['in-progress', 'done'], 'must be in-progress or done'),
+    }),
+  ),
 })
 export type UpdateEncounterRequest = v.InferOutput<typeof UpdateEncounterRequestSchema>
 
 /** `POST /api/patients/:pid/prescriptions/:rxId/sign`: `expectedHash` is the version the clinician saw. */
-export const SignPrescriptionRequestSchema = v.object({ expectedHash: v.optional(hex64('the prescription hash you saw')) })
+export const SignPrescriptionRequestSchema = v.object({
+  expectedHash: v.optional(hex64('the prescription hash you saw')),
+})
 export type SignPrescriptionRequest = v.InferOutput<typeof SignPrescriptionRequestSchema>
 
-export const SignPrescriptionReplySchema = v.object({ patientId: v.string(), prescriptionId: v.string(), hash: v.string(), signedNow: v.boolean() })
+export const SignPrescriptionReplySchema = v.object({
+  patientId: v.string(),
+  prescriptionId: v.string(),
+  hash: v.string(),
+  signedNow: v.boolean(),
+})
 export type SignPrescriptionReply = v.InferOutput<typeof SignPrescriptionReplySchema>

@@ -23,12 +23,21 @@ export const RelayLinkStatusSchema = v.object({
 })
 
 /** A revoked node answers only who it is. */
-export const RevokedStatusReplySchema = v.object({ device: StatusDeviceSchema, revoked: v.literal(true), clinic: v.object({ ready: v.literal(false) }) })
+export const RevokedStatusReplySchema = v.object({
+  device: StatusDeviceSchema,
+  revoked: v.literal(true),
+  clinic: v.object({ ready: v.literal(false) }),
+})
 
 export const LiveStatusReplySchema = v.object({
   device: StatusDeviceSchema,
   revoked: v.optional(v.literal(false)),
-  clinic: v.object({ id: v.string(), name: v.string(), directoryUrl: v.nullable(v.string()), ready: v.boolean() }),
+  clinic: v.object({
+    id: v.string(),
+    name: v.string(),
+    directoryUrl: v.nullable(v.string()),
+    ready: v.boolean(),
+  }),
   /** the clinic directory document (the same as `clinic.directoryUrl`) */
   directoryUrl: v.nullable(v.string()),
   peers: v.array(v.object({ id: v.string(), name: v.string(), peerId: v.string() })),

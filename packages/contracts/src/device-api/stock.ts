@@ -38,7 +38,12 @@ export const StockLineSchema = v.object({
   itemName: v.nullable(v.string()),
 })
 
-export const StockItemSchema = v.object({ name: v.string(), price: int(0), status: oneOf(['active', 'withdrawn']), controlled: v.boolean() })
+export const StockItemSchema = v.object({
+  name: v.string(),
+  price: int(0),
+  status: oneOf(['active', 'withdrawn']),
+  controlled: v.boolean(),
+})
 
 /** `GET /api/stock`. */
 export const StockReplySchema = v.object({
@@ -52,7 +57,9 @@ export const StockReplySchema = v.object({
   lines: v.array(StockLineSchema),
   items: v.record(v.string(), StockItemSchema),
   prices: v.record(v.string(), v.object({ settled: v.nullable(v.number()), tentative: v.number() })),
-  warnings: v.array(v.object({ kind: v.string(), item: v.string(), batch: v.nullable(v.string()), message: v.string() })),
+  warnings: v.array(
+    v.object({ kind: v.string(), item: v.string(), batch: v.nullable(v.string()), message: v.string() }),
+  ),
 })
 export type StockReply = v.InferOutput<typeof StockReplySchema>
 

@@ -8,7 +8,12 @@ import * as v from 'valibot'
 
 /** Required text: trimmed, not empty, at most `max` characters. */
 export const RecordText = /* @__NO_SIDE_EFFECTS__ */ (max = 500) =>
-  v.pipe(v.string('is required'), v.trim(), v.minLength(1, 'is required'), v.maxLength(max, `is longer than ${max} characters`))
+  v.pipe(
+    v.string('is required'),
+    v.trim(),
+    v.minLength(1, 'is required'),
+    v.maxLength(max, `is longer than ${max} characters`),
+  )
 
 /** `YYYY-MM-DD`, a real calendar date, not in the future, not before 1880. */
 export const BirthDate = /* @__NO_SIDE_EFFECTS__ */ (today: Date = new Date()) =>
@@ -63,7 +68,13 @@ export const VitalsSchema = v.pipe(
     'must be an object of vital signs',
   ),
   v.check((x) => Object.values(x).some((n) => n !== undefined), 'must contain at least one value'),
-  v.check((x) => (x.systolic === undefined) === (x.diastolic === undefined), 'blood pressure needs both systolic and diastolic'),
-  v.check((x) => x.systolic === undefined || x.diastolic === undefined || x.diastolic < x.systolic, 'diastolic must be below systolic'),
+  v.check(
+    (x) => (x.systolic === undefined) === (x.diastolic === undefined),
+    'blood pressure needs both systolic and diastolic',
+  ),
+  v.check(
+    (x) => x.systolic === undefined || x.diastolic === undefined || x.diastolic < x.systolic,
+    'diastolic must be below systolic',
+  ),
 )
 export type Vitals = v.InferOutput<typeof VitalsSchema>

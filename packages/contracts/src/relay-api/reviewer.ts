@@ -12,7 +12,11 @@ import { ConflictViewSchema } from './conflict-view.js'
 /** A user's name or id, as typed (trimmed). */
 const userName = v.pipe(v.string('must be text'), v.trim(), nonEmpty(100))
 
-export const RelayLoginRequestSchema = v.object({ clinic: ClinicIdSchema, user: userName, password: nonEmpty(200) })
+export const RelayLoginRequestSchema = v.object({
+  clinic: ClinicIdSchema,
+  user: userName,
+  password: nonEmpty(200),
+})
 export type RelayLoginRequest = v.InferOutput<typeof RelayLoginRequestSchema>
 
 export const RelayLoginReplySchema = v.object({
@@ -24,7 +28,11 @@ export const RelayLoginReplySchema = v.object({
 export type RelayLoginReply = v.InferOutput<typeof RelayLoginReplySchema>
 
 /** The second approver of a critical decision; `password` proves it for a clinic whose users sign in (the relay checks it, then drops it). */
-export const ApprovalRequestSchema = v.object({ user: userName, role: RoleSchema, password: v.optional(v.string()) })
+export const ApprovalRequestSchema = v.object({
+  user: userName,
+  role: RoleSchema,
+  password: v.optional(v.string()),
+})
 
 /**
  * `POST /api/conflicts/:id/resolution`. `user` and `role`: a signed-in reviewer's come from the session (the relay
@@ -71,13 +79,23 @@ export const ClinicStatusSchema = v.object({
 })
 
 /** `GET /api/status`: without a token only the relay key and time; with one, the clinics it may read. */
-export const RelayStatusReplySchema = v.object({ relayKey: v.string(), time: v.string(), clinics: v.optional(v.array(ClinicStatusSchema)) })
+export const RelayStatusReplySchema = v.object({
+  relayKey: v.string(),
+  time: v.string(),
+  clinics: v.optional(v.array(ClinicStatusSchema)),
+})
 export type RelayStatusReply = v.InferOutput<typeof RelayStatusReplySchema>
 
 /** The settled inventory (the ledger's InventoryState as JSON). */
 export const InventoryStateSchema = v.object({
-  items: v.record(v.string(), v.object({ name: v.string(), price: v.number(), status: v.string(), controlled: v.boolean() })),
-  batches: v.record(v.string(), v.object({ item: v.string(), expiry: v.string(), unitCost: v.optional(v.number()) })),
+  items: v.record(
+    v.string(),
+    v.object({ name: v.string(), price: v.number(), status: v.string(), controlled: v.boolean() }),
+  ),
+  batches: v.record(
+    v.string(),
+    v.object({ item: v.string(), expiry: v.string(), unitCost: v.optional(v.number()) }),
+  ),
   stock: v.record(v.string(), v.record(v.string(), v.number())),
 })
 export type InventoryStateView = v.InferOutput<typeof InventoryStateSchema>

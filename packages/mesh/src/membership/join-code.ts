@@ -31,13 +31,17 @@ export function createJoinCode(opts: { now?: number; ttlMs?: number } = {}): Joi
     code = ALPHABET[Number(n & 31n)]! + code
     n >>= 5n
   }
-  return { code: `${code.slice(0, 4)}-${code.slice(4)}`, expiresAt: (opts.now ?? Date.now()) + (opts.ttlMs ?? 10 * 60_000) }
+  return {
+    code: `${code.slice(0, 4)}-${code.slice(4)}`,
+    expiresAt: (opts.now ?? Date.now()) + (opts.ttlMs ?? 10 * 60_000),
+  }
 }
 
 /** Upper-cases, drops separators and maps look-alikes (O→0, I/L→1) so a typed code matches. */
 export function normalizeJoinCode(code: string): string {
   const n = code.toUpperCase().replace(/[\s-]/g, '').replace(/O/g, '0').replace(/[IL]/g, '1')
-  if (!/^[0-9A-HJKMNP-TV-Z]{8}$/.test(n)) throw new JoinError('a join code is 8 characters of 0-9 and A-Z (no U)')
+  if (!/^[0-9A-HJKMNP-TV-Z]{8}$/.test(n))
+    throw new JoinError('a join code is 8 characters of 0-9 and A-Z (no U)')
   return n
 }
 

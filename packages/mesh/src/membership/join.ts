@@ -79,7 +79,8 @@ export class JoinAdmin {
   #usable(now: number): void {
     if (this.#used) throw new JoinError('join code already used')
     if (now > this.#init.joinCode.expiresAt) throw new JoinError('join code expired')
-    if (this.#failures >= (this.#init.maxAttempts ?? 3)) throw new JoinError('join code burnt after too many wrong attempts')
+    if (this.#failures >= (this.#init.maxAttempts ?? 3))
+      throw new JoinError('join code burnt after too many wrong attempts')
   }
 
   offer(hello: JoinHello, now = Date.now()): { y: Uint8Array } {
@@ -90,7 +91,11 @@ export class JoinAdmin {
   }
 
   /** Verifies the tablet knew the code, then signs its enrolment. Returns the enrolment to store + the reply. */
-  welcome(sid: Uint8Array, request: JoinRequest, now = Date.now()): { enrolment: Enrolment; welcome: JoinWelcome } {
+  welcome(
+    sid: Uint8Array,
+    request: JoinRequest,
+    now = Date.now(),
+  ): { enrolment: Enrolment; welcome: JoinWelcome } {
     this.#usable(now)
     const keys = this.#pending.get(bytesToHex(sid))
     this.#pending.delete(bytesToHex(sid))
@@ -99,12 +104,25 @@ export class JoinAdmin {
       this.#failures++
       throw new JoinError('wrong join code')
     }
-    const asked = parse(open(keys.toAdmin, request.sealed)) as { devicePeerId?: unknown; deviceName?: unknown }
-    if (typeof asked.devicePeerId !== 'string' || typeof asked.deviceName !== 'string') throw new JoinError('malformed join request')
+    const asked = parse(open(keys.toAdmin, request.sealed)) as {
+      devicePeerId?: unknown
+      deviceName?: unknown
+    }
+    if (typeof asked.devicePeerId !== 'string' || typeof asked.deviceName !== 'string')
+      throw new JoinError('malformed join request')
     const { clinic, clinicSecret, adminSecretKey } = this.#init
-    const enrolment = signEnrolment({ clinic, devicePeerId: asked.devicePeerId, deviceName: asked.deviceName, enrolledAt: new Date(now) }, adminSecretKey)
+    const enrolment = signEnrolment(
+      { clinic, devicePeerId: asked.devicePeerId, deviceName: asked.deviceName, enrolledAt: new Date(now) },
+      adminSecretKey,
+    )
     const admins = this.#init.adminPublicKeys ?? [ed25519.getPublicKey(adminSecretKey)]
-    const bundle = { clinic, clinicSecret: bytesToHex(clinicSecret), adminPublicKeys: admins.map((k) => bytesToHex(k)), enrolment, extra: this.#init.extra ?? {} }
+    const bundle = {
+      clinic,
+      clinicSecret: bytesToHex(clinicSecret),
+      adminPublicKeys: admins.map((k) => bytesToHex(k)),
+      enrolment,
+      extra: this.#init.extra ?? {},
+    }
     this.#used = true
     return { enrolment, welcome: { confirm: keys.confirmAdmin, sealed: seal(keys.toJoiner, json(bundle)) } }
   }
@@ -134,13 +152,27 @@ export class JoinClient {
   finish(welcome: JoinWelcome): JoinBundle {
     const keys = this.#keys
     if (keys === undefined) throw new JoinError('finish() before request()')
-    if (!same(keys.confirmAdmin, welcome.confirm)) throw new JoinError('admin device did not prove the join code')
-    const raw = parse(open(keys.toJoiner, welcome.sealed)) as { clinic: string; clinicSecret: string; adminPublicKeys: string[]; enrolment: Enrolment; extra?: Record<string, string> }
+    if (!same(keys.confirmAdmin, welcome.confirm))
+      throw new JoinError('admin device did not prove the join code')
+    const raw = parse(open(keys.toJoiner, welcome.sealed)) as {
+      clinic: string
+      clinicSecret: string
+      adminPublicKeys: string[]
+      enrolment: Enrolment
+      extra?: Record<string, string>
+    }
     verifyEnrolment(raw.enrolment, raw.clinic, raw.adminPublicKeys)
-    if (raw.enrolment.devicePeerId !== this.#device.devicePeerId) throw new JoinError('enrolment names another device')
+    if (raw.enrolment.devicePeerId !== this.#device.devicePeerId)
+      throw new JoinError('enrolment names another device')
     const hex = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, 'hex'))
     const extra: Record<string, string> = {}
     for (const [k, v] of Object.entries(raw.extra ?? {})) if (typeof v === 'string') extra[k] = v
-    return { clinic: raw.clinic, clinicSecret: hex(raw.clinicSecret), adminPublicKeys: raw.adminPublicKeys.map(hex), enrolment: raw.enrolment, extra }
+    return {
+      clinic: raw.clinic,
+      clinicSecret: hex(raw.clinicSecret),
+      adminPublicKeys: raw.adminPublicKeys.map(hex),
+      enrolment: raw.enrolment,
+      extra,
+    }
   }
 }

@@ -88,7 +88,8 @@ export class Membership extends EventTarget {
     const report = this.#apply(records)
     // persisted before anyone hears of it (the gater drops the peer on the event)
     if (report.revoked.length > 0) this.#onRevoked?.(this.revocations())
-    if (report.admitted.length > 0 || report.revoked.length > 0) this.dispatchEvent(new MembershipChangeEvent(report))
+    if (report.admitted.length > 0 || report.revoked.length > 0)
+      this.dispatchEvent(new MembershipChangeEvent(report))
     return report
   }
 

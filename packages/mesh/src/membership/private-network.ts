@@ -30,11 +30,19 @@ export function clinicPrivateNetwork(networkKey: Uint8Array): () => ConnectionPr
       const local = randomBytes(SALT_BYTES)
       const signal = options?.signal ?? AbortSignal.timeout(HANDSHAKE_TIMEOUT_MS)
       const bytes = byteStream(maConn)
-      const [remoteList] = await Promise.all([bytes.read({ bytes: SALT_BYTES, signal }), bytes.write(local, { signal })])
+      const [remoteList] = await Promise.all([
+        bytes.read({ bytes: SALT_BYTES, signal }),
+        bytes.write(local, { signal }),
+      ])
       const remote = Buffer.from(remoteList.subarray())
-      if (remote.byteLength !== SALT_BYTES) throw new PrivateNetworkError(`short salt (${remote.byteLength} bytes)`)
+      if (remote.byteLength !== SALT_BYTES)
+        throw new PrivateNetworkError(`short salt (${remote.byteLength} bytes)`)
       if (timingSafeEqual(remote, local)) throw new PrivateNetworkError('peer reflected our salt')
-      return new PrivateNetworkConnection(bytes.unwrap(), keystream(networkKey, local), keystream(networkKey, remote))
+      return new PrivateNetworkConnection(
+        bytes.unwrap(),
+        keystream(networkKey, local),
+        keystream(networkKey, remote),
+      )
     },
   })
 }
@@ -51,7 +59,11 @@ class PrivateNetworkConnection extends AbstractMultiaddrConnection {
   readonly #in: Cipheriv
 
   constructor(inner: MultiaddrConnection, out: Cipheriv, inbound: Cipheriv) {
-    super({ remoteAddr: inner.remoteAddr, direction: inner.direction, log: inner.log.newScope('private-network') })
+    super({
+      remoteAddr: inner.remoteAddr,
+      direction: inner.direction,
+      log: inner.log.newScope('private-network'),
+    })
     this.#inner = inner
     this.#out = out
     this.#in = inbound

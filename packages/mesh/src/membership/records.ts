@@ -18,11 +18,15 @@ export function generateAdminKey(): AdminKeyPair {
 
 /** Domain-separated, unambiguous signing input: the JSON array of the fields in a fixed order. */
 export function enrolmentSigningBytes(e: Omit<Enrolment, 'signature'>): Uint8Array {
-  return utf8ToBytes(JSON.stringify(['clinic-mesh/enrolment/v1', e.clinic, e.devicePeerId, e.deviceName, e.enrolledAt, e.by]))
+  return utf8ToBytes(
+    JSON.stringify(['clinic-mesh/enrolment/v1', e.clinic, e.devicePeerId, e.deviceName, e.enrolledAt, e.by]),
+  )
 }
 
 export function revocationSigningBytes(r: Omit<Revocation, 'signature'>): Uint8Array {
-  return utf8ToBytes(JSON.stringify(['clinic-mesh/revocation/v1', r.clinic, r.devicePeerId, r.revokedAt, r.reason, r.by]))
+  return utf8ToBytes(
+    JSON.stringify(['clinic-mesh/revocation/v1', r.clinic, r.devicePeerId, r.revokedAt, r.reason, r.by]),
+  )
 }
 
 export interface EnrolInput {
@@ -58,12 +62,24 @@ export function signRevocation(input: RevokeInput, adminSecretKey: Uint8Array): 
     reason: input.reason,
     by: bytesToHex(ed25519.getPublicKey(adminSecretKey)),
   }
-  return { ...unsigned, signature: bytesToHex(ed25519.sign(revocationSigningBytes(unsigned), adminSecretKey)) }
+  return {
+    ...unsigned,
+    signature: bytesToHex(ed25519.sign(revocationSigningBytes(unsigned), adminSecretKey)),
+  }
 }
 
-function checkSignature(clinic: string, expectedClinic: string, by: string, signature: string, msg: Uint8Array, admins: readonly string[]): void {
-  if (clinic !== expectedClinic) throw new MembershipRecordError(`record is for clinic ${clinic}, not ${expectedClinic}`)
-  if (!admins.includes(by.toLowerCase())) throw new InvalidSignatureError(`record signed by unknown admin key ${by}`)
+function checkSignature(
+  clinic: string,
+  expectedClinic: string,
+  by: string,
+  signature: string,
+  msg: Uint8Array,
+  admins: readonly string[],
+): void {
+  if (clinic !== expectedClinic)
+    throw new MembershipRecordError(`record is for clinic ${clinic}, not ${expectedClinic}`)
+  if (!admins.includes(by.toLowerCase()))
+    throw new InvalidSignatureError(`record signed by unknown admin key ${by}`)
   let ok: boolean
   try {
     ok = ed25519.verify(hexToBytes(signature), msg, hexToBytes(by))

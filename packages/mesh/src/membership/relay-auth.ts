@@ -23,12 +23,22 @@ export function relayProofBytes(kind: RelayProofKind, nonce: string, fields: rea
 }
 
 /** `deviceSeed`: the 32-byte Ed25519 seed of the device's libp2p key. */
-export function signRelayProof(deviceSeed: Uint8Array, kind: RelayProofKind, nonce: string, fields: readonly string[]): RelayProof {
+export function signRelayProof(
+  deviceSeed: Uint8Array,
+  kind: RelayProofKind,
+  nonce: string,
+  fields: readonly string[],
+): RelayProof {
   return { nonce, signature: bytesToHex(ed25519.sign(relayProofBytes(kind, nonce, fields), deviceSeed)) }
 }
 
 /** True when `proof` was signed by the Ed25519 key `peerId` names (false for any malformed input, never throws). */
-export function verifyRelayProof(peerId: string, kind: RelayProofKind, proof: RelayProof, fields: readonly string[]): boolean {
+export function verifyRelayProof(
+  peerId: string,
+  kind: RelayProofKind,
+  proof: RelayProof,
+  fields: readonly string[],
+): boolean {
   try {
     const key = peerIdFromString(peerId).publicKey
     if (key?.type !== 'Ed25519' || !/^[0-9a-f]{128}$/.test(proof.signature)) return false
@@ -55,15 +65,30 @@ export function relayIdentityBytes(nonce: string, clinic: string, peerId: string
 }
 
 /** `relaySecret`: the relay's 32-byte Ed25519 identity seed. Returns the hex signature. */
-export function signRelayIdentity(relaySecret: Uint8Array, nonce: string, clinic: string, peerId: string): string {
+export function signRelayIdentity(
+  relaySecret: Uint8Array,
+  nonce: string,
+  clinic: string,
+  peerId: string,
+): string {
   return bytesToHex(ed25519.sign(relayIdentityBytes(nonce, clinic, peerId), relaySecret))
 }
 
 /** True when `signature` is the relay key `relayKey`'s (hex Ed25519) over this nonce, clinic and peer. Never throws. */
-export function verifyRelayIdentity(relayKey: string, signature: string, nonce: string, clinic: string, peerId: string): boolean {
+export function verifyRelayIdentity(
+  relayKey: string,
+  signature: string,
+  nonce: string,
+  clinic: string,
+  peerId: string,
+): boolean {
   try {
     if (!/^[0-9a-f]{64}$/.test(relayKey) || !/^[0-9a-f]{128}$/.test(signature)) return false
-    return ed25519.verify(hexToBytes(signature), relayIdentityBytes(nonce, clinic, peerId), hexToBytes(relayKey))
+    return ed25519.verify(
+      hexToBytes(signature),
+      relayIdentityBytes(nonce, clinic, peerId),
+      hexToBytes(relayKey),
+    )
   } catch {
     return false
   }
