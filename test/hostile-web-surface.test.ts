@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { request } from 'node:http'
 import { join } from 'node:path'
-import { scryptAsync } from '@noble/hashes/scrypt.js'
 import { tempDir, type TempDir } from '@clinic-mesh/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DeviceCluster, DeviceProcess, TEST_ADMIN_PASSWORD } from './helpers/device-process.js'
@@ -279,7 +278,7 @@ describe('the device node web surface against a hostile page', () => {
     const browser = await launchChromium()
     try {
       const page = await (await browser.newContext()).newPage()
-      page.setDefaultTimeout(20_000)
+      page.setDefaultTimeout(30_000)
       // every CSP report the page raises; console lines in case a report is missed
       const refusals: string[] = []
       page.on('console', (m) => {
@@ -304,13 +303,6 @@ describe('the device node web surface against a hostile page', () => {
   })
 
   it('spends the same scrypt time on an unknown user name as on a wrong password', async () => {
-    // the floor: one scrypt run at the password cost (PASSWORD_SCRYPT) in this process, best of three
-    let floor = Infinity
-    for (let i = 0; i < 3; i++) {
-      const t = performance.now()
-      await scryptAsync('x', randomBytes(16), { N: 2 ** 15, r: 8, p: 1, dkLen: 32, maxmem: 2 ** 30 })
-      floor = Math.min(floor, performance.now() - t)
-    }
     const timed = async (user: string): Promise<number> => {
       const t = performance.now()
       const r = await raw(port, 'POST', '/api/login', {
@@ -321,15 +313,17 @@ describe('the device node web surface against a hostile page', () => {
       return performance.now() - t
     }
     await node.token({ name: 'timing', role: 'nurse' })
-    const known = await timed('timing')
-    const unknown = [await timed('nobody-here'), await timed('usr_nobody_either'), await timed('Ghost User')]
-    console.warn('login timing (ms)', {
-      floor: Math.round(floor),
-      wrongPassword: Math.round(known),
-      unknownUser: unknown.map(Math.round),
-    })
-    expect(known).toBeGreaterThanOrEqual(floor * 0.5)
-    for (const t of unknown) expect(t).toBeGreaterThanOrEqual(floor * 0.5)
+    // interleaved pairs on the same node, compared by median: the machine's load moves both alike, while an unknown
+    // name that skipped the password's scrypt (~300 ms here) would answer in about a millisecond
+    const known: number[] = []
+    const unknown: number[] = []
+    for (const name of ['nobody-here', 'usr_nobody_either', 'Ghost User']) {
+      known.push(await timed('timing'))
+      unknown.push(await timed(name))
+    }
+    const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[1]!
+    console.warn('login timing (ms)', { wrongPassword: known.map(Math.round), unknownUser: unknown.map(Math.round) })
+    expect(median(unknown)).toBeGreaterThanOrEqual(median(known) * 0.5)
   })
 
   it('rate-limits join offers per address (429) and refuses the join endpoint to web pages', async () => {

@@ -45,7 +45,8 @@ export async function openTablet(browser: Browser, url: string): Promise<Page> {
     hasTouch: true,
   })
   const page = await context.newPage()
-  page.setDefaultTimeout(15_000)
+  // a reload re-opens the encrypted copy and syncs it from the node: seconds on a quiet box, more under CI load
+  page.setDefaultTimeout(30_000)
   const errors: string[] = []
   page.on('pageerror', (e) => errors.push(e.message))
   await page.goto(url)
