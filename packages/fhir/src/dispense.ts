@@ -4,10 +4,13 @@ import { fhirId, ourIdentifier, patientRef, userRef } from './ids.js'
 import { prescriptionRefs } from './medication-request.js'
 import type { Plain } from './plain.js'
 import type { Prescription } from '@clinic-mesh/records'
-import { ID_SYSTEM } from './systems.js'
+import { ID_SYSTEM, SETTLEMENT_TAG } from './systems.js'
 
-/** Where a dispense operation stands: settled by the relay, still tentative on the device, or refused (a conflict). */
-export type DispenseState = 'settled' | 'tentative' | 'conflict'
+/**
+ * Where a dispense operation stands in stock settlement: decided by the relay (under its verified watermark), or
+ * still tentative. Either way the medicine was handed over; the state goes into `meta.tag`, not the status.
+ */
+export type DispenseState = 'settled' | 'tentative'
 
 export interface DispenseContext {
   readonly state: DispenseState
@@ -19,11 +22,9 @@ export interface DispenseContext {
   readonly prescription?: Plain<Prescription>
 }
 
-const STATUS: Record<DispenseState, MedicationDispense['status']> = { settled: 'completed', tentative: 'in-progress', conflict: 'on-hold' }
-
 /**
- * MedicationDispense from a ledger `dispense` operation: status from its settlement state (settled → completed,
- * tentative → in-progress, conflict → on-hold), the item as a contained Medication whose batch carries the lot and its
+ * MedicationDispense from a ledger `dispense` operation: status completed (the pharmacy handed it over), its stock
+ * settlement state as a `meta.tag` (`urn:clinic-mesh:settlement` settled | tentative), the item as a contained Medication whose batch carries the lot and its
  * expiry (R4's MedicationDispense has no lot field), quantity in units, handed over at the operation's clock time,
  * the dispensing user as performer, the prescription's MedicationRequests (or the prescription id) as authorisation.
  */
@@ -39,8 +40,9 @@ export function toMedicationDispense(op: OperationOf<'dispense'>, ctx: DispenseC
     resourceType: 'MedicationDispense',
     id: fhirId(op.id),
     identifier: [ourIdentifier('operation', op.id), { system: ID_SYSTEM.operationHash, value: op.hash }],
+    meta: { tag: [{ system: SETTLEMENT_TAG, code: ctx.state }] },
     contained: [medication],
-    status: STATUS[ctx.state],
+    status: 'completed',
     medicationReference: { reference: '#med' },
     subject: patientRef(op.patient),
     performer: [{ actor: userRef(op.user) }],

@@ -38,6 +38,9 @@ export const ID_SYSTEM = {
   document: 'urn:clinic-mesh:document',
 } as const
 
+/** `meta.tag` system of a MedicationDispense: `settled` (decided by the relay) or `tentative`. */
+export const SETTLEMENT_TAG = 'urn:clinic-mesh:settlement'
+
 /** A patient identifier whose system is a bare name (`national-id`) is exported under this prefix. */
 export const IDENTIFIER_PREFIX = 'urn:clinic-mesh:identifier:'
 

@@ -165,9 +165,10 @@ describe('codes and values, field by field', () => {
     expect(prov.agent.map((a) => a.type?.coding?.[0]?.code)).toEqual(['author', 'verifier'])
   })
 
-  it('MedicationDispense: settled → completed, lot and expiry on the contained Medication, authorised by the requests', () => {
+  it('MedicationDispense: completed, settlement state tagged, lot and expiry on the contained Medication, authorised by the requests', () => {
     const d = of<MedicationDispense>('MedicationDispense')[0]!
     expect(d.status).toBe('completed')
+    expect(d.meta?.tag).toEqual([{ system: 'urn:clinic-mesh:settlement', code: 'settled' }])
     expect(d.contained?.[0]).toMatchObject({ resourceType: 'Medication', batch: { lotNumber: 'LOT-A1', expirationDate: '2027-06-30' } })
     expect(d.authorizingPrescription).toHaveLength(2)
     expect(d.quantity?.value).toBe(15)
