@@ -62,7 +62,7 @@ function readPatient(index: number, p: Patient): ImportPatient | string {
   return {
     index,
     ...(ourId ? { ourId } : {}),
-    register: { given, family, birthDate: p.birthDate, sex: p.gender as Sex, identifiers },
+    register: { given, family, birthDate: p.birthDate, sex: p.gender, identifiers },
     keys: ourId ? [`${ID_SYSTEM.patient}|${ourId}`, ...keys] : keys,
     allergies: [],
     problems: [],

@@ -39,7 +39,7 @@ describe('readImportBundle', () => {
         { resource: { resourceType: 'Condition', subject: { reference: 'Patient/elsewhere' }, code: { text: 'asthma' } } },
         { resource: { resourceType: 'Condition', subject: { reference: 'urn:uuid:1' } } },
       ],
-    } as Bundle)
+    })
     expect(plan.patients).toEqual([])
     expect(plan.rejected).toEqual([
       { index: 0, reason: 'Patient.birthDate is required (YYYY-MM-DD)' },
