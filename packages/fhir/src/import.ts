@@ -1,5 +1,5 @@
 import type { AllergyIntolerance, Bundle, CodeableConcept, Condition, Patient, Reference } from '@medplum/fhirtypes'
-import type { AllergyInput, IdentifierInput, ProblemInput, ProblemStatus, RegisterPatientInput, Severity, Sex } from '@clinic-mesh/records'
+import type { AllergyInput, IdentifierInput, ProblemInput, ProblemStatus, RegisterPatientInput, Severity } from '@clinic-mesh/records'
 import { FhirInputError } from './errors.js'
 import { fhirId } from './ids.js'
 import { identifierSystemFromFhir } from './patient.js'
