@@ -87,7 +87,9 @@ export async function importBundle(node: FhirHost, body: unknown, p: Principal):
         const chart = d.charts[pid]
         if (!chart) return
         const substances = new Set(Object.values(chart.patient.allergies).map((a) => norm(str(a.substance))))
+        // a condition already on the chart, as a problem or as a diagnosis of a visit (an export posted back), is not added again
         const problems = new Set(Object.values(chart.patient.problems).map((x) => norm(str(x.text))))
+        for (const e of Object.values(chart.encounters)) for (const dx of Object.values(e.clinician.diagnoses)) problems.add(norm(str(dx.text)))
         for (const a of patient.allergies) {
           if (!mayAllergies) responses[a.index] = rejected(`a ${p.role} may not record allergies`, 'ForbiddenError')
           else if (substances.has(norm(a.input.substance))) responses[a.index] = { status: '200 OK', outcome: outcome('information', 'duplicate', 'already recorded') }

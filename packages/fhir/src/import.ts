@@ -59,6 +59,7 @@ function readPatient(index: number, p: Patient): ImportPatient | string {
     identifiers.push({ system: identifierSystemFromFhir(i.system ?? 'unspecified'), value: i.value })
   }
   const keys = identifiers.map((i) => `${i.system}|${i.value}`)
+  if (!ourId && keys.length === 0) return 'Patient.identifier: an imported patient needs an identifier (the import is idempotent by identifier)'
   return {
     index,
     ...(ourId ? { ourId } : {}),
@@ -116,7 +117,8 @@ function resolve(reference: Reference | undefined, byKey: Map<string, ImportPati
 
 /**
  * Reads an import Bundle (collection, batch or transaction) of Patients with their AllergyIntolerances and
- * Conditions into what records' registration helpers take. Pure: no clinic is consulted (duplicates and idempotency
+ * Conditions into what records' registration helpers take. A Patient needs an identifier (the import is idempotent
+ * by identifier; a registry's patients have one). Pure: no clinic is consulted (duplicates and idempotency
  * are the caller's). Every entry is either in a patient of the plan or rejected with its reason — nothing is dropped
  * silently: other resource types, unreadable Patients, allergies and conditions whose patient is not a Patient of
  * this Bundle or was itself rejected. Conditions are imported into the problem list (there is no encounter to hang a
