@@ -155,6 +155,34 @@ describe('FHIR R4 from a device node after a full visit; import into a clinic', 
     expect(res.status).toBe(403)
   })
 
+  it('the relay exports the clinic FHIR Bulk Data style: a manifest, then NDJSON per resource type, streamed, each resource valid R4', async () => {
+    const clinic = (await node.api<{ clinic: { id: string } }>('GET', '/api/status')).body.clinic.id
+    const get = (path: string, token: string | null = relay.operatorToken): Promise<Response> =>
+      fetch(`http://127.0.0.1:${relay.port}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} })
+    expect((await get(`/fhir/$export?clinic=${clinic}`, null)).status).toBe(401)
+    const manifest = (await (await get(`/fhir/$export?clinic=${clinic}`)).json()) as { requiresAccessToken: boolean; output: { type: string; url: string }[] }
+    expect(manifest.requiresAccessToken).toBe(true)
+    expect(manifest.output.map((o) => o.type)).toEqual(expect.arrayContaining(['Patient', 'Observation', 'MedicationDispense', 'MedicationAdministration']))
+    const ndjson = async (type: string): Promise<Resource[]> => {
+      const out = manifest.output.find((o) => o.type === type)!
+      const res = await get(new URL(out.url).pathname + new URL(out.url).search)
+      expect(res.headers.get('content-type')).toBe('application/fhir+ndjson')
+      return (await res.text()).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Resource)
+    }
+    // the chart and the pharmacy's log reach the relay over the device's relay link
+    await pollDevice(async () => (await ndjson('MedicationAdministration')).length === 1 && (await ndjson('MedicationDispense')).length === 1, 'the visit at the relay', 30_000)
+    let total = 0
+    for (const { type } of manifest.output) {
+      const resources = await ndjson(type)
+      total += resources.length
+      for (const r of resources) expect([r.resourceType, fhirErrors(r)]).toEqual([type, []])
+    }
+    const patients = await ndjson('Patient')
+    expect(patients.map((p) => p.id)).toContain(pid.replace('_', '-'))
+    expect((await ndjson('Observation')).filter((o) => (o as Observation).subject?.reference === `Patient/${pid.replace('_', '-')}`)).toHaveLength(7)
+    expect(total).toBeGreaterThan(15)
+  })
+
   it('import: registers new patients with allergies and conditions, flags duplicates, reports each rejected entry, and is idempotent', async () => {
     const bundle: Bundle = {
       resourceType: 'Bundle',

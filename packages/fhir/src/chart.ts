@@ -29,6 +29,8 @@ export interface ChartResourceOptions {
   readonly users?: ReadonlyMap<string, { name?: string; role?: string }>
   /** Names and peer ids of devices, for the Device resources. */
   readonly devices?: ReadonlyMap<string, { name?: string; peerId?: string }>
+  /** Only these resource types (a bulk export writes one type per file); all when omitted. */
+  readonly types?: ReadonlySet<string>
 }
 
 /** Every `{ user, device }` actor recorded anywhere in the chart (who wrote what), for Practitioner and Device resources. */
@@ -54,34 +56,52 @@ function actors(value: unknown, users: Set<string>, devices: Set<string>): void 
  */
 export function chartResources(chart: PlainChart, options: ChartResourceOptions = {}): Resource[] {
   const pid = chart.patient.id
-  const out: Resource[] = [toPatient(chart, options.links)]
+  const want = (type: Resource['resourceType']): boolean => !options.types || options.types.has(type)
+  const out: Resource[] = want('Patient') ? [toPatient(chart, options.links)] : []
   for (const [eid, e] of Object.entries(chart.encounters)) {
-    out.push(toEncounter(pid, e))
-    for (const [vid, v] of Object.entries(e.triage.vitals)) out.push(...toVitalsObservations(pid, eid, vid, v))
-    for (const [did, d] of Object.entries(e.clinician.diagnoses)) out.push(diagnosisToCondition(pid, eid, did, d))
+    if (want('Encounter')) out.push(toEncounter(pid, e))
+    if (want('Observation')) for (const [vid, v] of Object.entries(e.triage.vitals)) out.push(...toVitalsObservations(pid, eid, vid, v))
+    if (want('Condition')) for (const [did, d] of Object.entries(e.clinician.diagnoses)) out.push(diagnosisToCondition(pid, eid, did, d))
   }
-  for (const [id, p] of Object.entries(chart.patient.problems)) out.push(problemToCondition(pid, id, p))
-  for (const [id, a] of Object.entries(chart.patient.allergies)) out.push(toAllergyIntolerance(pid, id, a))
+  if (want('Condition')) for (const [id, p] of Object.entries(chart.patient.problems)) out.push(problemToCondition(pid, id, p))
+  if (want('AllergyIntolerance')) for (const [id, a] of Object.entries(chart.patient.allergies)) out.push(toAllergyIntolerance(pid, id, a))
   for (const rx of Object.values(chart.prescriptions)) {
-    out.push(...toMedicationRequests(pid, rx))
+    if (want('MedicationRequest')) out.push(...toMedicationRequests(pid, rx))
     const signer = rx.signed?.signedBy.device
-    const prov = toPrescriptionProvenance(rx, signer ? { device: signer } : {})
+    const prov = want('Provenance') ? toPrescriptionProvenance(rx, signer ? { device: signer } : {}) : undefined
     if (prov) out.push(prov)
   }
   const users = new Set<string>()
   const devices = new Set<string>()
   for (const d of options.dispenses ?? []) {
+    users.add(d.op.user)
+    if (!want('MedicationDispense')) continue
     const rx = chart.prescriptions[d.op.prescription]
     out.push(toMedicationDispense(d.op, { state: d.state, ...(d.itemName ? { itemName: d.itemName } : {}), ...(d.expiry ? { expiry: d.expiry } : {}), ...(rx ? { prescription: rx } : {}) }))
-    users.add(d.op.user)
   }
   for (const e of Object.values(chart.mar)) {
-    out.push(toMedicationAdministration(pid, e))
-    const prov = marCorrectionProvenance(e)
+    if (want('MedicationAdministration')) out.push(toMedicationAdministration(pid, e))
+    const prov = want('Provenance') ? marCorrectionProvenance(e) : undefined
     if (prov) out.push(prov)
   }
+  if (!want('Practitioner') && !want('Device')) return out
   actors(chart, users, devices)
-  for (const u of [...users].sort()) out.push(toPractitioner(u, options.users?.get(u)))
-  for (const d of [...devices].sort()) out.push(toDevice(d, options.devices?.get(d)))
+  if (want('Practitioner')) for (const u of [...users].sort()) out.push(toPractitioner(u, options.users?.get(u)))
+  if (want('Device')) for (const d of [...devices].sort()) out.push(toDevice(d, options.devices?.get(d)))
   return out
 }
+
+/** The resource types `chartResources` gives, in its order (one NDJSON file each in a bulk export). */
+export const CHART_RESOURCE_TYPES = [
+  'Patient',
+  'Encounter',
+  'Observation',
+  'Condition',
+  'AllergyIntolerance',
+  'MedicationRequest',
+  'Provenance',
+  'MedicationDispense',
+  'MedicationAdministration',
+  'Practitioner',
+  'Device',
+] as const
