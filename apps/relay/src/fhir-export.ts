@@ -1,8 +1,7 @@
 import { once } from 'node:events'
 import type { ServerResponse } from 'node:http'
-import { CHART_RESOURCE_TYPES, chartResources, type ChartDispense, type PlainChart, type PlainLink } from '@clinic-mesh/fhir'
+import { bulkNdjson, CHART_RESOURCE_TYPES, type BulkBucket, type ChartDispense } from '@clinic-mesh/fhir'
 import type { Operation, OperationOf } from '@clinic-mesh/ledger'
-import { plain } from '@clinic-mesh/records'
 import type { ClinicWatcher } from './clinic-watcher.js'
 import { RouteNotFoundError } from './errors.js'
 
@@ -56,41 +55,24 @@ function dispenses(w: ClinicWatcher, logs: { device: string; ops: unknown[] }[])
 }
 
 /**
- * Streams one resource type of a clinic's charts as NDJSON (FHIR Bulk Data): bucket by bucket, chart by chart, one
- * line per resource, honouring backpressure (a slow reader holds the export, memory stays bounded by one bucket).
+ * Streams one resource type of a clinic's charts as NDJSON (FHIR Bulk Data, `@clinic-mesh/fhir` `bulkNdjson`):
+ * bucket by bucket, chart by chart, honouring backpressure (a slow reader holds the export, memory stays bounded).
  * Returns the number of resources written.
  */
 export async function streamExport(w: ClinicWatcher, type: ExportType, res: ServerResponse): Promise<number> {
   const src = w.exportSources()
   const index = dispenses(w, src.logs)
-  const types = new Set<string>([type])
-  res.writeHead(200, { 'content-type': 'application/fhir+ndjson', 'cache-control': 'no-store' })
-  let count = 0
-  const seen = new Set<string>()
-  for (const url of src.buckets) {
-    const h = await src.load(url)
-    if (!h) continue
-    const doc = h.doc() as { charts?: Record<string, unknown>; links?: Record<string, unknown> } | undefined
-    const links = Object.values((plain(doc?.links ?? {}) ?? {}) as Record<string, PlainLink>)
-    let chunk = ''
-    for (const [pid, chart] of Object.entries(doc?.charts ?? {})) {
-      const resources = chartResources(plain(chart) as PlainChart, { links, dispenses: index.byPatient.get(pid) ?? [], types })
-      for (const r of resources) {
-        // Practitioners and Devices are shared by charts: each once per file
-        if (r.resourceType === 'Practitioner' || r.resourceType === 'Device') {
-          if (seen.has(r.id ?? '')) continue
-          seen.add(r.id ?? '')
-        }
-        chunk += JSON.stringify(r) + '\n'
-        count++
-      }
-      if (chunk.length > 64 * 1024) {
-        if (!res.write(chunk)) await once(res, 'drain')
-        chunk = ''
-      }
-    }
-    if (chunk && !res.write(chunk)) await once(res, 'drain')
+  async function* buckets(): AsyncGenerator<BulkBucket | undefined> {
+    for (const url of src.buckets) yield (await src.load(url))?.doc()
   }
-  res.end()
-  return count
+  res.writeHead(200, { 'content-type': 'application/fhir+ndjson', 'cache-control': 'no-store' })
+  const out = bulkNdjson(buckets(), type, { dispenses: index.byPatient })
+  for (;;) {
+    const next = await out.next()
+    if (next.done) {
+      res.end()
+      return next.value
+    }
+    if (!res.write(next.value)) await once(res, 'drain')
+  }
 }
