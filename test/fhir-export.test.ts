@@ -229,4 +229,33 @@ describe('FHIR R4 from a device node after a full visit; import into a clinic', 
     const refused = await fhir<OperationOutcome>('POST', '/fhir', pharmacist, bundle)
     expect(refused.status).toBe(403)
   })
+
+  it('export → import into another clinic → export gives the same Patient, allergies and conditions (the registration part of a chart)', async () => {
+    const exported = (await fhir<Bundle>('GET', `/fhir/Patient/${pid}/$everything`, reader)).body
+    const other = await DeviceCluster.start(['other'])
+    try {
+      const o = other.devices[0]!
+      await o.ready(60_000)
+      const post = await fetch(`http://127.0.0.1:${o.port}/fhir`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/fhir+json', authorization: `Bearer ${await o.token(clinician)}` },
+        body: JSON.stringify({ ...exported, type: 'collection', total: undefined, entry: exported.entry?.map(({ fullUrl, resource }) => ({ fullUrl, resource })) }),
+      })
+      const reply = (await post.json()) as Bundle
+      expect(reply.entry?.[0]?.response).toMatchObject({ status: '201 Created', location: `Patient/${pid.replace('_', '-')}` })
+      const token = await o.token(reader)
+      const again = (await (await fetch(`http://127.0.0.1:${o.port}/fhir/Patient/${pid}/$everything`, { headers: { authorization: `Bearer ${token}` } })).json()) as Bundle
+      expect(fhirErrors(again)).toEqual([])
+      const pick = (b: Bundle, type: string): Record<string, unknown>[] => (b.entry ?? []).map((e) => e.resource as unknown as Record<string, unknown>).filter((r) => r.resourceType === type)
+      const patient = (r: Record<string, unknown>): unknown => ({ id: r.id, identifier: r.identifier, name: r.name, gender: r.gender, birthDate: r.birthDate })
+      expect(pick(again, 'Patient').map(patient)).toEqual(pick(exported, 'Patient').map(patient))
+      const allergy = (r: Record<string, unknown>): unknown => ({ code: r.code, criticality: r.criticality, reaction: r.reaction, clinicalStatus: r.clinicalStatus })
+      expect(pick(again, 'AllergyIntolerance').map(allergy)).toEqual(pick(exported, 'AllergyIntolerance').map(allergy))
+      // the visit's diagnosis comes back on the problem list (an import has no encounter to hang it on): same code, still active
+      const condition = (r: Record<string, unknown>): unknown => ({ code: r.code, clinicalStatus: r.clinicalStatus })
+      expect(pick(again, 'Condition').map(condition)).toEqual(pick(exported, 'Condition').map(condition))
+    } finally {
+      await other.stop()
+    }
+  }, 120_000)
 })
