@@ -17,14 +17,20 @@ async function dispensesOf(node: FhirHost, patientId: string): Promise<ChartDisp
   const [ops, stock] = await Promise.all([ledger.operations(), ledger.stock()])
   const expiry = new Map<string, string>()
   for (const l of stock.lines) expiry.set(l.batch, l.expiry)
-  for (const { op } of ops) if (op.kind === 'receive' && !expiry.has(op.batch)) expiry.set(op.batch, op.expiry)
+  for (const { op } of ops)
+    if (op.kind === 'receive' && !expiry.has(op.batch)) expiry.set(op.batch, op.expiry)
   const out: ChartDispense[] = []
   for (const { op, decided } of ops) {
     if (op.kind !== 'dispense' || op.patient !== patientId) continue
     const d = op as OperationOf<'dispense'>
     const exp = d.batch ? expiry.get(d.batch) : undefined
     const name = stock.items[d.item]?.name
-    out.push({ op: d, state: decided ? 'settled' : 'tentative', ...(exp ? { expiry: exp } : {}), ...(name ? { itemName: name } : {}) })
+    out.push({
+      op: d,
+      state: decided ? 'settled' : 'tentative',
+      ...(exp ? { expiry: exp } : {}),
+      ...(name ? { itemName: name } : {}),
+    })
   }
   return out.sort((a, b) => a.op.hlc.wall - b.op.hlc.wall || a.op.seq - b.op.seq)
 }
@@ -34,7 +40,11 @@ export async function patientResources(node: FhirHost, patientId: string): Promi
   const { chart } = (await ready(node.records).chart(patientId)) as { chart: PlainChart }
   const bucket = await ready(node.store).bucketFor(patientId)
   const links = Object.values(plain(bucket.doc().links) as Record<string, PlainLink>)
-  const users = new Map(ready(node.auth).users().map((u) => [u.id, { name: u.name, role: u.role }] as const))
+  const users = new Map(
+    ready(node.auth)
+      .users()
+      .map((u) => [u.id, { name: u.name, role: u.role }] as const),
+  )
   const devices = new Map([[node.config.deviceId, { name: node.config.name, peerId: node.peerId }]])
   return chartResources(chart, { links, dispenses: await dispensesOf(node, patientId), users, devices })
 }

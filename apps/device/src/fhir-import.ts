@@ -2,7 +2,15 @@ import type { Bundle, BundleEntry, OperationOutcome, OperationOutcomeIssue } fro
 import type { DeviceId, PatientId } from '@clinic-mesh/contracts'
 import { newId } from '@clinic-mesh/contracts'
 import { fhirId, readImportBundle, type ImportPatient } from '@clinic-mesh/fhir'
-import { addProblem, newChart, recordAllergy, str, type Actor, type Chart, type ChartCollection } from '@clinic-mesh/records'
+import {
+  addProblem,
+  newChart,
+  recordAllergy,
+  str,
+  type Actor,
+  type Chart,
+  type ChartCollection,
+} from '@clinic-mesh/records'
 import { can } from '@clinic-mesh/security'
 import type { BulkWrite } from '@clinic-mesh/store'
 import type { Principal } from './auth.js'
@@ -11,8 +19,23 @@ import { ready } from './route-context.js'
 
 type Response = NonNullable<BundleEntry['response']>
 
-function outcome(severity: OperationOutcomeIssue['severity'], code: OperationOutcomeIssue['code'], text: string, name?: string): OperationOutcome {
-  return { resourceType: 'OperationOutcome', issue: [{ severity, code, diagnostics: text, ...(name ? { details: { coding: [{ system: 'urn:clinic-mesh:error', code: name }], text } } : {}) }] }
+function outcome(
+  severity: OperationOutcomeIssue['severity'],
+  code: OperationOutcomeIssue['code'],
+  text: string,
+  name?: string,
+): OperationOutcome {
+  return {
+    resourceType: 'OperationOutcome',
+    issue: [
+      {
+        severity,
+        code,
+        diagnostics: text,
+        ...(name ? { details: { coding: [{ system: 'urn:clinic-mesh:error', code: name }], text } } : {}),
+      },
+    ],
+  }
 }
 
 function rejected(reason: string, name = 'InvalidRecordError'): Response {
@@ -43,7 +66,11 @@ const norm = (s: string): string => s.trim().toLowerCase()
  * warning, as registration's duplicates list). Each rejected entry is answered with an OperationOutcome giving the
  * reason; nothing else is dropped. Returns a `batch-response` Bundle, one entry per entry, in order.
  */
-export async function importBundle(node: FhirHost, body: unknown, p: Principal): Promise<{ bundle: Bundle; created: string[] }> {
+export async function importBundle(
+  node: FhirHost,
+  body: unknown,
+  p: Principal,
+): Promise<{ bundle: Bundle; created: string[] }> {
   const plan = readImportBundle(body)
   const store = ready(node.store)
   const actor: Actor = { user: p.user, device: node.config.deviceId as DeviceId }
@@ -67,8 +94,12 @@ export async function importBundle(node: FhirHost, body: unknown, p: Principal):
         id = wanted
         created.push(id)
       } catch (err) {
-        responses[patient.index] = rejected(err instanceof Error ? err.message : String(err), err instanceof Error ? err.name : undefined)
-        for (const x of [...patient.allergies, ...patient.problems]) responses[x.index] = rejected(`its patient (entry ${patient.index}) was rejected`, 'FhirInputError')
+        responses[patient.index] = rejected(
+          err instanceof Error ? err.message : String(err),
+          err instanceof Error ? err.name : undefined,
+        )
+        for (const x of [...patient.allergies, ...patient.problems])
+          responses[x.index] = rejected(`its patient (entry ${patient.index}) was rejected`, 'FhirInputError')
         continue
       }
     } else if (!charts.has(id)) {
@@ -77,7 +108,15 @@ export async function importBundle(node: FhirHost, body: unknown, p: Principal):
     for (const k of patient.keys) seen.set(k, id)
     const pid = id
     responses[patient.index] = known
-      ? { status: '200 OK', location: `Patient/${fhirId(pid)}`, outcome: outcome('information', 'informational', `already registered as ${pid}: not registered again`) }
+      ? {
+          status: '200 OK',
+          location: `Patient/${fhirId(pid)}`,
+          outcome: outcome(
+            'information',
+            'informational',
+            `already registered as ${pid}: not registered again`,
+          ),
+        }
       : { status: '201 Created', location: `Patient/${fhirId(pid)}` }
     writes.push({
       patientId: pid,
@@ -89,10 +128,16 @@ export async function importBundle(node: FhirHost, body: unknown, p: Principal):
         const substances = new Set(Object.values(chart.patient.allergies).map((a) => norm(str(a.substance))))
         // a condition already on the chart, as a problem or as a diagnosis of a visit (an export posted back), is not added again
         const problems = new Set(Object.values(chart.patient.problems).map((x) => norm(str(x.text))))
-        for (const e of Object.values(chart.encounters)) for (const dx of Object.values(e.clinician.diagnoses)) problems.add(norm(str(dx.text)))
+        for (const e of Object.values(chart.encounters))
+          for (const dx of Object.values(e.clinician.diagnoses)) problems.add(norm(str(dx.text)))
         for (const a of patient.allergies) {
-          if (!mayAllergies) responses[a.index] = rejected(`a ${p.role} may not record allergies`, 'ForbiddenError')
-          else if (substances.has(norm(a.input.substance))) responses[a.index] = { status: '200 OK', outcome: outcome('information', 'duplicate', 'already recorded') }
+          if (!mayAllergies)
+            responses[a.index] = rejected(`a ${p.role} may not record allergies`, 'ForbiddenError')
+          else if (substances.has(norm(a.input.substance)))
+            responses[a.index] = {
+              status: '200 OK',
+              outcome: outcome('information', 'duplicate', 'already recorded'),
+            }
           else {
             try {
               recordAllergy(chart, a.input, actor)
@@ -104,8 +149,13 @@ export async function importBundle(node: FhirHost, body: unknown, p: Principal):
           }
         }
         for (const c of patient.problems) {
-          if (!mayProblems) responses[c.index] = rejected(`a ${p.role} may not record problems`, 'ForbiddenError')
-          else if (problems.has(norm(c.input.text))) responses[c.index] = { status: '200 OK', outcome: outcome('information', 'duplicate', 'already recorded') }
+          if (!mayProblems)
+            responses[c.index] = rejected(`a ${p.role} may not record problems`, 'ForbiddenError')
+          else if (problems.has(norm(c.input.text)))
+            responses[c.index] = {
+              status: '200 OK',
+              outcome: outcome('information', 'duplicate', 'already recorded'),
+            }
           else {
             try {
               addProblem(chart, c.input, actor)
@@ -125,9 +175,19 @@ export async function importBundle(node: FhirHost, body: unknown, p: Principal):
     const dups = store.index.possibleDuplicatesOf(id)
     const patient = plan.patients.find((x) => responses[x.index]?.location === `Patient/${fhirId(id)}`)
     if (dups.length && patient) {
-      responses[patient.index] = { status: '201 Created', location: `Patient/${fhirId(id)}`, outcome: outcome('warning', 'duplicate', `possible duplicate of ${dups.join(', ')} (same identifier, or same name, birth date and sex)`) }
+      responses[patient.index] = {
+        status: '201 Created',
+        location: `Patient/${fhirId(id)}`,
+        outcome: outcome(
+          'warning',
+          'duplicate',
+          `possible duplicate of ${dups.join(', ')} (same identifier, or same name, birth date and sex)`,
+        ),
+      }
     }
   }
-  const entry: BundleEntry[] = responses.map((r) => ({ response: r ?? rejected('the entry was not read', 'FhirInputError') }))
+  const entry: BundleEntry[] = responses.map((r) => ({
+    response: r ?? rejected('the entry was not read', 'FhirInputError'),
+  }))
   return { bundle: { resourceType: 'Bundle', type: 'batch-response', entry }, created }
 }

@@ -14,16 +14,42 @@ const FHIR_JSON = 'application/fhir+json; charset=utf-8'
 function sendFhir(res: ServerResponse, status: number, body: unknown): void {
   if (res.headersSent) return
   const text = JSON.stringify(body)
-  res.writeHead(status, { 'content-type': FHIR_JSON, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' })
+  res.writeHead(status, {
+    'content-type': FHIR_JSON,
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  })
   res.end(text)
 }
 
 /** A refusal as FHIR clients read it: an OperationOutcome, our error name in `details.coding` (system `urn:clinic-mesh:error`). */
 function errorOutcome(err: unknown): { status: number; body: OperationOutcome } {
   const { status, body } = errorReply(err)
-  const code = status === 401 ? 'login' : status === 403 ? 'forbidden' : status === 404 ? 'not-found' : status >= 500 ? 'exception' : 'invalid'
+  const code =
+    status === 401
+      ? 'login'
+      : status === 403
+        ? 'forbidden'
+        : status === 404
+          ? 'not-found'
+          : status >= 500
+            ? 'exception'
+            : 'invalid'
   const { name, message } = body.error
-  return { status, body: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code, diagnostics: message, details: { coding: [{ system: 'urn:clinic-mesh:error', code: name }], text: message } }] } }
+  return {
+    status,
+    body: {
+      resourceType: 'OperationOutcome',
+      issue: [
+        {
+          severity: 'error',
+          code,
+          diagnostics: message,
+          details: { coding: [{ system: 'urn:clinic-mesh:error', code: name }], text: message },
+        },
+      ],
+    },
+  }
 }
 
 /** FHIR clients send `application/fhir+json`: the same JSON, and like `application/json` never a simple (CSRF-able) request. */
@@ -53,13 +79,25 @@ function base(req: IncomingMessage): string {
  *   may register a patient, audited as a change of each chart it touched.
  * Errors answer as OperationOutcome with our error's name.
  */
-export async function handleFhir(node: FhirHost, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+export async function handleFhir(
+  node: FhirHost,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+): Promise<void> {
   try {
-    if (node.revoked) throw new DeviceRevokedError('this device was revoked by the clinic; its clinic data has been wiped')
+    if (node.revoked)
+      throw new DeviceRevokedError('this device was revoked by the clinic; its clinic data has been wiped')
     const parts = path.split('/').filter(Boolean) // ['fhir', ...]
     const method = req.method ?? 'GET'
     const [, type, rawId, op] = parts
-    if (type === 'Patient' && rawId && (op === '$everything' || op === '$summary') && parts.length === 4 && method === 'GET') {
+    if (
+      type === 'Patient' &&
+      rawId &&
+      (op === '$everything' || op === '$summary') &&
+      parts.length === 4 &&
+      method === 'GET'
+    ) {
       const p = who(node, req, 'read-chart')
       const id = patientIdOf(decodeSegment(rawId))
       const resources = await patientResources(node, id)

@@ -46,7 +46,12 @@ function dispenses(w: ClinicWatcher, logs: { device: string; ops: unknown[] }[])
     const d = op as OperationOf<'dispense'>
     const exp = d.batch ? expiry.get(d.batch) : undefined
     const name = inv.items[d.item]?.name
-    const entry: ChartDispense = { op: d, state: d.seq <= (marks[d.device] ?? 0) ? 'settled' : 'tentative', ...(exp ? { expiry: exp } : {}), ...(name ? { itemName: name } : {}) }
+    const entry: ChartDispense = {
+      op: d,
+      state: d.seq <= (marks[d.device] ?? 0) ? 'settled' : 'tentative',
+      ...(exp ? { expiry: exp } : {}),
+      ...(name ? { itemName: name } : {}),
+    }
     let list = byPatient.get(d.patient)
     if (!list) byPatient.set(d.patient, (list = []))
     list.push(entry)

@@ -7,7 +7,17 @@ import { DATA_OPERATION, PROVENANCE_PARTICIPANT, UCUM } from './systems.js'
 
 type PlainMar = Plain<MarEvent>
 
-const UNITS: Record<string, string> = { mg: 'mg', g: 'g', mcg: 'ug', ug: 'ug', µg: 'ug', ml: 'mL', l: 'L', iu: '[iU]', mmol: 'mmol' }
+const UNITS: Record<string, string> = {
+  mg: 'mg',
+  g: 'g',
+  mcg: 'ug',
+  ug: 'ug',
+  µg: 'ug',
+  ml: 'mL',
+  l: 'L',
+  iu: '[iU]',
+  mmol: 'mmol',
+}
 const DOSE = /^\s*(\d+(?:\.\d+)?)\s*([a-zµ]+)\s*$/i
 
 /** "500 mg" / "2.5 mL" / "100 mcg" as a UCUM SimpleQuantity; anything else (e.g. "1 tablet") undefined. */
@@ -47,8 +57,10 @@ export function toMedicationAdministration(patientId: string, e: PlainMar): Medi
   if (dose) out.dosage = { text: e.dose, route: { text: e.route }, dose }
   // R4 mad-1: a dosage needs a dose quantity; a dose we cannot read as one ("1 tablet") stays in words in a note
   else out.note = [{ text: `dose ${e.dose}, route ${e.route}` }]
-  if (e.status === 'refused' || e.status === 'missed') out.statusReason = [{ text: e.status === 'refused' ? 'refused by the patient' : 'missed' }]
-  if (e.prescriptionId && e.itemId) out.request = { reference: `MedicationRequest/${medicationRequestId(e.prescriptionId, e.itemId)}` }
+  if (e.status === 'refused' || e.status === 'missed')
+    out.statusReason = [{ text: e.status === 'refused' ? 'refused by the patient' : 'missed' }]
+  if (e.prescriptionId && e.itemId)
+    out.request = { reference: `MedicationRequest/${medicationRequestId(e.prescriptionId, e.itemId)}` }
   if (e.note) out.note = [...(out.note ?? []), { text: e.note }]
   if (e.corrects) out.eventHistory = [{ reference: `Provenance/${childId(e.id, 'corrects')}` }]
   return out
@@ -66,7 +78,9 @@ export function marCorrectionProvenance(e: PlainMar): Provenance | undefined {
     target: [{ reference: `MedicationAdministration/${fhirId(e.id)}` }],
     recorded: e.recordedAt,
     activity: { coding: [{ system: DATA_OPERATION, code: 'UPDATE', display: 'revise' }] },
-    agent: [{ type: { coding: [{ system: PROVENANCE_PARTICIPANT, code: 'enterer' }] }, who: userRef(e.by.user) }],
+    agent: [
+      { type: { coding: [{ system: PROVENANCE_PARTICIPANT, code: 'enterer' }] }, who: userRef(e.by.user) },
+    ],
     entity: [{ role: 'revision', what: { reference: `MedicationAdministration/${fhirId(e.corrects)}` } }],
   }
 }

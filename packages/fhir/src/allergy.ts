@@ -9,7 +9,11 @@ import { ALLERGY_CLINICAL } from './systems.js'
  * low), the reaction (text) with its severity, recorded date and recorder. We keep no verification status: none is
  * exported (R4 allows it absent).
  */
-export function toAllergyIntolerance(patientId: string, allergyId: string, a: Plain<Allergy>): AllergyIntolerance {
+export function toAllergyIntolerance(
+  patientId: string,
+  allergyId: string,
+  a: Plain<Allergy>,
+): AllergyIntolerance {
   const out: AllergyIntolerance = {
     resourceType: 'AllergyIntolerance',
     id: fhirId(allergyId),

@@ -21,7 +21,11 @@ export interface BulkOptions {
  * line per resource; Practitioners and Devices (shared by charts) once each. Memory stays bounded by one chart's
  * resources and one chunk; the caller writes each chunk (with backpressure) before asking for the next.
  */
-export async function* bulkNdjson(buckets: AsyncIterable<BulkBucket | undefined> | Iterable<BulkBucket | undefined>, type: string, options: BulkOptions = {}): AsyncGenerator<string, number> {
+export async function* bulkNdjson(
+  buckets: AsyncIterable<BulkBucket | undefined> | Iterable<BulkBucket | undefined>,
+  type: string,
+  options: BulkOptions = {},
+): AsyncGenerator<string, number> {
   const types = new Set([type])
   const limit = options.chunkChars ?? 64 * 1024
   const shared = new Set<string>()

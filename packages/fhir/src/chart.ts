@@ -60,15 +60,23 @@ export function chartResources(chart: PlainChart, options: ChartResourceOptions 
   const out: Resource[] = want('Patient') ? [toPatient(chart, options.links)] : []
   for (const [eid, e] of Object.entries(chart.encounters)) {
     if (want('Encounter')) out.push(toEncounter(pid, e))
-    if (want('Observation')) for (const [vid, v] of Object.entries(e.triage.vitals)) out.push(...toVitalsObservations(pid, eid, vid, v))
-    if (want('Condition')) for (const [did, d] of Object.entries(e.clinician.diagnoses)) out.push(diagnosisToCondition(pid, eid, did, d))
+    if (want('Observation'))
+      for (const [vid, v] of Object.entries(e.triage.vitals))
+        out.push(...toVitalsObservations(pid, eid, vid, v))
+    if (want('Condition'))
+      for (const [did, d] of Object.entries(e.clinician.diagnoses))
+        out.push(diagnosisToCondition(pid, eid, did, d))
   }
-  if (want('Condition')) for (const [id, p] of Object.entries(chart.patient.problems)) out.push(problemToCondition(pid, id, p))
-  if (want('AllergyIntolerance')) for (const [id, a] of Object.entries(chart.patient.allergies)) out.push(toAllergyIntolerance(pid, id, a))
+  if (want('Condition'))
+    for (const [id, p] of Object.entries(chart.patient.problems)) out.push(problemToCondition(pid, id, p))
+  if (want('AllergyIntolerance'))
+    for (const [id, a] of Object.entries(chart.patient.allergies)) out.push(toAllergyIntolerance(pid, id, a))
   for (const rx of Object.values(chart.prescriptions)) {
     if (want('MedicationRequest')) out.push(...toMedicationRequests(pid, rx))
     const signer = rx.signed?.signedBy.device
-    const prov = want('Provenance') ? toPrescriptionProvenance(rx, signer ? { device: signer } : {}) : undefined
+    const prov = want('Provenance')
+      ? toPrescriptionProvenance(rx, signer ? { device: signer } : {})
+      : undefined
     if (prov) out.push(prov)
   }
   const users = new Set<string>()
@@ -77,7 +85,14 @@ export function chartResources(chart: PlainChart, options: ChartResourceOptions 
     users.add(d.op.user)
     if (!want('MedicationDispense')) continue
     const rx = chart.prescriptions[d.op.prescription]
-    out.push(toMedicationDispense(d.op, { state: d.state, ...(d.itemName ? { itemName: d.itemName } : {}), ...(d.expiry ? { expiry: d.expiry } : {}), ...(rx ? { prescription: rx } : {}) }))
+    out.push(
+      toMedicationDispense(d.op, {
+        state: d.state,
+        ...(d.itemName ? { itemName: d.itemName } : {}),
+        ...(d.expiry ? { expiry: d.expiry } : {}),
+        ...(rx ? { prescription: rx } : {}),
+      }),
+    )
   }
   for (const e of Object.values(chart.mar)) {
     if (want('MedicationAdministration')) out.push(toMedicationAdministration(pid, e))
@@ -86,7 +101,8 @@ export function chartResources(chart: PlainChart, options: ChartResourceOptions 
   }
   if (!want('Practitioner') && !want('Device')) return out
   actors(chart, users, devices)
-  if (want('Practitioner')) for (const u of [...users].sort()) out.push(toPractitioner(u, options.users?.get(u)))
+  if (want('Practitioner'))
+    for (const u of [...users].sort()) out.push(toPractitioner(u, options.users?.get(u)))
   if (want('Device')) for (const d of [...devices].sort()) out.push(toDevice(d, options.devices?.get(d)))
   return out
 }

@@ -17,13 +17,21 @@ function coded(system: string, code: string): CodeableConcept {
 }
 
 /** An encounter diagnosis: category encounter-diagnosis, provisional/confirmed → verificationStatus, clinically active. */
-export function diagnosisToCondition(patientId: string, encounterId: string, diagnosisId: string, d: Plain<Diagnosis>): Condition {
+export function diagnosisToCondition(
+  patientId: string,
+  encounterId: string,
+  diagnosisId: string,
+  d: Plain<Diagnosis>,
+): Condition {
   return {
     resourceType: 'Condition',
     id: fhirId(diagnosisId),
     identifier: [ourIdentifier('diagnosis', diagnosisId)],
     clinicalStatus: coded(CONDITION_CLINICAL, 'active'),
-    verificationStatus: coded(CONDITION_VERIFICATION, d.certainty === 'confirmed' ? 'confirmed' : 'provisional'),
+    verificationStatus: coded(
+      CONDITION_VERIFICATION,
+      d.certainty === 'confirmed' ? 'confirmed' : 'provisional',
+    ),
     category: [coded(CONDITION_CATEGORY, 'encounter-diagnosis')],
     code: conditionCode(d.text, d.code),
     subject: patientRef(patientId),
@@ -48,7 +56,8 @@ export function problemToCondition(patientId: string, problemId: string, p: Plai
     recordedDate: p.recordedAt,
     recorder: userRef(p.recordedBy.user),
   }
-  if (p.status === 'entered-in-error') out.verificationStatus = coded(CONDITION_VERIFICATION, 'entered-in-error')
+  if (p.status === 'entered-in-error')
+    out.verificationStatus = coded(CONDITION_VERIFICATION, 'entered-in-error')
   else {
     out.clinicalStatus = coded(CONDITION_CLINICAL, p.status)
     out.verificationStatus = coded(CONDITION_VERIFICATION, 'confirmed')

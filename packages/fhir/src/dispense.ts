@@ -32,10 +32,17 @@ export function toMedicationDispense(op: OperationOf<'dispense'>, ctx: DispenseC
   const medication: Medication = {
     resourceType: 'Medication',
     id: 'med',
-    code: { coding: [{ system: ID_SYSTEM.item, code: op.item, ...(ctx.itemName ? { display: ctx.itemName } : {}) }], text: ctx.itemName ?? op.item },
+    code: {
+      coding: [{ system: ID_SYSTEM.item, code: op.item, ...(ctx.itemName ? { display: ctx.itemName } : {}) }],
+      text: ctx.itemName ?? op.item,
+    },
   }
-  if (op.batch) medication.batch = { lotNumber: op.batch, ...(ctx.expiry ? { expirationDate: ctx.expiry } : {}) }
-  const authorizing: Reference<MedicationRequest>[] = ctx.prescription && Object.keys(ctx.prescription.items).length ? prescriptionRefs(ctx.prescription) : [{ identifier: ourIdentifier('prescription', op.prescription) }]
+  if (op.batch)
+    medication.batch = { lotNumber: op.batch, ...(ctx.expiry ? { expirationDate: ctx.expiry } : {}) }
+  const authorizing: Reference<MedicationRequest>[] =
+    ctx.prescription && Object.keys(ctx.prescription.items).length
+      ? prescriptionRefs(ctx.prescription)
+      : [{ identifier: ourIdentifier('prescription', op.prescription) }]
   return {
     resourceType: 'MedicationDispense',
     id: fhirId(op.id),

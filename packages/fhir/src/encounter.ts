@@ -15,7 +15,12 @@ export function encounterStatus(e: PlainEncounter): Encounter['status'] {
   return 'in-progress'
 }
 
-function participant(code: string, display: string, user: string | undefined, seen: Set<string>): EncounterParticipant[] {
+function participant(
+  code: string,
+  display: string,
+  user: string | undefined,
+  seen: Set<string>,
+): EncounterParticipant[] {
   if (!user || seen.has(`${code}|${user}`)) return []
   seen.add(`${code}|${user}`)
   return [{ type: [{ coding: [{ system: PARTICIPATION_TYPE, code, display }] }], individual: userRef(user) }]
@@ -30,12 +35,15 @@ function participant(code: string, display: string, user: string | undefined, se
 export function toEncounter(patientId: string, e: PlainEncounter): Encounter {
   const seen = new Set<string>()
   const participants: EncounterParticipant[] = [...participant('ADM', 'admitter', e.openedBy.user, seen)]
-  for (const v of Object.values(e.triage.vitals)) participants.push(...participant('PART', 'participant', v.by.user, seen))
+  for (const v of Object.values(e.triage.vitals))
+    participants.push(...participant('PART', 'participant', v.by.user, seen))
   participants.push(...participant('PART', 'participant', e.triage.by?.user, seen))
   participants.push(...participant('ATND', 'attender', e.clinician.by?.user, seen))
-  for (const d of Object.values(e.clinician.diagnoses)) participants.push(...participant('ATND', 'attender', d.by.user, seen))
+  for (const d of Object.values(e.clinician.diagnoses))
+    participants.push(...participant('ATND', 'attender', d.by.user, seen))
   participants.push(...participant('PART', 'participant', e.pharmacy.by?.user, seen))
-  for (const d of Object.values(e.pharmacy.dispensed)) participants.push(...participant('PART', 'participant', d.by.user, seen))
+  for (const d of Object.values(e.pharmacy.dispensed))
+    participants.push(...participant('PART', 'participant', d.by.user, seen))
   const out: Encounter = {
     resourceType: 'Encounter',
     id: fhirId(e.id),

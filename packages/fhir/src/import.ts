@@ -1,5 +1,19 @@
-import type { AllergyIntolerance, Bundle, CodeableConcept, Condition, Patient, Reference } from '@medplum/fhirtypes'
-import type { AllergyInput, IdentifierInput, ProblemInput, ProblemStatus, RegisterPatientInput, Severity } from '@clinic-mesh/records'
+import type {
+  AllergyIntolerance,
+  Bundle,
+  CodeableConcept,
+  Condition,
+  Patient,
+  Reference,
+} from '@medplum/fhirtypes'
+import type {
+  AllergyInput,
+  IdentifierInput,
+  ProblemInput,
+  ProblemStatus,
+  RegisterPatientInput,
+  Severity,
+} from '@clinic-mesh/records'
 import { FhirInputError } from './errors.js'
 import { fhirId } from './ids.js'
 import { identifierSystemFromFhir } from './patient.js'
@@ -38,16 +52,23 @@ const OUR_PATIENT_ID = /^pt_[0-9a-f]{32}$/
 const SEXES: readonly string[] = ['female', 'male', 'other', 'unknown']
 
 function text(c: CodeableConcept | undefined): string | undefined {
-  return c?.text?.trim() || c?.coding?.find((x) => x.display)?.display?.trim() || c?.coding?.find((x) => x.code)?.code?.trim() || undefined
+  return (
+    c?.text?.trim() ||
+    c?.coding?.find((x) => x.display)?.display?.trim() ||
+    c?.coding?.find((x) => x.code)?.code?.trim() ||
+    undefined
+  )
 }
 
 function readPatient(index: number, p: Patient): ImportPatient | string {
-  const name = p.name?.find((n) => n.use === 'official') ?? p.name?.find((n) => n.use !== 'old') ?? p.name?.[0]
+  const name =
+    p.name?.find((n) => n.use === 'official') ?? p.name?.find((n) => n.use !== 'old') ?? p.name?.[0]
   const given = (name?.given ?? []).join(' ').trim()
   const family = (name?.family ?? '').trim()
   if (!given && !family) return 'Patient.name: a patient needs a given or a family name'
   if (!p.birthDate) return 'Patient.birthDate is required (YYYY-MM-DD)'
-  if (!p.gender || !SEXES.includes(p.gender)) return 'Patient.gender is required (female, male, other or unknown)'
+  if (!p.gender || !SEXES.includes(p.gender))
+    return 'Patient.gender is required (female, male, other or unknown)'
   let ourId: string | undefined
   const identifiers: IdentifierInput[] = []
   for (const i of p.identifier ?? []) {
@@ -59,7 +80,8 @@ function readPatient(index: number, p: Patient): ImportPatient | string {
     identifiers.push({ system: identifierSystemFromFhir(i.system ?? 'unspecified'), value: i.value })
   }
   const keys = identifiers.map((i) => `${i.system}|${i.value}`)
-  if (!ourId && keys.length === 0) return 'Patient.identifier: an imported patient needs an identifier (the import is idempotent by identifier)'
+  if (!ourId && keys.length === 0)
+    return 'Patient.identifier: an imported patient needs an identifier (the import is idempotent by identifier)'
   return {
     index,
     ...(ourId ? { ourId } : {}),
@@ -80,22 +102,40 @@ function readAllergy(a: AllergyIntolerance): AllergyInput | string {
   const substance = text(a.code) ?? text(a.reaction?.[0]?.substance)
   if (!substance) return 'AllergyIntolerance.code: no substance (text, display or code)'
   const status = a.verificationStatus?.coding?.[0]?.code
-  if (status === 'entered-in-error' || status === 'refuted') return `AllergyIntolerance.verificationStatus is ${status}: not recorded`
-  const reaction = a.reaction?.flatMap((r) => r.manifestation.map((m) => text(m)).filter((x): x is string => !!x)).join(', ') || a.reaction?.[0]?.description
+  if (status === 'entered-in-error' || status === 'refuted')
+    return `AllergyIntolerance.verificationStatus is ${status}: not recorded`
+  const reaction =
+    a.reaction
+      ?.flatMap((r) => r.manifestation.map((m) => text(m)).filter((x): x is string => !!x))
+      .join(', ') || a.reaction?.[0]?.description
   return { substance, severity: severityOf(a), ...(reaction ? { reaction } : {}) }
 }
 
-const PROBLEM_STATUS: Record<string, ProblemStatus> = { active: 'active', recurrence: 'active', relapse: 'active', inactive: 'inactive', remission: 'inactive', resolved: 'resolved' }
+const PROBLEM_STATUS: Record<string, ProblemStatus> = {
+  active: 'active',
+  recurrence: 'active',
+  relapse: 'active',
+  inactive: 'inactive',
+  remission: 'inactive',
+  resolved: 'resolved',
+}
 
 function readCondition(c: Condition): ProblemInput | string {
   const label = text(c.code)
   if (!label) return 'Condition.code: no text, display or code'
   const verification = c.verificationStatus?.coding?.[0]?.code
-  if (verification === 'entered-in-error' || verification === 'refuted') return `Condition.verificationStatus is ${verification}: not recorded`
+  if (verification === 'entered-in-error' || verification === 'refuted')
+    return `Condition.verificationStatus is ${verification}: not recorded`
   const clinical = c.clinicalStatus?.coding?.[0]?.code
   const icd = c.code?.coding?.find((x) => x.system === ICD10 && x.code)?.code
-  const onset = c.onsetDateTime && /^\d{4}-\d{2}-\d{2}/.test(c.onsetDateTime) ? c.onsetDateTime.slice(0, 10) : undefined
-  return { text: label, status: PROBLEM_STATUS[clinical ?? 'active'] ?? 'active', ...(icd ? { code: icd } : {}), ...(onset ? { onset } : {}) }
+  const onset =
+    c.onsetDateTime && /^\d{4}-\d{2}-\d{2}/.test(c.onsetDateTime) ? c.onsetDateTime.slice(0, 10) : undefined
+  return {
+    text: label,
+    status: PROBLEM_STATUS[clinical ?? 'active'] ?? 'active',
+    ...(icd ? { code: icd } : {}),
+    ...(onset ? { onset } : {}),
+  }
 }
 
 /** The keys a reference to a Patient of this Bundle may use: its fullUrl, `Patient/<id>` and any absolute form of that. */
@@ -106,7 +146,10 @@ function patientKeys(fullUrl: string | undefined, id: string | undefined): strin
   return out
 }
 
-function resolve(reference: Reference | undefined, byKey: Map<string, ImportPatient | number>): ImportPatient | number | undefined {
+function resolve(
+  reference: Reference | undefined,
+  byKey: Map<string, ImportPatient | number>,
+): ImportPatient | number | undefined {
   const r = reference?.reference
   if (!r) return undefined
   const direct = byKey.get(r)
@@ -126,8 +169,10 @@ function resolve(reference: Reference | undefined, byKey: Map<string, ImportPati
  */
 export function readImportBundle(bundle: unknown): ImportPlan {
   const b = bundle as Bundle
-  if (!b || typeof b !== 'object' || b.resourceType !== 'Bundle') throw new FhirInputError('the body must be a FHIR Bundle')
-  if (b.type !== 'collection' && b.type !== 'batch' && b.type !== 'transaction') throw new FhirInputError(`Bundle.type must be collection, batch or transaction, not ${String(b.type)}`)
+  if (!b || typeof b !== 'object' || b.resourceType !== 'Bundle')
+    throw new FhirInputError('the body must be a FHIR Bundle')
+  if (b.type !== 'collection' && b.type !== 'batch' && b.type !== 'transaction')
+    throw new FhirInputError(`Bundle.type must be collection, batch or transaction, not ${String(b.type)}`)
   const entries = Array.isArray(b.entry) ? b.entry : []
   const rejected: RejectedEntry[] = []
   const patients: ImportPatient[] = []
@@ -144,14 +189,23 @@ export function readImportBundle(bundle: unknown): ImportPlan {
   })
   entries.forEach((e, index) => {
     const r = e?.resource
-    if (!r || typeof r !== 'object' || typeof r.resourceType !== 'string') return rejected.push({ index, reason: 'the entry has no resource' })
+    if (!r || typeof r !== 'object' || typeof r.resourceType !== 'string')
+      return rejected.push({ index, reason: 'the entry has no resource' })
     if (r.resourceType === 'Patient') return
     if (r.resourceType !== 'AllergyIntolerance' && r.resourceType !== 'Condition') {
-      return rejected.push({ index, reason: `${r.resourceType} is not imported (only Patient, AllergyIntolerance and Condition)` })
+      return rejected.push({
+        index,
+        reason: `${r.resourceType} is not imported (only Patient, AllergyIntolerance and Condition)`,
+      })
     }
     const target = resolve(r.resourceType === 'AllergyIntolerance' ? r.patient : r.subject, byKey)
-    if (target === undefined) return rejected.push({ index, reason: `${r.resourceType}: its patient is not a Patient of this Bundle` })
-    if (typeof target === 'number') return rejected.push({ index, reason: `${r.resourceType}: its patient (entry ${target}) was rejected` })
+    if (target === undefined)
+      return rejected.push({
+        index,
+        reason: `${r.resourceType}: its patient is not a Patient of this Bundle`,
+      })
+    if (typeof target === 'number')
+      return rejected.push({ index, reason: `${r.resourceType}: its patient (entry ${target}) was rejected` })
     if (r.resourceType === 'AllergyIntolerance') {
       const a = readAllergy(r)
       if (typeof a === 'string') return rejected.push({ index, reason: a })

@@ -9,7 +9,12 @@ export { toVitalsObservations, VITAL_SIGNS, BLOOD_PRESSURE, GLUCOSE } from './vi
 export type { VitalSignCode } from './vitals.js'
 export { diagnosisToCondition, problemToCondition, conditionCode } from './conditions.js'
 export { toAllergyIntolerance } from './allergy.js'
-export { toMedicationRequests, medicationRequestId, prescriptionRefs, parseDuration } from './medication-request.js'
+export {
+  toMedicationRequests,
+  medicationRequestId,
+  prescriptionRefs,
+  parseDuration,
+} from './medication-request.js'
 export { toPrescriptionProvenance } from './provenance.js'
 export type { SigningDevice } from './provenance.js'
 export { toMedicationDispense } from './dispense.js'

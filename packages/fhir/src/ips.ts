@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto'
-import type { Bundle, Composition, CompositionSection, Condition, Reference, Resource } from '@medplum/fhirtypes'
+import type {
+  Bundle,
+  Composition,
+  CompositionSection,
+  Condition,
+  Reference,
+  Resource,
+} from '@medplum/fhirtypes'
 import { toDevice } from './agents.js'
 import { fullUrl, type BundleOptions } from './bundle.js'
 import { ref } from './ids.js'
@@ -8,8 +15,16 @@ import { LIST_EMPTY_REASON, LOINC } from './systems.js'
 /** The International Patient Summary: Composition type and the three required sections (LOINC). */
 export const IPS = {
   composition: { code: '60591-5', display: 'Patient summary Document' },
-  medications: { code: '10160-0', display: 'History of Medication use Narrative', title: 'Medication Summary' },
-  allergies: { code: '48765-2', display: 'Allergies and adverse reactions Document', title: 'Allergies and Intolerances' },
+  medications: {
+    code: '10160-0',
+    display: 'History of Medication use Narrative',
+    title: 'Medication Summary',
+  },
+  allergies: {
+    code: '48765-2',
+    display: 'Allergies and adverse reactions Document',
+    title: 'Allergies and Intolerances',
+  },
   problems: { code: '11450-4', display: 'Problem list - Reported', title: 'Problem List' },
 } as const
 
@@ -23,30 +38,40 @@ function escapeXml(s: string): string {
 }
 
 function textOf(r: Resource): string {
-  if (r.resourceType === 'MedicationRequest') return `${r.medicationCodeableConcept?.text ?? ''}: ${r.dosageInstruction?.[0]?.text ?? ''}`
-  if (r.resourceType === 'AllergyIntolerance') return `${r.code?.text ?? ''} (criticality ${r.criticality ?? 'unknown'})`
-  if (r.resourceType === 'Condition') return `${r.code?.text ?? r.code?.coding?.[0]?.code ?? ''} (${r.verificationStatus?.coding?.[0]?.code ?? ''})`
+  if (r.resourceType === 'MedicationRequest')
+    return `${r.medicationCodeableConcept?.text ?? ''}: ${r.dosageInstruction?.[0]?.text ?? ''}`
+  if (r.resourceType === 'AllergyIntolerance')
+    return `${r.code?.text ?? ''} (criticality ${r.criticality ?? 'unknown'})`
+  if (r.resourceType === 'Condition')
+    return `${r.code?.text ?? r.code?.coding?.[0]?.code ?? ''} (${r.verificationStatus?.coding?.[0]?.code ?? ''})`
   return r.resourceType
 }
 
 function section(kind: 'medications' | 'allergies' | 'problems', entries: Resource[]): CompositionSection {
   const s = IPS[kind]
   const items = entries.map((r) => `<li>${escapeXml(textOf(r))}</li>`).join('')
-  const div = entries.length ? `<div xmlns="http://www.w3.org/1999/xhtml"><ul>${items}</ul></div>` : `<div xmlns="http://www.w3.org/1999/xhtml">No information recorded.</div>`
+  const div = entries.length
+    ? `<div xmlns="http://www.w3.org/1999/xhtml"><ul>${items}</ul></div>`
+    : `<div xmlns="http://www.w3.org/1999/xhtml">No information recorded.</div>`
   const out: CompositionSection = {
     title: s.title,
     code: { coding: [{ system: LOINC, code: s.code, display: s.display }] },
     text: { status: 'generated', div },
   }
   if (entries.length) out.entry = entries.map((r): Reference => ref(r.resourceType, r.id ?? ''))
-  else out.emptyReason = { coding: [{ system: LIST_EMPTY_REASON, code: 'unavailable', display: 'Unavailable' }] }
+  else
+    out.emptyReason = { coding: [{ system: LIST_EMPTY_REASON, code: 'unavailable', display: 'Unavailable' }] }
   return out
 }
 
 function liveCondition(c: Condition): boolean {
   const v = c.verificationStatus?.coding?.[0]?.code
   const clinical = c.clinicalStatus?.coding?.[0]?.code
-  return v !== 'entered-in-error' && v !== 'refuted' && (clinical === 'active' || clinical === 'recurrence' || clinical === 'relapse')
+  return (
+    v !== 'entered-in-error' &&
+    v !== 'refuted' &&
+    (clinical === 'active' || clinical === 'recurrence' || clinical === 'relapse')
+  )
 }
 
 /**
@@ -60,7 +85,9 @@ export function summaryBundle(resources: readonly Resource[], options: SummaryOp
   const patient = resources.find((r) => r.resourceType === 'Patient')
   if (!patient?.id) throw new TypeError('summaryBundle needs the Patient among the resources')
   const meds = resources.filter((r) => r.resourceType === 'MedicationRequest' && r.status === 'active')
-  const allergies = resources.filter((r) => r.resourceType === 'AllergyIntolerance' && r.clinicalStatus?.coding?.[0]?.code === 'active')
+  const allergies = resources.filter(
+    (r) => r.resourceType === 'AllergyIntolerance' && r.clinicalStatus?.coding?.[0]?.code === 'active',
+  )
   const problems = resources.filter((r): r is Condition => r.resourceType === 'Condition' && liveCondition(r))
   const device = toDevice(options.device.id, options.device)
   const when = options.timestamp ?? new Date().toISOString()
@@ -78,8 +105,15 @@ export function summaryBundle(resources: readonly Resource[], options: SummaryOp
   }
   const included = [patient, ...meds, ...allergies, ...problems]
   const wanted = new Set<string>()
-  for (const r of included) for (const m of JSON.stringify(r).matchAll(/"reference":"(Practitioner|Device|Encounter)\/([^"]+)"/g)) wanted.add(`${m[1]}/${m[2]}`)
-  const agents = resources.filter((r) => (r.resourceType === 'Practitioner' || r.resourceType === 'Encounter' || r.resourceType === 'Device') && wanted.has(`${r.resourceType}/${r.id}`) && r.id !== device.id)
+  for (const r of included)
+    for (const m of JSON.stringify(r).matchAll(/"reference":"(Practitioner|Device|Encounter)\/([^"]+)"/g))
+      wanted.add(`${m[1]}/${m[2]}`)
+  const agents = resources.filter(
+    (r) =>
+      (r.resourceType === 'Practitioner' || r.resourceType === 'Encounter' || r.resourceType === 'Device') &&
+      wanted.has(`${r.resourceType}/${r.id}`) &&
+      r.id !== device.id,
+  )
   const all: Resource[] = [composition, ...included, ...agents, device]
   return {
     resourceType: 'Bundle',

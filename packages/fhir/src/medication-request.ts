@@ -13,7 +13,9 @@ export function medicationRequestId(rxId: string, itemId: string): string {
 
 /** References to every MedicationRequest of a prescription (what a dispense of it was authorised by). */
 export function prescriptionRefs(rx: PlainRx): Reference<MedicationRequest>[] {
-  return Object.keys(rx.items).map((itemId) => ({ reference: `MedicationRequest/${medicationRequestId(rx.id, itemId)}` }))
+  return Object.keys(rx.items).map((itemId) => ({
+    reference: `MedicationRequest/${medicationRequestId(rx.id, itemId)}`,
+  }))
 }
 
 const DURATION = /^\s*(\d+(?:\.\d+)?)\s*(day|days|d|week|weeks|wk|month|months|mo)\s*$/i
@@ -29,7 +31,9 @@ export function parseDuration(text: string): Duration | undefined {
 }
 
 function dosageText(item: Plain<RxItem>): string {
-  return [item.dose, item.route, item.frequency, item.duration ? `for ${item.duration}` : ''].filter(Boolean).join(' ')
+  return [item.dose, item.route, item.frequency, item.duration ? `for ${item.duration}` : '']
+    .filter(Boolean)
+    .join(' ')
 }
 
 /**

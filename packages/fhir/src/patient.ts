@@ -22,8 +22,13 @@ export function identifierSystemFromFhir(system: string): string {
 export function toPatient(chart: PlainChart, links: readonly PlainLink[] = []): Patient {
   const p = chart.patient
   const identifier: Identifier[] = [ourIdentifier('patient', p.id)]
-  for (const i of Object.values(p.identifiers)) identifier.push({ system: identifierSystemToFhir(i.system), value: i.value })
-  const name = { use: 'official' as const, ...(p.name.family ? { family: p.name.family } : {}), ...(p.name.given ? { given: [p.name.given] } : {}) }
+  for (const i of Object.values(p.identifiers))
+    identifier.push({ system: identifierSystemToFhir(i.system), value: i.value })
+  const name = {
+    use: 'official' as const,
+    ...(p.name.family ? { family: p.name.family } : {}),
+    ...(p.name.given ? { given: [p.name.given] } : {}),
+  }
   const out: Patient = {
     resourceType: 'Patient',
     id: fhirId(p.id),

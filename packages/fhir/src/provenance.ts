@@ -21,19 +21,34 @@ export interface SigningDevice {
  * signatures (raw bytes, base64) with the ASTM type (author's signature, verification signature) and the signed
  * message's context as `policy`. Undefined for an unsigned prescription.
  */
-export function toPrescriptionProvenance(rx: Plain<Prescription>, device: SigningDevice = {}): Provenance | undefined {
+export function toPrescriptionProvenance(
+  rx: Plain<Prescription>,
+  device: SigningDevice = {},
+): Provenance | undefined {
   const s = rx.signed
   if (rx.status !== 'signed' || !s || Object.keys(rx.items).length === 0) return undefined
   const clinician = userRef(s.signedBy.user)
   const deviceRef: Reference<Device> = toDeviceRef(device.device ?? s.signedBy.device)
-  const agent: ProvenanceAgent[] = [{ type: { coding: [{ system: PROVENANCE_PARTICIPANT, code: 'author' }] }, who: clinician }]
+  const agent: ProvenanceAgent[] = [
+    { type: { coding: [{ system: PROVENANCE_PARTICIPANT, code: 'author' }] }, who: clinician },
+  ]
   const signature: Signature[] = [
-    { type: [{ system: SIGNATURE_TYPE, code: '1.2.840.10065.1.12.1.1', display: "Author's Signature" }], when: s.signedAt, who: clinician, data: hexToBase64(s.signature) },
+    {
+      type: [{ system: SIGNATURE_TYPE, code: '1.2.840.10065.1.12.1.1', display: "Author's Signature" }],
+      when: s.signedAt,
+      who: clinician,
+      data: hexToBase64(s.signature),
+    },
   ]
   const policy = [`urn:clinic-mesh:${PRESCRIPTION_SIGNATURE_CONTEXT}`]
   if (s.device) {
     agent.push({ type: { coding: [{ system: PROVENANCE_PARTICIPANT, code: 'verifier' }] }, who: deviceRef })
-    signature.push({ type: [{ system: SIGNATURE_TYPE, code: '1.2.840.10065.1.12.1.5', display: 'Verification Signature' }], when: s.signedAt, who: deviceRef, data: hexToBase64(s.device.signature) })
+    signature.push({
+      type: [{ system: SIGNATURE_TYPE, code: '1.2.840.10065.1.12.1.5', display: 'Verification Signature' }],
+      when: s.signedAt,
+      who: deviceRef,
+      data: hexToBase64(s.device.signature),
+    })
     policy.push(`urn:clinic-mesh:${PRESCRIPTION_DEVICE_CONTEXT}`)
   }
   return {

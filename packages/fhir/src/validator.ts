@@ -37,7 +37,9 @@ export function profile(url: string): StructureDefinition {
  * field by field): `bp` slices its components on `code.coding.code`/`code.coding.system` whose fixed values sit in a
  * nested slice (`SBPCode`), which medplum does not resolve: it reports both slices missing for a correct panel.
  */
-const KNOWN_GAPS: Record<string, string> = { 'http://hl7.org/fhir/StructureDefinition/bp': 'http://hl7.org/fhir/StructureDefinition/vitalsigns' }
+const KNOWN_GAPS: Record<string, string> = {
+  'http://hl7.org/fhir/StructureDefinition/bp': 'http://hl7.org/fhir/StructureDefinition/vitalsigns',
+}
 
 /**
  * The errors medplum's validator finds in `resource` (against its base definition, and against each profile its
@@ -49,11 +51,16 @@ export function fhirErrors(resource: Resource): string[] {
   const run = (options?: { profile: StructureDefinition }): void => {
     try {
       const issues: OperationOutcomeIssue[] = validateResource(resource, options)
-      for (const i of issues) if (i.severity === 'error' || i.severity === 'fatal') out.push(`${i.expression?.join(',') ?? ''}: ${i.details?.text ?? i.diagnostics ?? ''}`)
+      for (const i of issues)
+        if (i.severity === 'error' || i.severity === 'fatal')
+          out.push(`${i.expression?.join(',') ?? ''}: ${i.details?.text ?? i.diagnostics ?? ''}`)
     } catch (err) {
       if (!(err instanceof OperationOutcomeError)) throw err
       for (const i of err.outcome.issue ?? []) {
-        if (i.severity === 'error' || i.severity === 'fatal') out.push(`${options ? 'profile ' : ''}${i.expression?.join(',') ?? ''}: ${i.details?.text ?? i.diagnostics ?? ''}`)
+        if (i.severity === 'error' || i.severity === 'fatal')
+          out.push(
+            `${options ? 'profile ' : ''}${i.expression?.join(',') ?? ''}: ${i.details?.text ?? i.diagnostics ?? ''}`,
+          )
       }
     }
   }

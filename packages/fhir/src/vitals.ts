@@ -16,12 +16,60 @@ export interface VitalSignCode {
 }
 
 export const VITAL_SIGNS: readonly VitalSignCode[] = [
-  { field: 'pulseBpm', loinc: '8867-4', display: 'Heart rate', ucum: '/min', unit: 'beats/minute', profile: PROFILE.heartrate, suffix: 'hr' },
-  { field: 'respRate', loinc: '9279-1', display: 'Respiratory rate', ucum: '/min', unit: 'breaths/minute', profile: PROFILE.resprate, suffix: 'rr' },
-  { field: 'temperatureC', loinc: '8310-5', display: 'Body temperature', ucum: 'Cel', unit: 'C', profile: PROFILE.bodytemp, suffix: 'temp' },
-  { field: 'spo2', loinc: '2708-6', display: 'Oxygen saturation in Arterial blood', ucum: '%', unit: '%', profile: PROFILE.oxygensat, suffix: 'spo2' },
-  { field: 'weightKg', loinc: '29463-7', display: 'Body weight', ucum: 'kg', unit: 'kg', profile: PROFILE.bodyweight, suffix: 'wt' },
-  { field: 'heightCm', loinc: '8302-2', display: 'Body height', ucum: 'cm', unit: 'cm', profile: PROFILE.bodyheight, suffix: 'ht' },
+  {
+    field: 'pulseBpm',
+    loinc: '8867-4',
+    display: 'Heart rate',
+    ucum: '/min',
+    unit: 'beats/minute',
+    profile: PROFILE.heartrate,
+    suffix: 'hr',
+  },
+  {
+    field: 'respRate',
+    loinc: '9279-1',
+    display: 'Respiratory rate',
+    ucum: '/min',
+    unit: 'breaths/minute',
+    profile: PROFILE.resprate,
+    suffix: 'rr',
+  },
+  {
+    field: 'temperatureC',
+    loinc: '8310-5',
+    display: 'Body temperature',
+    ucum: 'Cel',
+    unit: 'C',
+    profile: PROFILE.bodytemp,
+    suffix: 'temp',
+  },
+  {
+    field: 'spo2',
+    loinc: '2708-6',
+    display: 'Oxygen saturation in Arterial blood',
+    ucum: '%',
+    unit: '%',
+    profile: PROFILE.oxygensat,
+    suffix: 'spo2',
+  },
+  {
+    field: 'weightKg',
+    loinc: '29463-7',
+    display: 'Body weight',
+    ucum: 'kg',
+    unit: 'kg',
+    profile: PROFILE.bodyweight,
+    suffix: 'wt',
+  },
+  {
+    field: 'heightCm',
+    loinc: '8302-2',
+    display: 'Body height',
+    ucum: 'cm',
+    unit: 'cm',
+    profile: PROFILE.bodyheight,
+    suffix: 'ht',
+  },
 ]
 
 export const BLOOD_PRESSURE = {
@@ -32,20 +80,34 @@ export const BLOOD_PRESSURE = {
 } as const
 
 /** Blood glucose is not a vital sign in R4: a laboratory Observation, LOINC 15074-8, mmol/L. */
-export const GLUCOSE = { loinc: '15074-8', display: 'Glucose [Moles/volume] in Blood', ucum: 'mmol/L' } as const
+export const GLUCOSE = {
+  loinc: '15074-8',
+  display: 'Glucose [Moles/volume] in Blood',
+  ucum: 'mmol/L',
+} as const
 
 function quantity(value: number, unit: string, code: string): Quantity {
   return { value, unit, system: UCUM, code }
 }
 
-const VITAL_CATEGORY = [{ coding: [{ system: OBSERVATION_CATEGORY, code: 'vital-signs', display: 'Vital Signs' }], text: 'Vital Signs' }]
+const VITAL_CATEGORY = [
+  {
+    coding: [{ system: OBSERVATION_CATEGORY, code: 'vital-signs', display: 'Vital Signs' }],
+    text: 'Vital Signs',
+  },
+]
 
 /**
  * One Observation per vital sign of a set of vitals, each with its R4 vital-signs profile, LOINC code and UCUM unit;
  * systolic and diastolic together as the blood pressure panel (85354-9) with two components; glucose as a laboratory
  * Observation. A set marked entered in error gives `status: entered-in-error`.
  */
-export function toVitalsObservations(patientId: string, encounterId: string, vitalsId: string, entry: Plain<VitalsEntry>): Observation[] {
+export function toVitalsObservations(
+  patientId: string,
+  encounterId: string,
+  vitalsId: string,
+  entry: Plain<VitalsEntry>,
+): Observation[] {
   const base: Omit<Observation, 'code'> = {
     resourceType: 'Observation',
     status: entry.enteredInError ? 'entered-in-error' : 'final',
@@ -70,18 +132,33 @@ export function toVitalsObservations(patientId: string, encounterId: string, vit
     })
   }
   if (typeof v.systolic === 'number' || typeof v.diastolic === 'number') {
-    const component = (part: 'systolic' | 'diastolic', value: number | undefined): NonNullable<Observation['component']>[number] => {
-      const code = { coding: [{ system: LOINC, code: BLOOD_PRESSURE[part].loinc, display: BLOOD_PRESSURE[part].display }] }
+    const component = (
+      part: 'systolic' | 'diastolic',
+      value: number | undefined,
+    ): NonNullable<Observation['component']>[number] => {
+      const code = {
+        coding: [{ system: LOINC, code: BLOOD_PRESSURE[part].loinc, display: BLOOD_PRESSURE[part].display }],
+      }
       return typeof value === 'number'
         ? { code, valueQuantity: quantity(value, 'mmHg', BLOOD_PRESSURE.ucum) }
-        : { code, dataAbsentReason: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/data-absent-reason', code: 'not-performed' }] } }
+        : {
+            code,
+            dataAbsentReason: {
+              coding: [
+                { system: 'http://terminology.hl7.org/CodeSystem/data-absent-reason', code: 'not-performed' },
+              ],
+            },
+          }
     }
     out.push({
       ...base,
       id: childId(vitalsId, 'bp'),
       meta: { profile: [PROFILE.bp] },
       category: VITAL_CATEGORY,
-      code: { coding: [{ system: LOINC, code: BLOOD_PRESSURE.panel.loinc, display: BLOOD_PRESSURE.panel.display }], text: 'Blood pressure' },
+      code: {
+        coding: [{ system: LOINC, code: BLOOD_PRESSURE.panel.loinc, display: BLOOD_PRESSURE.panel.display }],
+        text: 'Blood pressure',
+      },
       component: [component('systolic', v.systolic), component('diastolic', v.diastolic)],
     })
   }
@@ -90,10 +167,12 @@ export function toVitalsObservations(patientId: string, encounterId: string, vit
       ...base,
       id: childId(vitalsId, 'glu'),
       category: [{ coding: [{ system: OBSERVATION_CATEGORY, code: 'laboratory', display: 'Laboratory' }] }],
-      code: { coding: [{ system: LOINC, code: GLUCOSE.loinc, display: GLUCOSE.display }], text: 'Blood glucose' },
+      code: {
+        coding: [{ system: LOINC, code: GLUCOSE.loinc, display: GLUCOSE.display }],
+        text: 'Blood glucose',
+      },
       valueQuantity: quantity(v.glucoseMmolL, 'mmol/L', GLUCOSE.ucum),
     })
   }
   return out
 }
-

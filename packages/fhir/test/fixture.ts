@@ -1,6 +1,15 @@
 import * as A from '@automerge/automerge'
 import { ed25519 } from '@noble/curves/ed25519.js'
-import type { DeviceId, OperationId, PatientId, PrescriptionId, UserId, ItemId, BatchId, LocationId } from '@clinic-mesh/contracts'
+import type {
+  DeviceId,
+  OperationId,
+  PatientId,
+  PrescriptionId,
+  UserId,
+  ItemId,
+  BatchId,
+  LocationId,
+} from '@clinic-mesh/contracts'
 import type { OperationOf } from '@clinic-mesh/ledger'
 import {
   addDiagnosis,
@@ -23,7 +32,11 @@ import type { PlainChart, PlainLink } from '@clinic-mesh/fhir'
 
 const clerk = { user: 'usr_clerk' as UserId, device: 'dev_front' as DeviceId, at: '2026-03-01T08:00:00Z' }
 const nurse = { user: 'usr_nurse' as UserId, device: 'dev_triage' as DeviceId, at: '2026-03-01T08:20:00Z' }
-const clinician = { user: 'usr_clinician' as UserId, device: 'dev_consult' as DeviceId, at: '2026-03-01T09:00:00Z' }
+const clinician = {
+  user: 'usr_clinician' as UserId,
+  device: 'dev_consult' as DeviceId,
+  at: '2026-03-01T09:00:00Z',
+}
 
 export interface Visit {
   chart: PlainChart
@@ -44,10 +57,23 @@ export function fullVisit(): Visit {
   doc = A.change(doc, (d) => {
     pid = registerPatient(
       d,
-      { given: 'Grace', family: 'Banda', birthDate: '1984-03-12', sex: 'female', identifiers: [{ system: 'national-id', value: 'MW100001' }, { system: 'https://moh.example.mw/mrn', value: 'MRN-77' }] },
+      {
+        given: 'Grace',
+        family: 'Banda',
+        birthDate: '1984-03-12',
+        sex: 'female',
+        identifiers: [
+          { system: 'national-id', value: 'MW100001' },
+          { system: 'https://moh.example.mw/mrn', value: 'MRN-77' },
+        ],
+      },
       clerk,
     )
-    const other = registerPatient(d, { given: 'Grace', family: 'Banda', birthDate: '1984-03-12', sex: 'female' }, clerk)
+    const other = registerPatient(
+      d,
+      { given: 'Grace', family: 'Banda', birthDate: '1984-03-12', sex: 'female' },
+      clerk,
+    )
     linkPatients(d, pid as PatientId, other, clerk)
     const chart = d.charts[pid]!
     recordAllergy(chart, { substance: 'penicillin', severity: 'severe', reaction: 'hives' }, nurse)
@@ -56,25 +82,95 @@ export function fullVisit(): Visit {
     const wrong = addProblem(chart, { text: 'Asthma' }, clinician)
     setProblemStatus(chart, wrong, 'entered-in-error', clinician)
     eid = openEncounter(chart, { reason: 'fever and cough' }, clerk)
-    recordVitals(chart, eid, { temperatureC: 38.4, pulseBpm: 104, respRate: 22, systolic: 128, diastolic: 84, spo2: 96, weightKg: 61.5, heightCm: 163, glucoseMmolL: 5.4 }, nurse)
+    recordVitals(
+      chart,
+      eid,
+      {
+        temperatureC: 38.4,
+        pulseBpm: 104,
+        respRate: 22,
+        systolic: 128,
+        diastolic: 84,
+        spo2: 96,
+        weightKg: 61.5,
+        heightCm: 163,
+        glucoseMmolL: 5.4,
+      },
+      nurse,
+    )
     recordVitals(chart, eid, { systolic: 124, diastolic: 80 }, { ...nurse, at: '2026-03-01T08:40:00Z' })
-    addDiagnosis(chart, eid, { text: 'Community-acquired pneumonia', code: 'J18.9', certainty: 'provisional' }, clinician)
+    addDiagnosis(
+      chart,
+      eid,
+      { text: 'Community-acquired pneumonia', code: 'J18.9', certainty: 'provisional' },
+      clinician,
+    )
     addDiagnosis(chart, eid, { text: 'Malaria, rapid test positive', certainty: 'confirmed' }, clinician)
     rx = createPrescription(
       chart,
       {
         encounterId: eid as never,
         items: [
-          { drug: 'amoxicillin 500 mg capsule', dose: '500 mg', route: 'oral', frequency: 'three times daily', duration: '5 days' },
-          { drug: 'paracetamol 500 mg tablet', dose: '1 g', route: 'oral', frequency: 'every 6 hours as needed', duration: 'until fever settles', instructions: 'with water' },
+          {
+            drug: 'amoxicillin 500 mg capsule',
+            dose: '500 mg',
+            route: 'oral',
+            frequency: 'three times daily',
+            duration: '5 days',
+          },
+          {
+            drug: 'paracetamol 500 mg tablet',
+            dose: '1 g',
+            route: 'oral',
+            frequency: 'every 6 hours as needed',
+            duration: 'until fever settles',
+            instructions: 'with water',
+          },
         ],
       },
       clinician,
     )
-    signPrescription(chart, rx.id, ed25519.utils.randomSecretKey(), clinician, { device: { peerId: '12D3KooWExample', secretKey: ed25519.utils.randomSecretKey() } })
-    const given = recordAdministration(chart, { drug: 'amoxicillin 500 mg capsule', dose: '500 mg', route: 'oral', status: 'given', administeredAt: '2026-03-01T10:00:00Z', prescriptionId: rx.id, itemId: rx.itemIds[0]! }, nurse)
-    correctAdministration(chart, given, { drug: 'amoxicillin 500 mg capsule', dose: '250 mg', route: 'oral', status: 'given', administeredAt: '2026-03-01T10:00:00Z', note: 'half dose given' }, nurse)
-    recordAdministration(chart, { id: 'mar:custom id/1', drug: 'paracetamol 500 mg tablet', dose: '1 g', route: 'oral', status: 'refused', administeredAt: '2026-03-01T10:05:00Z' }, nurse)
+    signPrescription(chart, rx.id, ed25519.utils.randomSecretKey(), clinician, {
+      device: { peerId: '12D3KooWExample', secretKey: ed25519.utils.randomSecretKey() },
+    })
+    const given = recordAdministration(
+      chart,
+      {
+        drug: 'amoxicillin 500 mg capsule',
+        dose: '500 mg',
+        route: 'oral',
+        status: 'given',
+        administeredAt: '2026-03-01T10:00:00Z',
+        prescriptionId: rx.id,
+        itemId: rx.itemIds[0]!,
+      },
+      nurse,
+    )
+    correctAdministration(
+      chart,
+      given,
+      {
+        drug: 'amoxicillin 500 mg capsule',
+        dose: '250 mg',
+        route: 'oral',
+        status: 'given',
+        administeredAt: '2026-03-01T10:00:00Z',
+        note: 'half dose given',
+      },
+      nurse,
+    )
+    recordAdministration(
+      chart,
+      {
+        id: 'mar:custom id/1',
+        drug: 'paracetamol 500 mg tablet',
+        dose: '1 g',
+        route: 'oral',
+        status: 'refused',
+        administeredAt: '2026-03-01T10:05:00Z',
+      },
+      nurse,
+    )
     setEncounterStatus(chart, eid, 'closed', clinician)
   })
   const dispense = {

@@ -1,6 +1,23 @@
 import { describe, expect, it } from 'vitest'
-import type { AllergyIntolerance, Condition, MedicationAdministration, MedicationDispense, MedicationRequest, Observation, Patient, Provenance, Resource } from '@medplum/fhirtypes'
-import { chartResources, everythingBundle, LOINC, summaryBundle, UCUM, type ChartResourceOptions } from '@clinic-mesh/fhir'
+import type {
+  AllergyIntolerance,
+  Condition,
+  MedicationAdministration,
+  MedicationDispense,
+  MedicationRequest,
+  Observation,
+  Patient,
+  Provenance,
+  Resource,
+} from '@medplum/fhirtypes'
+import {
+  chartResources,
+  everythingBundle,
+  LOINC,
+  summaryBundle,
+  UCUM,
+  type ChartResourceOptions,
+} from '@clinic-mesh/fhir'
 import { fhirErrors } from '@clinic-mesh/fhir/validator'
 import { fullVisit } from './fixture.js'
 
@@ -11,12 +28,25 @@ const options: ChartResourceOptions = {
   users: new Map([['usr_clinician', { name: 'Dr Phiri', role: 'clinician' }]]),
 }
 const resources = chartResources(visit.chart, options)
-const of = <T extends Resource>(type: T['resourceType']): T[] => resources.filter((r): r is T => r.resourceType === type)
+const of = <T extends Resource>(type: T['resourceType']): T[] =>
+  resources.filter((r): r is T => r.resourceType === type)
 
 describe('every mapper gives valid FHIR R4 (medplum validator, base definitions and core profiles)', () => {
   it('maps every kind of record', () => {
     const types = new Set(resources.map((r) => r.resourceType))
-    for (const t of ['Patient', 'Encounter', 'Observation', 'Condition', 'AllergyIntolerance', 'MedicationRequest', 'MedicationDispense', 'MedicationAdministration', 'Provenance', 'Practitioner', 'Device']) {
+    for (const t of [
+      'Patient',
+      'Encounter',
+      'Observation',
+      'Condition',
+      'AllergyIntolerance',
+      'MedicationRequest',
+      'MedicationDispense',
+      'MedicationAdministration',
+      'Provenance',
+      'Practitioner',
+      'Device',
+    ]) {
       expect(types.has(t as Resource['resourceType']), t).toBe(true)
     }
   })
@@ -30,7 +60,9 @@ describe('every mapper gives valid FHIR R4 (medplum validator, base definitions 
   it('the $everything and $summary bundles validate as a whole', () => {
     const base = 'http://127.0.0.1:8080/fhir'
     expect(fhirErrors(everythingBundle(resources, { base }))).toEqual([])
-    expect(fhirErrors(summaryBundle(resources, { base, device: { id: 'dev_consult', name: 'Consult room' } }))).toEqual([])
+    expect(
+      fhirErrors(summaryBundle(resources, { base, device: { id: 'dev_consult', name: 'Consult room' } })),
+    ).toEqual([])
   })
 
   it('ids are unique', () => {
@@ -63,13 +95,24 @@ describe('a broken resource fails validation (the validator is really at work)',
     expect(fhirErrors({ ...p, favouriteColour: 'blue' } as Patient).length).toBeGreaterThan(0)
   })
   it('a Condition entered in error with a clinical status fails con-5', () => {
-    const c = of<Condition>('Condition').find((x) => x.verificationStatus?.coding?.[0]?.code === 'entered-in-error')!
-    expect(fhirErrors({ ...c, clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }] } }).length).toBeGreaterThan(0)
+    const c = of<Condition>('Condition').find(
+      (x) => x.verificationStatus?.coding?.[0]?.code === 'entered-in-error',
+    )!
+    expect(
+      fhirErrors({
+        ...c,
+        clinicalStatus: {
+          coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }],
+        },
+      }).length,
+    ).toBeGreaterThan(0)
   })
 })
 
 describe('codes and values, field by field', () => {
-  const vitals = of<Observation>('Observation').filter((o) => o.category?.[0]?.coding?.[0]?.code === 'vital-signs')
+  const vitals = of<Observation>('Observation').filter(
+    (o) => o.category?.[0]?.coding?.[0]?.code === 'vital-signs',
+  )
   const byCode = (code: string): Observation[] => vitals.filter((o) => o.code.coding?.[0]?.code === code)
 
   it.each([
@@ -95,7 +138,15 @@ describe('codes and values, field by field', () => {
     expect(panels).toHaveLength(2)
     const full = panels.find((p) => p.effectiveDateTime === '2026-03-01T08:20:00Z')!
     expect(full.valueQuantity).toBeUndefined()
-    expect(full.component?.map((c) => [c.code.coding?.[0]?.system, c.code.coding?.[0]?.code, c.valueQuantity?.value, c.valueQuantity?.system, c.valueQuantity?.code])).toEqual([
+    expect(
+      full.component?.map((c) => [
+        c.code.coding?.[0]?.system,
+        c.code.coding?.[0]?.code,
+        c.valueQuantity?.value,
+        c.valueQuantity?.system,
+        c.valueQuantity?.code,
+      ]),
+    ).toEqual([
       [LOINC, '8480-6', 128, UCUM, 'mm[Hg]'],
       [LOINC, '8462-4', 84, UCUM, 'mm[Hg]'],
     ])
@@ -127,7 +178,12 @@ describe('codes and values, field by field', () => {
 
   it('Conditions: diagnoses provisional/confirmed, ICD-10 coded when the code is ICD-10, problems with clinical status', () => {
     const conditions = of<Condition>('Condition')
-    const status = (c: Condition): string[] => [c.category?.[0]?.coding?.[0]?.code ?? '', c.verificationStatus?.coding?.[0]?.code ?? '', c.clinicalStatus?.coding?.[0]?.code ?? '', c.code?.text ?? '']
+    const status = (c: Condition): string[] => [
+      c.category?.[0]?.coding?.[0]?.code ?? '',
+      c.verificationStatus?.coding?.[0]?.code ?? '',
+      c.clinicalStatus?.coding?.[0]?.code ?? '',
+      c.code?.text ?? '',
+    ]
     expect(conditions.map(status).sort()).toEqual(
       [
         ['encounter-diagnosis', 'provisional', 'active', 'Community-acquired pneumonia'],
@@ -136,7 +192,9 @@ describe('codes and values, field by field', () => {
         ['problem-list-item', 'entered-in-error', '', 'Asthma'],
       ].sort(),
     )
-    expect(conditions.find((c) => c.code?.text === 'Community-acquired pneumonia')?.code?.coding).toEqual([{ system: 'http://hl7.org/fhir/sid/icd-10', code: 'J18.9' }])
+    expect(conditions.find((c) => c.code?.text === 'Community-acquired pneumonia')?.code?.coding).toEqual([
+      { system: 'http://hl7.org/fhir/sid/icd-10', code: 'J18.9' },
+    ])
   })
 
   it('AllergyIntolerance: substance, criticality from severity, reaction', () => {
@@ -148,19 +206,34 @@ describe('codes and values, field by field', () => {
   it('MedicationRequest per item of the signed prescription, active, grouped, with dosage', () => {
     const reqs = of<MedicationRequest>('MedicationRequest')
     expect(reqs).toHaveLength(2)
-    expect(reqs.every((r) => r.status === 'active' && r.intent === 'order' && r.groupIdentifier?.value === visit.rxId)).toBe(true)
+    expect(
+      reqs.every(
+        (r) => r.status === 'active' && r.intent === 'order' && r.groupIdentifier?.value === visit.rxId,
+      ),
+    ).toBe(true)
     const amox = reqs.find((r) => r.medicationCodeableConcept?.text?.startsWith('amoxicillin'))!
     expect(amox.dosageInstruction?.[0]?.text).toBe('500 mg oral three times daily for 5 days')
-    expect(amox.dispenseRequest?.expectedSupplyDuration).toEqual({ value: 5, unit: 'days', system: UCUM, code: 'd' })
+    expect(amox.dispenseRequest?.expectedSupplyDuration).toEqual({
+      value: 5,
+      unit: 'days',
+      system: UCUM,
+      code: 'd',
+    })
     expect(amox.requester?.reference).toBe('Practitioner/usr-clinician')
   })
 
   it('Provenance of the signature: both signatures, the hash, targets the requests', () => {
     const prov = of<Provenance>('Provenance').find((p) => p.activity?.text === 'prescription signed')!
     const rx = visit.chart.prescriptions[visit.rxId]!
-    expect(prov.target.map((t) => t.reference).sort()).toEqual(of<MedicationRequest>('MedicationRequest').map((r) => `MedicationRequest/${r.id}`).sort())
+    expect(prov.target.map((t) => t.reference).sort()).toEqual(
+      of<MedicationRequest>('MedicationRequest')
+        .map((r) => `MedicationRequest/${r.id}`)
+        .sort(),
+    )
     expect(prov.signature?.[0]?.data).toBe(Buffer.from(rx.signed!.signature, 'hex').toString('base64'))
-    expect(prov.signature?.[1]?.data).toBe(Buffer.from(rx.signed!.device!.signature, 'hex').toString('base64'))
+    expect(prov.signature?.[1]?.data).toBe(
+      Buffer.from(rx.signed!.device!.signature, 'hex').toString('base64'),
+    )
     expect(prov.entity?.[0]?.what.identifier?.value).toBe(rx.signed!.hash)
     expect(prov.agent.map((a) => a.type?.coding?.[0]?.code)).toEqual(['author', 'verifier'])
   })
@@ -169,7 +242,10 @@ describe('codes and values, field by field', () => {
     const d = of<MedicationDispense>('MedicationDispense')[0]!
     expect(d.status).toBe('completed')
     expect(d.meta?.tag).toEqual([{ system: 'urn:clinic-mesh:settlement', code: 'settled' }])
-    expect(d.contained?.[0]).toMatchObject({ resourceType: 'Medication', batch: { lotNumber: 'LOT-A1', expirationDate: '2027-06-30' } })
+    expect(d.contained?.[0]).toMatchObject({
+      resourceType: 'Medication',
+      batch: { lotNumber: 'LOT-A1', expirationDate: '2027-06-30' },
+    })
     expect(d.authorizingPrescription).toHaveLength(2)
     expect(d.quantity?.value).toBe(15)
   })
@@ -178,9 +254,14 @@ describe('codes and values, field by field', () => {
     const mas = of<MedicationAdministration>('MedicationAdministration')
     expect(mas.map((m) => m.status).sort()).toEqual(['completed', 'completed', 'not-done'])
     const correction = mas.find((m) => m.eventHistory)!
-    const prov = of<Provenance>('Provenance').find((p) => `Provenance/${p.id}` === correction.eventHistory?.[0]?.reference)!
+    const prov = of<Provenance>('Provenance').find(
+      (p) => `Provenance/${p.id}` === correction.eventHistory?.[0]?.reference,
+    )!
     const original = mas.find((m) => m.request)!
-    expect(prov.entity?.[0]).toEqual({ role: 'revision', what: { reference: `MedicationAdministration/${original.id}` } })
+    expect(prov.entity?.[0]).toEqual({
+      role: 'revision',
+      what: { reference: `MedicationAdministration/${original.id}` },
+    })
     expect(mas.every((m) => /^[A-Za-z0-9\-.]{1,64}$/.test(m.id ?? ''))).toBe(true)
   })
 })

@@ -10,13 +10,24 @@ it('the README example works', () => {
   const nurse = { user: 'usr_nurse' as UserId, device: 'dev_tab1' as DeviceId }
   let pid = ''
   const doc = A.change(A.from(emptyCollection()), (d) => {
-    pid = registerPatient(d, { given: 'Grace', family: 'Banda', birthDate: '1984-03-12', sex: 'female' }, nurse)
+    pid = registerPatient(
+      d,
+      { given: 'Grace', family: 'Banda', birthDate: '1984-03-12', sex: 'female' },
+      nurse,
+    )
     const eid = openEncounter(d.charts[pid]!, { reason: 'fever' }, nurse)
     recordVitals(d.charts[pid]!, eid, { temperatureC: 38.4, pulseBpm: 104 }, nurse)
   })
   const resources = chartResources(plain(doc.charts[pid]) as PlainChart)
   const bundle = everythingBundle(resources, { base: 'http://127.0.0.1:8080/fhir' })
-  expect(bundle.entry?.map((e) => e.resource?.resourceType)).toEqual(['Patient', 'Encounter', 'Observation', 'Observation', 'Practitioner', 'Device'])
+  expect(bundle.entry?.map((e) => e.resource?.resourceType)).toEqual([
+    'Patient',
+    'Encounter',
+    'Observation',
+    'Observation',
+    'Practitioner',
+    'Device',
+  ])
   const obs = resources.filter((r): r is Observation => r.resourceType === 'Observation')
   expect(obs.map((o) => [o.code.coding?.[0]?.code, o.valueQuantity?.code])).toEqual([
     ['8867-4', '/min'],
