@@ -327,6 +327,21 @@ describe('FHIR R4 from a device node after a full visit; import into a clinic', 
     ])
   })
 
+  it('GET /fhir/metadata: a valid CapabilityStatement naming $everything and $summary, without a session', async () => {
+    const r = await fhir<
+      Resource & {
+        fhirVersion: string
+        rest: { resource: { type: string; operation?: { name: string }[] }[] }[]
+      }
+    >('GET', '/fhir/metadata', null)
+    expect(r.status).toBe(200)
+    expect(fhirErrors(r.body)).toEqual([])
+    expect(r.body.fhirVersion).toBe('4.0.1')
+    expect(r.body.rest[0]?.resource.find((x) => x.type === 'Patient')?.operation?.map((o) => o.name)).toEqual(
+      ['everything', 'summary'],
+    )
+  })
+
   it('a role that may not read charts gets 403, no session 401, an unknown patient 404 — as OperationOutcome', async () => {
     const forbidden = await fhir<OperationOutcome>('GET', `/fhir/Patient/${pid}/$everything`, admin)
     expect([

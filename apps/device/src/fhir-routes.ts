@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { OperationOutcome } from '@medplum/fhirtypes'
 import { InvalidInputError } from '@clinic-mesh/contracts'
-import { everythingBundle, summaryBundle } from '@clinic-mesh/fhir'
+import { deviceCapabilities, everythingBundle, summaryBundle } from '@clinic-mesh/fhir'
 import { DeviceRevokedError, RouteNotFoundError } from './errors.js'
 import { patientIdOf, patientResources } from './fhir-chart.js'
 import { importBundle } from './fhir-import.js'
@@ -72,6 +72,7 @@ function base(req: IncomingMessage): string {
 
 /**
  * The FHIR R4 surface of the device node (docs/FHIR.md), after the same Host/Origin checks as `/api`:
+ * - `GET /fhir/metadata`: the CapabilityStatement (no session needed);
  * - `GET /fhir/Patient/:id/$everything`: a searchset Bundle of every resource of the chart;
  * - `GET /fhir/Patient/:id/$summary`: an International Patient Summary document Bundle;
  *   both for the roles that may read a chart (`read-chart`), audited as a read of the chart;
@@ -91,6 +92,10 @@ export async function handleFhir(
     const parts = path.split('/').filter(Boolean) // ['fhir', ...]
     const method = req.method ?? 'GET'
     const [, type, rawId, op] = parts
+    // the CapabilityStatement names no patient and no user: open, like GET /api/status
+    if (type === 'metadata' && parts.length === 2 && method === 'GET') {
+      return sendFhir(res, 200, deviceCapabilities({ name: 'clinic-mesh device', version: '0.1.0' }))
+    }
     if (
       type === 'Patient' &&
       rawId &&
