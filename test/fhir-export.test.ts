@@ -18,7 +18,13 @@ import {
 } from '@clinic-mesh/records'
 import { fhirErrors } from '@clinic-mesh/fhir/validator'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DeviceCluster, pollDevice, type ActAs, type DeviceProcess } from './helpers/device-process.js'
+import {
+  DeviceCluster,
+  pollDevice,
+  testPassword,
+  type ActAs,
+  type DeviceProcess,
+} from './helpers/device-process.js'
 import { RelayProcess } from './helpers/relay-process.js'
 import { SyncClient } from './helpers/sync-client.js'
 
@@ -420,6 +426,20 @@ describe('FHIR R4 from a device node after a full visit; import into a clinic', 
       ),
     ).toHaveLength(7)
     expect(total).toBeGreaterThan(15)
+
+    // a clinic's signed-in supervisor exports their clinic; a reviewer may not
+    const login = async (as: ActAs): Promise<string | undefined> => {
+      const r = await fetch(`http://127.0.0.1:${relay.port}/api/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ clinic, user: as.name, password: testPassword(as.name) }),
+      })
+      return r.status === 200 ? ((await r.json()) as { token: string }).token : undefined
+    }
+    const supToken = await pollDevice(() => login(supervisor), 'the supervisor signs in at the relay', 30_000)
+    expect((await get(`/fhir/$export?clinic=${clinic}`, supToken)).status).toBe(200)
+    const readerToken = await pollDevice(() => login(reader), 'the reviewer signs in at the relay', 30_000)
+    expect((await get(`/fhir/$export/Patient.ndjson?clinic=${clinic}`, readerToken)).status).toBe(403)
   })
 
   it('import: registers new patients with allergies and conditions, flags duplicates, reports each rejected entry, and is idempotent', async () => {
