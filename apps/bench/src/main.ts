@@ -11,6 +11,7 @@ import { formatTable, type BenchRow } from './row.js'
 import { benchSearch } from './search-bench.js'
 import { benchAtRest } from './p6-bench.js'
 import { benchGatedNotes } from './gate-bench.js'
+import { benchFhirExport } from './fhir-bench.js'
 
 const args = process.argv.slice(2)
 const json = args.includes('--json')
@@ -27,6 +28,7 @@ const suites: [string, () => Promise<BenchRow[]> | BenchRow[]][] = [
   ['P7', () => benchMesh()],
   ['P6', () => benchAtRest()],
   ['P8', () => benchGatedNotes()],
+  ['P9', () => benchFhirExport()],
 ]
 
 const rows: BenchRow[] = []

@@ -17,6 +17,7 @@ import type { Actor } from '@clinic-mesh/records'
 import { adminRoute } from './admin-routes.js'
 import { authRoute } from './auth-api.js'
 import { browserKeyRoute } from './browser-key.js'
+import { handleFhir } from './fhir-routes.js'
 import { prescriptionRoute } from './prescription-routes.js'
 import { ready, signer, who } from './route-context.js'
 import type { Principal } from './auth.js'
@@ -192,6 +193,7 @@ export async function handleRequest(
     const url = new URL(req.url ?? '/', 'http://device.local')
     path = url.pathname
     if (path === '/api' || path.startsWith('/api/')) await route(node, req, res, path, url)
+    else if (path === '/fhir' || path.startsWith('/fhir/')) await handleFhir(node, req, res, path)
     else if (req.method === 'GET' || req.method === 'HEAD') await serveStatic(node.webDist, path, res)
     else throw new RouteNotFoundError(`no route ${req.method ?? ''} ${path}`)
   } catch (err) {

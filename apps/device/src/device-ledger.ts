@@ -288,6 +288,12 @@ export class DeviceLedger {
     return out
   }
 
+  /** Every operation of every device log this node holds, each with whether the relay decided it (verified watermarks). */
+  async operations(): Promise<{ op: Operation; decided: boolean }[]> {
+    const marks = (await this.#settled())?.watermarks ?? {}
+    return (await this.unsettled({})).map((op) => ({ op, decided: op.seq <= (marks[op.device] ?? 0) }))
+  }
+
   /** Operations of this device not yet decided by the relay. */
   async pending(): Promise<number> {
     const settled = await this.#settled()

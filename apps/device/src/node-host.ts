@@ -51,3 +51,6 @@ export type AdminHost = SessionHost &
 export type PrescriptionHost = SessionHost & Pick<NodeHost, 'audit' | 'config' | 'ledger' | 'records'>
 /** The browser's storage key (kept in the repo's sealed storage). */
 export type BrowserKeyHost = SessionHost & Pick<NodeHost, 'storage'>
+/** FHIR R4 export and import (`fhir-routes.ts`): chart reads, the ledger's dispenses, the register's names, registration. */
+export type FhirHost = SessionHost &
+  Pick<NodeHost, 'audit' | 'config' | 'ledger' | 'records' | 'repo' | 'revoked' | 'store'>

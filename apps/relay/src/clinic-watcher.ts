@@ -6,7 +6,7 @@ import type { ClinicSettlement } from './clinic-settlement.js'
 import type { Operation, RunSignature } from '@clinic-mesh/ledger'
 import { RunVerifier, type TrustKeys, type Verdict } from './run-verifier.js'
 import type { UserRegister, UserRegisterDoc } from '@clinic-mesh/security'
-import { findDoc } from './find-doc.js'
+import { findDoc, findDocWithin } from './find-doc.js'
 import type { Logger } from './logger.js'
 import { SettlementPublisher } from './settlement-publisher.js'
 import { ClinicTrustState } from './trust-state.js'
@@ -46,6 +46,7 @@ export class ClinicWatcher {
   #keys: TrustKeys = { users: {}, peers: {} }
   #register: DocHandle<RegisterLike> | null = null
   #membership: DocHandle<MembershipLike> | null = null
+  #root: DocHandle<RootLike> | null = null
   /** Newest verified user records and every verified revocation, kept in the clinic's checkpoint. */
   readonly #trust: ClinicTrustState
 
@@ -145,9 +146,34 @@ export class ClinicWatcher {
   }
 
   #followRoot(h: DocHandle<unknown>): void {
+    this.#root = h as DocHandle<RootLike>
     const root = h.doc() as RootLike
     for (const list of [root.indexShards, root.chartBuckets]) {
       if (Array.isArray(list)) for (const url of list) if (typeof url === 'string') this.#follow(url, null)
+    }
+  }
+
+  /**
+   * What the FHIR bulk export reads (`fhir-export.ts`): the records root's chart buckets (`load` finds one, null when
+   * it has not arrived) and a plain copy of every ledger log's operations the relay holds.
+   */
+  exportSources(): {
+    buckets: string[]
+    load: (url: string) => Promise<DocHandle<unknown> | null>
+    logs: { device: string; ops: unknown[] }[]
+  } {
+    const list = this.#root?.doc().chartBuckets
+    const buckets = Array.isArray(list)
+      ? list.filter((u): u is string => typeof u === 'string' && isValidAutomergeUrl(u))
+      : []
+    const logs = [...this.#logs.values()].map(({ handle, device }) => ({
+      device,
+      ops: JSON.parse(JSON.stringify(handle.doc().ops ?? [])) as unknown[],
+    }))
+    return {
+      buckets,
+      load: (url) => findDocWithin<unknown>(this.#repo, url as AutomergeUrl, 10_000, this.#abort.signal),
+      logs,
     }
   }
 

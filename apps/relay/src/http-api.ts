@@ -18,6 +18,7 @@ import type { ReviewerCheck } from './reviewer-check.js'
 import type { AccessMap } from './access-map.js'
 import type { ClinicWatcher } from './clinic-watcher.js'
 import { conflictView } from './conflict-view.js'
+import { exportManifest, exportType, streamExport } from './fhir-export.js'
 import { serveConsole } from './console-files.js'
 import { RouteNotFoundError, UnknownClinicError } from './errors.js'
 import { readJson, sendError, sendJson, statusOfError, statusOfName } from './http-util.js'
@@ -99,6 +100,40 @@ function clinicStatus(
     checkpointError: s.lastSaveError,
     settlement: s.meta.settlement,
   }
+}
+
+/**
+ * FHIR Bulk Data export of a clinic (docs/FHIR.md): `GET /fhir/$export?clinic=` answers the completion manifest, one
+ * NDJSON output per resource type; `GET /fhir/$export/<Type>.ndjson?clinic=` streams it. For the central office
+ * (operator token) and a clinic's supervisor (their own clinic); audited in the relay log.
+ */
+async function fhirExport(
+  host: RelayApiHost,
+  log: Logger,
+  p: Principal,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  q: URLSearchParams,
+): Promise<void> {
+  if (p.kind === 'session' && p.session.role !== 'supervisor')
+    throw new ForbiddenError('role', `a ${p.session.role} may not export a clinic's charts`)
+  const w = pickFor(host, p, q.get('clinic'))
+  const by = p.kind === 'operator' ? 'operator' : p.session.user
+  if (path === '/fhir/$export') {
+    log('fhir-export', { clinic: w.clinic, by, what: 'manifest' })
+    return sendJson(
+      res,
+      200,
+      exportManifest(`http://${req.headers.host ?? 'relay'}`, w.clinic, req.url ?? path),
+    )
+  }
+  const m = /^\/fhir\/\$export\/([A-Za-z]+)\.ndjson$/.exec(path)
+  if (!m?.[1]) throw new RouteNotFoundError('GET', path)
+  const type = exportType(m[1])
+  const started = Date.now()
+  const count = await streamExport(w, type, res)
+  log('fhir-export', { clinic: w.clinic, by, what: type, resources: count, ms: Date.now() - started })
 }
 
 async function route(
@@ -247,6 +282,8 @@ async function route(
     }
     return sendJson(res, 200, reply)
   }
+  if (method === 'GET' && (path === '/fhir/$export' || path.startsWith('/fhir/$export/')))
+    return fhirExport(host, log, who(), req, res, path, q)
   if ((method === 'GET' || method === 'HEAD') && path !== '/api' && !path.startsWith('/api/'))
     return serveConsole(host.webDist, req, res, path)
   throw new RouteNotFoundError(method, path)

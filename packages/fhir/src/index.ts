@@ -1,0 +1,33 @@
+export type { Plain, PlainChart, PlainLink } from './plain.js'
+export { FhirMappingError, FhirInputError } from './errors.js'
+export { LOINC, UCUM, ICD10, ID_SYSTEM, IDENTIFIER_PREFIX, PROFILE, SETTLEMENT_TAG } from './systems.js'
+export { fhirId, childId } from './ids.js'
+export { toPractitioner, toDevice } from './agents.js'
+export { toPatient, identifierSystemToFhir, identifierSystemFromFhir } from './patient.js'
+export { toEncounter, encounterStatus } from './encounter.js'
+export { toVitalsObservations, VITAL_SIGNS, BLOOD_PRESSURE, GLUCOSE } from './vitals.js'
+export type { VitalSignCode } from './vitals.js'
+export { diagnosisToCondition, problemToCondition, conditionCode } from './conditions.js'
+export { toAllergyIntolerance } from './allergy.js'
+export {
+  toMedicationRequests,
+  medicationRequestId,
+  prescriptionRefs,
+  parseDuration,
+} from './medication-request.js'
+export { toPrescriptionProvenance } from './provenance.js'
+export type { SigningDevice } from './provenance.js'
+export { toMedicationDispense } from './dispense.js'
+export type { DispenseContext, DispenseState } from './dispense.js'
+export { toMedicationAdministration, marCorrectionProvenance } from './administration.js'
+export { chartResources, CHART_RESOURCE_TYPES } from './chart.js'
+export type { ChartDispense, ChartResourceOptions } from './chart.js'
+export { everythingBundle, fullUrl } from './bundle.js'
+export type { BundleOptions } from './bundle.js'
+export { summaryBundle, IPS } from './ips.js'
+export type { SummaryOptions } from './ips.js'
+export { readImportBundle } from './import.js'
+export type { ImportPatient, ImportPlan, ImportItem, RejectedEntry } from './import.js'
+export { bulkNdjson } from './bulk.js'
+export type { BulkBucket, BulkOptions } from './bulk.js'
+export { deviceCapabilities } from './capability.js'
