@@ -2,19 +2,21 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import type { Libp2p, PeerId, PrivateKey, Stream, Connection } from '@libp2p/interface'
-import { mdns } from '@libp2p/mdns'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { MeshNetworkAdapter } from './adapter.js'
+import { AddressBook, type FoundBy } from './address-book.js'
+import { lanDiscovery, type LanDiscovery } from './discovery/index.js'
+import { aloneReason, type MeshDiscoveryStatus } from './discovery-status.js'
 import { Backoff } from './backoff.js'
 import type { BackoffPolicy } from './backoff.js'
 import { DEFAULT_MAX_FRAME_BYTES, SYNC_PROTOCOL, YAMUX_WINDOW } from './constants.js'
 import { MeshClosedError, PeerRefusedError } from './errors.js'
 import { ClinicMeshError } from '@clinic-mesh/contracts'
 import { membershipGater, refusal } from './gater.js'
-import { MeshEvents } from './events.js'
+import { AddressesEvent, MeshEvents } from './events.js'
 import type { MeshPeer } from './events.js'
 import type { Membership, MembershipChangeEvent } from './membership/membership.js'
 import { clinicNetworkKey } from './membership/psk.js'
@@ -29,8 +31,12 @@ export interface MeshInit {
   privateKey?: PrivateKey
   /** default ['/ip4/0.0.0.0/tcp/0'] */
   listen?: string[]
-  /** default enabled, 10 s query interval, service tag 'clinic-mesh' */
+  /** default enabled, 10 s query interval, service tag 'clinic-mesh'; one socket per up IPv4 interface */
   mdns?: { enabled: boolean; interval?: number; serviceTag?: string }
+  /** last-known addresses of devices (peer id → multiaddrs), e.g. as persisted from `addresses` events */
+  addressBook?: Record<string, string[]>
+  /** dial the address book for a device mDNS has not seen for this long; default 3 × the mDNS interval, ≥ 1 s */
+  addressBookAfterMs?: number
   /** multiaddrs (with /p2p/<id>) dialled at start, on re-enable and after drops */
   bootstrap?: string[]
   /** largest accepted frame payload, default 16 MiB */
@@ -52,16 +58,34 @@ export class MeshNode extends MeshEvents {
   readonly #membership: Membership
   readonly #backoff: Backoff
   readonly #bootstrap: string[]
+  readonly #book: AddressBook
+  readonly #bookAfterMs: number
+  readonly #foundBy = new Map<string, FoundBy>()
+  /** when mDNS last announced each device, and the addresses it announced */
+  readonly #mdnsSeen = new Map<string, { at: number; addrs: string[] }>()
+  readonly #bookDialing = new Set<string>()
+  #bookTriedAt: number | null = null
+  #bookTimer: NodeJS.Timeout | undefined
+  #discovery: LanDiscovery | undefined
   #enabled = true
   #stopped = false
 
-  private constructor(libp2p: Libp2p, adapter: MeshNetworkAdapter, init: MeshInit, backoff: Backoff) {
+  private constructor(
+    libp2p: Libp2p,
+    adapter: MeshNetworkAdapter,
+    init: MeshInit,
+    backoff: Backoff,
+    discovery: LanDiscovery | undefined,
+  ) {
     super()
     this.libp2p = libp2p
     this.adapter = adapter
     this.#membership = init.membership
     this.#backoff = backoff
     this.#bootstrap = init.bootstrap ?? []
+    this.#book = new AddressBook(init.addressBook)
+    this.#bookAfterMs = init.addressBookAfterMs ?? Math.max(1_000, 3 * (init.mdns?.interval ?? 10_000))
+    this.#discovery = discovery
   }
 
   static async create(init: MeshInit): Promise<MeshNode> {
@@ -72,6 +96,7 @@ export class MeshNode extends MeshEvents {
       onRefused: (peer: string, reason: string) => ref.node?.emitRefused(peer, reason),
     }
     const mdnsOn = init.mdns?.enabled ?? true
+    const found: { discovery?: LanDiscovery } = {}
     const libp2p = await createLibp2p({
       ...(init.privateKey === undefined ? {} : { privateKey: init.privateKey }),
       addresses: { listen: init.listen ?? ['/ip4/0.0.0.0/tcp/0'] },
@@ -83,10 +108,13 @@ export class MeshNode extends MeshEvents {
       connectionManager: { inboundConnectionThreshold: init.inboundConnectionThreshold ?? 100 },
       peerDiscovery: mdnsOn
         ? [
-            mdns({
-              interval: init.mdns?.interval ?? 10_000,
-              serviceTag: init.mdns?.serviceTag ?? 'clinic-mesh',
-            }),
+            lanDiscovery(
+              {
+                interval: init.mdns?.interval ?? 10_000,
+                serviceTag: init.mdns?.serviceTag ?? 'clinic-mesh',
+              },
+              (d) => (found.discovery = d),
+            ),
           ]
         : [],
       services: { identify: identify() },
@@ -105,7 +133,7 @@ export class MeshNode extends MeshEvents {
       },
       onSessionClosed: (remote, error) => ref.node?.sessionClosed(remote, error),
     })
-    const node = new MeshNode(libp2p, adapter, init, backoff)
+    const node = new MeshNode(libp2p, adapter, init, backoff, found.discovery)
     ref.node = node
     await node.#start()
     return node
@@ -123,7 +151,7 @@ export class MeshNode extends MeshEvents {
     return this.libp2p.getMultiaddrs().map((m) => m.toString())
   }
 
-  /** Devices with a live sync session, named from their enrolment. */
+  /** Devices with a live sync session, named from their enrolment, with how each was reached. */
   peers(): MeshPeer[] {
     return this.adapter.sessions().flatMap(({ remote, handshake }) =>
       handshake === undefined
@@ -133,14 +161,38 @@ export class MeshNode extends MeshEvents {
               id: remote,
               name: this.#membership.deviceName(remote) ?? handshake.deviceName,
               repoPeerId: handshake.peerId,
+              foundBy: this.#foundBy.get(remote) ?? 'inbound',
             },
           ],
     )
   }
 
-  /** Dials a device by multiaddr (with /p2p/<peer id>). Rejects if it is refused or unreachable. */
-  async dial(address: string): Promise<void> {
-    await this.libp2p.dial(multiaddr(address))
+  /**
+   * Dials a device by multiaddr (an admin's "connect to …"; `/p2p/<peer id>` optional: the clinic's private
+   * network and the membership gate still decide). Rejects if it is refused or unreachable. Returns the peer id.
+   */
+  async dial(address: string): Promise<string> {
+    const conn = await this.libp2p.dial(multiaddr(address))
+    const remote = conn.remotePeer.toString()
+    this.#foundBy.set(remote, 'manual')
+    this.emitPeers()
+    return remote
+  }
+
+  /** The address book (peer id → multiaddrs): persist it and pass it back as `addressBook` at the next start. */
+  addresses(): Record<string, string[]> {
+    return this.#book.entries()
+  }
+
+  /** How discovery is doing, and why no device is in reach when none is. */
+  discovery(): MeshDiscoveryStatus {
+    const mdns = this.#discovery?.status() ?? null
+    return {
+      mdns,
+      multicastRoute: mdns?.links.find((l) => l.address === null)?.ok ?? false,
+      addressBook: { peers: this.#book.size, triedAt: this.#bookTriedAt },
+      alone: aloneReason(this.peers().length, this.enabled, mdns),
+    }
   }
 
   /** Work offline (false): closes every mesh connection and refuses new ones until set true again. */
@@ -164,6 +216,7 @@ export class MeshNode extends MeshEvents {
     if (this.#stopped) return
     this.#stopped = true
     this.#backoff.cancelAll()
+    clearInterval(this.#bookTimer)
     this.#membership.removeEventListener('change', this.#onMembership)
     this.adapter.disconnect()
     await this.libp2p.stop()
@@ -174,11 +227,66 @@ export class MeshNode extends MeshEvents {
       maxInboundStreams: 4,
       maxOutboundStreams: 4,
     })
-    this.libp2p.addEventListener('peer:discovery', (evt) => this.#tryDial(evt.detail.id))
+    this.libp2p.addEventListener('peer:discovery', (evt) => this.#discovered(evt.detail))
     this.libp2p.addEventListener('peer:connect', (evt) => this.#open(evt.detail))
+    this.libp2p.addEventListener('peer:disconnect', (evt) => this.#foundBy.delete(evt.detail.toString()))
+    this.libp2p.addEventListener('connection:open', (evt) => this.#learn(evt.detail))
     this.#membership.addEventListener('change', this.#onMembership)
     await this.libp2p.start()
     this.#redialKnown()
+    this.#bookTimer = setInterval(() => this.#dialAddressBook(), this.#bookAfterMs)
+    this.#bookTimer.unref()
+  }
+
+  #discovered(info: { id: PeerId; multiaddrs: { toString(): string }[] }): void {
+    const remote = info.id.toString()
+    if (this.#discovery !== undefined)
+      this.#mdnsSeen.set(remote, { at: Date.now(), addrs: info.multiaddrs.map((m) => m.toString()) })
+    if (this.libp2p.getConnections(info.id).length > 0) {
+      // reachable by mDNS: say so rather than "it called us"
+      if (this.#foundBy.get(remote) === 'inbound') {
+        this.#foundBy.set(remote, 'mdns')
+        this.emitPeers()
+      }
+      return
+    }
+    this.#tryDial(info.id, 'mdns')
+  }
+
+  /** Keeps the address a device answered on (outbound) and those mDNS announced for it. */
+  #learn(conn: Connection): void {
+    const remote = conn.remotePeer.toString()
+    if (refusal(this.#gate(), remote) !== undefined) return
+    if (!this.#foundBy.has(remote) && conn.direction === 'inbound') this.#foundBy.set(remote, 'inbound')
+    const addrs = [
+      ...(conn.direction === 'outbound' ? [conn.remoteAddr.toString()] : []),
+      ...(this.#mdnsSeen.get(remote)?.addrs ?? []),
+    ]
+    if (addrs.length > 0 && this.#book.learn(remote, addrs))
+      this.dispatchEvent(new AddressesEvent(this.#book.entries()))
+  }
+
+  /** Dials the last-known addresses of each enrolled device that is not connected and mDNS has not seen lately. */
+  #dialAddressBook(): void {
+    if (!this.enabled) return
+    const now = Date.now()
+    for (const [remote, addrs] of Object.entries(this.#book.entries())) {
+      if (remote === this.peerId || this.#bookDialing.has(remote) || addrs.length === 0) continue
+      if (refusal(this.#gate(), remote) !== undefined) continue
+      const peer = peerIdFromString(remote)
+      if (this.libp2p.getConnections(peer).length > 0) continue
+      if (now - (this.#mdnsSeen.get(remote)?.at ?? 0) < this.#bookAfterMs) continue
+      this.#bookDialing.add(remote)
+      this.#bookTriedAt = now
+      this.libp2p
+        .dial(addrs.map((a) => multiaddr(a)))
+        .then(() => {
+          this.#foundBy.set(remote, 'address-book')
+          this.emitPeers()
+        })
+        .catch(() => undefined)
+        .finally(() => this.#bookDialing.delete(remote))
+    }
   }
 
   #inbound(stream: Stream, connection: Connection): void {
@@ -220,10 +328,15 @@ export class MeshNode extends MeshEvents {
       .catch(() => this.#retry(peer))
   }
 
-  #tryDial(peer: PeerId): void {
+  #tryDial(peer: PeerId, via?: FoundBy): void {
     const remote = peer.toString()
     if (refusal(this.#gate(), remote) !== undefined || this.libp2p.getConnections(peer).length > 0) return
-    this.libp2p.dial(peer).catch(() => this.#retry(peer))
+    this.libp2p
+      .dial(peer)
+      .then(() => {
+        if (via !== undefined && !this.#foundBy.has(remote)) this.#foundBy.set(remote, via)
+      })
+      .catch(() => this.#retry(peer))
   }
 
   #retry(peer: PeerId): void {

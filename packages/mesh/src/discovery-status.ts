@@ -1,0 +1,28 @@
+import type { LanDiscoveryStatus } from './discovery/index.js'
+
+/** Why a device has no peer: the first that applies. */
+export type AloneReason = 'mesh-off' | 'no-interface' | 'multicast-failing' | 'nothing-answering'
+
+export interface MeshDiscoveryStatus {
+  /** mDNS on each link (null when mDNS is off) */
+  mdns: LanDiscoveryStatus | null
+  /** the routing table has a way out for multicast (not needed: each link has its own socket) */
+  multicastRoute: boolean
+  addressBook: { peers: number; triedAt: number | null }
+  /** null while at least one device is synced */
+  alone: AloneReason | null
+}
+
+export function aloneReason(
+  peers: number,
+  enabled: boolean,
+  mdns: LanDiscoveryStatus | null,
+): AloneReason | null {
+  if (peers > 0) return null
+  if (!enabled) return 'mesh-off'
+  if (mdns === null) return 'nothing-answering'
+  if (mdns.interfaces.length === 0) return 'no-interface'
+  const links = mdns.links.filter((l) => l.address !== null)
+  if (links.length > 0 && links.every((l) => !l.ok)) return 'multicast-failing'
+  return 'nothing-answering'
+}
