@@ -4,6 +4,8 @@ import type { LanDiscoveryStatus } from './discovery/index.js'
 export type AloneReason = 'mesh-off' | 'no-interface' | 'multicast-failing' | 'nothing-answering'
 
 export interface MeshDiscoveryStatus {
+  /** this device's mesh addresses on every interface (what another device's "connect to" takes) */
+  addresses: string[]
   /** mDNS on each link (null when mDNS is off) */
   mdns: LanDiscoveryStatus | null
   /** the routing table has a way out for multicast (not needed: each link has its own socket) */

@@ -188,6 +188,7 @@ export class MeshNode extends MeshEvents {
   discovery(): MeshDiscoveryStatus {
     const mdns = this.#discovery?.status() ?? null
     return {
+      addresses: this.#discovery?.addresses() ?? this.multiaddrs(),
       mdns,
       multicastRoute: mdns?.links.find((l) => l.address === null)?.ok ?? false,
       addressBook: { peers: this.#book.size, triedAt: this.#bookTriedAt },

@@ -112,6 +112,12 @@ export class LanDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> impleme
     }
   }
 
+  /** This device's addresses on each of its interfaces (link-local included), as its answers name them. */
+  addresses(): string[] {
+    const all = this.#interfaces.flatMap((i) => this.#addressesFor(i))
+    return [...new Set(all.length > 0 ? all : this.#addressesFor(undefined))]
+  }
+
   /** Opens a socket for each new interface (and queries on it at once), closes those of interfaces gone. */
   #scan(): void {
     if (!this.#started) return
