@@ -191,13 +191,14 @@ export class DeviceNode implements NodeHost {
       mdns: { enabled: true, interval: init.mdnsIntervalMs ?? 2_000, serviceTag: config.mdnsTag },
     }
     // the remembered port may be taken now: then any free one (peers find us by mDNS, and learn it again)
-    const mesh = await createMeshNode({ ...meshInit, listen: withRememberedPort(listen, known.meshPort) }).catch(
-      (err: unknown) => {
-        if (known.meshPort === null) throw err
-        log('mesh-port-taken', { port: known.meshPort })
-        return createMeshNode({ ...meshInit, listen })
-      },
-    )
+    const mesh = await createMeshNode({
+      ...meshInit,
+      listen: withRememberedPort(listen, known.meshPort),
+    }).catch((err: unknown) => {
+      if (known.meshPort === null) throw err
+      log('mesh-port-taken', { port: known.meshPort })
+      return createMeshNode({ ...meshInit, listen })
+    })
     const saveBook = (): void =>
       void addressFile
         .save({ meshPort: meshPortOf(mesh.multiaddrs()), peers: mesh.addresses() })

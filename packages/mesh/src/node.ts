@@ -228,7 +228,9 @@ export class MeshNode extends MeshEvents {
       maxInboundStreams: 4,
       maxOutboundStreams: 4,
     })
-    this.libp2p.addEventListener('peer:discovery', (evt) => this.#discovered(evt.detail))
+    // libp2p also says peer:discovery for any peer new to its store (an inbound caller): only our mDNS means mDNS
+    this.libp2p.addEventListener('peer:discovery', (evt) => this.#tryDial(evt.detail.id))
+    this.#discovery?.addEventListener('peer', (evt) => this.#discovered(evt.detail))
     this.libp2p.addEventListener('peer:connect', (evt) => this.#open(evt.detail))
     this.libp2p.addEventListener('peer:disconnect', (evt) => this.#foundBy.delete(evt.detail.toString()))
     this.libp2p.addEventListener('connection:open', (evt) => this.#learn(evt.detail))
@@ -244,6 +246,7 @@ export class MeshNode extends MeshEvents {
     if (this.#discovery !== undefined)
       this.#mdnsSeen.set(remote, { at: Date.now(), addrs: info.multiaddrs.map((m) => m.toString()) })
     if (this.libp2p.getConnections(info.id).length > 0) {
+      this.#learnAddrs(remote, [])
       // reachable by mDNS: say so rather than "it called us"
       if (this.#foundBy.get(remote) === 'inbound') {
         this.#foundBy.set(remote, 'mdns')
@@ -259,11 +262,14 @@ export class MeshNode extends MeshEvents {
     const remote = conn.remotePeer.toString()
     if (refusal(this.#gate(), remote) !== undefined) return
     if (!this.#foundBy.has(remote) && conn.direction === 'inbound') this.#foundBy.set(remote, 'inbound')
-    const addrs = [
-      ...(conn.direction === 'outbound' ? [conn.remoteAddr.toString()] : []),
-      ...(this.#mdnsSeen.get(remote)?.addrs ?? []),
-    ]
-    if (addrs.length > 0 && this.#book.learn(remote, addrs))
+    this.#learnAddrs(remote, conn.direction === 'outbound' ? [conn.remoteAddr.toString()] : [])
+  }
+
+  /** Book keeping for a connected, enrolled device: `addrs` plus what mDNS last announced for it. */
+  #learnAddrs(remote: string, addrs: string[]): void {
+    if (refusal(this.#gate(), remote) !== undefined) return
+    const all = [...addrs, ...(this.#mdnsSeen.get(remote)?.addrs ?? [])]
+    if (all.length > 0 && this.#book.learn(remote, all))
       this.dispatchEvent(new AddressesEvent(this.#book.entries()))
   }
 
