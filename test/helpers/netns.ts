@@ -23,10 +23,10 @@ export class NetnsLab {
       await lab.namespace('probe')
     } catch (err) {
       await lab.destroy()
+      const why = err instanceof Error ? err.message : String(err)
       throw new Error(
-        `the no-router tests need network namespaces (run as root with iproute2: \`ip netns add\`): ${
-          err instanceof Error ? err.message : String(err)
-        }`,
+        `the no-router tests need network namespaces (run as root with iproute2: \`ip netns add\`): ${why}`,
+        { cause: err },
       )
     }
     return lab
