@@ -37,6 +37,8 @@ export interface SyncSnapshot {
   peers: Peer[]
   /** why no peer is in reach (undefined: not known) */
   alone: AloneReason | null | undefined
+  /** the device node's mesh addresses as `IPv4:port` (what another tablet's "connect to" takes) */
+  meshAddresses: string[]
   relayReachable: boolean | undefined
   /** false when the device node runs without a relay (`relay.url` null): nothing to reach, nothing wrong. */
   relayConfigured: boolean | undefined
@@ -52,6 +54,7 @@ export function parseStatus(reply: StatusReply): Omit<SyncSnapshot, 'socket' | '
     return {
       peers: [],
       alone: undefined,
+      meshAddresses: [],
       relayReachable: undefined,
       relayConfigured: undefined,
       pendingOps: undefined,
@@ -61,6 +64,10 @@ export function parseStatus(reply: StatusReply): Omit<SyncSnapshot, 'socket' | '
   return {
     peers: reply.peers.map((p) => ({ id: p.id, name: p.name, foundBy: p.foundBy })),
     alone: reply.mesh.alone,
+    meshAddresses: reply.mesh.addresses.flatMap((a) => {
+      const m = /^\/ip4\/([\d.]+)\/tcp\/(\d+)/.exec(a)
+      return m && m[1] !== '127.0.0.1' ? [`${m[1]}:${m[2]}`] : []
+    }),
     relayReachable: reply.relay.reachable,
     relayConfigured: reply.relay.url !== null,
     pendingOps: reply.ledger.pending,
@@ -76,6 +83,7 @@ export class SyncStatus {
     deviceName: '',
     peers: [],
     alone: undefined,
+    meshAddresses: [],
     relayReachable: undefined,
     relayConfigured: undefined,
     pendingOps: undefined,
