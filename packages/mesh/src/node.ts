@@ -7,7 +7,8 @@ import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { MeshNetworkAdapter } from './adapter.js'
-import { AddressBook, type FoundBy } from './address-book.js'
+import type { FoundBy } from './address-book.js'
+import { PeerReach } from './peer-reach.js'
 import { lanDiscovery, type LanDiscovery } from './discovery/index.js'
 import { aloneReason, type MeshDiscoveryStatus } from './discovery-status.js'
 import { Backoff } from './backoff.js'
@@ -58,14 +59,7 @@ export class MeshNode extends MeshEvents {
   readonly #membership: Membership
   readonly #backoff: Backoff
   readonly #bootstrap: string[]
-  readonly #book: AddressBook
-  readonly #bookAfterMs: number
-  readonly #foundBy = new Map<string, FoundBy>()
-  /** when mDNS last announced each device, and the addresses it announced */
-  readonly #mdnsSeen = new Map<string, { at: number; addrs: string[] }>()
-  readonly #bookDialing = new Set<string>()
-  #bookTriedAt: number | null = null
-  #bookTimer: NodeJS.Timeout | undefined
+  readonly #reach: PeerReach
   #discovery: LanDiscovery | undefined
   #enabled = true
   #stopped = false
@@ -83,8 +77,18 @@ export class MeshNode extends MeshEvents {
     this.#membership = init.membership
     this.#backoff = backoff
     this.#bootstrap = init.bootstrap ?? []
-    this.#book = new AddressBook(init.addressBook)
-    this.#bookAfterMs = init.addressBookAfterMs ?? Math.max(1_000, 3 * (init.mdns?.interval ?? 10_000))
+    this.#reach = new PeerReach(
+      {
+        libp2p,
+        peerId: libp2p.peerId.toString(),
+        isEnabled: () => this.enabled,
+        admitted: (remote) => refusal(this.#gate(), remote) === undefined,
+        changed: () => this.emitPeers(),
+        bookChanged: (entries) => this.dispatchEvent(new AddressesEvent(entries)),
+      },
+      init.addressBook,
+      init.addressBookAfterMs ?? Math.max(1_000, 3 * (init.mdns?.interval ?? 10_000)),
+    )
     this.#discovery = discovery
   }
 
@@ -161,7 +165,7 @@ export class MeshNode extends MeshEvents {
               id: remote,
               name: this.#membership.deviceName(remote) ?? handshake.deviceName,
               repoPeerId: handshake.peerId,
-              foundBy: this.#foundBy.get(remote) ?? 'inbound',
+              foundBy: this.#reach.foundBy(remote),
             },
           ],
     )
@@ -174,14 +178,13 @@ export class MeshNode extends MeshEvents {
   async dial(address: string): Promise<string> {
     const conn = await this.libp2p.dial(multiaddr(address))
     const remote = conn.remotePeer.toString()
-    this.#foundBy.set(remote, 'manual')
-    this.emitPeers()
+    this.#reach.reached(remote, 'manual', true)
     return remote
   }
 
   /** The address book (peer id → multiaddrs): persist it and pass it back as `addressBook` at the next start. */
   addresses(): Record<string, string[]> {
-    return this.#book.entries()
+    return this.#reach.book.entries()
   }
 
   /** How discovery is doing, and why no device is in reach when none is. */
@@ -191,7 +194,7 @@ export class MeshNode extends MeshEvents {
       addresses: this.#discovery?.addresses() ?? this.multiaddrs(),
       mdns,
       multicastRoute: mdns?.links.find((l) => l.address === null)?.ok ?? false,
-      addressBook: { peers: this.#book.size, triedAt: this.#bookTriedAt },
+      addressBook: { peers: this.#reach.book.size, triedAt: this.#reach.triedAt },
       alone: aloneReason(this.peers().length, this.enabled, mdns),
     }
   }
@@ -217,7 +220,7 @@ export class MeshNode extends MeshEvents {
     if (this.#stopped) return
     this.#stopped = true
     this.#backoff.cancelAll()
-    clearInterval(this.#bookTimer)
+    this.#reach.stop()
     this.#membership.removeEventListener('change', this.#onMembership)
     this.adapter.disconnect()
     await this.libp2p.stop()
@@ -232,68 +235,18 @@ export class MeshNode extends MeshEvents {
     this.libp2p.addEventListener('peer:discovery', (evt) => this.#tryDial(evt.detail.id))
     this.#discovery?.addEventListener('peer', (evt) => this.#discovered(evt.detail))
     this.libp2p.addEventListener('peer:connect', (evt) => this.#open(evt.detail))
-    this.libp2p.addEventListener('peer:disconnect', (evt) => this.#foundBy.delete(evt.detail.toString()))
-    this.libp2p.addEventListener('connection:open', (evt) => this.#learn(evt.detail))
+    this.libp2p.addEventListener('peer:disconnect', (evt) => this.#reach.disconnected(evt.detail.toString()))
+    this.libp2p.addEventListener('connection:open', (evt) => this.#reach.opened(evt.detail))
     this.#membership.addEventListener('change', this.#onMembership)
     await this.libp2p.start()
     this.#redialKnown()
-    this.#bookTimer = setInterval(() => this.#dialAddressBook(), this.#bookAfterMs)
-    this.#bookTimer.unref()
+    this.#reach.start()
   }
 
   #discovered(info: { id: PeerId; multiaddrs: { toString(): string }[] }): void {
-    const remote = info.id.toString()
-    if (this.#discovery !== undefined)
-      this.#mdnsSeen.set(remote, { at: Date.now(), addrs: info.multiaddrs.map((m) => m.toString()) })
-    if (this.libp2p.getConnections(info.id).length > 0) {
-      this.#learnAddrs(remote, [])
-      // reachable by mDNS: say so rather than "it called us"
-      if (this.#foundBy.get(remote) === 'inbound') {
-        this.#foundBy.set(remote, 'mdns')
-        this.emitPeers()
-      }
-      return
-    }
-    this.#tryDial(info.id, 'mdns')
-  }
-
-  /** Keeps the address a device answered on (outbound) and those mDNS announced for it. */
-  #learn(conn: Connection): void {
-    const remote = conn.remotePeer.toString()
-    if (refusal(this.#gate(), remote) !== undefined) return
-    if (!this.#foundBy.has(remote) && conn.direction === 'inbound') this.#foundBy.set(remote, 'inbound')
-    this.#learnAddrs(remote, conn.direction === 'outbound' ? [conn.remoteAddr.toString()] : [])
-  }
-
-  /** Book keeping for a connected, enrolled device: `addrs` plus what mDNS last announced for it. */
-  #learnAddrs(remote: string, addrs: string[]): void {
-    if (refusal(this.#gate(), remote) !== undefined) return
-    const all = [...addrs, ...(this.#mdnsSeen.get(remote)?.addrs ?? [])]
-    if (all.length > 0 && this.#book.learn(remote, all))
-      this.dispatchEvent(new AddressesEvent(this.#book.entries()))
-  }
-
-  /** Dials the last-known addresses of each enrolled device that is not connected and mDNS has not seen lately. */
-  #dialAddressBook(): void {
-    if (!this.enabled) return
-    const now = Date.now()
-    for (const [remote, addrs] of Object.entries(this.#book.entries())) {
-      if (remote === this.peerId || this.#bookDialing.has(remote) || addrs.length === 0) continue
-      if (refusal(this.#gate(), remote) !== undefined) continue
-      const peer = peerIdFromString(remote)
-      if (this.libp2p.getConnections(peer).length > 0) continue
-      if (now - (this.#mdnsSeen.get(remote)?.at ?? 0) < this.#bookAfterMs) continue
-      this.#bookDialing.add(remote)
-      this.#bookTriedAt = now
-      this.libp2p
-        .dial(addrs.map((a) => multiaddr(a)))
-        .then(() => {
-          this.#foundBy.set(remote, 'address-book')
-          this.emitPeers()
-        })
-        .catch(() => undefined)
-        .finally(() => this.#bookDialing.delete(remote))
-    }
+    const addrs = info.multiaddrs.map((m) => m.toString())
+    const connected = this.libp2p.getConnections(info.id).length > 0
+    if (this.#reach.announced(info.id.toString(), addrs, connected)) this.#tryDial(info.id, 'mdns')
   }
 
   #inbound(stream: Stream, connection: Connection): void {
@@ -341,7 +294,7 @@ export class MeshNode extends MeshEvents {
     this.libp2p
       .dial(peer)
       .then(() => {
-        if (via !== undefined && !this.#foundBy.has(remote)) this.#foundBy.set(remote, via)
+        if (via !== undefined) this.#reach.reached(remote, via)
       })
       .catch(() => this.#retry(peer))
   }
