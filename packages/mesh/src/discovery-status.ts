@@ -25,6 +25,7 @@ export function aloneReason(
   if (mdns === null) return 'nothing-answering'
   if (mdns.interfaces.length === 0) return 'no-interface'
   const links = mdns.links.filter((l) => l.address !== null)
-  if (links.length > 0 && links.every((l) => !l.ok)) return 'multicast-failing'
+  // a socket still opening (not ok, no error yet) is not a failure
+  if (links.length > 0 && links.every((l) => !l.ok && l.error !== null)) return 'multicast-failing'
   return 'nothing-answering'
 }

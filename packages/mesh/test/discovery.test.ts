@@ -1,3 +1,4 @@
+import { createSocket } from 'node:dgram'
 import type { networkInterfaces } from 'node:os'
 import { describe, expect, it } from 'vitest'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -124,5 +125,34 @@ it('an interface that comes up later gets a socket on the next tick, and loses i
     await eventually(() => !d.status().links.some((l) => l.name === 'hotspot0'), { timeoutMs: 2_000 })
   } finally {
     d.stop()
+  }
+})
+
+it('says multicast is failing when no link can use the mDNS port (taken without sharing)', async () => {
+  const peerId = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+  const squatter = createSocket({ type: 'udp4', reuseAddr: false })
+  await new Promise<void>((resolve) => squatter.bind(0, '0.0.0.0', resolve))
+  const port = squatter.address().port
+  const d = new LanDiscovery(
+    { peerId, addressManager: { getAddresses: () => [], getListenAddrs: () => [] } },
+    { interval: 30, port, interfaces: () => [{ name: 'eth9', address: '127.0.0.1', netmask: '255.0.0.0' }] },
+  )
+  d.start()
+  try {
+    const st = await eventually(
+      () => {
+        const s = d.status()
+        return s.links.length > 0 && s.links.every((l) => l.error !== null) ? s : undefined
+      },
+      { timeoutMs: 2_000 },
+    )
+    expect(st.links.find((l) => l.name === 'eth9')?.error).toBe('EADDRINUSE')
+    expect(aloneReason(0, true, st)).toBe('multicast-failing')
+    // a link still opening is not counted as failing
+    const opening = { ...st, links: [{ name: 'eth9', address: '127.0.0.1', ok: false, error: null }] }
+    expect(aloneReason(0, true, opening)).toBe('nothing-answering')
+  } finally {
+    d.stop()
+    squatter.close()
   }
 })
