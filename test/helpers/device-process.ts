@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { request } from 'node:http'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -30,7 +31,27 @@ export interface DeviceStart {
   args?: string[]
   /** Extra environment variables for the device process. */
   env?: Record<string, string>
+  /**
+   * A command the device runs under, e.g. `['ip', 'netns', 'exec', NS]` (a device in a network namespace). Its HTTP
+   * API (127.0.0.1 inside) is then reached through a forwarder run under the same wrapper, on the Unix socket
+   * `httpSocket` (the filesystem is shared across network namespaces).
+   */
+  wrapper?: { command: string[]; httpSocket: string }
+  /** `--mesh-listen` (default '/ip4/127.0.0.1/tcp/0') and `--mdns-interval` (default 250) */
+  meshListen?: string
+  mdnsIntervalMs?: number
 }
+
+/** Forwards connections on a Unix socket (argv[1]) to 127.0.0.1:argv[2]; prints `ready` once listening. */
+const FORWARDER = `
+const net = require('node:net'); const fs = require('node:fs')
+const [sock, port] = process.argv.slice(1)
+try { fs.unlinkSync(sock) } catch {}
+net.createServer((c) => {
+  const u = net.connect(Number(port), '127.0.0.1'); c.pipe(u); u.pipe(c)
+  c.on('error', () => u.destroy()); u.on('error', () => c.destroy())
+}).listen(sock, () => console.log('ready'))
+`
 
 /** The founder's first admin password in tests (CLINIC_MESH_ADMIN_PASSWORD). */
 export const TEST_ADMIN_PASSWORD = 'test-admin-password'
@@ -72,6 +93,8 @@ export class DeviceProcess {
   readonly init: DeviceStart
   readonly stderr: string[]
   readonly #exit: Promise<number | null>
+  /** the HTTP forwarder of a wrapped device (see `DeviceStart.wrapper`) */
+  forwarder: ChildProcess | undefined
 
   private constructor(
     child: ChildProcess,
@@ -99,7 +122,12 @@ export class DeviceProcess {
       '--port',
       String(init.port ?? 0),
     ]
-    args.push('--mesh-listen', '/ip4/127.0.0.1/tcp/0', '--mdns-interval', '250')
+    args.push(
+      '--mesh-listen',
+      init.meshListen ?? '/ip4/127.0.0.1/tcp/0',
+      '--mdns-interval',
+      String(init.mdnsIntervalMs ?? 250),
+    )
     if (init.initClinic) args.push('--init-clinic', init.initClinic)
     if (init.relay) args.push('--relay', init.relay)
     if (init.args) args.push(...init.args)
@@ -116,7 +144,11 @@ export class DeviceProcess {
     const plain =
       init.args?.includes('--plain-storage') === true || init.args?.includes('--secret-file') === true
     if (secret !== null && !plain) env.CLINIC_MESH_DEVICE_SECRET = secret
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env })
+    const [cmd, ...pre] = init.wrapper ? [...init.wrapper.command, process.execPath] : [process.execPath]
+    const child = spawn(cmd ?? process.execPath, [...pre, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env,
+    })
     const stderr: string[] = []
     createInterface({ input: child.stderr }).on('line', (l) => stderr.push(l))
     const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
@@ -150,6 +182,7 @@ export class DeviceProcess {
     })
     const started = new DeviceProcess(child, port, init, stderr, exit)
     started.mesh = mesh
+    if (init.wrapper) started.forwarder = await startForwarder(init.wrapper, port)
     return started
   }
 
@@ -196,9 +229,11 @@ export class DeviceProcess {
     raw: string | Uint8Array | undefined,
     headers: Record<string, string>,
   ): Promise<DeviceReply<T>> {
+    const payload = raw !== undefined ? raw : body !== undefined ? JSON.stringify(body) : undefined
+    if (this.init.wrapper)
+      return viaSocket<T>(this.init.wrapper.httpSocket, this.port, method, path, headers, payload)
     const init: RequestInit = { method, headers }
-    if (raw !== undefined) init.body = raw
-    else if (body !== undefined) init.body = JSON.stringify(body)
+    if (payload !== undefined) init.body = payload
     const res = await fetch(`http://127.0.0.1:${this.port}${path}`, init)
     return { status: res.status, body: (await res.json()) as T }
   }
@@ -248,6 +283,7 @@ export class DeviceProcess {
 
   /** Sends a signal and waits for the exit. */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    this.forwarder?.kill('SIGKILL')
     if (!this.exited) this.child.kill(signal)
     return this.#exit
   }
@@ -257,6 +293,51 @@ export class DeviceProcess {
     const { initClinic: _created, ...again } = this.init
     return DeviceProcess.start(again)
   }
+}
+
+async function startForwarder(
+  wrapper: NonNullable<DeviceStart['wrapper']>,
+  port: number,
+): Promise<ChildProcess> {
+  const [cmd, ...pre] = [...wrapper.command, process.execPath]
+  const child = spawn(cmd ?? process.execPath, [...pre, '-e', FORWARDER, wrapper.httpSocket, String(port)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  await new Promise<void>((resolve, reject) => {
+    createInterface({ input: child.stdout }).once('line', () => resolve())
+    child.once('exit', (code) => reject(new Error(`HTTP forwarder exited with ${code}`)))
+  })
+  return child
+}
+
+/** One HTTP request over a Unix socket (a wrapped device's forwarder). */
+function viaSocket<T>(
+  socketPath: string,
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  payload: string | Uint8Array | undefined,
+): Promise<DeviceReply<T>> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { socketPath, method, path, headers: { ...headers, host: `127.0.0.1:${port}` } },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => {
+          try {
+            resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString()) as T })
+          } catch (err) {
+            reject(err instanceof Error ? err : new Error(String(err)))
+          }
+        })
+        res.on('error', reject)
+      },
+    )
+    req.on('error', reject)
+    req.end(payload)
+  })
 }
 
 /** A temp dir with a clinic: the first device creates it; the others join through the clinic file. */

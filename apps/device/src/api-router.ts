@@ -15,6 +15,7 @@ import {
 import { ForbiddenError, type Action } from '@clinic-mesh/security'
 import type { Actor } from '@clinic-mesh/records'
 import { adminRoute } from './admin-routes.js'
+import { meshRoute, meshStatus } from './mesh-routes.js'
 import { authRoute } from './auth-api.js'
 import { browserKeyRoute } from './browser-key.js'
 import { handleFhir } from './fhir-routes.js'
@@ -54,8 +55,11 @@ async function status(node: NodeHost): Promise<StatusReply> {
       ready: node.store !== undefined,
     },
     directoryUrl: node.config.directoryUrl ?? null,
-    peers: node.mesh.peers().map((p) => ({ id: p.repoPeerId, name: p.name, peerId: p.id })),
+    peers: node.mesh
+      .peers()
+      .map((p) => ({ id: p.repoPeerId, name: p.name, peerId: p.id, foundBy: p.foundBy })),
     network: node.network,
+    mesh: meshStatus(node.mesh),
     relay: relay
       ? { ...relay, reachable: relay.connected }
       : {
@@ -97,6 +101,7 @@ async function route(
   if (await authRoute(ready(node.auth), ready(node.audit), req, res, parts, url)) return
   if (await browserKeyRoute(node, req, res, parts)) return
   if (await adminRoute(node, req, res, parts)) return
+  if (await meshRoute(node, req, res, parts)) return
   if (await prescriptionRoute(node, req, res, parts)) return
   if (a === 'network' && parts.length === 2 && method === 'POST') {
     who(node, req)

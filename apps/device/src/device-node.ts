@@ -38,6 +38,7 @@ import { bootstrapUsers, loginPolicyFromEnv } from './auth-bootstrap.js'
 import { REVOCATIONS_FILE, wipeClinicDataRetrying } from './revocation.js'
 import type { FaultReportingStorage } from '@clinic-mesh/storage-nodefs'
 import { openDeviceStorage } from './storage-at-rest.js'
+import { MeshAddressFile, meshPortOf, withRememberedPort } from './mesh-address-file.js'
 import type { DeviceNodeInit, MembershipDoc } from './device-node-init.js'
 import type { NodeHost } from './node-host.js'
 
@@ -177,14 +178,35 @@ export class DeviceNode implements NodeHost {
             log('revocations-save-failed', { error: err instanceof Error ? err.name : 'unknown' }),
           ),
     })
-    const mesh = await createMeshNode({
+    // the address book (DATA/address-book.json): peers' last-known addresses, and our port so theirs stay right
+    const addressFile = new MeshAddressFile(init.dataDir)
+    const known = await addressFile.load()
+    const listen = init.meshListen ?? ['/ip4/0.0.0.0/tcp/0']
+    const meshInit = {
       deviceName: config.name,
       membership,
       clinicSecret: Buffer.from(config.clinicSecret, 'hex'),
       privateKey,
-      listen: init.meshListen ?? ['/ip4/0.0.0.0/tcp/0'],
+      addressBook: known.peers,
       mdns: { enabled: true, interval: init.mdnsIntervalMs ?? 2_000, serviceTag: config.mdnsTag },
+    }
+    // the remembered port may be taken now: then any free one (peers find us by mDNS, and learn it again)
+    const mesh = await createMeshNode({
+      ...meshInit,
+      listen: withRememberedPort(listen, known.meshPort),
+    }).catch((err: unknown) => {
+      if (known.meshPort === null) throw err
+      log('mesh-port-taken', { port: known.meshPort })
+      return createMeshNode({ ...meshInit, listen })
     })
+    const saveBook = (): void =>
+      void addressFile
+        .save({ meshPort: meshPortOf(mesh.multiaddrs()), peers: mesh.addresses() })
+        .catch((err: unknown) =>
+          log('address-book-save-failed', { error: err instanceof Error ? err.name : 'unknown' }),
+        )
+    mesh.on('addresses', saveBook)
+    if (meshPortOf(mesh.multiaddrs()) !== known.meshPort) saveBook()
     // named mesh refusals in the node's JSON log (ids and error names only)
     mesh.log = () => undefined
     mesh.on('stream-error', (e) => log('mesh-stream-reset', { peer: e.peer, error: e.error.name }))

@@ -92,3 +92,10 @@ export class AdminKeyUnavailableError extends ClinicMeshError {
     super('AdminKeyUnavailableError', message)
   }
 }
+
+/** `POST /api/mesh/dial`: the address did not answer as a device of this clinic (unreachable, refused, not enrolled). */
+export class PeerUnreachableError extends ClinicMeshError {
+  constructor(message: string) {
+    super('PeerUnreachableError', message)
+  }
+}

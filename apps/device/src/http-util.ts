@@ -43,6 +43,7 @@ const STATUS: Record<string, number> = {
   ForbiddenHostError: 421,
   TooManyRequestsError: 429,
   ClinicNotReadyError: 503,
+  PeerUnreachableError: 502,
   StorageUnavailableError: 503,
   StorageFullError: 507,
 }

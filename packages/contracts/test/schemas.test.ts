@@ -70,8 +70,15 @@ describe('reply schemas', () => {
     device: { id: 'dev-a', name: 'Desk', peerId: '12D3KooW' },
     clinic: { id: 'c1', name: 'Clinic', directoryUrl: 'automerge:abc', ready: true },
     directoryUrl: 'automerge:abc',
-    peers: [{ id: 'p', name: 'Ward', peerId: '12D3KooX' }],
+    peers: [{ id: 'p', name: 'Ward', peerId: '12D3KooX', foundBy: 'mdns' }],
     network: { mesh: true, relay: true },
+    mesh: {
+      addresses: ['/ip4/169.254.3.7/tcp/4100/p2p/12D3KooW'],
+      links: [{ name: 'wlan0', address: '169.254.3.7', ok: true, error: null }],
+      multicastRoute: false,
+      addressBook: 1,
+      alone: null,
+    },
     relay: {
       url: null,
       enabled: true,
@@ -90,6 +97,13 @@ describe('reply schemas', () => {
     expect(
       parseWith(StatusReplySchema, { device: live.device, revoked: true, clinic: { ready: false } }),
     ).toMatchObject({ revoked: true })
+  })
+
+  it('refuses a peer without how it was found, or a reason it does not know', () => {
+    const peers = [{ id: 'p', name: 'Ward', peerId: '12D3KooX' }]
+    expect(() => parseWith(StatusReplySchema, { ...live, peers })).toThrow(InvalidInputError)
+    const mesh = { ...live.mesh, alone: 'cosmic-rays' }
+    expect(() => parseWith(StatusReplySchema, { ...live, mesh })).toThrow(InvalidInputError)
   })
 
   it('fails loudly on a renamed field instead of guessing', () => {

@@ -1,4 +1,5 @@
 import type { PeerId as RepoPeerId } from '@automerge/automerge-repo'
+import type { FoundBy } from './address-book.js'
 
 export interface MeshPeer {
   /** libp2p peer id of the device */
@@ -7,6 +8,8 @@ export interface MeshPeer {
   name: string
   /** automerge-repo peer id announced in the handshake */
   repoPeerId: RepoPeerId
+  /** how the device was reached: mDNS, the address book, an admin's dial, or it dialled us */
+  foundBy: FoundBy
 }
 
 /** `peers`: the set of synced devices changed (detail: MeshPeer[]). */
@@ -36,8 +39,16 @@ export class RefusedEvent extends Event {
   }
 }
 
+/** `addresses`: the address book changed (detail: peer id → multiaddrs); persist it for the next start. */
+export class AddressesEvent extends Event {
+  constructor(readonly addresses: Record<string, string[]>) {
+    super('addresses')
+  }
+}
+
 export interface MeshEventMap {
   peers: PeersEvent
+  addresses: AddressesEvent
   'stream-error': StreamErrorEvent
   refused: RefusedEvent
 }

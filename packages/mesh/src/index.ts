@@ -2,7 +2,17 @@ export { createMeshNode, MeshNode } from './node.js'
 export type { MeshInit } from './node.js'
 export { MeshNetworkAdapter } from './adapter.js'
 export type { AdapterOptions } from './adapter.js'
-export { PeersEvent, StreamErrorEvent, RefusedEvent } from './events.js'
+export { PeersEvent, StreamErrorEvent, RefusedEvent, AddressesEvent } from './events.js'
+export { AddressBook, ADDRESS_BOOK_MAX_PER_PEER } from './address-book.js'
+export type { FoundBy } from './address-book.js'
+export type { AloneReason, MeshDiscoveryStatus } from './discovery-status.js'
+export { LanDiscovery, lanDiscovery, lanInterfaces, isLinkLocalIPv4 } from './discovery/index.js'
+export type {
+  LanDiscoveryInit,
+  LanDiscoveryStatus,
+  LanInterface,
+  LinkSocketState,
+} from './discovery/index.js'
 export type { MeshPeer, MeshEventMap } from './events.js'
 export { SYNC_PROTOCOL, WIRE_VERSION, DEFAULT_MAX_FRAME_BYTES, FrameKind } from './constants.js'
 export { encodeFrame, FrameDecoder } from './frame-codec.js'

@@ -2,19 +2,22 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import type { Libp2p, PeerId, PrivateKey, Stream, Connection } from '@libp2p/interface'
-import { mdns } from '@libp2p/mdns'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { MeshNetworkAdapter } from './adapter.js'
+import type { FoundBy } from './address-book.js'
+import { PeerReach } from './peer-reach.js'
+import { lanDiscovery, type LanDiscovery } from './discovery/index.js'
+import { aloneReason, type MeshDiscoveryStatus } from './discovery-status.js'
 import { Backoff } from './backoff.js'
 import type { BackoffPolicy } from './backoff.js'
 import { DEFAULT_MAX_FRAME_BYTES, SYNC_PROTOCOL, YAMUX_WINDOW } from './constants.js'
 import { MeshClosedError, PeerRefusedError } from './errors.js'
 import { ClinicMeshError } from '@clinic-mesh/contracts'
 import { membershipGater, refusal } from './gater.js'
-import { MeshEvents } from './events.js'
+import { AddressesEvent, MeshEvents } from './events.js'
 import type { MeshPeer } from './events.js'
 import type { Membership, MembershipChangeEvent } from './membership/membership.js'
 import { clinicNetworkKey } from './membership/psk.js'
@@ -29,8 +32,12 @@ export interface MeshInit {
   privateKey?: PrivateKey
   /** default ['/ip4/0.0.0.0/tcp/0'] */
   listen?: string[]
-  /** default enabled, 10 s query interval, service tag 'clinic-mesh' */
+  /** default enabled, 10 s query interval, service tag 'clinic-mesh'; one socket per up IPv4 interface */
   mdns?: { enabled: boolean; interval?: number; serviceTag?: string }
+  /** last-known addresses of devices (peer id → multiaddrs), e.g. as persisted from `addresses` events */
+  addressBook?: Record<string, string[]>
+  /** dial the address book for a device mDNS has not seen for this long; default 3 × the mDNS interval, ≥ 1 s */
+  addressBookAfterMs?: number
   /** multiaddrs (with /p2p/<id>) dialled at start, on re-enable and after drops */
   bootstrap?: string[]
   /** largest accepted frame payload, default 16 MiB */
@@ -52,16 +59,37 @@ export class MeshNode extends MeshEvents {
   readonly #membership: Membership
   readonly #backoff: Backoff
   readonly #bootstrap: string[]
+  readonly #reach: PeerReach
+  #discovery: LanDiscovery | undefined
   #enabled = true
   #stopped = false
 
-  private constructor(libp2p: Libp2p, adapter: MeshNetworkAdapter, init: MeshInit, backoff: Backoff) {
+  private constructor(
+    libp2p: Libp2p,
+    adapter: MeshNetworkAdapter,
+    init: MeshInit,
+    backoff: Backoff,
+    discovery: LanDiscovery | undefined,
+  ) {
     super()
     this.libp2p = libp2p
     this.adapter = adapter
     this.#membership = init.membership
     this.#backoff = backoff
     this.#bootstrap = init.bootstrap ?? []
+    this.#reach = new PeerReach(
+      {
+        libp2p,
+        peerId: libp2p.peerId.toString(),
+        isEnabled: () => this.enabled,
+        admitted: (remote) => refusal(this.#gate(), remote) === undefined,
+        changed: () => this.emitPeers(),
+        bookChanged: (entries) => this.dispatchEvent(new AddressesEvent(entries)),
+      },
+      init.addressBook,
+      init.addressBookAfterMs ?? Math.max(1_000, 3 * (init.mdns?.interval ?? 10_000)),
+    )
+    this.#discovery = discovery
   }
 
   static async create(init: MeshInit): Promise<MeshNode> {
@@ -72,6 +100,7 @@ export class MeshNode extends MeshEvents {
       onRefused: (peer: string, reason: string) => ref.node?.emitRefused(peer, reason),
     }
     const mdnsOn = init.mdns?.enabled ?? true
+    const found: { discovery?: LanDiscovery } = {}
     const libp2p = await createLibp2p({
       ...(init.privateKey === undefined ? {} : { privateKey: init.privateKey }),
       addresses: { listen: init.listen ?? ['/ip4/0.0.0.0/tcp/0'] },
@@ -83,10 +112,13 @@ export class MeshNode extends MeshEvents {
       connectionManager: { inboundConnectionThreshold: init.inboundConnectionThreshold ?? 100 },
       peerDiscovery: mdnsOn
         ? [
-            mdns({
-              interval: init.mdns?.interval ?? 10_000,
-              serviceTag: init.mdns?.serviceTag ?? 'clinic-mesh',
-            }),
+            lanDiscovery(
+              {
+                interval: init.mdns?.interval ?? 10_000,
+                serviceTag: init.mdns?.serviceTag ?? 'clinic-mesh',
+              },
+              (d) => (found.discovery = d),
+            ),
           ]
         : [],
       services: { identify: identify() },
@@ -105,7 +137,7 @@ export class MeshNode extends MeshEvents {
       },
       onSessionClosed: (remote, error) => ref.node?.sessionClosed(remote, error),
     })
-    const node = new MeshNode(libp2p, adapter, init, backoff)
+    const node = new MeshNode(libp2p, adapter, init, backoff, found.discovery)
     ref.node = node
     await node.#start()
     return node
@@ -123,7 +155,7 @@ export class MeshNode extends MeshEvents {
     return this.libp2p.getMultiaddrs().map((m) => m.toString())
   }
 
-  /** Devices with a live sync session, named from their enrolment. */
+  /** Devices with a live sync session, named from their enrolment, with how each was reached. */
   peers(): MeshPeer[] {
     return this.adapter.sessions().flatMap(({ remote, handshake }) =>
       handshake === undefined
@@ -133,14 +165,38 @@ export class MeshNode extends MeshEvents {
               id: remote,
               name: this.#membership.deviceName(remote) ?? handshake.deviceName,
               repoPeerId: handshake.peerId,
+              foundBy: this.#reach.foundBy(remote),
             },
           ],
     )
   }
 
-  /** Dials a device by multiaddr (with /p2p/<peer id>). Rejects if it is refused or unreachable. */
-  async dial(address: string): Promise<void> {
-    await this.libp2p.dial(multiaddr(address))
+  /**
+   * Dials a device by multiaddr (an admin's "connect to …"; `/p2p/<peer id>` optional: the clinic's private
+   * network and the membership gate still decide). Rejects if it is refused or unreachable. Returns the peer id.
+   */
+  async dial(address: string): Promise<string> {
+    const conn = await this.libp2p.dial(multiaddr(address))
+    const remote = conn.remotePeer.toString()
+    this.#reach.reached(remote, 'manual', true)
+    return remote
+  }
+
+  /** The address book (peer id → multiaddrs): persist it and pass it back as `addressBook` at the next start. */
+  addresses(): Record<string, string[]> {
+    return this.#reach.book.entries()
+  }
+
+  /** How discovery is doing, and why no device is in reach when none is. */
+  discovery(): MeshDiscoveryStatus {
+    const mdns = this.#discovery?.status() ?? null
+    return {
+      addresses: this.#discovery?.addresses() ?? this.multiaddrs(),
+      mdns,
+      multicastRoute: mdns?.links.find((l) => l.address === null)?.ok ?? false,
+      addressBook: { peers: this.#reach.book.size, triedAt: this.#reach.triedAt },
+      alone: aloneReason(this.peers().length, this.enabled, mdns),
+    }
   }
 
   /** Work offline (false): closes every mesh connection and refuses new ones until set true again. */
@@ -164,6 +220,7 @@ export class MeshNode extends MeshEvents {
     if (this.#stopped) return
     this.#stopped = true
     this.#backoff.cancelAll()
+    this.#reach.stop()
     this.#membership.removeEventListener('change', this.#onMembership)
     this.adapter.disconnect()
     await this.libp2p.stop()
@@ -174,11 +231,22 @@ export class MeshNode extends MeshEvents {
       maxInboundStreams: 4,
       maxOutboundStreams: 4,
     })
+    // libp2p also says peer:discovery for any peer new to its store (an inbound caller): only our mDNS means mDNS
     this.libp2p.addEventListener('peer:discovery', (evt) => this.#tryDial(evt.detail.id))
+    this.#discovery?.addEventListener('peer', (evt) => this.#discovered(evt.detail))
     this.libp2p.addEventListener('peer:connect', (evt) => this.#open(evt.detail))
+    this.libp2p.addEventListener('peer:disconnect', (evt) => this.#reach.disconnected(evt.detail.toString()))
+    this.libp2p.addEventListener('connection:open', (evt) => this.#reach.opened(evt.detail))
     this.#membership.addEventListener('change', this.#onMembership)
     await this.libp2p.start()
     this.#redialKnown()
+    this.#reach.start()
+  }
+
+  #discovered(info: { id: PeerId; multiaddrs: { toString(): string }[] }): void {
+    const addrs = info.multiaddrs.map((m) => m.toString())
+    const connected = this.libp2p.getConnections(info.id).length > 0
+    if (this.#reach.announced(info.id.toString(), addrs, connected)) this.#tryDial(info.id, 'mdns')
   }
 
   #inbound(stream: Stream, connection: Connection): void {
@@ -220,10 +288,15 @@ export class MeshNode extends MeshEvents {
       .catch(() => this.#retry(peer))
   }
 
-  #tryDial(peer: PeerId): void {
+  #tryDial(peer: PeerId, via?: FoundBy): void {
     const remote = peer.toString()
     if (refusal(this.#gate(), remote) !== undefined || this.libp2p.getConnections(peer).length > 0) return
-    this.libp2p.dial(peer).catch(() => this.#retry(peer))
+    this.libp2p
+      .dial(peer)
+      .then(() => {
+        if (via !== undefined) this.#reach.reached(remote, via)
+      })
+      .catch(() => this.#retry(peer))
   }
 
   #retry(peer: PeerId): void {

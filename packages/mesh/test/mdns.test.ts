@@ -24,7 +24,16 @@ it('two tablets on one link find each other by mDNS and sync a chart', async () 
   const [r1, r2] = [repoOn(n1, 'reception'), repoOn(n2, 'triage')] // the repos start the sync protocol
   repos.push(r1, r2)
   await Promise.all([syncedWith(n1, [d2.id]), syncedWith(n2, [d1.id])])
-  expect(n1.peers()).toEqual([{ id: d2.id, name: 'Triage', repoPeerId: 'triage' }])
+  expect(n1.peers()).toEqual([
+    { id: d2.id, name: 'Triage', repoPeerId: 'triage', foundBy: expect.stringMatching(/^(mdns|inbound)$/) },
+  ])
+  // the side that was dialled learns on the next answer that mDNS reaches the other too
+  await eventually(() => [n1, n2].every((n) => n.peers()[0]?.foundBy === 'mdns'), {
+    on: [
+      [n1, 'peers'],
+      [n2, 'peers'],
+    ],
+  })
   const chart = r1.create<{ name: string; allergies: string[] }>({ name: 'Amina', allergies: [] })
   const remote = await findShared<{ name: string; allergies: string[] }>(r2, chart.url)
   expect(remote.doc().name).toBe('Amina')

@@ -1,6 +1,7 @@
 import {
   DevicesReplySchema,
   JoinOfferSchema,
+  MeshDialReplySchema,
   RevokeDeviceReplySchema,
   SessionReplySchema,
   UpdateUserReplySchema,
@@ -8,6 +9,7 @@ import {
   type CreateUserRequest,
   type DevicesReply,
   type JoinOffer,
+  type MeshDialReply,
   type RevokeDeviceReply,
   type SessionReply,
   type UpdateUserReply,
@@ -32,9 +34,12 @@ export const adminApi = {
   revoke: (peerId: string, reason: string): Promise<RevokeDeviceReply> =>
     api('POST', '/api/devices/revoke', RevokeDeviceReplySchema, { peerId, reason }),
   joinCode: (): Promise<JoinOffer> => api('POST', '/api/join-codes', JoinOfferSchema, {}, SLOW_MS),
+  /** "Connect to …": another tablet by `IPv4:port` when they do not find each other (multicast blocked) */
+  dial: (address: string): Promise<MeshDialReply> =>
+    api('POST', '/api/mesh/dial', MeshDialReplySchema, { address }, SLOW_MS),
 }
 
-export type AdminAction = 'load' | 'create-user' | 'update-user' | 'revoke' | 'join-code'
+export type AdminAction = 'load' | 'create-user' | 'update-user' | 'revoke' | 'join-code' | 'connect'
 
 /** An admin API error in plain words for the person at the tablet (branches on the stable error `name`). */
 export function explainAdminError(err: unknown, action: AdminAction): string {
@@ -46,6 +51,12 @@ export function explainAdminError(err: unknown, action: AdminAction): string {
       return 'A user with this name already exists. Use another name (for example add the surname).'
     case 'UnknownUserError':
       return 'This user is not in the clinic register any more. Reload the list.'
+    case 'PeerUnreachableError':
+      return 'No tablet of this clinic answered at that address. Check the address on the other tablet’s Admin screen and that both are on the same network.'
+    case 'InvalidInputError':
+      if (action === 'connect')
+        return 'Type the address as four numbers and a port, for example 169.254.10.2:41234.'
+      return explainNodeError(err)
     case 'AdminKeyUnavailableError':
       return action === 'revoke'
         ? 'Devices are revoked on the clinic’s admin device: this tablet does not hold the clinic admin key.'

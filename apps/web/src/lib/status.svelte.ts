@@ -1,10 +1,30 @@
 import type { WebSocketClientAdapter } from '@automerge/automerge-repo-network-websocket'
-import { StatusReplySchema, type StatusReply } from '@clinic-mesh/contracts'
+import { StatusReplySchema, type AloneReason, type FoundBy, type StatusReply } from '@clinic-mesh/contracts'
 import { api } from './api.js'
 
 export interface Peer {
   id: string
   name: string
+  /** how the device node reached it */
+  foundBy: FoundBy
+}
+
+/** How a peer was reached, as the status bar says it. */
+export const FOUND_BY_LABEL: Record<FoundBy, string> = {
+  mdns: 'found on the network',
+  'address-book': 'by its last known address',
+  manual: 'connected by address',
+  inbound: 'it connected to us',
+}
+
+/** Why no other device is in reach, as the status bar says it. */
+export const ALONE_LABEL: Record<AloneReason, string> = {
+  'mesh-off': 'sharing with other tablets is switched off on this device',
+  'no-interface': 'no network is up on the clinic device (turn on Wi-Fi or plug in a cable)',
+  'multicast-failing':
+    'this network does not let devices find each other; an admin can connect a tablet by its address',
+  'nothing-answering':
+    'no other tablet answered: check they are switched on and on the same network, or connect one by its address',
 }
 
 /** What the device node says about sync, as last heard, plus whether this browser can reach the node. */
@@ -15,6 +35,10 @@ export interface SyncSnapshot {
   device: boolean
   deviceName: string
   peers: Peer[]
+  /** why no peer is in reach (undefined: not known) */
+  alone: AloneReason | null | undefined
+  /** the device node's mesh addresses as `IPv4:port` (what another tablet's "connect to" takes) */
+  meshAddresses: string[]
   relayReachable: boolean | undefined
   /** false when the device node runs without a relay (`relay.url` null): nothing to reach, nothing wrong. */
   relayConfigured: boolean | undefined
@@ -29,6 +53,8 @@ export function parseStatus(reply: StatusReply): Omit<SyncSnapshot, 'socket' | '
   if (reply.revoked === true) {
     return {
       peers: [],
+      alone: undefined,
+      meshAddresses: [],
       relayReachable: undefined,
       relayConfigured: undefined,
       pendingOps: undefined,
@@ -36,7 +62,12 @@ export function parseStatus(reply: StatusReply): Omit<SyncSnapshot, 'socket' | '
     }
   }
   return {
-    peers: reply.peers.map((p) => ({ id: p.id, name: p.name })),
+    peers: reply.peers.map((p) => ({ id: p.id, name: p.name, foundBy: p.foundBy })),
+    alone: reply.mesh.alone,
+    meshAddresses: reply.mesh.addresses.flatMap((a) => {
+      const m = /^\/ip4\/([\d.]+)\/tcp\/(\d+)/.exec(a)
+      return m && m[1] !== '127.0.0.1' ? [`${m[1]}:${m[2]}`] : []
+    }),
     relayReachable: reply.relay.reachable,
     relayConfigured: reply.relay.url !== null,
     pendingOps: reply.ledger.pending,
@@ -51,6 +82,8 @@ export class SyncStatus {
     device: false,
     deviceName: '',
     peers: [],
+    alone: undefined,
+    meshAddresses: [],
     relayReachable: undefined,
     relayConfigured: undefined,
     pendingOps: undefined,

@@ -10,6 +10,56 @@ export type NetworkRequest = v.InferOutput<typeof NetworkRequestSchema>
 export const NetworkSchema = v.object({ mesh: v.boolean(), relay: v.boolean() })
 export const NetworkReplySchema = v.object({ network: NetworkSchema })
 
+/** How a synced device was reached: mDNS, the address book (mDNS silent), an admin's "connect to", or it dialled us. */
+export const FoundBySchema = v.picklist(['mdns', 'address-book', 'manual', 'inbound'])
+export type FoundBy = v.InferOutput<typeof FoundBySchema>
+
+/** Why no device is in reach: mesh switched off, no network interface up, mDNS cannot send, nobody answers. */
+export const AloneReasonSchema = v.picklist([
+  'mesh-off',
+  'no-interface',
+  'multicast-failing',
+  'nothing-answering',
+])
+export type AloneReason = v.InferOutput<typeof AloneReasonSchema>
+
+export const StatusPeerSchema = v.object({
+  id: v.string(),
+  name: v.string(),
+  peerId: v.string(),
+  foundBy: FoundBySchema,
+})
+
+/** The LAN side of the status: what this device listens on, how discovery does, why it is alone. */
+export const MeshStatusSchema = v.object({
+  /** this device's mesh addresses (multiaddrs), what an admin types on another tablet's "connect to" */
+  addresses: v.array(v.string()),
+  /** one mDNS socket per up IPv4 interface; `default` follows the routing table */
+  links: v.array(
+    v.object({
+      name: v.string(),
+      address: v.nullable(v.string()),
+      ok: v.boolean(),
+      error: v.nullable(v.string()),
+    }),
+  ),
+  /** the routing table has a way out for multicast (not needed: each interface has its own socket) */
+  multicastRoute: v.boolean(),
+  /** devices in the address book (dialled when mDNS finds nobody) */
+  addressBook: int(0),
+  /** null while at least one device is synced */
+  alone: v.nullable(AloneReasonSchema),
+})
+export type MeshStatus = v.InferOutput<typeof MeshStatusSchema>
+
+/** `POST /api/mesh/dial` (admin): "connect to" a device by `host:port` or multiaddr. */
+export const MeshDialRequestSchema = v.object({
+  address: v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(300)),
+})
+export type MeshDialRequest = v.InferOutput<typeof MeshDialRequestSchema>
+export const MeshDialReplySchema = v.object({ peerId: v.string(), address: v.string() })
+export type MeshDialReply = v.InferOutput<typeof MeshDialReplySchema>
+
 export const StatusDeviceSchema = v.object({ id: v.string(), name: v.string(), peerId: v.string() })
 
 export const RelayLinkStatusSchema = v.object({
@@ -40,8 +90,9 @@ export const LiveStatusReplySchema = v.object({
   }),
   /** the clinic directory document (the same as `clinic.directoryUrl`) */
   directoryUrl: v.nullable(v.string()),
-  peers: v.array(v.object({ id: v.string(), name: v.string(), peerId: v.string() })),
+  peers: v.array(StatusPeerSchema),
   network: NetworkSchema,
+  mesh: MeshStatusSchema,
   relay: RelayLinkStatusSchema,
   /** ledger operations this device wrote that the relay has not settled yet; `head`: its last sequence number */
   ledger: v.object({ pending: int(0), head: int(0) }),
