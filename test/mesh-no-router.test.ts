@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DeviceProcess, pollDevice } from './helpers/device-process.js'
-import { NetnsLab } from './helpers/netns.js'
+import { NetnsLab } from '@clinic-mesh/testing/netns'
 
 /**
  * Issue "No router, really": device processes in network namespaces on real (veth + bridge) links, static or

@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { promisify } from 'node:util'
+import { NetnsUnavailableError } from './errors.js'
 
 const run = promisify(execFile)
 
 /**
- * Network namespaces for tests on real interfaces: LANs are bridges in a hub namespace, devices are namespaces
+ * Network namespaces for tests and benches on real interfaces: LANs are bridges in a hub namespace, devices are namespaces
  * joined to them by veth pairs, with static addresses and no default route (no router). Names carry a random run id
  * (parallel runs do not meet); `destroy()` deletes every namespace made (their veths go with them).
  */
@@ -16,16 +17,19 @@ export class NetnsLab {
   readonly #ports = new Map<string, string[]>()
   #veths = 0
 
-  /** Fails (does not skip) with the reason when this machine cannot make namespaces: the tests need root. */
-  static async create(): Promise<NetnsLab> {
+  /**
+   * Fails (does not skip) with a NetnsUnavailableError saying why when this machine cannot make namespaces (they
+   * need root). `who` names what needs them, for that message.
+   */
+  static async create(who = 'the no-router tests'): Promise<NetnsLab> {
     const lab = new NetnsLab()
     try {
       await lab.namespace('probe')
     } catch (err) {
       await lab.destroy()
       const why = err instanceof Error ? err.message : String(err)
-      throw new Error(
-        `the no-router tests need network namespaces (run as root with iproute2: \`ip netns add\`): ${why}`,
+      throw new NetnsUnavailableError(
+        `${who} need network namespaces (run as root with iproute2: \`ip netns add\`): ${why}`,
         { cause: err },
       )
     }
