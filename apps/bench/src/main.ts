@@ -12,6 +12,7 @@ import { benchSearch } from './search-bench.js'
 import { benchAtRest } from './p6-bench.js'
 import { benchGatedNotes } from './gate-bench.js'
 import { benchFhirExport } from './fhir-bench.js'
+import { benchDiscovery } from './discovery-bench.js'
 
 const args = process.argv.slice(2)
 const json = args.includes('--json')
@@ -29,6 +30,7 @@ const suites: [string, () => Promise<BenchRow[]> | BenchRow[]][] = [
   ['P6', () => benchAtRest()],
   ['P8', () => benchGatedNotes()],
   ['P9', () => benchFhirExport()],
+  ['P10', () => benchDiscovery()],
 ]
 
 const rows: BenchRow[] = []

@@ -6,9 +6,9 @@ import { NetnsUnavailableError } from './errors.js'
 const run = promisify(execFile)
 
 /**
- * Network namespaces for tests and benches on real interfaces: LANs are bridges in a hub namespace, devices are namespaces
- * joined to them by veth pairs, with static addresses and no default route (no router). Names carry a random run id
- * (parallel runs do not meet); `destroy()` deletes every namespace made (their veths go with them).
+ * Network namespaces for tests and benches on real interfaces: LANs are bridges in a hub namespace, devices are
+ * namespaces joined to them by veth pairs, with static addresses and no default route (no router). Names carry a
+ * random run id (parallel runs do not meet); `destroy()` deletes every namespace made (their veths go with them).
  */
 export class NetnsLab {
   readonly run = randomBytes(3).toString('hex')
@@ -29,7 +29,7 @@ export class NetnsLab {
       await lab.destroy()
       const why = err instanceof Error ? err.message : String(err)
       throw new NetnsUnavailableError(
-        `${who} need network namespaces (run as root with iproute2: \`ip netns add\`): ${why}`,
+        `${who} cannot run without network namespaces (run as root with iproute2: \`ip netns add\`): ${why}`,
         { cause: err },
       )
     }
