@@ -36,6 +36,8 @@ export class PostgresStorageAdapter implements StorageAdapterInterface {
   readonly #ownsPool: boolean
   readonly #table: string
   #ready: Promise<void> | undefined
+  /** queries under way: `close()` lets them finish (a repo's debounced save may still run after its flush) */
+  readonly #pending = new Set<Promise<unknown>>()
 
   constructor(init: PostgresStorageInit) {
     const table = init.table ?? 'automerge_chunks'
@@ -105,8 +107,17 @@ export class PostgresStorageAdapter implements StorageAdapterInterface {
     )
   }
 
-  /** Ends the pool if the adapter made it (from a connection string); a pool passed in stays open. */
+  /**
+   * Waits for the operations under way, then ends the pool if the adapter made it (from a connection string); a pool
+   * passed in stays open. Call it after `repo.shutdown()`.
+   */
   async close(): Promise<void> {
+    // after each batch settles, let the microtasks drain (a compaction's removes follow its save) and look again
+    for (;;) {
+      await new Promise<void>((resolve) => setImmediate(resolve))
+      if (this.#pending.size === 0) break
+      await Promise.allSettled([...this.#pending])
+    }
     if (this.#ownsPool) await this.#pool.end()
   }
 
@@ -140,6 +151,21 @@ export class PostgresStorageAdapter implements StorageAdapterInterface {
   }
 
   async #query<R extends pg.QueryResultRow>(
+    op: string,
+    key: StorageKey,
+    text: string,
+    values: unknown[],
+  ): Promise<pg.QueryResult<R>> {
+    const pending = this.#run<R>(op, key, text, values)
+    this.#pending.add(pending)
+    try {
+      return await pending
+    } finally {
+      this.#pending.delete(pending)
+    }
+  }
+
+  async #run<R extends pg.QueryResultRow>(
     op: string,
     key: StorageKey,
     text: string,

@@ -1,6 +1,6 @@
 import { runStorageAdapterTests } from '@automerge/automerge-repo/helpers/tests/storage-adapter-tests.js'
 import { PostgresStorageAdapter } from '@clinic-mesh/storage-postgres'
-import { type PostgresCluster, startPostgresCluster } from '@clinic-mesh/testing'
+import { type PostgresCluster, runStorageExtraCases, startPostgresCluster } from '@clinic-mesh/testing'
 import pg from 'pg'
 import { afterAll, beforeAll } from 'vitest'
 
@@ -27,3 +27,18 @@ runStorageAdapterTests(async () => {
   await adapter.init()
   return { adapter, teardown: async () => void (await pool.query(`DROP TABLE ${table}`)) }
 }, 'PostgresStorageAdapter')
+
+runStorageExtraCases(
+  'PostgresStorageAdapter',
+  async () => {
+    const table = `extra_${++tables}`
+    const adapter = new PostgresStorageAdapter({ pool, table })
+    await adapter.init()
+    return {
+      adapter,
+      reopen: () => Promise.resolve(new PostgresStorageAdapter({ pool, table })),
+      teardown: async () => void (await pool.query(`DROP TABLE IF EXISTS ${table}`)),
+    }
+  },
+  { keepsEmptyChunks: true },
+)
