@@ -1,4 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process'
+import { rmSync } from 'node:fs'
 import { access, appendFile, chown, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -73,7 +74,11 @@ export async function startPostgresCluster(options: PostgresClusterOptions = {})
       // the server was not running: nothing to stop
     }
   }
-  const onExit = (): void => stopSync()
+  // a test process that dies without stop(): the server goes and the dir with it
+  const onExit = (): void => {
+    stopSync()
+    rmSync(dir, { recursive: true, force: true })
+  }
   const remove = async (): Promise<void> => {
     process.off('exit', onExit)
     await rm(dir, { recursive: true, force: true })
