@@ -6,7 +6,7 @@ import { Relay } from './relay.js'
 import { stderrLogger } from './logger.js'
 
 const USAGE =
-  'usage: relay --data DIR [--port N] [--host H] [--web-dist DIR] [--trust CLINIC=HEXKEY[,HEXKEY]]... [--trusted-only] [--allow-host NAME]... [--tls-cert FILE --tls-key FILE]'
+  'usage: relay --data DIR [--postgres URL] [--port N] [--host H] [--web-dist DIR] [--trust CLINIC=HEXKEY[,HEXKEY]]... [--trusted-only] [--allow-host NAME]... [--tls-cert FILE --tls-key FILE]'
 
 /** `--trust clinic-a=<hex>,<hex>`: a clinic's admin public keys, provisioned by the operator. */
 function parseTrust(values: string[]): Record<string, string[]> | undefined {
@@ -23,6 +23,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       data: { type: 'string' },
+      postgres: { type: 'string' },
       port: { type: 'string', default: '0' },
       host: { type: 'string', default: '127.0.0.1' },
       'web-dist': { type: 'string' },
@@ -49,6 +50,7 @@ async function main(): Promise<void> {
   }
   const relay = await Relay.start({
     dataDir: values.data,
+    ...(values.postgres ? { postgres: values.postgres } : {}),
     port,
     host: values.host,
     trust,
@@ -72,7 +74,10 @@ async function main(): Promise<void> {
     relay.stop().then(
       () => process.exit(0),
       (err: unknown) => {
-        stderrLogger('stop-failed', { error: err instanceof Error ? err.name : 'unknown' })
+        stderrLogger('stop-failed', {
+          error: err instanceof Error ? err.name : 'unknown',
+          message: err instanceof Error ? err.message : String(err),
+        })
         process.exit(1)
       },
     )

@@ -7,6 +7,7 @@ import { ReviewerCheck } from './reviewer-check.js'
 import type { AutomergeUrl, PeerId } from '@automerge/automerge-repo'
 import { Repo } from '@automerge/automerge-repo'
 import { NodeFSStorageAdapter } from '@automerge/automerge-repo-storage-nodefs'
+import { PostgresStorageAdapter } from '@clinic-mesh/storage-postgres'
 import { GuardedSyncServer } from '@clinic-mesh/sync-server'
 import { AccessMap } from './access-map.js'
 import type { RegistrationInput } from './request-bodies.js'
@@ -29,8 +30,13 @@ import { loadRelayKey, type RelayKey } from './relay-key.js'
 import { withIdentityRoute } from './identity-route.js'
 
 export interface RelayOptions {
-  /** Data directory: repo/ (automerge documents), settlement/ (checkpoints), clinics.json. */
+  /** Data directory: repo/ (automerge documents, unless `postgres`), settlement/ (checkpoints), clinics.json. */
   readonly dataDir: string
+  /**
+   * Keep the automerge documents in this PostgreSQL database (`--postgres URL`, table `automerge_chunks`) instead
+   * of dataDir/repo. Checkpoints, clinics.json and the relay key stay in dataDir.
+   */
+  readonly postgres?: string
   readonly port?: number
   readonly host?: string
   /** Where settlement checkpoints live (default: files under dataDir/settlement). */
@@ -71,10 +77,17 @@ export class Relay {
   readonly #log: Logger
   readonly #opts: RelayOptions
   readonly #key: RelayKey
+  readonly #postgres: PostgresStorageAdapter | undefined
   #shareTimer: NodeJS.Timeout | null = null
 
-  private constructor(opts: RelayOptions, registry: ClinicRegistry, key: RelayKey) {
+  private constructor(
+    opts: RelayOptions,
+    registry: ClinicRegistry,
+    key: RelayKey,
+    postgres: PostgresStorageAdapter | undefined,
+  ) {
     this.#opts = opts
+    this.#postgres = postgres
     this.#key = key
     this.#log = opts.logger ?? stderrLogger
     this.#registry = registry
@@ -88,7 +101,7 @@ export class Relay {
     })
     this.#sync = sync
     this.repo = new Repo({
-      storage: new NodeFSStorageAdapter(join(opts.dataDir, 'repo')),
+      storage: postgres ?? new NodeFSStorageAdapter(join(opts.dataDir, 'repo')),
       network: [sync],
       peerId: `relay-${process.pid}` as PeerId,
       // A sync server never announces; a peer gets only documents of its own clinic that it asks for.
@@ -130,7 +143,17 @@ export class Relay {
 
   static async start(opts: RelayOptions): Promise<Relay> {
     const registry = await ClinicRegistry.open(join(opts.dataDir, 'clinics.json'))
-    const relay = new Relay(opts, registry, await loadRelayKey(opts.dataDir))
+    // an unreachable database fails the start with PostgresStorageError, before any clinic is opened
+    const postgres = opts.postgres
+      ? new PostgresStorageAdapter({ connectionString: opts.postgres })
+      : undefined
+    try {
+      await postgres?.init()
+    } catch (err) {
+      await postgres?.close()
+      throw err
+    }
+    const relay = new Relay(opts, registry, await loadRelayKey(opts.dataDir), postgres)
     const wait = opts.startupWaitMs ?? 3000
     await Promise.all(
       registry.list().map(async (entry) => {
@@ -292,10 +315,21 @@ export class Relay {
     if (this.#shareTimer) clearTimeout(this.#shareTimer)
     for (const w of this.#watchers.values()) w.close()
     await Promise.all([...this.#watchers.values()].map((w) => w.settlement.close()))
-    await this.repo.flush()
-    this.#sync.close()
+    await this.#flushReady()
+    this.#sync.close() // disconnects the repo's only network adapter (what repo.shutdown() would do)
     this.#server.closeAllConnections()
     await new Promise<void>((resolve) => this.#server.close(() => resolve()))
-    await this.repo.shutdown()
+    await this.#flushReady()
+    await this.#postgres?.close()
+  }
+
+  /**
+   * `repo.flush()` of the documents that are ready: a plain flush (and `repo.shutdown()`) throws "DocHandle is not
+   * ready" when a document is still loading or being requested from a peer that just left, and a document that never
+   * loaded has nothing to save.
+   */
+  async #flushReady(): Promise<void> {
+    const ready = Object.values(this.repo.handles).filter((h) => h.isReady())
+    await this.repo.flush(ready.map((h) => h.documentId))
   }
 }
