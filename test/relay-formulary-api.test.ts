@@ -1,7 +1,7 @@
 import { tempDir, type TempDir } from '@clinic-mesh/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DeviceCluster, pollDevice, testPassword, type DeviceProcess } from './helpers/device-process.js'
-import { RelayProcess, type ApiReply, type RelayLogin } from './helpers/relay-process.js'
+import { RelayProcess, type ApiReply } from './helpers/relay-process.js'
 
 /**
  * Issue 15 #1: the central office keeps the formulary at the relay. A real relay process and one clinic (one device
@@ -50,7 +50,7 @@ describe('relay formulary API: read by the clinic reviewers, changed only by a s
         30_000,
       )
       expect(r.status).toBe(200)
-      tokens[name] = (r.body as RelayLogin).token
+      tokens[name] = r.body.token
     }
   }, 120_000)
 
@@ -78,13 +78,7 @@ describe('relay formulary API: read by the clinic reviewers, changed only by a s
     expect((await post(null, entry)).status).toBe(401)
     // a nurse does not sign in at the relay at all
     expect((await relay.login(clinic, 'nurse', testPassword('nurse'))).status).toBe(403)
-    const list = await relay.api<{ items: Item[] }>(
-      'GET',
-      '/api/formulary',
-      undefined,
-      undefined,
-      tokens.rev!,
-    )
+    const list = await relay.api<{ items: Item[] }>('GET', '/api/formulary', undefined, undefined, tokens.rev)
     expect(list.body.items.find((i) => i.item === entry.item)).toBeUndefined()
   })
 
@@ -105,7 +99,7 @@ describe('relay formulary API: read by the clinic reviewers, changed only by a s
       '/api/formulary',
       undefined,
       undefined,
-      tokens.rev!,
+      tokens.rev,
     )
     expect(list.status).toBe(200)
     expect(list.body.clinic).toBe(clinic)
