@@ -1,14 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import {
   ApprovalRequestSchema,
-  FormularyUpdateRequestSchema,
   InvalidInputError,
   RelayLoginRequestSchema,
   parseWith,
   type ConflictsReply,
-  type FormularyItem,
-  type FormularyReply,
-  type FormularyUpdateReply,
   type InventoryReply,
   type RelayLoginReply,
   type RegistrationReply,
@@ -21,8 +17,8 @@ import { clinicId, parseRegistration, parseResolution } from './request-bodies.j
 import type { ReviewerCheck } from './reviewer-check.js'
 import type { AccessMap } from './access-map.js'
 import type { ClinicWatcher } from './clinic-watcher.js'
-import { FORMULARY_ROLES } from './clinic-settlement.js'
 import { conflictView } from './conflict-view.js'
+import { formularyRoute } from './formulary-route.js'
 import { exportManifest, exportType, streamExport } from './fhir-export.js'
 import { serveConsole } from './console-files.js'
 import { RouteNotFoundError, UnknownClinicError } from './errors.js'
@@ -139,50 +135,6 @@ async function fhirExport(
   const started = Date.now()
   const count = await streamExport(w, type, res)
   log('fhir-export', { clinic: w.clinic, by, what: type, resources: count, ms: Date.now() - started })
-}
-
-/** The clinic's settled formulary, by name. */
-function formularyOf(w: ClinicWatcher): FormularyItem[] {
-  return Object.entries(w.settlement.engine.inventory().items)
-    .map(([item, e]) => ({ item, ...e }))
-    .sort((a, b) => a.name.localeCompare(b.name))
-}
-
-/**
- * `GET /api/formulary`: any signed-in reviewer of the clinic (or the operator) reads it. `POST /api/formulary`: a
- * signed-in supervisor or admin of the clinic adds, reprices or withdraws an item; the relay records it in its own log
- * under that user and role (the operator token names no person and is refused).
- */
-async function formulary(
-  host: RelayApiHost,
-  log: Logger,
-  p: Principal,
-  req: IncomingMessage,
-  res: ServerResponse,
-  q: URLSearchParams,
-): Promise<void> {
-  if (req.method === 'GET') {
-    const w = pickFor(host, p, q.get('clinic'))
-    const reply: FormularyReply = { clinic: w.clinic, items: formularyOf(w) }
-    return sendJson(res, 200, reply)
-  }
-  if (p.kind !== 'session')
-    throw new ForbiddenError(
-      'operator',
-      'a formulary change needs a signed-in supervisor or admin of the clinic',
-    )
-  if (!FORMULARY_ROLES.includes(p.session.role))
-    throw new ForbiddenError('role', `a ${p.session.role} may not change the formulary`)
-  const body = parseWith(FormularyUpdateRequestSchema, await readJson(req), 'request body')
-  const w = pickFor(host, p, body.clinic ?? null)
-  const out = w.settlement.updateFormulary({ ...body, user: p.session.user, role: p.session.role })
-  await w.settlement.requestSave() // an acknowledged change survives a crash
-  const entry = formularyOf(w).find((i) => i.item === body.item)
-  log('formulary-update', { clinic: w.clinic, by: p.session.user, item: body.item, status: body.status })
-  if (!out.settled || !entry)
-    throw new ForbiddenError('role', `the ledger refused the formulary change of ${p.session.user}`)
-  const reply: FormularyUpdateReply = { operation: out.operation.id, item: entry }
-  return sendJson(res, 201, reply)
 }
 
 async function route(
@@ -332,7 +284,7 @@ async function route(
     return sendJson(res, 200, reply)
   }
   if ((method === 'GET' || method === 'POST') && path === '/api/formulary')
-    return formulary(host, log, who(), req, res, q)
+    return formularyRoute((p, raw) => pickFor(host, p, raw), log, who(), req, res, q)
   if (method === 'GET' && (path === '/fhir/$export' || path.startsWith('/fhir/$export/')))
     return fhirExport(host, log, who(), req, res, path, q)
   if ((method === 'GET' || method === 'HEAD') && path !== '/api' && !path.startsWith('/api/'))
