@@ -10,6 +10,8 @@ import { parseArgs } from 'node:util'
 import { writeJsonAtomic } from './clinic-file.js'
 import { SECRET_ENV } from './storage-at-rest.js'
 import { DEMO_ROLES } from './auth-bootstrap.js'
+import { FormularySeedError } from './errors.js'
+import { seedFormulary } from './formulary-seed.js'
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url))
 const RELAY_MAIN = fileURLToPath(new URL('../../relay/dist/main.js', import.meta.url))
@@ -65,6 +67,24 @@ function launch(label: string, args: string[], env: NodeJS.ProcessEnv = process.
 }
 
 /**
+ * The starting formulary, entered on the founding device as the demo's admin once the clinic is open there (its
+ * sign-in answers 503 until then); a resumed demo finds every entry already there.
+ */
+async function seedWhenOpen(url: string): Promise<{ added: number; already: number }> {
+  const admin = { user: 'admin', password: 'admin-demo' }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await seedFormulary(url, admin)
+    } catch (err) {
+      // only "not open yet" (503) or "not answering yet" is worth another try: a refused password is not
+      const later = err instanceof FormularySeedError ? err.status === 503 : err instanceof TypeError
+      if (!later || attempt >= 40) throw err
+      await new Promise((r) => setTimeout(r, 500))
+    }
+  }
+}
+
+/**
  * `clinic-mesh demo`: one relay (when apps/relay is built) and three device nodes on this machine, each with its
  * own data directory under `.data/demo/`, meeting by mDNS on loopback. A second run resumes the same clinic,
  * keys and (when free) ports. Ctrl-C stops everything.
@@ -112,7 +132,8 @@ export async function runDemo(args: string[]): Promise<void> {
     children.push(relay.child)
     state.relayPort = Number(relay.line.port)
     relayUrl = `ws://127.0.0.1:${state.relayPort}`
-    process.stdout.write(`relay            ${relayUrl.replace('ws', 'http')}/api/status\n`)
+    // the reviewer console (the central office's screens) is the relay's page; its JSON status is at /api/status
+    process.stdout.write(`relay console    ${relayUrl.replace('ws', 'http')}/\n`)
   } else {
     process.stdout.write(
       'relay            not built yet (apps/relay/dist/main.js missing): running the mesh without it\n',
@@ -158,6 +179,17 @@ export async function runDemo(args: string[]): Promise<void> {
     return
   }
   await writeJsonAtomic(stateFile, state)
+  try {
+    const founder = `http://127.0.0.1:${state.ports[DEVICES[0]!]}`
+    const r = await seedWhenOpen(founder)
+    process.stdout.write(
+      `formulary        ${r.added + r.already} essential medicines (WHO Model List)${r.added ? `, ${r.added} entered now` : ''}\n`,
+    )
+  } catch (err) {
+    process.stderr.write(
+      `the starting formulary was not entered: ${err instanceof Error ? err.message : String(err)}\n`,
+    )
+  }
   process.stdout.write(
     `sign in as ${DEMO_ROLES.join(', ')} (password: <user>-demo, e.g. nurse-demo) or admin (admin-demo)\n`,
   )

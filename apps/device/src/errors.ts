@@ -99,3 +99,13 @@ export class PeerUnreachableError extends ClinicMeshError {
     super('PeerUnreachableError', message)
   }
 }
+
+/** Seeding the starting formulary through a device's API failed (login refused, an entry refused). */
+export class FormularySeedError extends ClinicMeshError {
+  /** The HTTP status that refused it (503: the clinic is still opening on that device: try again). */
+  readonly status: number
+  constructor(message: string, status: number) {
+    super('FormularySeedError', message)
+    this.status = status
+  }
+}

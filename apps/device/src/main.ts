@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { DeviceNode } from './device-node.js'
 import { runDemo } from './demo.js'
+import { seedFormulary } from './formulary-seed.js'
 import { ConfigError } from './errors.js'
 import { log } from './log.js'
 import { devicePeerId } from './device-config.js'
@@ -18,7 +19,9 @@ const USAGE = `usage:
                      [--join URL --join-code CODE]   (enrol through an admin device's one-time join code)
                      [--join-host ADDR]              (where this device offers join codes, default 0.0.0.0)
                      [--allow-host NAME]...          (a host name the web app is reached by, besides loopback and this machine's addresses)
-  clinic-mesh demo [--data DIR] [--base-port N]`
+  clinic-mesh demo [--data DIR] [--base-port N]
+  clinic-mesh seed-formulary --url http://HOST:PORT [--user admin]   (password in env CLINIC_MESH_ADMIN_PASSWORD)
+                     (the starting WHO essential-medicines formulary, entered through that device as an admin)`
 
 /** The device unlock secret: `--secret-file` (outside the data dir), else the env var; `--plain-storage` opts out. */
 async function protection(
@@ -165,8 +168,31 @@ process.on('unhandledRejection', (err) =>
   }),
 )
 
+/** `clinic-mesh seed-formulary`: the starting formulary through a running device's API, as an admin. */
+async function seed(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { url: { type: 'string' }, user: { type: 'string', default: 'admin' } },
+    strict: true,
+  })
+  const password = process.env.CLINIC_MESH_ADMIN_PASSWORD
+  if (!values.url || !password) {
+    console.error(USAGE)
+    process.exit(2)
+  }
+  const r = await seedFormulary(values.url.replace(/\/$/, ''), { user: values.user, password })
+  process.stdout.write(`${JSON.stringify({ event: 'formulary-seeded', ...r })}\n`)
+}
+
 const [command, ...rest] = process.argv.slice(2)
-const run = command === 'device' ? device(rest) : command === 'demo' ? runDemo(rest) : undefined
+const run =
+  command === 'device'
+    ? device(rest)
+    : command === 'demo'
+      ? runDemo(rest)
+      : command === 'seed-formulary'
+        ? seed(rest)
+        : undefined
 if (!run) {
   console.error(USAGE)
   process.exit(2)

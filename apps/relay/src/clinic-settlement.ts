@@ -1,4 +1,4 @@
-import type { ConflictId, DeviceId, LocationId, Role, UserId } from '@clinic-mesh/contracts'
+import type { ConflictId, DeviceId, ItemId, LocationId, Role, UserId } from '@clinic-mesh/contracts'
 import type { Approval, Conflict, Decision, Operation, SettlementRound } from '@clinic-mesh/ledger'
 import { DeviceLog, SettlementEngine, validateBatch, validateOperation } from '@clinic-mesh/ledger'
 import { ConflictNotOpenError, RelayHttpError } from './errors.js'
@@ -21,6 +21,20 @@ export interface ResolutionOutcome {
   readonly operation: Operation
   readonly error?: { readonly name: string; readonly message: string }
 }
+
+/** A formulary entry made at the relay by a signed-in supervisor or admin of the clinic (central office). */
+export interface FormularyInput {
+  readonly item: ItemId
+  readonly name: string
+  readonly price: number
+  readonly status: 'active' | 'withdrawn'
+  readonly controlled: boolean
+  readonly user: UserId
+  readonly role: Role
+}
+
+/** The roles that change the formulary at the relay (their sign-in is checked against the clinic's register). */
+export const FORMULARY_ROLES: readonly Role[] = ['admin', 'supervisor']
 
 export type RoundListener = (round: SettlementRound) => void
 
@@ -72,7 +86,15 @@ export class ClinicSettlement {
     const meta = cp?.meta ?? emptyMeta()
     meta.distrusted ??= {}
     // an operation whose signature failed is never applied: the engine raises it as an `unauthorized` conflict
-    const options = { distrust: (op: Operation): string | null => meta.distrusted?.[op.hash] ?? null }
+    const relayDevice = `relay-${clinic}` as DeviceId
+    const options = {
+      distrust: (op: Operation): string | null => meta.distrusted?.[op.hash] ?? null,
+      // the formulary authority: an admin (on a device, endorsed by the register), or a supervisor or admin signed in
+      // at the relay (the central office's screen), whose entries only the relay's own log carries
+      isAuthority: (op: Operation): boolean =>
+        op.role === 'admin' ||
+        (op.kind === 'formulary-update' && op.device === relayDevice && FORMULARY_ROLES.includes(op.role)),
+    }
     const engine = cp ? SettlementEngine.restore(cp.engine, options) : new SettlementEngine(options)
     return new ClinicSettlement(clinic, store, engine, meta, debounceMs)
   }
@@ -220,6 +242,30 @@ export class ClinicSettlement {
         error: { name: refusal.error, message: refusal.message },
       }
     return { outcome: 'resolved', conflict, operation: op }
+  }
+
+  /**
+   * A formulary entry from the central office: a `formulary-update` operation in the relay's own log under the
+   * signed-in user and role, settled at once. Returns the operation and the entry as now settled (null: refused).
+   */
+  updateFormulary(input: FormularyInput): { operation: Operation; settled: boolean } {
+    const session = { user: input.user, role: input.role, site: 'relay' as LocationId }
+    const log = new DeviceLog({ device: this.relayDevice, session, resume: this.#log.head() })
+    const op = validateOperation(
+      log.append({
+        kind: 'formulary-update',
+        item: input.item,
+        name: input.name,
+        price: input.price,
+        status: input.status,
+        controlled: input.controlled,
+      }),
+    )
+    this.#log = log
+    this.meta.relayHead = log.head()
+    this.#ingest([op])
+    const round = this.settleNow()
+    return { operation: op, settled: round.settled.includes(op.id) }
   }
 
   /** Write a checkpoint; calls made while one is being written coalesce into one more write. */

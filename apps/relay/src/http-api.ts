@@ -18,6 +18,7 @@ import type { ReviewerCheck } from './reviewer-check.js'
 import type { AccessMap } from './access-map.js'
 import type { ClinicWatcher } from './clinic-watcher.js'
 import { conflictView } from './conflict-view.js'
+import { formularyRoute } from './formulary-route.js'
 import { exportManifest, exportType, streamExport } from './fhir-export.js'
 import { serveConsole } from './console-files.js'
 import { RouteNotFoundError, UnknownClinicError } from './errors.js'
@@ -282,6 +283,8 @@ async function route(
     }
     return sendJson(res, 200, reply)
   }
+  if ((method === 'GET' || method === 'POST') && path === '/api/formulary')
+    return formularyRoute((p, raw) => pickFor(host, p, raw), log, who(), req, res, q)
   if (method === 'GET' && (path === '/fhir/$export' || path.startsWith('/fhir/$export/')))
     return fhirExport(host, log, who(), req, res, path, q)
   if ((method === 'GET' || method === 'HEAD') && path !== '/api' && !path.startsWith('/api/'))

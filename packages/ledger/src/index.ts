@@ -69,3 +69,5 @@ export {
   verifyConflictQueue,
   verifySettledInventory,
 } from './relay-signed.js'
+export type { EssentialMedicine } from './essential-medicines.js'
+export { ESSENTIAL_MEDICINES, essentialFormularyUpdate, medicineName } from './essential-medicines.js'

@@ -1,5 +1,7 @@
 import {
   ConflictsReplySchema,
+  FormularyReplySchema,
+  FormularyUpdateReplySchema,
   InventoryReplySchema,
   OkReplySchema,
   RelayLoginReplySchema,
@@ -7,6 +9,7 @@ import {
   ResolutionReplySchema,
   type ApprovalRequestSchema,
   type DecisionSchema,
+  type FormularyUpdateRequestSchema,
   type Input,
   type InventoryStateView,
   type Output,
@@ -36,6 +39,8 @@ export type Decision = Input<typeof DecisionSchema>
 export type Action = Decision['action']
 export type Approval = Input<typeof ApprovalRequestSchema>
 export type ResolutionRequest = ResolutionRequestBody
+export type { FormularyItem } from '@clinic-mesh/contracts'
+export type FormularyUpdate = Input<typeof FormularyUpdateRequestSchema>
 
 const TIMEOUT_MS = 8000
 
@@ -70,6 +75,8 @@ export const relayApi = {
   conflicts: () => call('GET', '/api/conflicts', ConflictsReplySchema),
   inventory: (clinic: string) =>
     call('GET', `/api/inventory?clinic=${encodeURIComponent(clinic)}`, InventoryReplySchema),
+  formulary: () => call('GET', '/api/formulary', FormularyReplySchema),
+  updateFormulary: (req: FormularyUpdate) => call('POST', '/api/formulary', FormularyUpdateReplySchema, req),
   resolve: (id: string, req: ResolutionRequest) =>
     call('POST', `/api/conflicts/${encodeURIComponent(id)}/resolution`, ResolutionReplySchema, req),
 }

@@ -25,6 +25,15 @@ const LABELS: Record<string, string> = {
   severity: 'Severity',
   substance: 'Allergy',
   notes: 'Notes',
+  // vital signs, as the triage form names them
+  temperatureC: 'Temperature (°C)',
+  pulseBpm: 'Pulse (beats/min)',
+  respRate: 'Breaths/min',
+  systolic: 'BP systolic (mmHg)',
+  diastolic: 'BP diastolic (mmHg)',
+  spo2: 'SpO₂ (%)',
+  weightKg: 'Weight (kg)',
+  takenAt: 'Time taken',
 }
 
 const PARENTS: Record<string, string> = {
@@ -41,6 +50,19 @@ export function fieldLabel(path: string[]): string {
   const parent = PARENTS[path[path.length - 3] ?? '']
   const label = LABELS[pair] ?? LABELS[last] ?? last
   return parent ? `${parent}: ${label.toLowerCase()}` : label
+}
+
+/**
+ * A record's refusal in the clinic's words: every dotted field path the records package names
+ * (`vitals.temperatureC must be 30 or more; vitals.pulseBpm ...`) becomes the label the screen shows
+ * ("Temperature (°C) must be 30 or more; Pulse (beats/min) ..."). Paths with no label are left as they are.
+ */
+export function plainFieldMessage(message: string): string {
+  return message.replace(/\b[a-z][A-Za-z0-9]*(?:\.[A-Za-z][A-Za-z0-9]*)+\b/g, (dotted) => {
+    const path = dotted.split('.')
+    const last = path[path.length - 1] ?? ''
+    return last in LABELS ? fieldLabel(path) : dotted
+  })
 }
 
 const ID_SYSTEMS: Record<string, string> = {

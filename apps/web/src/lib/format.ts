@@ -8,6 +8,29 @@ export function when(iso: string | undefined, now = new Date()): string {
   return `${d.toLocaleDateString([], { day: 'numeric', month: 'short' })} ${time}`
 }
 
+/**
+ * When the central office last confirmed this clinic's stock, or "not yet": before the first settlement the relay
+ * publishes the epoch (1 Jan 1970), which is not a time anyone confirmed anything.
+ */
+export function lastConfirmed(iso: string | undefined, now = new Date()): string {
+  if (!iso) return 'not yet'
+  const t = new Date(iso).getTime()
+  if (Number.isNaN(t) || t <= 0) return 'not yet'
+  return when(iso, now)
+}
+
+/**
+ * A lockout in local words from the node's "account locked until <ISO time>": "until 14:35 (in 15 minutes)".
+ * Undefined when the message names no time (the short back-off after one wrong password).
+ */
+export function lockedUntil(message: string, now = new Date()): string | undefined {
+  const iso = /locked until (\S+)/.exec(message)?.[1]
+  const t = iso === undefined ? NaN : new Date(iso).getTime()
+  if (Number.isNaN(t)) return undefined
+  const minutes = Math.max(1, Math.ceil((t - now.getTime()) / 60_000))
+  return `until ${when(iso, now)} (in ${minutes === 1 ? 'a minute' : `${minutes} minutes`})`
+}
+
 /** Age in whole years from a YYYY-MM-DD birth date. */
 export function age(birthDate: string, now = new Date()): string {
   const d = new Date(`${birthDate}T00:00:00`)

@@ -1,6 +1,6 @@
 import { OkReplySchema, type PasswordChangeRequest } from '@clinic-mesh/contracts'
 import { ApiError, api } from './api.js'
-import { when } from './format.js'
+import { lockedUntil } from './format.js'
 import { explainNodeError } from './node-errors.js'
 
 // the node checks the old password (scrypt), unwraps the signing key with it and seals it under the new one:
@@ -26,9 +26,9 @@ export function explainPasswordError(err: unknown): string {
       return 'Your current password is not right. Type it again.'
     case 'AccountLockedError': {
       // the node says "account locked until <ISO time>" for the 15-minute lockout, else a short back-off
-      const until = /locked until (\S+)/.exec(err.message)?.[1]
+      const until = lockedUntil(err.message)
       return until
-        ? `Too many wrong passwords: you are locked out on this tablet until ${when(until)}. If you forgot your password, ask the clinic admin.`
+        ? `Too many wrong passwords: you are locked out on this tablet ${until}. If you forgot your password, ask the clinic admin.`
         : 'A wrong password was typed just before: wait a few seconds, then try again.'
     }
     case 'ForbiddenError':
