@@ -144,6 +144,20 @@ export class ClinicSettlement {
     }
     const accepted: Operation[] = []
     for (const [i, op] of valid.entries()) {
+      // the relay's own log id carries the central office's formulary entries: no device log may take it
+      if (device === this.relayDevice) {
+        const message = `${device} is the relay's own log; a device log may not use that id`
+        this.#reject({
+          log: logUrl,
+          index: from + fresh.indexOf(op),
+          device,
+          reason: 'reserved-device',
+          field: 'device',
+          message,
+          at,
+        })
+        continue
+      }
       if (op.device !== device) {
         const message = `operation of ${op.device} in the log of ${device}`
         this.#reject({
