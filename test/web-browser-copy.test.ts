@@ -152,7 +152,7 @@ describe('web: the browser’s IndexedDB copy of the clinic', () => {
     const notes = page.getByTestId('notes')
     await notes.click()
     await page.keyboard.type(NOTE)
-    await expect.poll(() => notesOf(node, pid, eid), { timeout: 15_000 }).toBe(NOTE)
+    await expect.poll(() => notesOf(node, pid, eid), { timeout: 30_000 }).toBe(NOTE)
     // the browser's copy is there, in an encrypted database of its own (not the old clear `clinic-mesh`)
     await expect
       .poll(
@@ -160,7 +160,7 @@ describe('web: the browser’s IndexedDB copy of the clinic', () => {
           Object.entries(await databases(page)).filter(
             ([name, n]) => /^clinic-mesh-[0-9a-f]{16}$/.test(name) && n > 5,
           ).length,
-        { timeout: 10_000 },
+        { timeout: 30_000 },
       )
       .toBe(1)
     expect(Object.keys(await databases(page))).not.toContain('clinic-mesh')
