@@ -38,6 +38,11 @@ describe('web: two tablets on two device nodes share one encounter', () => {
     await nurse.getByLabel('Pulse (beats/min)').fill('104')
     await nurse.getByRole('button', { name: 'Save vital signs' }).click()
     await nurse.getByTestId('vitals').getByText('T 38.4 °C').waitFor()
+    // an adult's fever and fast pulse are highlighted, with the reason for a screen reader
+    expect(await nurse.getByTestId('abnormal-vital').allInnerTexts()).toEqual([
+      expect.stringContaining('T 38.4 °C ↑'),
+      expect.stringContaining('pulse 104 ↑'),
+    ])
 
     const clinician = await openTablet(web.browser, urlOf(b))
     await signIn(clinician, 'Dr Mwale', 'clinician')
