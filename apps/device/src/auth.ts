@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { IncomingMessage } from 'node:http'
@@ -8,7 +8,6 @@ import {
   type AdminUser,
   type CreateUserRequest,
   type LoginRequest,
-  type Role,
   type UpdateUserRequest,
   type UserId,
 } from '@clinic-mesh/contracts'
@@ -21,95 +20,41 @@ import {
   endorseUser,
   logout,
   nextVersion,
-  reconcileUsers,
   resolveUserId,
   rewrapUser,
-  userIdOf as userIdOfName,
   verifyPassword,
-  withoutVerifiers,
   type UserRecord,
   type Action,
-  type AttemptRecord,
   type PolicyContext,
-  type AttemptStore,
   type LoginPolicy,
   type ScryptParams,
   type Session,
-  type UserHighWater,
-  type UserRegister,
   type UserRegisterDoc,
 } from '@clinic-mesh/security'
 import { holdsAdminKeyFor, rewrapAdminKey, unlockAdminKey } from './admin-key.js'
 import { writeJsonAtomic } from './clinic-file.js'
 import { SigningKeyLockedError, UnauthenticatedError, UnknownUserError, UserExistsError } from './errors.js'
-import { log } from './log.js'
+import { VerifiedRegister } from './verified-register.js'
+
+import { ATTEMPTS_FILE, FileAttemptStore } from './login-attempts.js'
+import { userIdOf } from './user-id.js'
+import {
+  SESSION_MS,
+  SESSIONS_FILE,
+  tokenKey,
+  tokenOf,
+  type Principal,
+  type StoredSession,
+} from './auth-session.js'
+
+export { SESSION_COOKIE, SESSION_MS, SESSIONS_FILE, tokenOf, type Principal } from './auth-session.js'
+export { ATTEMPTS_FILE } from './login-attempts.js'
+export { userIdOf } from './user-id.js'
 
 /** The user register as a document (the security package's UserRegister plus a kind tag). */
 export type { UserRegisterDoc } from '@clinic-mesh/security'
 
-/** Who made a request: a logged-in user of this clinic. */
-export interface Principal {
-  user: UserId
-  name: string
-  role: Role
-}
-
-interface StoredSession extends Principal {
-  expiresAt: number
-}
-
-/** A shift: sessions end after 12 hours (a new login is a shift change). */
-export const SESSION_MS = 12 * 60 * 60 * 1000
-export const SESSION_COOKIE = 'cm_session'
-/** Files of the data dir holding this device's sessions (token hashes) and failed-login counters. */
-export const SESSIONS_FILE = 'sessions.json'
-export const ATTEMPTS_FILE = 'login-attempts.json'
-/**
- * The newest verified record of each user this device has seen (endorsement and credential versions): an older
- * record written back into the register never wins again, also after a restart. Staff names, roles, public keys,
- * endorsements and credential signatures only — no password verifier or wrapped key (those stay in the encrypted repo).
- */
-export const USER_VERSIONS_FILE = 'user-versions.json'
-
-/** `usr_<slug of the name>` (security package); a name without a letter or digit is bad input here. */
-export function userIdOf(name: string): UserId {
-  try {
-    return userIdOfName(name)
-  } catch {
-    throw new InvalidInputError('a user name needs at least one letter or digit')
-  }
-}
-
-const tokenKey = (token: string): string => createHash('sha256').update(token).digest('hex')
-
-/** A small JSON file of this device's failed-login counters (user ids and numbers only; not synced). */
-class FileAttemptStore implements AttemptStore {
-  readonly #file: string
-  #records: Record<string, AttemptRecord> | undefined
-
-  constructor(file: string) {
-    this.#file = file
-  }
-
-  async #load(): Promise<Record<string, AttemptRecord>> {
-    this.#records ??= await readFile(this.#file, 'utf8').then(
-      (t) => JSON.parse(t) as Record<string, AttemptRecord>,
-      () => ({}),
-    )
-    return this.#records
-  }
-
-  async get(userId: UserId): Promise<AttemptRecord | undefined> {
-    return (await this.#load())[userId]
-  }
-
-  async set(userId: UserId, record: AttemptRecord | undefined): Promise<void> {
-    const all = await this.#load()
-    if (record) all[userId] = record
-    else delete all[userId]
-    await writeJsonAtomic(this.#file, all)
-  }
-}
+export { USER_VERSIONS_FILE } from './verified-register.js'
 
 export interface DeviceAuthInit {
   dataDir: string
@@ -132,6 +77,8 @@ export interface DeviceAuthInit {
  */
 export class DeviceAuth {
   readonly #register: DocHandle<UserRegisterDoc>
+  /** The register as verified against the clinic's keys and this device's high-water marks. */
+  readonly #verified: VerifiedRegister
   readonly #flush: () => Promise<void>
   readonly #guard: LoginGuard
   readonly #sessionsFile: string
@@ -142,16 +89,7 @@ export class DeviceAuth {
   readonly #dataDir: string
   readonly #scrypt: ScryptParams | undefined
   readonly #now: () => number
-  readonly #rootKeys: readonly string[]
   /** The endorsed users, recomputed when the register changes (every request asks). */
-  #valid: UserRegister | undefined
-  /** High-water state: the newest verified record per user (in memory with credentials, on disk without). */
-  #held: UserHighWater
-  readonly #versionsFile: string
-  #saving: Promise<void> = Promise.resolve()
-  /** Records this device already wrote back over an older one (each at most once: no write ping-pong). */
-  readonly #restored = new Set<string>()
-  readonly #conflictsLogged = new Set<string>()
   /** A record with a random verifier at the password cost, checked for names not in the register. */
   get #unknownUser(): UserRecord {
     const cost = this.#scrypt ?? PASSWORD_SCRYPT
@@ -171,7 +109,7 @@ export class DeviceAuth {
     register: DocHandle<UserRegisterDoc>,
     init: DeviceAuthInit,
     sessions: Map<string, StoredSession>,
-    held: UserHighWater,
+    verified: VerifiedRegister,
   ) {
     this.#register = register
     this.#dataDir = init.dataDir
@@ -185,71 +123,12 @@ export class DeviceAuth {
     this.#sessionsFile = join(init.dataDir, SESSIONS_FILE)
     this.#sessions = sessions
     this.#scrypt = init.scrypt
-    this.#rootKeys = init.rootKeys
-    this.#held = held
-    this.#versionsFile = join(init.dataDir, USER_VERSIONS_FILE)
-    // verified at once (not at the next request): a record seen only briefly still raises the high-water mark
-    register.on('change', () => this.#refresh())
-    this.#refresh()
-  }
-
-  /**
-   * The register as this device believes it: only records endorsed by a clinic admin key or a valid admin user
-   * (any member device can write the document itself), and never older than the newest this device verified.
-   * Unendorsed records cannot log in, sign or be listed.
-   */
-  #endorsed(): UserRegister {
-    return this.#valid ?? this.#refresh()
-  }
-
-  /** Re-reads the register against the high-water state; persists a raised mark; writes a newer record back. */
-  #refresh(): UserRegister {
-    const doc = JSON.parse(JSON.stringify(this.#register.doc() ?? { users: {} })) as UserRegister
-    const r = reconcileUsers({ users: doc.users ?? {} }, this.#held, this.#rootKeys)
-    this.#held = r.held
-    this.#valid = r.users
-    if (r.changed) {
-      const snapshot = { users: withoutVerifiers(r.held) }
-      this.#saving = this.#saving
-        .then(() => writeJsonAtomic(this.#versionsFile, snapshot))
-        .catch((err: unknown) =>
-          log('user-versions-save-failed', { error: err instanceof Error ? err.name : 'unknown' }),
-        )
-    }
-    for (const id of r.conflicts) {
-      if (!this.#conflictsLogged.has(id)) log('user-record-conflict', { user: id })
-      this.#conflictsLogged.add(id)
-    }
-    const mark = (id: string): string => {
-      const u: { endorsement?: { signature: string }; credentialSignature?: string } | undefined =
-        r.users.users[id]
-      return `${id}:${u?.endorsement?.signature ?? ''}:${u?.credentialSignature ?? ''}`
-    }
-    const restore = r.stale.filter((id) => !this.#restored.has(mark(id)))
-    if (restore.length > 0) {
-      // an older (or no) record in the document: put the newest back, so devices that never saw it learn it too
-      for (const id of restore) this.#restored.add(mark(id))
-      const records = Object.fromEntries(
-        restore.map((id) => [id, JSON.parse(JSON.stringify(r.users.users[id])) as UserRecord]),
-      )
-      setImmediate(() => {
-        try {
-          this.#register.change((d) => {
-            d.users ??= {}
-            for (const [id, record] of Object.entries(records)) d.users[id] = record
-          })
-          for (const id of restore) log('user-record-restored', { user: id })
-        } catch (err) {
-          log('user-record-restore-failed', { error: err instanceof Error ? err.name : 'unknown' }) // e.g. the repo shut down meanwhile
-        }
-      })
-    }
-    return r.users
+    this.#verified = verified
   }
 
   /** The high-water state is on disk (a change an API call made is answered only once it is). */
   persisted(): Promise<void> {
-    return this.#saving
+    return this.#verified.persisted()
   }
 
   static async open(register: DocHandle<UserRegisterDoc>, init: DeviceAuthInit): Promise<DeviceAuth> {
@@ -258,16 +137,13 @@ export class DeviceAuth {
       (t) => JSON.parse(t) as Record<string, StoredSession>,
       () => ({}),
     )
-    const held = await readFile(join(init.dataDir, USER_VERSIONS_FILE), 'utf8').then(
-      (t) => (JSON.parse(t) as { users?: UserHighWater }).users ?? {},
-      () => ({}),
-    )
-    return new DeviceAuth(register, init, new Map(Object.entries(saved)), held)
+    const verified = await VerifiedRegister.open(register, init.rootKeys, init.dataDir)
+    return new DeviceAuth(register, init, new Map(Object.entries(saved)), verified)
   }
 
   /** Users as the admin screen lists them (no hashes or keys). */
   users(): AdminUser[] {
-    return Object.entries(this.#endorsed().users).map(([id, u]) => ({
+    return Object.entries(this.#verified.endorsed().users).map(([id, u]) => ({
       id,
       name: u.name,
       role: u.role,
@@ -276,13 +152,13 @@ export class DeviceAuth {
   }
 
   #endorsedUser(id: string): UserRecord | undefined {
-    const users = this.#endorsed().users
+    const users = this.#verified.endorsed().users
     return Object.hasOwn(users, id) ? users[id] : undefined
   }
 
   /** Ids in the register document that no valid endorsement chain vouches for: ignored here, shown to admins. */
   unendorsed(): string[] {
-    const valid = this.#endorsed().users
+    const valid = this.#verified.endorsed().users
     return Object.keys(this.#register.doc()?.users ?? {}).filter((id) => !Object.hasOwn(valid, id))
   }
 
@@ -360,7 +236,7 @@ export class DeviceAuth {
     if (!current) throw new UnknownUserError(`no user ${me.user}`)
     // the old password goes through the login guard: a wrong one backs off and locks like a failed sign-in; the key
     // that sign-in unlocked is re-wrapped under the new password
-    const session = await this.#guard.login(this.#endorsed(), me.user, oldPassword)
+    const session = await this.#guard.login(this.#verified.endorsed(), me.user, oldPassword)
     let record: UserRecord
     try {
       record = await rewrapUser(me.user, current, session.signingKey, newPassword, this.#scrypt)
@@ -378,20 +254,20 @@ export class DeviceAuth {
 
   /** After a write to the register: verified, its high-water mark on disk, the document flushed. */
   async #settled(): Promise<void> {
-    this.#refresh()
-    await this.#saving
+    this.#verified.refresh()
+    await this.#verified.persisted()
     await this.#flush()
   }
 
   /** In the register document, or known to this device (whose newest record of them the document may have lost). */
   hasUser(id: UserId): boolean {
-    return this.#register.doc()?.users?.[id] !== undefined || Object.hasOwn(this.#held, id)
+    return this.#register.doc()?.users?.[id] !== undefined || this.#verified.holds(id)
   }
 
   /** Offline login (user id or name + password) → a new session token for this device. */
   /** `input` as the contract's `LoginRequestSchema` parses it. */
   async login(input: LoginRequest): Promise<{ token: string; principal: Principal; expiresAt: number }> {
-    const register = this.#endorsed()
+    const register = this.#verified.endorsed()
     const id = input.user.startsWith('usr_') ? resolveUserId(register, input.user) : userIdOf(input.user)
     // an id not (yet) in the register — e.g. before it synced to a new tablet — does not count towards a lockout
     if (!Object.hasOwn(register.users, id)) {
@@ -462,7 +338,7 @@ export class DeviceAuth {
     if (!token) return undefined
     const s = this.#sessions.get(tokenKey(token))
     if (!s || s.expiresAt <= this.#now()) return undefined
-    const u = this.#endorsed().users[s.user]
+    const u = this.#verified.endorsed().users[s.user]
     if (!u || u.status !== 'active' || u.role !== s.role) return undefined
     return { user: s.user, name: s.name, role: s.role }
   }
@@ -480,17 +356,4 @@ export class DeviceAuth {
     for (const [k, s] of this.#sessions) if (s.expiresAt <= now) this.#sessions.delete(k)
     await writeJsonAtomic(this.#sessionsFile, Object.fromEntries(this.#sessions))
   }
-}
-
-/** The session token: `Authorization: Bearer …` or the `cm_session` cookie (browsers, including the /sync upgrade). */
-export function tokenOf(req: IncomingMessage): string | undefined {
-  const auth = req.headers.authorization
-  if (typeof auth === 'string' && auth.startsWith('Bearer ')) return auth.slice(7).trim() || undefined
-  const cookie = req.headers.cookie
-  if (typeof cookie !== 'string') return undefined
-  for (const part of cookie.split(';')) {
-    const [k, ...v] = part.trim().split('=')
-    if (k === SESSION_COOKIE) return v.join('=') || undefined
-  }
-  return undefined
 }

@@ -2,7 +2,6 @@ import { unwatchFile, watchFile } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { mkdir } from 'node:fs/promises'
-import { join } from 'node:path'
 import {
   Repo,
   isValidAutomergeUrl,
@@ -12,12 +11,11 @@ import {
   type DocumentId,
   type PeerId,
 } from '@automerge/automerge-repo'
-import type { ClinicDirectoryDoc, DeviceId, DocUrl, LocationId } from '@clinic-mesh/contracts'
-import { Membership, RevocationFile, createMeshNode, type MeshNode } from '@clinic-mesh/mesh'
+import type { ClinicDirectoryDoc, DeviceId, LocationId } from '@clinic-mesh/contracts'
+import type { Membership, MeshNode } from '@clinic-mesh/mesh'
 import type { ChartCollection } from '@clinic-mesh/records'
 import { ClinicStore, findDoc } from '@clinic-mesh/store'
 import { readClinicFile, updateClinicFile } from './clinic-file.js'
-import { ConfigError } from './errors.js'
 import { DeviceLedger } from './device-ledger.js'
 import { loadDevice, saveDeviceConfig, type DeviceConfig } from './device-config.js'
 import { handleRequest } from './api-router.js'
@@ -33,12 +31,13 @@ import { SyncGate } from './sync-gate.js'
 import { deferred } from './deferred.js'
 import { createClinicDocuments, summarizeOf } from './clinic-documents.js'
 import { auditHeadSigner, auditHeadVerifier } from './audit-keys.js'
-import { DeviceAuth, type UserRegisterDoc } from './auth.js'
-import { bootstrapUsers, loginPolicyFromEnv } from './auth-bootstrap.js'
-import { REVOCATIONS_FILE, wipeClinicDataRetrying } from './revocation.js'
+import type { DeviceAuth } from './auth.js'
+import { openClinicUsers } from './clinic-users.js'
+import { wipeClinicDataRetrying } from './revocation.js'
 import type { FaultReportingStorage } from '@clinic-mesh/storage-nodefs'
 import { openDeviceStorage } from './storage-at-rest.js'
-import { MeshAddressFile, meshPortOf, withRememberedPort } from './mesh-address-file.js'
+import { startDeviceMesh } from './device-mesh.js'
+import { followMembership } from './membership-follower.js'
 import type { DeviceNodeInit, MembershipDoc } from './device-node-init.js'
 import type { NodeHost } from './node-host.js'
 
@@ -156,61 +155,7 @@ export class DeviceNode implements NodeHost {
       config.relayKey = init.relayKey
       await saveDeviceConfig(init.dataDir, config)
     }
-    const enrolments = [config.enrolment]
-    if (config.clinicFile)
-      enrolments.push(
-        ...(await readClinicFile(config.clinicFile).then(
-          (c) => c.enrolments,
-          () => [],
-        )),
-      )
-    // revocations this device verified before: kept whatever the membership document says now
-    const revocations = new RevocationFile(join(init.dataDir, REVOCATIONS_FILE))
-    const membership = new Membership({
-      clinic: config.clinic,
-      adminPublicKeys: config.adminPublicKeys.map((k) => Buffer.from(k, 'hex')),
-      enrolments,
-      revocations: await revocations.load(),
-      onRevoked: (all) =>
-        void revocations
-          .save(all)
-          .catch((err: unknown) =>
-            log('revocations-save-failed', { error: err instanceof Error ? err.name : 'unknown' }),
-          ),
-    })
-    // the address book (DATA/address-book.json): peers' last-known addresses, and our port so theirs stay right
-    const addressFile = new MeshAddressFile(init.dataDir)
-    const known = await addressFile.load()
-    const listen = init.meshListen ?? ['/ip4/0.0.0.0/tcp/0']
-    const meshInit = {
-      deviceName: config.name,
-      membership,
-      clinicSecret: Buffer.from(config.clinicSecret, 'hex'),
-      privateKey,
-      addressBook: known.peers,
-      mdns: { enabled: true, interval: init.mdnsIntervalMs ?? 2_000, serviceTag: config.mdnsTag },
-    }
-    // the remembered port may be taken now: then any free one (peers find us by mDNS, and learn it again)
-    const mesh = await createMeshNode({
-      ...meshInit,
-      listen: withRememberedPort(listen, known.meshPort),
-    }).catch((err: unknown) => {
-      if (known.meshPort === null) throw err
-      log('mesh-port-taken', { port: known.meshPort })
-      return createMeshNode({ ...meshInit, listen })
-    })
-    const saveBook = (): void =>
-      void addressFile
-        .save({ meshPort: meshPortOf(mesh.multiaddrs()), peers: mesh.addresses() })
-        .catch((err: unknown) =>
-          log('address-book-save-failed', { error: err instanceof Error ? err.name : 'unknown' }),
-        )
-    mesh.on('addresses', saveBook)
-    if (meshPortOf(mesh.multiaddrs()) !== known.meshPort) saveBook()
-    // named mesh refusals in the node's JSON log (ids and error names only)
-    mesh.log = () => undefined
-    mesh.on('stream-error', (e) => log('mesh-stream-reset', { peer: e.peer, error: e.error.name }))
-    mesh.on('refused', (e) => log('mesh-peer-refused', { peer: e.peer, reason: e.reason }))
+    const { mesh, membership } = await startDeviceMesh(init, config, privateKey)
     const ref: { node?: DeviceNode } = {}
     const browsers = new BrowserSync({
       principal: (req) => (ref.node && !ref.node.revoked ? ref.node.auth?.principal(req) : undefined),
@@ -331,7 +276,7 @@ export class DeviceNode implements NodeHost {
       trust,
     )
     // users and audit before the store: `clinic.ready` (the store) promises that login works
-    const auth = await this.#openUsers(dir)
+    const auth = await openClinicUsers(this.repo, dir, this.config, this.#init.dataDir)
     this.audit = await DeviceAudit.open(this.repo, dir, this.config.deviceId, {
       signHead: auditHeadSigner(this.config.deviceId, this.peerId, this.deviceSigningKey),
       verifyHead: auditHeadVerifier(this.membership),
@@ -396,37 +341,6 @@ export class DeviceNode implements NodeHost {
   }
 
   /** The clinic admin secret key from the clinic file this device was started with (the founder's). */
-  async #clinicAdminKey(): Promise<Uint8Array> {
-    const clinic = this.config.clinicFile ? await readClinicFile(this.config.clinicFile) : undefined
-    if (!clinic?.adminSecretKey)
-      throw new ConfigError(
-        'the founding device needs the clinic admin key (its clinic file) to endorse the first users',
-      )
-    return Buffer.from(clinic.adminSecretKey, 'hex')
-  }
-
-  /** The clinic's user register (created with the clinic; the founder also creates the first admin). */
-  async #openUsers(dir: DocHandle<ClinicDirectoryDoc>): Promise<DeviceAuth> {
-    let url = dir.doc().users
-    if (!url) {
-      // a clinic created before users existed: the first device to open it adds the register
-      const created = this.repo.create<UserRegisterDoc>({ kind: 'user-register/1', users: {} })
-      dir.change((d) => {
-        d.users ??= created.url as string as DocUrl
-      })
-      url = dir.doc().users
-    }
-    const register = await findDoc<UserRegisterDoc>(this.repo, url as string as AutomergeUrl)
-    const auth = await DeviceAuth.open(register, {
-      dataDir: this.#init.dataDir,
-      rootKeys: this.config.adminPublicKeys,
-      flush: () => this.repo.flush([register.documentId]),
-      ...loginPolicyFromEnv(),
-    })
-    if (this.config.founder) await bootstrapUsers(auth, this.#init.dataDir, () => this.#clinicAdminKey())
-    return auth
-  }
-
   /** Feeds the clinic's membership document into the gater and records this device's own enrolment in it. */
   async #followMembership(dir: DocHandle<ClinicDirectoryDoc>): Promise<void> {
     const url = dir.doc().membership
@@ -434,45 +348,17 @@ export class DeviceNode implements NodeHost {
     const h = await findDoc<MembershipDoc>(this.repo, url as string as AutomergeUrl).catch(() => undefined)
     if (!h) return
     this.membershipDoc = h
-    const apply = (d: MembershipDoc): void => {
-      const plainRecords = JSON.parse(JSON.stringify(d)) as MembershipDoc
-      this.membership.update({
-        enrolments: Object.values(plainRecords.enrolments ?? {}),
-        revocations: Object.values(plainRecords.revocations ?? {}),
-      })
-      // a verified revocation of this very device: cut every link and wipe the clinic's data
-      if (this.membership.isRevoked(this.peerId) && !this.revoked) {
-        this.#selfRevoked().catch((err: unknown) =>
+    followMembership(h, {
+      membership: this.membership,
+      self: this.peerId,
+      enrolment: this.config.enrolment,
+      revoked: () => this.revoked,
+      stopped: () => this.#stopped,
+      onSelfRevoked: () =>
+        void this.#selfRevoked().catch((err: unknown) =>
           log('device-wipe-gave-up', { error: err instanceof Error ? err.name : 'unknown' }),
-        )
-        return
-      }
-      // a revocation this device holds but the document lost (a member deleted it): written back, once each
-      const lost = this.membership
-        .revocations()
-        .filter((r) => !plainRecords.revocations?.[r.devicePeerId] && !restored.has(r.devicePeerId))
-      if (lost.length > 0) {
-        for (const r of lost) restored.add(r.devicePeerId)
-        setImmediate(() => {
-          if (this.revoked || this.#stopped) return
-          h.change((doc) => {
-            doc.revocations ??= {}
-            for (const r of lost) doc.revocations[r.devicePeerId] = { ...r }
-          })
-          log('revocations-restored', { count: lost.length })
-        })
-      }
-    }
-    const restored = new Set<string>()
-    h.on('change', ({ doc }) => apply(doc))
-    apply(h.doc())
-    const me = this.config.enrolment
-    if (!h.doc().enrolments?.[me.devicePeerId]) {
-      h.change((d) => {
-        d.enrolments ??= {}
-        d.enrolments[me.devicePeerId] = { ...me }
-      })
-    }
+        ),
+    })
   }
 
   /** This device was revoked (lost or stolen tablet): stop syncing, wipe the clinic data, answer 410 from now on. */

@@ -1,13 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'
-import { isIPv4 } from 'node:net'
-import { decodeSyncMessage } from '@automerge/automerge'
-import type { Message, PeerId, PeerMetadata, Repo } from '@automerge/automerge-repo'
-import { WebSocketClientAdapter } from '@automerge/automerge-repo-network-websocket'
+import type { PeerId, Repo } from '@automerge/automerge-repo'
 import {
   ChallengeReplySchema,
-  ClinicMeshError,
   ErrorReplySchema,
   IdentityReplySchema,
   RegistrationReplySchema,
@@ -22,64 +18,11 @@ import {
   type RelayProof,
   type RelayProofKind,
 } from '@clinic-mesh/mesh'
-import WebSocket from 'ws'
-import { ConfigError } from './errors.js'
+import { RelayAuthError, RelayKeyMismatchError, checkRelayUrl, type RelayTransport } from './relay-url.js'
+import { OneShotAdapter } from './relay-socket.js'
+
+export { RelayAuthError, RelayKeyMismatchError, checkRelayUrl, type RelayTransport } from './relay-url.js'
 import { log } from './log.js'
-
-/**
- * The relay did not prove it holds the identity key this device trusts (`GET /api/identity`: no answer, a signature
- * that does not verify, or another key than the pinned one). Nothing is shared with it: no registration, no socket.
- */
-export class RelayAuthError extends ClinicMeshError {
-  constructor(message: string, name = 'RelayAuthError') {
-    super(name, message)
-  }
-}
-
-/**
- * The relay proved another identity key than the one this device pinned: it is not the relay this device
- * knows (a replaced or impersonated relay, or one that lost its data dir). The link stays down until an operator
- * looks (a new pin means editing the device's config: never silently).
- */
-export class RelayKeyMismatchError extends RelayAuthError {
-  constructor(message: string) {
-    super(message, 'RelayKeyMismatchError')
-  }
-}
-
-/** Transport options of the link: `ca` (PEM, `--relay-ca`) for a relay with a self-signed or private certificate. */
-export interface RelayTransport {
-  ca?: string | Buffer
-  /** `--insecure-relay`: allow `ws://`/`http://` to a host that is not loopback (development only). */
-  insecure?: boolean
-}
-
-const isLoopback = (host: string): boolean =>
-  host === 'localhost' ||
-  host.endsWith('.localhost') ||
-  host === '[::1]' ||
-  (isIPv4(host) && host.startsWith('127.'))
-
-/**
- * The relay URL a device may use: `wss://`/`https://` anywhere, `ws://`/`http://` only to loopback (127.0.0.0/8,
- * localhost, ::1) unless `insecure` (`--insecure-relay`). Throws `ConfigError` otherwise: whoever sits in the path of a
- * plain-text link reads every chart.
- */
-export function checkRelayUrl(url: string, insecure = false): void {
-  let u: URL
-  try {
-    u = new URL(url)
-  } catch {
-    throw new ConfigError(`--relay ${url} is not a URL (wss://HOST:PORT)`)
-  }
-  if (!['ws:', 'wss:', 'http:', 'https:'].includes(u.protocol))
-    throw new ConfigError(`--relay ${url}: use wss://HOST:PORT`)
-  if ((u.protocol === 'ws:' || u.protocol === 'http:') && !isLoopback(u.hostname) && !insecure) {
-    throw new ConfigError(
-      `--relay ${url} is plain text to a host that is not loopback: use wss:// (with --relay-ca FILE for a self-signed certificate), or --insecure-relay for development only`,
-    )
-  }
-}
 
 /** The relay's identity key as this device pins it (device config `relayKey`). */
 export interface RelayKeyPin {
@@ -118,96 +61,6 @@ export interface RelayStatus {
   lastError: string | null
   /** Link attempts made since start (each refused or failed one too). */
   attempts: number
-}
-
-/**
- * A WebSocket client adapter that never retries by itself (the link does, with backoff) and never throws from a
- * socket error (the stock adapter rethrows anything but ECONNREFUSED, which would kill the process).
- */
-class OneShotAdapter extends WebSocketClientAdapter {
-  readonly #relayOnly: () => readonly string[]
-  readonly #ca: string | Buffer | undefined
-  #readyNow = false
-  #markReady: () => void = () => {}
-  readonly #ready = new Promise<void>((resolve) => {
-    this.#markReady = () => {
-      this.#readyNow = true
-      resolve()
-    }
-  })
-
-  constructor(
-    url: string,
-    onOpen: () => void,
-    onClose: () => void,
-    relayOnly: () => readonly string[],
-    ca?: string | Buffer,
-  ) {
-    super(url, 3_600_000)
-    this.#relayOnly = relayOnly
-    this.#ca = ca
-    this.on('peer-candidate', () => this.#markReady())
-    const open = this.onOpen
-    this.onOpen = () => {
-      open()
-      onOpen()
-    }
-    this.onClose = () => {
-      if (this.remotePeerId) this.emit('peer-disconnected', { peerId: this.remotePeerId })
-      onClose()
-    }
-    this.onError = () => onClose()
-  }
-
-  override isReady(): boolean {
-    return this.#readyNow
-  }
-
-  override whenReady(): Promise<void> {
-    return this.#ready
-  }
-
-  /** One socket, opened with the link's TLS options (the stock adapter takes none, and retries on a timer). */
-  override connect(peerId: PeerId, peerMetadata?: PeerMetadata): void {
-    this.peerId = peerId
-    this.peerMetadata = peerMetadata ?? {}
-    const socket = new WebSocket(this.url, this.#ca === undefined ? {} : { ca: this.#ca })
-    socket.binaryType = 'arraybuffer'
-    socket.addEventListener('open', this.onOpen)
-    socket.addEventListener('close', this.onClose)
-    socket.addEventListener('message', this.onMessage)
-    socket.addEventListener('error', this.onError)
-    this.socket = socket
-    // like the stock adapter: unavailable documents are not held up by a relay that does not answer
-    setTimeout(() => this.#markReady(), 1000).unref()
-  }
-
-  /**
-   * A sync message carrying changes to a document only the relay writes is not sent: such a change can only be a
-   * member's forgery that reached this device over the mesh (devices ignore it: it does not verify), and the relay
-   * closes any socket that sends one — an honest device must not lose its link for passing it on.
-   */
-  override send(message: Message): void {
-    const m = message as { type: string; documentId?: string; data?: Uint8Array }
-    if (
-      (m.type === 'sync' || m.type === 'request') &&
-      m.documentId &&
-      m.data &&
-      this.#relayOnly().includes(m.documentId)
-    ) {
-      let changes = 1
-      try {
-        changes = decodeSyncMessage(m.data).changes.length
-      } catch {
-        // undecodable: not sent either
-      }
-      if (changes > 0) {
-        log('relay-only-change-withheld', { doc: m.documentId, changes })
-        return
-      }
-    }
-    super.send(message)
-  }
 }
 
 const MIN_BACKOFF_MS = 250

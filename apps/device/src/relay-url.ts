@@ -1,0 +1,58 @@
+import { isIPv4 } from 'node:net'
+import { ClinicMeshError } from '@clinic-mesh/contracts'
+import { ConfigError } from './errors.js'
+
+/**
+ * The relay did not prove it holds the identity key this device trusts (`GET /api/identity`: no answer, a signature
+ * that does not verify, or another key than the pinned one). Nothing is shared with it: no registration, no socket.
+ */
+export class RelayAuthError extends ClinicMeshError {
+  constructor(message: string, name = 'RelayAuthError') {
+    super(name, message)
+  }
+}
+
+/**
+ * The relay proved another identity key than the one this device pinned: it is not the relay this device
+ * knows (a replaced or impersonated relay, or one that lost its data dir). The link stays down until an operator
+ * looks (a new pin means editing the device's config: never silently).
+ */
+export class RelayKeyMismatchError extends RelayAuthError {
+  constructor(message: string) {
+    super(message, 'RelayKeyMismatchError')
+  }
+}
+
+/** Transport options of the link: `ca` (PEM, `--relay-ca`) for a relay with a self-signed or private certificate. */
+export interface RelayTransport {
+  ca?: string | Buffer
+  /** `--insecure-relay`: allow `ws://`/`http://` to a host that is not loopback (development only). */
+  insecure?: boolean
+}
+
+const isLoopback = (host: string): boolean =>
+  host === 'localhost' ||
+  host.endsWith('.localhost') ||
+  host === '[::1]' ||
+  (isIPv4(host) && host.startsWith('127.'))
+
+/**
+ * The relay URL a device may use: `wss://`/`https://` anywhere, `ws://`/`http://` only to loopback (127.0.0.0/8,
+ * localhost, ::1) unless `insecure` (`--insecure-relay`). Throws `ConfigError` otherwise: whoever sits in the path of a
+ * plain-text link reads every chart.
+ */
+export function checkRelayUrl(url: string, insecure = false): void {
+  let u: URL
+  try {
+    u = new URL(url)
+  } catch {
+    throw new ConfigError(`--relay ${url} is not a URL (wss://HOST:PORT)`)
+  }
+  if (!['ws:', 'wss:', 'http:', 'https:'].includes(u.protocol))
+    throw new ConfigError(`--relay ${url}: use wss://HOST:PORT`)
+  if ((u.protocol === 'ws:' || u.protocol === 'http:') && !isLoopback(u.hostname) && !insecure) {
+    throw new ConfigError(
+      `--relay ${url} is plain text to a host that is not loopback: use wss:// (with --relay-ca FILE for a self-signed certificate), or --insecure-relay for development only`,
+    )
+  }
+}
