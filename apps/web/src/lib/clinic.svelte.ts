@@ -39,7 +39,7 @@ export class Clinic {
 
   constructor(repo: Repo) {
     this.#repo = repo
-    this.refused = new RefusedWrites(repo)
+    this.refused = new RefusedWrites()
   }
 
   get store(): ClinicStore<ChartCollection> | undefined {

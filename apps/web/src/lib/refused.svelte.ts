@@ -1,6 +1,7 @@
-import type { DocHandle, DocumentId, Repo } from '@automerge/automerge-repo'
+import type { DocHandle, DocumentId } from '@automerge/automerge-repo'
 import { RefusalMessageSchema, tryParse } from '@clinic-mesh/contracts'
 import { fieldLabel } from './field-labels.js'
+import { markForDrop } from './dropped-copies.js'
 
 /** A refused change as kept for the user: what they wrote, in plain words, and why it was not saved. */
 export interface RefusedWrite {
@@ -19,21 +20,17 @@ const RESET_EVERY_MS = 10_000
  * A device node checks every change this browser sends against the user's role (docs/ARCHITECTURE.md, one write
  * path). When it refuses one, nothing of it is saved anywhere but here: the values go to localStorage and stay on
  * screen until the user dismisses them; the browser's own copy of that document, which holds the refused change,
- * is dropped and fetched again from the node, so the next edits sync.
+ * is dropped (before the reloaded page opens it: dropped-copies.ts) and fetched again from the node, so the next
+ * edits sync.
  */
 export class RefusedWrites {
   list = $state<RefusedWrite[]>(load())
-  readonly #repo: Repo
   readonly #watched = new WeakSet<object>()
-
-  constructor(repo: Repo) {
-    this.#repo = repo
-  }
 
   watch(handle: DocHandle<unknown>): void {
     if (this.#watched.has(handle)) return
     this.#watched.add(handle)
-    handle.on('ephemeral-message', ({ message }) => void this.#onMessage(handle.documentId, message))
+    handle.on('ephemeral-message', ({ message }) => this.#onMessage(handle.documentId, message))
   }
 
   dismiss(i: number): void {
@@ -41,7 +38,7 @@ export class RefusedWrites {
     save(this.list)
   }
 
-  async #onMessage(documentId: DocumentId, message: unknown): Promise<void> {
+  #onMessage(documentId: DocumentId, message: unknown): void {
     const m = tryParse(RefusalMessageSchema, message)
     if (!m) return // another ephemeral message, or not a refusal (@clinic-mesh/contracts sync/refusal.ts)
     const values = m.writes
@@ -58,7 +55,7 @@ export class RefusedWrites {
     const last = Number(sessionStorage.getItem(`${KEY}.reset.${documentId}`) ?? 0)
     if (Date.now() - last < RESET_EVERY_MS) return
     sessionStorage.setItem(`${KEY}.reset.${documentId}`, String(Date.now()))
-    await this.#repo.storageSubsystem?.removeDoc(documentId)
+    markForDrop(documentId) // removed before the reloaded page's repo opens it
     location.reload()
   }
 }

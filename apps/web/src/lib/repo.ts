@@ -4,6 +4,7 @@ import { IndexedDBStorageAdapter } from '@automerge/automerge-repo-storage-index
 import { WebCryptoStorageAdapter, importStorageKey } from '@clinic-mesh/storage-webcrypto'
 import { StorageKeyReplySchema } from '@clinic-mesh/contracts'
 import { ApiError, api } from './api.js'
+import { dropMarked } from './dropped-copies.js'
 
 /** Every IndexedDB database of this app starts with it (the old unencrypted one was exactly `clinic-mesh`). */
 const DB_PREFIX = 'clinic-mesh'
@@ -46,6 +47,7 @@ export async function openBrowserRepo(
   void deleteDatabases((n) => n !== name) // an older copy (the clear one, another key's): the node has everything
   const idb = new IndexedDBStorageAdapter(name)
   const storage = new WebCryptoStorageAdapter(idb, await importStorageKey(rawKey))
+  await dropMarked(storage) // a copy holding a refused change: fetched again from the node
   const repo = new Repo({ storage, network: [], peerId: tabPeerId() })
   let connected = false
   const connect = (): void => {
