@@ -10,10 +10,13 @@ export interface AdapterOptions {
   deviceName: string
   maxFrameBytes: number
   handshakeTimeoutMs?: number
-  /** the adapter reports ready when the first peer is announced, or this long after connect() */
+  /**
+   * the adapter reports ready once every peer connected at connect() has a session (or its stream ended), when
+   * the first peer is announced if none was connected, or this long after connect() at the latest
+   */
   readyAfterMs?: number
-  /** the Repo called connect(): open sync streams to every connected peer */
-  onConnect(): void
+  /** the Repo called connect(): open sync streams to every connected peer; returns those peers (libp2p ids) */
+  onConnect(): readonly string[] | void
   /** a session ended; `error` is set when the stream was reset */
   onSessionClosed(remote: string, error: Error | undefined): void
   /** a session's handshake completed */
@@ -34,6 +37,8 @@ export class MeshNetworkAdapter extends NetworkAdapter {
   #resolveReady: () => void = () => {}
   readonly #readyPromise = new Promise<void>((resolve) => (this.#resolveReady = resolve))
   #readyTimer: ReturnType<typeof setTimeout> | undefined
+  /** Peers connected when the repo attached whose session has not opened yet: a find() waits for them. */
+  readonly #expected = new Set<string>()
 
   constructor(opts: AdapterOptions) {
     super()
@@ -60,7 +65,9 @@ export class MeshNetworkAdapter extends NetworkAdapter {
     clearTimeout(this.#readyTimer)
     this.#readyTimer = setTimeout(() => this.#markReady(), this.#opts.readyAfterMs ?? 500)
     this.#readyTimer.unref?.()
-    this.#opts.onConnect()
+    this.#expected.clear()
+    for (const remote of this.#opts.onConnect() ?? [])
+      if (!this.#announcedRemote(remote)) this.#expected.add(remote)
   }
 
   send(message: Message): void {
@@ -128,6 +135,15 @@ export class MeshNetworkAdapter extends NetworkAdapter {
     for (const s of [...this.#sessions.values()]) if (s.remote === remote) s.abort(error)
   }
 
+  #announcedRemote(remote: string): boolean {
+    return [...this.#announced.values()].some((s) => s.remote === remote)
+  }
+
+  /** A peer expected at connect() has its session, or will not get one now: ready once none is left. */
+  #settled(remote: string): void {
+    if (this.#expected.delete(remote) && this.#expected.size === 0) this.#markReady()
+  }
+
   #markReady(): void {
     if (this.#ready) return
     this.#ready = true
@@ -146,7 +162,8 @@ export class MeshNetworkAdapter extends NetworkAdapter {
       this.emit('peer-disconnected', { peerId: hs.peerId })
     }
     this.emit('peer-candidate', { peerId: hs.peerId, peerMetadata: hs.peerMetadata })
-    this.#markReady()
+    if (this.#expected.size === 0) this.#markReady()
+    else this.#settled(session.remote)
     this.#opts.onSessionOpen(session.remote, hs)
   }
 
@@ -157,6 +174,7 @@ export class MeshNetworkAdapter extends NetworkAdapter {
       this.#announced.delete(peerId)
       this.emit('peer-disconnected', { peerId })
     }
+    if (!this.#sessions.has(session.remote)) this.#settled(session.remote)
     this.#opts.onSessionClosed(session.remote, error)
   }
 }

@@ -130,7 +130,7 @@ export class MeshNode extends MeshEvents {
       maxFrameBytes: init.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
       handshakeTimeoutMs: init.handshakeTimeoutMs,
       readyAfterMs: init.readyAfterMs,
-      onConnect: () => ref.node?.openAll(),
+      onConnect: () => ref.node?.openAll() ?? [],
       onSessionOpen: (remote) => {
         backoff.succeeded(remote)
         ref.node?.emitPeers()
@@ -268,9 +268,15 @@ export class MeshNode extends MeshEvents {
     return this.peerId < remote.toString()
   }
 
-  /** @internal called when the Repo connects the adapter */
-  openAll(): void {
-    for (const peer of this.libp2p.getPeers()) this.#open(peer)
+  /** @internal called when the Repo connects the adapter: the connected peers a session is expected with */
+  openAll(): string[] {
+    const expected: string[] = []
+    for (const peer of this.libp2p.getPeers()) {
+      if (!this.enabled || refusal(this.#gate(), peer.toString()) !== undefined) continue
+      expected.push(peer.toString())
+      this.#open(peer)
+    }
+    return expected
   }
 
   #open(peer: PeerId): void {

@@ -146,7 +146,9 @@ export class Session {
         } else if (this.handshake === undefined) {
           throw new HandshakeError(`a ${frame.kind} frame arrived before the handshake`)
         } else if (frame.kind === 'message') {
-          if (frame.message.senderId !== this.handshake.peerId) {
+          // automerge-repo forwards a document's ephemeral messages (presence) to its other peers with the
+          // originator's senderId: a tablet between two rooms relays them. Nothing else may name another repo.
+          if (frame.message.senderId !== this.handshake.peerId && frame.message.type !== 'ephemeral') {
             throw new MalformedFrameError('message senderId differs from the handshake peerId')
           }
           this.#hooks.onMessage(this, frame.message)

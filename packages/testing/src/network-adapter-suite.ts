@@ -132,6 +132,25 @@ export function runNetworkAdapterTests(name: string, setup: AdapterSetup, option
       await until(ha, (d) => d.text === 'v2 from carol', 'alice sees carol through bob')
     })
 
+    it("relays ephemeral messages across three peers with the originator's senderId", async () => {
+      const f = await start()
+      const [a, b, c] = [repo(0, f), repo(1, f), repo(2, f)]
+      await Promise.all([linked(b, ['alice', 'carol']), linked(a, ['bob']), linked(c, ['bob'])])
+      const ha = a.create<Doc>({ text: 'presence' })
+      const hc = await c.find<Doc>(ha.url)
+      await until(hc, (d) => d.text === 'presence', 'carol has the document')
+      const heard = nextEvent<{ senderId: string; message: unknown }>(hc, 'ephemeral-message', 10_000)
+      // carol's interest reaches alice through bob before alice broadcasts (bob forwards to the peers it syncs with)
+      await eventually(() => b.handles[ha.documentId] !== undefined, {
+        timeoutMs: 10_000,
+        what: 'bob holds it',
+      })
+      ha.broadcast({ here: 'alice' })
+      const got = await heard
+      expect(got.message).toEqual({ here: 'alice' })
+      expect(got.senderId).toBe('alice')
+    })
+
     it('announces a remote repo once (peer-candidate with its metadata)', async () => {
       const f = await start()
       const seen: Array<{ peerId: string; storageId?: string }> = []

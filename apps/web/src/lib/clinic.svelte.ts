@@ -1,4 +1,4 @@
-import type { DocHandle, Repo, AutomergeUrl } from '@automerge/automerge-repo'
+import type { DocHandle, Repo, AutomergeUrl, PeerId } from '@automerge/automerge-repo'
 import { StatusReplySchema, newId, type ClinicDirectoryDoc, type PatientId } from '@clinic-mesh/contracts'
 import { ClinicStore, duplicateKeysOf, findDoc, type PatientSummary } from '@clinic-mesh/store'
 import {
@@ -39,7 +39,7 @@ export class Clinic {
 
   constructor(repo: Repo) {
     this.#repo = repo
-    this.refused = new RefusedWrites()
+    this.refused = new RefusedWrites((id) => repo.peers.includes(id as PeerId))
   }
 
   get store(): ClinicStore<ChartCollection> | undefined {

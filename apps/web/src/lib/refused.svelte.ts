@@ -26,11 +26,22 @@ const RESET_EVERY_MS = 10_000
 export class RefusedWrites {
   list = $state<RefusedWrite[]>(load())
   readonly #watched = new WeakSet<object>()
+  readonly #fromNode: (senderId: string) => boolean
+
+  /**
+   * `fromNode` tells whether a sender is this browser's device node itself: automerge-repo forwards other peers'
+   * ephemeral messages with their originator's `senderId`, and only the node's own refusal may drop a copy.
+   */
+  constructor(fromNode: (senderId: string) => boolean) {
+    this.#fromNode = fromNode
+  }
 
   watch(handle: DocHandle<unknown>): void {
     if (this.#watched.has(handle)) return
     this.#watched.add(handle)
-    handle.on('ephemeral-message', ({ message }) => this.#onMessage(handle.documentId, message))
+    handle.on('ephemeral-message', ({ message, senderId }) => {
+      if (this.#fromNode(senderId)) this.#onMessage(handle.documentId, message)
+    })
   }
 
   dismiss(i: number): void {
