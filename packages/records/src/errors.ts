@@ -1,9 +1,12 @@
-import { ClinicMeshError } from '@clinic-mesh/contracts'
+import { ClinicMeshError, type InputIssue } from '@clinic-mesh/contracts'
 
 /** Helper input that fails validation (bad date, unknown enum value, implausible vital sign). Nothing was written. */
 export class InvalidRecordError extends ClinicMeshError {
-  constructor(message: string) {
+  /** Each broken rule with its dotted field path (`patient.birthDate`), when the input was checked field by field. */
+  readonly issues: readonly InputIssue[]
+  constructor(message: string, issues: readonly InputIssue[] = []) {
     super('InvalidRecordError', message)
+    this.issues = issues
   }
 }
 

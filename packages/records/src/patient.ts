@@ -12,7 +12,7 @@ import type {
   Sex,
 } from './types.js'
 import { PROBLEM_STATUSES, SEVERITIES, SEXES } from './types.js'
-import { requireBirthDate, requireEnum, requireText, optionalText } from './validate.js'
+import { requireBirthDate, requireEnum, requireNewPatient, requireText, optionalText } from './validate.js'
 import { imm, stamp, str } from './values.js'
 
 export interface IdentifierInput {
@@ -63,9 +63,8 @@ export function registerPatient(d: ChartCollection, input: RegisterPatientInput,
 
 /** The value `registerPatient` writes, validated, as a plain object (not yet in any document). */
 export function newChart(input: RegisterPatientInput, actor: Actor): { id: PatientId; chart: Chart } {
-  const name = nameParts(input?.given, input?.family)
-  const birthDate = requireBirthDate(input.birthDate)
-  const sex = requireEnum(input.sex, SEXES, 'sex')
+  const { given, family, birthDate, sex } = requireNewPatient(input)
+  const name = { given, family }
   const identifiers: { [key: string]: Identifier } = {}
   for (const i of input.identifiers ?? []) {
     const [key, value] = toIdentifier(i)

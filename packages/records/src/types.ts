@@ -1,5 +1,6 @@
 import type { ImmutableString } from '@automerge/automerge'
 import type { DeviceId, EncounterId, PatientId, PrescriptionId, UserId } from '@clinic-mesh/contracts'
+import { SEXES } from '@clinic-mesh/contracts'
 
 /**
  * A whole-value string stored as an Automerge scalar (`ImmutableString`): concurrent writes conflict and one wins,
@@ -21,7 +22,7 @@ export interface ActorRef {
   device: Imm<DeviceId>
 }
 
-export const SEXES = ['female', 'male', 'other', 'unknown'] as const
+export { SEXES }
 export type Sex = (typeof SEXES)[number]
 export const SEVERITIES = ['mild', 'moderate', 'severe'] as const
 export type Severity = (typeof SEVERITIES)[number]

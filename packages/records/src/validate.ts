@@ -1,6 +1,8 @@
 import {
   BirthDate,
   InvalidInputError,
+  NewPatientSchema,
+  SEXES,
   RecordText,
   VITAL_RANGES,
   VitalsSchema,
@@ -17,10 +19,9 @@ function parse<S extends Schema>(schema: S, value: unknown, field: string): Outp
     return parseWith(schema, value, field)
   } catch (err) {
     if (!(err instanceof InvalidInputError)) throw err
-    const words = err.issues
-      .map((i) => `${i.path === '' ? field : `${field}.${i.path}`} ${i.message}`)
-      .join('; ')
-    throw new InvalidRecordError(words || err.message)
+    const issues = err.issues.map((i) => ({ path: i.path === '' ? field : `${field}.${i.path}`, message: i.message }))
+    const words = issues.map((i) => `${i.path} ${i.message}`).join('; ')
+    throw new InvalidRecordError(words || err.message, issues)
   }
 }
 
@@ -47,6 +48,14 @@ export function requireEnum<T extends string>(value: unknown, allowed: readonly 
 /** `YYYY-MM-DD`, a real calendar date, not in the future, not before 1880. */
 export function requireBirthDate(value: unknown, today = new Date()): string {
   return parse(BirthDate(today), value, 'birthDate')
+}
+
+/** A new patient's name, birth date and sex, every broken rule reported at once (`patient.sex is required; ...`). */
+export function requireNewPatient(
+  input: unknown,
+  today = new Date(),
+): { given: string; family: string; birthDate: string; sex: (typeof SEXES)[number] } {
+  return parse(NewPatientSchema(today), input, 'patient')
 }
 
 export function requireVitals(values: VitalsValues): VitalsValues {

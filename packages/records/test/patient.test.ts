@@ -57,6 +57,24 @@ describe('registerPatient', () => {
     expect(Object.keys(doc.charts)).toEqual([])
   })
 
+  it('names every broken rule of a registration at once, each with its field', () => {
+    const doc = A.from(emptyCollection())
+    const err = thrown(() =>
+      A.change(doc, (d) =>
+        registerPatient(d, grace({ given: ' ', family: '', birthDate: '', sex: '' as never }), clerk),
+      ),
+    ) as Error & { issues?: { path: string; message: string }[] }
+    expect(err.name).toBe('InvalidRecordError')
+    expect(err.issues).toEqual([
+      { path: 'patient.birthDate', message: 'is required' },
+      { path: 'patient.sex', message: 'is required' },
+      { path: 'patient.given', message: 'or a family name is required' },
+    ])
+    expect(err.message).toBe(
+      'patient.birthDate is required; patient.sex is required; patient.given or a family name is required',
+    )
+  })
+
   it('rejects an actor without a device, and a registered id twice', () => {
     const doc = A.from(emptyCollection())
     expect(thrown(() => A.change(doc, (d) => registerPatient(d, grace(), actor('usr_x', '')))).name).toBe(

@@ -13,6 +13,10 @@ const LABELS: Record<string, string> = {
   'name/family': 'Family name',
   'patient/birthDate': 'Date of birth',
   'patient/sex': 'Sex',
+  given: 'Given name',
+  family: 'Family name',
+  birthDate: 'Date of birth',
+  sex: 'Sex',
   status: 'Status',
   text: 'Text',
   certainty: 'Certainty',
@@ -63,6 +67,27 @@ export function plainFieldMessage(message: string): string {
     const last = path[path.length - 1] ?? ''
     return last in LABELS ? fieldLabel(path) : dotted
   })
+}
+
+/** One broken rule of a form, in the clinic's words, with the field it belongs to (`birthDate`). */
+export interface FieldError {
+  field: string
+  text: string
+}
+
+/**
+ * Every broken rule an error names, one line each ("Date of birth is required", "Sex is required"): from the
+ * error's `issues` where the records package checked field by field, else its message in plain words.
+ */
+export function fieldErrors(err: unknown): FieldError[] {
+  const issues = (err as { issues?: unknown } | undefined)?.issues
+  if (Array.isArray(issues) && issues.length > 0) {
+    return (issues as { path: string; message: string }[]).map((i) => {
+      const path = i.path.split('.')
+      return { field: path[path.length - 1] ?? '', text: `${fieldLabel(path)} ${i.message}` }
+    })
+  }
+  return [{ field: '', text: plainFieldMessage(err instanceof Error ? err.message : String(err)) }]
 }
 
 const ID_SYSTEMS: Record<string, string> = {

@@ -15,17 +15,54 @@ export const RecordText = /* @__NO_SIDE_EFFECTS__ */ (max = 500) =>
     v.maxLength(max, `is longer than ${max} characters`),
   )
 
-/** `YYYY-MM-DD`, a real calendar date, not in the future, not before 1880. */
+/**
+ * `YYYY-MM-DD`, a real calendar date, not in the future, not before 1880. Stops at the first broken rule: an empty
+ * field is "required", not also "not a calendar date".
+ */
 export const BirthDate = /* @__NO_SIDE_EFFECTS__ */ (today: Date = new Date()) =>
+  v.config(
+    v.pipe(
+      v.string('is required'),
+      v.nonEmpty('is required'),
+      v.regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD'),
+      v.check((s) => {
+        const d = new Date(`${s}T00:00:00Z`)
+        return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s
+      }, 'is not a calendar date'),
+      v.check((s) => Number(s.slice(0, 4)) >= 1880, 'is implausibly early'),
+      v.check((s) => Date.parse(`${s}T00:00:00Z`) <= today.getTime(), 'is in the future'),
+    ),
+    { abortPipeEarly: true },
+  )
+
+/** Sex as registered (FHIR administrative gender). */
+export const SEXES = ['female', 'male', 'other', 'unknown'] as const
+
+const namePart = v.optional(
+  v.pipe(v.string('must be text'), v.trim(), v.maxLength(200, 'is longer than 200 characters')),
+  '',
+)
+
+/**
+ * A new patient's demographics, every rule at once (a registration form shows each broken one beside its field):
+ * a given or a family name, a plausible birth date, the sex chosen.
+ */
+export const NewPatientSchema = /* @__NO_SIDE_EFFECTS__ */ (today: Date = new Date()) =>
   v.pipe(
-    v.string('must be YYYY-MM-DD'),
-    v.regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD'),
-    v.check((s) => {
-      const d = new Date(`${s}T00:00:00Z`)
-      return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s
-    }, 'is not a calendar date'),
-    v.check((s) => Number(s.slice(0, 4)) >= 1880, 'is implausibly early'),
-    v.check((s) => Date.parse(`${s}T00:00:00Z`) <= today.getTime(), 'is in the future'),
+    v.object({
+      given: namePart,
+      family: namePart,
+      birthDate: BirthDate(today),
+      sex: v.picklist(SEXES, 'is required'),
+    }),
+    v.forward(
+      v.partialCheck(
+        [['given'], ['family']],
+        (p) => p.given !== '' || p.family !== '',
+        'or a family name is required',
+      ),
+      ['given'],
+    ),
   )
 
 /** Plausible ranges (inclusive) of each vital sign: outside them the value is almost surely a typo or a unit mix-up. */
