@@ -1,8 +1,8 @@
+import type { SEXES } from '@clinic-mesh/contracts'
 import {
   BirthDate,
   InvalidInputError,
   NewPatientSchema,
-  SEXES,
   RecordText,
   VITAL_RANGES,
   VitalsSchema,
@@ -19,7 +19,10 @@ function parse<S extends Schema>(schema: S, value: unknown, field: string): Outp
     return parseWith(schema, value, field)
   } catch (err) {
     if (!(err instanceof InvalidInputError)) throw err
-    const issues = err.issues.map((i) => ({ path: i.path === '' ? field : `${field}.${i.path}`, message: i.message }))
+    const issues = err.issues.map((i) => ({
+      path: i.path === '' ? field : `${field}.${i.path}`,
+      message: i.message,
+    }))
     const words = issues.map((i) => `${i.path} ${i.message}`).join('; ')
     throw new InvalidRecordError(words || err.message, issues)
   }
