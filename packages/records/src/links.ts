@@ -9,19 +9,42 @@ function samePair(link: PatientLink, a: string, b: string): boolean {
   return (x === a && y === b) || (x === b && y === a)
 }
 
+/** How a link is written when the two charts live in different collections (chart buckets). */
+export interface LinkOptions {
+  /**
+   * Only `a` is in this collection; `b` is in another one, where the caller records the same link (same `id`). A
+   * screen linking two patients of different buckets writes each bucket once.
+   */
+  readonly acrossBuckets?: boolean
+  /** The link's id (the same in every bucket that records it); new when absent. */
+  readonly id?: string
+}
+
 /**
  * Records that charts `a` and `b` are the same person. Both charts stay; the link is a record of its own.
  * Returns the id of the (new or already active) link.
  */
-export function linkPatients(d: ChartCollection, a: PatientId, b: PatientId, actor: Actor): string {
+export function linkPatients(
+  d: ChartCollection,
+  a: PatientId,
+  b: PatientId,
+  actor: Actor,
+  options: LinkOptions = {},
+): string {
   if (a === b) throw new InvalidRecordError('cannot link a patient to itself')
-  for (const id of [a, b]) if (!d.charts[id]) throw new UnknownRecordError(`no chart for patient ${id}`)
+  for (const id of options.acrossBuckets ? [a] : [a, b])
+    if (!d.charts[id]) throw new UnknownRecordError(`no chart for patient ${id}`)
   const { by, at } = stamp(actor)
   for (const [id, link] of Object.entries(d.links)) if (link.active && samePair(link, a, b)) return id
-  const id = newId('lnk')
+  const id = options.id ?? newId('lnk')
   const [x, y] = a < b ? [a, b] : [b, a]
   d.links[id] = { a: imm(x), b: imm(y), kind: imm('same-person'), by, at, active: true }
   return id
+}
+
+/** Whether an active same-person link between `a` and `b` is recorded in this collection. */
+export function areLinked(d: ChartCollection, a: string, b: string): boolean {
+  return Object.values(d.links).some((l) => l.active && samePair(l, a, b))
 }
 
 /** Marks every active link between `a` and `b` inactive (never deletes). Returns how many were deactivated. */

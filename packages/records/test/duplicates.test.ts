@@ -5,6 +5,7 @@ import {
   duplicateKeys,
   emptyCollection,
   findPossibleDuplicates,
+  areLinked,
   linkPatients,
   registerPatient,
   summarize,
@@ -90,6 +91,27 @@ describe('duplicate patients', () => {
     expect(
       thrown(() => A.change(doc, (d) => linkPatients(d, ids[0]!, 'pt_nope' as PatientId, clerk))).name,
     ).toBe('UnknownRecordError')
+  })
+
+  it('links two patients of different buckets with the same link, each bucket recording it once', () => {
+    const one = A.change(A.from(emptyCollection()), (d) => registerPatient(d, grace(), clerk))
+    const two = A.change(A.from(emptyCollection()), (d) => registerPatient(d, grace(), nurse))
+    const pa = Object.keys(one.charts)[0] as PatientId
+    const pb = Object.keys(two.charts)[0] as PatientId
+    // without saying so, the other chart must be here
+    expect(thrown(() => A.change(one, (d) => linkPatients(d, pa, pb, clerk))).name).toBe('UnknownRecordError')
+    let id = ''
+    const oneLinked = A.change(one, (d) => (id = linkPatients(d, pa, pb, clerk, { acrossBuckets: true })))
+    const twoLinked = A.change(two, (d) => linkPatients(d, pb, pa, clerk, { acrossBuckets: true, id }))
+    expect(Object.keys(twoLinked.links)).toEqual([id])
+    expect(areLinked(oneLinked, pb, pa) && areLinked(twoLinked, pa, pb)).toBe(true)
+    expect(
+      areLinked(
+        A.change(oneLinked, (d) => unlinkPatients(d, pa, pb, nurse)),
+        pa,
+        pb,
+      ),
+    ).toBe(false)
   })
 
   it('duplicateKeys are comparable across shards', () => {

@@ -7,6 +7,9 @@ import {
   registerPatient,
   openEncounter,
   summarize,
+  areLinked,
+  linkPatients,
+  unlinkPatients,
   type ReviewMarker,
   type Actor,
   type Chart,
@@ -17,6 +20,13 @@ import { api } from './api.js'
 import { RefusedWrites } from './refused.svelte.js'
 
 const DIRECTORY_KEY = 'clinic-mesh.directory'
+
+/** Two charts that may be one person (see `Clinic.duplicatePairs`). */
+export interface DuplicatePair {
+  a: PatientSummary
+  b: PatientSummary
+  linked: boolean
+}
 
 export type ClinicState = 'waiting-for-device' | 'loading' | 'ready' | 'error'
 
@@ -239,6 +249,50 @@ export class Clinic {
         patchInfo: { before: doc, after: doc, source: 'change' },
       })
     }
+  }
+
+  /**
+   * Pairs of charts that look like one person (same identifier, or same name, birth date and sex), e.g. registered
+   * on two tablets while they were apart; `linked` once someone recorded that they are the same person.
+   */
+  duplicatePairs(): DuplicatePair[] {
+    void this.version
+    const store = this.#store
+    if (!store) return []
+    const seen = new Set<string>()
+    const out: DuplicatePair[] = []
+    for (const group of store.index.duplicateGroups()) {
+      for (let i = 0; i < group.length; i++) {
+        for (let j = i + 1; j < group.length; j++) {
+          const [a, b] = [store.index.get(group[i]!), store.index.get(group[j]!)]
+          if (!a || !b || seen.has(`${a.id}|${b.id}`)) continue
+          seen.add(`${a.id}|${b.id}`)
+          const bucket = this.#loaded(a.id)
+          out.push({ a, b, linked: bucket !== undefined && areLinked(bucket, a.id, b.id) })
+        }
+      }
+    }
+    return out
+  }
+
+  /** Records that two charts are the same person, in the bucket of each (both charts stay; reversible). */
+  async link(a: PatientId, b: PatientId, actor: Actor): Promise<void> {
+    let id = ''
+    await this.#require().change(a, (d) => (id = linkPatients(d, a, b, actor, { acrossBuckets: true })))
+    await this.#require().change(b, (d) => linkPatients(d, b, a, actor, { acrossBuckets: true, id }))
+  }
+
+  /** Undoes `link`: the link stays on record as inactive, with who undid it and when. */
+  async unlink(a: PatientId, b: PatientId, actor: Actor): Promise<void> {
+    await this.#require().change(a, (d) => unlinkPatients(d, a, b, actor))
+    await this.#require().change(b, (d) => unlinkPatients(d, a, b, actor))
+  }
+
+  #loaded(pid: string): ChartCollection | undefined {
+    const store = this.#store
+    const url = store?.layout.chartBuckets[store.bucketIndexOf(pid)]
+    const h = url ? this.#watched.get(url) : undefined
+    return h?.isReady() ? h.doc() : undefined
   }
 
   /** Every chart bucket the browser holds right now, as snapshots. */
