@@ -109,3 +109,13 @@ export class FormularySeedError extends ClinicMeshError {
     this.status = status
   }
 }
+
+/**
+ * A browser's change would leave a prescription line that is not a valid coded line (no formulary item, no quantity,
+ * an empty dose...): the node refuses the whole sync message (issue 15, prescribing from the formulary).
+ */
+export class InvalidPrescriptionLineError extends ClinicMeshError {
+  constructor(message: string) {
+    super('InvalidPrescriptionLineError', message)
+  }
+}
