@@ -119,3 +119,22 @@ export class InvalidPrescriptionLineError extends ClinicMeshError {
     super('InvalidPrescriptionLineError', message)
   }
 }
+
+/**
+ * The signed prescription a dispense is made against does not verify on this node (its content changed after
+ * signing, a bad or missing signature, concurrent edits): nothing is dispensed. `reason` is records' VERIFY_REASONS code.
+ */
+export class PrescriptionVerificationError extends ClinicMeshError {
+  readonly reason: string
+  constructor(reason: string, message: string) {
+    super('PrescriptionVerificationError', message)
+    this.reason = reason
+  }
+}
+
+/** The lot (or item) chosen for a dispense is not the formulary item the prescription line prescribes. */
+export class LotNotPrescribedError extends ClinicMeshError {
+  constructor(message: string) {
+    super('LotNotPrescribedError', message)
+  }
+}
