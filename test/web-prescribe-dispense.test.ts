@@ -137,6 +137,7 @@ describe('web: prescribe from the formulary, dispense against the prescription',
     await signIn(page, 'Peter Banda', 'pharmacist')
     const remaining = page.getByTestId('rx-remaining')
     await remaining.getByText('15 of 15 left to hand out', { exact: true }).waitFor()
+    expect(await page.getByRole('combobox', { name: /^Prescribed medicine/ }).inputValue()).toMatch(/^itm_/)
     // only lots of the prescribed medicine are offered
     const lotValues = await page
       .getByLabel('Lot to hand out')
