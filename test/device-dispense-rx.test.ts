@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises'
-import type { AutomergeUrl, DocHandle } from '@automerge/automerge-repo'
+import type { AutomergeUrl } from '@automerge/automerge-repo'
 import { ImmutableString } from '@automerge/automerge'
 import {
   createPrescription,
@@ -188,7 +188,7 @@ describe('dispensing against a coded, signed prescription (device node + relay p
       (c) => createPrescription(c, { encounterId: eid as never, items: [AMOX] }, actor('usr_dr-mwale')).id,
     )
     await pollDevice(async () => (await chart()).prescriptions[rxId], 'the coded draft on the node')
-    const bucket = (await tab.store.bucketFor(pid)) as DocHandle<ChartCollection>
+    const bucket = (await tab.store.bucketFor(pid))
     const refused = new Promise<Refusal>((resolve) =>
       bucket.on('ephemeral-message', ({ message }) => {
         const m = message as Refusal
@@ -200,11 +200,11 @@ describe('dispensing against a coded, signed prescription (device node + relay p
       const rx = d.charts[pid]?.prescriptions[rxId]
       if (rx)
         rx.items.itm_freetext = {
-          drug: new ImmutableString('aspirin') as never,
-          dose: new ImmutableString('300 mg') as never,
-          route: new ImmutableString('oral') as never,
-          frequency: new ImmutableString('once') as never,
-          duration: new ImmutableString('1 day') as never,
+          drug: new ImmutableString('aspirin'),
+          dose: new ImmutableString('300 mg'),
+          route: new ImmutableString('oral'),
+          frequency: new ImmutableString('once'),
+          duration: new ImmutableString('1 day'),
         }
     })
     const r = await refused

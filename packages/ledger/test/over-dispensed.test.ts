@@ -1,4 +1,3 @@
-import type { ConflictId } from '@clinic-mesh/contracts'
 import type { Operation } from '@clinic-mesh/ledger'
 import { SettlementEngine, dispensedByLine, validateOperation } from '@clinic-mesh/ledger'
 import { beforeEach, describe, expect, it } from 'vitest'
@@ -96,7 +95,7 @@ describe('over-dispensing a prescription line (issue 15)', () => {
     run(engine, [dispenseLine(a, 10)])
     const second = dispenseLine(b, 10)
     const [c] = run(engine, [second]).conflicts
-    const id = c!.id as ConflictId
+    const id = c!.id
     const refused = run(engine, [resolve(reviewer, id, { action: 'switch-lot', batch: LOT1 })])
     expect(refused.refused).toMatchObject([{ error: 'ResolutionNotApplicableError' }])
     const done = run(engine, [resolve(reviewer, id, { action: 'partial-dispense', quantity: 5 })])

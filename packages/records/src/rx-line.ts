@@ -47,7 +47,7 @@ export function rxLineOf(item: RxItem): Partial<RxLine> {
     const v = plain(item[f])
     if (v !== undefined) out[f] = v
   }
-  return out as Partial<RxLine>
+  return out
 }
 
 /** A line written before prescriptions were coded (free-text drug, no quantity): readable and dispensable by hand only. */
