@@ -11,7 +11,7 @@ import {
 import { shardOf } from '@clinic-mesh/store'
 import { tempDir, type TempDir } from '@clinic-mesh/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DeviceCluster, pollDevice, type DeviceProcess } from './helpers/device-process.js'
+import { DeviceCluster, pollDevice, testPassword, type DeviceProcess } from './helpers/device-process.js'
 import { TestDevice } from './helpers/relay-device.js'
 import { RelayProcess } from './helpers/relay-process.js'
 import { SyncClient } from './helpers/sync-client.js'
@@ -188,7 +188,7 @@ describe('dispensing against a coded, signed prescription (device node + relay p
       (c) => createPrescription(c, { encounterId: eid as never, items: [AMOX] }, actor('usr_dr-mwale')).id,
     )
     await pollDevice(async () => (await chart()).prescriptions[rxId], 'the coded draft on the node')
-    const bucket = (await tab.store.bucketFor(pid))
+    const bucket = await tab.store.bucketFor(pid)
     const refused = new Promise<Refusal>((resolve) =>
       bucket.on('ephemeral-message', ({ message }) => {
         const m = message as Refusal
@@ -267,7 +267,7 @@ describe('dispensing against a coded, signed prescription (device node + relay p
     const conflict = await pollDevice(
       async () => {
         const r = await relay.api<{
-          conflicts: { kind: string; operation: { id: string }; detail: string }[]
+          conflicts: { id: string; kind: string; operation: { id: string }; detail: string }[]
         }>('GET', `/api/conflicts?status=open&clinic=${clinicId}`)
         return r.body.conflicts.find((c) => c.operation.id === secondId)
       },
@@ -276,6 +276,29 @@ describe('dispensing against a coded, signed prescription (device node + relay p
     )
     expect(conflict.kind).toBe('over-dispensed')
     expect(conflict.detail).toMatch(/prescribes 15; 10 already dispensed, 10 more/)
+    // a reviewer of the clinic decides at the relay: only the 5 that remained were handed out; the node counts that
+    await node.token({ name: 'rev', role: 'reviewer' })
+    const login = await pollDevice(
+      async () => {
+        const x = await relay.login(clinicId, 'rev', testPassword('rev'))
+        return x.status === 200 ? x : undefined
+      },
+      'the reviewer known at the relay',
+      30_000,
+    )
+    const decided = await relay.api<{ outcome: string }>(
+      'POST',
+      `/api/conflicts/${conflict.id}/resolution`,
+      { decision: { action: 'partial-dispense', quantity: 5 }, note: 'only 5 were left to give' },
+      undefined,
+      login.body.token,
+    )
+    expect(decided.body.outcome).toBe('resolved')
+    await pollDevice(
+      async () => (await balance(rxId)).find((l) => l.line === line && l.dispensed === 15),
+      'the decision counted on the node (10 + 5)',
+      30_000,
+    )
     // the first dispense settled cleanly; the pharmacy section of the visit holds both hand-outs
     const notes = Object.values((await chart()).encounters[eid]!.pharmacy.dispensed).filter(
       (d) => d.prescriptionId === rxId,

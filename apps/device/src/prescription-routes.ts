@@ -102,11 +102,13 @@ export async function prescriptionBalanceRoute(
   who(node, req, 'read-chart')
   const rx = await ready(node.records).prescription(pid, rxId)
   if (!rx) throw new UnknownRecordError(`no prescription ${rxId} of patient ${pid} on this device`)
-  const ops = (await ready(node.ledger).operations()).map((o) => o.op)
+  const ledger = ready(node.ledger)
+  const ops = (await ledger.operations()).map((o) => o.op)
+  const decided = await ledger.dispenseDecisions()
   const reply: PrescriptionBalanceReply = {
     patientId: pid,
     prescriptionId: rxId,
-    lines: lineBalances(rx, dispensedByLine(ops, rxId)).map((l) => ({
+    lines: lineBalances(rx, dispensedByLine(ops, rxId, decided)).map((l) => ({
       ...l,
       itemId: l.itemId ?? null,
       prescribed: l.prescribed ?? null,

@@ -1,5 +1,5 @@
 import type { Operation } from '@clinic-mesh/ledger'
-import { SettlementEngine, dispensedByLine, validateOperation } from '@clinic-mesh/ledger'
+import { SettlementEngine, dispensedByLine, unitsAfterDecision, validateOperation } from '@clinic-mesh/ledger'
 import { beforeEach, describe, expect, it } from 'vitest'
 import {
   FakeTime,
@@ -89,6 +89,14 @@ describe('over-dispensing a prescription line (issue 15)', () => {
     expect(round.conflicts.map((c) => c.kind)).toEqual(['over-dispensed'])
     expect(round.settled).toEqual([other.id, legacy.id])
     expect(dispensedByLine([big, other, legacy], RX)).toEqual({ itm_l1: 35, itm_l2: 15 })
+    // the relay's decision on the flagged dispense is what the node counts once it knows it
+    const partial = unitsAfterDecision(big, { action: 'partial-dispense', quantity: 15 })
+    expect(dispensedByLine([big, other], RX, new Map([[big.id, partial]]))).toEqual({
+      itm_l1: 15,
+      itm_l2: 15,
+    })
+    expect(unitsAfterDecision(big, { action: 'cancel' })).toBe(0)
+    expect(unitsAfterDecision(big, { action: 'accept' })).toBe(35)
   })
 
   it('a partial dispense of what remains settles it and counts; switching the lot does not apply', () => {
