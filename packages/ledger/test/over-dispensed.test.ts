@@ -90,13 +90,13 @@ describe('over-dispensing a prescription line (issue 15)', () => {
     expect(round.settled).toEqual([other.id, legacy.id])
     expect(dispensedByLine([big, other, legacy], RX)).toEqual({ itm_l1: 35, itm_l2: 15 })
     // the relay's decision on the flagged dispense is what the node counts once it knows it
-    const partial = unitsAfterDecision(big, { action: 'partial-dispense', quantity: 15 })
+    const partial = unitsAfterDecision({ quantity: 35 }, { action: 'partial-dispense', quantity: 15 })
     expect(dispensedByLine([big, other], RX, new Map([[big.id, partial]]))).toEqual({
       itm_l1: 15,
       itm_l2: 15,
     })
-    expect(unitsAfterDecision(big, { action: 'cancel' })).toBe(0)
-    expect(unitsAfterDecision(big, { action: 'accept' })).toBe(35)
+    expect(unitsAfterDecision({ quantity: 35 }, { action: 'cancel' })).toBe(0)
+    expect(unitsAfterDecision({ quantity: 35 }, { action: 'accept' })).toBe(35)
   })
 
   it('a partial dispense of what remains settles it and counts; switching the lot does not apply', () => {
