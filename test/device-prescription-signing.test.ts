@@ -33,6 +33,8 @@ interface ChartReply {
 const clinician = { name: 'Dr Mwale', role: 'clinician' }
 const nurse = { name: 'Grace Phiri', role: 'nurse' }
 const amox = {
+  itemId: 'itm_amoxicillin-250-cap',
+  quantity: 21,
   drug: 'Amoxicillin 250 mg caps',
   dose: '250 mg',
   route: 'oral',

@@ -145,6 +145,8 @@ describe('FHIR R4 from a device node after a full visit; import into a clinic', 
               encounterId: eid as never,
               items: [
                 {
+                  itemId: 'itm_artemether-lumefantrine-tab',
+                  quantity: 24,
                   drug: 'Artemether/lumefantrine 20/120 mg tab',
                   dose: '4 tablets',
                   route: 'oral',

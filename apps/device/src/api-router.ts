@@ -19,7 +19,8 @@ import { meshRoute, meshStatus } from './mesh-routes.js'
 import { authRoute } from './auth-api.js'
 import { browserKeyRoute } from './browser-key.js'
 import { handleFhir } from './fhir-routes.js'
-import { prescriptionRoute } from './prescription-routes.js'
+import { dispense } from './dispense-route.js'
+import { prescriptionBalanceRoute, prescriptionRoute } from './prescription-routes.js'
 import { ready, signer, who } from './route-context.js'
 import type { Principal } from './auth.js'
 import type { NodeHost } from './node-host.js'
@@ -103,6 +104,7 @@ async function route(
   if (await adminRoute(node, req, res, parts)) return
   if (await meshRoute(node, req, res, parts)) return
   if (await prescriptionRoute(node, req, res, parts)) return
+  if (await prescriptionBalanceRoute(node, req, res, parts)) return
   if (a === 'network' && parts.length === 2 && method === 'POST') {
     who(node, req)
     const body = await readBody(req, NetworkRequestSchema)
@@ -175,7 +177,7 @@ async function route(
       const r =
         b === 'receipts'
           ? await stock.receive(await readBody(req, ReceiptRequestSchema), p)
-          : await stock.dispense(await readBody(req, DispenseRequestSchema), p)
+          : await dispense(node, await readBody(req, DispenseRequestSchema), p)
       return send(r.duplicate ? 200 : 201, {
         operation: { ...r.operation, status: 'tentative' },
         duplicate: r.duplicate,

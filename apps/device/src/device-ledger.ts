@@ -2,6 +2,7 @@ import type { AutomergeUrl, DocHandle, Repo } from '@automerge/automerge-repo'
 import type {
   ClinicDirectoryDoc,
   ClinicId,
+  ConflictQueueDoc,
   DeviceId,
   DocUrl,
   LocationId,
@@ -16,7 +17,9 @@ import {
   newLogDoc,
   periodOf,
   project,
+  unitsAfterDecision,
   validateOperation,
+  verifyConflictQueue,
   verifySettledInventory,
   type ChainHead,
   type DeviceLogDoc,
@@ -294,6 +297,37 @@ export class DeviceLedger {
     return (await this.unsettled({})).map((op) => ({ op, decided: op.seq <= (marks[op.device] ?? 0) }))
   }
 
+  /**
+   * Dispenses whose conflict the relay resolved, with the units its decision left handed out (operation id → units),
+   * from the conflict queue when it verifies under the pinned relay key (else none: every dispense counts in full).
+   */
+  async dispenseDecisions(): Promise<Map<string, number>> {
+    const out = new Map<string, number>()
+    const url = this.#dir.doc().settlement.conflicts
+    if (!url) return out
+    let doc: ConflictQueueDoc
+    try {
+      const h = await findDoc<ConflictQueueDoc>(this.#repo, url as string as AutomergeUrl, {
+        signal: AbortSignal.timeout(300),
+      })
+      doc = JSON.parse(JSON.stringify(h.doc())) as ConflictQueueDoc
+    } catch {
+      return out // not here yet: nothing decided as far as this node knows
+    }
+    const relayKey = this.#trust?.relayKey()
+    if (
+      this.#trust &&
+      (relayKey === undefined || !verifyConflictQueue(doc, { relayKey, clinic: this.#trust.clinic }).ok)
+    )
+      return out
+    for (const raw of Object.values(doc.conflicts ?? {})) {
+      const c = parseConflict(raw)
+      if (c?.status === 'resolved' && c.op?.kind === 'dispense' && c.resolution?.decision)
+        out.set(c.op.id, unitsAfterDecision(c.op, c.resolution.decision))
+    }
+    return out
+  }
+
   /** Operations of this device not yet decided by the relay. */
   async pending(): Promise<number> {
     const settled = await this.#settled()
@@ -315,6 +349,21 @@ export class DeviceLedger {
       settledVersion: settled?.version ?? null,
       settledRejected: this.#rejected,
     }
+  }
+}
+
+/** The parts of a conflict-queue entry `dispenseDecisions` reads, or undefined for an entry that is not JSON. */
+function parseConflict(raw: string):
+  | {
+      status?: string
+      op?: { id: string; kind: string; quantity: number }
+      resolution?: { decision?: { action: string; quantity?: number } }
+    }
+  | undefined {
+  try {
+    return JSON.parse(raw) as ReturnType<typeof parseConflict>
+  } catch {
+    return undefined
   }
 }
 

@@ -109,3 +109,32 @@ export class FormularySeedError extends ClinicMeshError {
     this.status = status
   }
 }
+
+/**
+ * A browser's change would leave a prescription line that is not a valid coded line (no formulary item, no quantity,
+ * an empty dose...): the node refuses the whole sync message (issue 15, prescribing from the formulary).
+ */
+export class InvalidPrescriptionLineError extends ClinicMeshError {
+  constructor(message: string) {
+    super('InvalidPrescriptionLineError', message)
+  }
+}
+
+/**
+ * The signed prescription a dispense is made against does not verify on this node (its content changed after
+ * signing, a bad or missing signature, concurrent edits): nothing is dispensed. `reason` is records' VERIFY_REASONS code.
+ */
+export class PrescriptionVerificationError extends ClinicMeshError {
+  readonly reason: string
+  constructor(reason: string, message: string) {
+    super('PrescriptionVerificationError', message)
+    this.reason = reason
+  }
+}
+
+/** The lot (or item) chosen for a dispense is not the formulary item the prescription line prescribes. */
+export class LotNotPrescribedError extends ClinicMeshError {
+  constructor(message: string) {
+    super('LotNotPrescribedError', message)
+  }
+}

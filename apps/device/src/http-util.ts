@@ -36,6 +36,8 @@ const STATUS: Record<string, number> = {
   DuplicateRecordError: 409,
   SignedPrescriptionError: 409,
   PrescriptionChangedError: 409,
+  PrescriptionVerificationError: 409,
+  LotNotPrescribedError: 422,
   AppendOnlyError: 409,
   PayloadTooLargeError: 413,
   UnsupportedMediaTypeError: 415,

@@ -2,12 +2,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import {
   SignPrescriptionRequestSchema,
   type DeviceId,
+  type PrescriptionBalanceReply,
   type SignPrescriptionReply,
 } from '@clinic-mesh/contracts'
+import { dispensedByLine } from '@clinic-mesh/ledger'
+import { UnknownRecordError, lineBalances } from '@clinic-mesh/records'
 import { ForbiddenError } from '@clinic-mesh/security'
 import type { PrescriptionHost } from './node-host.js'
 import { readBody, sendJson } from './http-util.js'
-import { ready } from './route-context.js'
+import { ready, who } from './route-context.js'
 
 /** The policy refusal in words for the person at the tablet (the web shows the message as it is). */
 function plainRefusal(err: ForbiddenError, ageDays: number | undefined): ForbiddenError {
@@ -77,6 +80,40 @@ export async function prescriptionRoute(
     prescriptionId: rxId,
     hash: done.hash,
     signedNow: done.signedNow,
+  }
+  sendJson(res, 200, reply)
+  return true
+}
+
+/**
+ * `GET /api/patients/:pid/prescriptions/:rxId/dispensed`: per line of the prescription, what it prescribes, what was
+ * dispensed against it on every tablet whose operations this node holds (settled or not), and what remains. Returns
+ * false for any other path.
+ */
+export async function prescriptionBalanceRoute(
+  node: PrescriptionHost,
+  req: IncomingMessage,
+  res: ServerResponse,
+  parts: string[],
+): Promise<boolean> {
+  const [, a, pid, b, rxId, c] = parts
+  if (a !== 'patients' || b !== 'prescriptions' || c !== 'dispensed' || parts.length !== 6) return false
+  if (req.method !== 'GET' || !pid || !rxId) return false
+  who(node, req, 'read-chart')
+  const rx = await ready(node.records).prescription(pid, rxId)
+  if (!rx) throw new UnknownRecordError(`no prescription ${rxId} of patient ${pid} on this device`)
+  const ledger = ready(node.ledger)
+  const ops = (await ledger.operations()).map((o) => o.op)
+  const decided = await ledger.dispenseDecisions()
+  const reply: PrescriptionBalanceReply = {
+    patientId: pid,
+    prescriptionId: rxId,
+    lines: lineBalances(rx, dispensedByLine(ops, rxId, decided)).map((l) => ({
+      ...l,
+      itemId: l.itemId ?? null,
+      prescribed: l.prescribed ?? null,
+      remaining: l.remaining ?? null,
+    })),
   }
   sendJson(res, 200, reply)
   return true

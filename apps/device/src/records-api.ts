@@ -16,6 +16,7 @@ import {
   openEncounter,
   plain,
   prescriptionOf,
+  recordDispenseNote,
   recordVitals,
   registerPatient,
   setEncounterStatus,
@@ -29,6 +30,8 @@ import {
   type Chart,
   type ChartCollection,
   type DiagnosisInput,
+  type DispensedLineInput,
+  type Prescription,
   type EncounterStatus,
   type QueueStatus,
   type Sex,
@@ -181,6 +184,27 @@ export class RecordsApi {
       }
       const options = { device: signer.device, ...(expectedHash !== undefined ? { expectedHash } : {}) }
       return { hash: signPrescription(chart, rxId, signer.userKey, actor, options).hash, signedNow: true }
+    })
+  }
+
+  /** The prescription as this node's copy of the chart holds it (an Automerge object: concurrent edits show), or undefined. */
+  async prescription(patientId: string, rxId: string): Promise<Prescription | undefined> {
+    const bucket = await within(this.#store.bucketFor(patientId), 5_000, `the chart of ${patientId}`)
+    return bucket.doc().charts[patientId]?.prescriptions[rxId]
+  }
+
+  /** The pharmacy section's record of a dispense (line, lot, units) on the visit of the prescription. */
+  async recordDispensed(
+    patientId: string,
+    encounterId: string,
+    rxId: string,
+    dispensed: DispensedLineInput,
+    actor: Actor,
+  ): Promise<void> {
+    await this.#write(patientId, (d) => {
+      const chart = d.charts[patientId]
+      if (!chart) throw new UnknownPatientError(patientId)
+      recordDispenseNote(chart, encounterId, rxId, actor, undefined, dispensed)
     })
   }
 }

@@ -29,12 +29,21 @@ export class StockApi {
     return { operation, duplicate }
   }
 
-  /** A request parsed with the contract's `DispenseRequestSchema`: its fields are the `dispense` operation's. */
+  /**
+   * A request parsed with the contract's `DispenseRequestSchema`: its fields are the `dispense` operation's, except
+   * `prescribed`, which only the node writes (`prescribed`: from the signed prescription it verified, see dispense-check).
+   */
   async dispense(
     request: DispenseRequest,
     session: StockActor,
+    prescribed?: number,
   ): Promise<{ operation: Operation; duplicate: boolean }> {
-    const { id, ...body } = request
+    const { id, prescribed: _fromClient, line, ...rest } = request
+    const body = {
+      ...rest,
+      ...(line !== undefined ? { line } : {}),
+      ...(line !== undefined && prescribed !== undefined ? { prescribed } : {}),
+    }
     const { op: operation, duplicate } = await this.#ledger.append(
       id,
       { kind: 'dispense', ...body },
@@ -60,6 +69,11 @@ export class StockApi {
       session.signer,
     )
     return { operation, duplicate }
+  }
+
+  /** The formulary item of lot `batch` as this node knows it (settled or received here, not settled yet). */
+  async lotItem(batch: string): Promise<string | undefined> {
+    return (await this.#ledger.stock()).lines.find((l) => l.batch === batch)?.item
   }
 
   async stock(): Promise<StockReply> {

@@ -7,6 +7,8 @@ import { findDoc } from '@clinic-mesh/store'
 import type { Principal } from './auth.js'
 import type { DeviceAudit } from './audit.js'
 import type { DocKinds } from './doc-kinds.js'
+import { InvalidPrescriptionLineError } from './errors.js'
+import { prescriptionLinesProblem, touchedLines } from './rx-line-check.js'
 
 /** A browser's change the node refused: nothing of the message reached the repo. */
 export class ForbiddenWriteError extends ClinicMeshError {
@@ -34,7 +36,7 @@ export type GateVerdict =
   | { readonly pass: true }
   | {
       readonly pass: false
-      readonly error: ForbiddenReadError | ForbiddenWriteError
+      readonly error: ForbiddenReadError | ForbiddenWriteError | InvalidPrescriptionLineError
       readonly writes?: readonly { path: string; value?: unknown }[]
     }
 
@@ -104,6 +106,13 @@ export class SyncGate {
     const verdict = checkWrites(p.role, kind, m.senderId, resolved.changes, guard)
     if (!verdict.ok)
       return { pass: false, error: new ForbiddenWriteError(verdict.message), writes: writes.slice(0, 200) }
+    if (kind === 'chart-bucket') {
+      // allowed to write there; now what the lines become must be coded, complete lines (RxLineSchema)
+      const lines = touchedLines(resolved.changes.flatMap((c) => c.writes))
+      const problem = prescriptionLinesProblem(doc, m.data, lines)
+      if (problem)
+        return { pass: false, error: new InvalidPrescriptionLineError(problem), writes: writes.slice(0, 200) }
+    }
     // attribution where the write lands: one entry per patient (chart buckets) or per document
     const byTarget = new Map<string, { paths: Set<string>; changes: string[] }>()
     for (const c of verdict.changes) {

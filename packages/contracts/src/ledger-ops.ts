@@ -69,6 +69,13 @@ export const DISPENSE_BODY = {
   priceSeen: int(0),
   /** tentative stock the device believed it had (batch, or item when batch is null) */
   stockSeen: anyInt(),
+  /** the prescription line dispensed against (`items` key of the signed prescription); absent on older operations */
+  line: v.optional(id()),
+  /**
+   * units the signed prescription line prescribes, written by the device node from the version it verified (never
+   * taken from a client): the relay raises `over-dispensed` when the line's dispenses would exceed it
+   */
+  prescribed: v.optional(int(1)),
 }
 const RETURN_BODY = {
   item: id<ItemId>(),

@@ -112,6 +112,8 @@ export function fullVisit(): Visit {
         encounterId: eid as never,
         items: [
           {
+            itemId: 'itm_amoxicillin-250-cap',
+            quantity: 30,
             drug: 'amoxicillin 500 mg capsule',
             dose: '500 mg',
             route: 'oral',
@@ -119,6 +121,8 @@ export function fullVisit(): Visit {
             duration: '5 days',
           },
           {
+            itemId: 'itm_paracetamol-500-tab',
+            quantity: 20,
             drug: 'paracetamol 500 mg tablet',
             dose: '1 g',
             route: 'oral',

@@ -33,6 +33,8 @@ export interface LedgerContext {
   readonly book: StockBook
   readonly transfers: Map<string, TransferRecord>
   readonly prescriptions: Map<string, PrescriptionState>
+  /** Units settled per prescription line (`prescriptionLineKey`), across every device of the clinic. */
+  readonly dispensed: Map<string, number>
   readonly options: LedgerOptions
 }
 
@@ -80,6 +82,8 @@ function dispense(ctx: LedgerContext, op: OperationOf<'dispense'>): Outcome {
       formularyStatus: 'withdrawn',
     })
   }
+  const over = overDispensed(ctx, op, seen)
+  if (over) return over
   const wall = op.hlc.wall
   if (info) {
     const cell = book.cell(op.site, op.batch!)
@@ -99,6 +103,7 @@ function dispense(ctx: LedgerContext, op: OperationOf<'dispense'>): Outcome {
     if (op.priceSeen !== version.price)
       return conflict('price-changed', 'price changed while offline', seen, { price: version.price })
     book.move(op.site, op.batch!, -op.quantity, op.id, 'dispense')
+    countDispensed(ctx, op, op.quantity)
     return null
   }
   const { picks, short } = allocateFefo(book.lots(op.site, op.item), op.quantity, wall)
@@ -114,7 +119,40 @@ function dispense(ctx: LedgerContext, op: OperationOf<'dispense'>): Outcome {
   if (op.priceSeen !== version.price)
     return conflict('price-changed', 'price changed while offline', seen, { price: version.price })
   for (const p of picks) book.move(op.site, p.lot.batch, -p.quantity, op.id, 'dispense')
+  countDispensed(ctx, op, op.quantity)
   return null
+}
+
+/** The key of a prescription line in `LedgerContext.dispensed`. */
+export function prescriptionLineKey(prescription: string, line: string): string {
+  return `${prescription}/${line}`
+}
+
+/** Adds settled units to the dispense's prescription line (a dispense without a line counts against none). */
+export function countDispensed(ctx: LedgerContext, op: OperationOf<'dispense'>, quantity: number): void {
+  if (op.line === undefined) return
+  const key = prescriptionLineKey(op.prescription, op.line)
+  ctx.dispensed.set(key, (ctx.dispensed.get(key) ?? 0) + quantity)
+}
+
+/**
+ * `over-dispensed`: with what the clinic's devices already settled against this prescription line, the dispense would
+ * hand out more than the line prescribes (two tablets dispensing one prescription offline, or a typo: 35 for 15).
+ */
+function overDispensed(
+  ctx: LedgerContext,
+  op: OperationOf<'dispense'>,
+  seen: ConflictDraft['seen'],
+): ConflictDraft | null {
+  if (op.line === undefined || op.prescribed === undefined) return null
+  const given = ctx.dispensed.get(prescriptionLineKey(op.prescription, op.line)) ?? 0
+  if (given + op.quantity <= op.prescribed) return null
+  return conflict(
+    'over-dispensed',
+    `line ${op.line} of prescription ${op.prescription} prescribes ${op.prescribed}; ${given} already dispensed, ${op.quantity} more`,
+    seen,
+    { prescribed: op.prescribed, dispensed: given },
+  )
 }
 
 function lotOf(

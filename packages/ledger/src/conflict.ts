@@ -11,6 +11,7 @@ export const CONFLICT_KINDS = {
   priceChanged: 'price-changed',
   formularyChanged: 'formulary-changed',
   prescriptionChanged: 'prescription-changed',
+  overDispensed: 'over-dispensed',
   countDiscrepancy: 'count-discrepancy',
   controlledCountDiscrepancy: 'controlled-count-discrepancy',
   adjustmentApproval: 'adjustment-approval',
@@ -41,6 +42,9 @@ export interface Authoritative {
   readonly formularyStatus?: string
   readonly existingHash?: string
   readonly missingFrom?: number
+  /** units the prescription line prescribes, and how many of them were already dispensed (settled) */
+  readonly prescribed?: number
+  readonly dispensed?: number
 }
 
 export interface ConflictDraft {

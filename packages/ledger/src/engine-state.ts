@@ -45,6 +45,8 @@ interface Json {
   cells: [string, [string, number][]][]
   transfers: [string, TransferRecord][]
   prescriptions: [string, PrescriptionState][]
+  /** settled units per prescription line (absent in snapshots written before issue 15: none counted) */
+  dispensed?: [string, number][]
   chains: [string, { seq: number; hash: string | null; rejected: string[]; pending: [number, Entry[]][] }][]
   waits: Entry[]
   staged: EngineState['staged']
@@ -69,6 +71,7 @@ export function encodeEngineState(s: EngineState): Uint8Array {
     ]),
     transfers: [...s.ctx.transfers],
     prescriptions: [...s.ctx.prescriptions],
+    dispensed: [...s.ctx.dispensed],
     chains: [...s.chains].map(([d, c]) => [
       d,
       { seq: c.seq, hash: c.hash, rejected: [...c.rejected], pending: [...c.pending] },
@@ -109,6 +112,7 @@ export function decodeEngineState(bytes: Uint8Array): EngineState {
       book,
       transfers: new Map(json.transfers),
       prescriptions: new Map(json.prescriptions),
+      dispensed: new Map(json.dispensed ?? []),
       options: { prescriptionLookup: null, isAuthority: () => false, distrust: null }, // replaced by the engine's options
     },
     chains,

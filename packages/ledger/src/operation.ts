@@ -55,6 +55,8 @@ export type OperationBody =
       readonly prescriptionHash: string // hash of the signed version the device dispensed against
       readonly priceSeen: number // unit price shown on the device
       readonly stockSeen: number // tentative stock the device believed it had (batch, or item when batch is null)
+      readonly line?: string // the prescription line dispensed against (absent on older operations)
+      readonly prescribed?: number // units that line prescribes, from the signed version the device verified
     }
   | {
       readonly kind: 'return'

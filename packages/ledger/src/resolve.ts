@@ -1,6 +1,6 @@
 import type { Role } from '@clinic-mesh/contracts'
 import type { LedgerContext } from './apply-op.js'
-import { applyOperation } from './apply-op.js'
+import { applyOperation, countDispensed } from './apply-op.js'
 import { allocateFefo, isExpired } from './fefo.js'
 import type { Conflict } from './conflict.js'
 import { ResolutionApprovalError, ResolutionNotApplicableError } from './errors.js'
@@ -67,8 +67,33 @@ function unitCost(ctx: LedgerContext, batch: string): number {
   return ctx.book.batches.get(batch)?.unitCost ?? 0
 }
 
-/** Stock moves a decision implies; throws `ResolutionNotApplicableError` when it makes no sense for the conflict. */
+/**
+ * Stock moves a decision implies; throws `ResolutionNotApplicableError` when it makes no sense for the conflict. A
+ * dispense that a decision lets through (switched lot, partial, accepted) counts against its prescription line.
+ */
 export function planDecision(ctx: LedgerContext, conflict: Conflict, decision: Decision): Plan {
+  if (conflict.kind === 'over-dispensed' && decision.action === 'switch-lot')
+    notApplicable(conflict, decision)
+  const plan = planMoves(ctx, conflict, decision)
+  const op = conflict.op
+  if (op.kind !== 'dispense' || conflict.kind === 'chain-gap') return plan
+  const units =
+    decision.action === 'partial-dispense'
+      ? decision.quantity
+      : decision.action === 'switch-lot' || decision.action === 'accept'
+        ? op.quantity
+        : 0
+  if (units === 0) return plan
+  return {
+    ...plan,
+    commit: (c) => {
+      plan.commit?.(c)
+      countDispensed(c, op, units)
+    },
+  }
+}
+
+function planMoves(ctx: LedgerContext, conflict: Conflict, decision: Decision): Plan {
   const op = conflict.op
   const site = op.site
   if (conflict.kind === 'idempotency-mismatch' || conflict.kind === 'chain-fork') {

@@ -75,7 +75,13 @@ export class SettlementEngine {
     this.#s = state ?? {
       round: 0,
       registry: new OpRegistry(options.capacity ?? 1024),
-      ctx: { book: new StockBook(), transfers: new Map(), prescriptions: new Map(), options: ledgerOptions },
+      ctx: {
+        book: new StockBook(),
+        transfers: new Map(),
+        prescriptions: new Map(),
+        dispensed: new Map(),
+        options: ledgerOptions,
+      },
       chains: new Map(),
       waits: [],
       staged: [],

@@ -102,8 +102,17 @@ export {
   PRESCRIPTION_SIGNATURE_CONTEXT,
   PRESCRIPTION_DEVICE_CONTEXT,
 } from './prescription.js'
+export {
+  parseRxLine,
+  toRxItem,
+  rxLineOf,
+  isCodedLine,
+  rxLineProblem,
+  describeRxLine,
+  RX_TEXT_FIELDS,
+} from './rx-line.js'
+export type { RxItemInput, RxTextField } from './rx-line.js'
 export type {
-  RxItemInput,
   CreatePrescriptionInput,
   ExternalRxSignature,
   PrescriptionSigningFields,
@@ -111,7 +120,8 @@ export type {
 } from './prescription.js'
 export { verifyPrescription, VERIFY_REASONS } from './verify.js'
 export type { VerifyResult, VerifyReason, VerifyOptions } from './verify.js'
-export { recordDispenseNote } from './pharmacy.js'
+export { recordDispenseNote, lineBalances } from './pharmacy.js'
+export type { DispensedLineInput, LineBalance } from './pharmacy.js'
 export { recordAdministration, correctAdministration, effectiveMar } from './mar.js'
 export type { MarInput, EffectiveMarEntry } from './mar.js'
 export { importChart } from './import.js'

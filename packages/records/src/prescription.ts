@@ -8,36 +8,9 @@ import {
   SignedPrescriptionError,
   UnknownRecordError,
 } from './errors.js'
+import { RX_TEXT_FIELDS, rxLineOf, toRxItem, type RxItemInput } from './rx-line.js'
 import type { Actor, Chart, Prescription, RxItem } from './types.js'
-import { optionalText, requireText } from './validate.js'
 import { imm, stamp, str } from './values.js'
-
-export interface RxItemInput {
-  drug: string
-  dose: string
-  route: string
-  frequency: string
-  duration: string
-  instructions?: string
-}
-
-const ITEM_FIELDS = ['drug', 'dose', 'route', 'frequency', 'duration', 'instructions'] as const
-type ItemField = (typeof ITEM_FIELDS)[number]
-
-function checkField(field: ItemField, value: unknown): string | undefined {
-  return field === 'instructions'
-    ? optionalText(value, `item.${field}`)
-    : requireText(value, `item.${field}`, 200)
-}
-
-function toItem(input: RxItemInput): RxItem {
-  const item = {} as RxItem
-  for (const f of ITEM_FIELDS) {
-    const v = checkField(f, input?.[f])
-    if (v !== undefined) item[f] = imm(v)
-  }
-  return item
-}
 
 export function prescriptionOf(chart: Chart, rxId: string): Prescription {
   const rx = chart.prescriptions[rxId]
@@ -72,7 +45,7 @@ export function createPrescription(
   const itemIds: string[] = []
   for (const i of input?.items ?? []) {
     const id = newId('itm')
-    items[id] = toItem(i)
+    items[id] = toRxItem(i)
     itemIds.push(id)
   }
   if (input.encounterId !== undefined && !chart.encounters[input.encounterId]) {
@@ -96,7 +69,7 @@ export function createPrescription(
 
 export function addRxItem(chart: Chart, rxId: string, input: RxItemInput, actor: Actor): string {
   const rx = draftOf(chart, rxId)
-  const item = toItem(input)
+  const item = toRxItem(input)
   const { by, at } = stamp(actor)
   const id = newId('itm')
   rx.items[id] = item
@@ -105,7 +78,11 @@ export function addRxItem(chart: Chart, rxId: string, input: RxItemInput, actor:
   return id
 }
 
-/** Field-level edit of a draft item: only fields whose value changes are written (seed 001 "lww+diff"). */
+/**
+ * Field-level edit of a draft line (seed 001 "lww+diff"): the line with the patch applied must be a valid coded line
+ * (a line written before coding must be given its `itemId` and `quantity` to be edited); only fields whose value
+ * changes are written.
+ */
 export function updateRxItem(
   chart: Chart,
   rxId: string,
@@ -116,17 +93,23 @@ export function updateRxItem(
   const rx = draftOf(chart, rxId)
   const item = rx.items[itemId]
   if (!item) throw new UnknownRecordError(`no item ${itemId} in prescription ${rxId}`)
-  const changes: [ItemField, string | undefined][] = []
-  for (const f of ITEM_FIELDS) {
-    if (!(f in (patch ?? {}))) continue
-    changes.push([f, checkField(f, patch[f])])
+  const merged: Record<string, unknown> = { ...rxLineOf(item) }
+  for (const [k, v] of Object.entries(patch ?? {})) {
+    if (v === undefined || v === null || v === '') delete merged[k]
+    else merged[k] = v
   }
+  const next = toRxItem(merged)
   const { by, at } = stamp(actor)
   let changed = false
-  for (const [f, v] of changes) {
-    if (v === str(item[f])) continue
+  for (const f of RX_TEXT_FIELDS) {
+    const v = next[f]
+    if (str(v) === str(item[f]) && (v === undefined) === (item[f] === undefined)) continue
     if (v === undefined) delete item[f]
-    else item[f] = imm(v)
+    else item[f] = v
+    changed = true
+  }
+  if (next.quantity !== item.quantity) {
+    item.quantity = next.quantity!
     changed = true
   }
   if (changed) {
@@ -146,10 +129,12 @@ export function removeRxItem(chart: Chart, rxId: string, itemId: string, actor: 
 
 /** The clinically relevant content that a signature covers, as deterministic JSON (sorted keys). */
 export function canonicalPrescription(rx: Prescription): string {
-  const items: Record<string, Record<string, string>> = {}
+  const items: Record<string, Record<string, string | number>> = {}
   for (const [id, item] of Object.entries(rx.items)) {
-    const out: Record<string, string> = {}
-    for (const f of ITEM_FIELDS) if (item[f] !== undefined) out[f] = str(item[f])
+    // a line written before coding has no itemId nor quantity: its content (and old signatures) hash as before
+    const out: Record<string, string | number> = {}
+    for (const f of RX_TEXT_FIELDS) if (item[f] !== undefined) out[f] = str(item[f])
+    if (typeof item.quantity === 'number') out.quantity = item.quantity
     items[id] = out
   }
   const content: Record<string, unknown> = { v: 1, id: str(rx.id), patientId: str(rx.patientId), items }
@@ -303,5 +288,3 @@ export function attachPrescriptionSignature(
   if (sig.device) rx.signed.device = { peerId: imm(sig.device.peerId), signature: imm(sig.device.signature) }
   rx.status = imm('signed')
 }
-
-export { ITEM_FIELDS }

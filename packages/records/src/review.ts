@@ -1,5 +1,5 @@
 import { getConflicts } from '@automerge/automerge'
-import { canonicalJson } from '@clinic-mesh/contracts'
+import { RX_LINE_FIELDS, canonicalJson } from '@clinic-mesh/contracts'
 import { InvalidRecordError, SignedPrescriptionError, UnknownRecordError } from './errors.js'
 import { isSigned } from './prescription.js'
 import type { Actor, Chart, ChartCollection } from './types.js'
@@ -72,9 +72,7 @@ function chartMarkers(out: ReviewMarker[], chart: Chart, base: string[]): void {
   for (const [id, rx] of Object.entries(chart.prescriptions)) {
     const path = [...base, 'prescriptions', id]
     check(out, rx, path, ['status', 'signed'])
-    each(out, rx.items, [...path, 'items'], (x, q) =>
-      check(out, x, q, ['drug', 'dose', 'route', 'frequency', 'duration', 'instructions']),
-    )
+    each(out, rx.items, [...path, 'items'], (x, q) => check(out, x, q, [...RX_LINE_FIELDS]))
   }
   // MAR ids are append-only: two different entries under one id (a reused idempotency key) must be reviewed.
   check(out, chart.mar, [...base, 'mar'], Object.keys(chart.mar))

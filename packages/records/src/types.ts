@@ -142,14 +142,29 @@ export interface DispenseNote {
   prescriptionHash: Imm
   by: ActorRef
   at: Imm
+  /** the prescription line handed out, its item and name, the lot, the units and the ledger operation (issue 15) */
+  line?: Imm
+  itemId?: Imm
+  drug?: Imm
+  batch?: Imm
+  quantity?: number
+  op?: Imm
 }
 
+/**
+ * One prescription line: a coded formulary item (`itemId`, `drug` its name as prescribed), how to take it and how many
+ * units to hand out. Lines written before issue 15 have neither `itemId` nor `quantity` (free-text drug): they stay
+ * readable and their signatures verify, but a node refuses a new or edited line without them.
+ */
 export interface RxItem {
+  itemId?: Imm
   drug: Imm
   dose: Imm
   route: Imm
   frequency: Imm
   duration: Imm
+  /** units to dispense */
+  quantity?: number
   instructions?: Imm
 }
 

@@ -14,7 +14,7 @@ import { InvalidRecordError } from './errors.js'
 import type { VitalsValues } from './types.js'
 
 /** The rules are the contract's (@clinic-mesh/contracts records/inputs.ts); a value that breaks one is an InvalidRecordError naming every issue. */
-function parse<S extends Schema>(schema: S, value: unknown, field: string): Output<S> {
+export function parse<S extends Schema>(schema: S, value: unknown, field: string): Output<S> {
   try {
     return parseWith(schema, value, field)
   } catch (err) {

@@ -1,12 +1,8 @@
 import { getConflicts, type Prop } from '@automerge/automerge'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { hexToBytes } from '@noble/hashes/utils.js'
-import {
-  ITEM_FIELDS,
-  prescriptionDeviceSigningBytes,
-  prescriptionHash,
-  prescriptionSigningBytes,
-} from './prescription.js'
+import { RX_LINE_FIELDS } from '@clinic-mesh/contracts'
+import { prescriptionDeviceSigningBytes, prescriptionHash, prescriptionSigningBytes } from './prescription.js'
 import type { Prescription } from './types.js'
 import { str } from './values.js'
 
@@ -118,7 +114,7 @@ export function verifyPrescription(rx: Prescription, options: VerifyOptions = {}
   for (const [id, item] of Object.entries(rx.items)) {
     if (conflicted(rx.items, id))
       return { ok: false, reason: 'concurrent-edit', detail: `concurrent values at items.${id}` }
-    for (const f of ITEM_FIELDS) {
+    for (const f of RX_LINE_FIELDS) {
       if (conflicted(item, f))
         return { ok: false, reason: 'concurrent-edit', detail: `concurrent values at items.${id}.${f}` }
     }

@@ -28,6 +28,8 @@ import { clerk, doctor, pharmacist, replicas, thrown, withPatient } from './fixt
 
 const secretKey = ed25519.utils.randomSecretKey(new Uint8Array(32).fill(7))
 const amox = {
+  itemId: 'itm_amoxicillin-250-cap',
+  quantity: 30,
   drug: 'amoxicillin 500 mg caps',
   dose: '500 mg',
   route: 'oral',

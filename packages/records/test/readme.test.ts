@@ -42,7 +42,15 @@ it('the README example works', () => {
       {
         encounterId: eid,
         items: [
-          { drug: 'paracetamol 500 mg', dose: '1 g', route: 'oral', frequency: 'qds', duration: '3 days' },
+          {
+            itemId: 'itm_paracetamol-500-tab',
+            quantity: 24,
+            drug: 'paracetamol 500 mg',
+            dose: '1 g',
+            route: 'oral',
+            frequency: 'qds',
+            duration: '3 days',
+          },
         ],
       },
       nurse,

@@ -82,6 +82,9 @@ const CHART_RULES: readonly FieldRule[] = [
   { path: [...E, 'clinician', 'notes', '**'], may: 'write-notes' },
   { path: [...E, 'clinician', '**'], may: 'consult' },
   { path: [...E, 'orders', '**'], may: 'consult' },
+  // what was handed out: the device node writes it when it accepts a dispense checked against the signed
+  // prescription (one road); a browser sets the section's status ("pharmacy done") and note
+  { path: [...E, 'pharmacy', 'dispensed', '*', '**'], may: 'node' },
   { path: [...E, 'pharmacy', '**'], may: 'dispense' },
   { path: [...E, '**'], may: 'open-encounter' },
   // prescriptions: drafted by a clinician; signed only through the node's signing route

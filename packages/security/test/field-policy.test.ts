@@ -41,7 +41,9 @@ describe('field policy: who writes which field of a chart from a browser', () =>
       ],
       [[...E, 'clinician', 'diagnoses', 'dx1', 'text'], ['clinician']],
       [[...E, 'orders', 'o1', 'text'], ['clinician']],
-      [[...E, 'pharmacy', 'dispensed', 'd1', 'prescriptionHash'], ['pharmacist']],
+      [[...E, 'pharmacy', 'status'], ['pharmacist']],
+      // what was handed out is the node's record of a dispense it checked (issue 15): no browser writes it
+      [[...E, 'pharmacy', 'dispensed', 'd1', 'prescriptionHash'], []],
       [['charts', 'pt_1', 'prescriptions', 'rx1', 'items', 'i1', 'dose'], ['clinician']],
       [
         ['charts', 'pt_1', 'mar', 'm1', 'dose'],

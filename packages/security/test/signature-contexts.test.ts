@@ -59,6 +59,8 @@ function signedRx(): { doc: A.Doc<ChartCollection>; pid: string; rxId: string; r
     )
     const items = [
       {
+        itemId: 'itm_amoxicillin-250-cap',
+        quantity: 30,
         drug: 'amoxicillin 500 mg caps',
         dose: '500 mg',
         route: 'oral',

@@ -10,6 +10,7 @@ export const KIND_LABELS: Record<string, string> = {
   'price-changed': 'Price changed',
   'formulary-changed': 'Withdrawn from formulary',
   'prescription-changed': 'Prescription changed',
+  'over-dispensed': 'More than prescribed',
   'count-discrepancy': 'Stock count differs',
   'controlled-count-discrepancy': 'Controlled-drug count differs',
   'adjustment-approval': 'Adjustment needs approval',
@@ -56,6 +57,8 @@ export function actionsFor(c: ConflictView): Action[] {
     if (c.kind === 'unknown-item') return ['cancel', 'accept']
     // a lot the relay never received: most often a mistyped lot number
     if (c.kind === 'unknown-batch') return ['switch-lot', 'cancel']
+    // more than the prescription line prescribes: hand out what remains, take it back, or accept it as given
+    if (c.kind === 'over-dispensed') return ['partial-dispense', 'cancel', 'accept']
     return ['partial-dispense', 'switch-lot', 'cancel', 'write-off', 'accept']
   }
   return ['accept', 'cancel', 'write-off']

@@ -26,6 +26,8 @@ const LABELS: Record<string, string> = {
   frequency: 'How often',
   duration: 'For how long',
   instructions: 'Instructions',
+  itemId: 'Medicine from the formulary',
+  quantity: 'Quantity to dispense',
   severity: 'Severity',
   substance: 'Allergy',
   notes: 'Notes',

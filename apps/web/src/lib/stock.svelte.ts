@@ -19,6 +19,9 @@ export interface StockLine {
   price: number
 }
 
+/** A formulary entry as `GET /api/stock` reports it (the relay's settled formulary). */
+export type FormularyItem = StockReply['items'][string] & { id: string }
+
 /** A dispense as this tablet queues it: the request body (@clinic-mesh/contracts) and what the label and the outbox show. */
 export type DispenseRequest = Input<typeof DispenseRequestSchema> & {
   user: string
@@ -73,6 +76,8 @@ export class Stock {
   fetchedAt = $state<string | undefined>(read<{ at?: string }>(STOCK_KEY, {}).at)
   /** When the relay last settled this clinic's stock (the device's `settledAt`; undefined: never). */
   settledAt = $state<string | undefined>(read<{ settledAt?: string }>(STOCK_KEY, {}).settledAt)
+  /** The formulary as the device node last reported it (item id → entry). */
+  items = $state<StockReply['items']>(read<{ items?: StockReply['items'] }>(STOCK_KEY, {}).items ?? {})
   outbox = $state<DispenseRequest[]>(read<DispenseRequest[]>(OUTBOX_KEY, []))
   lastError = $state<string | undefined>(undefined)
   /**
@@ -87,11 +92,17 @@ export class Stock {
     try {
       const reply = await api('GET', '/api/stock', StockReplySchema)
       this.lines = parseStock(reply)
+      this.items = reply.items
       this.fetchedAt = new Date().toISOString()
       this.settledAt = reply.settledAt ?? undefined
       localStorage.setItem(
         STOCK_KEY,
-        JSON.stringify({ lines: this.lines, at: this.fetchedAt, settledAt: this.settledAt }),
+        JSON.stringify({
+          lines: this.lines,
+          items: this.items,
+          at: this.fetchedAt,
+          settledAt: this.settledAt,
+        }),
       )
     } catch (err) {
       // keep the cached figures; the stock view shows their time and that the node is not reachable. A reply of
@@ -111,6 +122,14 @@ export class Stock {
       id: `op_${crypto.randomUUID()}`,
     } satisfies Input<typeof ReceiptRequestSchema>)
     await this.refresh()
+  }
+
+  /** The active formulary entries, by name: what a clinician prescribes from. */
+  get formulary(): FormularyItem[] {
+    return Object.entries(this.items)
+      .filter(([, it]) => it.status === 'active')
+      .map(([id, it]) => ({ ...it, id }))
+      .sort((a, b) => a.name.localeCompare(b.name))
   }
 
   /** Units of this lot in dispenses still waiting on this tablet (not yet known to the node). */

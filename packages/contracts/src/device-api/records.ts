@@ -71,3 +71,23 @@ export const SignPrescriptionReplySchema = v.object({
   signedNow: v.boolean(),
 })
 export type SignPrescriptionReply = v.InferOutput<typeof SignPrescriptionReplySchema>
+
+/** One line of `GET /api/patients/:pid/prescriptions/:rxId/dispensed`. */
+export const LineBalanceSchema = v.object({
+  line: v.string(),
+  /** null: a line written before coding */
+  itemId: v.nullable(v.string()),
+  drug: v.string(),
+  prescribed: v.nullable(v.number()),
+  /** units dispensed against the line on every tablet whose operations this device holds (settled or not) */
+  dispensed: v.number(),
+  remaining: v.nullable(v.number()),
+})
+
+/** `GET /api/patients/:pid/prescriptions/:rxId/dispensed`: per line, prescribed, dispensed across tablets, remaining. */
+export const PrescriptionBalanceReplySchema = v.object({
+  patientId: v.string(),
+  prescriptionId: v.string(),
+  lines: v.array(LineBalanceSchema),
+})
+export type PrescriptionBalanceReply = v.InferOutput<typeof PrescriptionBalanceReplySchema>

@@ -13,8 +13,16 @@ export const IdempotencyIdSchema = v.pipe(
 export const ReceiptRequestSchema = v.object({ id: IdempotencyIdSchema, ...RECEIVE_BODY })
 export type ReceiptRequest = v.InferOutput<typeof ReceiptRequestSchema>
 
-/** `POST /api/stock/dispenses`: a `dispense` operation (`batch: null`: the relay picks first-expiry-first-out). */
-export const DispenseRequestSchema = v.object({ id: IdempotencyIdSchema, ...DISPENSE_BODY })
+/**
+ * `POST /api/stock/dispenses`: a `dispense` operation (`batch: null`: the relay picks first-expiry-first-out). With
+ * `line`, the node verifies the signed prescription, checks the lot is of the line's item and writes `prescribed`.
+ */
+export const DispenseRequestSchema = v.object({
+  id: IdempotencyIdSchema,
+  ...DISPENSE_BODY,
+  // the node writes the prescribed quantity from the prescription it verified; a client's figure is not read
+  prescribed: v.optional(v.unknown()),
+})
 export type DispenseRequest = v.InferOutput<typeof DispenseRequestSchema>
 
 /** `POST /api/stock/formulary` (admin): a `formulary-update` operation; status defaults to active, controlled to false. */

@@ -1,0 +1,359 @@
+import { readFile } from 'node:fs/promises'
+import type { AutomergeUrl } from '@automerge/automerge-repo'
+import { ImmutableString } from '@automerge/automerge'
+import {
+  createPrescription,
+  prescriptionHash,
+  type ChartCollection,
+  type Prescription,
+  type RxItemInput,
+} from '@clinic-mesh/records'
+import { shardOf } from '@clinic-mesh/store'
+import { tempDir, type TempDir } from '@clinic-mesh/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DeviceCluster, pollDevice, testPassword, type DeviceProcess } from './helpers/device-process.js'
+import { TestDevice } from './helpers/relay-device.js'
+import { RelayProcess } from './helpers/relay-process.js'
+import { SyncClient } from './helpers/sync-client.js'
+
+/**
+ * Issue 15 items 2 and 3 against a real device node linked to a real relay: prescription lines are coded formulary
+ * items (the node's sync gate refuses others), a dispense is checked against the signed prescription at the node
+ * (lot of the prescribed item, signature verified), the remaining quantity per line is the node's, and dispensing
+ * past a line's quantity becomes an `over-dispensed` conflict at the relay.
+ */
+
+const clerk = { name: 'Front Desk', role: 'registration' }
+const clinician = { name: 'Dr Mwale', role: 'clinician' }
+const pharmacist = { name: 'Pharm Banda', role: 'pharmacist' }
+const admin = { name: 'admin', role: 'admin' }
+const actor = (user: string) => ({ user: user as never, device: 'dev_tablet' as never })
+
+const AMOX: RxItemInput = {
+  itemId: 'itm_amox',
+  drug: 'Amoxicillin 250 mg capsule',
+  dose: '500 mg',
+  route: 'oral',
+  frequency: '3 times a day',
+  duration: '5 days',
+  quantity: 15,
+}
+const PARA: RxItemInput = { ...AMOX, itemId: 'itm_para', drug: 'Paracetamol 500 mg tablet', quantity: 10 }
+
+interface ChartReply {
+  chart: {
+    prescriptions: Record<string, Prescription>
+    encounters: Record<string, { pharmacy: { dispensed: Record<string, Record<string, unknown>> } }>
+  }
+}
+interface Balance {
+  lines: { line: string; itemId: string; prescribed: number; dispensed: number; remaining: number }[]
+}
+interface ErrorReply {
+  error: { name: string; message: string }
+}
+interface Refusal {
+  type: string
+  name: string
+  message: string
+}
+
+describe('dispensing against a coded, signed prescription (device node + relay processes)', () => {
+  let dir: TempDir
+  let relay: RelayProcess
+  let cluster: DeviceCluster
+  let node: DeviceProcess
+  let clinicId = ''
+  let directoryUrl = ''
+  let pid = ''
+  let eid = ''
+  let intruder: TestDevice | undefined
+  const clients: SyncClient[] = []
+
+  const chart = async (): Promise<ChartReply['chart']> =>
+    (await node.api<ChartReply>('GET', `/api/patients/${pid}`, undefined, { as: clinician })).body.chart
+  const balance = async (rxId: string): Promise<Balance['lines']> =>
+    (
+      await node.api<Balance>('GET', `/api/patients/${pid}/prescriptions/${rxId}/dispensed`, undefined, {
+        as: pharmacist,
+      })
+    ).body.lines
+  let n = 0
+  const dispense = (rxId: string, hash: string, body: Record<string, unknown>) =>
+    node.api<ErrorReply>(
+      'POST',
+      '/api/stock/dispenses',
+      {
+        id: `disp-${++n}`,
+        patient: pid,
+        prescription: rxId,
+        prescriptionHash: hash,
+        stockSeen: 100,
+        ...body,
+      },
+      { as: pharmacist },
+    )
+
+  /** A prescription written on a clinician's tablet over /sync, then signed by the node: its id, hash and lines. */
+  async function signedPrescription(
+    items: RxItemInput[],
+  ): Promise<{ rxId: string; hash: string; lines: Record<string, string> }> {
+    const tab = await SyncClient.open(node, clinician, `web-rx-${items.length}-${Date.now()}`)
+    clients.push(tab)
+    const rxId = await tab.change(
+      pid,
+      (c) => createPrescription(c, { encounterId: eid as never, items }, actor('usr_dr-mwale')).id,
+    )
+    const hash = prescriptionHash((await tab.chart(pid))!.prescriptions[rxId]!)
+    await pollDevice(async () => {
+      const rx = (await chart()).prescriptions[rxId]
+      return rx && prescriptionHash(rx) === hash
+    }, 'the draft on the node')
+    const signed = await node.api<{ hash: string }>(
+      'POST',
+      `/api/patients/${pid}/prescriptions/${rxId}/sign`,
+      { expectedHash: hash },
+      { as: clinician },
+    )
+    expect(signed.status).toBe(200)
+    const rx = (await chart()).prescriptions[rxId]!
+    const lines = Object.fromEntries(Object.entries(rx.items).map(([line, it]) => [String(it.itemId), line]))
+    return { rxId, hash: signed.body.hash, lines }
+  }
+
+  beforeAll(async () => {
+    dir = await tempDir('dispense-rx-')
+    relay = await RelayProcess.start(dir.path)
+    cluster = await DeviceCluster.start(['pharmacy'], { relay: relay.syncUrl.replace(/\/sync$/, '') })
+    node = cluster.devices[0]!
+    await node.ready(60_000)
+    const status = await node.api<{
+      clinic: { id: string; directoryUrl: string }
+      relay: { connected: boolean }
+    }>('GET', '/api/status')
+    clinicId = status.body.clinic.id
+    directoryUrl = status.body.clinic.directoryUrl
+    for (const [item, name, price] of [
+      ['itm_amox', 'Amoxicillin 250 mg capsule', 3],
+      ['itm_para', 'Paracetamol 500 mg tablet', 1],
+    ] as const) {
+      const f = await node.api(
+        'POST',
+        '/api/stock/formulary',
+        { id: `f-${item}`, item, name, price },
+        { as: admin },
+      )
+      expect(f.status).toBe(201)
+    }
+    for (const [item, batch] of [
+      ['itm_amox', 'AMX-1'],
+      ['itm_para', 'PAR-1'],
+    ] as const) {
+      const grn = { id: `grn-${batch}`, item, batch, expiry: '2031-01-31', quantity: 100, unitCost: 1 }
+      const r = await node.api('POST', '/api/stock/receipts', { ...grn, supplier: 'CMST', grn: `G-${batch}` })
+      expect(r.status).toBe(201)
+    }
+    await pollDevice(
+      async () => {
+        const s = await node.api<{ lines: { settled: number }[] }>('GET', '/api/stock')
+        return s.body.lines.filter((l) => l.settled === 100).length === 2
+      },
+      'formulary and receipts settled by the relay',
+      60_000,
+    )
+    const reg = await node.api<{ id: string; encounterId: string }>(
+      'POST',
+      '/api/patients',
+      { given: 'Chikondi', family: 'Phiri', birthDate: '1988-05-02', sex: 'female', reason: 'cough' },
+      { as: clerk },
+    )
+    expect(reg.status).toBe(201)
+    pid = reg.body.id
+    eid = reg.body.encounterId
+  }, 180_000)
+
+  afterAll(async () => {
+    for (const c of clients) await c.close().catch(() => undefined)
+    await intruder?.close().catch(() => undefined)
+    await cluster?.stop()
+    await relay?.stop('SIGKILL')
+    await dir?.remove()
+  })
+
+  it('the sync gate refuses a browser change that leaves an uncoded prescription line; a coded line lands', async () => {
+    const tab = await SyncClient.open(node, clinician, 'web-rx-gate')
+    clients.push(tab)
+    const rxId = await tab.change(
+      pid,
+      (c) => createPrescription(c, { encounterId: eid as never, items: [AMOX] }, actor('usr_dr-mwale')).id,
+    )
+    await pollDevice(async () => (await chart()).prescriptions[rxId], 'the coded draft on the node')
+    const bucket = await tab.store.bucketFor(pid)
+    const refused = new Promise<Refusal>((resolve) =>
+      bucket.on('ephemeral-message', ({ message }) => {
+        const m = message as Refusal
+        if (m?.type === 'clinic-mesh/refused') resolve(m)
+      }),
+    )
+    // written around the records helpers (which refuse it locally): a free-text line, no item, no quantity
+    bucket.change((d) => {
+      const rx = d.charts[pid]?.prescriptions[rxId]
+      if (rx)
+        rx.items.itm_freetext = {
+          drug: new ImmutableString('aspirin'),
+          dose: new ImmutableString('300 mg'),
+          route: new ImmutableString('oral'),
+          frequency: new ImmutableString('once'),
+          duration: new ImmutableString('1 day'),
+        }
+    })
+    const r = await refused
+    expect(r.name).toBe('InvalidPrescriptionLineError')
+    expect(r.message).toMatch(/itemId/)
+    expect(r.message).toMatch(/quantity/)
+    expect(Object.keys((await chart()).prescriptions[rxId]!.items)).toHaveLength(1)
+  })
+
+  it('a lot of another medicine, or another item, for a prescription line is refused at the node by name', async () => {
+    const { rxId, hash, lines } = await signedPrescription([AMOX])
+    const line = lines.itm_amox!
+    const otherLot = await dispense(rxId, hash, {
+      item: 'itm_amox',
+      batch: 'PAR-1',
+      line,
+      quantity: 5,
+      priceSeen: 3,
+    })
+    expect(otherLot.status).toBe(422)
+    expect(otherLot.body.error.name).toBe('LotNotPrescribedError')
+    expect(otherLot.body.error.message).toMatch(/lot PAR-1 is itm_para/)
+    const otherItem = await dispense(rxId, hash, {
+      item: 'itm_para',
+      batch: 'PAR-1',
+      line,
+      quantity: 5,
+      priceSeen: 1,
+    })
+    expect(otherItem.status).toBe(422)
+    expect(otherItem.body.error.name).toBe('LotNotPrescribedError')
+    expect((await balance(rxId)).map((l) => l.dispensed)).toEqual([0])
+  })
+
+  it('remaining per line counts every dispense; past the prescribed quantity the relay raises over-dispensed; the chart shows what was handed out', async () => {
+    const { rxId, hash, lines } = await signedPrescription([AMOX, PARA])
+    const line = lines.itm_amox!
+    const first = await dispense(rxId, hash, {
+      item: 'itm_amox',
+      batch: 'AMX-1',
+      line,
+      quantity: 10,
+      priceSeen: 3,
+    })
+    expect(first.status).toBe(201)
+    const after = await balance(rxId)
+    expect(after.find((l) => l.line === line)).toMatchObject({ prescribed: 15, dispensed: 10, remaining: 5 })
+    expect(after.find((l) => l.itemId === 'itm_para')).toMatchObject({ prescribed: 10, remaining: 10 })
+    // a second tablet (another browser session) hands out 10 more: 20 against 15
+    const second = await dispense(rxId, hash, {
+      item: 'itm_amox',
+      batch: 'AMX-1',
+      line,
+      quantity: 10,
+      priceSeen: 3,
+    })
+    expect(second.status).toBe(201)
+    expect((await balance(rxId)).find((l) => l.line === line)).toMatchObject({ dispensed: 20, remaining: 0 })
+    const secondId = `disp-${n}`
+    const conflict = await pollDevice(
+      async () => {
+        const r = await relay.api<{
+          conflicts: { id: string; kind: string; operation: { id: string }; detail: string }[]
+        }>('GET', `/api/conflicts?status=open&clinic=${clinicId}`)
+        return r.body.conflicts.find((c) => c.operation.id === secondId)
+      },
+      'the over-dispense flagged at the relay',
+      30_000,
+    )
+    expect(conflict.kind).toBe('over-dispensed')
+    expect(conflict.detail).toMatch(/prescribes 15; 10 already dispensed, 10 more/)
+    // a reviewer of the clinic decides at the relay: only the 5 that remained were handed out; the node counts that
+    await node.token({ name: 'rev', role: 'reviewer' })
+    const login = await pollDevice(
+      async () => {
+        const x = await relay.login(clinicId, 'rev', testPassword('rev'))
+        return x.status === 200 ? x : undefined
+      },
+      'the reviewer known at the relay',
+      30_000,
+    )
+    const decided = await relay.api<{ outcome: string }>(
+      'POST',
+      `/api/conflicts/${conflict.id}/resolution`,
+      { decision: { action: 'partial-dispense', quantity: 5 }, note: 'only 5 were left to give' },
+      undefined,
+      login.body.token,
+    )
+    expect(decided.body.outcome).toBe('resolved')
+    await pollDevice(
+      async () => (await balance(rxId)).find((l) => l.line === line && l.dispensed === 15),
+      'the decision counted on the node (10 + 5)',
+      30_000,
+    )
+    // the first dispense settled cleanly; the pharmacy section of the visit holds both hand-outs
+    const notes = Object.values((await chart()).encounters[eid]!.pharmacy.dispensed).filter(
+      (d) => d.prescriptionId === rxId,
+    )
+    expect(notes.map((d) => [d.itemId, d.batch, d.quantity])).toEqual([
+      ['itm_amox', 'AMX-1', 10],
+      ['itm_amox', 'AMX-1', 10],
+    ])
+  })
+
+  it('a signed prescription changed behind the node (a rogue device through the relay) blocks the dispense with a named error', async () => {
+    const { rxId, hash, lines } = await signedPrescription([PARA])
+    const line = lines.itm_para!
+    const clinic = JSON.parse(await readFile(node.init.clinicFile ?? '', 'utf8')) as {
+      clinic: string
+      adminSecretKey: string
+      adminPublicKeys: string[]
+    }
+    expect(clinic.clinic).toBe(clinicId)
+    intruder = new TestDevice(relay.syncUrl, clinic.clinic, 'intruder', {
+      secretKey: Buffer.from(clinic.adminSecretKey, 'hex'),
+      publicKey: Buffer.from(clinic.adminPublicKeys[0]!, 'hex'),
+    })
+    expect([200, 201]).toContain((await intruder.register(relay, directoryUrl)).status)
+    await intruder.joinClinic(directoryUrl as AutomergeUrl)
+    const root = await intruder.repo.find<{ chartBuckets: string[] }>(
+      intruder.directory.doc().recordsRoot as string as AutomergeUrl,
+    )
+    const buckets = root.doc().chartBuckets
+    const bucket = await intruder.repo.find<ChartCollection>(
+      buckets[shardOf(pid, buckets.length)] as AutomergeUrl,
+    )
+    await pollDevice(
+      () => Promise.resolve(bucket.doc().charts[pid]?.prescriptions[rxId]?.signed),
+      'the signed prescription at the intruder',
+    )
+    bucket.change((d) => {
+      const item = d.charts[pid]!.prescriptions[rxId]!.items[line]!
+      item.quantity = 100
+    })
+    await pollDevice(
+      async () => (await chart()).prescriptions[rxId]?.items[line]?.quantity === 100,
+      'the tampered line on the node',
+      30_000,
+    )
+    const r = await dispense(rxId, hash, {
+      item: 'itm_para',
+      batch: 'PAR-1',
+      line,
+      quantity: 10,
+      priceSeen: 1,
+    })
+    expect(r.status).toBe(409)
+    expect(r.body.error.name).toBe('PrescriptionVerificationError')
+    expect(r.body.error.message).toMatch(/content-changed/)
+    expect((await balance(rxId)).map((l) => l.dispensed)).toEqual([0])
+  })
+})
