@@ -73,7 +73,7 @@ describe('web: pharmacy on a device node linked to a relay', () => {
       reason: 'ear pain',
     })
     await page.getByRole('button', { name: 'Start a prescription' }).click()
-    await page.getByLabel('Medicine', { exact: true }).selectOption({ label: 'Amoxicillin 250 mg caps' })
+    await page.getByRole('combobox', { name: /^Medicine/ }).selectOption({ label: 'Amoxicillin 250 mg caps' })
     await page.getByLabel('Dose', { exact: true }).fill('250 mg')
     await page.getByLabel('Quantity to dispense (units)').fill('40')
     await page.getByLabel('How often').fill('3 times a day')
