@@ -209,6 +209,7 @@ describe('authority at the node: what a signed-in browser session may sync', () 
       headers: { authorization: `Bearer ${token}` },
     })
     expect(logout.status).toBe(200)
+    await c.stopReconnects()
     bucket.change((b) => {
       const enc = b.charts[pid]?.encounters[eid]
       if (enc)
@@ -219,10 +220,37 @@ describe('authority at the node: what a signed-in browser session may sync', () 
         }
     })
     await pollDevice(
-      () => Promise.resolve(desk.stderr.some((l) => l.includes('UnauthenticatedError'))),
+      () =>
+        Promise.resolve(desk.stderr.some((l) => l.includes('UnauthenticatedError') && l.includes(c.peerId))),
       'the node closes the ended session',
     )
+    await c.close()
     expect((await chartOn(desk)).encounters[eid]?.triage.vitals.v_after_logout).toBeUndefined()
+  })
+
+  it('a socket whose session ended is closed when the node next has something for it ("Switch user")', async () => {
+    const token = await desk.token({ name: 'Nora Nurse', role: 'nurse' })
+    const c = await stockClient(desk.port, token, 'web-switch-user')
+    clients.push(c)
+    const dir = (await c.repo.find<Directory>(dirUrl)).doc()
+    const root = (await c.repo.find<Root>(dir.recordsRoot)).doc()
+    await c.repo.find<Bucket>(root.chartBuckets[shardOf(pid, root.chartBuckets.length)] as AutomergeUrl)
+    const logout = await fetch(`http://127.0.0.1:${desk.port}/api/logout`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+    })
+    expect(logout.status).toBe(200)
+    await c.stopReconnects()
+    // the browser sends nothing; the node writes the chart (another tablet's clinician) and has a change for it
+    const r = await desk.api('PATCH', `/api/encounters/${eid}`, { patientId: pid, notes: 'seen again' })
+    expect(r.status).toBe(200)
+    // without the close the socket would stay open and silent: the page would never reconnect as the new user
+    await pollDevice(
+      () =>
+        Promise.resolve(desk.stderr.some((l) => l.includes('UnauthenticatedError') && l.includes(c.peerId))),
+      'the node closes the socket of the ended session',
+    )
+    await c.close()
   })
 
   it('the browser no longer reports its own reads and writes: POST /api/audit is gone (the node audits what lands)', async () => {

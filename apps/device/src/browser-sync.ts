@@ -105,13 +105,17 @@ export class BrowserSync implements SyncServerPolicy<BrowserSocket> {
       : { verdict: 'refuse', error, writes: verdict.writes ?? [] }
   }
 
-  /** Outgoing: a browser receives only what its role may read; the first delivery of a chart bucket is audited. */
-  deliver(message: Message, socket: BrowserSocket): boolean {
+  /**
+   * Outgoing: a browser receives only what its role may read; the first delivery of a chart bucket is audited. A
+   * socket whose session ended (a logout, "Switch user") is closed: the page reconnects under its current session.
+   */
+  deliver(message: Message, socket: BrowserSocket): boolean | Error {
     const documentId = (message as { documentId?: string }).documentId
     if (!documentId || message.type === 'doc-unavailable') return true
     const p = this.#host.principal(socket.req)
+    if (!p) return new UnauthenticatedError('the session ended: sign in again')
     const gate = this.#gate
-    if (!p || !gate?.mayRead(p, documentId)) return false
+    if (!gate?.mayRead(p, documentId)) return false
     if (message.type === 'sync' && !socket.delivered.has(documentId)) {
       socket.delivered.add(documentId)
       gate.recordRead(p, documentId)

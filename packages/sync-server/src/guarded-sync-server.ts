@@ -145,8 +145,10 @@ export class GuardedSyncServer<C> extends NetworkAdapter {
     if ('data' in message && message.data?.byteLength === 0)
       throw new Error('Tried to send a zero-length message')
     const conn = this.#peers.get(message.targetId)
-    if (!conn || conn.refused || !this.#policy.deliver(message, conn.context)) return
-    this.#write(conn, message)
+    if (!conn || conn.refused) return
+    const verdict = this.#policy.deliver(message, conn.context)
+    if (verdict instanceof Error) return this.#refuse(conn, verdict)
+    if (verdict) this.#write(conn, message)
   }
 
   #accept(ws: WebSocket, context: C): void {

@@ -37,8 +37,12 @@ export interface SyncServerPolicy<C> {
    * verdict. A throw drops the message (logged `sync-admit-failed`); the socket stays open.
    */
   admit(message: SyncMessage, context: C): Admission | Promise<Admission>
-  /** A message the repo sends to the peer of a socket opened with `context`: `false` withholds it. */
-  deliver(message: Message, context: C): boolean
+  /**
+   * A message the repo sends to the peer of a socket opened with `context`: `false` withholds it; an error closes the
+   * socket `1008` with the error's name (e.g. the session behind it ended: the client reconnects with its current one
+   * instead of waiting on a socket that silently hears nothing).
+   */
+  deliver(message: Message, context: C): boolean | Error
   /** For the log: the peer the socket authenticated as, before it joined. */
   peerOf?(context: C): string | undefined
 }

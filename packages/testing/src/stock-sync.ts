@@ -12,6 +12,12 @@ import { WebSocketClientAdapter } from '@automerge/automerge-repo-network-websoc
 export interface StockClient {
   repo: Repo
   peerId: string
+  /**
+   * Stops accepting the adapter's reconnects (they are refused: `ECONNREFUSED`, which the stock adapter retries
+   * quietly). For a test about to have the node close this session: the stock adapter would otherwise reconnect
+   * with the ended session and throw on the node's `401`.
+   */
+  stopReconnects: () => Promise<void>
   close: () => Promise<void>
 }
 
@@ -57,6 +63,12 @@ export async function stockClient(
   })
   await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r))
   const port = (proxy.address() as AddressInfo).port
+  let listening = true
+  const stopReconnects = (): Promise<void> => {
+    if (listening) proxy.close() // refuses new connections now; the open ones stay
+    listening = false
+    return Promise.resolve()
+  }
   const repo = new Repo({
     network: [new WebSocketClientAdapter(`ws://127.0.0.1:${port}/sync`, 500)],
     peerId: peerId as PeerId,
@@ -65,10 +77,15 @@ export async function stockClient(
   return {
     repo,
     peerId,
+    stopReconnects,
     close: async () => {
-      await repo.shutdown().catch(() => undefined)
+      await stopReconnects()
+      try {
+        await repo.shutdown()
+      } catch {
+        // the stock adapter asserts it has a socket when it disconnects: not so between two reconnects
+      }
       for (const s of sockets) s.destroy()
-      await new Promise<void>((r) => proxy.close(() => r()))
     },
   }
 }
