@@ -42,6 +42,11 @@ export class BucketReleases {
     this.#lastChange.set(doc, performance.now())
   }
 
+  /** Whether a held bucket has been neither used nor changed for `ms` (a bucket never seen counts as idle). */
+  idleFor(doc: DocumentId, ms: number): boolean {
+    return performance.now() - (this.#lastChange.get(doc) ?? -Infinity) >= ms
+  }
+
   /**
    * Saves a bucket and drops it from memory; `forget` removes it from the store's own map first. automerge-repo's
    * DocSynchronizer answers a document's changes with a sync message throttled to once per 100 ms
