@@ -33,6 +33,11 @@ export class BucketReleases {
     return this.#releasing.get(i) ?? Promise.resolve()
   }
 
+  /** Whether bucket `i` is being released (or was, and has not been opened for use since). */
+  releasing(i: number): boolean {
+    return this.#released.has(i)
+  }
+
   /** The chart count bucket `i` was saved with, while it stays released. */
   savedCount(i: number): number | undefined {
     return this.#released.has(i) ? this.#savedCounts.get(i) : undefined

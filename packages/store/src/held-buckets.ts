@@ -100,7 +100,8 @@ export class HeldBuckets<B extends BucketDoc> {
     for (const [i, p] of this.#held) {
       const url = this.#urls()[i]
       const id = url && parseAutomergeUrl(url).documentId
-      if (!id || !this.releases.idleFor(id, idleMs) || !this.#repo.handles[id]?.isReady()) continue
+      if (!id || this.releases.releasing(i) || !this.releases.idleFor(id, idleMs)) continue
+      if (!this.#repo.handles[id]?.isReady()) continue
       idle.push(p.then((h) => this.release(i, h)))
     }
     await Promise.all(idle)
