@@ -16,6 +16,8 @@ export class BucketReleases {
   readonly #released = new Set<number>()
   /** Pending releases: a bucket opened again waits for its release to finish before the repo finds it anew. */
   readonly #releasing = new Map<number, Promise<void>>()
+  /** Releases running, from their start (`#releasing` holds them only from the unload on). */
+  readonly #inFlight = new Set<number>()
   /** When each held bucket last changed (performance.now()). */
   readonly #lastChange = new Map<DocumentId, number>()
 
@@ -33,9 +35,9 @@ export class BucketReleases {
     return this.#releasing.get(i) ?? Promise.resolve()
   }
 
-  /** Whether bucket `i` is being released (or was, and has not been opened for use since). */
+  /** Whether a release of bucket `i` is running. */
   releasing(i: number): boolean {
-    return this.#released.has(i)
+    return this.#inFlight.has(i)
   }
 
   /** The chart count bucket `i` was saved with, while it stays released. */
@@ -60,6 +62,15 @@ export class BucketReleases {
    * the release waits until the bucket has been quiet for longer than that.
    */
   async release(i: number, h: DocHandle<BucketDoc>, forget: () => void): Promise<void> {
+    this.#inFlight.add(i)
+    try {
+      await this.#release(i, h, forget)
+    } finally {
+      this.#inFlight.delete(i)
+    }
+  }
+
+  async #release(i: number, h: DocHandle<BucketDoc>, forget: () => void): Promise<void> {
     this.#released.add(i)
     await this.#repo.flush([h.documentId])
     for (;;) {
