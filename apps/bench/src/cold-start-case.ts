@@ -69,7 +69,7 @@ export async function makeColdStartClinic(dir: string, n: number, today: number)
         fn: (d: ChartCollection) => {
           writeChart(d, p)
           const chart = d.charts[p.id]!
-          for (const enc of Object.values(chart.encounters) as Encounter[]) enc.status = imm('closed')
+          for (const enc of Object.values<Encounter>(chart.encounters)) enc.status = imm('closed')
           if (start + k < today) openEncounter(chart, { reason: 'cough' }, NURSE)
         },
       })),

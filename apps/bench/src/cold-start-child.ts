@@ -3,7 +3,7 @@
  * restarting device node and prints the measurement (JSON, last line).
  */
 import type { AutomergeUrl } from '@automerge/automerge-repo'
-import { coldStart, makeColdStartClinic, type ColdStartMode } from './cold-start-case.js'
+import { coldStart, makeColdStartClinic } from './cold-start-case.js'
 
 const [cmd, dir, a, b] = process.argv.slice(2)
 if (cmd === 'make' && dir) {
@@ -11,7 +11,7 @@ if (cmd === 'make' && dir) {
   const root = await makeColdStartClinic(dir, Number(a ?? '10000'), Number(b ?? '40'))
   process.stdout.write(JSON.stringify({ root, makeMs: performance.now() - t }) + '\n')
 } else if (cmd === 'run' && dir && a && (b === 'today' || b === 'lazy' || b === 'eager-fast')) {
-  process.stdout.write(JSON.stringify(await coldStart(dir, a as AutomergeUrl, b as ColdStartMode)) + '\n')
+  process.stdout.write(JSON.stringify(await coldStart(dir, a as AutomergeUrl, b)) + '\n')
 } else {
   console.error('usage: cold-start-child.js make DIR N TODAY | run DIR ROOT today|lazy|eager-fast')
   process.exit(2)

@@ -7,7 +7,7 @@ import { Repo, type DocHandleChangePayload, type PeerId } from '@automerge/autom
 import { MemoryStorage } from '@clinic-mesh/testing'
 import { FAST_LOAD_PINNED, fastLoadCount, fastLoadInternals, installFastLoad } from '@clinic-mesh/store'
 
-interface Doc {
+type Doc = {
   charts: { [id: string]: { name: string; visits: { reason: string }[] } }
 }
 
