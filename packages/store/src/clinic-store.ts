@@ -23,6 +23,7 @@ import type { PatientIndex, SearchOptions } from './patient-index.js'
 import { HeldBuckets } from './held-buckets.js'
 import type { BucketDoc } from './bucket-doc.js'
 import { installFastLoad } from './fast-load.js'
+import { IndexCache, type CachedShard } from './index-cache.js'
 import { IndexShards, type Derived } from './index-shards.js'
 import { releaseLatestPatches } from './release-patches.js'
 import type { PatientSummary } from './summary-codec.js'
@@ -73,12 +74,16 @@ export class ClinicStore<B extends BucketDoc> {
   readonly #buckets: HeldBuckets<B>
   /** >0 while this store itself is changing a bucket (its change events are not remote edits to repair). */
   #local = 0
+  /** Resolves once every index shard is local (at once, unless opened from a saved copy: see `open`). */
+  #shardsReady: Promise<void> = Promise.resolve()
+  #shardsLoaded = true
 
   private constructor(
     repo: Repo,
     root: DocHandle<ClinicRootDoc>,
     shards: DocHandle<IndexShardDoc>[],
     init: ClinicStoreInit<B>,
+    cached?: CachedShard[],
   ) {
     this.#repo = repo
     this.#buckets = new HeldBuckets<B>(
@@ -87,7 +92,7 @@ export class ClinicStore<B extends BucketDoc> {
       (p) => this.#onBucketChange(p),
     )
     this.#root = root
-    this.#shards = new IndexShards(shards, init.writeSummaries !== false)
+    this.#shards = new IndexShards(shards, init.writeSummaries !== false, cached)
     this.#init = init
     let known = Object.keys(root.doc().bootstrapped ?? {}).length
     root.on('change', ({ doc }) => {
@@ -140,11 +145,15 @@ export class ClinicStore<B extends BucketDoc> {
     return new ClinicStore(repo, root, shards, init)
   }
 
-  /** Opens a clinic by its root URL: resolves once every index shard is local, i.e. every patient is searchable. */
+  /**
+   * Opens a clinic by its root URL: resolves once every index shard is local, i.e. every patient is searchable. With
+   * `indexCache` and a copy saved by `saveIndexCache`, resolves as soon as that copy is read: search and open visits
+   * answer from it while the shards load (`indexReady`), and each shard replaces its part of the copy on arrival.
+   */
   static async open<B extends BucketDoc>(
     repo: Repo,
     rootUrl: AutomergeUrl,
-    init: ClinicStoreInit<B> & { signal?: AbortSignal },
+    init: ClinicStoreInit<B> & { signal?: AbortSignal; indexCache?: boolean },
   ): Promise<ClinicStore<B>> {
     reuseSyncPatches()
     if (init.fastLoad !== false && repo.storageSubsystem) installFastLoad(repo)
@@ -153,8 +162,36 @@ export class ClinicStore<B extends BucketDoc> {
     const doc = root.doc()
     if (!isClinicRoot(doc))
       throw new LayoutError(`document ${rootUrl} is not a clinic root of layout ${LAYOUT}`)
+    const cached = init.indexCache
+      ? await new IndexCache(repo, root.documentId).load(doc.indexShards.length)
+      : undefined
+    if (cached) {
+      const store = new ClinicStore(repo, root, [], init, cached)
+      store.#shardsLoaded = false
+      const loads = doc.indexShards.map((url, i) =>
+        findDoc<IndexShardDoc>(repo, url, opts).then((h) => store.#shards.attach(i, h, cached[i])),
+      )
+      // a shard that never loads (the open aborted) leaves writes of summaries undone, not hanging
+      store.#shardsReady = Promise.all(loads).then(
+        () => void (store.#shardsLoaded = true),
+        () => undefined,
+      )
+      return store
+    }
     const shards = await Promise.all(doc.indexShards.map((url) => findDoc<IndexShardDoc>(repo, url, opts)))
     return new ClinicStore(repo, root, shards, init)
+  }
+
+  /** Resolves once every index shard is local and read (at once unless opened from a saved copy). */
+  get indexReady(): Promise<void> {
+    return this.#shardsReady
+  }
+
+  /** Saves what the index shards hold (see `open`'s `indexCache`), once they are local. */
+  async saveIndexCache(): Promise<void> {
+    await this.#shardsReady
+    if (this.#shardsLoaded)
+      await new IndexCache(this.#repo, this.#root.documentId).save(this.#shards.snapshot())
   }
 
   get rootUrl(): AutomergeUrl {
@@ -210,6 +247,7 @@ export class ClinicStore<B extends BucketDoc> {
     fn: (bucket: B) => void,
     options: { message?: string } = {},
   ): Promise<Doc<B>> {
+    await this.#shardsReady // its summary goes into a shard
     const handle = await this.bucketFor(patientId)
     this.#local++
     try {
@@ -232,6 +270,7 @@ export class ClinicStore<B extends BucketDoc> {
    * other buckets are written; summaries of the written buckets are refreshed either way.
    */
   async changeMany(writes: Iterable<BulkWrite<B>>, options: { message?: string } = {}): Promise<void> {
+    await this.#shardsReady
     const byBucket = new Map<number, BulkWrite<B>[]>()
     for (const w of writes) {
       const i = this.bucketIndexOf(w.patientId)
@@ -331,7 +370,9 @@ export class ClinicStore<B extends BucketDoc> {
 
   #refreshSummary(doc: Doc<B>, patientId: string): void {
     const d = this.#derive(doc, patientId)
-    if (d) this.#shards.write([[patientId, d]])
+    if (!d) return
+    if (this.#shardsLoaded) this.#shards.write([[patientId, d]])
+    else void this.#shardsReady.then(() => this.#shards.write([[patientId, d]])) // a remote edit during the start
   }
 
   #onBucketChange({ doc, patches }: DocHandleChangePayload<B>): void {

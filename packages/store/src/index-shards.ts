@@ -1,5 +1,6 @@
 import type { DocHandle, DocHandleChangePayload } from '@automerge/automerge-repo'
 import type { Doc } from '@automerge/automerge'
+import type { CachedShard } from './index-cache.js'
 import { shardOf, type IndexShardDoc } from './layout.js'
 import { PatientIndex } from './patient-index.js'
 import { releaseAllPatches, releaseLatestPatches } from './release-patches.js'
@@ -20,17 +21,45 @@ export class IndexShards {
   readonly index = new PatientIndex()
   /** Patient id → packed open visits (records' `encodeOpenVisits`), for patients with any. */
   readonly visits = new Map<string, string>()
-  readonly #shards: DocHandle<IndexShardDoc>[]
+  readonly #shards: DocHandle<IndexShardDoc>[] = []
   readonly #write: boolean
+  /** How many shards the layout has (some may not be attached yet). */
+  readonly #count: number
 
-  constructor(shards: DocHandle<IndexShardDoc>[], write: boolean) {
-    this.#shards = shards
+  /**
+   * From loaded shards; or, with `cached` (a saved copy, see IndexCache), answering from the copy at once while the
+   * shards load: `attach` each shard as it arrives, and it replaces what the copy said of that shard.
+   */
+  constructor(shards: DocHandle<IndexShardDoc>[], write: boolean, cached?: CachedShard[]) {
     this.#write = write
-    for (const shard of shards) {
-      releaseAllPatches(shard.doc())
-      this.#readAll(shard.doc())
-      shard.on('change', (p) => this.#onChange(p))
+    this.#count = cached?.length ?? shards.length
+    for (const c of cached ?? []) {
+      for (const [id, packed] of Object.entries(c.summaries)) this.index.upsert(decodeSummary(id, packed))
+      for (const [id, packed] of Object.entries(c.visits)) this.visits.set(id, packed)
     }
+    shards.forEach((shard, i) => this.attach(i, shard, undefined))
+  }
+
+  /** Shard `i` is loaded: its contents replace those of the saved copy (`cached`, that shard's part of it). */
+  attach(i: number, shard: DocHandle<IndexShardDoc>, cached: CachedShard | undefined): void {
+    this.#shards[i] = shard
+    const doc = shard.doc()
+    releaseAllPatches(doc)
+    if (!cached) this.#readAll(doc)
+    else {
+      for (const id of Object.keys(cached.summaries))
+        if (doc.summaries[id] === undefined) this.index.remove(id)
+      for (const id of Object.keys(cached.visits)) if (doc.visits?.[id] === undefined) this.visits.delete(id)
+      for (const [id, packed] of Object.entries(doc.summaries))
+        if (cached.summaries[id] !== packed) this.index.upsert(decodeSummary(id, packed))
+      for (const [id, packed] of Object.entries(doc.visits ?? {})) this.visits.set(id, packed)
+    }
+    shard.on('change', (p) => this.#onChange(p))
+  }
+
+  /** What the shards hold now, for the saved copy. */
+  snapshot(): CachedShard[] {
+    return this.#shards.map((h) => ({ summaries: { ...h.doc().summaries }, visits: { ...h.doc().visits } }))
   }
 
   /**
@@ -45,7 +74,7 @@ export class IndexShards {
         this.#setVisits(id, d.visits)
         continue
       }
-      const s = shardOf(id, this.#shards.length)
+      const s = shardOf(id, this.#count)
       let list = byShard.get(s)
       if (!list) byShard.set(s, (list = []))
       list.push([id, d])
