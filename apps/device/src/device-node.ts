@@ -266,7 +266,7 @@ export class DeviceNode implements NodeHost {
     const store = await ClinicStore.open<ChartCollection>(
       this.repo,
       dir.doc().recordsRoot as string as AutomergeUrl,
-      { summarize: summarizeOf, openVisits: openVisitsOfBucket },
+      { summarize: summarizeOf, openVisits: openVisitsOfBucket, indexCache: true },
     )
     log('clinic-index-loaded', { patients: store.index.size })
     const trust = { clinic: this.config.clinic, relayKey: () => this.config.relayKey }
@@ -381,6 +381,7 @@ export class DeviceNode implements NodeHost {
     clearInterval(this.#retention)
     clearInterval(this.#idleBuckets)
     await this.audit?.flushWrites()
+    await this.#store?.saveIndexCache().catch(() => undefined) // the next start searches from it at once
     this.#relay?.stop()
     this.#browsers.close()
     this.#server.closeAllConnections()

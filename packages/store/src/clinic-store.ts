@@ -77,6 +77,7 @@ export class ClinicStore<B extends BucketDoc> {
   /** Resolves once every index shard is local (at once, unless opened from a saved copy: see `open`). */
   #shardsReady: Promise<void> = Promise.resolve()
   #shardsLoaded = true
+  #savedHeads: string | undefined
 
   private constructor(
     repo: Repo,
@@ -187,11 +188,13 @@ export class ClinicStore<B extends BucketDoc> {
     return this.#shardsReady
   }
 
-  /** Saves what the index shards hold (see `open`'s `indexCache`), once they are local. */
+  /** Saves what the index shards hold (see `open`'s `indexCache`) once they are local, if it changed since. */
   async saveIndexCache(): Promise<void> {
     await this.#shardsReady
-    if (this.#shardsLoaded)
-      await new IndexCache(this.#repo, this.#root.documentId).save(this.#shards.snapshot())
+    const heads = this.#shards.heads()
+    if (!this.#shardsLoaded || heads === this.#savedHeads) return
+    await new IndexCache(this.#repo, this.#root.documentId).save(this.#shards.snapshot())
+    this.#savedHeads = heads
   }
 
   get rootUrl(): AutomergeUrl {

@@ -57,6 +57,11 @@ export class IndexShards {
     shard.on('change', (p) => this.#onChange(p))
   }
 
+  /** The heads of every shard, as one string (what a saved copy was taken at). */
+  heads(): string {
+    return this.#shards.map((h) => h.heads().join(',')).join(';')
+  }
+
   /** What the shards hold now, for the saved copy. */
   snapshot(): CachedShard[] {
     return this.#shards.map((h) => ({ summaries: { ...h.doc().summaries }, visits: { ...h.doc().visits } }))
