@@ -16,7 +16,10 @@ function versionOf(pkg: string): string {
   let dir = dirname(createRequire(import.meta.url).resolve(pkg))
   for (;;) {
     try {
-      const json = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version: string }
+      const json = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+        name?: string
+        version: string
+      }
       if (json.name === pkg) return json.version
     } catch {
       // not here: one level up
