@@ -12,7 +12,6 @@ import {
   setEncounterStatus,
   setQueueStatus,
   setSectionStatus,
-  type ChartCollection,
 } from '@clinic-mesh/records'
 import { T0, grace, nurse } from './fixtures.js'
 
