@@ -13,6 +13,7 @@ import { benchAtRest } from './p6-bench.js'
 import { benchGatedNotes } from './gate-bench.js'
 import { benchFhirExport } from './fhir-bench.js'
 import { benchDiscovery } from './discovery-bench.js'
+import { benchColdStart } from './cold-start-bench.js'
 
 const args = process.argv.slice(2)
 const json = args.includes('--json')
@@ -31,6 +32,7 @@ const suites: [string, () => Promise<BenchRow[]> | BenchRow[]][] = [
   ['P8', () => benchGatedNotes()],
   ['P9', () => benchFhirExport()],
   ['P10', () => benchDiscovery()],
+  ['P11', () => benchColdStart()],
 ]
 
 const rows: BenchRow[] = []

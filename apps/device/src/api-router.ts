@@ -74,6 +74,9 @@ async function status(node: NodeHost): Promise<StatusReply> {
     pending: { ops: pending },
     ledger: { pending, head: node.ledger?.head.seq ?? 0 },
     documents: Object.keys(node.repo.handles).length,
+    ...(node.store
+      ? { charts: { buckets: node.store.layout.chartBuckets.length, held: node.store.loadedBuckets } }
+      : {}),
   }
 }
 
@@ -137,6 +140,10 @@ async function route(
       who(node, req, 'read-chart')
       return send(200, ready(node.records).duplicates(b))
     }
+  }
+  if (a === 'queue' && parts.length === 2 && method === 'GET') {
+    who(node, req, 'read-chart')
+    return send(200, ready(node.records).queue())
   }
   if (a === 'encounters') {
     if (parts.length === 2 && method === 'POST') {

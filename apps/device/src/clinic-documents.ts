@@ -1,6 +1,12 @@
 import type { DocHandle, Repo } from '@automerge/automerge-repo'
 import type { ClinicDirectoryDoc, DocUrl } from '@clinic-mesh/contracts'
-import { emptyCollection, summarize, type ChartCollection } from '@clinic-mesh/records'
+import {
+  emptyCollection,
+  encodeOpenVisits,
+  openVisitsOf,
+  summarize,
+  type ChartCollection,
+} from '@clinic-mesh/records'
 import { ClinicStore } from '@clinic-mesh/store'
 import type { UserRegisterDoc } from './auth.js'
 import type { MembershipDoc } from './device-node-init.js'
@@ -9,6 +15,12 @@ import type { MembershipDoc } from './device-node-init.js'
 export const summarizeOf = (b: ChartCollection, pid: string): ReturnType<typeof summarize> | undefined => {
   const c = b.charts[pid]
   return c ? summarize(c) : undefined
+}
+
+/** The open visits of one chart of a bucket, packed for the index shards (the day's queue reads them). */
+export const openVisitsOfBucket = (b: ChartCollection, pid: string): string | undefined => {
+  const c = b.charts[pid]
+  return c ? encodeOpenVisits(openVisitsOf(c)) : undefined
 }
 
 /** A new clinic's documents: records layout, membership, user register, and the directory naming them. */
@@ -21,6 +33,7 @@ export function createClinicDocuments(
     clinic,
     emptyBucket: emptyCollection,
     summarize: summarizeOf,
+    openVisits: openVisitsOfBucket,
   })
   const members = repo.create<MembershipDoc>({ kind: 'clinic-membership/1', enrolments: {}, revocations: {} })
   const users = repo.create<UserRegisterDoc>({ kind: 'user-register/1', users: {} })

@@ -28,6 +28,8 @@ export interface DeviceNodeInit {
   insecureRelay?: boolean
   /** Host names (besides loopback and this node's addresses) the web surface answers for (`--allow-host`). */
   allowHosts?: string[]
+  /** A chart bucket unused and unchanged this long goes back to disk (default 60 s; issue 17: memory on a tablet). */
+  bucketIdleMs?: number
 }
 
 /** The clinic membership document (@clinic-mesh/contracts): enrolments and revocations keyed by libp2p peer id. */

@@ -29,7 +29,7 @@ import { DEFAULT_AUDIT_RETENTION_YEARS, DeviceAudit } from './audit.js'
 import { DocKinds } from './doc-kinds.js'
 import { SyncGate } from './sync-gate.js'
 import { deferred } from './deferred.js'
-import { createClinicDocuments, summarizeOf } from './clinic-documents.js'
+import { createClinicDocuments, openVisitsOfBucket, summarizeOf } from './clinic-documents.js'
 import { auditHeadSigner, auditHeadVerifier } from './audit-keys.js'
 import type { DeviceAuth } from './auth.js'
 import { openClinicUsers } from './clinic-users.js'
@@ -40,6 +40,7 @@ import { startDeviceMesh } from './device-mesh.js'
 import { followMembership } from './membership-follower.js'
 import type { DeviceNodeInit, MembershipDoc } from './device-node-init.js'
 import type { NodeHost } from './node-host.js'
+import { keepBucketsLazy } from './lazy-buckets.js'
 
 export type { DeviceNodeInit, MembershipDoc } from './device-node-init.js'
 
@@ -85,6 +86,7 @@ export class DeviceNode implements NodeHost {
   readonly #gate = deferred<SyncGate>()
   #gateNow: SyncGate | undefined
   #retention: NodeJS.Timeout | undefined
+  #idleBuckets: NodeJS.Timeout | undefined
   /** Ed25519 secret key (32 bytes) of this device's libp2p identity: signs its stock operation runs. */
   deviceSigningKey: Uint8Array = new Uint8Array(32)
   /** The repo's chunks on disk are encrypted (EncryptedStorageAdapter). */
@@ -264,7 +266,7 @@ export class DeviceNode implements NodeHost {
     const store = await ClinicStore.open<ChartCollection>(
       this.repo,
       dir.doc().recordsRoot as string as AutomergeUrl,
-      { summarize: summarizeOf },
+      { summarize: summarizeOf, openVisits: openVisitsOfBucket, indexCache: true },
     )
     log('clinic-index-loaded', { patients: store.index.size })
     const trust = { clinic: this.config.clinic, relayKey: () => this.config.relayKey }
@@ -295,10 +297,7 @@ export class DeviceNode implements NodeHost {
     this.stock = new StockApi(ledger)
     this.repo.shareConfigChanged()
     void this.#followMembership(dir)
-    void store.loadAllCharts().then(
-      () => log('charts-loaded', { buckets: store.layout.chartBuckets.length }),
-      (err: unknown) => log('charts-load-failed', { error: err instanceof Error ? err.name : 'unknown' }),
-    )
+    this.#idleBuckets = keepBucketsLazy(store, this.repo.peerId, this.#init.bucketIdleMs ?? 60_000)
     if (this.#init.relay) {
       const reg = { clinic: this.config.clinic, directoryUrl: url, peerId: this.config.deviceId }
       const creds = {
@@ -380,7 +379,9 @@ export class DeviceNode implements NodeHost {
     this.#stopped = true
     if (this.config.clinicFile) unwatchFile(this.config.clinicFile)
     clearInterval(this.#retention)
+    clearInterval(this.#idleBuckets)
     await this.audit?.flushWrites()
+    await this.#store?.saveIndexCache().catch(() => undefined) // the next start searches from it at once
     this.#relay?.stop()
     this.#browsers.close()
     this.#server.closeAllConnections()

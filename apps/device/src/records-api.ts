@@ -16,6 +16,7 @@ import {
   openEncounter,
   plain,
   prescriptionOf,
+  queueOf,
   recordDispenseNote,
   recordVitals,
   registerPatient,
@@ -33,6 +34,7 @@ import {
   type DispensedLineInput,
   type Prescription,
   type EncounterStatus,
+  type QueueEntry,
   type QueueStatus,
   type Sex,
 } from '@clinic-mesh/records'
@@ -107,6 +109,16 @@ export class RecordsApi {
 
   search(q: string, limit: number): unknown {
     return { patients: this.#store.search(q, { limit }) }
+  }
+
+  /** The day's queue, from the index shards' open visits and names: no chart bucket is opened. */
+  queue(today = new Date()): { queue: QueueEntry[] } {
+    const index = this.#store.index
+    const nameOf = (pid: string): string => {
+      const s = index.get(pid)
+      return s ? `${s.given} ${s.family}`.trim() : ''
+    }
+    return { queue: queueOf(this.#store.openVisits, nameOf, today) }
   }
 
   async chart(id: string): Promise<unknown> {

@@ -16,6 +16,8 @@ export class BucketReleases {
   readonly #released = new Set<number>()
   /** Pending releases: a bucket opened again waits for its release to finish before the repo finds it anew. */
   readonly #releasing = new Map<number, Promise<void>>()
+  /** Releases running, from their start (`#releasing` holds them only from the unload on). */
+  readonly #inFlight = new Set<number>()
   /** When each held bucket last changed (performance.now()). */
   readonly #lastChange = new Map<DocumentId, number>()
 
@@ -33,6 +35,11 @@ export class BucketReleases {
     return this.#releasing.get(i) ?? Promise.resolve()
   }
 
+  /** Whether a release of bucket `i` is running. */
+  releasing(i: number): boolean {
+    return this.#inFlight.has(i)
+  }
+
   /** The chart count bucket `i` was saved with, while it stays released. */
   savedCount(i: number): number | undefined {
     return this.#released.has(i) ? this.#savedCounts.get(i) : undefined
@@ -40,6 +47,11 @@ export class BucketReleases {
 
   changed(doc: DocumentId): void {
     this.#lastChange.set(doc, performance.now())
+  }
+
+  /** Whether a held bucket has been neither used nor changed for `ms` (a bucket never seen counts as idle). */
+  idleFor(doc: DocumentId, ms: number): boolean {
+    return performance.now() - (this.#lastChange.get(doc) ?? -Infinity) >= ms
   }
 
   /**
@@ -50,6 +62,15 @@ export class BucketReleases {
    * the release waits until the bucket has been quiet for longer than that.
    */
   async release(i: number, h: DocHandle<BucketDoc>, forget: () => void): Promise<void> {
+    this.#inFlight.add(i)
+    try {
+      await this.#release(i, h, forget)
+    } finally {
+      this.#inFlight.delete(i)
+    }
+  }
+
+  async #release(i: number, h: DocHandle<BucketDoc>, forget: () => void): Promise<void> {
     this.#released.add(i)
     await this.#repo.flush([h.documentId])
     for (;;) {

@@ -7,7 +7,6 @@ import type {
   Repo,
   SharePolicy,
 } from '@automerge/automerge-repo'
-import { parseAutomergeUrl } from '@automerge/automerge-repo'
 import type { Doc } from '@automerge/automerge'
 import { LayoutError, UnknownPatientError } from './errors.js'
 import { findDoc } from './find.js'
@@ -20,11 +19,14 @@ import {
   type ClinicRootDoc,
   type IndexShardDoc,
 } from './layout.js'
-import { PatientIndex, type SearchOptions } from './patient-index.js'
-import { BucketReleases } from './bucket-release.js'
+import type { PatientIndex, SearchOptions } from './patient-index.js'
+import { HeldBuckets } from './held-buckets.js'
 import type { BucketDoc } from './bucket-doc.js'
-import { releaseAllPatches, releaseLatestPatches } from './release-patches.js'
-import { decodeSummary, encodeSummary, type PatientSummary } from './summary-codec.js'
+import { installFastLoad } from './fast-load.js'
+import { IndexCache, type CachedShard } from './index-cache.js'
+import { IndexShards, type Derived } from './index-shards.js'
+import { releaseLatestPatches } from './release-patches.js'
+import type { PatientSummary } from './summary-codec.js'
 import { reuseSyncPatches } from './sync-patches.js'
 
 /** A chart bucket: any document with a `charts` map keyed by patient id (records' ChartCollection). */
@@ -44,6 +46,10 @@ export interface ClinicStoreInit<B extends BucketDoc> {
    * the browser only updates its own in-memory index at once.
    */
   writeSummaries?: boolean
+  /** Packs the open visits of one chart (records' `openVisitsOf` + `encodeOpenVisits`); undefined if none. */
+  openVisits?: (bucket: Doc<B>, patientId: string) => string | undefined
+  /** Load documents from storage as `A.load` does (default true; see fast-load.ts). The bench turns it off. */
+  fastLoad?: boolean
 }
 
 export interface CreateClinicInit<B extends BucketDoc> extends ClinicStoreInit<B> {
@@ -61,26 +67,33 @@ export interface CreateClinicInit<B extends BucketDoc> extends ClinicStoreInit<B
  * matches is repaired by whichever device sees it (the repair is deterministic, so repairs converge).
  */
 export class ClinicStore<B extends BucketDoc> {
-  readonly index = new PatientIndex()
   readonly #repo: Repo
   readonly #root: DocHandle<ClinicRootDoc>
   readonly #init: ClinicStoreInit<B>
-  readonly #shards: DocHandle<IndexShardDoc>[]
-  readonly #buckets = new Map<number, Promise<DocHandle<B>>>()
-  readonly #releases: BucketReleases
+  readonly #shards: IndexShards
+  readonly #buckets: HeldBuckets<B>
   /** >0 while this store itself is changing a bucket (its change events are not remote edits to repair). */
   #local = 0
+  /** Resolves once every index shard is local (at once, unless opened from a saved copy: see `open`). */
+  #shardsReady: Promise<void> = Promise.resolve()
+  #shardsLoaded = true
+  #savedHeads: string | undefined
 
   private constructor(
     repo: Repo,
     root: DocHandle<ClinicRootDoc>,
     shards: DocHandle<IndexShardDoc>[],
     init: ClinicStoreInit<B>,
+    cached?: CachedShard[],
   ) {
     this.#repo = repo
-    this.#releases = new BucketReleases(repo)
+    this.#buckets = new HeldBuckets<B>(
+      repo,
+      () => this.layout.chartBuckets,
+      (p) => this.#onBucketChange(p),
+    )
     this.#root = root
-    this.#shards = shards
+    this.#shards = new IndexShards(shards, init.writeSummaries !== false, cached)
     this.#init = init
     let known = Object.keys(root.doc().bootstrapped ?? {}).length
     root.on('change', ({ doc }) => {
@@ -90,18 +103,34 @@ export class ClinicStore<B extends BucketDoc> {
         repo.shareConfigChanged() // a peer finished bootstrapping: start announcing buckets to it
       }
     })
-    for (const shard of shards) {
-      releaseAllPatches(shard.doc())
-      this.#indexShard(shard.doc())
-      shard.on('change', (p) => this.#onShardChange(p))
-    }
+  }
+
+  /** The patient index (search), read from the index shards. */
+  get index(): PatientIndex {
+    return this.#shards.index
+  }
+
+  /** Patient id → packed open visits (records' `decodeOpenVisits`, `queueOf`), read from the index shards. */
+  get openVisits(): ReadonlyMap<string, string> {
+    return this.#shards.visits
+  }
+
+  /** How many chart buckets this store holds in memory (opened, adopted, or loading). */
+  get loadedBuckets(): number {
+    return this.#buckets.size
+  }
+
+  /** Releases held buckets neither used nor changed for `idleMs` to storage; resolves with how many. */
+  releaseIdle(idleMs: number): Promise<number> {
+    return this.#buckets.releaseIdle(idleMs)
   }
 
   static create<B extends BucketDoc>(repo: Repo, init: CreateClinicInit<B>): ClinicStore<B> {
     reuseSyncPatches()
+    if (init.fastLoad !== false && repo.storageSubsystem) installFastLoad(repo)
     const shards: DocHandle<IndexShardDoc>[] = []
     for (let i = 0; i < (init.indexShards ?? DEFAULT_INDEX_SHARDS); i++) {
-      shards.push(repo.create<IndexShardDoc>({ layout: 'index/1', summaries: {} }))
+      shards.push(repo.create<IndexShardDoc>({ layout: 'index/1', summaries: {}, visits: {} }))
     }
     const buckets: AutomergeUrl[] = []
     for (let i = 0; i < (init.chartBuckets ?? DEFAULT_CHART_BUCKETS); i++)
@@ -117,20 +146,55 @@ export class ClinicStore<B extends BucketDoc> {
     return new ClinicStore(repo, root, shards, init)
   }
 
-  /** Opens a clinic by its root URL: resolves once every index shard is local, i.e. every patient is searchable. */
+  /**
+   * Opens a clinic by its root URL: resolves once every index shard is local, i.e. every patient is searchable. With
+   * `indexCache` and a copy saved by `saveIndexCache`, resolves as soon as that copy is read: search and open visits
+   * answer from it while the shards load (`indexReady`), and each shard replaces its part of the copy on arrival.
+   */
   static async open<B extends BucketDoc>(
     repo: Repo,
     rootUrl: AutomergeUrl,
-    init: ClinicStoreInit<B> & { signal?: AbortSignal },
+    init: ClinicStoreInit<B> & { signal?: AbortSignal; indexCache?: boolean },
   ): Promise<ClinicStore<B>> {
     reuseSyncPatches()
+    if (init.fastLoad !== false && repo.storageSubsystem) installFastLoad(repo)
     const opts = init.signal ? { signal: init.signal } : {}
     const root = await findDoc<ClinicRootDoc>(repo, rootUrl, opts)
     const doc = root.doc()
     if (!isClinicRoot(doc))
       throw new LayoutError(`document ${rootUrl} is not a clinic root of layout ${LAYOUT}`)
+    const cached = init.indexCache
+      ? await new IndexCache(repo, root.documentId).load(doc.indexShards.length)
+      : undefined
+    if (cached) {
+      const store = new ClinicStore(repo, root, [], init, cached)
+      store.#shardsLoaded = false
+      const loads = doc.indexShards.map((url, i) =>
+        findDoc<IndexShardDoc>(repo, url, opts).then((h) => store.#shards.attach(i, h, cached[i])),
+      )
+      // a shard that never loads (the open aborted) leaves writes of summaries undone, not hanging
+      store.#shardsReady = Promise.all(loads).then(
+        () => void (store.#shardsLoaded = true),
+        () => undefined,
+      )
+      return store
+    }
     const shards = await Promise.all(doc.indexShards.map((url) => findDoc<IndexShardDoc>(repo, url, opts)))
     return new ClinicStore(repo, root, shards, init)
+  }
+
+  /** Resolves once every index shard is local and read (at once unless opened from a saved copy). */
+  get indexReady(): Promise<void> {
+    return this.#shardsReady
+  }
+
+  /** Saves what the index shards hold (see `open`'s `indexCache`) once they are local, if it changed since. */
+  async saveIndexCache(): Promise<void> {
+    await this.#shardsReady
+    const heads = this.#shards.heads()
+    if (!this.#shardsLoaded || heads === this.#savedHeads) return
+    await new IndexCache(this.#repo, this.#root.documentId).save(this.#shards.snapshot())
+    this.#savedHeads = heads
   }
 
   get rootUrl(): AutomergeUrl {
@@ -157,21 +221,14 @@ export class ClinicStore<B extends BucketDoc> {
    * opening passes for a bootstrapped peer. Requires a stable repo `peerId` (the device id).
    */
   readonly sharePolicy: SharePolicy = (peer: PeerId, documentId?: DocumentId) => {
-    if (documentId === undefined || !this.#bucketIds().has(documentId)) return Promise.resolve(true)
-    return Promise.resolve(this.#opened.has(documentId) && this.isBootstrapped(peer))
+    if (documentId === undefined || this.#buckets.numberOf(documentId) === undefined)
+      return Promise.resolve(true)
+    return Promise.resolve(this.#buckets.opened.has(documentId) && this.isBootstrapped(peer))
   }
 
   /** Whether a peer has announced that it holds every chart bucket. */
   isBootstrapped(peer: string): boolean {
     return this.#root.doc().bootstrapped?.[peer] !== undefined
-  }
-
-  readonly #opened = new Set<DocumentId>()
-
-  #bucketIdSet: Set<DocumentId> | undefined
-  #bucketIds(): Set<DocumentId> {
-    this.#bucketIdSet ??= new Set(this.layout.chartBuckets.map((u) => parseAutomergeUrl(u).documentId))
-    return this.#bucketIdSet
   }
 
   search(query: string, options?: SearchOptions): PatientSummary[] {
@@ -184,9 +241,7 @@ export class ClinicStore<B extends BucketDoc> {
 
   /** The bucket holding a patient's chart, fetched from storage or peers on first use. */
   bucketFor(patientId: string): Promise<DocHandle<B>> {
-    const i = this.bucketIndexOf(patientId)
-    this.#releases.keep(i) // opened for use: it stays in memory from now on
-    return this.#bucket(i)
+    return this.#buckets.open(this.bucketIndexOf(patientId), true) // in memory until idle (releaseIdle)
   }
 
   /** Applies a change to the bucket holding this patient and refreshes the patient's summary. */
@@ -195,6 +250,7 @@ export class ClinicStore<B extends BucketDoc> {
     fn: (bucket: B) => void,
     options: { message?: string } = {},
   ): Promise<Doc<B>> {
+    await this.#shardsReady // its summary goes into a shard
     const handle = await this.bucketFor(patientId)
     this.#local++
     try {
@@ -217,6 +273,7 @@ export class ClinicStore<B extends BucketDoc> {
    * other buckets are written; summaries of the written buckets are refreshed either way.
    */
   async changeMany(writes: Iterable<BulkWrite<B>>, options: { message?: string } = {}): Promise<void> {
+    await this.#shardsReady
     const byBucket = new Map<number, BulkWrite<B>[]>()
     for (const w of writes) {
       const i = this.bucketIndexOf(w.patientId)
@@ -224,11 +281,10 @@ export class ClinicStore<B extends BucketDoc> {
       if (!list) byBucket.set(i, (list = []))
       list.push(w)
     }
-    const summaries = new Map<number, Map<string, string>>()
+    const derived: [string, Derived][] = []
     let failure: Error | undefined
     for (const [i, list] of [...byBucket].sort((x, y) => x[0] - y[0])) {
-      this.#releases.keep(i)
-      const handle = await this.#bucket(i)
+      const handle = await this.#buckets.open(i, true)
       this.#local++
       try {
         handle.change(
@@ -246,29 +302,11 @@ export class ClinicStore<B extends BucketDoc> {
       const doc = handle.doc()
       releaseLatestPatches(doc)
       for (const w of list) {
-        const summary = this.#init.summarize(doc, w.patientId)
-        if (!summary) continue
-        if (this.#init.writeSummaries === false) {
-          this.index.upsert(summary)
-          continue
-        }
-        const s = shardOf(w.patientId, this.#shards.length)
-        let m = summaries.get(s)
-        if (!m) summaries.set(s, (m = new Map<string, string>()))
-        m.set(w.patientId, encodeSummary(summary))
+        const d = this.#derive(doc, w.patientId)
+        if (d) derived.push([w.patientId, d])
       }
     }
-    for (const [s, packed] of summaries) {
-      const shard = this.#shards[s]
-      if (!shard) continue
-      const current = shard.doc().summaries
-      const changed = [...packed].filter(([id, p]) => current[id] !== p)
-      if (changed.length === 0) continue
-      shard.change((d) => {
-        for (const [id, p] of changed) d.summaries[id] = p
-      })
-      releaseLatestPatches(shard.doc())
-    }
+    this.#shards.write(derived)
     if (failure !== undefined) throw failure
   }
 
@@ -299,8 +337,8 @@ export class ClinicStore<B extends BucketDoc> {
       while (next < n) {
         const i = next++
         const held = this.#buckets.has(i)
-        const h = await this.#bucket(i)
-        if (release && !held) releases.push(this.#releases.release(i, h, () => this.#buckets.delete(i))) // off the pull's path
+        const h = await this.#buckets.open(i)
+        if (release && !held) releases.push(this.#buckets.release(i, h)) // off the pull's path
       }
     }
     await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker))
@@ -322,47 +360,22 @@ export class ClinicStore<B extends BucketDoc> {
   async countCharts(): Promise<number> {
     let n = 0
     for (let i = 0; i < this.layout.chartBuckets.length; i++) {
-      const saved = this.#buckets.has(i) ? undefined : this.#releases.savedCount(i)
-      n += saved ?? Object.keys((await this.#bucket(i)).doc().charts).length
+      const saved = this.#buckets.has(i) ? undefined : this.#buckets.releases.savedCount(i)
+      n += saved ?? Object.keys((await this.#buckets.open(i)).doc().charts).length
     }
     return n
   }
 
-  #bucket(i: number): Promise<DocHandle<B>> {
-    let p = this.#buckets.get(i)
-    if (!p) {
-      const url = this.layout.chartBuckets[i]
-      if (!url) return Promise.reject(new LayoutError(`no chart bucket ${i}`))
-      this.#opened.add(parseAutomergeUrl(url).documentId)
-      // One find per URL at a time: concurrent finds of one URL can stall (automerge-repo #273).
-      p = this.#releases
-        .settled(i)
-        .then(() => findDoc<B>(this.#repo, url))
-        .then((h) => {
-          releaseAllPatches(h.doc())
-          this.#releases.changed(h.documentId)
-          h.on('change', (payload) => {
-            this.#releases.changed(h.documentId)
-            this.#onBucketChange(payload)
-          })
-          return h
-        })
-      this.#buckets.set(i, p)
-    }
-    return p
+  #derive(doc: Doc<B>, patientId: string): Derived | undefined {
+    const summary = this.#init.summarize(doc, patientId)
+    return summary && { summary, visits: this.#init.openVisits?.(doc, patientId) }
   }
 
   #refreshSummary(doc: Doc<B>, patientId: string): void {
-    const summary = this.#init.summarize(doc, patientId)
-    if (!summary) return
-    if (this.#init.writeSummaries === false) return this.index.upsert(summary)
-    const packed = encodeSummary(summary)
-    const shard = this.#shards[shardOf(patientId, this.#shards.length)]
-    if (!shard || shard.doc().summaries[patientId] === packed) return
-    shard.change((d) => {
-      d.summaries[patientId] = packed
-    })
-    releaseLatestPatches(shard.doc())
+    const d = this.#derive(doc, patientId)
+    if (!d) return
+    if (this.#shardsLoaded) this.#shards.write([[patientId, d]])
+    else void this.#shardsReady.then(() => this.#shards.write([[patientId, d]])) // a remote edit during the start
   }
 
   #onBucketChange({ doc, patches }: DocHandleChangePayload<B>): void {
@@ -374,22 +387,5 @@ export class ClinicStore<B extends BucketDoc> {
     for (const p of patches)
       if (p.path[0] === 'charts' && typeof p.path[1] === 'string') touched.add(p.path[1])
     for (const id of touched) this.#refreshSummary(doc, id)
-  }
-
-  #onShardChange({ doc, patches }: DocHandleChangePayload<IndexShardDoc>): void {
-    releaseLatestPatches(doc)
-    const touched = new Set<string>()
-    for (const p of patches)
-      if (p.path[0] === 'summaries' && typeof p.path[1] === 'string') touched.add(p.path[1])
-    if (touched.size > 500) return this.#indexShard(doc)
-    for (const id of touched) {
-      const packed = doc.summaries[id]
-      if (packed === undefined) this.index.remove(id)
-      else this.index.upsert(decodeSummary(id, packed))
-    }
-  }
-
-  #indexShard(doc: Doc<IndexShardDoc>): void {
-    for (const [id, packed] of Object.entries(doc.summaries)) this.index.upsert(decodeSummary(id, packed))
   }
 }

@@ -11,3 +11,4 @@ export { LayoutError, SummaryCodecError, UnknownPatientError } from './errors.js
 export { normalize, tokens } from './normalize.js'
 export { findDoc } from './find.js'
 export { reuseSyncPatches } from './sync-patches.js'
+export { FAST_LOAD_PINNED, fastLoadCount, fastLoadInternals, installFastLoad } from './fast-load.js'

@@ -24,6 +24,11 @@ export interface ClinicRootDoc {
 export interface IndexShardDoc {
   layout: 'index/1'
   summaries: { [patientId: string]: string }
+  /**
+   * Patient id → the chart's open visits, packed (records' `encodeOpenVisits`); absent when none. The day's queue
+   * reads these, so a restarting device shows it without opening any chart bucket. Absent in shards made before it.
+   */
+  visits?: { [patientId: string]: string }
 }
 
 /** Default shard counts: 10,000 patients → ~625 summaries per shard, ~156 charts per bucket. */

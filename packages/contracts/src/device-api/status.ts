@@ -99,6 +99,8 @@ export const LiveStatusReplySchema = v.object({
   /** the same count as `ledger.pending` */
   pending: v.object({ ops: int(0) }),
   documents: int(0),
+  /** chart buckets of the clinic's layout, and how many this device holds in memory now (the rest are on disk) */
+  charts: v.optional(v.object({ buckets: int(0), held: int(0) })),
 })
 
 export const StatusReplySchema = v.union([RevokedStatusReplySchema, LiveStatusReplySchema])

@@ -1,0 +1,136 @@
+import type { DocHandle, DocHandleChangePayload } from '@automerge/automerge-repo'
+import type { Doc } from '@automerge/automerge'
+import type { CachedShard } from './index-cache.js'
+import { shardOf, type IndexShardDoc } from './layout.js'
+import { PatientIndex } from './patient-index.js'
+import { releaseAllPatches, releaseLatestPatches } from './release-patches.js'
+import { decodeSummary, encodeSummary, type PatientSummary } from './summary-codec.js'
+
+/** What the index shards hold of one chart: its summary, and its open visits packed (none: undefined). */
+export interface Derived {
+  summary: PatientSummary
+  visits: string | undefined
+}
+
+/**
+ * The index shards of a clinic and what this device reads from them: the patient index (search) and each patient's
+ * open visits (the day's queue). Both answer without any chart bucket: a device restarting holds the shards only.
+ * `write` false (a browser): derived values go to this device's own maps, never into the shards (node-written).
+ */
+export class IndexShards {
+  readonly index = new PatientIndex()
+  /** Patient id → packed open visits (records' `encodeOpenVisits`), for patients with any. */
+  readonly visits = new Map<string, string>()
+  readonly #shards: DocHandle<IndexShardDoc>[] = []
+  readonly #write: boolean
+  /** How many shards the layout has (some may not be attached yet). */
+  readonly #count: number
+
+  /**
+   * From loaded shards; or, with `cached` (a saved copy, see IndexCache), answering from the copy at once while the
+   * shards load: `attach` each shard as it arrives, and it replaces what the copy said of that shard.
+   */
+  constructor(shards: DocHandle<IndexShardDoc>[], write: boolean, cached?: CachedShard[]) {
+    this.#write = write
+    this.#count = cached?.length ?? shards.length
+    for (const c of cached ?? []) {
+      for (const [id, packed] of Object.entries(c.summaries)) this.index.upsert(decodeSummary(id, packed))
+      for (const [id, packed] of Object.entries(c.visits)) this.visits.set(id, packed)
+    }
+    shards.forEach((shard, i) => this.attach(i, shard, undefined))
+  }
+
+  /** Shard `i` is loaded: its contents replace those of the saved copy (`cached`, that shard's part of it). */
+  attach(i: number, shard: DocHandle<IndexShardDoc>, cached: CachedShard | undefined): void {
+    this.#shards[i] = shard
+    const doc = shard.doc()
+    releaseAllPatches(doc)
+    if (!cached) this.#readAll(doc)
+    else {
+      for (const id of Object.keys(cached.summaries))
+        if (doc.summaries[id] === undefined) this.index.remove(id)
+      for (const id of Object.keys(cached.visits)) if (doc.visits?.[id] === undefined) this.visits.delete(id)
+      for (const [id, packed] of Object.entries(doc.summaries))
+        if (cached.summaries[id] !== packed) this.index.upsert(decodeSummary(id, packed))
+      for (const [id, packed] of Object.entries(doc.visits ?? {})) this.visits.set(id, packed)
+    }
+    shard.on('change', (p) => this.#onChange(p))
+  }
+
+  /** The heads of every shard, as one string (what a saved copy was taken at). */
+  heads(): string {
+    return this.#shards.map((h) => h.heads().join(',')).join(';')
+  }
+
+  /** What the shards hold now, for the saved copy. */
+  snapshot(): CachedShard[] {
+    return this.#shards.map((h) => ({ summaries: { ...h.doc().summaries }, visits: { ...h.doc().visits } }))
+  }
+
+  /**
+   * Writes derived values: each touched shard takes one change holding all of its entries that differ from what it
+   * holds (N patients cost at most one change per shard).
+   */
+  write(entries: Iterable<[string, Derived]>): void {
+    const byShard = new Map<number, [string, Derived][]>()
+    for (const [id, d] of entries) {
+      if (!this.#write) {
+        this.index.upsert(d.summary)
+        this.#setVisits(id, d.visits)
+        continue
+      }
+      const s = shardOf(id, this.#count)
+      let list = byShard.get(s)
+      if (!list) byShard.set(s, (list = []))
+      list.push([id, d])
+    }
+    for (const [s, list] of byShard) {
+      const shard = this.#shards[s]
+      if (!shard) continue
+      const now = shard.doc()
+      const changed = list
+        .map(([id, d]) => [id, encodeSummary(d.summary), d.visits] as const)
+        .filter(([id, packed, visits]) => now.summaries[id] !== packed || now.visits?.[id] !== visits)
+      if (changed.length === 0) continue
+      shard.change((doc) => {
+        for (const [id, packed, visits] of changed) {
+          if (doc.summaries[id] !== packed) doc.summaries[id] = packed
+          if (doc.visits?.[id] === visits) continue
+          if (visits === undefined) delete doc.visits?.[id]
+          else (doc.visits ??= {})[id] = visits // a layout from before open visits: the map comes with the first
+        }
+      })
+      releaseLatestPatches(shard.doc())
+    }
+  }
+
+  #setVisits(id: string, packed: string | undefined): void {
+    if (packed === undefined) this.visits.delete(id)
+    else this.visits.set(id, packed)
+  }
+
+  #onChange({ doc, patches }: DocHandleChangePayload<IndexShardDoc>): void {
+    releaseLatestPatches(doc)
+    const touched = new Set<string>()
+    const visits = new Set<string>()
+    for (const p of patches) {
+      const [top, id] = p.path
+      if (top === 'summaries' && typeof id === 'string') touched.add(id)
+      if (top === 'visits' && typeof id === 'string') visits.add(id)
+      if (top === 'visits' && id === undefined) for (const v of Object.keys(doc.visits ?? {})) visits.add(v)
+    }
+    if (touched.size > 500) this.#readAll(doc)
+    else
+      for (const id of touched) {
+        const packed = doc.summaries[id]
+        if (packed === undefined) this.index.remove(id)
+        else this.index.upsert(decodeSummary(id, packed))
+      }
+    for (const id of visits) this.#setVisits(id, doc.visits?.[id])
+  }
+
+  #readAll(doc: Doc<IndexShardDoc>): void {
+    for (const [id, packed] of Object.entries(doc.summaries)) this.index.upsert(decodeSummary(id, packed))
+    for (const [id, packed] of Object.entries(doc.visits ?? {})) this.visits.set(id, packed)
+  }
+}

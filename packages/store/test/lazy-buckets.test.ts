@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest'
+import { Repo, type PeerId } from '@automerge/automerge-repo'
+import { MessageChannelNetworkAdapter } from '@automerge/automerge-repo-network-messagechannel'
+import { MemoryStorage, eventually } from '@clinic-mesh/testing'
+import { ClinicStore, type PatientSummary } from '@clinic-mesh/store'
+
+interface MiniChart {
+  given: string
+  family: string
+  /** an open visit's reason, if any */
+  open?: string
+}
+interface MiniBucket {
+  charts: { [id: string]: MiniChart }
+}
+
+const init = {
+  summarize: (b: MiniBucket, id: string): PatientSummary | undefined => {
+    const c = b.charts[id]
+    return (
+      c && {
+        id,
+        given: c.given,
+        family: c.family,
+        birthDate: '2000-01-01',
+        sex: 'unknown',
+        identifiers: [],
+        updatedAt: '',
+      }
+    )
+  },
+  openVisits: (b: MiniBucket, id: string): string | undefined => b.charts[id]?.open,
+}
+
+const register = (id: string, open?: string) => ({
+  patientId: id,
+  fn: (d: MiniBucket) =>
+    void (d.charts[id] = { given: `G${id}`, family: 'Phiri', ...(open ? { open } : {}) }),
+})
+
+describe('a store that opens chart buckets on demand (issue 17: cold start, memory)', () => {
+  it('reopened from storage: search and open visits without a bucket, one bucket per use, idle ones released', async () => {
+    const storage = new MemoryStorage()
+    const ra = new Repo({ storage, network: [], peerId: 'a' as PeerId })
+    const a = ClinicStore.create<MiniBucket>(ra, {
+      clinic: 'c1',
+      emptyBucket: () => ({ charts: {} }),
+      indexShards: 2,
+      chartBuckets: 8,
+      ...init,
+    })
+    await a.changeMany(
+      Array.from({ length: 40 }, (_, i) => register(`pt${i}`, i < 5 ? `visit ${i}` : undefined)),
+    )
+    await a.change('pt1', (d) => void delete d.charts['pt1']!.open) // a visit closed: gone from the shards
+    expect(a.loadedBuckets).toBe(8)
+    await ra.flush()
+    await ra.shutdown()
+
+    const rb = new Repo({ storage, network: [], peerId: 'a' as PeerId })
+    const b = await ClinicStore.open<MiniBucket>(rb, a.rootUrl, init)
+    expect(b.isBootstrapped('a')).toBe(true)
+    expect(b.search('gpt17').map((s) => s.id)).toEqual(['pt17'])
+    expect(Object.fromEntries(b.openVisits)).toEqual({
+      pt0: 'visit 0',
+      pt2: 'visit 2',
+      pt3: 'visit 3',
+      pt4: 'visit 4',
+    })
+    expect(b.loadedBuckets).toBe(0)
+
+    expect((await b.chart<MiniChart>('pt17')).given).toBe('Gpt17')
+    expect(b.loadedBuckets).toBe(1)
+    expect(await b.releaseIdle(60_000)).toBe(0) // just used: stays
+    expect(await b.releaseIdle(0)).toBe(1)
+    expect(b.loadedBuckets).toBe(0)
+    // released, then opened again from storage, with what was written before the release
+    await b.change('pt17', (d) => void (d.charts['pt17']!.open = 'back today'))
+    expect(b.openVisits.get('pt17')).toBe('back today')
+    expect(await b.releaseIdle(0)).toBe(1)
+    expect((await b.chart<MiniChart>('pt17')).open).toBe('back today')
+    await rb.shutdown()
+  })
+
+  it('adopts a bucket the repo loads for a peer and repairs the summary of its remote edit', async () => {
+    const { port1, port2 } = new MessageChannel()
+    const ra = new Repo({ network: [new MessageChannelNetworkAdapter(port1)], peerId: 'a' as PeerId })
+    // a writer that does not write summaries (a browser): only the peer that holds the bucket repairs them
+    const a = ClinicStore.create<MiniBucket>(ra, {
+      clinic: 'c1',
+      emptyBucket: () => ({ charts: {} }),
+      indexShards: 2,
+      chartBuckets: 4,
+      writeSummaries: false,
+      ...init,
+    })
+    ra.sharePolicy = a.sharePolicy
+    await a.changeMany(Array.from({ length: 20 }, (_, i) => register(`pt${i}`)))
+    const rb = new Repo({
+      network: [new MessageChannelNetworkAdapter(port2)],
+      storage: new MemoryStorage(),
+      peerId: 'b' as PeerId,
+    })
+    const b = await ClinicStore.open<MiniBucket>(rb, a.rootUrl, init)
+    rb.sharePolicy = b.sharePolicy
+    await b.loadAllCharts(2, { release: true })
+    expect(b.loadedBuckets).toBe(0)
+    expect(b.search('tembo')).toEqual([])
+
+    await a.change('pt7', (d) => {
+      d.charts['pt7']!.family = 'Tembo'
+      d.charts['pt7']!.open = 'cough'
+    })
+    // b's repo loads the bucket from its disk to apply a's change: the store adopts it and repairs pt7
+    await eventually(() => b.search('tembo').length === 1, { what: 'the remote edit repaired on b' })
+    expect(b.openVisits.get('pt7')).toBe('cough')
+    expect(b.loadedBuckets).toBe(1)
+    // an adopted bucket goes back to disk once idle too (it was released by the join before)
+    expect(await b.releaseIdle(0)).toBe(1)
+    expect(b.loadedBuckets).toBe(0)
+    await ra.shutdown()
+    await rb.shutdown()
+  })
+})
