@@ -13,6 +13,7 @@ export interface DeviceNodeInit {
   meshListen?: string[]
   mdnsIntervalMs?: number
   /** `ws://host:port` of the relay. */
+  /** relay URL(s), comma-separated: instances of one relay, tried in order, the next when one is down */
   relay?: string
   /** Directory of the built web app (default apps/web/dist). */
   webDist?: string

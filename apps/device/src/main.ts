@@ -12,7 +12,7 @@ import { joinClinic } from './join-flow.js'
 import { SECRET_ENV, checkSecretFileLocation, type StorageProtection } from './storage-at-rest.js'
 
 const USAGE = `usage:
-  clinic-mesh device --data DIR --name NAME [--port N] [--host H] [--relay wss://HOST:PORT] [--relay-key HEX]
+  clinic-mesh device --data DIR --name NAME [--port N] [--host H] [--relay wss://HOST:PORT[,wss://HOST2:PORT]] [--relay-key HEX]
                      [--relay-ca FILE] [--insecure-relay]  (CA of a self-signed relay; plain ws:// off loopback: dev only)
                      [--clinic-file FILE | --init-clinic CLINIC_NAME] [--mesh-listen MULTIADDR]... [--mdns-interval MS]
                      [--secret-file PATH | env CLINIC_MESH_DEVICE_SECRET | --plain-storage]
