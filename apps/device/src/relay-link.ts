@@ -21,7 +21,13 @@ import {
 import { RelayAuthError, RelayKeyMismatchError, relayUrls, type RelayTransport } from './relay-url.js'
 import { OneShotAdapter } from './relay-socket.js'
 
-export { RelayAuthError, RelayKeyMismatchError, checkRelayUrl, relayUrls, type RelayTransport } from './relay-url.js'
+export {
+  RelayAuthError,
+  RelayKeyMismatchError,
+  checkRelayUrl,
+  relayUrls,
+  type RelayTransport,
+} from './relay-url.js'
 import { log } from './log.js'
 
 /** The relay's identity key as this device pins it (device config `relayKey`). */

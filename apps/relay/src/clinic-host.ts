@@ -159,7 +159,12 @@ export class ClinicHost {
     return next
   }
 
-  async #start(clinic: string, directoryUrl: string, waitMs: number, fence: Fence | null): Promise<ClinicWatcher> {
+  async #start(
+    clinic: string,
+    directoryUrl: string,
+    waitMs: number,
+    fence: Fence | null,
+  ): Promise<ClinicWatcher> {
     const { state, repo, access, log, key } = this.#init
     const settlement = await ClinicSettlement.open(
       clinic,

@@ -5,7 +5,7 @@ import type { Logger } from './logger.js'
 /**
  * Brings the repo's open documents up to what storage holds when another relay instance wrote them (it announced
  * the document id): the stored chunks are merged into the handle, and the repo syncs the news to the devices
- * connected here. A document still loading reads storage anyway; one not open here is loaded when asked for. Calls
+ * connected here (a handle still looked for becomes ready with them). One not open here is loaded when asked for. Calls
  * for one document coalesce: at most one read under way and one more queued.
  */
 export class DocRefresher {
@@ -50,7 +50,8 @@ export class DocRefresher {
 
   async #reload(documentId: string): Promise<void> {
     const handle = this.#repo.handles[documentId as DocumentId]
-    if (!handle || !(handle.isReady() || handle.isUnavailable())) return
+    // still being looked for (in storage, or asked of the devices): what another instance stored ends the search
+    if (!handle?.inState(['loading', 'requesting', 'unavailable', 'ready'])) return
     const chunks = await this.#load(documentId)
     if (chunks.length === 0) return
     handle.update((doc) => {

@@ -13,13 +13,7 @@ export type {
   SettlementStore,
 } from './settlement-store.js'
 export type { PublishedSource } from './clinic-settlement.js'
-export type {
-  ClinicOwnership,
-  Fence,
-  OwnershipEvents,
-  RelayState,
-  StateEvents,
-} from './relay-state.js'
+export type { ClinicOwnership, Fence, OwnershipEvents, RelayState, StateEvents } from './relay-state.js'
 export { FileRelayState, SoleOwnership } from './file-relay-state.js'
 export { PostgresRelayState } from './postgres-relay-state.js'
 export type { PostgresRelayStateInit } from './postgres-relay-state.js'

@@ -70,9 +70,10 @@ describe('lease fencing', () => {
     ).rejects.toMatchObject({ name: 'LeaseLostError', clinic: CLINIC })
 
     expect((await storeB.load(CLINIC))?.meta.settledOps).toBe(2)
-    const chunk = await pool.query<{ data: Buffer }>('SELECT data FROM automerge_chunks WHERE key = $1::text[]', [
-      [DOC, 'snapshot', FENCED_CHUNK],
-    ])
+    const chunk = await pool.query<{ data: Buffer }>(
+      'SELECT data FROM automerge_chunks WHERE key = $1::text[]',
+      [[DOC, 'snapshot', FENCED_CHUNK]],
+    )
     expect([...chunk.rows[0]!.data]).toEqual([0xb2])
     const row = await pool.query<{ epoch: string }>('SELECT epoch FROM relay_checkpoints WHERE clinic = $1', [
       CLINIC,

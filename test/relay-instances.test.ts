@@ -1,0 +1,246 @@
+import type { AutomergeUrl, DocHandle } from '@automerge/automerge-repo'
+import { parseAutomergeUrl } from '@automerge/automerge-repo'
+import type { BatchId, ItemId, PatientId, PrescriptionId, SettledInventoryDoc } from '@clinic-mesh/contracts'
+import type { DeviceLogDoc } from '@clinic-mesh/ledger'
+import { periodOf, verifySettledInventory } from '@clinic-mesh/ledger'
+import {
+  eventually,
+  startPostgresCluster,
+  tempDir,
+  type PostgresCluster,
+  type TempDir,
+} from '@clinic-mesh/testing'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { TestDevice, qty } from './helpers/relay-device.js'
+import { pollUntil } from './helpers/relay-poll.js'
+import { RelayProcess } from './helpers/relay-process.js'
+
+// Three relay instances (separate processes) on one throwaway PostgreSQL. Device 1 is linked to instance A, device
+// 2 to instance B. An operation written through A reaches device 2 through B (LISTEN/NOTIFY and a reload from
+// storage). One instance settles the clinic (its lease); it is killed with SIGKILL while settling a stream of
+// dispenses; another instance takes the clinic over within 5 s, and every operation ends up settled exactly once.
+
+const CLINIC = 'clinic-scale'
+const ITEM = 'amoxicillin-250' as ItemId
+const LOT = 'A1' as BatchId
+const LEASE_MS = 1000
+
+interface ClinicStatus {
+  clinic: string
+  opsSettled: number
+  opsDecided: number
+  opsPending: number
+  conflictsOpen: number
+  settler?: boolean
+}
+interface Status {
+  relayKey: string
+  clinics: ClinicStatus[]
+}
+
+const dispense = (n: number) =>
+  ({
+    kind: 'dispense',
+    item: ITEM,
+    batch: LOT,
+    quantity: 1,
+    patient: `pt_${n}` as PatientId,
+    prescription: `rx_${n}` as PrescriptionId,
+    prescriptionHash: `h${n}`,
+    priceSeen: 5,
+    stockSeen: 1000,
+  }) as const
+
+let cluster: PostgresCluster
+const dirs: TempDir[] = []
+const relays: RelayProcess[] = []
+let devices: TestDevice[] = []
+
+beforeAll(async () => {
+  cluster = await startPostgresCluster()
+})
+afterAll(async () => {
+  for (const d of devices) await d.close()
+  for (const r of relays) await r.stop('SIGKILL')
+  for (const d of dirs) await d.remove()
+  await cluster?.stop()
+})
+
+async function startInstance(): Promise<RelayProcess> {
+  const dir = await tempDir('relay-instance-')
+  dirs.push(dir)
+  const r = await RelayProcess.start(dir.path, 0, ['--postgres', cluster.url, '--lease-ms', String(LEASE_MS)])
+  relays.push(r)
+  return r
+}
+
+/** Until some instance has stored a chunk of the document in the shared database. */
+async function stored(documentId: string): Promise<void> {
+  const db = new pg.Client({ connectionString: cluster.url })
+  await db.connect()
+  try {
+    await pollUntil(
+      async () =>
+        ((await db.query('SELECT 1 FROM automerge_chunks WHERE key[1] = $1', [documentId])).rowCount ?? 0) >
+        0,
+      `document ${documentId} stored`,
+    )
+  } finally {
+    await db.end()
+  }
+}
+
+async function clinicOn(r: RelayProcess): Promise<ClinicStatus | undefined> {
+  const res = await r.api<Status>('GET', '/api/status')
+  return res.body.clinics.find((c) => c.clinic === CLINIC)
+}
+
+describe('relay instances over one PostgreSQL', () => {
+  it('fans a change out across instances, and survives the settler killed mid-settlement', async () => {
+    const [a, b, c] = [await startInstance(), await startInstance(), await startInstance()]
+    const keys = await Promise.all(
+      [a, b, c].map(async (r) => (await r.api<Status>('GET', '/api/status')).body.relayKey),
+    )
+    expect(new Set(keys).size, 'every instance signs as the one relay').toBe(1)
+
+    const dev1 = new TestDevice(a.syncUrl, CLINIC, 'tab-1')
+    const dev2 = new TestDevice(b.syncUrl, CLINIC, 'tab-2')
+    devices = [dev1, dev2]
+    dev1.createClinic()
+    expect((await dev1.register(a)).status).toBe(201)
+    expect((await dev2.register(b, dev1.directory.url)).status).toBe(200)
+    // B serves the directory once an instance (A, which got it from device 1) stored it
+    await stored(dev1.directory.documentId)
+    await dev2.joinClinic(dev1.directory.url)
+
+    dev1.append(
+      [
+        {
+          kind: 'formulary-update',
+          item: ITEM,
+          name: 'Amoxicillin',
+          price: 5,
+          status: 'active',
+          controlled: false,
+        },
+      ],
+      'admin',
+    )
+    dev1.append([
+      {
+        kind: 'receive',
+        item: ITEM,
+        batch: LOT,
+        expiry: '2099-01-31',
+        quantity: 1000,
+        unitCost: 2,
+        supplier: 'S',
+        grn: 'G1',
+      },
+    ])
+
+    // fan-out: device 2 (on B) follows device 1's log, written through A
+    const logUrl = await eventually(() => dev2.directory.doc().ledgerLogs['tab-1']?.[periodOf(Date.now())], {
+      timeoutMs: 10_000,
+      on: [[dev2.directory, 'change']],
+      what: "tab-1's log in the directory on device 2",
+    })
+    await stored(parseAutomergeUrl(logUrl as string as AutomergeUrl).documentId)
+    const log: DocHandle<DeviceLogDoc> = await dev2.repo.find<DeviceLogDoc>(logUrl as string as AutomergeUrl)
+    const latencies: number[] = []
+    for (let i = 1; i <= 5; i++) {
+      const t0 = performance.now()
+      dev1.append([dispense(i)])
+      await eventually(() => log.doc().ops.length >= 2 + i, {
+        timeoutMs: 5000,
+        on: [[log, 'change']],
+        what: `op ${i} of tab-1 on device 2`,
+      })
+      latencies.push(performance.now() - t0)
+    }
+    latencies.sort((x, y) => x - y)
+    process.stdout.write(`fan-out A -> device on B: ms ${latencies.map((l) => l.toFixed(0)).join(' ')}\n`)
+    expect(latencies[2], 'median fan-out under 1 s').toBeLessThan(1000)
+    await dev2.settled((d, s) => qty(s, LOT) === 995 && d.decidedOps === 7, 15_000)
+
+    // exactly one instance settles the clinic
+    const settlers = await pollUntil(async () => {
+      const s = await Promise.all([a, b, c].map((r) => clinicOn(r)))
+      return s.every((x) => x !== undefined) ? s : undefined
+    }, 'the clinic open on every instance')
+    expect(settlers.filter((s) => s?.settler).length).toBe(1)
+    const settler = [a, b, c][settlers.findIndex((s) => s?.settler)]!
+    const survivors = [a, b, c].filter((r) => r !== settler)
+    // the device that pushes is linked to an instance that survives
+    const pusher = settler === b ? dev1 : dev2
+
+    // a stream of dispenses, settled as it comes; the settler is killed while the last two are being settled
+    const N = 40
+    const KILL_AT = 16
+    let killedAt = 0
+    for (let i = 1; i <= N; i++) {
+      pusher.append([dispense(5 + i)])
+      if (i === KILL_AT) {
+        await pusher.settled((d) => d.decidedOps >= 7 + i - 2, 15_000)
+        expect(await settler.stop('SIGKILL')).toBeNull()
+        killedAt = performance.now()
+      } else if (killedAt === 0 && i % 4 === 0) await pusher.settled((d) => d.decidedOps >= 7 + i - 3, 15_000)
+    }
+    const total = 2 + 5 + N // formulary, receive, 5 dispenses, the stream
+    const next = await pollUntil(async () => {
+      for (const r of survivors) if ((await clinicOn(r))?.settler) return r
+      return undefined
+    }, 'another instance settles the clinic')
+    const takeoverMs = performance.now() - killedAt
+    process.stdout.write(`takeover after SIGKILL: ${takeoverMs.toFixed(0)} ms (lease ${LEASE_MS} ms)\n`)
+    expect(takeoverMs).toBeLessThan(5000)
+
+    const final = await pusher.settled((d) => d.decidedOps >= total, 20_000)
+    const state = JSON.parse(final.state) as Parameters<typeof qty>[0]
+    // exactly once: every dispense took one unit, none twice, none lost
+    expect(final.decidedOps).toBe(total)
+    expect(qty(state, LOT)).toBe(1000 - 5 - N)
+    expect(
+      verifySettledInventory(JSON.parse(JSON.stringify(final)) as SettledInventoryDoc, {
+        relayKey: keys[0]!,
+        clinic: CLINIC,
+      }).ok,
+    ).toBe(true)
+    const status = await clinicOn(next)
+    expect(status).toMatchObject({
+      opsSettled: total,
+      opsDecided: total,
+      opsPending: 0,
+      conflictsOpen: 0,
+      settler: true,
+    })
+
+    // the other survivor follows: same figures from the settler's checkpoint, reviewer API answers there too
+    const follower = survivors.find((r) => r !== next)!
+    await pollUntil(
+      async () => (await clinicOn(follower))?.opsDecided === total || undefined,
+      'follower caught up',
+    )
+    expect(await clinicOn(follower)).toMatchObject({ opsSettled: total, settler: false })
+    const inv = await follower.api<{ inventory: Parameters<typeof qty>[0] }>(
+      'GET',
+      `/api/inventory?clinic=${CLINIC}`,
+    )
+    expect(qty(inv.body.inventory, LOT)).toBe(1000 - 5 - N)
+
+    // the checkpoint was written under the new lease's epoch; the dead owner's epoch can write no more
+    const db = new pg.Client({ connectionString: cluster.url })
+    await db.connect()
+    try {
+      const { rows } = await db.query<{ epoch: string; lease: string }>(
+        'SELECT c.epoch, l.epoch AS lease FROM relay_checkpoints c JOIN relay_leases l USING (clinic) WHERE clinic = $1',
+        [CLINIC],
+      )
+      expect(Number(rows[0]!.epoch)).toBeGreaterThan(1)
+      expect(rows[0]!.epoch).toBe(rows[0]!.lease)
+    } finally {
+      await db.end()
+    }
+  })
+})
