@@ -1,5 +1,4 @@
-import type { AutomergeUrl, DocHandle } from '@automerge/automerge-repo'
-import { parseAutomergeUrl } from '@automerge/automerge-repo'
+import type { AutomergeUrl } from '@automerge/automerge-repo'
 import type { BatchId, ItemId, PatientId, PrescriptionId, SettledInventoryDoc } from '@clinic-mesh/contracts'
 import type { DeviceLogDoc } from '@clinic-mesh/ledger'
 import { periodOf, verifySettledInventory } from '@clinic-mesh/ledger'
@@ -75,25 +74,32 @@ async function startInstance(): Promise<RelayProcess> {
   return r
 }
 
-/** Until some instance has stored a chunk of the document in the shared database. */
-async function stored(documentId: string): Promise<void> {
+/** The instance name holding the clinic's lease (`host-pid-random`). */
+async function leaseOwner(clinic: string): Promise<string | undefined> {
   const db = new pg.Client({ connectionString: cluster.url })
   await db.connect()
   try {
-    await pollUntil(
-      async () =>
-        ((await db.query('SELECT 1 FROM automerge_chunks WHERE key[1] = $1', [documentId])).rowCount ?? 0) >
-        0,
-      `document ${documentId} stored`,
+    const { rows } = await db.query<{ owner: string }>(
+      'SELECT owner FROM relay_leases WHERE clinic = $1 AND expires_at > clock_timestamp()',
+      [clinic],
     )
+    return rows[0]?.owner
   } finally {
     await db.end()
   }
 }
 
-async function clinicOn(r: RelayProcess): Promise<ClinicStatus | undefined> {
+/** Until instance `r` has read the clinic's directory (from the database: another instance stored it). */
+async function directoryAt(r: RelayProcess, clinic: string): Promise<void> {
+  await pollUntil(async () => {
+    const res = await r.api<{ clinics: { clinic: string; directoryLoaded: boolean }[] }>('GET', '/api/status')
+    return res.body.clinics.find((c) => c.clinic === clinic)?.directoryLoaded
+  }, `the directory of ${clinic} at ${r.syncUrl}`)
+}
+
+async function clinicOn(r: RelayProcess, clinic = CLINIC): Promise<ClinicStatus | undefined> {
   const res = await r.api<Status>('GET', '/api/status')
-  return res.body.clinics.find((c) => c.clinic === CLINIC)
+  return res.body.clinics.find((c) => c.clinic === clinic)
 }
 
 describe('relay instances over one PostgreSQL', () => {
@@ -110,8 +116,8 @@ describe('relay instances over one PostgreSQL', () => {
     dev1.createClinic()
     expect((await dev1.register(a)).status).toBe(201)
     expect((await dev2.register(b, dev1.directory.url)).status).toBe(200)
-    // B serves the directory once an instance (A, which got it from device 1) stored it
-    await stored(dev1.directory.documentId)
+    // B serves the directory once an instance (A, which got it from device 1) stored it and B read it from there
+    await directoryAt(b, CLINIC)
     await dev2.joinClinic(dev1.directory.url)
 
     dev1.append(
@@ -146,8 +152,11 @@ describe('relay instances over one PostgreSQL', () => {
       on: [[dev2.directory, 'change']],
       what: "tab-1's log in the directory on device 2",
     })
-    await stored(parseAutomergeUrl(logUrl as string as AutomergeUrl).documentId)
-    const log: DocHandle<DeviceLogDoc> = await dev2.repo.find<DeviceLogDoc>(logUrl as string as AutomergeUrl)
+    // asked before B has it, B answers "unavailable" and sends it once it has it: wait for that
+    const log = await dev2.repo.find<DeviceLogDoc>(logUrl as string as AutomergeUrl, {
+      allowableStates: ['ready', 'unavailable'],
+    })
+    await log.whenReady(['ready'])
     const latencies: number[] = []
     for (let i = 1; i <= 5; i++) {
       const t0 = performance.now()
@@ -164,13 +173,13 @@ describe('relay instances over one PostgreSQL', () => {
     expect(latencies[2], 'median fan-out under 1 s').toBeLessThan(1000)
     await dev2.settled((d, s) => qty(s, LOT) === 995 && d.decidedOps === 7, 15_000)
 
-    // exactly one instance settles the clinic
+    // exactly one instance settles the clinic: the one holding its lease
     const settlers = await pollUntil(async () => {
       const s = await Promise.all([a, b, c].map((r) => clinicOn(r)))
-      return s.every((x) => x !== undefined) ? s : undefined
-    }, 'the clinic open on every instance')
-    expect(settlers.filter((s) => s?.settler).length).toBe(1)
+      return s.every((x) => x !== undefined) && s.filter((x) => x?.settler).length === 1 ? s : undefined
+    }, 'the clinic open on every instance, one settling it')
     const settler = [a, b, c][settlers.findIndex((s) => s?.settler)]!
+    expect(await leaseOwner(CLINIC)).toContain(`-${settler.child.pid}-`)
     const survivors = [a, b, c].filter((r) => r !== settler)
     // the device that pushes is linked to an instance that survives
     const pusher = settler === b ? dev1 : dev2
@@ -242,5 +251,63 @@ describe('relay instances over one PostgreSQL', () => {
     } finally {
       await db.end()
     }
+  })
+
+  it('takes over a clinic whose settler dies right after its first registration', async () => {
+    const clinic = 'clinic-early'
+    const [a, b] = [await startInstance(), await startInstance()]
+    const dev1 = new TestDevice(a.syncUrl, clinic, 'tab-e1')
+    const dev2 = new TestDevice(b.syncUrl, clinic, 'tab-e2')
+    devices.push(dev1, dev2)
+    dev1.createClinic()
+    expect((await dev1.register(a)).status).toBe(201)
+    expect((await dev2.register(b, dev1.directory.url)).status).toBe(200)
+    await directoryAt(b, clinic)
+    await dev2.joinClinic(dev1.directory.url)
+    const settler = await pollUntil(async () => {
+      if ((await clinicOn(a, clinic))?.settler) return a
+      if ((await clinicOn(b, clinic))?.settler) return b
+      return undefined
+    }, 'a settler')
+    const [survivor, pusher] = settler === a ? [b, dev2] : [a, dev1]
+    expect(await settler.stop('SIGKILL')).toBeNull()
+    pusher.append(
+      [
+        {
+          kind: 'formulary-update',
+          item: ITEM,
+          name: 'Amoxicillin',
+          price: 5,
+          status: 'active',
+          controlled: false,
+        },
+      ],
+      'admin',
+    )
+    pusher.append([
+      {
+        kind: 'receive',
+        item: ITEM,
+        batch: LOT,
+        expiry: '2099-01-31',
+        quantity: 50,
+        unitCost: 2,
+        supplier: 'S',
+        grn: 'G1',
+      },
+      dispense(1),
+    ])
+    // the survivor takes the clinic over (then it maps the documents it publishes, and serves them)
+    await pollUntil(async () => (await clinicOn(survivor, clinic))?.settler, 'the survivor settles', 10_000)
+    const settled = await pusher.settled((d, st) => d.decidedOps === 3 && qty(st, LOT) === 49, 20_000)
+    expect(settled.decidedOps).toBe(3)
+    const final = await pollUntil(
+      async () => {
+        const st = await clinicOn(survivor, clinic)
+        return st?.settler && st.opsSettled === 3 ? st : undefined
+      },
+      `the survivor settled the clinic: ${JSON.stringify(await clinicOn(survivor, clinic))}`,
+    )
+    expect(final).toMatchObject({ settler: true, opsSettled: 3, opsDecided: 3 })
   })
 })

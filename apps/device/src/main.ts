@@ -19,7 +19,7 @@ const USAGE = `usage:
                      [--join URL --join-code CODE]   (enrol through an admin device's one-time join code)
                      [--join-host ADDR]              (where this device offers join codes, default 0.0.0.0)
                      [--allow-host NAME]...          (a host name the web app is reached by, besides loopback and this machine's addresses)
-  clinic-mesh demo [--data DIR] [--base-port N]
+  clinic-mesh demo [--data DIR] [--base-port N] [--relays N [--postgres URL]]
   clinic-mesh seed-formulary --url http://HOST:PORT [--user admin]   (password in env CLINIC_MESH_ADMIN_PASSWORD)
                      (the starting WHO essential-medicines formulary, entered through that device as an admin)`
 

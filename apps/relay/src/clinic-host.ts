@@ -108,14 +108,16 @@ export class ClinicHost {
   /** The settler wrote a checkpoint: a follower shows it (at most once a second). */
   checkpointed(clinic: string): void {
     if (this.#followerRefresh.has(clinic) || this.#stopped) return
+    // the first checkpoint names the documents the settler publishes: map them at once, devices ask for them
+    const delay = this.#watchers.get(clinic)?.settlement.meta.settlement.inventory ? FOLLOWER_REFRESH_MS : 0
     const timer = setTimeout(() => {
       this.#followerRefresh.delete(clinic)
       void this.#serial(clinic, async (cur) => {
         if (!cur || cur.settlement.settler || this.#stopped) return cur
-        cur.close()
-        return this.#start(clinic, this.#directoryOf(clinic), 0, null)
+        await cur.refreshFollower(this.#init.state)
+        return cur
       })
-    }, FOLLOWER_REFRESH_MS)
+    }, delay)
     timer.unref()
     this.#followerRefresh.set(clinic, timer)
   }

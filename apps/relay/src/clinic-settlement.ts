@@ -2,7 +2,13 @@ import type { ConflictId, DeviceId, ItemId, LocationId, Role, UserId } from '@cl
 import type { Approval, Conflict, Decision, Operation, SettlementRound } from '@clinic-mesh/ledger'
 import { DeviceLog, SettlementEngine, validateBatch, validateOperation } from '@clinic-mesh/ledger'
 import { ConflictNotOpenError, NotSettlerError, RelayHttpError } from './errors.js'
-import type { CheckpointMeta, PublishedDoc, RejectedOp, SettlementStore } from './settlement-store.js'
+import type {
+  Checkpoint,
+  CheckpointMeta,
+  PublishedDoc,
+  RejectedOp,
+  SettlementStore,
+} from './settlement-store.js'
 import { emptyMeta } from './settlement-store.js'
 import { noteSeq, watermarks } from './watermarks.js'
 import { WAIT, type Verdict } from './run-verifier.js'
@@ -37,6 +43,21 @@ export interface FormularyInput {
 export const FORMULARY_ROLES: readonly Role[] = ['admin', 'supervisor']
 
 export type RoundListener = (round: SettlementRound) => void
+
+/** The clinic's engine from its checkpoint (a new one without): distrust and authority read `meta` as it is then. */
+function restoreEngine(clinic: string, meta: CheckpointMeta, cp: Checkpoint | null): SettlementEngine {
+  // an operation whose signature failed is never applied: the engine raises it as an `unauthorized` conflict
+  const relayDevice = `relay-${clinic}` as DeviceId
+  const options = {
+    distrust: (op: Operation): string | null => meta.distrusted?.[op.hash] ?? null,
+    // the formulary authority: an admin (on a device, endorsed by the register), or a supervisor or admin signed in
+    // at the relay (the central office's screen), whose entries only the relay's own log carries
+    isAuthority: (op: Operation): boolean =>
+      op.role === 'admin' ||
+      (op.kind === 'formulary-update' && op.device === relayDevice && FORMULARY_ROLES.includes(op.role)),
+  }
+  return cp ? SettlementEngine.restore(cp.engine, options) : new SettlementEngine(options)
+}
 
 /** The documents a round published, written with the next checkpoint (a fencing store) and applied once committed. */
 export interface PublishedSource {
@@ -104,18 +125,20 @@ export class ClinicSettlement {
     const cp = await store.load(clinic)
     const meta = cp?.meta ?? emptyMeta()
     meta.distrusted ??= {}
-    // an operation whose signature failed is never applied: the engine raises it as an `unauthorized` conflict
-    const relayDevice = `relay-${clinic}` as DeviceId
-    const options = {
-      distrust: (op: Operation): string | null => meta.distrusted?.[op.hash] ?? null,
-      // the formulary authority: an admin (on a device, endorsed by the register), or a supervisor or admin signed in
-      // at the relay (the central office's screen), whose entries only the relay's own log carries
-      isAuthority: (op: Operation): boolean =>
-        op.role === 'admin' ||
-        (op.kind === 'formulary-update' && op.device === relayDevice && FORMULARY_ROLES.includes(op.role)),
-    }
-    const engine = cp ? SettlementEngine.restore(cp.engine, options) : new SettlementEngine(options)
+    const engine = restoreEngine(clinic, meta, cp)
     return new ClinicSettlement(clinic, store, engine, meta, debounceMs, role === 'settler')
+  }
+
+  /** A follower shows the settler's newest checkpoint (read again from the store). */
+  async reloadFollower(): Promise<void> {
+    if (this.settler) return
+    const cp = await this.#store.load(this.clinic)
+    if (!cp) return
+    const meta = this.meta as unknown as Record<string, unknown>
+    for (const key of Object.keys(meta)) delete meta[key]
+    Object.assign(this.meta, cp.meta)
+    this.meta.distrusted ??= {}
+    this.#engine = restoreEngine(this.clinic, this.meta, cp)
   }
 
   get engine(): SettlementEngine {

@@ -101,6 +101,13 @@ export class ClinicWatcher {
     return this.publisher
   }
 
+  /** On a follower: show the settler's newest checkpoint, and map the documents it now publishes. */
+  async refreshFollower(state: PublishState): Promise<void> {
+    if (this.settlement.settler) return
+    await this.settlement.reloadFollower()
+    SettlementPublisher.follow(this.settlement, this.#access, state)
+  }
+
   /** Map the directory to the clinic and wait (until a device syncs it, or the watcher closes) for it to load. */
   async watchDirectory(directoryUrl: AutomergeUrl): Promise<void> {
     const signal = this.#abort.signal

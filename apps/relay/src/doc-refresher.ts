@@ -50,8 +50,12 @@ export class DocRefresher {
 
   async #reload(documentId: string): Promise<void> {
     const handle = this.#repo.handles[documentId as DocumentId]
-    // still being looked for (in storage, or asked of the devices): what another instance stored ends the search
-    if (!handle?.inState(['loading', 'requesting', 'unavailable', 'ready'])) return
+    if (!handle) return
+    // the repo is reading storage: it will put what it read in place of the document, perhaps older than what is
+    // stored now, so merge after that
+    if (handle.state === 'loading') await handle.whenReady(['ready', 'requesting', 'unavailable'])
+    // still being looked for (asked of the devices): what another instance stored ends the search
+    if (!handle.inState(['requesting', 'unavailable', 'ready'])) return
     const chunks = await this.#load(documentId)
     if (chunks.length === 0) return
     handle.update((doc) => {

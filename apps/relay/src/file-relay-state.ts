@@ -35,6 +35,7 @@ export class FileRelayState implements RelayState {
   readonly checkpoints: SettlementStore
   readonly ownership = new SoleOwnership()
   readonly fencedDocuments = false
+  readonly saveDebounceMs = 100 // automerge-repo's default
   readonly #dir: string
 
   constructor(dir: string, checkpoints?: SettlementStore) {

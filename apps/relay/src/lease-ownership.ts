@@ -78,15 +78,17 @@ export class LeaseOwnership implements ClinicOwnership {
 
   /** One beat: renew, report the leases lost, then the clinics nobody settles. */
   async #tick(events: OwnershipEvents): Promise<void> {
-    if (this.#fences.size > 0) {
+    // only the leases held when the renewal was sent are judged by it (one taken meanwhile is not in its answer)
+    const renewing = [...this.#fences]
+    if (renewing.length > 0) {
       const { rows } = await this.#pool.query<{ clinic: string; epoch: string }>(
         `UPDATE relay_leases SET expires_at = clock_timestamp() + $2 * interval '1 millisecond'
          WHERE owner = $1 AND clinic = ANY($3::text[]) RETURNING clinic, epoch`,
-        [this.owner, this.#leaseMs, [...this.#fences.keys()]],
+        [this.owner, this.#leaseMs, renewing.map(([clinic]) => clinic)],
       )
       const held = new Map(rows.map((r) => [r.clinic, Number(r.epoch)]))
-      for (const [clinic, fence] of [...this.#fences]) {
-        if (held.get(clinic) === fence.epoch) continue
+      for (const [clinic, fence] of renewing) {
+        if (held.get(clinic) === fence.epoch || this.#fences.get(clinic) !== fence) continue
         this.#fences.delete(clinic)
         events.lost(clinic)
       }

@@ -39,21 +39,31 @@ export class PostgresRelayState implements RelayState {
   readonly checkpoints: PostgresSettlementStore
   readonly ownership: LeaseOwnership
   readonly fencedDocuments = true
+  /** short: a change reaches the devices at other instances only once saved (fan-out within 1 s) */
+  readonly saveDebounceMs = 20
   readonly source: string
   readonly #pool: pg.Pool
+  /** leases renew on their own connections: a burst of document saves queued in the main pool must not delay them */
+  readonly #leasePool: pg.Pool
   readonly #chunks: PostgresStorageAdapter
   readonly #fenced = new Set<string>()
   readonly #init: PostgresRelayStateInit
   #listener: StateListener | null = null
 
-  private constructor(pool: pg.Pool, chunks: PostgresStorageAdapter, init: PostgresRelayStateInit) {
+  private constructor(
+    pool: pg.Pool,
+    leasePool: pg.Pool,
+    chunks: PostgresStorageAdapter,
+    init: PostgresRelayStateInit,
+  ) {
     this.#pool = pool
+    this.#leasePool = leasePool
     this.#chunks = chunks
     this.#init = init
     this.source = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`
     this.storage = new SharedStorage(chunks, pool, this.source, this.#fenced)
     this.registry = new PostgresRegistryBackend(pool, this.source)
-    this.ownership = new LeaseOwnership(pool, {
+    this.ownership = new LeaseOwnership(leasePool, {
       owner: this.source,
       ...(init.leaseMs ? { leaseMs: init.leaseMs } : {}),
     })
@@ -63,16 +73,20 @@ export class PostgresRelayState implements RelayState {
   /** Connects and creates the tables if missing; an unreachable database throws PostgresStorageError. */
   static async open(init: PostgresRelayStateInit): Promise<PostgresRelayState> {
     const pool = new pg.Pool({ connectionString: init.url, max: 8 })
-    pool.on('error', () => {}) // an idle client lost: the next query reports it
+    const leasePool = new pg.Pool({ connectionString: init.url, max: 2 })
+    // an idle client lost: the next query reports it
+    pool.on('error', () => {})
+    leasePool.on('error', () => {})
     const chunks = new PostgresStorageAdapter({ pool, table: CHUNK_TABLE })
     try {
       await chunks.init()
       await createRelaySchema(pool)
     } catch (err) {
       await pool.end().catch(() => {})
+      await leasePool.end().catch(() => {})
       throw err
     }
-    return new PostgresRelayState(pool, chunks, init)
+    return new PostgresRelayState(pool, leasePool, chunks, init)
   }
 
   markFenced(documentId: string): void {
@@ -126,6 +140,7 @@ export class PostgresRelayState implements RelayState {
     await this.#listener?.stop()
     await this.#chunks.close()
     await this.#pool.end()
+    await this.#leasePool.end()
   }
 }
 

@@ -58,6 +58,8 @@ export interface RelayState {
    * `SettlementStore.save`, fenced): the repo's own saves of those documents are dropped.
    */
   readonly fencedDocuments: boolean
+  /** How long the repo gathers a document's changes before saving them (other instances see them once saved). */
+  readonly saveDebounceMs: number
   /** The relay-only documents of a clinic: with `fencedDocuments`, only the checkpoint transaction writes them. */
   markFenced(documentId: string): void
   /** A document's stored chunks (snapshot and incremental), to catch up with what another instance wrote. */

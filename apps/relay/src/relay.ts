@@ -83,6 +83,8 @@ export class Relay {
   readonly #opts: RelayOptions
   readonly #key: RelayKey
   #shareTimer: NodeJS.Timeout | null = null
+  /** when the whole registry was last read because a /sync peer was unknown */
+  #registryReadAt = 0
 
   private constructor(opts: RelayOptions, registry: ClinicRegistry, key: RelayKey, state: RelayState) {
     this.#opts = opts
@@ -96,10 +98,14 @@ export class Relay {
     const sync = new GuardedSyncServer<string>({
       policy: new RelaySyncPolicy((doc) => access.isRelayOnly(doc)),
       log: this.#log,
+      // among instances a document may come from storage (another instance saved it) with no device connected here:
+      // a search must not wait for a first peer
+      readyWithoutPeers: state.kind === 'postgres',
     })
     this.#sync = sync
     this.repo = new Repo({
       storage: state.storage,
+      saveDebounceRate: state.saveDebounceMs,
       network: [sync],
       peerId: `relay-${process.pid}` as PeerId,
       // A sync server never announces; a peer gets only documents of its own clinic that it asks for.
@@ -205,9 +211,15 @@ export class Relay {
     if (!peer || !proof.nonce || !proof.signature)
       return new DeviceAuthError('sync needs peer, nonce and signature (see docs/relay-api.md)')
     if (!this.#nonces.take(proof.nonce)) return new DeviceAuthError('unknown, expired or used nonce')
-    // registered at another instance a moment ago: read the registry before refusing
-    if (this.access.clinicOfPeer(peer as PeerId) === undefined && this.#state.kind === 'postgres')
+    // registered at another instance a moment ago: read the registry before refusing (at most once a second)
+    if (
+      this.access.clinicOfPeer(peer as PeerId) === undefined &&
+      this.#state.kind === 'postgres' &&
+      Date.now() - this.#registryReadAt > 1000
+    ) {
+      this.#registryReadAt = Date.now()
       await this.#clinics.registeredAll().catch(() => {})
+    }
     const clinic = this.access.clinicOfPeer(peer as PeerId)
     const key = clinic === undefined ? undefined : this.#registry.deviceKeyOf(clinic, peer)
     if (key === undefined)

@@ -106,4 +106,24 @@ describe('lease fencing', () => {
     expect((await b.acquire(clinic))?.epoch).toBe(2)
     expect(await a.acquire(clinic)).toBeNull()
   })
+
+  it('keeps a lease its owner renews, also one taken while a renewal was on its way', async () => {
+    const clinics = ['clinic-r1', 'clinic-r2']
+    for (const c of clinics)
+      await pool.query("INSERT INTO relay_clinics (clinic, entry) VALUES ($1, '{}')", [c])
+    const a = new LeaseOwnership(pool, { owner: 'A3', leaseMs: 200 })
+    const b = new LeaseOwnership(pool, { owner: 'B3', leaseMs: 200 })
+    const lost: string[] = []
+    expect(await a.acquire(clinics[0]!)).not.toBeNull()
+    a.start({ lost: (c) => lost.push(c), orphaned: () => {} })
+    // acquired between beats, while one is under way or not: never reported lost
+    for (let i = 0; i < 8; i++) {
+      await sleep(37)
+      if (i === 3) expect(await a.acquire(clinics[1]!)).not.toBeNull()
+    }
+    await sleep(600) // three lease lengths
+    for (const c of clinics) expect(await b.acquire(c), `${c} still held`).toBeNull()
+    await a.stop()
+    expect(lost).toEqual([])
+  })
 })
