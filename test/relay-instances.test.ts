@@ -66,10 +66,16 @@ afterAll(async () => {
   await cluster?.stop()
 })
 
-async function startInstance(): Promise<RelayProcess> {
+async function startInstance(more: string[] = []): Promise<RelayProcess> {
   const dir = await tempDir('relay-instance-')
   dirs.push(dir)
-  const r = await RelayProcess.start(dir.path, 0, ['--postgres', cluster.url, '--lease-ms', String(LEASE_MS)])
+  const r = await RelayProcess.start(dir.path, 0, [
+    '--postgres',
+    cluster.url,
+    '--lease-ms',
+    String(LEASE_MS),
+    ...more,
+  ])
   relays.push(r)
   return r
 }
@@ -309,5 +315,63 @@ describe('relay instances over one PostgreSQL', () => {
       `the survivor settled the clinic: ${JSON.stringify(await clinicOn(survivor, clinic))}`,
     )
     expect(final).toMatchObject({ settler: true, opsSettled: 3, opsDecided: 3 })
+  })
+
+  it('unloads a clinic nobody uses, and opens it again when a device shows up', async () => {
+    const clinic = 'clinic-idle'
+    const idle = ['--idle-ms', '1500']
+    const [a, b] = [await startInstance(idle), await startInstance(idle)]
+    const dev1 = new TestDevice(a.syncUrl, clinic, 'tab-i1')
+    devices.push(dev1)
+    dev1.createClinic()
+    expect((await dev1.register(a)).status).toBe(201)
+    dev1.append(
+      [
+        {
+          kind: 'formulary-update',
+          item: ITEM,
+          name: 'Amoxicillin',
+          price: 5,
+          status: 'active',
+          controlled: false,
+        },
+      ],
+      'admin',
+    )
+    dev1.append([
+      {
+        kind: 'receive',
+        item: ITEM,
+        batch: LOT,
+        expiry: '2099-01-31',
+        quantity: 100,
+        unitCost: 2,
+        supplier: 'S',
+        grn: 'G1',
+      },
+    ])
+    await dev1.settled((d) => d.decidedOps === 2, 15_000)
+    await dev1.close() // the clinic's only device leaves
+
+    // both instances let the clinic go: no watcher, no lease held
+    await pollUntil(
+      async () =>
+        !(await clinicOn(a, clinic)) &&
+        !(await clinicOn(b, clinic)) &&
+        (await leaseOwner(clinic)) === undefined,
+      'the idle clinic unloaded everywhere',
+      15_000,
+    )
+    expect(a.stderr.join('\n') + b.stderr.join('\n')).toContain('"event":"clinic-unloaded"')
+
+    // another tablet of the clinic registers at B and dispenses: B opens the clinic again and settles from the checkpoint
+    const dev3 = new TestDevice(b.syncUrl, clinic, 'tab-i3')
+    devices.push(dev3)
+    expect((await dev3.register(b, dev1.directory.url)).status).toBe(200)
+    await dev3.joinClinic(dev1.directory.url)
+    dev3.append([dispense(1)])
+    const doc = await dev3.settled((d, st) => d.decidedOps === 3 && qty(st, LOT) === 99, 20_000)
+    expect(doc.decidedOps).toBe(3)
+    expect(await clinicOn(b, clinic)).toMatchObject({ settler: true, opsSettled: 3 })
   })
 })

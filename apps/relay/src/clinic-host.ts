@@ -36,6 +36,8 @@ export class ClinicHost {
   readonly #chains = new Map<string, Promise<ClinicWatcher | undefined>>()
   readonly #followerRefresh = new Map<string, NodeJS.Timeout>()
   #stopped = false
+  readonly #lastActive = new Map<string, number>()
+  #idleTimer: NodeJS.Timeout | undefined
 
   constructor(init: ClinicHostInit) {
     this.#init = init
@@ -82,13 +84,14 @@ export class ClinicHost {
   /** The clinic's settler is gone: take the clinic if its lease is still free when we ask. */
   takeOver(clinic: string): void {
     void this.#serial(clinic, async (cur) => {
-      if (this.#stopped || cur?.settlement.settler) return cur
+      // an unloaded (idle) clinic is taken again where a device shows up for it
+      if (this.#stopped || !cur || cur.settlement.settler) return cur
       const entry = this.#init.registry.get(clinic) ?? (await this.#init.registry.refresh(clinic))
       if (!entry) return cur
       const fence = await this.#init.state.ownership.acquire(clinic)
       if (!fence) return cur
       for (const peer of entry.peers) this.#init.access.addPeer(peer as PeerId, clinic)
-      cur?.close()
+      cur.close()
       this.#init.log('clinic-taken-over', { clinic, epoch: fence.epoch })
       return this.#start(clinic, entry.directoryUrl, 0, fence)
     })
@@ -122,9 +125,55 @@ export class ClinicHost {
     this.#followerRefresh.set(clinic, timer)
   }
 
+  /**
+   * Unload clinics idle for `idleMs` (no device of theirs connected here, nothing pending): a settler writes its last
+   * checkpoint and gives the lease up, and the clinic's documents leave the repo's memory. A device that connects
+   * or registers, or another instance's notice, opens the clinic again; memory follows activity, not the number of
+   * clinics. `active`: the clinics with a device connected here now.
+   */
+  startIdleSweep(idleMs: number, active: () => ReadonlySet<string>): void {
+    const sweep = (): void => {
+      const now = Date.now()
+      const busy = active()
+      for (const w of this.#watchers.values()) {
+        const c = w.clinic
+        if (busy.has(c) || w.settlement.engine.pending().length > 0 || !this.#lastActive.has(c))
+          this.#lastActive.set(c, now)
+        else if (now - this.#lastActive.get(c)! >= idleMs) this.#unload(c)
+      }
+    }
+    this.#idleTimer = setInterval(sweep, Math.max(100, Math.floor(idleMs / 4)))
+    this.#idleTimer.unref()
+  }
+
+  #unload(clinic: string): void {
+    this.#lastActive.delete(clinic)
+    void this.#serial(clinic, async (cur) => {
+      if (!cur || this.#stopped) return cur
+      cur.close()
+      this.#watchers.delete(clinic)
+      if (cur.settlement.settler) {
+        await cur.settlement.close()
+        await this.#init.state.ownership.release(clinic)
+      }
+      const { repo } = this.#init
+      const ids = cur.documentIds().filter((id) => repo.handles[id]?.isReady())
+      await repo.flush(ids)
+      for (const id of ids) await repo.removeFromCache(id)
+      this.#init.log('clinic-unloaded', { clinic, documents: ids.length })
+      return undefined
+    })
+  }
+
+  /** Whether the clinic is open here (not unloaded as idle, not unknown). */
+  isOpen(clinic: string): boolean {
+    return this.#watchers.has(clinic)
+  }
+
   /** Final checkpoints of the clinics this instance settles, then their leases are given up. */
   async stop(): Promise<void> {
     this.#stopped = true
+    if (this.#idleTimer) clearInterval(this.#idleTimer)
     for (const t of this.#followerRefresh.values()) clearTimeout(t)
     await Promise.allSettled([...this.#chains.values()])
     const ws = [...this.#watchers.values()]

@@ -119,6 +119,15 @@ export class ClinicWatcher {
     this.#scan()
   }
 
+  /** Every document this watcher opened for the clinic (to drop from the repo's memory when the clinic is idle). */
+  documentIds(): DocumentId[] {
+    const ids = new Set<DocumentId>(this.#followed)
+    if (this.#directory) ids.add(this.#directory.documentId)
+    if (this.publisher)
+      for (const h of [this.publisher.inventory, this.publisher.conflicts]) ids.add(h.documentId)
+    return [...ids]
+  }
+
   get directoryReady(): boolean {
     return this.#directory !== null
   }

@@ -42,6 +42,11 @@ export interface RelayOptions {
   readonly postgres?: string
   /** Lease length over PostgreSQL (default 2000 ms): how soon another instance takes over a dead one's clinics. */
   readonly leaseMs?: number
+  /**
+   * Unload a clinic idle this long (no device of it connected here, nothing pending; `--idle-ms`). Default: 10 min
+   * over PostgreSQL, never on files (0: never).
+   */
+  readonly idleMs?: number
   readonly port?: number
   readonly host?: string
   /** Where settlement checkpoints live without `postgres` (default: files under dataDir/settlement). */
@@ -153,6 +158,7 @@ export class Relay {
           return
         }
         sync.upgrade(req, socket, head, peer)
+        this.#wake(this.access.clinicOfPeer(peer as PeerId))
       })
     })
   }
@@ -182,6 +188,8 @@ export class Relay {
         await relay.#clinics.open(entry.clinic, entry.directoryUrl, wait)
       }),
     )
+    const idleMs = opts.idleMs ?? (state.kind === 'postgres' ? 600_000 : 0)
+    if (idleMs > 0) relay.#clinics.startIdleSweep(idleMs, () => relay.#connectedClinics())
     state.ownership.start({
       lost: (clinic) => relay.#clinics.lost(clinic),
       orphaned: (clinics) => {
@@ -246,8 +254,28 @@ export class Relay {
     return this.#clinics.watchers()
   }
 
+  /** The clinic open here; an idle clinic unloaded here is opened again (undefined until then: ask again). */
   watcher(clinic: string): ClinicWatcher | undefined {
-    return this.#clinics.watcher(clinic)
+    const w = this.#clinics.watcher(clinic)
+    if (!w) this.#wake(clinic)
+    return w
+  }
+
+  /** Open a registered clinic that was unloaded as idle (a device of it connected, someone asked for it). */
+  #wake(clinic: string | undefined): void {
+    if (clinic === undefined || this.#clinics.isOpen(clinic)) return
+    const entry = this.#registry.get(clinic)
+    if (entry) void this.#clinics.open(clinic, entry.directoryUrl, 0).catch(() => {})
+  }
+
+  /** Clinics with a device connected to this instance now. */
+  #connectedClinics(): Set<string> {
+    const out = new Set<string>()
+    for (const peer of this.repo.peers) {
+      const c = this.access.clinicOfPeer(peer)
+      if (c !== undefined) out.add(c)
+    }
+    return out
   }
 
   /** Where this relay keeps its state: 'files' (alone) or 'postgres' (one of any number of instances). */
