@@ -10,7 +10,7 @@ import {
   type TempDir,
 } from '@clinic-mesh/testing'
 import pg from 'pg'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { TestDevice, qty } from './helpers/relay-device.js'
 import { pollUntil } from './helpers/relay-poll.js'
 import { RelayProcess } from './helpers/relay-process.js'
@@ -54,15 +54,18 @@ const dispense = (n: number) =>
 let cluster: PostgresCluster
 const dirs: TempDir[] = []
 const relays: RelayProcess[] = []
-let devices: TestDevice[] = []
+const devices: TestDevice[] = []
 
 beforeAll(async () => {
   cluster = await startPostgresCluster()
 })
+// each case has its own instances (those of an earlier case would take its clinics' leases too)
+afterEach(async () => {
+  for (const d of devices.splice(0)) await d.close()
+  for (const r of relays.splice(0)) await r.stop('SIGKILL')
+  for (const d of dirs.splice(0)) await d.remove()
+})
 afterAll(async () => {
-  for (const d of devices) await d.close()
-  for (const r of relays) await r.stop('SIGKILL')
-  for (const d of dirs) await d.remove()
   await cluster?.stop()
 })
 
@@ -118,7 +121,7 @@ describe('relay instances over one PostgreSQL', () => {
 
     const dev1 = new TestDevice(a.syncUrl, CLINIC, 'tab-1')
     const dev2 = new TestDevice(b.syncUrl, CLINIC, 'tab-2')
-    devices = [dev1, dev2]
+    devices.push(dev1, dev2)
     dev1.createClinic()
     expect((await dev1.register(a)).status).toBe(201)
     expect((await dev2.register(b, dev1.directory.url)).status).toBe(200)
