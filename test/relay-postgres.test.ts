@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TestDevice, qty } from './helpers/relay-device.js'
 import { RelayProcess } from './helpers/relay-process.js'
 
-// `relay --data DIR --postgres URL`: the relay's automerge documents live in PostgreSQL (checkpoints, clinics.json
-// and the relay key stay in DIR). A relay restarted on the same database, with the device gone, still has its
-// clinic, its settled inventory and the operation log, loaded from PostgreSQL.
+// `relay --data DIR --postgres URL`: the relay keeps its documents, checkpoints, clinic registry and key in PostgreSQL
+// (nothing in DIR). A relay restarted on the same database, with the device gone, still has its clinic, its settled
+// inventory and the operation log, loaded from PostgreSQL.
 
 const ITEM = 'paracetamol-500' as ItemId
 const LOT = 'P1' as BatchId
@@ -75,7 +75,8 @@ describe('relay over PostgreSQL (--postgres URL)', () => {
       await dev.close()
       expect(await relay.stop('SIGTERM'), relay.stderr.join('\n')).toBe(0)
 
-      await expect(access(join(dir.path, 'repo'))).rejects.toMatchObject({ code: 'ENOENT' })
+      for (const file of ['repo', 'settlement', 'clinics.json', 'relay-key.json'])
+        await expect(access(join(dir.path, file))).rejects.toMatchObject({ code: 'ENOENT' })
       const chunks = new PostgresStorageAdapter({ connectionString: cluster.url })
       expect((await chunks.loadRange([])).length).toBeGreaterThan(0)
       await chunks.close()

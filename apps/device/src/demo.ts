@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, readFile } from 'node:fs/promises'
+import { mkdir, readFile, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -12,6 +12,7 @@ import { SECRET_ENV } from './storage-at-rest.js'
 import { DEMO_ROLES } from './auth-bootstrap.js'
 import { FormularySeedError } from './errors.js'
 import { seedFormulary } from './formulary-seed.js'
+import { relayListFor, startDemoRelays } from './demo-relays.js'
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url))
 const RELAY_MAIN = fileURLToPath(new URL('../../relay/dist/main.js', import.meta.url))
@@ -87,7 +88,9 @@ async function seedWhenOpen(url: string): Promise<{ added: number; already: numb
 /**
  * `clinic-mesh demo`: one relay (when apps/relay is built) and three device nodes on this machine, each with its
  * own data directory under `.data/demo/`, meeting by mDNS on loopback. A second run resumes the same clinic,
- * keys and (when free) ports. Ctrl-C stops everything.
+ * keys and (when free) ports. Ctrl-C stops everything. `--relays N [--postgres URL]`: N relay instances over one
+ * PostgreSQL (without a URL a throwaway cluster, and the devices start afresh in `.data/demo-relays/`): device 1
+ * linked to the first, the others to the second, each with the rest to fail over to.
  */
 export async function runDemo(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -95,9 +98,20 @@ export async function runDemo(args: string[]): Promise<void> {
     options: {
       data: { type: 'string', default: '.data/demo' },
       'base-port': { type: 'string', default: '4300' },
+      relays: { type: 'string', default: '1' },
+      postgres: { type: 'string' },
     },
   })
-  const dir = resolve(values.data)
+  const relays = Number(values.relays)
+  if (!Number.isInteger(relays) || relays < 1 || relays > 9) {
+    process.stderr.write('demo: --relays N takes 1 to 9\n')
+    process.exit(2)
+  }
+  const many = relays > 1 || values.postgres !== undefined
+  // a throwaway database has a new relay key each run: devices that pinned the last one would refuse it
+  const throwaway = many && !values.postgres
+  const dir = resolve(throwaway ? `${values.data}-relays` : values.data)
+  if (throwaway) await rm(dir, { recursive: true, force: true }) // the demo's own dir, from its last throwaway run
   const base = Number(values['base-port'])
   await mkdir(dir, { recursive: true })
   const stateFile = join(dir, 'demo.json')
@@ -107,6 +121,7 @@ export async function runDemo(args: string[]): Promise<void> {
   const pick = async (wanted: number): Promise<number> => ((await portFree(wanted)) ? wanted : 0)
   const children: ChildProcess[] = []
   let stopping = false
+  let stopDatabase = (): Promise<void> => Promise.resolve()
   const stopAll = (): void => {
     if (stopping) return
     stopping = true
@@ -114,14 +129,21 @@ export async function runDemo(args: string[]): Promise<void> {
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM')
     void Promise.all(
       children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : Promise.resolve())),
-    ).then(() => process.exit(0))
+    )
+      .then(() => stopDatabase())
+      .then(() => process.exit(0))
     setTimeout(() => process.exit(1), 12_000).unref()
   }
   process.on('SIGINT', stopAll)
   process.on('SIGTERM', stopAll)
 
   let relayUrl: string | undefined
-  if (existsSync(RELAY_MAIN)) {
+  let relayUrls: string[] = []
+  if (many) {
+    const started = await startDemoRelays(relays, values.postgres, RELAY_MAIN, launch, children)
+    relayUrls = started.urls
+    stopDatabase = started.stopDatabase
+  } else if (existsSync(RELAY_MAIN)) {
     const relay = await launch('relay', [
       RELAY_MAIN,
       '--data',
@@ -159,7 +181,8 @@ export async function runDemo(args: string[]): Promise<void> {
     ]
     args.push('--mesh-listen', '/ip4/127.0.0.1/tcp/0', '--mdns-interval', '1000')
     if (i === 0) args.push('--init-clinic', 'Demo Clinic')
-    if (relayUrl) args.push('--relay', relayUrl)
+    if (relayUrls.length > 0) args.push('--relay', relayListFor(i, relayUrls))
+    else if (relayUrl) args.push('--relay', relayUrl)
     // demo accounts (user name = role, password `<role>-demo`; admin: `admin-demo`), created by the founding device
     const users = { CLINIC_MESH_DEMO_USERS: '1', CLINIC_MESH_ADMIN_PASSWORD: 'admin-demo' }
     // the demo's devices enrol themselves through one shared clinic file (clinic secret and admin key in it, in

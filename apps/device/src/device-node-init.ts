@@ -12,7 +12,7 @@ export interface DeviceNodeInit {
   /** libp2p listen multiaddrs, default ['/ip4/0.0.0.0/tcp/0']. */
   meshListen?: string[]
   mdnsIntervalMs?: number
-  /** `ws://host:port` of the relay. */
+  /** `ws://host:port` of the relay; several, comma-separated (instances of one relay): tried in order, the next when one is down */
   relay?: string
   /** Directory of the built web app (default apps/web/dist). */
   webDist?: string

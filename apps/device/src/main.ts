@@ -12,14 +12,14 @@ import { joinClinic } from './join-flow.js'
 import { SECRET_ENV, checkSecretFileLocation, type StorageProtection } from './storage-at-rest.js'
 
 const USAGE = `usage:
-  clinic-mesh device --data DIR --name NAME [--port N] [--host H] [--relay wss://HOST:PORT] [--relay-key HEX]
+  clinic-mesh device --data DIR --name NAME [--port N] [--host H] [--relay wss://HOST:PORT[,wss://HOST2:PORT]] [--relay-key HEX]
                      [--relay-ca FILE] [--insecure-relay]  (CA of a self-signed relay; plain ws:// off loopback: dev only)
                      [--clinic-file FILE | --init-clinic CLINIC_NAME] [--mesh-listen MULTIADDR]... [--mdns-interval MS]
                      [--secret-file PATH | env CLINIC_MESH_DEVICE_SECRET | --plain-storage]
                      [--join URL --join-code CODE]   (enrol through an admin device's one-time join code)
                      [--join-host ADDR]              (where this device offers join codes, default 0.0.0.0)
                      [--allow-host NAME]...          (a host name the web app is reached by, besides loopback and this machine's addresses)
-  clinic-mesh demo [--data DIR] [--base-port N]
+  clinic-mesh demo [--data DIR] [--base-port N] [--relays N [--postgres URL]]
   clinic-mesh seed-formulary --url http://HOST:PORT [--user admin]   (password in env CLINIC_MESH_ADMIN_PASSWORD)
                      (the starting WHO essential-medicines formulary, entered through that device as an admin)`
 

@@ -18,10 +18,16 @@ import {
   type RelayProof,
   type RelayProofKind,
 } from '@clinic-mesh/mesh'
-import { RelayAuthError, RelayKeyMismatchError, checkRelayUrl, type RelayTransport } from './relay-url.js'
+import { RelayAuthError, RelayKeyMismatchError, relayUrls, type RelayTransport } from './relay-url.js'
 import { OneShotAdapter } from './relay-socket.js'
 
-export { RelayAuthError, RelayKeyMismatchError, checkRelayUrl, type RelayTransport } from './relay-url.js'
+export {
+  RelayAuthError,
+  RelayKeyMismatchError,
+  checkRelayUrl,
+  relayUrls,
+  type RelayTransport,
+} from './relay-url.js'
 import { log } from './log.js'
 
 /** The relay's identity key as this device pins it (device config `relayKey`). */
@@ -70,10 +76,15 @@ const MAX_BACKOFF_MS = 30_000
  * The device's link to the relay: registers the clinic and this device's repo peer id (`POST /api/clinics`), then
  * adds an automerge-repo WebSocket adapter to the repo; on loss, removes it and tries again with exponential backoff.
  * `connected` is true only while the relay has answered the join; `lastSyncAt` is when a sync message last arrived.
+ * Given several relay URLs (instances of one relay), a failed attempt or a lost link moves on to the next one; the
+ * backoff grows only once every one of them failed in a row. Every instance must prove the one pinned relay key.
  */
 export class RelayLink {
   readonly #repo: Repo
-  readonly #base: string
+  readonly #bases: string[]
+  /** the URL tried now, and how many failed in a row since one last worked */
+  #at = 0
+  #failedInRow = 0
   readonly #reg: RelayRegistration
   #adapter: OneShotAdapter | undefined
   #enabled = true
@@ -90,7 +101,7 @@ export class RelayLink {
   /** The relay key proven by the last identity proof (what registration's reply must name). */
   #proven: string | undefined
 
-  /** `url` is `wss://host:port` (the relay's `/sync` is appended when missing); see `checkRelayUrl`. */
+  /** `url` is `wss://host:port[,wss://host2:port]` (the relay's `/sync` is appended); see `relayUrls`. */
   readonly #creds: RelayCredentials
 
   constructor(
@@ -101,13 +112,16 @@ export class RelayLink {
     onPeer: (remote: PeerId | undefined) => void,
     transport: RelayTransport = {},
   ) {
-    checkRelayUrl(url, transport.insecure)
+    this.#bases = relayUrls(url, transport.insecure)
     this.#repo = repo
-    this.#base = url.replace(/\/sync\/?$/, '').replace(/\/$/, '')
     this.#reg = reg
     this.#creds = creds
     this.#onPeer = onPeer
     this.#transport = transport
+  }
+
+  get #base(): string {
+    return this.#bases[this.#at % this.#bases.length]!
   }
 
   get remotePeerId(): PeerId | undefined {
@@ -183,6 +197,7 @@ export class RelayLink {
       this.#connected = true
       this.#remote = peerId
       this.#backoff = MIN_BACKOFF_MS
+      this.#failedInRow = 0
       this.#lastError = null
       this.#lastSyncAt = new Date().toISOString()
       this.#onPeer(peerId)
@@ -357,10 +372,16 @@ export class RelayLink {
     }
   }
 
+  /** Try again, at the next relay URL: at once while some in the list have not failed yet, else after the backoff. */
   #retry(): void {
     if (this.#stopped || !this.#enabled) return
-    const wait = this.#backoff * (0.75 + Math.random() * 0.5)
-    this.#backoff = Math.min(this.#backoff * 2, MAX_BACKOFF_MS)
+    this.#at = (this.#at + 1) % this.#bases.length
+    this.#failedInRow++
+    let wait = MIN_BACKOFF_MS / 5
+    if (this.#failedInRow >= this.#bases.length) {
+      wait = this.#backoff * (0.75 + Math.random() * 0.5)
+      this.#backoff = Math.min(this.#backoff * 2, MAX_BACKOFF_MS)
+    }
     this.#timer = setTimeout(() => void this.#attempt(), wait)
     this.#timer.unref()
   }

@@ -37,11 +37,30 @@ const isLoopback = (host: string): boolean =>
   (isIPv4(host) && host.startsWith('127.'))
 
 /**
+ * `--relay URL[,URL...]`: the relay instances this device may link to, in the order it tries them (instances of one
+ * relay over a shared database: one identity key, any of them serves the clinic). Each is checked by
+ * `checkRelayUrl`; the relay's `/sync` and a trailing slash are dropped.
+ */
+export function relayUrls(list: string, insecure = false): string[] {
+  const urls = list
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '')
+  if (urls.length === 0) throw new ConfigError('--relay names no URL (wss://HOST:PORT[,wss://HOST2:PORT])')
+  for (const url of urls) checkRelayUrl(url, insecure)
+  return urls.map((u) => u.replace(/\/sync\/?$/, '').replace(/\/$/, ''))
+}
+
+/**
  * The relay URL a device may use: `wss://`/`https://` anywhere, `ws://`/`http://` only to loopback (127.0.0.0/8,
  * localhost, ::1) unless `insecure` (`--insecure-relay`). Throws `ConfigError` otherwise: whoever sits in the path of a
  * plain-text link reads every chart.
  */
 export function checkRelayUrl(url: string, insecure = false): void {
+  if (url.includes(',')) {
+    relayUrls(url, insecure)
+    return
+  }
   let u: URL
   try {
     u = new URL(url)

@@ -1,8 +1,14 @@
 import type { ConflictId, DeviceId, ItemId, LocationId, Role, UserId } from '@clinic-mesh/contracts'
 import type { Approval, Conflict, Decision, Operation, SettlementRound } from '@clinic-mesh/ledger'
 import { DeviceLog, SettlementEngine, validateBatch, validateOperation } from '@clinic-mesh/ledger'
-import { ConflictNotOpenError, RelayHttpError } from './errors.js'
-import type { CheckpointMeta, RejectedOp, SettlementStore } from './settlement-store.js'
+import { ConflictNotOpenError, NotSettlerError, RelayHttpError } from './errors.js'
+import type {
+  Checkpoint,
+  CheckpointMeta,
+  PublishedDoc,
+  RejectedOp,
+  SettlementStore,
+} from './settlement-store.js'
 import { emptyMeta } from './settlement-store.js'
 import { noteSeq, watermarks } from './watermarks.js'
 import { WAIT, type Verdict } from './run-verifier.js'
@@ -38,11 +44,34 @@ export const FORMULARY_ROLES: readonly Role[] = ['admin', 'supervisor']
 
 export type RoundListener = (round: SettlementRound) => void
 
+/** The clinic's engine from its checkpoint (a new one without): distrust and authority read `meta` as it is then. */
+function restoreEngine(clinic: string, meta: CheckpointMeta, cp: Checkpoint | null): SettlementEngine {
+  // an operation whose signature failed is never applied: the engine raises it as an `unauthorized` conflict
+  const relayDevice = `relay-${clinic}` as DeviceId
+  const options = {
+    distrust: (op: Operation): string | null => meta.distrusted?.[op.hash] ?? null,
+    // the formulary authority: an admin (on a device, endorsed by the register), or a supervisor or admin signed in
+    // at the relay (the central office's screen), whose entries only the relay's own log carries
+    isAuthority: (op: Operation): boolean =>
+      op.role === 'admin' ||
+      (op.kind === 'formulary-update' && op.device === relayDevice && FORMULARY_ROLES.includes(op.role)),
+  }
+  return cp ? SettlementEngine.restore(cp.engine, options) : new SettlementEngine(options)
+}
+
+/** The documents a round published, written with the next checkpoint (a fencing store) and applied once committed. */
+export interface PublishedSource {
+  pending(): PublishedDoc[]
+  committed(docs: readonly PublishedDoc[]): void
+}
+
 const MAX_REJECTED_KEPT = 1000
 
 /**
  * One clinic's settlement at the relay: feeds validated operations to a SettlementEngine, settles after each
  * burst (debounced), checkpoints engine + metadata through a SettlementStore. Knows nothing about automerge.
+ * A follower (another relay instance settles the clinic) only shows the checkpoint it was opened from: it ingests
+ * nothing, settles nothing, writes nothing.
  */
 export class ClinicSettlement {
   readonly clinic: string
@@ -57,6 +86,10 @@ export class ClinicSettlement {
   #dirty = false
   #listeners: RoundListener[] = []
   #closed = false
+  #abandoned = false
+  #published: PublishedSource | null = null
+  /** false: another relay instance settles this clinic (this one shows its last checkpoint) */
+  readonly settler: boolean
   /** Last checkpoint write failure (null once a write succeeds). */
   lastSaveError: string | null = null
 
@@ -66,7 +99,9 @@ export class ClinicSettlement {
     engine: SettlementEngine,
     meta: CheckpointMeta,
     debounceMs: number,
+    settler: boolean,
   ) {
+    this.settler = settler
     this.clinic = clinic
     this.#store = store
     this.#engine = engine
@@ -81,22 +116,29 @@ export class ClinicSettlement {
     })
   }
 
-  static async open(clinic: string, store: SettlementStore, debounceMs = 50): Promise<ClinicSettlement> {
+  static async open(
+    clinic: string,
+    store: SettlementStore,
+    debounceMs = 50,
+    role: 'settler' | 'follower' = 'settler',
+  ): Promise<ClinicSettlement> {
     const cp = await store.load(clinic)
     const meta = cp?.meta ?? emptyMeta()
     meta.distrusted ??= {}
-    // an operation whose signature failed is never applied: the engine raises it as an `unauthorized` conflict
-    const relayDevice = `relay-${clinic}` as DeviceId
-    const options = {
-      distrust: (op: Operation): string | null => meta.distrusted?.[op.hash] ?? null,
-      // the formulary authority: an admin (on a device, endorsed by the register), or a supervisor or admin signed in
-      // at the relay (the central office's screen), whose entries only the relay's own log carries
-      isAuthority: (op: Operation): boolean =>
-        op.role === 'admin' ||
-        (op.kind === 'formulary-update' && op.device === relayDevice && FORMULARY_ROLES.includes(op.role)),
-    }
-    const engine = cp ? SettlementEngine.restore(cp.engine, options) : new SettlementEngine(options)
-    return new ClinicSettlement(clinic, store, engine, meta, debounceMs)
+    const engine = restoreEngine(clinic, meta, cp)
+    return new ClinicSettlement(clinic, store, engine, meta, debounceMs, role === 'settler')
+  }
+
+  /** A follower shows the settler's newest checkpoint (read again from the store). */
+  async reloadFollower(): Promise<void> {
+    if (this.settler) return
+    const cp = await this.#store.load(this.clinic)
+    if (!cp) return
+    const meta = this.meta as unknown as Record<string, unknown>
+    for (const key of Object.keys(meta)) delete meta[key]
+    Object.assign(this.meta, cp.meta)
+    this.meta.distrusted ??= {}
+    this.#engine = restoreEngine(this.clinic, this.meta, cp)
   }
 
   get engine(): SettlementEngine {
@@ -105,6 +147,19 @@ export class ClinicSettlement {
 
   onRound(fn: RoundListener): void {
     this.#listeners.push(fn)
+  }
+
+  /** Write what `source` published with each checkpoint (PostgreSQL: one fenced transaction). */
+  publishVia(source: PublishedSource): void {
+    this.#published = source
+  }
+
+  /** Stop at once, writing nothing more (the lease was lost: another instance settles from its checkpoint). */
+  abandon(): void {
+    if (this.#timer) clearTimeout(this.#timer)
+    this.#timer = null
+    this.#closed = true
+    this.#abandoned = true
   }
 
   /**
@@ -117,6 +172,7 @@ export class ClinicSettlement {
     ops: readonly unknown[],
     verify?: (valid: readonly Operation[]) => Verdict[],
   ): number {
+    if (!this.settler || this.#closed) return 0
     const from = this.meta.cursors[logUrl] ?? 0
     if (ops.length <= from) return 0
     let fresh = ops.slice(from)
@@ -222,6 +278,7 @@ export class ClinicSettlement {
 
   /** Build a resolution operation in the relay's own log, settle it, report whether the ledger accepted it. */
   resolve(conflictId: ConflictId, input: ResolutionInput): ResolutionOutcome {
+    if (!this.settler || this.#closed) throw new NotSettlerError(this.clinic)
     const c = this.#engine.conflict(conflictId)
     if (!c)
       throw new RelayHttpError(
@@ -263,6 +320,7 @@ export class ClinicSettlement {
    * signed-in user and role, settled at once. Returns the operation and the entry as now settled (null: refused).
    */
   updateFormulary(input: FormularyInput): { operation: Operation; settled: boolean } {
+    if (!this.settler || this.#closed) throw new NotSettlerError(this.clinic)
     const session = { user: input.user, role: input.role, site: 'relay' as LocationId }
     const log = new DeviceLog({ device: this.relayDevice, session, resume: this.#log.head() })
     const op = validateOperation(
@@ -284,6 +342,7 @@ export class ClinicSettlement {
 
   /** Write a checkpoint; calls made while one is being written coalesce into one more write. */
   requestSave(): Promise<void> {
+    if (!this.settler || this.#abandoned) return Promise.resolve()
     if (this.#saving) {
       this.#dirty = true
       return this.#saving
@@ -291,10 +350,13 @@ export class ClinicSettlement {
     this.#saving = (async () => {
       do {
         this.#dirty = false
-        await this.#store.save(this.clinic, {
-          meta: structuredClone(this.meta),
-          engine: this.#engine.snapshot(),
-        })
+        const published = this.#published?.pending() ?? []
+        await this.#store.save(
+          this.clinic,
+          { meta: structuredClone(this.meta), engine: this.#engine.snapshot() },
+          published,
+        )
+        this.#published?.committed(published)
       } while (this.#dirty)
       this.lastSaveError = null
     })().finally(() => {
@@ -305,6 +367,7 @@ export class ClinicSettlement {
 
   /** Settle anything waiting and write the final checkpoint. */
   async close(): Promise<void> {
+    if (!this.settler || this.#closed) return
     if (this.#timer) this.settleNow()
     this.#closed = true
     if (this.#saving) await this.#saving

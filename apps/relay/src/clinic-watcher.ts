@@ -8,7 +8,7 @@ import { RunVerifier, type TrustKeys, type Verdict } from './run-verifier.js'
 import type { UserRegister, UserRegisterDoc } from '@clinic-mesh/security'
 import { findDoc, findDocWithin } from './find-doc.js'
 import type { Logger } from './logger.js'
-import { SettlementPublisher } from './settlement-publisher.js'
+import { SettlementPublisher, type PublishState } from './settlement-publisher.js'
 import { ClinicTrustState } from './trust-state.js'
 import { verifyEnrolment, verifyRevocation, type Enrolment, type Revocation } from '@clinic-mesh/mesh'
 import type { RelayKey } from './relay-key.js'
@@ -55,6 +55,8 @@ export class ClinicWatcher {
   readonly #relayKey: RelayKey
   /** Membership records already logged as refused (each is logged once). */
   readonly #refusedRecords = new Set<string>()
+  /** listeners on the repo's handles, taken off at close (the handles outlive the watcher) */
+  readonly #offs: (() => void)[] = []
 
   constructor(
     repo: Repo,
@@ -79,16 +81,31 @@ export class ClinicWatcher {
     this.#keysChanged({})
   }
 
-  /** Load or create the clinic's settlement documents (quick: local storage only). */
-  async openPublisher(): Promise<SettlementPublisher> {
+  /**
+   * Load or create the clinic's settlement documents (quick: storage only). On a follower (another instance settles
+   * the clinic) only map them to the clinic: it serves them and never writes them.
+   */
+  async openPublisher(state: PublishState): Promise<SettlementPublisher | null> {
+    if (!this.settlement.settler) {
+      SettlementPublisher.follow(this.settlement, this.#access, state)
+      return null
+    }
     this.publisher ??= await SettlementPublisher.open(
       this.#repo,
       this.settlement,
       this.#access,
       this.#relayKey,
       this.#abort.signal,
+      state,
     )
     return this.publisher
+  }
+
+  /** On a follower: show the settler's newest checkpoint, and map the documents it now publishes. */
+  async refreshFollower(state: PublishState): Promise<void> {
+    if (this.settlement.settler) return
+    await this.settlement.reloadFollower()
+    SettlementPublisher.follow(this.settlement, this.#access, state)
   }
 
   /** Map the directory to the clinic and wait (until a device syncs it, or the watcher closes) for it to load. */
@@ -96,9 +113,19 @@ export class ClinicWatcher {
     const signal = this.#abort.signal
     this.#access.addDoc(parseAutomergeUrl(directoryUrl).documentId, this.clinic)
     const dir = await findDoc<ClinicDirectoryDoc>(this.#repo, directoryUrl, signal)
+    if (signal.aborted) return
     this.#directory = dir
-    dir.on('change', () => this.#scan())
+    this.#on(dir, () => this.#scan())
     this.#scan()
+  }
+
+  /** Every document this watcher opened for the clinic (to drop from the repo's memory when the clinic is idle). */
+  documentIds(): DocumentId[] {
+    const ids = new Set<DocumentId>(this.#followed)
+    if (this.#directory) ids.add(this.#directory.documentId)
+    if (this.publisher)
+      for (const h of [this.publisher.inventory, this.publisher.conflicts]) ids.add(h.documentId)
+    return [...ids]
   }
 
   get directoryReady(): boolean {
@@ -107,6 +134,12 @@ export class ClinicWatcher {
 
   close(): void {
     this.#abort.abort()
+    for (const off of this.#offs.splice(0)) off()
+  }
+
+  #on(h: DocHandle<unknown>, fn: () => void): void {
+    h.on('change', fn)
+    this.#offs.push(() => h.off('change', fn))
   }
 
   #scan(): void {
@@ -307,7 +340,7 @@ export class ClinicWatcher {
     }
     findDoc<unknown>(this.#repo, url, this.#abort.signal).then(
       (h) => {
-        if (!onDoc) return
+        if (!onDoc || this.#abort.signal.aborted) return
         const run = (): void => {
           try {
             onDoc(h)
@@ -315,7 +348,7 @@ export class ClinicWatcher {
             this.#log('follow-failed', { clinic: this.clinic, doc: id, error: (err as Error).name })
           }
         }
-        h.on('change', run)
+        this.#on(h, run)
         run()
       },
       (err: unknown) => {

@@ -85,3 +85,33 @@ export class ForbiddenWriteError extends ClinicMeshError {
     super('ForbiddenWriteError', message)
   }
 }
+
+/**
+ * A write of a clinic's settlement (checkpoint and published documents) by an instance that no longer holds the
+ * clinic's lease: another instance took it over (a higher epoch). Nothing was written.
+ */
+export class LeaseLostError extends ClinicMeshError {
+  readonly clinic: string
+  constructor(clinic: string, message: string) {
+    super('LeaseLostError', message)
+    this.clinic = clinic
+  }
+}
+
+/** A settlement write (resolution, formulary entry) sent to an instance that does not settle the clinic: 503. */
+export class NotSettlerError extends RelayHttpError {
+  constructor(clinic: string) {
+    super(
+      'NotSettlerError',
+      503,
+      `this relay instance does not settle clinic ${clinic} now; another instance does: retry (or retry elsewhere)`,
+    )
+  }
+}
+
+/** The relay's shared state in PostgreSQL could not be read or written. */
+export class RelayStateError extends ClinicMeshError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('RelayStateError', message, options)
+  }
+}

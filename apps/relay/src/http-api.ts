@@ -100,6 +100,7 @@ function clinicStatus(
     lastSettlementAt: s.meta.lastSettledAt,
     checkpointError: s.lastSaveError,
     settlement: s.meta.settlement,
+    settler: s.settler,
   }
 }
 

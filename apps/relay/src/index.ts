@@ -8,14 +8,29 @@ export type {
   Checkpoint,
   CheckpointMeta,
   DeviceProgress,
+  PublishedDoc,
   RejectedOp,
   SettlementStore,
 } from './settlement-store.js'
+export type { PublishedSource } from './clinic-settlement.js'
+export type { ClinicOwnership, Fence, OwnershipEvents, RelayState, StateEvents } from './relay-state.js'
+export { FileRelayState, SoleOwnership } from './file-relay-state.js'
+export { PostgresRelayState } from './postgres-relay-state.js'
+export type { PostgresRelayStateInit } from './postgres-relay-state.js'
+export { LeaseOwnership } from './lease-ownership.js'
+export type { LeaseInit } from './lease-ownership.js'
+export { PostgresSettlementStore, FENCED_CHUNK } from './pg-checkpoints.js'
+export { createRelaySchema, RELAY_CHANNEL, CHUNK_TABLE } from './pg-schema.js'
+export { ClinicRegistry, FileRegistryBackend, mergeRegistration } from './clinic-registry.js'
+export type { ClinicEntry, RegistryBackend } from './clinic-registry.js'
 export { watermarks, noteSeq } from './watermarks.js'
 export type { Logger } from './logger.js'
 export {
   CheckpointError,
   ConflictNotOpenError,
+  LeaseLostError,
+  NotSettlerError,
+  RelayStateError,
   MalformedJsonError,
   PayloadTooLargeError,
   RegistrationConflictError,

@@ -6,7 +6,7 @@ import { Relay } from './relay.js'
 import { stderrLogger } from './logger.js'
 
 const USAGE =
-  'usage: relay --data DIR [--postgres URL] [--port N] [--host H] [--web-dist DIR] [--trust CLINIC=HEXKEY[,HEXKEY]]... [--trusted-only] [--allow-host NAME]... [--tls-cert FILE --tls-key FILE]'
+  'usage: relay (--data DIR | --postgres URL [--data DIR] [--lease-ms N]) [--idle-ms N] [--port N] [--host H] [--web-dist DIR] [--trust CLINIC=HEXKEY[,HEXKEY]]... [--trusted-only] [--allow-host NAME]... [--tls-cert FILE --tls-key FILE]'
 
 /** `--trust clinic-a=<hex>,<hex>`: a clinic's admin public keys, provisioned by the operator. */
 function parseTrust(values: string[]): Record<string, string[]> | undefined {
@@ -24,6 +24,8 @@ async function main(): Promise<void> {
     options: {
       data: { type: 'string' },
       postgres: { type: 'string' },
+      'lease-ms': { type: 'string' },
+      'idle-ms': { type: 'string' },
       port: { type: 'string', default: '0' },
       host: { type: 'string', default: '127.0.0.1' },
       'web-dist': { type: 'string' },
@@ -37,8 +39,12 @@ async function main(): Promise<void> {
   })
   const port = Number(values.port)
   const trust = parseTrust(values.trust)
+  const leaseMs = values['lease-ms'] === undefined ? undefined : Number(values['lease-ms'])
+  const idleMs = values['idle-ms'] === undefined ? undefined : Number(values['idle-ms'])
   if (
-    !values.data ||
+    (!values.data && !values.postgres) ||
+    (leaseMs !== undefined && !(Number.isInteger(leaseMs) && leaseMs >= 200)) ||
+    (idleMs !== undefined && !(Number.isInteger(idleMs) && idleMs >= 0)) ||
     !Number.isInteger(port) ||
     port < 0 ||
     port > 65535 ||
@@ -49,8 +55,10 @@ async function main(): Promise<void> {
     process.exit(2)
   }
   const relay = await Relay.start({
-    dataDir: values.data,
+    ...(values.data ? { dataDir: values.data } : {}),
     ...(values.postgres ? { postgres: values.postgres } : {}),
+    ...(leaseMs ? { leaseMs } : {}),
+    ...(idleMs !== undefined ? { idleMs } : {}),
     port,
     host: values.host,
     trust,
@@ -62,7 +70,7 @@ async function main(): Promise<void> {
     ...(values['web-dist'] ? { webDist: resolve(values['web-dist']) } : {}),
   })
   process.stdout.write(
-    `${JSON.stringify({ event: 'listening', port: relay.port, host: values.host, tls: values['tls-cert'] !== undefined, pid: process.pid, clinics: relay.watchers().length })}\n`,
+    `${JSON.stringify({ event: 'listening', port: relay.port, host: values.host, tls: values['tls-cert'] !== undefined, pid: process.pid, clinics: relay.watchers().length, state: relay.stateKind })}\n`,
   )
   let stopping = false
   const stop = (signal: string): void => {

@@ -2,19 +2,20 @@ import { createServer } from 'node:http'
 import type { Server } from 'node:http'
 import { createServer as createTlsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
-import { join } from 'node:path'
 import { ReviewerCheck } from './reviewer-check.js'
-import type { AutomergeUrl, PeerId } from '@automerge/automerge-repo'
+import type { PeerId } from '@automerge/automerge-repo'
 import { Repo } from '@automerge/automerge-repo'
-import { NodeFSStorageAdapter } from '@automerge/automerge-repo-storage-nodefs'
-import { PostgresStorageAdapter } from '@clinic-mesh/storage-postgres'
 import { GuardedSyncServer } from '@clinic-mesh/sync-server'
 import { AccessMap } from './access-map.js'
 import type { RegistrationInput } from './request-bodies.js'
 import type { RegistrationReply } from '@clinic-mesh/contracts'
 import { ClinicRegistry } from './clinic-registry.js'
-import { ClinicSettlement } from './clinic-settlement.js'
-import { ClinicWatcher } from './clinic-watcher.js'
+import type { ClinicWatcher } from './clinic-watcher.js'
+import { ClinicHost } from './clinic-host.js'
+import { DocRefresher } from './doc-refresher.js'
+import { FileRelayState } from './file-relay-state.js'
+import { PostgresRelayState } from './postgres-relay-state.js'
+import type { RelayState } from './relay-state.js'
 import { DeviceAuthError, NotEnrolledError, RegistrationConflictError } from './errors.js'
 import { NonceBook } from './nonce-book.js'
 import { SameOriginGuard, guardRequests, upgradeRefusal } from './http-util.js'
@@ -24,22 +25,31 @@ import { createApiHandler } from './http-api.js'
 import type { Logger } from './logger.js'
 import { stderrLogger } from './logger.js'
 import type { SettlementStore } from './settlement-store.js'
-import { FileSettlementStore } from './settlement-store.js'
 import { RelaySyncPolicy } from './sync-policy.js'
-import { loadRelayKey, type RelayKey } from './relay-key.js'
+import type { RelayKey } from './relay-key.js'
 import { withIdentityRoute } from './identity-route.js'
 
 export interface RelayOptions {
-  /** Data directory: repo/ (automerge documents, unless `postgres`), settlement/ (checkpoints), clinics.json. */
-  readonly dataDir: string
   /**
-   * Keep the automerge documents in this PostgreSQL database (`--postgres URL`, table `automerge_chunks`) instead
-   * of dataDir/repo. Checkpoints, clinics.json and the relay key stay in dataDir.
+   * Data directory: repo/ (automerge documents), settlement/ (checkpoints), clinics.json, relay-key.json. Required
+   * without `postgres`; with it only read once, to seed an empty database with this relay's key.
+   */
+  readonly dataDir?: string
+  /**
+   * Keep everything in this PostgreSQL database (`--postgres URL`): documents, clinics, checkpoints, leases and the
+   * relay key. Any number of instances share it; each clinic is settled by the one holding its lease.
    */
   readonly postgres?: string
+  /** Lease length over PostgreSQL (default 2000 ms): how soon another instance takes over a dead one's clinics. */
+  readonly leaseMs?: number
+  /**
+   * Unload a clinic idle this long (no device of it connected here, nothing pending; `--idle-ms`). Default: 10 min
+   * over PostgreSQL, never on files (0: never).
+   */
+  readonly idleMs?: number
   readonly port?: number
   readonly host?: string
-  /** Where settlement checkpoints live (default: files under dataDir/settlement). */
+  /** Where settlement checkpoints live without `postgres` (default: files under dataDir/settlement). */
   readonly store?: SettlementStore
   /** Settle this long after the first operation of a burst (default 50 ms). */
   readonly debounceMs?: number
@@ -71,37 +81,36 @@ export class Relay {
   readonly #server: Server
   readonly #sync: GuardedSyncServer<string>
   readonly #registry: ClinicRegistry
-  readonly #store: SettlementStore
-  readonly #watchers = new Map<string, ClinicWatcher>()
-  readonly #opening = new Map<string, Promise<ClinicWatcher>>()
+  readonly #state: RelayState
+  readonly #clinics: ClinicHost
+  readonly #refresher: DocRefresher
   readonly #log: Logger
   readonly #opts: RelayOptions
   readonly #key: RelayKey
-  readonly #postgres: PostgresStorageAdapter | undefined
   #shareTimer: NodeJS.Timeout | null = null
+  /** when the whole registry was last read because a /sync peer was unknown */
+  #registryReadAt = 0
 
-  private constructor(
-    opts: RelayOptions,
-    registry: ClinicRegistry,
-    key: RelayKey,
-    postgres: PostgresStorageAdapter | undefined,
-  ) {
+  private constructor(opts: RelayOptions, registry: ClinicRegistry, key: RelayKey, state: RelayState) {
     this.#opts = opts
-    this.#postgres = postgres
+    this.#state = state
     this.#key = key
     this.#log = opts.logger ?? stderrLogger
     this.#registry = registry
-    this.#store = opts.store ?? new FileSettlementStore(join(opts.dataDir, 'settlement'))
     this.access = new AccessMap()
     const access = this.access
     // each socket's context: the peer that proved its device key at the upgrade
     const sync = new GuardedSyncServer<string>({
       policy: new RelaySyncPolicy((doc) => access.isRelayOnly(doc)),
       log: this.#log,
+      // among instances a document may come from storage (another instance saved it) with no device connected here:
+      // a search must not wait for a first peer
+      readyWithoutPeers: state.kind === 'postgres',
     })
     this.#sync = sync
     this.repo = new Repo({
-      storage: postgres ?? new NodeFSStorageAdapter(join(opts.dataDir, 'repo')),
+      storage: state.storage,
+      saveDebounceRate: state.saveDebounceMs,
       network: [sync],
       peerId: `relay-${process.pid}` as PeerId,
       // A sync server never announces; a peer gets only documents of its own clinic that it asks for.
@@ -111,6 +120,17 @@ export class Relay {
       },
     })
     this.access.onChange(() => this.#shareChanged())
+    this.#refresher = new DocRefresher(this.repo, (id) => state.loadChunks(id), this.#log)
+    this.#clinics = new ClinicHost({
+      repo: this.repo,
+      access,
+      state,
+      registry,
+      log: this.#log,
+      key,
+      debounceMs: opts.debounceMs ?? 50,
+      adminKeys: (clinic) => this.#adminKeys(clinic, []),
+    })
     this.#sameOrigin = new SameOriginGuard(opts.host ?? '127.0.0.1', opts.allowHosts ?? [], () => this.port)
     const handler = guardRequests(this.#sameOrigin, withIdentityRoute(key, createApiHandler(this, this.#log)))
     this.#server = opts.tls
@@ -129,38 +149,53 @@ export class Relay {
         socket.end(upgradeRefusal(err))
         return
       }
-      const peer = this.#authenticateSync(url.searchParams)
-      if (typeof peer !== 'string') {
-        this.#log('sync-refused', { error: peer.name, message: peer.message })
-        socket.end(
-          `HTTP/1.1 ${peer.status} ${peer.status === 401 ? 'Unauthorized' : 'Forbidden'}\r\ncontent-type: text/plain\r\n\r\n${peer.name}: ${peer.message}\n`,
-        )
-        return
-      }
-      sync.upgrade(req, socket, head, peer)
+      void this.#authenticateSync(url.searchParams).then((peer) => {
+        if (typeof peer !== 'string') {
+          this.#log('sync-refused', { error: peer.name, message: peer.message })
+          socket.end(
+            `HTTP/1.1 ${peer.status} ${peer.status === 401 ? 'Unauthorized' : 'Forbidden'}\r\ncontent-type: text/plain\r\n\r\n${peer.name}: ${peer.message}\n`,
+          )
+          return
+        }
+        sync.upgrade(req, socket, head, peer)
+        this.#wake(this.access.clinicOfPeer(peer as PeerId))
+      })
     })
   }
 
   static async start(opts: RelayOptions): Promise<Relay> {
-    const registry = await ClinicRegistry.open(join(opts.dataDir, 'clinics.json'))
     // an unreachable database fails the start with PostgresStorageError, before any clinic is opened
-    const postgres = opts.postgres
-      ? new PostgresStorageAdapter({ connectionString: opts.postgres })
-      : undefined
+    const state = await openState(opts)
+    let relay: Relay
     try {
-      await postgres?.init()
+      const registry = await ClinicRegistry.open(state.registry)
+      relay = new Relay(opts, registry, await state.relayKey(), state)
+      // listen before opening anything: what changes after this is announced, what changed before is in storage
+      await state.listen({
+        document: (id) => relay.#refresher.refresh(id),
+        registry: (clinic) => void relay.#clinics.registered(clinic).catch(() => {}),
+        checkpoint: (clinic) => relay.#clinics.checkpointed(clinic),
+        resync: () => relay.#resync(),
+      })
     } catch (err) {
-      await postgres?.close()
+      await state.close().catch(() => {})
       throw err
     }
-    const relay = new Relay(opts, registry, await loadRelayKey(opts.dataDir), postgres)
     const wait = opts.startupWaitMs ?? 3000
     await Promise.all(
-      registry.list().map(async (entry) => {
+      relay.#registry.list().map(async (entry) => {
         for (const peer of entry.peers) relay.access.addPeer(peer as PeerId, entry.clinic)
-        await relay.#open(entry.clinic, entry.directoryUrl as AutomergeUrl, wait)
+        await relay.#clinics.open(entry.clinic, entry.directoryUrl, wait)
       }),
     )
+    const idleMs = opts.idleMs ?? (state.kind === 'postgres' ? 600_000 : 0)
+    if (idleMs > 0) relay.#clinics.startIdleSweep(idleMs, () => relay.#connectedClinics())
+    state.ownership.start({
+      lost: (clinic) => relay.#clinics.lost(clinic),
+      orphaned: (clinics) => {
+        for (const c of clinics) relay.#clinics.takeOver(c)
+      },
+    })
     await new Promise<void>((resolve, reject) => {
       relay.#server.once('error', reject)
       relay.#server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve())
@@ -178,12 +213,21 @@ export class Relay {
    * fresh nonce and P.
    * Returns the peer, or the refusal to answer with (the socket is never upgraded).
    */
-  #authenticateSync(q: URLSearchParams): string | DeviceAuthError | NotEnrolledError {
+  async #authenticateSync(q: URLSearchParams): Promise<string | DeviceAuthError | NotEnrolledError> {
     const peer = q.get('peer') ?? ''
     const proof = { nonce: q.get('nonce') ?? '', signature: q.get('signature') ?? '' }
     if (!peer || !proof.nonce || !proof.signature)
       return new DeviceAuthError('sync needs peer, nonce and signature (see docs/relay-api.md)')
     if (!this.#nonces.take(proof.nonce)) return new DeviceAuthError('unknown, expired or used nonce')
+    // registered at another instance a moment ago: read the registry before refusing (at most once a second)
+    if (
+      this.access.clinicOfPeer(peer as PeerId) === undefined &&
+      this.#state.kind === 'postgres' &&
+      Date.now() - this.#registryReadAt > 1000
+    ) {
+      this.#registryReadAt = Date.now()
+      await this.#clinics.registeredAll().catch(() => {})
+    }
     const clinic = this.access.clinicOfPeer(peer as PeerId)
     const key = clinic === undefined ? undefined : this.#registry.deviceKeyOf(clinic, peer)
     if (key === undefined)
@@ -207,11 +251,43 @@ export class Relay {
   }
 
   watchers(): ClinicWatcher[] {
-    return [...this.#watchers.values()]
+    return this.#clinics.watchers()
   }
 
+  /** The clinic open here; an idle clinic unloaded here is opened again (undefined until then: ask again). */
   watcher(clinic: string): ClinicWatcher | undefined {
-    return this.#watchers.get(clinic)
+    const w = this.#clinics.watcher(clinic)
+    if (!w) this.#wake(clinic)
+    return w
+  }
+
+  /** Open a registered clinic that was unloaded as idle (a device of it connected, someone asked for it). */
+  #wake(clinic: string | undefined): void {
+    if (clinic === undefined || this.#clinics.isOpen(clinic)) return
+    const entry = this.#registry.get(clinic)
+    if (entry) void this.#clinics.open(clinic, entry.directoryUrl, 0).catch(() => {})
+  }
+
+  /** Clinics with a device connected to this instance now. */
+  #connectedClinics(): Set<string> {
+    const out = new Set<string>()
+    for (const peer of this.repo.peers) {
+      const c = this.access.clinicOfPeer(peer)
+      if (c !== undefined) out.add(c)
+    }
+    return out
+  }
+
+  /** Where this relay keeps its state: 'files' (alone) or 'postgres' (one of any number of instances). */
+  get stateKind(): 'files' | 'postgres' {
+    return this.#state.kind
+  }
+
+  /** Notifications may have been missed: read the registry, the open documents and followers' checkpoints again. */
+  #resync(): void {
+    this.#refresher.refreshAll()
+    for (const w of this.#clinics.watchers()) this.#clinics.checkpointed(w.clinic)
+    void this.#clinics.registeredAll().catch(() => {})
   }
 
   /** A clinic's admin keys: provisioned by the operator, else pinned at its first registration, else `offered`. */
@@ -261,7 +337,7 @@ export class Relay {
       input.devicePeerId,
     )
     this.access.addPeer(input.peerId as PeerId, input.clinic)
-    const w = await this.#open(input.clinic, input.directoryUrl, 0)
+    const w = await this.#clinics.open(input.clinic, input.directoryUrl, 0)
     if (!pinnedBefore) w.adminKeysChanged()
     if (created) this.#log('clinic-registered', { clinic: input.clinic })
     return {
@@ -275,33 +351,6 @@ export class Relay {
     }
   }
 
-  /** Open a clinic's settlement and watcher once; wait up to `waitMs` for its directory to load. */
-  #open(clinic: string, directoryUrl: AutomergeUrl, waitMs: number): Promise<ClinicWatcher> {
-    let p = this.#opening.get(clinic)
-    if (!p) {
-      p = (async () => {
-        const settlement = await ClinicSettlement.open(clinic, this.#store, this.#opts.debounceMs ?? 50)
-        const w = new ClinicWatcher(
-          this.repo,
-          this.access,
-          settlement,
-          this.#log,
-          () => this.#adminKeys(clinic, []),
-          this.#key,
-        )
-        this.#watchers.set(clinic, w)
-        await w.openPublisher()
-        const watching = w.watchDirectory(directoryUrl).catch((err: unknown) => {
-          this.#log('watch-failed', { clinic, error: err instanceof Error ? err.name : 'unknown' })
-        })
-        if (waitMs > 0) await Promise.race([watching, new Promise((r) => setTimeout(r, waitMs).unref())])
-        return w
-      })()
-      this.#opening.set(clinic, p)
-    }
-    return p
-  }
-
   #shareChanged(): void {
     if (this.#shareTimer) return
     this.#shareTimer = setTimeout(() => {
@@ -313,14 +362,15 @@ export class Relay {
   /** Settle and checkpoint every clinic, flush documents to disk, close sockets. */
   async stop(): Promise<void> {
     if (this.#shareTimer) clearTimeout(this.#shareTimer)
-    for (const w of this.#watchers.values()) w.close()
-    await Promise.all([...this.#watchers.values()].map((w) => w.settlement.close()))
+    await this.#state.ownership.stop()
+    await this.#clinics.stop()
     await this.#flushReady()
     this.#sync.close() // disconnects the repo's only network adapter (what repo.shutdown() would do)
     this.#server.closeAllConnections()
     await new Promise<void>((resolve) => this.#server.close(() => resolve()))
     await this.#flushReady()
-    await this.#postgres?.close()
+    await this.#refresher.idle()
+    await this.#state.close()
   }
 
   /**
@@ -332,4 +382,15 @@ export class Relay {
     const ready = Object.values(this.repo.handles).filter((h) => h.isReady())
     await this.repo.flush(ready.map((h) => h.documentId))
   }
+}
+
+async function openState(opts: RelayOptions): Promise<RelayState> {
+  if (opts.postgres)
+    return PostgresRelayState.open({
+      url: opts.postgres,
+      ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+      ...(opts.leaseMs ? { leaseMs: opts.leaseMs } : {}),
+    })
+  if (!opts.dataDir) throw new TypeError('a relay needs dataDir (files) or postgres')
+  return Promise.resolve(new FileRelayState(opts.dataDir, opts.store))
 }

@@ -1,4 +1,5 @@
 import type { AutomergeUrl, DocHandle, Repo } from '@automerge/automerge-repo'
+import { isValidAutomergeUrl, parseAutomergeUrl } from '@automerge/automerge-repo'
 import type { ConflictQueueDoc, SettledInventoryDoc } from '@clinic-mesh/contracts'
 import type { SettlementRound } from '@clinic-mesh/ledger'
 import {
@@ -11,30 +12,54 @@ import type { AccessMap } from './access-map.js'
 import type { ClinicSettlement } from './clinic-settlement.js'
 import { findDocWithin } from './find-doc.js'
 import type { RelayKey } from './relay-key.js'
+import type { RelayState } from './relay-state.js'
+import { DraftDoc, LiveDoc, draftSource, type DocWriter } from './published-doc.js'
+
+/** What the publisher needs of the relay's state: whether its documents are written fenced, with the checkpoint. */
+export type PublishState = Pick<RelayState, 'fencedDocuments' | 'markFenced' | 'loadChunks'>
 
 /**
  * Writes a clinic's SettledInventoryDoc and ConflictQueueDoc (only the relay writes them) after each round, each
  * publish signed with the relay key under a version one higher than the last (ledger `relay-signed.ts`), in the same
  * Automerge change as the content. The documents are created the first time the relay sees the clinic; their URLs
  * live in the checkpoint and in the directory's `settlement` field. The relay's /sync refuses any peer's change to
- * them (sync-policy.ts), so its own copies hold only what it wrote.
+ * them (sync-policy.ts), so its own copies hold only what it wrote. Over a shared database they are written only in
+ * the settler's fenced checkpoint transaction (published-doc.ts DraftDoc).
  */
 export class SettlementPublisher {
   readonly inventory: DocHandle<SettledInventoryDoc>
   readonly conflicts: DocHandle<ConflictQueueDoc>
   readonly #settlement: ClinicSettlement
   readonly #key: RelayKey
+  readonly #inv: DocWriter<SettledInventoryDoc>
+  readonly #queue: DocWriter<ConflictQueueDoc>
 
   private constructor(
     s: ClinicSettlement,
     key: RelayKey,
-    inventory: DocHandle<SettledInventoryDoc>,
-    conflicts: DocHandle<ConflictQueueDoc>,
+    handles: { inventory: DocHandle<SettledInventoryDoc>; conflicts: DocHandle<ConflictQueueDoc> },
+    writers: { inventory: DocWriter<SettledInventoryDoc>; conflicts: DocWriter<ConflictQueueDoc> },
   ) {
     this.#settlement = s
     this.#key = key
-    this.inventory = inventory
-    this.conflicts = conflicts
+    this.inventory = handles.inventory
+    this.conflicts = handles.conflicts
+    this.#inv = writers.inventory
+    this.#queue = writers.conflicts
+  }
+
+  /**
+   * On an instance that does not settle the clinic: map its published documents (as its checkpoint names them) to
+   * the clinic, relay-only and fenced, so this instance serves them to devices and never writes them.
+   */
+  static follow(s: ClinicSettlement, access: AccessMap, state: PublishState): void {
+    for (const url of [s.meta.settlement.inventory, s.meta.settlement.conflicts]) {
+      if (!url || !isValidAutomergeUrl(url)) continue
+      const id = parseAutomergeUrl(url).documentId
+      access.addDoc(id, s.clinic)
+      access.markRelayOnly(id)
+      state.markFenced(id)
+    }
   }
 
   static async open(
@@ -43,6 +68,7 @@ export class SettlementPublisher {
     access: AccessMap,
     key: RelayKey,
     signal: AbortSignal,
+    state: PublishState,
   ): Promise<SettlementPublisher> {
     const clinic = s.clinic
     const known = s.meta.settlement
@@ -65,14 +91,27 @@ export class SettlementPublisher {
     access.addDoc(conflicts.documentId, clinic)
     access.markRelayOnly(inventory.documentId)
     access.markRelayOnly(conflicts.documentId)
+    state.markFenced(inventory.documentId)
+    state.markFenced(conflicts.documentId)
+    let writers: { inventory: DocWriter<SettledInventoryDoc>; conflicts: DocWriter<ConflictQueueDoc> }
+    if (state.fencedDocuments) {
+      const drafts = {
+        inventory: new DraftDoc(inventory, await state.loadChunks(inventory.documentId)),
+        conflicts: new DraftDoc(conflicts, await state.loadChunks(conflicts.documentId)),
+      }
+      s.publishVia(draftSource([drafts.inventory, drafts.conflicts] as DraftDoc<unknown>[]))
+      writers = drafts
+    } else writers = { inventory: new LiveDoc(inventory), conflicts: new LiveDoc(conflicts) }
+    const pub = new SettlementPublisher(s, key, { inventory, conflicts }, writers)
     if (known.inventory !== inventory.url || known.conflicts !== conflicts.url) {
       s.meta.settlement = { inventory: inventory.url, conflicts: conflicts.url }
-      await repo.flush([inventory.documentId, conflicts.documentId])
+      if (!state.fencedDocuments) await repo.flush([inventory.documentId, conflicts.documentId])
       await s.requestSave()
     }
-    const pub = new SettlementPublisher(s, key, inventory, conflicts)
     pub.publish(null)
     s.onRound((round) => pub.publish(round))
+    // over a shared database: the first fenced write, which also checks the lease at once
+    if (state.fencedDocuments) await s.requestSave()
     return pub
   }
 
@@ -82,7 +121,7 @@ export class SettlementPublisher {
     const wm = s.watermarks()
     const state = JSON.stringify(s.engine.inventory())
     const settledAt = s.meta.lastSettledAt ?? new Date(0).toISOString()
-    const inv = this.inventory.doc()
+    const inv = this.#inv.doc()
     const same =
       inv.state === state &&
       inv.decidedOps === s.meta.decidedOps &&
@@ -108,7 +147,7 @@ export class SettlementPublisher {
         version,
         this.#key.secretKey,
       )
-      this.inventory.change((d) => {
+      this.#inv.change((d) => {
         if (d.clinic !== s.clinic) d.clinic = s.clinic
         d.settledAt = settledAt
         d.decidedOps = s.meta.decidedOps
@@ -124,7 +163,7 @@ export class SettlementPublisher {
           ...round.refused.map((r) => r.conflict),
         ])
       : new Set(s.engine.conflicts().map((c) => c.id))
-    const queue = this.conflicts.doc()
+    const queue = this.#queue.doc()
     const current = queue.conflicts
     const writes: [string, string][] = []
     for (const id of ids) {
@@ -145,7 +184,7 @@ export class SettlementPublisher {
         version,
         this.#key.secretKey,
       )
-      this.conflicts.change((d) => {
+      this.#queue.change((d) => {
         if (d.clinic !== s.clinic) d.clinic = s.clinic
         for (const [id, json] of writes) d.conflicts[id] = json
         d.relaySignature = relaySignature

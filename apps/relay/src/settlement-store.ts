@@ -48,13 +48,21 @@ export interface Checkpoint {
   readonly engine: Uint8Array
 }
 
+/** A whole document the relay publishes (settled inventory, conflict queue): `Automerge.save` of its new state. */
+export interface PublishedDoc {
+  readonly documentId: string
+  readonly bytes: Uint8Array
+}
+
 /**
- * Where the relay keeps its per-clinic settlement state. Files by default; a later step moves it to
- * PostgreSQL behind this same interface. `save` must be atomic: a reader sees the old or the new checkpoint.
+ * Where the relay keeps its per-clinic settlement state: files (one relay) or PostgreSQL (any number of instances).
+ * `save` must be atomic: a reader sees the old or the new checkpoint. A store that fences (PostgreSQL) writes
+ * `published` in the same transaction as the checkpoint, and only while this instance holds the clinic's lease
+ * (`LeaseLostError` otherwise); a store that does not leaves `published` to the repo's own storage.
  */
 export interface SettlementStore {
   load(clinic: string): Promise<Checkpoint | null>
-  save(clinic: string, checkpoint: Checkpoint): Promise<void>
+  save(clinic: string, checkpoint: Checkpoint, published?: readonly PublishedDoc[]): Promise<void>
 }
 
 export function emptyMeta(): CheckpointMeta {

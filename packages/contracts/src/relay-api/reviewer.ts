@@ -76,6 +76,8 @@ export const ClinicStatusSchema = v.object({
   checkpointError: v.nullable(v.string()),
   /** the relay-only documents it writes: settled inventory and conflict queue URLs */
   settlement: v.object({ inventory: v.optional(v.string()), conflicts: v.optional(v.string()) }),
+  /** this relay instance settles the clinic now; false: another instance does (figures as of its last checkpoint) */
+  settler: v.optional(v.boolean()),
 })
 
 /** `GET /api/status`: without a token only the relay key and time; with one, the clinics it may read. */

@@ -1,0 +1,246 @@
+import type { AutomergeUrl, PeerId, Repo } from '@automerge/automerge-repo'
+import type { AccessMap } from './access-map.js'
+import type { ClinicRegistry } from './clinic-registry.js'
+import { ClinicSettlement } from './clinic-settlement.js'
+import { ClinicWatcher } from './clinic-watcher.js'
+import type { Logger } from './logger.js'
+import type { RelayKey } from './relay-key.js'
+import type { Fence, RelayState } from './relay-state.js'
+
+export interface ClinicHostInit {
+  readonly repo: Repo
+  readonly access: AccessMap
+  readonly state: RelayState
+  readonly registry: ClinicRegistry
+  readonly log: Logger
+  readonly key: RelayKey
+  readonly debounceMs: number
+  readonly adminKeys: (clinic: string) => readonly string[]
+}
+
+/** A follower shows a clinic's settlement as of the settler's last checkpoint, read again at most this often. */
+const FOLLOWER_REFRESH_MS = 1000
+
+const errName = (err: unknown): string => (err instanceof Error ? err.name : 'unknown')
+
+/**
+ * The clinics this relay instance serves, each as a ClinicWatcher in one of two roles: settler (it holds the clinic's
+ * lease: ingests, settles, writes checkpoints and publishes) or follower (another instance settles: it maps the
+ * clinic's documents for access and shows the last checkpoint). Changes of role (taking over an orphaned clinic,
+ * losing a lease) close the watcher and open a new one from the checkpoint in storage; they run one at a time per
+ * clinic.
+ */
+export class ClinicHost {
+  readonly #init: ClinicHostInit
+  readonly #watchers = new Map<string, ClinicWatcher>()
+  readonly #chains = new Map<string, Promise<ClinicWatcher | undefined>>()
+  readonly #followerRefresh = new Map<string, NodeJS.Timeout>()
+  #stopped = false
+  readonly #lastActive = new Map<string, number>()
+  #idleTimer: NodeJS.Timeout | undefined
+
+  constructor(init: ClinicHostInit) {
+    this.#init = init
+  }
+
+  watchers(): ClinicWatcher[] {
+    return [...this.#watchers.values()]
+  }
+
+  watcher(clinic: string): ClinicWatcher | undefined {
+    return this.#watchers.get(clinic)
+  }
+
+  /** Open a clinic once (settler if its lease is free); wait up to `waitMs` for its directory to load. */
+  async open(clinic: string, directoryUrl: string, waitMs: number): Promise<ClinicWatcher> {
+    const w = await this.#serial(clinic, async (cur) => {
+      if (cur) return cur
+      const fence = await this.#init.state.ownership.acquire(clinic)
+      return this.#start(clinic, directoryUrl, waitMs, fence)
+    })
+    if (!w) throw new Error(`clinic ${clinic} could not be opened`)
+    return w
+  }
+
+  /** Another instance registered a clinic or a device: map its peers, open it if new. */
+  async registered(clinic: string): Promise<void> {
+    const entry = await this.#init.registry.refresh(clinic)
+    if (!entry) return
+    for (const peer of entry.peers) this.#init.access.addPeer(peer as PeerId, clinic)
+    await this.open(clinic, entry.directoryUrl, 0)
+  }
+
+  /** Every registry entry again (notifications may have been missed). */
+  async registeredAll(): Promise<void> {
+    const all = await this.#init.registry.refreshAll()
+    await Promise.all(
+      all.map(async (entry) => {
+        for (const peer of entry.peers) this.#init.access.addPeer(peer as PeerId, entry.clinic)
+        await this.open(entry.clinic, entry.directoryUrl, 0)
+      }),
+    )
+  }
+
+  /** The clinic's settler is gone: take the clinic if its lease is still free when we ask. */
+  takeOver(clinic: string): void {
+    void this.#serial(clinic, async (cur) => {
+      // an unloaded (idle) clinic is taken again where a device shows up for it
+      if (this.#stopped || !cur || cur.settlement.settler) return cur
+      const entry = this.#init.registry.get(clinic) ?? (await this.#init.registry.refresh(clinic))
+      if (!entry) return cur
+      const fence = await this.#init.state.ownership.acquire(clinic)
+      if (!fence) return cur
+      for (const peer of entry.peers) this.#init.access.addPeer(peer as PeerId, clinic)
+      cur.close()
+      this.#init.log('clinic-taken-over', { clinic, epoch: fence.epoch })
+      return this.#start(clinic, entry.directoryUrl, 0, fence)
+    })
+  }
+
+  /** This instance lost the clinic's lease: stop settling at once, follow the new settler. */
+  lost(clinic: string): void {
+    void this.#serial(clinic, async (cur) => {
+      if (!cur?.settlement.settler) return cur
+      cur.close()
+      cur.settlement.abandon()
+      this.#init.log('lease-lost', { clinic })
+      return this.#start(clinic, this.#directoryOf(clinic), 0, null)
+    })
+  }
+
+  /** The settler wrote a checkpoint: a follower shows it (at most once a second). */
+  checkpointed(clinic: string): void {
+    if (this.#followerRefresh.has(clinic) || this.#stopped) return
+    // the first checkpoint names the documents the settler publishes: map them at once, devices ask for them
+    const delay = this.#watchers.get(clinic)?.settlement.meta.settlement.inventory ? FOLLOWER_REFRESH_MS : 0
+    const timer = setTimeout(() => {
+      this.#followerRefresh.delete(clinic)
+      void this.#serial(clinic, async (cur) => {
+        if (!cur || cur.settlement.settler || this.#stopped) return cur
+        await cur.refreshFollower(this.#init.state)
+        return cur
+      })
+    }, delay)
+    timer.unref()
+    this.#followerRefresh.set(clinic, timer)
+  }
+
+  /**
+   * Unload clinics idle for `idleMs` (no device of theirs connected here, nothing pending): a settler writes its last
+   * checkpoint and gives the lease up, and the clinic's documents leave the repo's memory. A device that connects
+   * or registers, or another instance's notice, opens the clinic again; memory follows activity, not the number of
+   * clinics. `active`: the clinics with a device connected here now.
+   */
+  startIdleSweep(idleMs: number, active: () => ReadonlySet<string>): void {
+    const sweep = (): void => {
+      const now = Date.now()
+      const busy = active()
+      for (const w of this.#watchers.values()) {
+        const c = w.clinic
+        if (busy.has(c) || w.settlement.engine.pending().length > 0 || !this.#lastActive.has(c))
+          this.#lastActive.set(c, now)
+        else if (now - this.#lastActive.get(c)! >= idleMs) this.#unload(c)
+      }
+    }
+    this.#idleTimer = setInterval(sweep, Math.max(100, Math.floor(idleMs / 4)))
+    this.#idleTimer.unref()
+  }
+
+  #unload(clinic: string): void {
+    this.#lastActive.delete(clinic)
+    void this.#serial(clinic, async (cur) => {
+      if (!cur || this.#stopped) return cur
+      cur.close()
+      this.#watchers.delete(clinic)
+      if (cur.settlement.settler) {
+        await cur.settlement.close()
+        await this.#init.state.ownership.release(clinic)
+      }
+      const { repo } = this.#init
+      const ids = cur.documentIds().filter((id) => repo.handles[id]?.isReady())
+      await repo.flush(ids)
+      for (const id of ids) await repo.removeFromCache(id)
+      this.#init.log('clinic-unloaded', { clinic, documents: ids.length })
+      return undefined
+    })
+  }
+
+  /** Whether the clinic is open here (not unloaded as idle, not unknown). */
+  isOpen(clinic: string): boolean {
+    return this.#watchers.has(clinic)
+  }
+
+  /** Final checkpoints of the clinics this instance settles, then their leases are given up. */
+  async stop(): Promise<void> {
+    this.#stopped = true
+    if (this.#idleTimer) clearInterval(this.#idleTimer)
+    for (const t of this.#followerRefresh.values()) clearTimeout(t)
+    await Promise.allSettled([...this.#chains.values()])
+    const ws = [...this.#watchers.values()]
+    for (const w of ws) w.close()
+    await Promise.all(
+      ws.map(async (w) => {
+        if (!w.settlement.settler) return
+        await w.settlement.close()
+        await this.#init.state.ownership.release(w.clinic)
+      }),
+    )
+  }
+
+  #directoryOf(clinic: string): string {
+    return this.#init.registry.get(clinic)?.directoryUrl ?? ''
+  }
+
+  #serial(
+    clinic: string,
+    fn: (cur: ClinicWatcher | undefined) => Promise<ClinicWatcher | undefined>,
+  ): Promise<ClinicWatcher | undefined> {
+    const prev = this.#chains.get(clinic) ?? Promise.resolve(undefined)
+    const next = prev
+      .catch(() => this.#watchers.get(clinic))
+      .then((cur) => fn(cur))
+      .catch((err: unknown) => {
+        this.#init.log('clinic-open-failed', { clinic, error: errName(err) })
+        throw err
+      })
+    this.#chains.set(
+      clinic,
+      next.catch(() => this.#watchers.get(clinic)),
+    )
+    return next
+  }
+
+  async #start(
+    clinic: string,
+    directoryUrl: string,
+    waitMs: number,
+    fence: Fence | null,
+  ): Promise<ClinicWatcher> {
+    const { state, repo, access, log, key } = this.#init
+    const settlement = await ClinicSettlement.open(
+      clinic,
+      state.checkpoints,
+      this.#init.debounceMs,
+      fence ? 'settler' : 'follower',
+    )
+    const w = new ClinicWatcher(repo, access, settlement, log, () => this.#init.adminKeys(clinic), key)
+    this.#watchers.set(clinic, w)
+    try {
+      await w.openPublisher(state)
+    } catch (err) {
+      // e.g. the lease was taken over meanwhile: follow; the lease scan offers the clinic again if it is free
+      log('publisher-failed', { clinic, error: errName(err) })
+      w.close()
+      settlement.abandon()
+      await state.ownership.release(clinic).catch(() => {})
+      return this.#start(clinic, directoryUrl, waitMs, null)
+    }
+    if (directoryUrl) {
+      const watching = w.watchDirectory(directoryUrl as AutomergeUrl).catch((err: unknown) => {
+        log('watch-failed', { clinic, error: errName(err) })
+      })
+      if (waitMs > 0) await Promise.race([watching, new Promise((r) => setTimeout(r, waitMs).unref())])
+    }
+    return w
+  }
+}

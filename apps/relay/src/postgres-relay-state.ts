@@ -1,0 +1,154 @@
+import type { StorageAdapterInterface } from '@automerge/automerge-repo'
+import { newRelaySecret, relayPublicKeyOf } from '@clinic-mesh/ledger'
+import { PostgresStorageAdapter } from '@clinic-mesh/storage-postgres'
+import { randomBytes } from 'node:crypto'
+import { access } from 'node:fs/promises'
+import { join } from 'node:path'
+import { hostname } from 'node:os'
+import pg from 'pg'
+import { isDocChunk } from './file-relay-state.js'
+import { RelayStateError } from './errors.js'
+import { LeaseOwnership } from './lease-ownership.js'
+import { PostgresSettlementStore } from './pg-checkpoints.js'
+import { PostgresRegistryBackend } from './pg-registry.js'
+import { CHUNK_TABLE, createRelaySchema } from './pg-schema.js'
+import { loadRelayKey, type RelayKey } from './relay-key.js'
+import type { RelayState, StateEvents } from './relay-state.js'
+import { SharedStorage } from './shared-storage.js'
+import { StateListener } from './state-listener.js'
+
+export interface PostgresRelayStateInit {
+  readonly url: string
+  /**
+   * An existing relay's data dir: when the database has no relay key yet, this dir's relay-key.json becomes it (an
+   * upgrade from one relay on files keeps the identity its devices pinned).
+   */
+  readonly dataDir?: string
+  /** lease length (default 2000 ms) */
+  readonly leaseMs?: number
+}
+
+/**
+ * Everything an instance keeps, in one PostgreSQL database shared by any number of instances: chunks, clinics,
+ * checkpoints, leases and the relay key. The instance itself keeps nothing on disk.
+ */
+export class PostgresRelayState implements RelayState {
+  readonly kind = 'postgres'
+  readonly storage: StorageAdapterInterface
+  readonly registry: PostgresRegistryBackend
+  readonly checkpoints: PostgresSettlementStore
+  readonly ownership: LeaseOwnership
+  readonly fencedDocuments = true
+  /** short: a change reaches the devices at other instances only once saved (fan-out within 1 s) */
+  readonly saveDebounceMs = 20
+  readonly source: string
+  readonly #pool: pg.Pool
+  /** leases renew on their own connections: a burst of document saves queued in the main pool must not delay them */
+  readonly #leasePool: pg.Pool
+  readonly #chunks: PostgresStorageAdapter
+  readonly #fenced = new Set<string>()
+  readonly #init: PostgresRelayStateInit
+  #listener: StateListener | null = null
+
+  private constructor(
+    pool: pg.Pool,
+    leasePool: pg.Pool,
+    chunks: PostgresStorageAdapter,
+    init: PostgresRelayStateInit,
+  ) {
+    this.#pool = pool
+    this.#leasePool = leasePool
+    this.#chunks = chunks
+    this.#init = init
+    this.source = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`
+    this.storage = new SharedStorage(chunks, pool, this.source, this.#fenced)
+    this.registry = new PostgresRegistryBackend(pool, this.source)
+    this.ownership = new LeaseOwnership(leasePool, {
+      owner: this.source,
+      ...(init.leaseMs ? { leaseMs: init.leaseMs } : {}),
+    })
+    this.checkpoints = new PostgresSettlementStore(pool, (c) => this.ownership.fenceOf(c), this.source)
+  }
+
+  /** Connects and creates the tables if missing; an unreachable database throws PostgresStorageError. */
+  static async open(init: PostgresRelayStateInit): Promise<PostgresRelayState> {
+    const pool = new pg.Pool({ connectionString: init.url, max: 8 })
+    const leasePool = new pg.Pool({ connectionString: init.url, max: 2 })
+    // an idle client lost: the next query reports it
+    pool.on('error', () => {})
+    leasePool.on('error', () => {})
+    const chunks = new PostgresStorageAdapter({ pool, table: CHUNK_TABLE })
+    try {
+      await chunks.init()
+      await createRelaySchema(pool)
+    } catch (err) {
+      await pool.end().catch(() => {})
+      await leasePool.end().catch(() => {})
+      throw err
+    }
+    return new PostgresRelayState(pool, leasePool, chunks, init)
+  }
+
+  markFenced(documentId: string): void {
+    this.#fenced.add(documentId)
+  }
+
+  async loadChunks(documentId: string): Promise<Uint8Array[]> {
+    const chunks = await this.#chunks.loadRange([documentId])
+    return chunks.flatMap((c) => (isDocChunk(c.key) && c.data ? [c.data] : []))
+  }
+
+  async relayKey(): Promise<RelayKey> {
+    const read = async (): Promise<RelayKey | undefined> => {
+      const { rows } = await this.#pool.query<{ public_key: string; secret_key: Buffer }>(
+        "SELECT public_key, secret_key FROM relay_keys WHERE id = 'relay'",
+      )
+      const row = rows[0]
+      if (!row) return undefined
+      const secretKey = new Uint8Array(row.secret_key)
+      if (secretKey.length !== 32 || relayPublicKeyOf(secretKey) !== row.public_key)
+        throw new RelayStateError('the relay key in the database is damaged: its public key does not match')
+      return { publicKey: row.public_key, secretKey }
+    }
+    const found = await read()
+    if (found) return found
+    let key: RelayKey
+    if (this.#init.dataDir && (await exists(join(this.#init.dataDir, 'relay-key.json'))))
+      key = await loadRelayKey(this.#init.dataDir)
+    else {
+      const secretKey = newRelaySecret()
+      key = { publicKey: relayPublicKeyOf(secretKey), secretKey }
+    }
+    // instances starting together: the first insert wins, every instance reads the winner
+    await this.#pool.query(
+      `INSERT INTO relay_keys (id, public_key, secret_key, created_at) VALUES ('relay', $1, $2, now())
+       ON CONFLICT (id) DO NOTHING`,
+      [key.publicKey, Buffer.from(key.secretKey)],
+    )
+    const stored = await read()
+    if (!stored) throw new RelayStateError('no relay key in the database after writing one')
+    return stored
+  }
+
+  async listen(events: StateEvents): Promise<void> {
+    this.#listener = new StateListener(this.#init.url, this.source, events)
+    await this.#listener.start()
+  }
+
+  async close(): Promise<void> {
+    await this.ownership.stop()
+    await this.#listener?.stop()
+    await this.#chunks.close()
+    await this.#pool.end()
+    await this.#leasePool.end()
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path)
+    return true
+  } catch {
+    return false
+  }
+}

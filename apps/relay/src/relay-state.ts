@@ -1,0 +1,72 @@
+import type { StorageAdapterInterface } from '@automerge/automerge-repo'
+import type { RegistryBackend } from './clinic-registry.js'
+import type { RelayKey } from './relay-key.js'
+import type { SettlementStore } from './settlement-store.js'
+
+/** The right to settle one clinic: `epoch` grows by one at every change of owner (the fencing token). */
+export interface Fence {
+  readonly owner: string
+  readonly epoch: number
+}
+
+/** Who settles which clinic: exactly one instance at a time. */
+export interface ClinicOwnership {
+  /** This instance's name in leases. */
+  readonly owner: string
+  /** Become the settler of `clinic` unless another instance is: the new fence, or null. */
+  acquire(clinic: string): Promise<Fence | null>
+  fenceOf(clinic: string): Fence | undefined
+  /** Give the clinic up after its last checkpoint (clean stop): another instance may take it at once. */
+  release(clinic: string): Promise<void>
+  /** Keep this instance's leases alive and look for clinics nobody settles; the events come from timers. */
+  start(events: OwnershipEvents): void
+  stop(): Promise<void>
+}
+
+export interface OwnershipEvents {
+  /** Another instance took the clinic over (this one was too slow to renew): stop settling it. */
+  lost(clinic: string): void
+  /** Clinics whose settler is gone (lease expired, or never taken): try to take them. */
+  orphaned(clinics: readonly string[]): void
+}
+
+/** What other relay instances changed (nothing, for a relay alone on its files). */
+export interface StateEvents {
+  /** A document's chunks changed in storage: reload it if it is open. */
+  document(documentId: string): void
+  /** A clinic registered, or one more of its devices. */
+  registry(clinic: string): void
+  /** A clinic's settler wrote a checkpoint. */
+  checkpoint(clinic: string): void
+  /** Notifications may have been missed (first start, listener reconnected): catch up from storage. */
+  resync(): void
+}
+
+/**
+ * Everything a relay instance keeps, behind one interface with two implementations: files under `--data DIR` (one
+ * relay, the default) and PostgreSQL (`--postgres URL`, any number of instances sharing one database).
+ */
+export interface RelayState {
+  readonly kind: 'files' | 'postgres'
+  /** automerge-repo storage of the relay's documents */
+  readonly storage: StorageAdapterInterface
+  readonly registry: RegistryBackend
+  readonly checkpoints: SettlementStore
+  readonly ownership: ClinicOwnership
+  /**
+   * True when the settled inventory and conflict queue are written only with their checkpoint (`published` of
+   * `SettlementStore.save`, fenced): the repo's own saves of those documents are dropped.
+   */
+  readonly fencedDocuments: boolean
+  /** How long the repo gathers a document's changes before saving them (other instances see them once saved). */
+  readonly saveDebounceMs: number
+  /** The relay-only documents of a clinic: with `fencedDocuments`, only the checkpoint transaction writes them. */
+  markFenced(documentId: string): void
+  /** A document's stored chunks (snapshot and incremental), to catch up with what another instance wrote. */
+  loadChunks(documentId: string): Promise<Uint8Array[]>
+  /** The key every instance signs settlements with (devices pin it). */
+  relayKey(): Promise<RelayKey>
+  /** Start receiving other instances' changes (before anything is loaded; calls `resync` once listening). */
+  listen(events: StateEvents): Promise<void>
+  close(): Promise<void>
+}
