@@ -8,6 +8,7 @@ import {
   type Prescription,
   type RxItemInput,
 } from '@clinic-mesh/records'
+import type { FlaggedOperation, FlagsReply } from '@clinic-mesh/contracts'
 import { shardOf } from '@clinic-mesh/store'
 import { tempDir, type TempDir } from '@clinic-mesh/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -276,6 +277,18 @@ describe('dispensing against a coded, signed prescription (device node + relay p
     )
     expect(conflict.kind).toBe('over-dispensed')
     expect(conflict.detail).toMatch(/prescribes 15; 10 already dispensed, 10 more/)
+    // the pharmacist's tablet is told: this dispense was flagged, why, and no decision yet
+    const flagOf = async (): Promise<FlaggedOperation | undefined> => {
+      const r = await node.api<FlagsReply>('GET', '/api/stock/flags')
+      expect(r.status).toBe(200)
+      return r.body.verified ? r.body.flags.find((f) => f.op === secondId) : undefined
+    }
+    const flagged = await pollDevice(flagOf, 'the flag on the tablet', 30_000)
+    expect(flagged).toMatchObject({ kind: 'over-dispensed', status: 'open', decision: null, quantity: 10 })
+    expect(flagged.detail).toMatch(/prescribes 15/)
+    expect((await node.api<FlagsReply>('GET', '/api/stock/flags')).body.flags.map((f) => f.op)).not.toContain(
+      `disp-${n - 1}`,
+    ) // the first dispense settled cleanly: not flagged
     // a reviewer of the clinic decides at the relay: only the 5 that remained were handed out; the node counts that
     await node.token({ name: 'rev', role: 'reviewer' })
     const login = await pollDevice(
@@ -299,6 +312,13 @@ describe('dispensing against a coded, signed prescription (device node + relay p
       'the decision counted on the node (10 + 5)',
       30_000,
     )
+    // and then the decision: a partial dispense of 5, by a reviewer
+    const decidedFlag = await pollDevice(
+      async () => ((await flagOf())?.status === 'resolved' ? flagOf() : undefined),
+      'the decision on the tablet',
+      30_000,
+    )
+    expect(decidedFlag?.decision).toMatchObject({ action: 'partial-dispense', quantity: 5, role: 'reviewer' })
     // the first dispense settled cleanly; the pharmacy section of the visit holds both hand-outs
     const notes = Object.values((await chart()).encounters[eid]!.pharmacy.dispensed).filter(
       (d) => d.prescriptionId === rxId,

@@ -158,5 +158,23 @@ describe('web: pharmacy on a device node linked to a relay', () => {
     await expect.poll(() => row.getByTestId('settled').innerText(), { timeout: 20_000 }).toBe('170')
     expect(await row.getByTestId('tentative').innerText()).toBe('170')
     expect(await lotOf('AMX-2711')).toMatchObject({ settled: 170, tentative: 170 })
+
+    // more than the prescription has left (40 prescribed, 30 handed out): the form warns, the dispense is recorded,
+    // the central office flags it, and the pharmacist sees it here with the reason, waiting for a reviewer
+    await page
+      .getByLabel('Lot to hand out')
+      .selectOption({ label: `${LOT} (170 left) — expires first: suggested` })
+    await page.getByLabel('Quantity (units)').fill('15')
+    await page.getByTestId('over-prescription').waitFor()
+    await page.getByRole('button', { name: 'Record dispense' }).click()
+    const flagged = page.getByTestId('flagged')
+    await flagged
+      .getByRole('heading', { name: 'Flagged by the central office (1 waiting)' })
+      .waitFor({ timeout: 30_000 })
+    const flag = await flagged.getByTestId('flag').first().innerText()
+    expect(flag).toContain('More than prescribed')
+    expect(flag).toContain('Dispensed 15 × Amoxicillin 250 mg caps')
+    expect(flag).toContain('Waiting for a reviewer at the central office.')
+    await screenshot(page, 'pharmacy-flagged')
   })
 })

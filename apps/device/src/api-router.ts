@@ -166,6 +166,10 @@ async function route(
       who(node, req, 'read-chart')
       return send(200, await ready(node.stock).stock())
     }
+    if (b === 'flags' && parts.length === 3 && method === 'GET') {
+      who(node, req, 'dispense')
+      return send(200, await ready(node.stock).flags())
+    }
     if (b === 'formulary' && parts.length === 3 && method === 'POST') {
       // the formulary is the central office's (seed 001: server authoritative): only an admin records an entry here,
       // and the relay settles it only from that authority role

@@ -33,6 +33,7 @@ import { findDoc } from '@clinic-mesh/store'
 import { IdempotencyConflictError } from './errors.js'
 import { signLatestRun, type RunSigner } from './run-signer.js'
 import { log } from './log.js'
+import { parseConflict } from './flagged-ops.js'
 
 const HEADER = new Set(['v', 'id', 'device', 'user', 'role', 'site', 'hlc', 'seq', 'prev', 'hash'])
 
@@ -297,14 +298,18 @@ export class DeviceLedger {
     return (await this.unsettled({})).map((op) => ({ op, decided: op.seq <= (marks[op.device] ?? 0) }))
   }
 
+  /** The device whose log this ledger appends to. */
+  get device(): DeviceId {
+    return this.#device
+  }
+
   /**
-   * Dispenses whose conflict the relay resolved, with the units its decision left handed out (operation id → units),
-   * from the conflict queue when it verifies under the pinned relay key (else none: every dispense counts in full).
+   * The relay's conflict queue entries (JSON text each), when it verifies under the pinned relay key; none while it is
+   * not here or does not verify. `verified` says whether a pinned key vouched for them.
    */
-  async dispenseDecisions(): Promise<Map<string, number>> {
-    const out = new Map<string, number>()
+  async conflictEntries(): Promise<{ verified: boolean; entries: string[] }> {
     const url = this.#dir.doc().settlement.conflicts
-    if (!url) return out
+    if (!url) return { verified: false, entries: [] }
     let doc: ConflictQueueDoc
     try {
       const h = await findDoc<ConflictQueueDoc>(this.#repo, url as string as AutomergeUrl, {
@@ -312,15 +317,22 @@ export class DeviceLedger {
       })
       doc = JSON.parse(JSON.stringify(h.doc())) as ConflictQueueDoc
     } catch {
-      return out // not here yet: nothing decided as far as this node knows
+      return { verified: false, entries: [] } // not here yet: nothing decided as far as this node knows
     }
-    const relayKey = this.#trust?.relayKey()
-    if (
-      this.#trust &&
-      (relayKey === undefined || !verifyConflictQueue(doc, { relayKey, clinic: this.#trust.clinic }).ok)
-    )
-      return out
-    for (const raw of Object.values(doc.conflicts ?? {})) {
+    if (!this.#trust) return { verified: false, entries: Object.values(doc.conflicts ?? {}) }
+    const relayKey = this.#trust.relayKey()
+    if (relayKey === undefined || !verifyConflictQueue(doc, { relayKey, clinic: this.#trust.clinic }).ok)
+      return { verified: false, entries: [] }
+    return { verified: true, entries: Object.values(doc.conflicts ?? {}) }
+  }
+
+  /**
+   * Dispenses whose conflict the relay resolved, with the units its decision left handed out (operation id → units),
+   * from the conflict queue when it verifies under the pinned relay key (else none: every dispense counts in full).
+   */
+  async dispenseDecisions(): Promise<Map<string, number>> {
+    const out = new Map<string, number>()
+    for (const raw of (await this.conflictEntries()).entries) {
       const c = parseConflict(raw)
       if (c?.status === 'resolved' && c.op?.kind === 'dispense' && c.resolution?.decision)
         out.set(c.op.id, unitsAfterDecision(c.op, c.resolution.decision))
@@ -349,21 +361,6 @@ export class DeviceLedger {
       settledVersion: settled?.version ?? null,
       settledRejected: this.#rejected,
     }
-  }
-}
-
-/** The parts of a conflict-queue entry `dispenseDecisions` reads, or undefined for an entry that is not JSON. */
-function parseConflict(raw: string):
-  | {
-      status?: string
-      op?: { id: string; kind: string; quantity: number }
-      resolution?: { decision?: { action: string; quantity?: number } }
-    }
-  | undefined {
-  try {
-    return JSON.parse(raw) as ReturnType<typeof parseConflict>
-  } catch {
-    return undefined
   }
 }
 

@@ -1,7 +1,14 @@
-import type { DispenseRequest, FormularyRequest, ReceiptRequest, StockReply } from '@clinic-mesh/contracts'
+import type {
+  DispenseRequest,
+  FlagsReply,
+  FormularyRequest,
+  ReceiptRequest,
+  StockReply,
+} from '@clinic-mesh/contracts'
 import type { Operation, Session } from '@clinic-mesh/ledger'
 import type { DeviceLedger } from './device-ledger.js'
 import type { RunSigner } from './run-signer.js'
+import { flaggedOf } from './flagged-ops.js'
 
 /** Who records a stock operation, with the keys that sign it (the relay turns unsigned ones into conflicts). */
 export type StockActor = Omit<Session, 'site'> & { signer?: RunSigner }
@@ -74,6 +81,12 @@ export class StockApi {
   /** The formulary item of lot `batch` as this node knows it (settled or received here, not settled yet). */
   async lotItem(batch: string): Promise<string | undefined> {
     return (await this.#ledger.stock()).lines.find((l) => l.batch === batch)?.item
+  }
+
+  /** This tablet's operations the central office flagged, newest first, with the decision once made. */
+  async flags(): Promise<FlagsReply> {
+    const { verified, entries } = await this.#ledger.conflictEntries()
+    return { verified, flags: flaggedOf(entries, this.#ledger.device) }
   }
 
   async stock(): Promise<StockReply> {

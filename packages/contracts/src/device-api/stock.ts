@@ -77,3 +77,45 @@ export const StockOperationReplySchema = v.object({
   duplicate: v.boolean(),
 })
 export type StockOperationReply = v.InferOutput<typeof StockOperationReplySchema>
+
+/** The relay's decision on a flagged operation, as the tablet shows it. */
+export const FlagDecisionSchema = v.object({
+  action: v.string(),
+  /** units left handed out (partial dispense) or written off */
+  quantity: v.optional(v.number()),
+  /** the lot the reviewer switched to or wrote off */
+  batch: v.optional(v.string()),
+  /** the reviewer (user id) and their role */
+  by: v.string(),
+  role: v.string(),
+})
+
+/**
+ * One operation of this tablet that the central office flagged (`GET /api/stock/flags`): what was recorded, why it
+ * could not be settled as it was, and the reviewer's decision once made. Only from a conflict queue that verifies
+ * under the pinned relay key.
+ */
+export const FlaggedOperationSchema = v.object({
+  conflict: v.string(),
+  op: v.string(),
+  opKind: v.string(),
+  kind: v.string(),
+  detail: v.string(),
+  item: v.nullable(v.string()),
+  batch: v.nullable(v.string()),
+  quantity: v.nullable(v.number()),
+  /** when the operation was recorded (ISO time of its clock) */
+  at: v.string(),
+  user: v.string(),
+  critical: v.boolean(),
+  status: oneOf(['open', 'resolved']),
+  decision: v.nullable(FlagDecisionSchema),
+})
+export type FlaggedOperation = v.InferOutput<typeof FlaggedOperationSchema>
+
+/** `GET /api/stock/flags`: this tablet's flagged operations, newest first; `verified` false when no trusted queue is here yet. */
+export const FlagsReplySchema = v.object({
+  verified: v.boolean(),
+  flags: v.array(FlaggedOperationSchema),
+})
+export type FlagsReply = v.InferOutput<typeof FlagsReplySchema>
