@@ -3,7 +3,8 @@ import * as A from '@automerge/automerge'
 import { Repo } from '@automerge/automerge-repo'
 import type { PeerId } from '@automerge/automerge-repo'
 import { MessageChannelNetworkAdapter } from '@automerge/automerge-repo-network-messagechannel'
-import { ClinicStore, findDoc, type PatientSummary } from '@clinic-mesh/store'
+import { ClinicStore, findDoc } from '@clinic-mesh/store'
+import { summarizeNamed } from './named-chart.js'
 
 interface MiniChart {
   given: string
@@ -15,20 +16,7 @@ interface MiniBucket {
 }
 
 const init = {
-  summarize: (b: MiniBucket, id: string): PatientSummary | undefined => {
-    const c = b.charts[id]
-    return (
-      c && {
-        id,
-        given: c.given,
-        family: c.family,
-        birthDate: '2000-01-01',
-        sex: 'unknown',
-        identifiers: [],
-        updatedAt: '',
-      }
-    )
-  },
+  summarize: summarizeNamed,
 }
 const STATE = Symbol.for('_am_meta')
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { Repo } from '@automerge/automerge-repo'
 import type { PeerId } from '@automerge/automerge-repo'
 import { MessageChannelNetworkAdapter } from '@automerge/automerge-repo-network-messagechannel'
-import { ClinicStore, type PatientSummary } from '@clinic-mesh/store'
+import { ClinicStore } from '@clinic-mesh/store'
+import { summarizeNamed } from './named-chart.js'
 
 interface MiniChart {
   given: string
@@ -14,20 +15,7 @@ interface MiniBucket {
 }
 
 const init = {
-  summarize: (b: MiniBucket, id: string): PatientSummary | undefined => {
-    const c = b.charts[id]
-    return (
-      c && {
-        id,
-        given: c.given,
-        family: c.family,
-        birthDate: '2000-01-01',
-        sex: 'unknown',
-        identifiers: [],
-        updatedAt: '',
-      }
-    )
-  },
+  summarize: summarizeNamed,
 }
 
 function pair(): [Repo, Repo] {

@@ -1,35 +1,19 @@
 import { describe, expect, it } from 'vitest'
 import { Repo, parseAutomergeUrl, type Chunk, type PeerId, type StorageKey } from '@automerge/automerge-repo'
 import { MemoryStorage } from '@clinic-mesh/testing'
-import { ClinicStore, type PatientSummary } from '@clinic-mesh/store'
+import { ClinicStore } from '@clinic-mesh/store'
+import { summarizeNamed, registerNamed } from './named-chart.js'
 
 interface MiniBucket {
   charts: { [id: string]: { given: string; family: string; open?: string } }
 }
 
 const init = {
-  summarize: (b: MiniBucket, id: string): PatientSummary | undefined => {
-    const c = b.charts[id]
-    return (
-      c && {
-        id,
-        given: c.given,
-        family: c.family,
-        birthDate: '2000-01-01',
-        sex: 'unknown',
-        identifiers: [],
-        updatedAt: '',
-      }
-    )
-  },
+  summarize: summarizeNamed,
   openVisits: (b: MiniBucket, id: string): string | undefined => b.charts[id]?.open,
 }
 
-const register = (id: string, open?: string) => ({
-  patientId: id,
-  fn: (d: MiniBucket) =>
-    void (d.charts[id] = { given: `G${id}`, family: 'Phiri', ...(open ? { open } : {}) }),
-})
+const register = (id: string, open?: string) => registerNamed<MiniBucket>(id, open)
 
 /** Storage whose index shards stay unreadable until `release()`: what a slow shard load looks like. */
 class SlowShards extends MemoryStorage {

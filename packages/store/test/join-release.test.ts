@@ -7,7 +7,8 @@ import { NodeFSStorageAdapter } from '@automerge/automerge-repo-storage-nodefs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ClinicStore, reuseSyncPatches, type PatientSummary } from '@clinic-mesh/store'
+import { ClinicStore, reuseSyncPatches } from '@clinic-mesh/store'
+import { summarizeNamed } from './named-chart.js'
 
 interface MiniChart {
   given: string
@@ -18,20 +19,7 @@ interface MiniBucket {
 }
 
 const init = {
-  summarize: (b: MiniBucket, id: string): PatientSummary | undefined => {
-    const c = b.charts[id]
-    return (
-      c && {
-        id,
-        given: c.given,
-        family: c.family,
-        birthDate: '2000-01-01',
-        sex: 'unknown',
-        identifiers: [],
-        updatedAt: '',
-      }
-    )
-  },
+  summarize: summarizeNamed,
 }
 
 function register(id: string): { patientId: string; fn: (d: MiniBucket) => void } {

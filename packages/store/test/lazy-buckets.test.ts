@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { Repo, type PeerId } from '@automerge/automerge-repo'
 import { MessageChannelNetworkAdapter } from '@automerge/automerge-repo-network-messagechannel'
 import { MemoryStorage, eventually } from '@clinic-mesh/testing'
-import { ClinicStore, type PatientSummary } from '@clinic-mesh/store'
+import { ClinicStore } from '@clinic-mesh/store'
+import { summarizeNamed, registerNamed } from './named-chart.js'
 
 interface MiniChart {
   given: string
@@ -15,28 +16,11 @@ interface MiniBucket {
 }
 
 const init = {
-  summarize: (b: MiniBucket, id: string): PatientSummary | undefined => {
-    const c = b.charts[id]
-    return (
-      c && {
-        id,
-        given: c.given,
-        family: c.family,
-        birthDate: '2000-01-01',
-        sex: 'unknown',
-        identifiers: [],
-        updatedAt: '',
-      }
-    )
-  },
+  summarize: summarizeNamed,
   openVisits: (b: MiniBucket, id: string): string | undefined => b.charts[id]?.open,
 }
 
-const register = (id: string, open?: string) => ({
-  patientId: id,
-  fn: (d: MiniBucket) =>
-    void (d.charts[id] = { given: `G${id}`, family: 'Phiri', ...(open ? { open } : {}) }),
-})
+const register = (id: string, open?: string) => registerNamed<MiniBucket>(id, open)
 
 describe('a store that opens chart buckets on demand (issue 17: cold start, memory)', () => {
   it('reopened from storage: search and open visits without a bucket, one bucket per use, idle ones released', async () => {
