@@ -78,7 +78,8 @@ describe('web: a user changes their own password', () => {
       .locator('header button, header a, main button, main a.button, main input')
       .all()) {
       const box = await control.boundingBox()
-      expect(box?.height, await control.innerText().catch(() => 'an input')).toBeGreaterThanOrEqual(44)
+      if (box === null) continue // not displayed at this width (the phone's status "Details")
+      expect(box.height, await control.innerText().catch(() => 'an input')).toBeGreaterThanOrEqual(44)
     }
     const submit = form.getByRole('button', { name: 'Change password' })
     await screenshot(page, 'password-empty')
