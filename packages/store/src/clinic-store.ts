@@ -95,6 +95,7 @@ export class ClinicStore<B extends BucketDoc> {
     this.#root = root
     this.#shards = new IndexShards(shards, init.writeSummaries !== false, cached)
     this.#init = init
+    this.#buckets.adoptPresent()
     let known = Object.keys(root.doc().bootstrapped ?? {}).length
     root.on('change', ({ doc }) => {
       const now = Object.keys(doc.bootstrapped ?? {}).length

@@ -45,6 +45,18 @@ export class HeldBuckets<B extends BucketDoc> {
     })
   }
 
+  /**
+   * Adopts the chart buckets the repo already has a handle for (created by this device when it founded the clinic,
+   * or found before the store opened): the repo will not load them again, so no `doc-loaded` would announce them,
+   * and their remote changes (a browser's registration) would never reach the summaries.
+   */
+  adoptPresent(): void {
+    for (const [id, h] of Object.entries(this.#repo.handles)) {
+      const i = this.numberOf(id as DocumentId)
+      if (i !== undefined && !this.#held.has(i)) this.#adopt(i, h as DocHandle<B>)
+    }
+  }
+
   /** The bucket number of a document of this layout, if it is a chart bucket. */
   numberOf(id: DocumentId): number | undefined {
     if (this.#numbers.size === 0)

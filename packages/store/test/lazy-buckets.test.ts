@@ -66,6 +66,32 @@ describe('a store that opens chart buckets on demand (issue 17: cold start, memo
     await rb.shutdown()
   })
 
+  it("adopts the buckets its repo already holds (a device that founded the clinic), so a browser's registration is indexed", async () => {
+    const { port1, port2 } = new MessageChannel()
+    const rn = new Repo({
+      network: [new MessageChannelNetworkAdapter(port1)],
+      storage: new MemoryStorage(),
+      peerId: 'node' as PeerId,
+    })
+    const founded = ClinicStore.create<MiniBucket>(rn, {
+      clinic: 'c1',
+      emptyBucket: () => ({ charts: {} }),
+      indexShards: 2,
+      chartBuckets: 4,
+      ...init,
+    })
+    // the device opens its clinic again (as after founding it): every bucket's handle is already in the repo
+    const node = await ClinicStore.open<MiniBucket>(rn, founded.rootUrl, init)
+    expect(node.loadedBuckets).toBe(4)
+    const rw = new Repo({ network: [new MessageChannelNetworkAdapter(port2)], peerId: 'web' as PeerId })
+    const web = await ClinicStore.open<MiniBucket>(rw, founded.rootUrl, { ...init, writeSummaries: false })
+    await web.changeMany([register('pt1')])
+    // only the node writes summaries: it must see the browser's change to the bucket it holds
+    await eventually(() => node.search('gpt1').length === 1, { what: "the browser's registration indexed" })
+    await rw.shutdown()
+    await rn.shutdown()
+  })
+
   it('adopts a bucket the repo loads for a peer and repairs the summary of its remote edit', async () => {
     const { port1, port2 } = new MessageChannel()
     const ra = new Repo({ network: [new MessageChannelNetworkAdapter(port1)], peerId: 'a' as PeerId })
