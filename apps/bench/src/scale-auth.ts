@@ -1,5 +1,6 @@
 import type { PeerId, PeerMetadata } from '@automerge/automerge-repo'
 import { WebSocketClientAdapter } from '@automerge/automerge-repo-network-websocket'
+import { get as httpGet } from 'node:http'
 import { publicKeyFromRaw } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { ed25519 } from '@noble/curves/ed25519.js'
@@ -30,11 +31,46 @@ export function httpBase(syncUrl: string): string {
   return syncUrl.replace(/\/sync(\?.*)?$/, '').replace(/^ws/, 'http')
 }
 
-/** Signs a fresh relay nonce over `fields` with `key`. */
-export async function prove(base: string, key: DeviceKey, kind: RelayProofKind, fields: string[]) {
-  const res = await fetch(`${base}/api/challenge`, { signal: AbortSignal.timeout(5000) })
-  if (res.status !== 200) throw new Error(`no challenge: HTTP ${res.status}`)
-  const { nonce } = (await res.json()) as { nonce: string }
+let addresses = 0
+/**
+ * A loopback source address of its own for each simulated device (127.1.0.1, 127.1.0.2, …): the relay caps the
+ * nonces outstanding per client address, and real tablets do not share one address.
+ */
+export function nextLoopbackAddress(): string {
+  const k = ++addresses
+  return `127.${1 + (k >> 16)}.${(k >> 8) & 255}.${k & 255}`
+}
+
+function getChallenge(base: string, localAddress: string): Promise<string> {
+  const url = new URL('/api/challenge', base)
+  return new Promise((resolve, reject) => {
+    const req = httpGet(
+      { host: url.hostname, port: url.port, path: url.pathname, localAddress, timeout: 15_000 },
+      (res) => {
+        let body = ''
+        res.setEncoding('utf8')
+        res.on('data', (c: string) => (body += c))
+        res.on('end', () => {
+          if (res.statusCode !== 200) reject(new Error(`no challenge: HTTP ${res.statusCode}`))
+          else resolve((JSON.parse(body) as { nonce: string }).nonce)
+        })
+        res.on('error', reject)
+      },
+    )
+    req.on('timeout', () => req.destroy(new Error('no challenge: timeout')))
+    req.on('error', reject)
+  })
+}
+
+/** Signs a fresh relay nonce over `fields` with `key`, asked for from the device's own address. */
+export async function prove(
+  base: string,
+  key: DeviceKey,
+  kind: RelayProofKind,
+  fields: string[],
+  localAddress: string,
+) {
+  const nonce = await getChallenge(base, localAddress)
   return signRelayProof(key.seed, kind, nonce, fields)
 }
 
@@ -47,6 +83,7 @@ export async function prove(base: string, key: DeviceKey, kind: RelayProofKind, 
 export class FailoverRelayAdapter extends WebSocketClientAdapter {
   readonly #urls: string[]
   readonly #key: DeviceKey
+  readonly address: string
   #at = 0
   #failedInARow = 0
   #closed = false
@@ -54,10 +91,11 @@ export class FailoverRelayAdapter extends WebSocketClientAdapter {
   /** called with the new URL each time the adapter moves to another instance */
   onMove: (url: string) => void = () => undefined
 
-  constructor(syncUrls: string[], key: DeviceKey, retryMs = 200) {
+  constructor(syncUrls: string[], key: DeviceKey, address: string, retryMs = 200) {
     super(syncUrls[0]!, retryMs)
     this.#urls = syncUrls
     this.#key = key
+    this.address = address
     // the stock handler rethrows anything but ECONNREFUSED; a reset or refused upgrade just retries
     this.onError = () => undefined
   }
@@ -72,7 +110,7 @@ export class FailoverRelayAdapter extends WebSocketClientAdapter {
     if (this.socket?.readyState === 0 || this.socket?.readyState === 1) return
     this.#fetching = true
     const base = httpBase(this.current)
-    prove(base, this.#key, 'sync', [peerId]).then(
+    prove(base, this.#key, 'sync', [peerId], this.address).then(
       (proof) => {
         this.#fetching = false
         this.#failedInARow = 0

@@ -13,7 +13,15 @@ import type {
 import type { DeviceLogDoc, OperationBody } from '@clinic-mesh/ledger'
 import { DeviceLog, appendOperation, newLogDoc, periodOf } from '@clinic-mesh/ledger'
 import type { AdminKeyPair } from '@clinic-mesh/mesh'
-import { FailoverRelayAdapter, enrol, httpBase, newDeviceKey, prove, type DeviceKey } from './scale-auth.js'
+import {
+  FailoverRelayAdapter,
+  enrol,
+  httpBase,
+  newDeviceKey,
+  nextLoopbackAddress,
+  prove,
+  type DeviceKey,
+} from './scale-auth.js'
 
 export const SITE = 'site-a' as LocationId
 
@@ -53,7 +61,7 @@ export class SimDevice {
     this.clinic = clinic
     this.name = name
     this.#admin = admin
-    this.adapter = new FailoverRelayAdapter(syncUrls, this.key)
+    this.adapter = new FailoverRelayAdapter(syncUrls, this.key, nextLoopbackAddress())
     this.repo = new Repo({
       network: [this.adapter],
       peerId: `peer-${name}-${Math.random().toString(36).slice(2)}` as PeerId,
@@ -87,7 +95,18 @@ export class SimDevice {
   }
 
   /** `POST /api/clinics` at the instance in use: enrolment, the admin key, a signed relay nonce. */
-  async register(directoryUrl: string): Promise<number> {
+  async register(directoryUrl: string, attempts = 5): Promise<number> {
+    for (let i = 1; ; i++) {
+      try {
+        return await this.#register(directoryUrl)
+      } catch (err) {
+        // a relay busy with other clinics' registrations may not answer a challenge in time: ask again
+        if (i >= attempts) throw err
+      }
+    }
+  }
+
+  async #register(directoryUrl: string): Promise<number> {
     const base = httpBase(this.adapter.current)
     const peerId = this.repo.peerId as string
     const body = {
@@ -97,7 +116,13 @@ export class SimDevice {
       devicePeerId: this.key.peerId,
       enrolment: enrol(this.clinic, this.key, this.name, this.#admin),
       adminPublicKeys: [Buffer.from(this.#admin.publicKey).toString('hex')],
-      proof: await prove(base, this.key, 'register', [this.clinic, directoryUrl, peerId, this.key.peerId]),
+      proof: await prove(
+        base,
+        this.key,
+        'register',
+        [this.clinic, directoryUrl, peerId, this.key.peerId],
+        this.adapter.address,
+      ),
     }
     const res = await fetch(`${base}/api/clinics`, {
       method: 'POST',

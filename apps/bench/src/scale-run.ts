@@ -54,6 +54,7 @@ export interface ScaleResult {
 }
 
 const GUARD_MS = 5000
+const SETUP_MS = 120_000
 const ITEM = 'amoxicillin-250' as ItemId
 const LOT = 'A1' as BatchId
 
@@ -72,7 +73,11 @@ const dispense = (n = ++serial) =>
     stockSeen: STOCK,
   }) as const
 
-async function setUpClinic(i: number, urls: string[]): Promise<SimDevice[]> {
+async function setUpClinic(
+  i: number,
+  urls: string[],
+  diagnose: (clinic: string) => Promise<string>,
+): Promise<SimDevice[]> {
   const clinic = `clinic-${String(i).padStart(4, '0')}`
   const admin = generateAdminKey()
   const devices = [0, 1, 2].map((j) => {
@@ -115,13 +120,17 @@ async function setUpClinic(i: number, urls: string[]): Promise<SimDevice[]> {
       grn: 'G1',
     },
   ])
-  await Promise.all(devices.map((d) => d.follow(60_000)))
-  await d0.until((d) => d.decidedOps >= 2, 60_000, 'the first two operations settled')
+  try {
+    await Promise.all(devices.map((d) => d.follow(SETUP_MS)))
+    await d0.until((d) => d.decidedOps >= 2, SETUP_MS, 'the first two operations settled')
+  } catch (err) {
+    throw new Error(`${String(err)}; at the instances: ${await diagnose(clinic)}`)
+  }
   // warm-up: each tablet writes a first dispense (its log document of the period is created, listed and mapped by
   // the relay once; the run measures the steady state after that)
   for (const d of [d1, d2]) d.append([dispense()])
   await Promise.all(
-    devices.map((d) => d.until((x) => (x.watermarks[d.name] ?? 0) >= d.written, 60_000, 'warm-up')),
+    devices.map((d) => d.until((x) => (x.watermarks[d.name] ?? 0) >= d.written, SETUP_MS, 'warm-up')),
   )
   for (const d of devices) d.settlements.length = 0
   return devices
@@ -155,10 +164,20 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
   try {
     for (let k = 0; k < o.instances; k++) relays.push(await RelayInstance.start(cluster.url))
     const urls = relays.map((r) => r.syncUrl)
+    const diagnose = async (clinic: string): Promise<string> => {
+      const seen = await Promise.all(
+        relays.map(async (r) => {
+          const st = await r.status().catch((err: unknown) => String(err))
+          const c = typeof st === 'string' ? st : st.clinics.find((x) => x.clinic === clinic)
+          return `${r.child.pid}: ${JSON.stringify(c ?? 'not open')} ${r.stderrTail.slice(-3).join(' | ')}`
+        }),
+      )
+      return seen.join('; ')
+    }
     const t0 = performance.now()
-    const conc = o.concurrency ?? 8
+    const conc = o.concurrency ?? 16
     for (let i = 0; i < o.clinics; i += conc) {
-      const batch = Array.from({ length: Math.min(conc, o.clinics - i) }, (_, b) => setUpClinic(i + b, urls))
+      const batch = Array.from({ length: Math.min(conc, o.clinics - i) }, (_, b) => setUpClinic(i + b, urls, diagnose))
       clinics.push(...(await Promise.all(batch)))
       if ((i / conc) % 5 === 4) log(`  ${clinics.length}/${o.clinics} clinics set up`)
     }
