@@ -124,7 +124,7 @@ async function setUpClinic(
     await Promise.all(devices.map((d) => d.follow(SETUP_MS)))
     await d0.until((d) => d.decidedOps >= 2, SETUP_MS, 'the first two operations settled')
   } catch (err) {
-    throw new Error(`${String(err)}; at the instances: ${await diagnose(clinic)}`)
+    throw new Error(`${String(err)}; at the instances: ${await diagnose(clinic)}`, { cause: err })
   }
   // warm-up: each tablet writes a first dispense (its log document of the period is created, listed and mapped by
   // the relay once; the run measures the steady state after that)
@@ -177,7 +177,9 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
     const t0 = performance.now()
     const conc = o.concurrency ?? 16
     for (let i = 0; i < o.clinics; i += conc) {
-      const batch = Array.from({ length: Math.min(conc, o.clinics - i) }, (_, b) => setUpClinic(i + b, urls, diagnose))
+      const batch = Array.from({ length: Math.min(conc, o.clinics - i) }, (_, b) =>
+        setUpClinic(i + b, urls, diagnose),
+      )
       clinics.push(...(await Promise.all(batch)))
       if ((i / conc) % 5 === 4) log(`  ${clinics.length}/${o.clinics} clinics set up`)
     }
