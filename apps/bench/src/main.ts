@@ -40,7 +40,7 @@ const suites: [string, () => Promise<BenchRow[]> | BenchRow[]][] = [
     'P12',
     () =>
       benchScale({
-        clinics: flag('--clinics', 1000),
+        clinics: flag('--clinics', 50),
         opIntervalMs: flag('--op-interval-ms', 10_000),
         steadyS: flag('--steady-s', 30),
         afterS: flag('--after-s', 20),
