@@ -124,7 +124,17 @@ async function setUpClinic(
     await Promise.all(devices.map((d) => d.follow(SETUP_MS)))
     await d0.until((d) => d.decidedOps >= 2, SETUP_MS, 'the first two operations settled')
   } catch (err) {
-    throw new Error(`${String(err)}; at the instances: ${await diagnose(clinic)}`, { cause: err })
+    const here = devices.map(
+      (d) =>
+        `${d.name} on ${d.adapter.current} socket ${d.adapter.socket?.readyState} peers ${d.repo.peers.length} ` +
+        `decided ${d.last?.decidedOps} watermark ${d.watermark}`,
+    )
+    throw new Error(
+      `${String(err)}; devices: ${here.join(', ')}; at the instances: ${await diagnose(clinic)}`,
+      {
+        cause: err,
+      },
+    )
   }
   // warm-up: each tablet writes a first dispense (its log document of the period is created, listed and mapped by
   // the relay once; the run measures the steady state after that)
@@ -180,7 +190,11 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       const batch = Array.from({ length: Math.min(conc, o.clinics - i) }, (_, b) =>
         setUpClinic(i + b, urls, diagnose),
       )
-      clinics.push(...(await Promise.all(batch)))
+      const done = await Promise.allSettled(batch)
+      // the clinics set up are closed at the end even when another of the batch failed
+      for (const d of done) if (d.status === 'fulfilled') clinics.push(d.value)
+      const failed = done.find((d) => d.status === 'rejected')
+      if (failed) throw failed.reason
       if ((i / conc) % 5 === 4) log(`  ${clinics.length}/${o.clinics} clinics set up`)
     }
     const setupS = (performance.now() - t0) / 1000
