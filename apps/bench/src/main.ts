@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [-- --only P1,P4,P5]`: every figure the issues promise, each beside a baseline
+ * `npm run bench [-- --json] [-- --only P1,P4,P5] [-- --only P12 --clinics N]`: every figure the issues promise, each beside a baseline
  * measured in the same run. A bench never fails the build: it prints, and exits 0.
  */
 import { writeFileSync } from 'node:fs'
@@ -14,12 +14,15 @@ import { benchGatedNotes } from './gate-bench.js'
 import { benchFhirExport } from './fhir-bench.js'
 import { benchDiscovery } from './discovery-bench.js'
 import { benchColdStart } from './cold-start-bench.js'
+import { benchScale } from './scale-bench.js'
 
 const args = process.argv.slice(2)
 const json = args.includes('--json')
 const onlyArg = args[args.indexOf('--only') + 1]
 const only = args.includes('--only') && onlyArg ? new Set(onlyArg.split(',')) : null
 const want = (k: string): boolean => !only || only.has(k)
+const flag = (name: string, dflt: number): number =>
+  args.includes(name) ? Number(args[args.indexOf(name) + 1]) : dflt
 
 const suites: [string, () => Promise<BenchRow[]> | BenchRow[]][] = [
   ['P5', () => benchSearch()],
@@ -33,6 +36,16 @@ const suites: [string, () => Promise<BenchRow[]> | BenchRow[]][] = [
   ['P9', () => benchFhirExport()],
   ['P10', () => benchDiscovery()],
   ['P11', () => benchColdStart()],
+  [
+    'P12',
+    () =>
+      benchScale({
+        clinics: flag('--clinics', 50),
+        opIntervalMs: flag('--op-interval-ms', 10_000),
+        steadyS: flag('--steady-s', 30),
+        afterS: flag('--after-s', 20),
+      }),
+  ],
 ]
 
 const rows: BenchRow[] = []
