@@ -38,6 +38,8 @@ import type { FaultReportingStorage } from '@clinic-mesh/storage-nodefs'
 import { openDeviceStorage } from './storage-at-rest.js'
 import { startDeviceMesh } from './device-mesh.js'
 import { followMembership } from './membership-follower.js'
+import { followReachRecords } from './reach-records.js'
+import type { PrivateKey } from '@libp2p/interface'
 import type { DeviceNodeInit, MembershipDoc } from './device-node-init.js'
 import type { NodeHost } from './node-host.js'
 import { keepBucketsLazy } from './lazy-buckets.js'
@@ -87,6 +89,8 @@ export class DeviceNode implements NodeHost {
   #gateNow: SyncGate | undefined
   #retention: NodeJS.Timeout | undefined
   #idleBuckets: NodeJS.Timeout | undefined
+  /** This device's libp2p key: signs its reach record in the membership document. */
+  #meshKey: PrivateKey | undefined
   /** Ed25519 secret key (32 bytes) of this device's libp2p identity: signs its stock operation runs. */
   deviceSigningKey: Uint8Array = new Uint8Array(32)
   /** The repo's chunks on disk are encrypted (EncryptedStorageAdapter). */
@@ -171,6 +175,7 @@ export class DeviceNode implements NodeHost {
     })
     const node = new DeviceNode(init, config, peerId, repo, mesh, membership, browsers)
     node.deviceSigningKey = privateKey.raw.slice(0, 32)
+    node.#meshKey = privateKey
     node.encryptedAtRest = encrypted
     node.storage = storage
     ref.node = node
@@ -358,6 +363,15 @@ export class DeviceNode implements NodeHost {
           log('device-wipe-gave-up', { error: err instanceof Error ? err.name : 'unknown' }),
         ),
     })
+    if (this.#meshKey !== undefined)
+      followReachRecords(h, {
+        mesh: this.mesh,
+        clinic: this.config.clinic,
+        self: this.peerId,
+        privateKey: this.#meshKey,
+        done: () => this.#stopped || this.revoked,
+        refreshMs: this.#init.reachRefreshMs,
+      })
   }
 
   /** This device was revoked (lost or stolen tablet): stop syncing, wipe the clinic data, answer 410 from now on. */
