@@ -19,6 +19,8 @@ export interface LayoutResult {
   found: number
   /** The joining repo alone, in its own process over IPC (ours): its RSS is the tablet's. */
   joiner?: JoinResult
+  /** The same join pulling buckets in their order (today-first's baseline). */
+  plainJoiner?: JoinResult
   /** Creation time of each successive 1,000 patients (ours): flat when creation is linear. */
   createLapsMs?: number[]
 }
@@ -74,17 +76,36 @@ export async function runOurs(n: number): Promise<LayoutResult> {
   if (local !== n) throw new Error(`expected ${n} charts local, found ${local}`)
   const rssMb = process.memoryUsage().rss / 1e6
   await b.shutdown()
-  const joiner = await joinInChild(a, store.rootUrl)
+  // today's queue: 40 visits open, patients spread over the clinic; the tablet pulls their buckets first (ours) or in
+  // bucket order (baseline: the same join without today first)
+  const today = Array.from({ length: 40 }, (_, k) => patientAt(Math.floor((k * n) / 40) + 7).id)
+  const joiner = await joinInChild(a, store.rootUrl, today, 'first')
+  const plainJoiner = await joinInChild(a, store.rootUrl, today, 'plain')
   if (joiner.local !== n || joiner.found !== n)
     throw new Error(`joiner process: ${joiner.found} searchable, ${joiner.local} local of ${n}`)
   await a.shutdown()
-  return { charts: n, createMs, searchableMs, allChartsMs, rssMb, found, createLapsMs: laps, joiner }
+  return {
+    charts: n,
+    createMs,
+    searchableMs,
+    allChartsMs,
+    rssMb,
+    found,
+    createLapsMs: laps,
+    joiner,
+    plainJoiner,
+  }
 }
 
 /** A third repo joins the clinic of `a` from its own process (join-child.ts), over IPC. */
-function joinInChild(a: Repo, rootUrl: AutomergeUrl): Promise<JoinResult> {
+function joinInChild(
+  a: Repo,
+  rootUrl: AutomergeUrl,
+  today: string[],
+  order: 'first' | 'plain',
+): Promise<JoinResult> {
   const file = fileURLToPath(new URL('./join-child.js', import.meta.url))
-  const child = spawn(process.execPath, [file, rootUrl], {
+  const child = spawn(process.execPath, [file, rootUrl, today.join(','), order], {
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     serialization: 'advanced',
   })

@@ -75,7 +75,15 @@ async function status(node: NodeHost): Promise<StatusReply> {
     ledger: { pending, head: node.ledger?.head.seq ?? 0 },
     documents: Object.keys(node.repo.handles).length,
     ...(node.store
-      ? { charts: { buckets: node.store.layout.chartBuckets.length, held: node.store.loadedBuckets } }
+      ? {
+          charts: {
+            buckets: node.store.layout.chartBuckets.length,
+            held: node.store.loadedBuckets,
+            ...(node.chartPull && node.chartPull.allMs === undefined
+              ? { pull: node.chartPull.progress }
+              : {}),
+          },
+        }
       : {}),
   }
 }

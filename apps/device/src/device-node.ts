@@ -14,7 +14,7 @@ import {
 import type { ClinicDirectoryDoc, DeviceId, LocationId } from '@clinic-mesh/contracts'
 import type { Membership, MeshNode } from '@clinic-mesh/mesh'
 import type { ChartCollection } from '@clinic-mesh/records'
-import { ClinicStore, findDoc } from '@clinic-mesh/store'
+import { ClinicStore, findDoc, type ChartPull } from '@clinic-mesh/store'
 import { readClinicFile, updateClinicFile } from './clinic-file.js'
 import { DeviceLedger } from './device-ledger.js'
 import { loadDevice, saveDeviceConfig, type DeviceConfig } from './device-config.js'
@@ -89,6 +89,8 @@ export class DeviceNode implements NodeHost {
   #gateNow: SyncGate | undefined
   #retention: NodeJS.Timeout | undefined
   #idleBuckets: NodeJS.Timeout | undefined
+  /** A new tablet's pull of the clinic's charts, today first (see lazy-buckets.ts). */
+  chartPull: ChartPull | undefined
   /** This device's libp2p key: signs its reach record in the membership document. */
   #meshKey: PrivateKey | undefined
   /** Ed25519 secret key (32 bytes) of this device's libp2p identity: signs its stock operation runs. */
@@ -302,7 +304,12 @@ export class DeviceNode implements NodeHost {
     this.stock = new StockApi(ledger)
     this.repo.shareConfigChanged()
     void this.#followMembership(dir)
-    this.#idleBuckets = keepBucketsLazy(store, this.repo.peerId, this.#init.bucketIdleMs ?? 60_000)
+    this.#idleBuckets = keepBucketsLazy(
+      store,
+      this.repo.peerId,
+      this.#init.bucketIdleMs ?? 60_000,
+      (pull) => (this.chartPull = pull),
+    )
     if (this.#init.relay) {
       const reg = { clinic: this.config.clinic, directoryUrl: url, peerId: this.config.deviceId }
       const creds = {
