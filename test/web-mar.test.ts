@@ -108,7 +108,10 @@ describe('web: medicines given (MAR) on the visit', () => {
     await form.getByLabel('Entered in error — withdrawn').check()
     await form.getByRole('button', { name: 'Save correction' }).click()
     const second = entries.nth(1)
-    await second.getByTestId('mar-correction').getByText('Entered in error — withdrawn', { exact: false }).waitFor()
+    await second
+      .getByTestId('mar-correction')
+      .getByText('Entered in error — withdrawn', { exact: false })
+      .waitFor()
     expect(await second.getAttribute('class')).toContain('withdrawn')
     expect(await second.getByRole('button', { name: /^Correct/ }).count()).toBe(0)
     await screenshot(nurse, 'mar-corrections')

@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
 import { urlOf } from './helpers/web-devices.js'
 import { TEST_ADMIN_PASSWORD } from './helpers/device-process.js'
-import { PHONE, overflowOf as overflow, screenshot, signIn, signInWith, webSuite } from './helpers/web-browser.js'
+import {
+  PHONE,
+  overflowOf as overflow,
+  screenshot,
+  signIn,
+  signInWith,
+  webSuite,
+} from './helpers/web-browser.js'
 import { submitRegistration } from './helpers/web-flows.js'
 
 async function heightOf(page: Page, selector: string): Promise<number> {
@@ -105,9 +112,16 @@ describe('web on a phone (390 px)', () => {
     await page.getByTestId('users-table').locator('tr[data-user="usr_admin"]').waitFor()
     widths['admin users'] = await overflow(page)
     await screenshot(page, 'phone-admin-users')
-    await page.getByRole('navigation', { name: 'Admin sections' }).getByRole('link', { name: 'Devices' }).click()
+    await page
+      .getByRole('navigation', { name: 'Admin sections' })
+      .getByRole('link', { name: 'Devices' })
+      .click()
     await page.getByRole('heading', { name: 'Devices of the clinic' }).waitFor()
-    await page.getByTestId('devices-table').locator('tr[data-device="front-desk"]').getByText('This device').waitFor()
+    await page
+      .getByTestId('devices-table')
+      .locator('tr[data-device="front-desk"]')
+      .getByText('This device')
+      .waitFor()
     await page.getByRole('button', { name: 'Make a join code' }).click()
     await page.getByTestId('join-command').waitFor()
     widths['admin devices'] = await overflow(page)

@@ -154,7 +154,9 @@ export async function smallTouchTargets(root: Locator): Promise<string[]> {
     .locator('button, a.button, input:not([type="radio"]):not([type="checkbox"]), select, label.choice')
     .evaluateAll((els) =>
       els
-        .map((e) => e as unknown as { getBoundingClientRect(): { height: number }; textContent: string | null })
+        .map(
+          (e) => e as unknown as { getBoundingClientRect(): { height: number }; textContent: string | null },
+        )
         .filter((e) => {
           const h = e.getBoundingClientRect().height
           return h > 0 && h < 44

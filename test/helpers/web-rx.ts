@@ -30,7 +30,10 @@ const admin = { name: 'admin', role: 'admin' }
  * Puts medicines into the formulary (as the admin) and receives 100 units of one lot of each through the device
  * node, then waits until the relay settled them: the clinic can prescribe them (coded lines) and dispense them.
  */
-export async function stockMedicines(node: DeviceProcess, medicines: readonly StockedMedicine[]): Promise<void> {
+export async function stockMedicines(
+  node: DeviceProcess,
+  medicines: readonly StockedMedicine[],
+): Promise<void> {
   for (const m of medicines) {
     const f = await node.api(
       'POST',
@@ -84,7 +87,10 @@ export async function fillLine(page: Page, form: string, line: TypedLine): Promi
  * On a clinician's visit screen: starts a prescription, adds each line from the formulary and signs it; waits until
  * the tablet shows it signed.
  */
-export async function prescribeAndSign(page: Page, lines: readonly (TypedLine & { medicine: string })[]): Promise<void> {
+export async function prescribeAndSign(
+  page: Page,
+  lines: readonly (TypedLine & { medicine: string })[],
+): Promise<void> {
   await page.getByRole('button', { name: 'Start a prescription' }).click()
   for (const [i, line] of lines.entries()) {
     await fillLine(page, 'Add a medicine', line)
