@@ -90,12 +90,18 @@ describe('web on a phone (390 px)', () => {
     await page.getByLabel('Reason for visit (opens a visit now)').fill(patient.reason)
     await submitRegistration(page, patient)
     expect(await page.getByTestId('patient-ids').innerText()).toBe('National ID MW778899')
+    // the visit's MAR section (no signed prescription yet: test/web-mar.test.ts fills it on a phone)
+    const mar = page.getByRole('region', { name: 'Medicines given (MAR)' })
+    await mar.getByText('No signed prescription on this visit yet', { exact: false }).waitFor()
     widths['visit'] = await overflow(page)
     await screenshot(page, 'phone-visit')
 
     await page.getByRole('navigation').getByRole('link', { name: 'Pharmacy' }).click()
     await page.getByRole('heading', { name: 'Stock', exact: true }).waitFor()
     widths['pharmacy'] = await overflow(page)
+    await page.getByRole('button', { name: "Today's pick list" }).click()
+    await page.getByTestId('pick-list').getByText('Nothing left to hand out today.').waitFor()
+    widths['pick list'] = await overflow(page)
     await screenshot(page, 'phone-pharmacy')
     await page.getByRole('button', { name: 'Details' }).click() // the password link waits in the details
     await page.getByRole('link', { name: 'My password' }).click()
