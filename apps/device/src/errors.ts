@@ -121,6 +121,16 @@ export class InvalidPrescriptionLineError extends ClinicMeshError {
 }
 
 /**
+ * A browser's MAR entry the node cannot accept as written (bad fields, no signed prescription line, a correction of
+ * nothing or of another line, another author than the signed-in user): the whole sync message is refused (issue 15).
+ */
+export class InvalidMarEntryError extends ClinicMeshError {
+  constructor(message: string) {
+    super('InvalidMarEntryError', message)
+  }
+}
+
+/**
  * The signed prescription a dispense is made against does not verify on this node (its content changed after
  * signing, a bad or missing signature, concurrent edits): nothing is dispensed. `reason` is records' VERIFY_REASONS code.
  */
