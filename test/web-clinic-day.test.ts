@@ -6,6 +6,7 @@ import { pollDevice } from './helpers/device-process.js'
 import { launchChromium, openTablet, signInWith } from './helpers/web-browser.js'
 import { registerPatient } from './helpers/web-flows.js'
 import { atEveryWidth } from './helpers/web-screens.js'
+import { countPrints, printToPdf } from './helpers/pdf-text.js'
 
 /**
  * Issue 15's "done when": a whole day's slice of a clinic, through the screens only, on the demo exactly as README's
@@ -173,6 +174,21 @@ describe('a day at the clinic, through the screens only (demo: relay + three tab
     await pharmacy.getByRole('button', { name: 'Record dispense' }).click()
     await expect.poll(() => remaining.innerText(), { timeout: 20_000 }).toMatch(/0 of 30 left to hand out/)
     await look(pharmacy, 'dispensed')
+    // the receipt, printed (to PDF here) and read back: the patient, the medicine, the lot the shelf gave
+    const prints = await countPrints(pharmacy)
+    await pharmacy.getByTestId('receipt').getByText(AMOX_NAME).waitFor({ timeout: 15_000 })
+    await pharmacy.getByRole('button', { name: 'Print receipt' }).click()
+    expect(await prints()).toBe(1)
+    const paper = await printToPdf(pharmacy)
+    for (const want of [
+      'Dispense receipt',
+      'Demo Clinic',
+      'Chikondi Nkhoma',
+      'National ID MW884411',
+      'AMX-SOON',
+    ])
+      expect(paper.text).toContain(want)
+    expect(paper.text).not.toContain('Switch user')
 
     // --- meanwhile, offline, a second pharmacist on the consultation tablet hands out the same prescription
     await signOutAndIn(consult, 'pharmacist')

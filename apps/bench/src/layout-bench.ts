@@ -84,17 +84,5 @@ export async function benchLayout(n = 10_000, perDocN = 1_000): Promise<BenchRow
         ? `own process over IPC, charts on disk; peak ${j.peakRssMb.toFixed(0)} MB; searchable ${s(j.searchableMs).toFixed(1)} s, every chart ${s(j.allChartsMs).toFixed(1)} s, heap ${j.heapMb.toFixed(0)} MB`
         : 'not measured',
     },
-    // Issue 17 #4: a joining tablet has today's visits before the rest. Today = 40 open visits spread over the clinic.
-    {
-      metric: `P1 today's 40 visits local on a joining tablet, ${n} charts`,
-      ours: j ? s(j.todayMs) : NaN,
-      baseline: ours.plainJoiner ? s(ours.plainJoiner.todayMs) : null,
-      unit: 's',
-      goal: '≤ 1 s',
-      ok: (j?.todayMs ?? Infinity) <= 1_000,
-      note: j
-        ? `today first: their ${j.todayBuckets} of ${process.env['CM_BUCKETS'] ?? 64} buckets pulled before the rest; baseline: the same join in bucket order; every chart ${s(j.allChartsMs).toFixed(1)} s`
-        : 'not measured',
-    },
   ]
 }

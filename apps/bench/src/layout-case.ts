@@ -19,8 +19,6 @@ export interface LayoutResult {
   found: number
   /** The joining repo alone, in its own process over IPC (ours): its RSS is the tablet's. */
   joiner?: JoinResult
-  /** The same join pulling buckets in their order (today-first's baseline). */
-  plainJoiner?: JoinResult
   /** Creation time of each successive 1,000 patients (ours): flat when creation is linear. */
   createLapsMs?: number[]
 }
@@ -39,9 +37,11 @@ function connectedPair(): { a: Repo; connectB: () => Repo } {
 }
 
 /** Ours: root + packed-summary index shards + chart buckets; the index syncs first. */
-export async function runOurs(n: number): Promise<LayoutResult> {
-  const { a, connectB } = connectedPair()
-  let t = performance.now()
+/** A clinic of `n` charts created on `a` by bulk import (500 patients per call); resolves with its store and laps. */
+export async function createClinic(
+  a: Repo,
+  n: number,
+): Promise<{ store: ClinicStore<ChartCollection>; laps: number[] }> {
   const store = ClinicStore.create<ChartCollection>(a, {
     clinic: 'bench',
     emptyBucket: emptyCollection,
@@ -52,7 +52,7 @@ export async function runOurs(n: number): Promise<LayoutResult> {
   a.sharePolicy = store.sharePolicy
   // A bulk import, as the PouchDB baseline's bulkDocs: 500 patients per call, one change per bucket and per shard.
   const laps: number[] = []
-  let lap = t
+  let lap = performance.now()
   for (let i = 0; i < n; i += IMPORT_BATCH) {
     const batch = Array.from({ length: Math.min(IMPORT_BATCH, n - i) }, (_, j) => patientAt(i + j))
     await store.changeMany(
@@ -63,6 +63,13 @@ export async function runOurs(n: number): Promise<LayoutResult> {
       lap = performance.now()
     }
   }
+  return { store, laps }
+}
+
+export async function runOurs(n: number): Promise<LayoutResult> {
+  const { a, connectB } = connectedPair()
+  let t = performance.now()
+  const { store, laps } = await createClinic(a, n)
   const createMs = performance.now() - t
   t = performance.now()
   const b = connectB()
@@ -76,11 +83,7 @@ export async function runOurs(n: number): Promise<LayoutResult> {
   if (local !== n) throw new Error(`expected ${n} charts local, found ${local}`)
   const rssMb = process.memoryUsage().rss / 1e6
   await b.shutdown()
-  // today's queue: 40 visits open, patients spread over the clinic; the tablet pulls their buckets first (ours) or in
-  // bucket order (baseline: the same join without today first)
-  const today = Array.from({ length: 40 }, (_, k) => patientAt(Math.floor((k * n) / 40) + 7).id)
-  const joiner = await joinInChild(a, store.rootUrl, today, 'first')
-  const plainJoiner = await joinInChild(a, store.rootUrl, today, 'plain')
+  const joiner = await joinInChild(a, store.rootUrl, [], 'plain')
   if (joiner.local !== n || joiner.found !== n)
     throw new Error(`joiner process: ${joiner.found} searchable, ${joiner.local} local of ${n}`)
   await a.shutdown()
@@ -93,12 +96,14 @@ export async function runOurs(n: number): Promise<LayoutResult> {
     found,
     createLapsMs: laps,
     joiner,
-    plainJoiner,
   }
 }
 
-/** A third repo joins the clinic of `a` from its own process (join-child.ts), over IPC. */
-function joinInChild(
+/**
+ * A third repo joins the clinic of `a` from its own process (join-child.ts), over IPC; `today`: patients whose
+ * charts it reports local apart (`todayMs`), their buckets pulled first with `order` 'first'.
+ */
+export function joinInChild(
   a: Repo,
   rootUrl: AutomergeUrl,
   today: string[],
