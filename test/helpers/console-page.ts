@@ -36,7 +36,10 @@ export async function consoleSignIn(page: Page, clinic: string, user: string): P
   await page.getByTestId('signed-in-as').waitFor()
 }
 
-/** The elements reaching past the right edge (tag, class, test id, right edge): the message of a failed overflow check. */
+/**
+ * The elements reaching past the right edge (tag, class, test id, right edge), innermost first, leaving out what a
+ * scrolling box holds (it scrolls inside itself): the message of a failed overflow check.
+ */
 export function overflowing(page: Page): Promise<string> {
   return page.evaluate(() => {
     type El = {
@@ -46,21 +49,23 @@ export function overflowing(page: Page): Promise<string> {
       getBoundingClientRect(): { right: number }
       children: ArrayLike<El>
     }
-    const doc = globalThis as unknown as {
+    const g = globalThis as unknown as {
       document: { documentElement: { clientWidth: number }; body: El }
+      getComputedStyle(el: El): { overflowX: string }
     }
-    const width = doc.document.documentElement.clientWidth
+    const width = g.document.documentElement.clientWidth
     const out: string[] = []
-    const walk = (el: El): void => {
+    const walk = (el: El): boolean => {
+      let inner = false
+      if (g.getComputedStyle(el).overflowX === 'visible')
+        for (const c of Array.from(el.children)) inner = walk(c) || inner
       const r = el.getBoundingClientRect().right
-      if (r > width + 0.5) {
-        const inner = Array.from(el.children).some((c) => c.getBoundingClientRect().right > width + 0.5)
-        if (!inner)
-          out.push(`${el.tagName.toLowerCase()}.${String(el.className)}[${el.getAttribute('data-testid') ?? ''}] → ${Math.round(r)}`)
-      }
-      for (const c of Array.from(el.children)) walk(c)
+      const over = r > width + 0.5
+      if (over && !inner)
+        out.push(`${el.tagName.toLowerCase()}.${String(el.className)}[${el.getAttribute('data-testid') ?? ''}] → ${Math.round(r)}`)
+      return over || inner
     }
-    walk(doc.document.body)
+    walk(g.document.body)
     return out.slice(0, 12).join('\n')
   })
 }
