@@ -101,7 +101,7 @@ describe('reviewer console: names, rates, decisions (relay + device node, Chromi
     await consoleSignIn(page, env.clinicId, PEOPLE.reviewer.name)
     const rxCard = page.locator(`[data-conflict-id="${conflicts.rxc.id}"]`)
     await rxCard.waitFor()
-    expect(await rxCard.getByTestId('conflict-patient').innerText()).toBe(env.patient.name)
+    expect(await rxCard.getByTestId('conflict-patient').locator('strong').innerText()).toBe(env.patient.name)
     expect(await rxCard.getByTestId('conflict-device').innerText()).toBe('pharmacy')
     expect(await rxCard.getByTestId('conflict-clinic').innerText()).toBe('Test Clinic')
     expect(await rxCard.innerText()).toContain('penicillin allergy reported by phone')
