@@ -105,7 +105,13 @@ describe('a prescription changed centrally (relay + device node processes)', () 
       clinician,
     )
     expect(byId.body.prescriptions.map((p) => p.patient)).toEqual([env.patient.id])
-    const neither = await env.relay.api<ErrorReply>('GET', '/api/prescriptions', undefined, undefined, clinician)
+    const neither = await env.relay.api<ErrorReply>(
+      'GET',
+      '/api/prescriptions',
+      undefined,
+      undefined,
+      clinician,
+    )
     expect(neither.status).toBe(400)
   })
 
@@ -198,7 +204,10 @@ describe('a prescription changed centrally (relay + device node processes)', () 
     expect(offline.status).toBe(201)
     const offlineId = `disp-${n}`
     // meanwhile the central clinician puts it on hold
-    const held = await setStatus(clinician, { status: 'on-hold', reason: 'penicillin allergy reported by phone' })
+    const held = await setStatus(clinician, {
+      status: 'on-hold',
+      reason: 'penicillin allergy reported by phone',
+    })
     expect(held.status).toBe(201)
     expect(held.body.prescription.status).toMatchObject({
       status: 'on-hold',
@@ -220,7 +229,10 @@ describe('a prescription changed centrally (relay + device node processes)', () 
     )
     expect(c).toMatchObject({
       kind: 'prescription-changed',
-      authority: { prescriptionStatus: 'on-hold', prescriptionReason: 'penicillin allergy reported by phone' },
+      authority: {
+        prescriptionStatus: 'on-hold',
+        prescriptionReason: 'penicillin allergy reported by phone',
+      },
     })
     // the tablet has the relay-signed status: it shows it and refuses a new dispense by name
     const central = await pollDevice(
@@ -236,7 +248,11 @@ describe('a prescription changed centrally (relay + device node processes)', () 
     // released: the tablet dispenses again once it hears of it
     const released = await setStatus(clinician, { status: 'active', reason: 'allergy ruled out' })
     expect(released.status).toBe(201)
-    await pollDevice(async () => (await balance()).central?.status === 'active', 'the release on the tablet', 60_000)
+    await pollDevice(
+      async () => (await balance()).central?.status === 'active',
+      'the release on the tablet',
+      60_000,
+    )
     expect((await dispense(1)).status).toBe(201)
   })
 })

@@ -53,7 +53,16 @@ describe('reviewer console: names, rates, decisions (relay + device node, Chromi
     expect(offline.status).toBe(201)
     // a receipt of an item nobody listed: an unknown-item conflict on a receive
     const grn = { id: 'grn-x', item: 'itm_unlisted', batch: 'UNL-1', expiry: '2031-01-31', quantity: 30 }
-    expect((await env.node.api('POST', '/api/stock/receipts', { ...grn, unitCost: 1, supplier: 'CMST', grn: 'G-9' })).status).toBe(201)
+    expect(
+      (
+        await env.node.api('POST', '/api/stock/receipts', {
+          ...grn,
+          unitCost: 1,
+          supplier: 'CMST',
+          grn: 'G-9',
+        })
+      ).status,
+    ).toBe(201)
 
     const panel = page.getByTestId('prescriptions')
     await panel.getByRole('textbox', { name: 'Patient id' }).fill(env.patient.id)
@@ -61,7 +70,9 @@ describe('reviewer console: names, rates, decisions (relay + device node, Chromi
     await pollDevice(
       async () => {
         await panel.getByRole('button', { name: 'Find' }).click()
-        return (await found.count()) > 0 && (await found.getByRole('button', { name: 'Put on hold' }).count()) > 0
+        return (
+          (await found.count()) > 0 && (await found.getByRole('button', { name: 'Put on hold' }).count()) > 0
+        )
       },
       'the signed prescription on the console',
       30_000,

@@ -62,7 +62,9 @@ export function overflowing(page: Page): Promise<string> {
       const r = el.getBoundingClientRect().right
       const over = r > width + 0.5
       if (over && !inner)
-        out.push(`${el.tagName.toLowerCase()}.${String(el.className)}[${el.getAttribute('data-testid') ?? ''}] → ${Math.round(r)}`)
+        out.push(
+          `${el.tagName.toLowerCase()}.${String(el.className)}[${el.getAttribute('data-testid') ?? ''}] → ${Math.round(r)}`,
+        )
       return over || inner
     }
     walk(g.document.body)

@@ -1,4 +1,9 @@
-import { createPrescription, prescriptionHash, type Prescription, type RxItemInput } from '@clinic-mesh/records'
+import {
+  createPrescription,
+  prescriptionHash,
+  type Prescription,
+  type RxItemInput,
+} from '@clinic-mesh/records'
 import { tempDir, type TempDir } from '@clinic-mesh/testing'
 import { expect } from 'vitest'
 import { DeviceCluster, DeviceProcess, pollDevice, testPassword, type ActAs } from './device-process.js'
@@ -58,7 +63,9 @@ export class RxClinic {
     this.patient = patient
   }
 
-  static async start(opts: { relayArgs?: string[]; relayEnv?: Record<string, string> } = {}): Promise<RxClinic> {
+  static async start(
+    opts: { relayArgs?: string[]; relayEnv?: Record<string, string> } = {},
+  ): Promise<RxClinic> {
     const dir = await tempDir('rx-clinic-')
     const relay = await RelayProcess.start(dir.path, 0, opts.relayArgs ?? [])
     const cluster = await DeviceCluster.start(['pharmacy'], { relay: relay.syncUrl.replace(/\/sync$/, '') })
@@ -72,8 +79,17 @@ export class RxClinic {
       { as: PEOPLE.admin },
     )
     expect(f.status).toBe(201)
-    const grn = { id: 'grn-amx', item: 'itm_amox', batch: 'AMX-1', expiry: '2031-01-31', quantity: 100, unitCost: 1 }
-    expect((await node.api('POST', '/api/stock/receipts', { ...grn, supplier: 'CMST', grn: 'G-1' })).status).toBe(201)
+    const grn = {
+      id: 'grn-amx',
+      item: 'itm_amox',
+      batch: 'AMX-1',
+      expiry: '2031-01-31',
+      quantity: 100,
+      unitCost: 1,
+    }
+    expect(
+      (await node.api('POST', '/api/stock/receipts', { ...grn, supplier: 'CMST', grn: 'G-1' })).status,
+    ).toBe(201)
     await pollDevice(
       async () => {
         const s = await node.api<{ lines: { settled: number }[] }>('GET', '/api/stock')

@@ -50,7 +50,8 @@ export class ClinicNames {
     let summaries = this.#shards.get(i)
     if (summaries === undefined) {
       const h = await this.#src.load(shards[i]!).catch(() => null)
-      const doc = h?.doc() as { summaries?: Record<string, unknown> } | undefined
+      const raw: unknown = h?.doc()
+      const doc = raw as { summaries?: Record<string, unknown> } | undefined
       summaries = doc?.summaries ?? null
       this.#shards.set(i, summaries)
     }

@@ -294,7 +294,8 @@ export class ClinicSettlement {
   /** Operations and conflicts per day (device time of the operations), oldest first. */
   days(): { day: string; operations: number; conflicts: number }[] {
     const out = new Map<string, { day: string; operations: number; conflicts: number }>()
-    for (const [day, n] of Object.entries(this.meta.opsByDay ?? {})) out.set(day, { day, operations: n, conflicts: 0 })
+    for (const [day, n] of Object.entries(this.meta.opsByDay ?? {}))
+      out.set(day, { day, operations: n, conflicts: 0 })
     for (const c of this.#engine.conflicts()) {
       const day = dayOf(c.op.hlc.wall)
       const row = out.get(day) ?? { day, operations: 0, conflicts: 0 }

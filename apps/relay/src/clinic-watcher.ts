@@ -236,12 +236,17 @@ export class ClinicWatcher {
     }
     const root = this.#root?.doc()
     const urls = (list: unknown): string[] =>
-      Array.isArray(list) ? list.filter((u): u is string => typeof u === 'string' && isValidAutomergeUrl(u)) : []
+      Array.isArray(list)
+        ? list.filter((u): u is string => typeof u === 'string' && isValidAutomergeUrl(u))
+        : []
     const name = this.#directory?.doc().name
     return {
       clinic: this.clinic,
       clinicName: typeof name === 'string' && name !== '' ? name : null,
-      enrolments: JSON.parse(JSON.stringify(this.#membership?.doc().enrolments ?? {})) as Record<string, unknown>,
+      enrolments: JSON.parse(JSON.stringify(this.#membership?.doc().enrolments ?? {})) as Record<
+        string,
+        unknown
+      >,
       admins: this.#adminKeys().map((k) => k.toLowerCase()),
       signers,
       indexShards: urls(root?.indexShards),

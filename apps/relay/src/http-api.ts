@@ -91,7 +91,8 @@ async function viewsFor(
   w: ClinicWatcher,
   conflicts: readonly Conflict[],
 ): Promise<ConflictView[]> {
-  if (p.kind !== 'session' || p.session.clinic !== w.clinic) return conflicts.map((c) => conflictView(w.clinic, c))
+  if (p.kind !== 'session' || p.session.clinic !== w.clinic)
+    return conflicts.map((c) => conflictView(w.clinic, c))
   const names = new ClinicNames(w.nameSources())
   return Promise.all(conflicts.map(async (c) => conflictView(w.clinic, c, await namesOf(w, names, c))))
 }
@@ -253,7 +254,9 @@ async function route(
     const filter: { status?: 'open' | 'resolved' } =
       status === 'open' || status === 'resolved' ? { status } : {}
     const reply: ConflictsReply = {
-      conflicts: (await Promise.all(ws.map((w) => viewsFor(p, w, w.settlement.engine.conflicts(filter))))).flat(),
+      conflicts: (
+        await Promise.all(ws.map((w) => viewsFor(p, w, w.settlement.engine.conflicts(filter))))
+      ).flat(),
     }
     return sendJson(res, 200, reply)
   }

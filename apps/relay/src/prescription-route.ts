@@ -37,7 +37,8 @@ async function findPrescriptions(
   const urls = q.patient !== undefined ? [buckets[shardOf(q.patient, buckets.length)]!] : buckets
   const out: { patient: string; rx: Prescription }[] = []
   for (const url of urls) {
-    const doc = (await src.load(url).catch(() => null))?.doc() as BucketLike | undefined
+    const raw: unknown = (await src.load(url).catch(() => null))?.doc()
+    const doc = raw as BucketLike | undefined
     for (const [pid, chart] of Object.entries(doc?.charts ?? {})) {
       if (q.patient !== undefined && pid !== q.patient) continue
       for (const [id, rx] of Object.entries(chart?.prescriptions ?? {})) {
@@ -76,7 +77,10 @@ async function found(
 /** Only a signed-in clinician or pharmacist of the clinic (the operator token names no person and is refused). */
 function requireCentralRole(p: Principal): Extract<Principal, { kind: 'session' }> {
   if (p.kind !== 'session')
-    throw new ForbiddenError('operator', 'a prescription status needs a signed-in clinician or pharmacist of the clinic')
+    throw new ForbiddenError(
+      'operator',
+      'a prescription status needs a signed-in clinician or pharmacist of the clinic',
+    )
   if (!PRESCRIPTION_STATUS_ROLES.includes(p.session.role))
     throw new ForbiddenError('role', `a ${p.session.role} may not put a prescription on hold or cancel it`)
   return p

@@ -36,18 +36,17 @@ const ON_OTHER: Partial<Record<OperationKind, readonly DecisionAction[]>> = {
   resolution: ['cancel'],
 }
 
-/** The decisions a reviewer may take on a conflict of `kind` raised on an operation of `opKind`. */
-export function applicableDecisions(kind: ConflictKind | string, opKind: OperationKind | string): DecisionAction[] {
+/**
+ * The decisions a reviewer may take on a conflict of `kind` (a `ConflictKind`) raised on an operation of `opKind` (an
+ * `OperationKind`); plain strings, as the console receives them.
+ */
+export function applicableDecisions(kind: string, opKind: string): DecisionAction[] {
   if (kind === 'idempotency-mismatch' || kind === 'chain-fork') return ['cancel', 'write-off']
   if (kind === 'chain-gap') return ['accept', 'cancel', 'write-off']
   if (opKind === 'dispense') return [...(ON_DISPENSE[kind as ConflictKind] ?? ALL)]
   return [...(ON_OTHER[opKind as OperationKind] ?? ['accept', 'cancel', 'write-off'])]
 }
 
-export function isDecisionApplicable(
-  kind: ConflictKind | string,
-  opKind: OperationKind | string,
-  action: string,
-): boolean {
+export function isDecisionApplicable(kind: string, opKind: string, action: string): boolean {
   return (applicableDecisions(kind, opKind) as string[]).includes(action)
 }

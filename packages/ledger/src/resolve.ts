@@ -73,7 +73,8 @@ function unitCost(ctx: LedgerContext, batch: string): number {
  * dispense that a decision lets through (switched lot, partial, accepted) counts against its prescription line.
  */
 export function planDecision(ctx: LedgerContext, conflict: Conflict, decision: Decision): Plan {
-  if (!isDecisionApplicable(conflict.kind, conflict.op.kind, decision.action)) notApplicable(conflict, decision)
+  if (!isDecisionApplicable(conflict.kind, conflict.op.kind, decision.action))
+    notApplicable(conflict, decision)
   const plan = planMoves(ctx, conflict, decision)
   const op = conflict.op
   if (op.kind !== 'dispense' || conflict.kind === 'chain-gap') return plan

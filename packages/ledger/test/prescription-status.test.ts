@@ -25,7 +25,10 @@ describe('prescription status changed centrally', () => {
   let reviewer: ReturnType<typeof device>
 
   const status = (s: 'active' | 'on-hold' | 'cancelled', reason = 'allergy reported by phone'): Operation =>
-    central.append({ kind: 'prescription-status', prescription: RX, signedHash: RX_HASH_V1, status: s, reason }, opId())
+    central.append(
+      { kind: 'prescription-status', prescription: RX, signedHash: RX_HASH_V1, status: s, reason },
+      opId(),
+    )
 
   beforeEach(() => {
     time = new FakeTime()
@@ -35,7 +38,9 @@ describe('prescription status changed centrally', () => {
     tablet = device('tablet', time)
     reviewer = device('reviewer', time, 'reviewer')
     const admin = device('admin', time, 'admin')
-    expect(run(engine, [formulary(admin, PARACETAMOL, 50), receive(tablet, PARACETAMOL, LOT1, 20)]).conflicts).toEqual([])
+    expect(
+      run(engine, [formulary(admin, PARACETAMOL, 50), receive(tablet, PARACETAMOL, LOT1, 20)]).conflicts,
+    ).toEqual([])
     time.advance(1000)
   })
 
@@ -56,7 +61,9 @@ describe('prescription status changed centrally', () => {
     expect(applicableDecisions(c!.kind, c!.op.kind)).toEqual(['accept', 'partial-dispense', 'cancel'])
     const refused = run(engine, [resolve(reviewer, c!.id, { action: 'switch-lot', batch: LOT1 })])
     expect(refused.refused).toMatchObject([{ error: 'ResolutionNotApplicableError' }])
-    expect(run(engine, [resolve(reviewer, c!.id, { action: 'accept', adjustment: null })]).resolved).toEqual([c!.id])
+    expect(run(engine, [resolve(reviewer, c!.id, { action: 'accept', adjustment: null })]).resolved).toEqual([
+      c!.id,
+    ])
     expect(engine.quantity('site-a', LOT1)).toBe(18)
   })
 
@@ -64,7 +71,9 @@ describe('prescription status changed centrally', () => {
     run(engine, [status('on-hold')])
     time.advance(10)
     run(engine, [status('active', 'checked with the prescriber')])
-    expect(run(engine, [dispense(tablet, PARACETAMOL, LOT1, 1, { price: 50, stock: 20 })]).conflicts).toEqual([])
+    expect(run(engine, [dispense(tablet, PARACETAMOL, LOT1, 1, { price: 50, stock: 20 })]).conflicts).toEqual(
+      [],
+    )
     time.advance(10)
     run(engine, [status('cancelled', 'wrong patient')])
     const [c] = run(engine, [dispense(tablet, PARACETAMOL, LOT1, 1, { price: 50, stock: 19 })]).conflicts
@@ -73,7 +82,13 @@ describe('prescription status changed centrally', () => {
 
   it('a status from a device that is not the authority is refused and changes nothing', () => {
     const forged = tablet.append(
-      { kind: 'prescription-status', prescription: RX, signedHash: RX_HASH_V1, status: 'cancelled', reason: 'x' },
+      {
+        kind: 'prescription-status',
+        prescription: RX,
+        signedHash: RX_HASH_V1,
+        status: 'cancelled',
+        reason: 'x',
+      },
       opId(),
     )
     const [c] = run(engine, [forged]).conflicts
@@ -81,9 +96,9 @@ describe('prescription status changed centrally', () => {
     expect(engine.prescription(RX)).toBeUndefined()
     // a reviewer cannot apply it either
     expect(applicableDecisions('unauthorized', 'prescription-status')).toEqual(['cancel'])
-    expect(run(engine, [resolve(reviewer, c!.id, { action: 'accept', adjustment: null })]).refused).toMatchObject([
-      { error: 'ResolutionNotApplicableError' },
-    ])
+    expect(
+      run(engine, [resolve(reviewer, c!.id, { action: 'accept', adjustment: null })]).refused,
+    ).toMatchObject([{ error: 'ResolutionNotApplicableError' }])
   })
 })
 

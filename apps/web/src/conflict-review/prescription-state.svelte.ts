@@ -42,7 +42,8 @@ export class PrescriptionState {
     this.busy = true
     try {
       const r = await relayApi.setPrescriptionStatus(rx.prescription, { ...req, patient: rx.patient })
-      const words = req.status === 'on-hold' ? 'Put on hold' : req.status === 'active' ? 'Hold released' : 'Cancelled'
+      const words =
+        req.status === 'on-hold' ? 'Put on hold' : req.status === 'active' ? 'Hold released' : 'Cancelled'
       this.saved = `${words}: prescription ${r.prescription.prescription}`
       this.error = null
       await this.search(this.#last)

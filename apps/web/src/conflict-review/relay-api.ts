@@ -89,12 +89,7 @@ export const relayApi = {
       PrescriptionsReplySchema,
     ),
   setPrescriptionStatus: (rxId: string, req: PrescriptionStatusChange) =>
-    call(
-      'POST',
-      `/api/prescriptions/${encodeURIComponent(rxId)}/status`,
-      PrescriptionStatusReplySchema,
-      req,
-    ),
+    call('POST', `/api/prescriptions/${encodeURIComponent(rxId)}/status`, PrescriptionStatusReplySchema, req),
   resolve: (id: string, req: ResolutionRequest) =>
     call('POST', `/api/conflicts/${encodeURIComponent(id)}/resolution`, ResolutionReplySchema, req),
 }

@@ -94,9 +94,7 @@ export const PrescriptionBalanceReplySchema = v.object({
    * `on-hold`, `cancelled` or `superseded` the device refuses dispenses (`PrescriptionNotActiveError`)
    */
   central: v.optional(
-    v.nullable(
-      v.object({ status: v.string(), reason: v.nullable(v.string()), at: v.nullable(v.string()) }),
-    ),
+    v.nullable(v.object({ status: v.string(), reason: v.nullable(v.string()), at: v.nullable(v.string()) })),
   ),
 })
 export type PrescriptionBalanceReply = v.InferOutput<typeof PrescriptionBalanceReplySchema>

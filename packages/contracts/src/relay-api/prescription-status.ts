@@ -26,7 +26,11 @@ export const PrescriptionFoundSchema = v.object({
   signedAt: v.nullable(v.string()),
   /** the central status (null: never changed at the relay, i.e. active) */
   status: v.nullable(
-    v.object({ status: v.picklist(PRESCRIPTION_STATUSES), reason: v.nullable(v.string()), at: v.nullable(v.string()) }),
+    v.object({
+      status: v.picklist(PRESCRIPTION_STATUSES),
+      reason: v.nullable(v.string()),
+      at: v.nullable(v.string()),
+    }),
   ),
 })
 export type PrescriptionFound = v.InferOutput<typeof PrescriptionFoundSchema>
