@@ -84,7 +84,7 @@ describe('reviewer console: names, rates, decisions (relay + device node, Chromi
     await found.getByLabel('Reason').fill('penicillin allergy reported by phone')
     await found.getByRole('button', { name: 'Put on hold' }).click()
     await panel.getByTestId('rx-saved').getByText('Put on hold').waitFor()
-    expect(await found.getByTestId('rx-status').innerText()).toBe('On hold')
+    await found.getByTestId('rx-status').getByText('On hold', { exact: true }).waitFor()
     await found.getByRole('button', { name: 'Release hold' }).waitFor()
     expect(await sidewaysOverflow(page), await overflowing(page)).toBe(0)
     await screenshot(page, 'console-prescriptions-390')

@@ -44,9 +44,9 @@ export class PrescriptionState {
       const r = await relayApi.setPrescriptionStatus(rx.prescription, { ...req, patient: rx.patient })
       const words =
         req.status === 'on-hold' ? 'Put on hold' : req.status === 'active' ? 'Hold released' : 'Cancelled'
+      await this.search(this.#last)
       this.saved = `${words}: prescription ${r.prescription.prescription}`
       this.error = null
-      await this.search(this.#last)
       return true
     } catch (err) {
       this.error = asRelayError(err)
