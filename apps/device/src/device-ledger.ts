@@ -24,6 +24,7 @@ import {
   type ChainHead,
   type DeviceLogDoc,
   type InventoryState,
+  type PrescriptionStatusState,
   type Operation,
   type OperationBody,
   type Projection,
@@ -338,6 +339,17 @@ export class DeviceLedger {
         out.set(c.op.id, unitsAfterDecision(c.op, c.resolution.decision))
     }
     return out
+  }
+
+  /**
+   * The central status of a prescription as the relay last published it in a settled inventory that verified
+   * (undefined: never changed centrally, or nothing verified yet).
+   */
+  async prescriptionStatus(id: string): Promise<PrescriptionStatusState | undefined> {
+    const settled = await this.#settled()
+    if (!settled) return undefined
+    const state = JSON.parse(settled.state) as InventoryState
+    return state.prescriptions?.[id]
   }
 
   /** Operations of this device not yet decided by the relay. */

@@ -148,3 +148,15 @@ export class LotNotPrescribedError extends ClinicMeshError {
     super('LotNotPrescribedError', message)
   }
 }
+
+/**
+ * The central office put the prescription on hold, cancelled or superseded it (a relay-signed status this device
+ * received): nothing is dispensed against it until the hold is released (seed 000, issue 15 item 8).
+ */
+export class PrescriptionNotActiveError extends ClinicMeshError {
+  readonly status: string
+  constructor(status: string, message: string) {
+    super('PrescriptionNotActiveError', message)
+    this.status = status
+  }
+}

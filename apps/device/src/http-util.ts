@@ -37,6 +37,7 @@ const STATUS: Record<string, number> = {
   SignedPrescriptionError: 409,
   PrescriptionChangedError: 409,
   PrescriptionVerificationError: 409,
+  PrescriptionNotActiveError: 409,
   LotNotPrescribedError: 422,
   AppendOnlyError: 409,
   PayloadTooLargeError: 413,

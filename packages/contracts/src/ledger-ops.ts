@@ -114,10 +114,15 @@ export const FORMULARY_UPDATE_BODY = {
   status: oneOf(['active', 'withdrawn']),
   controlled: bool(),
 }
+/** What a central clinician or pharmacist may set a signed prescription to (`active` releases a hold). */
+export const PRESCRIPTION_STATUSES = ['active', 'on-hold', 'superseded', 'cancelled'] as const
+export type PrescriptionStatus = (typeof PRESCRIPTION_STATUSES)[number]
 const PRESCRIPTION_STATUS_BODY = {
   prescription: id<PrescriptionId>(),
   signedHash: str,
-  status: oneOf(['active', 'superseded', 'cancelled']),
+  status: oneOf(PRESCRIPTION_STATUSES),
+  /** why (required at the relay's API; absent on operations written before issue 15) */
+  reason: v.optional(text()),
 }
 const RESOLUTION_BODY = {
   conflict: id<ConflictId>(),

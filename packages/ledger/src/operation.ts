@@ -110,7 +110,9 @@ export type OperationBody =
       readonly kind: 'prescription-status'
       readonly prescription: PrescriptionId
       readonly signedHash: string // hash of the current signed version
-      readonly status: 'active' | 'superseded' | 'cancelled'
+      readonly status: 'active' | 'on-hold' | 'superseded' | 'cancelled'
+      /** why (the relay's API requires it; absent on older operations) */
+      readonly reason?: string
     }
   | {
       readonly kind: 'resolution'

@@ -1,6 +1,7 @@
 import type { Role } from '@clinic-mesh/contracts'
 import type { LedgerContext } from './apply-op.js'
-import { applyOperation, countDispensed } from './apply-op.js'
+import { applyOperation, countDispensed, prescriptionStateOf } from './apply-op.js'
+import { isDecisionApplicable } from './decisions.js'
 import { allocateFefo, isExpired } from './fefo.js'
 import type { Conflict } from './conflict.js'
 import { ResolutionApprovalError, ResolutionNotApplicableError } from './errors.js'
@@ -72,7 +73,7 @@ function unitCost(ctx: LedgerContext, batch: string): number {
  * dispense that a decision lets through (switched lot, partial, accepted) counts against its prescription line.
  */
 export function planDecision(ctx: LedgerContext, conflict: Conflict, decision: Decision): Plan {
-  if (conflict.kind === 'over-dispensed' && decision.action === 'switch-lot')
+  if (!isDecisionApplicable(conflict.kind, conflict.op.kind, decision.action))
     notApplicable(conflict, decision)
   const plan = planMoves(ctx, conflict, decision)
   const op = conflict.op
@@ -96,9 +97,6 @@ export function planDecision(ctx: LedgerContext, conflict: Conflict, decision: D
 function planMoves(ctx: LedgerContext, conflict: Conflict, decision: Decision): Plan {
   const op = conflict.op
   const site = op.site
-  if (conflict.kind === 'idempotency-mismatch' || conflict.kind === 'chain-fork') {
-    if (decision.action !== 'cancel' && decision.action !== 'write-off') notApplicable(conflict, decision)
-  }
   switch (decision.action) {
     case 'cancel':
       return { moves: [], writeOffValue: 0, commit: null }
@@ -224,7 +222,7 @@ function planAccept(
       return {
         moves,
         writeOffValue,
-        commit: (c) => void c.prescriptions.set(op.prescription, { hash: op.signedHash, status: op.status }),
+        commit: (c) => void c.prescriptions.set(op.prescription, prescriptionStateOf(op)),
       }
     default:
       return notApplicable(conflict, decision)
