@@ -65,7 +65,7 @@ describe('today first: a joining tablet pulls the buckets of the open visits bef
       expect(order.sort((x, y) => x - y)).toEqual([0, 1, 2, 3, 4, 5, 6, 7])
       expect(pull.progress).toEqual({ done: 8, total: 8, todayDone: today.length, todayTotal: today.length })
       expect(pull.allMs).toBeGreaterThanOrEqual(pull.todayMs ?? Infinity)
-      expect(((await b.chart('pt63')) as { given?: string } | undefined)?.given).toBe('G63')
+      expect((await b.chart<{ given: string } | undefined>('pt63'))?.given).toBe('G63')
     } finally {
       await rb.shutdown()
       await ra.shutdown()
