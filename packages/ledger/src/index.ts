@@ -1,6 +1,7 @@
 export type { Hlc } from './hlc.js'
 export { HybridClock, compareHlc } from './hlc.js'
 export type {
+  AdjustmentApproval,
   Approval,
   Decision,
   Operation,
