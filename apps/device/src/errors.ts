@@ -138,3 +138,10 @@ export class LotNotPrescribedError extends ClinicMeshError {
     super('LotNotPrescribedError', message)
   }
 }
+
+/** A count or adjustment names a lot this node does not know as a lot of that item: nothing recorded. */
+export class UnknownLotError extends ClinicMeshError {
+  constructor(message: string) {
+    super('UnknownLotError', message)
+  }
+}

@@ -38,6 +38,7 @@ const STATUS: Record<string, number> = {
   PrescriptionChangedError: 409,
   PrescriptionVerificationError: 409,
   LotNotPrescribedError: 422,
+  UnknownLotError: 422,
   AppendOnlyError: 409,
   PayloadTooLargeError: 413,
   UnsupportedMediaTypeError: 415,

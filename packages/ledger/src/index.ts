@@ -74,3 +74,5 @@ export {
 } from './relay-signed.js'
 export type { EssentialMedicine } from './essential-medicines.js'
 export { ESSENTIAL_MEDICINES, essentialFormularyUpdate, medicineName } from './essential-medicines.js'
+export type { RegisterConflict, RegisterKind, RegisterLine } from './stock-register.js'
+export { REGISTER_KINDS, stockRegister } from './stock-register.js'
