@@ -43,7 +43,13 @@ async function count(ledger: DeviceLedger, request: CountRequest, actor: StockAc
   const { tentative } = await lotOf(ledger, request.item, request.batch)
   return ledger.append(
     request.id,
-    { kind: 'count', item: request.item, batch: request.batch, counted: request.counted, stockSeen: tentative },
+    {
+      kind: 'count',
+      item: request.item,
+      batch: request.batch,
+      counted: request.counted,
+      stockSeen: tentative,
+    },
     { user: actor.user, role: actor.role },
     actor.signer,
   )
@@ -74,7 +80,10 @@ async function adjust(
     const witness = await ready(node.auth).unlockWitness(request.approver.user, request.approver.password)
     try {
       if (witness.role !== 'supervisor')
-        throw new ForbiddenError('approver', `${witness.name} is a ${witness.role}: only a supervisor approves`)
+        throw new ForbiddenError(
+          'approver',
+          `${witness.name} is a ${witness.role}: only a supervisor approves`,
+        )
       if (witness.user === actor.user)
         throw new ForbiddenError('approver', 'a supervisor may not approve their own request')
       const signed = { id: request.id, device: ledger.device, user: actor.user, site: ledger.site, ...body }
@@ -96,7 +105,9 @@ async function adjust(
 }
 
 /** The relay's conflict queue (when it verifies) by operation id, in the register's terms. */
-async function conflictsByOp(ledger: DeviceLedger): Promise<{ verified: boolean; byOp: Map<string, RegisterConflict> }> {
+async function conflictsByOp(
+  ledger: DeviceLedger,
+): Promise<{ verified: boolean; byOp: Map<string, RegisterConflict> }> {
   const { verified, entries } = await ledger.conflictEntries()
   const byOp = new Map<string, RegisterConflict>()
   for (const raw of entries) {
@@ -164,13 +175,19 @@ export async function stockControlRoute(
   if (b === 'counts' && method === 'POST') {
     const actor = signer(node, req, 'count-stock')
     const r = await count(ready(node.ledger), await readBody(req, CountRequestSchema), actor)
-    sendJson(res, r.duplicate ? 200 : 201, { operation: { ...r.op, status: 'tentative' }, duplicate: r.duplicate })
+    sendJson(res, r.duplicate ? 200 : 201, {
+      operation: { ...r.op, status: 'tentative' },
+      duplicate: r.duplicate,
+    })
     return true
   }
   if (b === 'adjustments' && method === 'POST') {
     const actor = signer(node, req, 'request-adjustment')
     const r = await adjust(node, await readBody(req, AdjustmentRequestSchema), actor)
-    sendJson(res, r.duplicate ? 200 : 201, { operation: { ...r.op, status: 'tentative' }, duplicate: r.duplicate })
+    sendJson(res, r.duplicate ? 200 : 201, {
+      operation: { ...r.op, status: 'tentative' },
+      duplicate: r.duplicate,
+    })
     return true
   }
   if (b === 'register' && method === 'GET') {

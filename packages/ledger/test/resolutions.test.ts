@@ -227,7 +227,10 @@ describe('adjusting the books needs a supervisor who is not the one who recorded
       },
       opId(),
     )
-    const count = a.append({ kind: 'count', item: PARACETAMOL, batch: LOT1, counted: 8, stockSeen: 10 }, opId())
+    const count = a.append(
+      { kind: 'count', item: PARACETAMOL, batch: LOT1, counted: 8, stockSeen: 10 },
+      opId(),
+    )
     const [claim, counted] = run(engine, [claimed, count]).conflicts
     expect(claim).toMatchObject({ kind: 'adjustment-approval', detail: expect.stringMatching(/not signed/) })
     expect(counted).toMatchObject({ kind: 'count-discrepancy', authority: { stock: 10 } })
@@ -237,11 +240,14 @@ describe('adjusting the books needs a supervisor who is not the one who recorded
     expect(
       run(engine, [resolve(a, counted!.id, { action: 'accept', adjustment: null })]).refused[0]!.error,
     ).toBe('ResolutionApprovalError')
-    const selfCount = sup.append({ kind: 'count', item: PARACETAMOL, batch: LOT1, counted: 1, stockSeen: 7 }, opId())
-    const own = run(engine, [selfCount]).conflicts[0]!
-    expect(run(engine, [resolve(sup, own.id, { action: 'accept', adjustment: null })]).refused[0]!.error).toBe(
-      'ResolutionApprovalError',
+    const selfCount = sup.append(
+      { kind: 'count', item: PARACETAMOL, batch: LOT1, counted: 1, stockSeen: 7 },
+      opId(),
     )
+    const own = run(engine, [selfCount]).conflicts[0]!
+    expect(
+      run(engine, [resolve(sup, own.id, { action: 'accept', adjustment: null })]).refused[0]!.error,
+    ).toBe('ResolutionApprovalError')
     run(engine, [resolve(sup, counted!.id, { action: 'accept', adjustment: null })])
     // 2 were missing at the count; the 3 dispensed since stay booked: 10 − 3 − 2
     expect(engine.quantity(SITE_A, LOT1)).toBe(5)

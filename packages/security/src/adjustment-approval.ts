@@ -30,7 +30,11 @@ export function adjustmentApprovalBytes(req: ApprovedAdjustment, approver: strin
 }
 
 /** The approver's signature (hex) over `req` with their Ed25519 secret key. */
-export function signAdjustmentApproval(req: ApprovedAdjustment, approver: string, secretKey: Uint8Array): string {
+export function signAdjustmentApproval(
+  req: ApprovedAdjustment,
+  approver: string,
+  secretKey: Uint8Array,
+): string {
   return bytesToHex(ed25519.sign(adjustmentApprovalBytes(req, approver), secretKey))
 }
 
@@ -42,7 +46,11 @@ export function verifyAdjustmentApproval(
   publicKey: string,
 ): boolean {
   try {
-    return ed25519.verify(hexToBytes(signature), adjustmentApprovalBytes(req, approver), hexToBytes(publicKey))
+    return ed25519.verify(
+      hexToBytes(signature),
+      adjustmentApprovalBytes(req, approver),
+      hexToBytes(publicKey),
+    )
   } catch {
     return false
   }

@@ -37,7 +37,9 @@ describe('a supervisor approval of an adjustment', () => {
     const sig = signAdjustmentApproval(request, 'usr_sup', supervisorKey)
     expect(verifyAdjustmentApproval({ ...request, id: 'adj-2' }, 'usr_sup', sig, supervisorPub)).toBe(false)
     expect(verifyAdjustmentApproval({ ...request, delta: -20 }, 'usr_sup', sig, supervisorPub)).toBe(false)
-    expect(verifyAdjustmentApproval({ ...request, device: 'dev_x' }, 'usr_sup', sig, supervisorPub)).toBe(false)
+    expect(verifyAdjustmentApproval({ ...request, device: 'dev_x' }, 'usr_sup', sig, supervisorPub)).toBe(
+      false,
+    )
     expect(verifyAdjustmentApproval(request, 'usr_other', sig, supervisorPub)).toBe(false)
     expect(verifyAdjustmentApproval(request, 'usr_sup', 'zz', supervisorPub)).toBe(false)
   })
