@@ -18,7 +18,7 @@ interface Conflict {
   authority: { stock?: number }
 }
 
-describe('web: controlled medicines — a count that differs needs a supervisor; the register keeps the balance', () => {
+describe('web: controlled medicines — a count that differs needs a supervisor; adjustments approved on site; the register keeps the balance', () => {
   const web = webSuite()
   let dir: TempDir
   let relay: RelayProcess
@@ -58,7 +58,7 @@ describe('web: controlled medicines — a count that differs needs a supervisor;
     await page.getByRole('status').getByText(`Received 20 of ${MORPHINE}, lot ${LOT}.`).waitFor()
     const register = page.getByTestId('controlled-register')
     await expect
-      .poll(() => register.getByTestId('register-settled').innerText(), { timeout: 20_000 })
+      .poll(() => register.getByTestId('register-settled').innerText(), { timeout: 30_000 })
       .toBe('20 confirmed')
 
     // the count: 18 ampoules in the cupboard, the books say 20
@@ -133,6 +133,32 @@ describe('web: controlled medicines — a count that differs needs a supervisor;
     await expect
       .poll(() => register.getByTestId('register-settled').innerText(), { timeout: 20_000 })
       .toBe('18 confirmed')
+    await expect.poll(() => countRow.innerText()).toMatch(/approved by usr_ruth-mwale/)
+
+    // an adjustment with the supervisor standing by: she types her password on the tablet, the node signs her
+    // approval, the relay verifies it and settles the request
+    const adjust = page.getByRole('form', { name: 'Request a stock adjustment' })
+    await adjust.getByLabel('Lot').selectOption({ label: `Morphine 10 mg/mL — ${LOT} (18)` })
+    await adjust.getByLabel('Change in units').fill('-1')
+    await adjust.getByLabel('Reason').fill('ampoule dropped')
+    await adjust.getByLabel('A supervisor is here and approves now').check()
+    await adjust.getByLabel('Supervisor’s name').fill('Ruth Mwale')
+    await adjust.getByLabel('Supervisor’s password').fill(testPassword('Ruth Mwale'))
+    await adjust.getByRole('button', { name: 'Record approved adjustment' }).click()
+    await adjust
+      .getByRole('status')
+      .getByText('recorded with Ruth Mwale’s approval', { exact: false })
+      .waitFor()
+    const adjRow = register.getByRole('row').filter({ hasText: 'Adjustment -1: ampoule dropped' })
+    // tentative first (an adjustment moves nothing until the relay settles it), then confirmed at −1
+    await expect
+      .poll(() => adjRow.getByTestId('register-balance').innerText(), { timeout: 20_000 })
+      .toBe('17')
+    expect(await adjRow.innerText()).toMatch(/approved by usr_ruth-mwale/)
+    expect(await adjRow.innerText()).not.toMatch(/not confirmed/)
+    await expect
+      .poll(() => register.getByTestId('register-settled').innerText(), { timeout: 20_000 })
+      .toBe('17 confirmed')
     await screenshot(page, 'pharmacy-controlled-register')
   })
 })

@@ -114,7 +114,10 @@ async function conflictsByOp(
     const c = parseConflict(raw) as
       | (ReturnType<typeof parseConflict> & {
           authority?: { stock?: number }
-          resolution?: { decision?: { adjustment?: { delta: number } | null } } | null
+          resolution?: {
+            decision?: { adjustment?: { delta: number } | null }
+            approvedBy?: { user?: string } | null
+          } | null
         })
       | undefined
     if (!c?.op?.id || typeof c.kind !== 'string') continue
@@ -132,6 +135,7 @@ async function conflictsByOp(
               ...(typeof d.quantity === 'number' ? { quantity: d.quantity } : {}),
               ...(d.adjustment ? { adjustment: d.adjustment } : {}),
               by: c.resolution?.by ?? '',
+              approvedBy: c.resolution?.approvedBy?.user ?? null,
             }
           : null,
       authorityStock: typeof c.authority?.stock === 'number' ? c.authority.stock : null,

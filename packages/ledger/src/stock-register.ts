@@ -26,6 +26,7 @@ export interface RegisterConflict {
     readonly quantity?: number
     readonly adjustment?: { readonly delta: number } | null
     readonly by: string
+    readonly approvedBy: string | null
   } | null
   /** the settled stock the relay compared a count with (authority.stock) */
   readonly authorityStock: number | null
@@ -47,7 +48,7 @@ export interface RegisterLine {
   readonly approvedBy: string | null
   readonly status: 'settled' | 'tentative' | 'conflict' | 'resolved'
   readonly conflict: { id: string; kind: string; detail: string; critical: boolean } | null
-  readonly decision: { action: string; by: string } | null
+  readonly decision: { action: string; by: string; approvedBy: string | null } | null
   /** running balance of the item at the site after this line */
   readonly balance: number
 }
@@ -151,7 +152,9 @@ export function stockRegister(
       approvedBy: op.kind === 'adjustment-request' ? (op.approval?.user ?? null) : null,
       status,
       conflict: c ? { id: c.id, kind: c.kind, detail: c.detail, critical: c.critical } : null,
-      decision: c?.decision ? { action: c.decision.action, by: c.decision.by } : null,
+      decision: c?.decision
+        ? { action: c.decision.action, by: c.decision.by, approvedBy: c.decision.approvedBy }
+        : null,
       balance,
     }
   })

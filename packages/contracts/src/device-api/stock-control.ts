@@ -68,7 +68,8 @@ export const RegisterEntrySchema = v.object({
   conflict: v.nullable(
     v.object({ id: v.string(), kind: v.string(), detail: v.string(), critical: v.boolean() }),
   ),
-  decision: v.nullable(v.object({ action: v.string(), by: v.string() })),
+  /** the reviewer's decision, who made it and the supervisor who approved it (null: none needed) */
+  decision: v.nullable(v.object({ action: v.string(), by: v.string(), approvedBy: v.nullable(v.string()) })),
   /** running balance of the item at this site after this line */
   balance: anyInt(),
 })
