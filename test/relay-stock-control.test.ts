@@ -16,7 +16,7 @@ import { signAdjustmentApproval, signBatch, unlockSigningKey, type UserRegister 
 import { tempDir, type TempDir } from '@clinic-mesh/testing'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DeviceCluster, DeviceProcess, pollDevice, testPassword } from './helpers/device-process.js'
+import { DeviceCluster, pollDevice, testPassword, type DeviceProcess } from './helpers/device-process.js'
 import { TestDevice } from './helpers/relay-device.js'
 import { RelayProcess } from './helpers/relay-process.js'
 

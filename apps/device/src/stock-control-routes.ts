@@ -12,7 +12,6 @@ import { stockRegister, type Operation, type RegisterConflict } from '@clinic-me
 import { ForbiddenError, logout, signAdjustmentApproval } from '@clinic-mesh/security'
 import type { DeviceLedger } from './device-ledger.js'
 import { UnknownLotError } from './errors.js'
-import { parseConflict } from './flagged-ops.js'
 import { readBody, sendJson } from './http-util.js'
 import type { NodeHost } from './node-host.js'
 import { ready, signer, who } from './route-context.js'
@@ -104,6 +103,31 @@ async function adjust(
   )
 }
 
+/** The parts of a conflict-queue entry (the relay's JSON of a ledger `Conflict`) the register reads. */
+interface QueueEntry {
+  id?: string
+  kind?: string
+  detail?: string
+  critical?: boolean
+  status?: string
+  op?: { id?: string }
+  authority?: { stock?: number }
+  resolution?: {
+    decision?: { action: string; quantity?: number; adjustment?: { delta: number } | null }
+    by?: string
+    approvedBy?: { user?: string } | null
+  } | null
+}
+
+function parseEntry(raw: string): QueueEntry | undefined {
+  try {
+    const c = JSON.parse(raw) as unknown
+    return c !== null && typeof c === 'object' ? c : undefined
+  } catch {
+    return undefined
+  }
+}
+
 /** The relay's conflict queue (when it verifies) by operation id, in the register's terms. */
 async function conflictsByOp(
   ledger: DeviceLedger,
@@ -111,15 +135,7 @@ async function conflictsByOp(
   const { verified, entries } = await ledger.conflictEntries()
   const byOp = new Map<string, RegisterConflict>()
   for (const raw of entries) {
-    const c = parseConflict(raw) as
-      | (ReturnType<typeof parseConflict> & {
-          authority?: { stock?: number }
-          resolution?: {
-            decision?: { adjustment?: { delta: number } | null }
-            approvedBy?: { user?: string } | null
-          } | null
-        })
-      | undefined
+    const c = parseEntry(raw)
     if (!c?.op?.id || typeof c.kind !== 'string') continue
     const d = c.resolution?.decision
     byOp.set(c.op.id, {
