@@ -57,6 +57,15 @@ describe('web: controlled medicines — a count that differs needs a supervisor;
     await page.getByRole('button', { name: 'Record receipt' }).click()
     await page.getByRole('status').getByText(`Received 20 of ${MORPHINE}, lot ${LOT}.`).waitFor()
     const register = page.getByTestId('controlled-register')
+    // settlement waits until the pharmacist's key has reached the relay with the register: slow on a loaded machine
+    await pollDevice(
+      async () =>
+        (
+          await node.api<{ lines: { batch: string; settled: number }[] }>('GET', '/api/stock')
+        ).body.lines.find((l) => l.batch === LOT)?.settled === 20 || undefined,
+      'the receipt settled',
+      90_000,
+    )
     await expect
       .poll(() => register.getByTestId('register-settled').innerText(), { timeout: 30_000 })
       .toBe('20 confirmed')
@@ -79,7 +88,7 @@ describe('web: controlled medicines — a count that differs needs a supervisor;
           await relay.api<{ conflicts: Conflict[] }>('GET', `/api/conflicts?clinic=${clinicId}`)
         ).body.conflicts.find((c) => c.operation.kind === 'count'),
       'the count raised at the relay',
-      20_000,
+      45_000,
     )
     expect(conflict).toMatchObject({
       kind: 'controlled-count-discrepancy',
@@ -91,7 +100,7 @@ describe('web: controlled medicines — a count that differs needs a supervisor;
     // the register on the tablet says the count is held and needs a supervisor; the balance is unchanged
     const countRow = register.locator(`tr[data-op="${conflict.operation.id}"]`)
     await expect
-      .poll(() => countRow.innerText(), { timeout: 20_000 })
+      .poll(() => countRow.innerText(), { timeout: 45_000 })
       .toMatch(/held for review.*needs a supervisor/s)
     expect(await countRow.getByTestId('register-balance').innerText()).toBe('20')
     await screenshot(page, 'pharmacy-controlled-count')
@@ -128,10 +137,10 @@ describe('web: controlled medicines — a count that differs needs a supervisor;
     ).toMatchObject({ outcome: 'resolved' })
 
     // the tablet's register: the count reviewed, two ampoules booked out, balance 18 confirmed
-    await expect.poll(() => countRow.innerText(), { timeout: 20_000 }).toMatch(/reviewed.*accept/s)
+    await expect.poll(() => countRow.innerText(), { timeout: 45_000 }).toMatch(/reviewed.*accept/s)
     expect(await countRow.getByTestId('register-balance').innerText()).toBe('18')
     await expect
-      .poll(() => register.getByTestId('register-settled').innerText(), { timeout: 20_000 })
+      .poll(() => register.getByTestId('register-settled').innerText(), { timeout: 45_000 })
       .toBe('18 confirmed')
     await expect.poll(() => countRow.innerText()).toMatch(/approved by usr_ruth-mwale/)
 
@@ -152,12 +161,12 @@ describe('web: controlled medicines — a count that differs needs a supervisor;
     const adjRow = register.getByRole('row').filter({ hasText: 'Adjustment -1: ampoule dropped' })
     // tentative first (an adjustment moves nothing until the relay settles it), then confirmed at −1
     await expect
-      .poll(() => adjRow.getByTestId('register-balance').innerText(), { timeout: 20_000 })
+      .poll(() => adjRow.getByTestId('register-balance').innerText(), { timeout: 45_000 })
       .toBe('17')
     expect(await adjRow.innerText()).toMatch(/approved by usr_ruth-mwale/)
     expect(await adjRow.innerText()).not.toMatch(/not confirmed/)
     await expect
-      .poll(() => register.getByTestId('register-settled').innerText(), { timeout: 20_000 })
+      .poll(() => register.getByTestId('register-settled').innerText(), { timeout: 45_000 })
       .toBe('17 confirmed')
     await screenshot(page, 'pharmacy-controlled-register')
   })
