@@ -299,6 +299,11 @@ export class DeviceLedger {
     return (await this.unsettled({})).map((op) => ({ op, decided: op.seq <= (marks[op.device] ?? 0) }))
   }
 
+  /** The site (location) this device records stock at. */
+  get site(): LocationId {
+    return this.#site
+  }
+
   /** The device whose log this ledger appends to. */
   get device(): DeviceId {
     return this.#device

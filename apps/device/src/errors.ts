@@ -160,3 +160,10 @@ export class PrescriptionNotActiveError extends ClinicMeshError {
     this.status = status
   }
 }
+
+/** A count or adjustment names a lot this node does not know as a lot of that item: nothing recorded. */
+export class UnknownLotError extends ClinicMeshError {
+  constructor(message: string) {
+    super('UnknownLotError', message)
+  }
+}

@@ -39,6 +39,7 @@ const STATUS: Record<string, number> = {
   PrescriptionVerificationError: 409,
   PrescriptionNotActiveError: 409,
   LotNotPrescribedError: 422,
+  UnknownLotError: 422,
   AppendOnlyError: 409,
   PayloadTooLargeError: 413,
   UnsupportedMediaTypeError: 415,

@@ -13,6 +13,7 @@ import { ClinicTrustState } from './trust-state.js'
 import { verifyEnrolment, verifyRevocation, type Enrolment, type Revocation } from '@clinic-mesh/mesh'
 import type { RelayKey } from './relay-key.js'
 import { roleVerdict } from './role-check.js'
+import { approvalVerdict } from './approval-check.js'
 
 interface RootLike {
   indexShards?: unknown
@@ -364,7 +365,10 @@ export class ClinicWatcher {
       const verdicts = this.#verifier.verdicts(device, all, valid, sigs, this.#keys)
       // a genuine signature says who issued an operation, not that they may: the register's role decides
       const register = verdicts.some((v) => v === null) ? this.register() : undefined
-      return verdicts.map((v, i) => (v === null ? roleVerdict(valid[i]!, register) : v))
+      // ... and a supervisor approval inside an adjustment request counts only when its signature verifies
+      return verdicts.map((v, i) =>
+        v === null ? (roleVerdict(valid[i]!, register) ?? approvalVerdict(valid[i]!, register)) : v,
+      )
     }
     const n = this.settlement.ingestLog(url, device, ops as unknown[], verify)
     if (n > 0) this.#log('ingested', { clinic: this.clinic, device, ops: n })

@@ -277,11 +277,16 @@ export function applyOperation(ctx: LedgerContext, op: Operation): Outcome {
       const seen = { batch: op.batch }
       const bad = lotOf(ctx, op, seen)
       if (bad) return bad
+      // an approval settles the request only when signed by a supervisor other than the requester: the relay
+      // verifies the signature against the register first (an approval that fails is `unauthorized` before this)
       const a = op.approval
-      if (!a || a.role !== 'supervisor' || a.user === op.user) {
-        return conflict('adjustment-approval', 'inventory adjustment needs a supervisor', seen, {
-          stock: book.qty(op.site, op.batch),
-        })
+      if (!a || a.role !== 'supervisor' || a.user === op.user || a.signature === undefined) {
+        const why = !a
+          ? 'inventory adjustment needs a supervisor'
+          : a.signature === undefined
+            ? `the approval by ${a.user} is not signed: it needs a supervisor`
+            : 'inventory adjustment needs a supervisor other than the requester'
+        return conflict('adjustment-approval', why, seen, { stock: book.qty(op.site, op.batch) })
       }
       const qty = book.qty(op.site, op.batch)
       if (qty + op.delta < 0)

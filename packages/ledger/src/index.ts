@@ -1,6 +1,7 @@
 export type { Hlc } from './hlc.js'
 export { HybridClock, compareHlc } from './hlc.js'
 export type {
+  AdjustmentApproval,
   Approval,
   Decision,
   Operation,
@@ -75,3 +76,5 @@ export {
 } from './relay-signed.js'
 export type { EssentialMedicine } from './essential-medicines.js'
 export { ESSENTIAL_MEDICINES, essentialFormularyUpdate, medicineName } from './essential-medicines.js'
+export type { RegisterConflict, RegisterKind, RegisterLine } from './stock-register.js'
+export { REGISTER_KINDS, stockRegister } from './stock-register.js'

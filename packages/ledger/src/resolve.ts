@@ -15,7 +15,8 @@ export type ApprovalNeed = 'none' | 'supervisor' | 'second-supervisor'
 
 /**
  * Which sign-off a decision needs: critical conflicts (controlled drugs, controlled counts) and write-offs worth more
- * than `threshold` (minor units) need a second person with the supervisor role; adjustment requests need a supervisor.
+ * than `threshold` (minor units) need a second person with the supervisor role; an adjustment of the books (an
+ * adjustment request, or a count that differs, accepted) needs a supervisor.
  */
 export function approvalNeeded(
   conflict: Conflict,
@@ -26,10 +27,15 @@ export function approvalNeeded(
   if (decision.action === 'cancel' && conflict.kind === 'adjustment-approval') return 'none'
   if (conflict.critical || writeOffValue > threshold) return 'second-supervisor'
   if (conflict.kind === 'adjustment-approval') return 'supervisor'
+  const books = conflict.op.kind === 'adjustment-request' || conflict.op.kind === 'count'
+  if (decision.action === 'accept' && books) return 'supervisor'
   return 'none'
 }
 
-/** Throws `ResolutionApprovalError` unless the resolution carries the approval its conflict needs. */
+/**
+ * Throws `ResolutionApprovalError` unless the resolution carries the approval its conflict needs. A supervisor who
+ * approves must not be the person who recorded the operation (four eyes: nobody approves their own count or request).
+ */
 export function checkApproval(
   conflict: Conflict,
   res: OperationOf<'resolution'>,
@@ -40,10 +46,15 @@ export function checkApproval(
     throw new ResolutionApprovalError(`role ${res.role} may not resolve conflicts`)
   const need = approvalNeeded(conflict, res.decision, writeOffValue, threshold)
   const a = res.approval
-  if (need === 'supervisor' && res.role !== 'supervisor' && a?.role !== 'supervisor') {
-    throw new ResolutionApprovalError(`${conflict.kind} needs a supervisor`)
+  const requester = conflict.op.user
+  const supervisor = (who: { user: string; role: string } | null): boolean =>
+    who !== null && who.role === 'supervisor' && who.user !== requester
+  if (need === 'supervisor' && !supervisor(res) && !supervisor(a)) {
+    throw new ResolutionApprovalError(
+      `${conflict.kind} needs a supervisor (other than ${requester}, who recorded it)`,
+    )
   }
-  if (need === 'second-supervisor' && (!a || a.role !== 'supervisor' || a.user === res.user)) {
+  if (need === 'second-supervisor' && (!a || !supervisor(a) || a.user === res.user)) {
     throw new ResolutionApprovalError(
       `${conflict.id} is critical: a second approver with the supervisor role is required`,
     )
@@ -180,7 +191,9 @@ function planAccept(
       }
     }
     case 'count': {
-      const delta = op.counted - ctx.book.qty(site, op.batch)
+      // what the count found missing (or over) at the time it was made: later settled movements stay booked
+      const before = conflict.authority.stock ?? ctx.book.qty(site, op.batch)
+      const delta = op.counted - before
       if (delta < 0) writeOffValue += -delta * unitCost(ctx, op.batch)
       return { moves: [...moves, { site, batch: op.batch, delta }], writeOffValue, commit: null }
     }
