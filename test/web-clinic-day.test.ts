@@ -17,6 +17,7 @@ import { countPrints, printToPdf } from './helpers/pdf-text.js'
 
 const AMOX = 'itm_amoxicillin-250-cap'
 const AMOX_NAME = /^Amoxicillin 250 mg capsule/
+const MORPHINE = 'itm_morphine-10-tab' // controlled in the starting formulary
 
 /** Every screen at 1024 px and 390 px: screenshots kept, sideways overflow collected and asserted at the end. */
 const overflowing: string[] = []
@@ -73,7 +74,7 @@ describe('a day at the clinic, through the screens only (demo: relay + three tab
     await dir?.remove()
   })
 
-  it('register, triage, prescribe from the formulary, sign, dispense FEFO; an offline tablet dispenses again; the relay flags it, the reviewer decides, the pharmacist sees it', async () => {
+  it('register, triage, prescribe from the formulary, sign, dispense FEFO, print; an offline tablet dispenses again; the relay flags it, the reviewer decides, the pharmacist sees it; a controlled-drug count that differs needs the supervisor', async () => {
     const { tablets, console: consoleUrl, clinic } = demo.urls
     expect(demo.urls.formulary).toMatch(/essential medicines \(WHO Model List\)/)
 
@@ -82,11 +83,12 @@ describe('a day at the clinic, through the screens only (demo: relay + three tab
     await look(pharmacy, 'sign-in')
     await signOutAndIn(pharmacy, 'pharmacist')
     await pharmacy.getByRole('navigation').getByRole('link', { name: 'Pharmacy' }).click()
-    for (const [lot, expiry, qty, grn] of [
-      ['AMX-LATE', '2031-06-30', '100', 'GRN-1'],
-      ['AMX-SOON', '2030-01-31', '30', 'GRN-2'],
+    for (const [item, lot, expiry, qty, grn] of [
+      [AMOX, 'AMX-LATE', '2031-06-30', '100', 'GRN-1'],
+      [AMOX, 'AMX-SOON', '2030-01-31', '30', 'GRN-2'],
+      [MORPHINE, 'MOR-1', '2031-03-31', '20', 'GRN-3'],
     ] as const) {
-      await pharmacy.getByLabel('Medicine code').fill(AMOX)
+      await pharmacy.getByLabel('Medicine code').fill(item)
       await pharmacy.getByLabel('Lot / batch').fill(lot)
       await pharmacy.getByLabel('Expiry date').fill(expiry)
       await pharmacy.getByLabel('Quantity received').fill(qty)
@@ -94,7 +96,7 @@ describe('a day at the clinic, through the screens only (demo: relay + three tab
       await pharmacy.getByLabel('Supplier').fill('CMST')
       await pharmacy.getByLabel('GRN number').fill(grn)
       await pharmacy.getByRole('button', { name: 'Record receipt' }).click()
-      await pharmacy.getByRole('status').getByText(`Received ${qty} of ${AMOX}, lot ${lot}.`).waitFor()
+      await pharmacy.getByRole('status').getByText(`Received ${qty} of ${item}, lot ${lot}.`).waitFor()
     }
     // the relay settles both receipts: the stock table says so (settled figures, no longer only tentative)
     const soon = pharmacy.getByTestId('stock-table').getByRole('row').filter({ hasText: 'AMX-SOON' })
@@ -230,7 +232,43 @@ describe('a day at the clinic, through the screens only (demo: relay + three tab
     await expect.poll(() => flag.innerText(), { timeout: 60_000 }).toMatch(/Decided by a reviewer: Accept/)
     await look(consult, 'flagged-decided')
 
+    // --- end of day: the controlled-drug count finds 18 of 20 morphine tablets; only a supervisor can accept that
+    await pharmacy.getByRole('navigation').getByRole('link', { name: 'Pharmacy' }).click()
+    const controlled = pharmacy.getByRole('region', { name: 'Controlled medicines' })
+    await controlled.locator('select[name="controlled-item"]').selectOption(MORPHINE)
+    await controlled.getByLabel('Counted, lot MOR-1').fill('18')
+    await controlled.getByRole('button', { name: 'Record count' }).click()
+    await controlled
+      .getByRole('status')
+      .getByText('lot MOR-1: counted 18, the books say 20 — a supervisor must approve the difference', {
+        exact: false,
+      })
+      .waitFor()
+    await look(pharmacy, 'controlled-count')
+    const countCard = review
+      .locator('[data-conflict-id]')
+      .filter({ hasText: 'Controlled-drug count differs' })
+    await countCard.waitFor({ timeout: 60_000 })
+    await look(review, 'console-count')
+    await countCard.getByRole('radio', { name: /^Accept/ }).check()
+    await countCard.getByLabel('Note for the record').fill('two tablets spilled, witnessed')
+    // the reviewer alone cannot accept a controlled-drug count: the supervisor's password is asked for
+    await countCard.getByRole('button', { name: 'Resolve conflict' }).click()
+    await countCard.getByTestId('resolution-error').getByText('Supervisor approval needed.').waitFor()
+    await countCard.getByLabel(/Second approver: supervisor user id/).fill('supervisor')
+    await countCard.getByLabel('Second approver: password').fill('supervisor-demo')
+    await countCard.getByRole('button', { name: 'Resolve conflict' }).click()
+    await countCard.waitFor({ state: 'detached', timeout: 30_000 })
+    // the register on the tablet books the counted figure once the relay settled the decision
+    await expect
+      .poll(() => pharmacy.getByTestId('controlled-register').getByTestId('register-settled').innerText(), {
+        timeout: 60_000,
+      })
+      .toBe('18 confirmed')
+    await look(pharmacy, 'controlled-register')
+
     // --- the pharmacy closes the visit; the clinician's chart shows what was handed out
+    await pharmacy.goto(`${tablets.Pharmacy}/${pharmacyPath ?? ''}`)
     await pharmacy.getByRole('button', { name: 'Pharmacy done — close the visit' }).click()
     await pharmacy.getByText('✓ Done by pharmacist').waitFor()
     expect(overflowing).toEqual([])
