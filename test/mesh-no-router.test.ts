@@ -266,10 +266,11 @@ describe('no router', () => {
     await lab.plug(e2, lan, 'eth0', '10.82.0.2/24')
     await lab.plug(e3, lan, 'eth0', '10.82.0.3/24')
     await lab.dropMulticast(lan) // client isolation on the hotspot: mDNS reaches nobody, ever
+    // device names (and so data dirs under `root`) unique in this file
     const clinic = join(root, 'clinic-e.json')
-    const front = await startIn(e1, 'front', clinic, true)
+    const front = await startIn(e1, 'hub', clinic, true)
     await front.ready()
-    const [ward, desk] = [await startIn(e2, 'ward', clinic), await startIn(e3, 'desk', clinic)]
+    const [ward, desk] = [await startIn(e2, 'exam', clinic), await startIn(e3, 'stores', clinic)]
     // the admin on the front tablet types each new tablet's address ("Connect to a tablet by address")
     for (const [d, ip] of [
       [ward, '10.82.0.2'],
@@ -283,13 +284,13 @@ describe('no router', () => {
     // listens from the other's signed reach record, synced through the front tablet
     const t0 = performance.now()
     const found = await Promise.all([
-      syncedWith(ward, ['desk'], t0, 30_000),
-      syncedWith(desk, ['ward'], t0, 30_000),
+      syncedWith(ward, ['stores'], t0, 30_000),
+      syncedWith(desk, ['exam'], t0, 30_000),
     ])
     figures.push(
       `reach records: two tablets that never met connected ${Math.max(...found.map((f) => f.ms)).toFixed(0)} ms after the admin's dials`,
     )
-    const how = found.map((f) => f.st.peers.find((p) => p.name === 'desk' || p.name === 'ward')?.foundBy)
+    const how = found.map((f) => f.st.peers.find((p) => p.name === 'stores' || p.name === 'exam')?.foundBy)
     expect(how).toContain('address-book')
     // the front tablet (the one holding the clinic admin key) goes home: the other two still share a patient
     for (const d of [ward, desk]) await d.token({ name: 'test-clinician', role: 'clinician' })
