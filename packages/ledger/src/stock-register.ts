@@ -1,17 +1,9 @@
+import { REGISTER_KINDS, type RegisterKind } from '@clinic-mesh/contracts'
 import { compareHlc } from './hlc.js'
 import type { Operation } from './operation.js'
 
-/** The register's kinds: the operations that move (or count) stock of an item. */
-export const REGISTER_KINDS = [
-  'receive',
-  'dispense',
-  'return',
-  'transfer-out',
-  'transfer-in',
-  'count',
-  'adjustment-request',
-] as const
-export type RegisterKind = (typeof REGISTER_KINDS)[number]
+/** The register's kinds (the operations that move or count stock of an item), defined with its reply's schema. */
+export { REGISTER_KINDS, type RegisterKind }
 
 /** What the relay's conflict queue says about one operation (parsed from its signed entry). */
 export interface RegisterConflict {

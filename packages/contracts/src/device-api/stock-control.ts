@@ -38,18 +38,22 @@ export const AdjustmentRequestSchema = v.object({
 })
 export type AdjustmentRequest = v.InferOutput<typeof AdjustmentRequestSchema>
 
+/** The register's kinds: the operations that move (or count) stock of an item. */
+export const REGISTER_KINDS = [
+  'receive',
+  'dispense',
+  'return',
+  'transfer-out',
+  'transfer-in',
+  'count',
+  'adjustment-request',
+] as const
+export type RegisterKind = (typeof REGISTER_KINDS)[number]
+
 /** One line of a controlled-drug register (`GET /api/stock/register?item=`), oldest first. */
 export const RegisterEntrySchema = v.object({
   op: v.string(),
-  kind: oneOf([
-    'receive',
-    'dispense',
-    'return',
-    'transfer-out',
-    'transfer-in',
-    'count',
-    'adjustment-request',
-  ]),
+  kind: oneOf(REGISTER_KINDS),
   at: v.string(),
   device: v.string(),
   user: v.string(),
