@@ -69,6 +69,8 @@ export function pickList(buckets: ChartCollection[], today = new Date()): PickLi
         items.set(itemId, total)
       }
     }
+    // by medicine name, as the shelf is walked (a prescription's lines are a map: their own order is not stable)
+    lines.sort((a, b) => a.drug.localeCompare(b.drug))
     if (lines.length > 0) visits.push({ pid: q.pid, eid: q.eid, name: q.name, lines })
   }
   return { visits, items: [...items.values()].sort((a, b) => a.drug.localeCompare(b.drug)) }
