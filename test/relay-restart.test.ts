@@ -1,6 +1,8 @@
+import * as A from '@automerge/automerge'
 import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { BatchId, ItemId, PatientId, PrescriptionId } from '@clinic-mesh/contracts'
+import { AtomicNodeFSStorageAdapter } from '@clinic-mesh/storage-nodefs'
 import { tempDir, type TempDir } from '@clinic-mesh/testing'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { TestDevice, qty } from './helpers/relay-device.js'
@@ -8,6 +10,16 @@ import { RelayProcess } from './helpers/relay-process.js'
 
 const ITEM = 'paracetamol-500' as ItemId
 const LOT = 'P1' as BatchId
+
+/** A document as the relay's files hold it now (read beside the running relay: its chunk writes are atomic). */
+async function storedDoc(repoDir: string, documentId: string): Promise<A.Doc<unknown>> {
+  const chunks = await new AtomicNodeFSStorageAdapter(repoDir).loadRange([documentId])
+  let doc = A.init<unknown>()
+  for (const c of chunks)
+    if (c.data && (c.key[1] === 'snapshot' || c.key[1] === 'incremental'))
+      doc = A.loadIncremental(doc, c.data)
+  return doc
+}
 
 function dispense(quantity: number, stockSeen: number) {
   return {
@@ -31,6 +43,8 @@ describe('relay restart (checkpoint restore, no op settled twice)', () => {
   let dir: TempDir
   let relay: RelayProcess
   let dev: TestDevice
+  /** One per change of the settled inventory the device received: whether the relay's disk had it then. */
+  let checks: Promise<boolean>[]
 
   beforeEach(async () => {
     dir = await tempDir('relay-restart-')
@@ -38,6 +52,16 @@ describe('relay restart (checkpoint restore, no op settled twice)', () => {
     dev = new TestDevice(relay.syncUrl, 'clinic-r', 'tab-1')
     dev.createClinic()
     expect((await dev.register(relay)).status).toBe(201)
+    const inventory = await dev.inventory()
+    checks = []
+    inventory.on('change', ({ handle }) => {
+      const heads = A.getHeads(handle.doc())
+      checks.push(
+        storedDoc(join(dir.path, 'repo'), handle.documentId).then(
+          (d) => A.getMissingDeps(d, heads).length === 0,
+        ),
+      )
+    })
     dev.append(
       [
         {
@@ -74,6 +98,12 @@ describe('relay restart (checkpoint restore, no op settled twice)', () => {
 
   for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
     it(`restores settled state after ${signal} and settles only new operations`, async () => {
+      // every change of the settled inventory a device received was on the relay's disk already (checked as each
+      // arrived): a relay killed now can take nothing back from a device (a change to a relay-only document is
+      // refused), so it must never have shown more than it stored
+      expect(await Promise.all(checks)).not.toContain(false)
+      expect(checks.length).toBeGreaterThan(0)
+
       // SIGKILL right after the round reached the device: the checkpoint may lag behind; the relay must catch up
       // from the log documents without settling anything twice
       const code = await relay.stop(signal)

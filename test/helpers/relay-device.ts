@@ -167,6 +167,11 @@ export class TestDevice {
     })
   }
 
+  /** The relay's settled inventory document, once its URL is in the directory. */
+  inventory(timeoutMs = 10_000): Promise<DocHandle<SettledInventoryDoc>> {
+    return this.#relayDoc<SettledInventoryDoc>('inventory', timeoutMs)
+  }
+
   async #relayDoc<T>(which: 'inventory' | 'conflicts', timeoutMs: number): Promise<DocHandle<T>> {
     const url = await eventually(() => this.directory.doc().settlement[which], {
       timeoutMs,

@@ -54,8 +54,10 @@ export class RelayProcess {
     this.operatorToken = token
   }
 
-  /** Spawn and wait for the `{"event":"listening"}` line (deadline 20 s). */
-  /** `args`: more command-line options (e.g. `--trust`). */
+  /**
+   * Spawn and wait for the `{"event":"listening"}` line (deadline 60 s: it only bounds a wait; a loaded 2-core box
+   * has taken over 20 s). `args`: more command-line options (e.g. `--trust`).
+   */
   static async start(dataDir: string, port = 0, args: string[] = []): Promise<RelayProcess> {
     const op = operatorToken()
     const child = spawn(process.execPath, [MAIN, '--data', dataDir, '--port', String(port), ...args], {
@@ -67,7 +69,7 @@ export class RelayProcess {
     const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
     const lines = createInterface({ input: child.stdout })
     const listening = await new Promise<{ port: number }>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`relay did not start: ${stderr.join('\n')}`)), 20_000)
+      const timer = setTimeout(() => reject(new Error(`relay did not start: ${stderr.join('\n')}`)), 60_000)
       lines.once('line', (l) => {
         clearTimeout(timer)
         try {

@@ -1,7 +1,8 @@
 import type { StorageAdapterInterface } from '@automerge/automerge-repo'
-import { NodeFSStorageAdapter } from '@automerge/automerge-repo-storage-nodefs'
+import { AtomicNodeFSStorageAdapter } from '@clinic-mesh/storage-nodefs'
 import { join } from 'node:path'
 import { FileRegistryBackend } from './clinic-registry.js'
+import { FencedStorage, isDocChunk } from './fenced-storage.js'
 import { loadRelayKey, type RelayKey } from './relay-key.js'
 import type { ClinicOwnership, Fence, RelayState } from './relay-state.js'
 import { FileSettlementStore, type SettlementStore } from './settlement-store.js'
@@ -25,27 +26,33 @@ export class SoleOwnership implements ClinicOwnership {
 }
 
 /**
- * The embedded default (`relay --data DIR`): DIR/repo (documents), DIR/settlement (checkpoints), DIR/clinics.json,
- * DIR/relay-key.json. No database; one relay process per DIR.
+ * The embedded default (`relay --data DIR`): DIR/repo (documents, atomic chunk writes), DIR/settlement
+ * (checkpoints), DIR/clinics.json, DIR/relay-key.json. No database; one relay process per DIR. The settled inventory
+ * and conflict queue are fenced as over PostgreSQL: written with each checkpoint, shown to devices only once on disk.
  */
 export class FileRelayState implements RelayState {
   readonly kind = 'files'
-  readonly storage: StorageAdapterInterface
+  readonly storage: FencedStorage
   readonly registry: FileRegistryBackend
   readonly checkpoints: SettlementStore
   readonly ownership = new SoleOwnership()
-  readonly fencedDocuments = false
+  readonly fencedDocuments = true
   readonly saveDebounceMs = 100 // automerge-repo's default
   readonly #dir: string
+  readonly #fenced = new Set<string>()
 
+  /** `checkpoints`: another store (it then also writes the published documents it is handed). */
   constructor(dir: string, checkpoints?: SettlementStore) {
     this.#dir = dir
-    this.storage = new NodeFSStorageAdapter(join(dir, 'repo'))
+    const documents: StorageAdapterInterface = new AtomicNodeFSStorageAdapter(join(dir, 'repo'))
+    this.storage = new FencedStorage(documents, this.#fenced)
     this.registry = new FileRegistryBackend(join(dir, 'clinics.json'))
-    this.checkpoints = checkpoints ?? new FileSettlementStore(join(dir, 'settlement'))
+    this.checkpoints = checkpoints ?? new FileSettlementStore(join(dir, 'settlement'), documents)
   }
 
-  markFenced(): void {}
+  markFenced(documentId: string): void {
+    this.#fenced.add(documentId)
+  }
 
   async loadChunks(documentId: string): Promise<Uint8Array[]> {
     const chunks = await this.storage.loadRange([documentId])
@@ -63,9 +70,4 @@ export class FileRelayState implements RelayState {
   close(): Promise<void> {
     return Promise.resolve()
   }
-}
-
-/** automerge-repo's chunk keys: `[documentId, 'snapshot' | 'incremental', hash]` (others are sync state). */
-export function isDocChunk(key: readonly string[]): boolean {
-  return key[1] === 'snapshot' || key[1] === 'incremental'
 }

@@ -1,5 +1,6 @@
 import type pg from 'pg'
 import { LeaseLostError } from './errors.js'
+import { FENCED_CHUNK } from './fenced-storage.js'
 import { CHUNK_TABLE, RELAY_CHANNEL, inTransaction } from './pg-schema.js'
 import type { Fence } from './relay-state.js'
 import {
@@ -9,9 +10,6 @@ import {
   type PublishedDoc,
   type SettlementStore,
 } from './settlement-store.js'
-
-/** The one stored chunk of a document the relay publishes under its lease: overwritten by every fenced write. */
-export const FENCED_CHUNK = 'relay-fenced'
 
 /**
  * Checkpoints in table relay_checkpoints. A save is one transaction that first locks the clinic's lease row and checks

@@ -6,7 +6,7 @@ import { access } from 'node:fs/promises'
 import { join } from 'node:path'
 import { hostname } from 'node:os'
 import pg from 'pg'
-import { isDocChunk } from './file-relay-state.js'
+import { FencedStorage, isDocChunk } from './fenced-storage.js'
 import { RelayStateError } from './errors.js'
 import { LeaseOwnership } from './lease-ownership.js'
 import { PostgresSettlementStore } from './pg-checkpoints.js'
@@ -61,7 +61,7 @@ export class PostgresRelayState implements RelayState {
     this.#chunks = chunks
     this.#init = init
     this.source = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`
-    this.storage = new SharedStorage(chunks, pool, this.source, this.#fenced)
+    this.storage = new SharedStorage(new FencedStorage(chunks, this.#fenced), pool, this.source)
     this.registry = new PostgresRegistryBackend(pool, this.source)
     this.ownership = new LeaseOwnership(leasePool, {
       owner: this.source,

@@ -1,7 +1,9 @@
 import { mkdir, readFile, rename, writeFile, open } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ChainHead } from '@clinic-mesh/ledger'
+import type { StorageAdapterInterface } from '@automerge/automerge-repo'
 import { CheckpointError } from './errors.js'
+import { FENCED_CHUNK } from './fenced-storage.js'
 
 /** An operation refused at the relay's boundary (validateBatch, wrong device): recorded, never dropped silently. */
 export interface RejectedOp {
@@ -112,12 +114,19 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
   }
 }
 
-/** DIR/<clinic>.bin, written to a temp file, fsynced, then renamed over the old one. */
+/**
+ * DIR/<clinic>.bin, written to a temp file, fsynced, then renamed over the old one. Then the published documents, each
+ * as one full-state chunk (`FENCED_CHUNK`) through `documents` (the relay's repo storage, atomic writes); they reach
+ * devices only after both. A crash between the two leaves the documents behind the checkpoint, and the next start
+ * publishes from the checkpoint before any device sees them.
+ */
 export class FileSettlementStore implements SettlementStore {
   readonly #dir: string
+  readonly #documents: StorageAdapterInterface | null
   #seq = 0
-  constructor(dir: string) {
+  constructor(dir: string, documents: StorageAdapterInterface | null = null) {
     this.#dir = dir
+    this.#documents = documents
   }
 
   async load(clinic: string): Promise<Checkpoint | null> {
@@ -131,7 +140,11 @@ export class FileSettlementStore implements SettlementStore {
     return decodeCheckpoint(bytes)
   }
 
-  async save(clinic: string, checkpoint: Checkpoint): Promise<void> {
+  async save(clinic: string, checkpoint: Checkpoint, published: readonly PublishedDoc[] = []): Promise<void> {
+    if (published.length > 0 && !this.#documents)
+      throw new CheckpointError(
+        `clinic ${clinic}: this checkpoint store has no document storage to publish to`,
+      )
     await mkdir(this.#dir, { recursive: true })
     const final = join(this.#dir, `${clinic}.bin`)
     const tmp = `${final}.${process.pid}.${++this.#seq}.tmp`
@@ -143,6 +156,8 @@ export class FileSettlementStore implements SettlementStore {
       await fh.close()
     }
     await rename(tmp, final)
+    for (const doc of published)
+      await this.#documents?.save([doc.documentId, 'snapshot', FENCED_CHUNK], doc.bytes)
   }
 }
 
