@@ -91,7 +91,7 @@ describe('relay restart (checkpoint restore, no op settled twice)', () => {
     await dev.settled((d, s) => qty(s, LOT) === 90 && d.decidedOps === 3)
   })
   afterEach(async () => {
-    await dev.close()
+    await dev?.close()
     await relay.stop('SIGKILL')
     await dir.remove()
   })
