@@ -1,5 +1,6 @@
 import type { DocHandle, DocumentId, Repo } from '@automerge/automerge-repo'
 import type { BucketDoc } from './bucket-doc.js'
+import { detachSaveBeforeUnload } from './pinned/index.js'
 
 /** Longer than automerge-repo's sync throttle (DocSynchronizer `syncDebounceRate`, 100 ms): see `release`. */
 const SYNC_QUIET_MS = 150
@@ -83,10 +84,7 @@ export class BucketReleases {
     if (!this.#released.has(i)) return
     this.#savedCounts.set(i, Object.keys(h.doc().charts).length)
     forget()
-    // automerge-repo 2.5 unloads a handle by swapping in an empty document, which its handle reports as new heads;
-    // the repo's save listener would then save that empty document over the stored one (a compaction deletes the
-    // bucket's chunks: join-release.test.ts loses buckets without this). Nothing else listens to heads-changed.
-    h.removeAllListeners('heads-changed')
+    detachSaveBeforeUnload(h)
     this.#lastChange.delete(h.documentId)
     const done = this.#repo.removeFromCache(h.documentId).finally(() => this.#releasing.delete(i))
     this.#releasing.set(i, done)

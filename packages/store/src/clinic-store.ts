@@ -23,12 +23,11 @@ import type { PatientIndex, SearchOptions } from './patient-index.js'
 import { HeldBuckets } from './held-buckets.js'
 import { pullOrder, type PullOptions } from './chart-pull.js'
 import type { BucketDoc } from './bucket-doc.js'
-import { installFastLoad } from './fast-load.js'
 import { IndexCache, type CachedShard } from './index-cache.js'
 import { IndexShards, type Derived } from './index-shards.js'
-import { releaseLatestPatches } from './release-patches.js'
+import { releaseLatestPatches } from './pinned/release-patches.js'
 import type { PatientSummary } from './summary-codec.js'
-import { reuseSyncPatches } from './sync-patches.js'
+import { installAutomergeHooks } from './pinned/index.js'
 
 /** A chart bucket: any document with a `charts` map keyed by patient id (records' ChartCollection). */
 
@@ -49,7 +48,7 @@ export interface ClinicStoreInit<B extends BucketDoc> {
   writeSummaries?: boolean
   /** Packs the open visits of one chart (records' `openVisitsOf` + `encodeOpenVisits`); undefined if none. */
   openVisits?: (bucket: Doc<B>, patientId: string) => string | undefined
-  /** Load documents from storage as `A.load` does (default true; see fast-load.ts). The bench turns it off. */
+  /** Load documents from storage as `A.load` does (default true; see pinned/fast-load.ts). The bench turns it off. */
   fastLoad?: boolean
 }
 
@@ -128,8 +127,7 @@ export class ClinicStore<B extends BucketDoc> {
   }
 
   static create<B extends BucketDoc>(repo: Repo, init: CreateClinicInit<B>): ClinicStore<B> {
-    reuseSyncPatches()
-    if (init.fastLoad !== false && repo.storageSubsystem) installFastLoad(repo)
+    installAutomergeHooks(repo, init.fastLoad === undefined ? {} : { fastLoad: init.fastLoad })
     const shards: DocHandle<IndexShardDoc>[] = []
     for (let i = 0; i < (init.indexShards ?? DEFAULT_INDEX_SHARDS); i++) {
       shards.push(repo.create<IndexShardDoc>({ layout: 'index/1', summaries: {}, visits: {} }))
@@ -158,8 +156,7 @@ export class ClinicStore<B extends BucketDoc> {
     rootUrl: AutomergeUrl,
     init: ClinicStoreInit<B> & { signal?: AbortSignal; indexCache?: boolean },
   ): Promise<ClinicStore<B>> {
-    reuseSyncPatches()
-    if (init.fastLoad !== false && repo.storageSubsystem) installFastLoad(repo)
+    installAutomergeHooks(repo, init.fastLoad === undefined ? {} : { fastLoad: init.fastLoad })
     const opts = init.signal ? { signal: init.signal } : {}
     const root = await findDoc<ClinicRootDoc>(repo, rootUrl, opts)
     const doc = root.doc()

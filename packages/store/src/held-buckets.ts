@@ -10,7 +10,7 @@ import type { BucketDoc } from './bucket-doc.js'
 import { BucketReleases } from './bucket-release.js'
 import { LayoutError } from './errors.js'
 import { findDoc } from './find.js'
-import { releaseAllPatches } from './release-patches.js'
+import { releaseAllPatches } from './pinned/release-patches.js'
 
 /**
  * The chart buckets a store holds in memory: opened for use, pulled by `loadAllCharts`, or adopted when the repo

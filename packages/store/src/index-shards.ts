@@ -3,7 +3,7 @@ import type { Doc } from '@automerge/automerge'
 import type { CachedShard } from './index-cache.js'
 import { shardOf, type IndexShardDoc } from './layout.js'
 import { PatientIndex } from './patient-index.js'
-import { releaseAllPatches, releaseLatestPatches } from './release-patches.js'
+import { releaseAllPatches, releaseLatestPatches } from './pinned/release-patches.js'
 import { decodeSummary, encodeSummary, type PatientSummary } from './summary-codec.js'
 
 /** What the index shards hold of one chart: its summary, and its open visits packed (none: undefined). */

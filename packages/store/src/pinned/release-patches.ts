@@ -9,9 +9,12 @@
  * (DocHandle computes its `change` event's patches before emitting it), and nothing reads an older state's
  * patches again; `A.diff` without them recomputes the same result. This drops them.
  *
- * Relies on Automerge internals (the `_am_meta` symbol and the `mostRecentPatch` field, automerge 3.x); if they
- * change, this does nothing (the store still works, it just holds more memory; the store test then fails).
+ * Relies on Automerge internals (the `_am_meta` symbol and the `mostRecentPatch` field), pinned with the other hooks
+ * (`index.ts`); if they change, this does nothing (the store still works, it just holds more memory) and
+ * `pinned-hooks.test.ts` fails.
  */
+import * as A from '@automerge/automerge'
+
 const STATE = Symbol.for('_am_meta')
 
 interface AmState {
@@ -29,6 +32,14 @@ function dropFrom(o: unknown): number {
   if (!s || s.mostRecentPatch === undefined) return 0
   delete s.mostRecentPatch
   return 1
+}
+
+/** The internals this relies on, as found (see `pinned-hooks.test.ts`). */
+export function releasePatchesInternals(): Record<string, boolean> {
+  const doc = A.change(A.init<{ x?: number }>(), (d) => {
+    d.x = 1
+  })
+  return { 'a change keeps its patches on the document state': stateOf(doc)?.mostRecentPatch !== undefined }
 }
 
 /** After a change: frees the patches of the change that produced `doc`. O(1). Returns how many were freed. */

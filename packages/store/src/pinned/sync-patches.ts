@@ -14,8 +14,8 @@ import * as A from '@automerge/automerge'
  * This wraps two methods of Automerge's WebAssembly document class: `receiveSyncMessage` notes the heads before the
  * message, and `applyAndReturnPatches` (called right after, by `progressDocument`) hands them to the old document's
  * state where `progressDocument` reads them. The patches are the same either way (the ones that updated the JS
- * document, from exactly those heads); only the recomputation goes. Relies on automerge 3.x internals: if the
- * methods or the `_am_meta` state are missing, it does nothing (the store test of this fails then).
+ * document, from exactly those heads); only the recomputation goes. Relies on automerge internals, pinned with the
+ * other hooks (`index.ts`): if the methods are missing it does nothing, and `pinned-hooks.test.ts` fails.
  */
 const STATE = Symbol.for('_am_meta')
 const INSTALLED = Symbol.for('clinic-mesh/sync-patches')
@@ -32,13 +32,26 @@ interface Proto extends Backend {
   [INSTALLED]?: boolean
 }
 
+/** The internals this relies on, as found: every entry must be true for the hook to install (see the test). */
+export function syncPatchesInternals(): Record<string, boolean> {
+  const proto = Object.getPrototypeOf(A.getBackend(A.init())) as Partial<Proto>
+  return {
+    'backend.receiveSyncMessage': typeof proto.receiveSyncMessage === 'function',
+    'backend.applyAndReturnPatches': typeof proto.applyAndReturnPatches === 'function',
+    'backend.getHeads': typeof proto.getHeads === 'function',
+    'A.receiveSyncMessage goes through progressDocument': /progressDocument\(/.test(
+      String(A.receiveSyncMessage),
+    ),
+    'A.diff consults mostRecentPatch': /mostRecentPatch/.test(String(A.diff)),
+  }
+}
+
 export function reuseSyncPatches(): boolean {
   const proto = Object.getPrototypeOf(A.getBackend(A.init())) as Proto
   if (proto[INSTALLED]) return true
+  if (!Object.values(syncPatchesInternals()).every(Boolean)) return false
   const receive = proto.receiveSyncMessage
   const apply = proto.applyAndReturnPatches
-  if (typeof receive !== 'function' || typeof apply !== 'function' || typeof proto.getHeads !== 'function')
-    return false
   proto.receiveSyncMessage = function (this: Backend, ...args: unknown[]) {
     this[BEFORE] = this.getHeads()
     try {

@@ -19,10 +19,10 @@ import type { Repo } from '@automerge/automerge-repo'
  *   from the cache `A.diff` already consults (`mostRecentPatch`), once; later diffs are computed as always.
  * Heads, saved-heads bookkeeping and storage are automerge-repo's own: only how the JS object is built differs.
  *
- * Pinned to the versions below; `fast-load.test.ts` checks the internals this relies on and fails when an upgrade
- * changes them. If they are missing at run time, `installFastLoad` returns false and loads stay as they were.
+ * Pinned with the other hooks (`index.ts`, `AUTOMERGE_PINNED`); `pinned-hooks.test.ts` checks the internals this
+ * relies on and fails when an upgrade changes them. If they are missing at run time, `installFastLoad` returns false
+ * and loads stay as they were.
  */
-export const FAST_LOAD_PINNED = { automerge: '3.5.0', 'automerge-repo': '2.5.6' } as const
 
 const STATE = Symbol.for('_am_meta')
 const INSTALLED = Symbol.for('clinic-mesh/fast-load')

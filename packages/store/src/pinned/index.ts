@@ -1,0 +1,41 @@
+import type { Repo } from '@automerge/automerge-repo'
+import { fastLoadInternals, installFastLoad } from './fast-load.js'
+import { releasePatchesInternals } from './release-patches.js'
+import { reuseSyncPatches, syncPatchesInternals } from './sync-patches.js'
+import { unloadGuardInternals } from './unload-guard.js'
+
+/**
+ * The one place this project reaches into Automerge's and automerge-repo's internals, each for a figure measured
+ * without it (issue 17):
+ * - `fast-load.ts`: documents from storage built as `A.load` does, not through patches (cold start: every bucket of
+ *   10,000 charts in 5.0 s instead of 26.4 s, bench P11);
+ * - `sync-patches.ts`: a DocHandle reuses the patches of an applied sync message instead of diffing again (a joining
+ *   repo allocated 42 % less, ~1 GB less for 4,000 charts; automerge 3.5.0 still records no `before` heads there);
+ * - `release-patches.ts`: the patches Automerge keeps beside a document once automerge-repo used them (about half
+ *   of a bucket's JS heap);
+ * - `unload-guard.ts`: a bucket released to storage is not saved empty over itself (join-release.test.ts).
+ * Pinned to these versions: `pinned-hooks.test.ts` fails when an upgrade changes them (re-measure, then re-pin or
+ * drop the hook). If an internal is missing at run time, its hook does not install and behaviour stays stock.
+ */
+export const AUTOMERGE_PINNED = { automerge: '3.5.0', 'automerge-repo': '2.5.6' } as const
+
+/** Every internal the hooks rely on, as found: all must be true (the test checks it). */
+export function automergeHookInternals(repo: Repo): Record<string, boolean> {
+  const prefixed = (prefix: string, r: Record<string, boolean>): Record<string, boolean> =>
+    Object.fromEntries(Object.entries(r).map(([k, v]) => [`${prefix}: ${k}`, v]))
+  return {
+    ...prefixed('fast load', fastLoadInternals(repo)),
+    ...prefixed('sync patches', syncPatchesInternals()),
+    ...prefixed('release patches', releasePatchesInternals()),
+    ...prefixed('unload guard', unloadGuardInternals()),
+  }
+}
+
+/** Installs the hooks for `repo` (idempotent; `fastLoad: false` leaves loads stock, as a baseline). */
+export function installAutomergeHooks(repo: Repo, opts: { fastLoad?: boolean } = {}): void {
+  reuseSyncPatches()
+  if (opts.fastLoad !== false && repo.storageSubsystem) installFastLoad(repo)
+}
+
+export { fastLoadCount } from './fast-load.js'
+export { detachSaveBeforeUnload } from './unload-guard.js'
