@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { Repo } from '@automerge/automerge-repo'
-import type { PeerId } from '@automerge/automerge-repo'
-import { MessageChannelNetworkAdapter } from '@automerge/automerge-repo-network-messagechannel'
+import type { Repo } from '@automerge/automerge-repo'
 import { ClinicStore } from '@clinic-mesh/store'
 import { summarizeNamed } from './named-chart.js'
+import { twoRepos } from './two-repos.js'
 
 interface MiniChart {
   given: string
@@ -19,10 +18,8 @@ const init = {
 }
 
 function pair(): [Repo, Repo] {
-  const { port1, port2 } = new MessageChannel()
-  const a = new Repo({ network: [new MessageChannelNetworkAdapter(port1)], peerId: 'a' as PeerId })
-  const b = new Repo({ network: [new MessageChannelNetworkAdapter(port2)], peerId: 'b' as PeerId })
-  return [a, b]
+  const link = twoRepos()
+  return [link.a(), link.b()]
 }
 
 async function until(
