@@ -5,6 +5,7 @@ import type { PeerId } from '@automerge/automerge-repo'
 import { ClinicStore, findDoc } from '@clinic-mesh/store'
 import { summarizeNamed } from './named-chart.js'
 import { twoRepos } from './two-repos.js'
+import { newClinic } from './new-clinic.js'
 
 interface MiniChart {
   given: string
@@ -21,13 +22,7 @@ const init = {
 const STATE = Symbol.for('_am_meta')
 
 function create(repo: Repo, buckets = 4, shards = 2): ClinicStore<MiniBucket> {
-  return ClinicStore.create<MiniBucket>(repo, {
-    clinic: 'c1',
-    emptyBucket: () => ({ charts: {} }),
-    indexShards: shards,
-    chartBuckets: buckets,
-    ...init,
-  })
+  return newClinic<MiniBucket>(repo, { indexShards: shards, chartBuckets: buckets, ...init })
 }
 
 function register(id: string, family = 'Phiri'): { patientId: string; fn: (d: MiniBucket) => void } {

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { ClinicStore, reuseSyncPatches } from '@clinic-mesh/store'
 import { summarizeNamed } from './named-chart.js'
 import { twoRepos } from './two-repos.js'
+import { newClinic } from './new-clinic.js'
 
 interface MiniChart {
   given: string
@@ -39,13 +40,7 @@ describe('a joining device that keeps charts on disk, not in memory (loadAllChar
     const dir = await mkdtemp(join(tmpdir(), 'store-release-'))
     const link = twoRepos()
     const ra = link.a()
-    const a = ClinicStore.create<MiniBucket>(ra, {
-      clinic: 'c1',
-      emptyBucket: () => ({ charts: {} }),
-      indexShards: 2,
-      chartBuckets: 8,
-      ...init,
-    })
+    const a = newClinic<MiniBucket>(ra, { indexShards: 2, chartBuckets: 8, ...init })
     ra.sharePolicy = a.sharePolicy
     await a.changeMany(Array.from({ length: 120 }, (_, i) => register(`pt${i}`)))
     const rb = link.b({ storage: new NodeFSStorageAdapter(dir) })
@@ -77,13 +72,7 @@ describe('a joining device that keeps charts on disk, not in memory (loadAllChar
   it('without storage, release is ignored (nowhere to keep the charts)', async () => {
     const link = twoRepos()
     const ra = link.a()
-    const a = ClinicStore.create<MiniBucket>(ra, {
-      clinic: 'c1',
-      emptyBucket: () => ({ charts: {} }),
-      indexShards: 2,
-      chartBuckets: 4,
-      ...init,
-    })
+    const a = newClinic<MiniBucket>(ra, { indexShards: 2, chartBuckets: 4, ...init })
     ra.sharePolicy = a.sharePolicy
     await a.changeMany(Array.from({ length: 20 }, (_, i) => register(`pt${i}`)))
     const rb = link.b()

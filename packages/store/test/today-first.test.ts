@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { ChartPull, ClinicStore, pullOrder } from '@clinic-mesh/store'
 import { summarizeNamed } from './named-chart.js'
 import { twoRepos } from './two-repos.js'
+import { newClinic } from './new-clinic.js'
 
 interface MiniBucket {
   charts: { [id: string]: { given: string; family: string } }
@@ -21,13 +22,7 @@ describe('today first: a joining tablet pulls the buckets of the open visits bef
     const dir = await mkdtemp(join(tmpdir(), 'store-today-'))
     const link = twoRepos()
     const ra = link.a()
-    const a = ClinicStore.create<MiniBucket>(ra, {
-      clinic: 'c1',
-      emptyBucket: () => ({ charts: {} }),
-      indexShards: 2,
-      chartBuckets: 8,
-      summarize: summarizeNamed,
-    })
+    const a = newClinic<MiniBucket>(ra, { indexShards: 2, chartBuckets: 8, summarize: summarizeNamed })
     ra.sharePolicy = a.sharePolicy
     await a.changeMany(
       Array.from({ length: 80 }, (_, i) => ({
