@@ -1,20 +1,14 @@
 import { readFile } from 'node:fs/promises'
 import type { AutomergeUrl } from '@automerge/automerge-repo'
 import { ImmutableString } from '@automerge/automerge'
-import {
-  createPrescription,
-  prescriptionHash,
-  type ChartCollection,
-  type Prescription,
-  type RxItemInput,
-} from '@clinic-mesh/records'
+import { createPrescription, type ChartCollection, type RxItemInput } from '@clinic-mesh/records'
 import type { FlaggedOperation, FlagsReply } from '@clinic-mesh/contracts'
 import { shardOf } from '@clinic-mesh/store'
-import { tempDir, type TempDir } from '@clinic-mesh/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DeviceCluster, pollDevice, testPassword, type DeviceProcess } from './helpers/device-process.js'
+import { pollDevice, testPassword, type DeviceProcess } from './helpers/device-process.js'
 import { TestDevice } from './helpers/relay-device.js'
-import { RelayProcess } from './helpers/relay-process.js'
+import type { RelayProcess } from './helpers/relay-process.js'
+import { AMOX, AMOX_STOCK, PEOPLE, RxClinic } from './helpers/rx-clinic.js'
 import { SyncClient } from './helpers/sync-client.js'
 
 /**
@@ -24,29 +18,11 @@ import { SyncClient } from './helpers/sync-client.js'
  * past a line's quantity becomes an `over-dispensed` conflict at the relay.
  */
 
-const clerk = { name: 'Front Desk', role: 'registration' }
-const clinician = { name: 'Dr Mwale', role: 'clinician' }
-const pharmacist = { name: 'Pharm Banda', role: 'pharmacist' }
-const admin = { name: 'admin', role: 'admin' }
+const { clinician, pharmacist } = PEOPLE
 const actor = (user: string) => ({ user: user as never, device: 'dev_tablet' as never })
 
-const AMOX: RxItemInput = {
-  itemId: 'itm_amox',
-  drug: 'Amoxicillin 250 mg capsule',
-  dose: '500 mg',
-  route: 'oral',
-  frequency: '3 times a day',
-  duration: '5 days',
-  quantity: 15,
-}
 const PARA: RxItemInput = { ...AMOX, itemId: 'itm_para', drug: 'Paracetamol 500 mg tablet', quantity: 10 }
 
-interface ChartReply {
-  chart: {
-    prescriptions: Record<string, Prescription>
-    encounters: Record<string, { pharmacy: { dispensed: Record<string, Record<string, unknown>> } }>
-  }
-}
 interface Balance {
   lines: { line: string; itemId: string; prescribed: number; dispensed: number; remaining: number }[]
 }
@@ -60,9 +36,8 @@ interface Refusal {
 }
 
 describe('dispensing against a coded, signed prescription (device node + relay processes)', () => {
-  let dir: TempDir
+  let env: RxClinic
   let relay: RelayProcess
-  let cluster: DeviceCluster
   let node: DeviceProcess
   let clinicId = ''
   let directoryUrl = ''
@@ -71,8 +46,7 @@ describe('dispensing against a coded, signed prescription (device node + relay p
   let intruder: TestDevice | undefined
   const clients: SyncClient[] = []
 
-  const chart = async (): Promise<ChartReply['chart']> =>
-    (await node.api<ChartReply>('GET', `/api/patients/${pid}`, undefined, { as: clinician })).body.chart
+  const chart = () => env.chart()
   const balance = async (rxId: string): Promise<Balance['lines']> =>
     (
       await node.api<Balance>('GET', `/api/patients/${pid}/prescriptions/${rxId}/dispensed`, undefined, {
@@ -95,90 +69,19 @@ describe('dispensing against a coded, signed prescription (device node + relay p
       { as: pharmacist },
     )
 
-  /** A prescription written on a clinician's tablet over /sync, then signed by the node: its id, hash and lines. */
-  async function signedPrescription(
-    items: RxItemInput[],
-  ): Promise<{ rxId: string; hash: string; lines: Record<string, string> }> {
-    const tab = await SyncClient.open(node, clinician, `web-rx-${items.length}-${Date.now()}`)
-    clients.push(tab)
-    const rxId = await tab.change(
-      pid,
-      (c) => createPrescription(c, { encounterId: eid as never, items }, actor('usr_dr-mwale')).id,
-    )
-    const hash = prescriptionHash((await tab.chart(pid))!.prescriptions[rxId]!)
-    await pollDevice(async () => {
-      const rx = (await chart()).prescriptions[rxId]
-      return rx && prescriptionHash(rx) === hash
-    }, 'the draft on the node')
-    const signed = await node.api<{ hash: string }>(
-      'POST',
-      `/api/patients/${pid}/prescriptions/${rxId}/sign`,
-      { expectedHash: hash },
-      { as: clinician },
-    )
-    expect(signed.status).toBe(200)
-    const rx = (await chart()).prescriptions[rxId]!
-    const lines = Object.fromEntries(Object.entries(rx.items).map(([line, it]) => [String(it.itemId), line]))
-    return { rxId, hash: signed.body.hash, lines }
-  }
-
   beforeAll(async () => {
-    dir = await tempDir('dispense-rx-')
-    relay = await RelayProcess.start(dir.path)
-    cluster = await DeviceCluster.start(['pharmacy'], { relay: relay.syncUrl.replace(/\/sync$/, '') })
-    node = cluster.devices[0]!
-    await node.ready(60_000)
-    const status = await node.api<{
-      clinic: { id: string; directoryUrl: string }
-      relay: { connected: boolean }
-    }>('GET', '/api/status')
-    clinicId = status.body.clinic.id
-    directoryUrl = status.body.clinic.directoryUrl
-    for (const [item, name, price] of [
-      ['itm_amox', 'Amoxicillin 250 mg capsule', 3],
-      ['itm_para', 'Paracetamol 500 mg tablet', 1],
-    ] as const) {
-      const f = await node.api(
-        'POST',
-        '/api/stock/formulary',
-        { id: `f-${item}`, item, name, price },
-        { as: admin },
-      )
-      expect(f.status).toBe(201)
-    }
-    for (const [item, batch] of [
-      ['itm_amox', 'AMX-1'],
-      ['itm_para', 'PAR-1'],
-    ] as const) {
-      const grn = { id: `grn-${batch}`, item, batch, expiry: '2031-01-31', quantity: 100, unitCost: 1 }
-      const r = await node.api('POST', '/api/stock/receipts', { ...grn, supplier: 'CMST', grn: `G-${batch}` })
-      expect(r.status).toBe(201)
-    }
-    await pollDevice(
-      async () => {
-        const s = await node.api<{ lines: { settled: number }[] }>('GET', '/api/stock')
-        return s.body.lines.filter((l) => l.settled === 100).length === 2
-      },
-      'formulary and receipts settled by the relay',
-      60_000,
-    )
-    const reg = await node.api<{ id: string; encounterId: string }>(
-      'POST',
-      '/api/patients',
-      { given: 'Chikondi', family: 'Phiri', birthDate: '1988-05-02', sex: 'female', reason: 'cough' },
-      { as: clerk },
-    )
-    expect(reg.status).toBe(201)
-    pid = reg.body.id
-    eid = reg.body.encounterId
+    env = await RxClinic.start({
+      stock: [AMOX_STOCK, { item: 'itm_para', name: 'Paracetamol 500 mg tablet', price: 1, batch: 'PAR-1' }],
+    })
+    ;({ relay, node, clinicId, directoryUrl } = env)
+    pid = env.patient.id
+    eid = env.patient.encounterId
   }, 180_000)
 
   afterAll(async () => {
     for (const c of clients) await c.close().catch(() => undefined)
     await intruder?.close().catch(() => undefined)
-    await cluster?.stop()
-    await relay?.stop('SIGKILL')
-    await dir?.remove()
+    await env?.stop()
   })
 
   it('the sync gate refuses a browser change that leaves an uncoded prescription line; a coded line lands', async () => {
@@ -216,7 +119,7 @@ describe('dispensing against a coded, signed prescription (device node + relay p
   })
 
   it('a lot of another medicine, or another item, for a prescription line is refused at the node by name', async () => {
-    const { rxId, hash, lines } = await signedPrescription([AMOX])
+    const { rxId, hash, lines } = await env.signRx([AMOX])
     const line = lines.itm_amox!
     const otherLot = await dispense(rxId, hash, {
       item: 'itm_amox',
@@ -241,7 +144,7 @@ describe('dispensing against a coded, signed prescription (device node + relay p
   })
 
   it('remaining per line counts every dispense; past the prescribed quantity the relay raises over-dispensed; the chart shows what was handed out', async () => {
-    const { rxId, hash, lines } = await signedPrescription([AMOX, PARA])
+    const { rxId, hash, lines } = await env.signRx([AMOX, PARA])
     const line = lines.itm_amox!
     const first = await dispense(rxId, hash, {
       item: 'itm_amox',
@@ -330,7 +233,7 @@ describe('dispensing against a coded, signed prescription (device node + relay p
   })
 
   it('a signed prescription changed behind the node (a rogue device through the relay) blocks the dispense with a named error', async () => {
-    const { rxId, hash, lines } = await signedPrescription([PARA])
+    const { rxId, hash, lines } = await env.signRx([PARA])
     const line = lines.itm_para!
     const clinic = JSON.parse(await readFile(node.init.clinicFile ?? '', 'utf8')) as {
       clinic: string

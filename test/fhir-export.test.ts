@@ -1,6 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type {
   Bundle,
   Composition,
@@ -9,13 +6,7 @@ import type {
   OperationOutcome,
   Resource,
 } from '@medplum/fhirtypes'
-import {
-  createPrescription,
-  prescriptionHash,
-  recordAdministration,
-  recordAllergy,
-  type Prescription,
-} from '@clinic-mesh/records'
+import { recordAdministration, recordAllergy, type Prescription } from '@clinic-mesh/records'
 import { fhirErrors } from '@clinic-mesh/fhir/validator'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -25,10 +16,10 @@ import {
   type ActAs,
   type DeviceProcess,
 } from './helpers/device-process.js'
-import { RelayProcess } from './helpers/relay-process.js'
+import type { RelayProcess } from './helpers/relay-process.js'
+import { RxClinic } from './helpers/rx-clinic.js'
 import { SyncClient } from './helpers/sync-client.js'
 
-const clerk = { name: 'Front Desk', role: 'registration' }
 const nurse = { name: 'Grace Phiri', role: 'nurse' }
 const clinician = { name: 'Dr Mwale', role: 'clinician' }
 const pharmacist = { name: 'Pharm Banda', role: 'pharmacist' }
@@ -46,9 +37,8 @@ interface ChartReply {
 }
 
 describe('FHIR R4 from a device node after a full visit; import into a clinic', () => {
-  let relayDir: string
+  let env: RxClinic
   let relay: RelayProcess
-  let cluster: DeviceCluster
   let node: DeviceProcess
   let pid = ''
   let rxId = ''
@@ -71,24 +61,11 @@ describe('FHIR R4 from a device node after a full visit; import into a clinic', 
     (await node.api<ChartReply>('GET', `/api/patients/${pid}`, undefined, { as: clinician })).body.chart
 
   beforeAll(async () => {
-    relayDir = await mkdtemp(join(tmpdir(), 'fhir-relay-'))
-    relay = await RelayProcess.start(relayDir)
-    cluster = await DeviceCluster.start(['clinic'], { relay: `ws://127.0.0.1:${relay.port}` })
-    node = cluster.devices[0]!
-    await node.ready(60_000)
-    // online: a clinician signs without a settled knowledge base
-    await pollDevice(
-      async () =>
-        (await node.api<{ relay: { connected: boolean } }>('GET', '/api/status')).body.relay.connected,
-      'relay link up',
-      60_000,
-    )
-
-    // registration at the front desk, triage, consultation (JSON API)
-    const reg = await node.api<{ id: string; encounterId: string }>(
-      'POST',
-      '/api/patients',
-      {
+    // online: a clinician signs without a settled knowledge base; registration at the front desk
+    env = await RxClinic.start({
+      device: 'clinic',
+      stock: [],
+      patient: {
         given: 'Chisomo',
         family: 'Tembo',
         birthDate: '1990-07-04',
@@ -96,11 +73,12 @@ describe('FHIR R4 from a device node after a full visit; import into a clinic', 
         identifiers: [{ system: 'national-id', value: 'MW-FHIR-1' }],
         reason: 'fever for three days',
       },
-      { as: clerk },
-    )
-    expect(reg.status).toBe(201)
-    pid = reg.body.id
-    const eid = reg.body.encounterId
+    })
+    ;({ relay, node } = env)
+    pid = env.patient.id
+    const eid = env.patient.encounterId
+
+    // triage, consultation (JSON API)
     const vitals = {
       temperatureC: 38.6,
       pulseBpm: 110,
@@ -127,7 +105,6 @@ describe('FHIR R4 from a device node after a full visit; import into a clinic', 
 
     // what the tablets write over /sync (gated by the node): an allergy (nurse), a prescription (clinician)
     const nurseTab = await SyncClient.open(node, nurse, 'web-fhir-nurse')
-    const drTab = await SyncClient.open(node, clinician, 'web-fhir-dr')
     try {
       await nurseTab.change(pid, (c) =>
         recordAllergy(
@@ -136,44 +113,22 @@ describe('FHIR R4 from a device node after a full visit; import into a clinic', 
           actor('usr_grace-phiri'),
         ),
       )
-      rxId = await drTab.change(
-        pid,
-        (c) =>
-          createPrescription(
-            c,
-            {
-              encounterId: eid as never,
-              items: [
-                {
-                  itemId: 'itm_artemether-lumefantrine-tab',
-                  quantity: 24,
-                  drug: 'Artemether/lumefantrine 20/120 mg tab',
-                  dose: '4 tablets',
-                  route: 'oral',
-                  frequency: 'twice daily',
-                  duration: '3 days',
-                },
-              ],
-            },
-            actor('usr_dr-mwale'),
-          ).id,
+      await pollDevice(
+        async () => Object.keys((await chartOnNode()).patient.allergies).length === 1,
+        'allergy on the node',
       )
-      const hash = prescriptionHash((await drTab.chart(pid))!.prescriptions[rxId]!)
-      await pollDevice(async () => {
-        const c = await chartOnNode()
-        return (
-          c.prescriptions[rxId] &&
-          prescriptionHash(c.prescriptions[rxId]!) === hash &&
-          Object.keys(c.patient.allergies).length === 1
-        )
-      }, 'prescription and allergy on the node')
-      const signed = await node.api<{ hash: string }>(
-        'POST',
-        `/api/patients/${pid}/prescriptions/${rxId}/sign`,
-        { expectedHash: hash },
-        { as: clinician },
-      )
-      expect(signed.status).toBe(200)
+      const signed = await env.signRx([
+        {
+          itemId: 'itm_artemether-lumefantrine-tab',
+          quantity: 24,
+          drug: 'Artemether/lumefantrine 20/120 mg tab',
+          dose: '4 tablets',
+          route: 'oral',
+          frequency: 'twice daily',
+          duration: '3 days',
+        },
+      ])
+      rxId = signed.rxId
 
       // the pharmacy: goods received, the dispense against the signed prescription (ledger)
       expect(
@@ -202,7 +157,7 @@ describe('FHIR R4 from a device node after a full visit; import into a clinic', 
         quantity: 24,
         patient: pid,
         prescription: rxId,
-        prescriptionHash: signed.body.hash,
+        prescriptionHash: signed.hash,
         priceSeen: 0,
         stockSeen: 60,
       }
@@ -235,14 +190,11 @@ describe('FHIR R4 from a device node after a full visit; import into a clinic', 
       )
     } finally {
       await nurseTab.close()
-      await drTab.close()
     }
   }, 240_000)
 
   afterAll(async () => {
-    await cluster?.stop()
-    await relay?.stop('SIGKILL')
-    await rm(relayDir, { recursive: true, force: true })
+    await env?.stop()
   })
 
   const types = (b: Bundle): string[] => (b.entry ?? []).map((e) => e.resource?.resourceType ?? '')

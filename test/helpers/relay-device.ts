@@ -13,7 +13,7 @@ import type {
 } from '@clinic-mesh/contracts'
 import type { DeviceLogDoc, InventoryState, Operation, OperationBody } from '@clinic-mesh/ledger'
 import { DeviceLog, appendOperation, newLogDoc, periodOf } from '@clinic-mesh/ledger'
-import { eventually, tempDir, type TempDir } from '@clinic-mesh/testing'
+import { createTestClinic, eventually, tempDir, type TempDir } from '@clinic-mesh/testing'
 import type { AdminKeyPair } from '@clinic-mesh/mesh'
 import { RelayProcess } from './relay-process.js'
 import {
@@ -60,23 +60,7 @@ export class TestDevice {
 
   /** First device of a clinic: create the directory and records layout. */
   createClinic(): void {
-    const shard = this.repo.create({ layout: 'index/1', summaries: {} })
-    const bucket = this.repo.create({ charts: {} })
-    const root = this.repo.create({
-      layout: 'clinic-mesh/layout/1',
-      clinic: this.clinic,
-      createdAt: new Date().toISOString(),
-      indexShards: [shard.url],
-      chartBuckets: [bucket.url],
-    })
-    this.directory = this.repo.create<ClinicDirectoryDoc>({
-      kind: 'clinic-directory/1',
-      clinic: this.clinic,
-      name: `Clinic ${this.clinic}`,
-      recordsRoot: root.url as string as DocUrl,
-      ledgerLogs: {},
-      settlement: {},
-    })
+    this.directory = createTestClinic(this.repo, this.clinic)
   }
 
   /** Register with the relay as the device node does: its enrolment, the admin keys, a signed relay nonce. */

@@ -31,13 +31,60 @@ export const AMOX: RxItemInput = {
 }
 
 interface ChartReply {
-  chart: { prescriptions: Record<string, Prescription> }
+  chart: {
+    prescriptions: Record<string, Prescription>
+    /** each visit's pharmacy section: what was handed out, by dispense */
+    encounters: Record<string, { pharmacy: { dispensed: Record<string, Record<string, unknown>> } }>
+  }
+}
+
+/** A formulary item with one lot of 100 received at the start (`RxClinic.start`'s `stock`). */
+export interface RxStock {
+  readonly item: string
+  readonly name: string
+  readonly price: number
+  readonly batch: string
+}
+
+/** The patient registered at the start (`POST /api/patients`, with an open visit). */
+export interface RxPatient {
+  readonly given: string
+  readonly family: string
+  readonly birthDate: string
+  readonly sex: string
+  readonly reason: string
+  readonly identifiers?: readonly { readonly system: string; readonly value: string }[]
+}
+
+export const AMOX_STOCK: RxStock = {
+  item: 'itm_amox',
+  name: 'Amoxicillin 250 mg capsule',
+  price: 3,
+  batch: 'AMX-1',
+}
+const CHIKONDI: RxPatient = {
+  given: 'Chikondi',
+  family: 'Phiri',
+  birthDate: '1988-05-02',
+  sex: 'female',
+  reason: 'cough',
+}
+
+export interface RxClinicOptions {
+  relayArgs?: string[]
+  /** the device node's name (default "pharmacy") */
+  device?: string
+  /** formulary items, 100 of each received and settled before the start returns (default amoxicillin, lot AMX-1) */
+  stock?: readonly RxStock[]
+  /** the patient registered at the start (default Chikondi Phiri, cough) */
+  patient?: RxPatient
 }
 
 /**
  * A relay process and one device node ("pharmacy") linked to it, with amoxicillin in the formulary, 100 received and
  * settled, one registered patient with an open visit. `signRx` writes a prescription on a clinician's tablet over
- * /sync and has the node sign it. Shared by the relay prescription-status and reviewer-console tests.
+ * /sync and has the node sign it. Shared by the prescription tests (relay status, reviewer console, dispensing at the
+ * node) and the FHIR export test (its own patient, no stock).
  */
 export class RxClinic {
   readonly dir: TempDir
@@ -45,70 +92,73 @@ export class RxClinic {
   readonly cluster: DeviceCluster
   node: DeviceProcess
   readonly clinicId: string
+  readonly directoryUrl: string
   readonly patient: { id: string; encounterId: string; name: string }
   readonly #clients: SyncClient[] = []
+  #tablets = 0
 
   private constructor(
     dir: TempDir,
     relay: RelayProcess,
     cluster: DeviceCluster,
-    clinicId: string,
+    clinic: { id: string; directoryUrl: string },
     patient: RxClinic['patient'],
   ) {
     this.dir = dir
     this.relay = relay
     this.cluster = cluster
     this.node = cluster.devices[0]!
-    this.clinicId = clinicId
+    this.clinicId = clinic.id
+    this.directoryUrl = clinic.directoryUrl
     this.patient = patient
   }
 
-  static async start(
-    opts: { relayArgs?: string[]; relayEnv?: Record<string, string> } = {},
-  ): Promise<RxClinic> {
+  static async start(opts: RxClinicOptions = {}): Promise<RxClinic> {
     const dir = await tempDir('rx-clinic-')
     const relay = await RelayProcess.start(dir.path, 0, opts.relayArgs ?? [])
-    const cluster = await DeviceCluster.start(['pharmacy'], { relay: relay.syncUrl.replace(/\/sync$/, '') })
+    const cluster = await DeviceCluster.start([opts.device ?? 'pharmacy'], {
+      relay: relay.syncUrl.replace(/\/sync$/, ''),
+    })
     const node = cluster.devices[0]!
     await node.ready(60_000)
-    const status = await node.api<{ clinic: { id: string } }>('GET', '/api/status')
-    const f = await node.api(
-      'POST',
-      '/api/stock/formulary',
-      { id: 'f-amox', item: 'itm_amox', name: 'Amoxicillin 250 mg capsule', price: 3 },
-      { as: PEOPLE.admin },
-    )
-    expect(f.status).toBe(201)
-    const grn = {
-      id: 'grn-amx',
-      item: 'itm_amox',
-      batch: 'AMX-1',
-      expiry: '2031-01-31',
-      quantity: 100,
-      unitCost: 1,
+    const status = await node.api<{ clinic: { id: string; directoryUrl: string } }>('GET', '/api/status')
+    const stock = opts.stock ?? [AMOX_STOCK]
+    for (const { item, name, price } of stock) {
+      const f = await node.api(
+        'POST',
+        '/api/stock/formulary',
+        { id: `f-${item}`, item, name, price },
+        { as: PEOPLE.admin },
+      )
+      expect(f.status).toBe(201)
     }
-    expect(
-      (await node.api('POST', '/api/stock/receipts', { ...grn, supplier: 'CMST', grn: 'G-1' })).status,
-    ).toBe(201)
+    for (const { item, batch } of stock) {
+      const grn = { id: `grn-${batch}`, item, batch, expiry: '2031-01-31', quantity: 100, unitCost: 1 }
+      expect(
+        (await node.api('POST', '/api/stock/receipts', { ...grn, supplier: 'CMST', grn: `G-${batch}` }))
+          .status,
+      ).toBe(201)
+    }
     await pollDevice(
       async () => {
+        if (stock.length === 0)
+          return (await node.api<{ relay: { connected: boolean } }>('GET', '/api/status')).body.relay
+            .connected
         const s = await node.api<{ lines: { settled: number }[] }>('GET', '/api/stock')
-        return s.body.lines.some((l) => l.settled === 100)
+        return s.body.lines.filter((l) => l.settled === 100).length === stock.length
       },
-      'formulary and receipt settled by the relay',
+      stock.length === 0 ? 'relay link up' : 'formulary and receipts settled by the relay',
       60_000,
     )
-    const reg = await node.api<{ id: string; encounterId: string }>(
-      'POST',
-      '/api/patients',
-      { given: 'Chikondi', family: 'Phiri', birthDate: '1988-05-02', sex: 'female', reason: 'cough' },
-      { as: PEOPLE.clerk },
-    )
+    const patient = opts.patient ?? CHIKONDI
+    const reg = await node.api<{ id: string; encounterId: string }>('POST', '/api/patients', patient, {
+      as: PEOPLE.clerk,
+    })
     expect(reg.status).toBe(201)
-    return new RxClinic(dir, relay, cluster, status.body.clinic.id, {
+    return new RxClinic(dir, relay, cluster, status.body.clinic, {
       id: reg.body.id,
       encounterId: reg.body.encounterId,
-      name: 'Chikondi Phiri',
+      name: `${patient.given} ${patient.family}`,
     })
   }
 
@@ -122,7 +172,7 @@ export class RxClinic {
   /** A prescription written on a clinician's tablet over /sync, then signed by the node: its id, hash and line ids. */
   async signRx(items: RxItemInput[]): Promise<{ rxId: string; hash: string; lines: Record<string, string> }> {
     const pid = this.patient.id
-    const tab = await SyncClient.open(this.node, PEOPLE.clinician, `web-rx-${Date.now()}`)
+    const tab = await SyncClient.open(this.node, PEOPLE.clinician, `web-rx-${++this.#tablets}-${Date.now()}`)
     this.#clients.push(tab)
     const actor = { user: 'usr_dr-mwale' as never, device: 'dev_tablet' as never }
     const rxId = await tab.change(

@@ -13,6 +13,7 @@ import type {
 import type { DeviceLogDoc, OperationBody } from '@clinic-mesh/ledger'
 import { DeviceLog, appendOperation, newLogDoc, periodOf } from '@clinic-mesh/ledger'
 import type { AdminKeyPair } from '@clinic-mesh/mesh'
+import { createTestClinic } from '@clinic-mesh/testing'
 import {
   FailoverRelayAdapter,
   enrol,
@@ -75,23 +76,7 @@ export class SimDevice {
 
   /** First device of a clinic: its directory and an empty records layout. */
   createClinic(): void {
-    const shard = this.repo.create({ layout: 'index/1', summaries: {} })
-    const bucket = this.repo.create({ charts: {} })
-    const root = this.repo.create({
-      layout: 'clinic-mesh/layout/1',
-      clinic: this.clinic,
-      createdAt: new Date().toISOString(),
-      indexShards: [shard.url],
-      chartBuckets: [bucket.url],
-    })
-    this.directory = this.repo.create<ClinicDirectoryDoc>({
-      kind: 'clinic-directory/1',
-      clinic: this.clinic,
-      name: `Clinic ${this.clinic}`,
-      recordsRoot: root.url as string as DocUrl,
-      ledgerLogs: {},
-      settlement: {},
-    })
+    this.directory = createTestClinic(this.repo, this.clinic)
   }
 
   /** `POST /api/clinics` at the instance in use: enrolment, the admin key, a signed relay nonce. */

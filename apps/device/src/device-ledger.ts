@@ -3,6 +3,7 @@ import type {
   ClinicDirectoryDoc,
   ClinicId,
   ConflictQueueDoc,
+  ConflictQueueEntry,
   DeviceId,
   DocUrl,
   LocationId,
@@ -34,7 +35,7 @@ import { findDoc } from '@clinic-mesh/store'
 import { IdempotencyConflictError } from './errors.js'
 import { signLatestRun, type RunSigner } from './run-signer.js'
 import { log } from './log.js'
-import { parseConflict } from './flagged-ops.js'
+import { conflictOutcome, parseConflictEntries } from './conflict-outcome.js'
 
 const HEADER = new Set(['v', 'id', 'device', 'user', 'role', 'site', 'hlc', 'seq', 'prev', 'hash'])
 
@@ -310,10 +311,10 @@ export class DeviceLedger {
   }
 
   /**
-   * The relay's conflict queue entries (JSON text each), when it verifies under the pinned relay key; none while it is
-   * not here or does not verify. `verified` says whether a pinned key vouched for them.
+   * The relay's conflict queue entries (parsed with the contracts schema), when it verifies under the pinned relay key;
+   * none while it is not here or does not verify. `verified` says whether a pinned key vouched for them.
    */
-  async conflictEntries(): Promise<{ verified: boolean; entries: string[] }> {
+  async conflictEntries(): Promise<{ verified: boolean; entries: ConflictQueueEntry[] }> {
     const url = this.#dir.doc().settlement.conflicts
     if (!url) return { verified: false, entries: [] }
     let doc: ConflictQueueDoc
@@ -325,11 +326,12 @@ export class DeviceLedger {
     } catch {
       return { verified: false, entries: [] } // not here yet: nothing decided as far as this node knows
     }
-    if (!this.#trust) return { verified: false, entries: Object.values(doc.conflicts ?? {}) }
+    const entries = () => parseConflictEntries(Object.values(doc.conflicts ?? {}))
+    if (!this.#trust) return { verified: false, entries: entries() }
     const relayKey = this.#trust.relayKey()
     if (relayKey === undefined || !verifyConflictQueue(doc, { relayKey, clinic: this.#trust.clinic }).ok)
       return { verified: false, entries: [] }
-    return { verified: true, entries: Object.values(doc.conflicts ?? {}) }
+    return { verified: true, entries: entries() }
   }
 
   /**
@@ -338,10 +340,10 @@ export class DeviceLedger {
    */
   async dispenseDecisions(): Promise<Map<string, number>> {
     const out = new Map<string, number>()
-    for (const raw of (await this.conflictEntries()).entries) {
-      const c = parseConflict(raw)
-      if (c?.status === 'resolved' && c.op?.kind === 'dispense' && c.resolution?.decision)
-        out.set(c.op.id, unitsAfterDecision(c.op, c.resolution.decision))
+    for (const c of (await this.conflictEntries()).entries) {
+      const { decision } = conflictOutcome(c)
+      if (decision && c.op.kind === 'dispense')
+        out.set(c.op.id, unitsAfterDecision({ quantity: c.op.quantity ?? 0 }, decision))
     }
     return out
   }

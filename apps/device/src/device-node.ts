@@ -37,12 +37,10 @@ import { wipeClinicDataRetrying } from './revocation.js'
 import type { FaultReportingStorage } from '@clinic-mesh/storage-nodefs'
 import { openDeviceStorage } from './storage-at-rest.js'
 import { startDeviceMesh } from './device-mesh.js'
-import { followMembership } from './membership-follower.js'
-import { followReachRecords } from './reach-records.js'
+import { startClinicFollowers } from './clinic-followers.js'
 import type { PrivateKey } from '@libp2p/interface'
 import type { DeviceNodeInit, MembershipDoc } from './device-node-init.js'
 import type { NodeHost } from './node-host.js'
-import { keepBucketsLazy } from './lazy-buckets.js'
 
 export type { DeviceNodeInit, MembershipDoc } from './device-node-init.js'
 
@@ -303,12 +301,18 @@ export class DeviceNode implements NodeHost {
     )
     this.stock = new StockApi(ledger)
     this.repo.shareConfigChanged()
-    void this.#followMembership(dir)
-    this.#idleBuckets = keepBucketsLazy(
+    this.#idleBuckets = startClinicFollowers(
+      {
+        node: this,
+        init: this.#init,
+        meshKey: () => this.#meshKey,
+        stopped: () => this.#stopped,
+        onMembershipDoc: (h) => (this.membershipDoc = h),
+        onChartPull: (pull) => (this.chartPull = pull),
+        onSelfRevoked: () => this.#selfRevoked(),
+      },
+      dir,
       store,
-      this.repo.peerId,
-      this.#init.bucketIdleMs ?? 60_000,
-      (pull) => (this.chartPull = pull),
     )
     if (this.#init.relay) {
       const reg = { clinic: this.config.clinic, directoryUrl: url, peerId: this.config.deviceId }
@@ -349,36 +353,6 @@ export class DeviceNode implements NodeHost {
     process.stdout.write(
       `${JSON.stringify({ event: 'ready', clinic: this.config.clinic, directoryUrl: url, device: this.config.deviceId })}\n`,
     )
-  }
-
-  /** The clinic admin secret key from the clinic file this device was started with (the founder's). */
-  /** Feeds the clinic's membership document into the gater and records this device's own enrolment in it. */
-  async #followMembership(dir: DocHandle<ClinicDirectoryDoc>): Promise<void> {
-    const url = dir.doc().membership
-    if (!url) return
-    const h = await findDoc<MembershipDoc>(this.repo, url as string as AutomergeUrl).catch(() => undefined)
-    if (!h) return
-    this.membershipDoc = h
-    followMembership(h, {
-      membership: this.membership,
-      self: this.peerId,
-      enrolment: this.config.enrolment,
-      revoked: () => this.revoked,
-      stopped: () => this.#stopped,
-      onSelfRevoked: () =>
-        void this.#selfRevoked().catch((err: unknown) =>
-          log('device-wipe-gave-up', { error: err instanceof Error ? err.name : 'unknown' }),
-        ),
-    })
-    if (this.#meshKey !== undefined)
-      followReachRecords(h, {
-        mesh: this.mesh,
-        clinic: this.config.clinic,
-        self: this.peerId,
-        privateKey: this.#meshKey,
-        done: () => this.#stopped || this.revoked,
-        refreshMs: this.#init.reachRefreshMs,
-      })
   }
 
   /** This device was revoked (lost or stolen tablet): stop syncing, wipe the clinic data, answer 410 from now on. */

@@ -10,6 +10,7 @@ import {
 } from '@clinic-mesh/contracts'
 import { stockRegister, type Operation, type RegisterConflict } from '@clinic-mesh/ledger'
 import { ForbiddenError, logout, signAdjustmentApproval } from '@clinic-mesh/security'
+import { conflictOutcome } from './conflict-outcome.js'
 import type { DeviceLedger } from './device-ledger.js'
 import { UnknownLotError } from './errors.js'
 import { readBody, sendJson } from './http-util.js'
@@ -103,60 +104,21 @@ async function adjust(
   )
 }
 
-/** The parts of a conflict-queue entry (the relay's JSON of a ledger `Conflict`) the register reads. */
-interface QueueEntry {
-  id?: string
-  kind?: string
-  detail?: string
-  critical?: boolean
-  status?: string
-  op?: { id?: string }
-  authority?: { stock?: number }
-  resolution?: {
-    decision?: { action: string; quantity?: number; adjustment?: { delta: number } | null }
-    by?: string
-    approvedBy?: { user?: string } | null
-  } | null
-}
-
-function parseEntry(raw: string): QueueEntry | undefined {
-  try {
-    const c = JSON.parse(raw) as unknown
-    return c !== null && typeof c === 'object' ? c : undefined
-  } catch {
-    return undefined
-  }
-}
-
 /** The relay's conflict queue (when it verifies) by operation id, in the register's terms. */
 async function conflictsByOp(
   ledger: DeviceLedger,
 ): Promise<{ verified: boolean; byOp: Map<string, RegisterConflict> }> {
   const { verified, entries } = await ledger.conflictEntries()
   const byOp = new Map<string, RegisterConflict>()
-  for (const raw of entries) {
-    const c = parseEntry(raw)
-    if (!c?.op?.id || typeof c.kind !== 'string') continue
-    const d = c.resolution?.decision
+  for (const c of entries)
     byOp.set(c.op.id, {
-      id: c.id ?? `c_${c.op.id}`,
+      id: c.id,
       kind: c.kind,
-      detail: c.detail ?? '',
-      critical: c.critical === true,
-      status: c.status === 'resolved' ? 'resolved' : 'open',
-      decision:
-        c.status === 'resolved' && d
-          ? {
-              action: d.action,
-              ...(typeof d.quantity === 'number' ? { quantity: d.quantity } : {}),
-              ...(d.adjustment ? { adjustment: d.adjustment } : {}),
-              by: c.resolution?.by ?? '',
-              approvedBy: c.resolution?.approvedBy?.user ?? null,
-            }
-          : null,
-      authorityStock: typeof c.authority?.stock === 'number' ? c.authority.stock : null,
+      detail: c.detail,
+      critical: c.critical,
+      ...conflictOutcome(c),
+      authorityStock: c.authority.stock ?? null,
     })
-  }
   return { verified, byOp }
 }
 

@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest'
 import * as A from '@automerge/automerge'
 import { Repo } from '@automerge/automerge-repo'
 import type { PeerId } from '@automerge/automerge-repo'
-import { MessageChannelNetworkAdapter } from '@automerge/automerge-repo-network-messagechannel'
 import { ClinicStore, findDoc } from '@clinic-mesh/store'
 import { summarizeNamed } from './named-chart.js'
+import { twoRepos } from './two-repos.js'
+import { newClinic } from './new-clinic.js'
 
 interface MiniChart {
   given: string
@@ -21,13 +22,7 @@ const init = {
 const STATE = Symbol.for('_am_meta')
 
 function create(repo: Repo, buckets = 4, shards = 2): ClinicStore<MiniBucket> {
-  return ClinicStore.create<MiniBucket>(repo, {
-    clinic: 'c1',
-    emptyBucket: () => ({ charts: {} }),
-    indexShards: shards,
-    chartBuckets: buckets,
-    ...init,
-  })
+  return newClinic<MiniBucket>(repo, { indexShards: shards, chartBuckets: buckets, ...init })
 }
 
 function register(id: string, family = 'Phiri'): { patientId: string; fn: (d: MiniBucket) => void } {
@@ -86,12 +81,12 @@ describe('ClinicStore.changeMany (bulk import)', () => {
   })
 
   it('a second device receives a bulk import: searchable, every chart local, and no patches kept on the documents', async () => {
-    const { port1, port2 } = new MessageChannel()
-    const ra = new Repo({ network: [new MessageChannelNetworkAdapter(port1)], peerId: 'a' as PeerId })
+    const link = twoRepos()
+    const ra = link.a()
     const a = create(ra)
     ra.sharePolicy = a.sharePolicy
     await a.changeMany(Array.from({ length: 200 }, (_, i) => register(`pt${i}`)))
-    const rb = new Repo({ network: [new MessageChannelNetworkAdapter(port2)], peerId: 'b' as PeerId })
+    const rb = link.b()
     const b = await ClinicStore.open<MiniBucket>(rb, a.rootUrl, init)
     rb.sharePolicy = b.sharePolicy
     expect(b.index.size).toBe(200)

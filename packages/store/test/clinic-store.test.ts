@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { Repo } from '@automerge/automerge-repo'
-import type { PeerId } from '@automerge/automerge-repo'
-import { MessageChannelNetworkAdapter } from '@automerge/automerge-repo-network-messagechannel'
+import type { Repo } from '@automerge/automerge-repo'
 import { ClinicStore } from '@clinic-mesh/store'
 import { summarizeNamed } from './named-chart.js'
+import { twoRepos } from './two-repos.js'
+import { newClinic } from './new-clinic.js'
 
 interface MiniChart {
   given: string
@@ -19,10 +19,8 @@ const init = {
 }
 
 function pair(): [Repo, Repo] {
-  const { port1, port2 } = new MessageChannel()
-  const a = new Repo({ network: [new MessageChannelNetworkAdapter(port1)], peerId: 'a' as PeerId })
-  const b = new Repo({ network: [new MessageChannelNetworkAdapter(port2)], peerId: 'b' as PeerId })
-  return [a, b]
+  const link = twoRepos()
+  return [link.a(), link.b()]
 }
 
 async function until(
@@ -41,13 +39,7 @@ async function until(
 describe('ClinicStore', () => {
   it('a second device opening the clinic can search every patient and read every chart', async () => {
     const [ra, rb] = pair()
-    const a = ClinicStore.create<MiniBucket>(ra, {
-      clinic: 'c1',
-      emptyBucket: () => ({ charts: {} }),
-      indexShards: 4,
-      chartBuckets: 8,
-      ...init,
-    })
+    const a = newClinic<MiniBucket>(ra, { indexShards: 4, chartBuckets: 8, ...init })
     for (let i = 0; i < 200; i++) {
       await a.change(`pt${i}`, (d) => {
         d.charts[`pt${i}`] = { given: `Given${i}`, family: i === 42 ? 'Mwale' : 'Phiri', notes: '' }
@@ -68,13 +60,7 @@ describe('ClinicStore', () => {
 
   it('an edit made on one device is searchable on the other', async () => {
     const [ra, rb] = pair()
-    const a = ClinicStore.create<MiniBucket>(ra, {
-      clinic: 'c1',
-      emptyBucket: () => ({ charts: {} }),
-      indexShards: 2,
-      chartBuckets: 2,
-      ...init,
-    })
+    const a = newClinic<MiniBucket>(ra, { indexShards: 2, chartBuckets: 2, ...init })
     await a.change('p1', (d) => {
       d.charts['p1'] = { given: 'Ana', family: 'Moyo', notes: '' }
     })
@@ -90,13 +76,7 @@ describe('ClinicStore', () => {
 
   it('concurrent edits of one patient on two devices: both end with a summary holding both edits (repair)', async () => {
     const [ra, rb] = pair()
-    const a = ClinicStore.create<MiniBucket>(ra, {
-      clinic: 'c1',
-      emptyBucket: () => ({ charts: {} }),
-      indexShards: 2,
-      chartBuckets: 2,
-      ...init,
-    })
+    const a = newClinic<MiniBucket>(ra, { indexShards: 2, chartBuckets: 2, ...init })
     await a.change('p1', (d) => {
       d.charts['p1'] = { given: 'Ana', family: 'Moyo', notes: '' }
     })
@@ -121,13 +101,7 @@ describe('ClinicStore', () => {
 
   it('after a new device has pulled every bucket, chart edits flow live both ways', async () => {
     const [ra, rb] = pair()
-    const a = ClinicStore.create<MiniBucket>(ra, {
-      clinic: 'c1',
-      emptyBucket: () => ({ charts: {} }),
-      indexShards: 2,
-      chartBuckets: 4,
-      ...init,
-    })
+    const a = newClinic<MiniBucket>(ra, { indexShards: 2, chartBuckets: 4, ...init })
     ra.sharePolicy = a.sharePolicy
     for (let i = 0; i < 20; i++) {
       await a.change(`p${i}`, (d) => {

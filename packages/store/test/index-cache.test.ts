@@ -3,6 +3,7 @@ import { Repo, parseAutomergeUrl, type Chunk, type PeerId, type StorageKey } fro
 import { MemoryStorage } from '@clinic-mesh/testing'
 import { ClinicStore } from '@clinic-mesh/store'
 import { summarizeNamed, registerNamed } from './named-chart.js'
+import { newClinic } from './new-clinic.js'
 
 interface MiniBucket {
   charts: { [id: string]: { given: string; family: string; open?: string } }
@@ -33,13 +34,7 @@ describe('the saved copy of the index shards (issue 17: search within a second o
   it('answers search and open visits from the copy while the shards load, then from the shards', async () => {
     const storage = new SlowShards()
     const ra = new Repo({ storage, network: [], peerId: 'a' as PeerId })
-    const a = ClinicStore.create<MiniBucket>(ra, {
-      clinic: 'c1',
-      emptyBucket: () => ({ charts: {} }),
-      indexShards: 4,
-      chartBuckets: 8,
-      ...init,
-    })
+    const a = newClinic<MiniBucket>(ra, { indexShards: 4, chartBuckets: 8, ...init })
     await a.changeMany(
       Array.from({ length: 40 }, (_, i) => register(`pt${i}`, i < 3 ? `visit ${i}` : undefined)),
     )
@@ -80,13 +75,7 @@ describe('the saved copy of the index shards (issue 17: search within a second o
   it('without a saved copy, open waits for the shards as before', async () => {
     const storage = new MemoryStorage()
     const ra = new Repo({ storage, network: [], peerId: 'a' as PeerId })
-    const a = ClinicStore.create<MiniBucket>(ra, {
-      clinic: 'c1',
-      emptyBucket: () => ({ charts: {} }),
-      indexShards: 2,
-      chartBuckets: 4,
-      ...init,
-    })
+    const a = newClinic<MiniBucket>(ra, { indexShards: 2, chartBuckets: 4, ...init })
     await a.changeMany(Array.from({ length: 10 }, (_, i) => register(`pt${i}`)))
     await ra.flush()
     await ra.shutdown()

@@ -2,13 +2,14 @@ import { describe, expect, it } from 'vitest'
 import * as A from '@automerge/automerge'
 import { Repo } from '@automerge/automerge-repo'
 import type { PeerId } from '@automerge/automerge-repo'
-import { MessageChannelNetworkAdapter } from '@automerge/automerge-repo-network-messagechannel'
 import { NodeFSStorageAdapter } from '@automerge/automerge-repo-storage-nodefs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ClinicStore, reuseSyncPatches } from '@clinic-mesh/store'
 import { summarizeNamed } from './named-chart.js'
+import { twoRepos } from './two-repos.js'
+import { newClinic } from './new-clinic.js'
 
 interface MiniChart {
   given: string
@@ -37,22 +38,12 @@ async function until(cond: () => Promise<boolean> | boolean, what: string, ms = 
 describe('a joining device that keeps charts on disk, not in memory (loadAllCharts release)', () => {
   it('saves every bucket, drops it from memory, and opens it again from storage on use', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'store-release-'))
-    const { port1, port2 } = new MessageChannel()
-    const ra = new Repo({ network: [new MessageChannelNetworkAdapter(port1)], peerId: 'a' as PeerId })
-    const a = ClinicStore.create<MiniBucket>(ra, {
-      clinic: 'c1',
-      emptyBucket: () => ({ charts: {} }),
-      indexShards: 2,
-      chartBuckets: 8,
-      ...init,
-    })
+    const link = twoRepos()
+    const ra = link.a()
+    const a = newClinic<MiniBucket>(ra, { indexShards: 2, chartBuckets: 8, ...init })
     ra.sharePolicy = a.sharePolicy
     await a.changeMany(Array.from({ length: 120 }, (_, i) => register(`pt${i}`)))
-    const rb = new Repo({
-      network: [new MessageChannelNetworkAdapter(port2)],
-      storage: new NodeFSStorageAdapter(dir),
-      peerId: 'b' as PeerId,
-    })
+    const rb = link.b({ storage: new NodeFSStorageAdapter(dir) })
     const b = await ClinicStore.open<MiniBucket>(rb, a.rootUrl, init)
     rb.sharePolicy = b.sharePolicy
     await b.loadAllCharts(3, { release: true })
@@ -79,18 +70,12 @@ describe('a joining device that keeps charts on disk, not in memory (loadAllChar
   })
 
   it('without storage, release is ignored (nowhere to keep the charts)', async () => {
-    const { port1, port2 } = new MessageChannel()
-    const ra = new Repo({ network: [new MessageChannelNetworkAdapter(port1)], peerId: 'a' as PeerId })
-    const a = ClinicStore.create<MiniBucket>(ra, {
-      clinic: 'c1',
-      emptyBucket: () => ({ charts: {} }),
-      indexShards: 2,
-      chartBuckets: 4,
-      ...init,
-    })
+    const link = twoRepos()
+    const ra = link.a()
+    const a = newClinic<MiniBucket>(ra, { indexShards: 2, chartBuckets: 4, ...init })
     ra.sharePolicy = a.sharePolicy
     await a.changeMany(Array.from({ length: 20 }, (_, i) => register(`pt${i}`)))
-    const rb = new Repo({ network: [new MessageChannelNetworkAdapter(port2)], peerId: 'b' as PeerId })
+    const rb = link.b()
     const b = await ClinicStore.open<MiniBucket>(rb, a.rootUrl, init)
     rb.sharePolicy = b.sharePolicy
     await b.loadAllCharts(2, { release: true })
@@ -112,9 +97,9 @@ describe('reuseSyncPatches', () => {
       return diff.apply(this, args)
     }
     try {
-      const { port1, port2 } = new MessageChannel()
-      const ra = new Repo({ network: [new MessageChannelNetworkAdapter(port1)], peerId: 'a' as PeerId })
-      const rb = new Repo({ network: [new MessageChannelNetworkAdapter(port2)], peerId: 'b' as PeerId })
+      const link = twoRepos()
+      const ra = link.a()
+      const rb = link.b()
       const h = ra.create<{ xs: { [k: string]: { v: number } } }>({ xs: {} })
       h.change((d) => {
         for (let i = 0; i < 50; i++) d.xs[`k${i}`] = { v: i }

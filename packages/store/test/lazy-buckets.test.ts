@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { Repo, type PeerId } from '@automerge/automerge-repo'
-import { MessageChannelNetworkAdapter } from '@automerge/automerge-repo-network-messagechannel'
 import { MemoryStorage, eventually } from '@clinic-mesh/testing'
 import { ClinicStore } from '@clinic-mesh/store'
 import { summarizeNamed, registerNamed } from './named-chart.js'
+import { twoRepos } from './two-repos.js'
+import { newClinic } from './new-clinic.js'
 
 interface MiniChart {
   given: string
@@ -26,13 +27,7 @@ describe('a store that opens chart buckets on demand (issue 17: cold start, memo
   it('reopened from storage: search and open visits without a bucket, one bucket per use, idle ones released', async () => {
     const storage = new MemoryStorage()
     const ra = new Repo({ storage, network: [], peerId: 'a' as PeerId })
-    const a = ClinicStore.create<MiniBucket>(ra, {
-      clinic: 'c1',
-      emptyBucket: () => ({ charts: {} }),
-      indexShards: 2,
-      chartBuckets: 8,
-      ...init,
-    })
+    const a = newClinic<MiniBucket>(ra, { indexShards: 2, chartBuckets: 8, ...init })
     await a.changeMany(
       Array.from({ length: 40 }, (_, i) => register(`pt${i}`, i < 5 ? `visit ${i}` : undefined)),
     )
@@ -67,23 +62,13 @@ describe('a store that opens chart buckets on demand (issue 17: cold start, memo
   })
 
   it("adopts the buckets its repo already holds (a device that founded the clinic), so a browser's registration is indexed", async () => {
-    const { port1, port2 } = new MessageChannel()
-    const rn = new Repo({
-      network: [new MessageChannelNetworkAdapter(port1)],
-      storage: new MemoryStorage(),
-      peerId: 'node' as PeerId,
-    })
-    const founded = ClinicStore.create<MiniBucket>(rn, {
-      clinic: 'c1',
-      emptyBucket: () => ({ charts: {} }),
-      indexShards: 2,
-      chartBuckets: 4,
-      ...init,
-    })
+    const link = twoRepos()
+    const rn = link.a({ storage: new MemoryStorage(), peerId: 'node' })
+    const founded = newClinic<MiniBucket>(rn, { indexShards: 2, chartBuckets: 4, ...init })
     // the device opens its clinic again (as after founding it): every bucket's handle is already in the repo
     const node = await ClinicStore.open<MiniBucket>(rn, founded.rootUrl, init)
     expect(node.loadedBuckets).toBe(4)
-    const rw = new Repo({ network: [new MessageChannelNetworkAdapter(port2)], peerId: 'web' as PeerId })
+    const rw = link.b({ peerId: 'web' })
     const web = await ClinicStore.open<MiniBucket>(rw, founded.rootUrl, { ...init, writeSummaries: false })
     await web.changeMany([register('pt1')])
     // only the node writes summaries: it must see the browser's change to the bucket it holds
@@ -93,24 +78,13 @@ describe('a store that opens chart buckets on demand (issue 17: cold start, memo
   })
 
   it('adopts a bucket the repo loads for a peer and repairs the summary of its remote edit', async () => {
-    const { port1, port2 } = new MessageChannel()
-    const ra = new Repo({ network: [new MessageChannelNetworkAdapter(port1)], peerId: 'a' as PeerId })
+    const link = twoRepos()
+    const ra = link.a()
     // a writer that does not write summaries (a browser): only the peer that holds the bucket repairs them
-    const a = ClinicStore.create<MiniBucket>(ra, {
-      clinic: 'c1',
-      emptyBucket: () => ({ charts: {} }),
-      indexShards: 2,
-      chartBuckets: 4,
-      writeSummaries: false,
-      ...init,
-    })
+    const a = newClinic<MiniBucket>(ra, { indexShards: 2, chartBuckets: 4, writeSummaries: false, ...init })
     ra.sharePolicy = a.sharePolicy
     await a.changeMany(Array.from({ length: 20 }, (_, i) => register(`pt${i}`)))
-    const rb = new Repo({
-      network: [new MessageChannelNetworkAdapter(port2)],
-      storage: new MemoryStorage(),
-      peerId: 'b' as PeerId,
-    })
+    const rb = link.b({ storage: new MemoryStorage() })
     const b = await ClinicStore.open<MiniBucket>(rb, a.rootUrl, init)
     rb.sharePolicy = b.sharePolicy
     await b.loadAllCharts(2, { release: true })

@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { Repo } from '@automerge/automerge-repo'
-import type { PeerId } from '@automerge/automerge-repo'
-import { MessageChannelNetworkAdapter } from '@automerge/automerge-repo-network-messagechannel'
 import { NodeFSStorageAdapter } from '@automerge/automerge-repo-storage-nodefs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ChartPull, ClinicStore, pullOrder } from '@clinic-mesh/store'
 import { summarizeNamed } from './named-chart.js'
+import { twoRepos } from './two-repos.js'
+import { newClinic } from './new-clinic.js'
 
 interface MiniBucket {
   charts: { [id: string]: { given: string; family: string } }
@@ -21,15 +20,9 @@ describe('today first: a joining tablet pulls the buckets of the open visits bef
 
   it('pulls the first buckets before any other and reports today ready before the whole clinic', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'store-today-'))
-    const { port1, port2 } = new MessageChannel()
-    const ra = new Repo({ network: [new MessageChannelNetworkAdapter(port1)], peerId: 'a' as PeerId })
-    const a = ClinicStore.create<MiniBucket>(ra, {
-      clinic: 'c1',
-      emptyBucket: () => ({ charts: {} }),
-      indexShards: 2,
-      chartBuckets: 8,
-      summarize: summarizeNamed,
-    })
+    const link = twoRepos()
+    const ra = link.a()
+    const a = newClinic<MiniBucket>(ra, { indexShards: 2, chartBuckets: 8, summarize: summarizeNamed })
     ra.sharePolicy = a.sharePolicy
     await a.changeMany(
       Array.from({ length: 80 }, (_, i) => ({
@@ -37,11 +30,7 @@ describe('today first: a joining tablet pulls the buckets of the open visits bef
         fn: (d: MiniBucket) => void (d.charts[`pt${i}`] = { given: `G${i}`, family: 'Banda' }),
       })),
     )
-    const rb = new Repo({
-      network: [new MessageChannelNetworkAdapter(port2)],
-      storage: new NodeFSStorageAdapter(dir),
-      peerId: 'b' as PeerId,
-    })
+    const rb = link.b({ storage: new NodeFSStorageAdapter(dir) })
     try {
       const b = await ClinicStore.open<MiniBucket>(rb, a.rootUrl, { summarize: summarizeNamed })
       rb.sharePolicy = b.sharePolicy

@@ -1,5 +1,5 @@
 import type { ConflictView, InventoryState, LoginReply, ResolutionRequest, StatusReply } from './relay-api.js'
-import { RelayApiError, relayApi, setBearer } from './relay-api.js'
+import { RelayApiError, asRelayError, relayApi, setBearer } from './relay-api.js'
 
 export type Filter = 'open' | 'resolved' | 'all'
 
@@ -114,8 +114,7 @@ export class ConsoleState {
       }
       this.#signedIn({ token: r.token, kind: 'user', clinic: r.clinic, user: r.user, expiresAt: r.expiresAt })
     } catch (err) {
-      this.signInError =
-        err instanceof RelayApiError ? err : new RelayApiError('InternalError', String(err), 0)
+      this.signInError = asRelayError(err, 'InternalError')
     }
   }
 
@@ -128,8 +127,7 @@ export class ConsoleState {
       this.#signedIn({ token: token.trim(), kind: 'operator', clinic: null, user: null, expiresAt: null })
     } catch (err) {
       setBearer(null)
-      this.signInError =
-        err instanceof RelayApiError ? err : new RelayApiError('InternalError', String(err), 0)
+      this.signInError = asRelayError(err, 'InternalError')
     }
   }
 
@@ -181,7 +179,7 @@ export class ConsoleState {
       this.loadError = null
     } catch (err) {
       if (mine !== this.#latest || this.#ended(err)) return
-      this.loadError = err instanceof RelayApiError ? err : new RelayApiError('InternalError', String(err), 0)
+      this.loadError = asRelayError(err, 'InternalError')
     }
   }
 

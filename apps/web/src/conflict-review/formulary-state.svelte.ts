@@ -1,4 +1,10 @@
-import { RelayApiError, relayApi, type FormularyItem, type FormularyUpdate } from './relay-api.js'
+import {
+  asRelayError,
+  relayApi,
+  type FormularyItem,
+  type FormularyUpdate,
+  type RelayApiError,
+} from './relay-api.js'
 
 /** The roles the relay lets change the formulary (apps/relay FORMULARY_ROLES); the others read it. */
 const EDITORS = ['admin', 'supervisor']
@@ -41,8 +47,4 @@ export class FormularyState {
       this.busy = false
     }
   }
-}
-
-function asRelayError(err: unknown): RelayApiError {
-  return err instanceof RelayApiError ? err : new RelayApiError('Error', String(err), 0)
 }

@@ -1,6 +1,7 @@
 import {
-  RelayApiError,
+  asRelayError,
   relayApi,
+  type RelayApiError,
   type PrescriptionFound,
   type PrescriptionStatusChange,
 } from './relay-api.js'
@@ -55,8 +56,4 @@ export class PrescriptionState {
       this.busy = false
     }
   }
-}
-
-function asRelayError(err: unknown): RelayApiError {
-  return err instanceof RelayApiError ? err : new RelayApiError('Error', String(err), 0)
 }

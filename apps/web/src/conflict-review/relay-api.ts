@@ -28,6 +28,11 @@ import { HttpJsonError, callJson } from '../lib/json-call.js'
  */
 export class RelayApiError extends HttpJsonError {}
 
+/** Any failure as a `RelayApiError` for the console's error line: the relay's own as it is, anything else (the network, a bug) under `name` with status 0. */
+export function asRelayError(err: unknown, name = 'Error'): RelayApiError {
+  return err instanceof RelayApiError ? err : new RelayApiError(name, String(err), 0)
+}
+
 /** The console's shapes, defined with their schemas in @clinic-mesh/contracts relay-api/ (docs/relay-api.md). */
 export type {
   ConflictStatus,
