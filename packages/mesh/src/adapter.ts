@@ -1,14 +1,19 @@
 import { NetworkAdapter } from '@automerge/automerge-repo'
 import type { Message, PeerId, PeerMetadata } from '@automerge/automerge-repo'
 import type { Stream } from '@libp2p/interface'
-import { WIRE_VERSION } from './constants.js'
+import { WIRE_MINOR, WIRE_VERSION } from './constants.js'
 import { MeshClosedError } from './errors.js'
 import { Session } from './session.js'
+import type { SendQueueStats } from './session.js'
 import type { Handshake } from './wire.js'
 
 export interface AdapterOptions {
   deviceName: string
   maxFrameBytes: number
+  /** largest message reassembled from chunk frames (default 128 MiB) */
+  maxMessageBytes?: number
+  /** bound of each session's send queue in bytes (default 8 MiB) */
+  maxQueueBytes?: number
   handshakeTimeoutMs?: number
   /**
    * the adapter reports ready once every peer connected at connect() has a session (or its stream ended), when
@@ -98,6 +103,11 @@ export class MeshNetworkAdapter extends NetworkAdapter {
     return [...this.#sessions.values()].map((s) => ({ remote: s.remote, handshake: s.handshake }))
   }
 
+  /** Each live session's send queue (bounded: see Session). */
+  sendQueues(): Array<{ remote: string } & SendQueueStats> {
+    return [...this.#sessions.values()].map((s) => ({ remote: s.remote, ...s.sendQueue }))
+  }
+
   /** Takes a freshly opened sync stream (either direction) and runs the protocol on it. */
   attach(stream: Stream, remote: string): void {
     const { peerId } = this
@@ -110,6 +120,8 @@ export class MeshNetworkAdapter extends NetworkAdapter {
       peerId,
       peerMetadata: this.peerMetadata ?? {},
       deviceName: this.#opts.deviceName,
+      minor: WIRE_MINOR,
+      frameCap: this.#opts.maxFrameBytes,
     }
     const previous = this.#sessions.get(remote)
     const session = new Session({
@@ -117,8 +129,11 @@ export class MeshNetworkAdapter extends NetworkAdapter {
       remote,
       local,
       maxFrameBytes: this.#opts.maxFrameBytes,
+      ...(this.#opts.maxMessageBytes === undefined ? {} : { maxMessageBytes: this.#opts.maxMessageBytes }),
+      ...(this.#opts.maxQueueBytes === undefined ? {} : { maxQueueBytes: this.#opts.maxQueueBytes }),
       handshakeTimeoutMs: this.#opts.handshakeTimeoutMs,
       hooks: {
+        onDrained: (s) => this.#resync(s),
         onHandshake: (s, hs) => this.#onHandshake(s, hs),
         onMessage: (_s, message) => {
           if (message.targetId === this.peerId) this.emit('message', message)
@@ -128,6 +143,19 @@ export class MeshNetworkAdapter extends NetworkAdapter {
     })
     this.#sessions.set(remote, session)
     previous?.close('superseded by a newer stream')
+  }
+
+  /**
+   * The session dropped messages while its queue was over the bound and has now drained: the repo forgets its sync
+   * state with that peer and starts again (peer-disconnected, then peer-candidate at once), so it regenerates from
+   * the documents whatever the peer still lacks. Automerge sync messages are incremental (a change offered once is
+   * not offered again while the sync state lasts), which is why the dropped ones cannot just be skipped.
+   */
+  #resync(session: Session): void {
+    const hs = session.handshake
+    if (hs === undefined || session.closed || this.#announced.get(hs.peerId) !== session) return
+    this.emit('peer-disconnected', { peerId: hs.peerId })
+    this.emit('peer-candidate', { peerId: hs.peerId, peerMetadata: hs.peerMetadata })
   }
 
   /** Resets every session with this libp2p peer (used on revocation). */

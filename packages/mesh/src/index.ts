@@ -14,8 +14,18 @@ export type {
   LinkSocketState,
 } from './discovery/index.js'
 export type { MeshPeer, MeshEventMap } from './events.js'
-export { SYNC_PROTOCOL, WIRE_VERSION, DEFAULT_MAX_FRAME_BYTES, FrameKind } from './constants.js'
+export {
+  SYNC_PROTOCOL,
+  WIRE_VERSION,
+  WIRE_MINOR,
+  DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_MAX_QUEUE_BYTES,
+  FrameKind,
+} from './constants.js'
 export { encodeFrame, FrameDecoder } from './frame-codec.js'
+export { chunkPayload, ChunkAssembler } from './chunks.js'
+export type { SendQueueStats } from './session.js'
 export { encodeWire, decodeWire } from './wire.js'
 export type { Handshake, WireFrame } from './wire.js'
 export { Membership, MembershipChangeEvent } from './membership/membership.js'
@@ -48,6 +58,7 @@ export type { JoinAdminInit, JoinBundle, JoinRequest, JoinWelcome } from './memb
 export {
   FrameTooLargeError,
   MalformedFrameError,
+  MessageTooLargeError,
   HandshakeError,
   InvalidSignatureError,
   MembershipRecordError,

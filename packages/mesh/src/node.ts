@@ -40,8 +40,12 @@ export interface MeshInit {
   addressBookAfterMs?: number
   /** multiaddrs (with /p2p/<id>) dialled at start, on re-enable and after drops */
   bootstrap?: string[]
-  /** largest accepted frame payload, default 16 MiB */
+  /** largest accepted frame payload, default 16 MiB; a larger message travels as chunk frames */
   maxFrameBytes?: number
+  /** largest message reassembled from chunk frames, default 128 MiB */
+  maxMessageBytes?: number
+  /** bound of each peer's send queue in bytes, default 8 MiB (over it: drop, then resync once drained) */
+  maxQueueBytes?: number
   handshakeTimeoutMs?: number
   readyAfterMs?: number
   backoff?: Partial<BackoffPolicy>
@@ -128,6 +132,8 @@ export class MeshNode extends MeshEvents {
     const adapter = new MeshNetworkAdapter({
       deviceName: init.deviceName,
       maxFrameBytes: init.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      ...(init.maxMessageBytes === undefined ? {} : { maxMessageBytes: init.maxMessageBytes }),
+      ...(init.maxQueueBytes === undefined ? {} : { maxQueueBytes: init.maxQueueBytes }),
       handshakeTimeoutMs: init.handshakeTimeoutMs,
       readyAfterMs: init.readyAfterMs,
       onConnect: () => ref.node?.openAll() ?? [],

@@ -11,6 +11,10 @@ export interface Handshake {
   peerMetadata: PeerMetadata
   /** human name of the device, e.g. "Triage tablet 2" */
   deviceName: string
+  /** minor revision of the wire (WIRE_MINOR); absent from 1.0 peers. 1: understands `chunk` frames */
+  minor?: number
+  /** the largest frame payload the sender accepts (its `maxFrameBytes`); absent from 1.0 peers */
+  frameCap?: number
 }
 
 export type WireFrame =
@@ -53,8 +57,11 @@ function decodeBody(payload: Uint8Array): Record<string, unknown> {
   return body
 }
 
+/** A peer's announced frame cap below this is ignored (no chunk could carry anything useful). */
+const MIN_FRAME_CAP = 64
+
 function decodeHandshake(body: Record<string, unknown>): Handshake {
-  const { v, peerId, peerMetadata, deviceName } = body
+  const { v, peerId, peerMetadata, deviceName, minor, frameCap } = body
   if (v !== WIRE_VERSION)
     throw new HandshakeError(`unsupported wire version ${String(v)}, expected ${WIRE_VERSION}`)
   if (typeof peerId !== 'string' || peerId.length === 0 || peerId.length > 256) {
@@ -70,7 +77,12 @@ function decodeHandshake(body: Record<string, unknown>): Handshake {
       meta.storageId = peerMetadata.storageId as PeerMetadata['storageId']
     if (typeof peerMetadata.isEphemeral === 'boolean') meta.isEphemeral = peerMetadata.isEphemeral
   }
-  return { v, peerId: peerId as PeerId, peerMetadata: meta, deviceName }
+  const hs: Handshake = { v, peerId: peerId as PeerId, peerMetadata: meta, deviceName }
+  // optional keys (wire 1.1): anything unusable is ignored, as unknown keys are
+  if (typeof minor === 'number' && Number.isSafeInteger(minor) && minor >= 0) hs.minor = minor
+  if (typeof frameCap === 'number' && Number.isSafeInteger(frameCap) && frameCap >= MIN_FRAME_CAP)
+    hs.frameCap = frameCap
+  return hs
 }
 
 function decodeMessage(body: Record<string, unknown>): Message {
