@@ -78,7 +78,9 @@ function bundle(from: number, n: number): unknown {
         resource: {
           resourceType: 'Condition',
           subject: { reference: ref },
-          code: { coding: [{ system: 'http://hl7.org/fhir/sid/icd-10', code: ['E11', 'I10', 'J45'][i % 3] }] },
+          code: {
+            coding: [{ system: 'http://hl7.org/fhir/sid/icd-10', code: ['E11', 'I10', 'J45'][i % 3] }],
+          },
           clinicalStatus: {
             coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }],
           },
@@ -123,8 +125,13 @@ async function joinVia(
   const before = proxy.bytes.up + proxy.bytes.down
   const t0 = performance.now()
   const d = await startIn(ns, name, clinicFile)
-  await during?.(d)
-  await pollDevice(async () => loaded(d), `${name} has every chart bucket`, timeoutMs)
+  try {
+    await during?.(d)
+    await pollDevice(() => Promise.resolve(loaded(d)), `${name} has every chart bucket`, timeoutMs)
+  } catch (err) {
+    console.warn(`${name} did not finish its join; its log ends:\n${d.stderr.slice(-30).join('\n')}`)
+    throw err
+  }
   return { d, ms: performance.now() - t0, bytes: proxy.bytes.up + proxy.bytes.down - before }
 }
 
@@ -151,7 +158,9 @@ it(`a ${CHARTS}-chart join over ${DELAY_MS * 2} ms RTT and ${RATE_KBIT} kbit/s c
       { headers: { 'content-type': 'application/fhir+json' } },
     )
     expect(r.status).toBe(200)
-    expect((r.body.entry ?? []).filter((e) => e.response?.status === '201 Created')).toHaveLength(3 * Math.min(250, CHARTS))
+    expect((r.body.entry ?? []).filter((e) => e.response?.status === '201 Created')).toHaveLength(
+      3 * Math.min(250, CHARTS),
+    )
   }
   figures.push(`${CHARTS} charts imported on the source in ${s(performance.now() - t0)}`)
   const port = Number(/\/tcp\/(\d+)/.exec(source.mesh[0] ?? '')?.[1])
@@ -168,38 +177,39 @@ it(`a ${CHARTS}-chart join over ${DELAY_MS * 2} ms RTT and ${RATE_KBIT} kbit/s c
     return p
   }
 
-  // 1. the same join unshaped (veth, no delay): the baseline figure and the bytes of a full join
-  const fast = await joinVia(nsJoin, 'unshaped', clinic, { peerId }, await proxyTo(0), 120_000)
-  figures.push(`unshaped join (veth, no delay, no limit): ${s(fast.ms)}, ${kb(fast.bytes)} through the proxy`)
-  await fast.d.stop()
+  // 0. (BAD_LINK_BASELINE=1, for the figures) the same join unshaped: veth, no delay, no limit
+  if (process.env.BAD_LINK_BASELINE === '1') {
+    const fast = await joinVia(nsJoin, 'unshaped', clinic, { peerId }, await proxyTo(0), 120_000)
+    figures.push(
+      `unshaped join (veth, no delay, no limit): ${s(fast.ms)}, ${kb(fast.bytes)} through the proxy`,
+    )
+    await fast.d.stop()
+  }
 
-  // 2. shaped: 256 kbit/s out of each device, 150 ms each way
+  // 1. a full join over the shaped link: 256 kbit/s out of each device, 150 ms each way
   await lab.shape(nsSource, 'eth0', RATE_KBIT)
   await lab.shape(nsJoin, 'eth0', RATE_KBIT)
   const pf = await proxyTo(DELAY_MS)
-  const samp = setInterval(() => console.warn('full', Math.round(performance.now()), JSON.stringify(pf.bytes), pf.connections), 5000)
-  const full = await joinVia(nsJoin, 'shaped', clinic, { peerId }, pf, 100_000).catch((e: unknown) => {
-    console.warn(running.at(-1)!.stderr.slice(-40).join('\n'))
-    throw e
-  })
-  clearInterval(samp)
-  figures.push(`shaped join, no cut: ${s(full.ms)}, ${kb(full.bytes)} (${JSON.stringify(proxies.at(-1)!.bytes)})`)
+  const full = await joinVia(nsJoin, 'shaped', clinic, { peerId }, pf, 150_000)
+  figures.push(
+    `shaped join (${DELAY_MS * 2} ms RTT, ${RATE_KBIT} kbit/s), no cut: ${s(full.ms)}, ${kb(full.bytes)} ` +
+      `(${kb(pf.bytes.down)} to the joiner), ${pf.connections} connection(s)`,
+  )
+  expect(pf.connections).toBe(1) // the slow link is not mistaken for a dead one (libp2p's ping waits behind the data)
   await full.d.stop()
+  // 2. the same join again with a 30 s cut once half of it has crossed
   const shaped = await proxyTo(DELAY_MS)
   let cutAt = 0
   let beforeCut = 0
-  let upDownAtCut = {}
   const cut = await joinVia(nsJoin, 'cut', clinic, { peerId }, shaped, 240_000, async (d) => {
-    // cut once half a full join has crossed
     await pollDevice(
-      async () => shaped.bytes.up + shaped.bytes.down >= fast.bytes / 2,
+      () => Promise.resolve(shaped.bytes.up + shaped.bytes.down >= full.bytes / 2),
       'half a join crossed the shaped link',
       180_000,
     )
     shaped.cut()
     cutAt = performance.now()
     beforeCut = shaped.bytes.up + shaped.bytes.down
-    upDownAtCut = { ...shaped.bytes }
     expect(loaded(d)).toBe(false)
     await new Promise((r) => setTimeout(r, CUT_MS)) // the outage itself: nothing to await but the clock
     shaped.restore()
@@ -208,11 +218,11 @@ it(`a ${CHARTS}-chart join over ${DELAY_MS * 2} ms RTT and ${RATE_KBIT} kbit/s c
   const reconnectedMs = performance.now() - cutAt - CUT_MS
   figures.push(
     `shaped join (${DELAY_MS * 2} ms RTT, ${RATE_KBIT} kbit/s) with a ${s(CUT_MS)} cut: ${s(cut.ms)} in all; ` +
-      `${kb(beforeCut)} before the cut, ${kb(afterCut)} after it (a full join: ${kb(fast.bytes)}); ` +
-      `${JSON.stringify(shaped.bytes)} ${JSON.stringify(upDownAtCut)} ` +
+      `${kb(beforeCut)} before the cut, ${kb(afterCut)} after it (the full join: ${kb(full.bytes)}); ` +
       `done ${s(reconnectedMs)} after the link came back; ${shaped.refused} connections refused during the cut`,
   )
   expect(shaped.refused).toBeGreaterThan(0) // it did try during the cut
-  expect(afterCut).toBeLessThan(0.75 * fast.bytes) // resumed: well under a full join after the cut
-  expect(beforeCut + afterCut).toBeLessThan(1.5 * fast.bytes)
+  expect(afterCut).toBeLessThan(0.75 * full.bytes) // resumed: well under a full join after the cut
+  expect(beforeCut + afterCut).toBeLessThan(1.3 * full.bytes) // and what crossed before it was not wasted
+  expect(shaped.connections).toBeGreaterThanOrEqual(2) // it did reconnect (the first connection was cut)
 }, 300_000)

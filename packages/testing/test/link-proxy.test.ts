@@ -24,7 +24,7 @@ async function dial(proxy: LinkProxy): Promise<Socket> {
     s.once('connect', resolve)
     s.once('error', reject)
   })
-  cleanups.push(async () => void s.destroy())
+  cleanups.push(() => Promise.resolve(void s.destroy()))
   return s
 }
 
@@ -46,7 +46,10 @@ function roundTrip(s: Socket, bytes: number): Promise<number> {
 }
 
 it('delays each direction, counts what it forwards, and keeps order', async () => {
-  const proxy = await LinkProxy.start({ target: { host: '127.0.0.1', port: await echoServer() }, delayMs: 100 })
+  const proxy = await LinkProxy.start({
+    target: { host: '127.0.0.1', port: await echoServer() },
+    delayMs: 100,
+  })
   cleanups.push(() => proxy.close())
   const s = await dial(proxy)
   const ms = await roundTrip(s, 200_000)
