@@ -91,6 +91,11 @@ function bundle(from: number, n: number): unknown {
   return { resourceType: 'Bundle', type: 'transaction', entry }
 }
 
+const resets = (d: DeviceProcess): string =>
+  d.stderr
+    .filter((l) => l.includes('"event":"mesh-stream-reset"'))
+    .map((l) => /"error":"(\w+)"/.exec(l)?.[1])
+    .join(',') || 'none'
 const loaded = (d: DeviceProcess): boolean => d.stderr.some((l) => l.includes('"event":"charts-loaded"'))
 
 interface Join {
@@ -219,7 +224,8 @@ it(`a ${CHARTS}-chart join over ${DELAY_MS * 2} ms RTT and ${RATE_KBIT} kbit/s c
   figures.push(
     `shaped join (${DELAY_MS * 2} ms RTT, ${RATE_KBIT} kbit/s) with a ${s(CUT_MS)} cut: ${s(cut.ms)} in all; ` +
       `${kb(beforeCut)} before the cut, ${kb(afterCut)} after it (the full join: ${kb(full.bytes)}); ` +
-      `done ${s(reconnectedMs)} after the link came back; ${shaped.refused} connections refused during the cut`,
+      `done ${s(reconnectedMs)} after the link came back; ${shaped.refused} connections refused during the cut, ` +
+      `${shaped.connections} made; stream resets logged: ${resets(cut.d)} (joiner), ${resets(source)} (source)`,
   )
   expect(shaped.refused).toBeGreaterThan(0) // it did try during the cut
   expect(afterCut).toBeLessThan(0.75 * full.bytes) // resumed: well under a full join after the cut
