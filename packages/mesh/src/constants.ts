@@ -45,12 +45,3 @@ export const DEFAULT_BACKOFF = { initialMs: 250, maxMs: 30_000, factor: 2 } as c
  * clinic private network has no such limit, so this only bounds what one stream may buffer at the receiver.
  */
 export const YAMUX_WINDOW = 4 * 1024 * 1024
-
-/**
- * libp2p's connection monitor pings every 10 s and aborts a connection whose ping times out (adaptive, by default at
- * least 5 s). On a slow link the ping waits behind whatever sync data is queued (at 256 kbit/s, 160 KB is 5 s), so a
- * join over 3G was cut by its own keep-alive and restarted again and again (test/mesh-bad-link.test.ts). At least
- * 60 s: a link with up to ~2 MB queued at 256 kbit/s is not taken for a dead one; a dead link is still dropped within
- * about 70-190 s (the adaptive timeout grows with slow answers, up to 3 min).
- */
-export const PING_TIMEOUT = { minTimeout: 60_000, maxTimeout: 180_000 } as const

@@ -13,7 +13,7 @@ import { lanDiscovery, type LanDiscovery } from './discovery/index.js'
 import { aloneReason, type MeshDiscoveryStatus } from './discovery-status.js'
 import { Backoff } from './backoff.js'
 import type { BackoffPolicy } from './backoff.js'
-import { DEFAULT_MAX_FRAME_BYTES, PING_TIMEOUT, SYNC_PROTOCOL, YAMUX_WINDOW } from './constants.js'
+import { DEFAULT_MAX_FRAME_BYTES, SYNC_PROTOCOL, YAMUX_WINDOW } from './constants.js'
 import { MeshClosedError, PeerRefusedError } from './errors.js'
 import { ClinicMeshError } from '@clinic-mesh/contracts'
 import { membershipGater, refusal } from './gater.js'
@@ -114,7 +114,6 @@ export class MeshNode extends MeshEvents {
       streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: YAMUX_WINDOW } })],
       connectionGater: membershipGater(gate),
       connectionManager: { inboundConnectionThreshold: init.inboundConnectionThreshold ?? 100 },
-      connectionMonitor: { pingTimeout: PING_TIMEOUT },
       peerDiscovery: mdnsOn
         ? [
             lanDiscovery(
