@@ -26,6 +26,7 @@ let lab: NetnsLab
 let root: string
 const running: DeviceProcess[] = []
 const figures: string[] = []
+const ADMIN = { name: 'admin', role: 'admin' }
 
 beforeAll(async () => {
   lab = await NetnsLab.create()
@@ -257,6 +258,48 @@ describe('no router', () => {
     const ms = await patientTravels(ward, [lab1])
     for (const m of ms) expect(m).toBeLessThan(2_000)
   }, 60_000)
+
+  it('multicast dropped from the first minute: two tablets that never met dial each other from the reach records in the membership data', async () => {
+    const lan = await lab.lan('lanE')
+    const [e1, e2, e3] = await Promise.all([lab.namespace('e1'), lab.namespace('e2'), lab.namespace('e3')])
+    await lab.plug(e1, lan, 'eth0', '10.82.0.1/24')
+    await lab.plug(e2, lan, 'eth0', '10.82.0.2/24')
+    await lab.plug(e3, lan, 'eth0', '10.82.0.3/24')
+    await lab.dropMulticast(lan) // client isolation on the hotspot: mDNS reaches nobody, ever
+    // device names (and so data dirs under `root`) unique in this file
+    const clinic = join(root, 'clinic-e.json')
+    const front = await startIn(e1, 'hub', clinic, true)
+    await front.ready()
+    const [ward, desk] = [await startIn(e2, 'exam', clinic), await startIn(e3, 'stores', clinic)]
+    // the admin on the front tablet types each new tablet's address ("Connect to a tablet by address")
+    for (const [d, ip] of [
+      [ward, '10.82.0.2'],
+      [desk, '10.82.0.3'],
+    ] as const) {
+      const port = (await status(d)).mesh.addresses.map((a) => /\/tcp\/(\d+)/.exec(a)?.[1]).find(Boolean)
+      const dialled = await front.api('POST', '/api/mesh/dial', { address: `${ip}:${port}` }, { as: ADMIN })
+      expect(dialled.status).toBe(200)
+    }
+    // ward and desk never met and no one typed their addresses to each other: each learns where the other
+    // listens from the other's signed reach record, synced through the front tablet
+    const t0 = performance.now()
+    const found = await Promise.all([
+      syncedWith(ward, ['stores'], t0, 30_000),
+      syncedWith(desk, ['exam'], t0, 30_000),
+    ])
+    figures.push(
+      `reach records: two tablets that never met connected ${Math.max(...found.map((f) => f.ms)).toFixed(0)} ms after the admin's dials`,
+    )
+    const how = found.map((f) => f.st.peers.find((p) => p.name === 'stores' || p.name === 'exam')?.foundBy)
+    expect(how).toContain('address-book')
+    // the front tablet (the one holding the clinic admin key) goes home: the other two still share a patient
+    for (const d of [ward, desk]) await d.token({ name: 'test-clinician', role: 'clinician' })
+    await front.stop()
+    running.splice(running.indexOf(front), 1)
+    await ward.ready()
+    const ms = await patientTravels(ward, [desk])
+    for (const m of ms) expect(m).toBeLessThan(2_000)
+  }, 90_000)
 
   it('one tablet with two interfaces bridges two groups; a tablet whose link comes up later (and leaves, and comes back) is picked up without a restart', async () => {
     const [lan1, lan2] = [await lab.lan('lanD1'), await lab.lan('lanD2')]

@@ -98,7 +98,7 @@ describe('relay restart (checkpoint restore, no op settled twice)', () => {
       dev.append([dispense(5, 90)])
       const doc = await dev.settled(
         (d, s) => qty(s, LOT) === 85 && d.decidedOps === 4 && d.watermarks['tab-1'] === 4,
-        15_000,
+        60_000, // a reconnect after the relay's restart: seconds here, more on a loaded box
       )
       expect(doc.decidedOps).toBe(4)
       const after = await relay.api<Status & { clinics: { opsPending: number; conflictsOpen: number }[] }>(

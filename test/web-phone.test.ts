@@ -1,21 +1,16 @@
 import { describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
 import { urlOf } from './helpers/web-devices.js'
-import { screenshot, signIn, webSuite } from './helpers/web-browser.js'
+import { TEST_ADMIN_PASSWORD } from './helpers/device-process.js'
+import {
+  PHONE,
+  overflowOf as overflow,
+  screenshot,
+  signIn,
+  signInWith,
+  webSuite,
+} from './helpers/web-browser.js'
 import { submitRegistration } from './helpers/web-flows.js'
-
-/** A phone in portrait (iPhone 12-14 class): the narrowest screen the clinic's staff use. */
-const PHONE = { width: 390, height: 844 }
-
-/** How far the page reaches past the screen's right edge (0 when nothing overflows sideways). */
-function overflow(page: Page): Promise<number> {
-  return page.evaluate(() => {
-    const d = (
-      globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }
-    ).document.documentElement
-    return d.scrollWidth - d.clientWidth
-  })
-}
 
 async function heightOf(page: Page, selector: string): Promise<number> {
   return (await page.locator(selector).first().boundingBox())?.height ?? 0
@@ -53,6 +48,10 @@ describe('web on a phone (390 px)', () => {
     await page.getByRole('button', { name: 'Details' }).click()
     await page.getByTestId('status-peers').waitFor()
     widths['status details'] = await overflow(page)
+    // no settlement yet (no central office on this clinic): "not yet", never the epoch
+    const settlement = await page.getByTestId('status-settlement').innerText()
+    expect(settlement).toContain('last confirmed: not yet')
+    expect(settlement).not.toContain('1970')
     await page.getByRole('button', { name: 'Less' }).click()
 
     widths['queue'] = await overflow(page)
@@ -91,12 +90,18 @@ describe('web on a phone (390 px)', () => {
     await page.getByLabel('Reason for visit (opens a visit now)').fill(patient.reason)
     await submitRegistration(page, patient)
     expect(await page.getByTestId('patient-ids').innerText()).toBe('National ID MW778899')
+    // the visit's MAR section (no signed prescription yet: test/web-mar.test.ts fills it on a phone)
+    const mar = page.getByRole('region', { name: 'Medicines given (MAR)' })
+    await mar.getByText('No signed prescription on this visit yet', { exact: false }).waitFor()
     widths['visit'] = await overflow(page)
     await screenshot(page, 'phone-visit')
 
     await page.getByRole('navigation').getByRole('link', { name: 'Pharmacy' }).click()
     await page.getByRole('heading', { name: 'Stock', exact: true }).waitFor()
     widths['pharmacy'] = await overflow(page)
+    await page.getByRole('button', { name: "Today's pick list" }).click()
+    await page.getByTestId('pick-list').getByText('Nothing left to hand out today.').waitFor()
+    widths['pick list'] = await overflow(page)
     await screenshot(page, 'phone-pharmacy')
     await page.getByRole('button', { name: 'Details' }).click() // the password link waits in the details
     await page.getByRole('link', { name: 'My password' }).click()
@@ -105,6 +110,28 @@ describe('web on a phone (390 px)', () => {
       .first()
       .waitFor()
     widths['password'] = await overflow(page)
+
+    // the clinic admin on a phone: both admin panels and the join code fit the width too
+    await page.getByRole('button', { name: 'Switch user' }).click()
+    await signInWith(page, 'admin', TEST_ADMIN_PASSWORD)
+    await page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name: 'Admin' }).click()
+    await page.getByTestId('users-table').locator('tr[data-user="usr_admin"]').waitFor()
+    widths['admin users'] = await overflow(page)
+    await screenshot(page, 'phone-admin-users')
+    await page
+      .getByRole('navigation', { name: 'Admin sections' })
+      .getByRole('link', { name: 'Devices' })
+      .click()
+    await page.getByRole('heading', { name: 'Devices of the clinic' }).waitFor()
+    await page
+      .getByTestId('devices-table')
+      .locator('tr[data-device="front-desk"]')
+      .getByText('This device')
+      .waitFor()
+    await page.getByRole('button', { name: 'Make a join code' }).click()
+    await page.getByTestId('join-command').waitFor()
+    widths['admin devices'] = await overflow(page)
+    await screenshot(page, 'phone-admin-devices')
 
     expect(widths).toEqual(Object.fromEntries(Object.keys(widths).map((k) => [k, 0])))
     await context.close()

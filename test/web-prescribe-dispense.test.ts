@@ -1,31 +1,15 @@
 import { recordAllergy } from '@clinic-mesh/records'
 import { tempDir, type TempDir } from '@clinic-mesh/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Page } from 'playwright-core'
 import { pollDevice } from './helpers/device-process.js'
 import { RelayProcess } from './helpers/relay-process.js'
 import { SyncClient } from './helpers/sync-client.js'
 import { urlOf } from './helpers/web-devices.js'
 import { openTablet, screenshot, signIn, webSuite } from './helpers/web-browser.js'
 import { registerPatient } from './helpers/web-flows.js'
+import { AMOXICILLIN, PARACETAMOL, fillLine, stockMedicines } from './helpers/web-rx.js'
 
-const admin = { name: 'admin', role: 'admin' }
 const nurse = { name: 'Amina Phiri', role: 'nurse' }
-
-/** Fills the add/change form of a prescription line (`form`: its accessible name). */
-async function fillLine(
-  page: Page,
-  form: string,
-  line: { medicine?: string; dose?: string; often?: string; days?: string; quantity: string },
-): Promise<void> {
-  const f = page.getByRole('form', { name: form })
-  if (line.medicine)
-    await f.getByRole('combobox', { name: /^Medicine/ }).selectOption({ label: line.medicine })
-  if (line.dose) await f.getByLabel('Dose', { exact: true }).fill(line.dose)
-  if (line.often) await f.getByLabel('How often').fill(line.often)
-  if (line.days) await f.getByLabel('For how long').fill(line.days)
-  await f.getByLabel('Quantity to dispense (units)').fill(line.quantity)
-}
 
 describe('web: prescribe from the formulary, dispense against the prescription', () => {
   const web = webSuite()
@@ -44,29 +28,7 @@ describe('web: prescribe from the formulary, dispense against the prescription',
   it('coded lines edited and removed while a draft, allergies beside; the pharmacy sees what remains per line', async () => {
     const clinic = await web.start(['pharmacy'], { relay: `ws://127.0.0.1:${relay.port}` })
     const node = clinic.devices[0]!
-    for (const [item, name, price, batch] of [
-      ['itm_amox', 'Amoxicillin 250 mg capsule', 3, 'AMX-1'],
-      ['itm_para', 'Paracetamol 500 mg tablet', 1, 'PAR-1'],
-    ] as const) {
-      const f = await node.api(
-        'POST',
-        '/api/stock/formulary',
-        { id: `f-${item}`, item, name, price },
-        { as: admin },
-      )
-      expect(f.status).toBe(201)
-      const grn = { id: `grn-${batch}`, item, batch, expiry: '2031-01-31', quantity: 100, unitCost: 1 }
-      const r = await node.api('POST', '/api/stock/receipts', { ...grn, supplier: 'CMST', grn: `G-${batch}` })
-      expect(r.status).toBe(201)
-    }
-    await pollDevice(
-      async () => {
-        const s = await node.api<{ lines: { settled: number }[] }>('GET', '/api/stock')
-        return s.body.lines.filter((l) => l.settled === 100).length === 2
-      },
-      'the formulary and the receipts settled by the relay',
-      60_000,
-    )
+    await stockMedicines(node, [AMOXICILLIN, PARACETAMOL])
 
     let page = await openTablet(web.browser, urlOf(node))
     await signIn(page, 'Dr Mwale', 'clinician')

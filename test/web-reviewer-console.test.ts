@@ -246,7 +246,7 @@ describe('reviewer console (relay-served page, real relay + two device processes
       )
       .toBe(1)
     expect(await page.getByTestId('signed-in-as').innerText()).toBe(
-      `Signed in as rev1 (reviewer) · clinic ${clinic.id}`,
+      `Signed in as rev1 (reviewer) · clinic Test Clinic`, // the clinic's name for its own signed-in reviewer
     )
     const card = page.locator(`[data-conflict-id="${open.id}"]`)
     await card.waitFor({ timeout: 15_000 })
@@ -259,7 +259,8 @@ describe('reviewer console (relay-served page, real relay + two device processes
       LOT,
       open.patient,
       open.prescription,
-      open.device,
+      // names for the clinic's own reviewer: the device's enrolled name, not its id (issue 15 item 11)
+      open.device === (await status(a)).device.id ? 'pharmacy-a' : 'pharmacy-b',
       open.user,
       String(open.quantity),
     ])

@@ -161,7 +161,7 @@ export class DeviceProcess {
           child.kill('SIGKILL')
           reject(new Error(`device ${init.name} did not start: ${stderr.join('\n')}`))
         },
-        Number(process.env.CLINIC_MESH_TEST_START_MS ?? 20_000),
+        Number(process.env.CLINIC_MESH_TEST_START_MS ?? 60_000),
       )
       lines.on('line', (l) => {
         try {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll } from 'vitest'
 import { mkdir } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core'
 import { TEST_ADMIN_PASSWORD, pollDevice, testPassword } from './device-process.js'
 import { WebClinic } from './web-devices.js'
 
@@ -133,4 +133,34 @@ export function webSuite(): WebSuite {
       return clinic
     },
   }
+}
+
+/** A phone in portrait (iPhone 12-14 class): the narrowest screen the clinic's staff use. */
+export const PHONE = { width: 390, height: 844 }
+
+/** How far the page reaches past the screen's right edge (0 when nothing overflows sideways). */
+export function overflowOf(page: Page): Promise<number> {
+  return page.evaluate(() => {
+    const d = (
+      globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }
+    ).document.documentElement
+    return d.scrollWidth - d.clientWidth
+  })
+}
+
+/** The visible controls (buttons, links styled as buttons, inputs, selects) inside `root` smaller than 44 px tall. */
+export async function smallTouchTargets(root: Locator): Promise<string[]> {
+  return root
+    .locator('button, a.button, input:not([type="radio"]):not([type="checkbox"]), select, label.choice')
+    .evaluateAll((els) =>
+      els
+        .map(
+          (e) => e as unknown as { getBoundingClientRect(): { height: number }; textContent: string | null },
+        )
+        .filter((e) => {
+          const h = e.getBoundingClientRect().height
+          return h > 0 && h < 44
+        })
+        .map((e) => `${(e.textContent ?? '').trim().slice(0, 40)} (${e.getBoundingClientRect().height} px)`),
+    )
 }

@@ -1,6 +1,7 @@
 /** Runs one bench case in this (fresh) process and prints its result as JSON on stdout. */
 import { runOurs, runPerDoc } from './layout-case.js'
 import { runPouch } from './pouch-case.js'
+import { runToday } from './today-case.js'
 
 const [kind, count] = process.argv.slice(2)
 const n = Number(count ?? '10000')
@@ -8,6 +9,7 @@ const cases: Record<string, (n: number) => Promise<unknown>> = {
   ours: runOurs,
   perdoc: runPerDoc,
   pouch: runPouch,
+  today: runToday,
 }
 const run = kind ? cases[kind] : undefined
 if (!run) {

@@ -37,9 +37,11 @@ function connectedPair(): { a: Repo; connectB: () => Repo } {
 }
 
 /** Ours: root + packed-summary index shards + chart buckets; the index syncs first. */
-export async function runOurs(n: number): Promise<LayoutResult> {
-  const { a, connectB } = connectedPair()
-  let t = performance.now()
+/** A clinic of `n` charts created on `a` by bulk import (500 patients per call); resolves with its store and laps. */
+export async function createClinic(
+  a: Repo,
+  n: number,
+): Promise<{ store: ClinicStore<ChartCollection>; laps: number[] }> {
   const store = ClinicStore.create<ChartCollection>(a, {
     clinic: 'bench',
     emptyBucket: emptyCollection,
@@ -50,7 +52,7 @@ export async function runOurs(n: number): Promise<LayoutResult> {
   a.sharePolicy = store.sharePolicy
   // A bulk import, as the PouchDB baseline's bulkDocs: 500 patients per call, one change per bucket and per shard.
   const laps: number[] = []
-  let lap = t
+  let lap = performance.now()
   for (let i = 0; i < n; i += IMPORT_BATCH) {
     const batch = Array.from({ length: Math.min(IMPORT_BATCH, n - i) }, (_, j) => patientAt(i + j))
     await store.changeMany(
@@ -61,6 +63,13 @@ export async function runOurs(n: number): Promise<LayoutResult> {
       lap = performance.now()
     }
   }
+  return { store, laps }
+}
+
+export async function runOurs(n: number): Promise<LayoutResult> {
+  const { a, connectB } = connectedPair()
+  let t = performance.now()
+  const { store, laps } = await createClinic(a, n)
   const createMs = performance.now() - t
   t = performance.now()
   const b = connectB()
@@ -74,17 +83,34 @@ export async function runOurs(n: number): Promise<LayoutResult> {
   if (local !== n) throw new Error(`expected ${n} charts local, found ${local}`)
   const rssMb = process.memoryUsage().rss / 1e6
   await b.shutdown()
-  const joiner = await joinInChild(a, store.rootUrl)
+  const joiner = await joinInChild(a, store.rootUrl, [], 'plain')
   if (joiner.local !== n || joiner.found !== n)
     throw new Error(`joiner process: ${joiner.found} searchable, ${joiner.local} local of ${n}`)
   await a.shutdown()
-  return { charts: n, createMs, searchableMs, allChartsMs, rssMb, found, createLapsMs: laps, joiner }
+  return {
+    charts: n,
+    createMs,
+    searchableMs,
+    allChartsMs,
+    rssMb,
+    found,
+    createLapsMs: laps,
+    joiner,
+  }
 }
 
-/** A third repo joins the clinic of `a` from its own process (join-child.ts), over IPC. */
-function joinInChild(a: Repo, rootUrl: AutomergeUrl): Promise<JoinResult> {
+/**
+ * A third repo joins the clinic of `a` from its own process (join-child.ts), over IPC; `today`: patients whose
+ * charts it reports local apart (`todayMs`), their buckets pulled first with `order` 'first'.
+ */
+export function joinInChild(
+  a: Repo,
+  rootUrl: AutomergeUrl,
+  today: string[],
+  order: 'first' | 'plain',
+): Promise<JoinResult> {
   const file = fileURLToPath(new URL('./join-child.js', import.meta.url))
-  const child = spawn(process.execPath, [file, rootUrl], {
+  const child = spawn(process.execPath, [file, rootUrl, today.join(','), order], {
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     serialization: 'advanced',
   })

@@ -15,6 +15,7 @@ import { benchFhirExport } from './fhir-bench.js'
 import { benchDiscovery } from './discovery-bench.js'
 import { benchColdStart } from './cold-start-bench.js'
 import { benchScale } from './scale-bench.js'
+import { benchTodayFirst } from './today-bench.js'
 
 const args = process.argv.slice(2)
 const json = args.includes('--json')
@@ -36,6 +37,7 @@ const suites: [string, () => Promise<BenchRow[]> | BenchRow[]][] = [
   ['P9', () => benchFhirExport()],
   ['P10', () => benchDiscovery()],
   ['P11', () => benchColdStart()],
+  ['P13', () => benchTodayFirst()],
   [
     'P12',
     () =>

@@ -21,6 +21,7 @@ import { browserKeyRoute } from './browser-key.js'
 import { handleFhir } from './fhir-routes.js'
 import { dispense } from './dispense-route.js'
 import { prescriptionBalanceRoute, prescriptionRoute } from './prescription-routes.js'
+import { stockControlRoute } from './stock-control-routes.js'
 import { ready, signer, who } from './route-context.js'
 import type { Principal } from './auth.js'
 import type { NodeHost } from './node-host.js'
@@ -75,7 +76,15 @@ async function status(node: NodeHost): Promise<StatusReply> {
     ledger: { pending, head: node.ledger?.head.seq ?? 0 },
     documents: Object.keys(node.repo.handles).length,
     ...(node.store
-      ? { charts: { buckets: node.store.layout.chartBuckets.length, held: node.store.loadedBuckets } }
+      ? {
+          charts: {
+            buckets: node.store.layout.chartBuckets.length,
+            held: node.store.loadedBuckets,
+            ...(node.chartPull && node.chartPull.allMs === undefined
+              ? { pull: node.chartPull.progress }
+              : {}),
+          },
+        }
       : {}),
   }
 }
@@ -108,6 +117,7 @@ async function route(
   if (await meshRoute(node, req, res, parts)) return
   if (await prescriptionRoute(node, req, res, parts)) return
   if (await prescriptionBalanceRoute(node, req, res, parts)) return
+  if (await stockControlRoute(node, req, res, parts, url)) return
   if (a === 'network' && parts.length === 2 && method === 'POST') {
     who(node, req)
     const body = await readBody(req, NetworkRequestSchema)

@@ -290,6 +290,21 @@ export class DeviceAuth {
     return { token, principal, expiresAt }
   }
 
+  /**
+   * A second person at this tablet proves who they are with their password (a supervisor approving an adjustment on
+   * site): the login guard of a sign-in (back-off, lockout per user), but no session is opened. The caller wipes the
+   * returned signing key (`logout` of @clinic-mesh/security) once it has signed.
+   */
+  async unlockWitness(user: string, password: string): Promise<Session> {
+    const register = this.#verified.endorsed()
+    const id = user.startsWith('usr_') ? resolveUserId(register, user) : userIdOf(user)
+    if (!Object.hasOwn(register.users, id)) {
+      await verifyPassword(this.#unknownUser, password)
+      throw new InvalidPasswordError()
+    }
+    return this.#guard.login(register, id, password)
+  }
+
   async logout(token: string | undefined): Promise<void> {
     if (!token) return
     const k = tokenKey(token)

@@ -24,6 +24,7 @@ import {
   type ChainHead,
   type DeviceLogDoc,
   type InventoryState,
+  type PrescriptionStatusState,
   type Operation,
   type OperationBody,
   type Projection,
@@ -298,6 +299,11 @@ export class DeviceLedger {
     return (await this.unsettled({})).map((op) => ({ op, decided: op.seq <= (marks[op.device] ?? 0) }))
   }
 
+  /** The site (location) this device records stock at. */
+  get site(): LocationId {
+    return this.#site
+  }
+
   /** The device whose log this ledger appends to. */
   get device(): DeviceId {
     return this.#device
@@ -338,6 +344,17 @@ export class DeviceLedger {
         out.set(c.op.id, unitsAfterDecision(c.op, c.resolution.decision))
     }
     return out
+  }
+
+  /**
+   * The central status of a prescription as the relay last published it in a settled inventory that verified
+   * (undefined: never changed centrally, or nothing verified yet).
+   */
+  async prescriptionStatus(id: string): Promise<PrescriptionStatusState | undefined> {
+    const settled = await this.#settled()
+    if (!settled) return undefined
+    const state = JSON.parse(settled.state) as InventoryState
+    return state.prescriptions?.[id]
   }
 
   /** Operations of this device not yet decided by the relay. */

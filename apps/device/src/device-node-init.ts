@@ -12,6 +12,8 @@ export interface DeviceNodeInit {
   /** libp2p listen multiaddrs, default ['/ip4/0.0.0.0/tcp/0']. */
   meshListen?: string[]
   mdnsIntervalMs?: number
+  /** how often this device re-checks the addresses in its reach record (default 15 s) */
+  reachRefreshMs?: number
   /** `ws://host:port` of the relay; several, comma-separated (instances of one relay): tried in order, the next when one is down */
   relay?: string
   /** Directory of the built web app (default apps/web/dist). */

@@ -14,7 +14,7 @@ import {
 import type { ClinicDirectoryDoc, DeviceId, LocationId } from '@clinic-mesh/contracts'
 import type { Membership, MeshNode } from '@clinic-mesh/mesh'
 import type { ChartCollection } from '@clinic-mesh/records'
-import { ClinicStore, findDoc } from '@clinic-mesh/store'
+import { ClinicStore, findDoc, type ChartPull } from '@clinic-mesh/store'
 import { readClinicFile, updateClinicFile } from './clinic-file.js'
 import { DeviceLedger } from './device-ledger.js'
 import { loadDevice, saveDeviceConfig, type DeviceConfig } from './device-config.js'
@@ -38,6 +38,8 @@ import type { FaultReportingStorage } from '@clinic-mesh/storage-nodefs'
 import { openDeviceStorage } from './storage-at-rest.js'
 import { startDeviceMesh } from './device-mesh.js'
 import { followMembership } from './membership-follower.js'
+import { followReachRecords } from './reach-records.js'
+import type { PrivateKey } from '@libp2p/interface'
 import type { DeviceNodeInit, MembershipDoc } from './device-node-init.js'
 import type { NodeHost } from './node-host.js'
 import { keepBucketsLazy } from './lazy-buckets.js'
@@ -87,6 +89,10 @@ export class DeviceNode implements NodeHost {
   #gateNow: SyncGate | undefined
   #retention: NodeJS.Timeout | undefined
   #idleBuckets: NodeJS.Timeout | undefined
+  /** A new tablet's pull of the clinic's charts, today first (see lazy-buckets.ts). */
+  chartPull: ChartPull | undefined
+  /** This device's libp2p key: signs its reach record in the membership document. */
+  #meshKey: PrivateKey | undefined
   /** Ed25519 secret key (32 bytes) of this device's libp2p identity: signs its stock operation runs. */
   deviceSigningKey: Uint8Array = new Uint8Array(32)
   /** The repo's chunks on disk are encrypted (EncryptedStorageAdapter). */
@@ -171,6 +177,7 @@ export class DeviceNode implements NodeHost {
     })
     const node = new DeviceNode(init, config, peerId, repo, mesh, membership, browsers)
     node.deviceSigningKey = privateKey.raw.slice(0, 32)
+    node.#meshKey = privateKey
     node.encryptedAtRest = encrypted
     node.storage = storage
     ref.node = node
@@ -297,7 +304,12 @@ export class DeviceNode implements NodeHost {
     this.stock = new StockApi(ledger)
     this.repo.shareConfigChanged()
     void this.#followMembership(dir)
-    this.#idleBuckets = keepBucketsLazy(store, this.repo.peerId, this.#init.bucketIdleMs ?? 60_000)
+    this.#idleBuckets = keepBucketsLazy(
+      store,
+      this.repo.peerId,
+      this.#init.bucketIdleMs ?? 60_000,
+      (pull) => (this.chartPull = pull),
+    )
     if (this.#init.relay) {
       const reg = { clinic: this.config.clinic, directoryUrl: url, peerId: this.config.deviceId }
       const creds = {
@@ -358,6 +370,15 @@ export class DeviceNode implements NodeHost {
           log('device-wipe-gave-up', { error: err instanceof Error ? err.name : 'unknown' }),
         ),
     })
+    if (this.#meshKey !== undefined)
+      followReachRecords(h, {
+        mesh: this.mesh,
+        clinic: this.config.clinic,
+        self: this.peerId,
+        privateKey: this.#meshKey,
+        done: () => this.#stopped || this.revoked,
+        refreshMs: this.#init.reachRefreshMs,
+      })
   }
 
   /** This device was revoked (lost or stolen tablet): stop syncing, wipe the clinic data, answer 410 from now on. */

@@ -1,6 +1,7 @@
 import type { DeviceId, DispenseRequest } from '@clinic-mesh/contracts'
 import type { Operation } from '@clinic-mesh/ledger'
 import { checkDispense } from './dispense-check.js'
+import { PrescriptionNotActiveError } from './errors.js'
 import type { NodeHost } from './node-host.js'
 import { ready } from './route-context.js'
 import type { StockActor } from './stock-api.js'
@@ -18,6 +19,15 @@ export async function dispense(
   const records = ready(node.records)
   const stock = ready(node.stock)
   const checked = await checkDispense(request, { records, lotItem: (b) => stock.lotItem(b) })
+  // the central office's status (relay-signed, seed 000): a held, cancelled or superseded prescription is not dispensed
+  const central = await stock.prescriptionStatus(request.prescription)
+  if (central && central.status !== 'active') {
+    const what = central.status === 'on-hold' ? 'on hold' : central.status
+    throw new PrescriptionNotActiveError(
+      central.status,
+      `the central office put this prescription ${what}${central.reason ? ` (${central.reason})` : ''}: nothing dispensed`,
+    )
+  }
   const r = await stock.dispense(request, session, checked.prescribed)
   if (!r.duplicate && checked.encounterId !== undefined && request.line !== undefined) {
     await records.recordDispensed(

@@ -121,6 +121,16 @@ export class InvalidPrescriptionLineError extends ClinicMeshError {
 }
 
 /**
+ * A browser's MAR entry the node cannot accept as written (bad fields, no signed prescription line, a correction of
+ * nothing or of another line, another author than the signed-in user): the whole sync message is refused (issue 15).
+ */
+export class InvalidMarEntryError extends ClinicMeshError {
+  constructor(message: string) {
+    super('InvalidMarEntryError', message)
+  }
+}
+
+/**
  * The signed prescription a dispense is made against does not verify on this node (its content changed after
  * signing, a bad or missing signature, concurrent edits): nothing is dispensed. `reason` is records' VERIFY_REASONS code.
  */
@@ -136,5 +146,24 @@ export class PrescriptionVerificationError extends ClinicMeshError {
 export class LotNotPrescribedError extends ClinicMeshError {
   constructor(message: string) {
     super('LotNotPrescribedError', message)
+  }
+}
+
+/**
+ * The central office put the prescription on hold, cancelled or superseded it (a relay-signed status this device
+ * received): nothing is dispensed against it until the hold is released (seed 000, issue 15 item 8).
+ */
+export class PrescriptionNotActiveError extends ClinicMeshError {
+  readonly status: string
+  constructor(status: string, message: string) {
+    super('PrescriptionNotActiveError', message)
+    this.status = status
+  }
+}
+
+/** A count or adjustment names a lot this node does not know as a lot of that item: nothing recorded. */
+export class UnknownLotError extends ClinicMeshError {
+  constructor(message: string) {
+    super('UnknownLotError', message)
   }
 }

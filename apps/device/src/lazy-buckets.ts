@@ -1,5 +1,5 @@
 import type { ChartCollection } from '@clinic-mesh/records'
-import type { ClinicStore } from '@clinic-mesh/store'
+import { ChartPull, type ClinicStore } from '@clinic-mesh/store'
 import { log } from './log.js'
 
 /**
@@ -16,13 +16,10 @@ export function keepBucketsLazy(
   store: ClinicStore<ChartCollection>,
   self: string,
   idleMs: number,
+  onPull: (pull: ChartPull) => void = () => undefined,
 ): NodeJS.Timeout {
   if (store.isBootstrapped(self)) log('charts-on-disk', { buckets: store.layout.chartBuckets.length })
-  else
-    void store.loadAllCharts(4, { release: true }).then(
-      () => log('charts-loaded', { buckets: store.layout.chartBuckets.length }),
-      (err: unknown) => log('charts-load-failed', { error: err instanceof Error ? err.name : 'unknown' }),
-    )
+  else void pullTodayFirst(store).then(onPull)
   const saveIndex = (): void =>
     void store
       .saveIndexCache()
@@ -43,4 +40,33 @@ export function keepBucketsLazy(
   )
   timer.unref()
   return timer
+}
+
+/**
+ * A new tablet's pull, today first (issue 17 #4): once the index shards are local, the buckets holding the open
+ * visits (today's queue and encounters) come first, the rest after, 4 at a time, each dropped from memory once on
+ * disk. Resolves with the pull's progress as soon as it starts (the status bar shows it).
+ */
+async function pullTodayFirst(store: ClinicStore<ChartCollection>): Promise<ChartPull> {
+  await store.indexReady
+  const today = [...new Set([...store.openVisits.keys()].map((pid) => store.bucketIndexOf(pid)))]
+  const pull = new ChartPull(store.layout.chartBuckets.length, today)
+  let logged = pull.todayMs !== undefined
+  void store
+    .loadAllCharts(4, {
+      release: true,
+      first: today,
+      onBucket: (i) => {
+        pull.done(i)
+        if (!logged && pull.todayMs !== undefined) {
+          logged = true
+          log('charts-today-loaded', { buckets: today.length, ms: Math.round(pull.todayMs) })
+        }
+      },
+    })
+    .then(
+      () => log('charts-loaded', { buckets: pull.total, ms: Math.round(pull.allMs ?? 0) }),
+      (err: unknown) => log('charts-load-failed', { error: err instanceof Error ? err.name : 'unknown' }),
+    )
+  return pull
 }

@@ -1,7 +1,7 @@
 import type { DocHandle, Repo } from '@automerge/automerge-repo'
 import type { MeshNode, Membership } from '@clinic-mesh/mesh'
 import type { ChartCollection } from '@clinic-mesh/records'
-import type { ClinicStore } from '@clinic-mesh/store'
+import type { ChartPull, ClinicStore } from '@clinic-mesh/store'
 import type { DeviceAudit } from './audit.js'
 import type { DeviceAuth } from './auth.js'
 import type { DeviceConfig } from './device-config.js'
@@ -34,6 +34,8 @@ export interface NodeHost {
   readonly records: RecordsApi | undefined
   readonly stock: StockApi | undefined
   readonly store: ClinicStore<ChartCollection> | undefined
+  /** a new tablet's pull of the clinic's charts, today first (undefined on a device that holds them all) */
+  readonly chartPull: ChartPull | undefined
   readonly ledger: DeviceLedger | undefined
   readonly relay: RelayLink | undefined
   readonly storage: FaultReportingStorage | undefined

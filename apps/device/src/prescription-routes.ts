@@ -105,7 +105,11 @@ export async function prescriptionBalanceRoute(
   const ledger = ready(node.ledger)
   const ops = (await ledger.operations()).map((o) => o.op)
   const decided = await ledger.dispenseDecisions()
+  const central = await ledger.prescriptionStatus(rxId)
   const reply: PrescriptionBalanceReply = {
+    central: central
+      ? { status: central.status, reason: central.reason ?? null, at: central.at ?? null }
+      : null,
     patientId: pid,
     prescriptionId: rxId,
     lines: lineBalances(rx, dispensedByLine(ops, rxId, decided)).map((l) => ({

@@ -5,7 +5,7 @@ import type {
   ReceiptRequest,
   StockReply,
 } from '@clinic-mesh/contracts'
-import type { Operation, Session } from '@clinic-mesh/ledger'
+import type { Operation, PrescriptionStatusState, Session } from '@clinic-mesh/ledger'
 import type { DeviceLedger } from './device-ledger.js'
 import type { RunSigner } from './run-signer.js'
 import { flaggedOf } from './flagged-ops.js'
@@ -81,6 +81,11 @@ export class StockApi {
   /** The formulary item of lot `batch` as this node knows it (settled or received here, not settled yet). */
   async lotItem(batch: string): Promise<string | undefined> {
     return (await this.#ledger.stock()).lines.find((l) => l.batch === batch)?.item
+  }
+
+  /** The central status of a prescription (relay-signed; undefined: never changed centrally). */
+  prescriptionStatus(id: string): Promise<PrescriptionStatusState | undefined> {
+    return this.#ledger.prescriptionStatus(id)
   }
 
   /** This tablet's operations the central office flagged, newest first, with the decision once made. */

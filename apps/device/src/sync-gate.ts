@@ -7,7 +7,8 @@ import { findDoc } from '@clinic-mesh/store'
 import type { Principal } from './auth.js'
 import type { DeviceAudit } from './audit.js'
 import type { DocKinds } from './doc-kinds.js'
-import { InvalidPrescriptionLineError } from './errors.js'
+import { InvalidMarEntryError, InvalidPrescriptionLineError } from './errors.js'
+import { marEntriesProblem, touchedMarEntries } from './mar-entry-check.js'
 import { prescriptionLinesProblem, touchedLines } from './rx-line-check.js'
 
 /** A browser's change the node refused: nothing of the message reached the repo. */
@@ -36,7 +37,8 @@ export type GateVerdict =
   | { readonly pass: true }
   | {
       readonly pass: false
-      readonly error: ForbiddenReadError | ForbiddenWriteError | InvalidPrescriptionLineError
+      readonly error:
+        ForbiddenReadError | ForbiddenWriteError | InvalidPrescriptionLineError | InvalidMarEntryError
       readonly writes?: readonly { path: string; value?: unknown }[]
     }
 
@@ -112,6 +114,11 @@ export class SyncGate {
       const problem = prescriptionLinesProblem(doc, m.data, lines)
       if (problem)
         return { pass: false, error: new InvalidPrescriptionLineError(problem), writes: writes.slice(0, 200) }
+      // a MAR entry must be a dose of a signed prescription's line, by the signed-in user (a correction: same line)
+      const entries = touchedMarEntries(resolved.changes.flatMap((c) => c.writes))
+      const marProblem = marEntriesProblem(doc, m.data, entries, p.user)
+      if (marProblem)
+        return { pass: false, error: new InvalidMarEntryError(marProblem), writes: writes.slice(0, 200) }
     }
     // attribution where the write lands: one entry per patient (chart buckets) or per document
     const byTarget = new Map<string, { paths: Set<string>; changes: string[] }>()

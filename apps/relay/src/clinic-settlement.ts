@@ -1,6 +1,22 @@
-import type { ConflictId, DeviceId, ItemId, LocationId, Role, UserId } from '@clinic-mesh/contracts'
+import type {
+  ConflictId,
+  DeviceId,
+  ItemId,
+  LocationId,
+  PrescriptionId,
+  Role,
+  UserId,
+} from '@clinic-mesh/contracts'
 import type { Approval, Conflict, Decision, Operation, SettlementRound } from '@clinic-mesh/ledger'
-import { DeviceLog, SettlementEngine, validateBatch, validateOperation } from '@clinic-mesh/ledger'
+import {
+  DeviceLog,
+  ResolutionNotApplicableError,
+  SettlementEngine,
+  applicableDecisions,
+  isDecisionApplicable,
+  validateBatch,
+  validateOperation,
+} from '@clinic-mesh/ledger'
 import { ConflictNotOpenError, NotSettlerError, RelayHttpError } from './errors.js'
 import type {
   Checkpoint,
@@ -42,6 +58,27 @@ export interface FormularyInput {
 /** The roles that change the formulary at the relay (their sign-in is checked against the clinic's register). */
 export const FORMULARY_ROLES: readonly Role[] = ['admin', 'supervisor']
 
+/** The roles that put a signed prescription on hold, release or cancel it at the relay (seed 000, issue 15 item 8). */
+export const PRESCRIPTION_STATUS_ROLES: readonly Role[] = ['clinician', 'pharmacist']
+
+/** A central status for a signed prescription, made by a signed-in clinician or pharmacist of the clinic. */
+export interface PrescriptionStatusInput {
+  readonly prescription: PrescriptionId
+  readonly signedHash: string
+  readonly status: 'active' | 'on-hold' | 'cancelled'
+  readonly reason: string
+  readonly user: UserId
+  readonly role: Role
+}
+
+/** The day (UTC, YYYY-MM-DD) of an operation's device time: the unit of the console's conflict rate. */
+export function dayOf(wall: number): string {
+  return new Date(wall).toISOString().slice(0, 10)
+}
+
+/** Days of operation counts kept in the checkpoint (older days are dropped). */
+const DAYS_KEPT = 60
+
 export type RoundListener = (round: SettlementRound) => void
 
 /** The clinic's engine from its checkpoint (a new one without): distrust and authority read `meta` as it is then. */
@@ -52,9 +89,13 @@ function restoreEngine(clinic: string, meta: CheckpointMeta, cp: Checkpoint | nu
     distrust: (op: Operation): string | null => meta.distrusted?.[op.hash] ?? null,
     // the formulary authority: an admin (on a device, endorsed by the register), or a supervisor or admin signed in
     // at the relay (the central office's screen), whose entries only the relay's own log carries
+    // a prescription's central status: only from the relay's own log (a signed-in clinician or pharmacist through
+    // prescription-route.ts); one in a device log is forged whoever wrote it (role-check.ts raises it first)
     isAuthority: (op: Operation): boolean =>
-      op.role === 'admin' ||
-      (op.kind === 'formulary-update' && op.device === relayDevice && FORMULARY_ROLES.includes(op.role)),
+      op.kind === 'prescription-status'
+        ? op.device === relayDevice && PRESCRIPTION_STATUS_ROLES.includes(op.role)
+        : op.role === 'admin' ||
+          (op.kind === 'formulary-update' && op.device === relayDevice && FORMULARY_ROLES.includes(op.role)),
   }
   return cp ? SettlementEngine.restore(cp.engine, options) : new SettlementEngine(options)
 }
@@ -238,8 +279,30 @@ export class ClinicSettlement {
   }
 
   #ingest(ops: readonly Operation[]): void {
+    // operations new to the engine, per day of their device time (the console's conflicts per 100 operations);
+    // resolutions are the relay's own and not counted
+    const fresh = ops.filter((op) => op.kind !== 'resolution' && this.#engine.statusOf(op.id) === 'unknown')
     this.#engine.ingest(ops)
     for (const op of ops) noteSeq(this.meta.devices, op.device, op.seq)
+    if (fresh.length === 0) return
+    const byDay = (this.meta.opsByDay ??= {})
+    for (const op of fresh) byDay[dayOf(op.hlc.wall)] = (byDay[dayOf(op.hlc.wall)] ?? 0) + 1
+    const days = Object.keys(byDay).sort()
+    for (const d of days.slice(0, Math.max(0, days.length - DAYS_KEPT))) delete byDay[d]
+  }
+
+  /** Operations and conflicts per day (device time of the operations), oldest first. */
+  days(): { day: string; operations: number; conflicts: number }[] {
+    const out = new Map<string, { day: string; operations: number; conflicts: number }>()
+    for (const [day, n] of Object.entries(this.meta.opsByDay ?? {}))
+      out.set(day, { day, operations: n, conflicts: 0 })
+    for (const c of this.#engine.conflicts()) {
+      const day = dayOf(c.op.hlc.wall)
+      const row = out.get(day) ?? { day, operations: 0, conflicts: 0 }
+      row.conflicts++
+      out.set(day, row)
+    }
+    return [...out.values()].sort((a, b) => (a.day < b.day ? -1 : 1)).slice(-DAYS_KEPT)
   }
 
   #reject(r: RejectedOp): void {
@@ -287,6 +350,11 @@ export class ClinicSettlement {
         `no conflict ${conflictId} in clinic ${this.clinic}`,
       )
     if (c.status !== 'open') throw new ConflictNotOpenError(conflictId)
+    // the one table of decisions per conflict kind (ledger decisions.ts): refused before anything is recorded
+    if (!isDecisionApplicable(c.kind, c.op.kind, input.decision.action))
+      throw new ResolutionNotApplicableError(
+        `${input.decision.action} does not apply to a ${c.kind} on a ${c.op.kind}; it may be: ${applicableDecisions(c.kind, c.op.kind).join(', ')}`,
+      )
     // Build on a copy of the chain head: an operation that fails validation must not consume a seq.
     const session = { user: input.user, role: input.role, site: c.op.site }
     const log = new DeviceLog({ device: this.relayDevice, session, resume: this.#log.head() })
@@ -331,6 +399,31 @@ export class ClinicSettlement {
         price: input.price,
         status: input.status,
         controlled: input.controlled,
+      }),
+    )
+    this.#log = log
+    this.meta.relayHead = log.head()
+    this.#ingest([op])
+    const round = this.settleNow()
+    return { operation: op, settled: round.settled.includes(op.id) }
+  }
+
+  /**
+   * A prescription's central status (on hold, released, cancelled): a `prescription-status` operation in the relay's
+   * own log under the signed-in clinician or pharmacist, settled at once; devices receive it in the signed settled
+   * inventory. Returns the operation and whether the ledger settled it.
+   */
+  setPrescriptionStatus(input: PrescriptionStatusInput): { operation: Operation; settled: boolean } {
+    if (!this.settler || this.#closed) throw new NotSettlerError(this.clinic)
+    const session = { user: input.user, role: input.role, site: 'relay' as LocationId }
+    const log = new DeviceLog({ device: this.relayDevice, session, resume: this.#log.head() })
+    const op = validateOperation(
+      log.append({
+        kind: 'prescription-status',
+        prescription: input.prescription,
+        signedHash: input.signedHash,
+        status: input.status,
+        reason: input.reason,
       }),
     )
     this.#log = log

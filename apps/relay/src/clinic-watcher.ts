@@ -13,6 +13,7 @@ import { ClinicTrustState } from './trust-state.js'
 import { verifyEnrolment, verifyRevocation, type Enrolment, type Revocation } from '@clinic-mesh/mesh'
 import type { RelayKey } from './relay-key.js'
 import { roleVerdict } from './role-check.js'
+import { approvalVerdict } from './approval-check.js'
 
 interface RootLike {
   indexShards?: unknown
@@ -22,6 +23,19 @@ interface LogLike {
   ops?: unknown
   signatures?: Record<string, RunSignature>
 }
+/** See `ClinicWatcher.nameSources`. */
+export interface NameSources {
+  readonly clinic: string
+  readonly clinicName: string | null
+  readonly enrolments: Record<string, unknown>
+  readonly admins: readonly string[]
+  /** device (log) id → the peer id that signed its runs */
+  readonly signers: Readonly<Record<string, string>>
+  readonly indexShards: readonly string[]
+  readonly chartBuckets: readonly string[]
+  load(url: string): Promise<DocHandle<unknown> | null>
+}
+
 /** Any member can write these documents: every part may be missing or malformed (records are checked one by one). */
 type RegisterLike = Partial<UserRegisterDoc>
 type MembershipLike = Partial<MembershipDoc>
@@ -211,6 +225,38 @@ export class ClinicWatcher {
   }
 
   /**
+   * What the console's display names are read from (clinic-names.ts; names are shown to the clinic's signed-in users
+   * and never logged): the directory's clinic name, the membership's enrolments with the admin keys that must have
+   * signed them, which peer signed each device log's runs, and the records root's index shards and chart buckets.
+   */
+  nameSources(): NameSources {
+    const signers: Record<string, string> = {}
+    for (const { handle, device } of this.#logs.values()) {
+      for (const run of Object.values(handle.doc().signatures ?? {}))
+        if (run?.device === device && typeof run.signer === 'string') signers[device] = run.signer
+    }
+    const root = this.#root?.doc()
+    const urls = (list: unknown): string[] =>
+      Array.isArray(list)
+        ? list.filter((u): u is string => typeof u === 'string' && isValidAutomergeUrl(u))
+        : []
+    const name = this.#directory?.doc().name
+    return {
+      clinic: this.clinic,
+      clinicName: typeof name === 'string' && name !== '' ? name : null,
+      enrolments: JSON.parse(JSON.stringify(this.#membership?.doc().enrolments ?? {})) as Record<
+        string,
+        unknown
+      >,
+      admins: this.#adminKeys().map((k) => k.toLowerCase()),
+      signers,
+      indexShards: urls(root?.indexShards),
+      chartBuckets: urls(root?.chartBuckets),
+      load: (url) => findDocWithin<unknown>(this.#repo, url as AutomergeUrl, 5_000, this.#abort.signal),
+    }
+  }
+
+  /**
    * The clinic's user register as the relay believes it: only users endorsed (directly or through admins) by the
    * clinic's pinned admin keys, never an older record than the newest it verified (a disabled user written back as
    * their earlier record stays disabled); undefined before it arrived.
@@ -319,7 +365,10 @@ export class ClinicWatcher {
       const verdicts = this.#verifier.verdicts(device, all, valid, sigs, this.#keys)
       // a genuine signature says who issued an operation, not that they may: the register's role decides
       const register = verdicts.some((v) => v === null) ? this.register() : undefined
-      return verdicts.map((v, i) => (v === null ? roleVerdict(valid[i]!, register) : v))
+      // ... and a supervisor approval inside an adjustment request counts only when its signature verifies
+      return verdicts.map((v, i) =>
+        v === null ? (roleVerdict(valid[i]!, register) ?? approvalVerdict(valid[i]!, register)) : v,
+      )
     }
     const n = this.settlement.ingestLog(url, device, ops as unknown[], verify)
     if (n > 0) this.#log('ingested', { clinic: this.clinic, device, ops: n })

@@ -4,6 +4,7 @@ import {
   InvalidInputError,
   RelayLoginRequestSchema,
   parseWith,
+  type ConflictView,
   type ConflictsReply,
   type InventoryReply,
   type RelayLoginReply,
@@ -11,13 +12,16 @@ import {
   type RelayStatusReply,
   type ResolutionReply,
 } from '@clinic-mesh/contracts'
-import { RESOLVER_ROLES } from '@clinic-mesh/ledger'
+import { RESOLVER_ROLES, type Conflict } from '@clinic-mesh/ledger'
 import { ForbiddenError } from '@clinic-mesh/security'
 import { clinicId, parseRegistration, parseResolution } from './request-bodies.js'
 import type { ReviewerCheck } from './reviewer-check.js'
 import type { AccessMap } from './access-map.js'
 import type { ClinicWatcher } from './clinic-watcher.js'
-import { conflictView } from './conflict-view.js'
+import { ClinicNames } from './clinic-names.js'
+import { PRESCRIPTION_STATUS_ROLES } from './clinic-settlement.js'
+import { conflictView, namesOf } from './conflict-view.js'
+import { prescriptionRoute } from './prescription-route.js'
 import { formularyRoute } from './formulary-route.js'
 import { exportManifest, exportType, streamExport } from './fhir-export.js'
 import { serveConsole } from './console-files.js'
@@ -75,6 +79,24 @@ function watchersFor(host: RelayApiHost, who: Principal): ClinicWatcher[] {
   return w ? [w] : []
 }
 
+/** Who signs in to the relay's console: reviewers, and the central clinicians and pharmacists (prescription status). */
+const CONSOLE_ROLES = [...new Set([...RESOLVER_ROLES, ...PRESCRIPTION_STATUS_ROLES])]
+
+/**
+ * A clinic's conflicts as the principal sees them: a signed-in user of that clinic gets display names (patient,
+ * device, clinic, user, item); the operator token, which names no person of the clinic, gets ids only.
+ */
+async function viewsFor(
+  p: Principal,
+  w: ClinicWatcher,
+  conflicts: readonly Conflict[],
+): Promise<ConflictView[]> {
+  if (p.kind !== 'session' || p.session.clinic !== w.clinic)
+    return conflicts.map((c) => conflictView(w.clinic, c))
+  const names = new ClinicNames(w.nameSources())
+  return Promise.all(conflicts.map(async (c) => conflictView(w.clinic, c, await namesOf(w, names, c))))
+}
+
 function clinicStatus(
   host: RelayApiHost,
   w: ClinicWatcher,
@@ -83,6 +105,8 @@ function clinicStatus(
   const wm = s.watermarks()
   return {
     clinic: w.clinic,
+    name: w.nameSources().clinicName,
+    days: s.days(),
     directoryLoaded: w.directoryReady,
     documents: host.access.docCount(w.clinic),
     claimsRefused: host.access.claimsRefused.filter((c) => c.clinic === w.clinic).length,
@@ -173,7 +197,7 @@ async function route(
       }
       throw err
     }
-    if (!RESOLVER_ROLES.includes(me.role))
+    if (!CONSOLE_ROLES.includes(me.role))
       throw new ForbiddenError('role', `a ${me.role} does not use the reviewer console`)
     const { token, session } = sessions.open(clinic, me)
     log('login', { clinic, user: me.user, role: me.role })
@@ -230,9 +254,9 @@ async function route(
     const filter: { status?: 'open' | 'resolved' } =
       status === 'open' || status === 'resolved' ? { status } : {}
     const reply: ConflictsReply = {
-      conflicts: ws.flatMap((w) =>
-        w.settlement.engine.conflicts(filter).map((c) => conflictView(w.clinic, c)),
-      ),
+      conflicts: (
+        await Promise.all(ws.map((w) => viewsFor(p, w, w.settlement.engine.conflicts(filter))))
+      ).flat(),
     }
     return sendJson(res, 200, reply)
   }
@@ -273,11 +297,8 @@ async function route(
     const w = pick(host, input.clinic)
     const out = w.settlement.resolve(input.conflict, input)
     await w.settlement.requestSave() // an acknowledged resolution survives a crash
-    const reply: ResolutionReply = {
-      outcome: out.outcome,
-      operation: out.operation.id,
-      conflict: conflictView(w.clinic, out.conflict),
-    }
+    const [view] = await viewsFor(p, w, [out.conflict])
+    const reply: ResolutionReply = { outcome: out.outcome, operation: out.operation.id, conflict: view! }
     if (out.outcome === 'refused' && out.error) {
       const err = { name: out.error.name, message: out.error.message }
       return sendJson(res, statusOfName(err.name), { error: err, ...reply })
@@ -286,6 +307,9 @@ async function route(
   }
   if ((method === 'GET' || method === 'POST') && path === '/api/formulary')
     return formularyRoute((p, raw) => pickFor(host, p, raw), log, who(), req, res, q)
+  if (path === '/api/prescriptions' || path.startsWith('/api/prescriptions/')) {
+    if (await prescriptionRoute((p, raw) => pickFor(host, p, raw), log, who, req, res, path, q)) return
+  }
   if (method === 'GET' && (path === '/fhir/$export' || path.startsWith('/fhir/$export/')))
     return fhirExport(host, log, who(), req, res, path, q)
   if ((method === 'GET' || method === 'HEAD') && path !== '/api' && !path.startsWith('/api/'))

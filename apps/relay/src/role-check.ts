@@ -15,7 +15,9 @@ export const OPERATION_ACTIONS: Readonly<Record<OperationKind, Action | null>> =
   count: 'count-stock',
   'adjustment-request': 'request-adjustment',
   'formulary-update': 'manage-formulary',
-  'prescription-status': 'set-prescription-status',
+  // a central status is set through the relay's API by a signed-in clinician or pharmacist (prescription-route.ts);
+  // one in a device log is forged whoever signed it
+  'prescription-status': null,
   resolution: null,
 }
 
@@ -27,7 +29,7 @@ export const OPERATION_ACTIONS: Readonly<Record<OperationKind, Action | null>> =
 export function roleVerdict(op: Operation, register: UserRegister | undefined): string | null {
   const action = OPERATION_ACTIONS[op.kind] as Action | null | undefined
   if (action === null)
-    return `${op.kind} operations are made through the relay's reviewer API, not a device log`
+    return `${op.kind} operations are made through the relay's API by a signed-in user, not a device log`
   if (action === undefined) return `unknown operation kind ${String(op.kind)}`
   const user = register?.users[op.user]
   if (!user) return `user ${op.user} is not an endorsed user of the clinic`

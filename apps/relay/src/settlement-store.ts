@@ -41,6 +41,8 @@ export interface CheckpointMeta {
   distrusted?: Record<string, string>
   /** Set once the clinic's directory named a user register: from then on every operation must be signed. */
   signaturesRequired?: boolean
+  /** Operations ingested per day of their device time (YYYY-MM-DD, last 60 days): the console's conflict rate. */
+  opsByDay?: Record<string, number>
 }
 
 export interface Checkpoint {

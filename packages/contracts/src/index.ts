@@ -36,12 +36,14 @@ export {
   OPERATION_SCHEMAS,
   OperationSchema,
   ApprovalSchema,
+  AdjustmentApprovalSchema,
   DecisionSchema,
   HlcSchema,
 } from './ledger-ops.js'
 export type {
   OperationKind,
   ApprovalShape,
+  AdjustmentApprovalShape,
   DecisionShape,
   OperationShape,
   OperationShapeOf,
@@ -51,11 +53,13 @@ export * from './device-api/admin.js'
 export * from './device-api/records.js'
 export * from './device-api/status.js'
 export * from './device-api/stock.js'
+export * from './device-api/stock-control.js'
 export * from './relay-api/clinic-id.js'
 export * from './relay-api/registration.js'
 export * from './relay-api/reviewer.js'
 export * from './relay-api/conflict-view.js'
 export * from './relay-api/formulary.js'
+export * from './relay-api/prescription-status.js'
 export * from './documents/membership.js'
 export * from './documents/patient-summary.js'
 export * from './records/inputs.js'

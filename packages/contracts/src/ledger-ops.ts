@@ -28,6 +28,21 @@ const nullable = /* @__NO_SIDE_EFFECTS__ */ <S extends v.GenericSchema>(s: S) =>
 /** A second person's sign-off (supervisor gate, critical resolutions). */
 export const ApprovalSchema = v.strictObject({ user: id<UserId>(), role: RoleSchema })
 
+/**
+ * A supervisor's approval inside an `adjustment-request`: their Ed25519 signature (their register key, made by the
+ * device node once they typed their password there) over the request's content and id (security
+ * `adjustmentApprovalBytes`). The relay believes it only when it verifies under the key of an active supervisor of the
+ * clinic's endorsed register who is not the requester; `role` is the device's word for display, never believed.
+ * Without `signature` (operations before issue 15) it is a claim, and the relay raises the operation for review.
+ */
+export const AdjustmentApprovalSchema = v.strictObject({
+  user: id<UserId>(),
+  role: RoleSchema,
+  signature: v.optional(
+    v.pipe(v.string('must be text'), v.regex(/^[0-9a-f]{128}$/, 'must be an Ed25519 signature (128 hex)')),
+  ),
+})
+
 /** What a reviewer decided about a conflict. */
 export const DecisionSchema = v.variant(
   'action',
@@ -105,7 +120,7 @@ const ADJUSTMENT_REQUEST_BODY = {
   delta: nonZeroInt(),
   reason: text(),
   corrects: nullable(id<OperationId>()),
-  approval: v.nullable(ApprovalSchema),
+  approval: v.nullable(AdjustmentApprovalSchema),
 }
 export const FORMULARY_UPDATE_BODY = {
   item: id<ItemId>(),
@@ -114,10 +129,15 @@ export const FORMULARY_UPDATE_BODY = {
   status: oneOf(['active', 'withdrawn']),
   controlled: bool(),
 }
+/** What a central clinician or pharmacist may set a signed prescription to (`active` releases a hold). */
+export const PRESCRIPTION_STATUSES = ['active', 'on-hold', 'superseded', 'cancelled'] as const
+export type PrescriptionStatus = (typeof PRESCRIPTION_STATUSES)[number]
 const PRESCRIPTION_STATUS_BODY = {
   prescription: id<PrescriptionId>(),
   signedHash: str,
-  status: oneOf(['active', 'superseded', 'cancelled']),
+  status: oneOf(PRESCRIPTION_STATUSES),
+  /** why (required at the relay's API; absent on operations written before issue 15) */
+  reason: v.optional(text()),
 }
 const RESOLUTION_BODY = {
   conflict: id<ConflictId>(),
@@ -204,6 +224,7 @@ export const OperationSchema = v.variant('kind', [
 ])
 
 export type ApprovalShape = v.InferOutput<typeof ApprovalSchema>
+export type AdjustmentApprovalShape = v.InferOutput<typeof AdjustmentApprovalSchema>
 export type DecisionShape = v.InferOutput<typeof DecisionSchema>
 export type OperationShape = v.InferOutput<typeof OperationSchema>
 export type OperationShapeOf<K extends OperationKind> = Extract<OperationShape, { kind: K }>

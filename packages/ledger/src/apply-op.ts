@@ -4,9 +4,23 @@ import type { Operation, OperationOf } from './operation.js'
 import { allocateFefo, isExpired } from './fefo.js'
 import type { StockBook } from './stock-book.js'
 
+/** A prescription's central status (a `prescription-status` operation the relay settled). */
 export interface PrescriptionState {
   readonly hash: string
-  readonly status: 'active' | 'superseded' | 'cancelled'
+  readonly status: 'active' | 'on-hold' | 'superseded' | 'cancelled'
+  /** why it was changed, and when (device time of the operation, ISO); absent on older states */
+  readonly reason?: string
+  readonly at?: string
+}
+
+/** The state a settled `prescription-status` operation gives its prescription. */
+export function prescriptionStateOf(op: OperationOf<'prescription-status'>): PrescriptionState {
+  return {
+    hash: op.signedHash,
+    status: op.status,
+    ...(op.reason !== undefined ? { reason: op.reason } : {}),
+    at: new Date(op.hlc.wall).toISOString(),
+  }
 }
 
 export interface TransferRecord {
@@ -67,15 +81,15 @@ function dispense(ctx: LedgerContext, op: OperationOf<'dispense'>): Outcome {
   }
   const rx = ctx.options.prescriptionLookup?.(op.prescription) ?? ctx.prescriptions.get(op.prescription)
   if (rx && (rx.hash !== op.prescriptionHash || rx.status !== 'active')) {
-    return conflict(
-      'prescription-changed',
-      `prescription ${op.prescription} is ${rx.status} with another signed version`,
-      seen,
-      {
-        prescriptionHash: rx.hash,
-        prescriptionStatus: rx.status,
-      },
-    )
+    const detail =
+      rx.status !== 'active'
+        ? `prescription ${op.prescription} was ${rx.status === 'on-hold' ? 'put on hold' : rx.status} centrally${rx.reason ? `: ${rx.reason}` : ''}`
+        : `prescription ${op.prescription} has another signed version centrally`
+    return conflict('prescription-changed', detail, seen, {
+      prescriptionHash: rx.hash,
+      prescriptionStatus: rx.status,
+      ...(rx.reason !== undefined ? { prescriptionReason: rx.reason } : {}),
+    })
   }
   if (version.status === 'withdrawn') {
     return conflict('formulary-changed', `item ${op.item} was withdrawn from the formulary`, seen, {
@@ -263,11 +277,16 @@ export function applyOperation(ctx: LedgerContext, op: Operation): Outcome {
       const seen = { batch: op.batch }
       const bad = lotOf(ctx, op, seen)
       if (bad) return bad
+      // an approval settles the request only when signed by a supervisor other than the requester: the relay
+      // verifies the signature against the register first (an approval that fails is `unauthorized` before this)
       const a = op.approval
-      if (!a || a.role !== 'supervisor' || a.user === op.user) {
-        return conflict('adjustment-approval', 'inventory adjustment needs a supervisor', seen, {
-          stock: book.qty(op.site, op.batch),
-        })
+      if (!a || a.role !== 'supervisor' || a.user === op.user || a.signature === undefined) {
+        const why = !a
+          ? 'inventory adjustment needs a supervisor'
+          : a.signature === undefined
+            ? `the approval by ${a.user} is not signed: it needs a supervisor`
+            : 'inventory adjustment needs a supervisor other than the requester'
+        return conflict('adjustment-approval', why, seen, { stock: book.qty(op.site, op.batch) })
       }
       const qty = book.qty(op.site, op.batch)
       if (qty + op.delta < 0)
@@ -289,8 +308,8 @@ export function applyOperation(ctx: LedgerContext, op: Operation): Outcome {
     }
     case 'prescription-status': {
       if (!ctx.options.isAuthority(op))
-        return conflict('unauthorized', `${op.role} may not change a prescription`, {}, {})
-      ctx.prescriptions.set(op.prescription, { hash: op.signedHash, status: op.status })
+        return conflict('unauthorized', `${op.role} on ${op.device} may not change a prescription`, {}, {})
+      ctx.prescriptions.set(op.prescription, prescriptionStateOf(op))
       return null
     }
     case 'resolution':

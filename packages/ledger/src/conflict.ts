@@ -38,6 +38,8 @@ export interface Authoritative {
   readonly stock?: number
   readonly prescriptionHash?: string | null
   readonly prescriptionStatus?: string
+  /** why the prescription was put on hold or cancelled centrally */
+  readonly prescriptionReason?: string
   readonly expiry?: string
   readonly formularyStatus?: string
   readonly existingHash?: string

@@ -1,6 +1,7 @@
 export type { Hlc } from './hlc.js'
 export { HybridClock, compareHlc } from './hlc.js'
 export type {
+  AdjustmentApproval,
   Approval,
   Decision,
   Operation,
@@ -18,7 +19,7 @@ export type { ChainHead, DeviceLogInit, Session } from './device-log.js'
 export { DeviceLog } from './device-log.js'
 export type { DeviceLogDoc, RunSignature } from './log-doc.js'
 export { LOG_DOC_SCHEMA, RUN_MAX, appendOperation, newLogDoc, periodOf } from './log-doc.js'
-export type { BatchState, InventoryState, ItemState } from './inventory.js'
+export type { BatchState, InventoryState, ItemState, PrescriptionStatusState } from './inventory.js'
 export { EMPTY_INVENTORY, expiryEnd } from './inventory.js'
 export type { Projection, ProjectionLine, ProjectionWarning } from './projection.js'
 export { project } from './projection.js'
@@ -29,10 +30,12 @@ export { suggestFefo } from './suggest-fefo.js'
 export type { Authoritative, Conflict, ConflictKind, Refusal, ResolutionRecord, Seen } from './conflict.js'
 export { CONFLICT_KINDS } from './conflict.js'
 export { dispensedByLine, unitsAfterDecision } from './prescription-lines.js'
-export { prescriptionLineKey } from './apply-op.js'
+export { prescriptionLineKey, prescriptionStateOf } from './apply-op.js'
 export type { PrescriptionState } from './apply-op.js'
 export type { ApprovalNeed } from './resolve.js'
 export { RESOLVER_ROLES, approvalNeeded } from './resolve.js'
+export type { DecisionAction } from './decisions.js'
+export { applicableDecisions, isDecisionApplicable } from './decisions.js'
 export type { JournalEntry } from './stock-book.js'
 export type {
   EngineOptions,
@@ -73,3 +76,5 @@ export {
 } from './relay-signed.js'
 export type { EssentialMedicine } from './essential-medicines.js'
 export { ESSENTIAL_MEDICINES, essentialFormularyUpdate, medicineName } from './essential-medicines.js'
+export type { RegisterConflict, RegisterKind, RegisterLine } from './stock-register.js'
+export { REGISTER_KINDS, stockRegister } from './stock-register.js'

@@ -23,6 +23,19 @@ export interface InventoryState {
   readonly items: Readonly<Record<ItemId, ItemState>>
   readonly batches: Readonly<Record<BatchId, BatchState>>
   readonly stock: Readonly<Record<LocationId, Readonly<Record<BatchId, number>>>>
+  /**
+   * Prescriptions whose status was changed centrally (on hold, cancelled, superseded, released): what a device
+   * checks before it records a dispense. Absent while there are none.
+   */
+  readonly prescriptions?: Readonly<Record<string, PrescriptionStatusState>>
+}
+
+/** A prescription's central status as published (the ledger's `PrescriptionState`). */
+export interface PrescriptionStatusState {
+  readonly hash: string
+  readonly status: 'active' | 'on-hold' | 'superseded' | 'cancelled'
+  readonly reason?: string
+  readonly at?: string
 }
 
 export const EMPTY_INVENTORY: InventoryState = { items: {}, batches: {}, stock: {} }

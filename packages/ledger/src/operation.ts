@@ -22,6 +22,15 @@ export interface Approval {
   readonly role: Role
 }
 
+/**
+ * A supervisor's approval inside an adjustment request: their signature over the request (security
+ * `signAdjustmentApproval`). The engine settles the request only when the approval is signed by someone else than
+ * the requester; the relay verifies the signature against the clinic's register before it gets here.
+ */
+export interface AdjustmentApproval extends Approval {
+  readonly signature?: string
+}
+
 /** What a reviewer decided about a conflict. */
 export type Decision =
   | { readonly action: 'switch-lot'; readonly batch: BatchId }
@@ -96,7 +105,7 @@ export type OperationBody =
       readonly delta: number
       readonly reason: string
       readonly corrects: OperationId | null
-      readonly approval: Approval | null
+      readonly approval: AdjustmentApproval | null
     }
   | {
       readonly kind: 'formulary-update'
@@ -110,7 +119,9 @@ export type OperationBody =
       readonly kind: 'prescription-status'
       readonly prescription: PrescriptionId
       readonly signedHash: string // hash of the current signed version
-      readonly status: 'active' | 'superseded' | 'cancelled'
+      readonly status: 'active' | 'on-hold' | 'superseded' | 'cancelled'
+      /** why (the relay's API requires it; absent on older operations) */
+      readonly reason?: string
     }
   | {
       readonly kind: 'resolution'

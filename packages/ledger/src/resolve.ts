@@ -1,6 +1,7 @@
 import type { Role } from '@clinic-mesh/contracts'
 import type { LedgerContext } from './apply-op.js'
-import { applyOperation, countDispensed } from './apply-op.js'
+import { applyOperation, countDispensed, prescriptionStateOf } from './apply-op.js'
+import { isDecisionApplicable } from './decisions.js'
 import { allocateFefo, isExpired } from './fefo.js'
 import type { Conflict } from './conflict.js'
 import { ResolutionApprovalError, ResolutionNotApplicableError } from './errors.js'
@@ -14,7 +15,8 @@ export type ApprovalNeed = 'none' | 'supervisor' | 'second-supervisor'
 
 /**
  * Which sign-off a decision needs: critical conflicts (controlled drugs, controlled counts) and write-offs worth more
- * than `threshold` (minor units) need a second person with the supervisor role; adjustment requests need a supervisor.
+ * than `threshold` (minor units) need a second person with the supervisor role; an adjustment of the books (an
+ * adjustment request, or a count that differs, accepted) needs a supervisor.
  */
 export function approvalNeeded(
   conflict: Conflict,
@@ -25,10 +27,15 @@ export function approvalNeeded(
   if (decision.action === 'cancel' && conflict.kind === 'adjustment-approval') return 'none'
   if (conflict.critical || writeOffValue > threshold) return 'second-supervisor'
   if (conflict.kind === 'adjustment-approval') return 'supervisor'
+  const books = conflict.op.kind === 'adjustment-request' || conflict.op.kind === 'count'
+  if (decision.action === 'accept' && books) return 'supervisor'
   return 'none'
 }
 
-/** Throws `ResolutionApprovalError` unless the resolution carries the approval its conflict needs. */
+/**
+ * Throws `ResolutionApprovalError` unless the resolution carries the approval its conflict needs. A supervisor who
+ * approves must not be the person who recorded the operation (four eyes: nobody approves their own count or request).
+ */
 export function checkApproval(
   conflict: Conflict,
   res: OperationOf<'resolution'>,
@@ -39,10 +46,15 @@ export function checkApproval(
     throw new ResolutionApprovalError(`role ${res.role} may not resolve conflicts`)
   const need = approvalNeeded(conflict, res.decision, writeOffValue, threshold)
   const a = res.approval
-  if (need === 'supervisor' && res.role !== 'supervisor' && a?.role !== 'supervisor') {
-    throw new ResolutionApprovalError(`${conflict.kind} needs a supervisor`)
+  const requester = conflict.op.user
+  const supervisor = (who: { user: string; role: string } | null): boolean =>
+    who !== null && who.role === 'supervisor' && who.user !== requester
+  if (need === 'supervisor' && !supervisor(res) && !supervisor(a)) {
+    throw new ResolutionApprovalError(
+      `${conflict.kind} needs a supervisor (other than ${requester}, who recorded it)`,
+    )
   }
-  if (need === 'second-supervisor' && (!a || a.role !== 'supervisor' || a.user === res.user)) {
+  if (need === 'second-supervisor' && (!a || !supervisor(a) || a.user === res.user)) {
     throw new ResolutionApprovalError(
       `${conflict.id} is critical: a second approver with the supervisor role is required`,
     )
@@ -72,7 +84,7 @@ function unitCost(ctx: LedgerContext, batch: string): number {
  * dispense that a decision lets through (switched lot, partial, accepted) counts against its prescription line.
  */
 export function planDecision(ctx: LedgerContext, conflict: Conflict, decision: Decision): Plan {
-  if (conflict.kind === 'over-dispensed' && decision.action === 'switch-lot')
+  if (!isDecisionApplicable(conflict.kind, conflict.op.kind, decision.action))
     notApplicable(conflict, decision)
   const plan = planMoves(ctx, conflict, decision)
   const op = conflict.op
@@ -96,9 +108,6 @@ export function planDecision(ctx: LedgerContext, conflict: Conflict, decision: D
 function planMoves(ctx: LedgerContext, conflict: Conflict, decision: Decision): Plan {
   const op = conflict.op
   const site = op.site
-  if (conflict.kind === 'idempotency-mismatch' || conflict.kind === 'chain-fork') {
-    if (decision.action !== 'cancel' && decision.action !== 'write-off') notApplicable(conflict, decision)
-  }
   switch (decision.action) {
     case 'cancel':
       return { moves: [], writeOffValue: 0, commit: null }
@@ -182,7 +191,9 @@ function planAccept(
       }
     }
     case 'count': {
-      const delta = op.counted - ctx.book.qty(site, op.batch)
+      // what the count found missing (or over) at the time it was made: later settled movements stay booked
+      const before = conflict.authority.stock ?? ctx.book.qty(site, op.batch)
+      const delta = op.counted - before
       if (delta < 0) writeOffValue += -delta * unitCost(ctx, op.batch)
       return { moves: [...moves, { site, batch: op.batch, delta }], writeOffValue, commit: null }
     }
@@ -224,7 +235,7 @@ function planAccept(
       return {
         moves,
         writeOffValue,
-        commit: (c) => void c.prescriptions.set(op.prescription, { hash: op.signedHash, status: op.status }),
+        commit: (c) => void c.prescriptions.set(op.prescription, prescriptionStateOf(op)),
       }
     default:
       return notApplicable(conflict, decision)

@@ -1,6 +1,6 @@
 import type { ConflictId, OperationId } from '@clinic-mesh/contracts'
 import { ClinicMeshError } from '@clinic-mesh/contracts'
-import type { LedgerContext, LedgerOptions } from './apply-op.js'
+import type { LedgerContext, LedgerOptions, PrescriptionState } from './apply-op.js'
 import { WAIT, applyOperation } from './apply-op.js'
 import type { Conflict, ConflictDraft, ConflictKind, Refusal } from './conflict.js'
 import { conflictIdFor } from './conflict.js'
@@ -345,8 +345,16 @@ export class SettlementEngine {
     return this.#s.conflicts.get(id)
   }
 
+  /** Settled stock and formulary, and (when any was changed centrally) the prescriptions' statuses. */
   inventory(): InventoryState {
-    return this.#s.ctx.book.toState()
+    const state = this.#s.ctx.book.toState()
+    const rx = this.#s.ctx.prescriptions
+    return rx.size === 0 ? state : { ...state, prescriptions: Object.fromEntries(rx) }
+  }
+
+  /** The central status of a prescription (undefined: never changed at the relay). */
+  prescription(id: string): PrescriptionState | undefined {
+    return this.#s.ctx.prescriptions.get(id)
   }
 
   quantity(site: string, batch: string): number {

@@ -155,7 +155,9 @@ function build(script: Step[]): Operation[] {
               delta: s.qty % 2 ? s.qty : -s.qty,
               reason: 'r',
               corrects: null,
-              approval: s.approved ? { user: 'user-d3' as UserId, role: 'supervisor' } : null,
+              approval: s.approved
+                ? { user: 'user-d3' as UserId, role: 'supervisor', signature: 'ab'.repeat(64) }
+                : null,
             },
             id(),
           ),

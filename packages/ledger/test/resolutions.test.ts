@@ -157,7 +157,8 @@ describe('resolutions', () => {
         delta: -2,
         reason: 'damaged',
         corrects: null,
-        approval: SUPERVISOR,
+        // the engine sees a signature; whether it verifies is the relay's check (test/relay-adjustment-approval)
+        approval: { ...SUPERVISOR, signature: 'ab'.repeat(64) },
       },
       opId(),
     )
@@ -200,5 +201,55 @@ describe('a resolution the relay does not trust', () => {
       ['unauthorized', forged.id, 'resolutions are made at the relay'],
     ])
     expect(engine.conflict(oversold.id)!.status).toBe('open')
+  })
+})
+
+describe('adjusting the books needs a supervisor who is not the one who recorded it', () => {
+  it('an unsigned approval is a claim; a count accepted books what was missing when it was made', () => {
+    const time = new FakeTime()
+    const engine = new SettlementEngine()
+    const admin = device('admin', time, 'admin')
+    const a = device('a', time)
+    const sup = device('sup', time, 'supervisor')
+    run(engine, [formulary(admin, PARACETAMOL, 50)])
+    time.advance(1)
+    run(engine, [receive(a, PARACETAMOL, LOT1, 10)])
+    time.advance(1)
+    const claimed = a.append(
+      {
+        kind: 'adjustment-request',
+        item: PARACETAMOL,
+        batch: LOT1,
+        delta: -4,
+        reason: 'lost',
+        corrects: null,
+        approval: SUPERVISOR,
+      },
+      opId(),
+    )
+    const count = a.append(
+      { kind: 'count', item: PARACETAMOL, batch: LOT1, counted: 8, stockSeen: 10 },
+      opId(),
+    )
+    const [claim, counted] = run(engine, [claimed, count]).conflicts
+    expect(claim).toMatchObject({ kind: 'adjustment-approval', detail: expect.stringMatching(/not signed/) })
+    expect(counted).toMatchObject({ kind: 'count-discrepancy', authority: { stock: 10 } })
+    time.advance(1)
+    run(engine, [dispense(a, PARACETAMOL, LOT1, 3, { price: 50, stock: 10 })]) // 7 left on the books
+    // a pharmacist (or reviewer) alone may not accept a count; nor may the counter approve their own count
+    expect(
+      run(engine, [resolve(a, counted!.id, { action: 'accept', adjustment: null })]).refused[0]!.error,
+    ).toBe('ResolutionApprovalError')
+    const selfCount = sup.append(
+      { kind: 'count', item: PARACETAMOL, batch: LOT1, counted: 1, stockSeen: 7 },
+      opId(),
+    )
+    const own = run(engine, [selfCount]).conflicts[0]!
+    expect(
+      run(engine, [resolve(sup, own.id, { action: 'accept', adjustment: null })]).refused[0]!.error,
+    ).toBe('ResolutionApprovalError')
+    run(engine, [resolve(sup, counted!.id, { action: 'accept', adjustment: null })])
+    // 2 were missing at the count; the 3 dispensed since stay booked: 10 − 3 − 2
+    expect(engine.quantity(SITE_A, LOT1)).toBe(5)
   })
 })

@@ -25,6 +25,18 @@ export class AddressBook {
     return true
   }
 
+  /**
+   * Adds `addrs` after what the book already knows of `peer` (addresses a device claims for itself in the membership
+   * data rank below those this device reached it on); true if the book changed.
+   */
+  suggest(peer: string, addrs: string[]): boolean {
+    const before = this.#entries.get(peer) ?? []
+    const next = clean(peer, [...before, ...addrs]).slice(0, ADDRESS_BOOK_MAX_PER_PEER)
+    if (next.length === before.length) return false
+    this.#entries.set(peer, next)
+    return true
+  }
+
   forget(peer: string): boolean {
     return this.#entries.delete(peer)
   }

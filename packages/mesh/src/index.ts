@@ -39,6 +39,8 @@ export {
   verifyRevocation,
 } from './membership/records.js'
 export type { Enrolment, Revocation, AdminKeyPair, EnrolInput, RevokeInput } from './membership/records.js'
+export { reachSigningBytes, signReach, verifyReach } from './membership/reach.js'
+export type { ReachClaim, ReachInput } from './membership/reach.js'
 export {
   RELAY_IDENTITY_NONCE,
   relayIdentityBytes,

@@ -193,6 +193,14 @@ export class MeshNode extends MeshEvents {
     return this.#reach.book.entries()
   }
 
+  /**
+   * A device's own claim of where it listens (a verified reach record from the membership data): added to the
+   * address book after what this device learned itself, and dialled if mDNS has not seen that device lately.
+   */
+  suggestAddresses(remote: string, addrs: string[]): void {
+    this.#reach.suggested(remote, addrs)
+  }
+
   /** How discovery is doing, and why no device is in reach when none is. */
   discovery(): MeshDiscoveryStatus {
     const mdns = this.#discovery?.status() ?? null

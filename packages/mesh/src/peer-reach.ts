@@ -77,6 +77,15 @@ export class PeerReach {
     this.#learn(remote, conn.direction === 'outbound' ? [conn.remoteAddr.toString()] : [])
   }
 
+  /** Addresses an enrolled device claims for itself (a verified reach record): dialled when mDNS finds nobody. */
+  suggested(remote: string, addrs: string[]): void {
+    if (remote === this.#host.peerId || !this.#host.admitted(remote)) return
+    if (this.book.suggest(remote, addrs)) {
+      this.#host.bookChanged(this.book.entries())
+      this.dialBook()
+    }
+  }
+
   start(): void {
     this.#timer = setInterval(() => this.dialBook(), this.#afterMs)
     this.#timer.unref()

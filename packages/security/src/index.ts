@@ -122,3 +122,10 @@ export type { PasswordWrapped } from './password-wrap.js'
 export { openField, sealField, unwrapUnderPassword, wrapUnderPassword } from './password-wrap.js'
 export type { SameOriginErrors } from './same-origin.js'
 export { SameOriginGuard } from './same-origin.js'
+export type { ApprovedAdjustment } from './adjustment-approval.js'
+export {
+  ADJUSTMENT_APPROVAL_CONTEXT,
+  adjustmentApprovalBytes,
+  signAdjustmentApproval,
+  verifyAdjustmentApproval,
+} from './adjustment-approval.js'

@@ -79,8 +79,11 @@ export const POLICY: Readonly<Record<Action, Rule>> = {
   'count-stock': { roles: ['pharmacist', 'supervisor'], offline: 'always' },
   /** the formulary (names, prices, status) is the central office's: seed 001, Medication (reference), server authoritative */
   'manage-formulary': { roles: ['admin'], offline: 'always' },
-  /** superseding or cancelling a signed prescription at the relay is the same authority's */
-  'set-prescription-status': { roles: ['admin'], offline: 'always' },
+  /**
+   * putting a signed prescription on hold, releasing or cancelling it: a central clinician or pharmacist signed in at
+   * the relay (never from a device's log: apps/relay prescription-route.ts)
+   */
+  'set-prescription-status': { roles: ['clinician', 'pharmacist'], offline: 'online' },
 }
 
 /** Default maximum age of the knowledge-base snapshot for offline signing (docs/ARCHITECTURE.md). */

@@ -21,6 +21,7 @@ import {
 } from './layout.js'
 import type { PatientIndex, SearchOptions } from './patient-index.js'
 import { HeldBuckets } from './held-buckets.js'
+import { pullOrder, type PullOptions } from './chart-pull.js'
 import type { BucketDoc } from './bucket-doc.js'
 import { installFastLoad } from './fast-load.js'
 import { IndexCache, type CachedShard } from './index-cache.js'
@@ -329,16 +330,18 @@ export class ClinicStore<B extends BucketDoc> {
    * bucket's summaries are repaired by the peers that hold it, or when this store opens it again). Without storage
    * (`repo.storageSubsystem` absent) `release` is ignored: there would be nowhere to keep the charts.
    */
-  async loadAllCharts(concurrency = 8, options: { release?: boolean } = {}): Promise<void> {
+  async loadAllCharts(concurrency = 8, options: PullOptions = {}): Promise<void> {
     const release = options.release === true && this.#repo.storageSubsystem !== undefined
-    const n = this.layout.chartBuckets.length
+    const order = pullOrder(this.layout.chartBuckets.length, options.first)
+    const n = order.length
     let next = 0
     const releases: Promise<void>[] = []
     const worker = async (): Promise<void> => {
       while (next < n) {
-        const i = next++
+        const i = order[next++]!
         const held = this.#buckets.has(i)
         const h = await this.#buckets.open(i)
+        options.onBucket?.(i)
         if (release && !held) releases.push(this.#buckets.release(i, h)) // off the pull's path
       }
     }

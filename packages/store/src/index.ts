@@ -1,4 +1,6 @@
 export { ClinicStore } from './clinic-store.js'
+export { ChartPull, pullOrder } from './chart-pull.js'
+export type { PullOptions } from './chart-pull.js'
 export type { BucketDoc } from './bucket-doc.js'
 export type { BulkWrite, ClinicStoreInit, CreateClinicInit } from './clinic-store.js'
 export { PatientIndex, duplicateKeysOf } from './patient-index.js'

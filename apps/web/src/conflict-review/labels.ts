@@ -1,3 +1,4 @@
+import { applicableDecisions } from '@clinic-mesh/ledger/decisions'
 import type { Action, ConflictView } from './relay-api.js'
 
 /** Plain words for the ledger's conflict kinds (packages/ledger CONFLICT_KINDS). Unknown kinds show as sent. */
@@ -49,19 +50,14 @@ export const ACTION_HINTS: Record<Action, string> = {
   accept: 'Accept the operation as recorded, optionally with a stock correction.',
 }
 
-/** Decisions the relay can apply to this conflict (mirrors the ledger's planDecision). */
+/** Decisions the relay can apply to this conflict: the ledger's one table (`@clinic-mesh/ledger/decisions`). */
 export function actionsFor(c: ConflictView): Action[] {
-  if (c.kind === 'idempotency-mismatch' || c.kind === 'chain-fork') return ['cancel', 'write-off']
-  if (c.operation.kind === 'dispense') {
-    // an item nobody listed has no lots to take from (accept works once the item and its stock are known)
-    if (c.kind === 'unknown-item') return ['cancel', 'accept']
-    // a lot the relay never received: most often a mistyped lot number
-    if (c.kind === 'unknown-batch') return ['switch-lot', 'cancel']
-    // more than the prescription line prescribes: hand out what remains, take it back, or accept it as given
-    if (c.kind === 'over-dispensed') return ['partial-dispense', 'cancel', 'accept']
-    return ['partial-dispense', 'switch-lot', 'cancel', 'write-off', 'accept']
-  }
-  return ['accept', 'cancel', 'write-off']
+  return applicableDecisions(c.kind, c.operation.kind)
+}
+
+/** Conflicts per 100 operations, "4.2" (one decimal); "—" with no operations. */
+export function conflictRate(conflicts: number, operations: number): string {
+  return operations > 0 ? ((100 * conflicts) / operations).toFixed(1) : '—'
 }
 
 /** A one-line statement of a decision already taken. */

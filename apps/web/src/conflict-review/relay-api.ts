@@ -4,12 +4,15 @@ import {
   FormularyUpdateReplySchema,
   InventoryReplySchema,
   OkReplySchema,
+  PrescriptionStatusReplySchema,
+  PrescriptionsReplySchema,
   RelayLoginReplySchema,
   RelayStatusReplySchema,
   ResolutionReplySchema,
   type ApprovalRequestSchema,
   type DecisionSchema,
   type FormularyUpdateRequestSchema,
+  type PrescriptionStatusRequestSchema,
   type Input,
   type InventoryStateView,
   type Output,
@@ -41,6 +44,8 @@ export type Approval = Input<typeof ApprovalRequestSchema>
 export type ResolutionRequest = ResolutionRequestBody
 export type { FormularyItem } from '@clinic-mesh/contracts'
 export type FormularyUpdate = Input<typeof FormularyUpdateRequestSchema>
+export type { PrescriptionFound } from '@clinic-mesh/contracts'
+export type PrescriptionStatusChange = Input<typeof PrescriptionStatusRequestSchema>
 
 const TIMEOUT_MS = 8000
 
@@ -77,6 +82,14 @@ export const relayApi = {
     call('GET', `/api/inventory?clinic=${encodeURIComponent(clinic)}`, InventoryReplySchema),
   formulary: () => call('GET', '/api/formulary', FormularyReplySchema),
   updateFormulary: (req: FormularyUpdate) => call('POST', '/api/formulary', FormularyUpdateReplySchema, req),
+  prescriptions: (q: { patient?: string; prescription?: string }) =>
+    call(
+      'GET',
+      `/api/prescriptions?${new URLSearchParams(Object.entries(q).filter((e): e is [string, string] => !!e[1])).toString()}`,
+      PrescriptionsReplySchema,
+    ),
+  setPrescriptionStatus: (rxId: string, req: PrescriptionStatusChange) =>
+    call('POST', `/api/prescriptions/${encodeURIComponent(rxId)}/status`, PrescriptionStatusReplySchema, req),
   resolve: (id: string, req: ResolutionRequest) =>
     call('POST', `/api/conflicts/${encodeURIComponent(id)}/resolution`, ResolutionReplySchema, req),
 }

@@ -2,6 +2,7 @@ import { PrescriptionBalanceReplySchema, type PrescriptionBalanceReply } from '@
 import { api } from './api.js'
 
 export type LineBalanceView = PrescriptionBalanceReply['lines'][number]
+export type CentralStatusView = NonNullable<PrescriptionBalanceReply['central']>
 
 /**
  * What remains to hand out per line of one signed prescription, as the device node counts it (every tablet's
@@ -9,6 +10,8 @@ export type LineBalanceView = PrescriptionBalanceReply['lines'][number]
  */
 export class RxBalance {
   lines = $state<LineBalanceView[]>([])
+  /** the central office's status (relay-signed; null: never changed centrally) */
+  central = $state<CentralStatusView | null>(null)
   fetchedAt = $state<string | undefined>()
   readonly #path: string
 
@@ -22,7 +25,9 @@ export class RxBalance {
 
   async refresh(): Promise<void> {
     try {
-      this.lines = (await api('GET', this.#path, PrescriptionBalanceReplySchema)).lines
+      const reply = await api('GET', this.#path, PrescriptionBalanceReplySchema)
+      this.lines = reply.lines
+      this.central = reply.central ?? null
       this.fetchedAt = new Date().toISOString()
     } catch {
       // unreachable node or a prescription not on it yet: keep the last figures (the form says how old they are)

@@ -46,6 +46,8 @@ export interface SyncSnapshot {
   pendingOps: number | undefined
   /** When the device node last answered. */
   heardAt: string | undefined
+  /** A new tablet still pulling the clinic's charts (today's visits first); undefined once it holds them all. */
+  chartPull: { done: number; total: number; todayReady: boolean } | undefined
 }
 
 /** What the status bar shows of the device API's status reply (docs/api.md `GET /api/status`). */
@@ -59,8 +61,10 @@ export function parseStatus(reply: StatusReply): Omit<SyncSnapshot, 'socket' | '
       relayConfigured: undefined,
       pendingOps: undefined,
       deviceName: reply.device.name,
+      chartPull: undefined,
     }
   }
+  const pull = reply.charts?.pull
   return {
     peers: reply.peers.map((p) => ({ id: p.id, name: p.name, foundBy: p.foundBy })),
     alone: reply.mesh.alone,
@@ -72,6 +76,11 @@ export function parseStatus(reply: StatusReply): Omit<SyncSnapshot, 'socket' | '
     relayConfigured: reply.relay.url !== null,
     pendingOps: reply.ledger.pending,
     deviceName: reply.device.name,
+    chartPull: pull && {
+      done: pull.done,
+      total: pull.total,
+      todayReady: pull.todayDone === pull.todayTotal,
+    },
   }
 }
 
@@ -88,6 +97,7 @@ export class SyncStatus {
     relayConfigured: undefined,
     pendingOps: undefined,
     heardAt: undefined,
+    chartPull: undefined,
   })
 
   constructor(network: WebSocketClientAdapter) {

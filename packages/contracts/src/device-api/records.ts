@@ -89,5 +89,12 @@ export const PrescriptionBalanceReplySchema = v.object({
   patientId: v.string(),
   prescriptionId: v.string(),
   lines: v.array(LineBalanceSchema),
+  /**
+   * the central office's status of the prescription (relay-signed; null: never changed centrally): while it is
+   * `on-hold`, `cancelled` or `superseded` the device refuses dispenses (`PrescriptionNotActiveError`)
+   */
+  central: v.optional(
+    v.nullable(v.object({ status: v.string(), reason: v.nullable(v.string()), at: v.nullable(v.string()) })),
+  ),
 })
 export type PrescriptionBalanceReply = v.InferOutput<typeof PrescriptionBalanceReplySchema>

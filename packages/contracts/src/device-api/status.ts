@@ -99,8 +99,17 @@ export const LiveStatusReplySchema = v.object({
   /** the same count as `ledger.pending` */
   pending: v.object({ ops: int(0) }),
   documents: int(0),
-  /** chart buckets of the clinic's layout, and how many this device holds in memory now (the rest are on disk) */
-  charts: v.optional(v.object({ buckets: int(0), held: int(0) })),
+  /**
+   * chart buckets of the clinic's layout, and how many this device holds in memory now (the rest are on disk); on a
+   * tablet pulling the clinic's charts, `pull`: buckets local so far of all, today's (open visits') first
+   */
+  charts: v.optional(
+    v.object({
+      buckets: int(0),
+      held: int(0),
+      pull: v.optional(v.object({ done: int(0), total: int(0), todayDone: int(0), todayTotal: int(0) })),
+    }),
+  ),
 })
 
 export const StatusReplySchema = v.union([RevokedStatusReplySchema, LiveStatusReplySchema])

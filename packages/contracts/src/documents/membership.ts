@@ -32,10 +32,36 @@ export const RevocationSchema = v.object({
 })
 export type Revocation = v.InferOutput<typeof RevocationSchema>
 
+/** Addresses a device claims in a reach record: at most this many, each at most `REACH_ADDRESS_MAX_CHARS`. */
+export const REACH_MAX_ADDRESSES = 8
+export const REACH_ADDRESS_MAX_CHARS = 256
+
+/**
+ * Where a device can be dialled on the LAN (docs/protocols/sync.md, "Reach records"): its own multiaddrs (each with
+ * `/p2p/<devicePeerId>`), signed with the device's libp2p key so that no member can plant addresses for another.
+ * A hint for other devices' address books (dialled when mDNS finds nobody), not an authority: a dial still passes
+ * the private network and the membership gate.
+ */
+export const ReachClaimSchema = v.object({
+  clinic: nonEmpty(512),
+  devicePeerId: nonEmpty(512),
+  addrs: v.pipe(
+    v.array(v.pipe(v.string(), v.maxLength(REACH_ADDRESS_MAX_CHARS))),
+    v.maxLength(REACH_MAX_ADDRESSES),
+  ),
+  /** ISO-8601 time the device wrote it (its own clock) */
+  at: nonEmpty(64),
+  /** hex signature by the device's libp2p key over reachSigningBytes(...) */
+  signature: nonEmpty(512),
+})
+export type ReachClaim = v.InferOutput<typeof ReachClaimSchema>
+
 export const MembershipDocSchema = v.object({
   kind: v.literal('clinic-membership/1'),
   enrolments: v.record(v.string(), EnrolmentSchema),
   revocations: v.record(v.string(), RevocationSchema),
+  /** each device's own reach record, keyed by its peer id (absent in documents written before) */
+  reach: v.optional(v.record(v.string(), v.unknown())),
 })
 /** The clinic membership document as synced. */
 export type MembershipDoc = v.InferOutput<typeof MembershipDocSchema>

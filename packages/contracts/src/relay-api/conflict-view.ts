@@ -2,7 +2,10 @@ import * as v from 'valibot'
 import { int } from '../fields.js'
 import { ApprovalSchema, DecisionSchema } from '../ledger-ops.js'
 
-/** A conflict as the reviewer console sees it (`GET /api/conflicts`): clinical context first, the operation last. Ids only, no names. */
+/**
+ * A conflict as the reviewer console sees it (`GET /api/conflicts`): clinical context first, the operation last. The
+ * `names` are given only to a signed-in reviewer of the conflict's clinic (the relay never logs them).
+ */
 
 export const CONFLICT_STATUSES = ['open', 'resolved'] as const
 export type ConflictStatus = (typeof CONFLICT_STATUSES)[number]
@@ -26,6 +29,10 @@ export const AuthoritySchema = v.object({
   formularyStatus: v.optional(v.string()),
   existingHash: v.optional(v.string()),
   missingFrom: v.optional(v.number()),
+  prescribed: v.optional(v.number()),
+  dispensed: v.optional(v.number()),
+  /** why the prescription was put on hold or cancelled centrally */
+  prescriptionReason: v.optional(v.string()),
 })
 
 export const ResolutionRecordSchema = v.object({
@@ -61,6 +68,16 @@ export const ConflictViewSchema = v.object({
   round: int(0),
   resolution: v.nullable(ResolutionRecordSchema),
   refusals: v.array(v.object({ op: v.string(), error: v.string(), message: v.string() })),
+  /** display names for the ids above, for a signed-in reviewer of this clinic (absent: ids only) */
+  names: v.optional(
+    v.object({
+      clinic: v.nullable(v.string()),
+      device: v.nullable(v.string()),
+      patient: v.nullable(v.string()),
+      user: v.nullable(v.string()),
+      item: v.nullable(v.string()),
+    }),
+  ),
 })
 export type ConflictView = v.InferOutput<typeof ConflictViewSchema>
 

@@ -57,8 +57,16 @@ export const ResolutionReplySchema = v.object({
 export type ResolutionReply = v.InferOutput<typeof ResolutionReplySchema>
 
 /** One clinic on the relay's `GET /api/status` (with a token). */
+/** Operations the relay decided and conflicts raised, per day of the operations' device time (UTC, YYYY-MM-DD). */
+export const ClinicDaySchema = v.object({ day: v.string(), operations: v.number(), conflicts: v.number() })
+export type ClinicDay = v.InferOutput<typeof ClinicDaySchema>
+
 export const ClinicStatusSchema = v.object({
   clinic: v.string(),
+  /** the clinic's display name (its directory), for a signed-in user of that clinic or the operator */
+  name: v.optional(v.nullable(v.string())),
+  /** the last days with operations, oldest first (conflict rate = conflicts per 100 operations) */
+  days: v.optional(v.array(ClinicDaySchema)),
   /** the clinic directory document has reached the relay */
   directoryLoaded: v.boolean(),
   documents: v.number(),
