@@ -6,6 +6,23 @@ import { MeshClosedError } from './errors.js'
 import { Session } from './session.js'
 import type { SendQueueStats } from './session.js'
 import type { Handshake } from './wire.js'
+import type { PartialMessage } from './pieces.js'
+
+/** One message through the mesh, for counters and debugging: its automerge-repo type and size on the wire. */
+export interface TrafficEvent {
+  direction: 'in' | 'out'
+  /** libp2p peer id of the other device */
+  remote: string
+  type: Message['type']
+  documentId: string | undefined
+  /** bytes on the wire, frame headers and chunk frames included */
+  bytes: number
+  /** > 0: the message resumed at this offset, what a cut stream had carried of it was not sent again */
+  resumedAt: number
+}
+
+/** Messages and bytes per direction and message type since the adapter was made. */
+export type TrafficTotals = Record<'in' | 'out', Record<string, { messages: number; bytes: number }>>
 
 export interface AdapterOptions {
   deviceName: string
@@ -14,6 +31,8 @@ export interface AdapterOptions {
   maxMessageBytes?: number
   /** bound of each session's send queue in bytes (default 8 MiB) */
   maxQueueBytes?: number
+  /** towards a 1.2 peer, messages above this go as resumable `piece` frames of this size (default 16 KiB) */
+  pieceBytes?: number
   handshakeTimeoutMs?: number
   /**
    * the adapter reports ready once every peer connected at connect() has a session (or its stream ended), when
@@ -26,6 +45,10 @@ export interface AdapterOptions {
   onSessionClosed(remote: string, error: Error | undefined): void
   /** a session's handshake completed */
   onSessionOpen(remote: string, handshake: Handshake): void
+  /** every message sent (queued) or received, for debugging (counters are kept anyway: `traffic()`) */
+  onTraffic?(event: TrafficEvent): void
+  /** bytes arrived from a device's sync stream or handed to it (the node's keep-alive: LinkWatch) */
+  onBytes?(remote: string, direction: 'in' | 'out', bytes: number): void
 }
 
 /**
@@ -44,6 +67,12 @@ export class MeshNetworkAdapter extends NetworkAdapter {
   #readyTimer: ReturnType<typeof setTimeout> | undefined
   /** Peers connected when the repo attached whose session has not opened yet: a find() waits for them. */
   readonly #expected = new Set<string>()
+  readonly #traffic: TrafficTotals = { in: {}, out: {} }
+  /**
+   * Per remote device, what a closed stream had received of a message in pieces: the next stream with that device
+   * announces it (`resume`) so the sender does not start it over. One per device: at most `maxMessageBytes` each.
+   */
+  readonly #partials = new Map<string, PartialMessage>()
 
   constructor(opts: AdapterOptions) {
     super()
@@ -86,6 +115,7 @@ export class MeshNetworkAdapter extends NetworkAdapter {
     this.#connected = false
     clearTimeout(this.#readyTimer)
     for (const session of [...this.#sessions.values()]) session.close('repo disconnected')
+    this.#partials.clear()
     for (const peerId of [...this.#announced.keys()]) {
       this.#announced.delete(peerId)
       this.emit('peer-disconnected', { peerId })
@@ -108,6 +138,25 @@ export class MeshNetworkAdapter extends NetworkAdapter {
     return [...this.#sessions.values()].map((s) => ({ remote: s.remote, ...s.sendQueue }))
   }
 
+  /** Messages and bytes sent and received so far, per message type. */
+  traffic(): TrafficTotals {
+    return structuredClone(this.#traffic)
+  }
+
+  #count(session: Session, direction: 'in' | 'out', message: Message, bytes: number, resumedAt: number): void {
+    const t = (this.#traffic[direction][message.type] ??= { messages: 0, bytes: 0 })
+    t.messages++
+    t.bytes += bytes
+    this.#opts.onTraffic?.({
+      direction,
+      remote: session.remote,
+      type: message.type,
+      documentId: 'documentId' in message ? (message.documentId as string | undefined) : undefined,
+      bytes,
+      resumedAt,
+    })
+  }
+
   /** Takes a freshly opened sync stream (either direction) and runs the protocol on it. */
   attach(stream: Stream, remote: string): void {
     const { peerId } = this
@@ -115,6 +164,8 @@ export class MeshNetworkAdapter extends NetworkAdapter {
       stream.abort(new MeshClosedError('sync adapter is not connected to a repo'))
       return
     }
+    const resumable = this.#partials.get(remote)
+    this.#partials.delete(remote) // the new session owns it now; it hands back what is left when it ends
     const local: Handshake = {
       v: WIRE_VERSION,
       peerId,
@@ -122,6 +173,7 @@ export class MeshNetworkAdapter extends NetworkAdapter {
       deviceName: this.#opts.deviceName,
       minor: WIRE_MINOR,
       frameCap: this.#opts.maxFrameBytes,
+      ...(resumable === undefined ? {} : { resume: { id: resumable.id, bytes: resumable.parts.byteLength } }),
     }
     const previous = this.#sessions.get(remote)
     const session = new Session({
@@ -131,9 +183,13 @@ export class MeshNetworkAdapter extends NetworkAdapter {
       maxFrameBytes: this.#opts.maxFrameBytes,
       ...(this.#opts.maxMessageBytes === undefined ? {} : { maxMessageBytes: this.#opts.maxMessageBytes }),
       ...(this.#opts.maxQueueBytes === undefined ? {} : { maxQueueBytes: this.#opts.maxQueueBytes }),
+      ...(this.#opts.pieceBytes === undefined ? {} : { pieceBytes: this.#opts.pieceBytes }),
+      ...(resumable === undefined ? {} : { resumable }),
       handshakeTimeoutMs: this.#opts.handshakeTimeoutMs,
       hooks: {
         onDrained: (s) => this.#resync(s),
+        onTraffic: (s, direction, message, bytes, at) => this.#count(s, direction, message, bytes, at),
+        onBytes: (s, direction, bytes) => this.#opts.onBytes?.(s.remote, direction, bytes),
         onHandshake: (s, hs) => this.#onHandshake(s, hs),
         onMessage: (_s, message) => {
           if (message.targetId === this.peerId) this.emit('message', message)
@@ -196,6 +252,8 @@ export class MeshNetworkAdapter extends NetworkAdapter {
   }
 
   #onClose(session: Session, error: Error | undefined): void {
+    const left = session.leftover
+    if (left !== undefined && this.#connected) this.#partials.set(session.remote, left)
     if (this.#sessions.get(session.remote) === session) this.#sessions.delete(session.remote)
     const peerId = session.peerId
     if (peerId !== undefined && this.#announced.get(peerId) === session) {

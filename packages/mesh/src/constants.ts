@@ -6,9 +6,16 @@ export const WIRE_VERSION = 1
 
 /**
  * Minor revision of wire version 1, sent as `minor` in the handshake. 1: `chunk` frames (a message above the frame
- * cap is sent in pieces). A sender uses a newer frame kind only with a peer whose handshake names that minor.
+ * cap is sent in pieces). 2: `piece` frames and the handshake's `resume` (a message cut by a dropped link resumes
+ * where it stopped). A sender uses a newer frame kind only with a peer whose handshake names that minor.
  */
-export const WIRE_MINOR = 1
+export const WIRE_MINOR = 2
+
+/**
+ * Towards a 1.2 peer, a message above this many bytes travels as `piece` frames of at most this size: what arrived
+ * of it before a link drops is kept and not sent again (at 256 kbit/s, 16 KiB is half a second of link).
+ */
+export const DEFAULT_PIECE_BYTES = 16 * 1024
 
 /** Default largest accepted frame payload (16 MiB). */
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024
@@ -31,6 +38,7 @@ export const FrameKind = {
   message: 0x02,
   bye: 0x03,
   chunk: 0x04,
+  piece: 0x05,
 } as const
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind]
 

@@ -1,7 +1,9 @@
 export { createMeshNode, MeshNode } from './node.js'
 export type { MeshInit } from './node.js'
 export { MeshNetworkAdapter } from './adapter.js'
-export type { AdapterOptions } from './adapter.js'
+export { LinkWatch, LINK_PING_PROTOCOL, DEFAULT_LINK_WATCH } from './link-watch.js'
+export type { LinkWatchPolicy } from './link-watch.js'
+export type { AdapterOptions, TrafficEvent, TrafficTotals } from './adapter.js'
 export { PeersEvent, StreamErrorEvent, RefusedEvent, AddressesEvent } from './events.js'
 export { AddressBook, ADDRESS_BOOK_MAX_PER_PEER } from './address-book.js'
 export type { FoundBy } from './address-book.js'
@@ -21,10 +23,13 @@ export {
   DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_MAX_QUEUE_BYTES,
+  DEFAULT_PIECE_BYTES,
   FrameKind,
 } from './constants.js'
 export { encodeFrame, FrameDecoder } from './frame-codec.js'
 export { chunkPayload, ChunkAssembler } from './chunks.js'
+export { piecePayload, pieceId, PieceAssembler } from './pieces.js'
+export type { PartialMessage, ResumePoint } from './pieces.js'
 export type { SendQueueStats } from './session.js'
 export { encodeWire, decodeWire } from './wire.js'
 export type { Handshake, WireFrame } from './wire.js'
