@@ -24,6 +24,8 @@ class DelayLine {
   #held = 0
   #timer: NodeJS.Timeout | undefined
   #blocked = false
+  /** stalled: nothing is forwarded and nothing read (a link that went silent without a reset) */
+  stalled = false
 
   constructor(
     readonly from: Socket,
@@ -45,8 +47,18 @@ class DelayLine {
     })
   }
 
+  stall(on: boolean): void {
+    this.stalled = on
+    if (on) this.from.pause()
+    else {
+      this.from.resume()
+      this.#flush()
+    }
+  }
+
   #flush(): void {
     clearTimeout(this.#timer)
+    if (this.stalled) return
     const now = Date.now()
     while (!this.#blocked && this.#queue.length > 0 && this.#queue[0]!.at <= now) {
       const { data } = this.#queue.shift()!
@@ -58,7 +70,7 @@ class DelayLine {
       this.#held -= data.byteLength
       this.count(data.byteLength)
       if (!this.to.write(data)) this.#blocked = true
-      if (this.#held <= this.highWater && this.from.isPaused()) this.from.resume()
+      if (this.#held <= this.highWater && this.from.isPaused() && !this.stalled) this.from.resume()
     }
     const next = this.#queue[0]
     if (!this.#blocked && next !== undefined) this.#timer = setTimeout(() => this.#flush(), next.at - now)
@@ -82,6 +94,7 @@ export class LinkProxy {
   readonly #open = new Set<{ client: Socket; upstream: Socket; lines: DelayLine[] }>()
   readonly bytes: LinkBytes = { up: 0, down: 0 }
   #cut = false
+  #stalled: false | 'both' | 'up' | 'down' = false
   /** connections accepted and forwarded (not counting those refused while cut) */
   connections = 0
   /** connections refused while cut */
@@ -121,6 +134,24 @@ export class LinkProxy {
 
   restore(): void {
     this.#cut = false
+    this.#stalled = false
+    for (const c of this.#open) for (const l of c.lines) l.stall(false)
+  }
+
+  /**
+   * The link goes silent without a reset (out of Wi-Fi range, a 3G dead zone): every open connection stops
+   * forwarding (both directions, or only `up` client → target, or `down`), nothing is dropped, until restore().
+   * New connections stall too.
+   */
+  stall(direction: 'both' | 'up' | 'down' = 'both'): void {
+    this.#stalled = direction
+    for (const c of this.#open) this.#stallLines(c.lines)
+  }
+
+  #stallLines(lines: DelayLine[]): void {
+    const s = this.#stalled
+    if (s === false) return
+    lines.forEach((l, i) => s === 'both' || (s === 'up') === (i === 0) ? l.stall(true) : undefined)
   }
 
   async close(): Promise<void> {
@@ -150,6 +181,7 @@ export class LinkProxy {
       ],
     }
     this.#open.add(conn)
+    this.#stallLines(conn.lines)
     const done = (): void => this.#drop(conn)
     for (const s of [client, upstream]) {
       s.on('error', done)
