@@ -1,7 +1,13 @@
 import { createWriteStream } from 'node:fs'
 import { join } from 'node:path'
 import type { PrivateKey } from '@libp2p/interface'
-import { Membership, RevocationFile, createMeshNode, type MeshNode, type TrafficEvent } from '@clinic-mesh/mesh'
+import {
+  Membership,
+  RevocationFile,
+  createMeshNode,
+  type MeshNode,
+  type TrafficEvent,
+} from '@clinic-mesh/mesh'
 import { readClinicFile } from './clinic-file.js'
 import type { DeviceConfig } from './device-config.js'
 import type { DeviceNodeInit } from './device-node-init.js'

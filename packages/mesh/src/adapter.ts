@@ -143,7 +143,13 @@ export class MeshNetworkAdapter extends NetworkAdapter {
     return structuredClone(this.#traffic)
   }
 
-  #count(session: Session, direction: 'in' | 'out', message: Message, bytes: number, resumedAt: number): void {
+  #count(
+    session: Session,
+    direction: 'in' | 'out',
+    message: Message,
+    bytes: number,
+    resumedAt: number,
+  ): void {
     const t = (this.#traffic[direction][message.type] ??= { messages: 0, bytes: 0 })
     t.messages++
     t.bytes += bytes
@@ -151,7 +157,7 @@ export class MeshNetworkAdapter extends NetworkAdapter {
       direction,
       remote: session.remote,
       type: message.type,
-      documentId: 'documentId' in message ? (message.documentId as string | undefined) : undefined,
+      documentId: 'documentId' in message ? message.documentId : undefined,
       bytes,
       resumedAt,
     })

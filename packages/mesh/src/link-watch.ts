@@ -123,7 +123,11 @@ export class LinkWatch {
         this.closed++
         this.#onDead(remote, silent)
         for (const c of this.#libp2p.getConnections(conn.remotePeer))
-          c.abort(new MeshClosedError(`nothing from ${remote} for ${Math.round(silent / 1000)} s and a ping failed`))
+          c.abort(
+            new MeshClosedError(
+              `nothing from ${remote} for ${Math.round(silent / 1000)} s and a ping failed`,
+            ),
+          )
       }
     }
   }
@@ -164,5 +168,7 @@ function echo(stream: Stream): void {
   stream.addEventListener('message', (evt: StreamMessageEvent) => {
     stream.send(evt.data)
   })
-  stream.addEventListener('remoteCloseWrite', () => void stream.close().catch(() => undefined), { once: true })
+  stream.addEventListener('remoteCloseWrite', () => void stream.close().catch(() => undefined), {
+    once: true,
+  })
 }

@@ -104,7 +104,9 @@ export class MeshNode extends MeshEvents {
     )
     this.#discovery = discovery
     this.linkWatch = new LinkWatch(libp2p, init.linkWatch, (remote, silentMs) =>
-      this.log(`link to ${remote} taken for dead: nothing from it for ${Math.round(silentMs / 1000)} s and a ping failed`),
+      this.log(
+        `link to ${remote} taken for dead: nothing from it for ${Math.round(silentMs / 1000)} s and a ping failed`,
+      ),
     )
   }
 

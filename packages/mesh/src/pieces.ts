@@ -32,10 +32,15 @@ export function sameId(a: Uint8Array, b: Uint8Array): boolean {
  * Splits `payload` into piece frame payloads of at most `pieceBytes` each (the header included), from `offset`.
  * `id` is pieceId(payload) (the caller computed it to compare with a resume point).
  */
-export function piecePayload(payload: Uint8Array, id: Uint8Array, pieceBytes: number, offset = 0): Uint8Array[] {
+export function piecePayload(
+  payload: Uint8Array,
+  id: Uint8Array,
+  pieceBytes: number,
+  offset = 0,
+): Uint8Array[] {
   const total = payload.byteLength
   const out: Uint8Array[] = []
-  for (let at = offset; at < total; ) {
+  for (let at = offset; at < total;) {
     const head = 1 + PIECE_ID_BYTES + varintLength(total) + varintLength(at)
     const room = pieceBytes - head
     if (room < 1) throw new RangeError(`a piece size of ${pieceBytes} bytes leaves no room for data`)
@@ -128,7 +133,8 @@ export class PieceAssembler {
     if (cur.parts.byteLength < cur.total) return undefined
     this.#current = undefined
     const whole = cur.parts.subarray()
-    if (!sameId(pieceId(whole), cur.id)) throw new MalformedFrameError('message in pieces does not match its id')
+    if (!sameId(pieceId(whole), cur.id))
+      throw new MalformedFrameError('message in pieces does not match its id')
     return whole
   }
 

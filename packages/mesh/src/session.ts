@@ -26,7 +26,13 @@ export interface SessionHooks {
   /** The send queue drained after an overflow: the messages dropped meanwhile must be regenerated (resync). */
   onDrained?(session: Session): void
   /** A message was queued to send (`out`) or decoded (`in`); `bytes` is its size on the wire, frames included. */
-  onTraffic?(session: Session, direction: 'in' | 'out', message: Message, bytes: number, resumedAt: number): void
+  onTraffic?(
+    session: Session,
+    direction: 'in' | 'out',
+    message: Message,
+    bytes: number,
+    resumedAt: number,
+  ): void
   /** Bytes arrived from the stream (`in`, whole frames or not) or were handed to it (`out`): link liveness. */
   onBytes?(session: Session, direction: 'in' | 'out', bytes: number): void
 }
@@ -336,7 +342,8 @@ export class Session {
         if (raw[0] === FrameKind.piece) {
           if (this.handshake === undefined)
             throw new HandshakeError('a piece frame arrived before the handshake')
-          if (this.#chunks.pending) throw new MalformedFrameError('a piece in the middle of a chunked message')
+          if (this.#chunks.pending)
+            throw new MalformedFrameError('a piece in the middle of a chunked message')
           if (!this.#pieces.pending) this.#inAt = this.#pieces.resumedBytes
           payload = this.#pieces.push(raw)
           if (payload === undefined) continue

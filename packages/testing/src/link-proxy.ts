@@ -151,7 +151,7 @@ export class LinkProxy {
   #stallLines(lines: DelayLine[]): void {
     const s = this.#stalled
     if (s === false) return
-    lines.forEach((l, i) => s === 'both' || (s === 'up') === (i === 0) ? l.stall(true) : undefined)
+    lines.forEach((l, i) => (s === 'both' || (s === 'up') === (i === 0) ? l.stall(true) : undefined))
   }
 
   async close(): Promise<void> {
