@@ -94,6 +94,27 @@ export class LinkWatch {
     this.#state(remote).sentSinceHeard += bytes
   }
 
+  /**
+   * A new connection from `remote`. If nothing had arrived from it for `quietMs`, its older connections are taken
+   * for dead and closed: the device evidently dropped them on its side (its close or reset did not come through a
+   * silent link), and a sync stream kept on one of them would hold this pair apart until busyDeadMs.
+   */
+  opened(conn: Connection): void {
+    const remote = conn.remotePeer.toString()
+    const st = this.#peers.get(remote)
+    if (st !== undefined && Date.now() - st.lastHeard >= this.#policy.quietMs) {
+      for (const old of this.#libp2p.getConnections(conn.remotePeer)) {
+        if (old.id === conn.id) continue
+        this.closed++
+        this.#onDead(remote, Date.now() - st.lastHeard)
+        old.abort(
+          new MeshClosedError(`${remote} connected again after a silence: its older connection is dead`),
+        )
+      }
+    }
+    this.heard(remote)
+  }
+
   forget(remote: string): void {
     this.#peers.delete(remote)
   }

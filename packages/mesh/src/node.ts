@@ -277,7 +277,7 @@ export class MeshNode extends MeshEvents {
     })
     this.libp2p.addEventListener('connection:open', (evt) => {
       this.#reach.opened(evt.detail)
-      this.linkWatch.heard(evt.detail.remotePeer.toString())
+      this.linkWatch.opened(evt.detail)
     })
     this.#membership.addEventListener('change', this.#onMembership)
     await this.linkWatch.start()

@@ -9,26 +9,37 @@ afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn()
 })
 
-/** LinkWatch at a tenth of its defaults: probe after 1 s quiet, 1 s to answer, dead after 2 s (idle) or 12 s (busy). */
+/**
+ * LinkWatch at a tenth of its defaults: probe after 1 s quiet, 1 s to answer, dead after 2 s (idle) or 12 s (busy:
+ * 16 KiB sent since the device was last heard from).
+ */
 const FAST = {
   quietMs: 1_000,
   probeTimeoutMs: 1_000,
   idleDeadMs: 2_000,
   busyDeadMs: 12_000,
+  busyBytes: 16 * 1024,
   checkEveryMs: 100,
 }
 
-/** Two devices whose only connection goes through `proxy` (b dials a at the proxy; a cannot dial b: no address). */
-async function throughProxy(): Promise<{ a: MeshNode; b: MeshNode; proxy: LinkProxy }> {
+/**
+ * Two devices, the first connection through `proxy` (b dials a at the proxy; a cannot dial b: b listens nowhere).
+ * Redials (after `redialMs`) may go straight to a (b learned its address by identify).
+ */
+async function throughProxy(
+  redialMs = 60_000, // by default no redial within a test: the drop is what is measured
+): Promise<{ a: MeshNode; b: MeshNode; proxy: LinkProxy }> {
   const c = makeClinic()
   const [dA, dB] = await Promise.all([makeDevice(c, 'Source'), makeDevice(c, 'Tablet')])
-  const a = await startNode(c, dA, [dA, dB], { linkWatch: FAST })
+  const backoff = { initialMs: redialMs, maxMs: redialMs }
+  const a = await startNode(c, dA, [dA, dB], { linkWatch: FAST, backoff })
   const port = Number(/\/tcp\/(\d+)/.exec(a.multiaddrs()[0] ?? '')?.[1])
   const proxy = await LinkProxy.start({ target: { host: '127.0.0.1', port } })
   const b = await startNode(c, dB, [dA, dB], {
     linkWatch: FAST,
     bootstrap: [`/ip4/127.0.0.1/tcp/${proxy.port}/p2p/${a.peerId}`],
-    backoff: { initialMs: 60_000, maxMs: 60_000 }, // no redial within the test: the drop is what is measured
+    backoff,
+    listen: [], // the source cannot dial the tablet: the tablet dials (at first through the proxy)
   })
   cleanups.push(async () => {
     await Promise.all([a.stop(), b.stop()])
@@ -67,7 +78,8 @@ it('a link busy with our data is not dropped while the device says nothing back 
   const t0 = performance.now()
   let i = 0
   while (performance.now() - t0 < 2 * FAST.idleDeadMs + FAST.quietMs) {
-    const data = new Uint8Array(32 * 1024).fill(i % 251)
+    // ~30 KiB/s: within yamux's first stream window (256 KiB), whose updates could not come back past the stall
+    const data = new Uint8Array(3 * 1024).fill(i % 251)
     new DataView(data.buffer).setUint32(0, i++)
     a.adapter.send({
       type: 'sync',
@@ -80,7 +92,41 @@ it('a link busy with our data is not dropped while the device says nothing back 
   }
   // the source heard nothing for > idleDeadMs and its probes failed, but it was sending: busyDeadMs applies
   expect(a.libp2p.getConnections()).toHaveLength(1)
-  expect(a.linkWatch.closed).toBe(0)
-  expect(received).toBeGreaterThan(0)
+  expect(a.linkWatch.closed + b.linkWatch.closed).toBe(0)
+  expect(received).toBe(i * 3 * 1024) // and the tablet, hearing the data, kept it too
   proxy.restore()
+}, 30_000)
+
+it('a link that dies silently under our data: the device that drops it and dials again replaces it at once, not after busyDeadMs', async () => {
+  const { a, b, proxy } = await throughProxy(200)
+  const sending = setInterval(() => {
+    a.adapter.send({
+      type: 'sync',
+      senderId: 'source' as PeerId,
+      targetId: 'tablet' as PeerId,
+      documentId: 'bulk' as DocumentId,
+      data: new Uint8Array(32 * 1024).map(() => Math.floor(Math.random() * 256)),
+    })
+  }, 100)
+  try {
+    await eventually(() => a.adapter.sendQueues()[0]?.queuedBytes !== undefined, { what: 'a session' })
+    proxy.freeze() // the old path goes away: no data, no reset reaches either end
+    const t0 = performance.now()
+    // the tablet hears nothing and is not sending: it drops the link after ~idleDeadMs and dials again; the
+    // source, busy sending, would keep its dead connection until busyDeadMs (two connections meanwhile), but the
+    // new one from the same device after a silence replaces it
+    await eventually(
+      () =>
+        a.libp2p.getConnections().length === 1 &&
+        b.linkWatch.closed === 1 &&
+        a.peers().length === 1 &&
+        b.peers().length === 1,
+      { timeoutMs: FAST.busyDeadMs, pollMs: 50, what: 'one live connection and session again' },
+    )
+    const ms = performance.now() - t0
+    expect(ms).toBeLessThan(FAST.busyDeadMs - 4_000)
+    expect(a.linkWatch.closed).toBeGreaterThanOrEqual(1) // the source closed its old connection itself
+  } finally {
+    clearInterval(sending)
+  }
 }, 30_000)

@@ -95,6 +95,7 @@ export class LinkProxy {
   readonly bytes: LinkBytes = { up: 0, down: 0 }
   #cut = false
   #stalled: false | 'both' | 'up' | 'down' = false
+  readonly #frozen = new Set<{ client: Socket; upstream: Socket; lines: DelayLine[] }>()
   /** connections accepted and forwarded (not counting those refused while cut) */
   connections = 0
   /** connections refused while cut */
@@ -154,7 +155,28 @@ export class LinkProxy {
     lines.forEach((l, i) => (s === 'both' || (s === 'up') === (i === 0) ? l.stall(true) : undefined))
   }
 
+  /**
+   * Every open connection dies silently for good, as when a path through the air goes away: nothing more is
+   * forwarded on it, and neither a close nor a reset from one end reaches the other (each end learns only from its
+   * own timeouts). New connections work as before.
+   */
+  freeze(): void {
+    for (const c of [...this.#open]) {
+      this.#open.delete(c)
+      this.#frozen.add(c)
+      for (const l of c.lines) l.stall(true)
+      // from now on a socket's end destroys only that socket
+      for (const sock of [c.client, c.upstream]) {
+        sock.removeAllListeners('close')
+        sock.removeAllListeners('error')
+        sock.on('error', () => undefined)
+      }
+    }
+  }
+
   async close(): Promise<void> {
+    for (const c of this.#frozen) for (const sock of [c.client, c.upstream]) sock.destroy()
+    this.#frozen.clear()
     this.cut()
     await new Promise<void>((resolve) => this.#server.close(() => resolve()))
   }
