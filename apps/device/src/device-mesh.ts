@@ -1,6 +1,13 @@
+import { createWriteStream } from 'node:fs'
 import { join } from 'node:path'
 import type { PrivateKey } from '@libp2p/interface'
-import { Membership, RevocationFile, createMeshNode, type MeshNode } from '@clinic-mesh/mesh'
+import {
+  Membership,
+  RevocationFile,
+  createMeshNode,
+  type MeshNode,
+  type TrafficEvent,
+} from '@clinic-mesh/mesh'
 import { readClinicFile } from './clinic-file.js'
 import type { DeviceConfig } from './device-config.js'
 import type { DeviceNodeInit } from './device-node-init.js'
@@ -44,6 +51,7 @@ export async function startDeviceMesh(
   const known = await addressFile.load()
   const listen = init.meshListen ?? ['/ip4/0.0.0.0/tcp/0']
   const meshInit = {
+    ...trafficLog(process.env.CLINIC_MESH_TRAFFIC_LOG),
     deviceName: config.name,
     membership,
     clinicSecret: Buffer.from(config.clinicSecret, 'hex'),
@@ -73,4 +81,14 @@ export async function startDeviceMesh(
   mesh.on('stream-error', (e) => log('mesh-stream-reset', { peer: e.peer, error: e.error.name }))
   mesh.on('refused', (e) => log('mesh-peer-refused', { peer: e.peer, reason: e.reason }))
   return { mesh, membership }
+}
+
+/**
+ * `CLINIC_MESH_TRAFFIC_LOG=<file>` (debugging, tests): one JSON line per sync message sent or received — time,
+ * direction, peer, automerge-repo message type, document id, bytes on the wire.
+ */
+function trafficLog(path: string | undefined): { onTraffic?: (e: TrafficEvent) => void } {
+  if (!path) return {}
+  const out = createWriteStream(path, { flags: 'a' })
+  return { onTraffic: (e) => out.write(`${JSON.stringify({ t: Date.now(), ...e })}\n`) }
 }

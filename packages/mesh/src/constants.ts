@@ -4,8 +4,30 @@ export const SYNC_PROTOCOL = '/clinic-mesh/sync/1.0.0'
 /** Version carried inside the handshake frame; must equal the major of SYNC_PROTOCOL. */
 export const WIRE_VERSION = 1
 
+/**
+ * Minor revision of wire version 1, sent as `minor` in the handshake. 1: `chunk` frames (a message above the frame
+ * cap is sent in pieces). 2: `piece` frames and the handshake's `resume` (a message cut by a dropped link resumes
+ * where it stopped). A sender uses a newer frame kind only with a peer whose handshake names that minor.
+ */
+export const WIRE_MINOR = 2
+
+/**
+ * Towards a 1.2 peer, a message above this many bytes travels as `piece` frames of at most this size: what arrived
+ * of it before a link drops is kept and not sent again (at 256 kbit/s, 16 KiB is half a second of link).
+ */
+export const DEFAULT_PIECE_BYTES = 16 * 1024
+
 /** Default largest accepted frame payload (16 MiB). */
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024
+
+/** Default largest message reassembled from `chunk` frames (128 MiB): a chunk stream announcing more is refused. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 128 * 1024 * 1024
+
+/**
+ * Default bound of one session's send queue (bytes of frames accepted but not yet taken by the stream). Above it the
+ * session stops taking messages from the repo for that peer and has the repo resync once the queue has drained.
+ */
+export const DEFAULT_MAX_QUEUE_BYTES = 8 * 1024 * 1024
 
 /** A frame length prefix is an unsigned LEB128 varint of at most this many bytes (covers 2^35 - 1). */
 export const MAX_VARINT_BYTES = 5
@@ -15,6 +37,8 @@ export const FrameKind = {
   handshake: 0x01,
   message: 0x02,
   bye: 0x03,
+  chunk: 0x04,
+  piece: 0x05,
 } as const
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind]
 

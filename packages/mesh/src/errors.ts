@@ -7,6 +7,13 @@ export class FrameTooLargeError extends ClinicMeshError {
   }
 }
 
+/** A chunked message announced (or grew to) more than the configured maximum message size; the stream is reset. */
+export class MessageTooLargeError extends ClinicMeshError {
+  constructor(message: string) {
+    super('MessageTooLargeError', message)
+  }
+}
+
 /** Bytes that do not decode as a frame, a handshake or an automerge-repo message; the stream is reset. */
 export class MalformedFrameError extends ClinicMeshError {
   constructor(message: string, options?: { cause?: unknown }) {

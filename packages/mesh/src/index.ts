@@ -1,7 +1,9 @@
 export { createMeshNode, MeshNode } from './node.js'
 export type { MeshInit } from './node.js'
 export { MeshNetworkAdapter } from './adapter.js'
-export type { AdapterOptions } from './adapter.js'
+export { LinkWatch, LINK_PING_PROTOCOL, DEFAULT_LINK_WATCH } from './link-watch.js'
+export type { LinkWatchPolicy } from './link-watch.js'
+export type { AdapterOptions, TrafficEvent, TrafficTotals } from './adapter.js'
 export { PeersEvent, StreamErrorEvent, RefusedEvent, AddressesEvent } from './events.js'
 export { AddressBook, ADDRESS_BOOK_MAX_PER_PEER } from './address-book.js'
 export type { FoundBy } from './address-book.js'
@@ -14,8 +16,21 @@ export type {
   LinkSocketState,
 } from './discovery/index.js'
 export type { MeshPeer, MeshEventMap } from './events.js'
-export { SYNC_PROTOCOL, WIRE_VERSION, DEFAULT_MAX_FRAME_BYTES, FrameKind } from './constants.js'
+export {
+  SYNC_PROTOCOL,
+  WIRE_VERSION,
+  WIRE_MINOR,
+  DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_MAX_QUEUE_BYTES,
+  DEFAULT_PIECE_BYTES,
+  FrameKind,
+} from './constants.js'
 export { encodeFrame, FrameDecoder } from './frame-codec.js'
+export { chunkPayload, ChunkAssembler } from './chunks.js'
+export { piecePayload, pieceId, PieceAssembler } from './pieces.js'
+export type { PartialMessage, ResumePoint } from './pieces.js'
+export type { SendQueueStats } from './session.js'
 export { encodeWire, decodeWire } from './wire.js'
 export type { Handshake, WireFrame } from './wire.js'
 export { Membership, MembershipChangeEvent } from './membership/membership.js'
@@ -50,6 +65,7 @@ export type { JoinAdminInit, JoinBundle, JoinRequest, JoinWelcome } from './memb
 export {
   FrameTooLargeError,
   MalformedFrameError,
+  MessageTooLargeError,
   HandshakeError,
   InvalidSignatureError,
   MembershipRecordError,

@@ -7,8 +7,10 @@ import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { MeshNetworkAdapter } from './adapter.js'
+import type { TrafficEvent } from './adapter.js'
 import type { FoundBy } from './address-book.js'
 import { PeerReach } from './peer-reach.js'
+import { LinkWatch, type LinkWatchPolicy } from './link-watch.js'
 import { lanDiscovery, type LanDiscovery } from './discovery/index.js'
 import { aloneReason, type MeshDiscoveryStatus } from './discovery-status.js'
 import { Backoff } from './backoff.js'
@@ -40,11 +42,21 @@ export interface MeshInit {
   addressBookAfterMs?: number
   /** multiaddrs (with /p2p/<id>) dialled at start, on re-enable and after drops */
   bootstrap?: string[]
-  /** largest accepted frame payload, default 16 MiB */
+  /** largest accepted frame payload, default 16 MiB; a larger message travels as chunk frames */
   maxFrameBytes?: number
+  /** largest message reassembled from chunk frames, default 128 MiB */
+  maxMessageBytes?: number
+  /** bound of each peer's send queue in bytes, default 8 MiB (over it: drop, then resync once drained) */
+  maxQueueBytes?: number
+  /** a message above this travels as resumable `piece` frames of this size (wire 1.2), default 16 KiB */
+  pieceBytes?: number
   handshakeTimeoutMs?: number
   readyAfterMs?: number
   backoff?: Partial<BackoffPolicy>
+  /** keep-alive: when a silent link is taken for dead (LinkWatchPolicy; defaults: 10 s quiet, 20 s / 120 s dead) */
+  linkWatch?: Partial<LinkWatchPolicy>
+  /** every sync message sent or received (debugging; the adapter counts per type anyway: `adapter.traffic()`) */
+  onTraffic?: (event: TrafficEvent) => void
   /** connections accepted per second from one host, default 100 (libp2p's own default of 5 is too low for a mesh) */
   inboundConnectionThreshold?: number
 }
@@ -60,6 +72,7 @@ export class MeshNode extends MeshEvents {
   readonly #backoff: Backoff
   readonly #bootstrap: string[]
   readonly #reach: PeerReach
+  readonly linkWatch: LinkWatch
   #discovery: LanDiscovery | undefined
   #enabled = true
   #stopped = false
@@ -90,6 +103,11 @@ export class MeshNode extends MeshEvents {
       init.addressBookAfterMs ?? Math.max(1_000, 3 * (init.mdns?.interval ?? 10_000)),
     )
     this.#discovery = discovery
+    this.linkWatch = new LinkWatch(libp2p, init.linkWatch, (remote, silentMs) =>
+      this.log(
+        `link to ${remote} taken for dead: nothing from it for ${Math.round(silentMs / 1000)} s and a ping failed`,
+      ),
+    )
   }
 
   static async create(init: MeshInit): Promise<MeshNode> {
@@ -110,6 +128,9 @@ export class MeshNode extends MeshEvents {
       streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: YAMUX_WINDOW } })],
       connectionGater: membershipGater(gate),
       connectionManager: { inboundConnectionThreshold: init.inboundConnectionThreshold ?? 100 },
+      // libp2p's monitor aborts a connection whose ping is late, and on a slow busy link the ping waits behind the
+      // sync data: LinkWatch takes any bytes from the device as proof of life instead (see link-watch.ts)
+      connectionMonitor: { enabled: false },
       peerDiscovery: mdnsOn
         ? [
             lanDiscovery(
@@ -128,6 +149,9 @@ export class MeshNode extends MeshEvents {
     const adapter = new MeshNetworkAdapter({
       deviceName: init.deviceName,
       maxFrameBytes: init.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      ...(init.maxMessageBytes === undefined ? {} : { maxMessageBytes: init.maxMessageBytes }),
+      ...(init.maxQueueBytes === undefined ? {} : { maxQueueBytes: init.maxQueueBytes }),
+      ...(init.pieceBytes === undefined ? {} : { pieceBytes: init.pieceBytes }),
       handshakeTimeoutMs: init.handshakeTimeoutMs,
       readyAfterMs: init.readyAfterMs,
       onConnect: () => ref.node?.openAll() ?? [],
@@ -136,6 +160,9 @@ export class MeshNode extends MeshEvents {
         ref.node?.emitPeers()
       },
       onSessionClosed: (remote, error) => ref.node?.sessionClosed(remote, error),
+      onBytes: (remote, direction, bytes) =>
+        direction === 'in' ? ref.node?.linkWatch.heard(remote) : ref.node?.linkWatch.sent(remote, bytes),
+      ...(init.onTraffic === undefined ? {} : { onTraffic: init.onTraffic }),
     })
     const node = new MeshNode(libp2p, adapter, init, backoff, found.discovery)
     ref.node = node
@@ -231,6 +258,7 @@ export class MeshNode extends MeshEvents {
     this.#reach.stop()
     this.#membership.removeEventListener('change', this.#onMembership)
     this.adapter.disconnect()
+    this.linkWatch.stop()
     await this.libp2p.stop()
   }
 
@@ -243,9 +271,16 @@ export class MeshNode extends MeshEvents {
     this.libp2p.addEventListener('peer:discovery', (evt) => this.#tryDial(evt.detail.id))
     this.#discovery?.addEventListener('peer', (evt) => this.#discovered(evt.detail))
     this.libp2p.addEventListener('peer:connect', (evt) => this.#open(evt.detail))
-    this.libp2p.addEventListener('peer:disconnect', (evt) => this.#reach.disconnected(evt.detail.toString()))
-    this.libp2p.addEventListener('connection:open', (evt) => this.#reach.opened(evt.detail))
+    this.libp2p.addEventListener('peer:disconnect', (evt) => {
+      this.#reach.disconnected(evt.detail.toString())
+      this.linkWatch.forget(evt.detail.toString())
+    })
+    this.libp2p.addEventListener('connection:open', (evt) => {
+      this.#reach.opened(evt.detail)
+      this.linkWatch.opened(evt.detail)
+    })
     this.#membership.addEventListener('change', this.#onMembership)
+    await this.linkWatch.start()
     await this.libp2p.start()
     this.#redialKnown()
     this.#reach.start()

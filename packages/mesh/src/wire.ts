@@ -2,6 +2,7 @@ import { cbor } from '@automerge/automerge-repo'
 import type { Message, PeerId, PeerMetadata } from '@automerge/automerge-repo'
 import { FrameKind, WIRE_VERSION } from './constants.js'
 import { HandshakeError, MalformedFrameError } from './errors.js'
+import { PIECE_ID_BYTES, type ResumePoint } from './pieces.js'
 
 /** First frame each side sends on a sync stream. */
 export interface Handshake {
@@ -11,6 +12,15 @@ export interface Handshake {
   peerMetadata: PeerMetadata
   /** human name of the device, e.g. "Triage tablet 2" */
   deviceName: string
+  /** minor revision of the wire (WIRE_MINOR); absent from 1.0 peers. 1: understands `chunk` frames */
+  minor?: number
+  /** the largest frame payload the sender accepts (its `maxFrameBytes`); absent from 1.0 peers */
+  frameCap?: number
+  /**
+   * (wire 1.2) the message the sender was receiving in `piece` frames from this device when their previous stream
+   * ended: its id and how many bytes of it the sender holds. Sending that message again, start there.
+   */
+  resume?: ResumePoint
 }
 
 export type WireFrame =
@@ -53,8 +63,11 @@ function decodeBody(payload: Uint8Array): Record<string, unknown> {
   return body
 }
 
+/** A peer's announced frame cap below this is ignored (no chunk could carry anything useful). */
+const MIN_FRAME_CAP = 64
+
 function decodeHandshake(body: Record<string, unknown>): Handshake {
-  const { v, peerId, peerMetadata, deviceName } = body
+  const { v, peerId, peerMetadata, deviceName, minor, frameCap, resume } = body
   if (v !== WIRE_VERSION)
     throw new HandshakeError(`unsupported wire version ${String(v)}, expected ${WIRE_VERSION}`)
   if (typeof peerId !== 'string' || peerId.length === 0 || peerId.length > 256) {
@@ -70,7 +83,21 @@ function decodeHandshake(body: Record<string, unknown>): Handshake {
       meta.storageId = peerMetadata.storageId as PeerMetadata['storageId']
     if (typeof peerMetadata.isEphemeral === 'boolean') meta.isEphemeral = peerMetadata.isEphemeral
   }
-  return { v, peerId: peerId as PeerId, peerMetadata: meta, deviceName }
+  const hs: Handshake = { v, peerId: peerId as PeerId, peerMetadata: meta, deviceName }
+  // optional keys (wire 1.1): anything unusable is ignored, as unknown keys are
+  if (typeof minor === 'number' && Number.isSafeInteger(minor) && minor >= 0) hs.minor = minor
+  if (typeof frameCap === 'number' && Number.isSafeInteger(frameCap) && frameCap >= MIN_FRAME_CAP)
+    hs.frameCap = frameCap
+  if (
+    isRecord(resume) &&
+    resume.id instanceof Uint8Array &&
+    resume.id.byteLength === PIECE_ID_BYTES &&
+    typeof resume.bytes === 'number' &&
+    Number.isSafeInteger(resume.bytes) &&
+    resume.bytes > 0
+  )
+    hs.resume = { id: new Uint8Array(resume.id), bytes: resume.bytes }
+  return hs
 }
 
 function decodeMessage(body: Record<string, unknown>): Message {

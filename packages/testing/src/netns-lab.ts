@@ -16,6 +16,8 @@ export class NetnsLab {
   /** bridge ports per LAN namespace */
   readonly #ports = new Map<string, string[]>()
   #veths = 0
+  /** veth ends made in this process's own namespace (deleted by destroy) */
+  readonly #hostLinks: string[] = []
 
   /**
    * Fails (does not skip) with a NetnsUnavailableError saying why when this machine cannot make namespaces (they
@@ -87,6 +89,41 @@ export class NetnsLab {
     await this.ip('-n', device, 'link', 'set', ifname, 'up')
   }
 
+  /**
+   * A point-to-point link between this process's own network namespace and `device`: a veth pair, `hostCidr` on
+   * this side, `deviceCidr` on `device`'s `ifname`; no route beyond the link. A test process reaches the device (and
+   * the device it) only through this link: how a proxy in the test sits between two namespaced devices.
+   */
+  async hostLink(device: string, ifname: string, hostCidr: string, deviceCidr: string): Promise<string> {
+    const host = `cmh${this.run}${++this.#veths}`
+    await this.ip('link', 'add', host, 'type', 'veth', 'peer', 'name', ifname, 'netns', device)
+    this.#hostLinks.push(host)
+    await this.ip('addr', 'add', hostCidr, 'dev', host)
+    await this.ip('link', 'set', host, 'up')
+    await this.ip('-n', device, 'addr', 'add', deviceCidr, 'dev', ifname)
+    await this.ip('-n', device, 'link', 'set', ifname, 'up')
+    return host
+  }
+
+  /**
+   * Limits what `device` sends out of `ifname` to `rateKbit` kbit/s (a token bucket, `tc qdisc … tbf`, which works
+   * inside a namespace; this kernel has no netem, so latency and cuts come from LinkProxy). `device` null: an
+   * interface of this process's own namespace.
+   */
+  async shape(device: string | null, ifname: string, rateKbit: number): Promise<void> {
+    const tc = ['qdisc', 'replace', 'dev', ifname, 'root', 'tbf', 'rate', `${rateKbit}kbit`]
+    const args = [...tc, 'burst', '16kbit', 'latency', '2s']
+    if (device === null) await run('tc', args)
+    else await run('ip', ['netns', 'exec', device, 'tc', ...args])
+  }
+
+  /** Removes what shape() set on `ifname`. */
+  async unshape(device: string | null, ifname: string): Promise<void> {
+    const args = ['qdisc', 'del', 'dev', ifname, 'root']
+    if (device === null) await run('tc', args)
+    else await run('ip', ['netns', 'exec', device, 'tc', ...args])
+  }
+
   /** Takes `ifname` of `device` down (the tablet leaves the link) or up again. */
   async setLink(device: string, ifname: string, up: boolean): Promise<void> {
     await this.ip('-n', device, 'link', 'set', ifname, up ? 'up' : 'down')
@@ -111,6 +148,7 @@ export class NetnsLab {
   }
 
   async destroy(): Promise<void> {
+    for (const link of this.#hostLinks.splice(0)) await this.ip('link', 'del', link).catch(() => undefined)
     for (const ns of this.#namespaces.splice(0).reverse())
       await this.ip('netns', 'del', ns).catch(() => undefined)
   }

@@ -4,3 +4,5 @@
  */
 export { NetnsLab } from './netns-lab.js'
 export { NetnsUnavailableError } from './errors.js'
+export { LinkProxy } from './link-proxy.js'
+export type { LinkProxyInit, LinkBytes } from './link-proxy.js'
