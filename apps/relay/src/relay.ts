@@ -13,6 +13,7 @@ import { ClinicRegistry } from './clinic-registry.js'
 import type { ClinicWatcher } from './clinic-watcher.js'
 import { ClinicHost } from './clinic-host.js'
 import { DocRefresher } from './doc-refresher.js'
+import { RelayShare } from './relay-share.js'
 import { FileRelayState } from './file-relay-state.js'
 import { PostgresRelayState } from './postgres-relay-state.js'
 import type { RelayState } from './relay-state.js'
@@ -87,7 +88,7 @@ export class Relay {
   readonly #log: Logger
   readonly #opts: RelayOptions
   readonly #key: RelayKey
-  #shareTimer: NodeJS.Timeout | null = null
+  readonly #share: RelayShare
   /** when the whole registry was last read because a /sync peer was unknown */
   #registryReadAt = 0
 
@@ -99,6 +100,7 @@ export class Relay {
     this.#registry = registry
     this.access = new AccessMap()
     const access = this.access
+    this.#share = new RelayShare(access, this.#log)
     // each socket's context: the peer that proved its device key at the upgrade
     const sync = new GuardedSyncServer<string>({
       policy: new RelaySyncPolicy((doc) => access.isRelayOnly(doc)),
@@ -114,12 +116,9 @@ export class Relay {
       network: [sync],
       peerId: `relay-${process.pid}` as PeerId,
       // A sync server never announces; a peer gets only documents of its own clinic that it asks for.
-      shareConfig: {
-        announce: () => Promise.resolve(false),
-        access: (peer, doc) => Promise.resolve(access.allows(peer, doc)),
-      },
+      shareConfig: this.#share.config,
     })
-    this.access.onChange(() => this.#shareChanged())
+    this.#share.attach(this.repo)
     this.#refresher = new DocRefresher(this.repo, (id) => state.loadChunks(id), this.#log)
     this.#clinics = new ClinicHost({
       repo: this.repo,
@@ -351,17 +350,9 @@ export class Relay {
     }
   }
 
-  #shareChanged(): void {
-    if (this.#shareTimer) return
-    this.#shareTimer = setTimeout(() => {
-      this.#shareTimer = null
-      this.repo.shareConfigChanged()
-    }, 10)
-  }
-
   /** Settle and checkpoint every clinic, flush documents to disk, close sockets. */
   async stop(): Promise<void> {
-    if (this.#shareTimer) clearTimeout(this.#shareTimer)
+    this.#share.stop()
     await this.#state.ownership.stop()
     await this.#clinics.stop()
     await this.#flushReady()
