@@ -181,11 +181,18 @@ export class Relay {
       throw err
     }
     const wait = opts.startupWaitMs ?? 3000
+    const entries = relay.#registry.list()
+    for (const entry of entries)
+      for (const peer of entry.peers) relay.access.addPeer(peer as PeerId, entry.clinic)
+    // Alone on its files the relay settles every clinic. Among instances, one opens a clinic only to settle it (a
+    // free lease within its fair share, here or on the lease scan) or to serve it: a device of it connected or
+    // registering here, a reviewer's request. Notices about other clinics' documents are ignored.
     await Promise.all(
-      relay.#registry.list().map(async (entry) => {
-        for (const peer of entry.peers) relay.access.addPeer(peer as PeerId, entry.clinic)
-        await relay.#clinics.open(entry.clinic, entry.directoryUrl, wait)
-      }),
+      entries.map((e) =>
+        state.kind === 'files'
+          ? relay.#clinics.open(e.clinic, e.directoryUrl, wait)
+          : relay.#clinics.claim(e.clinic, e.directoryUrl, wait),
+      ),
     )
     const idleMs = opts.idleMs ?? (state.kind === 'postgres' ? 600_000 : 0)
     if (idleMs > 0) relay.#clinics.startIdleSweep(idleMs, () => relay.#connectedClinics())
