@@ -1,12 +1,17 @@
 import type { BenchRow } from './row.js'
 import { runScale, type ScaleOptions, type ScaleResult } from './scale-run.js'
 
-/** `--clinics N` (default 1,000, the issue's target), `--op-interval-ms`, `--steady-s`, `--after-s`. */
+/**
+ * `--clinics N` (default 50), `--op-interval-ms`, `--steady-s`, `--after-s`, `--spread-by-clinic` (a clinic's three
+ * devices list the same instance first, as an operator routing clinics to instances would; default: each device of a
+ * clinic starts at another instance, so every instance serves every clinic and the fan-out between instances is used).
+ */
 export interface ScaleBenchOptions {
   clinics: number
   opIntervalMs: number
   steadyS: number
   afterS: number
+  spread: 'device' | 'clinic'
 }
 
 const ms = (x: number): string => (Number.isNaN(x) ? '—' : `${Math.round(x)} ms`)
@@ -40,7 +45,7 @@ export async function benchScale(o: ScaleBenchOptions): Promise<BenchRow[]> {
   // round). docs/SCALE.md "Measured" has the table.
   const base = await run(1, false)
   const ours = await run(3, true)
-  const label = `P12 scale, ${o.clinics} clinics × 3 devices`
+  const label = `P12 scale, ${o.clinics} clinics × 3 devices${o.spread === 'clinic' ? ' (by clinic)' : ''}`
   const mean = (xs: number[]): number => xs.reduce((a, x) => a + x, 0) / xs.length
   const k = ours.kill!
   const load = `1 dispense/device/${o.opIntervalMs / 1000} s for ${o.steadyS} s`
