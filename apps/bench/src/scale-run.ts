@@ -97,7 +97,17 @@ async function setUpClinic(
     const s = await d.register(url)
     if (s !== 200) throw new Error(`${d.name}: registration answered ${s}`)
   }
-  await Promise.all([d1.join(url, 60_000), d2.join(url, 60_000)])
+  try {
+    await Promise.all([d1.join(url, 60_000), d2.join(url, 60_000)])
+  } catch (err) {
+    const here = [d1, d2].map((d) => `${d.name} on ${d.adapter.current} peers ${d.repo.peers.length}`)
+    throw new Error(
+      `${String(err)}; devices: ${here.join(', ')}; at the instances: ${await diagnose(clinic)}`,
+      {
+        cause: err,
+      },
+    )
+  }
   d0.append(
     [
       {

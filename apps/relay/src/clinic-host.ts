@@ -1,4 +1,5 @@
 import type { AutomergeUrl, PeerId, Repo } from '@automerge/automerge-repo'
+import { isValidAutomergeUrl, parseAutomergeUrl } from '@automerge/automerge-repo'
 import type { AccessMap } from './access-map.js'
 import type { ClinicRegistry } from './clinic-registry.js'
 import { ClinicSettlement } from './clinic-settlement.js'
@@ -165,7 +166,13 @@ export class ClinicHost {
         await this.#init.state.ownership.release(clinic)
       }
       const { repo } = this.#init
-      const ids = cur.documentIds().filter((id) => repo.handles[id]?.isReady())
+      // a follower may have opened the published documents for a device that asked (relay-share.ts)
+      const published = [cur.settlement.meta.settlement.inventory, cur.settlement.meta.settlement.conflicts]
+        .filter((u): u is AutomergeUrl => typeof u === 'string' && isValidAutomergeUrl(u))
+        .map((u) => parseAutomergeUrl(u).documentId)
+      const ids = [...new Set([...cur.documentIds(), ...published])].filter((id) =>
+        repo.handles[id]?.isReady(),
+      )
       await repo.flush(ids)
       for (const id of ids) await repo.removeFromCache(id)
       this.#init.log('clinic-unloaded', { clinic, documents: ids.length })

@@ -120,9 +120,8 @@ export class LeaseOwnership implements ClinicOwnership {
       await this.#pool.query('DELETE FROM relay_instances WHERE owner = $1', [this.owner]).catch(() => {})
   }
 
-  /** One beat: renew, report the leases lost, then the clinics nobody settles. */
+  /** One beat: renew, report the leases lost, heartbeat, then the clinics nobody settles. */
   async #tick(events: OwnershipEvents): Promise<void> {
-    await this.heartbeat()
     // only the leases held when the renewal was sent are judged by it (one taken meanwhile is not in its answer)
     const renewing = [...this.#fences]
     if (renewing.length > 0) {
@@ -138,6 +137,8 @@ export class LeaseOwnership implements ClinicOwnership {
         events.lost(clinic)
       }
     }
+    // after the renewal, never delaying it
+    await this.heartbeat()
     const { rows } = await this.#pool.query<{ clinic: string }>(
       `SELECT c.clinic FROM relay_clinics c LEFT JOIN relay_leases l ON l.clinic = c.clinic
        WHERE l.clinic IS NULL OR l.expires_at < clock_timestamp()`,
