@@ -23,6 +23,7 @@ export class LeaseOwnership implements ClinicOwnership {
   #beat: Promise<void> = Promise.resolve()
   /** this instance's fair share of leases, from the last heartbeat (see acquire) */
   #limit = Number.POSITIVE_INFINITY
+  #beats = 0
 
   constructor(pool: pg.Pool, init: LeaseInit) {
     this.#pool = pool
@@ -80,20 +81,19 @@ export class LeaseOwnership implements ClinicOwnership {
 
   /**
    * Record this instance as live (table relay_instances) and recompute its fair share of leases from the live
-   * instances (seen within 3 lease lengths) and the registered clinics. Runs on every beat, and once before the
-   * instance takes anything.
+   * instances (seen within 3 lease lengths) and the registered clinics. Runs every fourth beat (once per lease
+   * length), and once before the instance takes anything.
    */
   async heartbeat(): Promise<void> {
-    await this.#pool.query(
-      `INSERT INTO relay_instances (owner, seen_at) VALUES ($1, clock_timestamp())
-       ON CONFLICT (owner) DO UPDATE SET seen_at = EXCLUDED.seen_at`,
-      [this.owner],
-    )
+    // one round trip: the lease pool's two connections are for renewals first
     const { rows } = await this.#pool.query<{ live: string; clinics: string }>(
-      `SELECT (SELECT count(*) FROM relay_instances
-                WHERE seen_at > clock_timestamp() - $1 * interval '1 millisecond') AS live,
+      `WITH me AS (
+         INSERT INTO relay_instances (owner, seen_at) VALUES ($1, clock_timestamp())
+         ON CONFLICT (owner) DO UPDATE SET seen_at = EXCLUDED.seen_at RETURNING owner)
+       SELECT (SELECT count(*) FROM me) + (SELECT count(*) FROM relay_instances
+                WHERE owner <> $1 AND seen_at > clock_timestamp() - $2 * interval '1 millisecond') AS live,
               (SELECT count(*) FROM relay_clinics) AS clinics`,
-      [3 * this.#leaseMs],
+      [this.owner, 3 * this.#leaseMs],
     )
     const live = Math.max(1, Number(rows[0]?.live ?? 1))
     this.#limit = Math.ceil(Number(rows[0]?.clinics ?? 0) / live) + 1
@@ -137,8 +137,8 @@ export class LeaseOwnership implements ClinicOwnership {
         events.lost(clinic)
       }
     }
-    // after the renewal, never delaying it
-    await this.heartbeat()
+    // once per lease length, after the renewal (never delaying it)
+    if (this.#beats++ % 4 === 0) await this.heartbeat()
     const { rows } = await this.#pool.query<{ clinic: string }>(
       `SELECT c.clinic FROM relay_clinics c LEFT JOIN relay_leases l ON l.clinic = c.clinic
        WHERE l.clinic IS NULL OR l.expires_at < clock_timestamp()`,
