@@ -46,6 +46,7 @@ const suites: [string, () => Promise<BenchRow[]> | BenchRow[]][] = [
         opIntervalMs: flag('--op-interval-ms', 10_000),
         steadyS: flag('--steady-s', 30),
         afterS: flag('--after-s', 20),
+        spread: args.includes('--spread-by-clinic') ? 'clinic' : 'device',
       }),
   ],
 ]

@@ -1,12 +1,17 @@
 import type { BenchRow } from './row.js'
 import { runScale, type ScaleOptions, type ScaleResult } from './scale-run.js'
 
-/** `--clinics N` (default 1,000, the issue's target), `--op-interval-ms`, `--steady-s`, `--after-s`. */
+/**
+ * `--clinics N` (default 50), `--op-interval-ms`, `--steady-s`, `--after-s`, `--spread-by-clinic` (a clinic's three
+ * devices list the same instance first, as an operator routing clinics to instances would; default: each device of a
+ * clinic starts at another instance, so every instance serves every clinic and the fan-out between instances is used).
+ */
 export interface ScaleBenchOptions {
   clinics: number
   opIntervalMs: number
   steadyS: number
   afterS: number
+  spread: 'device' | 'clinic'
 }
 
 const ms = (x: number): string => (Number.isNaN(x) ? '—' : `${Math.round(x)} ms`)
@@ -37,10 +42,11 @@ export async function benchScale(o: ScaleBenchOptions): Promise<BenchRow[]> {
   // 112 vs 95 ms, p99 0.99 vs 0.24 s, kill -9 back under 2 s after 2.4 s; 50 clinics p50 6.0 vs 0.13 s, p99 27.7 vs
   // 1.3 s (three instances each opening every clinic on two cores fall behind); none lost or settled twice. 100
   // clinics: p50 5.8 vs 0.42 s, p99 79 vs 3.4 s; two setups stalled (a follower's device missing a published
-  // round). docs/SCALE.md "Measured" has the table.
+  // round). docs/SCALE.md "Measured" has the table. Later, with instances opening only what they serve: 100 clinics
+  // --spread-by-clinic p99 0.35 vs 0.60 s; spread by device the 3-instance setup stalled from lease flapping.
   const base = await run(1, false)
   const ours = await run(3, true)
-  const label = `P12 scale, ${o.clinics} clinics × 3 devices`
+  const label = `P12 scale, ${o.clinics} clinics × 3 devices${o.spread === 'clinic' ? ' (by clinic)' : ''}`
   const mean = (xs: number[]): number => xs.reduce((a, x) => a + x, 0) / xs.length
   const k = ours.kill!
   const load = `1 dispense/device/${o.opIntervalMs / 1000} s for ${o.steadyS} s`

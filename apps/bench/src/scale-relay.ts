@@ -1,3 +1,5 @@
+import { createWriteStream } from 'node:fs'
+import { join } from 'node:path'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
@@ -46,7 +48,11 @@ export class RelayInstance {
     })
     const tail: string[] = []
     // the relay logs a JSON line per event: keep the last few for errors, do not hold them all
+    // P12_RELAY_LOGS=DIR keeps every line of every instance in DIR/relay-<pid>.log (to read a failed run)
+    const dir = process.env.P12_RELAY_LOGS
+    const all = dir ? createWriteStream(join(dir, `relay-${child.pid}.log`)) : null
     createInterface({ input: child.stderr }).on('line', (l) => {
+      all?.write(`${l}\n`)
       tail.push(l)
       if (tail.length > 20) tail.shift()
     })

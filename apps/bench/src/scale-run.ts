@@ -21,6 +21,8 @@ export interface ScaleOptions {
   steadyS: number
   afterS: number
   kill: boolean
+  /** 'clinic': a clinic's devices list the same instance first; 'device' (default): each starts at another */
+  spread?: 'device' | 'clinic'
   /** clinics set up at once */
   concurrency?: number
   log?: (line: string) => void
@@ -77,11 +79,12 @@ async function setUpClinic(
   i: number,
   urls: string[],
   diagnose: (clinic: string) => Promise<string>,
+  spread: 'device' | 'clinic',
 ): Promise<SimDevice[]> {
   const clinic = `clinic-${String(i).padStart(4, '0')}`
   const admin = generateAdminKey()
   const devices = [0, 1, 2].map((j) => {
-    const first = (i + j) % urls.length
+    const first = (i + (spread === 'clinic' ? 0 : j)) % urls.length
     const list = [...urls.slice(first), ...urls.slice(0, first)]
     return new SimDevice(list, clinic, `${clinic}-tab-${j}`, admin)
   })
@@ -94,7 +97,17 @@ async function setUpClinic(
     const s = await d.register(url)
     if (s !== 200) throw new Error(`${d.name}: registration answered ${s}`)
   }
-  await Promise.all([d1.join(url, 60_000), d2.join(url, 60_000)])
+  try {
+    await Promise.all([d1.join(url, 60_000), d2.join(url, 60_000)])
+  } catch (err) {
+    const here = [d1, d2].map((d) => `${d.name} on ${d.adapter.current} peers ${d.repo.peers.length}`)
+    throw new Error(
+      `${String(err)}; devices: ${here.join(', ')}; at the instances: ${await diagnose(clinic)}`,
+      {
+        cause: err,
+      },
+    )
+  }
   d0.append(
     [
       {
@@ -188,7 +201,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
     const conc = o.concurrency ?? 16
     for (let i = 0; i < o.clinics; i += conc) {
       const batch = Array.from({ length: Math.min(conc, o.clinics - i) }, (_, b) =>
-        setUpClinic(i + b, urls, diagnose),
+        setUpClinic(i + b, urls, diagnose, o.spread ?? 'device'),
       )
       const done = await Promise.allSettled(batch)
       // the clinics set up are closed at the end even when another of the batch failed

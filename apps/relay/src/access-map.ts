@@ -16,6 +16,7 @@ export class AccessMap {
   /** Documents another clinic tried to claim: kept for the status page, never reassigned. */
   readonly claimsRefused: { doc: DocumentId; clinic: string; owner: string }[] = []
   #listeners: (() => void)[] = []
+  #docListeners: ((doc: DocumentId, clinic: string) => void)[] = []
 
   /** Record that `doc` belongs to `clinic`. First claim wins; returns false when another clinic owns it. */
   addDoc(doc: DocumentId, clinic: string): boolean {
@@ -26,6 +27,7 @@ export class AccessMap {
       return false
     }
     this.#docs.set(doc, clinic)
+    for (const fn of this.#docListeners) fn(doc, clinic)
     this.#changed()
     return true
   }
@@ -83,6 +85,11 @@ export class AccessMap {
   /** Called (synchronously) whenever a mapping is added; the relay re-evaluates sharing. */
   onChange(fn: () => void): void {
     this.#listeners.push(fn)
+  }
+
+  /** Called (synchronously) when a document is first mapped to a clinic. */
+  onDocAdded(fn: (doc: DocumentId, clinic: string) => void): void {
+    this.#docListeners.push(fn)
   }
 
   #changed(): void {

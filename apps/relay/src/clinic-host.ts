@@ -1,4 +1,5 @@
 import type { AutomergeUrl, PeerId, Repo } from '@automerge/automerge-repo'
+import { isValidAutomergeUrl, parseAutomergeUrl } from '@automerge/automerge-repo'
 import type { AccessMap } from './access-map.js'
 import type { ClinicRegistry } from './clinic-registry.js'
 import { ClinicSettlement } from './clinic-settlement.js'
@@ -62,23 +63,31 @@ export class ClinicHost {
     return w
   }
 
-  /** Another instance registered a clinic or a device: map its peers, open it if new. */
+  /** Open a clinic only as its settler, if its lease is free (an instance starting among others); true if opened. */
+  async claim(clinic: string, directoryUrl: string, waitMs: number): Promise<boolean> {
+    const w = await this.#serial(clinic, async (cur) => {
+      if (cur || this.#stopped) return cur
+      const fence = await this.#init.state.ownership.acquire(clinic)
+      return fence ? this.#start(clinic, directoryUrl, waitMs, fence) : undefined
+    })
+    return w !== undefined
+  }
+
+  /**
+   * Another instance registered a clinic or a device: map its peers (a device of it may connect here). The clinic is
+   * opened here only when a device of it connects or registers here, or someone asks for it (Relay).
+   */
   async registered(clinic: string): Promise<void> {
     const entry = await this.#init.registry.refresh(clinic)
     if (!entry) return
     for (const peer of entry.peers) this.#init.access.addPeer(peer as PeerId, clinic)
-    await this.open(clinic, entry.directoryUrl, 0)
   }
 
-  /** Every registry entry again (notifications may have been missed). */
+  /** Every registry entry again (notifications may have been missed): map every clinic's peers. */
   async registeredAll(): Promise<void> {
     const all = await this.#init.registry.refreshAll()
-    await Promise.all(
-      all.map(async (entry) => {
-        for (const peer of entry.peers) this.#init.access.addPeer(peer as PeerId, entry.clinic)
-        await this.open(entry.clinic, entry.directoryUrl, 0)
-      }),
-    )
+    for (const entry of all)
+      for (const peer of entry.peers) this.#init.access.addPeer(peer as PeerId, entry.clinic)
   }
 
   /** The clinic's settler is gone: take the clinic if its lease is still free when we ask. */
@@ -157,7 +166,13 @@ export class ClinicHost {
         await this.#init.state.ownership.release(clinic)
       }
       const { repo } = this.#init
-      const ids = cur.documentIds().filter((id) => repo.handles[id]?.isReady())
+      // a follower may have opened the published documents for a device that asked (relay-share.ts)
+      const published = [cur.settlement.meta.settlement.inventory, cur.settlement.meta.settlement.conflicts]
+        .filter((u): u is AutomergeUrl => typeof u === 'string' && isValidAutomergeUrl(u))
+        .map((u) => parseAutomergeUrl(u).documentId)
+      const ids = [...new Set([...cur.documentIds(), ...published])].filter((id) =>
+        repo.handles[id]?.isReady(),
+      )
       await repo.flush(ids)
       for (const id of ids) await repo.removeFromCache(id)
       this.#init.log('clinic-unloaded', { clinic, documents: ids.length })

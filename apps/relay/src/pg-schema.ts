@@ -8,7 +8,8 @@ export const CHUNK_TABLE = 'automerge_chunks'
 
 /**
  * The relay's shared tables beside the chunks: clinics (the registry), checkpoints (one row per clinic, written only
- * under its lease), leases (who settles a clinic, with a monotonic epoch: rows are never deleted), the relay key.
+ * under its lease), leases (who settles a clinic, with a monotonic epoch: rows are never deleted), live instances (a heartbeat each, for
+ * the fair share of leases), the relay key.
  */
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS relay_clinics (
@@ -17,6 +18,7 @@ const SCHEMA = [
      clinic text PRIMARY KEY, epoch bigint NOT NULL, data bytea NOT NULL, saved_at timestamptz NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS relay_leases (
      clinic text PRIMARY KEY, owner text NOT NULL, epoch bigint NOT NULL, expires_at timestamptz NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS relay_instances (owner text PRIMARY KEY, seen_at timestamptz NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS relay_keys (
      id text PRIMARY KEY, public_key text NOT NULL, secret_key bytea NOT NULL, created_at timestamptz NOT NULL)`,
 ]

@@ -86,7 +86,13 @@ export class PostgresRelayState implements RelayState {
       await leasePool.end().catch(() => {})
       throw err
     }
-    return new PostgresRelayState(pool, leasePool, chunks, init)
+    const state = new PostgresRelayState(pool, leasePool, chunks, init)
+    // live before it takes any lease: the fair share counts this instance
+    await state.ownership.heartbeat().catch(async (err: unknown) => {
+      await state.close().catch(() => {})
+      throw err
+    })
+    return state
   }
 
   markFenced(documentId: string): void {

@@ -13,6 +13,7 @@ import { ClinicRegistry } from './clinic-registry.js'
 import type { ClinicWatcher } from './clinic-watcher.js'
 import { ClinicHost } from './clinic-host.js'
 import { DocRefresher } from './doc-refresher.js'
+import { RelayShare } from './relay-share.js'
 import { FileRelayState } from './file-relay-state.js'
 import { PostgresRelayState } from './postgres-relay-state.js'
 import type { RelayState } from './relay-state.js'
@@ -87,7 +88,7 @@ export class Relay {
   readonly #log: Logger
   readonly #opts: RelayOptions
   readonly #key: RelayKey
-  #shareTimer: NodeJS.Timeout | null = null
+  readonly #share: RelayShare
   /** when the whole registry was last read because a /sync peer was unknown */
   #registryReadAt = 0
 
@@ -99,6 +100,7 @@ export class Relay {
     this.#registry = registry
     this.access = new AccessMap()
     const access = this.access
+    this.#share = new RelayShare(access, this.#log)
     // each socket's context: the peer that proved its device key at the upgrade
     const sync = new GuardedSyncServer<string>({
       policy: new RelaySyncPolicy((doc) => access.isRelayOnly(doc)),
@@ -114,12 +116,9 @@ export class Relay {
       network: [sync],
       peerId: `relay-${process.pid}` as PeerId,
       // A sync server never announces; a peer gets only documents of its own clinic that it asks for.
-      shareConfig: {
-        announce: () => Promise.resolve(false),
-        access: (peer, doc) => Promise.resolve(access.allows(peer, doc)),
-      },
+      shareConfig: this.#share.config,
     })
-    this.access.onChange(() => this.#shareChanged())
+    this.#share.attach(this.repo)
     this.#refresher = new DocRefresher(this.repo, (id) => state.loadChunks(id), this.#log)
     this.#clinics = new ClinicHost({
       repo: this.repo,
@@ -182,11 +181,18 @@ export class Relay {
       throw err
     }
     const wait = opts.startupWaitMs ?? 3000
+    const entries = relay.#registry.list()
+    for (const entry of entries)
+      for (const peer of entry.peers) relay.access.addPeer(peer as PeerId, entry.clinic)
+    // Alone on its files the relay settles every clinic. Among instances, one opens a clinic only to settle it (a
+    // free lease within its fair share, here or on the lease scan) or to serve it: a device of it connected or
+    // registering here, a reviewer's request. Notices about other clinics' documents are ignored.
     await Promise.all(
-      relay.#registry.list().map(async (entry) => {
-        for (const peer of entry.peers) relay.access.addPeer(peer as PeerId, entry.clinic)
-        await relay.#clinics.open(entry.clinic, entry.directoryUrl, wait)
-      }),
+      entries.map((e) =>
+        state.kind === 'files'
+          ? relay.#clinics.open(e.clinic, e.directoryUrl, wait)
+          : relay.#clinics.claim(e.clinic, e.directoryUrl, wait),
+      ),
     )
     const idleMs = opts.idleMs ?? (state.kind === 'postgres' ? 600_000 : 0)
     if (idleMs > 0) relay.#clinics.startIdleSweep(idleMs, () => relay.#connectedClinics())
@@ -351,17 +357,9 @@ export class Relay {
     }
   }
 
-  #shareChanged(): void {
-    if (this.#shareTimer) return
-    this.#shareTimer = setTimeout(() => {
-      this.#shareTimer = null
-      this.repo.shareConfigChanged()
-    }, 10)
-  }
-
   /** Settle and checkpoint every clinic, flush documents to disk, close sockets. */
   async stop(): Promise<void> {
-    if (this.#shareTimer) clearTimeout(this.#shareTimer)
+    this.#share.stop()
     await this.#state.ownership.stop()
     await this.#clinics.stop()
     await this.#flushReady()
