@@ -10,7 +10,7 @@ import {
 } from '@clinic-mesh/ledger'
 import type { AccessMap } from './access-map.js'
 import type { ClinicSettlement } from './clinic-settlement.js'
-import { findDocWithin } from './find-doc.js'
+import { findDoc } from './find-doc.js'
 import type { RelayKey } from './relay-key.js'
 import type { RelayState } from './relay-state.js'
 import { DraftDoc, LiveDoc, draftSource, type DocWriter } from './published-doc.js'
@@ -72,11 +72,14 @@ export class SettlementPublisher {
   ): Promise<SettlementPublisher> {
     const clinic = s.clinic
     const known = s.meta.settlement
-    let inventory = known.inventory
-      ? await findDocWithin<SettledInventoryDoc>(repo, known.inventory as AutomergeUrl, 2000, signal)
+    // a document the checkpoint names is opened whatever the time its load takes (a slow disk or database must not
+    // make a second one that devices never hear of); only one storage does not hold (a crash before its first
+    // write) is made anew
+    let inventory = (await stored(state, known.inventory))
+      ? await findDoc<SettledInventoryDoc>(repo, known.inventory as AutomergeUrl, signal)
       : null
-    let conflicts = known.conflicts
-      ? await findDocWithin<ConflictQueueDoc>(repo, known.conflicts as AutomergeUrl, 2000, signal)
+    let conflicts = (await stored(state, known.conflicts))
+      ? await findDoc<ConflictQueueDoc>(repo, known.conflicts as AutomergeUrl, signal)
       : null
     inventory ??= repo.create<SettledInventoryDoc>({
       kind: 'settled-inventory/1',
@@ -196,4 +199,10 @@ export class SettlementPublisher {
 /** A plain JSON copy of (part of) an Automerge document. */
 function plain<T>(v: T): T {
   return JSON.parse(JSON.stringify(v)) as T
+}
+
+/** Whether storage holds any chunk of the document at `url` (a valid automerge URL). */
+async function stored(state: PublishState, url: string | undefined): Promise<boolean> {
+  if (!url || !isValidAutomergeUrl(url)) return false
+  return (await state.loadChunks(parseAutomergeUrl(url).documentId)).length > 0
 }
