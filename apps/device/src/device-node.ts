@@ -120,6 +120,9 @@ export class DeviceNode implements NodeHost {
       () => this.httpPort,
     )
     this.#server = createServer((req, res) => void handleRequest(this, req, res))
+    // idle keep-alive sockets live 65 s (Node's 5 s default races a client whose thread was busy for a few seconds:
+    // it reuses a socket the server has just closed and the request fails with "other side closed")
+    this.#server.keepAliveTimeout = 65_000
     this.#server.on('upgrade', (req, socket, head) => {
       if ((req.url ?? '').split('?')[0] !== '/sync') return socket.destroy()
       try {

@@ -135,6 +135,7 @@ export class Relay {
     this.#server = opts.tls
       ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key }, handler)
       : createServer(handler)
+    this.#server.keepAliveTimeout = 65_000 // as the device node's: a busy client reusing a just-closed socket fails
     this.#server.on('upgrade', (req, socket, head) => {
       const url = new URL(req.url ?? '/', 'http://relay')
       if (url.pathname !== '/sync') {

@@ -4,6 +4,8 @@ import {
   AccountLockedError,
   DEFAULT_LOGIN_POLICY,
   ForbiddenError,
+  attemptsThatCount,
+  failedAttempt,
   InvalidPasswordError,
   resolveUserId,
   unlockSigningKey,
@@ -78,11 +80,11 @@ export class ReviewerCheck {
 
   async #attempt(key: string, register: UserRegister, id: string, password: string): Promise<CheckedUser> {
     const now = this.#now()
-    const record = this.#attempts.get(key)
+    const found = Object.hasOwn(register.users, id) ? register.users[id as UserId] : undefined
+    const record = attemptsThatCount(this.#attempts.get(key), found !== undefined)
     if (record && now < record.blockedUntil)
       throw new AccountLockedError(record.blockedUntil, record.failures >= this.#policy.maxFailures)
     const failures = record && record.failures < this.#policy.maxFailures ? record.failures : 0
-    const found = Object.hasOwn(register.users, id) ? register.users[id as UserId] : undefined
     let ok = false
     if (found) {
       this.scryptRuns++
@@ -100,12 +102,7 @@ export class ReviewerCheck {
       }
     }
     if (!found || !ok) {
-      const n = failures + 1
-      const { maxFailures, lockoutMs, baseDelayMs } = this.#policy
-      this.#remember(key, {
-        failures: n,
-        blockedUntil: n >= maxFailures ? now + lockoutMs : now + baseDelayMs * 2 ** (n - 1),
-      })
+      this.#remember(key, failedAttempt(failures + 1, found !== undefined, this.#policy, now))
       throw new InvalidPasswordError()
     }
     this.#attempts.delete(key)

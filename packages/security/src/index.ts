@@ -60,7 +60,14 @@ export {
   withoutVerifiers,
 } from './user-endorsement.js'
 export type { AttemptRecord, AttemptStore, LoginGuardInit, LoginPolicy, Session } from './login-guard.js'
-export { DEFAULT_LOGIN_POLICY, LoginGuard, MemoryAttemptStore, logout } from './login-guard.js'
+export {
+  DEFAULT_LOGIN_POLICY,
+  LoginGuard,
+  MemoryAttemptStore,
+  attemptsThatCount,
+  failedAttempt,
+  logout,
+} from './login-guard.js'
 export type { Action, Decision, PolicyContext } from './policy.js'
 export { ACTIONS, MAX_KB_AGE_DAYS, POLICY, assertCan, can, decide } from './policy.js'
 export type {

@@ -7,6 +7,32 @@ export interface AttemptRecord {
   readonly failures: number
   /** No attempt is checked before this time (ms since epoch). */
   readonly blockedUntil: number
+  /** Every failure so far came while the register had no such user (not yet synced here). */
+  readonly beforeUser?: true
+}
+
+/**
+ * The record an attempt is judged by. Failures counted while the register did not have the user yet (a user
+ * created on another tablet, tried here before their record arrived) do not hold against the user once they are
+ * there: they would lock a real user out for what happened before they existed here.
+ */
+export function attemptsThatCount(
+  record: AttemptRecord | undefined,
+  userKnown: boolean,
+): AttemptRecord | undefined {
+  return record?.beforeUser && userKnown ? undefined : record
+}
+
+/** The record after one more failure: back-off `baseDelayMs · 2^(n−1)`, the lockout at `maxFailures`. */
+export function failedAttempt(
+  failures: number,
+  userKnown: boolean,
+  policy: LoginPolicy,
+  now: number,
+): AttemptRecord {
+  const { maxFailures, lockoutMs, baseDelayMs } = policy
+  const blockedUntil = failures >= maxFailures ? now + lockoutMs : now + baseDelayMs * 2 ** (failures - 1)
+  return userKnown ? { failures, blockedUntil } : { failures, blockedUntil, beforeUser: true }
 }
 
 /** Where attempt state lives (a small local file on the device node; memory in tests). Not synced. */
@@ -90,13 +116,13 @@ export class LoginGuard {
 
   async #attempt(register: UserRegister, userId: UserId, password: string): Promise<Session> {
     const now = this.#now()
-    const record = await this.#store.get(userId)
+    const user = Object.hasOwn(register.users, userId) ? register.users[userId] : undefined
+    const record = attemptsThatCount(await this.#store.get(userId), user !== undefined)
     if (record && now < record.blockedUntil) {
       throw new AccountLockedError(record.blockedUntil, record.failures >= this.#policy.maxFailures)
     }
     // after a lockout has run out the user starts again with a clean count
     const failures = record && record.failures < this.#policy.maxFailures ? record.failures : 0
-    const user = Object.hasOwn(register.users, userId) ? register.users[userId] : undefined
     let signingKey: Uint8Array | undefined
     try {
       if (user) signingKey = await unlockSigningKey(userId, user, password)
@@ -104,7 +130,7 @@ export class LoginGuard {
       if (!(err instanceof InvalidPasswordError)) throw err
     }
     if (!user || !signingKey) {
-      await this.#fail(userId, failures + 1, now)
+      await this.#store.set(userId, failedAttempt(failures + 1, user !== undefined, this.#policy, now))
       throw new InvalidPasswordError()
     }
     await this.#store.set(userId, undefined)
@@ -136,12 +162,6 @@ export class LoginGuard {
   /** Attempt state of a user, e.g. to show "try again in 8 s". */
   async status(userId: UserId): Promise<AttemptRecord | undefined> {
     return this.#store.get(userId)
-  }
-
-  async #fail(userId: UserId, failures: number, now: number): Promise<void> {
-    const { maxFailures, lockoutMs, baseDelayMs } = this.#policy
-    const blockedUntil = failures >= maxFailures ? now + lockoutMs : now + baseDelayMs * 2 ** (failures - 1)
-    await this.#store.set(userId, { failures, blockedUntil })
   }
 }
 

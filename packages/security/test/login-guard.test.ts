@@ -48,6 +48,45 @@ describe('LoginGuard (offline login)', () => {
     expect(day.signingKey.every((b) => b === 0)).toBe(true)
   })
 
+  it('a user tried before their record reached this register is not locked out for it once it arrives', async () => {
+    const { guard, clock } = setup()
+    const NEW = 'u_new' as UserId
+    const early: UserRegister = { users: { [NURSE]: register.users[NURSE]! } }
+    for (let i = 0; i < 5; i++) {
+      await expect(guard.login(early, NEW, 'first-day-333')).rejects.toMatchObject({
+        name: 'InvalidPasswordError',
+      })
+      clock.t += 60_000 // past each back-off
+    }
+    // still unknown here: locked like any name
+    await expect(guard.login(early, NEW, 'first-day-333')).rejects.toMatchObject({
+      name: 'AccountLockedError',
+    })
+    const later: UserRegister = {
+      users: {
+        ...early.users,
+        [NEW]: await createUser({
+          userId: NEW,
+          name: 'Ama',
+          role: 'registration',
+          password: 'first-day-333',
+          scrypt: TEST_SCRYPT,
+        }),
+      },
+    }
+    expect((await guard.login(later, NEW, 'first-day-333')).name).toBe('Ama')
+    // failures of a user who is in the register still count
+    for (let i = 0; i < 5; i++) {
+      await expect(guard.login(later, NEW, 'wrong-pass-1')).rejects.toMatchObject({
+        name: 'InvalidPasswordError',
+      })
+      clock.t += 60_000
+    }
+    await expect(guard.login(later, NEW, 'first-day-333')).rejects.toMatchObject({
+      name: 'AccountLockedError',
+    })
+  })
+
   it('unknown user and wrong password look the same', async () => {
     const { guard } = setup()
     await expect(guard.login(register, 'u_ghost' as UserId, 'whatever-123')).rejects.toMatchObject({
