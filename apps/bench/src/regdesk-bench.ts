@@ -25,6 +25,16 @@ function spawnListening(
   args: string[],
   env: NodeJS.ProcessEnv,
   pick: (ev: Record<string, unknown>) => number | undefined,
+  node: string[] = [],
+): Promise<Proc> {
+  return spawnWith(name, [...node, ...args], env, pick)
+}
+
+function spawnWith(
+  name: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  pick: (ev: Record<string, unknown>) => number | undefined,
 ): Promise<Proc> {
   const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', ...args], {
     stdio: ['ignore', 'pipe', 'ignore'],
@@ -81,8 +91,15 @@ function startDevice(root: string, name: string, relayPort: number, founder: boo
   ]
   if (founder) args.push('--init-clinic', 'Registration Desk Clinic')
   const env = { ...process.env, CLINIC_MESH_ADMIN_PASSWORD: ADMIN_PASSWORD, CLINIC_MESH_SHARED_CLINIC_FILE: '1' }
-  return spawnListening(name, args, env, (ev) =>
-    ev['event'] === 'listening' && typeof ev['http'] === 'number' ? ev['http'] : undefined,
+  // CM_P14_CPU_PROF=DIR: a CPU profile of tablet-2 (written when it is stopped with SIGTERM at the end)
+  const prof = process.env['CM_P14_CPU_PROF']
+  const node = prof && name === 'tablet-2' ? ['--cpu-prof', '--cpu-prof-dir', prof] : []
+  return spawnListening(
+    name,
+    args,
+    env,
+    (ev) => (ev['event'] === 'listening' && typeof ev['http'] === 'number' ? ev['http'] : undefined),
+    node,
   )
 }
 
@@ -153,10 +170,10 @@ async function fill(desk: Proc, token: string, n: number): Promise<void> {
   }
 }
 
-/** Every bucket held, no pull under way, and the last imported patient found by a search. */
+/** Linked to the relay, no chart pull under way (`held` counts loaded buckets only: lazy), the last imported patient found. */
 async function hasAll(d: Proc, token: string, n: number): Promise<boolean> {
   const s = (await call<Status>(d, 'GET', '/api/status')).body
-  if (!s.clinic.ready || !s.relay.connected || !s.charts || s.charts.pull || s.charts.held < s.charts.buckets)
+  if (!s.clinic.ready || !s.relay.connected || !s.charts || s.charts.pull)
     return false
   if (n === 0) return true
   const q = encodeURIComponent(`REG-${String(n - 1).padStart(6, '0')}`)
@@ -200,6 +217,7 @@ export async function registrationCase(n: number, perClient: number): Promise<Re
     let t = performance.now()
     await fill(desk, deskClerk, n)
     const fillS = (performance.now() - t) / 1000
+    console.error(`P14: ${n} charts imported in ${fillS.toFixed(0)} s`)
     t = performance.now()
     const tablets = await Promise.all(['tablet-2', 'tablet-3'].map((name) => startDevice(root, name, relay.port, false)))
     procs.push(...tablets)
@@ -209,6 +227,7 @@ export async function registrationCase(n: number, perClient: number): Promise<Re
       ...tablets.map((d, k) => until(() => hasAll(d, tokens[k]!, n), `${d.name} holds every chart`, 600_000)),
     ])
     const syncS = (performance.now() - t) / 1000
+    console.error(`P14: tablets hold the ${n} charts after ${syncS.toFixed(0)} s; registering`)
     const load = loadavg()[0]!
     const samples: number[] = []
     let failed = 0
@@ -231,6 +250,12 @@ export async function registrationCase(n: number, perClient: number): Promise<Re
     )
     return { charts: n, samples, fillS, syncS, failed, load }
   } finally {
+    const profiled = procs.find((p) => p.name === 'tablet-2' && process.env['CM_P14_CPU_PROF'])
+    if (profiled) {
+      const exited = new Promise((r) => profiled.child.once('exit', r))
+      profiled.child.kill('SIGTERM')
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))])
+    }
     for (const p of procs) p.child.kill('SIGKILL')
     await rm(root, { recursive: true, force: true })
   }
