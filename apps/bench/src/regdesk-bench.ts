@@ -49,7 +49,7 @@ function spawnWith(
       clearTimeout(timer)
       reject(new Error(`${name} exited with ${code}`))
     })
-    createInterface({ input: child.stdout! }).on('line', (l) => {
+    createInterface({ input: child.stdout }).on('line', (l) => {
       try {
         const port = pick(JSON.parse(l) as Record<string, unknown>)
         if (port !== undefined) {
@@ -90,7 +90,11 @@ function startDevice(root: string, name: string, relayPort: number, founder: boo
     `ws://127.0.0.1:${relayPort}`,
   ]
   if (founder) args.push('--init-clinic', 'Registration Desk Clinic')
-  const env = { ...process.env, CLINIC_MESH_ADMIN_PASSWORD: ADMIN_PASSWORD, CLINIC_MESH_SHARED_CLINIC_FILE: '1' }
+  const env = {
+    ...process.env,
+    CLINIC_MESH_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    CLINIC_MESH_SHARED_CLINIC_FILE: '1',
+  }
   // CM_P14_CPU_PROF=DIR: a CPU profile of tablet-2 (written when it is stopped with SIGTERM at the end)
   const prof = process.env['CM_P14_CPU_PROF']
   const node = prof && name === 'tablet-2' ? ['--cpu-prof', '--cpu-prof-dir', prof] : []
@@ -166,15 +170,15 @@ async function fill(desk: Proc, token: string, n: number): Promise<void> {
       token,
       'application/fhir+json',
     )
-    if (r.status !== 200) throw new Error(`import at ${at}: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`)
+    if (r.status !== 200)
+      throw new Error(`import at ${at}: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`)
   }
 }
 
 /** Linked to the relay, no chart pull under way (`held` counts loaded buckets only: lazy), the last imported patient found. */
 async function hasAll(d: Proc, token: string, n: number): Promise<boolean> {
   const s = (await call<Status>(d, 'GET', '/api/status')).body
-  if (!s.clinic.ready || !s.relay.connected || !s.charts || s.charts.pull)
-    return false
+  if (!s.clinic.ready || !s.relay.connected || !s.charts || s.charts.pull) return false
   if (n === 0) return true
   const q = encodeURIComponent(`REG-${String(n - 1).padStart(6, '0')}`)
   const hits = await call<{ patients: unknown[] }>(d, 'GET', `/api/patients?q=${q}`, undefined, token)
@@ -219,7 +223,9 @@ export async function registrationCase(n: number, perClient: number): Promise<Re
     const fillS = (performance.now() - t) / 1000
     console.error(`P14: ${n} charts imported in ${fillS.toFixed(0)} s`)
     t = performance.now()
-    const tablets = await Promise.all(['tablet-2', 'tablet-3'].map((name) => startDevice(root, name, relay.port, false)))
+    const tablets = await Promise.all(
+      ['tablet-2', 'tablet-3'].map((name) => startDevice(root, name, relay.port, false)),
+    )
     procs.push(...tablets)
     const tokens = await Promise.all(tablets.map((d) => login(d, CLERK.user, CLERK.password)))
     await Promise.all([
