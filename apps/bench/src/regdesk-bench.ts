@@ -1,0 +1,308 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { median, percentile, type BenchRow } from './row.js'
+
+const DEVICE = fileURLToPath(new URL('../../device/dist/main.js', import.meta.url))
+const RELAY = fileURLToPath(new URL('../../relay/dist/main.js', import.meta.url))
+const ADMIN_PASSWORD = 'bench-admin-password'
+const CLERK = { user: 'Front Desk', password: 'front-desk-bench-pw' }
+/** Patients per `POST /fhir` Bundle while filling the clinic. */
+const CHUNK = 500
+
+interface Proc {
+  child: ChildProcess
+  port: number
+  name: string
+}
+
+/** Spawns a node script and resolves with the JSON line `pick` accepts (the process's listening line). */
+function spawnListening(
+  name: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  pick: (ev: Record<string, unknown>) => number | undefined,
+  node: string[] = [],
+): Promise<Proc> {
+  return spawnWith(name, [...node, ...args], env, pick)
+}
+
+function spawnWith(
+  name: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  pick: (ev: Record<string, unknown>) => number | undefined,
+): Promise<Proc> {
+  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', ...args], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+    env,
+  })
+  return new Promise<Proc>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`${name} did not start`))
+    }, 60_000)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`${name} exited with ${code}`))
+    })
+    createInterface({ input: child.stdout }).on('line', (l) => {
+      try {
+        const port = pick(JSON.parse(l) as Record<string, unknown>)
+        if (port !== undefined) {
+          clearTimeout(timer)
+          resolve({ child, port, name })
+        }
+      } catch {
+        // not a JSON line
+      }
+    })
+  })
+}
+
+function startRelay(root: string): Promise<Proc> {
+  return spawnListening('relay', [RELAY, '--data', join(root, 'relay'), '--port', '0'], process.env, (ev) =>
+    typeof ev['port'] === 'number' ? ev['port'] : undefined,
+  )
+}
+
+function startDevice(root: string, name: string, relayPort: number, founder: boolean): Promise<Proc> {
+  const args = [
+    DEVICE,
+    'device',
+    '--data',
+    join(root, name),
+    '--name',
+    name,
+    '--clinic-file',
+    join(root, 'clinic.json'),
+    '--port',
+    '0',
+    '--mesh-listen',
+    '/ip4/127.0.0.1/tcp/0',
+    '--mdns-interval',
+    '250',
+    '--plain-storage',
+    '--relay',
+    `ws://127.0.0.1:${relayPort}`,
+  ]
+  if (founder) args.push('--init-clinic', 'Registration Desk Clinic')
+  const env = {
+    ...process.env,
+    CLINIC_MESH_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    CLINIC_MESH_SHARED_CLINIC_FILE: '1',
+  }
+  // CM_P14_CPU_PROF=DIR: a CPU profile of tablet-2 (written when it is stopped with SIGTERM at the end)
+  const prof = process.env['CM_P14_CPU_PROF']
+  const node = prof && name === 'tablet-2' ? ['--cpu-prof', '--cpu-prof-dir', prof] : []
+  return spawnListening(
+    name,
+    args,
+    env,
+    (ev) => (ev['event'] === 'listening' && typeof ev['http'] === 'number' ? ev['http'] : undefined),
+    node,
+  )
+}
+
+async function call<T>(
+  d: Proc,
+  method: string,
+  path: string,
+  body?: unknown,
+  token?: string,
+  type = 'application/json',
+): Promise<{ status: number; body: T }> {
+  const res = await fetch(`http://127.0.0.1:${d.port}${path}`, {
+    method,
+    headers: { 'content-type': type, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  })
+  return { status: res.status, body: (await res.json()) as T }
+}
+
+async function until<T>(f: () => Promise<T | undefined | false>, what: string, ms = 120_000): Promise<T> {
+  const end = Date.now() + ms
+  for (;;) {
+    const v = await f().catch(() => undefined)
+    if (v !== undefined && v !== false) return v
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
+
+const login = (d: Proc, user: string, password: string): Promise<string> =>
+  until(
+    async () => (await call<{ token?: string }>(d, 'POST', '/api/login', { user, password })).body.token,
+    `${d.name}: login ${user}`,
+  )
+
+interface Status {
+  clinic: { ready: boolean }
+  relay: { connected: boolean }
+  charts?: { buckets: number; held: number; pull?: unknown }
+}
+
+/** A registry's patient, as the FHIR import takes it. */
+function fhirPatient(i: number): Record<string, unknown> {
+  return {
+    resourceType: 'Patient',
+    identifier: [{ system: 'urn:bench:registry', value: `REG-${String(i).padStart(6, '0')}` }],
+    name: [{ use: 'official', given: [`Given${i % 997}`], family: `Family${i}` }],
+    birthDate: `19${String(40 + (i % 60)).padStart(2, '0')}-0${1 + (i % 9)}-1${i % 10}`,
+    gender: i % 2 ? 'female' : 'male',
+  }
+}
+
+async function fill(desk: Proc, token: string, n: number): Promise<void> {
+  for (let at = 0; at < n; at += CHUNK) {
+    const entry = Array.from({ length: Math.min(CHUNK, n - at) }, (_, k) => ({
+      resource: fhirPatient(at + k),
+      request: { method: 'POST', url: 'Patient' },
+    }))
+    const r = await call(
+      desk,
+      'POST',
+      '/fhir',
+      { resourceType: 'Bundle', type: 'transaction', entry },
+      token,
+      'application/fhir+json',
+    )
+    if (r.status !== 200)
+      throw new Error(`import at ${at}: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`)
+  }
+}
+
+/** Linked to the relay, no chart pull under way (`held` counts loaded buckets only: lazy), the last imported patient found. */
+async function hasAll(d: Proc, token: string, n: number): Promise<boolean> {
+  const s = (await call<Status>(d, 'GET', '/api/status')).body
+  if (!s.clinic.ready || !s.relay.connected || !s.charts || s.charts.pull) return false
+  if (n === 0) return true
+  const q = encodeURIComponent(`REG-${String(n - 1).padStart(6, '0')}`)
+  const hits = await call<{ patients: unknown[] }>(d, 'GET', `/api/patients?q=${q}`, undefined, token)
+  return hits.status === 200 && hits.body.patients.length > 0
+}
+
+export interface RegdeskResult {
+  charts: number
+  /** each registration's latency, ms */
+  samples: number[]
+  fillS: number
+  syncS: number
+  failed: number
+  load: number
+}
+
+/**
+ * One clinic: a relay, three tablets (the founder filled with `n` charts through `POST /fhir`, the other two pulling
+ * them over the mesh), then two clerks registering `perClient` patients each, concurrently, on tablets 2 and 3.
+ */
+export async function registrationCase(n: number, perClient: number): Promise<RegdeskResult> {
+  const root = await mkdtemp(join(tmpdir(), 'bench-regdesk-'))
+  const procs: Proc[] = []
+  try {
+    const relay = await startRelay(root)
+    procs.push(relay)
+    const desk = await startDevice(root, 'desk', relay.port, true)
+    procs.push(desk)
+    await until(async () => (await call<Status>(desk, 'GET', '/api/status')).body.clinic.ready, 'desk ready')
+    const admin = await login(desk, 'admin', ADMIN_PASSWORD)
+    const made = await call(
+      desk,
+      'POST',
+      '/api/users',
+      { name: CLERK.user, role: 'registration', password: CLERK.password },
+      admin,
+    )
+    if (made.status !== 201) throw new Error(`clerk not created: ${JSON.stringify(made.body)}`)
+    const deskClerk = await login(desk, CLERK.user, CLERK.password)
+    let t = performance.now()
+    await fill(desk, deskClerk, n)
+    const fillS = (performance.now() - t) / 1000
+    console.error(`P14: ${n} charts imported in ${fillS.toFixed(0)} s`)
+    t = performance.now()
+    const tablets = await Promise.all(
+      ['tablet-2', 'tablet-3'].map((name) => startDevice(root, name, relay.port, false)),
+    )
+    procs.push(...tablets)
+    const tokens = await Promise.all(tablets.map((d) => login(d, CLERK.user, CLERK.password)))
+    await Promise.all([
+      until(() => hasAll(desk, deskClerk, n), 'desk linked to the relay', 300_000),
+      ...tablets.map((d, k) => until(() => hasAll(d, tokens[k]!, n), `${d.name} holds every chart`, 600_000)),
+    ])
+    const syncS = (performance.now() - t) / 1000
+    console.error(`P14: tablets hold the ${n} charts after ${syncS.toFixed(0)} s; registering`)
+    const load = loadavg()[0]!
+    const samples: number[] = []
+    let failed = 0
+    await Promise.all(
+      tablets.map(async (d, k) => {
+        for (let i = 0; i < perClient; i++) {
+          const body = {
+            given: `Walkin${k}x${i}`,
+            family: `Desk${k}`,
+            birthDate: '1990-03-04',
+            sex: i % 2 ? 'female' : 'male',
+            reason: 'fever',
+          }
+          const s = performance.now()
+          const r = await call(d, 'POST', '/api/patients', body, tokens[k])
+          samples.push(performance.now() - s)
+          if (r.status !== 201) failed++
+        }
+      }),
+    )
+    return { charts: n, samples, fillS, syncS, failed, load }
+  } finally {
+    const profiled = procs.find((p) => p.name === 'tablet-2' && process.env['CM_P14_CPU_PROF'])
+    if (profiled) {
+      const exited = new Promise((r) => profiled.child.once('exit', r))
+      profiled.child.kill('SIGTERM')
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))])
+    }
+    for (const p of procs) p.child.kill('SIGKILL')
+    await rm(root, { recursive: true, force: true })
+  }
+}
+
+/**
+ * P14 (issue 17 #8, the registration desk): registering a patient through the API on a tablet of a 10,000-chart
+ * clinic (three tablets and the relay, two clerks at once), beside the same registrations in an empty clinic.
+ */
+export async function benchRegistrationDesk(n = 10_000, perClient = 150): Promise<BenchRow[]> {
+  const empty = await registrationCase(0, perClient)
+  const full = await registrationCase(n, perClient)
+  const p99 = percentile(full.samples, 99)
+  const max = Math.max(...full.samples)
+  const la = `load ${empty.load.toFixed(1)} / ${full.load.toFixed(1)}`
+  return [
+    {
+      metric: `P14 register a patient p50, ${n} charts, 3 tablets + relay, 2 clerks`,
+      ours: median(full.samples),
+      baseline: median(empty.samples),
+      unit: 'ms',
+      goal: '',
+      ok: true,
+      note: `baseline: the same in an empty clinic; ${2 * perClient} registrations each; ${la}`,
+    },
+    {
+      metric: 'P14 register a patient p99',
+      ours: p99,
+      baseline: percentile(empty.samples, 99),
+      unit: 'ms',
+      goal: '≤ 100 ms',
+      ok: p99 <= 100,
+    },
+    {
+      metric: 'P14 register a patient max',
+      ours: max,
+      baseline: Math.max(...empty.samples),
+      unit: 'ms',
+      goal: '≤ 1 s',
+      ok: max <= 1000 && full.failed === 0,
+      note: `${full.failed} failed (baseline ${empty.failed}); fill ${full.fillS.toFixed(0)} s, tablets synced in ${full.syncS.toFixed(0)} s`,
+    },
+  ]
+}
