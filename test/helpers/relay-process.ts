@@ -69,7 +69,11 @@ export class RelayProcess {
     const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
     const lines = createInterface({ input: child.stdout })
     const listening = await new Promise<{ port: number }>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`relay did not start: ${stderr.join('\n')}`)), 60_000)
+      // a start that times out is killed, as the device helper does: left running, it outlives the test
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL')
+        reject(new Error(`relay did not start: ${stderr.join('\n')}`))
+      }, 60_000)
       lines.once('line', (l) => {
         clearTimeout(timer)
         try {

@@ -1,6 +1,19 @@
 import { shardOf, decodeSummary } from '@clinic-mesh/store'
 import { verifyEnrolment, type Enrolment } from '@clinic-mesh/mesh'
-import type { NameSources } from './clinic-watcher.js'
+import type { DocHandle } from '@automerge/automerge-repo'
+
+/** What display names are read from (`ClinicWatcher.nameSources`). */
+export interface NameSources {
+  readonly clinic: string
+  readonly clinicName: string | null
+  readonly enrolments: Record<string, unknown>
+  readonly admins: readonly string[]
+  /** device (log) id → the peer id that signed its runs */
+  readonly signers: Readonly<Record<string, string>>
+  readonly indexShards: readonly string[]
+  readonly chartBuckets: readonly string[]
+  load(url: string): Promise<DocHandle<unknown> | null>
+}
 
 /**
  * Display names for the reviewer console (issue 15 item 11): the clinic's name, each device's enrolled name, each

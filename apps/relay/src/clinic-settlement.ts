@@ -1,104 +1,29 @@
-import type {
-  ConflictId,
-  DeviceId,
-  ItemId,
-  LocationId,
-  PrescriptionId,
-  Role,
-  UserId,
-} from '@clinic-mesh/contracts'
-import type { Approval, Conflict, Decision, Operation, SettlementRound } from '@clinic-mesh/ledger'
+import type { ConflictId, DeviceId, LocationId, Role, UserId } from '@clinic-mesh/contracts'
+import type { Operation, OperationBody, SettlementRound } from '@clinic-mesh/ledger'
 import {
   DeviceLog,
   ResolutionNotApplicableError,
-  SettlementEngine,
+  type SettlementEngine,
   applicableDecisions,
   isDecisionApplicable,
   validateBatch,
   validateOperation,
 } from '@clinic-mesh/ledger'
 import { ConflictNotOpenError, NotSettlerError, RelayHttpError } from './errors.js'
-import type {
-  Checkpoint,
-  CheckpointMeta,
-  PublishedDoc,
-  RejectedOp,
-  SettlementStore,
-} from './settlement-store.js'
+import type { CheckpointMeta, PublishedDoc, RejectedOp, SettlementStore } from './settlement-store.js'
 import { emptyMeta } from './settlement-store.js'
 import { noteSeq, watermarks } from './watermarks.js'
 import { WAIT, type Verdict } from './run-verifier.js'
-
-export interface ResolutionInput {
-  readonly decision: Decision
-  readonly note: string
-  readonly user: UserId
-  readonly role: Role
-  readonly approval: Approval | null
-}
-
-export interface ResolutionOutcome {
-  readonly outcome: 'resolved' | 'refused'
-  readonly conflict: Conflict
-  readonly operation: Operation
-  readonly error?: { readonly name: string; readonly message: string }
-}
-
-/** A formulary entry made at the relay by a signed-in supervisor or admin of the clinic (central office). */
-export interface FormularyInput {
-  readonly item: ItemId
-  readonly name: string
-  readonly price: number
-  readonly status: 'active' | 'withdrawn'
-  readonly controlled: boolean
-  readonly user: UserId
-  readonly role: Role
-}
-
-/** The roles that change the formulary at the relay (their sign-in is checked against the clinic's register). */
-export const FORMULARY_ROLES: readonly Role[] = ['admin', 'supervisor']
-
-/** The roles that put a signed prescription on hold, release or cancel it at the relay (seed 000, issue 15 item 8). */
-export const PRESCRIPTION_STATUS_ROLES: readonly Role[] = ['clinician', 'pharmacist']
-
-/** A central status for a signed prescription, made by a signed-in clinician or pharmacist of the clinic. */
-export interface PrescriptionStatusInput {
-  readonly prescription: PrescriptionId
-  readonly signedHash: string
-  readonly status: 'active' | 'on-hold' | 'cancelled'
-  readonly reason: string
-  readonly user: UserId
-  readonly role: Role
-}
-
-/** The day (UTC, YYYY-MM-DD) of an operation's device time: the unit of the console's conflict rate. */
-export function dayOf(wall: number): string {
-  return new Date(wall).toISOString().slice(0, 10)
-}
-
-/** Days of operation counts kept in the checkpoint (older days are dropped). */
-const DAYS_KEPT = 60
+import { countDays, daysOf } from './op-days.js'
+import {
+  restoreEngine,
+  type FormularyInput,
+  type PrescriptionStatusInput,
+  type ResolutionInput,
+  type ResolutionOutcome,
+} from './relay-authority.js'
 
 export type RoundListener = (round: SettlementRound) => void
-
-/** The clinic's engine from its checkpoint (a new one without): distrust and authority read `meta` as it is then. */
-function restoreEngine(clinic: string, meta: CheckpointMeta, cp: Checkpoint | null): SettlementEngine {
-  // an operation whose signature failed is never applied: the engine raises it as an `unauthorized` conflict
-  const relayDevice = `relay-${clinic}` as DeviceId
-  const options = {
-    distrust: (op: Operation): string | null => meta.distrusted?.[op.hash] ?? null,
-    // the formulary authority: an admin (on a device, endorsed by the register), or a supervisor or admin signed in
-    // at the relay (the central office's screen), whose entries only the relay's own log carries
-    // a prescription's central status: only from the relay's own log (a signed-in clinician or pharmacist through
-    // prescription-route.ts); one in a device log is forged whoever wrote it (role-check.ts raises it first)
-    isAuthority: (op: Operation): boolean =>
-      op.kind === 'prescription-status'
-        ? op.device === relayDevice && PRESCRIPTION_STATUS_ROLES.includes(op.role)
-        : op.role === 'admin' ||
-          (op.kind === 'formulary-update' && op.device === relayDevice && FORMULARY_ROLES.includes(op.role)),
-  }
-  return cp ? SettlementEngine.restore(cp.engine, options) : new SettlementEngine(options)
-}
 
 /** The documents a round published, written with the next checkpoint (a fencing store) and applied once committed. */
 export interface PublishedSource {
@@ -284,25 +209,12 @@ export class ClinicSettlement {
     const fresh = ops.filter((op) => op.kind !== 'resolution' && this.#engine.statusOf(op.id) === 'unknown')
     this.#engine.ingest(ops)
     for (const op of ops) noteSeq(this.meta.devices, op.device, op.seq)
-    if (fresh.length === 0) return
-    const byDay = (this.meta.opsByDay ??= {})
-    for (const op of fresh) byDay[dayOf(op.hlc.wall)] = (byDay[dayOf(op.hlc.wall)] ?? 0) + 1
-    const days = Object.keys(byDay).sort()
-    for (const d of days.slice(0, Math.max(0, days.length - DAYS_KEPT))) delete byDay[d]
+    countDays(this.meta, fresh)
   }
 
   /** Operations and conflicts per day (device time of the operations), oldest first. */
   days(): { day: string; operations: number; conflicts: number }[] {
-    const out = new Map<string, { day: string; operations: number; conflicts: number }>()
-    for (const [day, n] of Object.entries(this.meta.opsByDay ?? {}))
-      out.set(day, { day, operations: n, conflicts: 0 })
-    for (const c of this.#engine.conflicts()) {
-      const day = dayOf(c.op.hlc.wall)
-      const row = out.get(day) ?? { day, operations: 0, conflicts: 0 }
-      row.conflicts++
-      out.set(day, row)
-    }
-    return [...out.values()].sort((a, b) => (a.day < b.day ? -1 : 1)).slice(-DAYS_KEPT)
+    return daysOf(this.meta, this.#engine.conflicts())
   }
 
   #reject(r: RejectedOp): void {
@@ -355,22 +267,13 @@ export class ClinicSettlement {
       throw new ResolutionNotApplicableError(
         `${input.decision.action} does not apply to a ${c.kind} on a ${c.op.kind}; it may be: ${applicableDecisions(c.kind, c.op.kind).join(', ')}`,
       )
-    // Build on a copy of the chain head: an operation that fails validation must not consume a seq.
-    const session = { user: input.user, role: input.role, site: c.op.site }
-    const log = new DeviceLog({ device: this.relayDevice, session, resume: this.#log.head() })
-    const op = validateOperation(
-      log.append({
-        kind: 'resolution',
-        conflict: conflictId,
-        decision: input.decision,
-        note: input.note,
-        approval: input.approval,
-      }),
-    )
-    this.#log = log
-    this.meta.relayHead = log.head()
-    this.#ingest([op])
-    const round = this.settleNow()
+    const { op, round } = this.#appendOwn(input, c.op.site, {
+      kind: 'resolution',
+      conflict: conflictId,
+      decision: input.decision,
+      note: input.note,
+      approval: input.approval,
+    })
     const conflict = this.#engine.conflict(conflictId) ?? c
     const refusal = round.refused.find((r) => r.op === op.id)
     if (refusal)
@@ -389,22 +292,14 @@ export class ClinicSettlement {
    */
   updateFormulary(input: FormularyInput): { operation: Operation; settled: boolean } {
     if (!this.settler || this.#closed) throw new NotSettlerError(this.clinic)
-    const session = { user: input.user, role: input.role, site: 'relay' as LocationId }
-    const log = new DeviceLog({ device: this.relayDevice, session, resume: this.#log.head() })
-    const op = validateOperation(
-      log.append({
-        kind: 'formulary-update',
-        item: input.item,
-        name: input.name,
-        price: input.price,
-        status: input.status,
-        controlled: input.controlled,
-      }),
-    )
-    this.#log = log
-    this.meta.relayHead = log.head()
-    this.#ingest([op])
-    const round = this.settleNow()
+    const { op, round } = this.#appendOwn(input, 'relay' as LocationId, {
+      kind: 'formulary-update',
+      item: input.item,
+      name: input.name,
+      price: input.price,
+      status: input.status,
+      controlled: input.controlled,
+    })
     return { operation: op, settled: round.settled.includes(op.id) }
   }
 
@@ -415,22 +310,35 @@ export class ClinicSettlement {
    */
   setPrescriptionStatus(input: PrescriptionStatusInput): { operation: Operation; settled: boolean } {
     if (!this.settler || this.#closed) throw new NotSettlerError(this.clinic)
-    const session = { user: input.user, role: input.role, site: 'relay' as LocationId }
-    const log = new DeviceLog({ device: this.relayDevice, session, resume: this.#log.head() })
-    const op = validateOperation(
-      log.append({
-        kind: 'prescription-status',
-        prescription: input.prescription,
-        signedHash: input.signedHash,
-        status: input.status,
-        reason: input.reason,
-      }),
-    )
+    const { op, round } = this.#appendOwn(input, 'relay' as LocationId, {
+      kind: 'prescription-status',
+      prescription: input.prescription,
+      signedHash: input.signedHash,
+      status: input.status,
+      reason: input.reason,
+    })
+    return { operation: op, settled: round.settled.includes(op.id) }
+  }
+
+  /**
+   * An operation in the relay's own log under a signed-in user, ingested and settled at once. Built on a copy of the
+   * chain head: an operation that fails validation consumes no seq.
+   */
+  #appendOwn(
+    by: { readonly user: UserId; readonly role: Role },
+    site: LocationId,
+    body: OperationBody,
+  ): { op: Operation; round: SettlementRound } {
+    const log = new DeviceLog({
+      device: this.relayDevice,
+      session: { user: by.user, role: by.role, site },
+      resume: this.#log.head(),
+    })
+    const op = validateOperation(log.append(body))
     this.#log = log
     this.meta.relayHead = log.head()
     this.#ingest([op])
-    const round = this.settleNow()
-    return { operation: op, settled: round.settled.includes(op.id) }
+    return { op, round: this.settleNow() }
   }
 
   /** Write a checkpoint; calls made while one is being written coalesce into one more write. */

@@ -3,6 +3,7 @@ import { isValidAutomergeUrl, parseAutomergeUrl } from '@automerge/automerge-rep
 import type { ClinicDirectoryDoc, DocUrl, MembershipDoc } from '@clinic-mesh/contracts'
 import type { AccessMap } from './access-map.js'
 import type { ClinicSettlement } from './clinic-settlement.js'
+import type { NameSources } from './clinic-names.js'
 import type { Operation, RunSignature } from '@clinic-mesh/ledger'
 import { RunVerifier, type TrustKeys, type Verdict } from './run-verifier.js'
 import type { UserRegister, UserRegisterDoc } from '@clinic-mesh/security'
@@ -23,19 +24,6 @@ interface LogLike {
   ops?: unknown
   signatures?: Record<string, RunSignature>
 }
-/** See `ClinicWatcher.nameSources`. */
-export interface NameSources {
-  readonly clinic: string
-  readonly clinicName: string | null
-  readonly enrolments: Record<string, unknown>
-  readonly admins: readonly string[]
-  /** device (log) id → the peer id that signed its runs */
-  readonly signers: Readonly<Record<string, string>>
-  readonly indexShards: readonly string[]
-  readonly chartBuckets: readonly string[]
-  load(url: string): Promise<DocHandle<unknown> | null>
-}
-
 /** Any member can write these documents: every part may be missing or malformed (records are checked one by one). */
 type RegisterLike = Partial<UserRegisterDoc>
 type MembershipLike = Partial<MembershipDoc>
@@ -209,10 +197,7 @@ export class ClinicWatcher {
     load: (url: string) => Promise<DocHandle<unknown> | null>
     logs: { device: string; ops: unknown[] }[]
   } {
-    const list = this.#root?.doc().chartBuckets
-    const buckets = Array.isArray(list)
-      ? list.filter((u): u is string => typeof u === 'string' && isValidAutomergeUrl(u))
-      : []
+    const buckets = validUrls(this.#root?.doc().chartBuckets)
     const logs = [...this.#logs.values()].map(({ handle, device }) => ({
       device,
       ops: JSON.parse(JSON.stringify(handle.doc().ops ?? [])) as unknown[],
@@ -236,10 +221,6 @@ export class ClinicWatcher {
         if (run?.device === device && typeof run.signer === 'string') signers[device] = run.signer
     }
     const root = this.#root?.doc()
-    const urls = (list: unknown): string[] =>
-      Array.isArray(list)
-        ? list.filter((u): u is string => typeof u === 'string' && isValidAutomergeUrl(u))
-        : []
     const name = this.#directory?.doc().name
     return {
       clinic: this.clinic,
@@ -250,8 +231,8 @@ export class ClinicWatcher {
       >,
       admins: this.#adminKeys().map((k) => k.toLowerCase()),
       signers,
-      indexShards: urls(root?.indexShards),
-      chartBuckets: urls(root?.chartBuckets),
+      indexShards: validUrls(root?.indexShards),
+      chartBuckets: validUrls(root?.chartBuckets),
       load: (url) => findDocWithin<unknown>(this.#repo, url as AutomergeUrl, 5_000, this.#abort.signal),
     }
   }
@@ -406,4 +387,11 @@ export class ClinicWatcher {
       },
     )
   }
+}
+
+/** The valid automerge URLs of a list any member may have written (anything else is skipped). */
+function validUrls(list: unknown): string[] {
+  return Array.isArray(list)
+    ? list.filter((u): u is string => typeof u === 'string' && isValidAutomergeUrl(u))
+    : []
 }

@@ -7,7 +7,7 @@ import {
   type FormularyUpdateReply,
 } from '@clinic-mesh/contracts'
 import { ForbiddenError } from '@clinic-mesh/security'
-import { FORMULARY_ROLES } from './clinic-settlement.js'
+import { FORMULARY_ROLES } from './relay-authority.js'
 import type { ClinicWatcher } from './clinic-watcher.js'
 import { readJson, sendJson } from './http-util.js'
 import type { Logger } from './logger.js'

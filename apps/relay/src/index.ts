@@ -2,7 +2,8 @@ export { Relay } from './relay.js'
 export type { RelayOptions } from './relay.js'
 export { AccessMap } from './access-map.js'
 export { ClinicSettlement } from './clinic-settlement.js'
-export type { ResolutionInput, ResolutionOutcome, RoundListener } from './clinic-settlement.js'
+export type { RoundListener } from './clinic-settlement.js'
+export type { ResolutionInput, ResolutionOutcome } from './relay-authority.js'
 export { FileSettlementStore, decodeCheckpoint, encodeCheckpoint, emptyMeta } from './settlement-store.js'
 export type {
   Checkpoint,

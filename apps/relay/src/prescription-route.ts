@@ -11,7 +11,7 @@ import {
 import { str, verifyPrescription, type Prescription } from '@clinic-mesh/records'
 import { ForbiddenError } from '@clinic-mesh/security'
 import { shardOf } from '@clinic-mesh/store'
-import { PRESCRIPTION_STATUS_ROLES } from './clinic-settlement.js'
+import { PRESCRIPTION_STATUS_ROLES } from './relay-authority.js'
 import { ClinicNames } from './clinic-names.js'
 import type { ClinicWatcher } from './clinic-watcher.js'
 import { RelayHttpError } from './errors.js'
