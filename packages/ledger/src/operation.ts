@@ -15,6 +15,7 @@ import type { Hlc } from './hlc.js'
 /** Version of the operation schema; part of the hashed content (defined with the schema in @clinic-mesh/contracts). */
 export { OPERATION_VERSION } from '@clinic-mesh/contracts'
 import type { OPERATION_VERSION } from '@clinic-mesh/contracts'
+import { REGISTER_KINDS } from '@clinic-mesh/contracts'
 
 /** A second person's sign-off (supervisor gate, critical resolutions). */
 export interface Approval {
@@ -153,14 +154,9 @@ export type OperationOf<K extends OperationKind> = OperationHeader & Extract<Ope
 /** An operation before its hash is computed. */
 export type UnsignedOperation = Omit<OperationHeader, 'hash'> & OperationBody
 
+/** Every kind: the register's (contracts' `REGISTER_KINDS`, the ones that move or count stock) and the authority kinds. */
 export const OPERATION_KINDS: readonly OperationKind[] = [
-  'receive',
-  'dispense',
-  'return',
-  'transfer-out',
-  'transfer-in',
-  'count',
-  'adjustment-request',
+  ...REGISTER_KINDS,
   'formulary-update',
   'prescription-status',
   'resolution',
