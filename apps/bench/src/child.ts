@@ -1,5 +1,5 @@
 /** Runs one bench case in this (fresh) process and prints its result as JSON on stdout. */
-import { runOurs, runPerDoc } from './layout-case.js'
+import { runJoinOnly, runOurs, runPerDoc } from './layout-case.js'
 import { runPouch } from './pouch-case.js'
 import { runToday } from './today-case.js'
 
@@ -7,6 +7,7 @@ const [kind, count] = process.argv.slice(2)
 const n = Number(count ?? '10000')
 const cases: Record<string, (n: number) => Promise<unknown>> = {
   ours: runOurs,
+  join: runJoinOnly,
   perdoc: runPerDoc,
   pouch: runPouch,
   today: runToday,

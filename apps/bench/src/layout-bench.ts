@@ -1,5 +1,6 @@
 import { runChildJson } from './run-child.js'
 import type { LayoutResult } from './layout-case.js'
+import type { JoinResult } from './join-child.js'
 import type { BenchRow } from './row.js'
 
 /** Runs one layout case in a fresh Node process so its RSS and heap are its own. */
@@ -8,9 +9,14 @@ export function runCase(kind: 'ours' | 'perdoc' | 'pouch', n: number): Promise<L
 }
 
 /** P1: a second repo joins a clinic of `n` charts. Baselines: PouchDB (same n), one doc per chart (`perDocN`). */
-export async function benchLayout(n = 10_000, perDocN = 1_000): Promise<BenchRow[]> {
+export async function benchLayout(n = 10_000, perDocN = 1_000, bigN = 50_000): Promise<BenchRow[]> {
   const pouch = await runCase('pouch', n)
   const ours = await runCase('ours', n)
+  const big = await runChildJson<JoinResult & { createMs: number }>(
+    'child.js',
+    ['join', String(bigN)],
+    `join case ${bigN}`,
+  )
   const perDoc = await runCase('perdoc', perDocN)
   const oursSmall = await runCase('ours', perDocN)
   const s = (ms: number): number => ms / 1000
@@ -83,6 +89,16 @@ export async function benchLayout(n = 10_000, perDocN = 1_000): Promise<BenchRow
       note: j
         ? `own process over IPC, charts on disk; peak ${j.peakRssMb.toFixed(0)} MB; searchable ${s(j.searchableMs).toFixed(1)} s, every chart ${s(j.allChartsMs).toFixed(1)} s, heap ${j.heapMb.toFixed(0)} MB`
         : 'not measured',
+    },
+    // Issue 17 #2: the tablet's peak joining a clinic five times larger, same layout (64 buckets of ~780 charts).
+    {
+      metric: `P1 peak RSS, a tablet joining ${bigN} charts`,
+      ours: big.peakRssMb,
+      baseline: j?.peakRssMb ?? null,
+      unit: 'MB',
+      goal: '≤ 600 MB',
+      ok: big.peakRssMb <= 600 && big.local === bigN,
+      note: `baseline: the same join of ${n} charts; RSS after ${big.rssMb.toFixed(0)} MB; searchable ${s(big.searchableMs).toFixed(1)} s, every chart ${s(big.allChartsMs).toFixed(1)} s (created in ${s(big.createMs).toFixed(0)} s)`,
     },
   ]
 }

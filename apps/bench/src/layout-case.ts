@@ -100,6 +100,22 @@ export async function runOurs(n: number): Promise<LayoutResult> {
 }
 
 /**
+ * Only the tablet's join (issue 17 #2's memory at 50,000 charts): the clinic is created here, and a joining repo in
+ * its own process pulls it over IPC; the in-process second repo of `runOurs` (which holds every chart) is left out.
+ */
+export async function runJoinOnly(n: number): Promise<JoinResult & { createMs: number }> {
+  const { a } = connectedPair()
+  const t = performance.now()
+  const { store } = await createClinic(a, n)
+  const createMs = performance.now() - t
+  const joiner = await joinInChild(a, store.rootUrl, [], 'plain')
+  if (joiner.local !== n || joiner.found !== n)
+    throw new Error(`joiner process: ${joiner.found} searchable, ${joiner.local} local of ${n}`)
+  await a.shutdown()
+  return { ...joiner, createMs }
+}
+
+/**
  * A third repo joins the clinic of `a` from its own process (join-child.ts), over IPC; `today`: patients whose
  * charts it reports local apart (`todayMs`), their buckets pulled first with `order` 'first'.
  */
