@@ -33,6 +33,7 @@ export {
   ConflictNotOpenError,
   LeaseLostError,
   NotSettlerError,
+  ClinicOpeningError,
   RelayStateError,
   MalformedJsonError,
   PayloadTooLargeError,
