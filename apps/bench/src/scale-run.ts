@@ -326,4 +326,3 @@ function failoverOrder(urls: readonly string[], clinic: string): string[] {
   const k = h % rest.length
   return [urls[0]!, ...rest.slice(k), ...rest.slice(0, k)]
 }
-

@@ -77,7 +77,12 @@ export class PostgresRelayState implements RelayState {
     // lease pool's stay open
     const application_name = instanceName()
     const pool = new pg.Pool({ connectionString: init.url, max: 8, application_name })
-    const leasePool = new pg.Pool({ connectionString: init.url, max: 2, application_name, idleTimeoutMillis: 0 })
+    const leasePool = new pg.Pool({
+      connectionString: init.url,
+      max: 2,
+      application_name,
+      idleTimeoutMillis: 0,
+    })
     // an idle client lost: the next query reports it
     pool.on('error', () => {})
     leasePool.on('error', () => {})

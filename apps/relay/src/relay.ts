@@ -17,12 +17,7 @@ import { RelayShare } from './relay-share.js'
 import { FileRelayState } from './file-relay-state.js'
 import { PostgresRelayState } from './postgres-relay-state.js'
 import type { RelayState } from './relay-state.js'
-import {
-  ClinicOpeningError,
-  DeviceAuthError,
-  NotEnrolledError,
-  RegistrationConflictError,
-} from './errors.js'
+import { ClinicOpeningError, DeviceAuthError, NotEnrolledError, RegistrationConflictError } from './errors.js'
 import { NonceBook } from './nonce-book.js'
 import { SameOriginGuard, guardRequests, upgradeRefusal } from './http-util.js'
 import { verifyEnrolment, verifyRelayProof } from '@clinic-mesh/mesh'
@@ -34,7 +29,6 @@ import type { SettlementStore } from './settlement-store.js'
 import { RelaySyncPolicy } from './sync-policy.js'
 import type { RelayKey } from './relay-key.js'
 import { withIdentityRoute } from './identity-route.js'
-
 
 /** How long a request for a clinic not open on this instance waits for it to open (else 503, retry). */
 const OPEN_WAIT_MS = 3000

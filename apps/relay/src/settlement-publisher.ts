@@ -84,7 +84,9 @@ export class SettlementPublisher {
       invChunks.length > 0
         ? findDoc<SettledInventoryDoc>(repo, known.inventory as AutomergeUrl, signal)
         : null,
-      queueChunks.length > 0 ? findDoc<ConflictQueueDoc>(repo, known.conflicts as AutomergeUrl, signal) : null,
+      queueChunks.length > 0
+        ? findDoc<ConflictQueueDoc>(repo, known.conflicts as AutomergeUrl, signal)
+        : null,
     ])
     inventory ??= repo.create<SettledInventoryDoc>({
       kind: 'settled-inventory/1',

@@ -90,7 +90,10 @@ describe("the console's first read of a clinic another instance serves", () => {
     const a = await instance()
     const b = await instance()
     await registerAt(a, 'clinic-read-1')
-    expect(b.watchers().map((w) => w.clinic), 'not open on B before the read').not.toContain('clinic-read-1')
+    expect(
+      b.watchers().map((w) => w.clinic),
+      'not open on B before the read',
+    ).not.toContain('clinic-read-1')
     const res = await inventoryAt(b, 'clinic-read-1')
     expect(res.status).toBe(200)
     expect(((await res.json()) as { clinic: string }).clinic).toBe('clinic-read-1')
