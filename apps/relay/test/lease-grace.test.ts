@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 // lateness is simulated by moving the lease's expiry into the past (deterministic, no waiting for the clock).
 
 const LEASE_MS = 1000
-const GRACE_MS = 3 * LEASE_MS
+const GRACE_MS = 10 * LEASE_MS
 
 let cluster: PostgresCluster
 let admin: pg.Pool
