@@ -43,7 +43,8 @@ export async function benchScale(o: ScaleBenchOptions): Promise<BenchRow[]> {
   // 1.3 s (three instances each opening every clinic on two cores fall behind); none lost or settled twice. 100
   // clinics: p50 5.8 vs 0.42 s, p99 79 vs 3.4 s; two setups stalled (a follower's device missing a published
   // round). docs/SCALE.md "Measured" has the table. Later, with instances opening only what they serve: 100 clinics
-  // --spread-by-clinic p99 0.35 vs 0.60 s; spread by device the 3-instance setup stalled from lease flapping.
+  // --spread-by-clinic p99 0.35 vs 0.60 s; spread by device the 3-instance setup stalled from lease flapping. With the
+  // live-owner lease grace (lease-ownership.ts) it sets up with no lease lost, but is CPU-bound at 100 clinics on 2 cores.
   const base = await run(1, false)
   const ours = await run(3, true)
   const label = `P12 scale, ${o.clinics} clinics × 3 devices${o.spread === 'clinic' ? ' (by clinic)' : ''}`

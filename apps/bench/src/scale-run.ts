@@ -85,7 +85,7 @@ async function setUpClinic(
   const admin = generateAdminKey()
   const devices = [0, 1, 2].map((j) => {
     const first = (i + (spread === 'clinic' ? 0 : j)) % urls.length
-    const list = [...urls.slice(first), ...urls.slice(0, first)]
+    const list = failoverOrder([...urls.slice(first), ...urls.slice(0, first)], clinic)
     return new SimDevice(list, clinic, `${clinic}-tab-${j}`, admin)
   })
   const [d0, d1, d2] = devices as [SimDevice, SimDevice, SimDevice]
@@ -312,4 +312,17 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))
+}
+
+/**
+ * As the device's relay link orders its URLs (apps/device/src/relay-url.ts `failoverOrder`, not exported by the
+ * device app): the first as given, the others rotated by an FNV-1a hash of the clinic id.
+ */
+function failoverOrder(urls: readonly string[], clinic: string): string[] {
+  if (urls.length <= 2) return [...urls]
+  let h = 0x811c9dc5
+  for (const byte of new TextEncoder().encode(clinic)) h = Math.imul(h ^ byte, 0x01000193) >>> 0
+  const rest = urls.slice(1)
+  const k = h % rest.length
+  return [urls[0]!, ...rest.slice(k), ...rest.slice(0, k)]
 }

@@ -18,13 +18,20 @@ import {
   type RelayProof,
   type RelayProofKind,
 } from '@clinic-mesh/mesh'
-import { RelayAuthError, RelayKeyMismatchError, relayUrls, type RelayTransport } from './relay-url.js'
+import {
+  RelayAuthError,
+  RelayKeyMismatchError,
+  failoverOrder,
+  relayUrls,
+  type RelayTransport,
+} from './relay-url.js'
 import { OneShotAdapter } from './relay-socket.js'
 
 export {
   RelayAuthError,
   RelayKeyMismatchError,
   checkRelayUrl,
+  failoverOrder,
   relayUrls,
   type RelayTransport,
 } from './relay-url.js'
@@ -77,7 +84,8 @@ const MAX_BACKOFF_MS = 30_000
  * adds an automerge-repo WebSocket adapter to the repo; on loss, removes it and tries again with exponential backoff.
  * `connected` is true only while the relay has answered the join; `lastSyncAt` is when a sync message last arrived.
  * Given several relay URLs (instances of one relay), a failed attempt or a lost link moves on to the next one; the
- * backoff grows only once every one of them failed in a row. Every instance must prove the one pinned relay key.
+ * backoff grows only once every one of them failed in a row; after the first, the others are tried in an order derived
+ * from the clinic id (`failoverOrder`). Every instance must prove the one pinned relay key.
  */
 export class RelayLink {
   readonly #repo: Repo
@@ -112,7 +120,8 @@ export class RelayLink {
     onPeer: (remote: PeerId | undefined) => void,
     transport: RelayTransport = {},
   ) {
-    this.#bases = relayUrls(url, transport.insecure)
+    // the first URL first, the others in an order of this clinic's (its devices fail over together, clinics apart)
+    this.#bases = failoverOrder(relayUrls(url, transport.insecure), reg.clinic)
     this.#repo = repo
     this.#reg = reg
     this.#creds = creds

@@ -75,3 +75,23 @@ export function checkRelayUrl(url: string, insecure = false): void {
     )
   }
 }
+
+/**
+ * The order a device of `clinic` tries the relay instances: its first URL as given (the instance the operator routes
+ * the clinic to), then the others rotated by a hash of the clinic id. A clinic's devices, given the same list, stay
+ * together on failover, while the clinics of an instance that dies spread over all the others instead of all moving
+ * to the next one in the list (which then opened every one of them at once: 23.5 s to recover at 100 clinics).
+ */
+export function failoverOrder(urls: readonly string[], clinic: string): string[] {
+  if (urls.length <= 2) return [...urls]
+  const rest = urls.slice(1)
+  const k = clinicHash(clinic) % rest.length
+  return [urls[0]!, ...rest.slice(k), ...rest.slice(0, k)]
+}
+
+/** FNV-1a (32 bits) of the clinic id: stable across devices, processes and versions. */
+function clinicHash(clinic: string): number {
+  let h = 0x811c9dc5
+  for (const byte of new TextEncoder().encode(clinic)) h = Math.imul(h ^ byte, 0x01000193) >>> 0
+  return h
+}

@@ -21,6 +21,8 @@ export interface ClinicHostInit {
 
 /** A follower shows a clinic's settlement as of the settler's last checkpoint, read again at most this often. */
 const FOLLOWER_REFRESH_MS = 1000
+/** After losing a clinic (lease taken, or its publisher failed to open) this instance does not take it again for so long. */
+const TAKEOVER_BACKOFF_MS = 3000
 
 const errName = (err: unknown): string => (err instanceof Error ? err.name : 'unknown')
 
@@ -39,6 +41,10 @@ export class ClinicHost {
   #stopped = false
   readonly #lastActive = new Map<string, number>()
   #idleTimer: NodeJS.Timeout | undefined
+  /** clinics with a takeover queued (the lease scan offers an orphan every beat: one attempt at a time) */
+  readonly #takingOver = new Set<string>()
+  /** clinics lost or failed here, and until when (performance.now()) they are left to the others */
+  readonly #backoff = new Map<string, number>()
 
   constructor(init: ClinicHostInit) {
     this.#init = init
@@ -90,9 +96,16 @@ export class ClinicHost {
       for (const peer of entry.peers) this.#init.access.addPeer(peer as PeerId, entry.clinic)
   }
 
-  /** The clinic's settler is gone: take the clinic if its lease is still free when we ask. */
+  /**
+   * The clinic's settler is gone: take the clinic if its lease is still free when we ask. One attempt queued per
+   * clinic (an open slower than a lease beat must not queue a takeover per beat), none for a while after this
+   * instance lost the clinic or failed to open it (never a takeover loop).
+   */
   takeOver(clinic: string): void {
+    if (this.#takingOver.has(clinic) || (this.#backoff.get(clinic) ?? 0) > performance.now()) return
+    this.#takingOver.add(clinic)
     void this.#serial(clinic, async (cur) => {
+      this.#takingOver.delete(clinic)
       // an unloaded (idle) clinic is taken again where a device shows up for it
       if (this.#stopped || !cur || cur.settlement.settler) return cur
       const entry = this.#init.registry.get(clinic) ?? (await this.#init.registry.refresh(clinic))
@@ -103,7 +116,7 @@ export class ClinicHost {
       cur.close()
       this.#init.log('clinic-taken-over', { clinic, epoch: fence.epoch })
       return this.#start(clinic, entry.directoryUrl, 0, fence)
-    })
+    }).catch(() => {})
   }
 
   /** This instance lost the clinic's lease: stop settling at once, follow the new settler. */
@@ -112,7 +125,13 @@ export class ClinicHost {
       if (!cur?.settlement.settler) return cur
       cur.close()
       cur.settlement.abandon()
-      this.#init.log('lease-lost', { clinic })
+      this.#backoff.set(clinic, performance.now() + TAKEOVER_BACKOFF_MS)
+      const late = this.#init.state.ownership.lateness
+      this.#init.log('lease-lost', {
+        clinic,
+        lateRenewals: late?.late ?? null,
+        maxRenewalGapMs: late?.maxGapMs ?? null,
+      })
       return this.#start(clinic, this.#directoryOf(clinic), 0, null)
     })
   }
@@ -245,6 +264,7 @@ export class ClinicHost {
     } catch (err) {
       // e.g. the lease was taken over meanwhile: follow; the lease scan offers the clinic again if it is free
       log('publisher-failed', { clinic, error: errName(err) })
+      this.#backoff.set(clinic, performance.now() + TAKEOVER_BACKOFF_MS)
       w.close()
       settlement.abandon()
       await state.ownership.release(clinic).catch(() => {})

@@ -109,6 +109,22 @@ export class NotSettlerError extends RelayHttpError {
   }
 }
 
+/**
+ * A registered clinic this instance had not open yet, still opening when the request's wait ran out: 503 with
+ * `Retry-After` (never 404: the clinic exists).
+ */
+export class ClinicOpeningError extends RelayHttpError {
+  readonly retryAfterS: number
+  constructor(clinic: string, retryAfterS = 1) {
+    super(
+      'ClinicOpeningError',
+      503,
+      `clinic ${clinic} is being opened on this relay instance: retry in ${retryAfterS} s`,
+    )
+    this.retryAfterS = retryAfterS
+  }
+}
+
 /** The relay's shared state in PostgreSQL could not be read or written. */
 export class RelayStateError extends ClinicMeshError {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -26,7 +26,7 @@ function formularyOf(w: ClinicWatcher): FormularyItem[] {
  * under that user and role (the operator token names no person and is refused).
  */
 export async function formularyRoute(
-  pickFor: (p: Principal, raw: string | null) => ClinicWatcher,
+  pickFor: (p: Principal, raw: string | null) => Promise<ClinicWatcher>,
   log: Logger,
   p: Principal,
   req: IncomingMessage,
@@ -34,7 +34,7 @@ export async function formularyRoute(
   q: URLSearchParams,
 ): Promise<void> {
   if (req.method === 'GET') {
-    const w = pickFor(p, q.get('clinic'))
+    const w = await pickFor(p, q.get('clinic'))
     const reply: FormularyReply = { clinic: w.clinic, items: formularyOf(w) }
     return sendJson(res, 200, reply)
   }
@@ -46,7 +46,7 @@ export async function formularyRoute(
   if (!FORMULARY_ROLES.includes(p.session.role))
     throw new ForbiddenError('role', `a ${p.session.role} may not change the formulary`)
   const body = parseWith(FormularyUpdateRequestSchema, await readJson(req), 'request body')
-  const w = pickFor(p, body.clinic ?? null)
+  const w = await pickFor(p, body.clinic ?? null)
   const out = w.settlement.updateFormulary({ ...body, user: p.session.user, role: p.session.role })
   await w.settlement.requestSave() // an acknowledged change survives a crash
   const entry = formularyOf(w).find((i) => i.item === body.item)

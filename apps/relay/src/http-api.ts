@@ -39,6 +39,11 @@ export interface RelayApiHost {
   challenge(client?: string): { nonce: string; expiresAt: string }
   watchers(): ClinicWatcher[]
   watcher(clinic: string): ClinicWatcher | undefined
+  /**
+   * The clinic, opened here if it was not (bounded wait; ClinicOpeningError if still opening); undefined if it is
+   * not registered.
+   */
+  openWatcher(clinic: string): Promise<ClinicWatcher | undefined>
   /** The web build (apps/web/dist) whose review.html is the reviewer console served at `/`. */
   readonly webDist: string
   /** Checks reviewers' and approvers' passwords against a clinic's register. */
@@ -56,15 +61,15 @@ function decodePathPart(p: string): string {
   }
 }
 
-function pick(host: RelayApiHost, raw: string | null): ClinicWatcher {
+async function pick(host: RelayApiHost, raw: string | null): Promise<ClinicWatcher> {
   const clinic = clinicId(raw ?? undefined)
-  const w = host.watcher(clinic)
+  const w = await host.openWatcher(clinic)
   if (!w) throw new UnknownClinicError(clinic)
   return w
 }
 
 /** The clinic a read names (`?clinic=`); a session reads only its own clinic (the default when none is named). */
-function pickFor(host: RelayApiHost, who: Principal, raw: string | null): ClinicWatcher {
+async function pickFor(host: RelayApiHost, who: Principal, raw: string | null): Promise<ClinicWatcher> {
   if (who.kind === 'operator') return pick(host, raw)
   const own = who.session.clinic
   if (raw !== null && raw !== own)
@@ -73,9 +78,9 @@ function pickFor(host: RelayApiHost, who: Principal, raw: string | null): Clinic
 }
 
 /** The clinics a principal may read. */
-function watchersFor(host: RelayApiHost, who: Principal): ClinicWatcher[] {
+async function watchersFor(host: RelayApiHost, who: Principal): Promise<ClinicWatcher[]> {
   if (who.kind === 'operator') return host.watchers()
-  const w = host.watcher(who.session.clinic)
+  const w = await host.openWatcher(who.session.clinic)
   return w ? [w] : []
 }
 
@@ -144,7 +149,7 @@ async function fhirExport(
 ): Promise<void> {
   if (p.kind === 'session' && p.session.role !== 'supervisor')
     throw new ForbiddenError('role', `a ${p.session.role} may not export a clinic's charts`)
-  const w = pickFor(host, p, q.get('clinic'))
+  const w = await pickFor(host, p, q.get('clinic'))
   const by = p.kind === 'operator' ? 'operator' : p.session.user
   if (path === '/fhir/$export') {
     log('fhir-export', { clinic: w.clinic, by, what: 'manifest' })
@@ -184,7 +189,7 @@ async function route(
   if (method === 'POST' && path === '/api/login') {
     const body = parseWith(RelayLoginRequestSchema, await readJson(req), 'request body')
     const clinic = body.clinic
-    const w = host.watcher(clinic)
+    const w = await host.openWatcher(clinic)
     let me
     try {
       me = await host.reviewers.check(clinic, w?.register(), body.user, body.password, 'login')
@@ -220,13 +225,13 @@ async function route(
     if (!p) return sendJson(res, 200, { relayKey: host.relayKey, time: new Date().toISOString() })
     const reply: RelayStatusReply = {
       relayKey: host.relayKey,
-      clinics: watchersFor(host, p).map((w) => clinicStatus(host, w)),
+      clinics: (await watchersFor(host, p)).map((w) => clinicStatus(host, w)),
       time: new Date().toISOString(),
     }
     return sendJson(res, 200, reply)
   }
   if (method === 'GET' && path === '/api/inventory') {
-    const w = pickFor(host, who(), q.get('clinic'))
+    const w = await pickFor(host, who(), q.get('clinic'))
     const s = w.settlement
     const reply: InventoryReply = {
       clinic: w.clinic,
@@ -238,7 +243,7 @@ async function route(
     return sendJson(res, 200, reply)
   }
   if (method === 'GET' && path === '/api/rejected') {
-    const w = pickFor(host, who(), q.get('clinic'))
+    const w = await pickFor(host, who(), q.get('clinic'))
     return sendJson(res, 200, {
       clinic: w.clinic,
       total: w.settlement.meta.rejectedTotal,
@@ -250,7 +255,8 @@ async function route(
     const status = q.get('status')
     if (status !== null && status !== 'open' && status !== 'resolved')
       throw new InvalidInputError('status must be open or resolved')
-    const ws = q.get('clinic') === null ? watchersFor(host, p) : [pickFor(host, p, q.get('clinic'))]
+    const ws =
+      q.get('clinic') === null ? await watchersFor(host, p) : [await pickFor(host, p, q.get('clinic'))]
     const filter: { status?: 'open' | 'resolved' } =
       status === 'open' || status === 'resolved' ? { status } : {}
     const reply: ConflictsReply = {
@@ -267,7 +273,7 @@ async function route(
     const body =
       typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {}
     if (p.kind === 'session' && body.clinic === undefined) body.clinic = p.session.clinic
-    const claimed = pickFor(host, p, typeof body.clinic === 'string' ? body.clinic : null)
+    const claimed = await pickFor(host, p, typeof body.clinic === 'string' ? body.clinic : null)
     if (p.kind === 'session') {
       // the reviewer is the signed-in user, with the role of the register (checked at sign-in), never the body's
       body.user = p.session.user
@@ -294,7 +300,7 @@ async function route(
       }
     }
     const input = parseResolution(decodePathPart(m[1] ?? ''), body)
-    const w = pick(host, input.clinic)
+    const w = await pick(host, input.clinic)
     const out = w.settlement.resolve(input.conflict, input)
     await w.settlement.requestSave() // an acknowledged resolution survives a crash
     const [view] = await viewsFor(p, w, [out.conflict])

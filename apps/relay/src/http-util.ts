@@ -115,9 +115,15 @@ const JSON_HEADERS = {
   'referrer-policy': 'no-referrer',
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body)
   res.writeHead(status, {
+    ...headers,
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),
     'cache-control': 'no-store',
@@ -155,7 +161,10 @@ export function sendError(res: ServerResponse, err: unknown): void {
   const status = statusOfError(err)
   const e = err instanceof Error ? err : new Error(String(err))
   const message = status === 500 ? 'internal error' : e.message
+  // a refusal that names when to ask again (ClinicOpeningError)
+  const retry = (err as { retryAfterS?: unknown }).retryAfterS
+  const headers = status === 503 && typeof retry === 'number' ? { 'retry-after': String(retry) } : undefined
   if (!res.headersSent)
-    sendJson(res, status, { error: { name: status === 500 ? 'InternalError' : e.name, message } })
+    sendJson(res, status, { error: { name: status === 500 ? 'InternalError' : e.name, message } }, headers)
   else res.end()
 }

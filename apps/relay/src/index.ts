@@ -19,6 +19,7 @@ export { FileRelayState, SoleOwnership } from './file-relay-state.js'
 export { PostgresRelayState } from './postgres-relay-state.js'
 export type { PostgresRelayStateInit } from './postgres-relay-state.js'
 export { LeaseOwnership } from './lease-ownership.js'
+export type { RenewalLateness } from './lease-ownership.js'
 export type { LeaseInit } from './lease-ownership.js'
 export { PostgresSettlementStore } from './pg-checkpoints.js'
 export { FENCED_CHUNK } from './fenced-storage.js'
@@ -32,6 +33,7 @@ export {
   ConflictNotOpenError,
   LeaseLostError,
   NotSettlerError,
+  ClinicOpeningError,
   RelayStateError,
   MalformedJsonError,
   PayloadTooLargeError,

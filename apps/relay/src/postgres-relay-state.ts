@@ -55,12 +55,13 @@ export class PostgresRelayState implements RelayState {
     leasePool: pg.Pool,
     chunks: PostgresStorageAdapter,
     init: PostgresRelayStateInit,
+    source: string,
   ) {
     this.#pool = pool
     this.#leasePool = leasePool
     this.#chunks = chunks
     this.#init = init
-    this.source = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`
+    this.source = source
     this.storage = new SharedStorage(new FencedStorage(chunks, this.#fenced), pool, this.source)
     this.registry = new PostgresRegistryBackend(pool, this.source)
     this.ownership = new LeaseOwnership(leasePool, {
@@ -72,8 +73,16 @@ export class PostgresRelayState implements RelayState {
 
   /** Connects and creates the tables if missing; an unreachable database throws PostgresStorageError. */
   static async open(init: PostgresRelayStateInit): Promise<PostgresRelayState> {
-    const pool = new pg.Pool({ connectionString: init.url, max: 8 })
-    const leasePool = new pg.Pool({ connectionString: init.url, max: 2 })
+    // every connection names this instance: the others judge it alive by them (lease-ownership.ts TAKEABLE); the
+    // lease pool's stay open
+    const application_name = instanceName()
+    const pool = new pg.Pool({ connectionString: init.url, max: 8, application_name })
+    const leasePool = new pg.Pool({
+      connectionString: init.url,
+      max: 2,
+      application_name,
+      idleTimeoutMillis: 0,
+    })
     // an idle client lost: the next query reports it
     pool.on('error', () => {})
     leasePool.on('error', () => {})
@@ -86,7 +95,7 @@ export class PostgresRelayState implements RelayState {
       await leasePool.end().catch(() => {})
       throw err
     }
-    const state = new PostgresRelayState(pool, leasePool, chunks, init)
+    const state = new PostgresRelayState(pool, leasePool, chunks, init, application_name)
     // live before it takes any lease: the fair share counts this instance
     await state.ownership.heartbeat().catch(async (err: unknown) => {
       await state.close().catch(() => {})
@@ -148,6 +157,11 @@ export class PostgresRelayState implements RelayState {
     await this.#pool.end()
     await this.#leasePool.end()
   }
+}
+
+/** A new instance's name (leases, notifications, `application_name`: at most 63 bytes). */
+function instanceName(): string {
+  return `${hostname().slice(0, 40)}-${process.pid}-${randomBytes(4).toString('hex')}`
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -97,7 +97,7 @@ function requireCentralRole(p: Principal): Extract<Principal, { kind: 'session' 
  * Returns false for any other path.
  */
 export async function prescriptionRoute(
-  pickFor: (p: Principal, raw: string | null) => ClinicWatcher,
+  pickFor: (p: Principal, raw: string | null) => Promise<ClinicWatcher>,
   log: Logger,
   who: () => Principal,
   req: IncomingMessage,
@@ -107,7 +107,7 @@ export async function prescriptionRoute(
 ): Promise<boolean> {
   if (req.method === 'GET' && path === '/api/prescriptions') {
     const p = who()
-    const w = pickFor(p, q.get('clinic'))
+    const w = await pickFor(p, q.get('clinic'))
     const patient = q.get('patient')?.trim() || undefined
     const prescription = q.get('prescription')?.trim() || undefined
     if (patient === undefined && prescription === undefined)
@@ -127,7 +127,7 @@ export async function prescriptionRoute(
   if (req.method !== 'POST' || !m) return false
   const p = requireCentralRole(who())
   const body = parseWith(PrescriptionStatusRequestSchema, await readJson(req), 'request body')
-  const w = pickFor(p, body.clinic ?? null)
+  const w = await pickFor(p, body.clinic ?? null)
   let rxId: string
   try {
     rxId = decodeURIComponent(m[1] ?? '')

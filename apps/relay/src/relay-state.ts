@@ -21,6 +21,8 @@ export interface ClinicOwnership {
   /** Keep this instance's leases alive and look for clinics nobody settles; the events come from timers. */
   start(events: OwnershipEvents): void
   stop(): Promise<void>
+  /** How late the lease renewals ran (leases only). */
+  readonly lateness?: { readonly renewals: number; readonly late: number; readonly maxGapMs: number }
 }
 
 export interface OwnershipEvents {

@@ -17,7 +17,7 @@ import { RelayShare } from './relay-share.js'
 import { FileRelayState } from './file-relay-state.js'
 import { PostgresRelayState } from './postgres-relay-state.js'
 import type { RelayState } from './relay-state.js'
-import { DeviceAuthError, NotEnrolledError, RegistrationConflictError } from './errors.js'
+import { ClinicOpeningError, DeviceAuthError, NotEnrolledError, RegistrationConflictError } from './errors.js'
 import { NonceBook } from './nonce-book.js'
 import { SameOriginGuard, guardRequests, upgradeRefusal } from './http-util.js'
 import { verifyEnrolment, verifyRelayProof } from '@clinic-mesh/mesh'
@@ -29,6 +29,9 @@ import type { SettlementStore } from './settlement-store.js'
 import { RelaySyncPolicy } from './sync-policy.js'
 import type { RelayKey } from './relay-key.js'
 import { withIdentityRoute } from './identity-route.js'
+
+/** How long a request for a clinic not open on this instance waits for it to open (else 503, retry). */
+const OPEN_WAIT_MS = 3000
 
 export interface RelayOptions {
   /**
@@ -56,6 +59,8 @@ export interface RelayOptions {
   readonly debounceMs?: number
   /** How long startup waits for each clinic's directory to load from local storage (default 3000 ms). */
   readonly startupWaitMs?: number
+  /** How long a request for a registered clinic not open here waits for it to open (default 3000 ms; then 503). */
+  readonly openWaitMs?: number
   readonly logger?: Logger
   /** The web build whose review.html the relay serves at `/` (default: apps/web/dist of this checkout). */
   readonly webDist?: string
@@ -265,6 +270,33 @@ export class Relay {
   watcher(clinic: string): ClinicWatcher | undefined {
     const w = this.#clinics.watcher(clinic)
     if (!w) this.#wake(clinic)
+    return w
+  }
+
+  /**
+   * The clinic for a request: open here, or opened now if it is registered (a reviewer's first read of a clinic this
+   * instance did not serve yet, or one unloaded as idle), waiting at most `waitMs`; still opening then:
+   * ClinicOpeningError (503, Retry-After). Undefined when no instance registered the clinic.
+   */
+  async openWatcher(
+    clinic: string,
+    waitMs = this.#opts.openWaitMs ?? OPEN_WAIT_MS,
+  ): Promise<ClinicWatcher | undefined> {
+    const open = this.#clinics.watcher(clinic)
+    if (open) return open
+    const entry =
+      this.#registry.get(clinic) ??
+      (this.#state.kind === 'postgres' ? await this.#registry.refresh(clinic) : undefined)
+    if (!entry) return undefined
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), waitMs)
+    })
+    // its directory loads within half the wait, or the clinic answers without it (as one open already would)
+    const opening = this.#clinics.open(clinic, entry.directoryUrl, waitMs / 2).catch(() => undefined)
+    const w = await Promise.race([opening, late])
+    clearTimeout(timer)
+    if (!w) throw new ClinicOpeningError(clinic)
     return w
   }
 

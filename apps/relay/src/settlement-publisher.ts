@@ -74,13 +74,20 @@ export class SettlementPublisher {
     const known = s.meta.settlement
     // a document the checkpoint names is opened whatever the time its load takes (a slow disk or database must not
     // make a second one that devices never hear of); only one storage does not hold (a crash before its first
-    // write) is made anew
-    let inventory = (await stored(state, known.inventory))
-      ? await findDoc<SettledInventoryDoc>(repo, known.inventory as AutomergeUrl, signal)
-      : null
-    let conflicts = (await stored(state, known.conflicts))
-      ? await findDoc<ConflictQueueDoc>(repo, known.conflicts as AutomergeUrl, signal)
-      : null
+    // write) is made anew. Each document's chunks are read once (a takeover under load: every query counts) and
+    // make its draft below.
+    const [invChunks, queueChunks] = await Promise.all([
+      storedChunks(state, known.inventory),
+      storedChunks(state, known.conflicts),
+    ])
+    let [inventory, conflicts] = await Promise.all([
+      invChunks.length > 0
+        ? findDoc<SettledInventoryDoc>(repo, known.inventory as AutomergeUrl, signal)
+        : null,
+      queueChunks.length > 0
+        ? findDoc<ConflictQueueDoc>(repo, known.conflicts as AutomergeUrl, signal)
+        : null,
+    ])
     inventory ??= repo.create<SettledInventoryDoc>({
       kind: 'settled-inventory/1',
       clinic,
@@ -99,8 +106,8 @@ export class SettlementPublisher {
     let writers: { inventory: DocWriter<SettledInventoryDoc>; conflicts: DocWriter<ConflictQueueDoc> }
     if (state.fencedDocuments) {
       const drafts = {
-        inventory: new DraftDoc(inventory, await state.loadChunks(inventory.documentId)),
-        conflicts: new DraftDoc(conflicts, await state.loadChunks(conflicts.documentId)),
+        inventory: new DraftDoc(inventory, invChunks),
+        conflicts: new DraftDoc(conflicts, queueChunks),
       }
       s.publishVia(draftSource([drafts.inventory, drafts.conflicts] as DraftDoc<unknown>[]))
       writers = drafts
@@ -201,8 +208,8 @@ function plain<T>(v: T): T {
   return JSON.parse(JSON.stringify(v)) as T
 }
 
-/** Whether storage holds any chunk of the document at `url` (a valid automerge URL). */
-async function stored(state: PublishState, url: string | undefined): Promise<boolean> {
-  if (!url || !isValidAutomergeUrl(url)) return false
-  return (await state.loadChunks(parseAutomergeUrl(url).documentId)).length > 0
+/** The chunks storage holds of the document at `url` (none: not a valid automerge URL, or never written). */
+async function storedChunks(state: PublishState, url: string | undefined): Promise<Uint8Array[]> {
+  if (!url || !isValidAutomergeUrl(url)) return []
+  return state.loadChunks(parseAutomergeUrl(url).documentId)
 }

@@ -30,7 +30,8 @@ export class StateListener {
   }
 
   async #connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.#url })
+    // named after the instance: a connection of it tells the others it is alive (lease-ownership.ts)
+    const client = new pg.Client({ connectionString: this.#url, application_name: this.#source })
     client.on('notification', (msg) => this.#dispatch(msg.payload ?? ''))
     const lost = (): void => {
       if (this.#client !== client) return
