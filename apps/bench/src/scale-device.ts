@@ -48,7 +48,7 @@ export class SimDevice {
   readonly key: DeviceKey = newDeviceKey()
   readonly #admin: AdminKeyPair
   directory!: DocHandle<ClinicDirectoryDoc>
-  #logDoc: DocHandle<DeviceLogDoc> | undefined
+  readonly #logDocs = new Map<string, DocHandle<DeviceLogDoc>>()
   #inventory: DocHandle<SettledInventoryDoc> | undefined
   /** seq → performance.now() when written, until seen settled */
   readonly #written = new Map<number, number>()
@@ -135,14 +135,13 @@ export class SimDevice {
     for (const body of bodies) {
       const op = this.log.append(body)
       this.#written.set(op.seq, now)
-      let h = this.#logDoc
+      // a run that crosses midnight (UTC) starts the next period's log, as a device does
+      const period = periodOf(op.hlc.wall)
+      let h = this.#logDocs.get(period)
       if (!h) {
-        h = this.repo.create<DeviceLogDoc>(
-          newLogDoc(this.clinic as ClinicId, this.log.device, periodOf(op.hlc.wall)),
-        )
-        this.#logDoc = h
+        h = this.repo.create<DeviceLogDoc>(newLogDoc(this.clinic as ClinicId, this.log.device, period))
+        this.#logDocs.set(period, h)
         const url = h.url as string as DocUrl
-        const period = periodOf(op.hlc.wall)
         this.directory.change((d) => {
           d.ledgerLogs[this.log.device] ??= {}
           d.ledgerLogs[this.log.device]![period] = url
