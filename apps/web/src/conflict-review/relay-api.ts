@@ -61,7 +61,34 @@ export function setBearer(token: string | null): void {
   bearer = token
 }
 
-function call<S extends Schema>(method: string, path: string, reply: S, body?: unknown): Promise<Output<S>> {
+/** A read of a clinic an instance is still opening (503 `ClinicOpeningError`, Retry-After 1 s) is asked again this often. */
+export const OPENING_RETRIES = 5
+const OPENING_WAIT_MS = 1000
+
+async function call<S extends Schema>(
+  method: string,
+  path: string,
+  reply: S,
+  body?: unknown,
+): Promise<Output<S>> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await callOnce(method, path, reply, body)
+    } catch (err) {
+      // over PostgreSQL an instance opens a clinic on its first read; a read (never a write) waits and asks again
+      const opening = err instanceof RelayApiError && err.status === 503 && err.name === 'ClinicOpeningError'
+      if (!opening || method !== 'GET' || attempt >= OPENING_RETRIES) throw err
+      await new Promise((r) => setTimeout(r, OPENING_WAIT_MS))
+    }
+  }
+}
+
+function callOnce<S extends Schema>(
+  method: string,
+  path: string,
+  reply: S,
+  body?: unknown,
+): Promise<Output<S>> {
   const headers: Record<string, string> =
     bearer !== null && path !== '/api/login' ? { authorization: `Bearer ${bearer}` } : {}
   return callJson({
