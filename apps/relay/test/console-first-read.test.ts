@@ -1,18 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { PeerId } from '@automerge/automerge-repo'
-import { Repo } from '@automerge/automerge-repo'
+import type { Repo } from '@automerge/automerge-repo'
 import { Relay } from '@clinic-mesh/relay'
-import { eventually, startPostgresCluster, type PostgresCluster } from '@clinic-mesh/testing'
+import { startPostgresCluster, type PostgresCluster } from '@clinic-mesh/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  AuthenticatedRelayAdapter,
-  clinicAdmin,
-  enrol,
-  httpBase,
-  newDeviceKey,
-  prove,
-} from '../../../test/helpers/relay-auth.js'
+import { firstDeviceAt } from '../../../test/helpers/first-device.js'
 
 // Relay instances over one PostgreSQL open only the clinics they serve. The reviewer console's first read of a clinic
 // registered at another instance used to answer 404 (UnknownClinicError) while this instance opened it. Now it opens
@@ -48,35 +40,7 @@ async function instance(openWaitMs?: number): Promise<Relay> {
 
 /** A clinic's first device, registered at `relay` and connected there. */
 async function registerAt(relay: Relay, clinic: string): Promise<void> {
-  const syncUrl = `ws://127.0.0.1:${relay.port}/sync`
-  const key = newDeviceKey()
-  const repo = new Repo({
-    network: [new AuthenticatedRelayAdapter(syncUrl, key)],
-    peerId: `peer-${clinic}-${Math.random().toString(36).slice(2)}` as PeerId,
-  })
-  repos.push(repo)
-  const directory = repo.create({ kind: 'clinic-directory/1', clinic, ledgerLogs: {}, settlement: {} })
-  const admin = clinicAdmin(clinic)
-  const fields = [clinic, directory.url, repo.peerId as string, key.peerId]
-  const res = await fetch(`${httpBase(syncUrl)}/api/clinics`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      clinic,
-      directoryUrl: directory.url,
-      peerId: repo.peerId,
-      devicePeerId: key.peerId,
-      enrolment: enrol(clinic, key, 'tab-1', admin),
-      adminPublicKeys: [Buffer.from(admin.publicKey).toString('hex')],
-      proof: await prove(httpBase(syncUrl), key, 'register', fields),
-    }),
-  })
-  expect(res.status).toBe(201)
-  await eventually(() => repo.peers.length > 0 || undefined, {
-    timeoutMs: 10_000,
-    on: [[repo.networkSubsystem, 'peer']],
-    what: 'the device connected',
-  })
+  repos.push(await firstDeviceAt(relay.port, clinic))
 }
 
 function inventoryAt(relay: Relay, clinic: string): Promise<Response> {

@@ -1,17 +1,10 @@
 import * as Automerge from '@automerge/automerge'
-import type { AutomergeUrl, DocHandle, PeerId } from '@automerge/automerge-repo'
-import { Repo, generateAutomergeUrl, parseAutomergeUrl } from '@automerge/automerge-repo'
+import type { AutomergeUrl, DocHandle, Repo } from '@automerge/automerge-repo'
+import { generateAutomergeUrl, parseAutomergeUrl } from '@automerge/automerge-repo'
 import { Relay } from '@clinic-mesh/relay'
-import { eventually, startPostgresCluster, type PostgresCluster } from '@clinic-mesh/testing'
+import { startPostgresCluster, type PostgresCluster } from '@clinic-mesh/testing'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import {
-  AuthenticatedRelayAdapter,
-  clinicAdmin,
-  enrol,
-  httpBase,
-  newDeviceKey,
-  prove,
-} from '../../../test/helpers/relay-auth.js'
+import { firstDeviceAt } from '../../../test/helpers/first-device.js'
 
 // Two relay instances, A and B, in this process on one throwaway PostgreSQL, and a device linked to B. The device
 // asks B for a document B does not have yet; A then stores it. The device must receive it from B, whichever came
@@ -45,35 +38,8 @@ async function instance(): Promise<Relay> {
 
 /** A device of `clinic` registered at `relay` (its first device: the clinic's directory is its own), connected there. */
 async function deviceAt(relay: Relay, clinic: string): Promise<Repo> {
-  const syncUrl = `ws://127.0.0.1:${relay.port}/sync`
-  const key = newDeviceKey()
-  const repo = new Repo({
-    network: [new AuthenticatedRelayAdapter(syncUrl, key)],
-    peerId: `peer-${clinic}-${Math.random().toString(36).slice(2)}` as PeerId,
-  })
+  const repo = await firstDeviceAt(relay.port, clinic)
   repos.push(repo)
-  const directory = repo.create({ kind: 'clinic-directory/1', clinic, ledgerLogs: {}, settlement: {} })
-  const admin = clinicAdmin(clinic)
-  const fields = [clinic, directory.url, repo.peerId as string, key.peerId]
-  const res = await fetch(`${httpBase(syncUrl)}/api/clinics`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      clinic,
-      directoryUrl: directory.url,
-      peerId: repo.peerId,
-      devicePeerId: key.peerId,
-      enrolment: enrol(clinic, key, 'tab-1', admin),
-      adminPublicKeys: [Buffer.from(admin.publicKey).toString('hex')],
-      proof: await prove(httpBase(syncUrl), key, 'register', fields),
-    }),
-  })
-  expect(res.status).toBe(201)
-  await eventually(() => repo.peers.length > 0 || undefined, {
-    timeoutMs: 10_000,
-    on: [[repo.networkSubsystem, 'peer']],
-    what: 'the device connected to B',
-  })
   return repo
 }
 

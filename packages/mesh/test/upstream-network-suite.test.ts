@@ -35,6 +35,14 @@ function connectedTo(node: MeshNode, peers: TestDevice[]): Promise<true> {
 /** A fallback only: readiness normally comes from the sessions (a peer whose repo never attaches is waited for). */
 const ready = { readyAfterMs: 3000 }
 
+/** The suite's three peers: one adapter per node, each node stopped at teardown. */
+function fixture(nodes: [MeshNode, MeshNode, MeshNode]) {
+  return {
+    adapters: nodes.map((n) => n.adapter) as [MeshNode['adapter'], MeshNode['adapter'], MeshNode['adapter']],
+    teardown: () => void Promise.all(nodes.map((n) => n.stop())),
+  }
+}
+
 /** Every tablet in reach of every other. */
 async function triangle() {
   const c = makeClinic()
@@ -47,15 +55,7 @@ async function triangle() {
     bootstrap: [...n0.multiaddrs(), ...n1.multiaddrs()],
   })
   await Promise.all([connectedTo(n0, [d1, d2]), connectedTo(n1, [d0, d2]), connectedTo(n2, [d0, d1])])
-  const nodes = [n0, n1, n2]
-  return {
-    adapters: [n0.adapter, n1.adapter, n2.adapter] as [
-      typeof n0.adapter,
-      typeof n0.adapter,
-      typeof n0.adapter,
-    ],
-    teardown: () => void Promise.all(nodes.map((n) => n.stop())),
-  }
+  return fixture([n0, n1, n2])
 }
 
 runNetworkAdapterTests(triangle, 'libp2p mesh, three tablets in reach of each other')
@@ -72,15 +72,7 @@ async function line() {
     startNode(c, d2, [d1, d2], { ...ready, bootstrap: hub }),
   ])
   await Promise.all([connectedTo(n0, [d1]), connectedTo(n1, [d0, d2]), connectedTo(n2, [d1])])
-  const nodes = [n0, n1, n2]
-  return {
-    adapters: [n0.adapter, n1.adapter, n2.adapter] as [
-      typeof n0.adapter,
-      typeof n0.adapter,
-      typeof n0.adapter,
-    ],
-    teardown: () => void Promise.all(nodes.map((n) => n.stop())),
-  }
+  return fixture([n0, n1, n2])
 }
 
 runNextNetworkAdapterTests(line, 'libp2p mesh, three tablets in a line 0 — 1 — 2')
