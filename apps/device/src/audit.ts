@@ -142,6 +142,17 @@ export class DeviceAudit {
   }
 
   /**
+   * One entry per target, appended in one change under one signed head, and one flush (a bulk import touching 10,000
+   * charts: the same entries as 10,000 `record`s, without 10,000 changes, signatures and saves).
+   */
+  async recordMany(user: string, action: AuditAction, targets: Iterable<string>): Promise<void> {
+    const inputs = [...targets].map((target) => ({ user, action, target }))
+    if (inputs.length === 0) return
+    this.#append(inputs)
+    await this.#repo.flush([this.#handle.documentId])
+  }
+
+  /**
    * What passed the sync gate: a browser's accepted change (`change`) or a chart bucket sent to a browser (`read`).
    * Kept for at most a second, then appended with the others of that second.
    */
