@@ -147,6 +147,16 @@ describe('FHIR bulk import on a founding device node', () => {
     expect(statuses(again).filter((x) => x.startsWith('201'))).toEqual([])
     expect(await idOf(reg(10))).toEqual([ten])
 
+    // the same new Bundle posted twice at once: each patient registered once
+    const more: Bundle = {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: Array.from({ length: 100 }, (_, i) => patient(N + i)),
+    }
+    const both = await Promise.all([post(more), post(more)])
+    expect(both.flatMap(statuses).filter((x) => x === '201 Created')).toHaveLength(100)
+    expect(await idOf(reg(N + 42))).toHaveLength(1)
+
     // answered means stored: killed right after, the charts are there on restart
     await node.stop('SIGKILL')
     node = await node.restart()

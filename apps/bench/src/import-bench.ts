@@ -129,6 +129,8 @@ export interface ImportResult {
   ms: number
   /** CPU seconds the device node spent over `ms` (the box is shared: the wall time depends on its load) */
   cpuS: number
+  /** registrations through `POST /api/patients` by a second clerk while the import ran (ms each), if asked */
+  desk: number[]
   /** a re-post of the first Bundle: ms, and how many entries it created (0: idempotent) */
   repostMs: number
   recreated: number
@@ -139,7 +141,7 @@ export interface ImportResult {
 export async function importCase(
   n: number,
   chunk: number,
-  opts: { plain?: boolean; prof?: string } = {},
+  opts: { plain?: boolean; prof?: string; desk?: boolean } = {},
 ): Promise<ImportResult> {
   const root = await mkdtemp(join(tmpdir(), 'bench-import-'))
   let dev: Device | undefined
@@ -178,13 +180,33 @@ export async function importCase(
       if (res.status !== 200) throw new Error(`import: ${res.status} ${JSON.stringify(body).slice(0, 300)}`)
       return body
     }
+    const deskToken = opts.desk
+      ? (await call<{ token: string }>(d, 'POST', '/api/login', CLERK)).body.token
+      : ''
     const cpu0 = await cpuSeconds(d.child.pid)
     const t = performance.now()
     let createdCount = 0
-    for (const text of bundles)
-      createdCount +=
-        (await post(text)).entry?.filter((e) => e.response?.status?.startsWith('201')).length ?? 0
+    let importing = true
+    const desk: number[] = []
+    const walkIns = (async () => {
+      for (let i = 0; opts.desk && importing; i++) {
+        const body = { given: `Walkin${i}`, family: 'Desk', birthDate: '1990-03-04', sex: 'female' }
+        const s = performance.now()
+        const r = await call(d, 'POST', '/api/patients', body, deskToken)
+        desk.push(performance.now() - s)
+        if (r.status !== 201) throw new Error(`registration during the import: ${r.status}`)
+        await new Promise((r) => setTimeout(r, 50))
+      }
+    })()
+    try {
+      for (const text of bundles)
+        createdCount +=
+          (await post(text)).entry?.filter((e) => e.response?.status?.startsWith('201')).length ?? 0
+    } finally {
+      importing = false
+    }
     const ms = performance.now() - t
+    await walkIns
     const cpuS = (await cpuSeconds(d.child.pid)) - cpu0
     if (createdCount !== n) throw new Error(`import created ${createdCount} of ${n}`)
     const load = loadavg()[0]!
@@ -192,7 +214,7 @@ export async function importCase(
     const again = await post(bundles[0]!)
     const repostMs = performance.now() - r
     const recreated = again.entry?.filter((e) => e.response?.status?.startsWith('201')).length ?? 0
-    return { charts: n, chunk, ms, cpuS, repostMs, recreated, load }
+    return { charts: n, chunk, ms, cpuS, desk, repostMs, recreated, load }
   } finally {
     if (dev) {
       const child = dev.child

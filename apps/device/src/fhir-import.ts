@@ -66,7 +66,25 @@ const norm = (s: string): string => s.trim().toLowerCase()
  * warning, as registration's duplicates list). Each rejected entry is answered with an OperationOutcome giving the
  * reason; nothing else is dropped. Returns a `batch-response` Bundle, one entry per entry, in order.
  */
-export async function importBundle(
+export function importBundle(
+  node: FhirHost,
+  body: unknown,
+  p: Principal,
+): Promise<{ bundle: Bundle; created: string[] }> {
+  // one import at a time per node: the store's bulk write lets other requests in between buckets, and an import
+  // must see every patient the one before it registered (a Bundle posted twice at once creates nothing twice)
+  const run = (): Promise<{ bundle: Bundle; created: string[] }> => importNow(node, body, p)
+  const next = (importing.get(node) ?? Promise.resolve()).then(run, run)
+  importing.set(
+    node,
+    next.catch(() => undefined),
+  )
+  return next
+}
+
+const importing = new WeakMap<FhirHost, Promise<unknown>>()
+
+async function importNow(
   node: FhirHost,
   body: unknown,
   p: Principal,

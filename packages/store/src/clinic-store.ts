@@ -31,6 +31,12 @@ import { installAutomergeHooks } from './pinned/index.js'
 
 /** A chart bucket: any document with a `charts` map keyed by patient id (records' ChartCollection). */
 
+/** Resolves on a later turn of the event loop (Node's setImmediate; a browser's setTimeout). */
+const nextTurn = (): Promise<void> =>
+  new Promise((resolve) =>
+    typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0),
+  )
+
 /** One write of a bulk change: `fn` runs inside the change of the bucket holding `patientId`. */
 export interface BulkWrite<B extends BucketDoc> {
   patientId: string
@@ -303,7 +309,12 @@ export class ClinicStore<B extends BucketDoc> {
     }
     const derived: [string, Derived][] = []
     let failure: Error | undefined
+    let first = true
     for (const [i, list] of [...byBucket].sort((x, y) => x[0] - y[0])) {
+      // between buckets, let the event loop run: a registration at the desk waits for one bucket's change, not for
+      // the whole import (a held bucket's open resolves as a microtask, which lets nothing else in)
+      if (!first) await nextTurn()
+      first = false
       const handle = await this.#buckets.open(i, true)
       this.#local++
       try {
