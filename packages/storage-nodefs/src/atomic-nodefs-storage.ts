@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { dirname, join, sep } from 'node:path'
 import type { Chunk, StorageKey } from '@automerge/automerge-repo'
 import { NodeFSStorageAdapter } from '@automerge/automerge-repo-storage-nodefs'
 
@@ -39,7 +39,7 @@ export class AtomicNodeFSStorageAdapter extends NodeFSStorageAdapter {
   /** First-save order of the keys this instance saved and has not removed. */
   readonly #order = new Map<string, number>()
   #seq = 0
-  /** Directories this instance made (or found) since its last removal: a save makes each only once. */
+  /** Directories this instance made (or found), less those a `removeRange` took: a save makes each only once. */
   readonly #dirs = new Set<string>()
 
   constructor(baseDirectory: string) {
@@ -93,13 +93,13 @@ export class AtomicNodeFSStorageAdapter extends NodeFSStorageAdapter {
 
   override async remove(key: StorageKey): Promise<void> {
     this.#order.delete(keyString(key))
-    this.#dirs.clear() // the stock adapter may remove directories
-    await super.remove(key)
+    await super.remove(key) // a file only: its directory stays
   }
 
   override async removeRange(prefix: StorageKey): Promise<void> {
     for (const k of this.#order.keys()) if (under(k, prefix)) this.#order.delete(k)
-    this.#dirs.clear()
+    const dir = filePath(this.#base, prefix)
+    for (const d of this.#dirs) if (d === dir || d.startsWith(dir + sep)) this.#dirs.delete(d) // removed with it
     await super.removeRange(prefix)
   }
 

@@ -25,7 +25,10 @@ describe('AtomicNodeFSStorageAdapter directories', () => {
 
   it('makes each directory once, not twice per save', async () => {
     const adapter = new AtomicNodeFSStorageAdapter(dir.path)
-    for (let i = 0; i < 20; i++) await adapter.save([DOC, 'incremental', `c${i}`], bytes(i))
+    for (let i = 0; i < 20; i++) {
+      await adapter.save([DOC, 'incremental', `c${i}`], bytes(i))
+      if (i % 2) await adapter.remove([DOC, 'incremental', `c${i - 1}`]) // compaction removes chunks: files only
+    }
     // the temp directory and the document's incremental directory: once each
     expect(vi.mocked(fsp.mkdir).mock.calls.length).toBe(2)
     expect(await adapter.load([DOC, 'incremental', 'c19'])).toEqual(bytes(19))
