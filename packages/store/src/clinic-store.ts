@@ -29,13 +29,13 @@ import { releaseLatestPatches } from './pinned/release-patches.js'
 import type { PatientSummary } from './summary-codec.js'
 import { installAutomergeHooks } from './pinned/index.js'
 
-/** A chart bucket: any document with a `charts` map keyed by patient id (records' ChartCollection). */
-
 /** Resolves on a later turn of the event loop (Node's setImmediate; a browser's setTimeout). */
 const nextTurn = (): Promise<void> =>
   new Promise((resolve) =>
     typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0),
   )
+
+/** A chart bucket: any document with a `charts` map keyed by patient id (records' ChartCollection). */
 
 /** One write of a bulk change: `fn` runs inside the change of the bucket holding `patientId`. */
 export interface BulkWrite<B extends BucketDoc> {
@@ -296,7 +296,8 @@ export class ClinicStore<B extends BucketDoc> {
    * its refreshed summaries. N patients cost ~64 + 16 changes instead of 2N, which is what makes a 10,000-patient
    * import linear and fast (a change costs a fixed ~1 ms through a DocHandle, beside the per-value cost). A write
    * that throws aborts its whole bucket's change (nothing of that bucket is written) and is rethrown after the
-   * other buckets are written; summaries of the written buckets are refreshed either way.
+   * other buckets are written; summaries of the written buckets are refreshed either way. Other work runs between
+   * two buckets' changes (not inside one); the summaries, and so search, follow once every bucket is written.
    */
   async changeMany(writes: Iterable<BulkWrite<B>>, options: { message?: string } = {}): Promise<void> {
     await this.#shardsReady
