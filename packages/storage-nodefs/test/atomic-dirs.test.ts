@@ -6,7 +6,7 @@ import { type TempDir, tempDir } from '@clinic-mesh/testing'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 
 vi.mock('node:fs/promises', async (importOriginal) => {
-  const real = await importOriginal<typeof import('node:fs/promises')>()
+  const real = await importOriginal<typeof fsp>()
   return { ...real, mkdir: vi.fn(real.mkdir) }
 })
 
