@@ -103,7 +103,8 @@ async function importNow(
   /** created patient id → its entry (the duplicate warning replaces that entry's answer) */
   const createdFrom = new Map<string, ImportPatient>()
   const charts = new Map<string, Chart | undefined>()
-  for (const patient of plan.patients) {
+  for (const [k, patient] of plan.patients.entries()) {
+    if (k > 0 && k % 250 === 0) await new Promise((r) => setImmediate(r)) // a registration at the desk gets a turn
     const known = existing(node, patient, seen)
     let id = known
     if (!id) {

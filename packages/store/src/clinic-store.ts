@@ -338,7 +338,18 @@ export class ClinicStore<B extends BucketDoc> {
         if (d) derived.push([w.patientId, d])
       }
     }
-    this.#shards.write(derived)
+    // one shard's change at a time, the event loop running between them (as between buckets)
+    const byShard = new Map<number, [string, Derived][]>()
+    for (const e of derived) {
+      const s = shardOf(e[0], this.layout.indexShards.length)
+      let list = byShard.get(s)
+      if (!list) byShard.set(s, (list = []))
+      list.push(e)
+    }
+    for (const entries of byShard.values()) {
+      await nextTurn()
+      this.#shards.write(entries)
+    }
     if (failure !== undefined) throw failure
   }
 
