@@ -49,7 +49,7 @@ function existing(node: FhirHost, p: ImportPatient, seen: Map<string, string>): 
   for (const key of p.keys) {
     const earlier = seen.get(key)
     if (earlier) return earlier
-    const hit = store.index.search(key, { limit: 50 }).find((s) => s.identifiers.includes(key))
+    const hit = store.index.withIdentifier(key)[0]
     if (hit) return hit.id
   }
   return undefined
