@@ -142,6 +142,17 @@ export class DeviceAudit {
   }
 
   /**
+   * One entry per target, appended in one change under one signed head, and one flush (a bulk import touching 10,000
+   * charts: the same entries as 10,000 `record`s, without 10,000 changes, signatures and saves).
+   */
+  async recordMany(user: string, action: AuditAction, targets: Iterable<string>): Promise<void> {
+    const inputs = [...targets].map((target) => ({ user, action, target }))
+    if (inputs.length === 0) return
+    this.#append(inputs)
+    await this.#repo.flush([this.#handle.documentId])
+  }
+
+  /**
    * What passed the sync gate: a browser's accepted change (`change`) or a chart bucket sent to a browser (`read`).
    * Kept for at most a second, then appended with the others of that second.
    */
@@ -188,7 +199,7 @@ export class DeviceAudit {
     const head = this.#log.head
     const signed = head ? this.#init.signHead(head) : undefined
     this.#handle.change((d) => {
-      for (const e of entries) d.entries.push(plainEntry(e))
+      d.entries.push(...entries.map(plainEntry)) // one push: each push reads the list's length (slow on a long chain)
       if (signed) d.head = { ...signed }
     })
   }

@@ -29,11 +29,10 @@ export function createClinicDocuments(
   clinic: string,
   name: string,
 ): DocHandle<ClinicDirectoryDoc> {
-  const store = ClinicStore.create<ChartCollection>(repo, {
+  // the documents only: the node opens its store over them next (a store kept here would write every summary twice)
+  const recordsRoot = ClinicStore.createDocuments<ChartCollection>(repo, {
     clinic,
     emptyBucket: emptyCollection,
-    summarize: summarizeOf,
-    openVisits: openVisitsOfBucket,
   })
   const members = repo.create<MembershipDoc>({ kind: 'clinic-membership/1', enrolments: {}, revocations: {} })
   const users = repo.create<UserRegisterDoc>({ kind: 'user-register/1', users: {} })
@@ -41,7 +40,7 @@ export function createClinicDocuments(
     kind: 'clinic-directory/1',
     clinic,
     name,
-    recordsRoot: store.rootUrl as string as DocUrl,
+    recordsRoot: recordsRoot as string as DocUrl,
     ledgerLogs: {},
     settlement: {},
     membership: members.url as string as DocUrl,

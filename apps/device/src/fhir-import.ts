@@ -49,7 +49,7 @@ function existing(node: FhirHost, p: ImportPatient, seen: Map<string, string>): 
   for (const key of p.keys) {
     const earlier = seen.get(key)
     if (earlier) return earlier
-    const hit = store.index.search(key, { limit: 50 }).find((s) => s.identifiers.includes(key))
+    const hit = store.index.withIdentifier(key)[0]
     if (hit) return hit.id
   }
   return undefined
@@ -66,7 +66,25 @@ const norm = (s: string): string => s.trim().toLowerCase()
  * warning, as registration's duplicates list). Each rejected entry is answered with an OperationOutcome giving the
  * reason; nothing else is dropped. Returns a `batch-response` Bundle, one entry per entry, in order.
  */
-export async function importBundle(
+export function importBundle(
+  node: FhirHost,
+  body: unknown,
+  p: Principal,
+): Promise<{ bundle: Bundle; created: string[] }> {
+  // one import at a time per node: the store's bulk write lets other requests in between buckets, and an import
+  // must see every patient the one before it registered (a Bundle posted twice at once creates nothing twice)
+  const run = (): Promise<{ bundle: Bundle; created: string[] }> => importNow(node, body, p)
+  const next = (importing.get(node) ?? Promise.resolve()).then(run, run)
+  importing.set(
+    node,
+    next.catch(() => undefined),
+  )
+  return next
+}
+
+const importing = new WeakMap<FhirHost, Promise<unknown>>()
+
+async function importNow(
   node: FhirHost,
   body: unknown,
   p: Principal,
@@ -82,8 +100,11 @@ export async function importBundle(
   const seen = new Map<string, string>()
   const writes: BulkWrite<ChartCollection>[] = []
   const created: string[] = []
+  /** created patient id → its entry (the duplicate warning replaces that entry's answer) */
+  const createdFrom = new Map<string, ImportPatient>()
   const charts = new Map<string, Chart | undefined>()
-  for (const patient of plan.patients) {
+  for (const [k, patient] of plan.patients.entries()) {
+    if (k > 0 && k % 250 === 0) await new Promise((r) => setImmediate(r)) // a registration at the desk gets a turn
     const known = existing(node, patient, seen)
     let id = known
     if (!id) {
@@ -93,6 +114,7 @@ export async function importBundle(
         charts.set(wanted, chart)
         id = wanted
         created.push(id)
+        createdFrom.set(id, patient)
       } catch (err) {
         responses[patient.index] = rejected(
           err instanceof Error ? err.message : String(err),
@@ -118,54 +140,59 @@ export async function importBundle(
           ),
         }
       : { status: '201 Created', location: `Patient/${fhirId(pid)}` }
+    /** The entry's allergies and problems the chart lacks (the chart: a new plain one, or in the bucket's change). */
+    const addEntries = (chart: Chart): void => {
+      const substances = new Set(Object.values(chart.patient.allergies).map((a) => norm(str(a.substance))))
+      // a condition already on the chart, as a problem or as a diagnosis of a visit (an export posted back), is not added again
+      const problems = new Set(Object.values(chart.patient.problems).map((x) => norm(str(x.text))))
+      for (const e of Object.values(chart.encounters))
+        for (const dx of Object.values(e.clinician.diagnoses)) problems.add(norm(str(dx.text)))
+      for (const a of patient.allergies) {
+        if (!mayAllergies)
+          responses[a.index] = rejected(`a ${p.role} may not record allergies`, 'ForbiddenError')
+        else if (substances.has(norm(a.input.substance)))
+          responses[a.index] = {
+            status: '200 OK',
+            outcome: outcome('information', 'duplicate', 'already recorded'),
+          }
+        else {
+          try {
+            recordAllergy(chart, a.input, actor)
+            substances.add(norm(a.input.substance))
+            responses[a.index] = { status: '201 Created' }
+          } catch (err) {
+            responses[a.index] = rejected(err instanceof Error ? err.message : String(err))
+          }
+        }
+      }
+      for (const c of patient.problems) {
+        if (!mayProblems)
+          responses[c.index] = rejected(`a ${p.role} may not record problems`, 'ForbiddenError')
+        else if (problems.has(norm(c.input.text)))
+          responses[c.index] = {
+            status: '200 OK',
+            outcome: outcome('information', 'duplicate', 'already recorded'),
+          }
+        else {
+          try {
+            addProblem(chart, c.input, actor)
+            problems.add(norm(c.input.text))
+            responses[c.index] = { status: '201 Created' }
+          } catch (err) {
+            responses[c.index] = rejected(err instanceof Error ? err.message : String(err))
+          }
+        }
+      }
+    }
     writes.push({
       patientId: pid,
       fn: (d) => {
         const fresh = charts.get(pid)
-        if (fresh && !d.charts[pid]) d.charts[pid] = fresh
-        const chart = d.charts[pid]
+        // a new chart takes its allergies and problems while still a plain object, then goes in as one assignment
+        const chart = fresh && !d.charts[pid] ? fresh : d.charts[pid]
         if (!chart) return
-        const substances = new Set(Object.values(chart.patient.allergies).map((a) => norm(str(a.substance))))
-        // a condition already on the chart, as a problem or as a diagnosis of a visit (an export posted back), is not added again
-        const problems = new Set(Object.values(chart.patient.problems).map((x) => norm(str(x.text))))
-        for (const e of Object.values(chart.encounters))
-          for (const dx of Object.values(e.clinician.diagnoses)) problems.add(norm(str(dx.text)))
-        for (const a of patient.allergies) {
-          if (!mayAllergies)
-            responses[a.index] = rejected(`a ${p.role} may not record allergies`, 'ForbiddenError')
-          else if (substances.has(norm(a.input.substance)))
-            responses[a.index] = {
-              status: '200 OK',
-              outcome: outcome('information', 'duplicate', 'already recorded'),
-            }
-          else {
-            try {
-              recordAllergy(chart, a.input, actor)
-              substances.add(norm(a.input.substance))
-              responses[a.index] = { status: '201 Created' }
-            } catch (err) {
-              responses[a.index] = rejected(err instanceof Error ? err.message : String(err))
-            }
-          }
-        }
-        for (const c of patient.problems) {
-          if (!mayProblems)
-            responses[c.index] = rejected(`a ${p.role} may not record problems`, 'ForbiddenError')
-          else if (problems.has(norm(c.input.text)))
-            responses[c.index] = {
-              status: '200 OK',
-              outcome: outcome('information', 'duplicate', 'already recorded'),
-            }
-          else {
-            try {
-              addProblem(chart, c.input, actor)
-              problems.add(norm(c.input.text))
-              responses[c.index] = { status: '201 Created' }
-            } catch (err) {
-              responses[c.index] = rejected(err instanceof Error ? err.message : String(err))
-            }
-          }
-        }
+        if (patient.allergies.length > 0 || patient.problems.length > 0) addEntries(chart)
+        if (chart === fresh) d.charts[pid] = fresh
       },
     })
   }
@@ -173,8 +200,8 @@ export async function importBundle(
   await node.repo.flush()
   for (const id of created) {
     const dups = store.index.possibleDuplicatesOf(id)
-    const patient = plan.patients.find((x) => responses[x.index]?.location === `Patient/${fhirId(id)}`)
-    if (dups.length && patient) {
+    const patient = dups.length ? createdFrom.get(id) : undefined
+    if (patient) {
       responses[patient.index] = {
         status: '201 Created',
         location: `Patient/${fhirId(id)}`,

@@ -122,7 +122,11 @@ export async function handleFhir(
         const loc = e.response?.location
         if (loc?.startsWith('Patient/')) touched.add(patientIdOf(loc.slice('Patient/'.length)))
       }
-      for (const id of touched) await audit.record(p.user, 'change', `patient:${id}`)
+      await audit.recordMany(
+        p.user,
+        'change',
+        [...touched].map((id) => `patient:${id}`),
+      )
       return sendFhir(res, 200, bundle)
     }
     throw new RouteNotFoundError(`no route ${method} ${path}`)

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { dirname, join, sep } from 'node:path'
 import type { Chunk, StorageKey } from '@automerge/automerge-repo'
 import { NodeFSStorageAdapter } from '@automerge/automerge-repo-storage-nodefs'
 
@@ -39,6 +39,8 @@ export class AtomicNodeFSStorageAdapter extends NodeFSStorageAdapter {
   /** First-save order of the keys this instance saved and has not removed. */
   readonly #order = new Map<string, number>()
   #seq = 0
+  /** Directories this instance made (or found), less those a `removeRange` took: a save makes each only once. */
+  readonly #dirs = new Set<string>()
 
   constructor(baseDirectory: string) {
     super(baseDirectory)
@@ -51,14 +53,36 @@ export class AtomicNodeFSStorageAdapter extends NodeFSStorageAdapter {
     const file = filePath(this.#base, key)
     const tmpDir = join(this.#base, TEMP_DIR)
     const tmp = join(tmpDir, `${randomBytes(8).toString('hex')}.tmp`)
+    const dirs = [tmpDir, dirname(file)]
     try {
-      await mkdir(tmpDir, { recursive: true })
-      await mkdir(dirname(file), { recursive: true })
-      await writeFile(tmp, data)
-      await rename(tmp, file)
+      await this.#inDirs(dirs, () => writeFile(tmp, data))
+      await this.#inDirs(dirs, () => rename(tmp, file))
     } catch (err) {
       await rm(tmp, { force: true }).catch(() => undefined)
       throw err
+    }
+  }
+
+  /**
+   * Runs `write` once the directories exist, making each only the first time (two `mkdir` calls per save were a
+   * measurable part of a bulk import). A directory removed behind this instance's back (ENOENT) is made again, once.
+   */
+  async #inDirs(dirs: string[], write: () => Promise<void>): Promise<void> {
+    for (const d of dirs) {
+      if (this.#dirs.has(d)) continue
+      await mkdir(d, { recursive: true })
+      this.#dirs.add(d)
+    }
+    try {
+      await write()
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      for (const d of dirs) {
+        this.#dirs.delete(d)
+        await mkdir(d, { recursive: true })
+        this.#dirs.add(d)
+      }
+      await write()
     }
   }
 
@@ -69,11 +93,13 @@ export class AtomicNodeFSStorageAdapter extends NodeFSStorageAdapter {
 
   override async remove(key: StorageKey): Promise<void> {
     this.#order.delete(keyString(key))
-    await super.remove(key)
+    await super.remove(key) // a file only: its directory stays
   }
 
   override async removeRange(prefix: StorageKey): Promise<void> {
     for (const k of this.#order.keys()) if (under(k, prefix)) this.#order.delete(k)
+    const dir = filePath(this.#base, prefix)
+    for (const d of this.#dirs) if (d === dir || d.startsWith(dir + sep)) this.#dirs.delete(d) // removed with it
     await super.removeRange(prefix)
   }
 

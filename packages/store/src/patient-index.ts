@@ -81,6 +81,19 @@ export class PatientIndex {
     return groups
   }
 
+  /**
+   * The patients holding exactly this identifier (`system|value`, as stored), in search order: an import's "is this
+   * patient known" without a name search or sorting the pending name keys.
+   */
+  withIdentifier(key: string): PatientSummary[] {
+    const out: PatientSummary[] = []
+    for (const id of this.#byIdentifier.get(normalize(key)) ?? []) {
+      const s = this.#summaries.get(id)
+      if (s?.identifiers.includes(key)) out.push(s)
+    }
+    return out.sort(byName)
+  }
+
   /** Search by identifier (exact) or by name-token prefixes ("jo ba" finds John Banda). */
   search(query: string, options: SearchOptions = {}): PatientSummary[] {
     const limit = options.limit ?? 20

@@ -59,6 +59,31 @@ describe('ClinicStore.changeMany (bulk import)', () => {
     await repo.shutdown()
   })
 
+  it('a clinic from createDocuments, opened on the same repo: each shard takes one change per bulk write, not one per patient', async () => {
+    const repo = new Repo({ network: [], peerId: 'a' as PeerId })
+    const root = ClinicStore.createDocuments<MiniBucket>(repo, {
+      clinic: 'c1',
+      emptyBucket: () => ({ charts: {} }),
+      indexShards: 2,
+      chartBuckets: 4,
+    })
+    const store = await ClinicStore.open<MiniBucket>(repo, root, init)
+    const shardChanges = async (): Promise<number> => {
+      let n = 0
+      for (const url of store.layout.indexShards)
+        n += A.getAllChanges((await findDoc(repo, url)).doc()).length
+      return n
+    }
+    const before = await shardChanges()
+    const bucketsBefore = await bucketChanges(repo, store)
+    await store.changeMany(Array.from({ length: 50 }, (_, i) => register(`pt${i}`)))
+    // a store kept over the same documents (what `create` then `open` left behind) wrote each summary again: +50
+    expect((await shardChanges()) - before).toBe(2)
+    expect((await bucketChanges(repo, store)) - bucketsBefore).toBe(4)
+    expect(store.index.size).toBe(50)
+    await repo.shutdown()
+  })
+
   it('a write that throws aborts its bucket only; the others are written and indexed, then the error is rethrown', async () => {
     const repo = new Repo({ network: [], peerId: 'a' as PeerId })
     const store = create(repo, 8)

@@ -39,6 +39,25 @@ describe('PatientIndex', () => {
     expect(ix.search('national-id|mw-123').map((p) => p.id)).toEqual(['a'])
   })
 
+  it('lists the holders of an exact identifier, in search order, through renames and removals', () => {
+    const ix = new PatientIndex()
+    ix.upsert(s('b', 'Zed', 'Phiri', { identifiers: ['national-id|MW-123'] }))
+    ix.upsert(s('a', 'Ana', 'Moyo', { identifiers: ['national-id|MW-123', 'upi|U-1'] }))
+    ix.upsert(s('c', 'Cee', 'Banda', { identifiers: ['other|MW-123'] }))
+    expect(ix.withIdentifier('national-id|MW-123').map((p) => p.id)).toEqual(['a', 'b'])
+    expect(ix.withIdentifier('national-id|MW-123').map((p) => p.id)).toEqual(
+      ix
+        .search('national-id|MW-123', { limit: 50 })
+        .filter((p) => p.identifiers.includes('national-id|MW-123'))
+        .map((p) => p.id),
+    )
+    expect(ix.withIdentifier('national-id|mw-123')).toEqual([]) // exact: as stored
+    ix.upsert(s('a', 'Ana', 'Moyo', { identifiers: ['upi|U-1'] }))
+    ix.remove('b')
+    expect(ix.withIdentifier('national-id|MW-123')).toEqual([])
+    expect(ix.withIdentifier('upi|U-1').map((p) => p.id)).toEqual(['a'])
+  })
+
   it('reflects renames and removals, in small and in bulk batches', () => {
     const ix = new PatientIndex()
     ix.upsert(s('a', 'Ana', 'Moyo'))
