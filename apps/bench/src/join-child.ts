@@ -36,10 +36,13 @@ const rootUrl = process.argv[2] as AutomergeUrl
 const todayIds = (process.argv[3] ?? '').split(',').filter(Boolean)
 const todayFirst = process.argv[4] === 'first'
 /**
- * Buckets pulled at once (P1_JOIN_CONCURRENCY to experiment). 2, not the store's default 8: with each bucket released
- * once saved, the peak is what is in flight (10,000 charts, one loaded run: 2 → 352 MB in 12.7 s, 4 → 421 MB, 8 → 525 MB in 10.1 s).
+ * Buckets pulled at once: the store's `pullWidth()` (as a device node pulls), or P1_JOIN_CONCURRENCY to experiment.
+ * With each bucket released once saved, the peak is what is in flight (10,000 charts, a quiet run: 2 → 352 MB in
+ * 12.7 s, 4 → 421 MB, 8 → 525 MB in 10.1 s; a loaded run: 2 → 562–583 MB, 1 → 345–397 MB and sooner).
  */
-const CONCURRENCY = Number(process.env['P1_JOIN_CONCURRENCY'] ?? 2)
+const CONCURRENCY = process.env['P1_JOIN_CONCURRENCY']
+  ? Number(process.env['P1_JOIN_CONCURRENCY'])
+  : undefined
 const t = performance.now()
 const port = ipcPort(process)
 const dir = await mkdtemp(join(tmpdir(), 'p1-joiner-'))

@@ -103,12 +103,18 @@ export async function runOurs(n: number): Promise<LayoutResult> {
  * Only the tablet's join (issue 17 #2's memory at 50,000 charts): the clinic is created here, and a joining repo in
  * its own process pulls it over IPC; the in-process second repo of `runOurs` (which holds every chart) is left out.
  */
+/**
+ * The heap V8 gives a tablet: it sizes the old generation to about a quarter of physical memory, so a 1 GB tablet
+ * gets ~256 MB (this 24 GB box would give the joiner 4 GB, and garbage would pile up far past what a tablet allows).
+ */
+export const TABLET_HEAP_MB = 256
+
 export async function runJoinOnly(n: number): Promise<JoinResult & { createMs: number }> {
   const { a } = connectedPair()
   const t = performance.now()
   const { store } = await createClinic(a, n)
   const createMs = performance.now() - t
-  const joiner = await joinInChild(a, store.rootUrl, [], 'plain')
+  const joiner = await joinInChild(a, store.rootUrl, [], 'plain', [`--max-old-space-size=${TABLET_HEAP_MB}`])
   if (joiner.local !== n || joiner.found !== n)
     throw new Error(`joiner process: ${joiner.found} searchable, ${joiner.local} local of ${n}`)
   await a.shutdown()
@@ -124,9 +130,10 @@ export function joinInChild(
   rootUrl: AutomergeUrl,
   today: string[],
   order: 'first' | 'plain',
+  nodeArgs: string[] = [],
 ): Promise<JoinResult> {
   const file = fileURLToPath(new URL('./join-child.js', import.meta.url))
-  const child = spawn(process.execPath, [file, rootUrl, today.join(','), order], {
+  const child = spawn(process.execPath, [...nodeArgs, file, rootUrl, today.join(','), order], {
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     serialization: 'advanced',
   })

@@ -44,7 +44,7 @@ export function keepBucketsLazy(
 
 /**
  * A new tablet's pull, today first (issue 17 #4): once the index shards are local, the buckets holding the open
- * visits (today's queue and encounters) come first, the rest after, 4 at a time, each dropped from memory once on
+ * visits (today's queue and encounters) come first, the rest after, as many at once as the store's `pullWidth()` (by bucket size), each dropped from memory once on
  * disk. Resolves with the pull's progress as soon as it starts (the status bar shows it).
  */
 async function pullTodayFirst(store: ClinicStore<ChartCollection>): Promise<ChartPull> {
@@ -53,7 +53,7 @@ async function pullTodayFirst(store: ClinicStore<ChartCollection>): Promise<Char
   const pull = new ChartPull(store.layout.chartBuckets.length, today)
   let logged = pull.todayMs !== undefined
   void store
-    .loadAllCharts(4, {
+    .loadAllCharts(undefined, {
       release: true,
       first: today,
       onBucket: (i) => {

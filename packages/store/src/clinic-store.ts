@@ -38,6 +38,9 @@ const nextTurn = (): Promise<void> =>
 /** A chart bucket: any document with a `charts` map keyed by patient id (records' ChartCollection). */
 
 /** One write of a bulk change: `fn` runs inside the change of the bucket holding `patientId`. */
+/** Charts a pull holds in flight at once, about (see `pullWidth`). */
+const CHARTS_IN_FLIGHT = 200
+
 export interface BulkWrite<B extends BucketDoc> {
   patientId: string
   fn: (bucket: B) => void
@@ -361,6 +364,17 @@ export class ClinicStore<B extends BucketDoc> {
   }
 
   /**
+   * Buckets a pull fetches at once: a joining tablet's peak memory is what is in flight, and a bucket holds
+   * clinic size / bucket count charts, so the width shrinks as the clinic grows (1,000 charts: 8; 5,000: 2; 10,000
+   * and more: 1). Measured (bench P1's joiner, loaded 2-core box): 10,000 charts 2 at a time peaked at 562–583 MB, 1 at a time
+   * 345–397 MB and finished sooner; 50,000 charts 2 at a time 851 MB, 1 at a time 812 MB (514 MB with a 256 MB heap).
+   */
+  pullWidth(): number {
+    const perBucket = Math.max(1, Math.ceil(this.index.size / Math.max(1, this.layout.chartBuckets.length)))
+    return Math.max(1, Math.min(8, Math.floor(CHARTS_IN_FLIGHT / perBucket)))
+  }
+
+  /**
    * Fetches every chart bucket (a new tablet prefetching the whole clinic), a few at a time.
    *
    * With `release`, each bucket is written to the repo's storage and then dropped from memory as soon as it is local
@@ -370,8 +384,9 @@ export class ClinicStore<B extends BucketDoc> {
    * peer sends it a change; the summary repair of remote edits runs only for buckets this store holds (a released
    * bucket's summaries are repaired by the peers that hold it, or when this store opens it again). Without storage
    * (`repo.storageSubsystem` absent) `release` is ignored: there would be nowhere to keep the charts.
+   * `concurrency` defaults to `pullWidth()`: as many buckets at once as hold about `CHARTS_IN_FLIGHT` charts.
    */
-  async loadAllCharts(concurrency = 8, options: PullOptions = {}): Promise<void> {
+  async loadAllCharts(concurrency = this.pullWidth(), options: PullOptions = {}): Promise<void> {
     const release = options.release === true && this.#repo.storageSubsystem !== undefined
     const order = pullOrder(this.layout.chartBuckets.length, options.first)
     const n = order.length

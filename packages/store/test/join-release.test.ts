@@ -119,4 +119,18 @@ describe('reuseSyncPatches', () => {
       backend.diff = diff
     }
   })
+
+  it('pulls fewer buckets at once as buckets grow (a big clinic never has several large buckets in flight)', async () => {
+    const link = twoRepos()
+    const ra = link.a()
+    const small = newClinic<MiniBucket>(ra, { indexShards: 2, chartBuckets: 8, ...init })
+    await small.changeMany(Array.from({ length: 40 }, (_, i) => register(`s${i}`)))
+    expect(small.pullWidth()).toBe(8) // 5 charts a bucket
+    const big = newClinic<MiniBucket>(ra, { indexShards: 2, chartBuckets: 2, ...init })
+    await big.changeMany(Array.from({ length: 200 }, (_, i) => register(`b${i}`)))
+    expect(big.pullWidth()).toBe(2) // 100 charts a bucket
+    await big.changeMany(Array.from({ length: 300 }, (_, i) => register(`c${i}`)))
+    expect(big.pullWidth()).toBe(1) // 250 charts a bucket: one at a time
+    await ra.shutdown()
+  })
 })
