@@ -3,8 +3,8 @@ import { chartArchivePolicy, type ChartCollection } from '@clinic-mesh/records'
 import { archiveClosedVisits, type ClinicStore } from '@clinic-mesh/store'
 import { log } from './log.js'
 
-/** How often a device holding every year runs an archiving pass (and once at start). */
-const ARCHIVE_EVERY_MS = 24 * 3_600_000
+/** How often a device holding every year runs an archiving pass (and once at start); tests shorten it. */
+const ARCHIVE_EVERY_MS = Number(process.env.CLINIC_MESH_ARCHIVE_EVERY_MS) || 24 * 3_600_000
 /** A visit closed fewer days ago than this stays on its chart (a late correction needs no fetch). */
 export const ARCHIVE_MIN_AGE_DAYS = 30
 

@@ -27,8 +27,10 @@ function visitsOf(p: number): TestVisit[] {
   ]
 }
 
-/** Repos connected in a chain by MessageChannels, each with its store's share policy. */
-function linked(names: string[]): Repo[] {
+/** Repos connected in a chain by MessageChannels, each with its store's share policy (`use`). */
+function linked(
+  names: string[],
+): Repo[] & { use: (repo: Repo, store: ClinicStore<ChartCollection>) => void } {
   const repos: Repo[] = []
   const policies = new Map<Repo, ClinicStore<ChartCollection>['sharePolicy']>()
   const adapters: MessageChannelNetworkAdapter[][] = names.map(() => [])
@@ -208,7 +210,7 @@ describe('history window: archive documents of closed visits (issue 17 #3)', () 
     const h = await a.archives.open(2022, 0)
     h.change((d) => void (d.visits['late'] = { patientId: new A.ImmutableString('ptx'), encounter: {} }))
     // a later change that does reach the tablet: anything announced before it has arrived too
-    await a.change('pt1', (d) => void (d.charts['pt1']!.patient.family = new A.ImmutableString('Probe') as never))
+    await a.change('pt1', (d) => void (d.charts['pt1']!.patient.name.family = new A.ImmutableString('Probe') as never))
     const [pa, pt] = await Promise.all([a.bucketFor('pt1'), t.bucketFor('pt1')])
     await until(() => pt.heads()?.join() === pa.heads()?.join(), 'the probe change reached the tablet')
     const archiveIds = new Set(
