@@ -121,10 +121,8 @@ function join(a: Repo, rootUrl: AutomergeUrl, years: string): Promise<HistoryJoi
     const port = ipcPort(child, (m) => (result = m as HistoryJoin))
     const adapter = new MessageChannelNetworkAdapter(port)
     a.networkSubsystem.addNetworkAdapter(adapter)
-    child.on('exit', (code) => {
-      a.networkSubsystem.removeNetworkAdapter(adapter)
-      if (result && code === 0) resolve(result)
-      else reject(new Error(`history joiner exited ${code}: ${err.slice(-400)}`))
-    })
+    child.on('exit', (code) =>
+      result && code === 0 ? resolve(result) : reject(new Error(`history joiner exited ${code}: ${err.slice(-400)}`)),
+    )
   })
 }

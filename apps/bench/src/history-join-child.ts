@@ -57,7 +57,7 @@ const dir = await mkdtemp(join(tmpdir(), 'p16-joiner-'))
 const repo = new Repo({
   network: [new MessageChannelNetworkAdapter(counting(ipcPort(process), (n) => (received += n)))],
   storage: new NodeFSStorageAdapter(dir),
-  peerId: `tablet-${process.argv[3]}` as PeerId,
+  peerId: `tablet-${process.argv[3]}-${process.pid}` as PeerId,
 })
 const store = await ClinicStore.open<ChartCollection>(repo, rootUrl, {
   summarize: summarizeBucket,
