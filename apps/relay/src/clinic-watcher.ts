@@ -185,8 +185,9 @@ export class ClinicWatcher {
   #followRoot(h: DocHandle<unknown>): void {
     this.#root = h as DocHandle<RootLike>
     const root = h.doc() as RootLike
-    const archives = typeof root.archives === 'object' && root.archives !== null ? root.archives : {}
-    for (const list of [root.indexShards, root.chartBuckets, ...Object.values(archives)]) {
+    const archives: unknown[] =
+      typeof root.archives === 'object' && root.archives !== null ? Object.values(root.archives) : []
+    for (const list of [root.indexShards, root.chartBuckets, ...archives]) {
       if (Array.isArray(list)) for (const url of list) if (typeof url === 'string') this.#follow(url, null)
     }
   }

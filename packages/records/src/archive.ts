@@ -57,7 +57,7 @@ export function stubOf(enc: Encounter, year: number): ArchivedStub {
 export function leaveStubs(chart: Chart, visits: readonly ArchivedVisit[]): void {
   for (const v of visits) {
     const held = chart.encounters?.[v.encounterId]
-    const source = (held ?? (v.encounter as Encounter | undefined)) as Encounter | undefined
+    const source = held ?? (v.encounter as Encounter | undefined)
     if (!chart.archived) chart.archived = {}
     if (chart.archived[v.encounterId] === undefined && source) chart.archived[v.encounterId] = stubOf(source, v.year)
     if (held) delete chart.encounters[v.encounterId]
@@ -92,6 +92,7 @@ export function chartArchivePolicy(rule: ArchiveRule): {
   pick(bucket: ChartCollection, patientId: string): ArchivedVisit[]
   stub(bucket: ChartCollection, patientId: string, visits: ArchivedVisit[]): void
   needsStub(bucket: ChartCollection, patientId: string, encounterId: string): boolean
+  holds(bucket: ChartCollection, patientId: string, encounterId: string): boolean
 } {
   return {
     pick: (bucket, pid) => {
@@ -106,5 +107,6 @@ export function chartArchivePolicy(rule: ArchiveRule): {
       const chart = bucket.charts[pid]
       return chart !== undefined && needsStub(chart, eid)
     },
+    holds: (bucket, pid, eid) => bucket.charts[pid]?.encounters?.[eid] !== undefined,
   }
 }

@@ -19,6 +19,8 @@ export interface ArchivePolicy<B extends BucketDoc> {
   stub(bucket: B, patientId: string, visits: VisitToArchive[]): void
   /** Whether the chart still holds this archived visit in full, or lacks its stub (a repair is due). */
   needsStub(bucket: Doc<B>, patientId: string, encounterId: string): boolean
+  /** Whether the chart holds this visit in full. */
+  holds(bucket: Doc<B>, patientId: string, encounterId: string): boolean
 }
 
 export interface ArchiveReport {
@@ -33,8 +35,9 @@ export interface ArchiveReport {
  * One archiving pass (issue 17 #3), run by device nodes that hold every year: each chart's closed visits of past
  * years (`policy.pick`) are written into the archive document of their year (keyed by encounter id: two devices
  * archiving the same visit at once write the same key, one value wins, nothing doubles), the archive documents are
- * saved, and only then the charts lose the visits and keep stubs. Then every archive document this device holds is
- * checked against the charts: a visit still on its chart, or without its stub, is stubbed again. The pass is
+ * saved, and only then the charts lose the visits and keep stubs. Then every archive document this device has in
+ * memory (written by this pass, or pulled at its join) is checked against the charts: a visit still on its chart (and
+ * archivable by the rule), or without its stub, is stubbed again. The pass is
  * idempotent; a pass cut short anywhere leaves every visit in its chart, its archive, or both, never neither.
  */
 export async function archiveClosedVisits<B extends BucketDoc>(
@@ -94,6 +97,9 @@ async function repairStubs<B extends BucketDoc>(
       const pid = entry.patientId.val
       const bucket = (await store.bucketFor(pid)).doc()
       if (bucket.charts[pid] === undefined || !policy.needsStub(bucket, pid, eid)) continue
+      // an archive entry never takes a visit off a chart the rule would keep (an open one, one of this year): no
+      // document trusts its writer
+      if (policy.holds(bucket, pid, eid) && !policy.pick(bucket, pid).some((v) => v.encounterId === eid)) continue
       let list = due.get(pid)
       if (!list) due.set(pid, (list = []))
       list.push({ encounterId: eid, year: doc.year, encounter: entry.encounter })

@@ -125,6 +125,27 @@ describe('history window: archive documents of closed visits (issue 17 #3)', () 
     // the root lists both years, 16 documents each, with the derived ids
     expect(a.layout.archives?.['2024']).toHaveLength(ARCHIVE_SHARDS)
     expect(a.layout.archives?.['2024']?.[5]).toBe(`automerge:${archiveDocumentId('c-history', 2024, 5)}`)
+    // an archive entry naming a visit the rule keeps (open, this year) never takes it off its chart
+    const forged = await a.archives.forWriting(2022, shardOf('pt3', ARCHIVE_SHARDS))
+    forged.change((d) => {
+      for (const eid of ['e3-open', 'e3-now'])
+        d.visits[eid] = { patientId: new A.ImmutableString('pt3'), encounter: { status: 'closed' } }
+    })
+    const repaired = await archiveClosedVisits(a, policy, ra!)
+    expect(repaired.moved).toBe(0)
+    expect(Object.keys((await a.chart<ChartCollection['charts'][string]>('pt3')).encounters).sort()).toEqual([
+      'e3-now',
+      'e3-open',
+      'e3-recent',
+    ])
+    forged.change((d) => {
+      delete d.visits['e3-open']
+      delete d.visits['e3-now']
+    })
+    // a stub lost (as a concurrent first pass may lose one) comes back from the archive
+    await a.change('pt5', (d) => void delete d.charts['pt5']!.archived!['e5-2022'])
+    expect((await archiveClosedVisits(a, policy, ra!)).repaired).toBe(1)
+    expect((await a.chart<ChartCollection['charts'][string]>('pt5')).archived?.['e5-2022']?.year).toBe(2022)
     // a second pass changes nothing
     const heads = (await a.bucketAt(0)).heads()
     expect(await archiveClosedVisits(a, policy, ra!)).toEqual({ moved: 0, repaired: 0, years: [] })
