@@ -72,7 +72,8 @@ describe('history window on device nodes', () => {
     })
     await pollDevice(
       async () =>
-        (await full.api<ChartReply>('GET', `/api/patients/${pid}`)).body.chart?.archived?.[oldVisit] !== undefined,
+        (await full.api<ChartReply>('GET', `/api/patients/${pid}`)).body.chart?.archived?.[oldVisit] !==
+        undefined,
       'the full device archives the old visit',
     )
     await web.repo.shutdown()
@@ -110,7 +111,7 @@ describe('history window on device nodes', () => {
       () => Promise.resolve(tablet.stderr.some((l) => l.includes('"event":"archives-held"'))),
       'the tablet holds its window',
     )
-    expect(tablet.stderr.find((l) => l.includes('"event":"archives-held"'))).toContain('"documents":0')
+    expect(tablet.stderr.find((l) => l.includes('"event":"archives-held"'))).toContain('"pulled":0')
     const found = await pollDevice(async () => {
       const s = await tablet.api<{ patients: { id: string }[] }>('GET', '/api/patients?q=archivist')
       return s.body.patients?.length ? s.body.patients : undefined
@@ -140,10 +141,12 @@ describe('history window on device nodes', () => {
     const c = await stockClient(full.port, await full.token(clinician))
     clients.push(c)
     const year = lastYear - 2
-    const url = `automerge:${archiveDocumentId((await full.api<{ clinic: { id: string } }>('GET', '/api/status')).body.clinic?.id ?? '', year, shardOf(pid, ARCHIVE_SHARDS))}` as AutomergeUrl
-    const archive = await c.repo
-      .find(url, { signal: AbortSignal.timeout(10_000) })
-      .then(() => 'received', (err: unknown) => (err instanceof Error ? err.name : 'error'))
+    const url =
+      `automerge:${archiveDocumentId((await full.api<{ clinic: { id: string } }>('GET', '/api/status')).body.clinic?.id ?? '', year, shardOf(pid, ARCHIVE_SHARDS))}` as AutomergeUrl
+    const archive = await c.repo.find(url, { signal: AbortSignal.timeout(10_000) }).then(
+      () => 'received',
+      (err: unknown) => (err instanceof Error ? err.name : 'error'),
+    )
     expect(archive).not.toBe('received')
     const dirUrl = (await full.api<{ directoryUrl: AutomergeUrl }>('GET', '/api/status')).body.directoryUrl
     const dir = (await c.repo.find<{ recordsRoot: AutomergeUrl }>(dirUrl)).doc()
@@ -161,10 +164,12 @@ describe('history window on device nodes', () => {
       stub.reason = new ImmutableString('forged')
     })
     expect((await refusedStub).name).toBe('ForbiddenWriteError')
-    const { chart } = (await full.api<ChartReply & { chart: { archived: Record<string, { reason: string }> } }>(
-      'GET',
-      `/api/patients/${pid}`,
-    )).body
+    const { chart } = (
+      await full.api<ChartReply & { chart: { archived: Record<string, { reason: string }> } }>(
+        'GET',
+        `/api/patients/${pid}`,
+      )
+    ).body
     expect(Object.keys(chart.encounters)).toEqual([newVisit])
     expect(chart.archived[oldVisit]?.reason).toBe('old cough')
   })

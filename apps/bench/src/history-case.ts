@@ -1,7 +1,12 @@
 import { ImmutableString } from '@automerge/automerge'
 import { Repo, type AutomergeUrl, type PeerId } from '@automerge/automerge-repo'
 import { MessageChannelNetworkAdapter } from '@automerge/automerge-repo-network-messagechannel'
-import { chartArchivePolicy, emptyCollection, type ArchivedVisit, type ChartCollection } from '@clinic-mesh/records'
+import {
+  chartArchivePolicy,
+  emptyCollection,
+  type ArchivedVisit,
+  type ChartCollection,
+} from '@clinic-mesh/records'
 import { ARCHIVE_SHARDS, ClinicStore, archiveClosedVisits, shardOf } from '@clinic-mesh/store'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -122,7 +127,9 @@ function join(a: Repo, rootUrl: AutomergeUrl, years: string): Promise<HistoryJoi
     const adapter = new MessageChannelNetworkAdapter(port)
     a.networkSubsystem.addNetworkAdapter(adapter)
     child.on('exit', (code) =>
-      result && code === 0 ? resolve(result) : reject(new Error(`history joiner exited ${code}: ${err.slice(-400)}`)),
+      result && code === 0
+        ? resolve(result)
+        : reject(new Error(`history joiner exited ${code}: ${err.slice(-400)}`)),
     )
   })
 }

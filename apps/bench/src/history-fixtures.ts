@@ -28,7 +28,8 @@ function openedAt(i: number, year: number, k: number): string {
 function visitsOf(p: FixturePatient, i: number, thisYear: number): { id: string; at: string }[] {
   const out: { id: string; at: string }[] = []
   for (let y = thisYear - HISTORY_YEARS + 1; y <= thisYear; y++)
-    for (let k = 0; k < VISITS_PER_YEAR; k++) out.push({ id: `enc_${p.id.slice(3)}_${y}_${k}`, at: openedAt(i, y, k) })
+    for (let k = 0; k < VISITS_PER_YEAR; k++)
+      out.push({ id: `enc_${p.id.slice(3)}_${y}_${k}`, at: openedAt(i, y, k) })
   return out
 }
 

@@ -49,9 +49,15 @@ export async function visitOf(
     fetch.catch(() => null),
     new Promise<undefined>((r) => setTimeout(() => r(undefined), options.waitMs).unref()),
   ])
-  if (entry === null && before === 'here') throw new ClinicNotReadyError(`the ${year} archive could not be read`)
+  if (entry === null && before === 'here')
+    throw new ClinicNotReadyError(`the ${year} archive could not be read`)
   if (entry)
-    return { state: before === 'here' ? 'here' : 'fetched', ...ids, archived: { year }, encounter: plain(entry.encounter) }
+    return {
+      state: before === 'here' ? 'here' : 'fetched',
+      ...ids,
+      archived: { year },
+      encounter: plain(entry.encounter),
+    }
   if (entry === null || shelf.whereabouts(year, patientId) === 'here')
     throw new UnknownRecordError(`visit ${encounterId} is not in the ${year} archive`)
   return {

@@ -59,7 +59,8 @@ export function leaveStubs(chart: Chart, visits: readonly ArchivedVisit[]): void
     const held = chart.encounters?.[v.encounterId]
     const source = held ?? (v.encounter as Encounter | undefined)
     if (!chart.archived) chart.archived = {}
-    if (chart.archived[v.encounterId] === undefined && source) chart.archived[v.encounterId] = stubOf(source, v.year)
+    if (chart.archived[v.encounterId] === undefined && source)
+      chart.archived[v.encounterId] = stubOf(source, v.year)
     if (held) delete chart.encounters[v.encounterId]
   }
 }

@@ -99,7 +99,8 @@ async function repairStubs<B extends BucketDoc>(
       if (bucket.charts[pid] === undefined || !policy.needsStub(bucket, pid, eid)) continue
       // an archive entry never takes a visit off a chart the rule would keep (an open one, one of this year): no
       // document trusts its writer
-      if (policy.holds(bucket, pid, eid) && !policy.pick(bucket, pid).some((v) => v.encounterId === eid)) continue
+      if (policy.holds(bucket, pid, eid) && !policy.pick(bucket, pid).some((v) => v.encounterId === eid))
+        continue
       let list = due.get(pid)
       if (!list) due.set(pid, (list = []))
       list.push({ encounterId: eid, year: doc.year, encounter: entry.encounter })

@@ -10,13 +10,7 @@ import {
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
 import { findDoc } from './find.js'
-import {
-  ARCHIVE_SHARDS,
-  shardOf,
-  type ArchiveDoc,
-  type ArchiveEntry,
-  type ClinicRootDoc,
-} from './layout.js'
+import { ARCHIVE_SHARDS, shardOf, type ArchiveDoc, type ArchiveEntry, type ClinicRootDoc } from './layout.js'
 
 /** The actor of every archive document's first change: the same bytes on every device (see `initialArchive`). */
 const ARCHIVE_ACTOR = bytesToHex(sha256(utf8ToBytes('clinic-mesh/archive/1')).slice(0, 16))

@@ -18,7 +18,11 @@ export interface TestVisit {
   closed?: string
 }
 
-const actor = (at: string): Actor => ({ user: 'u-doc' as Actor['user'], device: 'd-1' as Actor['device'], at })
+const actor = (at: string): Actor => ({
+  user: 'u-doc' as Actor['user'],
+  device: 'd-1' as Actor['device'],
+  at,
+})
 
 /** Writes a chart with these visits (records' importChart, then each closed one closed at its time). */
 export function historyChart(d: ChartCollection, pid: string, family: string, visits: TestVisit[]): void {

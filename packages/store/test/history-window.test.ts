@@ -162,7 +162,10 @@ describe('history window: archive documents of closed visits (issue 17 #3)', () 
     repos.use(rb!, b)
     await b.loadAllCharts()
     await until(() => b.index.size === 30, 'b holds every chart')
-    const [ma, mb] = await Promise.all([archiveClosedVisits(a, policy, ra!), archiveClosedVisits(b, policy, rb!)])
+    const [ma, mb] = await Promise.all([
+      archiveClosedVisits(a, policy, ra!),
+      archiveClosedVisits(b, policy, rb!),
+    ])
     expect(ma.moved).toBeGreaterThan(0)
     expect(mb.moved).toBeGreaterThan(0)
     // both hold every year (archiveFrom 0): they announce their archives to each other
@@ -196,7 +199,8 @@ describe('history window: archive documents of closed visits (issue 17 #3)', () 
             places.get(`e${p}-now`)?.join() === 'chart',
         )
         if (ok) break
-        if (Date.now() > deadline2) throw new Error(`${String(store === a ? 'a' : 'b')} lost or doubled a visit`)
+        if (Date.now() > deadline2)
+          throw new Error(`${String(store === a ? 'a' : 'b')} lost or doubled a visit`)
         await new Promise((r) => setTimeout(r, 50))
       }
     }
@@ -231,11 +235,16 @@ describe('history window: archive documents of closed visits (issue 17 #3)', () 
     const h = await a.archives.open(2022, 0)
     h.change((d) => void (d.visits['late'] = { patientId: new A.ImmutableString('ptx'), encounter: {} }))
     // a later change that does reach the tablet: anything announced before it has arrived too
-    await a.change('pt1', (d) => void (d.charts['pt1']!.patient.name.family = new A.ImmutableString('Probe') as never))
+    await a.change(
+      'pt1',
+      (d) => void (d.charts['pt1']!.patient.name.family = new A.ImmutableString('Probe') as never),
+    )
     const [pa, pt] = await Promise.all([a.bucketFor('pt1'), t.bucketFor('pt1')])
     await until(() => pt.heads()?.join() === pa.heads()?.join(), 'the probe change reached the tablet')
     const archiveIds = new Set(
-      [2022, 2024].flatMap((y) => Array.from({ length: ARCHIVE_SHARDS }, (_, n) => archiveDocumentId('c-history', y, n))),
+      [2022, 2024].flatMap((y) =>
+        Array.from({ length: ARCHIVE_SHARDS }, (_, n) => archiveDocumentId('c-history', y, n)),
+      ),
     )
     const heldArchives = (): string[] =>
       Object.entries(rt!.handles)
