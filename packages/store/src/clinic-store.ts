@@ -210,7 +210,7 @@ export class ClinicStore<B extends BucketDoc> {
     return this.#root.doc()
   }
 
-  /** Every document of the layout: root, index shards, chart buckets (archives: see `archives`). */
+  /** Every document of the layout: root, index shards, chart buckets. */
   documentUrls(): AutomergeUrl[] {
     const l = this.layout
     return [this.#root.url, ...l.indexShards, ...l.chartBuckets]
