@@ -67,7 +67,7 @@ repo.sharePolicy = store.sharePolicy
 const searchableMs = performance.now() - t
 const found = store.index.size
 await store.loadAllCharts(2, { release: true })
-const archives = await store.archives.pullWindow(4)
+const archives = await store.archives.pullWindow(4, { release: true })
 await repo.flush()
 const ms = performance.now() - t
 const result: HistoryJoin = {

@@ -42,7 +42,7 @@ export function keepHistory(
     // once the root says this device holds its window, the archives are on its disk: peers announce new changes to it
     // and a request loads one from storage; pulling them again would only fill its memory at every start
     const said = store.layout.archiveFrom?.[repo.peerId] === store.archives.firstYear
-    const held = said ? 0 : await store.archives.pullWindow(4)
+    const held = said ? 0 : await store.archives.pullWindow(4, { release: true })
     log('archives-held', { pulled: held, firstYear: store.archives.firstYear, already: said })
     if (!options.everyYear) return
     timer = setTimeout(function run() {

@@ -73,6 +73,10 @@ export async function archiveClosedVisits<B extends BucketDoc>(
     })
     written.push(h)
   }
+  // every document the root lists for a year exists (empty ones too): a device pulling the year finds all of them
+  for (const year of new Set([...byDoc.values()].map((d) => d.year)))
+    for (let n = 0; n < ARCHIVE_SHARDS; n++)
+      if (!byDoc.has(`${year}/${n}`)) written.push(await shelf.forWriting(year, n))
   await repo.flush(written.map((h) => h.documentId))
   const writes: BulkWrite<B>[] = [...picked].map(([pid, visits]) => ({
     patientId: pid,

@@ -10,6 +10,7 @@ import {
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
 import { findDoc } from './find.js'
+import { detachSaveBeforeUnload } from './pinned/index.js'
 import { ARCHIVE_SHARDS, shardOf, type ArchiveDoc, type ArchiveEntry, type ClinicRootDoc } from './layout.js'
 
 /** The actor of every archive document's first change: the same bytes on every device (see `initialArchive`). */
@@ -60,6 +61,10 @@ export class ArchiveShelf {
   /** Archive documents opened (loading or local), by id: the share policy announces only those that are local. */
   readonly #opening = new Map<DocumentId, Promise<DocHandle<ArchiveDoc>>>()
   readonly #local = new Set<DocumentId>()
+  /** Archives being saved and dropped from memory after a pull (`pullWindow` with `release`). */
+  readonly #releasing = new Map<DocumentId, Promise<void>>()
+  /** Archives this device writes to (an archiving pass): never released. */
+  readonly #written = new Set<DocumentId>()
   #places = new Map<DocumentId, { year: number; n: number }>()
   #placesFrom = ''
 
@@ -133,8 +138,10 @@ export class ArchiveShelf {
     const id = archiveDocumentId(this.clinic, year, n)
     let p = this.#opening.get(id)
     if (!p) {
-      // the find starts once this open is recorded: the share policy, asked while it requests, must know of it
-      p = Promise.resolve()
+      // the find starts once this open is recorded: the share policy, asked while it requests, must know of it (and
+      // once a release of it finished: the repo then loads it from storage anew)
+      const released = this.#releasing.get(id) ?? Promise.resolve()
+      p = released
         .then(() => findDoc<ArchiveDoc>(this.#repo, id, signal ? { signal } : {}))
         .then((h) => {
           this.#local.add(id)
@@ -165,11 +172,15 @@ export class ArchiveShelf {
    */
   async forWriting(year: number, n: number): Promise<DocHandle<ArchiveDoc>> {
     const id = archiveDocumentId(this.clinic, year, n)
+    this.#written.add(id)
     const known = this.#opening.get(id)
     if (known && this.#local.has(id)) return known
     const p = (async (): Promise<DocHandle<ArchiveDoc>> => {
+      await this.#releasing.get(id)
       const cached = this.#repo.handles[id] as DocHandle<ArchiveDoc> | undefined
       if (cached?.isReady()) return cached
+      // released to storage: the repo loads it again (it was saved before it was dropped)
+      if (cached?.state === 'unloaded') return findDoc<ArchiveDoc>(this.#repo, id)
       const stored = cached ? undefined : await this.#repo.storageSubsystem?.loadDoc<ArchiveDoc>(id)
       const h = this.#repo.import<ArchiveDoc>(initialArchive(year, n), { docId: id })
       if (stored) {
@@ -200,18 +211,27 @@ export class ArchiveShelf {
    * Fetches every archive document of the years this device holds, `concurrency` at a time, then says so in the root
    * (`archiveFrom`): from then on peers announce those years to it. Resolves with how many documents it holds.
    */
-  async pullWindow(concurrency = 4, signal?: AbortSignal): Promise<number> {
+  async pullWindow(
+    concurrency = 4,
+    options: { signal?: AbortSignal; release?: boolean } = {},
+  ): Promise<number> {
     const wanted: [number, number][] = []
     for (const year of this.years().filter((y) => this.holds(y)))
       for (let n = 0; n < ARCHIVE_SHARDS; n++) wanted.push([year, n])
+    // with `release` (and storage), each archive goes to disk and leaves memory once local: a tablet needs them on its
+    // disk, not in its heap (a request or a peer's change loads one again)
+    const release = options.release === true && this.#repo.storageSubsystem !== undefined
+    const releases: Promise<void>[] = []
     let next = 0
     const worker = async (): Promise<void> => {
       while (next < wanted.length) {
         const [year, n] = wanted[next++]!
-        await this.open(year, n, signal)
+        const h = await this.open(year, n, options.signal)
+        if (release) releases.push(this.#release(h))
       }
     }
     await Promise.all(Array.from({ length: Math.min(concurrency, wanted.length) }, worker))
+    await Promise.all(releases)
     const me = this.#repo.peerId
     if (this.#root.doc().archiveFrom?.[me] !== this.firstYear) {
       this.#root.change((d) => {
@@ -241,6 +261,27 @@ export class ArchiveShelf {
   /** The archive documents this device has local (for a repair pass over what it archived or received). */
   localDocs(): Promise<DocHandle<ArchiveDoc>[]> {
     return Promise.all([...this.#local].map((id) => this.#opening.get(id)!))
+  }
+
+  /**
+   * Saves an archive and drops it from memory (as a chart bucket's release: after the repo's 100 ms sync throttle has
+   * sent what it had, and with the unload guard, see pinned/unload-guard.ts). Not while a write holds it.
+   */
+  async #release(h: DocHandle<ArchiveDoc>): Promise<void> {
+    const id = h.documentId
+    if (this.#written.has(id)) return
+    const done = (async (): Promise<void> => {
+      await this.#repo.flush([id])
+      await new Promise((r) => setTimeout(r, 150))
+      await this.#repo.flush([id])
+      if (this.#written.has(id)) return
+      this.#local.delete(id)
+      this.#opening.delete(id)
+      detachSaveBeforeUnload(h)
+      await this.#repo.removeFromCache(id)
+    })().finally(() => this.#releasing.delete(id))
+    this.#releasing.set(id, done)
+    return done
   }
 
   #now(): Date {

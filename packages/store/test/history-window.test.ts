@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import * as A from '@automerge/automerge'
 import { Repo, type DocHandle, type PeerId } from '@automerge/automerge-repo'
+import { NodeFSStorageAdapter } from '@automerge/automerge-repo-storage-nodefs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { MessageChannelNetworkAdapter } from '@automerge/automerge-repo-network-messagechannel'
 import type { ChartCollection } from '@clinic-mesh/records'
 import {
@@ -30,6 +34,7 @@ function visitsOf(p: number): TestVisit[] {
 /** Repos connected in a chain by MessageChannels, each with its store's share policy (`use`). */
 function linked(
   names: string[],
+  storage: Record<string, NodeFSStorageAdapter> = {},
 ): Repo[] & { use: (repo: Repo, store: ClinicStore<ChartCollection>) => void } {
   const repos: Repo[] = []
   const policies = new Map<Repo, ClinicStore<ChartCollection>['sharePolicy']>()
@@ -42,6 +47,7 @@ function linked(
   names.forEach((name, i) => {
     const repo: Repo = new Repo({
       network: adapters[i]!,
+      ...(storage[name] ? { storage: storage[name] } : {}),
       peerId: name as PeerId,
       sharePolicy: (peer, doc) => policies.get(repo)?.(peer, doc) ?? Promise.resolve(true),
     })
@@ -260,5 +266,30 @@ describe('history window: archive documents of closed visits (issue 17 #3)', () 
     expect(heldArchives()).toEqual([archiveDocumentId('c-history', 2024, shardOf('pt17', ARCHIVE_SHARDS))])
     await ra!.shutdown()
     await rt!.shutdown()
+  })
+
+  it('a device that pulls every year with release keeps the archives on disk, not in memory, and reads them from there', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'store-archive-release-'))
+    const repos = linked(['full', 'joiner'], { joiner: new NodeFSStorageAdapter(dir) })
+    const [ra, rj] = repos
+    const a = await founded(ra!, 20)
+    repos.use(ra!, a)
+    await archiveClosedVisits(a, policy, ra!)
+    const j = await ClinicStore.open<ChartCollection>(rj!, a.rootUrl, init)
+    repos.use(rj!, j)
+    await j.loadAllCharts()
+    expect(await j.archives.pullWindow(4, { release: true })).toBe(2 * ARCHIVE_SHARDS)
+    const id = archiveDocumentId('c-history', 2024, shardOf('pt9', ARCHIVE_SHARDS))
+    expect(j.archives.isLocal(id)).toBe(false)
+    expect(rj!.handles[id]).toBeUndefined()
+    expect(j.layout.archiveFrom?.['joiner']).toBe(0)
+    await ra!.shutdown() // the peer is gone: only the joiner's disk has the archive now
+    const entry = await j.archives.visit(2024, 'pt9', 'e9-2024', AbortSignal.timeout(10_000))
+    expect((entry?.encounter as { id: { val: string } }).id.val).toBe('e9-2024')
+    // and it can write to a released archive (its stored visits stay)
+    const h = await j.archives.forWriting(2024, shardOf('pt9', ARCHIVE_SHARDS))
+    expect(h.doc().visits['e9-2024']).toBeDefined()
+    await rj!.shutdown()
+    await rm(dir, { recursive: true, force: true })
   })
 })
