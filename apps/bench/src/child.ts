@@ -2,6 +2,7 @@
 import { runJoinOnly, runOurs, runPerDoc } from './layout-case.js'
 import { runPouch } from './pouch-case.js'
 import { runToday } from './today-case.js'
+import { runHistory } from './history-case.js'
 
 const [kind, count] = process.argv.slice(2)
 const n = Number(count ?? '10000')
@@ -11,6 +12,7 @@ const cases: Record<string, (n: number) => Promise<unknown>> = {
   perdoc: runPerDoc,
   pouch: runPouch,
   today: runToday,
+  history: runHistory,
 }
 const run = kind ? cases[kind] : undefined
 if (!run) {

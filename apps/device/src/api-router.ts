@@ -146,6 +146,12 @@ async function route(
       await audit(p, 'read', b)
       return send(200, chart)
     }
+    if (b && c === 'visits' && parts[4] && parts.length === 5 && method === 'GET') {
+      const p = who(node, req, 'read-chart')
+      const visit = await ready(node.records).visit(b, parts[4])
+      await audit(p, 'read', b)
+      return send(visit.state === 'fetching' ? 202 : 200, visit)
+    }
     if (b && c === 'duplicates' && parts.length === 4 && method === 'GET') {
       who(node, req, 'read-chart')
       return send(200, ready(node.records).duplicates(b))

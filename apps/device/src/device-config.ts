@@ -45,6 +45,11 @@ export interface DeviceConfig {
    * the settled inventory and conflict queue must carry its signature; a relay answering with another key is refused.
    */
   relayKey?: string
+  /**
+   * This device's history window (issue 17 #3): calendar years of closed visits it holds, counted back from this one
+   * (1: this year, no archive); absent: every year. Set with `--history-years N|all`.
+   */
+  historyYears?: number
 }
 
 export interface LoadedDevice {

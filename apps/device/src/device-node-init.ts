@@ -32,6 +32,8 @@ export interface DeviceNodeInit {
   allowHosts?: string[]
   /** A chart bucket unused and unchanged this long goes back to disk (default 60 s; issue 17: memory on a tablet). */
   bucketIdleMs?: number
+  /** The history window to hold from now on (saved in device.json): years, or 'all'. Absent: as saved (default all). */
+  historyYears?: number | 'all'
 }
 
 /** The clinic membership document (@clinic-mesh/contracts): enrolments and revocations keyed by libp2p peer id. */

@@ -18,6 +18,7 @@ import { ClinicStore, findDoc, type ChartPull } from '@clinic-mesh/store'
 import { readClinicFile, updateClinicFile } from './clinic-file.js'
 import { DeviceLedger } from './device-ledger.js'
 import { loadDevice, saveDeviceConfig, type DeviceConfig } from './device-config.js'
+import { keepHistory } from './history-keeper.js'
 import { handleRequest } from './api-router.js'
 import { SameOriginGuard, upgradeRefusal } from './http-util.js'
 import { BrowserSync } from './browser-sync.js'
@@ -87,6 +88,7 @@ export class DeviceNode implements NodeHost {
   #gateNow: SyncGate | undefined
   #retention: NodeJS.Timeout | undefined
   #idleBuckets: NodeJS.Timeout | undefined
+  #stopHistory: () => void = () => undefined
   /** A new tablet's pull of the clinic's charts, today first (see lazy-buckets.ts). */
   chartPull: ChartPull | undefined
   /** This device's libp2p key: signs its reach record in the membership document. */
@@ -162,6 +164,12 @@ export class DeviceNode implements NodeHost {
           `--relay-key ${init.relayKey.slice(0, 16)}… differs from the relay key this device pinned (${config.relayKey.slice(0, 16)}…)`,
         )
       config.relayKey = init.relayKey
+      await saveDeviceConfig(init.dataDir, config)
+    }
+    const years = init.historyYears === 'all' ? undefined : init.historyYears
+    if (init.historyYears !== undefined && config.historyYears !== years) {
+      if (years === undefined) delete config.historyYears
+      else config.historyYears = years
       await saveDeviceConfig(init.dataDir, config)
     }
     const { mesh, membership } = await startDeviceMesh(init, config, privateKey)
@@ -274,7 +282,12 @@ export class DeviceNode implements NodeHost {
     const store = await ClinicStore.open<ChartCollection>(
       this.repo,
       dir.doc().recordsRoot as string as AutomergeUrl,
-      { summarize: summarizeOf, openVisits: openVisitsOfBucket, indexCache: true },
+      {
+        summarize: summarizeOf,
+        openVisits: openVisitsOfBucket,
+        indexCache: true,
+        history: this.config.historyYears === undefined ? {} : { historyYears: this.config.historyYears },
+      },
     )
     log('clinic-index-loaded', { patients: store.index.size })
     const trust = { clinic: this.config.clinic, relayKey: () => this.config.relayKey }
@@ -294,7 +307,7 @@ export class DeviceNode implements NodeHost {
     this.auth = auth
     this.#store = store
     this.#ledger = ledger
-    this.records = new RecordsApi(this.repo, store)
+    this.records = new RecordsApi(this.repo, store, { relay: this.#init.relay !== undefined })
     const gate = new SyncGate(this.repo, new DocKinds(dir, store), this.audit)
     this.#gateNow = gate
     this.#browsers.attach(gate)
@@ -317,6 +330,10 @@ export class DeviceNode implements NodeHost {
       dir,
       store,
     )
+    this.#stopHistory = keepHistory(store, this.repo, {
+      everyYear: this.config.historyYears === undefined,
+      stopped: () => this.#stopped || this.revoked,
+    })
     if (this.#init.relay) {
       const reg = { clinic: this.config.clinic, directoryUrl: url, peerId: this.config.deviceId }
       const creds = {
@@ -378,6 +395,7 @@ export class DeviceNode implements NodeHost {
     if (this.config.clinicFile) unwatchFile(this.config.clinicFile)
     clearInterval(this.#retention)
     clearInterval(this.#idleBuckets)
+    this.#stopHistory()
     await this.audit?.flushWrites()
     await this.#store?.saveIndexCache().catch(() => undefined) // the next start searches from it at once
     this.#relay?.stop()

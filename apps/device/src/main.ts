@@ -19,6 +19,7 @@ const USAGE = `usage:
                      [--join URL --join-code CODE]   (enrol through an admin device's one-time join code)
                      [--join-host ADDR]              (where this device offers join codes, default 0.0.0.0)
                      [--allow-host NAME]...          (a host name the web app is reached by, besides loopback and this machine's addresses)
+                     [--history-years N|all]         (years of closed visits this device holds, this one included; default all)
   clinic-mesh demo [--data DIR] [--base-port N] [--relays N [--postgres URL]]
   clinic-mesh seed-formulary --url http://HOST:PORT [--user admin]   (password in env CLINIC_MESH_ADMIN_PASSWORD)
                      (the starting WHO essential-medicines formulary, entered through that device as an admin)`
@@ -84,10 +85,17 @@ async function device(args: string[]): Promise<void> {
       'join-code': { type: 'string' },
       'join-host': { type: 'string' },
       'allow-host': { type: 'string', multiple: true },
+      'history-years': { type: 'string' },
     },
     strict: true,
   })
   const port = Number(values.port)
+  const history = values['history-years']
+  const historyYears = history === undefined || history === 'all' ? history : Number(history)
+  if (typeof historyYears === 'number' && !(Number.isInteger(historyYears) && historyYears >= 1)) {
+    console.error(USAGE)
+    process.exit(2)
+  }
   const relayKey = values['relay-key']
   if (
     !values.data ||
@@ -133,6 +141,7 @@ async function device(args: string[]): Promise<void> {
     ...(values['mdns-interval'] ? { mdnsIntervalMs: Number(values['mdns-interval']) } : {}),
     ...(values['web-dist'] ? { webDist: values['web-dist'] } : {}),
     ...(values['allow-host'] ? { allowHosts: values['allow-host'] } : {}),
+    ...(historyYears !== undefined ? { historyYears } : {}),
   })
   const line = {
     event: 'listening',

@@ -41,6 +41,7 @@ import {
 import type { ClinicStore } from '@clinic-mesh/store'
 import { UnknownPatientError, shardOf } from '@clinic-mesh/store'
 import { ClinicNotReadyError } from './errors.js'
+import { visitOf, type VisitAnswer } from './archived-visit.js'
 
 /** The keys a device node signs a prescription with: the clinician's (unlocked at sign-in) and its own. */
 export interface PrescriptionSigner {
@@ -61,10 +62,22 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 export class RecordsApi {
   readonly #repo: Repo
   readonly #store: ClinicStore<ChartCollection>
+  readonly #options: { relay?: boolean }
 
-  constructor(repo: Repo, store: ClinicStore<ChartCollection>) {
+  constructor(repo: Repo, store: ClinicStore<ChartCollection>, options: { relay?: boolean } = {}) {
     this.#repo = repo
     this.#store = store
+    this.#options = options
+  }
+
+  /**
+   * One visit of a chart, archived or not (issue 17 #3). A visit still on the chart answers at once; an archived one
+   * from its year's archive document, fetched from a peer or the relay when this device's window does not hold it.
+   * The fetch waits `waitMs`, then the answer says it is still `fetching` (the fetch goes on: ask again) and where the
+   * visit is (peers that hold its year, the relay). See `VisitAnswer`.
+   */
+  visit(patientId: string, encounterId: string, waitMs = 2_000): Promise<VisitAnswer> {
+    return visitOf(this.#store, patientId, encounterId, { waitMs, relay: this.#options.relay === true })
   }
 
   /** Writes to a chart and resolves once the bucket and its index shard are saved to disk. */

@@ -19,6 +19,8 @@ import { approvalVerdict } from './approval-check.js'
 interface RootLike {
   indexShards?: unknown
   chartBuckets?: unknown
+  /** year → archive documents of closed visits (store's ArchiveShelf): the relay holds every year */
+  archives?: unknown
 }
 interface LogLike {
   ops?: unknown
@@ -183,7 +185,9 @@ export class ClinicWatcher {
   #followRoot(h: DocHandle<unknown>): void {
     this.#root = h as DocHandle<RootLike>
     const root = h.doc() as RootLike
-    for (const list of [root.indexShards, root.chartBuckets]) {
+    const archives: unknown[] =
+      typeof root.archives === 'object' && root.archives !== null ? Object.values(root.archives) : []
+    for (const list of [root.indexShards, root.chartBuckets, ...archives]) {
       if (Array.isArray(list)) for (const url of list) if (typeof url === 'string') this.#follow(url, null)
     }
   }

@@ -1,6 +1,7 @@
 export type {
   Actor,
   ActorRef,
+  ArchivedStub,
   Allergy,
   Chart,
   ChartCollection,
@@ -138,3 +139,13 @@ export { flagVitals, ageInMonths } from './vital-flags.js'
 export type { VitalFlag } from './vital-flags.js'
 export { openVisitsOf, encodeOpenVisits, decodeOpenVisits, queueOf } from './open-visits.js'
 export type { OpenVisit, QueueEntry } from './open-visits.js'
+export {
+  archivableVisits,
+  chartArchivePolicy,
+  copyValue,
+  leaveStubs,
+  needsStub,
+  stubOf,
+  visitYear,
+} from './archive.js'
+export type { ArchivedVisit, ArchiveRule } from './archive.js'

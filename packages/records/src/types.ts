@@ -217,6 +217,19 @@ export interface Chart {
   encounters: { [id: string]: Encounter }
   prescriptions: { [id: string]: Prescription }
   mar: { [id: string]: MarEvent }
+  /**
+   * Closed visits moved to the clinic's archive documents (issue 17 #3, history window), each a stub the visit list
+   * shows: the whole visit is in the archive document of its `year` (store's ArchiveShelf). Written by device nodes.
+   */
+  archived?: { [encounterId: string]: ArchivedStub }
+}
+
+/** What a chart keeps of an archived visit: enough for the visit list and to find the visit in its archive. */
+export interface ArchivedStub {
+  year: number
+  openedAt: Imm
+  closedAt?: Imm
+  reason?: Imm
 }
 
 export interface PatientLink {

@@ -13,6 +13,7 @@ export const DOC_KINDS = [
   'records-root',
   'index-shard',
   'chart-bucket',
+  'archive',
   'ledger-log',
   'settled-inventory',
   'conflict-queue',
@@ -46,6 +47,8 @@ export const READ_POLICY: Readonly<Record<DocKind, readonly Role[]>> = {
   'records-root': ANY_CLINICAL,
   'index-shard': ANY_CLINICAL,
   'chart-bucket': ANY_CLINICAL,
+  // closed visits of past years (issue 17 #3): a browser reads an archived visit through /api (audited per patient)
+  archive: [],
   // stock reaches the browser through /api/stock (tentative and verified settled figures)
   'ledger-log': [],
   'settled-inventory': [],
@@ -105,6 +108,8 @@ export const WRITE_POLICY: Readonly<Record<DocKind, readonly FieldRule[]>> = {
   // summaries are derived from the charts: the device node refreshes them when a browser's chart change lands
   'index-shard': [],
   'chart-bucket': CHART_RULES,
+  // device nodes move closed visits there (and leave `charts.*.archived` stubs, which no rule lets a browser write)
+  archive: [],
   'ledger-log': [],
   'settled-inventory': [],
   'conflict-queue': [],

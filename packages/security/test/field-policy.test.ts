@@ -195,3 +195,16 @@ describe('resolveChanges: every operation of an incoming change, with its path',
     expect(checkWrites('clinician', 'chart-bucket', 'web-me', r.changes).ok).toBe(true)
   })
 })
+
+describe('field policy: archived visits (issue 17 #3, history window)', () => {
+  it('no browser writes an archive document, an archived stub, or deletes a visit', () => {
+    for (const role of ROLES) {
+      expect(allowed(role, 'archive', ['visits', 'en_1'])).toBe(false)
+      expect(allowed(role, 'archive', ['visits', 'en_1', 'encounter', 'status'], true)).toBe(false)
+      expect(mayRead(role, 'archive')).toBe(false)
+      expect(allowed(role, 'chart-bucket', ['charts', 'pt_1', 'archived', 'en_1'])).toBe(false)
+      expect(allowed(role, 'chart-bucket', ['charts', 'pt_1', 'archived', 'en_1', 'year'])).toBe(false)
+      expect(allowed(role, 'chart-bucket', E, true)).toBe(false) // deleting (or replacing) a visit
+    }
+  })
+})

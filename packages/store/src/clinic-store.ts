@@ -28,6 +28,7 @@ import { IndexShards, type Derived } from './index-shards.js'
 import { releaseLatestPatches } from './pinned/release-patches.js'
 import type { PatientSummary } from './summary-codec.js'
 import { installAutomergeHooks } from './pinned/index.js'
+import { ArchiveShelf, type ArchiveShelfInit } from './archive-shelf.js'
 
 /** Resolves on a later turn of the event loop (Node's setImmediate; a browser's setTimeout). */
 const nextTurn = (): Promise<void> =>
@@ -59,6 +60,8 @@ export interface ClinicStoreInit<B extends BucketDoc> {
   openVisits?: (bucket: Doc<B>, patientId: string) => string | undefined
   /** Load documents from storage as `A.load` does (default true; see pinned/fast-load.ts). The bench turns it off. */
   fastLoad?: boolean
+  /** This device's history window (archives it holds): see `ArchiveShelf`. Default: every year. */
+  history?: ArchiveShelfInit
 }
 
 export interface CreateClinicInit<B extends BucketDoc> extends ClinicStoreInit<B> {
@@ -81,6 +84,8 @@ export class ClinicStore<B extends BucketDoc> {
   readonly #init: ClinicStoreInit<B>
   readonly #shards: IndexShards
   readonly #buckets: HeldBuckets<B>
+  /** The clinic's archive documents of closed visits (issue 17 #3): which this device holds, opening, creating. */
+  readonly archives: ArchiveShelf
   /** >0 while this store itself is changing a bucket (its change events are not remote edits to repair). */
   #local = 0
   /** Resolves once every index shard is local (at once, unless opened from a saved copy: see `open`). */
@@ -102,6 +107,7 @@ export class ClinicStore<B extends BucketDoc> {
       (p) => this.#onBucketChange(p),
     )
     this.#root = root
+    this.archives = new ArchiveShelf(repo, root, init.history ?? {})
     this.#shards = new IndexShards(shards, init.writeSummaries !== false, cached)
     this.#init = init
     this.#buckets.adoptPresent()
@@ -250,6 +256,8 @@ export class ClinicStore<B extends BucketDoc> {
    * opening passes for a bootstrapped peer. Requires a stable repo `peerId` (the device id).
    */
   readonly sharePolicy: SharePolicy = (peer: PeerId, documentId?: DocumentId) => {
+    const archive = documentId === undefined ? undefined : this.archives.sharePolicy(peer, documentId)
+    if (archive !== undefined) return Promise.resolve(archive)
     if (documentId === undefined || this.#buckets.numberOf(documentId) === undefined)
       return Promise.resolve(true)
     return Promise.resolve(this.#buckets.opened.has(documentId) && this.isBootstrapped(peer))
@@ -271,6 +279,11 @@ export class ClinicStore<B extends BucketDoc> {
   /** The bucket holding a patient's chart, fetched from storage or peers on first use. */
   bucketFor(patientId: string): Promise<DocHandle<B>> {
     return this.#buckets.open(this.bucketIndexOf(patientId), true) // in memory until idle (releaseIdle)
+  }
+
+  /** Chart bucket `i` (an archiving pass walks them all), kept in memory until idle (`releaseIdle`). */
+  bucketAt(i: number): Promise<DocHandle<B>> {
+    return this.#buckets.open(i, true)
   }
 
   /** Applies a change to the bucket holding this patient and refreshes the patient's summary. */

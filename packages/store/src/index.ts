@@ -7,11 +7,22 @@ export { PatientIndex, duplicateKeysOf } from './patient-index.js'
 export type { SearchOptions } from './patient-index.js'
 export { encodeSummary, decodeSummary } from './summary-codec.js'
 export type { PatientSummary } from './summary-codec.js'
-export { LAYOUT, DEFAULT_CHART_BUCKETS, DEFAULT_INDEX_SHARDS, shardOf, isClinicRoot } from './layout.js'
-export type { ClinicRootDoc, IndexShardDoc } from './layout.js'
+export {
+  LAYOUT,
+  ARCHIVE_SHARDS,
+  DEFAULT_CHART_BUCKETS,
+  DEFAULT_INDEX_SHARDS,
+  shardOf,
+  isClinicRoot,
+} from './layout.js'
+export type { ArchiveDoc, ArchiveEntry, ClinicRootDoc, IndexShardDoc } from './layout.js'
 export { LayoutError, SummaryCodecError, UnknownPatientError } from './errors.js'
 export { normalize, tokens } from './normalize.js'
 export { findDoc } from './find.js'
 export { reuseSyncPatches } from './pinned/sync-patches.js'
 export { fastLoadCount, installFastLoad } from './pinned/fast-load.js'
 export { AUTOMERGE_PINNED, automergeHookInternals, installAutomergeHooks } from './pinned/index.js'
+export { ArchiveShelf, archiveDocumentId, initialArchive } from './archive-shelf.js'
+export type { ArchiveShelfInit, ArchiveWhereabouts } from './archive-shelf.js'
+export { archiveClosedVisits } from './archive-run.js'
+export type { ArchivePolicy, ArchiveReport, VisitToArchive } from './archive-run.js'

@@ -1,3 +1,4 @@
+import type { ImmutableString } from '@automerge/automerge'
 import type { AutomergeUrl } from '@automerge/automerge-repo'
 
 /** Layout version of the clinic root. A new layout is a migration, never an in-place reinterpretation. */
@@ -18,6 +19,37 @@ export interface ClinicRootDoc {
   chartBuckets: AutomergeUrl[]
   /** Repo peer id → when that device first held every chart bucket (drives the announce policy). */
   bootstrapped?: { [peerId: string]: string }
+  /**
+   * Archive documents of closed visits by calendar year (issue 17 #3, history window; an optional field added to
+   * layout 1, absent in clinics made before it): `ARCHIVE_SHARDS` documents a year, patient `p` in number
+   * `shardOf(p, ARCHIVE_SHARDS)`. Their ids are derived from the clinic id, the year and the number
+   * (`archiveDocumentId`), so every device writing a year writes the same list.
+   */
+  archives?: { [year: string]: AutomergeUrl[] }
+  /**
+   * Repo peer id → the first year of archives that peer holds (0: every year), written by the peer once it holds
+   * them: archive documents of a year are announced only to peers holding that year (a tablet with a 1-year window is
+   * never pushed older years, it asks for one when a user opens an archived visit).
+   */
+  archiveFrom?: { [peerId: string]: number }
+}
+
+/** Archive documents per year. */
+export const ARCHIVE_SHARDS = 16
+
+/** One archived visit: whose it is and the whole visit as it was when archived. */
+export interface ArchiveEntry {
+  /** An Automerge scalar (`ImmutableString`): one op, not text. */
+  patientId: ImmutableString
+  encounter: unknown
+}
+
+/** One archive document: the closed visits of one year of a share of the patients, keyed by encounter id. */
+export interface ArchiveDoc {
+  layout: 'archive/1'
+  year: number
+  shard: number
+  visits: { [encounterId: string]: ArchiveEntry }
 }
 
 /** One index shard: patient id → packed summary (see summary-codec). */

@@ -98,3 +98,24 @@ export const PrescriptionBalanceReplySchema = v.object({
   ),
 })
 export type PrescriptionBalanceReply = v.InferOutput<typeof PrescriptionBalanceReplySchema>
+
+/**
+ * `GET /api/patients/:id/visits/:encounterId` (issue 17 #3, history window): `here` / `fetched` (200) carry the visit;
+ * `fetching` (202) says its year's archive is on its way and where it is (peers holding the year, the relay).
+ */
+export const VisitReplySchema = v.object({
+  state: v.picklist(['here', 'fetched', 'fetching']),
+  patientId: v.string(),
+  encounterId: v.string(),
+  archived: v.optional(
+    v.object({
+      year: v.number(),
+      openedAt: v.optional(v.string()),
+      closedAt: v.optional(v.string()),
+      reason: v.optional(v.string()),
+    }),
+  ),
+  encounter: v.optional(v.unknown()),
+  where: v.optional(v.object({ peers: v.array(v.string()), relay: v.boolean() })),
+})
+export type VisitReply = v.InferOutput<typeof VisitReplySchema>
