@@ -182,7 +182,13 @@ export class ArchiveShelf {
       // released to storage: the repo loads it again (it was saved before it was dropped)
       if (cached?.state === 'unloaded') return findDoc<ArchiveDoc>(this.#repo, id)
       const stored = cached ? undefined : await this.#repo.storageSubsystem?.loadDoc<ArchiveDoc>(id)
+      // in one turn with the import: the root lists the year (so the share policy knows the id for an archive) and
+      // the document counts as local (so it is announced only to peers holding the year). Otherwise the repo, asking
+      // the policy a turn later, could find an unlisted id (announced to everyone, as any other document) or one
+      // still "being fetched" (asked of any peer): a windowed tablet would receive every archive written.
+      this.list(year)
       const h = this.#repo.import<ArchiveDoc>(initialArchive(year, n), { docId: id })
+      this.#local.add(id)
       if (stored) {
         const bytes = A.save(stored)
         h.update((d) => A.loadIncremental(d, bytes))
@@ -253,7 +259,10 @@ export class ArchiveShelf {
     const place = this.placeOf(id)
     if (!place) return undefined
     if (!this.#opening.has(id)) return false
-    if (!this.#local.has(id)) return true
+    // being fetched: ask any peer. A document the repo already holds ready counts as local even before this shelf's
+    // open resolved (the repo asks this policy as it registers the handle): never pushed to a peer outside its year.
+    const ready = (this.#repo.handles[id] as DocHandle<ArchiveDoc> | undefined)?.isReady() === true
+    if (!this.#local.has(id) && !ready) return true
     const from = this.#root.doc().archiveFrom?.[peer]
     return typeof from === 'number' && from <= place.year
   }

@@ -111,12 +111,15 @@ export class ClinicStore<B extends BucketDoc> {
     this.#shards = new IndexShards(shards, init.writeSummaries !== false, cached)
     this.#init = init
     this.#buckets.adoptPresent()
-    let known = Object.keys(root.doc().bootstrapped ?? {}).length
+    // a peer finished bootstrapping (start announcing buckets to it) or said which years of archives it holds
+    const stamp = (d: ClinicRootDoc): string =>
+      `${Object.keys(d.bootstrapped ?? {}).length}|${JSON.stringify(d.archiveFrom ?? {})}`
+    let known = stamp(root.doc())
     root.on('change', ({ doc }) => {
-      const now = Object.keys(doc.bootstrapped ?? {}).length
+      const now = stamp(doc)
       if (now !== known) {
         known = now
-        repo.shareConfigChanged() // a peer finished bootstrapping: start announcing buckets to it
+        repo.shareConfigChanged()
       }
     })
   }
@@ -178,6 +181,9 @@ export class ClinicStore<B extends BucketDoc> {
       indexShards: shards.map((s) => s.url),
       chartBuckets: buckets,
       bootstrapped: { [repo.peerId]: new Date().toISOString() },
+      // made with the root: two devices that each created one of these maps at once would lose one's entries
+      archives: {},
+      archiveFrom: {},
     })
     return { root, shards }
   }
