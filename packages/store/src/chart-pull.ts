@@ -8,6 +8,21 @@ export interface PullOptions {
   onBucket?: (bucket: number) => void
 }
 
+/** Charts a pull holds in flight at once, about (see `pullWidthFor`). */
+const CHARTS_IN_FLIGHT = 200
+
+/**
+ * Buckets a pull fetches at once: a joining tablet's peak memory is what is in flight, and a bucket holds
+ * charts / buckets charts, so the width shrinks as the clinic grows (1,000 charts in 64 buckets: 8; 5,000: 2; 10,000
+ * and more: 1). Measured (bench P1's joiner, loaded 2-core box): 10,000 charts 2 at a time peaked at 562–583 MB, 1 at
+ * a time 345–397 MB and finished sooner; 50,000 charts 2 at a time 851 MB, 1 at a time 812 MB (514 MB with a 256 MB
+ * heap).
+ */
+export function pullWidthFor(charts: number, buckets: number): number {
+  const perBucket = Math.max(1, Math.ceil(charts / Math.max(1, buckets)))
+  return Math.max(1, Math.min(8, Math.floor(CHARTS_IN_FLIGHT / perBucket)))
+}
+
 /** Bucket numbers 0..n-1 with `first` (deduplicated, in range) ahead of the rest. */
 export function pullOrder(n: number, first: readonly number[] = []): number[] {
   const seen = new Set<number>()

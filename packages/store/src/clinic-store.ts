@@ -10,18 +10,12 @@ import type {
 import type { Doc } from '@automerge/automerge'
 import { LayoutError, UnknownPatientError } from './errors.js'
 import { findDoc } from './find.js'
-import {
-  DEFAULT_CHART_BUCKETS,
-  DEFAULT_INDEX_SHARDS,
-  LAYOUT,
-  isClinicRoot,
-  shardOf,
-  type ClinicRootDoc,
-  type IndexShardDoc,
-} from './layout.js'
+import { LAYOUT, isClinicRoot, shardOf, type ClinicRootDoc, type IndexShardDoc } from './layout.js'
 import type { PatientIndex, SearchOptions } from './patient-index.js'
 import { HeldBuckets } from './held-buckets.js'
-import { pullOrder, type PullOptions } from './chart-pull.js'
+import { pullOrder, pullWidthFor, type PullOptions } from './chart-pull.js'
+import { createClinicDocuments, reannounceOnHolderNews, type NewClinicInit } from './clinic-documents.js'
+import { nextTurn } from './next-turn.js'
 import type { BucketDoc } from './bucket-doc.js'
 import { IndexCache, type CachedShard } from './index-cache.js'
 import { IndexShards, type Derived } from './index-shards.js'
@@ -30,18 +24,7 @@ import type { PatientSummary } from './summary-codec.js'
 import { installAutomergeHooks } from './pinned/index.js'
 import { ArchiveShelf, type ArchiveShelfInit } from './archive-shelf.js'
 
-/** Resolves on a later turn of the event loop (Node's setImmediate; a browser's setTimeout). */
-const nextTurn = (): Promise<void> =>
-  new Promise((resolve) =>
-    typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0),
-  )
-
-/** A chart bucket: any document with a `charts` map keyed by patient id (records' ChartCollection). */
-
 /** One write of a bulk change: `fn` runs inside the change of the bucket holding `patientId`. */
-/** Charts a pull holds in flight at once, about (see `pullWidth`). */
-const CHARTS_IN_FLIGHT = 200
-
 export interface BulkWrite<B extends BucketDoc> {
   patientId: string
   fn: (bucket: B) => void
@@ -64,13 +47,7 @@ export interface ClinicStoreInit<B extends BucketDoc> {
   history?: ArchiveShelfInit
 }
 
-export interface CreateClinicInit<B extends BucketDoc> extends ClinicStoreInit<B> {
-  clinic: string
-  /** Initial value of an empty bucket (e.g. records' emptyCollection()). */
-  emptyBucket: () => B
-  indexShards?: number
-  chartBuckets?: number
-}
+export interface CreateClinicInit<B extends BucketDoc> extends ClinicStoreInit<B>, NewClinicInit<B> {}
 
 /**
  * The clinic's records laid out for 10,000+ charts: a root document, a few index shards of packed
@@ -111,17 +88,7 @@ export class ClinicStore<B extends BucketDoc> {
     this.#shards = new IndexShards(shards, init.writeSummaries !== false, cached)
     this.#init = init
     this.#buckets.adoptPresent()
-    // a peer finished bootstrapping (start announcing buckets to it) or said which years of archives it holds
-    const stamp = (d: ClinicRootDoc): string =>
-      `${Object.keys(d.bootstrapped ?? {}).length}|${JSON.stringify(d.archiveFrom ?? {})}`
-    let known = stamp(root.doc())
-    root.on('change', ({ doc }) => {
-      const now = stamp(doc)
-      if (now !== known) {
-        known = now
-        repo.shareConfigChanged()
-      }
-    })
+    reannounceOnHolderNews(repo, root)
   }
 
   /** The patient index (search), read from the index shards. */
@@ -146,7 +113,7 @@ export class ClinicStore<B extends BucketDoc> {
 
   static create<B extends BucketDoc>(repo: Repo, init: CreateClinicInit<B>): ClinicStore<B> {
     installAutomergeHooks(repo, init.fastLoad === undefined ? {} : { fastLoad: init.fastLoad })
-    const { root, shards } = ClinicStore.#createDocuments(repo, init)
+    const { root, shards } = createClinicDocuments(repo, init)
     return new ClinicStore(repo, root, shards, init)
   }
 
@@ -156,36 +123,8 @@ export class ClinicStore<B extends BucketDoc> {
    * repo lives: a second store over the same documents would refresh every summary of the first one's writes again,
    * one shard change per patient (measured: a third of a 10,000-chart import on the founding device).
    */
-  static createDocuments<B extends BucketDoc>(
-    repo: Repo,
-    init: Omit<CreateClinicInit<B>, keyof ClinicStoreInit<B>>,
-  ): AutomergeUrl {
-    return ClinicStore.#createDocuments(repo, init).root.url
-  }
-
-  static #createDocuments<B extends BucketDoc>(
-    repo: Repo,
-    init: Omit<CreateClinicInit<B>, keyof ClinicStoreInit<B>>,
-  ): { root: DocHandle<ClinicRootDoc>; shards: DocHandle<IndexShardDoc>[] } {
-    const shards: DocHandle<IndexShardDoc>[] = []
-    for (let i = 0; i < (init.indexShards ?? DEFAULT_INDEX_SHARDS); i++) {
-      shards.push(repo.create<IndexShardDoc>({ layout: 'index/1', summaries: {}, visits: {} }))
-    }
-    const buckets: AutomergeUrl[] = []
-    for (let i = 0; i < (init.chartBuckets ?? DEFAULT_CHART_BUCKETS); i++)
-      buckets.push(repo.create<B>(init.emptyBucket()).url)
-    const root = repo.create<ClinicRootDoc>({
-      layout: LAYOUT,
-      clinic: init.clinic,
-      createdAt: new Date().toISOString(),
-      indexShards: shards.map((s) => s.url),
-      chartBuckets: buckets,
-      bootstrapped: { [repo.peerId]: new Date().toISOString() },
-      // made with the root: two devices that each created one of these maps at once would lose one's entries
-      archives: {},
-      archiveFrom: {},
-    })
-    return { root, shards }
+  static createDocuments<B extends BucketDoc>(repo: Repo, init: NewClinicInit<B>): AutomergeUrl {
+    return createClinicDocuments(repo, init).root.url
   }
 
   /**
@@ -361,17 +300,7 @@ export class ClinicStore<B extends BucketDoc> {
       }
     }
     // one shard's change at a time, the event loop running between them (as between buckets)
-    const byShard = new Map<number, [string, Derived][]>()
-    for (const e of derived) {
-      const s = shardOf(e[0], this.layout.indexShards.length)
-      let list = byShard.get(s)
-      if (!list) byShard.set(s, (list = []))
-      list.push(e)
-    }
-    for (const entries of byShard.values()) {
-      await nextTurn()
-      this.#shards.write(entries)
-    }
+    await this.#shards.writeInTurns(derived)
     if (failure !== undefined) throw failure
   }
 
@@ -382,15 +311,9 @@ export class ClinicStore<B extends BucketDoc> {
     return chart as C
   }
 
-  /**
-   * Buckets a pull fetches at once: a joining tablet's peak memory is what is in flight, and a bucket holds
-   * clinic size / bucket count charts, so the width shrinks as the clinic grows (1,000 charts: 8; 5,000: 2; 10,000
-   * and more: 1). Measured (bench P1's joiner, loaded 2-core box): 10,000 charts 2 at a time peaked at 562–583 MB, 1 at a time
-   * 345–397 MB and finished sooner; 50,000 charts 2 at a time 851 MB, 1 at a time 812 MB (514 MB with a 256 MB heap).
-   */
+  /** Buckets a pull fetches at once: `pullWidthFor` this clinic's size and bucket count. */
   pullWidth(): number {
-    const perBucket = Math.max(1, Math.ceil(this.index.size / Math.max(1, this.layout.chartBuckets.length)))
-    return Math.max(1, Math.min(8, Math.floor(CHARTS_IN_FLIGHT / perBucket)))
+    return pullWidthFor(this.index.size, this.layout.chartBuckets.length)
   }
 
   /**

@@ -1,0 +1,61 @@
+import type { AutomergeUrl, DocHandle, Repo } from '@automerge/automerge-repo'
+import type { BucketDoc } from './bucket-doc.js'
+import {
+  DEFAULT_CHART_BUCKETS,
+  DEFAULT_INDEX_SHARDS,
+  LAYOUT,
+  type ClinicRootDoc,
+  type IndexShardDoc,
+} from './layout.js'
+
+/** What a new clinic's documents need: its id, an empty bucket, and (optionally) the layout's counts. */
+export interface NewClinicInit<B extends BucketDoc> {
+  clinic: string
+  /** Initial value of an empty bucket (e.g. records' emptyCollection()). */
+  emptyBucket: () => B
+  indexShards?: number
+  chartBuckets?: number
+}
+
+/** A new clinic's documents in `repo`: index shards, empty chart buckets, and the root naming them (layout 1). */
+export function createClinicDocuments<B extends BucketDoc>(
+  repo: Repo,
+  init: NewClinicInit<B>,
+): { root: DocHandle<ClinicRootDoc>; shards: DocHandle<IndexShardDoc>[] } {
+  const shards: DocHandle<IndexShardDoc>[] = []
+  for (let i = 0; i < (init.indexShards ?? DEFAULT_INDEX_SHARDS); i++) {
+    shards.push(repo.create<IndexShardDoc>({ layout: 'index/1', summaries: {}, visits: {} }))
+  }
+  const buckets: AutomergeUrl[] = []
+  for (let i = 0; i < (init.chartBuckets ?? DEFAULT_CHART_BUCKETS); i++)
+    buckets.push(repo.create<B>(init.emptyBucket()).url)
+  const root = repo.create<ClinicRootDoc>({
+    layout: LAYOUT,
+    clinic: init.clinic,
+    createdAt: new Date().toISOString(),
+    indexShards: shards.map((s) => s.url),
+    chartBuckets: buckets,
+    bootstrapped: { [repo.peerId]: new Date().toISOString() },
+    // made with the root: two devices that each created one of these maps at once would lose one's entries
+    archives: {},
+    archiveFrom: {},
+  })
+  return { root, shards }
+}
+
+/**
+ * Re-evaluates the repo's announce policy whenever the root says something new about who holds what: a peer finished
+ * bootstrapping (announce chart buckets to it from now on) or said which years of archives it holds (`archiveFrom`).
+ */
+export function reannounceOnHolderNews(repo: Repo, root: DocHandle<ClinicRootDoc>): void {
+  const stamp = (d: ClinicRootDoc): string =>
+    `${Object.keys(d.bootstrapped ?? {}).length}|${JSON.stringify(d.archiveFrom ?? {})}`
+  let known = stamp(root.doc())
+  root.on('change', ({ doc }) => {
+    const now = stamp(doc)
+    if (now !== known) {
+      known = now
+      repo.shareConfigChanged()
+    }
+  })
+}
