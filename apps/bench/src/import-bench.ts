@@ -11,6 +11,7 @@ import { emptyCollection, newChart, type ChartCollection } from '@clinic-mesh/re
 import { ClinicStore } from '@clinic-mesh/store'
 import { median, percentile, type BenchRow } from './row.js'
 import { summarizeBucket } from './summarize-bucket.js'
+import { call, until as untilWithin } from './http-call.js'
 
 const DEVICE = fileURLToPath(new URL('../../device/dist/main.js', import.meta.url))
 const ADMIN_PASSWORD = 'bench-admin-password'
@@ -85,31 +86,8 @@ function startDevice(root: string, plain: boolean, prof: string | undefined): Pr
   })
 }
 
-async function call<T>(
-  d: Device,
-  method: string,
-  path: string,
-  body?: unknown,
-  token?: string,
-  type = 'application/json',
-): Promise<{ status: number; body: T }> {
-  const res = await fetch(`http://127.0.0.1:${d.port}${path}`, {
-    method,
-    headers: { 'content-type': type, ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  })
-  return { status: res.status, body: (await res.json()) as T }
-}
-
-async function until<T>(f: () => Promise<T | undefined | false>, what: string, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = await f().catch(() => undefined)
-    if (v !== undefined && v !== false) return v
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
+const until = <T>(f: () => Promise<T | undefined | false>, what: string, ms = 60_000): Promise<T> =>
+  untilWithin(f, what, ms, 100)
 
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux); NaN elsewhere. */
 async function cpuSeconds(pid: number | undefined): Promise<number> {

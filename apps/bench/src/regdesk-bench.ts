@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { median, percentile, type BenchRow } from './row.js'
+import { call, until as untilWithin } from './http-call.js'
 
 const DEVICE = fileURLToPath(new URL('../../device/dist/main.js', import.meta.url))
 const RELAY = fileURLToPath(new URL('../../relay/dist/main.js', import.meta.url))
@@ -107,31 +108,8 @@ function startDevice(root: string, name: string, relayPort: number, founder: boo
   )
 }
 
-async function call<T>(
-  d: Proc,
-  method: string,
-  path: string,
-  body?: unknown,
-  token?: string,
-  type = 'application/json',
-): Promise<{ status: number; body: T }> {
-  const res = await fetch(`http://127.0.0.1:${d.port}${path}`, {
-    method,
-    headers: { 'content-type': type, ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  })
-  return { status: res.status, body: (await res.json()) as T }
-}
-
-async function until<T>(f: () => Promise<T | undefined | false>, what: string, ms = 120_000): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = await f().catch(() => undefined)
-    if (v !== undefined && v !== false) return v
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`)
-    await new Promise((r) => setTimeout(r, 200))
-  }
-}
+const until = <T>(f: () => Promise<T | undefined | false>, what: string, ms = 120_000): Promise<T> =>
+  untilWithin(f, what, ms, 200)
 
 const login = (d: Proc, user: string, password: string): Promise<string> =>
   until(
