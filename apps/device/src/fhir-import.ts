@@ -103,6 +103,36 @@ async function importNow(
   /** created patient id → its entry (the duplicate warning replaces that entry's answer) */
   const createdFrom = new Map<string, ImportPatient>()
   const charts = new Map<string, Chart | undefined>()
+  /**
+   * Each entry answered once: refused outside the role, `200 duplicate` when the chart already has it (by
+   * normalised text, `known`), else added (`201`) or rejected with the reason records gave.
+   */
+  const addEach = <E extends { index: number }>(
+    entries: readonly E[],
+    may: boolean,
+    what: string,
+    known: Set<string>,
+    keyOf: (e: E) => string,
+    add: (e: E) => void,
+  ): void => {
+    for (const e of entries) {
+      if (!may) responses[e.index] = rejected(`a ${p.role} may not record ${what}`, 'ForbiddenError')
+      else if (known.has(norm(keyOf(e))))
+        responses[e.index] = {
+          status: '200 OK',
+          outcome: outcome('information', 'duplicate', 'already recorded'),
+        }
+      else {
+        try {
+          add(e)
+          known.add(norm(keyOf(e)))
+          responses[e.index] = { status: '201 Created' }
+        } catch (err) {
+          responses[e.index] = rejected(err instanceof Error ? err.message : String(err))
+        }
+      }
+    }
+  }
   for (const [k, patient] of plan.patients.entries()) {
     if (k > 0 && k % 250 === 0) await new Promise((r) => setImmediate(r)) // a registration at the desk gets a turn
     const known = existing(node, patient, seen)
@@ -147,42 +177,22 @@ async function importNow(
       const problems = new Set(Object.values(chart.patient.problems).map((x) => norm(str(x.text))))
       for (const e of Object.values(chart.encounters))
         for (const dx of Object.values(e.clinician.diagnoses)) problems.add(norm(str(dx.text)))
-      for (const a of patient.allergies) {
-        if (!mayAllergies)
-          responses[a.index] = rejected(`a ${p.role} may not record allergies`, 'ForbiddenError')
-        else if (substances.has(norm(a.input.substance)))
-          responses[a.index] = {
-            status: '200 OK',
-            outcome: outcome('information', 'duplicate', 'already recorded'),
-          }
-        else {
-          try {
-            recordAllergy(chart, a.input, actor)
-            substances.add(norm(a.input.substance))
-            responses[a.index] = { status: '201 Created' }
-          } catch (err) {
-            responses[a.index] = rejected(err instanceof Error ? err.message : String(err))
-          }
-        }
-      }
-      for (const c of patient.problems) {
-        if (!mayProblems)
-          responses[c.index] = rejected(`a ${p.role} may not record problems`, 'ForbiddenError')
-        else if (problems.has(norm(c.input.text)))
-          responses[c.index] = {
-            status: '200 OK',
-            outcome: outcome('information', 'duplicate', 'already recorded'),
-          }
-        else {
-          try {
-            addProblem(chart, c.input, actor)
-            problems.add(norm(c.input.text))
-            responses[c.index] = { status: '201 Created' }
-          } catch (err) {
-            responses[c.index] = rejected(err instanceof Error ? err.message : String(err))
-          }
-        }
-      }
+      addEach(
+        patient.allergies,
+        mayAllergies,
+        'allergies',
+        substances,
+        (a) => a.input.substance,
+        (a) => recordAllergy(chart, a.input, actor),
+      )
+      addEach(
+        patient.problems,
+        mayProblems,
+        'problems',
+        problems,
+        (c) => c.input.text,
+        (c) => addProblem(chart, c.input, actor),
+      )
     }
     writes.push({
       patientId: pid,
