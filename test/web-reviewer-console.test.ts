@@ -245,9 +245,11 @@ describe('reviewer console (relay-served page, real relay + two device processes
         { timeout: 15_000, interval: 300 },
       )
       .toBe(1)
-    expect(await page.getByTestId('signed-in-as').innerText()).toBe(
-      `Signed in as rev1 (reviewer) · clinic Test Clinic`, // the clinic's name for its own signed-in reviewer
-    )
+    // the clinic's name for its own signed-in reviewer (it comes with the console's first status read, which follows
+    // the sign-in: until then the header names the clinic id)
+    await expect
+      .poll(() => page.getByTestId('signed-in-as').innerText(), { timeout: 15_000 })
+      .toBe(`Signed in as rev1 (reviewer) · clinic Test Clinic`)
     const card = page.locator(`[data-conflict-id="${open.id}"]`)
     await card.waitFor({ timeout: 15_000 })
     const inConsole = Date.now() - healed
