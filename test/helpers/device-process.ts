@@ -84,6 +84,8 @@ export async function pollDevice<T>(
   }
 }
 
+const RECENT_LOG_LINES = 300
+
 /** A device node (`node apps/device/dist/main.js device ...`) as a real child process on loopback. */
 export class DeviceProcess {
   readonly child: ChildProcess
@@ -92,6 +94,8 @@ export class DeviceProcess {
   mesh: string[] = []
   readonly init: DeviceStart
   readonly stderr: string[]
+  /** The node's last stdout lines (its JSON log), for a failing test to print; bounded. */
+  readonly recentLog: string[]
   readonly #exit: Promise<number | null>
   /** the HTTP forwarder of a wrapped device (see `DeviceStart.wrapper`) */
   forwarder: ChildProcess | undefined
@@ -102,11 +106,13 @@ export class DeviceProcess {
     init: DeviceStart,
     stderr: string[],
     exit: Promise<number | null>,
+    recentLog: string[],
   ) {
     this.child = child
     this.port = port
     this.init = init
     this.stderr = stderr
+    this.recentLog = recentLog
     this.#exit = exit
   }
 
@@ -153,6 +159,11 @@ export class DeviceProcess {
     createInterface({ input: child.stderr }).on('line', (l) => stderr.push(l))
     const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
     const lines = createInterface({ input: child.stdout })
+    const recentLog: string[] = []
+    lines.on('line', (l) => {
+      recentLog.push(l)
+      if (recentLog.length > RECENT_LOG_LINES) recentLog.shift()
+    })
     let mesh: string[] = []
     const port = await new Promise<number>((resolve, reject) => {
       // a start that times out is killed (not left running after the test); CLINIC_MESH_TEST_START_MS for a loaded machine
@@ -180,7 +191,7 @@ export class DeviceProcess {
         reject(new Error(`device ${init.name} exited with ${code}: ${stderr.join('\n')}`))
       })
     })
-    const started = new DeviceProcess(child, port, init, stderr, exit)
+    const started = new DeviceProcess(child, port, init, stderr, exit, recentLog)
     started.mesh = mesh
     if (init.wrapper) started.forwarder = await startForwarder(init.wrapper, port)
     return started

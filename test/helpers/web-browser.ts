@@ -1,4 +1,4 @@
-import { afterAll, beforeAll } from 'vitest'
+import { afterAll, beforeAll, beforeEach } from 'vitest'
 import { mkdir } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core'
@@ -47,10 +47,41 @@ export async function openTablet(browser: Browser, url: string): Promise<Page> {
   const page = await context.newPage()
   // a reload re-opens the encrypted copy and syncs it from the node: seconds on a quiet box, more under CI load
   page.setDefaultTimeout(30_000)
-  const errors: string[] = []
-  page.on('pageerror', (e) => errors.push(e.message))
+  const log: string[] = []
+  const keep = (line: string): void => {
+    log.push(`${new Date().toISOString().slice(11, 23)} ${line}`)
+    if (log.length > PAGE_LOG_LINES) log.shift()
+  }
+  page.on('pageerror', (e) => keep(`pageerror ${e.message}`))
+  page.on('console', (m) => keep(`${m.type()} ${m.text()}`))
+  pageLogs.set(page, { url, log })
   await page.goto(url)
   return page
+}
+
+const PAGE_LOG_LINES = 200
+/** Every tablet page opened by the running test, with its console, for the failure report of `webSuite`. */
+const pageLogs = new Map<Page, { url: string; log: string[] }>()
+
+/** What a failed browser test leaves to read: each page's URL, alerts and console; each device's last log lines. */
+async function failureReport(clinic: WebClinic | undefined): Promise<string> {
+  const parts: string[] = []
+  for (const [page, { url, log }] of pageLogs) {
+    const alerts = page.isClosed()
+      ? ['(closed)']
+      : await page
+          .locator('[role=alert], [role=status]')
+          .allInnerTexts()
+          .catch((e: unknown) => [String(e)])
+    parts.push(`page opened at ${url}, now ${page.isClosed() ? '(closed)' : page.url()}`)
+    parts.push(`  alerts/status: ${JSON.stringify(alerts)}`)
+    parts.push(...log.slice(-60).map((l) => `  ${l}`))
+  }
+  for (const d of clinic?.devices ?? []) {
+    parts.push(`device ${d.init.name} (port ${d.port}), last log lines:`)
+    parts.push(...d.recentLog.slice(-80).map((l) => `  ${l}`), ...d.stderr.slice(-20).map((l) => `  ! ${l}`))
+  }
+  return parts.join('\n')
 }
 
 /**
@@ -118,6 +149,11 @@ export function webSuite(): WebSuite {
   let clinic: WebClinic | undefined
   beforeAll(async () => {
     browser = await launchChromium()
+  })
+  beforeEach((ctx) => {
+    pageLogs.clear()
+    // a browser test that fails says what the pages and the device nodes were doing (CI keeps only this output)
+    ctx.onTestFailed(async () => console.error(`--- failure report ---\n${await failureReport(clinic)}`))
   })
   afterAll(async () => {
     await browser?.close()
