@@ -26,6 +26,8 @@ let root: string
 const running: DeviceProcess[] = []
 const proxies: LinkProxy[] = []
 const figures: string[] = []
+/** The figures as numbers, for bench P17 (apps/bench/src/bad-link-bench.ts), which runs this file with BAD_LINK_RESULT */
+const result: Record<string, number> = { charts: CHARTS, rttMs: 2 * DELAY_MS, kbit: RATE_KBIT, cutMs: CUT_MS }
 
 beforeAll(async () => {
   lab = await NetnsLab.create('the bad-link test (test/mesh-bad-link.test.ts)')
@@ -38,6 +40,7 @@ afterAll(async () => {
   await lab?.destroy()
   if (root) await rm(root, { recursive: true, force: true })
   if (figures.length > 0) console.warn(`bad-link figures:\n  ${figures.join('\n  ')}`)
+  if (process.env.BAD_LINK_RESULT) await writeFile(process.env.BAD_LINK_RESULT, JSON.stringify(result))
 }, 30_000)
 
 /** where each device writes its per-message traffic log (CLINIC_MESH_TRAFFIC_LOG): BAD_LINK_TRAFFIC_DIR keeps them */
@@ -235,6 +238,7 @@ it(`a ${CHARTS}-chart join over ${DELAY_MS * 2} ms RTT and ${RATE_KBIT} kbit/s c
     figures.push(
       `unshaped join (veth, no delay, no limit): ${s(fast.ms)}, ${kb(fast.bytes)} through the proxy`,
     )
+    Object.assign(result, { unshapedMs: fast.ms, unshapedBytes: fast.bytes })
     await fast.d.stop()
   }
 
@@ -250,6 +254,7 @@ it(`a ${CHARTS}-chart join over ${DELAY_MS * 2} ms RTT and ${RATE_KBIT} kbit/s c
   )
   // the slow link is not mistaken for a dead one: libp2p's ping monitor dropped it every 15-20 s (its ping waits
   // behind the sync data); the mesh's LinkWatch takes any byte from the device as proof of life
+  Object.assign(result, { shapedMs: full.ms, shapedBytes: full.bytes })
   expect(pf.connections).toBe(1)
   await full.d.stop()
   // 2. the same join again with a 30 s cut once half of it has crossed
@@ -279,6 +284,7 @@ it(`a ${CHARTS}-chart join over ${DELAY_MS * 2} ms RTT and ${RATE_KBIT} kbit/s c
       `done ${s(reconnectedMs)} after the link came back; ${shaped.refused} connections refused during the cut, ` +
       `${shaped.connections} made; stream resets logged: ${resets(cut.d)} (joiner), ${resets(source)} (source)`,
   )
+  Object.assign(result, { cutJoinMs: cut.ms, beforeCut, afterCut, doneAfterLinkBackMs: reconnectedMs })
   const messages = await trafficOf('cut')
   figures.push(
     `  messages before the cut (the joiner's count): ${accounting(messages.filter((e) => e.t < cutWall))}`,

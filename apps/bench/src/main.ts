@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [-- --only P1,P4,P5] [-- --only P12 --clinics N] [-- --only P14 --charts N --per-client N] [-- --only P15 --charts N] [-- --only P16 --history-charts N]`: every figure the issues promise, each beside a baseline
+ * `npm run bench [-- --json] [-- --only P1,P4,P5] [-- --only P12 --clinics N] [-- --only P14 --charts N --per-client N] [-- --only P15 --charts N] [-- --only P16 --history-charts N] [-- --only P17]`: every figure the issues promise, each beside a baseline
  * measured in the same run. A bench never fails the build: it prints, and exits 0.
  */
 import { writeFileSync } from 'node:fs'
@@ -19,6 +19,7 @@ import { benchTodayFirst } from './today-bench.js'
 import { benchRegistrationDesk } from './regdesk-bench.js'
 import { benchBulkImport } from './import-bench.js'
 import { benchHistoryWindow } from './history-bench.js'
+import { benchBadLink } from './bad-link-bench.js'
 
 const args = process.argv.slice(2)
 const json = args.includes('--json')
@@ -44,6 +45,7 @@ const suites: [string, () => Promise<BenchRow[]> | BenchRow[]][] = [
   ['P16', () => benchHistoryWindow(flag('--history-charts', 2_000))],
   ['P14', () => benchRegistrationDesk(flag('--charts', 10_000), flag('--per-client', 150))],
   ['P15', () => benchBulkImport(flag('--charts', 10_000))],
+  ['P17', () => benchBadLink()],
   [
     'P12',
     () =>
