@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { BrowserContext, Page } from 'playwright-core'
 import { WebClinic, meshed, notesOf, urlOf } from './helpers/web-devices.js'
-import { launchTabletProfile, signIn } from './helpers/web-browser.js'
+import { launchTabletProfile, reportFailures, signIn } from './helpers/web-browser.js'
 import { registerPatient } from './helpers/web-flows.js'
 import { pollDevice } from './helpers/device-process.js'
 import { RelayProcess } from './helpers/relay-process.js'
@@ -106,6 +106,7 @@ function writePlainIndexedDb(page: Page, text: string): Promise<void> {
 
 describe('web: the browser’s IndexedDB copy of the clinic', () => {
   let clinic: WebClinic | undefined
+  reportFailures(() => clinic?.devices ?? [])
   let relay: RelayProcess | undefined
   const profiles: string[] = []
   const contexts: BrowserContext[] = []

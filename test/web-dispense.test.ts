@@ -6,7 +6,7 @@ import type { Browser } from 'playwright-core'
 import { pollDevice, type DeviceProcess } from './helpers/device-process.js'
 import { RelayProcess } from './helpers/relay-process.js'
 import { WebClinic, urlOf } from './helpers/web-devices.js'
-import { launchChromium, openTablet, screenshot, signIn } from './helpers/web-browser.js'
+import { launchChromium, openTablet, reportFailures, screenshot, signIn } from './helpers/web-browser.js'
 import { registerPatient } from './helpers/web-flows.js'
 
 interface StockReply {
@@ -21,6 +21,7 @@ describe('web: pharmacy on a device node linked to a relay', () => {
   let relayDir: string
   let relay: RelayProcess
   let clinic: WebClinic | undefined
+  reportFailures(() => clinic?.devices ?? [])
   let node: DeviceProcess
 
   beforeAll(async () => {

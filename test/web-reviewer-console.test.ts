@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DeviceCluster, pollDevice, testPassword, type DeviceProcess } from './helpers/device-process.js'
 import { TestDevice, qty } from './helpers/relay-device.js'
 import { RelayProcess } from './helpers/relay-process.js'
-import { launchChromium, openTablet, screenshot } from './helpers/web-browser.js'
+import { launchChromium, openTablet, reportFailures, screenshot } from './helpers/web-browser.js'
 
 const MORPHINE = 'itm_morphine_10' as ItemId
 const LOT = 'MOR-2031-A'
@@ -51,6 +51,7 @@ describe('reviewer console (relay-served page, real relay + two device processes
   let relay: RelayProcess
   let cluster: DeviceCluster | undefined
   const testDevices: TestDevice[] = []
+  reportFailures(() => cluster?.devices ?? [])
 
   beforeAll(async () => {
     dir = await tempDir('web-reviewer-')

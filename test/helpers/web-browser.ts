@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach } from 'vitest'
 import { mkdir } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core'
-import { TEST_ADMIN_PASSWORD, pollDevice, testPassword } from './device-process.js'
+import { TEST_ADMIN_PASSWORD, pollDevice, testPassword, type DeviceProcess } from './device-process.js'
 import { WebClinic } from './web-devices.js'
 
 export const SCREENSHOTS = fileURLToPath(new URL('../../.artifacts/screenshots/', import.meta.url))
@@ -64,7 +64,7 @@ const PAGE_LOG_LINES = 200
 const pageLogs = new Map<Page, { url: string; log: string[] }>()
 
 /** What a failed browser test leaves to read: each page's URL, alerts and console; each device's last log lines. */
-async function failureReport(clinic: WebClinic | undefined): Promise<string> {
+async function failureReport(devices: readonly DeviceProcess[]): Promise<string> {
   const parts: string[] = []
   for (const [page, { url, log }] of pageLogs) {
     const alerts = page.isClosed()
@@ -77,7 +77,7 @@ async function failureReport(clinic: WebClinic | undefined): Promise<string> {
     parts.push(`  alerts/status: ${JSON.stringify(alerts)}`)
     parts.push(...log.slice(-60).map((l) => `  ${l}`))
   }
-  for (const d of clinic?.devices ?? []) {
+  for (const d of devices) {
     parts.push(`device ${d.init.name} (port ${d.port}), last log lines:`)
     parts.push(...d.recentLog.slice(-80).map((l) => `  ${l}`), ...d.stderr.slice(-20).map((l) => `  ! ${l}`))
   }
@@ -137,6 +137,17 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   return path
 }
 
+/**
+ * A browser test that fails says what its pages (opened by `openTablet`) and `devices` were doing: the CI log is all
+ * there is to read a rare failure by. Call it in the describe block (webSuite does).
+ */
+export function reportFailures(devices: () => readonly DeviceProcess[]): void {
+  beforeEach((ctx) => {
+    pageLogs.clear()
+    ctx.onTestFailed(async () => console.error(`--- failure report ---\n${await failureReport(devices())}`))
+  })
+}
+
 /** The browser and the clinic of one describe block: Chromium launched before its tests, both stopped after. */
 export interface WebSuite {
   readonly browser: Browser
@@ -150,11 +161,7 @@ export function webSuite(): WebSuite {
   beforeAll(async () => {
     browser = await launchChromium()
   })
-  beforeEach((ctx) => {
-    pageLogs.clear()
-    // a browser test that fails says what the pages and the device nodes were doing (CI keeps only this output)
-    ctx.onTestFailed(async () => console.error(`--- failure report ---\n${await failureReport(clinic)}`))
-  })
+  reportFailures(() => clinic?.devices ?? [])
   afterAll(async () => {
     await browser?.close()
     await clinic?.stop()
