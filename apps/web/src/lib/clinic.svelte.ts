@@ -18,6 +18,7 @@ import {
 } from '@clinic-mesh/records'
 import { api } from './api.js'
 import { RefusedWrites } from './refused.svelte.js'
+import { watchOpen } from './open-watch.js'
 
 const DIRECTORY_KEY = 'clinic-mesh.directory'
 
@@ -47,8 +48,12 @@ export class Clinic {
   /** Writes the device node refused (kept, shown to the user: nothing typed is lost). */
   readonly refused: RefusedWrites
 
-  constructor(repo: Repo) {
+  readonly #resync: (() => void) | undefined
+
+  /** `resync`: drop and remake the connection to the device node (see `watchOpen`). */
+  constructor(repo: Repo, resync?: () => void) {
     this.#repo = repo
+    this.#resync = resync
     this.refused = new RefusedWrites((id) => repo.peers.includes(id as PeerId))
   }
 
@@ -73,6 +78,10 @@ export class Clinic {
     }
     if (!url) return
     this.state = 'loading'
+    const stopWatch = watchOpen(this.#repo, {
+      state: () => this.state,
+      ...(this.#resync ? { resync: this.#resync } : {}),
+    })
     try {
       const dir = await findDoc<ClinicDirectoryDoc>(this.#repo, url as AutomergeUrl, signal ? { signal } : {})
       this.name = dir.doc().name || dir.doc().clinic
@@ -100,6 +109,8 @@ export class Clinic {
     } catch (err) {
       this.state = 'error'
       this.error = err instanceof Error ? err.message : String(err)
+    } finally {
+      stopWatch()
     }
   }
 

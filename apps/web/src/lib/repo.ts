@@ -28,6 +28,12 @@ export interface BrowserRepo {
   network: WebSocketClientAdapter
   /** Attaches the socket to the repo (once): the node only accepts a signed-in user's browser on /sync. */
   connect: () => void
+  /**
+   * Drops the socket; the adapter reconnects within a second and the repo, meeting the node as a new peer, asks it
+   * again for every document it still waits for (a request left unanswered or answered "unavailable" is not repeated
+   * on the same connection).
+   */
+  resync: () => void
   /** Stops the repo and closes its IndexedDB connection (so the database can be deleted). */
   close: () => Promise<void>
 }
@@ -61,7 +67,10 @@ export async function openBrowserRepo(
     const db = (idb as unknown as { dbPromise: Promise<IDBDatabase> }).dbPromise
     ;(await db.catch(() => undefined))?.close()
   }
-  return { repo, network, connect, close }
+  const resync = (): void => {
+    if (connected) network.socket?.close()
+  }
+  return { repo, network, connect, resync, close }
 }
 
 /**
