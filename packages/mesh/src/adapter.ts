@@ -4,7 +4,7 @@ import type { Stream } from '@libp2p/interface'
 import { WIRE_MINOR, WIRE_VERSION } from './constants.js'
 import { MeshClosedError } from './errors.js'
 import { Session } from './session.js'
-import type { SendQueueStats } from './session.js'
+import type { SendQueueStats } from './send-queue-stats.js'
 import type { Handshake } from './wire.js'
 import type { PartialMessage } from './pieces.js'
 

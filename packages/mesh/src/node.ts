@@ -1,20 +1,18 @@
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
-import type { Libp2p, PeerId, PrivateKey, Stream, Connection } from '@libp2p/interface'
+import type { Libp2p, PeerId, Stream, Connection } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { MeshNetworkAdapter } from './adapter.js'
-import type { TrafficEvent } from './adapter.js'
 import type { FoundBy } from './address-book.js'
 import { PeerReach } from './peer-reach.js'
-import { LinkWatch, type LinkWatchPolicy } from './link-watch.js'
+import { LinkWatch } from './link-watch.js'
 import { lanDiscovery, type LanDiscovery } from './discovery/index.js'
 import { aloneReason, type MeshDiscoveryStatus } from './discovery-status.js'
 import { Backoff } from './backoff.js'
-import type { BackoffPolicy } from './backoff.js'
 import { DEFAULT_MAX_FRAME_BYTES, SYNC_PROTOCOL, YAMUX_WINDOW } from './constants.js'
 import { MeshClosedError, PeerRefusedError } from './errors.js'
 import { ClinicMeshError } from '@clinic-mesh/contracts'
@@ -22,44 +20,9 @@ import { membershipGater, refusal } from './gater.js'
 import { AddressesEvent, MeshEvents } from './events.js'
 import type { MeshPeer } from './events.js'
 import type { Membership, MembershipChangeEvent } from './membership/membership.js'
+import type { MeshInit } from './mesh-init.js'
 import { clinicNetworkKey } from './membership/psk.js'
 import { clinicPrivateNetwork } from './membership/private-network.js'
-
-export interface MeshInit {
-  deviceName: string
-  membership: Membership
-  /** the clinic secret (≥ 32 bytes): the private-network key is derived from it */
-  clinicSecret: Uint8Array
-  /** the device's libp2p key, persisted by the caller; its peer id is what enrolments name */
-  privateKey?: PrivateKey
-  /** default ['/ip4/0.0.0.0/tcp/0'] */
-  listen?: string[]
-  /** default enabled, 10 s query interval, service tag 'clinic-mesh'; one socket per up IPv4 interface */
-  mdns?: { enabled: boolean; interval?: number; serviceTag?: string }
-  /** last-known addresses of devices (peer id → multiaddrs), e.g. as persisted from `addresses` events */
-  addressBook?: Record<string, string[]>
-  /** dial the address book for a device mDNS has not seen for this long; default 3 × the mDNS interval, ≥ 1 s */
-  addressBookAfterMs?: number
-  /** multiaddrs (with /p2p/<id>) dialled at start, on re-enable and after drops */
-  bootstrap?: string[]
-  /** largest accepted frame payload, default 16 MiB; a larger message travels as chunk frames */
-  maxFrameBytes?: number
-  /** largest message reassembled from chunk frames, default 128 MiB */
-  maxMessageBytes?: number
-  /** bound of each peer's send queue in bytes, default 8 MiB (over it: drop, then resync once drained) */
-  maxQueueBytes?: number
-  /** a message above this travels as resumable `piece` frames of this size (wire 1.2), default 16 KiB */
-  pieceBytes?: number
-  handshakeTimeoutMs?: number
-  readyAfterMs?: number
-  backoff?: Partial<BackoffPolicy>
-  /** keep-alive: when a silent link is taken for dead (LinkWatchPolicy; defaults: 10 s quiet, 20 s / 120 s dead) */
-  linkWatch?: Partial<LinkWatchPolicy>
-  /** every sync message sent or received (debugging; the adapter counts per type anyway: `adapter.traffic()`) */
-  onTraffic?: (event: TrafficEvent) => void
-  /** connections accepted per second from one host, default 100 (libp2p's own default of 5 is too low for a mesh) */
-  inboundConnectionThreshold?: number
-}
 
 /**
  * A clinic device on the mesh: a libp2p host (tcp, private network, noise, yamux, identify, mdns) gated by clinic
