@@ -40,7 +40,7 @@ const suites: [string, () => Promise<BenchRow[]> | BenchRow[]][] = [
   ['P9', () => benchFhirExport()],
   ['P10', () => benchDiscovery()],
   ['P11', () => benchColdStart()],
-  ['P13', () => benchTodayFirst()],
+  ['P13', () => benchTodayFirst(flag('--today-charts', 10_000))],
   ['P16', () => benchHistoryWindow(flag('--history-charts', 2_000))],
   ['P14', () => benchRegistrationDesk(flag('--charts', 10_000), flag('--per-client', 150))],
   ['P15', () => benchBulkImport(flag('--charts', 10_000))],
