@@ -28,10 +28,6 @@ describe('today first: a joining tablet pulls the buckets of the open visits bef
     const repo = new Repo({ network: [] })
     try {
       expect(
-        newClinic<MiniBucket>(repo, { summarize: summarizeNamed, expectedCharts: 10_000 }).layout
-          .chartBuckets,
-      ).toHaveLength(1024)
-      expect(
         newClinic<MiniBucket>(repo, { summarize: summarizeNamed, expectedCharts: 50 }).layout.chartBuckets,
       ).toHaveLength(8)
       // no expected size: the 64 of every clinic made before; an explicit count wins
@@ -47,14 +43,14 @@ describe('today first: a joining tablet pulls the buckets of the open visits bef
     }
   })
 
-  it('a tablet joining a clinic made for 10,000 charts pulls only the open visits’ buckets before the rest', async () => {
+  it('a tablet joining a clinic made for 2,000 charts (256 buckets) pulls only the open visits’ buckets before the rest', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'store-today-sized-'))
     const link = twoRepos()
     const ra = link.a()
-    const a = newClinic<MiniBucket>(ra, { indexShards: 2, expectedCharts: 10_000, summarize: summarizeNamed })
+    const a = newClinic<MiniBucket>(ra, { indexShards: 2, expectedCharts: 2_000, summarize: summarizeNamed })
     ra.sharePolicy = a.sharePolicy
     await a.changeMany(
-      Array.from({ length: 2_000 }, (_, i) => ({
+      Array.from({ length: 300 }, (_, i) => ({
         patientId: `pt${i}`,
         fn: (d: MiniBucket) => void (d.charts[`pt${i}`] = { given: `G${i}`, family: 'Banda' }),
       })),
@@ -63,8 +59,8 @@ describe('today first: a joining tablet pulls the buckets of the open visits bef
     try {
       const b = await ClinicStore.open<MiniBucket>(rb, a.rootUrl, { summarize: summarizeNamed })
       rb.sharePolicy = b.sharePolicy
-      expect(b.layout.chartBuckets).toHaveLength(1024)
-      const visits = ['pt3', 'pt700', 'pt1999']
+      expect(b.layout.chartBuckets).toHaveLength(256)
+      const visits = ['pt3', 'pt150', 'pt299']
       const today = [...new Set(visits.map((p) => b.bucketIndexOf(p)))]
       const pull = new ChartPull(b.layout.chartBuckets.length, today)
       let doneAtToday = 0
@@ -76,11 +72,11 @@ describe('today first: a joining tablet pulls the buckets of the open visits bef
           if (pull.todayMs !== undefined && doneAtToday === 0) doneAtToday = pull.progress.done
         },
       })
-      // the three visits' charts came with a handful of buckets of ~2 charts, not a share of the clinic
+      // the three visits' charts came with a handful of small buckets, not a share of the clinic
       expect(doneAtToday).toBeLessThanOrEqual(today.length + b.pullWidth() - 1)
-      expect(pull.progress.done).toBe(1024)
-      expect(await b.countCharts()).toBe(2_000)
-      expect((await b.chart<{ given: string } | undefined>('pt1999'))?.given).toBe('G1999')
+      expect(pull.progress.done).toBe(256)
+      expect(await b.countCharts()).toBe(300)
+      expect((await b.chart<{ given: string } | undefined>('pt299'))?.given).toBe('G299')
     } finally {
       await rb.shutdown()
       await ra.shutdown()
