@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [-- --only P1,P4,P5] [-- --only P12 --clinics N] [-- --only P14 --charts N --per-client N] [-- --only P15 --charts N] [-- --only P16 --history-charts N]`: every figure the issues promise, each beside a baseline
+ * `npm run bench [-- --json] [-- --only P1,P4,P5] [-- --only P12 --clinics N] [-- --only P14 --charts N --per-client N] [-- --only P15 --charts N] [-- --only P16 --history-charts N] [-- --only P13 --today-charts N]`: every figure the issues promise, each beside a baseline
  * measured in the same run. A bench never fails the build: it prints, and exits 0.
  */
 import { writeFileSync } from 'node:fs'
