@@ -77,10 +77,10 @@ export const MIN_CHART_BUCKETS = 8
 export const MAX_CHART_BUCKETS = 1024
 
 /**
- * Chart buckets for a new clinic expected to hold `expectedCharts` charts (issue 17 #4, today first): a power of two
- * near `expectedCharts / CHARTS_PER_BUCKET`, from `MIN_CHART_BUCKETS` (a pop-up clinic of 50 patients: 8 documents)
- * to `MAX_CHART_BUCKETS` (10,000 charts: 1,024 buckets of ~10). A joining tablet pulls the buckets holding today's
- * open visits first; the smaller the buckets, the fewer other charts come with them (bench P13, 10,000 charts, 40
+ * Chart buckets for a new clinic expected to hold `expectedCharts` charts (issue 17 #4, today first): the power of two
+ * at or above `expectedCharts / CHARTS_PER_BUCKET`, from `MIN_CHART_BUCKETS` (a pop-up clinic of 50 patients: 8
+ * documents) to `MAX_CHART_BUCKETS` (10,000 charts: 1,024 buckets of ~10). A joining tablet pulls the buckets holding
+ * today's open visits first; the smaller the buckets, the fewer other charts come with them (bench P13, 10,000 charts, 40
  * open visits: 31 of 64 buckets = half the clinic, 40 of 1,024 = 4 %). The count is fixed at creation (the root
  * lists the buckets; a patient's bucket is `shardOf(id, count)`): a clinic that outgrows it keeps working with
  * bigger buckets, and a clinic made before this keeps its 64.
