@@ -12,6 +12,7 @@ const cases: Record<string, (n: number) => Promise<unknown>> = {
   perdoc: runPerDoc,
   pouch: runPouch,
   today: runToday,
+  'today-64': (n) => runToday(n, 'old'),
   history: runHistory,
 }
 const run = kind ? cases[kind] : undefined

@@ -62,6 +62,7 @@ export async function makeColdStartClinic(dir: string, n: number, today: number)
     emptyBucket: emptyCollection,
     summarize,
     openVisits,
+    ...(process.env['CM_BUCKETS'] ? { chartBuckets: Number(process.env['CM_BUCKETS']) } : {}),
   })
   for (let start = 0; start < n; start += 500) {
     const batch = Array.from({ length: Math.min(500, n - start) }, (_, k) => patientAt(start + k))

@@ -37,16 +37,22 @@ function connectedPair(): { a: Repo; connectB: () => Repo } {
 }
 
 /** Ours: root + packed-summary index shards + chart buckets; the index syncs first. */
-/** A clinic of `n` charts created on `a` by bulk import (500 patients per call); resolves with its store and laps. */
+/**
+ * A clinic of `n` charts created on `a` by bulk import (500 patients per call); resolves with its store and laps.
+ * `size`: its chart buckets as `ClinicStore.create` takes them (default `CM_BUCKETS`, else 64).
+ */
 export async function createClinic(
   a: Repo,
   n: number,
+  size: { chartBuckets?: number; expectedCharts?: number } = {
+    chartBuckets: Number(process.env['CM_BUCKETS'] ?? 64),
+  },
 ): Promise<{ store: ClinicStore<ChartCollection>; laps: number[] }> {
   const store = ClinicStore.create<ChartCollection>(a, {
     clinic: 'bench',
     emptyBucket: emptyCollection,
     summarize: summarizeBucket,
-    chartBuckets: Number(process.env['CM_BUCKETS'] ?? 64),
+    ...size,
     indexShards: Number(process.env['CM_SHARDS'] ?? 16),
   })
   a.sharePolicy = store.sharePolicy

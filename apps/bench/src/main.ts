@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [-- --only P1,P4,P5] [-- --only P12 --clinics N] [-- --only P14 --charts N --per-client N] [-- --only P15 --charts N] [-- --only P16 --history-charts N] [-- --only P17]`: every figure the issues promise, each beside a baseline
+ * `npm run bench [-- --json] [-- --only P1,P4,P5] [-- --only P12 --clinics N] [-- --only P13 --today-charts N] [-- --only P14 --charts N --per-client N] [-- --only P15 --charts N] [-- --only P16 --history-charts N] [-- --only P17]`: every figure the issues promise, each beside a baseline
  * measured in the same run. A bench never fails the build: it prints, and exits 0.
  */
 import { writeFileSync } from 'node:fs'
@@ -41,7 +41,7 @@ const suites: [string, () => Promise<BenchRow[]> | BenchRow[]][] = [
   ['P9', () => benchFhirExport()],
   ['P10', () => benchDiscovery()],
   ['P11', () => benchColdStart()],
-  ['P13', () => benchTodayFirst()],
+  ['P13', () => benchTodayFirst(flag('--today-charts', 10_000))],
   ['P16', () => benchHistoryWindow(flag('--history-charts', 2_000))],
   ['P14', () => benchRegistrationDesk(flag('--charts', 10_000), flag('--per-client', 150))],
   ['P15', () => benchBulkImport(flag('--charts', 10_000))],

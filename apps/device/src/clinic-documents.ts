@@ -23,16 +23,22 @@ export const openVisitsOfBucket = (b: ChartCollection, pid: string): string | un
   return c ? encodeOpenVisits(openVisitsOf(c)) : undefined
 }
 
-/** A new clinic's documents: records layout, membership, user register, and the directory naming them. */
+/**
+ * A new clinic's documents: records layout, membership, user register, and the directory naming them. With
+ * `expectedCharts` the chart buckets are sized for that many charts (store `chartBucketsFor`: 50 → 8, 10,000 →
+ * 1,024); without, the default 64.
+ */
 export function createClinicDocuments(
   repo: Repo,
   clinic: string,
   name: string,
+  expectedCharts?: number,
 ): DocHandle<ClinicDirectoryDoc> {
   // the documents only: the node opens its store over them next (a store kept here would write every summary twice)
   const recordsRoot = ClinicStore.createDocuments<ChartCollection>(repo, {
     clinic,
     emptyBucket: emptyCollection,
+    ...(expectedCharts !== undefined ? { expectedCharts } : {}),
   })
   const members = repo.create<MembershipDoc>({ kind: 'clinic-membership/1', enrolments: {}, revocations: {} })
   const users = repo.create<UserRegisterDoc>({ kind: 'user-register/1', users: {} })

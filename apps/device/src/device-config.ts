@@ -41,6 +41,11 @@ export interface DeviceConfig {
   /** This device creates the clinic's documents (it was started with --init-clinic). */
   founder?: boolean
   /**
+   * A founder's `--expected-charts N`: the clinic's documents are made for that many charts (store `chartBucketsFor`);
+   * absent: the default 64 chart buckets. Read once, when the documents are created.
+   */
+  expectedCharts?: number
+  /**
    * hex Ed25519 public key of the relay, pinned at the first successful registration (or given with --relay-key):
    * the settled inventory and conflict queue must carry its signature; a relay answering with another key is refused.
    */
@@ -64,6 +69,8 @@ export interface LoadInit {
   clinicFile?: string
   /** Create a new clinic of this name (writes the clinic file). */
   initClinic?: string
+  /** With `initClinic`: how many charts the clinic is expected to hold. */
+  expectedCharts?: number
   /** The device secret (or --plain-storage): seals device.json's clinic secret and peer.key. */
   storage?: StorageProtection
 }
@@ -265,6 +272,9 @@ export async function loadDevice(init: LoadInit): Promise<LoadedDevice> {
     clinicFile,
     ...(clinic.directoryUrl ? { directoryUrl: clinic.directoryUrl } : {}),
     ...(init.initClinic !== undefined ? { founder: true } : {}),
+    ...(init.initClinic !== undefined && init.expectedCharts !== undefined
+      ? { expectedCharts: init.expectedCharts }
+      : {}),
   }
   await saveDeviceConfig(init.dataDir, config)
   return { config, privateKey, peerId }

@@ -6,6 +6,8 @@ export interface DeviceNodeInit {
   clinicFile?: string
   /** Create a clinic of this name on first start. */
   initClinic?: string
+  /** With `initClinic`: how many charts the clinic is expected to hold (sizes its chart buckets, `chartBucketsFor`). */
+  expectedCharts?: number
   /** HTTP port (0 = any free port) and address (default 127.0.0.1). */
   port?: number
   host?: string

@@ -265,7 +265,12 @@ export class DeviceNode implements NodeHost {
   }
 
   async #createClinic(): Promise<string> {
-    const dir = createClinicDocuments(this.repo, this.config.clinic, this.config.clinicName)
+    const dir = createClinicDocuments(
+      this.repo,
+      this.config.clinic,
+      this.config.clinicName,
+      this.config.expectedCharts,
+    )
     await this.repo.flush()
     this.config.directoryUrl = dir.url
     await saveDeviceConfig(this.#init.dataDir, this.config)

@@ -60,7 +60,12 @@ async function pullTodayFirst(store: ClinicStore<ChartCollection>): Promise<Char
         pull.done(i)
         if (!logged && pull.todayMs !== undefined) {
           logged = true
-          log('charts-today-loaded', { buckets: today.length, ms: Math.round(pull.todayMs) })
+          log('charts-today-loaded', {
+            buckets: today.length,
+            done: pull.progress.done,
+            total: pull.total,
+            ms: Math.round(pull.todayMs),
+          })
         }
       },
     })

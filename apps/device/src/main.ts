@@ -14,7 +14,7 @@ import { SECRET_ENV, checkSecretFileLocation, type StorageProtection } from './s
 const USAGE = `usage:
   clinic-mesh device --data DIR --name NAME [--port N] [--host H] [--relay wss://HOST:PORT[,wss://HOST2:PORT]] [--relay-key HEX]
                      [--relay-ca FILE] [--insecure-relay]  (CA of a self-signed relay; plain ws:// off loopback: dev only)
-                     [--clinic-file FILE | --init-clinic CLINIC_NAME] [--mesh-listen MULTIADDR]... [--mdns-interval MS]
+                     [--clinic-file FILE | --init-clinic CLINIC_NAME [--expected-charts N]] [--mesh-listen MULTIADDR]... [--mdns-interval MS]
                      [--secret-file PATH | env CLINIC_MESH_DEVICE_SECRET | --plain-storage]
                      [--join URL --join-code CODE]   (enrol through an admin device's one-time join code)
                      [--join-host ADDR]              (where this device offers join codes, default 0.0.0.0)
@@ -76,6 +76,7 @@ async function device(args: string[]): Promise<void> {
       'insecure-relay': { type: 'boolean', default: false },
       'clinic-file': { type: 'string' },
       'init-clinic': { type: 'string' },
+      'expected-charts': { type: 'string' },
       'mesh-listen': { type: 'string', multiple: true },
       'mdns-interval': { type: 'string' },
       'web-dist': { type: 'string' },
@@ -93,6 +94,15 @@ async function device(args: string[]): Promise<void> {
   const history = values['history-years']
   const historyYears = history === undefined || history === 'all' ? history : Number(history)
   if (typeof historyYears === 'number' && !(Number.isInteger(historyYears) && historyYears >= 1)) {
+    console.error(USAGE)
+    process.exit(2)
+  }
+  const expected = values['expected-charts']
+  const expectedCharts = expected === undefined ? undefined : Number(expected)
+  if (
+    expectedCharts !== undefined &&
+    (!Number.isInteger(expectedCharts) || expectedCharts < 0 || values['init-clinic'] === undefined)
+  ) {
     console.error(USAGE)
     process.exit(2)
   }
@@ -137,6 +147,7 @@ async function device(args: string[]): Promise<void> {
     ...(values['insecure-relay'] ? { insecureRelay: true } : {}),
     ...(clinicFile ? { clinicFile } : {}),
     ...(values['init-clinic'] !== undefined ? { initClinic: values['init-clinic'] } : {}),
+    ...(expectedCharts !== undefined ? { expectedCharts } : {}),
     ...(values['mesh-listen'] ? { meshListen: values['mesh-listen'] } : {}),
     ...(values['mdns-interval'] ? { mdnsIntervalMs: Number(values['mdns-interval']) } : {}),
     ...(values['web-dist'] ? { webDist: values['web-dist'] } : {}),

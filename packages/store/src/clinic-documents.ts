@@ -2,6 +2,7 @@ import type { AutomergeUrl, DocHandle, Repo } from '@automerge/automerge-repo'
 import type { BucketDoc } from './bucket-doc.js'
 import {
   DEFAULT_CHART_BUCKETS,
+  chartBucketsFor,
   DEFAULT_INDEX_SHARDS,
   LAYOUT,
   type ClinicRootDoc,
@@ -14,7 +15,18 @@ export interface NewClinicInit<B extends BucketDoc> {
   /** Initial value of an empty bucket (e.g. records' emptyCollection()). */
   emptyBucket: () => B
   indexShards?: number
+  /** Chart buckets; default `chartBucketsFor(expectedCharts)`, or `DEFAULT_CHART_BUCKETS` without an expected size. */
   chartBuckets?: number
+  /** How many charts the clinic is expected to hold (sizes its chart buckets: `chartBucketsFor`). */
+  expectedCharts?: number
+}
+
+/** The chart bucket count a new clinic made with `init` gets. */
+export function chartBucketCount(
+  init: Pick<NewClinicInit<BucketDoc>, 'chartBuckets' | 'expectedCharts'>,
+): number {
+  if (init.chartBuckets !== undefined) return init.chartBuckets
+  return init.expectedCharts === undefined ? DEFAULT_CHART_BUCKETS : chartBucketsFor(init.expectedCharts)
 }
 
 /** A new clinic's documents in `repo`: index shards, empty chart buckets, and the root naming them (layout 1). */
@@ -27,8 +39,7 @@ export function createClinicDocuments<B extends BucketDoc>(
     shards.push(repo.create<IndexShardDoc>({ layout: 'index/1', summaries: {}, visits: {} }))
   }
   const buckets: AutomergeUrl[] = []
-  for (let i = 0; i < (init.chartBuckets ?? DEFAULT_CHART_BUCKETS); i++)
-    buckets.push(repo.create<B>(init.emptyBucket()).url)
+  for (let i = 0, n = chartBucketCount(init); i < n; i++) buckets.push(repo.create<B>(init.emptyBucket()).url)
   const root = repo.create<ClinicRootDoc>({
     layout: LAYOUT,
     clinic: init.clinic,

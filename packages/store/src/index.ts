@@ -12,6 +12,10 @@ export {
   ARCHIVE_SHARDS,
   DEFAULT_CHART_BUCKETS,
   DEFAULT_INDEX_SHARDS,
+  CHARTS_PER_BUCKET,
+  MIN_CHART_BUCKETS,
+  MAX_CHART_BUCKETS,
+  chartBucketsFor,
   shardOf,
   isClinicRoot,
 } from './layout.js'

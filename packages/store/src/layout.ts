@@ -63,9 +63,34 @@ export interface IndexShardDoc {
   visits?: { [patientId: string]: string }
 }
 
-/** Default shard counts: 10,000 patients → ~625 summaries per shard, ~156 charts per bucket. */
+/**
+ * Default shard counts, for a clinic made without an expected size (and every clinic made before `chartBucketsFor`):
+ * 10,000 patients → ~625 summaries per shard, ~156 charts per bucket.
+ */
 export const DEFAULT_INDEX_SHARDS = 16
 export const DEFAULT_CHART_BUCKETS = 64
+
+/** Charts a bucket is sized for when the clinic's expected size is known (`chartBucketsFor`). */
+export const CHARTS_PER_BUCKET = 10
+/** Fewest and most chart buckets `chartBucketsFor` picks (the most: the largest count measured, bench P13). */
+export const MIN_CHART_BUCKETS = 8
+export const MAX_CHART_BUCKETS = 1024
+
+/**
+ * Chart buckets for a new clinic expected to hold `expectedCharts` charts (issue 17 #4, today first): the power of two
+ * at or above `expectedCharts / CHARTS_PER_BUCKET`, from `MIN_CHART_BUCKETS` (a pop-up clinic of 50 patients: 8
+ * documents) to `MAX_CHART_BUCKETS` (10,000 charts: 1,024 buckets of ~10). A joining tablet pulls the buckets holding
+ * today's open visits first; the smaller the buckets, the fewer other charts come with them (bench P13, 10,000 charts, 40
+ * open visits: 31 of 64 buckets = half the clinic, 40 of 1,024 = 4 %). The count is fixed at creation (the root
+ * lists the buckets; a patient's bucket is `shardOf(id, count)`): a clinic that outgrows it keeps working with
+ * bigger buckets, and a clinic made before this keeps its 64.
+ */
+export function chartBucketsFor(expectedCharts: number): number {
+  const want = Math.max(1, expectedCharts) / CHARTS_PER_BUCKET
+  let n = MIN_CHART_BUCKETS
+  while (n < want && n < MAX_CHART_BUCKETS) n *= 2
+  return n
+}
 
 /** FNV-1a over the id's UTF-16 units: stable, fast, spreads random ids evenly. */
 export function shardOf(id: string, shards: number): number {
