@@ -4,8 +4,6 @@ import type { AddressInfo } from 'node:net'
 import { mkdir } from 'node:fs/promises'
 import {
   Repo,
-  isValidAutomergeUrl,
-  parseAutomergeUrl,
   type AutomergeUrl,
   type DocHandle,
   type DocumentId,
@@ -23,7 +21,8 @@ import { handleRequest } from './api-router.js'
 import { SameOriginGuard, upgradeRefusal } from './http-util.js'
 import { BrowserSync } from './browser-sync.js'
 import { RecordsApi } from './records-api.js'
-import { RelayKeyMismatchError, RelayLink, checkRelayUrl } from './relay-link.js'
+import { RelayKeyMismatchError, checkRelayUrl, type RelayLink } from './relay-link.js'
+import { createDeviceRelayLink } from './device-relay.js'
 import { StockApi } from './stock-api.js'
 import { log } from './log.js'
 import { DEFAULT_AUDIT_RETENTION_YEARS, DeviceAudit } from './audit.js'
@@ -339,39 +338,18 @@ export class DeviceNode implements NodeHost {
       everyYear: this.config.historyYears === undefined,
       stopped: () => this.#stopped || this.revoked,
     })
-    if (this.#init.relay) {
-      const reg = { clinic: this.config.clinic, directoryUrl: url, peerId: this.config.deviceId }
-      const creds = {
-        devicePeerId: this.peerId,
-        deviceSeed: this.deviceSigningKey,
-        enrolment: () => this.membership.enrolments().find((e) => e.devicePeerId === this.peerId),
-        adminPublicKeys: this.config.adminPublicKeys,
-        relayOnlyDocs: () => {
-          const s = this.#directory?.doc().settlement
-          return [s?.inventory, s?.conflicts].flatMap((u) =>
-            u && isValidAutomergeUrl(u) ? [parseAutomergeUrl(u).documentId as string] : [],
-          )
-        },
-        relayKey: {
-          pinned: () => this.config.relayKey,
-          pin: async (key: string) => {
-            this.config.relayKey = key
-            await saveDeviceConfig(this.#init.dataDir, this.config)
-          },
-        },
-      }
-      const transport = {
-        ...(this.#init.relayCa === undefined ? {} : { ca: this.#init.relayCa }),
-        insecure: this.#init.insecureRelay === true,
-      }
-      this.#relay = new RelayLink(
-        this.repo,
-        this.#init.relay,
-        reg,
-        creds,
-        () => this.repo.shareConfigChanged(),
-        transport,
-      )
+    const relay = this.#init.relay
+    if (relay) {
+      this.#relay = createDeviceRelayLink({
+        repo: this.repo,
+        init: { ...this.#init, relay },
+        config: this.config,
+        directoryUrl: url,
+        directory: () => this.#directory,
+        peerId: this.peerId,
+        deviceSigningKey: this.deviceSigningKey,
+        membership: this.membership,
+      })
       this.#relay.setEnabled(this.#relayEnabled)
       if (this.#relayEnabled) this.#relay.start()
     }
