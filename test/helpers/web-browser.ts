@@ -63,6 +63,36 @@ const PAGE_LOG_LINES = 200
 /** Every tablet page opened by the running test, with its console, for the failure report of `webSuite`. */
 const pageLogs = new Map<Page, { url: string; log: string[] }>()
 
+/** The app's own view (`window.clinicMesh`): the clinic's state, its error, and the browser repo's documents. */
+function appState(page: Page): Promise<string> {
+  return page
+    .evaluate(() => {
+      interface Handle {
+        state: string
+      }
+      const cm = (
+        globalThis as unknown as {
+          clinicMesh?: {
+            clinic?: { state: string; error?: string; store?: unknown }
+            repo?: { handles: Record<string, Handle>; peers: string[] }
+          }
+        }
+      ).clinicMesh
+      const handles = Object.entries(cm?.repo?.handles ?? {})
+      return JSON.stringify({
+        clinic: cm?.clinic
+          ? { state: cm.clinic.state, error: cm.clinic.error, store: !!cm.clinic.store }
+          : null,
+        peers: cm?.repo?.peers ?? null,
+        documents: handles.length,
+        notReady: handles
+          .filter(([, h]) => h.state !== 'ready')
+          .map(([id, h]) => `${id.slice(0, 6)}:${h.state}`),
+      })
+    })
+    .catch((e: unknown) => String(e))
+}
+
 /** What a failed browser test leaves to read: each page's URL, alerts and console; each device's last log lines. */
 async function failureReport(devices: readonly DeviceProcess[]): Promise<string> {
   const parts: string[] = []
@@ -75,6 +105,7 @@ async function failureReport(devices: readonly DeviceProcess[]): Promise<string>
           .catch((e: unknown) => [String(e)])
     parts.push(`page opened at ${url}, now ${page.isClosed() ? '(closed)' : page.url()}`)
     parts.push(`  alerts/status: ${JSON.stringify(alerts)}`)
+    parts.push(`  app: ${page.isClosed() ? '(closed)' : await appState(page)}`)
     parts.push(...log.slice(-60).map((l) => `  ${l}`))
   }
   for (const d of devices) {
