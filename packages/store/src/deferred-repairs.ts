@@ -1,5 +1,5 @@
 /** How long a remote chart edit waits for its author's own summary before this device repairs it (ms). */
-export const REPAIR_DELAY_MS = 2_000
+export const REPAIR_DELAY_MS = 1_000
 
 /**
  * Summary repairs of remote chart edits, held back for a moment. The author of an edit writes the chart's bucket and
@@ -7,7 +7,9 @@ export const REPAIR_DELAY_MS = 2_000
  * summary again at once, a second shard change that every device then syncs (measured on the registration desk,
  * issue 17 #8: about half of a tablet's shard changes were such repairs, each one synced to every peer and the relay).
  * After `delayMs` the repair runs with each patient's latest bucket and writes only what still differs (nothing once
- * the author's summary has arrived; the merged summary after concurrent edits, as before).
+ * the author's summary has arrived; the merged summary after concurrent edits, as before). A browser's edit, whose
+ * author writes no summary, is summarised by its device node that much later (1 s by default): search and the queue
+ * on other devices lag by as much; the browser's own index is updated at once, as before.
  */
 export class DeferredRepairs<H> {
   readonly #pending = new Map<string, H>()
