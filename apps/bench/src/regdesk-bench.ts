@@ -123,9 +123,11 @@ async function cpuSeconds(pid: number | undefined): Promise<number | undefined> 
   }
 }
 
-async function clusterCpu(procs: Proc[]): Promise<number | undefined> {
+/** Each process's CPU seconds by name, or undefined if one cannot be read. */
+async function clusterCpu(procs: Proc[]): Promise<Map<string, number> | undefined> {
   const each = await Promise.all(procs.map((p) => cpuSeconds(p.child.pid)))
-  return each.some((s) => s === undefined) ? undefined : each.reduce<number>((a, s) => a + s!, 0)
+  if (each.some((s) => s === undefined)) return undefined
+  return new Map(procs.map((p, i) => [p.name, each[i]!]))
 }
 
 const until = <T>(f: () => Promise<T | undefined | false>, what: string, ms = 120_000): Promise<T> =>
@@ -193,6 +195,8 @@ export interface RegdeskResult {
   load: number
   /** CPU ms the relay and the three tablets used together per registration (undefined: no /proc) */
   cpuMsPerRegistration: number | undefined
+  /** the same, per process: `relay 60, desk 35, …` */
+  cpuSplit: string
 }
 
 /**
@@ -256,9 +260,12 @@ export async function registrationCase(n: number, perClient: number): Promise<Re
       }),
     )
     const cpu1 = await clusterCpu(procs)
-    const cpuMsPerRegistration =
-      cpu0 === undefined || cpu1 === undefined ? undefined : ((cpu1 - cpu0) * 1000) / samples.length
-    return { charts: n, samples, fillS, syncS, failed, load, cpuMsPerRegistration }
+    const perReg = [...(cpu1 ?? [])].map(
+      ([name, s]) => [name, ((s - (cpu0?.get(name) ?? s)) * 1000) / samples.length] as const,
+    )
+    const cpuMsPerRegistration = cpu0 && cpu1 ? perReg.reduce((a, [, ms]) => a + ms, 0) : undefined
+    const cpuSplit = perReg.map(([name, ms]) => `${name} ${ms.toFixed(0)}`).join(', ')
+    return { charts: n, samples, fillS, syncS, failed, load, cpuMsPerRegistration, cpuSplit }
   } finally {
     const profiled = procs.find((p) => p.name === 'tablet-2' && process.env['CM_P14_CPU_PROF'])
     if (profiled) {
@@ -290,7 +297,7 @@ export async function benchRegistrationDesk(n = 10_000, perClient = 150): Promis
       unit: 'ms',
       goal: '',
       ok: true,
-      note: `baseline: the same in an empty clinic; ${2 * perClient} registrations each; ${la}; CPU of relay + 3 tablets per registration ${cpu(full)} ms (baseline ${cpu(empty)} ms)`,
+      note: `baseline: the same in an empty clinic; ${2 * perClient} registrations each; ${la}; CPU of relay + 3 tablets per registration ${cpu(full)} ms (${full.cpuSplit}; baseline ${cpu(empty)} ms: ${empty.cpuSplit})`,
     },
     {
       metric: 'P14 register a patient p99',
