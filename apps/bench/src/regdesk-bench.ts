@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -108,6 +108,28 @@ function startDevice(root: string, name: string, relayPort: number, founder: boo
   )
 }
 
+/**
+ * CPU seconds (user + system) a process has used, from /proc (Linux; undefined elsewhere): the registrations' cost
+ * apart from how busy the machine is (on a shared box the latency mostly measures the wait for a core).
+ */
+async function cpuSeconds(pid: number | undefined): Promise<number | undefined> {
+  if (pid === undefined) return undefined
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(f[11]) + Number(f[12])) / 100 // utime, stime in clock ticks (USER_HZ, 100 on Linux)
+  } catch {
+    return undefined
+  }
+}
+
+/** Each process's CPU seconds by name, or undefined if one cannot be read. */
+async function clusterCpu(procs: Proc[]): Promise<Map<string, number> | undefined> {
+  const each = await Promise.all(procs.map((p) => cpuSeconds(p.child.pid)))
+  if (each.some((s) => s === undefined)) return undefined
+  return new Map(procs.map((p, i) => [p.name, each[i]!]))
+}
+
 const until = <T>(f: () => Promise<T | undefined | false>, what: string, ms = 120_000): Promise<T> =>
   untilWithin(f, what, ms, 200)
 
@@ -171,6 +193,10 @@ export interface RegdeskResult {
   syncS: number
   failed: number
   load: number
+  /** CPU ms the relay and the three tablets used together per registration (undefined: no /proc) */
+  cpuMsPerRegistration: number | undefined
+  /** the same, per process: `relay 60, desk 35, …` */
+  cpuSplit: string
 }
 
 /**
@@ -213,6 +239,7 @@ export async function registrationCase(n: number, perClient: number): Promise<Re
     const syncS = (performance.now() - t) / 1000
     console.error(`P14: tablets hold the ${n} charts after ${syncS.toFixed(0)} s; registering`)
     const load = loadavg()[0]!
+    const cpu0 = await clusterCpu(procs)
     const samples: number[] = []
     let failed = 0
     await Promise.all(
@@ -232,7 +259,13 @@ export async function registrationCase(n: number, perClient: number): Promise<Re
         }
       }),
     )
-    return { charts: n, samples, fillS, syncS, failed, load }
+    const cpu1 = await clusterCpu(procs)
+    const perReg = [...(cpu1 ?? [])].map(
+      ([name, s]) => [name, ((s - (cpu0?.get(name) ?? s)) * 1000) / samples.length] as const,
+    )
+    const cpuMsPerRegistration = cpu0 && cpu1 ? perReg.reduce((a, [, ms]) => a + ms, 0) : undefined
+    const cpuSplit = perReg.map(([name, ms]) => `${name} ${ms.toFixed(0)}`).join(', ')
+    return { charts: n, samples, fillS, syncS, failed, load, cpuMsPerRegistration, cpuSplit }
   } finally {
     const profiled = procs.find((p) => p.name === 'tablet-2' && process.env['CM_P14_CPU_PROF'])
     if (profiled) {
@@ -255,6 +288,7 @@ export async function benchRegistrationDesk(n = 10_000, perClient = 150): Promis
   const p99 = percentile(full.samples, 99)
   const max = Math.max(...full.samples)
   const la = `load ${empty.load.toFixed(1)} / ${full.load.toFixed(1)}`
+  const cpu = (r: RegdeskResult): string => r.cpuMsPerRegistration?.toFixed(0) ?? '?'
   return [
     {
       metric: `P14 register a patient p50, ${n} charts, 3 tablets + relay, 2 clerks`,
@@ -263,7 +297,7 @@ export async function benchRegistrationDesk(n = 10_000, perClient = 150): Promis
       unit: 'ms',
       goal: '',
       ok: true,
-      note: `baseline: the same in an empty clinic; ${2 * perClient} registrations each; ${la}`,
+      note: `baseline: the same in an empty clinic; ${2 * perClient} registrations each; ${la}; CPU of relay + 3 tablets per registration ${cpu(full)} ms (${full.cpuSplit}; baseline ${cpu(empty)} ms: ${empty.cpuSplit})`,
     },
     {
       metric: 'P14 register a patient p99',

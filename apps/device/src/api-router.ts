@@ -131,8 +131,11 @@ async function route(
     if (parts.length === 2 && method === 'POST') {
       const p = who(node, req, 'register-patient')
       const body = await readBody(req, RegisterPatientRequestSchema)
-      const created = await ready(node.records).register(body, actor(p))
-      await audit(p, 'change', created.id)
+      // the audit entry is appended once the chart is written and saved with it (stored before the answer, as before)
+      const trail = ready(node.audit)
+      const created = await ready(node.records).register(body, actor(p), (id) =>
+        trail.append(p.user, 'change', `patient:${id}`),
+      )
       return send(201, created)
     }
     if (parts.length === 2 && method === 'GET') {

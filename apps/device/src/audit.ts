@@ -1,5 +1,5 @@
 import { ImmutableString, isImmutableString } from '@automerge/automerge'
-import type { AutomergeUrl, DocHandle, Repo } from '@automerge/automerge-repo'
+import type { AutomergeUrl, DocHandle, DocumentId, Repo } from '@automerge/automerge-repo'
 import type { ClinicDirectoryDoc, DocUrl } from '@clinic-mesh/contracts'
 import {
   AuditLog,
@@ -137,8 +137,16 @@ export class DeviceAudit {
 
   /** Appends an entry and resolves once it is on disk (an acknowledged change has its audit entry stored). */
   async record(user: string, action: AuditAction, target: string, detail?: AuditDetail): Promise<void> {
+    await this.#repo.flush([this.append(user, action, target, detail)])
+  }
+
+  /**
+   * Appends an entry and returns the audit document's id, unsaved: the caller saves it with its own write (`repo.flush`)
+   * before it answers, as `record` would.
+   */
+  append(user: string, action: AuditAction, target: string, detail?: AuditDetail): DocumentId {
     this.#append([{ user, action, target, ...(detail ? { detail } : {}) }])
-    await this.#repo.flush([this.#handle.documentId])
+    return this.#handle.documentId
   }
 
   /**

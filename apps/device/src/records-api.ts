@@ -80,8 +80,11 @@ export class RecordsApi {
     return visitOf(this.#store, patientId, encounterId, { waitMs, relay: this.#options.relay === true })
   }
 
-  /** Writes to a chart and resolves once the bucket and its index shard are saved to disk. */
-  async #write<T>(patientId: string, fn: (d: ChartCollection) => T): Promise<T> {
+  /**
+   * Writes to a chart and resolves once the bucket and its index shard are saved to disk. `alsoSave` runs once the
+   * change is made and names one more document to save with them (the audit entry of the write: one round of saves).
+   */
+  async #write<T>(patientId: string, fn: (d: ChartCollection) => T, alsoSave?: () => DocumentId): Promise<T> {
     let out: T | undefined
     await within(
       this.#store.change(patientId, (d) => void (out = fn(d))),
@@ -93,14 +96,20 @@ export class RecordsApi {
     const shard = shards[shardOf(patientId, shards.length)]
     const ids: DocumentId[] = [bucket.documentId]
     if (shard) ids.push(parseAutomergeUrl(shard).documentId)
+    if (alsoSave) ids.push(alsoSave())
     await this.#repo.flush(ids)
     return out as T
   }
 
-  /** A request parsed with the contract's `RegisterPatientRequestSchema`; the records package checks the clinical rules. */
+  /**
+   * A request parsed with the contract's `RegisterPatientRequestSchema`; the records package checks the clinical rules.
+   * `audit` appends the registration's audit entry once the chart is written, and names its document: it is saved with
+   * the chart (issue 17 #8: one round of saves on the desk's path instead of two).
+   */
   async register(
     body: RegisterPatientRequest,
     actor: Actor,
+    audit?: (id: PatientId) => DocumentId,
   ): Promise<{ id: PatientId; encounterId?: EncounterId }> {
     const reason = body.reason ?? undefined
     const id = newId<PatientId>('pt')
@@ -112,11 +121,15 @@ export class RecordsApi {
       sex: body.sex as Sex,
       identifiers: body.identifiers,
     }
-    const encounterId = await this.#write(id, (d) => {
-      registerPatient(d, input, actor)
-      const chart = d.charts[id] as Chart
-      return reason === undefined ? undefined : openEncounter(chart, { reason }, actor)
-    })
+    const encounterId = await this.#write(
+      id,
+      (d) => {
+        registerPatient(d, input, actor)
+        const chart = d.charts[id] as Chart
+        return reason === undefined ? undefined : openEncounter(chart, { reason }, actor)
+      },
+      audit && (() => audit(id)),
+    )
     return encounterId ? { id, encounterId } : { id }
   }
 

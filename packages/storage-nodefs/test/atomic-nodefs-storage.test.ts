@@ -1,3 +1,4 @@
+import { pbkdf2 } from 'node:crypto'
 import { mkdir, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { AtomicNodeFSStorageAdapter, TEMP_DIR } from '@clinic-mesh/storage-nodefs'
@@ -41,6 +42,31 @@ describe('AtomicNodeFSStorageAdapter', () => {
       'incremental/c',
       'incremental/x',
     ])
+  })
+
+  it('saves and removes a small chunk without waiting for a busy thread pool (issue 17 #8)', async () => {
+    const adapter = new AtomicNodeFSStorageAdapter(dir.path)
+    await adapter.save([DOC, 'incremental', 'a'], bytes(1)) // its directories exist from now on
+    // every thread of libuv's pool busy for a while (key stretching), as file operations of other documents would be
+    const threads = Number(process.env['UV_THREADPOOL_SIZE'] ?? 4)
+    const order: string[] = []
+    const busy = Array.from(
+      { length: threads },
+      () =>
+        new Promise<void>((resolve) =>
+          pbkdf2('pw', 'salt', 300_000, 64, 'sha512', () => {
+            order.push('pool')
+            resolve()
+          }),
+        ),
+    )
+    await adapter.save([DOC, 'incremental', 'b'], bytes(2))
+    await adapter.remove([DOC, 'incremental', 'a'])
+    order.push('saved')
+    await Promise.all(busy)
+    expect(order[0]).toBe('saved')
+    expect(await adapter.load([DOC, 'incremental', 'b'])).toEqual(bytes(2))
+    expect(await adapter.load([DOC, 'incremental', 'a'])).toBeUndefined()
   })
 
   it('treats an empty chunk file (a write cut short by an older version) as absent', async () => {

@@ -23,6 +23,7 @@ import { releaseLatestPatches } from './pinned/release-patches.js'
 import type { PatientSummary } from './summary-codec.js'
 import { installAutomergeHooks } from './pinned/index.js'
 import { ArchiveShelf, type ArchiveShelfInit } from './archive-shelf.js'
+import { DeferredRepairs, REPAIR_DELAY_MS } from './deferred-repairs.js'
 
 /** One write of a bulk change: `fn` runs inside the change of the bucket holding `patientId`. */
 export interface BulkWrite<B extends BucketDoc> {
@@ -45,6 +46,8 @@ export interface ClinicStoreInit<B extends BucketDoc> {
   fastLoad?: boolean
   /** This device's history window (archives it holds): see `ArchiveShelf`. Default: every year. */
   history?: ArchiveShelfInit
+  /** How long a remote chart edit waits for its author's summary before this store repairs it (`DeferredRepairs`). */
+  repairDelayMs?: number
 }
 
 export interface CreateClinicInit<B extends BucketDoc> extends ClinicStoreInit<B>, NewClinicInit<B> {}
@@ -69,6 +72,7 @@ export class ClinicStore<B extends BucketDoc> {
   #shardsReady: Promise<void> = Promise.resolve()
   #shardsLoaded = true
   #savedHeads: string | undefined
+  readonly #repairs: DeferredRepairs<DocHandle<B>>
 
   private constructor(
     repo: Repo,
@@ -87,6 +91,9 @@ export class ClinicStore<B extends BucketDoc> {
     this.archives = new ArchiveShelf(repo, root, init.history ?? {})
     this.#shards = new IndexShards(shards, init.writeSummaries !== false, cached)
     this.#init = init
+    this.#repairs = new DeferredRepairs(init.repairDelayMs ?? REPAIR_DELAY_MS, (edits) => {
+      for (const [id, h] of edits) if (h.isReady()) this.#refreshSummary(h.doc(), id) // released since: holders repair
+    })
     this.#buckets.adoptPresent()
     reannounceOnHolderNews(repo, root)
   }
@@ -380,7 +387,7 @@ export class ClinicStore<B extends BucketDoc> {
     else void this.#shardsReady.then(() => this.#shards.write([[patientId, d]])) // a remote edit during the start
   }
 
-  #onBucketChange({ doc, patches }: DocHandleChangePayload<B>): void {
+  #onBucketChange({ handle, doc, patches }: DocHandleChangePayload<B>): void {
     releaseLatestPatches(doc) // the handle has computed this event's patches; nothing reads them again
     // this store's own writes refresh their summaries themselves (batched in changeMany); automerge-repo tags every
     // change event `source: 'change'`, remote ones included, so the store tracks its own writes instead
@@ -388,6 +395,8 @@ export class ClinicStore<B extends BucketDoc> {
     const touched = new Set<string>()
     for (const p of patches)
       if (p.path[0] === 'charts' && typeof p.path[1] === 'string') touched.add(p.path[1])
-    for (const id of touched) this.#refreshSummary(doc, id)
+    // a browser's summaries go to its own index at once; a node's into the shards, once the author's had a moment
+    if (this.#init.writeSummaries === false) for (const id of touched) this.#refreshSummary(doc, id)
+    else for (const id of touched) this.#repairs.add(id, handle)
   }
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
+import * as A from '@automerge/automerge'
 import type { Repo } from '@automerge/automerge-repo'
-import { ClinicStore } from '@clinic-mesh/store'
+import { ClinicStore, type IndexShardDoc } from '@clinic-mesh/store'
 import { summarizeNamed } from './named-chart.js'
 import { twoRepos } from './two-repos.js'
 import { newClinic } from './new-clinic.js'
@@ -95,6 +96,30 @@ describe('ClinicStore', () => {
     await until(() => both(a) && both(b), a)
     expect(a.search('moyo')).toEqual([])
     expect(b.search('ana moyo')).toEqual([])
+    await ra.shutdown()
+    await rb.shutdown()
+  })
+
+  it('a remote edit whose author wrote its summary is not summarised again where it arrives (issue 17 #8)', async () => {
+    const [ra, rb] = pair()
+    const a = newClinic<MiniBucket>(ra, { indexShards: 1, chartBuckets: 1, ...init })
+    await a.change('p1', (d) => {
+      d.charts['p1'] = { given: 'Ana', family: 'Moyo', notes: '' }
+    })
+    const b = await ClinicStore.open<MiniBucket>(rb, a.rootUrl, { ...init, repairDelayMs: 50 })
+    await b.chart('p1') // b holds the bucket: it would repair a remote edit's summary
+    // a writes the bucket, then the summary: b hears the bucket first
+    await a.change('p1', (d) => {
+      d.charts['p1']!.family = 'Tembo'
+    })
+    await until(() => b.search('tembo').length === 1, b)
+    // the absence of a repair cannot be awaited: wait out b's repair delay
+    await new Promise((r) => setTimeout(r, 200))
+    const shard = await rb.find<IndexShardDoc>(b.layout.indexShards[0]!)
+    const mine = A.getActorId(shard.doc())
+    const byB = A.getAllChanges(shard.doc()).filter((c) => A.decodeChange(c).actor === mine)
+    expect(byB).toEqual([])
+    expect(b.search('tembo').map((p) => p.id)).toEqual(['p1'])
     await ra.shutdown()
     await rb.shutdown()
   })
