@@ -305,7 +305,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
   } finally {
     for (const t of timers) clearInterval(t)
     await Promise.all(clinics.flat().map((d) => d.close().catch(() => undefined)))
-    for (const r of relays) await r.stop('SIGKILL')
+    for (const r of relays) await r.finish()
     await cluster.stop()
   }
 }

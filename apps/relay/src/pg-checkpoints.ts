@@ -57,7 +57,10 @@ export class PostgresSettlementStore implements SettlementStore {
            ON CONFLICT (key) DO UPDATE SET data = EXCLUDED.data`,
           [[doc.documentId, 'snapshot', FENCED_CHUNK], Buffer.from(doc.bytes)],
         )
-        await c.query('SELECT pg_notify($1, $2)', [RELAY_CHANNEL, `d ${this.#source} ${doc.documentId}`])
+        await c.query('SELECT pg_notify($1, $2)', [
+          RELAY_CHANNEL,
+          `d ${this.#source} ${doc.documentId} snapshot ${FENCED_CHUNK}`,
+        ])
       }
       await c.query('SELECT pg_notify($1, $2)', [RELAY_CHANNEL, `c ${this.#source} ${clinic}`])
     })

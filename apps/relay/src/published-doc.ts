@@ -33,6 +33,8 @@ export class DraftDoc<T> implements DocWriter<T> {
   #draft: A.Doc<T>
   #version = 0
   #savedVersion = 0
+  /** what the repo's document lacks of the draft as of `pending()`, merged into it once that write committed */
+  readonly #delta = new Map<number, Uint8Array>()
 
   /** `stored`: the document's chunks in storage, newer than the repo's copy when another instance wrote last. */
   constructor(handle: DocHandle<T>, stored: readonly Uint8Array[]) {
@@ -60,13 +62,25 @@ export class DraftDoc<T> implements DocWriter<T> {
   /** The draft's full state if it changed since the last committed write. */
   pending(): { doc: PublishedDoc; version: number } | null {
     if (this.#version === this.#savedVersion) return null
-    return { doc: { documentId: this.documentId, bytes: A.save(this.#draft) }, version: this.#version }
+    const bytes = A.save(this.#draft)
+    // the repo's document merges only the changes it lacks (not the whole history again at every round)
+    let delta = bytes
+    try {
+      delta = A.saveSince(this.#draft, A.getHeads(this.#handle.doc()))
+    } catch {
+      // the repo's document has a change the draft has not (never expected): merge the full state
+    }
+    this.#delta.clear()
+    this.#delta.set(this.#version, delta)
+    return { doc: { documentId: this.documentId, bytes }, version: this.#version }
   }
 
   /** The write of `version` committed: merge it into the repo's document. */
   committed(doc: PublishedDoc, version: number): void {
     this.#savedVersion = Math.max(this.#savedVersion, version)
-    this.#handle.update((d) => A.loadIncremental(d, doc.bytes))
+    const bytes = this.#delta.get(version) ?? doc.bytes
+    this.#delta.delete(version)
+    this.#handle.update((d) => A.loadIncremental(d, bytes))
   }
 }
 

@@ -124,7 +124,7 @@ export class Relay {
       shareConfig: this.#share.config,
     })
     this.#share.attach(this.repo)
-    this.#refresher = new DocRefresher(this.repo, (id) => state.loadChunks(id), this.#log)
+    this.#refresher = new DocRefresher(this.repo, state, this.#log)
     this.#clinics = new ClinicHost({
       repo: this.repo,
       access,
@@ -177,7 +177,7 @@ export class Relay {
       relay = new Relay(opts, registry, await state.relayKey(), state)
       // listen before opening anything: what changes after this is announced, what changed before is in storage
       await state.listen({
-        document: (id) => relay.#refresher.refresh(id),
+        document: (id, chunk) => relay.#refresher.refresh(id, chunk),
         registry: (clinic) => void relay.#clinics.registered(clinic).catch(() => {}),
         checkpoint: (clinic) => relay.#clinics.checkpointed(clinic),
         resync: () => relay.#resync(),
