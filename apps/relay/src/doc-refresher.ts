@@ -6,12 +6,15 @@ import type { Logger } from './logger.js'
 export interface ChunkSource {
   loadChunks(documentId: string): Promise<Uint8Array[]>
   loadChunk(key: readonly string[]): Promise<Uint8Array | undefined>
+  /** A chunk another instance wrote, whose changes arrived with its notice: it is in storage. */
+  noteStored?(key: readonly string[]): void
 }
 
-/** What is queued for one document: every chunk, or only those named. */
+/** What is queued for one document: every chunk, or the chunks named and the changes that came with notices. */
 interface Wanted {
   all: boolean
   keys: Map<string, readonly string[]>
+  changes: Uint8Array[]
 }
 
 /**
@@ -34,12 +37,19 @@ export class DocRefresher {
     this.#log = log
   }
 
-  /** Another instance wrote the document: `chunk` is the key of the chunk it wrote (none: read them all). */
-  refresh(documentId: string, chunk?: readonly string[]): void {
+  /**
+   * Another instance wrote the document: `chunk` is the key of the chunk it wrote (none: read them all), `changes`
+   * what that write added, when the notice carried it (merged as is: nothing read).
+   */
+  refresh(documentId: string, chunk?: readonly string[], changes?: Uint8Array): void {
     if (!this.#repo.handles[documentId as DocumentId]) return
-    const wanted = this.#queued.get(documentId) ?? { all: false, keys: new Map() }
-    if (chunk && chunk[0] === documentId) wanted.keys.set(chunk.join('\u0000'), chunk)
-    else wanted.all = true
+    const wanted: Wanted = this.#queued.get(documentId) ?? { all: false, keys: new Map(), changes: [] }
+    if (chunk && chunk[0] === documentId) {
+      if (changes) {
+        wanted.changes.push(changes)
+        this.#source.noteStored?.(chunk)
+      } else wanted.keys.set(chunk.join('\u0000'), chunk)
+    } else wanted.all = true
     this.#queued.set(documentId, wanted)
     if (!this.#running.has(documentId)) this.#next(documentId)
   }
@@ -77,21 +87,28 @@ export class DocRefresher {
     if (handle.state === 'loading') await handle.whenReady(['ready', 'requesting', 'unavailable'])
     // still being looked for (asked of the devices): what another instance stored ends the search
     if (!handle.inState(['requesting', 'unavailable', 'ready'])) return
-    const chunks = wanted.all || !handle.isReady() ? await this.#source.loadChunks(documentId) : await this.#some(wanted)
+    const all = wanted.all || !handle.isReady()
+    const chunks = all
+      ? await this.#source.loadChunks(documentId)
+      : [...wanted.changes, ...(await this.#some(documentId, wanted))]
     if (chunks.length === 0) return
+    let gap = false
     handle.update((doc) => {
       let d = doc
       for (const chunk of chunks) d = A.loadIncremental(d, chunk)
+      // changes whose predecessors never reached this instance (a notice missed): read every chunk
+      gap = !all && A.getMissingDeps(d, []).length > 0
       return d
     })
+    if (gap) this.refresh(documentId)
     if (!handle.isReady()) handle.doneLoading()
   }
 
   /** The chunks named; all of the document's if one is gone (its content is in a snapshot written since). */
-  async #some(wanted: Wanted): Promise<Uint8Array[]> {
+  async #some(documentId: string, wanted: Wanted): Promise<Uint8Array[]> {
     const keys = [...wanted.keys.values()]
     const read = await Promise.all(keys.map((k) => this.#source.loadChunk(k)))
     if (read.every((c): c is Uint8Array => c !== undefined)) return read
-    return this.#source.loadChunks(keys[0]![0]!)
+    return this.#source.loadChunks(documentId)
   }
 }

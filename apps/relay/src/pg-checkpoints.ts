@@ -1,7 +1,7 @@
 import type pg from 'pg'
 import { LeaseLostError } from './errors.js'
 import { FENCED_CHUNK } from './fenced-storage.js'
-import { CHUNK_TABLE, RELAY_CHANNEL, inTransaction } from './pg-schema.js'
+import { CHUNK_TABLE, RELAY_CHANNEL, chunkNotice, inTransaction } from './pg-schema.js'
 import type { Fence } from './relay-state.js'
 import {
   decodeCheckpoint,
@@ -59,7 +59,7 @@ export class PostgresSettlementStore implements SettlementStore {
         )
         await c.query('SELECT pg_notify($1, $2)', [
           RELAY_CHANNEL,
-          `d ${this.#source} ${doc.documentId} snapshot ${FENCED_CHUNK}`,
+          chunkNotice(this.#source, [doc.documentId, 'snapshot', FENCED_CHUNK], doc.delta),
         ])
       }
       await c.query('SELECT pg_notify($1, $2)', [RELAY_CHANNEL, `c ${this.#source} ${clinic}`])

@@ -116,6 +116,10 @@ export class PostgresRelayState implements RelayState {
     })
   }
 
+  noteStored(key: readonly string[]): void {
+    this.storage.noteStored(key)
+  }
+
   async loadChunk(key: readonly string[]): Promise<Uint8Array | undefined> {
     const data = await this.#chunks.load([...key])
     if (data) this.storage.noteStored(key)

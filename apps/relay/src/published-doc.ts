@@ -33,8 +33,6 @@ export class DraftDoc<T> implements DocWriter<T> {
   #draft: A.Doc<T>
   #version = 0
   #savedVersion = 0
-  /** what the repo's document lacks of the draft as of `pending()`, merged into it once that write committed */
-  readonly #delta = new Map<number, Uint8Array>()
 
   /** `stored`: the document's chunks in storage, newer than the repo's copy when another instance wrote last. */
   constructor(handle: DocHandle<T>, stored: readonly Uint8Array[]) {
@@ -70,17 +68,13 @@ export class DraftDoc<T> implements DocWriter<T> {
     } catch {
       // the repo's document has a change the draft has not (never expected): merge the full state
     }
-    this.#delta.clear()
-    this.#delta.set(this.#version, delta)
-    return { doc: { documentId: this.documentId, bytes }, version: this.#version }
+    return { doc: { documentId: this.documentId, bytes, delta }, version: this.#version }
   }
 
   /** The write of `version` committed: merge it into the repo's document. */
   committed(doc: PublishedDoc, version: number): void {
     this.#savedVersion = Math.max(this.#savedVersion, version)
-    const bytes = this.#delta.get(version) ?? doc.bytes
-    this.#delta.delete(version)
-    this.#handle.update((d) => A.loadIncremental(d, bytes))
+    this.#handle.update((d) => A.loadIncremental(d, doc.delta ?? doc.bytes))
   }
 }
 

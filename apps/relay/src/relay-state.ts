@@ -36,9 +36,9 @@ export interface OwnershipEvents {
 export interface StateEvents {
   /**
    * A document's chunks changed in storage: bring it up to date if it is open. `chunk`: the key of the one chunk
-   * written (read just that one); none: read all its chunks.
+   * written (read just that one); none: read all its chunks. `changes`: what the write added (merged without a read).
    */
-  document(documentId: string, chunk?: readonly string[]): void
+  document(documentId: string, chunk?: readonly string[], changes?: Uint8Array): void
   /** A clinic registered, or one more of its devices. */
   registry(clinic: string): void
   /** A clinic's settler wrote a checkpoint. */

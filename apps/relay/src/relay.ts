@@ -177,7 +177,7 @@ export class Relay {
       relay = new Relay(opts, registry, await state.relayKey(), state)
       // listen before opening anything: what changes after this is announced, what changed before is in storage
       await state.listen({
-        document: (id, chunk) => relay.#refresher.refresh(id, chunk),
+        document: (id, chunk, changes) => relay.#refresher.refresh(id, chunk, changes),
         registry: (clinic) => void relay.#clinics.registered(clinic).catch(() => {}),
         checkpoint: (clinic) => relay.#clinics.checkpointed(clinic),
         resync: () => relay.#resync(),

@@ -1,7 +1,7 @@
 import type { Chunk, StorageAdapterInterface, StorageKey } from '@automerge/automerge-repo'
 import type pg from 'pg'
 import { type FencedStorage, isDocChunk } from './fenced-storage.js'
-import { RELAY_CHANNEL } from './pg-schema.js'
+import { RELAY_CHANNEL, chunkNotice } from './pg-schema.js'
 
 /** How many chunk keys an instance remembers as stored (the oldest are forgotten first). */
 const KNOWN_KEYS = 20_000
@@ -52,9 +52,10 @@ export class SharedStorage implements StorageAdapterInterface {
     await this.#inner.save(key, data)
     if (!isDocChunk(key)) return
     this.noteStored(key)
+    // an incremental chunk holds only the new changes: the others merge them from the notice, no read
     await this.#pool.query('SELECT pg_notify($1, $2)', [
       RELAY_CHANNEL,
-      `d ${this.#source} ${key[0]} ${key[1]} ${key[2]}`,
+      chunkNotice(this.#source, key, key[1] === 'incremental' ? data : undefined),
     ])
   }
 

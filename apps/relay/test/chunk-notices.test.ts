@@ -5,9 +5,9 @@ import { type PostgresCluster, startPostgresCluster } from '@clinic-mesh/testing
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-// Instances sharing a database tell each other which chunk of a document they wrote, and the others read just that
-// chunk (bench P12: at 50 clinics a quarter of each instance's CPU went to reading every chunk of a document again at
-// every notice). A chunk an instance read from storage is not written back and announced again when its repo saves
+// Instances sharing a database tell each other which chunk of a document they wrote, with the changes it added when
+// small, and the others merge those changes or read just that chunk (bench P12: at 50 clinics a quarter of each
+// instance's CPU went to reading every chunk of a document again at every notice). A chunk an instance read from storage is not written back and announced again when its repo saves
 // the merged document (the echo doubled the writes and notices per change).
 
 interface Doc {
@@ -37,7 +37,7 @@ describe('chunk notices between instances', () => {
       const key = ['doc-1', 'incremental', 'abc123']
       await a.storage.save(key, new Uint8Array([1, 2, 3]))
       await until(() => notices.length === 1)
-      expect(notices[0]).toBe(`d ${a.source} doc-1 incremental abc123`)
+      expect(notices[0]).toBe(`d ${a.source} doc-1 incremental abc123 AQID`)
       // B hears of it and reads that chunk; its repo then saves the same chunk: nothing is written or announced
       expect(await b.loadChunk(key)).toEqual(new Uint8Array([1, 2, 3]))
       await b.storage.save(key, new Uint8Array([1, 2, 3]))
@@ -45,14 +45,14 @@ describe('chunk notices between instances', () => {
       await b.storage.save(['doc-1', 'incremental', 'def456'], new Uint8Array([4]))
       await until(() => notices.length >= 2)
       expect(notices).toEqual([
-        `d ${a.source} doc-1 incremental abc123`,
-        `d ${b.source} doc-1 incremental def456`,
+        `d ${a.source} doc-1 incremental abc123 AQID`,
+        `d ${b.source} doc-1 incremental def456 BA==`,
       ])
       // a chunk removed is written again when saved
       await b.storage.remove(key)
       await b.storage.save(key, new Uint8Array([1, 2, 3]))
       await until(() => notices.length >= 3)
-      expect(notices[2]).toBe(`d ${b.source} doc-1 incremental abc123`)
+      expect(notices[2]).toBe(`d ${b.source} doc-1 incremental abc123 AQID`)
       expect(await a.loadChunk(['doc-1', 'incremental', 'gone'])).toBeUndefined()
     } finally {
       await listener.end()
@@ -92,6 +92,40 @@ describe('DocRefresher', () => {
     await r.idle()
     expect(reads).toEqual([`${id} incremental k1`])
     expect((await repo.find<Doc>(id)).doc().n).toBe(2)
+    await repo.shutdown()
+  })
+
+  it('merges the changes a notice carries without reading; reads every chunk when their predecessors are missing', async () => {
+    const { repo, id, chunk, full } = setUp()
+    const reads: string[] = []
+    const source: ChunkSource = {
+      loadChunks: (doc) => {
+        reads.push(`all ${doc}`)
+        return Promise.resolve(full)
+      },
+      loadChunk: (key) => {
+        reads.push(key.join(' '))
+        return Promise.resolve(undefined)
+      },
+    }
+    const r = new DocRefresher(repo, source, quiet)
+    r.refresh(id, [id, 'incremental', 'k1'], chunk)
+    await r.idle()
+    expect(reads).toEqual([])
+    expect((await repo.find<Doc>(id)).doc().n).toBe(2)
+    // a change on top of one this instance never heard of: caught up from storage
+    const h = await repo.find<Doc>(id)
+    const two = A.change(A.clone(h.doc()), (d) => {
+      d.n = 3
+    })
+    const three = A.change(A.clone(two), (d) => {
+      d.n = 4
+    })
+    full.splice(0, 1, A.save(three))
+    r.refresh(id, [id, 'incremental', 'k3'], A.saveSince(three, A.getHeads(two)))
+    await r.idle()
+    expect(reads).toEqual([`all ${id}`])
+    expect(h.doc().n).toBe(4)
     await repo.shutdown()
   })
 
