@@ -1,3 +1,4 @@
+import * as A from '@automerge/automerge'
 import type { AutomergeUrl, DocHandle, Repo } from '@automerge/automerge-repo'
 import { isValidAutomergeUrl, parseAutomergeUrl } from '@automerge/automerge-repo'
 import type { ConflictQueueDoc, SettledInventoryDoc } from '@clinic-mesh/contracts'
@@ -161,7 +162,10 @@ export class SettlementPublisher {
         if (d.clinic !== s.clinic) d.clinic = s.clinic
         d.settledAt = settledAt
         d.decidedOps = s.meta.decidedOps
-        d.state = state
+        // the inventory's JSON changes in a few places per round: edit only those characters (a new text each round
+        // cost every instance and device that merges it, and the document's history, the whole inventory again)
+        if (typeof d.state === 'string') A.updateText(d, ['state'], state)
+        else d.state = state
         for (const [device, w] of Object.entries(wm)) if (d.watermarks[device] !== w) d.watermarks[device] = w
         d.relaySignature = relaySignature
       })
