@@ -45,10 +45,17 @@ export class RelayInstance {
     // P12_RELAY_PROF=DIR: each instance writes a V8 CPU profile to DIR when it stops (SIGTERM, not a SIGKILL)
     const prof = process.env.P12_RELAY_PROF
     const node = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []
-    const child = spawn(process.execPath, [...node, MAIN, '--postgres', postgresUrl, '--port', '0', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, RELAY_OPERATOR_TOKEN_SHA256: createHash('sha256').update(token).digest('hex') },
-    })
+    const child = spawn(
+      process.execPath,
+      [...node, MAIN, '--postgres', postgresUrl, '--port', '0', ...args],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: {
+          ...process.env,
+          RELAY_OPERATOR_TOKEN_SHA256: createHash('sha256').update(token).digest('hex'),
+        },
+      },
+    )
     const tail: string[] = []
     // the relay logs a JSON line per event: keep the last few for errors, do not hold them all
     // P12_RELAY_LOGS=DIR keeps every line of every instance in DIR/relay-<pid>.log (to read a failed run)
