@@ -40,7 +40,7 @@ describe('settled inventory publishing', () => {
       )
       const log = new DeviceLog({
         device: 'tab-1' as DeviceId,
-        session: { user: 'u1' as UserId, role: 'pharmacist' as Role, site: 'site-a' as LocationId },
+        session: { user: 'u1' as UserId, role: 'pharmacist', site: 'site-a' as LocationId },
       })
       const item = 'amoxicillin-250' as ItemId
       const as = (role: Role, body: Parameters<DeviceLog['append']>[0]) => {
