@@ -42,10 +42,20 @@ export class RelayInstance {
 
   static async start(postgresUrl: string, args: string[] = []): Promise<RelayInstance> {
     const token = randomBytes(32).toString('base64url')
-    const child = spawn(process.execPath, [MAIN, '--postgres', postgresUrl, '--port', '0', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, RELAY_OPERATOR_TOKEN_SHA256: createHash('sha256').update(token).digest('hex') },
-    })
+    // P12_RELAY_PROF=DIR: each instance writes a V8 CPU profile to DIR when it stops (SIGTERM, not a SIGKILL)
+    const prof = process.env.P12_RELAY_PROF
+    const node = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []
+    const child = spawn(
+      process.execPath,
+      [...node, MAIN, '--postgres', postgresUrl, '--port', '0', ...args],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: {
+          ...process.env,
+          RELAY_OPERATOR_TOKEN_SHA256: createHash('sha256').update(token).digest('hex'),
+        },
+      },
+    )
     const tail: string[] = []
     // the relay logs a JSON line per event: keep the last few for errors, do not hold them all
     // P12_RELAY_LOGS=DIR keeps every line of every instance in DIR/relay-<pid>.log (to read a failed run)
@@ -98,6 +108,11 @@ export class RelayInstance {
       signal: AbortSignal.timeout(30_000),
     })
     return (await res.json()) as { relayKey: string; clinics: ClinicStatus[] }
+  }
+
+  /** At the end of a run: SIGKILL, or SIGTERM when profiling (a CPU profile is written only at a clean exit). */
+  async finish(): Promise<number | null> {
+    return this.stop(process.env.P12_RELAY_PROF ? 'SIGTERM' : 'SIGKILL')
   }
 
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {

@@ -59,6 +59,10 @@ export class FileRelayState implements RelayState {
     return chunks.flatMap((c) => (isDocChunk(c.key) && c.data ? [c.data] : []))
   }
 
+  loadChunk(key: readonly string[]): Promise<Uint8Array | undefined> {
+    return this.storage.load([...key])
+  }
+
   relayKey(): Promise<RelayKey> {
     return loadRelayKey(this.#dir)
   }

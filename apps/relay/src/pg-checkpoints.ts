@@ -1,7 +1,7 @@
 import type pg from 'pg'
 import { LeaseLostError } from './errors.js'
 import { FENCED_CHUNK } from './fenced-storage.js'
-import { CHUNK_TABLE, RELAY_CHANNEL, inTransaction } from './pg-schema.js'
+import { CHUNK_TABLE, RELAY_CHANNEL, chunkNotice, inTransaction } from './pg-schema.js'
 import type { Fence } from './relay-state.js'
 import {
   decodeCheckpoint,
@@ -57,7 +57,10 @@ export class PostgresSettlementStore implements SettlementStore {
            ON CONFLICT (key) DO UPDATE SET data = EXCLUDED.data`,
           [[doc.documentId, 'snapshot', FENCED_CHUNK], Buffer.from(doc.bytes)],
         )
-        await c.query('SELECT pg_notify($1, $2)', [RELAY_CHANNEL, `d ${this.#source} ${doc.documentId}`])
+        await c.query('SELECT pg_notify($1, $2)', [
+          RELAY_CHANNEL,
+          chunkNotice(this.#source, [doc.documentId, 'snapshot', FENCED_CHUNK], doc.delta),
+        ])
       }
       await c.query('SELECT pg_notify($1, $2)', [RELAY_CHANNEL, `c ${this.#source} ${clinic}`])
     })

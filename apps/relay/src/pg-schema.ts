@@ -3,6 +3,20 @@ import type pg from 'pg'
 /** The one channel relay instances tell each other on: `d|r|c <source> <id>` (see StateListener). */
 export const RELAY_CHANNEL = 'clinic_mesh_relay'
 
+/** Changes carried in a notice up to this size (base64 characters; PostgreSQL refuses payloads of 8000 bytes). */
+const INLINE_MAX = 6000
+
+/**
+ * A document chunk written: `d <source> <document> <type> <hash> [changes]`. `changes` (base64): what the write added
+ * to the document, when small, for the others to merge without reading storage (StateListener, DocRefresher).
+ */
+export function chunkNotice(source: string, key: readonly string[], changes?: Uint8Array): string {
+  const head = `d ${source} ${key[0]} ${key[1]} ${key[2]}`
+  if (!changes || changes.length === 0) return head
+  const inline = Buffer.from(changes.buffer, changes.byteOffset, changes.byteLength).toString('base64')
+  return inline.length <= INLINE_MAX ? `${head} ${inline}` : head
+}
+
 /** The chunk table the relay's automerge documents live in (PostgresStorageAdapter's default). */
 export const CHUNK_TABLE = 'automerge_chunks'
 

@@ -1,4 +1,3 @@
-import type { StorageAdapterInterface } from '@automerge/automerge-repo'
 import { newRelaySecret, relayPublicKeyOf } from '@clinic-mesh/ledger'
 import { PostgresStorageAdapter } from '@clinic-mesh/storage-postgres'
 import { randomBytes } from 'node:crypto'
@@ -34,7 +33,7 @@ export interface PostgresRelayStateInit {
  */
 export class PostgresRelayState implements RelayState {
   readonly kind = 'postgres'
-  readonly storage: StorageAdapterInterface
+  readonly storage: SharedStorage
   readonly registry: PostgresRegistryBackend
   readonly checkpoints: PostgresSettlementStore
   readonly ownership: LeaseOwnership
@@ -110,7 +109,21 @@ export class PostgresRelayState implements RelayState {
 
   async loadChunks(documentId: string): Promise<Uint8Array[]> {
     const chunks = await this.#chunks.loadRange([documentId])
-    return chunks.flatMap((c) => (isDocChunk(c.key) && c.data ? [c.data] : []))
+    return chunks.flatMap((c) => {
+      if (!isDocChunk(c.key) || !c.data) return []
+      this.storage.noteStored(c.key)
+      return [c.data]
+    })
+  }
+
+  noteStored(key: readonly string[]): void {
+    this.storage.noteStored(key)
+  }
+
+  async loadChunk(key: readonly string[]): Promise<Uint8Array | undefined> {
+    const data = await this.#chunks.load([...key])
+    if (data) this.storage.noteStored(key)
+    return data
   }
 
   async relayKey(): Promise<RelayKey> {

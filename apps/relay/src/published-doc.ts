@@ -60,13 +60,21 @@ export class DraftDoc<T> implements DocWriter<T> {
   /** The draft's full state if it changed since the last committed write. */
   pending(): { doc: PublishedDoc; version: number } | null {
     if (this.#version === this.#savedVersion) return null
-    return { doc: { documentId: this.documentId, bytes: A.save(this.#draft) }, version: this.#version }
+    const bytes = A.save(this.#draft)
+    // the repo's document merges only the changes it lacks (not the whole history again at every round)
+    let delta = bytes
+    try {
+      delta = A.saveSince(this.#draft, A.getHeads(this.#handle.doc()))
+    } catch {
+      // the repo's document has a change the draft has not (never expected): merge the full state
+    }
+    return { doc: { documentId: this.documentId, bytes, delta }, version: this.#version }
   }
 
   /** The write of `version` committed: merge it into the repo's document. */
   committed(doc: PublishedDoc, version: number): void {
     this.#savedVersion = Math.max(this.#savedVersion, version)
-    this.#handle.update((d) => A.loadIncremental(d, doc.bytes))
+    this.#handle.update((d) => A.loadIncremental(d, doc.delta ?? doc.bytes))
   }
 }
 

@@ -34,8 +34,11 @@ export interface OwnershipEvents {
 
 /** What other relay instances changed (nothing, for a relay alone on its files). */
 export interface StateEvents {
-  /** A document's chunks changed in storage: reload it if it is open. */
-  document(documentId: string): void
+  /**
+   * A document's chunks changed in storage: bring it up to date if it is open. `chunk`: the key of the one chunk
+   * written (read just that one); none: read all its chunks. `changes`: what the write added (merged without a read).
+   */
+  document(documentId: string, chunk?: readonly string[], changes?: Uint8Array): void
   /** A clinic registered, or one more of its devices. */
   registry(clinic: string): void
   /** A clinic's settler wrote a checkpoint. */
@@ -66,6 +69,8 @@ export interface RelayState {
   markFenced(documentId: string): void
   /** A document's stored chunks (snapshot and incremental), to catch up with what another instance wrote. */
   loadChunks(documentId: string): Promise<Uint8Array[]>
+  /** One stored chunk of a document (undefined: gone, e.g. compacted into a snapshot meanwhile). */
+  loadChunk(key: readonly string[]): Promise<Uint8Array | undefined>
   /** The key every instance signs settlements with (devices pin it). */
   relayKey(): Promise<RelayKey>
   /** Start receiving other instances' changes (before anything is loaded; calls `resync` once listening). */

@@ -124,7 +124,7 @@ export class Relay {
       shareConfig: this.#share.config,
     })
     this.#share.attach(this.repo)
-    this.#refresher = new DocRefresher(this.repo, (id) => state.loadChunks(id), this.#log)
+    this.#refresher = new DocRefresher(this.repo, state, this.#log)
     this.#clinics = new ClinicHost({
       repo: this.repo,
       access,
@@ -177,7 +177,7 @@ export class Relay {
       relay = new Relay(opts, registry, await state.relayKey(), state)
       // listen before opening anything: what changes after this is announced, what changed before is in storage
       await state.listen({
-        document: (id) => relay.#refresher.refresh(id),
+        document: (id, chunk, changes) => relay.#refresher.refresh(id, chunk, changes),
         registry: (clinic) => void relay.#clinics.registered(clinic).catch(() => {}),
         checkpoint: (clinic) => relay.#clinics.checkpointed(clinic),
         resync: () => relay.#resync(),
@@ -231,9 +231,13 @@ export class Relay {
     if (!peer || !proof.nonce || !proof.signature)
       return new DeviceAuthError('sync needs peer, nonce and signature (see docs/relay-api.md)')
     if (!this.#nonces.take(proof.nonce)) return new DeviceAuthError('unknown, expired or used nonce')
-    // registered at another instance a moment ago: read the registry before refusing (at most once a second)
+    // registered at another instance a moment ago: read the registry before refusing (at most once a second). Also
+    // when the peer's clinic is known but not its device key: a registry read that started before the peer's
+    // registration and ended after it put the clinic's older entry back (bench P12 at load 15: a device refused for
+    // good, its registration answered 200)
+    const known = this.access.clinicOfPeer(peer as PeerId)
     if (
-      this.access.clinicOfPeer(peer as PeerId) === undefined &&
+      (known === undefined || this.#registry.deviceKeyOf(known, peer) === undefined) &&
       this.#state.kind === 'postgres' &&
       Date.now() - this.#registryReadAt > 1000
     ) {

@@ -55,7 +55,10 @@ export interface Checkpoint {
 /** A whole document the relay publishes (settled inventory, conflict queue): `Automerge.save` of its new state. */
 export interface PublishedDoc {
   readonly documentId: string
+  /** the document's full state (what storage keeps) */
   readonly bytes: Uint8Array
+  /** only the changes since the last write (other instances merge these: pg-schema.ts `chunkNotice`) */
+  readonly delta?: Uint8Array
 }
 
 /**

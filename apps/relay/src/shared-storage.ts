@@ -1,22 +1,42 @@
 import type { Chunk, StorageAdapterInterface, StorageKey } from '@automerge/automerge-repo'
 import type pg from 'pg'
 import { type FencedStorage, isDocChunk } from './fenced-storage.js'
-import { RELAY_CHANNEL } from './pg-schema.js'
+import { RELAY_CHANNEL, chunkNotice } from './pg-schema.js'
+
+/** How many chunk keys an instance remembers as stored (the oldest are forgotten first). */
+const KNOWN_KEYS = 20_000
 
 /**
  * The relay's automerge storage when instances share a database: every saved chunk is announced on RELAY_CHANNEL
- * (after its row is committed, so a listener that reloads finds it). The documents only the settler writes are
- * fenced (`FencedStorage`): their one road is the checkpoint transaction under the clinic's lease (pg-checkpoints.ts).
+ * with its key (after its row is committed, so a listener that reads it finds it). The documents only the settler
+ * writes are fenced (`FencedStorage`): their one road is the checkpoint transaction under the clinic's lease
+ * (pg-checkpoints.ts).
+ *
+ * A chunk this instance knows is stored already (it wrote it, or read it after another instance announced it) is not
+ * written again: its key names its content (automerge-repo: an incremental chunk's key is the hash of its bytes, a
+ * snapshot's the hash of the document's heads). Without this every instance writes back, and announces, each change
+ * another instance announced as soon as it merged it (an echo: two more writes and notices per change per instance).
  */
 export class SharedStorage implements StorageAdapterInterface {
   readonly #inner: FencedStorage
   readonly #pool: pg.Pool
   readonly #source: string
+  /** keys of chunks known to be in storage (insertion order: the oldest are dropped first) */
+  readonly #known = new Set<string>()
 
   constructor(inner: FencedStorage, pool: pg.Pool, source: string) {
     this.#inner = inner
     this.#pool = pool
     this.#source = source
+  }
+
+  /** A document chunk read from storage: it is there, a save of the same key would write the same content. */
+  noteStored(key: readonly string[]): void {
+    if (!isDocChunk(key)) return
+    const k = key.join('\u0000')
+    this.#known.delete(k)
+    this.#known.add(k)
+    if (this.#known.size > KNOWN_KEYS) this.#known.delete(this.#known.values().next().value!)
   }
 
   load(key: StorageKey): Promise<Uint8Array | undefined> {
@@ -28,17 +48,25 @@ export class SharedStorage implements StorageAdapterInterface {
   }
 
   async save(key: StorageKey, data: Uint8Array): Promise<void> {
-    if (this.#inner.isFenced(key)) return
+    if (this.#inner.isFenced(key) || this.#known.has(key.join('\u0000'))) return
     await this.#inner.save(key, data)
-    if (isDocChunk(key))
-      await this.#pool.query('SELECT pg_notify($1, $2)', [RELAY_CHANNEL, `d ${this.#source} ${key[0]}`])
+    if (!isDocChunk(key)) return
+    this.noteStored(key)
+    // an incremental chunk holds only the new changes: the others merge them from the notice, no read
+    await this.#pool.query('SELECT pg_notify($1, $2)', [
+      RELAY_CHANNEL,
+      chunkNotice(this.#source, key, key[1] === 'incremental' ? data : undefined),
+    ])
   }
 
-  remove(key: StorageKey): Promise<void> {
-    return this.#inner.remove(key)
+  async remove(key: StorageKey): Promise<void> {
+    this.#known.delete(key.join('\u0000'))
+    await this.#inner.remove(key)
   }
 
-  removeRange(keyPrefix: StorageKey): Promise<void> {
-    return this.#inner.removeRange(keyPrefix)
+  async removeRange(keyPrefix: StorageKey): Promise<void> {
+    const prefix = keyPrefix.join('\u0000')
+    for (const k of this.#known) if (k === prefix || k.startsWith(`${prefix}\u0000`)) this.#known.delete(k)
+    await this.#inner.removeRange(keyPrefix)
   }
 }

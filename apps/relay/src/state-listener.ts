@@ -5,7 +5,9 @@ import type { StateEvents } from './relay-state.js'
 const RETRY_MS = 500
 
 /**
- * LISTEN on RELAY_CHANNEL over its own connection. Payload `<kind> <source> <id>`: `d` a document's chunks changed,
+ * LISTEN on RELAY_CHANNEL over its own connection. Payload `<kind> <source> <id>`: `d` a document's chunks changed
+ * (`d <source> <document> <type> <hash> [changes]`: the one chunk written, key `[document, type, hash]`, and the
+ * changes it added in base64 when small: pg-schema.ts `chunkNotice`),
  * `r` a clinic's registry entry, `c` a clinic's checkpoint; this instance's own are ignored. Each time it is
  * listening (first start, and after the connection dropped and came back) it calls `resync`: anything announced
  * while it was not listening is caught up from storage, never lost.
@@ -60,9 +62,14 @@ export class StateListener {
   }
 
   #dispatch(payload: string): void {
-    const [kind, source, id] = payload.split(' ')
+    const [kind, source, id, type, hash, inline] = payload.split(' ')
     if (!id || source === this.#source) return
-    if (kind === 'd') this.#events.document(id)
+    if (kind === 'd')
+      this.#events.document(
+        id,
+        type && hash ? [id, type, hash] : undefined,
+        inline ? new Uint8Array(Buffer.from(inline, 'base64')) : undefined,
+      )
     else if (kind === 'r') this.#events.registry(id)
     else if (kind === 'c') this.#events.checkpoint(id)
   }
