@@ -97,17 +97,7 @@ describe('DocRefresher', () => {
 
   it('merges the changes a notice carries without reading; reads every chunk when their predecessors are missing', async () => {
     const { repo, id, chunk, full } = setUp()
-    const reads: string[] = []
-    const source: ChunkSource = {
-      loadChunks: (doc) => {
-        reads.push(`all ${doc}`)
-        return Promise.resolve(full)
-      },
-      loadChunk: (key) => {
-        reads.push(key.join(' '))
-        return Promise.resolve(undefined)
-      },
-    }
+    const { reads, source } = recordingSource(full)
     const r = new DocRefresher(repo, source, quiet)
     r.refresh(id, [id, 'incremental', 'k1'], chunk)
     await r.idle()
@@ -131,17 +121,7 @@ describe('DocRefresher', () => {
 
   it('reads every chunk when the one named is gone, or no chunk is named', async () => {
     const { repo, id, full } = setUp()
-    const reads: string[] = []
-    const source: ChunkSource = {
-      loadChunks: (doc) => {
-        reads.push(`all ${doc}`)
-        return Promise.resolve(full)
-      },
-      loadChunk: (key) => {
-        reads.push(key.join(' '))
-        return Promise.resolve(undefined)
-      },
-    }
+    const { reads, source } = recordingSource(full)
     const r = new DocRefresher(repo, source, quiet)
     r.refresh(id, [id, 'incremental', 'gone'])
     await r.idle()
@@ -161,4 +141,20 @@ async function until(ok: () => boolean, ms = 5000): Promise<void> {
     if (Date.now() > end) throw new Error('timed out')
     await new Promise((r) => setTimeout(r, 20))
   }
+}
+
+/** A chunk source that answers every whole-document read with `full`, has no single chunk, and records each read. */
+function recordingSource(full: Uint8Array[]): { reads: string[]; source: ChunkSource } {
+  const reads: string[] = []
+  const source: ChunkSource = {
+    loadChunks: (doc) => {
+      reads.push(`all ${doc}`)
+      return Promise.resolve(full)
+    },
+    loadChunk: (key) => {
+      reads.push(key.join(' '))
+      return Promise.resolve(undefined)
+    },
+  }
+  return { reads, source }
 }

@@ -45,20 +45,8 @@ describe('today first: a joining tablet pulls the buckets of the open visits bef
 
   it('a tablet joining a clinic made for 2,000 charts (256 buckets) pulls only the open visits’ buckets before the rest', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'store-today-sized-'))
-    const link = twoRepos()
-    const ra = link.a()
-    const a = newClinic<MiniBucket>(ra, { indexShards: 2, expectedCharts: 2_000, summarize: summarizeNamed })
-    ra.sharePolicy = a.sharePolicy
-    await a.changeMany(
-      Array.from({ length: 300 }, (_, i) => ({
-        patientId: `pt${i}`,
-        fn: (d: MiniBucket) => void (d.charts[`pt${i}`] = { given: `G${i}`, family: 'Banda' }),
-      })),
-    )
-    const rb = link.b({ storage: new NodeFSStorageAdapter(dir) })
+    const { ra, rb, b } = await clinicAndJoiner({ expectedCharts: 2_000 }, 300, dir)
     try {
-      const b = await ClinicStore.open<MiniBucket>(rb, a.rootUrl, { summarize: summarizeNamed })
-      rb.sharePolicy = b.sharePolicy
       expect(b.layout.chartBuckets).toHaveLength(256)
       const visits = ['pt3', 'pt150', 'pt299']
       const today = [...new Set(visits.map((p) => b.bucketIndexOf(p)))]
@@ -86,20 +74,8 @@ describe('today first: a joining tablet pulls the buckets of the open visits bef
 
   it('pulls the first buckets before any other and reports today ready before the whole clinic', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'store-today-'))
-    const link = twoRepos()
-    const ra = link.a()
-    const a = newClinic<MiniBucket>(ra, { indexShards: 2, chartBuckets: 8, summarize: summarizeNamed })
-    ra.sharePolicy = a.sharePolicy
-    await a.changeMany(
-      Array.from({ length: 80 }, (_, i) => ({
-        patientId: `pt${i}`,
-        fn: (d: MiniBucket) => void (d.charts[`pt${i}`] = { given: `G${i}`, family: 'Banda' }),
-      })),
-    )
-    const rb = link.b({ storage: new NodeFSStorageAdapter(dir) })
+    const { ra, rb, b } = await clinicAndJoiner({ chartBuckets: 8 }, 80, dir)
     try {
-      const b = await ClinicStore.open<MiniBucket>(rb, a.rootUrl, { summarize: summarizeNamed })
-      rb.sharePolicy = b.sharePolicy
       // today's two patients live in these buckets
       const today = [...new Set(['pt7', 'pt63'].map((p) => b.bucketIndexOf(p)))]
       const pull = new ChartPull(b.layout.chartBuckets.length, today)
@@ -128,3 +104,25 @@ describe('today first: a joining tablet pulls the buckets of the open visits bef
     }
   })
 })
+
+/** A clinic of `charts` charts ("Banda") on repo a, and repo b (on disk at `dir`) that has opened it to join. */
+async function clinicAndJoiner(
+  layout: { chartBuckets?: number; expectedCharts?: number },
+  charts: number,
+  dir: string,
+): Promise<{ ra: Repo; rb: Repo; b: ClinicStore<MiniBucket> }> {
+  const link = twoRepos()
+  const ra = link.a()
+  const a = newClinic<MiniBucket>(ra, { indexShards: 2, ...layout, summarize: summarizeNamed })
+  ra.sharePolicy = a.sharePolicy
+  await a.changeMany(
+    Array.from({ length: charts }, (_, i) => ({
+      patientId: `pt${i}`,
+      fn: (d: MiniBucket) => void (d.charts[`pt${i}`] = { given: `G${i}`, family: 'Banda' }),
+    })),
+  )
+  const rb = link.b({ storage: new NodeFSStorageAdapter(dir) })
+  const b = await ClinicStore.open<MiniBucket>(rb, a.rootUrl, { summarize: summarizeNamed })
+  rb.sharePolicy = b.sharePolicy
+  return { ra, rb, b }
+}
