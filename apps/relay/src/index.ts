@@ -18,8 +18,6 @@ export type { ClinicOwnership, Fence, OwnershipEvents, RelayState, StateEvents }
 export { FileRelayState, SoleOwnership } from './file-relay-state.js'
 export { PostgresRelayState } from './postgres-relay-state.js'
 export { DocRefresher } from './doc-refresher.js'
-export { SettlementPublisher } from './settlement-publisher.js'
-export type { PublishState } from './settlement-publisher.js'
 export type { ChunkSource } from './doc-refresher.js'
 export type { PostgresRelayStateInit } from './postgres-relay-state.js'
 export { LeaseOwnership } from './lease-ownership.js'

@@ -1,4 +1,3 @@
-import * as A from '@automerge/automerge'
 import type { AutomergeUrl, DocHandle, Repo } from '@automerge/automerge-repo'
 import { isValidAutomergeUrl, parseAutomergeUrl } from '@automerge/automerge-repo'
 import type { ConflictQueueDoc, SettledInventoryDoc } from '@clinic-mesh/contracts'
@@ -160,19 +159,15 @@ export class SettlementPublisher {
       )
       this.#inv.change((d) => {
         if (d.clinic !== s.clinic) d.clinic = s.clinic
-        // texts already in the document are edited where they changed: the inventory's JSON changes in a few places
-        // per round, and a text written anew costs every instance and device that merges the round (and the
-        // document's history) all its characters again
-        editText(d, 'settledAt', settledAt)
+        // assigned anew every round, never edited in place: a forged assignment of these fields on a device (a
+        // stolen tablet's, withheld from the relay) is concurrent with the relay's and must lose the merge to the
+        // next round's assignment; text edited in place would leave the forgery the winner of its key for good, and
+        // the device rejecting every later settlement (test/relay-authority.test.ts (b))
+        d.settledAt = settledAt
         d.decidedOps = s.meta.decidedOps
-        editText(d, 'state', state)
+        d.state = state
         for (const [device, w] of Object.entries(wm)) if (d.watermarks[device] !== w) d.watermarks[device] = w
-        const sig = d.relaySignature
-        if (sig) {
-          sig.version = relaySignature.version
-          editText(sig, 'key', relaySignature.key)
-          editText(sig, 'signature', relaySignature.signature)
-        } else d.relaySignature = relaySignature
+        d.relaySignature = relaySignature
       })
     }
     const ids = round
@@ -210,12 +205,6 @@ export class SettlementPublisher {
       })
     }
   }
-}
-
-/** Set a string field in a change: a text already there is edited where it differs, anything else is assigned. */
-function editText<T extends object, K extends keyof T & string>(obj: T, key: K, value: string & T[K]): void {
-  if (typeof obj[key] === 'string') A.updateText(obj, [key], value)
-  else obj[key] = value
 }
 
 /** A plain JSON copy of (part of) an Automerge document. */
