@@ -8,6 +8,7 @@ import {
   type ClinicRootDoc,
   type IndexShardDoc,
 } from './layout.js'
+import { INDEX_LAYOUT } from './packed-value.js'
 
 /** What a new clinic's documents need: its id, an empty bucket, and (optionally) the layout's counts. */
 export interface NewClinicInit<B extends BucketDoc> {
@@ -36,7 +37,7 @@ export function createClinicDocuments<B extends BucketDoc>(
 ): { root: DocHandle<ClinicRootDoc>; shards: DocHandle<IndexShardDoc>[] } {
   const shards: DocHandle<IndexShardDoc>[] = []
   for (let i = 0; i < (init.indexShards ?? DEFAULT_INDEX_SHARDS); i++) {
-    shards.push(repo.create<IndexShardDoc>({ layout: 'index/1', summaries: {}, visits: {} }))
+    shards.push(repo.create<IndexShardDoc>({ layout: INDEX_LAYOUT, summaries: {}, visits: {} }))
   }
   const buckets: AutomergeUrl[] = []
   for (let i = 0, n = chartBucketCount(init); i < n; i++) buckets.push(repo.create<B>(init.emptyBucket()).url)

@@ -3,6 +3,7 @@ import type { Doc } from '@automerge/automerge'
 import type { CachedShard } from './index-cache.js'
 import { shardOf, type IndexShardDoc } from './layout.js'
 import { nextTurn } from './next-turn.js'
+import { packedFor, packedOf } from './packed-value.js'
 import { PatientIndex } from './patient-index.js'
 import { releaseAllPatches, releaseLatestPatches } from './pinned/release-patches.js'
 import { decodeSummary, encodeSummary, type PatientSummary } from './summary-codec.js'
@@ -52,8 +53,8 @@ export class IndexShards {
         if (doc.summaries[id] === undefined) this.index.remove(id)
       for (const id of Object.keys(cached.visits)) if (doc.visits?.[id] === undefined) this.visits.delete(id)
       for (const [id, packed] of Object.entries(doc.summaries))
-        if (cached.summaries[id] !== packed) this.index.upsert(decodeSummary(id, packed))
-      for (const [id, packed] of Object.entries(doc.visits ?? {})) this.visits.set(id, packed)
+        if (cached.summaries[id] !== packedOf(packed)) this.index.upsert(decodeSummary(id, packed))
+      this.#readVisits(doc)
     }
     shard.on('change', (p) => this.#onChange(p))
   }
@@ -65,7 +66,10 @@ export class IndexShards {
 
   /** What the shards hold now, for the saved copy. */
   snapshot(): CachedShard[] {
-    return this.#shards.map((h) => ({ summaries: { ...h.doc().summaries }, visits: { ...h.doc().visits } }))
+    return this.#shards.map((h) => {
+      const doc = h.doc()
+      return { summaries: plain(doc.summaries), visits: plain(doc.visits ?? {}) }
+    })
   }
 
   /**
@@ -91,14 +95,18 @@ export class IndexShards {
       const now = shard.doc()
       const changed = list
         .map(([id, d]) => [id, encodeSummary(d.summary), d.visits] as const)
-        .filter(([id, packed, visits]) => now.summaries[id] !== packed || now.visits?.[id] !== visits)
+        .filter(
+          ([id, packed, visits]) =>
+            packedOf(now.summaries[id]) !== packed || packedOf(now.visits?.[id]) !== visits,
+        )
       if (changed.length === 0) continue
       shard.change((doc) => {
         for (const [id, packed, visits] of changed) {
-          if (doc.summaries[id] !== packed) doc.summaries[id] = packed
-          if (doc.visits?.[id] === visits) continue
+          if (packedOf(doc.summaries[id]) !== packed) doc.summaries[id] = packedFor(doc.layout, packed)
+          if (packedOf(doc.visits?.[id]) === visits) continue
           if (visits === undefined) delete doc.visits?.[id]
-          else (doc.visits ??= {})[id] = visits // a layout from before open visits: the map comes with the first
+          // a layout from before open visits: the map comes with the first
+          else (doc.visits ??= {})[id] = packedFor(doc.layout, visits)
         }
       })
       releaseLatestPatches(shard.doc())
@@ -142,11 +150,25 @@ export class IndexShards {
         if (packed === undefined) this.index.remove(id)
         else this.index.upsert(decodeSummary(id, packed))
       }
-    for (const id of visits) this.#setVisits(id, doc.visits?.[id])
+    for (const id of visits) this.#setVisits(id, packedOf(doc.visits?.[id]))
   }
 
   #readAll(doc: Doc<IndexShardDoc>): void {
     for (const [id, packed] of Object.entries(doc.summaries)) this.index.upsert(decodeSummary(id, packed))
-    for (const [id, packed] of Object.entries(doc.visits ?? {})) this.visits.set(id, packed)
+    this.#readVisits(doc)
   }
+
+  #readVisits(doc: Doc<IndexShardDoc>): void {
+    for (const [id, packed] of Object.entries(doc.visits ?? {})) this.#setVisits(id, packedOf(packed))
+  }
+}
+
+/** A shard's map of packed values as plain strings (the saved copy's form). */
+function plain(map: { [id: string]: unknown }): { [id: string]: string } {
+  const out: { [id: string]: string } = {}
+  for (const [id, v] of Object.entries(map)) {
+    const s = packedOf(v)
+    if (s !== undefined) out[id] = s
+  }
+  return out
 }

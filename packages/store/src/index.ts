@@ -7,6 +7,8 @@ export { PatientIndex, duplicateKeysOf } from './patient-index.js'
 export type { SearchOptions } from './patient-index.js'
 export { encodeSummary, decodeSummary } from './summary-codec.js'
 export type { PatientSummary } from './summary-codec.js'
+export { INDEX_LAYOUT, packedOf } from './packed-value.js'
+export type { PackedValue } from './packed-value.js'
 export {
   LAYOUT,
   ARCHIVE_SHARDS,

@@ -1,5 +1,6 @@
 import type { ImmutableString } from '@automerge/automerge'
 import type { AutomergeUrl } from '@automerge/automerge-repo'
+import type { IndexLayout, PackedValue } from './packed-value.js'
 
 /** Layout version of the clinic root. A new layout is a migration, never an in-place reinterpretation. */
 export const LAYOUT = 'clinic-mesh/layout/1'
@@ -54,13 +55,13 @@ export interface ArchiveDoc {
 
 /** One index shard: patient id → packed summary (see summary-codec). */
 export interface IndexShardDoc {
-  layout: 'index/1'
-  summaries: { [patientId: string]: string }
+  layout: IndexLayout
+  summaries: { [patientId: string]: PackedValue }
   /**
    * Patient id → the chart's open visits, packed (records' `encodeOpenVisits`); absent when none. The day's queue
    * reads these, so a restarting device shows it without opening any chart bucket. Absent in shards made before it.
    */
-  visits?: { [patientId: string]: string }
+  visits?: { [patientId: string]: PackedValue }
 }
 
 /**

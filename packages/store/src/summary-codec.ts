@@ -1,4 +1,5 @@
 import { SummaryCodecError } from './errors.js'
+import { packedOf } from './packed-value.js'
 
 /** The searchable part of a chart (@clinic-mesh/contracts), packed as one string per patient in an index shard. */
 export type { PatientSummary } from '@clinic-mesh/contracts'
@@ -31,8 +32,10 @@ export function encodeSummary(s: PatientSummary): string {
   ].join(FIELD)
 }
 
-export function decodeSummary(id: string, packed: unknown): PatientSummary {
-  if (typeof packed !== 'string') throw new SummaryCodecError(`summary of ${id} is not a string`)
+/** A packed summary, as text or as a scalar (see packed-value). */
+export function decodeSummary(id: string, value: unknown): PatientSummary {
+  const packed = packedOf(value)
+  if (packed === undefined) throw new SummaryCodecError(`summary of ${id} is not a string`)
   const f = packed.split(FIELD)
   if (f[0] !== VERSION || f.length !== 7) {
     throw new SummaryCodecError(`summary of ${id} has unknown format ${JSON.stringify(f[0])}`)
