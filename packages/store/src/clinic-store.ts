@@ -1,7 +1,6 @@
 import type {
   AutomergeUrl,
   DocHandle,
-  DocHandleChangePayload,
   DocumentId,
   PeerId,
   Repo,
@@ -23,7 +22,8 @@ import { releaseLatestPatches } from './pinned/release-patches.js'
 import type { PatientSummary } from './summary-codec.js'
 import { installAutomergeHooks } from './pinned/index.js'
 import { ArchiveShelf, type ArchiveShelfInit } from './archive-shelf.js'
-import { DeferredRepairs, REPAIR_DELAY_MS } from './deferred-repairs.js'
+import { REPAIR_DELAY_MS } from './deferred-repairs.js'
+import { SummaryRepairs } from './summary-repairs.js'
 
 /** One write of a bulk change: `fn` runs inside the change of the bucket holding `patientId`. */
 export interface BulkWrite<B extends BucketDoc> {
@@ -66,13 +66,11 @@ export class ClinicStore<B extends BucketDoc> {
   readonly #buckets: HeldBuckets<B>
   /** The clinic's archive documents of closed visits (issue 17 #3): which this device holds, opening, creating. */
   readonly archives: ArchiveShelf
-  /** >0 while this store itself is changing a bucket (its change events are not remote edits to repair). */
-  #local = 0
   /** Resolves once every index shard is local (at once, unless opened from a saved copy: see `open`). */
   #shardsReady: Promise<void> = Promise.resolve()
   #shardsLoaded = true
   #savedHeads: string | undefined
-  readonly #repairs: DeferredRepairs<DocHandle<B>>
+  readonly #repairs: SummaryRepairs<B>
 
   private constructor(
     repo: Repo,
@@ -85,15 +83,17 @@ export class ClinicStore<B extends BucketDoc> {
     this.#buckets = new HeldBuckets<B>(
       repo,
       () => this.layout.chartBuckets,
-      (p) => this.#onBucketChange(p),
+      (p) => this.#repairs.onBucketChange(p),
     )
     this.#root = root
     this.archives = new ArchiveShelf(repo, root, init.history ?? {})
     this.#shards = new IndexShards(shards, init.writeSummaries !== false, cached)
     this.#init = init
-    this.#repairs = new DeferredRepairs(init.repairDelayMs ?? REPAIR_DELAY_MS, (edits) => {
-      for (const [id, h] of edits) if (h.isReady()) this.#refreshSummary(h.doc(), id) // released since: holders repair
-    })
+    this.#repairs = new SummaryRepairs<B>(
+      init.repairDelayMs ?? REPAIR_DELAY_MS,
+      init.writeSummaries !== false,
+      (doc, id) => this.#refreshSummary(doc, id),
+    )
     this.#buckets.adoptPresent()
     reannounceOnHolderNews(repo, root)
   }
@@ -111,6 +111,16 @@ export class ClinicStore<B extends BucketDoc> {
   /** How many chart buckets this store holds in memory (opened, adopted, or loading). */
   get loadedBuckets(): number {
     return this.#buckets.size
+  }
+
+  /** How many patients' summary repairs of remote chart edits are held back (see `DeferredRepairs`). */
+  get pendingRepairs(): number {
+    return this.#repairs.pending
+  }
+
+  /** Resolves once no summary repair is held back: the pending ones have run (and written what still differed). */
+  repairsSettled(): Promise<void> {
+    return this.#repairs.settled()
   }
 
   /** Releases held buckets neither used nor changed for `idleMs` to storage; resolves with how many. */
@@ -246,12 +256,7 @@ export class ClinicStore<B extends BucketDoc> {
   ): Promise<Doc<B>> {
     await this.#shardsReady // its summary goes into a shard
     const handle = await this.bucketFor(patientId)
-    this.#local++
-    try {
-      handle.change(fn, options.message ? { message: options.message } : {})
-    } finally {
-      this.#local--
-    }
+    this.#repairs.local(() => handle.change(fn, options.message ? { message: options.message } : {}))
     const doc = handle.doc()
     releaseLatestPatches(doc)
     this.#refreshSummary(doc, patientId)
@@ -285,19 +290,18 @@ export class ClinicStore<B extends BucketDoc> {
       if (!first) await nextTurn()
       first = false
       const handle = await this.#buckets.open(i, true)
-      this.#local++
       try {
-        handle.change(
-          (d) => {
-            for (const w of list) w.fn(d)
-          },
-          options.message ? { message: options.message } : {},
+        this.#repairs.local(() =>
+          handle.change(
+            (d) => {
+              for (const w of list) w.fn(d)
+            },
+            options.message ? { message: options.message } : {},
+          ),
         )
       } catch (err) {
         failure ??= err instanceof Error ? err : new Error(String(err))
         continue
-      } finally {
-        this.#local--
       }
       const doc = handle.doc()
       releaseLatestPatches(doc)
@@ -385,18 +389,5 @@ export class ClinicStore<B extends BucketDoc> {
     if (!d) return
     if (this.#shardsLoaded) this.#shards.write([[patientId, d]])
     else void this.#shardsReady.then(() => this.#shards.write([[patientId, d]])) // a remote edit during the start
-  }
-
-  #onBucketChange({ handle, doc, patches }: DocHandleChangePayload<B>): void {
-    releaseLatestPatches(doc) // the handle has computed this event's patches; nothing reads them again
-    // this store's own writes refresh their summaries themselves (batched in changeMany); automerge-repo tags every
-    // change event `source: 'change'`, remote ones included, so the store tracks its own writes instead
-    if (this.#local > 0) return
-    const touched = new Set<string>()
-    for (const p of patches)
-      if (p.path[0] === 'charts' && typeof p.path[1] === 'string') touched.add(p.path[1])
-    // a browser's summaries go to its own index at once; a node's into the shards, once the author's had a moment
-    if (this.#init.writeSummaries === false) for (const id of touched) this.#refreshSummary(doc, id)
-    else for (const id of touched) this.#repairs.add(id, handle)
   }
 }
