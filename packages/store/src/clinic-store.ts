@@ -9,12 +9,19 @@ import type {
 import type { Doc } from '@automerge/automerge'
 import { LayoutError, UnknownPatientError } from './errors.js'
 import { findDoc } from './find.js'
-import { LAYOUT, isClinicRoot, shardOf, type ClinicRootDoc, type IndexShardDoc } from './layout.js'
+import {
+  LAYOUT,
+  TODAY_LAYOUT,
+  isClinicRoot,
+  shardOf,
+  type ClinicRootDoc,
+  type IndexShardDoc,
+} from './layout.js'
 import type { PatientIndex, SearchOptions } from './patient-index.js'
 import { HeldBuckets } from './held-buckets.js'
-import { pullOrder, pullWidthFor, type PullOptions } from './chart-pull.js'
+import { countCharts, pullBuckets, pullOrder, pullWidthFor, type PullOptions } from './chart-pull.js'
 import { createClinicDocuments, reannounceOnHolderNews, type NewClinicInit } from './clinic-documents.js'
-import { nextTurn } from './next-turn.js'
+import { groupBy, nextTurn } from './next-turn.js'
 import type { BucketDoc } from './bucket-doc.js'
 import { IndexCache, type CachedShard } from './index-cache.js'
 import { IndexShards, type Derived } from './index-shards.js'
@@ -24,6 +31,7 @@ import { installAutomergeHooks } from './pinned/index.js'
 import { ArchiveShelf, type ArchiveShelfInit } from './archive-shelf.js'
 import { REPAIR_DELAY_MS } from './deferred-repairs.js'
 import { SummaryRepairs } from './summary-repairs.js'
+import { TodayDocs, type TodayInit } from './today-docs.js'
 
 /** One write of a bulk change: `fn` runs inside the change of the bucket holding `patientId`. */
 export interface BulkWrite<B extends BucketDoc> {
@@ -48,6 +56,8 @@ export interface ClinicStoreInit<B extends BucketDoc> {
   history?: ArchiveShelfInit
   /** How long a remote chart edit waits for its author's summary before this store repairs it (`DeferredRepairs`). */
   repairDelayMs?: number
+  /** The today documents (issue 17 #4): how to read open visits' arrivals (without: none written), the clock. */
+  today?: TodayInit
 }
 
 export interface CreateClinicInit<B extends BucketDoc> extends ClinicStoreInit<B>, NewClinicInit<B> {}
@@ -66,6 +76,8 @@ export class ClinicStore<B extends BucketDoc> {
   readonly #buckets: HeldBuckets<B>
   /** The clinic's archive documents of closed visits (issue 17 #3): which this device holds, opening, creating. */
   readonly archives: ArchiveShelf
+  /** The clinic's today documents (issue 17 #4): the day's open visits, which a joining tablet reads first. */
+  readonly today: TodayDocs
   /** Resolves once every index shard is local (at once, unless opened from a saved copy: see `open`). */
   #shardsReady: Promise<void> = Promise.resolve()
   #shardsLoaded = true
@@ -78,6 +90,7 @@ export class ClinicStore<B extends BucketDoc> {
     shards: DocHandle<IndexShardDoc>[],
     init: ClinicStoreInit<B>,
     cached?: CachedShard[],
+    today?: TodayDocs,
   ) {
     this.#repo = repo
     this.#buckets = new HeldBuckets<B>(
@@ -87,6 +100,7 @@ export class ClinicStore<B extends BucketDoc> {
     )
     this.#root = root
     this.archives = new ArchiveShelf(repo, root, init.history ?? {})
+    this.today = today ?? new TodayDocs(repo, root, init.today ?? {}, init.writeSummaries !== false)
     this.#shards = new IndexShards(shards, init.writeSummaries !== false, cached)
     this.#init = init
     this.#repairs = new SummaryRepairs<B>(
@@ -131,7 +145,9 @@ export class ClinicStore<B extends BucketDoc> {
   static create<B extends BucketDoc>(repo: Repo, init: CreateClinicInit<B>): ClinicStore<B> {
     installAutomergeHooks(repo, init.fastLoad === undefined ? {} : { fastLoad: init.fastLoad })
     const { root, shards } = createClinicDocuments(repo, init)
-    return new ClinicStore(repo, root, shards, init)
+    const store = new ClinicStore(repo, root, shards, init)
+    void store.today.open()
+    return store
   }
 
   /**
@@ -148,11 +164,13 @@ export class ClinicStore<B extends BucketDoc> {
    * Opens a clinic by its root URL: resolves once every index shard is local, i.e. every patient is searchable. With
    * `indexCache` and a copy saved by `saveIndexCache`, resolves as soon as that copy is read: search and open visits
    * answer from it while the shards load (`indexReady`), and each shard replaces its part of the copy on arrival.
+   * With `todayFirst` (a joining tablet) in a clinic that keeps today documents, resolves once today's is local
+   * (`todayPatients`): its patients are searchable and their open visits known, the shards load after.
    */
   static async open<B extends BucketDoc>(
     repo: Repo,
     rootUrl: AutomergeUrl,
-    init: ClinicStoreInit<B> & { signal?: AbortSignal; indexCache?: boolean },
+    init: ClinicStoreInit<B> & { signal?: AbortSignal; indexCache?: boolean; todayFirst?: boolean },
   ): Promise<ClinicStore<B>> {
     installAutomergeHooks(repo, init.fastLoad === undefined ? {} : { fastLoad: init.fastLoad })
     const opts = init.signal ? { signal: init.signal } : {}
@@ -160,11 +178,12 @@ export class ClinicStore<B extends BucketDoc> {
     const doc = root.doc()
     if (!isClinicRoot(doc))
       throw new LayoutError(`document ${rootUrl} is not a clinic root of layout ${LAYOUT}`)
-    const cached = init.indexCache
+    const saved = init.indexCache
       ? await new IndexCache(repo, root.documentId).load(doc.indexShards.length)
       : undefined
+    const { today, cached } = await TodayDocs.atOpen(repo, root, init, saved)
     if (cached) {
-      const store = new ClinicStore(repo, root, [], init, cached)
+      const store = new ClinicStore(repo, root, [], init, cached, today)
       store.#shardsLoaded = false
       const loads = doc.indexShards.map((url, i) =>
         findDoc<IndexShardDoc>(repo, url, opts).then((h) => store.#shards.attach(i, h, cached[i])),
@@ -177,7 +196,19 @@ export class ClinicStore<B extends BucketDoc> {
       return store
     }
     const shards = await Promise.all(doc.indexShards.map((url) => findDoc<IndexShardDoc>(repo, url, opts)))
-    return new ClinicStore(repo, root, shards, init)
+    return new ClinicStore(repo, root, shards, init, undefined, today)
+  }
+
+  /** Patients with an open visit that arrived today, from today's document (issue 17 #4), before any index shard. */
+  todayPatients(): string[] {
+    return this.today.entries().map(([id]) => id)
+  }
+
+  /** Pulls the chart buckets of `todayPatients` (kept in memory: the day's work), `pullWidth()` at a time. */
+  async pullToday(onBucket?: (bucket: number) => void): Promise<number[]> {
+    const buckets = [...new Set(this.todayPatients().map((p) => this.bucketIndexOf(p)))]
+    await pullBuckets(this.#buckets, buckets, this.pullWidth(), { release: false, use: true, onBucket })
+    return buckets
   }
 
   /** Resolves once every index shard is local and read (at once unless opened from a saved copy). */
@@ -274,21 +305,13 @@ export class ClinicStore<B extends BucketDoc> {
    */
   async changeMany(writes: Iterable<BulkWrite<B>>, options: { message?: string } = {}): Promise<void> {
     await this.#shardsReady
-    const byBucket = new Map<number, BulkWrite<B>[]>()
-    for (const w of writes) {
-      const i = this.bucketIndexOf(w.patientId)
-      let list = byBucket.get(i)
-      if (!list) byBucket.set(i, (list = []))
-      list.push(w)
-    }
+    const byBucket = groupBy(writes, (w) => this.bucketIndexOf(w.patientId))
     const derived: [string, Derived][] = []
     let failure: Error | undefined
-    let first = true
-    for (const [i, list] of [...byBucket].sort((x, y) => x[0] - y[0])) {
+    for (const [k, [i, list]] of [...byBucket].sort((x, y) => x[0] - y[0]).entries()) {
       // between buckets, let the event loop run: a registration at the desk waits for one bucket's change, not for
       // the whole import (a held bucket's open resolves as a microtask, which lets nothing else in)
-      if (!first) await nextTurn()
-      first = false
+      if (k > 0) await nextTurn()
       const handle = await this.#buckets.open(i, true)
       try {
         this.#repairs.local(() =>
@@ -312,6 +335,7 @@ export class ClinicStore<B extends BucketDoc> {
     }
     // one shard's change at a time, the event loop running between them (as between buckets)
     await this.#shards.writeInTurns(derived)
+    this.today.write(derived)
     if (failure !== undefined) throw failure
   }
 
@@ -342,20 +366,7 @@ export class ClinicStore<B extends BucketDoc> {
   async loadAllCharts(concurrency = this.pullWidth(), options: PullOptions = {}): Promise<void> {
     const release = options.release === true && this.#repo.storageSubsystem !== undefined
     const order = pullOrder(this.layout.chartBuckets.length, options.first)
-    const n = order.length
-    let next = 0
-    const releases: Promise<void>[] = []
-    const worker = async (): Promise<void> => {
-      while (next < n) {
-        const i = order[next++]!
-        const held = this.#buckets.has(i)
-        const h = await this.#buckets.open(i)
-        options.onBucket?.(i)
-        if (release && !held) releases.push(this.#buckets.release(i, h)) // off the pull's path
-      }
-    }
-    await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker))
-    await Promise.all(releases)
+    await pullBuckets(this.#buckets, order, concurrency, { release, onBucket: options.onBucket })
     const me = this.#repo.peerId
     if (!this.isBootstrapped(me)) {
       this.#root.change((d) => {
@@ -365,18 +376,9 @@ export class ClinicStore<B extends BucketDoc> {
     }
   }
 
-  /**
-   * How many charts the buckets hold (loads every bucket it holds no count of). A bucket released to storage is
-   * counted as it was when it was saved: loading it again just to count would bring back, for a moment, the memory
-   * the release saved (and Automerge's WebAssembly heap never shrinks).
-   */
-  async countCharts(): Promise<number> {
-    let n = 0
-    for (let i = 0; i < this.layout.chartBuckets.length; i++) {
-      const saved = this.#buckets.has(i) ? undefined : this.#buckets.releases.savedCount(i)
-      n += saved ?? Object.keys((await this.#buckets.open(i)).doc().charts).length
-    }
-    return n
+  /** How many charts the buckets hold (a released bucket as it was saved: see chart-pull's `countCharts`). */
+  countCharts(): Promise<number> {
+    return countCharts(this.#buckets, this.layout.chartBuckets.length)
   }
 
   #derive(doc: Doc<B>, patientId: string): Derived | undefined {
@@ -387,7 +389,11 @@ export class ClinicStore<B extends BucketDoc> {
   #refreshSummary(doc: Doc<B>, patientId: string): void {
     const d = this.#derive(doc, patientId)
     if (!d) return
-    if (this.#shardsLoaded) this.#shards.write([[patientId, d]])
-    else void this.#shardsReady.then(() => this.#shards.write([[patientId, d]])) // a remote edit during the start
+    const write = (): void => {
+      this.#shards.write([[patientId, d]])
+      this.today.write([[patientId, d]])
+    }
+    if (this.#shardsLoaded) write()
+    else void this.#shardsReady.then(write) // a remote edit during the start
   }
 }

@@ -2,7 +2,7 @@ import type { DocHandle, DocHandleChangePayload } from '@automerge/automerge-rep
 import type { Doc } from '@automerge/automerge'
 import type { CachedShard } from './index-cache.js'
 import { shardOf, type IndexShardDoc } from './layout.js'
-import { nextTurn } from './next-turn.js'
+import { groupBy, nextTurn } from './next-turn.js'
 import { PatientIndex } from './patient-index.js'
 import { releaseAllPatches, releaseLatestPatches } from './pinned/release-patches.js'
 import { decodeSummary, encodeSummary, type PatientSummary } from './summary-codec.js'
@@ -107,14 +107,7 @@ export class IndexShards {
 
   /** `write`, one shard's change at a time, the event loop running between them (a bulk write lets others in). */
   async writeInTurns(entries: Iterable<[string, Derived]>): Promise<void> {
-    const byShard = new Map<number, [string, Derived][]>()
-    for (const e of entries) {
-      const s = shardOf(e[0], this.#count)
-      let list = byShard.get(s)
-      if (!list) byShard.set(s, (list = []))
-      list.push(e)
-    }
-    for (const list of byShard.values()) {
+    for (const list of groupBy(entries, (e) => shardOf(e[0], this.#count)).values()) {
       await nextTurn()
       this.write(list)
     }
