@@ -68,7 +68,7 @@ export function readTodayEntry(
     if (!Array.isArray(e) || e.length !== 3 || e[0] !== 't1') return undefined
     const [, summary, visits] = e as unknown[]
     if (typeof summary !== 'string' || typeof visits !== 'string') return undefined
-    if (decodeSummary(patientId, summary).id !== patientId) return undefined
+    decodeSummary(patientId, summary) // throws on anything but a packed summary
     return { summary, visits }
   } catch {
     return undefined
