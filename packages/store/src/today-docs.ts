@@ -14,6 +14,9 @@ const TODAY_ACTOR = bytesToHex(sha256(utf8ToBytes('clinic-mesh/today/1')).slice(
 /** Entries a reader takes from one today document at most (a day's queue is tens to hundreds of patients). */
 export const TODAY_MAX_ENTRIES = 5_000
 
+/** How long a today-first open waits for a peer's today document before it goes on without (ms). */
+export const TODAY_WAIT_MS = 3_000
+
 /** A device's calendar day `YYYY-MM-DD` in its local time (what the day's queue, records' `queueOf`, counts by). */
 export function dayKey(d: Date): string {
   const p = (n: number): string => String(n).padStart(2, '0')
@@ -129,7 +132,9 @@ export class TodayDocs {
     const today = new TodayDocs(repo, root, init.today ?? {}, init.writeSummaries !== false)
     if (today.#write && !today.kept) root.change((d) => void (d.today = TODAY_LAYOUT))
     if (init.todayFirst && today.kept) {
-      await today.open(init.signal)
+      // a day's document no peer answers for within a moment is begun here (entries merge in when they come)
+      const wait = AbortSignal.timeout(TODAY_WAIT_MS)
+      await today.open(init.signal ? AbortSignal.any([init.signal, wait]) : wait)
       const empty = root.doc().indexShards.map(() => ({ summaries: {}, visits: {} }))
       return { today, cached: withToday(saved ?? empty, today) }
     }
