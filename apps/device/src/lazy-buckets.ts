@@ -62,6 +62,7 @@ async function pullTodayFirst(store: ClinicStore<ChartCollection>): Promise<Char
     if (!logged && pull.todayMs !== undefined) {
       logged = true
       log('charts-today-loaded', {
+        from: early === undefined ? 'index' : 'today-doc',
         buckets: pull.today.size,
         done: pull.progress.done,
         total: pull.total,
@@ -72,6 +73,7 @@ async function pullTodayFirst(store: ClinicStore<ChartCollection>): Promise<Char
   void (async () => {
     if (early !== undefined) await store.pullToday(onBucket)
     await store.indexReady
+    log('index-shards-loaded', { patients: store.index.size })
     const first = bucketsOf(store.openVisits.keys())
     await store.loadAllCharts(undefined, { release: true, first, onBucket })
   })().then(
