@@ -145,9 +145,7 @@ export class ClinicStore<B extends BucketDoc> {
   static create<B extends BucketDoc>(repo: Repo, init: CreateClinicInit<B>): ClinicStore<B> {
     installAutomergeHooks(repo, init.fastLoad === undefined ? {} : { fastLoad: init.fastLoad })
     const { root, shards } = createClinicDocuments(repo, init)
-    const store = new ClinicStore(repo, root, shards, init)
-    void store.today.open()
-    return store
+    return new ClinicStore(repo, root, shards, init) // its first today entry opens today's document
   }
 
   /**
