@@ -1,3 +1,4 @@
+import { ImmutableString } from '@automerge/automerge'
 import type { AutomergeUrl, DocHandle } from '@automerge/automerge-repo'
 import { dayKey, todayDocumentId, type TodayDoc } from '@clinic-mesh/store'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -76,7 +77,9 @@ describe('hostile writes to the today document over /sync', () => {
     expect(Object.keys(h.doc().visits)).toEqual([pid])
     const refused = refusalOn(h)
     h.change((d) => {
-      d.visits['pt_forged'] = JSON.stringify(['t1', 's1\tEvil\tQueue\t1990-01-01\tmale\t\t', '[]'])
+      d.visits['pt_forged'] = new ImmutableString(
+        JSON.stringify(['t1', 's1\tEvil\tQueue\t1990-01-01\tmale\t\t', '[]']),
+      )
     })
     const r = await refused
     expect(r.name).toBe('ForbiddenWriteError')
@@ -88,7 +91,7 @@ describe('hostile writes to the today document over /sync', () => {
     const hn = await open(n)
     const refusedNurse = refusalOn(hn)
     hn.change((d) => {
-      d.visits[pid] = 'garbage'
+      d.visits[pid] = new ImmutableString('garbage')
       ;(d as unknown as { layout: string }).layout = 'today/999'
     })
     expect((await refusedNurse).name).toBe('ForbiddenWriteError')
@@ -100,7 +103,7 @@ describe('hostile writes to the today document over /sync', () => {
     // a fresh session sees the node's copy: one entry, well-formed; the queue still holds the visit
     const fresh = await open(await client(clerk))
     expect(Object.keys(fresh.doc().visits)).toEqual([pid])
-    expect(JSON.parse(fresh.doc().visits[pid]!)[0]).toBe('t1')
+    expect(JSON.parse(fresh.doc().visits[pid]!.val)[0]).toBe('t1')
     expect(fresh.doc().layout).toBe('today/1')
     expect(await queue()).toEqual([pid])
   })

@@ -18,8 +18,10 @@ export function keepBucketsLazy(
   idleMs: number,
   onPull: (pull: ChartPull) => void = () => undefined,
 ): NodeJS.Timeout {
-  if (store.isBootstrapped(self)) log('charts-on-disk', { buckets: store.layout.chartBuckets.length })
-  else void pullTodayFirst(store).then(onPull)
+  if (store.isBootstrapped(self)) {
+    log('charts-on-disk', { buckets: store.layout.chartBuckets.length })
+    void store.indexReady // a today-first open waits for this (or today's buckets) to load the shards
+  } else void pullTodayFirst(store).then(onPull)
   const saveIndex = (): void =>
     void store
       .saveIndexCache()

@@ -1,22 +1,9 @@
-import type {
-  AutomergeUrl,
-  DocHandle,
-  DocumentId,
-  PeerId,
-  Repo,
-  SharePolicy,
-} from '@automerge/automerge-repo'
+import { parseAutomergeUrl } from '@automerge/automerge-repo'
+import type { AutomergeUrl, DocHandle, DocumentId, Repo, SharePolicy } from '@automerge/automerge-repo'
 import type { Doc } from '@automerge/automerge'
 import { LayoutError, UnknownPatientError } from './errors.js'
 import { findDoc } from './find.js'
-import {
-  LAYOUT,
-  TODAY_LAYOUT,
-  isClinicRoot,
-  shardOf,
-  type ClinicRootDoc,
-  type IndexShardDoc,
-} from './layout.js'
+import { LAYOUT, isClinicRoot, shardOf, type ClinicRootDoc, type IndexShardDoc } from './layout.js'
 import type { PatientIndex, SearchOptions } from './patient-index.js'
 import { HeldBuckets } from './held-buckets.js'
 import { countCharts, pullBuckets, pullOrder, pullWidthFor, type PullOptions } from './chart-pull.js'
@@ -31,6 +18,7 @@ import { installAutomergeHooks } from './pinned/index.js'
 import { ArchiveShelf, type ArchiveShelfInit } from './archive-shelf.js'
 import { REPAIR_DELAY_MS } from './deferred-repairs.js'
 import { SummaryRepairs } from './summary-repairs.js'
+import { clinicSharePolicy } from './share-policy.js'
 import { TodayDocs, type TodayInit } from './today-docs.js'
 
 /** One write of a bulk change: `fn` runs inside the change of the bucket holding `patientId`. */
@@ -81,8 +69,10 @@ export class ClinicStore<B extends BucketDoc> {
   /** Resolves once every index shard is local (at once, unless opened from a saved copy: see `open`). */
   #shardsReady: Promise<void> = Promise.resolve()
   #shardsLoaded = true
+  #startShards: () => void = () => undefined
   #savedHeads: string | undefined
   readonly #repairs: SummaryRepairs<B>
+  readonly #shardIds: ReadonlySet<DocumentId>
 
   private constructor(
     repo: Repo,
@@ -99,6 +89,7 @@ export class ClinicStore<B extends BucketDoc> {
       (p) => this.#repairs.onBucketChange(p),
     )
     this.#root = root
+    this.#shardIds = new Set(root.doc().indexShards.map((u) => parseAutomergeUrl(u).documentId))
     this.archives = new ArchiveShelf(repo, root, init.history ?? {})
     this.today = today ?? new TodayDocs(repo, root, init.today ?? {}, init.writeSummaries !== false)
     this.#shards = new IndexShards(shards, init.writeSummaries !== false, cached)
@@ -183,14 +174,14 @@ export class ClinicStore<B extends BucketDoc> {
     if (cached) {
       const store = new ClinicStore(repo, root, [], init, cached, today)
       store.#shardsLoaded = false
-      const loads = doc.indexShards.map((url, i) =>
-        findDoc<IndexShardDoc>(repo, url, opts).then((h) => store.#shards.attach(i, h, cached[i])),
-      )
+      const start = new Promise<void>((resolve) => (store.#startShards = resolve))
       // a shard that never loads (the open aborted) leaves writes of summaries undone, not hanging
-      store.#shardsReady = Promise.all(loads).then(
+      store.#shardsReady = store.#shards.load(repo, doc.indexShards, cached, start, init.signal).then(
         () => void (store.#shardsLoaded = true),
         () => undefined,
       )
+      // today first: today's buckets before the shards (`pullToday`, or anything that needs the index, starts them)
+      if (!init.todayFirst || !today.kept) store.#startShards()
       return store
     }
     const shards = await Promise.all(doc.indexShards.map((url) => findDoc<IndexShardDoc>(repo, url, opts)))
@@ -205,17 +196,23 @@ export class ClinicStore<B extends BucketDoc> {
   /** Pulls the chart buckets of `todayPatients` (kept in memory: the day's work), `pullWidth()` at a time. */
   async pullToday(onBucket?: (bucket: number) => void): Promise<number[]> {
     const buckets = [...new Set(this.todayPatients().map((p) => this.bucketIndexOf(p)))]
-    await pullBuckets(this.#buckets, buckets, this.pullWidth(), { release: false, use: true, onBucket })
+    try {
+      await pullBuckets(this.#buckets, buckets, this.pullWidth(), { release: false, use: true, onBucket })
+    } finally {
+      this.#startShards() // the index shards after today's buckets (not competing with them)
+    }
     return buckets
   }
 
-  /** Resolves once every index shard is local and read (at once unless opened from a saved copy). */
+  /** Resolves once every index shard is local and read (at once unless opened from a saved copy or today first). */
   get indexReady(): Promise<void> {
+    this.#startShards()
     return this.#shardsReady
   }
 
   /** Saves what the index shards hold (see `open`'s `indexCache`) once they are local, if it changed since. */
   async saveIndexCache(): Promise<void> {
+    this.today.flush() // at every idle sweep and at stop: no today entry is left held back
     await this.#shardsReady
     const heads = this.#shards.heads()
     if (!this.#shardsLoaded || heads === this.#savedHeads) return
@@ -237,22 +234,15 @@ export class ClinicStore<B extends BucketDoc> {
     return [this.#root.url, ...l.indexShards, ...l.chartBuckets]
   }
 
-  /**
-   * Announce policy for the repo (a priority sync queue). Root, index shards and every non-bucket document are
-   * announced to everyone, so a new peer can search as soon as they arrive. A chart bucket is announced to a peer
-   * only once that peer has said (in the root's `bootstrapped` map) that it holds every bucket: a new tablet pulls
-   * buckets itself, a few at a time, instead of having all of them pushed at once (measured 3-4× slower), while
-   * peers that both hold everything keep every bucket live between them, across partitions and restarts.
-   * automerge-repo also asks this policy before *requesting* a document from a peer, so a bucket this device is
-   * opening passes for a bootstrapped peer. Requires a stable repo `peerId` (the device id).
-   */
-  readonly sharePolicy: SharePolicy = (peer: PeerId, documentId?: DocumentId) => {
-    const archive = documentId === undefined ? undefined : this.archives.sharePolicy(peer, documentId)
-    if (archive !== undefined) return Promise.resolve(archive)
-    if (documentId === undefined || this.#buckets.numberOf(documentId) === undefined)
-      return Promise.resolve(true)
-    return Promise.resolve(this.#buckets.opened.has(documentId) && this.isBootstrapped(peer))
-  }
+  /** Announce policy for the repo (a priority sync queue): see `clinicSharePolicy`. */
+  readonly sharePolicy: SharePolicy = clinicSharePolicy({
+    archive: (peer, id) => this.archives.sharePolicy(peer, id),
+    isShard: (id) => this.#shardIds.has(id),
+    fetchingShards: () => !this.#shardsLoaded,
+    bucketOpened: (id) =>
+      this.#buckets.numberOf(id) === undefined ? undefined : this.#buckets.opened.has(id),
+    isBootstrapped: (peer) => this.isBootstrapped(peer),
+  })
 
   /** Whether a peer has announced that it holds every chart bucket. */
   isBootstrapped(peer: string): boolean {
@@ -283,7 +273,7 @@ export class ClinicStore<B extends BucketDoc> {
     fn: (bucket: B) => void,
     options: { message?: string } = {},
   ): Promise<Doc<B>> {
-    await this.#shardsReady // its summary goes into a shard
+    await this.indexReady // its summary goes into a shard
     const handle = await this.bucketFor(patientId)
     this.#repairs.local(() => handle.change(fn, options.message ? { message: options.message } : {}))
     const doc = handle.doc()
@@ -302,7 +292,7 @@ export class ClinicStore<B extends BucketDoc> {
    * two buckets' changes (not inside one); the summaries, and so search, follow once every bucket is written.
    */
   async changeMany(writes: Iterable<BulkWrite<B>>, options: { message?: string } = {}): Promise<void> {
-    await this.#shardsReady
+    await this.indexReady
     const byBucket = groupBy(writes, (w) => this.bucketIndexOf(w.patientId))
     const derived: [string, Derived][] = []
     let failure: Error | undefined

@@ -1,4 +1,5 @@
-import type { DocHandle, DocHandleChangePayload } from '@automerge/automerge-repo'
+import type { AutomergeUrl, DocHandle, DocHandleChangePayload, Repo } from '@automerge/automerge-repo'
+import { findDoc } from './find.js'
 import type { Doc } from '@automerge/automerge'
 import type { CachedShard } from './index-cache.js'
 import { shardOf, type IndexShardDoc } from './layout.js'
@@ -56,6 +57,24 @@ export class IndexShards {
       for (const [id, packed] of Object.entries(doc.visits ?? {})) this.visits.set(id, packed)
     }
     shard.on('change', (p) => this.#onChange(p))
+  }
+
+  /**
+   * Finds each shard once `start` resolves (a today-first open defers them: see `ClinicStore.open`) and attaches it in
+   * place of its part of `cached`; resolves once every one is attached.
+   */
+  async load(
+    repo: Repo,
+    urls: readonly AutomergeUrl[],
+    cached: CachedShard[],
+    start: Promise<void>,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    await start
+    const opts = signal ? { signal } : {}
+    await Promise.all(
+      urls.map((url, i) => findDoc<IndexShardDoc>(repo, url, opts).then((h) => this.attach(i, h, cached[i]))),
+    )
   }
 
   /** The heads of every shard, as one string (what a saved copy was taken at). */

@@ -47,12 +47,13 @@ export const TODAY_LAYOUT = 'today/1'
  * One day's today document: patient id → `t1` entry (JSON `["t1", packed summary, packed open visits]`: the index
  * shards' `summaries[id]` and `visits[id]`) for each patient with an open visit that arrived on `day` (local calendar
  * day, `YYYY-MM-DD`). Derived from the charts like the shards; the chart bucket is never in it (the reader derives
- * it from the patient id and the root).
+ * it from the patient id and the root). Each entry is an `ImmutableString`: one op (a plain string would be
+ * Automerge text, an op per character).
  */
 export interface TodayDoc {
   layout: typeof TODAY_LAYOUT
   day: string
-  visits: { [patientId: string]: string }
+  visits: { [patientId: string]: ImmutableString }
 }
 
 /** Archive documents per year. */

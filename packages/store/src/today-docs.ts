@@ -14,6 +14,9 @@ const TODAY_ACTOR = bytesToHex(sha256(utf8ToBytes('clinic-mesh/today/1')).slice(
 /** Entries a reader takes from one today document at most (a day's queue is tens to hundreds of patients). */
 export const TODAY_MAX_ENTRIES = 5_000
 
+/** How long a today entry is held back before it is written (batches a bulk write; off a registration's path). */
+export const TODAY_WRITE_DELAY_MS = 50
+
 /** How long a today-first open waits for a peer's today document before it goes on without (ms). */
 export const TODAY_WAIT_MS = 3_000
 
@@ -63,8 +66,9 @@ export function todayEntry(
 /** An entry read back, checked: a malformed one (any writer's) is skipped, never trusted. */
 export function readTodayEntry(
   patientId: string,
-  packed: unknown,
+  value: unknown,
 ): { summary: string; visits: string } | undefined {
+  const packed = A.isImmutableString(value) ? value.val : value
   if (typeof packed !== 'string' || packed.length > 16_384) return undefined
   try {
     const e = JSON.parse(packed) as unknown
@@ -107,8 +111,10 @@ export class TodayDocs {
   #day = ''
   #handle: DocHandle<TodayDoc> | undefined
   #opening: Promise<DocHandle<TodayDoc>> | undefined
-  /** Writes made while the day's document was opening: applied once it is. */
-  #queued: [string, Derived][] = []
+  /** Entries held back (`write`): patient id → latest derived values. */
+  readonly #queued = new Map<string, Derived>()
+  #timer: ReturnType<typeof setTimeout> | undefined
+  #settled: (() => void)[] = []
 
   constructor(repo: Repo, root: DocHandle<ClinicRootDoc>, init: TodayInit, write: boolean) {
     this.#repo = repo
@@ -176,8 +182,7 @@ export class TodayDocs {
     const opening = this.#find(day, signal).then((h) => {
       if (this.#day === day) {
         this.#handle = h
-        const queued = this.#queued.splice(0)
-        if (queued.length > 0) this.write(queued)
+        this.flush()
       }
       return h
     })
@@ -198,31 +203,57 @@ export class TodayDocs {
 
   /**
    * Writes the today entries of these patients (their derived values, as the shards take them) into the current day's
-   * document, one change for all that differ from what it holds; nothing on a device that does not write derived
-   * data or in a clinic that keeps no today documents.
+   * document: held back `TODAY_WRITE_DELAY_MS`, off the write's own path (a registration answers after its bucket
+   * and shard), then one change for every held entry that differs from what the document holds (the latest value of
+   * each patient). Nothing on a device that does not write derived data or in a clinic that keeps no today documents.
    */
   write(entries: Iterable<[string, Derived]>): void {
     if (!this.#write || !this.kept) return
-    const arrivals = this.#init.arrivals!
+    for (const [id, d] of entries) this.#queued.set(id, d)
+    if (this.#timer !== undefined || this.#queued.size === 0) return
+    this.#timer = setTimeout(() => this.flush(), TODAY_WRITE_DELAY_MS)
+    if (typeof this.#timer === 'object' && 'unref' in this.#timer) this.#timer.unref()
+  }
+
+  /** Writes the held entries now (once today's document is open: else when it is). */
+  flush(): void {
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+    if (this.#queued.size === 0) return
     const day = this.day
     if (day !== this.#day || !this.#handle) {
-      if (day !== this.#day || !this.#opening) void this.open()
-      for (const e of entries) this.#queued.push(e)
+      if (day !== this.#day || !this.#opening) void this.open() // flushes once open
       return
     }
-    const h = this.#handle
+    const entries = [...this.#queued]
+    this.#queued.clear()
+    try {
+      this.#apply(this.#handle, day, entries)
+    } finally {
+      for (const resolve of this.#settled.splice(0)) resolve()
+    }
+  }
+
+  /** Resolves once no entry is held back (written, or found equal to what the document holds). */
+  settled(): Promise<void> {
+    if (this.#queued.size === 0) return Promise.resolve()
+    return new Promise((resolve) => this.#settled.push(resolve))
+  }
+
+  #apply(h: DocHandle<TodayDoc>, day: string, entries: [string, Derived][]): void {
     const now = visitsOf(h.doc())
     if (!now) return // not a today document's shape (its writer's doing): nothing written into it
     const changed: [string, string | undefined][] = []
     for (const [id, d] of entries) {
-      const entry = todayEntry(d, day, arrivals)
-      if (now[id] !== entry) changed.push([id, entry])
+      const entry = todayEntry(d, day, this.#init.arrivals!)
+      const held = now[id]
+      if ((A.isImmutableString(held) ? held.val : held) !== entry) changed.push([id, entry])
     }
     if (changed.length === 0) return
     h.change((d) => {
       for (const [id, entry] of changed) {
         if (entry === undefined) delete d.visits[id]
-        else d.visits[id] = entry
+        else d.visits[id] = new A.ImmutableString(entry)
       }
     })
     releaseLatestPatches(h.doc())
