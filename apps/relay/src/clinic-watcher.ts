@@ -46,7 +46,7 @@ export class ClinicWatcher {
   #register: DocHandle<RegisterLike> | null = null
   #membership: DocHandle<MembershipLike> | null = null
   #root: DocHandle<RootLike> | null = null
-  #todayDocs: NodeJS.Timeout | undefined
+  #todayMapped = false
   /** Newest verified user records and every verified revocation, kept in the clinic's checkpoint. */
   readonly #trust: ClinicTrustState
 
@@ -183,8 +183,10 @@ export class ClinicWatcher {
     const root = h.doc() as RootLike
     for (const url of rootUrls(root)) this.#follow(url, null)
     // today documents: derived ids, mapped only for a root of this clinic (another id would claim another's)
-    if (root.clinic === this.clinic)
-      this.#todayDocs ??= mapTodayDocs(this.#access, this.clinic, this.#abort.signal)
+    if (root.clinic === this.clinic && !this.#todayMapped) {
+      this.#todayMapped = true
+      mapTodayDocs(this.#access, this.clinic, this.#abort.signal)
+    }
   }
 
   /**

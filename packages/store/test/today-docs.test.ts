@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import * as A from '@automerge/automerge'
-import type { DocHandle, DocumentId, Repo } from '@automerge/automerge-repo'
+import type { DocHandle, DocumentId } from '@automerge/automerge-repo'
 import {
   ClinicStore,
   encodeSummary,
