@@ -54,7 +54,7 @@ export async function benchTodayFirst(n = 10_000): Promise<BenchRow[]> {
       goal: '≤ 1 s',
       ok: today <= 1_000,
       note:
-        `ours: today's document read first (${buckets} buckets pulled while the shards load; queue known at ` +
+        `ours: today's document read first (${buckets} buckets pulled before the shards; queue known at ` +
         `${s(at(r.today, 'queueMs')).toFixed(2)} s, searchable ${s(at(r.today, 'searchableMs')).toFixed(1)} s), ` +
         `baseline: the same clinic, today's buckets first once the shards are local (searchable ` +
         `${s(at(r.first, 'searchableMs')).toFixed(1)} s); joins alternated; ${loads}; median of 2`,
