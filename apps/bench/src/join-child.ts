@@ -29,12 +29,20 @@ export interface JoinResult {
   todayMs: number
   /** buckets those charts live in */
   todayBuckets: number
+  /** ms from the start until today's queue was known: the today document (mode 'today'), else the index shards */
+  queueMs: number
+  /** patients the today document named (mode 'today'; else 0) */
+  todayNamed: number
 }
 
 const rootUrl = process.argv[2] as AutomergeUrl
-/** patient ids with a visit open today (comma-separated), and whether to pull their buckets first (`first`) */
+/**
+ * patient ids with a visit open today (comma-separated), and whether to pull their buckets first: `first` once the
+ * index shards are local (their open visits), `today` from the clinic's today document, before the shards
+ */
 const todayIds = (process.argv[3] ?? '').split(',').filter(Boolean)
-const todayFirst = process.argv[4] === 'first'
+const mode = process.argv[4]
+const todayFirst = mode === 'first' || mode === 'today'
 /**
  * Buckets pulled at once: the store's `pullWidth()` (as a device node pulls), or P1_JOIN_CONCURRENCY to experiment.
  * With each bucket released once saved, the peak is what is in flight (10,000 charts, a quiet run: 2 → 352 MB in
@@ -51,12 +59,20 @@ const repo = new Repo({
   storage: new NodeFSStorageAdapter(dir),
   peerId: 'c' as PeerId,
 })
-const store = await ClinicStore.open<ChartCollection>(repo, rootUrl, { summarize: summarizeBucket })
+const store = await ClinicStore.open<ChartCollection>(repo, rootUrl, {
+  summarize: summarizeBucket,
+  todayFirst: mode === 'today',
+})
 repo.sharePolicy = store.sharePolicy
-const searchableMs = performance.now() - t
-const found = store.index.size
+const queueMs = performance.now() - t
+const todayNamed = mode === 'today' ? store.todayPatients().length : 0
 const today = [...new Set(todayIds.map((p) => store.bucketIndexOf(p)))]
 const pull = new ChartPull(store.layout.chartBuckets.length, today)
+const pullStart = performance.now()
+if (mode === 'today') await store.pullToday((i) => pull.done(i)) // while the shards load
+await store.indexReady
+const searchableMs = performance.now() - t
+const found = store.index.size
 await store.loadAllCharts(CONCURRENCY, {
   release: true,
   ...(todayFirst ? { first: today } : {}),
@@ -74,8 +90,10 @@ const result: JoinResult = {
   rssMb: m.rss / 1e6,
   peakRssMb,
   heapMb: m.heapUsed / 1e6,
-  todayMs: searchableMs + (pull.todayMs ?? NaN),
+  todayMs: pullStart - t + (pull.todayMs ?? NaN),
   todayBuckets: today.length,
+  queueMs,
+  todayNamed,
 }
 await repo.shutdown()
 await rm(dir, { recursive: true, force: true })

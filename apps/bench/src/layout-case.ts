@@ -1,10 +1,10 @@
 import { Repo, type AutomergeUrl, type PeerId } from '@automerge/automerge-repo'
 import { MessageChannelNetworkAdapter } from '@automerge/automerge-repo-network-messagechannel'
-import { ClinicStore } from '@clinic-mesh/store'
+import { ClinicStore, type ClinicStoreInit } from '@clinic-mesh/store'
 import { emptyCollection, type ChartCollection } from '@clinic-mesh/records'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { patientAt, writeChart } from './fixtures.js'
+import { patientAt, writeChart, type FixturePatient } from './fixtures.js'
 import { ipcPort } from './ipc-port.js'
 import type { JoinResult } from './join-child.js'
 import { summarizeBucket } from './summarize-bucket.js'
@@ -36,10 +36,11 @@ function connectedPair(): { a: Repo; connectB: () => Repo } {
   }
 }
 
-/** Ours: root + packed-summary index shards + chart buckets; the index syncs first. */
 /**
+ * Ours: root + packed-summary index shards + chart buckets; the index syncs first.
  * A clinic of `n` charts created on `a` by bulk import (500 patients per call); resolves with its store and laps.
- * `size`: its chart buckets as `ClinicStore.create` takes them (default `CM_BUCKETS`, else 64).
+ * `size`: its chart buckets as `ClinicStore.create` takes them (default `CM_BUCKETS`, else 64). `extra`: more of the
+ * store's options (open visits, today documents) and the write of one chart (default `writeChart`).
  */
 export async function createClinic(
   a: Repo,
@@ -47,24 +48,30 @@ export async function createClinic(
   size: { chartBuckets?: number; expectedCharts?: number } = {
     chartBuckets: Number(process.env['CM_BUCKETS'] ?? 64),
   },
+  extra: {
+    store?: Partial<ClinicStoreInit<ChartCollection>>
+    write?: (d: ChartCollection, p: FixturePatient) => void
+  } = {},
 ): Promise<{ store: ClinicStore<ChartCollection>; laps: number[] }> {
+  const write = extra.write ?? writeChart
   const store = ClinicStore.create<ChartCollection>(a, {
     clinic: 'bench',
     emptyBucket: emptyCollection,
     summarize: summarizeBucket,
+    ...extra.store,
     ...size,
     indexShards: Number(process.env['CM_SHARDS'] ?? 16),
   })
   a.sharePolicy = store.sharePolicy
-  // A bulk import, as the PouchDB baseline's bulkDocs: 500 patients per call, one change per bucket and per shard.
+  // A bulk import, as the PouchDB baseline's bulkDocs: 500 patients per call, one change per bucket and per shard
+  // (a clinic of many small buckets takes ~10 charts a bucket per call: 500 would cost a change per chart).
+  const per = Math.max(IMPORT_BATCH, 10 * store.layout.chartBuckets.length)
   const laps: number[] = []
   let lap = performance.now()
-  for (let i = 0; i < n; i += IMPORT_BATCH) {
-    const batch = Array.from({ length: Math.min(IMPORT_BATCH, n - i) }, (_, j) => patientAt(i + j))
-    await store.changeMany(
-      batch.map((p) => ({ patientId: p.id, fn: (d: ChartCollection) => writeChart(d, p) })),
-    )
-    if ((i + IMPORT_BATCH) % LAP === 0 || i + IMPORT_BATCH >= n) {
+  for (let i = 0; i < n; i += per) {
+    const batch = Array.from({ length: Math.min(per, n - i) }, (_, j) => patientAt(i + j))
+    await store.changeMany(batch.map((p) => ({ patientId: p.id, fn: (d: ChartCollection) => write(d, p) })))
+    if ((i + per) % LAP === 0 || i + per >= n) {
       laps.push(performance.now() - lap)
       lap = performance.now()
     }
@@ -129,13 +136,14 @@ export async function runJoinOnly(n: number): Promise<JoinResult & { createMs: n
 
 /**
  * A third repo joins the clinic of `a` from its own process (join-child.ts), over IPC; `today`: patients whose
- * charts it reports local apart (`todayMs`), their buckets pulled first with `order` 'first'.
+ * charts it reports local apart (`todayMs`), their buckets pulled first with `order` 'first' (known from the index
+ * shards) or 'today' (from the clinic's today document, before the shards).
  */
 export function joinInChild(
   a: Repo,
   rootUrl: AutomergeUrl,
   today: string[],
-  order: 'first' | 'plain',
+  order: 'today' | 'first' | 'plain',
   nodeArgs: string[] = [],
 ): Promise<JoinResult> {
   const file = fileURLToPath(new URL('./join-child.js', import.meta.url))

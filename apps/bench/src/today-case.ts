@@ -1,17 +1,22 @@
 import { Repo, type PeerId } from '@automerge/automerge-repo'
 import { DEFAULT_CHART_BUCKETS } from '@clinic-mesh/store'
-import { patientAt } from './fixtures.js'
+import { imm, type ChartCollection } from '@clinic-mesh/records'
+import { patientAt, writeChart, type FixturePatient } from './fixtures.js'
 import type { JoinResult } from './join-child.js'
 import { createClinic, joinInChild } from './layout-case.js'
+import { arrivalsOf, openVisitsOfBucket } from './summarize-bucket.js'
 
-/** Issue 17 #4 in one fresh process: a clinic of `n` charts, and a tablet joining it twice, today first and not. */
+/** Issue 17 #4 in one fresh process: a clinic of `n` charts, and a tablet joining it, today first and not. */
 export interface TodayResult {
   charts: number
   visits: number
   /** the clinic's chart buckets */
   buckets: number
-  /** joins with today's buckets first, then in bucket order (the baseline), alternated */
+  /** joins reading the today document first (mode 'today'; the clinic made with today documents only) */
+  today: JoinResult[]
+  /** joins with today's buckets first once the index shards are local (mode 'first') */
   first: JoinResult[]
+  /** joins in bucket order (the baseline of 'first'), the clinic made with today documents only */
   plain: JoinResult[]
 }
 
@@ -20,8 +25,10 @@ export const TODAY_VISITS = 40
 
 /**
  * `layout` 'sized': the clinic made as a clinic expecting `n` charts is (`expectedCharts: n`; `CM_BUCKETS` overrides
- * the count), joined today first and in bucket order, alternated; 'old': the 64 buckets of a clinic made without an
- * expected size (every clinic made before it), joined today first only.
+ * the count), with today documents, joined reading today's document first, today first from the index shards, and in
+ * bucket order, alternated; 'old': the 64 buckets and no today document of a clinic made before either (every
+ * clinic made before), joined today first from the shards only. Every chart has one visit (the fixtures' import),
+ * closed but for today's 40, which stay open: the shards' open visits and today's document name those 40.
  */
 export async function runToday(n: number, layout: 'sized' | 'old' = 'sized'): Promise<TodayResult> {
   const a = new Repo({ network: [], peerId: 'a' as PeerId })
@@ -32,18 +39,31 @@ export async function runToday(n: number, layout: 'sized' | 'old' = 'sized'): Pr
       : env
         ? { chartBuckets: Number(env) }
         : { expectedCharts: n }
-  const { store } = await createClinic(a, n, size)
   const today = Array.from(
     { length: TODAY_VISITS },
     (_, k) => patientAt(Math.floor((k * n) / TODAY_VISITS) + 7).id,
   )
-  const first: JoinResult[] = []
-  const plain: JoinResult[] = []
-  for (let round = 0; round < 2; round++) {
-    first.push(await joinInChild(a, store.rootUrl, today, 'first'))
-    if (layout === 'sized') plain.push(await joinInChild(a, store.rootUrl, today, 'plain'))
+  const open = new Set(today)
+  const write = (d: ChartCollection, p: FixturePatient): void => {
+    writeChart(d, p)
+    if (open.has(p.id)) return
+    for (const enc of Object.values(d.charts[p.id]!.encounters)) enc.status = imm('closed')
   }
+  const { store } = await createClinic(a, n, size, {
+    write,
+    store: {
+      openVisits: openVisitsOfBucket,
+      ...(layout === 'sized' ? { today: { arrivals: arrivalsOf } } : {}),
+    },
+  })
+  // a clinic made before today documents has none, and its root says nothing of them
+  if (layout === 'old') (await a.find<{ today?: string }>(store.rootUrl)).change((d) => void delete d.today)
+  else await store.today.open()
+  const joins: Record<'today' | 'first' | 'plain', JoinResult[]> = { today: [], first: [], plain: [] }
+  for (let round = 0; round < 2; round++)
+    for (const mode of layout === 'sized' ? (['today', 'first', 'plain'] as const) : (['first'] as const))
+      joins[mode].push(await joinInChild(a, store.rootUrl, today, mode))
   const buckets = store.layout.chartBuckets.length
   await a.shutdown()
-  return { charts: n, visits: TODAY_VISITS, buckets, first, plain }
+  return { charts: n, visits: TODAY_VISITS, buckets, ...joins }
 }

@@ -1,6 +1,7 @@
 import type { DocHandle, Repo } from '@automerge/automerge-repo'
 import type { ClinicDirectoryDoc, DocUrl } from '@clinic-mesh/contracts'
 import {
+  decodeOpenVisits,
   emptyCollection,
   encodeOpenVisits,
   openVisitsOf,
@@ -22,6 +23,9 @@ export const openVisitsOfBucket = (b: ChartCollection, pid: string): string | un
   const c = b.charts[pid]
   return c ? encodeOpenVisits(openVisitsOf(c)) : undefined
 }
+
+/** When each of a chart's open visits arrived (packed by `openVisitsOfBucket`): what the today documents sort by. */
+export const arrivalsOfVisits = (packed: string): string[] => decodeOpenVisits(packed).map((v) => v.arrivedAt)
 
 /**
  * A new clinic's documents: records layout, membership, user register, and the directory naming them. With

@@ -29,7 +29,12 @@ import { DEFAULT_AUDIT_RETENTION_YEARS, DeviceAudit } from './audit.js'
 import { DocKinds } from './doc-kinds.js'
 import { SyncGate } from './sync-gate.js'
 import { deferred } from './deferred.js'
-import { createClinicDocuments, openVisitsOfBucket, summarizeOf } from './clinic-documents.js'
+import {
+  arrivalsOfVisits,
+  createClinicDocuments,
+  openVisitsOfBucket,
+  summarizeOf,
+} from './clinic-documents.js'
 import { auditHeadSigner, auditHeadVerifier } from './audit-keys.js'
 import type { DeviceAuth } from './auth.js'
 import { openClinicUsers } from './clinic-users.js'
@@ -290,6 +295,9 @@ export class DeviceNode implements NodeHost {
         summarize: summarizeOf,
         openVisits: openVisitsOfBucket,
         indexCache: true,
+        // today's open visits first (issue 17 #4): a joining tablet shows the queue before the index shards arrive
+        today: { arrivals: arrivalsOfVisits },
+        todayFirst: true,
         history: this.config.historyYears === undefined ? {} : { historyYears: this.config.historyYears },
       },
     )

@@ -29,6 +29,8 @@ export class DocKinds {
     if (known) return known
     // archive documents: ids derived from the clinic, the years the root lists and a number (store's ArchiveShelf)
     if (this.#store.archives.placeOf(documentId)) return 'archive'
+    // today documents: ids derived from the clinic and the day (store's TodayDocs), yesterday to tomorrow here
+    if (this.#store.today.placeOf(documentId)) return 'today'
     // the directory or the layout may have grown (a new ledger log, a new device's audit chain): rebuild once per change
     const stamp = `${this.#dir.heads()?.join(',') ?? ''}|${this.#store.layout.chartBuckets.length}`
     if (stamp === this.#builtFrom) return undefined

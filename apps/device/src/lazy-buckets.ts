@@ -18,8 +18,10 @@ export function keepBucketsLazy(
   idleMs: number,
   onPull: (pull: ChartPull) => void = () => undefined,
 ): NodeJS.Timeout {
-  if (store.isBootstrapped(self)) log('charts-on-disk', { buckets: store.layout.chartBuckets.length })
-  else void pullTodayFirst(store).then(onPull)
+  if (store.isBootstrapped(self)) {
+    log('charts-on-disk', { buckets: store.layout.chartBuckets.length })
+    void store.indexReady // a today-first open waits for this (or today's buckets) to load the shards
+  } else void pullTodayFirst(store).then(onPull)
   const saveIndex = (): void =>
     void store
       .saveIndexCache()
@@ -43,35 +45,42 @@ export function keepBucketsLazy(
 }
 
 /**
- * A new tablet's pull, today first (issue 17 #4): once the index shards are local, the buckets holding the open
- * visits (today's queue and encounters) come first, the rest after, as many at once as the store's `pullWidth()` (by bucket size), each dropped from memory once on
- * disk. Resolves with the pull's progress as soon as it starts (the status bar shows it).
+ * A new tablet's pull, today first (issue 17 #4): the buckets of today's patients as today's document names them come
+ * at once, while the index shards load (kept in memory: the day's work); then, once the shards are local, the buckets
+ * of any other open visit (a clinic without today documents: all of them), then the rest, as many at once as the
+ * store's `pullWidth()` (by bucket size), each dropped from memory once on disk. Resolves with the pull's progress as
+ * soon as it starts (the status bar shows it).
  */
 async function pullTodayFirst(store: ClinicStore<ChartCollection>): Promise<ChartPull> {
-  await store.indexReady
-  const today = [...new Set([...store.openVisits.keys()].map((pid) => store.bucketIndexOf(pid)))]
-  const pull = new ChartPull(store.layout.chartBuckets.length, today)
+  const bucketsOf = (pids: Iterable<string>): number[] => [
+    ...new Set([...pids].map((p) => store.bucketIndexOf(p))),
+  ]
+  const early = store.today.kept ? bucketsOf(store.todayPatients()) : undefined
+  if (early === undefined) await store.indexReady
+  const pull = new ChartPull(store.layout.chartBuckets.length, early ?? bucketsOf(store.openVisits.keys()))
   let logged = pull.todayMs !== undefined
-  void store
-    .loadAllCharts(undefined, {
-      release: true,
-      first: today,
-      onBucket: (i) => {
-        pull.done(i)
-        if (!logged && pull.todayMs !== undefined) {
-          logged = true
-          log('charts-today-loaded', {
-            buckets: today.length,
-            done: pull.progress.done,
-            total: pull.total,
-            ms: Math.round(pull.todayMs),
-          })
-        }
-      },
-    })
-    .then(
-      () => log('charts-loaded', { buckets: pull.total, ms: Math.round(pull.allMs ?? 0) }),
-      (err: unknown) => log('charts-load-failed', { error: err instanceof Error ? err.name : 'unknown' }),
-    )
+  const onBucket = (i: number): void => {
+    pull.done(i)
+    if (!logged && pull.todayMs !== undefined) {
+      logged = true
+      log('charts-today-loaded', {
+        from: early === undefined ? 'index' : 'today-doc',
+        buckets: pull.today.size,
+        done: pull.progress.done,
+        total: pull.total,
+        ms: Math.round(pull.todayMs),
+      })
+    }
+  }
+  void (async () => {
+    if (early !== undefined) await store.pullToday(onBucket)
+    await store.indexReady
+    log('index-shards-loaded', { patients: store.index.size })
+    const first = bucketsOf(store.openVisits.keys())
+    await store.loadAllCharts(undefined, { release: true, first, onBucket })
+  })().then(
+    () => log('charts-loaded', { buckets: pull.total, ms: Math.round(pull.allMs ?? 0) }),
+    (err: unknown) => log('charts-load-failed', { error: err instanceof Error ? err.name : 'unknown' }),
+  )
   return pull
 }

@@ -15,13 +15,8 @@ import { verifyEnrolment, verifyRevocation, type Enrolment, type Revocation } fr
 import type { RelayKey } from './relay-key.js'
 import { roleVerdict } from './role-check.js'
 import { approvalVerdict } from './approval-check.js'
+import { mapTodayDocs, rootUrls, type RootLike } from './records-root.js'
 
-interface RootLike {
-  indexShards?: unknown
-  chartBuckets?: unknown
-  /** year → archive documents of closed visits (store's ArchiveShelf): the relay holds every year */
-  archives?: unknown
-}
 interface LogLike {
   ops?: unknown
   signatures?: Record<string, RunSignature>
@@ -51,6 +46,7 @@ export class ClinicWatcher {
   #register: DocHandle<RegisterLike> | null = null
   #membership: DocHandle<MembershipLike> | null = null
   #root: DocHandle<RootLike> | null = null
+  #todayMapped = false
   /** Newest verified user records and every verified revocation, kept in the clinic's checkpoint. */
   readonly #trust: ClinicTrustState
 
@@ -185,10 +181,11 @@ export class ClinicWatcher {
   #followRoot(h: DocHandle<unknown>): void {
     this.#root = h as DocHandle<RootLike>
     const root = h.doc() as RootLike
-    const archives: unknown[] =
-      typeof root.archives === 'object' && root.archives !== null ? Object.values(root.archives) : []
-    for (const list of [root.indexShards, root.chartBuckets, ...archives]) {
-      if (Array.isArray(list)) for (const url of list) if (typeof url === 'string') this.#follow(url, null)
+    for (const url of rootUrls(root)) this.#follow(url, null)
+    // today documents: derived ids, mapped only for a root of this clinic (another id would claim another's)
+    if (root.clinic === this.clinic && !this.#todayMapped) {
+      this.#todayMapped = true
+      mapTodayDocs(this.#access, this.clinic, this.#abort.signal)
     }
   }
 

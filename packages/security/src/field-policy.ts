@@ -12,6 +12,7 @@ export const DOC_KINDS = [
   'directory',
   'records-root',
   'index-shard',
+  'today',
   'chart-bucket',
   'archive',
   'ledger-log',
@@ -46,6 +47,8 @@ export const READ_POLICY: Readonly<Record<DocKind, readonly Role[]>> = {
   directory: [...ANY_CLINICAL, 'admin'],
   'records-root': ANY_CLINICAL,
   'index-shard': ANY_CLINICAL,
+  // the day's open visits with their patients' summaries (issue 17 #4): what the shards hold of them, read first
+  today: ANY_CLINICAL,
   'chart-bucket': ANY_CLINICAL,
   // closed visits of past years (issue 17 #3): a browser reads an archived visit through /api (audited per patient)
   archive: [],
@@ -107,6 +110,9 @@ export const WRITE_POLICY: Readonly<Record<DocKind, readonly FieldRule[]>> = {
   'records-root': [{ path: ['bootstrapped', '*'], may: 'own-peer' }],
   // summaries are derived from the charts: the device node refreshes them when a browser's chart change lands
   'index-shard': [],
+  // derived from the charts like the shards: a browser opens and closes visits in the chart bucket (open-encounter,
+  // move-queue, each section's role), and its device node writes the today entry when that change lands
+  today: [],
   'chart-bucket': CHART_RULES,
   // device nodes move closed visits there (and leave `charts.*.archived` stubs, which no rule lets a browser write)
   archive: [],

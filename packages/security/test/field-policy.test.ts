@@ -102,6 +102,7 @@ describe('field policy: who writes which field of a chart from a browser', () =>
     for (const kind of [
       'directory',
       'index-shard',
+      'today',
       'ledger-log',
       'settled-inventory',
       'conflict-queue',

@@ -1,3 +1,6 @@
+import type { BucketDoc } from './bucket-doc.js'
+import type { HeldBuckets } from './held-buckets.js'
+
 /** How `ClinicStore.loadAllCharts` pulls a clinic's chart buckets. */
 export interface PullOptions {
   /** save each bucket to storage and drop it from memory once local (a joining tablet) */
@@ -36,6 +39,49 @@ export function pullOrder(n: number, first: readonly number[] = []): number[] {
 }
 
 /**
+ * Opens `order`'s buckets, `concurrency` at a time; with `release`, each one this store did not hold before goes to
+ * storage and leaves memory once local (off the pull's path: resolves once those releases are done too). `use` marks
+ * each as used now (kept in memory until idle: today's buckets, which the clinic works with).
+ */
+export async function pullBuckets<B extends BucketDoc>(
+  buckets: HeldBuckets<B>,
+  order: readonly number[],
+  concurrency: number,
+  options: { release: boolean; use?: boolean; onBucket?: ((bucket: number) => void) | undefined },
+): Promise<void> {
+  let next = 0
+  const releases: Promise<void>[] = []
+  const worker = async (): Promise<void> => {
+    while (next < order.length) {
+      const i = order[next++]!
+      const held = buckets.has(i)
+      const h = await buckets.open(i, options.use === true)
+      options.onBucket?.(i)
+      if (options.release && !held) releases.push(buckets.release(i, h))
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, order.length) }, worker))
+  await Promise.all(releases)
+}
+
+/**
+ * How many charts the buckets hold (loads every bucket it holds no count of). A bucket released to storage is
+ * counted as it was when it was saved: loading it again just to count would bring back, for a moment, the memory
+ * the release saved (and Automerge's WebAssembly heap never shrinks).
+ */
+export async function countCharts<B extends BucketDoc>(
+  buckets: HeldBuckets<B>,
+  count: number,
+): Promise<number> {
+  let n = 0
+  for (let i = 0; i < count; i++) {
+    const saved = buckets.has(i) ? undefined : buckets.releases.savedCount(i)
+    n += saved ?? Object.keys((await buckets.open(i)).doc().charts).length
+  }
+  return n
+}
+
+/**
  * Progress of a tablet pulling a clinic's charts, today first: the buckets holding today's open visits, then the
  * rest in the background. What `GET /api/status` reports and the status bar shows.
  */
@@ -56,8 +102,12 @@ export class ChartPull {
     if (this.today.size === 0) this.todayMs = 0
   }
 
-  /** Bucket `i` is local. */
+  readonly #seen = new Set<number>()
+
+  /** Bucket `i` is local (again: counted once). */
   done(i: number): void {
+    if (this.#seen.has(i)) return
+    this.#seen.add(i)
     this.#done++
     if (this.today.has(i) && ++this.#todayDone === this.today.size)
       this.todayMs = performance.now() - this.startedAt

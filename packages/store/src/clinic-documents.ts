@@ -5,6 +5,7 @@ import {
   chartBucketsFor,
   DEFAULT_INDEX_SHARDS,
   LAYOUT,
+  TODAY_LAYOUT,
   type ClinicRootDoc,
   type IndexShardDoc,
 } from './layout.js'
@@ -51,6 +52,7 @@ export function createClinicDocuments<B extends BucketDoc>(
     // made with the root: two devices that each created one of these maps at once would lose one's entries
     archives: {},
     archiveFrom: {},
+    today: TODAY_LAYOUT, // its device nodes keep today documents (a store writes them given `today.arrivals`)
   })
   return { root, shards }
 }

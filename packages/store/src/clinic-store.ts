@@ -1,21 +1,14 @@
-import type {
-  AutomergeUrl,
-  DocHandle,
-  DocHandleChangePayload,
-  DocumentId,
-  PeerId,
-  Repo,
-  SharePolicy,
-} from '@automerge/automerge-repo'
+import { parseAutomergeUrl } from '@automerge/automerge-repo'
+import type { AutomergeUrl, DocHandle, DocumentId, Repo, SharePolicy } from '@automerge/automerge-repo'
 import type { Doc } from '@automerge/automerge'
 import { LayoutError, UnknownPatientError } from './errors.js'
 import { findDoc } from './find.js'
 import { LAYOUT, isClinicRoot, shardOf, type ClinicRootDoc, type IndexShardDoc } from './layout.js'
 import type { PatientIndex, SearchOptions } from './patient-index.js'
 import { HeldBuckets } from './held-buckets.js'
-import { pullOrder, pullWidthFor, type PullOptions } from './chart-pull.js'
+import { countCharts, pullBuckets, pullOrder, pullWidthFor, type PullOptions } from './chart-pull.js'
 import { createClinicDocuments, reannounceOnHolderNews, type NewClinicInit } from './clinic-documents.js'
-import { nextTurn } from './next-turn.js'
+import { groupBy, nextTurn } from './next-turn.js'
 import type { BucketDoc } from './bucket-doc.js'
 import { IndexCache, type CachedShard } from './index-cache.js'
 import { IndexShards, type Derived } from './index-shards.js'
@@ -23,7 +16,10 @@ import { releaseLatestPatches } from './pinned/release-patches.js'
 import type { PatientSummary } from './summary-codec.js'
 import { installAutomergeHooks } from './pinned/index.js'
 import { ArchiveShelf, type ArchiveShelfInit } from './archive-shelf.js'
-import { DeferredRepairs, REPAIR_DELAY_MS } from './deferred-repairs.js'
+import { REPAIR_DELAY_MS } from './deferred-repairs.js'
+import { SummaryRepairs } from './summary-repairs.js'
+import { clinicSharePolicy } from './share-policy.js'
+import { TodayDocs, type TodayInit } from './today-docs.js'
 
 /** One write of a bulk change: `fn` runs inside the change of the bucket holding `patientId`. */
 export interface BulkWrite<B extends BucketDoc> {
@@ -48,6 +44,8 @@ export interface ClinicStoreInit<B extends BucketDoc> {
   history?: ArchiveShelfInit
   /** How long a remote chart edit waits for its author's summary before this store repairs it (`DeferredRepairs`). */
   repairDelayMs?: number
+  /** The today documents (issue 17 #4): how to read open visits' arrivals (without: none written), the clock. */
+  today?: TodayInit
 }
 
 export interface CreateClinicInit<B extends BucketDoc> extends ClinicStoreInit<B>, NewClinicInit<B> {}
@@ -66,13 +64,15 @@ export class ClinicStore<B extends BucketDoc> {
   readonly #buckets: HeldBuckets<B>
   /** The clinic's archive documents of closed visits (issue 17 #3): which this device holds, opening, creating. */
   readonly archives: ArchiveShelf
-  /** >0 while this store itself is changing a bucket (its change events are not remote edits to repair). */
-  #local = 0
+  /** The clinic's today documents (issue 17 #4): the day's open visits, which a joining tablet reads first. */
+  readonly today: TodayDocs
   /** Resolves once every index shard is local (at once, unless opened from a saved copy: see `open`). */
   #shardsReady: Promise<void> = Promise.resolve()
   #shardsLoaded = true
+  #startShards: () => void = () => undefined
   #savedHeads: string | undefined
-  readonly #repairs: DeferredRepairs<DocHandle<B>>
+  readonly #repairs: SummaryRepairs<B>
+  readonly #shardIds: ReadonlySet<DocumentId>
 
   private constructor(
     repo: Repo,
@@ -80,20 +80,25 @@ export class ClinicStore<B extends BucketDoc> {
     shards: DocHandle<IndexShardDoc>[],
     init: ClinicStoreInit<B>,
     cached?: CachedShard[],
+    today?: TodayDocs,
   ) {
     this.#repo = repo
     this.#buckets = new HeldBuckets<B>(
       repo,
       () => this.layout.chartBuckets,
-      (p) => this.#onBucketChange(p),
+      (p) => this.#repairs.onBucketChange(p),
     )
     this.#root = root
+    this.#shardIds = new Set(root.doc().indexShards.map((u) => parseAutomergeUrl(u).documentId))
     this.archives = new ArchiveShelf(repo, root, init.history ?? {})
+    this.today = today ?? new TodayDocs(repo, root, init.today ?? {}, init.writeSummaries !== false)
     this.#shards = new IndexShards(shards, init.writeSummaries !== false, cached)
     this.#init = init
-    this.#repairs = new DeferredRepairs(init.repairDelayMs ?? REPAIR_DELAY_MS, (edits) => {
-      for (const [id, h] of edits) if (h.isReady()) this.#refreshSummary(h.doc(), id) // released since: holders repair
-    })
+    this.#repairs = new SummaryRepairs<B>(
+      init.repairDelayMs ?? REPAIR_DELAY_MS,
+      init.writeSummaries !== false,
+      (doc, id) => this.#refreshSummary(doc, id),
+    )
     this.#buckets.adoptPresent()
     reannounceOnHolderNews(repo, root)
   }
@@ -113,6 +118,16 @@ export class ClinicStore<B extends BucketDoc> {
     return this.#buckets.size
   }
 
+  /** How many patients' summary repairs of remote chart edits are held back (see `DeferredRepairs`). */
+  get pendingRepairs(): number {
+    return this.#repairs.pending
+  }
+
+  /** Resolves once no summary repair is held back: the pending ones have run (and written what still differed). */
+  repairsSettled(): Promise<void> {
+    return this.#repairs.settled()
+  }
+
   /** Releases held buckets neither used nor changed for `idleMs` to storage; resolves with how many. */
   releaseIdle(idleMs: number): Promise<number> {
     return this.#buckets.releaseIdle(idleMs)
@@ -121,7 +136,7 @@ export class ClinicStore<B extends BucketDoc> {
   static create<B extends BucketDoc>(repo: Repo, init: CreateClinicInit<B>): ClinicStore<B> {
     installAutomergeHooks(repo, init.fastLoad === undefined ? {} : { fastLoad: init.fastLoad })
     const { root, shards } = createClinicDocuments(repo, init)
-    return new ClinicStore(repo, root, shards, init)
+    return new ClinicStore(repo, root, shards, init) // its first today entry opens today's document
   }
 
   /**
@@ -138,11 +153,13 @@ export class ClinicStore<B extends BucketDoc> {
    * Opens a clinic by its root URL: resolves once every index shard is local, i.e. every patient is searchable. With
    * `indexCache` and a copy saved by `saveIndexCache`, resolves as soon as that copy is read: search and open visits
    * answer from it while the shards load (`indexReady`), and each shard replaces its part of the copy on arrival.
+   * With `todayFirst` (a joining tablet) in a clinic that keeps today documents, resolves once today's is local
+   * (`todayPatients`): its patients are searchable and their open visits known, the shards load after.
    */
   static async open<B extends BucketDoc>(
     repo: Repo,
     rootUrl: AutomergeUrl,
-    init: ClinicStoreInit<B> & { signal?: AbortSignal; indexCache?: boolean },
+    init: ClinicStoreInit<B> & { signal?: AbortSignal; indexCache?: boolean; todayFirst?: boolean },
   ): Promise<ClinicStore<B>> {
     installAutomergeHooks(repo, init.fastLoad === undefined ? {} : { fastLoad: init.fastLoad })
     const opts = init.signal ? { signal: init.signal } : {}
@@ -150,33 +167,52 @@ export class ClinicStore<B extends BucketDoc> {
     const doc = root.doc()
     if (!isClinicRoot(doc))
       throw new LayoutError(`document ${rootUrl} is not a clinic root of layout ${LAYOUT}`)
-    const cached = init.indexCache
+    const saved = init.indexCache
       ? await new IndexCache(repo, root.documentId).load(doc.indexShards.length)
       : undefined
+    const { today, cached } = await TodayDocs.atOpen(repo, root, init, saved)
     if (cached) {
-      const store = new ClinicStore(repo, root, [], init, cached)
+      const store = new ClinicStore(repo, root, [], init, cached, today)
       store.#shardsLoaded = false
-      const loads = doc.indexShards.map((url, i) =>
-        findDoc<IndexShardDoc>(repo, url, opts).then((h) => store.#shards.attach(i, h, cached[i])),
-      )
+      const start = new Promise<void>((resolve) => (store.#startShards = resolve))
       // a shard that never loads (the open aborted) leaves writes of summaries undone, not hanging
-      store.#shardsReady = Promise.all(loads).then(
+      store.#shardsReady = store.#shards.load(repo, doc.indexShards, cached, start, init.signal).then(
         () => void (store.#shardsLoaded = true),
         () => undefined,
       )
+      // today first: today's buckets before the shards (`pullToday`, or anything that needs the index, starts them)
+      if (!init.todayFirst || !today.kept) store.#startShards()
       return store
     }
     const shards = await Promise.all(doc.indexShards.map((url) => findDoc<IndexShardDoc>(repo, url, opts)))
-    return new ClinicStore(repo, root, shards, init)
+    return new ClinicStore(repo, root, shards, init, undefined, today)
   }
 
-  /** Resolves once every index shard is local and read (at once unless opened from a saved copy). */
+  /** Patients with an open visit that arrived today, from today's document (issue 17 #4), before any index shard. */
+  todayPatients(): string[] {
+    return this.today.entries().map(([id]) => id)
+  }
+
+  /** Pulls the chart buckets of `todayPatients` (kept in memory: the day's work), `pullWidth()` at a time. */
+  async pullToday(onBucket?: (bucket: number) => void): Promise<number[]> {
+    const buckets = [...new Set(this.todayPatients().map((p) => this.bucketIndexOf(p)))]
+    try {
+      await pullBuckets(this.#buckets, buckets, this.pullWidth(), { release: false, use: true, onBucket })
+    } finally {
+      this.#startShards() // the index shards after today's buckets (not competing with them)
+    }
+    return buckets
+  }
+
+  /** Resolves once every index shard is local and read (at once unless opened from a saved copy or today first). */
   get indexReady(): Promise<void> {
+    this.#startShards()
     return this.#shardsReady
   }
 
   /** Saves what the index shards hold (see `open`'s `indexCache`) once they are local, if it changed since. */
   async saveIndexCache(): Promise<void> {
+    this.today.flush() // at every idle sweep and at stop: no today entry is left held back
     await this.#shardsReady
     const heads = this.#shards.heads()
     if (!this.#shardsLoaded || heads === this.#savedHeads) return
@@ -198,22 +234,15 @@ export class ClinicStore<B extends BucketDoc> {
     return [this.#root.url, ...l.indexShards, ...l.chartBuckets]
   }
 
-  /**
-   * Announce policy for the repo (a priority sync queue). Root, index shards and every non-bucket document are
-   * announced to everyone, so a new peer can search as soon as they arrive. A chart bucket is announced to a peer
-   * only once that peer has said (in the root's `bootstrapped` map) that it holds every bucket: a new tablet pulls
-   * buckets itself, a few at a time, instead of having all of them pushed at once (measured 3-4× slower), while
-   * peers that both hold everything keep every bucket live between them, across partitions and restarts.
-   * automerge-repo also asks this policy before *requesting* a document from a peer, so a bucket this device is
-   * opening passes for a bootstrapped peer. Requires a stable repo `peerId` (the device id).
-   */
-  readonly sharePolicy: SharePolicy = (peer: PeerId, documentId?: DocumentId) => {
-    const archive = documentId === undefined ? undefined : this.archives.sharePolicy(peer, documentId)
-    if (archive !== undefined) return Promise.resolve(archive)
-    if (documentId === undefined || this.#buckets.numberOf(documentId) === undefined)
-      return Promise.resolve(true)
-    return Promise.resolve(this.#buckets.opened.has(documentId) && this.isBootstrapped(peer))
-  }
+  /** Announce policy for the repo (a priority sync queue): see `clinicSharePolicy`. */
+  readonly sharePolicy: SharePolicy = clinicSharePolicy({
+    archive: (peer, id) => this.archives.sharePolicy(peer, id),
+    isShard: (id) => this.#shardIds.has(id),
+    fetchingShards: () => !this.#shardsLoaded,
+    bucketOpened: (id) =>
+      this.#buckets.numberOf(id) === undefined ? undefined : this.#buckets.opened.has(id),
+    isBootstrapped: (peer) => this.isBootstrapped(peer),
+  })
 
   /** Whether a peer has announced that it holds every chart bucket. */
   isBootstrapped(peer: string): boolean {
@@ -244,14 +273,9 @@ export class ClinicStore<B extends BucketDoc> {
     fn: (bucket: B) => void,
     options: { message?: string } = {},
   ): Promise<Doc<B>> {
-    await this.#shardsReady // its summary goes into a shard
+    await this.indexReady // its summary goes into a shard
     const handle = await this.bucketFor(patientId)
-    this.#local++
-    try {
-      handle.change(fn, options.message ? { message: options.message } : {})
-    } finally {
-      this.#local--
-    }
+    this.#repairs.local(() => handle.change(fn, options.message ? { message: options.message } : {}))
     const doc = handle.doc()
     releaseLatestPatches(doc)
     this.#refreshSummary(doc, patientId)
@@ -268,36 +292,27 @@ export class ClinicStore<B extends BucketDoc> {
    * two buckets' changes (not inside one); the summaries, and so search, follow once every bucket is written.
    */
   async changeMany(writes: Iterable<BulkWrite<B>>, options: { message?: string } = {}): Promise<void> {
-    await this.#shardsReady
-    const byBucket = new Map<number, BulkWrite<B>[]>()
-    for (const w of writes) {
-      const i = this.bucketIndexOf(w.patientId)
-      let list = byBucket.get(i)
-      if (!list) byBucket.set(i, (list = []))
-      list.push(w)
-    }
+    await this.indexReady
+    const byBucket = groupBy(writes, (w) => this.bucketIndexOf(w.patientId))
     const derived: [string, Derived][] = []
     let failure: Error | undefined
-    let first = true
-    for (const [i, list] of [...byBucket].sort((x, y) => x[0] - y[0])) {
+    for (const [k, [i, list]] of [...byBucket].sort((x, y) => x[0] - y[0]).entries()) {
       // between buckets, let the event loop run: a registration at the desk waits for one bucket's change, not for
       // the whole import (a held bucket's open resolves as a microtask, which lets nothing else in)
-      if (!first) await nextTurn()
-      first = false
+      if (k > 0) await nextTurn()
       const handle = await this.#buckets.open(i, true)
-      this.#local++
       try {
-        handle.change(
-          (d) => {
-            for (const w of list) w.fn(d)
-          },
-          options.message ? { message: options.message } : {},
+        this.#repairs.local(() =>
+          handle.change(
+            (d) => {
+              for (const w of list) w.fn(d)
+            },
+            options.message ? { message: options.message } : {},
+          ),
         )
       } catch (err) {
         failure ??= err instanceof Error ? err : new Error(String(err))
         continue
-      } finally {
-        this.#local--
       }
       const doc = handle.doc()
       releaseLatestPatches(doc)
@@ -308,6 +323,7 @@ export class ClinicStore<B extends BucketDoc> {
     }
     // one shard's change at a time, the event loop running between them (as between buckets)
     await this.#shards.writeInTurns(derived)
+    this.today.write(derived)
     if (failure !== undefined) throw failure
   }
 
@@ -338,20 +354,7 @@ export class ClinicStore<B extends BucketDoc> {
   async loadAllCharts(concurrency = this.pullWidth(), options: PullOptions = {}): Promise<void> {
     const release = options.release === true && this.#repo.storageSubsystem !== undefined
     const order = pullOrder(this.layout.chartBuckets.length, options.first)
-    const n = order.length
-    let next = 0
-    const releases: Promise<void>[] = []
-    const worker = async (): Promise<void> => {
-      while (next < n) {
-        const i = order[next++]!
-        const held = this.#buckets.has(i)
-        const h = await this.#buckets.open(i)
-        options.onBucket?.(i)
-        if (release && !held) releases.push(this.#buckets.release(i, h)) // off the pull's path
-      }
-    }
-    await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker))
-    await Promise.all(releases)
+    await pullBuckets(this.#buckets, order, concurrency, { release, onBucket: options.onBucket })
     const me = this.#repo.peerId
     if (!this.isBootstrapped(me)) {
       this.#root.change((d) => {
@@ -361,18 +364,9 @@ export class ClinicStore<B extends BucketDoc> {
     }
   }
 
-  /**
-   * How many charts the buckets hold (loads every bucket it holds no count of). A bucket released to storage is
-   * counted as it was when it was saved: loading it again just to count would bring back, for a moment, the memory
-   * the release saved (and Automerge's WebAssembly heap never shrinks).
-   */
-  async countCharts(): Promise<number> {
-    let n = 0
-    for (let i = 0; i < this.layout.chartBuckets.length; i++) {
-      const saved = this.#buckets.has(i) ? undefined : this.#buckets.releases.savedCount(i)
-      n += saved ?? Object.keys((await this.#buckets.open(i)).doc().charts).length
-    }
-    return n
+  /** How many charts the buckets hold (a released bucket as it was saved: see chart-pull's `countCharts`). */
+  countCharts(): Promise<number> {
+    return countCharts(this.#buckets, this.layout.chartBuckets.length)
   }
 
   #derive(doc: Doc<B>, patientId: string): Derived | undefined {
@@ -383,20 +377,11 @@ export class ClinicStore<B extends BucketDoc> {
   #refreshSummary(doc: Doc<B>, patientId: string): void {
     const d = this.#derive(doc, patientId)
     if (!d) return
-    if (this.#shardsLoaded) this.#shards.write([[patientId, d]])
-    else void this.#shardsReady.then(() => this.#shards.write([[patientId, d]])) // a remote edit during the start
-  }
-
-  #onBucketChange({ handle, doc, patches }: DocHandleChangePayload<B>): void {
-    releaseLatestPatches(doc) // the handle has computed this event's patches; nothing reads them again
-    // this store's own writes refresh their summaries themselves (batched in changeMany); automerge-repo tags every
-    // change event `source: 'change'`, remote ones included, so the store tracks its own writes instead
-    if (this.#local > 0) return
-    const touched = new Set<string>()
-    for (const p of patches)
-      if (p.path[0] === 'charts' && typeof p.path[1] === 'string') touched.add(p.path[1])
-    // a browser's summaries go to its own index at once; a node's into the shards, once the author's had a moment
-    if (this.#init.writeSummaries === false) for (const id of touched) this.#refreshSummary(doc, id)
-    else for (const id of touched) this.#repairs.add(id, handle)
+    const write = (): void => {
+      this.#shards.write([[patientId, d]])
+      this.today.write([[patientId, d]])
+    }
+    if (this.#shardsLoaded) write()
+    else void this.#shardsReady.then(write) // a remote edit during the start
   }
 }

@@ -16,6 +16,8 @@ export class DeferredRepairs<H> {
   readonly #delayMs: number
   readonly #run: (entries: [string, H][]) => void
   #timer: ReturnType<typeof setTimeout> | undefined
+  /** Waiters of `settled()`, resolved once nothing is pending. */
+  #settled: (() => void)[] = []
 
   /** `run` gets each pending patient with the last source (e.g. its bucket's handle) it was added with. */
   constructor(delayMs: number, run: (entries: [string, H][]) => void) {
@@ -36,13 +38,27 @@ export class DeferredRepairs<H> {
     if (typeof this.#timer === 'object' && 'unref' in this.#timer) this.#timer.unref()
   }
 
+  /**
+   * Resolves once no repair is pending: at once if none is, else after the pending ones have run (when their delay is
+   * up, or at `flush`). What a test awaits to see whether a held-back repair wrote anything.
+   */
+  settled(): Promise<void> {
+    if (this.#pending.size === 0) return Promise.resolve()
+    return new Promise((resolve) => this.#settled.push(resolve))
+  }
+
   /** Runs every pending repair now. */
   flush(): void {
     clearTimeout(this.#timer)
     this.#timer = undefined
-    if (this.#pending.size === 0) return
-    const entries = [...this.#pending]
-    this.#pending.clear()
-    this.#run(entries)
+    if (this.#pending.size > 0) {
+      const entries = [...this.#pending]
+      this.#pending.clear()
+      try {
+        this.#run(entries)
+      } finally {
+        if (this.#pending.size === 0) for (const resolve of this.#settled.splice(0)) resolve()
+      }
+    }
   }
 }

@@ -1,8 +1,9 @@
-import type { DocHandle, DocHandleChangePayload } from '@automerge/automerge-repo'
+import type { AutomergeUrl, DocHandle, DocHandleChangePayload, Repo } from '@automerge/automerge-repo'
+import { findDoc } from './find.js'
 import type { Doc } from '@automerge/automerge'
 import type { CachedShard } from './index-cache.js'
 import { shardOf, type IndexShardDoc } from './layout.js'
-import { nextTurn } from './next-turn.js'
+import { groupBy, nextTurn } from './next-turn.js'
 import { packedFor, packedOf } from './packed-value.js'
 import { PatientIndex } from './patient-index.js'
 import { releaseAllPatches, releaseLatestPatches } from './pinned/release-patches.js'
@@ -57,6 +58,24 @@ export class IndexShards {
       this.#readVisits(doc)
     }
     shard.on('change', (p) => this.#onChange(p))
+  }
+
+  /**
+   * Finds each shard once `start` resolves (a today-first open defers them: see `ClinicStore.open`) and attaches it in
+   * place of its part of `cached`; resolves once every one is attached.
+   */
+  async load(
+    repo: Repo,
+    urls: readonly AutomergeUrl[],
+    cached: CachedShard[],
+    start: Promise<void>,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    await start
+    const opts = signal ? { signal } : {}
+    await Promise.all(
+      urls.map((url, i) => findDoc<IndexShardDoc>(repo, url, opts).then((h) => this.attach(i, h, cached[i]))),
+    )
   }
 
   /** The heads of every shard, as one string (what a saved copy was taken at). */
@@ -115,14 +134,7 @@ export class IndexShards {
 
   /** `write`, one shard's change at a time, the event loop running between them (a bulk write lets others in). */
   async writeInTurns(entries: Iterable<[string, Derived]>): Promise<void> {
-    const byShard = new Map<number, [string, Derived][]>()
-    for (const e of entries) {
-      const s = shardOf(e[0], this.#count)
-      let list = byShard.get(s)
-      if (!list) byShard.set(s, (list = []))
-      list.push(e)
-    }
-    for (const list of byShard.values()) {
+    for (const list of groupBy(entries, (e) => shardOf(e[0], this.#count)).values()) {
       await nextTurn()
       this.write(list)
     }

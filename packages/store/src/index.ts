@@ -20,8 +20,9 @@ export {
   chartBucketsFor,
   shardOf,
   isClinicRoot,
+  TODAY_LAYOUT,
 } from './layout.js'
-export type { ArchiveDoc, ArchiveEntry, ClinicRootDoc, IndexShardDoc } from './layout.js'
+export type { ArchiveDoc, ArchiveEntry, ClinicRootDoc, IndexShardDoc, TodayDoc } from './layout.js'
 export { LayoutError, SummaryCodecError, UnknownPatientError } from './errors.js'
 export { normalize, tokens } from './normalize.js'
 export { findDoc } from './find.js'
@@ -32,3 +33,13 @@ export { ArchiveShelf, archiveDocumentId, initialArchive } from './archive-shelf
 export type { ArchiveShelfInit, ArchiveWhereabouts } from './archive-shelf.js'
 export { archiveClosedVisits } from './archive-run.js'
 export type { ArchivePolicy, ArchiveReport, VisitToArchive } from './archive-run.js'
+export {
+  TodayDocs,
+  TODAY_MAX_ENTRIES,
+  dayKey,
+  initialToday,
+  readTodayEntry,
+  todayDocumentId,
+  todayEntry,
+} from './today-docs.js'
+export type { TodayInit } from './today-docs.js'

@@ -33,6 +33,28 @@ export interface ClinicRootDoc {
    * never pushed older years, it asks for one when a user opens an archived visit).
    */
   archiveFrom?: { [peerId: string]: number }
+  /**
+   * `TODAY_LAYOUT` once this clinic's device nodes keep a today document per day (issue 17 #4, today first; an
+   * optional field added to layout 1, absent in clinics made before it): a joining tablet reads it before the index
+   * shards. Ids derived from the clinic id and the day (`todayDocumentId`): the root never lists them.
+   */
+  today?: typeof TODAY_LAYOUT
+}
+
+/** Format of the today documents (see `TodayDoc`). */
+export const TODAY_LAYOUT = 'today/1'
+
+/**
+ * One day's today document: patient id → `t1` entry (JSON `["t1", packed summary, packed open visits]`: the index
+ * shards' `summaries[id]` and `visits[id]`) for each patient with an open visit that arrived on `day` (local calendar
+ * day, `YYYY-MM-DD`). Derived from the charts like the shards; the chart bucket is never in it (the reader derives
+ * it from the patient id and the root). Each entry is an `ImmutableString`: one op (a plain string would be
+ * Automerge text, an op per character).
+ */
+export interface TodayDoc {
+  layout: typeof TODAY_LAYOUT
+  day: string
+  visits: { [patientId: string]: ImmutableString }
 }
 
 /** Archive documents per year. */

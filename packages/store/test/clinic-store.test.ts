@@ -106,15 +106,19 @@ describe('ClinicStore', () => {
     await a.change('p1', (d) => {
       d.charts['p1'] = { given: 'Ana', family: 'Moyo', notes: '' }
     })
-    const b = await ClinicStore.open<MiniBucket>(rb, a.rootUrl, { ...init, repairDelayMs: 50 })
-    await b.chart('p1') // b holds the bucket: it would repair a remote edit's summary
+    const b = await ClinicStore.open<MiniBucket>(rb, a.rootUrl, { ...init, repairDelayMs: 300 })
+    const bucket = await b.bucketFor('p1') // b holds the bucket: it would repair a remote edit's summary
     // a writes the bucket, then the summary: b hears the bucket first
     await a.change('p1', (d) => {
       d.charts['p1']!.family = 'Tembo'
     })
+    await until(() => bucket.doc().charts['p1']?.family === 'Tembo', b)
+    // b has the edit and holds its repair back (a repair at once would already be in b's shard)...
+    expect(b.pendingRepairs).toBe(1)
     await until(() => b.search('tembo').length === 1, b)
-    // the absence of a repair cannot be awaited: wait out b's repair delay
-    await new Promise((r) => setTimeout(r, 200))
+    // ...until its delay is up: then it runs, and finds the author's summary already there
+    await b.repairsSettled()
+    expect(b.pendingRepairs).toBe(0)
     const shard = await rb.find<IndexShardDoc>(b.layout.indexShards[0]!)
     const mine = A.getActorId(shard.doc())
     const byB = A.getAllChanges(shard.doc()).filter((c) => A.decodeChange(c).actor === mine)
