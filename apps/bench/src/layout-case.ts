@@ -122,16 +122,17 @@ export async function runOurs(n: number): Promise<LayoutResult> {
  */
 export const TABLET_HEAP_MB = 256
 
-export async function runJoinOnly(n: number): Promise<JoinResult & { createMs: number }> {
+export async function runJoinOnly(n: number): Promise<JoinResult & { createMs: number; buckets: number }> {
   const { a } = connectedPair()
   const t = performance.now()
-  const { store } = await createClinic(a, n)
+  // made as a clinic expecting `n` charts is (`--expected-charts`: 50,000 → 1,024 buckets of ~49)
+  const { store } = await createClinic(a, n, { expectedCharts: n })
   const createMs = performance.now() - t
   const joiner = await joinInChild(a, store.rootUrl, [], 'plain', [`--max-old-space-size=${TABLET_HEAP_MB}`])
   if (joiner.local !== n || joiner.found !== n)
     throw new Error(`joiner process: ${joiner.found} searchable, ${joiner.local} local of ${n}`)
   await a.shutdown()
-  return { ...joiner, createMs }
+  return { ...joiner, createMs, buckets: store.layout.chartBuckets.length }
 }
 
 /**
