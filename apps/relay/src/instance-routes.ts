@@ -21,14 +21,19 @@ export class InstanceRoutes {
 
   /** The live owner's public URL when another instance settles `clinic`; undefined: nobody else (serve it here). */
   async ownerUrl(clinic: string): Promise<string | undefined> {
-    const { rows } = await this.#pool.query<{ public_url: string }>(
-      `SELECT i.public_url FROM relay_leases l JOIN relay_instances i ON i.owner = l.owner
-       WHERE l.clinic = $1 AND l.owner <> $2 AND i.public_url IS NOT NULL
+    return (await this.ownerUrls([clinic])).get(clinic)
+  }
+
+  /** `ownerUrl` of several clinics in one query: clinic → URL, for those another live instance settles. */
+  async ownerUrls(clinics: readonly string[]): Promise<Map<string, string>> {
+    const { rows } = await this.#pool.query<{ clinic: string; public_url: string }>(
+      `SELECT l.clinic, i.public_url FROM relay_leases l JOIN relay_instances i ON i.owner = l.owner
+       WHERE l.clinic = ANY($1::text[]) AND l.owner <> $2 AND i.public_url IS NOT NULL
          AND l.expires_at > clock_timestamp() - $3 * interval '1 millisecond'
          AND i.seen_at > clock_timestamp() - $4 * interval '1 millisecond'
          AND EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name = l.owner)`,
-      [clinic, this.#owner, this.#liveGraceMs, 3 * this.#leaseMs],
+      [clinics, this.#owner, this.#liveGraceMs, 3 * this.#leaseMs],
     )
-    return rows[0]?.public_url
+    return new Map(rows.map((r) => [r.clinic, r.public_url]))
   }
 }

@@ -77,6 +77,7 @@ export class PostgresRelayState implements RelayState {
         await own.heartbeat()
       },
       ownerUrl: (clinic) => lookup.ownerUrl(clinic),
+      ownerUrls: (clinics) => lookup.ownerUrls(clinics),
     }
     this.checkpoints = new PostgresSettlementStore(pool, (c) => this.ownership.fenceOf(c), this.source)
   }

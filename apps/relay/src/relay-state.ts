@@ -53,6 +53,8 @@ export interface ClinicRoutes {
   advertise(publicUrl: string): Promise<void>
   /** The public URL of the live instance settling `clinic`, when it is another one (else: serve it here). */
   ownerUrl(clinic: string): Promise<string | undefined>
+  /** `ownerUrl` of several clinics at once: clinic → URL, for those another live instance settles. */
+  ownerUrls(clinics: readonly string[]): Promise<Map<string, string>>
 }
 
 /**

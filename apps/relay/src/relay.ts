@@ -32,6 +32,8 @@ import { withIdentityRoute } from './identity-route.js'
 
 /** How long a request for a clinic not open on this instance waits for it to open (else 503, retry). */
 const OPEN_WAIT_MS = 3000
+/** How often devices connected here whose clinic another instance settles are sent to it (SyncGate.shed). */
+const SHED_MS = 3000
 
 export type { RelayOptions } from './relay-options.js'
 
@@ -54,6 +56,7 @@ export class Relay {
   readonly #key: RelayKey
   readonly #share: RelayShare
   readonly #gate: SyncGate
+  #shedTimer: NodeJS.Timeout | undefined
 
   private constructor(opts: RelayOptions, registry: ClinicRegistry, key: RelayKey, state: RelayState) {
     this.#opts = opts
@@ -172,6 +175,13 @@ export class Relay {
     )
     const idleMs = opts.idleMs ?? (state.kind === 'postgres' ? 600_000 : 0)
     if (idleMs > 0) relay.#clinics.startIdleSweep(idleMs, () => relay.#connectedClinics())
+    // devices of a clinic another instance settles now are sent there (after a failover)
+    if (state.routes) {
+      const shed = (): Promise<void> =>
+        relay.#gate.shed(relay.repo.peers, (p, why) => relay.#sync.closePeer(p, why)).catch(() => {})
+      relay.#shedTimer = setInterval(() => void shed(), SHED_MS)
+      relay.#shedTimer.unref()
+    }
     state.ownership.start({
       lost: (clinic) => relay.#clinics.lost(clinic),
       orphaned: (clinics) => {
@@ -348,6 +358,7 @@ export class Relay {
   /** Settle and checkpoint every clinic, flush documents to disk, close sockets. */
   async stop(): Promise<void> {
     this.#share.stop()
+    clearInterval(this.#shedTimer)
     await this.#state.ownership.stop()
     await this.#clinics.stop()
     await this.#flushReady()

@@ -19,7 +19,7 @@ export interface SyncGateInit {
 
 /** What `/sync` answers a device: serve it here, send it to its clinic's settler, or refuse it. */
 export type SyncAdmission =
-  | { readonly kind: 'serve'; readonly peer: string }
+  | { readonly kind: 'serve'; readonly peer: string; readonly stay?: boolean }
   | { readonly kind: 'redirect'; readonly peer: string; readonly clinic: string; readonly to: string }
   | { readonly kind: 'refused'; readonly error: DeviceAuthError | NotEnrolledError }
 
@@ -32,6 +32,8 @@ export type SyncAdmission =
  */
 export class SyncGate {
   readonly #init: SyncGateInit
+  /** peers last admitted with `stay=1` (they could not reach their clinic's settler): never shed */
+  readonly #stayed = new Set<string>()
 
   constructor(init: SyncGateInit) {
     this.#init = init
@@ -42,7 +44,12 @@ export class SyncGate {
     if (typeof peer !== 'string') return { kind: 'refused', error: peer }
     const { access, state, clinics, log } = this.#init
     const clinic = access.clinicOfPeer(peer as PeerId)
-    if (clinic === undefined || !state.routes || q.get('stay') === '1') return { kind: 'serve', peer }
+    if (q.get('stay') === '1') {
+      this.#stayed.add(peer)
+      return { kind: 'serve', peer, stay: true }
+    }
+    this.#stayed.delete(peer)
+    if (clinic === undefined || !state.routes) return { kind: 'serve', peer }
     let to: string | undefined
     try {
       to = await state.routes.ownerUrl(clinic)
@@ -54,6 +61,30 @@ export class SyncGate {
     // nobody else settles it: take it here (a follower tries the lease now; the clinic is opened by the caller)
     if (clinics.watcher(clinic)?.settlement.settler === false) clinics.takeOver(clinic)
     return { kind: 'serve', peer }
+  }
+
+  /**
+   * Devices connected here whose clinic another live instance settles now (after a failover a clinic's devices come
+   * back to several instances; one takes the lease): their sockets are closed (`close`) so they reconnect and are
+   * redirected to the settler, and the clinic is open on one instance again. Not a device that asked to stay.
+   */
+  async shed(peers: Iterable<string>, close: (peer: string, reason: string) => boolean): Promise<void> {
+    const { access, clinics, state, log } = this.#init
+    if (!state.routes) return
+    const byClinic = new Map<string, string[]>()
+    for (const peer of peers) {
+      const clinic = access.clinicOfPeer(peer as PeerId)
+      if (clinic === undefined || this.#stayed.has(peer) || clinics.watcher(clinic)?.settlement.settler)
+        continue
+      byClinic.set(clinic, [...(byClinic.get(clinic) ?? []), peer])
+    }
+    if (byClinic.size === 0) return
+    const owners = await state.routes.ownerUrls([...byClinic.keys()])
+    for (const [clinic, to] of owners) {
+      let shed = 0
+      for (const peer of byClinic.get(clinic) ?? []) if (close(peer, `clinic syncs at ${to}`)) shed++
+      if (shed > 0) log('sync-shed', { clinic, devices: shed, to })
+    }
   }
 
   /** The peer, or the refusal to answer with (the socket is never upgraded). */
