@@ -348,11 +348,9 @@ export class Relay {
     return { created, body: { ...body, settlement: w.settlement.meta.settlement } }
   }
 
+  /** Another live instance settles the clinic and advertised where (its devices' /sync is redirected there). */
   async #routedElsewhere(clinic: string): Promise<boolean> {
-    return (
-      this.#opts.publicUrl !== undefined &&
-      (await this.#state.routes?.ownerUrl(clinic).catch(() => undefined)) !== undefined
-    )
+    return (await this.#state.routes?.ownerUrl(clinic).catch(() => undefined)) !== undefined
   }
 
   /** Settle and checkpoint every clinic, flush documents to disk, close sockets. */
