@@ -1,4 +1,4 @@
-import type { PeerId, PeerMetadata } from '@automerge/automerge-repo'
+import type { Message, PeerId, PeerMetadata } from '@automerge/automerge-repo'
 import { WebSocketClientAdapter } from '@automerge/automerge-repo-network-websocket'
 import type NodeWebSocket from 'ws'
 import { get as httpGet } from 'node:http'
@@ -153,6 +153,12 @@ export class FailoverRelayAdapter extends WebSocketClientAdapter {
       res.resume()
       socket.terminate()
     })
+  }
+
+  /** As the device's adapter (relay-socket.ts): a message for a socket no longer open is dropped, not thrown. */
+  override send(message: Message): void {
+    if (this.socket?.readyState !== 1) return
+    super.send(message)
   }
 
   override disconnect(): void {

@@ -100,6 +100,10 @@ export class OneShotAdapter extends WebSocketClientAdapter {
         return
       }
     }
+    // the socket closed meanwhile (the relay went away, or sent this device to another instance): the stock adapter
+    // throws, and automerge-repo then leaves the document's sync state broken ("outdated document"); the repo syncs
+    // the document again on the next link
+    if (this.socket?.readyState !== WebSocket.OPEN) return
     super.send(message)
   }
 }

@@ -70,7 +70,7 @@ export class PostgresRelayState implements RelayState {
       ...(init.leaseMs ? { leaseMs: init.leaseMs } : {}),
     })
     const own = this.ownership
-    const lookup = new InstanceRoutes(pool, this.source, own.leaseMs, own.liveGraceMs)
+    const lookup = new InstanceRoutes(pool, this.source, own.liveGraceMs)
     this.routes = {
       advertise: async (url) => {
         own.publicUrl = url

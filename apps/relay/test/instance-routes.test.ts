@@ -44,8 +44,8 @@ describe('InstanceRoutes', () => {
     expect(await a.acquire('c1')).not.toBeNull()
     expect(await quiet.acquire('c2')).not.toBeNull()
 
-    const fromB = new InstanceRoutes(poolOf('inst-b'), 'inst-b', LEASE_MS, 10 * LEASE_MS)
-    const fromA = new InstanceRoutes(poolOf('inst-a2'), 'inst-a', LEASE_MS, 10 * LEASE_MS)
+    const fromB = new InstanceRoutes(poolOf('inst-b'), 'inst-b', 10 * LEASE_MS)
+    const fromA = new InstanceRoutes(poolOf('inst-a2'), 'inst-a', 10 * LEASE_MS)
     expect(await fromB.ownerUrl('c1')).toBe('wss://relay-a.example:8443')
     expect(await fromA.ownerUrl('c1')).toBeUndefined() // its own clinic: serve it
     expect(await fromB.ownerUrl('c2')).toBeUndefined() // no URL advertised: serve it here
