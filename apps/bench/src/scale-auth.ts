@@ -1,5 +1,6 @@
-import type { PeerId, PeerMetadata } from '@automerge/automerge-repo'
+import type { Message, PeerId, PeerMetadata } from '@automerge/automerge-repo'
 import { WebSocketClientAdapter } from '@automerge/automerge-repo-network-websocket'
+import type NodeWebSocket from 'ws'
 import { get as httpGet } from 'node:http'
 import { publicKeyFromRaw } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
@@ -88,6 +89,8 @@ export class FailoverRelayAdapter extends WebSocketClientAdapter {
   #failedInARow = 0
   #closed = false
   #fetching = false
+  /** redirects followed since the last link (as the device's relay link: past 3 it asks to be served, `stay=1`) */
+  #redirects = 0
   /** called with the new URL each time the adapter moves to another instance */
   onMove: (url: string) => void = () => undefined
 
@@ -98,6 +101,7 @@ export class FailoverRelayAdapter extends WebSocketClientAdapter {
     this.address = address
     // the stock handler rethrows anything but ECONNREFUSED; a reset or refused upgrade just retries
     this.onError = () => undefined
+    this.on('peer-candidate', () => (this.#redirects = 0))
   }
 
   get current(): string {
@@ -116,8 +120,10 @@ export class FailoverRelayAdapter extends WebSocketClientAdapter {
         this.#failedInARow = 0
         if (this.#closed) return
         const q = new URLSearchParams({ peer: peerId, nonce: proof.nonce, signature: proof.signature })
+        if (this.#redirects > 3) q.set('stay', '1')
         ;(this as { url: string }).url = `${base.replace(/^http/, 'ws')}/sync?${q.toString()}`
         super.connect(peerId, meta)
+        this.#onRedirect(this.socket as unknown as NodeWebSocket)
       },
       () => {
         this.#fetching = false
@@ -131,6 +137,30 @@ export class FailoverRelayAdapter extends WebSocketClientAdapter {
     )
   }
 
+  /**
+   * A 307 from an instance that does not settle this device's clinic: the next connection goes to the instance it
+   * names, only if that one is in this device's list (as the device's relay link: relay-redirect.ts).
+   */
+  #onRedirect(socket: NodeWebSocket): void {
+    socket.on('unexpected-response', (_req, res) => {
+      const location = res.headers.location
+      const i = typeof location === 'string' ? this.#urls.findIndex((u) => sameSync(u, location)) : -1
+      if (res.statusCode === 307 && i >= 0) {
+        this.#redirects++
+        this.#at = i
+        this.onMove(this.current)
+      }
+      res.resume()
+      socket.terminate()
+    })
+  }
+
+  /** As the device's adapter (relay-socket.ts): a message for a socket no longer open is dropped, not thrown. */
+  override send(message: Message): void {
+    if (this.socket?.readyState !== 1) return
+    super.send(message)
+  }
+
   override disconnect(): void {
     this.#closed = true
     if (!this.socket) return // no socket yet: a proof was still being fetched
@@ -138,4 +168,14 @@ export class FailoverRelayAdapter extends WebSocketClientAdapter {
     this.socket.addEventListener('error', () => undefined)
     super.disconnect()
   }
+}
+
+/** Whether two relay `/sync` URLs name the same instance (query and a trailing `/sync` ignored). */
+function sameSync(a: string, b: string): boolean {
+  const strip = (u: string): string =>
+    u
+      .replace(/\?.*$/, '')
+      .replace(/\/sync\/?$/, '')
+      .replace(/\/$/, '')
+  return strip(a) === strip(b)
 }

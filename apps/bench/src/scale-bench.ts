@@ -45,6 +45,8 @@ export async function benchScale(o: ScaleBenchOptions): Promise<BenchRow[]> {
   // round). docs/SCALE.md "Measured" has the table. Later, with instances opening only what they serve: 100 clinics
   // --spread-by-clinic p99 0.35 vs 0.60 s; spread by device the 3-instance setup stalled from lease flapping. With the
   // live-owner lease grace (lease-ownership.ts) it sets up with no lease lost, but is CPU-bound at 100 clinics on 2 cores.
+  // Routed to the settler (instances with --public-url, 2026-12-06, load 6-9): 100 clinics by device set up in 47 s on
+  // 3 instances vs 85-112 s on 1, each instance at a third of the CPU; p99 3.3 vs 0.6 s, kill recovery 26-31 s.
   const base = await run(1, false)
   const ours = await run(3, true)
   const label = `P12 scale, ${o.clinics} clinics × 3 devices${o.spread === 'clinic' ? ' (by clinic)' : ''}`

@@ -47,7 +47,8 @@ export class RelayInstance {
     const node = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []
     const child = spawn(
       process.execPath,
-      [...node, MAIN, '--postgres', postgresUrl, '--port', '0', ...args],
+      // --public-url: instances send a clinic's devices to the instance that settles it (sync-gate.ts)
+      [...node, MAIN, '--postgres', postgresUrl, '--port', '0', '--public-url', 'auto', ...args],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: {

@@ -94,10 +94,13 @@ async function setUpClinic(
   const s0 = await d0.register(url)
   // 200: registered by an attempt whose answer timed out on a loaded box (register asks again)
   if (s0 !== 201 && s0 !== 200) throw new Error(`${clinic}: registration answered ${s0}`)
-  for (const d of [d1, d2]) {
-    const s = await d.register(url)
-    if (s !== 200) throw new Error(`${d.name}: registration answered ${s}`)
-  }
+  // the clinic's other devices register at once (each at its first instance)
+  await Promise.all(
+    [d1, d2].map(async (d) => {
+      const s = await d.register(url)
+      if (s !== 200) throw new Error(`${d.name}: registration answered ${s}`)
+    }),
+  )
   try {
     await Promise.all([d1.join(url, 60_000), d2.join(url, 60_000)])
   } catch (err) {

@@ -1,6 +1,4 @@
 import { randomBytes } from 'node:crypto'
-import { request as httpRequest, type IncomingMessage } from 'node:http'
-import { request as httpsRequest } from 'node:https'
 import type { PeerId, Repo } from '@automerge/automerge-repo'
 import {
   ChallengeReplySchema,
@@ -26,7 +24,10 @@ import {
   type RelayTransport,
 } from './relay-url.js'
 import { OneShotAdapter } from './relay-socket.js'
+import { MAX_REDIRECTS, RelayRedirectError, redirectIndex } from './relay-redirect.js'
+import { relayRequest } from './relay-request.js'
 
+export { RelayRedirectError } from './relay-redirect.js'
 export {
   RelayAuthError,
   RelayKeyMismatchError,
@@ -93,6 +94,8 @@ export class RelayLink {
   /** the URL tried now, and how many failed in a row since one last worked */
   #at = 0
   #failedInRow = 0
+  /** redirects followed since the link last worked; past MAX_REDIRECTS the next socket asks to be served (`stay`) */
+  #redirects = 0
   readonly #reg: RelayRegistration
   #adapter: OneShotAdapter | undefined
   #enabled = true
@@ -186,6 +189,7 @@ export class RelayLink {
       const { peerId } = this.#reg
       const proof = await this.#prove('sync', [peerId])
       const q = new URLSearchParams({ peer: peerId, nonce: proof.nonce, signature: proof.signature })
+      if (this.#redirects > MAX_REDIRECTS) q.set('stay', '1')
       syncUrl = `${this.#base.replace(/^http/, 'ws')}/sync?${q.toString()}`
     } catch (err) {
       const text = describeError(err)
@@ -207,6 +211,7 @@ export class RelayLink {
       this.#remote = peerId
       this.#backoff = MIN_BACKOFF_MS
       this.#failedInRow = 0
+      this.#redirects = 0
       this.#lastError = null
       this.#lastSyncAt = new Date().toISOString()
       this.#onPeer(peerId)
@@ -259,55 +264,8 @@ export class RelayLink {
     return signRelayProof(this.#creds.deviceSeed, kind, challenge.nonce, fields)
   }
 
-  /** One JSON request to the relay over http or https (with `--relay-ca`), 5 s deadline, reply ≤ 1 MiB. */
   #request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
-    const url = new URL(`${this.#http}${path}`)
-    const data = body === undefined ? undefined : JSON.stringify(body)
-    const headers: Record<string, string | number> =
-      data === undefined
-        ? {}
-        : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) }
-    return new Promise((resolve, reject) => {
-      const onReply = (res: IncomingMessage): void => {
-        const chunks: Buffer[] = []
-        let size = 0
-        res.on('data', (c: Buffer) => {
-          size += c.length
-          if (size > 1024 * 1024) req.destroy(new Error('relay reply too large'))
-          else chunks.push(c)
-        })
-        res.on('end', () => {
-          let json: unknown
-          try {
-            json = JSON.parse(Buffer.concat(chunks).toString('utf8'))
-          } catch {
-            json = undefined
-          }
-          resolve({ status: res.statusCode ?? 0, body: json })
-        })
-        res.on('error', reject)
-      }
-      const req =
-        url.protocol === 'https:'
-          ? httpsRequest(
-              url,
-              {
-                method,
-                headers,
-                timeout: 5_000,
-                ...(this.#transport.ca === undefined ? {} : { ca: this.#transport.ca }),
-              },
-              onReply,
-            )
-          : httpRequest(url, { method, headers, timeout: 5_000 }, onReply)
-      req.on('timeout', () => req.destroy(new Error('the relay did not answer within 5 s')))
-      req.on('error', reject)
-      req.end(data)
-    })
-  }
-
-  get #http(): string {
-    return this.#base.replace(/^ws/, 'http')
+    return relayRequest(this.#base, method, path, body, this.#transport.ca)
   }
 
   async #register(): Promise<void> {
@@ -363,7 +321,37 @@ export class RelayLink {
     if (this.#adapter !== adapter) return
     this.#lastError = 'relay connection lost'
     this.#drop()
-    this.#retry()
+    if (adapter.redirectedTo !== undefined) this.#redirected(adapter.redirectedTo)
+    else this.#retry()
+  }
+
+  /**
+   * The instance in use sent this device to the instance that settles its clinic: followed only to a URL of this
+   * device's own list (else RelayRedirectError, logged, and the next URL of the list as after a failure), at once
+   * for the first, then a little later each; past MAX_REDIRECTS in a row (a stale or looping answer) after the
+   * backoff, asking the instance to serve the device (`stay=1`).
+   */
+  #redirected(location: string): void {
+    let at: number
+    try {
+      at = redirectIndex(location, this.#bases)
+    } catch (err) {
+      const e = err instanceof RelayRedirectError ? err : new RelayRedirectError(String(err))
+      log('relay-redirect-refused', { error: e.name, from: this.#base, message: e.message })
+      this.#lastError = describeError(e)
+      return this.#retry()
+    }
+    this.#redirects++
+    this.#at = at
+    let wait = (this.#redirects - 1) * MIN_BACKOFF_MS
+    if (this.#redirects > MAX_REDIRECTS) {
+      log('relay-redirect-loop', { error: 'RelayRedirectError', at: this.#base, redirects: this.#redirects })
+      wait = this.#backoff
+      this.#backoff = Math.min(this.#backoff * 2, MAX_BACKOFF_MS)
+    }
+    if (this.#stopped || !this.#enabled) return
+    this.#timer = setTimeout(() => void this.#attempt(), wait)
+    this.#timer.unref()
   }
 
   #drop(): void {

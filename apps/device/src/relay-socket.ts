@@ -11,6 +11,8 @@ import { log } from './log.js'
 export class OneShotAdapter extends WebSocketClientAdapter {
   readonly #relayOnly: () => readonly string[]
   readonly #ca: string | Buffer | undefined
+  /** the `Location` of a 307 the relay answered the upgrade with (its clinic syncs at another instance) */
+  redirectedTo: string | undefined
   #readyNow = false
   #markReady: () => void = () => {}
   readonly #ready = new Promise<void>((resolve) => {
@@ -61,6 +63,14 @@ export class OneShotAdapter extends WebSocketClientAdapter {
     socket.addEventListener('close', this.onClose)
     socket.addEventListener('message', this.onMessage)
     socket.addEventListener('error', this.onError)
+    // an answer that is not an upgrade: a redirect is recorded for the link to judge (relay-redirect.ts), never
+    // followed here; the socket then closes as on any refusal
+    socket.on('unexpected-response', (_req, res) => {
+      const location = res.headers.location
+      if (res.statusCode === 307 && typeof location === 'string') this.redirectedTo = location
+      res.resume()
+      socket.terminate()
+    })
     this.socket = socket
     // like the stock adapter: unavailable documents are not held up by a relay that does not answer
     setTimeout(() => this.#markReady(), 1000).unref()
@@ -90,6 +100,10 @@ export class OneShotAdapter extends WebSocketClientAdapter {
         return
       }
     }
+    // the socket closed meanwhile (the relay went away, or sent this device to another instance): the stock adapter
+    // throws, and automerge-repo then leaves the document's sync state broken ("outdated document"); the repo syncs
+    // the document again on the next link
+    if (this.socket?.readyState !== WebSocket.OPEN) return
     super.send(message)
   }
 }

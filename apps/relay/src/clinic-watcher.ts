@@ -11,7 +11,7 @@ import { findDoc, findDocWithin } from './find-doc.js'
 import type { Logger } from './logger.js'
 import { SettlementPublisher, type PublishState } from './settlement-publisher.js'
 import { ClinicTrustState } from './trust-state.js'
-import { verifyEnrolment, verifyRevocation, type Enrolment, type Revocation } from '@clinic-mesh/mesh'
+import { vouchedPeers } from './membership-peers.js'
 import type { RelayKey } from './relay-key.js'
 import { roleVerdict } from './role-check.js'
 import { approvalVerdict } from './approval-check.js'
@@ -258,56 +258,11 @@ export class ClinicWatcher {
     for (const [url, { handle, device }] of this.#logs) this.#ingestLog(handle, url, device)
   }
 
-  /**
-   * Device peers as the clinic's admins vouched for them: any member can write the membership document, so an
-   * enrolment or revocation counts only when signed by one of the clinic's pinned admin keys (an unsigned
-   * revocation must not cut an honest tablet off; an unsigned enrolment must not make a stranger's key a signer).
-   */
+  /** Device peers as the clinic's admins vouched for them (membership-peers.ts). */
   #peers(): Record<string, string | null> {
     const m = this.#membership?.doc()
     if (!m) return {}
-    const records = JSON.parse(JSON.stringify({ e: m.enrolments ?? {}, r: m.revocations ?? {} })) as {
-      e: Record<string, unknown>
-      r: Record<string, unknown>
-    }
-    const admins = this.#adminKeys().map((k) => k.toLowerCase())
-    const believed = <T extends { devicePeerId: string }>(
-      kind: string,
-      id: string,
-      rec: unknown,
-      verify: (r: T) => void,
-    ): T | undefined => {
-      try {
-        if (typeof rec !== 'object' || rec === null) throw new Error('not a record')
-        const r = rec as T
-        if (r.devicePeerId !== id) throw new Error(`filed under ${id} but names ${String(r.devicePeerId)}`)
-        verify(r)
-        return r
-      } catch (err) {
-        const key = `${kind}:${id}:${JSON.stringify(rec)}`
-        if (!this.#refusedRecords.has(key)) {
-          this.#refusedRecords.add(key)
-          this.#log('membership-record-refused', {
-            clinic: this.clinic,
-            kind,
-            peer: id,
-            error: err instanceof Error ? err.name : 'Error',
-            message: err instanceof Error ? err.message : '',
-          })
-        }
-        return undefined
-      }
-    }
-    const peers: Record<string, string | null> = {}
-    for (const [id, rec] of Object.entries(records.e)) {
-      if (believed<Enrolment>('enrolment', id, rec, (e) => verifyEnrolment(e, this.clinic, admins)))
-        peers[id] = null
-    }
-    for (const [id, rec] of Object.entries(records.r)) {
-      const r = believed<Revocation>('revocation', id, rec, (v) => verifyRevocation(v, this.clinic, admins))
-      if (r) peers[id] = r.revokedAt
-    }
-    return peers
+    return vouchedPeers(m, this.clinic, this.#adminKeys(), this.#refusedRecords, this.#log)
   }
 
   #ingestLog(h: DocHandle<LogLike>, url: string, device: string): void {

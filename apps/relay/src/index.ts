@@ -14,13 +14,22 @@ export type {
   SettlementStore,
 } from './settlement-store.js'
 export type { PublishedSource } from './clinic-settlement.js'
-export type { ClinicOwnership, Fence, OwnershipEvents, RelayState, StateEvents } from './relay-state.js'
+export type {
+  ClinicOwnership,
+  ClinicRoutes,
+  Fence,
+  OwnershipEvents,
+  RelayState,
+  StateEvents,
+} from './relay-state.js'
 export { FileRelayState, SoleOwnership } from './file-relay-state.js'
 export { PostgresRelayState } from './postgres-relay-state.js'
 export { DocRefresher } from './doc-refresher.js'
 export type { ChunkSource } from './doc-refresher.js'
 export type { PostgresRelayStateInit } from './postgres-relay-state.js'
 export { LeaseOwnership } from './lease-ownership.js'
+export { InstanceRoutes } from './instance-routes.js'
+export { isPublicUrl } from './sync-gate.js'
 export type { RenewalLateness } from './lease-ownership.js'
 export type { LeaseInit } from './lease-ownership.js'
 export { PostgresSettlementStore } from './pg-checkpoints.js'

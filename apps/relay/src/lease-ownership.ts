@@ -54,11 +54,22 @@ export class LeaseOwnership implements ClinicOwnership {
   readonly #liveGraceMs: number
   #lastRenewal = 0
   #lateness: RenewalLateness = { renewals: 0, late: 0, maxGapMs: 0 }
+  /** where devices reach this instance (`--public-url`), recorded with each heartbeat; null: not advertised */
+  publicUrl: string | null = null
 
   /**
    * `pool`'s connections must carry `application_name` = `init.owner` (and stay open: `idleTimeoutMillis: 0`): other
    * instances judge this one alive by them.
    */
+  /** How long past its expiry a connected owner keeps a lease (see LeaseInit). */
+  get liveGraceMs(): number {
+    return this.#liveGraceMs
+  }
+
+  get leaseMs(): number {
+    return this.#leaseMs
+  }
+
   constructor(pool: pg.Pool, init: LeaseInit) {
     this.#pool = pool
     this.owner = init.owner
@@ -130,12 +141,13 @@ export class LeaseOwnership implements ClinicOwnership {
     // one round trip: the lease pool's two connections are for renewals first
     const { rows } = await this.#pool.query<{ live: string; clinics: string }>(
       `WITH me AS (
-         INSERT INTO relay_instances (owner, seen_at) VALUES ($1, clock_timestamp())
-         ON CONFLICT (owner) DO UPDATE SET seen_at = EXCLUDED.seen_at RETURNING owner)
+         INSERT INTO relay_instances (owner, seen_at, public_url) VALUES ($1, clock_timestamp(), $3)
+         ON CONFLICT (owner) DO UPDATE SET seen_at = EXCLUDED.seen_at, public_url = EXCLUDED.public_url
+         RETURNING owner)
        SELECT (SELECT count(*) FROM me) + (SELECT count(*) FROM relay_instances
                 WHERE owner <> $1 AND seen_at > clock_timestamp() - $2 * interval '1 millisecond') AS live,
               (SELECT count(*) FROM relay_clinics) AS clinics`,
-      [this.owner, 3 * this.#leaseMs],
+      [this.owner, 3 * this.#leaseMs, this.publicUrl],
     )
     const live = Math.max(1, Number(rows[0]?.live ?? 1))
     this.#limit = Math.ceil(Number(rows[0]?.clinics ?? 0) / live) + 1

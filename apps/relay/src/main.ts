@@ -4,9 +4,10 @@ import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Relay } from './relay.js'
 import { stderrLogger } from './logger.js'
+import { isPublicUrl } from './sync-gate.js'
 
 const USAGE =
-  'usage: relay (--data DIR | --postgres URL [--data DIR] [--lease-ms N]) [--idle-ms N] [--port N] [--host H] [--web-dist DIR] [--trust CLINIC=HEXKEY[,HEXKEY]]... [--trusted-only] [--allow-host NAME]... [--tls-cert FILE --tls-key FILE]'
+  'usage: relay (--data DIR | --postgres URL [--data DIR] [--lease-ms N] [--public-url URL|auto]) [--idle-ms N] [--port N] [--host H] [--web-dist DIR] [--trust CLINIC=HEXKEY[,HEXKEY]]... [--trusted-only] [--allow-host NAME]... [--tls-cert FILE --tls-key FILE]'
 
 /** `--trust clinic-a=<hex>,<hex>`: a clinic's admin public keys, provisioned by the operator. */
 function parseTrust(values: string[]): Record<string, string[]> | undefined {
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
       data: { type: 'string' },
       postgres: { type: 'string' },
       'lease-ms': { type: 'string' },
+      'public-url': { type: 'string' },
       'idle-ms': { type: 'string' },
       port: { type: 'string', default: '0' },
       host: { type: 'string', default: '127.0.0.1' },
@@ -49,7 +51,10 @@ async function main(): Promise<void> {
     port < 0 ||
     port > 65535 ||
     !trust ||
-    (values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)
+    (values['tls-cert'] === undefined) !== (values['tls-key'] === undefined) ||
+    (values['public-url'] !== undefined &&
+      values['public-url'] !== 'auto' &&
+      !isPublicUrl(values['public-url']))
   ) {
     console.error(USAGE)
     process.exit(2)
@@ -59,6 +64,7 @@ async function main(): Promise<void> {
     ...(values.postgres ? { postgres: values.postgres } : {}),
     ...(leaseMs ? { leaseMs } : {}),
     ...(idleMs !== undefined ? { idleMs } : {}),
+    ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}),
     port,
     host: values.host,
     trust,
@@ -70,7 +76,7 @@ async function main(): Promise<void> {
     ...(values['web-dist'] ? { webDist: resolve(values['web-dist']) } : {}),
   })
   process.stdout.write(
-    `${JSON.stringify({ event: 'listening', port: relay.port, host: values.host, tls: values['tls-cert'] !== undefined, pid: process.pid, clinics: relay.watchers().length, state: relay.stateKind })}\n`,
+    `${JSON.stringify({ event: 'listening', port: relay.port, host: values.host, tls: values['tls-cert'] !== undefined, pid: process.pid, clinics: relay.watchers().length, state: relay.stateKind, publicUrl: relay.publicUrl ?? null })}\n`,
   )
   let stopping = false
   const stop = (signal: string): void => {

@@ -33,6 +33,8 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS relay_leases (
      clinic text PRIMARY KEY, owner text NOT NULL, epoch bigint NOT NULL, expires_at timestamptz NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS relay_instances (owner text PRIMARY KEY, seen_at timestamptz NOT NULL)`,
+  // the URL devices reach the instance at (`--public-url`): other instances redirect a clinic's devices to its settler
+  `ALTER TABLE relay_instances ADD COLUMN IF NOT EXISTS public_url text`,
   `CREATE TABLE IF NOT EXISTS relay_keys (
      id text PRIMARY KEY, public_key text NOT NULL, secret_key bytea NOT NULL, created_at timestamptz NOT NULL)`,
 ]

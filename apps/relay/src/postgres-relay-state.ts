@@ -12,7 +12,8 @@ import { PostgresSettlementStore } from './pg-checkpoints.js'
 import { PostgresRegistryBackend } from './pg-registry.js'
 import { CHUNK_TABLE, createRelaySchema } from './pg-schema.js'
 import { loadRelayKey, type RelayKey } from './relay-key.js'
-import type { RelayState, StateEvents } from './relay-state.js'
+import { InstanceRoutes } from './instance-routes.js'
+import type { ClinicRoutes, RelayState, StateEvents } from './relay-state.js'
 import { SharedStorage } from './shared-storage.js'
 import { StateListener } from './state-listener.js'
 
@@ -37,6 +38,7 @@ export class PostgresRelayState implements RelayState {
   readonly registry: PostgresRegistryBackend
   readonly checkpoints: PostgresSettlementStore
   readonly ownership: LeaseOwnership
+  readonly routes: ClinicRoutes
   readonly fencedDocuments = true
   /** short: a change reaches the devices at other instances only once saved (fan-out within 1 s) */
   readonly saveDebounceMs = 20
@@ -67,6 +69,16 @@ export class PostgresRelayState implements RelayState {
       owner: this.source,
       ...(init.leaseMs ? { leaseMs: init.leaseMs } : {}),
     })
+    const own = this.ownership
+    const lookup = new InstanceRoutes(pool, this.source, own.liveGraceMs)
+    this.routes = {
+      advertise: async (url) => {
+        own.publicUrl = url
+        await own.heartbeat()
+      },
+      ownerUrl: (clinic) => lookup.ownerUrl(clinic),
+      ownerUrls: (clinics) => lookup.ownerUrls(clinics),
+    }
     this.checkpoints = new PostgresSettlementStore(pool, (c) => this.ownership.fenceOf(c), this.source)
   }
 

@@ -47,6 +47,16 @@ export interface StateEvents {
   resync(): void
 }
 
+/** Routing a clinic's devices to the instance that settles it (instances over PostgreSQL only). */
+export interface ClinicRoutes {
+  /** Record where devices reach this instance (`--public-url`): other instances may send devices here. */
+  advertise(publicUrl: string): Promise<void>
+  /** The public URL of the live instance settling `clinic`, when it is another one (else: serve it here). */
+  ownerUrl(clinic: string): Promise<string | undefined>
+  /** `ownerUrl` of several clinics at once: clinic → URL, for those another live instance settles. */
+  ownerUrls(clinics: readonly string[]): Promise<Map<string, string>>
+}
+
 /**
  * Everything a relay instance keeps, behind one interface with two implementations: files under `--data DIR` (one
  * relay, the default) and PostgreSQL (`--postgres URL`, any number of instances sharing one database).
@@ -58,6 +68,8 @@ export interface RelayState {
   readonly registry: RegistryBackend
   readonly checkpoints: SettlementStore
   readonly ownership: ClinicOwnership
+  /** Instances over PostgreSQL: which instance a clinic's devices belong on. */
+  readonly routes?: ClinicRoutes
   /**
    * True when the settled inventory and conflict queue are written only with their checkpoint (`published` of
    * `SettlementStore.save`, fenced): the repo's own saves of those documents are dropped.

@@ -14,67 +14,28 @@ import type { ClinicWatcher } from './clinic-watcher.js'
 import { ClinicHost } from './clinic-host.js'
 import { DocRefresher } from './doc-refresher.js'
 import { RelayShare } from './relay-share.js'
-import { FileRelayState } from './file-relay-state.js'
-import { PostgresRelayState } from './postgres-relay-state.js'
+import { openState } from './open-state.js'
+import type { RelayOptions } from './relay-options.js'
 import type { RelayState } from './relay-state.js'
 import { ClinicOpeningError, DeviceAuthError, NotEnrolledError, RegistrationConflictError } from './errors.js'
 import { NonceBook } from './nonce-book.js'
 import { SameOriginGuard, guardRequests, upgradeRefusal } from './http-util.js'
 import { verifyEnrolment, verifyRelayProof } from '@clinic-mesh/mesh'
+import { SyncGate, redirectReply } from './sync-gate.js'
 import { DEFAULT_WEB_DIST } from './console-files.js'
 import { createApiHandler } from './http-api.js'
 import type { Logger } from './logger.js'
 import { stderrLogger } from './logger.js'
-import type { SettlementStore } from './settlement-store.js'
 import { RelaySyncPolicy } from './sync-policy.js'
 import type { RelayKey } from './relay-key.js'
 import { withIdentityRoute } from './identity-route.js'
 
 /** How long a request for a clinic not open on this instance waits for it to open (else 503, retry). */
 const OPEN_WAIT_MS = 3000
+/** How often devices connected here whose clinic another instance settles are sent to it (SyncGate.shed). */
+const SHED_MS = 3000
 
-export interface RelayOptions {
-  /**
-   * Data directory: repo/ (automerge documents), settlement/ (checkpoints), clinics.json, relay-key.json. Required
-   * without `postgres`; with it only read once, to seed an empty database with this relay's key.
-   */
-  readonly dataDir?: string
-  /**
-   * Keep everything in this PostgreSQL database (`--postgres URL`): documents, clinics, checkpoints, leases and the
-   * relay key. Any number of instances share it; each clinic is settled by the one holding its lease.
-   */
-  readonly postgres?: string
-  /** Lease length over PostgreSQL (default 2000 ms): how soon another instance takes over a dead one's clinics. */
-  readonly leaseMs?: number
-  /**
-   * Unload a clinic idle this long (no device of it connected here, nothing pending; `--idle-ms`). Default: 10 min
-   * over PostgreSQL, never on files (0: never).
-   */
-  readonly idleMs?: number
-  readonly port?: number
-  readonly host?: string
-  /** Where settlement checkpoints live without `postgres` (default: files under dataDir/settlement). */
-  readonly store?: SettlementStore
-  /** Settle this long after the first operation of a burst (default 50 ms). */
-  readonly debounceMs?: number
-  /** How long startup waits for each clinic's directory to load from local storage (default 3000 ms). */
-  readonly startupWaitMs?: number
-  /** How long a request for a registered clinic not open here waits for it to open (default 3000 ms; then 503). */
-  readonly openWaitMs?: number
-  readonly logger?: Logger
-  /** The web build whose review.html the relay serves at `/` (default: apps/web/dist of this checkout). */
-  readonly webDist?: string
-  /**
-   * Clinics provisioned by the operator: clinic id → its admin public keys (hex). These are trusted as given, with
-   * no first-use window; with `trustedOnly` no other clinic may register.
-   */
-  readonly trust?: Readonly<Record<string, readonly string[]>>
-  readonly trustedOnly?: boolean
-  /** Host names (besides loopback and this machine's addresses) the relay answers for (`--allow-host`). */
-  readonly allowHosts?: readonly string[]
-  /** Serve HTTPS (and `/sync` over wss) with this PEM certificate and key (`--tls-cert`, `--tls-key`). */
-  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer }
-}
+export type { RelayOptions } from './relay-options.js'
 
 /**
  * The relay: a sync server for the device nodes of many clinics (WebSocket on /sync, never announcing
@@ -94,8 +55,8 @@ export class Relay {
   readonly #opts: RelayOptions
   readonly #key: RelayKey
   readonly #share: RelayShare
-  /** when the whole registry was last read because a /sync peer was unknown */
-  #registryReadAt = 0
+  readonly #gate: SyncGate
+  #shedTimer: NodeJS.Timeout | undefined
 
   private constructor(opts: RelayOptions, registry: ClinicRegistry, key: RelayKey, state: RelayState) {
     this.#opts = opts
@@ -135,6 +96,14 @@ export class Relay {
       debounceMs: opts.debounceMs ?? 50,
       adminKeys: (clinic) => this.#adminKeys(clinic, []),
     })
+    this.#gate = new SyncGate({
+      nonces: this.#nonces,
+      access,
+      registry,
+      clinics: this.#clinics,
+      state,
+      log: this.#log,
+    })
     this.#sameOrigin = new SameOriginGuard(opts.host ?? '127.0.0.1', opts.allowHosts ?? [], () => this.port)
     const handler = guardRequests(this.#sameOrigin, withIdentityRoute(key, createApiHandler(this, this.#log)))
     this.#server = opts.tls
@@ -154,16 +123,20 @@ export class Relay {
         socket.end(upgradeRefusal(err))
         return
       }
-      void this.#authenticateSync(url.searchParams).then((peer) => {
-        if (typeof peer !== 'string') {
-          this.#log('sync-refused', { error: peer.name, message: peer.message })
+      void this.#gate.admit(url.searchParams).then((a) => {
+        if (a.kind === 'refused') {
+          const { status, name, message } = a.error
+          this.#log('sync-refused', { error: name, message })
           socket.end(
-            `HTTP/1.1 ${peer.status} ${peer.status === 401 ? 'Unauthorized' : 'Forbidden'}\r\ncontent-type: text/plain\r\n\r\n${peer.name}: ${peer.message}\n`,
+            `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'}\r\ncontent-type: text/plain\r\n\r\n${name}: ${message}\n`,
           )
-          return
+        } else if (a.kind === 'redirect') {
+          this.#log('sync-redirected', { clinic: a.clinic, to: a.to })
+          socket.end(redirectReply(a.to))
+        } else {
+          sync.upgrade(req, socket, head, a.peer)
+          this.#wake(this.access.clinicOfPeer(a.peer as PeerId))
         }
-        sync.upgrade(req, socket, head, peer)
-        this.#wake(this.access.clinicOfPeer(peer as PeerId))
       })
     })
   }
@@ -202,6 +175,13 @@ export class Relay {
     )
     const idleMs = opts.idleMs ?? (state.kind === 'postgres' ? 600_000 : 0)
     if (idleMs > 0) relay.#clinics.startIdleSweep(idleMs, () => relay.#connectedClinics())
+    // devices of a clinic another instance settles now are sent there (after a failover)
+    if (state.routes) {
+      const shed = (): Promise<void> =>
+        relay.#gate.shed(relay.repo.peers, (p, why) => relay.#sync.closePeer(p, why)).catch(() => {})
+      relay.#shedTimer = setInterval(() => void shed(), SHED_MS)
+      relay.#shedTimer.unref()
+    }
     state.ownership.start({
       lost: (clinic) => relay.#clinics.lost(clinic),
       orphaned: (clinics) => {
@@ -212,6 +192,7 @@ export class Relay {
       relay.#server.once('error', reject)
       relay.#server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve())
     })
+    if (opts.publicUrl && state.routes) await state.routes.advertise(relay.publicUrl ?? '')
     return relay
   }
 
@@ -219,39 +200,6 @@ export class Relay {
   readonly #nonces = new NonceBook()
   /** Host allow-list and Origin check of the web surface (API, console, `/sync`). */
   readonly #sameOrigin: SameOriginGuard
-
-  /**
-   * `/sync?peer=P&nonce=N&signature=S`: P is a registered repo peer and the device key it registered with signed a
-   * fresh nonce and P.
-   * Returns the peer, or the refusal to answer with (the socket is never upgraded).
-   */
-  async #authenticateSync(q: URLSearchParams): Promise<string | DeviceAuthError | NotEnrolledError> {
-    const peer = q.get('peer') ?? ''
-    const proof = { nonce: q.get('nonce') ?? '', signature: q.get('signature') ?? '' }
-    if (!peer || !proof.nonce || !proof.signature)
-      return new DeviceAuthError('sync needs peer, nonce and signature (see docs/relay-api.md)')
-    if (!this.#nonces.take(proof.nonce)) return new DeviceAuthError('unknown, expired or used nonce')
-    // registered at another instance a moment ago: read the registry before refusing (at most once a second). Also
-    // when the peer's clinic is known but not its device key: a registry read that started before the peer's
-    // registration and ended after it put the clinic's older entry back (bench P12 at load 15: a device refused for
-    // good, its registration answered 200)
-    const known = this.access.clinicOfPeer(peer as PeerId)
-    if (
-      (known === undefined || this.#registry.deviceKeyOf(known, peer) === undefined) &&
-      this.#state.kind === 'postgres' &&
-      Date.now() - this.#registryReadAt > 1000
-    ) {
-      this.#registryReadAt = Date.now()
-      await this.#clinics.registeredAll().catch(() => {})
-    }
-    const clinic = this.access.clinicOfPeer(peer as PeerId)
-    const key = clinic === undefined ? undefined : this.#registry.deviceKeyOf(clinic, peer)
-    if (key === undefined)
-      return new NotEnrolledError(`peer ${peer} is not registered with a device key: POST /api/clinics first`)
-    if (!verifyRelayProof(key, 'sync', proof, [peer]))
-      return new DeviceAuthError(`proof does not verify for peer ${peer}`)
-    return peer
-  }
 
   /** hex Ed25519 public key the relay signs its documents with (devices pin it at their first registration). */
   get relayKey(): string {
@@ -264,6 +212,13 @@ export class Relay {
 
   get port(): number {
     return (this.#server.address() as AddressInfo).port
+  }
+
+  /** Where devices reach this instance (`publicUrl`; `auto`: its own scheme, host and port). */
+  get publicUrl(): string | undefined {
+    const url = this.#opts.publicUrl
+    if (url !== 'auto') return url?.replace(/\/$/, '')
+    return `${this.#opts.tls ? 'wss' : 'ws'}://${this.#opts.host ?? '127.0.0.1'}:${this.port}`
   }
 
   watchers(): ClinicWatcher[] {
@@ -380,23 +335,28 @@ export class Relay {
       input.devicePeerId,
     )
     this.access.addPeer(input.peerId as PeerId, input.clinic)
+    if (created) this.#log('clinic-registered', { clinic: input.clinic })
+    const body = { clinic: input.clinic, directoryUrl: input.directoryUrl, relayKey: this.#key.publicKey }
+    // another live instance settles the clinic: the device will sync there (its /sync is redirected), so the clinic
+    // is not opened here; the reply names the settlement documents of the settler's last checkpoint
+    if (pinnedBefore && !this.#clinics.isOpen(input.clinic) && (await this.#routedElsewhere(input.clinic))) {
+      const cp = await this.#state.checkpoints.load(input.clinic)
+      return { created, body: { ...body, settlement: { ...cp?.meta.settlement } } }
+    }
     const w = await this.#clinics.open(input.clinic, input.directoryUrl, 0)
     if (!pinnedBefore) w.adminKeysChanged()
-    if (created) this.#log('clinic-registered', { clinic: input.clinic })
-    return {
-      created,
-      body: {
-        clinic: input.clinic,
-        directoryUrl: input.directoryUrl,
-        settlement: w.settlement.meta.settlement,
-        relayKey: this.#key.publicKey,
-      },
-    }
+    return { created, body: { ...body, settlement: w.settlement.meta.settlement } }
+  }
+
+  /** Another live instance settles the clinic and advertised where (its devices' /sync is redirected there). */
+  async #routedElsewhere(clinic: string): Promise<boolean> {
+    return (await this.#state.routes?.ownerUrl(clinic).catch(() => undefined)) !== undefined
   }
 
   /** Settle and checkpoint every clinic, flush documents to disk, close sockets. */
   async stop(): Promise<void> {
     this.#share.stop()
+    clearInterval(this.#shedTimer)
     await this.#state.ownership.stop()
     await this.#clinics.stop()
     await this.#flushReady()
@@ -417,15 +377,4 @@ export class Relay {
     const ready = Object.values(this.repo.handles).filter((h) => h.isReady())
     await this.repo.flush(ready.map((h) => h.documentId))
   }
-}
-
-async function openState(opts: RelayOptions): Promise<RelayState> {
-  if (opts.postgres)
-    return PostgresRelayState.open({
-      url: opts.postgres,
-      ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
-      ...(opts.leaseMs ? { leaseMs: opts.leaseMs } : {}),
-    })
-  if (!opts.dataDir) throw new TypeError('a relay needs dataDir (files) or postgres')
-  return Promise.resolve(new FileRelayState(opts.dataDir, opts.store))
 }

@@ -4,6 +4,9 @@ export const SYNC_REFUSED_CLOSE_CODE = 1008
 /** Close code for a socket that arrives while the adapter is not connected to a repo (1013: try again later). */
 export const NOT_SERVING_CLOSE_CODE = 1013
 
+/** Close code for a socket the server ends for the peer to reconnect (1012: service restart), e.g. at another instance. */
+export const RECONNECT_CLOSE_CODE = 1012
+
 /** Close code after the stock `error` message for a join without a protocol version this server speaks (1002). */
 export const PROTOCOL_ERROR_CLOSE_CODE = 1002
 

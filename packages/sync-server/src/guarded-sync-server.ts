@@ -21,6 +21,7 @@ import {
   DEFAULT_MAX_PAYLOAD,
   NOT_SERVING_CLOSE_CODE,
   PROTOCOL_ERROR_CLOSE_CODE,
+  RECONNECT_CLOSE_CODE,
   REFUSAL_TYPE,
   SYNC_REFUSED_CLOSE_CODE,
 } from './constants.js'
@@ -139,6 +140,14 @@ export class GuardedSyncServer<C> extends NetworkAdapter {
   /** The context of the socket `peerId` joined on, while it is connected here. */
   contextOf(peerId: string): C | undefined {
     return this.#peers.get(peerId as PeerId)?.context
+  }
+
+  /** Closes the socket `peerId` joined on (1012, "service restart": reconnect), e.g. to send it elsewhere. */
+  closePeer(peerId: string, reason: string): boolean {
+    const conn = this.#peers.get(peerId as PeerId)
+    if (!conn || conn.ws.readyState !== WebSocket.OPEN) return false
+    conn.ws.close(RECONNECT_CLOSE_CODE, closeReason('Reconnect', reason))
+    return true
   }
 
   send(message: Message): void {
