@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { DeviceCluster, pollDevice, type DeviceProcess } from './helpers/device-process.js'
 import { stockClient, type StockClient } from '@clinic-mesh/testing/stock-sync'
+import { refusalOn } from './helpers/refusal.js'
 
 /**
  * Issue "Authority at the node": a signed-in browser session is not a full-trust peer of its device node. Each case
@@ -39,13 +40,6 @@ type Bucket = {
     }
   >
 }
-interface Refusal {
-  type: string
-  name: string
-  message: string
-  writes: { path: string; value?: unknown }[]
-}
-
 /** Resolves with the handle, or with the error automerge-repo gives for a document nobody would serve. */
 async function findOrRefused<T>(c: StockClient, url: AutomergeUrl): Promise<DocHandle<T> | Error> {
   try {
@@ -53,16 +47,6 @@ async function findOrRefused<T>(c: StockClient, url: AutomergeUrl): Promise<DocH
   } catch (err) {
     return err instanceof Error ? err : new Error(String(err))
   }
-}
-
-/** The node's refusal of a change on this handle (an ephemeral message), awaited as an event. */
-function refusalOn(h: DocHandle<unknown>): Promise<Refusal> {
-  return new Promise((resolve) => {
-    h.on('ephemeral-message', ({ message }) => {
-      const m = message as Refusal
-      if (m?.type === 'clinic-mesh/refused') resolve(m)
-    })
-  })
 }
 
 describe('authority at the node: what a signed-in browser session may sync', () => {

@@ -1,5 +1,5 @@
 import { ImmutableString } from '@automerge/automerge'
-import type { AutomergeUrl, DocHandle } from '@automerge/automerge-repo'
+import type { AutomergeUrl } from '@automerge/automerge-repo'
 import { importChart, setEncounterStatus, type Actor, type ChartCollection } from '@clinic-mesh/records'
 import type { PatientId } from '@clinic-mesh/contracts'
 import { ARCHIVE_SHARDS, archiveDocumentId, shardOf } from '@clinic-mesh/store'
@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DeviceCluster, DeviceProcess, pollDevice } from './helpers/device-process.js'
 import { SyncClient } from './helpers/sync-client.js'
+import { refusalOn } from './helpers/refusal.js'
 
 /**
  * Issue 17 #3, history window, on real device nodes: a device holding every year archives closed visits of past
@@ -17,22 +18,8 @@ import { SyncClient } from './helpers/sync-client.js'
 const clinician = { name: 'Dr Banda', role: 'clinician' }
 const lastYear = new Date().getUTCFullYear() - 1
 const old = (month: string): string => `${lastYear - 2}-${month}-10T09:00:00.000Z`
-interface Refusal {
-  type: string
-  name: string
-  message: string
-}
 interface ChartReply {
   chart: { encounters: Record<string, unknown>; archived?: Record<string, { year: number }> }
-}
-
-function refusalOn(h: DocHandle<unknown>): Promise<Refusal> {
-  return new Promise((resolve) => {
-    h.on('ephemeral-message', ({ message }) => {
-      const m = message as Refusal
-      if (m?.type === 'clinic-mesh/refused') resolve(m)
-    })
-  })
 }
 
 describe('history window on device nodes', () => {

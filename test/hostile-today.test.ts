@@ -4,6 +4,7 @@ import { dayKey, todayDocumentId, type TodayDoc } from '@clinic-mesh/store'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DeviceCluster, type DeviceProcess } from './helpers/device-process.js'
 import { stockClient, type StockClient } from '@clinic-mesh/testing/stock-sync'
+import { refusalOn } from './helpers/refusal.js'
 
 /**
  * Issue 17 #4: the today document (the day's open visits, read first by a joining tablet) is derived data the device
@@ -14,22 +15,6 @@ const clerk = { name: 'Rita Desk', role: 'registration' }
 const nurse = { name: 'Nala Nurse', role: 'nurse' }
 const pharmacist = { name: 'Pita Pharm', role: 'pharmacist' }
 const admin = { name: 'Ada Admin', role: 'admin' }
-
-interface Refusal {
-  type: string
-  name: string
-  message: string
-}
-
-/** The node's refusal of a change on this handle (an ephemeral message), awaited as an event. */
-function refusalOn(h: DocHandle<unknown>): Promise<Refusal> {
-  return new Promise((resolve) => {
-    h.on('ephemeral-message', ({ message }) => {
-      const m = message as Refusal
-      if (m?.type === 'clinic-mesh/refused') resolve(m)
-    })
-  })
-}
 
 describe('hostile writes to the today document over /sync', () => {
   let cluster: DeviceCluster

@@ -2,26 +2,13 @@ import { startPostgresCluster, tempDir, type PostgresCluster, type TempDir } fro
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DeviceCluster, pollDevice, type DeviceProcess } from './helpers/device-process.js'
 import { RelayProcess } from './helpers/relay-process.js'
+import { paracetamolReceipt, type LinkStatus as Status } from './helpers/relay-link-fixtures.js'
 
 // A device node given two relay instances (`--relay URL_A,URL_B`, one relay over a shared PostgreSQL): linked to A,
 // it moves to B when A is killed, proves the same pinned relay key there, and B (which took A's clinics over)
 // decides its next operation.
 
-interface Status {
-  relay: { connected: boolean; url: string; lastError: string | null }
-  pending: { ops: number }
-}
-
-const receipt = (n: number) => ({
-  id: `grn-f${n}`,
-  item: 'itm_para',
-  batch: 'P-1',
-  expiry: '2031-03-31',
-  quantity: 10,
-  unitCost: 3,
-  supplier: 'CMST',
-  grn: `G-${n}`,
-})
+const receipt = (n: number) => paracetamolReceipt('f', n)
 
 describe('a device linked to a list of relay instances', () => {
   let pg: PostgresCluster

@@ -7,6 +7,7 @@ import { startPostgresCluster, tempDir, type PostgresCluster, type TempDir } fro
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DeviceProcess, pollDevice } from './helpers/device-process.js'
 import { RelayProcess } from './helpers/relay-process.js'
+import { paracetamolReceipt, type LinkStatus as Status } from './helpers/relay-link-fixtures.js'
 
 // Two relay instances over one PostgreSQL, each advertising its URL (`--public-url auto`). A clinic's first device
 // registers at A, which takes the clinic's lease. A second device given B first is redirected by B to A (its clinic's
@@ -14,24 +15,11 @@ import { RelayProcess } from './helpers/relay-process.js'
 // device's own relay list is refused (RelayRedirectError, logged) and the device stays on its list. When A is killed
 // (SIGKILL) the devices come back to B, which takes the clinic over and settles their operations.
 
-interface Status {
-  relay: { connected: boolean; url: string; lastError: string | null }
-  pending: { ops: number }
-}
 interface RelayStatus {
   clinics: { clinic: string; settler?: boolean; opsDecided: number }[]
 }
 
-const receipt = (n: number) => ({
-  id: `grn-r${n}`,
-  item: 'itm_para',
-  batch: 'P-1',
-  expiry: '2031-03-31',
-  quantity: 10,
-  unitCost: 3,
-  supplier: 'CMST',
-  grn: `G-${n}`,
-})
+const receipt = (n: number) => paracetamolReceipt('r', n)
 
 const listen = async (server: Server): Promise<number> => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))

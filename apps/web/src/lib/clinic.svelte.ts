@@ -19,8 +19,11 @@ import {
 import { api } from './api.js'
 import { RefusedWrites } from './refused.svelte.js'
 import { watchOpen } from './open-watch.js'
+import { OpenGate } from './open-gate.js'
 
 const DIRECTORY_KEY = 'clinic-mesh.directory'
+/** How long a write asked for while the clinic opens waits for the open before it is refused (ClinicNotOpenError). */
+const OPEN_WAIT_MS = 60_000
 
 /** Two charts that may be one person (see `Clinic.duplicatePairs`). */
 export interface DuplicatePair {
@@ -43,6 +46,8 @@ export class Clinic {
   version = $state(0)
   name = $state('')
   #store: ClinicStore<ChartCollection> | undefined
+  /** The store once open: writes asked for while the clinic opens wait for it (`#ready`). */
+  readonly #opened = new OpenGate<ClinicStore<ChartCollection>>()
   readonly #repo: Repo
   readonly #watched = new Map<string, DocHandle<ChartCollection> | undefined>()
   /** Writes the device node refused (kept, shown to the user: nothing typed is lost). */
@@ -99,6 +104,7 @@ export class Clinic {
         },
       )
       this.#store = store
+      this.#opened.open(store)
       for (const h of store.documentUrls().slice(1, 1 + store.layout.indexShards.length)) {
         void findDoc(this.#repo, h).then((shard) => shard.on('heads-changed', () => this.version++))
       }
@@ -172,7 +178,7 @@ export class Clinic {
   }
 
   async bucket(pid: string): Promise<DocHandle<ChartCollection>> {
-    const store = this.#require()
+    const store = await this.#ready()
     const h = await store.bucketFor(pid)
     void this.#watch(store, store.bucketIndexOf(pid))
     return h
@@ -180,7 +186,9 @@ export class Clinic {
 
   /** Applies a records helper to one patient's chart (writes go to the browser repo first). */
   async change(pid: string, fn: (chart: Chart) => void): Promise<void> {
-    await this.#require().change(pid, (d) => {
+    await (
+      await this.#ready()
+    ).change(pid, (d) => {
       const chart = d.charts[pid]
       if (!chart) throw new Error(`no chart for ${pid}`)
       fn(chart)
@@ -194,7 +202,9 @@ export class Clinic {
   ): Promise<{ pid: PatientId; eid: string }> {
     const pid = newId<PatientId>('pt')
     let eid = ''
-    await this.#require().change(pid, (d) => {
+    await (
+      await this.#ready()
+    ).change(pid, (d) => {
       registerPatient(d, { ...input, id: pid }, actor)
       const chart = d.charts[pid]
       if (chart && reason.trim()) eid = openEncounter(chart, { reason }, actor)
@@ -246,7 +256,7 @@ export class Clinic {
       emitted = true
     }
     handle.once('change', seen)
-    await this.#require().change(pid, (d) => resolveReview(d, marker, value, actor))
+    await (await this.#ready()).change(pid, (d) => resolveReview(d, marker, value, actor))
     handle.off('change', seen)
     // Keeping the value already shown writes a new op but changes no visible value: Automerge reports no patch,
     // DocHandle emits no 'change', and automerge-repo's DocSynchronizer (which syncs on 'change' only) would not
@@ -289,14 +299,14 @@ export class Clinic {
   /** Records that two charts are the same person, in the bucket of each (both charts stay; reversible). */
   async link(a: PatientId, b: PatientId, actor: Actor): Promise<void> {
     let id = ''
-    await this.#require().change(a, (d) => (id = linkPatients(d, a, b, actor, { acrossBuckets: true })))
-    await this.#require().change(b, (d) => linkPatients(d, b, a, actor, { acrossBuckets: true, id }))
+    await (await this.#ready()).change(a, (d) => (id = linkPatients(d, a, b, actor, { acrossBuckets: true })))
+    await (await this.#ready()).change(b, (d) => linkPatients(d, b, a, actor, { acrossBuckets: true, id }))
   }
 
   /** Undoes `link`: the link stays on record as inactive, with who undid it and when. */
   async unlink(a: PatientId, b: PatientId, actor: Actor): Promise<void> {
-    await this.#require().change(a, (d) => unlinkPatients(d, a, b, actor))
-    await this.#require().change(b, (d) => unlinkPatients(d, a, b, actor))
+    await (await this.#ready()).change(a, (d) => unlinkPatients(d, a, b, actor))
+    await (await this.#ready()).change(b, (d) => unlinkPatients(d, a, b, actor))
   }
 
   #loaded(pid: string): ChartCollection | undefined {
@@ -314,8 +324,8 @@ export class Clinic {
     return out
   }
 
-  #require(): ClinicStore<ChartCollection> {
-    if (!this.#store) throw new Error('the clinic is not open yet')
-    return this.#store
+  /** The open store; a write asked for while the clinic still opens waits for it (`OPEN_WAIT_MS`). */
+  #ready(): Promise<ClinicStore<ChartCollection>> {
+    return this.#opened.wait(OPEN_WAIT_MS)
   }
 }
