@@ -6,6 +6,7 @@ import { TODAY_LAYOUT, shardOf, type ClinicRootDoc, type TodayDoc } from './layo
 import { releaseLatestPatches } from './pinned/release-patches.js'
 import type { CachedShard } from './index-cache.js'
 import type { Derived } from './index-shards.js'
+import { packedOf } from './packed-value.js'
 import { decodeSummary, encodeSummary } from './summary-codec.js'
 
 /** The actor of every today document's first change: the same bytes on every device (see `initialToday`). */
@@ -68,8 +69,8 @@ export function readTodayEntry(
   patientId: string,
   value: unknown,
 ): { summary: string; visits: string } | undefined {
-  const packed = A.isImmutableString(value) ? value.val : value
-  if (typeof packed !== 'string' || packed.length > 16_384) return undefined
+  const packed = packedOf(value)
+  if (packed === undefined || packed.length > 16_384) return undefined
   try {
     const e = JSON.parse(packed) as unknown
     if (!Array.isArray(e) || e.length !== 3 || e[0] !== 't1') return undefined
@@ -247,7 +248,7 @@ export class TodayDocs {
     for (const [id, d] of entries) {
       const entry = todayEntry(d, day, this.#init.arrivals!)
       const held = now[id]
-      if ((A.isImmutableString(held) ? held.val : held) !== entry) changed.push([id, entry])
+      if ((packedOf(held) ?? held) !== entry) changed.push([id, entry]) // a malformed value is replaced too
     }
     if (changed.length === 0) return
     h.change((d) => {
