@@ -33,6 +33,8 @@ export interface JoinResult {
   queueMs: number
   /** patients the today document named (mode 'today'; else 0) */
   todayNamed: number
+  /** CPU time (user + system) of this process from the start until today's buckets were local (ms) */
+  todayCpuMs: number
 }
 
 const rootUrl = process.argv[2] as AutomergeUrl
@@ -42,6 +44,8 @@ const rootUrl = process.argv[2] as AutomergeUrl
  */
 const todayIds = (process.argv[3] ?? '').split(',').filter(Boolean)
 const mode = process.argv[4]
+/** `stock`: sync messages into empty documents applied through patches, as stock Automerge does (a baseline) */
+const stock = process.argv[5] === 'stock'
 const todayFirst = mode === 'first' || mode === 'today'
 /**
  * Buckets pulled at once: the store's `pullWidth()` (as a device node pulls), or P1_JOIN_CONCURRENCY to experiment.
@@ -52,6 +56,8 @@ const CONCURRENCY = process.env['P1_JOIN_CONCURRENCY']
   ? Number(process.env['P1_JOIN_CONCURRENCY'])
   : undefined
 const t = performance.now()
+const cpu0 = process.cpuUsage()
+let todayCpuMs = NaN
 const port = ipcPort(process)
 const dir = await mkdtemp(join(tmpdir(), 'p1-joiner-'))
 const repo = new Repo({
@@ -62,21 +68,28 @@ const repo = new Repo({
 const store = await ClinicStore.open<ChartCollection>(repo, rootUrl, {
   summarize: summarizeBucket,
   todayFirst: mode === 'today',
+  ...(stock ? { freshSync: false } : {}),
 })
 repo.sharePolicy = store.sharePolicy
 const queueMs = performance.now() - t
 const todayNamed = mode === 'today' ? store.todayPatients().length : 0
 const today = [...new Set(todayIds.map((p) => store.bucketIndexOf(p)))]
 const pull = new ChartPull(store.layout.chartBuckets.length, today)
+const done = (i: number): void => {
+  pull.done(i)
+  if (pull.todayMs === undefined || !Number.isNaN(todayCpuMs)) return
+  const c = process.cpuUsage(cpu0)
+  todayCpuMs = (c.user + c.system) / 1000
+}
 const pullStart = performance.now()
-if (mode === 'today') await store.pullToday((i) => pull.done(i)) // while the shards load
+if (mode === 'today') await store.pullToday(done) // while the shards load
 await store.indexReady
 const searchableMs = performance.now() - t
 const found = store.index.size
 await store.loadAllCharts(CONCURRENCY, {
   release: true,
   ...(todayFirst ? { first: today } : {}),
-  onBucket: (i) => pull.done(i),
+  onBucket: done,
 })
 const allChartsMs = performance.now() - t
 const m = process.memoryUsage()
@@ -94,6 +107,7 @@ const result: JoinResult = {
   todayBuckets: today.length,
   queueMs,
   todayNamed,
+  todayCpuMs,
 }
 await repo.shutdown()
 await rm(dir, { recursive: true, force: true })

@@ -146,9 +146,10 @@ export function joinInChild(
   today: string[],
   order: 'today' | 'first' | 'plain',
   nodeArgs: string[] = [],
+  sync: 'fresh' | 'stock' = 'fresh',
 ): Promise<JoinResult> {
   const file = fileURLToPath(new URL('./join-child.js', import.meta.url))
-  const child = spawn(process.execPath, [...nodeArgs, file, rootUrl, today.join(','), order], {
+  const child = spawn(process.execPath, [...nodeArgs, file, rootUrl, today.join(','), order, sync], {
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     serialization: 'advanced',
   })

@@ -60,9 +60,13 @@ export async function runToday(n: number, layout: 'sized' | 'old' = 'sized'): Pr
   if (layout === 'old') (await a.find<{ today?: string }>(store.rootUrl)).change((d) => void delete d.today)
   else await store.today.open()
   const joins: Record<'today' | 'first' | 'plain', JoinResult[]> = { today: [], first: [], plain: [] }
+  // CM_P13_CPU_PROF=DIR: a CPU profile of each joining tablet reading today's document first
+  const prof = process.env['CM_P13_CPU_PROF']
   for (let round = 0; round < 2; round++)
-    for (const mode of layout === 'sized' ? (['today', 'first', 'plain'] as const) : (['first'] as const))
-      joins[mode].push(await joinInChild(a, store.rootUrl, today, mode))
+    for (const mode of layout === 'sized' ? (['today', 'first', 'plain'] as const) : (['first'] as const)) {
+      const node = prof && mode === 'today' ? ['--cpu-prof', '--cpu-prof-dir', prof] : []
+      joins[mode].push(await joinInChild(a, store.rootUrl, today, mode, node))
+    }
   const buckets = store.layout.chartBuckets.length
   await a.shutdown()
   return { charts: n, visits: TODAY_VISITS, buckets, ...joins }

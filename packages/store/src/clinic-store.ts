@@ -21,6 +21,17 @@ import { SummaryRepairs } from './summary-repairs.js'
 import { clinicSharePolicy } from './share-policy.js'
 import { TodayDocs, type TodayInit } from './today-docs.js'
 
+/** The hook options of a store's init (only those it sets). */
+function hookOptions(init: { fastLoad?: boolean; freshSync?: boolean }): {
+  fastLoad?: boolean
+  freshSync?: boolean
+} {
+  return {
+    ...(init.fastLoad === undefined ? {} : { fastLoad: init.fastLoad }),
+    ...(init.freshSync === undefined ? {} : { freshSync: init.freshSync }),
+  }
+}
+
 /** One write of a bulk change: `fn` runs inside the change of the bucket holding `patientId`. */
 export interface BulkWrite<B extends BucketDoc> {
   patientId: string
@@ -40,6 +51,8 @@ export interface ClinicStoreInit<B extends BucketDoc> {
   openVisits?: (bucket: Doc<B>, patientId: string) => string | undefined
   /** Load documents from storage as `A.load` does (default true; see pinned/fast-load.ts). The bench turns it off. */
   fastLoad?: boolean
+  /** Build a document's first sync message as `A.load` does (default true; pinned/sync-patches.ts). The bench's off. */
+  freshSync?: boolean
   /** This device's history window (archives it holds): see `ArchiveShelf`. Default: every year. */
   history?: ArchiveShelfInit
   /** How long a remote chart edit waits for its author's summary before this store repairs it (`DeferredRepairs`). */
@@ -134,7 +147,7 @@ export class ClinicStore<B extends BucketDoc> {
   }
 
   static create<B extends BucketDoc>(repo: Repo, init: CreateClinicInit<B>): ClinicStore<B> {
-    installAutomergeHooks(repo, init.fastLoad === undefined ? {} : { fastLoad: init.fastLoad })
+    installAutomergeHooks(repo, hookOptions(init))
     const { root, shards } = createClinicDocuments(repo, init)
     return new ClinicStore(repo, root, shards, init) // its first today entry opens today's document
   }
@@ -161,7 +174,7 @@ export class ClinicStore<B extends BucketDoc> {
     rootUrl: AutomergeUrl,
     init: ClinicStoreInit<B> & { signal?: AbortSignal; indexCache?: boolean; todayFirst?: boolean },
   ): Promise<ClinicStore<B>> {
-    installAutomergeHooks(repo, init.fastLoad === undefined ? {} : { fastLoad: init.fastLoad })
+    installAutomergeHooks(repo, hookOptions(init))
     const opts = init.signal ? { signal: init.signal } : {}
     const root = await findDoc<ClinicRootDoc>(repo, rootUrl, opts)
     const doc = root.doc()

@@ -26,7 +26,7 @@ export type { ArchiveDoc, ArchiveEntry, ClinicRootDoc, IndexShardDoc, TodayDoc }
 export { LayoutError, SummaryCodecError, UnknownPatientError } from './errors.js'
 export { normalize, tokens } from './normalize.js'
 export { findDoc } from './find.js'
-export { reuseSyncPatches } from './pinned/sync-patches.js'
+export { freshSyncCount, reuseSyncPatches, setFreshSync, wholePatches } from './pinned/sync-patches.js'
 export { fastLoadCount, installFastLoad } from './pinned/fast-load.js'
 export { AUTOMERGE_PINNED, automergeHookInternals, installAutomergeHooks } from './pinned/index.js'
 export { ArchiveShelf, archiveDocumentId, initialArchive } from './archive-shelf.js'

@@ -1,7 +1,7 @@
 import type { Repo } from '@automerge/automerge-repo'
 import { fastLoadInternals, installFastLoad } from './fast-load.js'
 import { releasePatchesInternals } from './release-patches.js'
-import { reuseSyncPatches, syncPatchesInternals } from './sync-patches.js'
+import { reuseSyncPatches, setFreshSync, syncPatchesInternals } from './sync-patches.js'
 import { unloadGuardInternals } from './unload-guard.js'
 
 /**
@@ -10,7 +10,9 @@ import { unloadGuardInternals } from './unload-guard.js'
  * - `fast-load.ts`: documents from storage built as `A.load` does, not through patches (cold start: every bucket of
  *   10,000 charts in 5.0 s instead of 26.4 s, bench P11);
  * - `sync-patches.ts`: a DocHandle reuses the patches of an applied sync message instead of diffing again (a joining
- *   repo allocated 42 % less, ~1 GB less for 4,000 charts; automerge 3.5.0 still records no `before` heads there);
+ *   repo allocated 42 % less, ~1 GB less for 4,000 charts; automerge 3.5.0 still records no `before` heads there),
+ *   and a sync message into an empty document builds it as `A.load` does, not through patches (a bucket of 10 charts:
+ *   ~11 ms instead of ~30; bench P13, today's buckets on a joining tablet);
  * - `release-patches.ts`: the patches Automerge keeps beside a document once automerge-repo used them (about half
  *   of a bucket's JS heap);
  * - `unload-guard.ts`: a bucket released to storage is not saved empty over itself (join-release.test.ts).
@@ -31,9 +33,16 @@ export function automergeHookInternals(repo: Repo): Record<string, boolean> {
   }
 }
 
-/** Installs the hooks for `repo` (idempotent; `fastLoad: false` leaves loads stock, as a baseline). */
-export function installAutomergeHooks(repo: Repo, opts: { fastLoad?: boolean } = {}): void {
+/**
+ * Installs the hooks for `repo` (idempotent; `fastLoad: false` leaves loads stock, `freshSync: false` sync messages
+ * into empty documents: baselines; process-wide).
+ */
+export function installAutomergeHooks(
+  repo: Repo,
+  opts: { fastLoad?: boolean; freshSync?: boolean } = {},
+): void {
   reuseSyncPatches()
+  if (opts.freshSync !== undefined) setFreshSync(opts.freshSync)
   if (opts.fastLoad !== false && repo.storageSubsystem) installFastLoad(repo)
 }
 
