@@ -1,7 +1,7 @@
 import { ImmutableString } from '@automerge/automerge'
 import type { AutomergeUrl, DocHandle } from '@automerge/automerge-repo'
 import { cbor } from '@automerge/automerge-repo/slim'
-import { shardOf } from '@clinic-mesh/store'
+import { rootLayout, shardOf, type ClinicRootDoc } from '@clinic-mesh/store'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { DeviceCluster, pollDevice, type DeviceProcess } from './helpers/device-process.js'
@@ -25,9 +25,6 @@ interface Directory {
   membership: AutomergeUrl
   audit: Record<string, AutomergeUrl>
   ledgerLogs: Record<string, Record<string, AutomergeUrl>>
-}
-interface Root {
-  chartBuckets: AutomergeUrl[]
 }
 type Bucket = {
   charts: Record<
@@ -96,8 +93,10 @@ describe('authority at the node: what a signed-in browser session may sync', () 
       const got = await findOrRefused<Record<string, unknown>>(c, url)
       expect(got, `document ${url} must not reach a nurse's browser`).toBeInstanceOf(Error)
     }
-    const root = await c.repo.find<Root>(d.recordsRoot, { signal: AbortSignal.timeout(15_000) })
-    const bucketUrl = root.doc().chartBuckets[shardOf(pid, root.doc().chartBuckets.length)] as AutomergeUrl
+    const root = rootLayout(
+      (await c.repo.find<ClinicRootDoc>(d.recordsRoot, { signal: AbortSignal.timeout(15_000) })).doc(),
+    )
+    const bucketUrl = root.chartBuckets[shardOf(pid, root.chartBuckets.length)]!
     const bucket = await c.repo.find<Bucket>(bucketUrl, { signal: AbortSignal.timeout(15_000) })
     expect(Object.keys(bucket.doc().charts)).toContain(pid)
     expect(JSON.stringify(d)).not.toMatch(/verifier|wrapped|secret/i)
@@ -106,7 +105,7 @@ describe('authority at the node: what a signed-in browser session may sync', () 
   it("a clerk's diagnosis written over /sync is refused, never stored, never on another tablet; the nurse's vitals land and are audited", async () => {
     const c = await client(desk, clerk)
     const dir = (await c.repo.find<Directory>(dirUrl)).doc()
-    const root = (await c.repo.find<Root>(dir.recordsRoot)).doc()
+    const root = rootLayout((await c.repo.find<ClinicRootDoc>(dir.recordsRoot)).doc())
     const bucketUrl = root.chartBuckets[shardOf(pid, root.chartBuckets.length)] as AutomergeUrl
     const bucket = await c.repo.find<Bucket>(bucketUrl, { signal: AbortSignal.timeout(15_000) })
     const refused = refusalOn(bucket)
@@ -184,7 +183,7 @@ describe('authority at the node: what a signed-in browser session may sync', () 
     const c = await stockClient(desk.port, token)
     clients.push(c)
     const dir = (await c.repo.find<Directory>(dirUrl)).doc()
-    const root = (await c.repo.find<Root>(dir.recordsRoot)).doc()
+    const root = rootLayout((await c.repo.find<ClinicRootDoc>(dir.recordsRoot)).doc())
     const bucket = await c.repo.find<Bucket>(
       root.chartBuckets[shardOf(pid, root.chartBuckets.length)] as AutomergeUrl,
     )
@@ -217,7 +216,7 @@ describe('authority at the node: what a signed-in browser session may sync', () 
     const c = await stockClient(desk.port, token, 'web-switch-user')
     clients.push(c)
     const dir = (await c.repo.find<Directory>(dirUrl)).doc()
-    const root = (await c.repo.find<Root>(dir.recordsRoot)).doc()
+    const root = rootLayout((await c.repo.find<ClinicRootDoc>(dir.recordsRoot)).doc())
     await c.repo.find<Bucket>(root.chartBuckets[shardOf(pid, root.chartBuckets.length)] as AutomergeUrl)
     const logout = await fetch(`http://127.0.0.1:${desk.port}/api/logout`, {
       method: 'POST',

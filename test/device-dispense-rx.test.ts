@@ -3,7 +3,7 @@ import type { AutomergeUrl } from '@automerge/automerge-repo'
 import { ImmutableString } from '@automerge/automerge'
 import { createPrescription, type ChartCollection, type RxItemInput } from '@clinic-mesh/records'
 import type { FlaggedOperation, FlagsReply } from '@clinic-mesh/contracts'
-import { shardOf } from '@clinic-mesh/store'
+import { rootLayout, shardOf, type ClinicRootDoc } from '@clinic-mesh/store'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { pollDevice, testPassword, type DeviceProcess } from './helpers/device-process.js'
 import { TestDevice } from './helpers/relay-device.js'
@@ -250,7 +250,7 @@ describe('dispensing against a coded, signed prescription (device node + relay p
     const root = await intruder.repo.find<{ chartBuckets: string[] }>(
       intruder.directory.doc().recordsRoot as string as AutomergeUrl,
     )
-    const buckets = root.doc().chartBuckets
+    const buckets = rootLayout(root.doc() as unknown as ClinicRootDoc).chartBuckets
     const bucket = await intruder.repo.find<ChartCollection>(
       buckets[shardOf(pid, buckets.length)] as AutomergeUrl,
     )

@@ -2,7 +2,13 @@ import { ImmutableString } from '@automerge/automerge'
 import type { AutomergeUrl } from '@automerge/automerge-repo'
 import { importChart, setEncounterStatus, type Actor, type ChartCollection } from '@clinic-mesh/records'
 import type { PatientId } from '@clinic-mesh/contracts'
-import { ARCHIVE_SHARDS, archiveDocumentId, shardOf } from '@clinic-mesh/store'
+import {
+  ARCHIVE_SHARDS,
+  archiveDocumentId,
+  rootLayout,
+  shardOf,
+  type ClinicRootDoc,
+} from '@clinic-mesh/store'
 import { stockClient, type StockClient } from '@clinic-mesh/testing/stock-sync'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -137,7 +143,7 @@ describe('history window on device nodes', () => {
     expect(archive).not.toBe('received')
     const dirUrl = (await full.api<{ directoryUrl: AutomergeUrl }>('GET', '/api/status')).body.directoryUrl
     const dir = (await c.repo.find<{ recordsRoot: AutomergeUrl }>(dirUrl)).doc()
-    const root = (await c.repo.find<{ chartBuckets: AutomergeUrl[] }>(dir.recordsRoot)).doc()
+    const root = rootLayout((await c.repo.find<ClinicRootDoc>(dir.recordsRoot)).doc())
     const bucket = await c.repo.find<ChartCollection>(
       root.chartBuckets[shardOf(pid, root.chartBuckets.length)]!,
       { signal: AbortSignal.timeout(15_000) },

@@ -1,6 +1,7 @@
 import type { AutomergeUrl } from '@automerge/automerge-repo'
 import type { BatchId, ItemId } from '@clinic-mesh/contracts'
 import { generateAdminKey } from '@clinic-mesh/mesh'
+import { rootLayout, type ClinicRootDoc } from '@clinic-mesh/store'
 import { tempDir, type TempDir } from '@clinic-mesh/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TestDevice, qty } from './helpers/relay-device.js'
@@ -67,11 +68,7 @@ describe('relay keeps clinics apart', () => {
       'clinic-a documents mapped',
     )
     const d = a.directory.doc()
-    const root = (
-      await a.repo.find<{ indexShards: AutomergeUrl[]; chartBuckets: AutomergeUrl[] }>(
-        d.recordsRoot as string as AutomergeUrl,
-      )
-    ).doc()
+    const root = rootLayout((await a.repo.find<ClinicRootDoc>(d.recordsRoot as string as AutomergeUrl)).doc())
     aDocs.push(
       a.directory.url,
       d.recordsRoot as string as AutomergeUrl,

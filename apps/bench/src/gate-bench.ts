@@ -7,7 +7,7 @@ import * as A from '@automerge/automerge'
 import { Repo, type AutomergeUrl, type DocHandle, type PeerId } from '@automerge/automerge-repo'
 import { MessageChannelNetworkAdapter } from '@automerge/automerge-repo-network-messagechannel'
 import { stockClient, type StockClient } from '@clinic-mesh/testing/stock-sync'
-import { shardOf } from '@clinic-mesh/store'
+import { rootLayout, shardOf, type ClinicRootDoc } from '@clinic-mesh/store'
 import { checkWrites, resolveChanges } from '@clinic-mesh/security'
 import { median, percentile, type BenchRow } from './row.js'
 
@@ -215,7 +215,7 @@ export async function benchGatedNotes(): Promise<BenchRow[]> {
     const handles = await Promise.all(
       clients.map(async (c) => {
         const dir = (await c.repo.find<{ recordsRoot: AutomergeUrl }>(dirUrl)).doc()
-        const layout = (await c.repo.find<{ chartBuckets: AutomergeUrl[] }>(dir.recordsRoot)).doc()
+        const layout = rootLayout((await c.repo.find<ClinicRootDoc>(dir.recordsRoot)).doc())
         return c.repo.find<Notes>(layout.chartBuckets[shardOf(pid, layout.chartBuckets.length)]!)
       }),
     )

@@ -46,6 +46,8 @@ const todayIds = (process.argv[3] ?? '').split(',').filter(Boolean)
 const mode = process.argv[4]
 /** `stock`: sync messages into empty documents applied through patches, as stock Automerge does (a baseline) */
 const stock = process.argv[5] === 'stock'
+/** `today-only`: stop once today's buckets are local (mode 'today'; the other figures are NaN) */
+const todayOnly = process.argv[6] === 'today-only'
 const todayFirst = mode === 'first' || mode === 'today'
 /**
  * Buckets pulled at once: the store's `pullWidth()` (as a device node pulls), or P1_JOIN_CONCURRENCY to experiment.
@@ -83,6 +85,26 @@ const done = (i: number): void => {
 }
 const pullStart = performance.now()
 if (mode === 'today') await store.pullToday(done) // while the shards load
+if (todayOnly) {
+  const c = process.cpuUsage(cpu0)
+  await sendBench(process, {
+    ...{
+      searchableMs: NaN,
+      allChartsMs: NaN,
+      found: NaN,
+      local: NaN,
+      rssMb: NaN,
+      peakRssMb: NaN,
+      heapMb: NaN,
+    },
+    todayMs: pullStart - t + (pull.todayMs ?? NaN),
+    todayBuckets: today.length,
+    queueMs,
+    todayNamed,
+    todayCpuMs: Number.isNaN(todayCpuMs) ? (c.user + c.system) / 1000 : todayCpuMs,
+  } satisfies JoinResult)
+  process.exit(0)
+}
 await store.indexReady
 const searchableMs = performance.now() - t
 const found = store.index.size

@@ -147,9 +147,11 @@ export function joinInChild(
   order: 'today' | 'first' | 'plain',
   nodeArgs: string[] = [],
   sync: 'fresh' | 'stock' = 'fresh',
+  todayOnly = false,
 ): Promise<JoinResult> {
   const file = fileURLToPath(new URL('./join-child.js', import.meta.url))
-  const child = spawn(process.execPath, [...nodeArgs, file, rootUrl, today.join(','), order, sync], {
+  const args = [file, rootUrl, today.join(','), order, sync, ...(todayOnly ? ['today-only'] : [])]
+  const child = spawn(process.execPath, [...nodeArgs, ...args], {
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     serialization: 'advanced',
   })

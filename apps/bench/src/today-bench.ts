@@ -15,9 +15,12 @@ const load1 = async (): Promise<string> =>
  * clinic. The clinic is made as one expecting `n` charts is (`expectedCharts`: 10,000 → 1,024 buckets of ~10 charts)
  * with today documents, and joined three ways, alternated: reading today's document first (ours: the queue and
  * today's buckets while the index shards load), today first once the shards are local (the previous path), and in
- * bucket order; beside the 64 buckets and no today document of a clinic made before both, joined today first from the
- * shards. Each clinic in its own child process, each join in its own; two joins each, the median. `todayMs` counts
- * from the join's start.
+ * bucket order; beside the 64 buckets, no today document and text root (layout 1) of a clinic made before all three,
+ * joined today first from the shards. Two levers of ours apart, each beside the same joins without it (until today's
+ * buckets are local): each document's first sync message materialized (`freshSync`; stock: through patches) and the
+ * root's URLs as scalars (layout 2; a root of layout 1 naming the same documents). Each clinic in its own child
+ * process, each join in its own; two joins each, the median. `todayMs` counts from the join's start; CPU is the
+ * joiner's (user + system) until then.
  */
 export async function benchTodayFirst(n = 10_000): Promise<BenchRow[]> {
   const loadSized = await load1()
@@ -32,10 +35,12 @@ export async function benchTodayFirst(n = 10_000): Promise<BenchRow[]> {
   const print = (label: string, js: JoinResult[]): void => {
     for (const j of js)
       console.error(
-        `P13 ${label}: queue ${j.queueMs.toFixed(0)} ms (${j.todayNamed} named by the today document), today ${j.todayMs.toFixed(0)} ms (${j.todayBuckets} buckets), searchable ${j.searchableMs.toFixed(0)} ms, every chart ${j.allChartsMs.toFixed(0)} ms, peak ${j.peakRssMb.toFixed(0)} MB`,
+        `P13 ${label}: queue ${j.queueMs.toFixed(0)} ms (${j.todayNamed} named by the today document), today ${j.todayMs.toFixed(0)} ms (${j.todayBuckets} buckets, CPU ${j.todayCpuMs.toFixed(0)} ms), searchable ${j.searchableMs.toFixed(0)} ms, every chart ${j.allChartsMs.toFixed(0)} ms, peak ${j.peakRssMb.toFixed(0)} MB`,
       )
   }
   print(`${r.buckets} buckets, today document first`, r.today)
+  print(`${r.buckets} buckets, today document first, stock first sync`, r.stock)
+  print(`${r.buckets} buckets, today document first, root of layout 1 (text URLs)`, r.text)
   print(`${r.buckets} buckets, today first after the shards`, r.first)
   print(`${r.buckets} buckets, bucket order`, r.plain)
   print(`${old.buckets} buckets, today first after the shards`, old.first)
@@ -45,6 +50,16 @@ export async function benchTodayFirst(n = 10_000): Promise<BenchRow[]> {
   const today = at(r.today, 'todayMs')
   const viaShards = at(r.first, 'todayMs')
   const loads = `load ${loadSized} / ${loadOld} / ${loadEnd} (start, 64-bucket case, end)`
+  const cpu = (js: JoinResult[]): string => `CPU ${s(at(js, 'todayCpuMs')).toFixed(2)} s`
+  const lever = (label: string, base: JoinResult[], how: string): BenchRow => ({
+    metric: `P13 today's visits local, today document first, ${label}`,
+    ours: s(today),
+    baseline: s(at(base, 'todayMs')),
+    unit: 's',
+    goal: 'sooner',
+    ok: today < at(base, 'todayMs'),
+    note: `the joiner's ${cpu(r.today)} vs ${cpu(base)} until then; baseline: ${how}; joins alternated; ${loads}; median of 2`,
+  })
   return [
     {
       metric: `P13 today's ${r.visits} visits local on a joining tablet, ${n} charts in ${r.buckets} buckets, today document first`,
@@ -57,8 +72,19 @@ export async function benchTodayFirst(n = 10_000): Promise<BenchRow[]> {
         `ours: today's document read first (${buckets} buckets pulled before the shards; queue known at ` +
         `${s(at(r.today, 'queueMs')).toFixed(2)} s, searchable ${s(at(r.today, 'searchableMs')).toFixed(1)} s), ` +
         `baseline: the same clinic, today's buckets first once the shards are local (searchable ` +
-        `${s(at(r.first, 'searchableMs')).toFixed(1)} s); joins alternated; ${loads}; median of 2`,
+        `${s(at(r.first, 'searchableMs')).toFixed(1)} s); joiner ${cpu(r.today)} until today; joins alternated; ` +
+        `${loads}; median of 2`,
     },
+    lever(
+      'first sync of each document materialized vs through patches',
+      r.stock,
+      'the same joins, each document arriving through patches as stock Automerge applies a sync message',
+    ),
+    lever(
+      'root of layout 2 (URLs as scalars) vs layout 1 (text)',
+      r.text,
+      `the same joins through a root of layout 1 naming the same ${r.buckets} buckets (URLs as text, ~40 ops each)`,
+    ),
     {
       metric: `P13 today's visits local, today first after the shards, ${r.buckets} vs 64 buckets (no today document)`,
       ours: s(viaShards),

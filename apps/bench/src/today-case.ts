@@ -1,5 +1,10 @@
-import { Repo, type PeerId } from '@automerge/automerge-repo'
-import { DEFAULT_CHART_BUCKETS } from '@clinic-mesh/store'
+import { Repo, type AutomergeUrl, type PeerId } from '@automerge/automerge-repo'
+import {
+  DEFAULT_CHART_BUCKETS,
+  TEXT_ROOT_LAYOUT,
+  type ClinicRootDoc,
+  type ClinicStore,
+} from '@clinic-mesh/store'
 import { imm, type ChartCollection } from '@clinic-mesh/records'
 import { patientAt, writeChart, type FixturePatient } from './fixtures.js'
 import type { JoinResult } from './join-child.js'
@@ -18,6 +23,25 @@ export interface TodayResult {
   first: JoinResult[]
   /** joins in bucket order (the baseline of 'first'), the clinic made with today documents only */
   plain: JoinResult[]
+  /** as `today`, each document's first sync message applied through patches (stock Automerge), until today only */
+  stock: JoinResult[]
+  /** as `today`, through a root of layout 1 (its URLs as text) naming the same documents, until today only */
+  text: JoinResult[]
+}
+
+/**
+ * A root of layout 1 (every clinic made before layout 2: its URLs as Automerge text) naming the documents of `store`,
+ * with or without its `today`: what a clinic made before holds, over the same documents.
+ */
+function textRootOf(a: Repo, store: ClinicStore<ChartCollection>, today: boolean): AutomergeUrl {
+  const { layout: _, indexShards, chartBuckets, today: t, ...rest } = store.layout
+  return a.create<ClinicRootDoc>({
+    ...rest,
+    layout: TEXT_ROOT_LAYOUT,
+    indexShards: [...indexShards],
+    chartBuckets: [...chartBuckets],
+    ...(today && t ? { today: t } : {}),
+  }).url
 }
 
 /** Today's queue: 40 open visits, their patients spread over the clinic. */
@@ -56,16 +80,25 @@ export async function runToday(n: number, layout: 'sized' | 'old' = 'sized'): Pr
       ...(layout === 'sized' ? { today: { arrivals: arrivalsOf } } : {}),
     },
   })
-  // a clinic made before today documents has none, and its root says nothing of them
-  if (layout === 'old') (await a.find<{ today?: string }>(store.rootUrl)).change((d) => void delete d.today)
-  else await store.today.open()
-  const joins: Record<'today' | 'first' | 'plain', JoinResult[]> = { today: [], first: [], plain: [] }
+  // a clinic made before today documents and layout 2 has none, and its root (URLs as text) says nothing of them
+  const root = layout === 'old' ? textRootOf(a, store, false) : store.rootUrl
+  const textRoot = layout === 'old' ? root : textRootOf(a, store, true)
+  if (layout === 'sized') await store.today.open()
+  const joins: Record<'today' | 'first' | 'plain' | 'stock' | 'text', JoinResult[]> = {
+    ...{ today: [], first: [], plain: [], stock: [], text: [] },
+  }
   // CM_P13_CPU_PROF=DIR: a CPU profile of each joining tablet reading today's document first
   const prof = process.env['CM_P13_CPU_PROF']
+  const modes = ['today', 'stock', 'text', 'first', 'plain'] as const
   for (let round = 0; round < 2; round++)
-    for (const mode of layout === 'sized' ? (['today', 'first', 'plain'] as const) : (['first'] as const)) {
+    for (const mode of layout === 'sized' ? modes : (['first'] as const)) {
       const node = prof && mode === 'today' ? ['--cpu-prof', '--cpu-prof-dir', prof] : []
-      joins[mode].push(await joinInChild(a, store.rootUrl, today, mode, node))
+      const order = mode === 'stock' || mode === 'text' ? 'today' : mode
+      const from = mode === 'text' ? textRoot : root
+      const until = mode === 'stock' || mode === 'text' // today only
+      joins[mode].push(
+        await joinInChild(a, from, today, order, node, mode === 'stock' ? 'stock' : 'fresh', until),
+      )
     }
   const buckets = store.layout.chartBuckets.length
   await a.shutdown()

@@ -1,5 +1,6 @@
 import type { AutomergeUrl, DocHandle, DocumentId, PeerId, Repo } from '@automerge/automerge-repo'
 import { isValidAutomergeUrl, parseAutomergeUrl } from '@automerge/automerge-repo'
+import { rootUrlOf } from '@clinic-mesh/store'
 import type { ClinicDirectoryDoc, DocUrl, MembershipDoc } from '@clinic-mesh/contracts'
 import type { AccessMap } from './access-map.js'
 import type { ClinicSettlement } from './clinic-settlement.js'
@@ -345,9 +346,8 @@ export class ClinicWatcher {
   }
 }
 
-/** The valid automerge URLs of a list any member may have written (anything else is skipped). */
+/** The valid automerge URLs of a list any member may have written (text or scalars: `rootUrlOf`; else skipped). */
 function validUrls(list: unknown): string[] {
-  return Array.isArray(list)
-    ? list.filter((u): u is string => typeof u === 'string' && isValidAutomergeUrl(u))
-    : []
+  if (!Array.isArray(list)) return []
+  return list.map(rootUrlOf).filter((u): u is string => u !== undefined && isValidAutomergeUrl(u))
 }

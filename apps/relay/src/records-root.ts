@@ -1,4 +1,4 @@
-import { todayDocumentId } from '@clinic-mesh/store'
+import { rootUrlOf, todayDocumentId } from '@clinic-mesh/store'
 import type { AccessMap } from './access-map.js'
 
 const DAY_MS = 86_400_000
@@ -12,13 +12,20 @@ export interface RootLike {
   archives?: unknown
 }
 
-/** The URLs a records root lists: index shards, chart buckets, every year's archives (strings only). */
+/**
+ * The URLs a records root lists: index shards, chart buckets, every year's archives (strings, or the scalars of a
+ * root of layout 2: store's `rootUrlOf`; anything else is skipped).
+ */
 export function rootUrls(root: RootLike): string[] {
   const archives: unknown[] =
     typeof root.archives === 'object' && root.archives !== null ? Object.values(root.archives) : []
   const out: string[] = []
   for (const list of [root.indexShards, root.chartBuckets, ...archives])
-    if (Array.isArray(list)) for (const url of list) if (typeof url === 'string') out.push(url)
+    if (Array.isArray(list))
+      for (const entry of list) {
+        const url = rootUrlOf(entry)
+        if (url !== undefined) out.push(url)
+      }
   return out
 }
 

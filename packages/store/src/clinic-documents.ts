@@ -1,4 +1,5 @@
-import type { AutomergeUrl, DocHandle, Repo } from '@automerge/automerge-repo'
+import { ImmutableString } from '@automerge/automerge'
+import type { DocHandle, Repo } from '@automerge/automerge-repo'
 import type { BucketDoc } from './bucket-doc.js'
 import {
   DEFAULT_CHART_BUCKETS,
@@ -31,7 +32,7 @@ export function chartBucketCount(
   return init.expectedCharts === undefined ? DEFAULT_CHART_BUCKETS : chartBucketsFor(init.expectedCharts)
 }
 
-/** A new clinic's documents in `repo`: index shards, empty chart buckets, and the root naming them (layout 1). */
+/** A new clinic's documents in `repo`: index shards, empty chart buckets, and the root naming them (`LAYOUT`). */
 export function createClinicDocuments<B extends BucketDoc>(
   repo: Repo,
   init: NewClinicInit<B>,
@@ -40,13 +41,15 @@ export function createClinicDocuments<B extends BucketDoc>(
   for (let i = 0; i < (init.indexShards ?? DEFAULT_INDEX_SHARDS); i++) {
     shards.push(repo.create<IndexShardDoc>({ layout: INDEX_LAYOUT, summaries: {}, visits: {} }))
   }
-  const buckets: AutomergeUrl[] = []
-  for (let i = 0, n = chartBucketCount(init); i < n; i++) buckets.push(repo.create<B>(init.emptyBucket()).url)
+  const buckets: ImmutableString[] = []
+  for (let i = 0, n = chartBucketCount(init); i < n; i++)
+    buckets.push(new ImmutableString(repo.create<B>(init.emptyBucket()).url))
   const root = repo.create<ClinicRootDoc>({
     layout: LAYOUT,
     clinic: init.clinic,
     createdAt: new Date().toISOString(),
-    indexShards: shards.map((s) => s.url),
+    // scalars (one op each), not text: a 1,024-bucket root was ~40,000 ops for a joining tablet to apply
+    indexShards: shards.map((s) => new ImmutableString(s.url)),
     chartBuckets: buckets,
     bootstrapped: { [repo.peerId]: new Date().toISOString() },
     // made with the root: two devices that each created one of these maps at once would lose one's entries

@@ -3,7 +3,16 @@ import type { AutomergeUrl, DocHandle, DocumentId, Repo, SharePolicy } from '@au
 import type { Doc } from '@automerge/automerge'
 import { LayoutError, UnknownPatientError } from './errors.js'
 import { findDoc } from './find.js'
-import { LAYOUT, isClinicRoot, shardOf, type ClinicRootDoc, type IndexShardDoc } from './layout.js'
+import {
+  LAYOUT,
+  TEXT_ROOT_LAYOUT,
+  isClinicRoot,
+  rootLayout,
+  shardOf,
+  type ClinicRootDoc,
+  type IndexShardDoc,
+  type RootLayout,
+} from './layout.js'
 import type { PatientIndex, SearchOptions } from './patient-index.js'
 import { HeldBuckets } from './held-buckets.js'
 import { countCharts, pullBuckets, pullOrder, pullWidthFor, type PullOptions } from './chart-pull.js'
@@ -102,7 +111,7 @@ export class ClinicStore<B extends BucketDoc> {
       (p) => this.#repairs.onBucketChange(p),
     )
     this.#root = root
-    this.#shardIds = new Set(root.doc().indexShards.map((u) => parseAutomergeUrl(u).documentId))
+    this.#shardIds = new Set(rootLayout(root.doc()).indexShards.map((u) => parseAutomergeUrl(u).documentId))
     this.archives = new ArchiveShelf(repo, root, init.history ?? {})
     this.today = today ?? new TodayDocs(repo, root, init.today ?? {}, init.writeSummaries !== false)
     this.#shards = new IndexShards(shards, init.writeSummaries !== false, cached)
@@ -177,9 +186,12 @@ export class ClinicStore<B extends BucketDoc> {
     installAutomergeHooks(repo, hookOptions(init))
     const opts = init.signal ? { signal: init.signal } : {}
     const root = await findDoc<ClinicRootDoc>(repo, rootUrl, opts)
-    const doc = root.doc()
-    if (!isClinicRoot(doc))
-      throw new LayoutError(`document ${rootUrl} is not a clinic root of layout ${LAYOUT}`)
+    const stored = root.doc()
+    if (!isClinicRoot(stored))
+      throw new LayoutError(
+        `document ${rootUrl} is not a clinic root of layout ${LAYOUT} or ${TEXT_ROOT_LAYOUT}`,
+      )
+    const doc = rootLayout(stored)
     const saved = init.indexCache
       ? await new IndexCache(repo, root.documentId).load(doc.indexShards.length)
       : undefined
@@ -237,8 +249,9 @@ export class ClinicStore<B extends BucketDoc> {
     return this.#root.url
   }
 
-  get layout(): ClinicRootDoc {
-    return this.#root.doc()
+  /** The clinic root, its URLs as strings whichever form it stores them in (`rootLayout`). */
+  get layout(): RootLayout {
+    return rootLayout(this.#root.doc())
   }
 
   /** Every document of the layout: root, index shards, chart buckets. */

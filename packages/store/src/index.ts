@@ -20,9 +20,20 @@ export {
   chartBucketsFor,
   shardOf,
   isClinicRoot,
+  rootLayout,
+  rootUrlOf,
+  TEXT_ROOT_LAYOUT,
   TODAY_LAYOUT,
 } from './layout.js'
-export type { ArchiveDoc, ArchiveEntry, ClinicRootDoc, IndexShardDoc, TodayDoc } from './layout.js'
+export type {
+  ArchiveDoc,
+  ArchiveEntry,
+  ClinicRootDoc,
+  IndexShardDoc,
+  RootLayout,
+  RootUrl,
+  TodayDoc,
+} from './layout.js'
 export { LayoutError, SummaryCodecError, UnknownPatientError } from './errors.js'
 export { normalize, tokens } from './normalize.js'
 export { findDoc } from './find.js'

@@ -1,23 +1,35 @@
 import type { ImmutableString } from '@automerge/automerge'
 import type { AutomergeUrl } from '@automerge/automerge-repo'
-import type { IndexLayout, PackedValue } from './packed-value.js'
-
-/** Layout version of the clinic root. A new layout is a migration, never an in-place reinterpretation. */
-export const LAYOUT = 'clinic-mesh/layout/1'
+import { packedOf, type IndexLayout, type PackedValue } from './packed-value.js'
 
 /**
- * The clinic root: the one document a device must know (its URL comes with enrolment). It names every
+ * Layout version of the clinic root a new clinic gets: `indexShards` and `chartBuckets` hold each URL as an Automerge
+ * scalar (`ImmutableString`, one op). A new layout is a migration, never an in-place reinterpretation: a device of an
+ * older version refuses this root (`LayoutError`) rather than read its scalar URLs as none.
+ */
+export const LAYOUT = 'clinic-mesh/layout/2'
+/**
+ * The root layout of clinics made before `LAYOUT`, still read (and written: `bootstrapped`, `archives`, `today` are the
+ * same in both): its URLs are Automerge text, one op per character (1,024 bucket URLs: ~40,000 ops to sync and load).
+ */
+export const TEXT_ROOT_LAYOUT = 'clinic-mesh/layout/1'
+
+/** A URL in a root's lists: a scalar in `LAYOUT` roots, text in `TEXT_ROOT_LAYOUT` ones (read with `rootUrlOf`). */
+export type RootUrl = AutomergeUrl | ImmutableString
+
+/**
+ * The clinic root as stored: the one document a device must know (its URL comes with enrolment). It names every
  * other document of the layout, which also answers "what does this clinic hold" (the nodefs storage
- * adapter cannot list its keys).
+ * adapter cannot list its keys). Read it through `rootLayout` (its URLs as strings whatever their form).
  */
 export interface ClinicRootDoc {
-  layout: typeof LAYOUT
+  layout: typeof LAYOUT | typeof TEXT_ROOT_LAYOUT
   clinic: string
   createdAt: string
   /** Documents of packed patient summaries: the searchable index, synced first. */
-  indexShards: AutomergeUrl[]
+  indexShards: RootUrl[]
   /** Documents holding full charts, a fixed share of patients each, opened on demand. */
-  chartBuckets: AutomergeUrl[]
+  chartBuckets: RootUrl[]
   /** Repo peer id → when that device first held every chart bucket (drives the announce policy). */
   bootstrapped?: { [peerId: string]: string }
   /**
@@ -125,8 +137,38 @@ export function shardOf(id: string, shards: number): number {
   return (h >>> 0) % shards
 }
 
+/** A clinic root of a layout this version reads (`LAYOUT`, or `TEXT_ROOT_LAYOUT` made before it). */
 export function isClinicRoot(doc: unknown): doc is ClinicRootDoc {
   if (typeof doc !== 'object' || doc === null) return false
   const d = doc as Partial<ClinicRootDoc>
-  return d.layout === LAYOUT && Array.isArray(d.indexShards) && Array.isArray(d.chartBuckets)
+  return (
+    (d.layout === LAYOUT || d.layout === TEXT_ROOT_LAYOUT) &&
+    Array.isArray(d.indexShards) &&
+    Array.isArray(d.chartBuckets)
+  )
+}
+
+/** The URL a root's list entry holds, whichever its form (undefined: not a URL's form; no check of the URL itself). */
+export function rootUrlOf(value: unknown): string | undefined {
+  return packedOf(value)
+}
+
+/** The clinic root as read: its lists of URLs as strings, whichever form the root stores them in. */
+export type RootLayout = Omit<ClinicRootDoc, 'indexShards' | 'chartBuckets'> & {
+  indexShards: AutomergeUrl[]
+  chartBuckets: AutomergeUrl[]
+}
+
+const layouts = new WeakMap<object, RootLayout>()
+
+/** `rootLayout` of a root (once per version of the document: Automerge documents are immutable snapshots). */
+export function rootLayout(doc: ClinicRootDoc): RootLayout {
+  let l = layouts.get(doc)
+  if (!l) {
+    const urls = (list: RootUrl[]): AutomergeUrl[] =>
+      list.map((u) => (rootUrlOf(u) ?? '') as AutomergeUrl).filter((u) => u !== '')
+    l = { ...doc, indexShards: urls(doc.indexShards), chartBuckets: urls(doc.chartBuckets) }
+    layouts.set(doc, l)
+  }
+  return l
 }
