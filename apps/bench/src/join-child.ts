@@ -87,6 +87,9 @@ const pullStart = performance.now()
 if (mode === 'today') await store.pullToday(done) // while the shards load
 if (todayOnly) {
   const c = process.cpuUsage(cpu0)
+  // the clinic's repo stops sending to this one (`repo.shutdown()` would save the shards still loading: it throws)
+  for (const adapter of repo.networkSubsystem.adapters) adapter.disconnect()
+  await rm(dir, { recursive: true, force: true, maxRetries: 10 }) // storage may still be writing a shard
   await sendBench(process, {
     ...{
       searchableMs: NaN,
