@@ -32,10 +32,12 @@ export async function benchTodayFirst(n = 10_000): Promise<BenchRow[]> {
     `today-first case ${n}, 64`,
   )
   const loadEnd = await load1()
+  // a today-only join has no later figures (NaN, null once through JSON)
+  const f = (v: number | null): string => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(0) : '—')
   const print = (label: string, js: JoinResult[]): void => {
     for (const j of js)
       console.error(
-        `P13 ${label}: queue ${j.queueMs.toFixed(0)} ms (${j.todayNamed} named by the today document), today ${j.todayMs.toFixed(0)} ms (${j.todayBuckets} buckets, CPU ${j.todayCpuMs.toFixed(0)} ms), searchable ${j.searchableMs.toFixed(0)} ms, every chart ${j.allChartsMs.toFixed(0)} ms, peak ${j.peakRssMb.toFixed(0)} MB`,
+        `P13 ${label}: queue ${f(j.queueMs)} ms (${j.todayNamed} named by the today document), today ${f(j.todayMs)} ms (${j.todayBuckets} buckets, CPU ${f(j.todayCpuMs)} ms), searchable ${f(j.searchableMs)} ms, every chart ${f(j.allChartsMs)} ms, peak ${f(j.peakRssMb)} MB`,
       )
   }
   print(`${r.buckets} buckets, today document first`, r.today)
