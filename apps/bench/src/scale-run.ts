@@ -241,10 +241,10 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
     const cpuNow = async (): Promise<{ relays: number; postgres: number; devices: number }> => ({
       relays: (await Promise.all(relays.map((r) => processCpuMs(r.child.pid!)))).reduce((a, x) => a + x, 0),
       postgres: await clusterCpuMs(join(cluster.dir, 'data')),
-      devices: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
+      devices: ((u) => (u.user + u.system) / 1000)(process.cpuUsage()),
     })
     let cpuAtRamp: Promise<{ relays: number; postgres: number; devices: number }> | undefined
-    const rampTimer = setTimeout(() => (cpuAtRamp = cpuNow()), o.opIntervalMs)
+    const rampTimer = setTimeout(() => void (cpuAtRamp = cpuNow()), o.opIntervalMs)
     timers.push(rampTimer)
     await sleep(o.steadyS * 1000)
     const steadyEnd = performance.now()
