@@ -1,6 +1,11 @@
 import type { Device, Provenance, ProvenanceAgent, Reference, Signature } from '@medplum/fhirtypes'
 import type { Prescription } from '@clinic-mesh/records'
-import { PRESCRIPTION_DEVICE_CONTEXT, PRESCRIPTION_SIGNATURE_CONTEXT, actorOf, userOf } from '@clinic-mesh/records'
+import {
+  PRESCRIPTION_DEVICE_CONTEXT,
+  PRESCRIPTION_SIGNATURE_CONTEXT,
+  actorOf,
+  userOf,
+} from '@clinic-mesh/records'
 import { childId, deviceRef as toDeviceRef, userRef } from './ids.js'
 import { prescriptionRefs } from './medication-request.js'
 import type { Plain } from './plain.js'

@@ -72,7 +72,8 @@ export function actorOf(ref: unknown): { user: UserId; device: DeviceId } | unde
   if (ref === undefined || ref === null) return undefined
   if (typeof ref === 'string' || isImmutableString(ref)) {
     const [user, device, ...rest] = str(ref as string).split(' ')
-    if (rest.length > 0 || !user || !device || !ACTOR_ID.test(user) || !ACTOR_ID.test(device)) return undefined
+    if (rest.length > 0 || !user || !device || !ACTOR_ID.test(user) || !ACTOR_ID.test(device))
+      return undefined
     return { user: user as UserId, device: device as DeviceId }
   }
   if (typeof ref !== 'object') return undefined
