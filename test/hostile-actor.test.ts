@@ -30,8 +30,11 @@ describe('actors a browser records over /sync: checked at the device node', () =
     (await node.api<{ chart: Chart }>('GET', `/api/patients/${pid}`, undefined, { as: nurse })).body.chart
       .patient.allergies
 
-  /** The node's refusal of a fresh nurse tab's change to the patient's bucket (an ephemeral message). */
-  async function refusalOf(fn: (chart: Chart) => void): Promise<Refusal> {
+  /**
+   * The node's answer to a fresh nurse tab's change adding an allergy to `substance`: its refusal (an ephemeral
+   * message), or `landed` once the allergy is on the node (what an unchecked gate does).
+   */
+  async function answerTo(substance: string, fn: (chart: Chart) => void): Promise<Refusal> {
     const tab = await SyncClient.open(node, nurse, `web-actor-${clients.length}-${Date.now()}`)
     clients.push(tab)
     await pollDevice(async () => (await tab.chart(pid)) !== undefined, 'the chart on the nurse tab')
@@ -43,7 +46,14 @@ describe('actors a browser records over /sync: checked at the device node', () =
       })
     })
     await tab.change(pid, fn)
-    return refused
+    const landed = pollDevice(async () => {
+      const all = Object.values(await allergiesOnNode())
+      return all.some((a) => String(a.substance) === substance) || undefined
+    }, `${substance} on the node or refused`).then(
+      (): Refusal => ({ type: 'landed', name: 'landed on the node', message: '' }),
+      (): Refusal => ({ type: 'silent', name: 'neither refused nor landed', message: '' }),
+    )
+    return Promise.race([refused, landed])
   }
 
   beforeAll(async () => {
@@ -74,20 +84,28 @@ describe('actors a browser records over /sync: checked at the device node', () =
       const id = recordAllergy(c, { substance, severity: 'mild' }, actor('usr_grace-phiri'))
       ;(c.patient.allergies[id] as { recordedBy: unknown }).recordedBy = by
     }
-    const cases: [string, (c: Chart) => void, RegExp][] = [
+    const cases: [string, string, (c: Chart) => void, RegExp][] = [
       [
         'another user, packed',
+        'latex',
         allergy('latex', actor('usr_dr-mwale')),
         /names usr_dr-mwale, not the signed-in user/,
       ],
-      ['no device', forged('sulfa', new ImmutableString('usr_grace-phiri')), /is not an actor 'user device'/],
+      [
+        'no device',
+        'sulfa',
+        forged('sulfa', new ImmutableString('usr_grace-phiri')),
+        /is not an actor 'user device'/,
+      ],
       [
         'a third part',
+        'iodine',
         forged('iodine', new ImmutableString('usr_grace-phiri dev_x usr_admin')),
         /is not an actor/,
       ],
       [
         'the map of schema 2',
+        'aspirin',
         forged('aspirin', {
           user: new ImmutableString('usr_grace-phiri'),
           device: new ImmutableString('dev_x'),
@@ -95,8 +113,8 @@ describe('actors a browser records over /sync: checked at the device node', () =
         /is not an actor 'user device'/,
       ],
     ]
-    for (const [what, fn, why] of cases) {
-      const r = await refusalOf(fn)
+    for (const [what, substance, fn, why] of cases) {
+      const r = await answerTo(substance, fn)
       expect([what, r.name]).toEqual([what, 'ForbiddenWriteError'])
       expect(r.message).toMatch(why)
     }
