@@ -7,7 +7,8 @@ import { SyncClient } from './helpers/sync-client.js'
 /**
  * Actors recorded packed (collection schema 3: `recordedBy` is one scalar `user device`): what a browser writes as the
  * author of a record over `/sync` is checked at the device node like every other field (no document trusts its
- * writer). A forged author — another user's name packed, a malformed value, the old `{user, device}` map — is refused;
+ * writer). A forged author — another user's name, packed or in the `{user, device}` map of schema 2, a malformed value,
+ * a map over a packed actor — is refused;
  * the signed-in user's own packed name lands. Each refused case is a stock automerge-repo client holding a session.
  */
 const nurse = { name: 'Grace Phiri', role: 'nurse' }
@@ -75,7 +76,7 @@ describe('actors a browser records over /sync: checked at the device node', () =
     await cluster?.stop()
   })
 
-  it("lands the signed-in user's own packed name; refuses another user's, a malformed one and the old map", async () => {
+  it("lands the signed-in user's own packed name; refuses another user's (either form) and malformed ones", async () => {
     const allergy =
       (substance: string, as = actor('usr_grace-phiri')) =>
       (c: Chart) =>
@@ -84,7 +85,22 @@ describe('actors a browser records over /sync: checked at the device node', () =
       const id = recordAllergy(c, { substance, severity: 'mild' }, actor('usr_grace-phiri'))
       ;(c.patient.allergies[id] as { recordedBy: unknown }).recordedBy = by
     }
+    /** An allergy written as a page of schema 2 wrote it: its author a `{user, device}` map. */
+    const schema2 = (substance: string, user: string) => (c: Chart) => {
+      ;(c.patient.allergies as Record<string, unknown>)[`al_${substance}`] = {
+        substance: new ImmutableString(substance),
+        severity: new ImmutableString('mild'),
+        recordedBy: { user: new ImmutableString(user), device: new ImmutableString('dev_old_page') },
+        recordedAt: new ImmutableString(new Date().toISOString()),
+      }
+    }
     const cases: [string, string, (c: Chart) => void, RegExp][] = [
+      [
+        'another user, schema 2 map',
+        'nickel',
+        schema2('nickel', 'usr_dr-mwale'),
+        /recordedBy.user names usr_dr-mwale/,
+      ],
       [
         'another user, packed',
         'latex',
@@ -104,7 +120,7 @@ describe('actors a browser records over /sync: checked at the device node', () =
         /is not an actor/,
       ],
       [
-        'the map of schema 2',
+        'a map over the packed actor',
         'aspirin',
         forged('aspirin', {
           user: new ImmutableString('usr_grace-phiri'),

@@ -225,7 +225,7 @@ describe('field policy: actors a browser records (collection schema 3, packed `u
     return r.changes.flatMap((c) => c.writes.map((x) => actorWriteProblem(x, user))).filter(Boolean)
   }
 
-  it("accepts the signed-in user's packed name and refuses another user's, a malformed one and the old map", () => {
+  it("accepts the signed-in user's name (packed, or the map of schema 2) and refuses another user's or a malformed one", () => {
     expect(problems(new A.ImmutableString('usr_grace dev_tab1'))).toEqual([])
     expect(problems(new A.ImmutableString('usr_admin dev_tab1'))).toEqual([
       'charts.pt_1.patient.allergies.a1.recordedBy names usr_admin, not the signed-in user',
@@ -233,10 +233,13 @@ describe('field policy: actors a browser records (collection schema 3, packed `u
     expect(problems(new A.ImmutableString('usr_grace'))[0]).toMatch(/is not an actor 'user device'/)
     expect(problems(new A.ImmutableString('usr_grace dev_tab1 usr_admin'))[0]).toMatch(/is not an actor/)
     expect(problems(5)[0]).toMatch(/is not an actor/)
-    const map = { user: new A.ImmutableString('usr_grace'), device: new A.ImmutableString('dev_tab1') }
-    expect(problems(map)).toContain(
-      "charts.pt_1.patient.allergies.a1.recordedBy: an actor is recorded as one value 'user device', not a map",
-    )
+    // the map of schema 2, from a page loaded before the upgrade: taken when it names the signed-in user
+    const map = (u: string) => ({ user: new A.ImmutableString(u), device: new A.ImmutableString('dev_tab1') })
+    expect(problems(map('usr_grace'))).toEqual([])
+    expect(problems(map('usr_admin'))).toEqual([
+      'charts.pt_1.patient.allergies.a1.recordedBy.user names usr_admin, not the signed-in user',
+    ])
+    expect(problems({ ...map('usr_grace'), role: 'admin' })[0]).toMatch(/a user and a device, nothing else/)
   })
 
   it('leaves MAR entries to the MAR check, and paths without an actor alone', () => {
