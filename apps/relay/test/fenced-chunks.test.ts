@@ -25,7 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 interface Inventory {
   round: number
-  state: string
+  state: A.ImmutableString
 }
 
 const CLINIC = 'clinic-chunks'
