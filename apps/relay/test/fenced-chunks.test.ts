@@ -50,7 +50,7 @@ async function settle(
   rounds: number,
 ): Promise<{ writes: { bytes: number; incremental: boolean }[]; draft: DraftDoc<Inventory>; id: string }> {
   const repo = new Repo({ network: [], peerId: 'relay' as PeerId })
-  const handle = repo.create<Inventory>({ round: 0, state: '' })
+  const handle = repo.create<Inventory>({ round: 0, state: new A.ImmutableString('') })
   const draft = new DraftDoc(handle, [])
   const writes: { bytes: number; incremental: boolean }[] = []
   for (let i = 1; i <= rounds; i++) {
