@@ -57,7 +57,9 @@ const dir = await mkdtemp(join(tmpdir(), 'p1-joiner-'))
 const repo = new Repo({
   network: [new MessageChannelNetworkAdapter(port)],
   storage: new NodeFSStorageAdapter(dir),
-  peerId: 'c' as PeerId,
+  // one id per joining process: a repo that saw an earlier joiner finish (root `bootstrapped`) would push this one
+  // every shard and bucket at once, as to a peer that holds them all (P13's second round of joins did)
+  peerId: `c-${process.pid}` as PeerId,
 })
 const store = await ClinicStore.open<ChartCollection>(repo, rootUrl, {
   summarize: summarizeBucket,
