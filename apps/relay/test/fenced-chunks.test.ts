@@ -8,16 +8,14 @@ import {
   FileSettlementStore,
   LeaseOwnership,
   PostgresSettlementStore,
-  createRelaySchema,
   emptyMeta,
   type Checkpoint,
   type SettlementStore,
 } from '@clinic-mesh/relay'
 import { AtomicNodeFSStorageAdapter } from '@clinic-mesh/storage-nodefs'
 import { PostgresStorageAdapter } from '@clinic-mesh/storage-postgres'
-import { type PostgresCluster, startPostgresCluster } from '@clinic-mesh/testing'
-import pg from 'pg'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { relayDatabase } from './relay-database.js'
 
 // A published document (settled inventory, conflict queue) changes at every settlement round and keeps its history,
 // so a full snapshot written at every round grows with the clinic's whole history. What a round writes is its
@@ -31,18 +29,7 @@ interface Inventory {
 const CLINIC = 'clinic-chunks'
 const checkpoint: Checkpoint = { meta: emptyMeta(), engine: new Uint8Array([1]) }
 
-let cluster: PostgresCluster
-let pool: pg.Pool
-beforeAll(async () => {
-  cluster = await startPostgresCluster()
-  pool = new pg.Pool({ connectionString: cluster.url })
-  await new PostgresStorageAdapter({ pool }).init()
-  await createRelaySchema(pool)
-})
-afterAll(async () => {
-  await pool?.end()
-  await cluster?.stop()
-})
+const db = relayDatabase([CLINIC])
 
 /** `rounds` settlement rounds through `store`: the size and kind of each write, and the draft at the end. */
 async function settle(
@@ -86,13 +73,12 @@ function expectCompacted(writes: { bytes: number; incremental: boolean }[]): voi
 
 describe('published documents write their changes, and a snapshot now and then', () => {
   it('over PostgreSQL: the incremental chunks go when a snapshot is written, and a takeover reads it all', async () => {
-    await pool.query("INSERT INTO relay_clinics (clinic, entry) VALUES ($1, '{}')", [CLINIC])
-    const lease = new LeaseOwnership(pool, { owner: 'A', leaseMs: 60_000 })
+    const lease = new LeaseOwnership(db.pool, { owner: 'A', leaseMs: 60_000 })
     await lease.acquire(CLINIC)
-    const store = new PostgresSettlementStore(pool, (c) => lease.fenceOf(c), 'A')
+    const store = new PostgresSettlementStore(db.pool, (c) => lease.fenceOf(c), 'A')
     const { writes, draft, id } = await settle(store, 400)
     expectCompacted(writes)
-    const chunks = new PostgresStorageAdapter({ pool })
+    const chunks = new PostgresStorageAdapter({ pool: db.pool })
     const stored = await chunks.loadRange([id])
     const since = writes.length - 1 - writes.map((w) => w.incremental).lastIndexOf(false)
     expect(stored.length, 'one snapshot and the increments written since it').toBe(1 + since)
