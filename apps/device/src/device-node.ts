@@ -394,8 +394,7 @@ export class DeviceNode implements NodeHost {
     this.#server.closeAllConnections()
     await new Promise<void>((resolve) => this.#server.close(() => resolve()))
     await this.mesh.stop().catch(() => undefined)
-    // every ready document saved (a plain shutdown stops waiting for them at a handle never found), then the rest
-    await flushReady(this.repo).catch(() => undefined)
+    await flushReady(this.repo).catch(() => undefined) // a plain shutdown gives up at a document never found
     await this.repo.shutdown().catch(() => undefined)
   }
 }
