@@ -8,6 +8,7 @@ import {
   prescriptionHash,
   str,
   updateRxItem,
+  userOf,
   verifyPrescription,
   type Prescription,
 } from '@clinic-mesh/records'
@@ -163,7 +164,7 @@ describe('prescriptions are signed by the device node from its own copy of the c
     const rx = (await onNode(rxId))!
     expect(str(rx.status)).toBe('signed')
     expect(str(rx.signed!.hash)).toBe(hash)
-    expect(str(rx.signed!.signedBy.user)).toBe('usr_dr-mwale')
+    expect(userOf(rx.signed!.signedBy)).toBe('usr_dr-mwale')
     const peerId = (await node.api<{ device: { peerId: string } }>('GET', '/api/status')).body.device.peerId
     expect(str(rx.signed!.device!.peerId)).toBe(peerId)
     const devicePub = Buffer.from(peerIdFromString(peerId).publicKey!.raw).toString('hex')

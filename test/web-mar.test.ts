@@ -1,4 +1,4 @@
-import type { Chart } from '@clinic-mesh/records'
+import { userOf, type Chart } from '@clinic-mesh/records'
 import { tempDir, type TempDir } from '@clinic-mesh/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { pollDevice } from './helpers/device-process.js'
@@ -127,7 +127,7 @@ describe('web: medicines given (MAR) on the visit', () => {
       dose: String(e.dose),
       status: String(e.status),
       corrects: e.corrects === undefined ? undefined : String(e.corrects),
-      by: String(e.by.user),
+      by: userOf(e.by),
     }))
     const byDose = (dose: string, status: string) => plain.find((e) => e.dose === dose && e.status === status)
     expect(byDose('250 mg', 'given')?.corrects).toBe(byDose('500 mg', 'given')?.id)

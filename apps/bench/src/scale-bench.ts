@@ -15,6 +15,9 @@ export interface ScaleBenchOptions {
 }
 
 const ms = (x: number): string => (Number.isNaN(x) ? '—' : `${Math.round(x)} ms`)
+/** Cores the relays and PostgreSQL would use for 1,000 clinics × 3 devices at one operation per device per interval. */
+const cores = (r: ScaleResult, intervalMs: number): string =>
+  ((((3000 * 1000) / intervalMs) * (r.cpuMsPerOp.relays + r.cpuMsPerOp.postgres)) / 1000).toFixed(1)
 
 /**
  * P12 (issue 16 item 8): N clinics × 3 simulated devices pushing dispenses over 3 relay instances on one PostgreSQL,
@@ -29,7 +32,8 @@ export async function benchScale(o: ScaleBenchOptions): Promise<BenchRow[]> {
     const r = await runScale(opts)
     console.error(
       `P12 ${instances}: lag p50 ${ms(r.steady.p50)} p99 ${ms(r.steady.p99)} max ${ms(r.steady.max)} (${r.steady.n} ops), ` +
-        `${r.opsPerS.toFixed(1)} ops/s (offered ${r.offeredPerS.toFixed(1)}), RSS ${r.rssMb.map((x) => x.toFixed(0)).join('/')} MB, ` +
+        `${r.opsPerS.toFixed(1)} ops/s (offered ${r.offeredPerS.toFixed(1)}), CPU/op relays ${r.cpuMsPerOp.relays.toFixed(1)} ms ` +
+        `postgres ${r.cpuMsPerOp.postgres.toFixed(1)} ms devices ${r.cpuMsPerOp.devices.toFixed(1)} ms, RSS ${r.rssMb.map((x) => x.toFixed(0)).join('/')} MB, ` +
         `written ${r.written}, settled ${r.settledOnDevices}, ${r.violations.length} violations` +
         (r.kill
           ? `; kill: ${r.kill.leasesHeld} leases, back under 2 s after ${ms(r.kill.recoveryMs)}, max lag after ${ms(r.kill.maxLagAfterMs)}, ${r.kill.devicesMoved} devices moved`
@@ -89,6 +93,18 @@ export async function benchScale(o: ScaleBenchOptions): Promise<BenchRow[]> {
       goal: '',
       ok: true,
       note: `each ${ours.rssMb.map((x) => x.toFixed(0)).join(' / ')} MB (peaks ${ours.peakRssMb.map((x) => x.toFixed(0)).join(' / ')}); baseline peak ${base.peakRssMb[0]!.toFixed(0)}`,
+    },
+    {
+      metric: `${label}: relay CPU per settled operation`,
+      ours: ours.cpuMsPerOp.relays,
+      baseline: base.cpuMsPerOp.relays,
+      unit: 'ms',
+      goal: '',
+      ok: true,
+      note:
+        `all instances together; PostgreSQL ${ours.cpuMsPerOp.postgres.toFixed(1)} ms (baseline ${base.cpuMsPerOp.postgres.toFixed(1)}), ` +
+        `the simulated devices ${ours.cpuMsPerOp.devices.toFixed(1)} ms; 1,000 clinics at this rate ` +
+        `(${(3000 * 1000) / o.opIntervalMs} ops/s) need ${cores(ours, o.opIntervalMs)} cores for relays + PostgreSQL`,
     },
     {
       metric: `${label}: kill -9 → lag back under 2 s`,

@@ -7,6 +7,8 @@ import pg from 'pg'
 import { SITE, SimDevice } from './scale-device.js'
 import { RelayInstance, type ClinicStatus } from './scale-relay.js'
 import { STOCK, checkClinics, lagFigures, type LagFigures } from './scale-stats.js'
+import { clusterCpuMs, processCpuMs } from './scale-cpu.js'
+import { join } from 'node:path'
 
 /**
  * One scale run: a throwaway PostgreSQL, `instances` relay processes over it, `clinics` × 3 simulated devices (each
@@ -40,6 +42,11 @@ export interface ScaleResult {
   /** RSS of each instance at the end of the steady window, and its peak, MB */
   rssMb: number[]
   peakRssMb: number[]
+  /**
+   * CPU (user + system) per operation settled in the steady window, ms: all relay instances together, PostgreSQL,
+   * and this process (the simulated devices). What sizes a deployment: cores = ops/s × ms per op / 1000.
+   */
+  cpuMsPerOp: { relays: number; postgres: number; devices: number }
   kill?: {
     /** the killed instance held this many of the clinics' leases */
     leasesHeld: number
@@ -230,8 +237,19 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       )
       timers.push(start)
     })
+    // CPU over the same window as the throughput (from the end of the first interval's ramp to the window's end)
+    const cpuNow = async (): Promise<{ relays: number; postgres: number; devices: number }> => ({
+      relays: (await Promise.all(relays.map((r) => processCpuMs(r.child.pid!)))).reduce((a, x) => a + x, 0),
+      postgres: await clusterCpuMs(join(cluster.dir, 'data')),
+      devices: ((u) => (u.user + u.system) / 1000)(process.cpuUsage()),
+    })
+    let cpuAtRamp: Promise<{ relays: number; postgres: number; devices: number }> | undefined
+    const rampTimer = setTimeout(() => void (cpuAtRamp = cpuNow()), o.opIntervalMs)
+    timers.push(rampTimer)
     await sleep(o.steadyS * 1000)
     const steadyEnd = performance.now()
+    const cpuAtEnd = await cpuNow()
+    const cpuFrom = (await cpuAtRamp) ?? cpuAtEnd
     const rss = await Promise.all(relays.map((r) => r.rssMb()))
 
     let kill: ScaleResult['kill']
@@ -301,6 +319,11 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       offeredPerS: (devices.length * 1000) / o.opIntervalMs,
       rssMb: rss.map((r) => r.rss),
       peakRssMb: rss.map((r) => r.peak),
+      cpuMsPerOp: {
+        relays: (cpuAtEnd.relays - cpuFrom.relays) / settledIn.length,
+        postgres: (cpuAtEnd.postgres - cpuFrom.postgres) / settledIn.length,
+        devices: (cpuAtEnd.devices - cpuFrom.devices) / settledIn.length,
+      },
       ...(kill ? { kill } : {}),
       written: devices.reduce((a, d) => a + d.written, 0),
       settledOnDevices: devices.reduce((a, d) => a + d.watermark, 0),

@@ -12,7 +12,7 @@ import {
 import type { ClinicDirectoryDoc, DeviceId, LocationId } from '@clinic-mesh/contracts'
 import type { Membership, MeshNode } from '@clinic-mesh/mesh'
 import type { ChartCollection } from '@clinic-mesh/records'
-import { ClinicStore, findDoc, type ChartPull } from '@clinic-mesh/store'
+import { ClinicStore, findDoc, flushReady, type ChartPull } from '@clinic-mesh/store'
 import { readClinicFile, updateClinicFile } from './clinic-file.js'
 import { DeviceLedger } from './device-ledger.js'
 import { loadDevice, saveDeviceConfig, type DeviceConfig } from './device-config.js'
@@ -394,7 +394,7 @@ export class DeviceNode implements NodeHost {
     this.#server.closeAllConnections()
     await new Promise<void>((resolve) => this.#server.close(() => resolve()))
     await this.mesh.stop().catch(() => undefined)
-    // automerge-repo's flush throws for handles that never became ready (asked for, never found)
+    await flushReady(this.repo).catch(() => undefined) // a plain shutdown gives up at a document never found
     await this.repo.shutdown().catch(() => undefined)
   }
 }

@@ -55,7 +55,8 @@ async function pullTodayFirst(store: ClinicStore<ChartCollection>): Promise<Char
   const bucketsOf = (pids: Iterable<string>): number[] => [
     ...new Set([...pids].map((p) => store.bucketIndexOf(p))),
   ]
-  const early = store.today.kept ? bucketsOf(store.todayPatients()) : undefined
+  // today's patients as today's document names them (a join), or the open visits of the saved copy (a restart mid-join)
+  const early = store.today.kept ? bucketsOf(store.openVisits.keys()) : undefined
   if (early === undefined) await store.indexReady
   const pull = new ChartPull(store.layout.chartBuckets.length, early ?? bucketsOf(store.openVisits.keys()))
   let logged = pull.todayMs !== undefined

@@ -2,7 +2,14 @@ import * as A from '@automerge/automerge'
 import type { AutomergeUrl, DocumentId, Repo } from '@automerge/automerge-repo'
 import { ClinicMeshError } from '@clinic-mesh/contracts'
 import { str, type ChartCollection } from '@clinic-mesh/records'
-import { checkWrites, mayRead, resolveChanges, type DocKind, type FieldWrite } from '@clinic-mesh/security'
+import {
+  actorWriteProblem,
+  checkWrites,
+  mayRead,
+  resolveChanges,
+  type DocKind,
+  type FieldWrite,
+} from '@clinic-mesh/security'
 import { findDoc } from '@clinic-mesh/store'
 import type { Principal } from './auth.js'
 import type { DeviceAudit } from './audit.js'
@@ -104,7 +111,10 @@ export class SyncGate {
         .filter((w) => !w.structural)
         .map((w) => ({ path: w.path.join('.'), ...(w.value !== undefined ? { value: w.value } : {}) })),
     )
-    const guard = kind === 'chart-bucket' ? signedPrescriptionGuard(doc as A.Doc<ChartCollection>) : undefined
+    const signedRx =
+      kind === 'chart-bucket' ? signedPrescriptionGuard(doc as A.Doc<ChartCollection>) : undefined
+    // an actor recorded in a chart is the signed-in user, packed `user device` (collection schema 3)
+    const guard = signedRx && ((w: FieldWrite) => signedRx(w) ?? actorWriteProblem(w, p.user))
     const verdict = checkWrites(p.role, kind, m.senderId, resolved.changes, guard)
     if (!verdict.ok)
       return { pass: false, error: new ForbiddenWriteError(verdict.message), writes: writes.slice(0, 200) }

@@ -53,3 +53,4 @@ export {
   RouteNotFoundError,
   UnknownClinicError,
 } from './errors.js'
+export { DraftDoc } from './published-doc.js'

@@ -6,6 +6,7 @@ import { ReviewerCheck } from './reviewer-check.js'
 import type { PeerId } from '@automerge/automerge-repo'
 import { Repo } from '@automerge/automerge-repo'
 import { GuardedSyncServer } from '@clinic-mesh/sync-server'
+import { flushReady } from '@clinic-mesh/store'
 import { AccessMap } from './access-map.js'
 import type { RegistrationInput } from './request-bodies.js'
 import type { RegistrationReply } from '@clinic-mesh/contracts'
@@ -359,22 +360,12 @@ export class Relay {
     clearInterval(this.#shedTimer)
     await this.#state.ownership.stop()
     await this.#clinics.stop()
-    await this.#flushReady()
+    await flushReady(this.repo)
     this.#sync.close() // disconnects the repo's only network adapter (what repo.shutdown() would do)
     this.#server.closeAllConnections()
     await new Promise<void>((resolve) => this.#server.close(() => resolve()))
-    await this.#flushReady()
+    await flushReady(this.repo)
     await this.#refresher.idle()
     await this.#state.close()
-  }
-
-  /**
-   * `repo.flush()` of the documents that are ready: a plain flush (and `repo.shutdown()`) throws "DocHandle is not
-   * ready" when a document is still loading or being requested from a peer that just left, and a document that never
-   * loaded has nothing to save.
-   */
-  async #flushReady(): Promise<void> {
-    const ready = Object.values(this.repo.handles).filter((h) => h.isReady())
-    await this.repo.flush(ready.map((h) => h.documentId))
   }
 }

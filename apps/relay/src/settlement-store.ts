@@ -55,8 +55,12 @@ export interface Checkpoint {
 /** A whole document the relay publishes (settled inventory, conflict queue): `Automerge.save` of its new state. */
 export interface PublishedDoc {
   readonly documentId: string
-  /** the document's full state (what storage keeps) */
+  /**
+   * What storage keeps: the document's full state (a snapshot, which replaces every earlier chunk of it), or with
+   * `incremental` only the changes since the last committed write, under that chunk name (see `fencedChunkKey`)
+   */
   readonly bytes: Uint8Array
+  readonly incremental?: string
   /** only the changes since the last write (other instances merge these: pg-schema.ts `chunkNotice`) */
   readonly delta?: Uint8Array
 }
@@ -70,6 +74,13 @@ export interface PublishedDoc {
 export interface SettlementStore {
   load(clinic: string): Promise<Checkpoint | null>
   save(clinic: string, checkpoint: Checkpoint, published?: readonly PublishedDoc[]): Promise<void>
+}
+
+/** The storage key of a published document's chunk: its one snapshot, or an incremental chunk of its own name. */
+export function fencedChunkKey(doc: PublishedDoc): [string, string, string] {
+  return doc.incremental === undefined
+    ? [doc.documentId, 'snapshot', FENCED_CHUNK]
+    : [doc.documentId, 'incremental', doc.incremental]
 }
 
 export function emptyMeta(): CheckpointMeta {
@@ -119,7 +130,7 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
 
 /**
  * DIR/<clinic>.bin, written to a temp file, fsynced, then renamed over the old one. Then the published documents, each
- * as one full-state chunk (`FENCED_CHUNK`) through `documents` (the relay's repo storage, atomic writes); they reach
+ * as its snapshot or an incremental chunk (`fencedChunkKey`) through `documents` (the relay's repo storage, atomic writes); they reach
  * devices only after both. A crash between the two leaves the documents behind the checkpoint, and the next start
  * publishes from the checkpoint before any device sees them.
  */
@@ -159,8 +170,13 @@ export class FileSettlementStore implements SettlementStore {
       await fh.close()
     }
     await rename(tmp, final)
-    for (const doc of published)
-      await this.#documents?.save([doc.documentId, 'snapshot', FENCED_CHUNK], doc.bytes)
+    for (const doc of published) {
+      await this.#documents?.save(fencedChunkKey(doc), doc.bytes)
+      if (doc.incremental !== undefined) continue
+      // a snapshot holds everything: the incremental chunks written before it go
+      for (const c of (await this.#documents?.loadRange([doc.documentId, 'incremental'])) ?? [])
+        if (c.key[2]?.startsWith(`${FENCED_CHUNK}-`)) await this.#documents?.remove(c.key)
+    }
   }
 }
 

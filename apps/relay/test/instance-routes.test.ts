@@ -55,6 +55,15 @@ describe('InstanceRoutes', () => {
     // A's connections close (a kill): its lease is still unexpired, but nobody is sent to it
     await pools[0]!.end()
     await pools[3]!.end() // inst-a2 carried A's name too
+    // a closed connection's server process exits a moment after the client (no event tells when: ask until it has)
+    const gone = Date.now() + 15_000
+    const live = async (): Promise<number> =>
+      (
+        await admin.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'inst-a'",
+        )
+      ).rows[0]!.n
+    while ((await live()) > 0 && Date.now() < gone) await new Promise((r) => setTimeout(r, 20))
     expect(await fromB.ownerUrl('c1')).toBeUndefined()
   })
 

@@ -1,9 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { LeaseOwnership, createRelaySchema } from '@clinic-mesh/relay'
-import { PostgresStorageAdapter } from '@clinic-mesh/storage-postgres'
-import { type PostgresCluster, startPostgresCluster } from '@clinic-mesh/testing'
-import pg from 'pg'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { LeaseOwnership } from '@clinic-mesh/relay'
+import { describe, expect, it } from 'vitest'
+import { relayDatabase } from './relay-database.js'
 
 // Fair lease placement: three live instances (a heartbeat each) and six clinics whose leases were just given up. An
 // instance that already holds its fair share (ceil(6 / 3) + 1 = 3) leaves the other free clinics to the others for a
@@ -12,29 +10,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 const LEASE_MS = 400
 const CLINICS = ['f1', 'f2', 'f3', 'f4', 'f5', 'f6']
 
-let cluster: PostgresCluster
-let pool: pg.Pool
-beforeAll(async () => {
-  cluster = await startPostgresCluster()
-  pool = new pg.Pool({ connectionString: cluster.url })
-  await new PostgresStorageAdapter({ pool }).init()
-  await createRelaySchema(pool)
-  for (const c of CLINICS)
-    await pool.query("INSERT INTO relay_clinics (clinic, entry) VALUES ($1, '{}')", [c])
-})
-afterAll(async () => {
-  await pool?.end()
-  await cluster?.stop()
-})
+const db = relayDatabase(CLINICS)
 
 describe('fair lease placement', () => {
   it('takes no more than its share of freshly freed leases while other instances are live', async () => {
     // an instance that settled them all stopped cleanly: every lease is free, freed a moment ago
-    const gone = new LeaseOwnership(pool, { owner: 'gone', leaseMs: LEASE_MS })
+    const gone = new LeaseOwnership(db.pool, { owner: 'gone', leaseMs: LEASE_MS })
     for (const c of CLINICS) expect(await gone.acquire(c)).not.toBeNull()
     for (const c of CLINICS) await gone.release(c)
 
-    const [a, b, c] = ['A', 'B', 'C'].map((owner) => new LeaseOwnership(pool, { owner, leaseMs: LEASE_MS }))
+    const [a, b, c] = ['A', 'B', 'C'].map(
+      (owner) => new LeaseOwnership(db.pool, { owner, leaseMs: LEASE_MS }),
+    )
     // two beats each: the second sees all three live
     for (let beat = 0; beat < 2; beat++) for (const o of [a!, b!, c!]) await o.heartbeat()
     expect([a!.limit, b!.limit, c!.limit]).toEqual([3, 3, 3])
@@ -55,8 +42,8 @@ describe('fair lease placement', () => {
   })
 
   it('counts only live instances, and one that stopped cleanly at once', async () => {
-    const x = new LeaseOwnership(pool, { owner: 'X', leaseMs: LEASE_MS })
-    const y = new LeaseOwnership(pool, { owner: 'Y', leaseMs: LEASE_MS })
+    const x = new LeaseOwnership(db.pool, { owner: 'X', leaseMs: LEASE_MS })
+    const y = new LeaseOwnership(db.pool, { owner: 'Y', leaseMs: LEASE_MS })
     await sleep(3 * LEASE_MS + 50) // the first case's instances are no longer live
     await x.heartbeat()
     y.start({ lost: () => {}, orphaned: () => {} })

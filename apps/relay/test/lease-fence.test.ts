@@ -3,14 +3,11 @@ import {
   FENCED_CHUNK,
   LeaseOwnership,
   PostgresSettlementStore,
-  createRelaySchema,
   emptyMeta,
   type Checkpoint,
 } from '@clinic-mesh/relay'
-import { PostgresStorageAdapter } from '@clinic-mesh/storage-postgres'
-import { type PostgresCluster, startPostgresCluster } from '@clinic-mesh/testing'
-import pg from 'pg'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { relayDatabase } from './relay-database.js'
 
 // Two relay instances, A and B, on one database. A settles clinic-f, then pauses (no lease renewal, as a process
 // stopped by the OS or a long GC pause would); its lease expires, B takes the clinic over at the next epoch. When A
@@ -20,19 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 const CLINIC = 'clinic-f'
 const DOC = 'fenced-doc-id'
 
-let cluster: PostgresCluster
-let pool: pg.Pool
-beforeAll(async () => {
-  cluster = await startPostgresCluster()
-  pool = new pg.Pool({ connectionString: cluster.url })
-  await new PostgresStorageAdapter({ pool }).init()
-  await createRelaySchema(pool)
-  await pool.query("INSERT INTO relay_clinics (clinic, entry) VALUES ($1, '{}')", [CLINIC])
-})
-afterAll(async () => {
-  await pool?.end()
-  await cluster?.stop()
-})
+const db = relayDatabase([CLINIC])
 
 function checkpoint(settledOps: number): Checkpoint {
   return { meta: { ...emptyMeta(), settledOps }, engine: new Uint8Array([settledOps]) }
@@ -40,7 +25,7 @@ function checkpoint(settledOps: number): Checkpoint {
 
 /** Until the clinic's lease has expired on the database's clock. */
 async function leaseExpiry(): Promise<void> {
-  const { rows } = await pool.query<{ ms: number }>(
+  const { rows } = await db.pool.query<{ ms: number }>(
     `SELECT GREATEST(0, EXTRACT(EPOCH FROM (expires_at - clock_timestamp())) * 1000)::float8 AS ms
      FROM relay_leases WHERE clinic = $1`,
     [CLINIC],
@@ -50,10 +35,10 @@ async function leaseExpiry(): Promise<void> {
 
 describe('lease fencing', () => {
   it("refuses a paused old owner's checkpoint and published document once another instance took over", async () => {
-    const a = new LeaseOwnership(pool, { owner: 'A', leaseMs: 300 })
-    const b = new LeaseOwnership(pool, { owner: 'B', leaseMs: 300 })
-    const storeA = new PostgresSettlementStore(pool, (c) => a.fenceOf(c), 'A')
-    const storeB = new PostgresSettlementStore(pool, (c) => b.fenceOf(c), 'B')
+    const a = new LeaseOwnership(db.pool, { owner: 'A', leaseMs: 300 })
+    const b = new LeaseOwnership(db.pool, { owner: 'B', leaseMs: 300 })
+    const storeA = new PostgresSettlementStore(db.pool, (c) => a.fenceOf(c), 'A')
+    const storeB = new PostgresSettlementStore(db.pool, (c) => b.fenceOf(c), 'B')
 
     expect(await a.acquire(CLINIC)).toEqual({ owner: 'A', epoch: 1 })
     expect(await b.acquire(CLINIC), 'a live lease is not taken').toBeNull()
@@ -70,14 +55,15 @@ describe('lease fencing', () => {
     ).rejects.toMatchObject({ name: 'LeaseLostError', clinic: CLINIC })
 
     expect((await storeB.load(CLINIC))?.meta.settledOps).toBe(2)
-    const chunk = await pool.query<{ data: Buffer }>(
+    const chunk = await db.pool.query<{ data: Buffer }>(
       'SELECT data FROM automerge_chunks WHERE key = $1::text[]',
       [[DOC, 'snapshot', FENCED_CHUNK]],
     )
     expect([...chunk.rows[0]!.data]).toEqual([0xb2])
-    const row = await pool.query<{ epoch: string }>('SELECT epoch FROM relay_checkpoints WHERE clinic = $1', [
-      CLINIC,
-    ])
+    const row = await db.pool.query<{ epoch: string }>(
+      'SELECT epoch FROM relay_checkpoints WHERE clinic = $1',
+      [CLINIC],
+    )
     expect(row.rows[0]!.epoch).toBe('2')
 
     // A's next lease beat tells it the clinic is gone; B keeps renewing
@@ -97,9 +83,9 @@ describe('lease fencing', () => {
 
   it('gives every takeover a higher epoch, also after a clean release', async () => {
     const clinic = 'clinic-g'
-    await pool.query("INSERT INTO relay_clinics (clinic, entry) VALUES ($1, '{}')", [clinic])
-    const a = new LeaseOwnership(pool, { owner: 'A2', leaseMs: 5000 })
-    const b = new LeaseOwnership(pool, { owner: 'B2', leaseMs: 5000 })
+    await db.pool.query("INSERT INTO relay_clinics (clinic, entry) VALUES ($1, '{}')", [clinic])
+    const a = new LeaseOwnership(db.pool, { owner: 'A2', leaseMs: 5000 })
+    const b = new LeaseOwnership(db.pool, { owner: 'B2', leaseMs: 5000 })
     expect((await a.acquire(clinic))?.epoch).toBe(1)
     await a.release(clinic)
     expect(a.fenceOf(clinic)).toBeUndefined()
@@ -110,9 +96,9 @@ describe('lease fencing', () => {
   it('keeps a lease its owner renews, also one taken while a renewal was on its way', async () => {
     const clinics = ['clinic-r1', 'clinic-r2']
     for (const c of clinics)
-      await pool.query("INSERT INTO relay_clinics (clinic, entry) VALUES ($1, '{}')", [c])
-    const a = new LeaseOwnership(pool, { owner: 'A3', leaseMs: 200 })
-    const b = new LeaseOwnership(pool, { owner: 'B3', leaseMs: 200 })
+      await db.pool.query("INSERT INTO relay_clinics (clinic, entry) VALUES ($1, '{}')", [c])
+    const a = new LeaseOwnership(db.pool, { owner: 'A3', leaseMs: 200 })
+    const b = new LeaseOwnership(db.pool, { owner: 'B3', leaseMs: 200 })
     const lost: string[] = []
     expect(await a.acquire(clinics[0]!)).not.toBeNull()
     a.start({ lost: (c) => lost.push(c), orphaned: () => {} })

@@ -4,6 +4,7 @@ import { childId, fhirId, ourIdentifier, patientRef, userRef } from './ids.js'
 import { medicationRequestId } from './medication-request.js'
 import type { Plain } from './plain.js'
 import { DATA_OPERATION, PROVENANCE_PARTICIPANT, UCUM } from './systems.js'
+import { userOf } from '@clinic-mesh/records'
 
 type PlainMar = Plain<MarEvent>
 
@@ -51,7 +52,7 @@ export function toMedicationAdministration(patientId: string, e: PlainMar): Medi
     medicationCodeableConcept: { text: e.drug },
     subject: patientRef(patientId),
     effectiveDateTime: e.administeredAt,
-    performer: [{ actor: userRef(e.by.user) }],
+    performer: [{ actor: userRef(userOf(e.by)) }],
   }
   const dose = parseDose(e.dose)
   if (dose) out.dosage = { text: e.dose, route: { text: e.route }, dose }
@@ -79,7 +80,7 @@ export function marCorrectionProvenance(e: PlainMar): Provenance | undefined {
     recorded: e.recordedAt,
     activity: { coding: [{ system: DATA_OPERATION, code: 'UPDATE', display: 'revise' }] },
     agent: [
-      { type: { coding: [{ system: PROVENANCE_PARTICIPANT, code: 'enterer' }] }, who: userRef(e.by.user) },
+      { type: { coding: [{ system: PROVENANCE_PARTICIPANT, code: 'enterer' }] }, who: userRef(userOf(e.by)) },
     ],
     entity: [{ role: 'revision', what: { reference: `MedicationAdministration/${fhirId(e.corrects)}` } }],
   }

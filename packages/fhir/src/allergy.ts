@@ -3,6 +3,7 @@ import type { Allergy } from '@clinic-mesh/records'
 import { fhirId, ourIdentifier, patientRef, userRef } from './ids.js'
 import type { Plain } from './plain.js'
 import { ALLERGY_CLINICAL } from './systems.js'
+import { userOf } from '@clinic-mesh/records'
 
 /**
  * AllergyIntolerance: the substance as text, clinically active, criticality from our severity (severe → high, else
@@ -23,7 +24,7 @@ export function toAllergyIntolerance(
     code: { text: a.substance },
     patient: patientRef(patientId),
     recordedDate: a.recordedAt,
-    recorder: userRef(a.recordedBy.user),
+    recorder: userRef(userOf(a.recordedBy)),
   }
   if (a.reaction) out.reaction = [{ manifestation: [{ text: a.reaction }], severity: a.severity }]
   return out

@@ -11,6 +11,7 @@ import type { PlainChart, PlainLink } from './plain.js'
 import { toPrescriptionProvenance } from './provenance.js'
 import { toVitalsObservations } from './vitals.js'
 import { toDevice, toPractitioner } from './agents.js'
+import { actorOf } from '@clinic-mesh/records'
 
 /** A dispense operation of the patient with what the caller knows of its settlement (see `DispenseContext`). */
 export interface ChartDispense {
@@ -33,19 +34,23 @@ export interface ChartResourceOptions {
   readonly types?: ReadonlySet<string>
 }
 
-/** Every `{ user, device }` actor recorded anywhere in the chart (who wrote what), for Practitioner and Device resources. */
+/** Keys of a recorded actor (`by`, `createdBy`, `signedBy`...): packed `user device` or, before schema 3, a map. */
+const ACTOR_KEY = /^(by|[a-z]+By)$/
+
+/** Every actor recorded anywhere in the chart (who wrote what), for Practitioner and Device resources. */
 function actors(value: unknown, users: Set<string>, devices: Set<string>): void {
   if (value === null || typeof value !== 'object') return
   if (Array.isArray(value)) {
     for (const v of value) actors(v, users, devices)
     return
   }
-  const o = value as Record<string, unknown>
-  if (typeof o.user === 'string' && typeof o.device === 'string') {
-    users.add(o.user)
-    devices.add(o.device)
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    const actor = ACTOR_KEY.test(k) ? actorOf(v) : undefined
+    if (actor) {
+      users.add(actor.user)
+      devices.add(actor.device)
+    } else actors(v, users, devices)
   }
-  for (const v of Object.values(o)) actors(v, users, devices)
 }
 
 /**
@@ -73,7 +78,7 @@ export function chartResources(chart: PlainChart, options: ChartResourceOptions 
     for (const [id, a] of Object.entries(chart.patient.allergies)) out.push(toAllergyIntolerance(pid, id, a))
   for (const rx of Object.values(chart.prescriptions)) {
     if (want('MedicationRequest')) out.push(...toMedicationRequests(pid, rx))
-    const signer = rx.signed?.signedBy.device
+    const signer = actorOf(rx.signed?.signedBy)?.device
     const prov = want('Provenance')
       ? toPrescriptionProvenance(rx, signer ? { device: signer } : {})
       : undefined

@@ -3,6 +3,7 @@ import type { Diagnosis, Problem } from '@clinic-mesh/records'
 import { fhirId, ourIdentifier, patientRef, ref, userRef } from './ids.js'
 import type { Plain } from './plain.js'
 import { CONDITION_CATEGORY, CONDITION_CLINICAL, CONDITION_VERIFICATION, ICD10 } from './systems.js'
+import { userOf } from '@clinic-mesh/records'
 
 const ICD10_CODE = /^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$/
 
@@ -37,7 +38,7 @@ export function diagnosisToCondition(
     subject: patientRef(patientId),
     encounter: ref('Encounter', encounterId),
     recordedDate: d.at,
-    recorder: userRef(d.by.user),
+    recorder: userRef(userOf(d.by)),
   }
 }
 
@@ -54,7 +55,7 @@ export function problemToCondition(patientId: string, problemId: string, p: Plai
     code: conditionCode(p.text, p.code),
     subject: patientRef(patientId),
     recordedDate: p.recordedAt,
-    recorder: userRef(p.recordedBy.user),
+    recorder: userRef(userOf(p.recordedBy)),
   }
   if (p.status === 'entered-in-error')
     out.verificationStatus = coded(CONDITION_VERIFICATION, 'entered-in-error')

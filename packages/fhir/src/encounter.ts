@@ -3,6 +3,7 @@ import { fhirId, ourIdentifier, patientRef, userRef } from './ids.js'
 import type { Plain } from './plain.js'
 import type { Encounter as OurEncounter } from '@clinic-mesh/records'
 import { ACT_CODE, PARTICIPATION_TYPE } from './systems.js'
+import { userOf } from '@clinic-mesh/records'
 
 type PlainEncounter = Plain<OurEncounter>
 
@@ -34,16 +35,16 @@ function participant(
  */
 export function toEncounter(patientId: string, e: PlainEncounter): Encounter {
   const seen = new Set<string>()
-  const participants: EncounterParticipant[] = [...participant('ADM', 'admitter', e.openedBy.user, seen)]
+  const participants: EncounterParticipant[] = [...participant('ADM', 'admitter', userOf(e.openedBy), seen)]
   for (const v of Object.values(e.triage.vitals))
-    participants.push(...participant('PART', 'participant', v.by.user, seen))
-  participants.push(...participant('PART', 'participant', e.triage.by?.user, seen))
-  participants.push(...participant('ATND', 'attender', e.clinician.by?.user, seen))
+    participants.push(...participant('PART', 'participant', userOf(v.by), seen))
+  participants.push(...participant('PART', 'participant', userOf(e.triage.by), seen))
+  participants.push(...participant('ATND', 'attender', userOf(e.clinician.by), seen))
   for (const d of Object.values(e.clinician.diagnoses))
-    participants.push(...participant('ATND', 'attender', d.by.user, seen))
-  participants.push(...participant('PART', 'participant', e.pharmacy.by?.user, seen))
+    participants.push(...participant('ATND', 'attender', userOf(d.by), seen))
+  participants.push(...participant('PART', 'participant', userOf(e.pharmacy.by), seen))
   for (const d of Object.values(e.pharmacy.dispensed))
-    participants.push(...participant('PART', 'participant', d.by.user, seen))
+    participants.push(...participant('PART', 'participant', userOf(d.by), seen))
   const out: Encounter = {
     resourceType: 'Encounter',
     id: fhirId(e.id),

@@ -3,6 +3,7 @@ import type { Prescription, RxItem } from '@clinic-mesh/records'
 import { childId, ourIdentifier, patientRef, ref, userRef } from './ids.js'
 import type { Plain } from './plain.js'
 import { UCUM } from './systems.js'
+import { userOf } from '@clinic-mesh/records'
 
 type PlainRx = Plain<Prescription>
 
@@ -56,7 +57,7 @@ export function toMedicationRequests(patientId: string, rx: PlainRx): Medication
       medicationCodeableConcept: { text: item.drug },
       subject: patientRef(patientId),
       authoredOn: signed ? rx.signed?.signedAt : rx.createdAt,
-      requester: userRef(signed ? (rx.signed?.signedBy.user ?? rx.createdBy.user) : rx.createdBy.user),
+      requester: userRef((signed ? userOf(rx.signed?.signedBy) : '') || userOf(rx.createdBy)),
       dosageInstruction: [
         {
           text: dosageText(item),

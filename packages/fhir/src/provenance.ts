@@ -1,6 +1,11 @@
 import type { Device, Provenance, ProvenanceAgent, Reference, Signature } from '@medplum/fhirtypes'
 import type { Prescription } from '@clinic-mesh/records'
-import { PRESCRIPTION_DEVICE_CONTEXT, PRESCRIPTION_SIGNATURE_CONTEXT } from '@clinic-mesh/records'
+import {
+  PRESCRIPTION_DEVICE_CONTEXT,
+  PRESCRIPTION_SIGNATURE_CONTEXT,
+  actorOf,
+  userOf,
+} from '@clinic-mesh/records'
 import { childId, deviceRef as toDeviceRef, userRef } from './ids.js'
 import { prescriptionRefs } from './medication-request.js'
 import type { Plain } from './plain.js'
@@ -27,8 +32,8 @@ export function toPrescriptionProvenance(
 ): Provenance | undefined {
   const s = rx.signed
   if (rx.status !== 'signed' || !s || Object.keys(rx.items).length === 0) return undefined
-  const clinician = userRef(s.signedBy.user)
-  const deviceRef: Reference<Device> = toDeviceRef(device.device ?? s.signedBy.device)
+  const clinician = userRef(userOf(s.signedBy))
+  const deviceRef: Reference<Device> = toDeviceRef(device.device ?? actorOf(s.signedBy)?.device ?? '')
   const agent: ProvenanceAgent[] = [
     { type: { coding: [{ system: PROVENANCE_PARTICIPANT, code: 'author' }] }, who: clinician },
   ]

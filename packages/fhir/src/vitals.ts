@@ -3,6 +3,7 @@ import type { VitalsEntry, VitalsValues } from '@clinic-mesh/records'
 import { childId, ourIdentifier, patientRef, ref, userRef } from './ids.js'
 import type { Plain } from './plain.js'
 import { LOINC, OBSERVATION_CATEGORY, PROFILE, UCUM } from './systems.js'
+import { userOf } from '@clinic-mesh/records'
 
 /** One vital sign: its LOINC code, UCUM unit and R4 profile (the table; docs/FHIR.md). */
 export interface VitalSignCode {
@@ -114,7 +115,7 @@ export function toVitalsObservations(
     subject: patientRef(patientId),
     encounter: ref('Encounter', encounterId),
     effectiveDateTime: entry.takenAt,
-    performer: [userRef(entry.by.user)],
+    performer: [userRef(userOf(entry.by))],
     identifier: [ourIdentifier('vitals', vitalsId)],
   }
   const v = entry.values

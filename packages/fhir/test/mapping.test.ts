@@ -265,3 +265,23 @@ describe('codes and values, field by field', () => {
     expect(mas.every((m) => /^[A-Za-z0-9\-.]{1,64}$/.test(m.id ?? ''))).toBe(true)
   })
 })
+
+describe('charts written before collection schema 3 (actors as {user, device} maps)', () => {
+  /** The same chart with every packed actor (`by`, `createdBy`, `signedBy`...) as the map schema 2 wrote. */
+  const asMaps = (value: unknown, key = ''): unknown => {
+    if (/^(by|[a-z]+By)$/.test(key) && typeof value === 'string') {
+      const [user, device] = value.split(' ')
+      return { user, device }
+    }
+    if (Array.isArray(value)) return value.map((v) => asMaps(v))
+    if (value === null || typeof value !== 'object') return value
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, asMaps(v, k)]))
+  }
+
+  it('map to the same resources as the packed form (practitioners, devices, recorders, performers)', () => {
+    const old = asMaps(visit.chart) as typeof visit.chart
+    expect(JSON.stringify(old)).not.toEqual(JSON.stringify(visit.chart)) // the fixture records actors packed
+    expect(JSON.stringify(old)).toContain('"recordedBy":{"user":')
+    expect(chartResources(old, options)).toEqual(resources)
+  })
+})

@@ -46,7 +46,7 @@ describe('clinic membership at the connection', () => {
       startNode(c, ours, [ours]),
       startNode(c, intruder, [ours, intruder]),
     )
-    const refused = nextEvent<RefusedEvent>(nOurs!, 'refused', 5000)
+    const refused = nextEvent<RefusedEvent>(nOurs!, 'refused', 30_000)
     await nIntruder!.dial(nOurs!.multiaddrs()[0]!).catch(() => undefined) // may fail or be closed right after
     const evt = await refused
     expect(evt.peer).toBe(intruder.id)
@@ -64,7 +64,7 @@ describe('clinic membership at the connection', () => {
     await n2!.dial(n1!.multiaddrs()[0]!)
     await Promise.all([syncedWith(n1!, [d2.id]), syncedWith(n2!, [d1.id])])
 
-    const refusedLater = nextEvent<RefusedEvent>(n1!, 'refused', 5000)
+    const refusedLater = nextEvent<RefusedEvent>(n1!, 'refused', 30_000)
     m1.update({
       revocations: [
         signRevocation({ clinic: c.clinic, devicePeerId: d2.id, reason: 'reported lost' }, c.admin.secretKey),
@@ -73,7 +73,7 @@ describe('clinic membership at the connection', () => {
     await Promise.all([apartFrom(n1!, d2.id), apartFrom(n2!, d1.id)])
     expect((await refusedLater).reason).toBe('revoked')
     // the lost tablet still believes it is a member and tries again: refused
-    const again = nextEvent<RefusedEvent>(n1!, 'refused', 5000)
+    const again = nextEvent<RefusedEvent>(n1!, 'refused', 30_000)
     await n2!.dial(n1!.multiaddrs()[0]!).catch(() => undefined)
     expect((await again).peer).toBe(d2.id)
     expect(n1!.peers()).toEqual([])

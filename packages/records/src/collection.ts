@@ -6,8 +6,10 @@ import type { Chart, ChartCollection } from './types.js'
  * Version of the ChartCollection layout written by this code.
  * - v1: patients had no `updatedAt`.
  * - v2: `patient.updatedAt` (last change to the searchable fields) on every patient.
+ * - v3: actors written packed, one scalar `user device` (`PackedActor`) instead of a `{user, device}` map; entries of
+ *   earlier versions keep their maps, and every reader takes both (`actorOf`).
  */
-export const SCHEMA_VERSION = 2
+export const SCHEMA_VERSION = 3
 
 /** Initial value of a chart bucket document (`A.from(emptyCollection())`). */
 export function emptyCollection(): ChartCollection {
@@ -30,6 +32,9 @@ const MIGRATIONS: Migration[] = [
       if (p.updatedAt === undefined && p.createdAt !== undefined) p.updatedAt = p.createdAt
     }
   },
+  // v2 → v3: nothing to rewrite (actors already recorded stay maps; readers take both forms). Code of v2 refuses
+  // a v3 collection (UnsupportedSchemaError) instead of misreading its packed actors.
+  () => undefined,
 ]
 
 /**

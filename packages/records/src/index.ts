@@ -48,7 +48,7 @@ export {
   UnknownRecordError,
   UnsupportedSchemaError,
 } from './errors.js'
-export { imm, str, plain } from './values.js'
+export { imm, str, plain, actorOf, userOf, packActor } from './values.js'
 export { VITAL_RANGES } from './validate.js'
 export { SCHEMA_VERSION, emptyCollection, migrateCollection, needsMigration, chartOf } from './collection.js'
 export {

@@ -2,7 +2,7 @@ import { InvalidRecordError } from './errors.js'
 import type { Chart, MarEvent } from './types.js'
 import { MAR_STATUSES } from './types.js'
 import { optionalText, requireEnum, requireText } from './validate.js'
-import { checkTimestamp, str } from './values.js'
+import { actorOf, checkTimestamp, str } from './values.js'
 
 /** What the device node requires of a MAR entry a browser adds (see `marEntryProblem`). */
 export interface MarEntryCheckOptions {
@@ -19,7 +19,8 @@ function checkFields(ev: MarEvent): void {
   checkTimestamp(str(ev.administeredAt), 'administeredAt')
   checkTimestamp(str(ev.recordedAt), 'recordedAt')
   optionalText(ev.note === undefined ? undefined : str(ev.note), 'note')
-  if (!str(ev.by?.user) || !str(ev.by?.device)) throw new InvalidRecordError('by needs a user and a device')
+  // either stored form (packed `user device`, or the map before schema 3); a malformed packed value is refused
+  if (!actorOf(ev.by)) throw new InvalidRecordError('by needs a user and a device')
 }
 
 /**
@@ -42,8 +43,9 @@ export function marEntryProblem(
     throw err
   }
   if (str(ev.id) !== id) return `MAR entry ${id} carries another id (${str(ev.id)})`
-  if (opts.user !== undefined && str(ev.by.user) !== opts.user)
-    return `MAR entry ${id} names ${str(ev.by.user)} as its author, not the signed-in user`
+  const author = actorOf(ev.by)?.user
+  if (opts.user !== undefined && author !== opts.user)
+    return `MAR entry ${id} names ${author ?? 'no one'} as its author, not the signed-in user`
   const rxId = str(ev.prescriptionId)
   const lineId = str(ev.itemId)
   const rx = rxId ? chart.prescriptions?.[rxId] : undefined

@@ -16,11 +16,20 @@ export interface Actor {
   at?: string
 }
 
-/** An actor as recorded in a document. */
-export interface ActorRef {
+/** An actor as recorded before collection schema 3: a map of two scalars (three values). Still read. */
+export interface ActorFields {
   user: Imm<UserId>
   device: Imm<DeviceId>
 }
+
+/**
+ * An actor as recorded from collection schema 3: one scalar `user device` (one value instead of three: a chart, an
+ * encounter, every entry carries one, and Automerge's cost is per value). Read either form with `actorOf`.
+ */
+export type PackedActor = Imm<`${UserId} ${DeviceId}`>
+
+/** An actor as recorded in a document: packed (written now) or a map (written before schema 3). */
+export type ActorRef = PackedActor | ActorFields
 
 export { SEXES }
 export type Sex = (typeof SEXES)[number]

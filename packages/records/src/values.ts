@@ -1,5 +1,6 @@
 import { ImmutableString, isImmutableString } from '@automerge/automerge'
-import type { Actor, ActorRef, Imm } from './types.js'
+import type { DeviceId, UserId } from '@clinic-mesh/contracts'
+import type { Actor, Imm, PackedActor } from './types.js'
 import { InvalidRecordError } from './errors.js'
 
 /** Wraps a string as an Automerge scalar (whole-value semantics, one op). */
@@ -46,11 +47,43 @@ export function checkTimestamp(value: string, field: string): void {
   }
 }
 
+/** Ids never hold white space (`newId`, user and device ids): the packed actor's separator. */
+const ACTOR_ID = /^[^\s]{1,200}$/
+
 /** The actor as stored, and the write time (actor.at or the device clock). Validates the actor. */
-export function stamp(actor: Actor): { by: ActorRef; at: Imm } {
+export function stamp(actor: Actor): { by: PackedActor; at: Imm } {
   checkActor(actor)
-  return {
-    by: { user: imm(actor.user), device: imm(actor.device) },
-    at: imm(actor.at ?? new Date().toISOString()),
+  return { by: packActor(actor), at: imm(actor.at ?? new Date().toISOString()) }
+}
+
+/** An actor packed as one scalar (`user device`): what `stamp` writes. Throws on an id that cannot be packed. */
+export function packActor(actor: Pick<Actor, 'user' | 'device'>): PackedActor {
+  if (!ACTOR_ID.test(actor.user) || !ACTOR_ID.test(actor.device))
+    throw new InvalidRecordError('actor ids must be 1-200 characters without white space')
+  return imm(`${actor.user} ${actor.device}`)
+}
+
+/**
+ * The user and device of a recorded actor, in either stored form (packed `user device` from schema 3, or the
+ * `{user, device}` map before it; ImmutableStrings or plain strings, as `plain` leaves them); undefined when the
+ * value is neither (absent, malformed, or forged with an empty part).
+ */
+export function actorOf(ref: unknown): { user: UserId; device: DeviceId } | undefined {
+  if (ref === undefined || ref === null) return undefined
+  if (typeof ref === 'string' || isImmutableString(ref)) {
+    const [user, device, ...rest] = str(ref as string).split(' ')
+    if (rest.length > 0 || !user || !device || !ACTOR_ID.test(user) || !ACTOR_ID.test(device))
+      return undefined
+    return { user: user as UserId, device: device as DeviceId }
   }
+  if (typeof ref !== 'object') return undefined
+  const { user, device } = ref as { user?: unknown; device?: unknown }
+  const u = typeof user === 'string' || isImmutableString(user) ? str(user as string) : ''
+  const d = typeof device === 'string' || isImmutableString(device) ? str(device as string) : ''
+  return u && d ? { user: u as UserId, device: d as DeviceId } : undefined
+}
+
+/** The user of a recorded actor (either form), '' when there is none. */
+export function userOf(ref: unknown): UserId | '' {
+  return actorOf(ref)?.user ?? ''
 }

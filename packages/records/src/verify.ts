@@ -4,7 +4,7 @@ import { hexToBytes } from '@noble/hashes/utils.js'
 import { RX_LINE_FIELDS } from '@clinic-mesh/contracts'
 import { prescriptionDeviceSigningBytes, prescriptionHash, prescriptionSigningBytes } from './prescription.js'
 import type { Prescription } from './types.js'
-import { str } from './values.js'
+import { str, userOf } from './values.js'
 
 /** Why a prescription failed verification (stable codes). */
 export const VERIFY_REASONS = {
@@ -71,7 +71,7 @@ export function verifyPrescription(rx: Prescription, options: VerifyOptions = {}
     patientId: str(rx.patientId),
     rxId: str(rx.id),
     hash,
-    signedBy: str(signed.signedBy?.user),
+    signedBy: userOf(signed.signedBy),
   }
   const publicKey = str(signed.publicKey)
   if (!verifies(str(signed.signature), prescriptionSigningBytes(fields), publicKey)) {

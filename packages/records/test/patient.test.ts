@@ -4,6 +4,7 @@ import {
   SCHEMA_VERSION,
   addIdentifier,
   emptyCollection,
+  actorOf,
   migrateCollection,
   needsMigration,
   recordAllergy,
@@ -23,7 +24,7 @@ describe('registerPatient', () => {
     expect(str(chart.patient.name.given)).toBe('Grace')
     expect(str(chart.patient.sex)).toBe('female')
     expect(Object.keys(chart.patient.identifiers)).toEqual(['national-id|MW100001'])
-    expect(str(chart.patient.createdBy.device)).toBe('dev_tab2')
+    expect(actorOf(chart.patient.createdBy)).toEqual({ user: 'usr_clerk', device: 'dev_tab2' })
     expect(str(chart.patient.createdAt)).toBe(T0)
     expect(summarize(chart)).toEqual({
       id: pid,
@@ -126,7 +127,7 @@ describe('schema migration', () => {
       result = migrateCollection(d)
     })
     expect(result).toEqual({ from: 1, to: SCHEMA_VERSION })
-    expect(v2.schema).toBe(2)
+    expect(v2.schema).toBe(SCHEMA_VERSION)
     expect(str(v2.charts[pid]!.patient.updatedAt)).toBe(str(v2.charts[pid]!.patient.createdAt))
     expect(needsMigration(v2)).toBe(false)
   })

@@ -15,6 +15,8 @@ import {
   prescriptionHash,
   prescriptionSigningBytes,
   recordDispenseNote,
+  actorOf,
+  packActor,
   removeRxItem,
   resolveReview,
   signPrescription,
@@ -266,7 +268,8 @@ describe('prescriptions signed on the device node', () => {
     const { doc, pid, rxId } = withDraft()
     const signed = A.change(doc, (d) => signPrescription(d.charts[pid]!, rxId, secretKey, doctor))
     const renamed = A.change(signed, (d) => {
-      d.charts[pid]!.prescriptions[rxId]!.signed!.signedBy.user = imm('usr_other' as UserId)
+      const signed = d.charts[pid]!.prescriptions[rxId]!.signed!
+      signed.signedBy = packActor({ user: 'usr_other' as UserId, device: actorOf(signed.signedBy)!.device })
     })
     expect(verifyPrescription(rxOf(renamed, pid, rxId))).toMatchObject({ ok: false, reason: 'bad-signature' })
   })

@@ -196,6 +196,35 @@ export function decideWrite(role: Role, kind: DocKind, w: FieldWrite, peerId: st
   return { allowed: true, action: rule.may }
 }
 
+/** Keys under which records keep an actor (`by`, `createdBy`, `signedBy`...: records' `ActorRef`). */
+const ACTOR_KEY = /^(by|[a-z]+By)$/
+
+/**
+ * The actor rule of a chart bucket: an actor a browser records names the signed-in user (`user`). From collection
+ * schema 3 it is one scalar `user device`; the `{user, device}` map of the form before is still taken from a browser
+ * that writes it (a page loaded before an upgrade) when its `user` is the signed-in user. Refused: another user's
+ * name in either form (a forged author), a malformed value, anything else under an actor, a delete or a replacement
+ * of a packed actor by a map. MAR entries are left out: the node's MAR check refuses an entry by anyone else, with its
+ * own error (`marEntryProblem`). Returns why the write is refused, or undefined.
+ */
+export function actorWriteProblem(w: FieldWrite, user: string): string | undefined {
+  const at = w.path.findIndex((k) => typeof k === 'string' && ACTOR_KEY.test(k))
+  if (at < 0 || (w.path[0] === 'charts' && w.path[2] === 'mar')) return undefined
+  const where = w.path.slice(0, at + 1).join('.')
+  const field = w.path.length === at + 2 ? w.path[at + 1] : undefined
+  if (w.path.length === at + 1) {
+    if (w.value === undefined && !w.overwrite) return undefined // the map of schema 2: its fields are checked
+    const parts = typeof w.value === 'string' ? w.value.split(' ') : []
+    if (parts.length !== 2 || !parts[0] || !parts[1]) return `${where} is not an actor 'user device'`
+    return parts[0] === user ? undefined : `${where} names ${parts[0]}, not the signed-in user`
+  }
+  if (field === 'user')
+    return w.value === user ? undefined : `${where}.user names ${String(w.value)}, not the signed-in user`
+  if (field === 'device')
+    return typeof w.value === 'string' && w.value ? undefined : `${where}.device is empty`
+  return `${where}: an actor holds a user and a device, nothing else`
+}
+
 /** The paths a change wrote, for the audit trail (deduplicated, list positions folded). */
 export interface CheckedChange {
   readonly hash: string

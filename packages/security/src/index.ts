@@ -118,6 +118,7 @@ export {
   DOC_KINDS,
   READ_POLICY,
   WRITE_POLICY,
+  actorWriteProblem,
   checkWrites,
   decideWrite,
   fieldRule,

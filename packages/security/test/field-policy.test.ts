@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest'
 import {
   DOC_KINDS,
   READ_POLICY,
+  actorWriteProblem,
   checkWrites,
   decideWrite,
   mayRead,
@@ -207,5 +208,46 @@ describe('field policy: archived visits (issue 17 #3, history window)', () => {
       expect(allowed(role, 'chart-bucket', ['charts', 'pt_1', 'archived', 'en_1', 'year'])).toBe(false)
       expect(allowed(role, 'chart-bucket', E, true)).toBe(false) // deleting (or replacing) a visit
     }
+  })
+})
+
+describe('field policy: actors a browser records (collection schema 3, packed `user device`)', () => {
+  const doc = (): A.Doc<{ charts: Record<string, { patient: { allergies: Record<string, unknown> } }> }> =>
+    A.from({ charts: { pt_1: { patient: { allergies: {} } } } })
+  /** The actor problems of the writes of a browser change that adds allergy a1 recorded by `by`, as `user`. */
+  const problems = (by: unknown, user = 'usr_grace') => {
+    const before = doc()
+    const after = A.change(A.clone(before), (d) => {
+      d.charts.pt_1!.patient.allergies.a1 = { substance: new A.ImmutableString('latex'), recordedBy: by }
+    })
+    const r = resolveChanges(before, A.getChanges(before, after))
+    if (!r.ok) throw new Error(r.message)
+    return r.changes.flatMap((c) => c.writes.map((x) => actorWriteProblem(x, user))).filter(Boolean)
+  }
+
+  it("accepts the signed-in user's name (packed, or the map of schema 2) and refuses another user's or a malformed one", () => {
+    expect(problems(new A.ImmutableString('usr_grace dev_tab1'))).toEqual([])
+    expect(problems(new A.ImmutableString('usr_admin dev_tab1'))).toEqual([
+      'charts.pt_1.patient.allergies.a1.recordedBy names usr_admin, not the signed-in user',
+    ])
+    expect(problems(new A.ImmutableString('usr_grace'))[0]).toMatch(/is not an actor 'user device'/)
+    expect(problems(new A.ImmutableString('usr_grace dev_tab1 usr_admin'))[0]).toMatch(/is not an actor/)
+    expect(problems(5)[0]).toMatch(/is not an actor/)
+    // the map of schema 2, from a page loaded before the upgrade: taken when it names the signed-in user
+    const map = (u: string) => ({ user: new A.ImmutableString(u), device: new A.ImmutableString('dev_tab1') })
+    expect(problems(map('usr_grace'))).toEqual([])
+    expect(problems(map('usr_admin'))).toEqual([
+      'charts.pt_1.patient.allergies.a1.recordedBy.user names usr_admin, not the signed-in user',
+    ])
+    expect(problems({ ...map('usr_grace'), role: 'admin' })[0]).toMatch(/a user and a device, nothing else/)
+  })
+
+  it('leaves MAR entries to the MAR check, and paths without an actor alone', () => {
+    const mar = { path: ['charts', 'pt_1', 'mar', 'm1', 'by'], overwrite: false, value: 'usr_x dev_y' }
+    expect(actorWriteProblem(mar, 'usr_grace')).toBeUndefined()
+    expect(actorWriteProblem(w([...E, 'registration', 'queue'], true, 'triage'), 'usr_grace')).toBeUndefined()
+    expect(actorWriteProblem(w([...E, 'registration', 'by'], true, 'usr_x dev_y'), 'usr_grace')).toMatch(
+      /names usr_x/,
+    )
   })
 })

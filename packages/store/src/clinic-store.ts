@@ -175,7 +175,7 @@ export class ClinicStore<B extends BucketDoc> {
    * Opens a clinic by its root URL: resolves once every index shard is local, i.e. every patient is searchable. With
    * `indexCache` and a copy saved by `saveIndexCache`, resolves as soon as that copy is read: search and open visits
    * answer from it while the shards load (`indexReady`), and each shard replaces its part of the copy on arrival.
-   * With `todayFirst` (a joining tablet) in a clinic that keeps today documents, resolves once today's is local
+   * With `todayFirst` and no saved copy (a joining tablet) in a clinic that keeps today documents, resolves once today's is local
    * (`todayPatients`): its patients are searchable and their open visits known, the shards load after.
    */
   static async open<B extends BucketDoc>(
@@ -195,7 +195,7 @@ export class ClinicStore<B extends BucketDoc> {
     const saved = init.indexCache
       ? await new IndexCache(repo, root.documentId).load(doc.indexShards.length)
       : undefined
-    const { today, cached } = await TodayDocs.atOpen(repo, root, init, saved)
+    const { today, cached, joining } = await TodayDocs.atOpen(repo, root, init, saved)
     if (cached) {
       const store = new ClinicStore(repo, root, [], init, cached, today)
       store.#shardsLoaded = false
@@ -206,7 +206,7 @@ export class ClinicStore<B extends BucketDoc> {
         () => undefined,
       )
       // today first: today's buckets before the shards (`pullToday`, or anything that needs the index, starts them)
-      if (!init.todayFirst || !today.kept) store.#startShards()
+      if (!joining) store.#startShards()
       return store
     }
     const shards = await Promise.all(doc.indexShards.map((url) => findDoc<IndexShardDoc>(repo, url, opts)))

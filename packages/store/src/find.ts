@@ -14,3 +14,13 @@ export async function findDoc<T>(
     await handle.whenReady(['ready'], options.signal ? { signal: options.signal } : undefined)
   return handle
 }
+
+/**
+ * `repo.flush()` of the documents that are ready. automerge-repo 2.5's flush (and so `repo.shutdown()`) rejects with
+ * "DocHandle is not ready" as soon as one document is still loading or being asked of a peer that never answers, and
+ * stops waiting for the others' saves; a document that never loaded has nothing to save.
+ */
+export async function flushReady(repo: Repo): Promise<void> {
+  const ready = Object.values(repo.handles).filter((h) => h.isReady())
+  await repo.flush(ready.map((h) => h.documentId))
+}

@@ -36,7 +36,7 @@ export type {
 } from './layout.js'
 export { LayoutError, SummaryCodecError, UnknownPatientError } from './errors.js'
 export { normalize, tokens } from './normalize.js'
-export { findDoc } from './find.js'
+export { findDoc, flushReady } from './find.js'
 export { freshSyncCount, reuseSyncPatches, setFreshSync, wholePatches } from './pinned/sync-patches.js'
 export { fastLoadCount, installFastLoad } from './pinned/fast-load.js'
 export { AUTOMERGE_PINNED, automergeHookInternals, installAutomergeHooks } from './pinned/index.js'

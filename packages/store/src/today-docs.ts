@@ -126,27 +126,29 @@ export class TodayDocs {
 
   /**
    * A store's today documents as it opens (`ClinicStore.open`). A node that writes them says so in the root of a clinic
-   * made before them (the same value on every device). `todayFirst`, in a clinic that keeps them: waits for today's
-   * document and adds its entries to `saved` (a saved copy of the shards, or empty ones): what the store answers from
-   * while the shards load. A node that writes them begins opening today's document.
+   * made before them (the same value on every device). `todayFirst`, in a clinic that keeps them, on a device with no
+   * saved copy of the shards (`saved`: a joining tablet): waits for today's document and answers from its entries
+   * while the shards load. A device with a saved copy (a restart) answers from that copy at once: it never waits on a
+   * peer for the day's document (a lone tablet's first start of a day would wait `TODAY_WAIT_MS` for nobody).
+   * A node that writes them begins opening today's document.
    */
   static async atOpen(
     repo: Repo,
     root: DocHandle<ClinicRootDoc>,
     init: { today?: TodayInit; writeSummaries?: boolean; todayFirst?: boolean; signal?: AbortSignal },
     saved: CachedShard[] | undefined,
-  ): Promise<{ today: TodayDocs; cached: CachedShard[] | undefined }> {
+  ): Promise<{ today: TodayDocs; cached: CachedShard[] | undefined; joining: boolean }> {
     const today = new TodayDocs(repo, root, init.today ?? {}, init.writeSummaries !== false)
     if (today.#write && !today.kept) root.change((d) => void (d.today = TODAY_LAYOUT))
-    if (init.todayFirst && today.kept) {
+    if (init.todayFirst && today.kept && saved === undefined) {
       // a day's document no peer answers for within a moment is begun here (entries merge in when they come)
       const wait = AbortSignal.timeout(TODAY_WAIT_MS)
       await today.open(init.signal ? AbortSignal.any([init.signal, wait]) : wait)
       const empty = root.doc().indexShards.map(() => ({ summaries: {}, visits: {} }))
-      return { today, cached: withToday(saved ?? empty, today) }
+      return { today, cached: withToday(empty, today), joining: true }
     }
     if (today.#write) void today.open()
-    return { today, cached: saved }
+    return { today, cached: saved, joining: false }
   }
 
   /** Whether this clinic keeps today documents (its root says so). */

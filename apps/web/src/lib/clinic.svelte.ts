@@ -50,6 +50,8 @@ export class Clinic {
   readonly #opened = new OpenGate<ClinicStore<ChartCollection>>()
   readonly #repo: Repo
   readonly #watched = new Map<string, DocHandle<ChartCollection> | undefined>()
+  /** Buckets that changed since the clinic opened (by this browser or a peer). */
+  readonly #changed = new Set<number>()
   /** Writes the device node refused (kept, shown to the user: nothing typed is lost). */
   readonly refused: RefusedWrites
 
@@ -120,12 +122,22 @@ export class Clinic {
     }
   }
 
-  /** Pulls every chart bucket in the background (the queue needs them); a clinic's day fits in the browser. */
+  /**
+   * Pulls every chart bucket in the background, today's first: the buckets of the patients with an open visit (the
+   * queue and the pick list read them) at once, then the rest, 4 at a time.
+   */
   async #loadAll(): Promise<void> {
     const store = this.#store
     if (!store) return
-    await store.loadAllCharts(4)
-    for (const pid of store.layout.chartBuckets.keys()) void this.#watch(store, pid)
+    const first = this.#visitBuckets(store)
+    for (const i of first) void this.#watch(store, i)
+    await store.loadAllCharts(4, { first })
+    for (const i of store.layout.chartBuckets.keys()) void this.#watch(store, i)
+  }
+
+  /** The buckets of the patients the index says have an open visit. */
+  #visitBuckets(store: ClinicStore<ChartCollection>): number[] {
+    return [...new Set([...store.openVisits.keys()].map((p) => store.bucketIndexOf(p)))]
   }
 
   async #watch(store: ClinicStore<ChartCollection>, bucket: number): Promise<void> {
@@ -137,7 +149,10 @@ export class Clinic {
     this.refused.watch(h)
     // heads-changed, not change: resolving a conflict in favour of the value already shown changes no
     // visible value (no patch, no 'change' event) but must still clear its review marker
-    h.on('heads-changed', () => this.version++)
+    h.on('heads-changed', () => {
+      this.#changed.add(bucket) // a visit opened here shows in the queue before the index says so
+      this.version++
+    })
     this.version++
   }
 
@@ -316,11 +331,22 @@ export class Clinic {
     return h?.isReady() ? h.doc() : undefined
   }
 
-  /** Every chart bucket the browser holds right now, as snapshots. */
-  loadedBuckets(): ChartCollection[] {
+  /**
+   * The buckets today's queue and pick list read, as snapshots: those of the patients with an open visit (the index's
+   * open visits, kept by the device node) and those that changed since the clinic opened, once held. Not every bucket:
+   * a clinic of 10,000 charts would be read through on every change.
+   */
+  visitBuckets(): ChartCollection[] {
     void this.version
+    const store = this.#store
+    if (!store) return []
     const out: ChartCollection[] = []
-    for (const h of this.#watched.values()) if (h?.isReady()) out.push(h.doc())
+    for (const i of new Set([...this.#visitBuckets(store), ...this.#changed])) {
+      const url = store.layout.chartBuckets[i]
+      const h = url ? this.#watched.get(url) : undefined
+      if (h?.isReady()) out.push(h.doc())
+      else if (url && !this.#watched.has(url)) void this.#watch(store, i) // a visit opened on another tablet
+    }
     return out
   }
 
