@@ -98,7 +98,12 @@ describe('web: prescribe from the formulary, dispense against the prescription',
     page = await openTablet(web.browser, `${urlOf(node)}${href ?? ''}`)
     await signIn(page, 'Peter Banda', 'pharmacist')
     const remaining = page.getByTestId('rx-remaining')
-    await remaining.getByText('15 of 15 left to hand out', { exact: true }).waitFor()
+    // polled as text, so a failure says what the pharmacy screen showed instead (once under load: nothing in 30 s)
+    await expect
+      .poll(() => remaining.innerText().catch((err: unknown) => `no remaining line: ${String(err)}`), {
+        timeout: 30_000,
+      })
+      .toMatch(/\b15 of 15 left to hand out$/)
     expect(await page.getByRole('combobox', { name: /^Prescribed medicine/ }).inputValue()).toMatch(/^itm_/)
     // only lots of the prescribed medicine are offered
     const lotValues = await page
