@@ -13,7 +13,7 @@ import type {
 } from '@clinic-mesh/contracts'
 import type { DeviceLogDoc, OperationBody } from '@clinic-mesh/ledger'
 import { DeviceLog, appendOperation, newLogDoc, periodOf } from '@clinic-mesh/ledger'
-import { CHUNK_TABLE, Relay } from '@clinic-mesh/relay'
+import { CHUNK_TABLE, type Relay } from '@clinic-mesh/relay'
 import { PostgresStorageAdapter } from '@clinic-mesh/storage-postgres'
 import { createTestClinic, type PostgresCluster } from '@clinic-mesh/testing'
 import pg from 'pg'

@@ -49,7 +49,10 @@ export class SharedStorage implements StorageAdapterInterface {
    * when the document is written or another instance announces a write of it, and after PREFETCH_MS.
    */
   readAhead(documentId: string, chunks: Chunk[]): void {
-    this.#ahead.set(documentId, { chunks, until: performance.now() + PREFETCH_MS, taken: new Set() })
+    const now = performance.now()
+    // those never asked for (a clinic closed while it opened) go with the next read ahead
+    for (const [id, got] of this.#ahead) if (got.until < now) this.#ahead.delete(id)
+    this.#ahead.set(documentId, { chunks, until: now + PREFETCH_MS, taken: new Set() })
   }
 
   /** Drop what was read ahead of `documentId` (every document: none given), e.g. another instance wrote it. */
