@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [-- --only P1,P4,P5] [-- --only P12 --clinics N] [-- --only P13 --today-charts N] [-- --only P14 --charts N --per-client N] [-- --only P15 --charts N] [-- --only P16 --history-charts N] [-- --only P17]`: every figure the issues promise, each beside a baseline
+ * `npm run bench [-- --json] [-- --only P1,P4,P5] [-- --only P12 --clinics N] [-- --only P13 --today-charts N] [-- --only P14 --charts N --per-client N] [-- --only P15 --charts N] [-- --only P16 --history-charts N] [-- --only P17] [-- --only P18 --takeover-clinics N]`: every figure the issues promise, each beside a baseline
  * measured in the same run. A bench never fails the build: it prints, and exits 0.
  */
 import { writeFileSync } from 'node:fs'
@@ -20,6 +20,7 @@ import { benchRegistrationDesk } from './regdesk-bench.js'
 import { benchBulkImport } from './import-bench.js'
 import { benchHistoryWindow } from './history-bench.js'
 import { benchBadLink } from './bad-link-bench.js'
+import { benchTakeover } from './takeover-bench.js'
 
 const args = process.argv.slice(2)
 const json = args.includes('--json')
@@ -46,6 +47,7 @@ const suites: [string, () => Promise<BenchRow[]> | BenchRow[]][] = [
   ['P14', () => benchRegistrationDesk(flag('--charts', 10_000), flag('--per-client', 150))],
   ['P15', () => benchBulkImport(flag('--charts', 10_000))],
   ['P17', () => benchBadLink()],
+  ['P18', () => benchTakeover(flag('--takeover-clinics', 50))],
   [
     'P12',
     () =>

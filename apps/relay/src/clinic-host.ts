@@ -7,6 +7,7 @@ import { ClinicWatcher } from './clinic-watcher.js'
 import type { Logger } from './logger.js'
 import type { RelayKey } from './relay-key.js'
 import type { Fence, RelayState } from './relay-state.js'
+import type { CheckpointMeta } from './settlement-store.js'
 
 export interface ClinicHostInit {
   readonly repo: Repo
@@ -221,6 +222,15 @@ export class ClinicHost {
     )
   }
 
+  /** The documents a clinic's checkpoint names (its directory, logs, published documents) not in the repo yet. */
+  #notLoaded(directoryUrl: string, meta: CheckpointMeta): string[] {
+    const { inventory, conflicts } = meta.settlement
+    return [directoryUrl, inventory, conflicts, ...Object.keys(meta.cursors)]
+      .filter((u): u is string => typeof u === 'string' && isValidAutomergeUrl(u))
+      .map((u) => parseAutomergeUrl(u as AutomergeUrl).documentId)
+      .filter((id) => !this.#init.repo.handles[id])
+  }
+
   #directoryOf(clinic: string): string {
     return this.#init.registry.get(clinic)?.directoryUrl ?? ''
   }
@@ -257,6 +267,9 @@ export class ClinicHost {
       this.#init.debounceMs,
       fence ? 'settler' : 'follower',
     )
+    // a settler about to load what its checkpoint names: one query for all of it (a takeover opens many clinics)
+    if (fence && state.readAhead)
+      await state.readAhead(this.#notLoaded(directoryUrl, settlement.meta)).catch(() => {}) // else: a query each
     const w = new ClinicWatcher(repo, access, settlement, log, () => this.#init.adminKeys(clinic), key)
     this.#watchers.set(clinic, w)
     try {

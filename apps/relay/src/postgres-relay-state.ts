@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { access } from 'node:fs/promises'
 import { join } from 'node:path'
 import { hostname } from 'node:os'
+import type { Chunk } from '@automerge/automerge-repo'
 import pg from 'pg'
 import { FencedStorage, isDocChunk } from './fenced-storage.js'
 import { RelayStateError } from './errors.js'
@@ -119,8 +120,29 @@ export class PostgresRelayState implements RelayState {
     this.#fenced.add(documentId)
   }
 
-  async loadChunks(documentId: string): Promise<Uint8Array[]> {
-    const chunks = await this.#chunks.loadRange([documentId])
+  /**
+   * Read the chunks of a clinic's documents in one query, for the repo's loads of them that follow (a cold open, a
+   * takeover: one query in place of two per document).
+   */
+  async readAhead(documentIds: readonly string[]): Promise<void> {
+    const ids = [...new Set(documentIds)]
+    if (ids.length === 0) return
+    const { rows } = await this.#pool.query<{ key: string[]; data: Buffer }>(
+      `SELECT key, data FROM ${CHUNK_TABLE} WHERE key[1] = ANY($1::text[]) ORDER BY seq`,
+      [ids],
+    )
+    const byDoc = new Map<string, Chunk[]>(ids.map((id) => [id, []]))
+    for (const r of rows)
+      if (isDocChunk(r.key)) byDoc.get(r.key[0]!)?.push({ key: r.key, data: new Uint8Array(r.data) })
+    for (const [id, chunks] of byDoc) {
+      for (const c of chunks) this.storage.noteStored(c.key)
+      this.storage.readAhead(id, chunks)
+    }
+  }
+
+  async loadChunks(documentId: string, readAhead = false): Promise<Uint8Array[]> {
+    const chunks =
+      (readAhead && this.storage.aheadOf([documentId])) || (await this.#chunks.loadRange([documentId]))
     return chunks.flatMap((c) => {
       if (!isDocChunk(c.key) || !c.data) return []
       this.storage.noteStored(c.key)
@@ -171,7 +193,19 @@ export class PostgresRelayState implements RelayState {
   }
 
   async listen(events: StateEvents): Promise<void> {
-    this.#listener = new StateListener(this.#init.url, this.source, events)
+    // what was read ahead is stale once another instance wrote the document, or notices may have been missed
+    const storage = this.storage
+    this.#listener = new StateListener(this.#init.url, this.source, {
+      ...events,
+      document: (id, chunk, changes) => {
+        storage.forget(id)
+        events.document(id, chunk, changes)
+      },
+      resync: () => {
+        storage.forget()
+        events.resync()
+      },
+    })
     await this.#listener.start()
   }
 

@@ -49,10 +49,21 @@ export class DraftDoc<T> implements DocWriter<T> {
   /** heads of each pending version, for `committed` */
   readonly #pendingHeads = new Map<number, A.Heads>()
 
-  /** `stored`: the document's chunks in storage, newer than the repo's copy when another instance wrote last. */
-  constructor(handle: DocHandle<T>, stored: readonly Uint8Array[]) {
+  /**
+   * `stored`: the document's chunks in storage, newer than the repo's copy when another instance wrote last.
+   * `fromStored`: the repo's copy was made from exactly them (a cold open): nothing to write until the draft changes,
+   * then only the changes (storage's largest chunk taken for its snapshot, the others for incremental chunks).
+   */
+  constructor(handle: DocHandle<T>, stored: readonly Uint8Array[], fromStored = false) {
     this.#handle = handle
     let d = A.clone(handle.doc())
+    if (fromStored && stored.length > 0) {
+      this.#draft = d
+      this.#stored = A.getHeads(d)
+      this.#snapshotBytes = Math.max(...stored.map((c) => c.length))
+      this.#incrementalBytes = stored.reduce((n, c) => n + c.length, 0) - this.#snapshotBytes
+      return
+    }
     for (const chunk of stored) d = A.loadIncremental(d, chunk)
     this.#draft = d
     // written once with the first checkpoint, as a snapshot (a new document, or what storage had and the repo did not)

@@ -79,8 +79,13 @@ export interface RelayState {
   readonly saveDebounceMs: number
   /** The relay-only documents of a clinic: with `fencedDocuments`, only the checkpoint transaction writes them. */
   markFenced(documentId: string): void
-  /** A document's stored chunks (snapshot and incremental), to catch up with what another instance wrote. */
-  loadChunks(documentId: string): Promise<Uint8Array[]>
+  /**
+   * A document's stored chunks (snapshot and incremental), to catch up with what another instance wrote.
+   * `readAhead`: those `readAhead` just read will do (a clinic being opened).
+   */
+  loadChunks(documentId: string, readAhead?: boolean): Promise<Uint8Array[]>
+  /** Read the chunks of documents about to be loaded in one go (a clinic being opened); optional. */
+  readAhead?(documentIds: readonly string[]): Promise<void>
   /** One stored chunk of a document (undefined: gone, e.g. compacted into a snapshot meanwhile). */
   loadChunk(key: readonly string[]): Promise<Uint8Array | undefined>
   /** The key every instance signs settlements with (devices pin it). */

@@ -80,23 +80,23 @@ export class SettlementPublisher {
       storedChunks(state, known.inventory),
       storedChunks(state, known.conflicts),
     ])
-    let [inventory, conflicts] = await Promise.all([
-      invChunks.length > 0
-        ? findDoc<SettledInventoryDoc>(repo, known.inventory as AutomergeUrl, signal)
-        : null,
-      queueChunks.length > 0
-        ? findDoc<ConflictQueueDoc>(repo, known.conflicts as AutomergeUrl, signal)
-        : null,
+    // not open here yet (a cold open, a takeover): the document is made from the chunks just read, not read again
+    const [inv, queue] = await Promise.all([
+      fromStorage<SettledInventoryDoc>(repo, state, known.inventory, invChunks, signal),
+      fromStorage<ConflictQueueDoc>(repo, state, known.conflicts, queueChunks, signal),
     ])
-    inventory ??= repo.create<SettledInventoryDoc>({
-      kind: 'settled-inventory/1',
-      clinic,
-      settledAt: new Date(0).toISOString(),
-      decidedOps: 0,
-      watermarks: {},
-      state: JSON.stringify(s.engine.inventory()),
-    })
-    conflicts ??= repo.create<ConflictQueueDoc>({ kind: 'conflict-queue/1', clinic, conflicts: {} })
+    const inventory =
+      inv?.handle ??
+      repo.create<SettledInventoryDoc>({
+        kind: 'settled-inventory/1',
+        clinic,
+        settledAt: new Date(0).toISOString(),
+        decidedOps: 0,
+        watermarks: {},
+        state: JSON.stringify(s.engine.inventory()),
+      })
+    const conflicts =
+      queue?.handle ?? repo.create<ConflictQueueDoc>({ kind: 'conflict-queue/1', clinic, conflicts: {} })
     access.addDoc(inventory.documentId, clinic)
     access.addDoc(conflicts.documentId, clinic)
     access.markRelayOnly(inventory.documentId)
@@ -106,8 +106,8 @@ export class SettlementPublisher {
     let writers: { inventory: DocWriter<SettledInventoryDoc>; conflicts: DocWriter<ConflictQueueDoc> }
     if (state.fencedDocuments) {
       const drafts = {
-        inventory: new DraftDoc(inventory, invChunks),
-        conflicts: new DraftDoc(conflicts, queueChunks),
+        inventory: new DraftDoc(inventory, invChunks, inv?.fresh ?? false),
+        conflicts: new DraftDoc(conflicts, queueChunks, queue?.fresh ?? false),
       }
       s.publishVia(draftSource([drafts.inventory, drafts.conflicts] as DraftDoc<unknown>[]))
       writers = drafts
@@ -212,8 +212,37 @@ function plain<T>(v: T): T {
   return JSON.parse(JSON.stringify(v)) as T
 }
 
+/**
+ * The repo's handle on a published document storage holds (`chunks`; none: null). Not open here yet: made from the
+ * chunks (`fresh`: the handle holds exactly them; its repo never writes it, it is fenced first). Open already (a
+ * follower served it): as the repo has it, perhaps older than storage.
+ */
+async function fromStorage<T>(
+  repo: Repo,
+  state: PublishState,
+  url: string | undefined,
+  chunks: readonly Uint8Array[],
+  signal: AbortSignal,
+): Promise<{ handle: DocHandle<T>; fresh: boolean } | null> {
+  if (chunks.length === 0 || !url) return null
+  const id = parseAutomergeUrl(url as AutomergeUrl).documentId
+  if (repo.handles[id]) return { handle: await findDoc<T>(repo, url as AutomergeUrl, signal), fresh: false }
+  state.markFenced(id)
+  return { handle: repo.import<T>(concat(chunks), { docId: id }), fresh: true }
+}
+
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0))
+  let at = 0
+  for (const c of chunks) {
+    out.set(c, at)
+    at += c.length
+  }
+  return out
+}
+
 /** The chunks storage holds of the document at `url` (none: not a valid automerge URL, or never written). */
 async function storedChunks(state: PublishState, url: string | undefined): Promise<Uint8Array[]> {
   if (!url || !isValidAutomergeUrl(url)) return []
-  return state.loadChunks(parseAutomergeUrl(url).documentId)
+  return state.loadChunks(parseAutomergeUrl(url).documentId, true)
 }

@@ -5,6 +5,8 @@ import { RELAY_CHANNEL, chunkNotice } from './pg-schema.js'
 
 /** How many chunk keys an instance remembers as stored (the oldest are forgotten first). */
 const KNOWN_KEYS = 20_000
+/** How long chunks read ahead for a clinic being opened stay for the repo's loads of them (then read again). */
+const PREFETCH_MS = 10_000
 
 /**
  * The relay's automerge storage when instances share a database: every saved chunk is announced on RELAY_CHANNEL
@@ -23,6 +25,8 @@ export class SharedStorage implements StorageAdapterInterface {
   readonly #source: string
   /** keys of chunks known to be in storage (insertion order: the oldest are dropped first) */
   readonly #known = new Set<string>()
+  /** chunks read ahead (a clinic being opened: one query for its documents), per document, until taken or stale */
+  readonly #ahead = new Map<string, { chunks: Chunk[]; until: number; taken: Set<string> }>()
 
   constructor(inner: FencedStorage, pool: pg.Pool, source: string) {
     this.#inner = inner
@@ -39,15 +43,50 @@ export class SharedStorage implements StorageAdapterInterface {
     if (this.#known.size > KNOWN_KEYS) this.#known.delete(this.#known.values().next().value!)
   }
 
+  /**
+   * What storage holds of `documentId` (`chunks`, read just now with other documents of a clinic being opened): the
+   * repo's next loads of it take them instead of a query each (its snapshots, then its incremental chunks). Forgotten
+   * when the document is written or another instance announces a write of it, and after PREFETCH_MS.
+   */
+  readAhead(documentId: string, chunks: Chunk[]): void {
+    const now = performance.now()
+    // those never asked for (a clinic closed while it opened) go with the next read ahead
+    for (const [id, got] of this.#ahead) if (got.until < now) this.#ahead.delete(id)
+    this.#ahead.set(documentId, { chunks, until: now + PREFETCH_MS, taken: new Set() })
+  }
+
+  /** Drop what was read ahead of `documentId` (every document: none given), e.g. another instance wrote it. */
+  forget(documentId?: string): void {
+    if (documentId === undefined) this.#ahead.clear()
+    else this.#ahead.delete(documentId)
+  }
+
+  /** The chunks read ahead under `keyPrefix` (a document, or its snapshots or incremental chunks), once each. */
+  aheadOf(keyPrefix: readonly string[]): Chunk[] | undefined {
+    const id = keyPrefix[0]
+    const got = id === undefined || keyPrefix.length > 2 ? undefined : this.#ahead.get(id)
+    if (!got) return undefined
+    const part = keyPrefix[1] ?? '*'
+    if (got.until < performance.now() || got.taken.has(part) || got.taken.has('*')) {
+      this.#ahead.delete(id!)
+      return undefined
+    }
+    got.taken.add(part)
+    if (part === '*' || (got.taken.has('snapshot') && got.taken.has('incremental'))) this.#ahead.delete(id!)
+    return got.chunks.filter((c) => part === '*' || c.key[1] === part)
+  }
+
   load(key: StorageKey): Promise<Uint8Array | undefined> {
     return this.#inner.load(key)
   }
 
   loadRange(keyPrefix: StorageKey): Promise<Chunk[]> {
-    return this.#inner.loadRange(keyPrefix)
+    const ahead = this.aheadOf(keyPrefix)
+    return ahead ? Promise.resolve(ahead) : this.#inner.loadRange(keyPrefix)
   }
 
   async save(key: StorageKey, data: Uint8Array): Promise<void> {
+    if (key[0] !== undefined) this.#ahead.delete(key[0])
     if (this.#inner.isFenced(key) || this.#known.has(key.join('\u0000'))) return
     await this.#inner.save(key, data)
     if (!isDocChunk(key)) return
@@ -60,11 +99,14 @@ export class SharedStorage implements StorageAdapterInterface {
   }
 
   async remove(key: StorageKey): Promise<void> {
+    if (key[0] !== undefined) this.#ahead.delete(key[0])
     this.#known.delete(key.join('\u0000'))
     await this.#inner.remove(key)
   }
 
   async removeRange(keyPrefix: StorageKey): Promise<void> {
+    if (keyPrefix[0] !== undefined) this.#ahead.delete(keyPrefix[0])
+    else this.#ahead.clear()
     const prefix = keyPrefix.join('\u0000')
     for (const k of this.#known) if (k === prefix || k.startsWith(`${prefix}\u0000`)) this.#known.delete(k)
     await this.#inner.removeRange(keyPrefix)

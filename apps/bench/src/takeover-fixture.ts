@@ -1,0 +1,199 @@
+import type { AutomergeUrl, DocHandle, PeerId } from '@automerge/automerge-repo'
+import { Repo as PlainRepo } from '@automerge/automerge-repo'
+import type {
+  BatchId,
+  ClinicId,
+  DeviceId,
+  DocUrl,
+  ItemId,
+  LocationId,
+  PatientId,
+  PrescriptionId,
+  UserId,
+} from '@clinic-mesh/contracts'
+import type { DeviceLogDoc, OperationBody } from '@clinic-mesh/ledger'
+import { DeviceLog, appendOperation, newLogDoc, periodOf } from '@clinic-mesh/ledger'
+import { CHUNK_TABLE, type Relay } from '@clinic-mesh/relay'
+import { PostgresStorageAdapter } from '@clinic-mesh/storage-postgres'
+import { createTestClinic, type PostgresCluster } from '@clinic-mesh/testing'
+import pg from 'pg'
+
+const ITEM = 'amoxicillin-250' as ItemId
+const LOT = 'A1' as BatchId
+const STOCK = 1_000_000
+const SETTLE_MS = 120_000
+
+/** One clinic as its devices wrote it: the directory, and per device its log and where its chain stands. */
+interface ClinicWriter {
+  readonly clinic: string
+  readonly directoryUrl: AutomergeUrl
+  readonly devices: { log: DeviceLog; url: AutomergeUrl }[]
+  /** operations written (every one must come back decided exactly once) */
+  written: number
+}
+
+export interface TakeoverFixture {
+  readonly clinics: readonly ClinicWriter[]
+  /** Operations written after the first instance stopped (the takeover settles them). */
+  writeMore(perDevice: number): Promise<void>
+}
+
+let serial = 0
+const dispense = (): OperationBody => {
+  const n = ++serial
+  return {
+    kind: 'dispense',
+    item: ITEM,
+    batch: LOT,
+    quantity: 1,
+    patient: `pt_${n}` as PatientId,
+    prescription: `rx_${n}` as PrescriptionId,
+    prescriptionHash: `h${n}`,
+    priceSeen: 5,
+    stockSeen: STOCK,
+  }
+}
+
+/** Append operations to a device's log document of the period (its first: listed in the directory). */
+function append(h: DocHandle<DeviceLogDoc>, log: DeviceLog, bodies: OperationBody[]): void {
+  h.change((d) => {
+    for (const body of bodies) appendOperation(d, log.append(body))
+  })
+}
+
+/**
+ * N clinics written through one relay instance `a` (over `cluster`): each a directory and records layout
+ * (createTestClinic), three devices' ledger logs, settled by `a` in `rounds` rounds of `opsPerRound` dispenses per
+ * device (a formulary entry and a receipt first), so its settled inventory, conflict queue and checkpoints hold as many
+ * rounds. `a` is left running: stop it to free the leases.
+ */
+export async function writeClinics(
+  a: Relay,
+  cluster: PostgresCluster,
+  n: number,
+  rounds: number,
+  opsPerRound: number,
+): Promise<TakeoverFixture> {
+  const pool = new pg.Pool({ connectionString: cluster.url, max: 4 })
+  const clinics: ClinicWriter[] = []
+  const handles = new Map<string, DocHandle<DeviceLogDoc>[]>()
+  try {
+    for (let i = 0; i < n; i++) {
+      const clinic = `takeover-${String(i).padStart(4, '0')}`
+      const dir = createTestClinic(a.repo, clinic)
+      const devices = [0, 1, 2].map((j) => {
+        const device = `${clinic}-tab-${j}` as DeviceId
+        const log = new DeviceLog({
+          device,
+          session: {
+            user: `u-${j}` as UserId,
+            role: j === 0 ? 'admin' : 'pharmacist',
+            site: 'site-a' as LocationId,
+          },
+        })
+        const period = periodOf(Date.now())
+        const h = a.repo.create<DeviceLogDoc>(newLogDoc(clinic as ClinicId, device, period))
+        dir.change((d) => {
+          d.ledgerLogs[device] = { [period]: h.url as string as DocUrl }
+        })
+        return { log, url: h.url, h }
+      })
+      handles.set(
+        clinic,
+        devices.map((d) => d.h),
+      )
+      clinics.push({
+        clinic,
+        directoryUrl: dir.url,
+        devices: devices.map(({ log, url }) => ({ log, url })),
+        written: 0,
+      })
+      const entry = { clinic, directoryUrl: dir.url, peers: [], registeredAt: new Date().toISOString() }
+      await pool.query('INSERT INTO relay_clinics (clinic, entry) VALUES ($1, $2)', [
+        clinic,
+        JSON.stringify(entry),
+      ])
+    }
+    await a.repo.flush()
+    for (const c of clinics) {
+      const [h0] = handles.get(c.clinic)!
+      const d0 = c.devices[0]!
+      append(h0!, d0.log, [
+        {
+          kind: 'formulary-update',
+          item: ITEM,
+          name: 'Amoxicillin',
+          price: 5,
+          status: 'active',
+          controlled: false,
+        },
+      ])
+      d0.log.setSession({ ...d0.log.session, role: 'pharmacist' })
+      append(h0!, d0.log, [
+        {
+          kind: 'receive',
+          item: ITEM,
+          batch: LOT,
+          expiry: '2099-01-31',
+          quantity: STOCK,
+          unitCost: 2,
+          supplier: 'S',
+          grn: 'G1',
+        },
+      ])
+      c.written += 2
+      await a.openWatcher(c.clinic, SETTLE_MS)
+    }
+    await settled(a, clinics)
+    for (let r = 0; r < rounds; r++) {
+      for (const c of clinics) {
+        handles.get(c.clinic)!.forEach((h, j) => append(h, c.devices[j]!.log, ops(opsPerRound)))
+        c.written += 3 * opsPerRound
+      }
+      await settled(a, clinics)
+    }
+    await a.repo.flush()
+  } finally {
+    await pool.end()
+  }
+  return {
+    clinics,
+    writeMore: async (perDevice) => {
+      // the devices' changes since: straight into storage (no relay instance running heard them)
+      const repo = new PlainRepo({
+        storage: new PostgresStorageAdapter({ connectionString: cluster.url, table: CHUNK_TABLE }),
+        network: [],
+        peerId: 'takeover-writer' as PeerId,
+      })
+      for (const c of clinics) {
+        for (const d of c.devices) append(await repo.find<DeviceLogDoc>(d.url), d.log, ops(perDevice))
+        c.written += 3 * perDevice
+      }
+      await repo.flush()
+      await repo.shutdown()
+    },
+  }
+}
+
+const ops = (k: number): OperationBody[] => Array.from({ length: k }, dispense)
+
+/** Until `relay` decided every operation written of every clinic and published it (its inventory says so). */
+export async function settled(
+  relay: Relay,
+  clinics: readonly ClinicWriter[],
+  timeoutMs = SETTLE_MS,
+): Promise<void> {
+  const until = performance.now() + timeoutMs
+  for (;;) {
+    const behind = clinics.filter((c) => {
+      const w = relay.watchers().find((x) => x.clinic === c.clinic)
+      return !w?.publisher || w.publisher.inventory.doc().decidedOps !== c.written
+    })
+    if (behind.length === 0) return
+    if (performance.now() > until)
+      throw new Error(
+        `not settled within ${timeoutMs} ms: ${behind.length} clinics, e.g. ${behind[0]!.clinic}`,
+      )
+    await new Promise((r) => setTimeout(r, 5))
+  }
+}
