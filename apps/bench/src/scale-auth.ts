@@ -34,6 +34,14 @@ export function httpBase(syncUrl: string): string {
 
 let addresses = 0
 /**
+ * Start the addresses after `n` (a generator process takes the range of its clinics' devices, so no two processes
+ * hand out the same one).
+ */
+export function setLoopbackBase(n: number): void {
+  addresses = n
+}
+
+/**
  * A loopback source address of its own for each simulated device (127.1.0.1, 127.1.0.2, …): the relay caps the
  * nonces outstanding per client address, and real tablets do not share one address.
  */
