@@ -28,7 +28,7 @@ async function setUp(op: Extract<GenOp, { do: 'setup' }>): Promise<number> {
   setLoopbackBase(op.first * 3)
   let next = op.first
   const end = op.first + op.count
-  let failed: unknown
+  let failed: Error | undefined
   const worker = async (): Promise<void> => {
     while (next < end && failed === undefined) {
       const i = next++
@@ -38,7 +38,7 @@ async function setUp(op: Extract<GenOp, { do: 'setup' }>): Promise<number> {
         c.forEach((d, j) => globalIndex.set(d, i * 3 + j))
         void sendBench(process, { setUp: c[0]!.clinic } satisfies GenMessage)
       } catch (err) {
-        failed ??= err
+        failed ??= err instanceof Error ? err : new Error(String(err))
       }
     }
   }
