@@ -78,7 +78,7 @@ export async function setUpClinic(
         if (s !== 200) throw new Error(`${d.name}: registration answered ${s}`)
       }),
     )
-    await Promise.all([d1.join(url, 60_000), d2.join(url, 60_000)])
+    await Promise.all([d1.join(url, SETUP_MS), d2.join(url, SETUP_MS)])
     d0.append(
       [
         {

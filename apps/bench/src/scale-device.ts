@@ -141,7 +141,7 @@ export class SimDevice {
     const h = await this.repo.find<ClinicDirectoryDoc>(directoryUrl as AutomergeUrl, {
       allowableStates: ['ready', 'unavailable'],
     })
-    await withTimeout(h.whenReady(['ready']), timeoutMs, `${this.name}: the clinic directory`)
+    await whenReady(h, timeoutMs, `${this.name}: the clinic directory`)
     this.directory = h
   }
 
@@ -194,7 +194,7 @@ export class SimDevice {
     const h = await this.repo.find<SettledInventoryDoc>(url as AutomergeUrl, {
       allowableStates: ['ready', 'unavailable'],
     })
-    await withTimeout(h.whenReady(['ready']), timeoutMs, `${this.name}: the settled inventory`)
+    await whenReady(h, timeoutMs, `${this.name}: the settled inventory`)
     this.#inventory = h
     const seen = (): void => {
       const d = h.doc()
@@ -235,6 +235,21 @@ export class SimDevice {
 
   async close(): Promise<void> {
     await this.repo.shutdown()
+  }
+}
+
+/**
+ * Until the handle is ready, for up to `ms`: automerge-repo's `whenReady` gives up after its own 60 s (a device
+ * reconnecting to a loaded relay may take longer to be sent the document), so it is asked again until the deadline.
+ */
+async function whenReady(h: DocHandle<unknown>, ms: number, what: string): Promise<void> {
+  const deadline = performance.now() + ms
+  for (;;) {
+    try {
+      return await withTimeout(h.whenReady(['ready']), Math.max(1, deadline - performance.now()), what)
+    } catch (err) {
+      if (!(err instanceof Error && err.name === 'TimeoutError') || performance.now() >= deadline) throw err
+    }
   }
 }
 

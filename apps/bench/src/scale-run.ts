@@ -146,11 +146,13 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       const clinic = err instanceof GeneratorError ? err.clinic : undefined
       const at = clinic ? `; at the instances: ${await diagnose(clinic)}` : ''
       const s = ((performance.now() - t0) / 1000).toFixed(0)
-      throw new ScaleSetupError(
+      const e = new ScaleSetupError(
         clinic,
         setUp,
         `set-up failed at ${clinic ?? 'a generator'} after ${setUp} of ${o.clinics} clinics (${s} s): ${err instanceof Error ? err.message : String(err)}${at}`,
       )
+      log(`  ${e.message}`) // in full: the rows' notes are cut short
+      throw e
     }
     const setupS = (performance.now() - t0) / 1000
     log(
