@@ -212,7 +212,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
     let relayKey = ''
     const settlers: ClinicStatus[] = []
     for (const r of relays.filter((x) => !x.exited)) {
-      const st = await r.status()
+      const st = await r.status(180_000)
       relayKey = st.relayKey
       for (const c of st.clinics) if (c.settler) settlers.push(c)
     }
