@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [-- --only P1,P4,P5] [-- --only P12 --clinics N] [-- --only P13 --today-charts N] [-- --only P14 --charts N --per-client N] [-- --only P15 --charts N] [-- --only P16 --history-charts N] [-- --only P17] [-- --only P18 --takeover-clinics N]`: every figure the issues promise, each beside a baseline
+ * `npm run bench [-- --json] [-- --only P1,P4,P5] [-- --only P12 --clinics N [--generators K] [--baseline-clinics M]] [-- --only P13 --today-charts N] [-- --only P14 --charts N --per-client N] [-- --only P15 --charts N] [-- --only P16 --history-charts N] [-- --only P17] [-- --only P18 --takeover-clinics N]`: every figure the issues promise, each beside a baseline
  * measured in the same run. A bench never fails the build: it prints, and exits 0.
  */
 import { writeFileSync } from 'node:fs'
@@ -54,9 +54,12 @@ const suites: [string, () => Promise<BenchRow[]> | BenchRow[]][] = [
       benchScale({
         clinics: flag('--clinics', 50),
         opIntervalMs: flag('--op-interval-ms', 10_000),
-        steadyS: flag('--steady-s', 30),
+        // the first interval is the ramp: two intervals at least (30 s at the default 10 s)
+        steadyS: flag('--steady-s', Math.max(30, (2 * flag('--op-interval-ms', 10_000)) / 1000)),
         afterS: flag('--after-s', 20),
         spread: args.includes('--spread-by-clinic') ? 'clinic' : 'device',
+        ...(args.includes('--generators') ? { generators: flag('--generators', 1) } : {}),
+        ...(args.includes('--baseline-clinics') ? { baselineClinics: flag('--baseline-clinics', 0) } : {}),
       }),
   ],
 ]

@@ -34,6 +34,14 @@ export function httpBase(syncUrl: string): string {
 
 let addresses = 0
 /**
+ * Start the addresses after `n` (a generator process takes the range of its clinics' devices, so no two processes
+ * hand out the same one).
+ */
+export function setLoopbackBase(n: number): void {
+  addresses = n
+}
+
+/**
  * A loopback source address of its own for each simulated device (127.1.0.1, 127.1.0.2, …): the relay caps the
  * nonces outstanding per client address, and real tablets do not share one address.
  */
@@ -42,11 +50,15 @@ export function nextLoopbackAddress(): string {
   return `127.${1 + (k >> 16)}.${(k >> 8) & 255}.${k & 255}`
 }
 
+/**
+ * `GET /api/challenge` from the device's own address. 30 s before giving up: a relay busy setting up other clinics
+ * answers late rather than never (a killed instance refuses the connection at once, so failover is not slowed).
+ */
 function getChallenge(base: string, localAddress: string): Promise<string> {
   const url = new URL('/api/challenge', base)
   return new Promise((resolve, reject) => {
     const req = httpGet(
-      { host: url.hostname, port: url.port, path: url.pathname, localAddress, timeout: 15_000 },
+      { host: url.hostname, port: url.port, path: url.pathname, localAddress, timeout: 30_000 },
       (res) => {
         let body = ''
         res.setEncoding('utf8')

@@ -4,7 +4,16 @@ import { runScale, type ScaleOptions, type ScaleResult } from './scale-run.js'
 /**
  * `--clinics N` (default 50), `--op-interval-ms`, `--steady-s`, `--after-s`, `--spread-by-clinic` (a clinic's three
  * devices list the same instance first, as an operator routing clinics to instances would; default: each device of a
- * clinic starts at another instance, so every instance serves every clinic and the fan-out between instances is used).
+ * clinic starts at another instance, so every instance serves every clinic and the fan-out between instances is used),
+ * `--generators K` (the simulated devices run in K processes, each setting up and driving its range of clinics;
+ * default ⌈N / 150⌉), `--baseline-clinics M` (the single instance is given M clinics instead of N: where one instance
+ * cannot set up N; the rows' notes say so).
+ *
+ * `--op-interval-ms`: the open-loop rate is one dispense per device per interval. For 1,000 clinics run one per device
+ * per 60 s: `--clinics 1000 --op-interval-ms 60000 --steady-s 180` (50 ops/s offered, still ~7× a busy rural clinic's
+ * whole-day rate of ~200 dispenses in 8 hours, i.e. 3,000 devices × 1/60 s against 1,000 × 0.007/s). The steady
+ * window must be longer than one interval (the first interval is the ramp): `--steady-s` defaults to 2 intervals, at
+ * least 30 s.
  */
 export interface ScaleBenchOptions {
   clinics: number
@@ -12,6 +21,8 @@ export interface ScaleBenchOptions {
   steadyS: number
   afterS: number
   spread: 'device' | 'clinic'
+  generators?: number
+  baselineClinics?: number
 }
 
 const ms = (x: number): string => (Number.isNaN(x) ? '—' : `${Math.round(x)} ms`)
@@ -26,14 +37,23 @@ const cores = (r: ScaleResult, intervalMs: number): string =>
  * operation must come back settled exactly once.
  */
 export async function benchScale(o: ScaleBenchOptions): Promise<BenchRow[]> {
-  const run = async (instances: number, kill: boolean): Promise<ScaleResult> => {
-    console.error(`P12 ${o.clinics} clinics on ${instances} instance(s)${kill ? ', one killed' : ''}`)
-    const opts: ScaleOptions = { ...o, instances, kill, afterS: kill ? o.afterS : 0 }
+  const run = async (instances: number, kill: boolean, clinics: number): Promise<ScaleResult> => {
+    console.error(`P12 ${clinics} clinics on ${instances} instance(s)${kill ? ', one killed' : ''}`)
+    const { generators, baselineClinics: _, ...rest } = o
+    const opts: ScaleOptions = {
+      ...rest,
+      clinics,
+      instances,
+      kill,
+      afterS: kill ? o.afterS : 0,
+      ...(generators ? { generators } : {}),
+    }
     const r = await runScale(opts)
     console.error(
       `P12 ${instances}: lag p50 ${ms(r.steady.p50)} p99 ${ms(r.steady.p99)} max ${ms(r.steady.max)} (${r.steady.n} ops), ` +
         `${r.opsPerS.toFixed(1)} ops/s (offered ${r.offeredPerS.toFixed(1)}), CPU/op relays ${r.cpuMsPerOp.relays.toFixed(1)} ms ` +
-        `postgres ${r.cpuMsPerOp.postgres.toFixed(1)} ms devices ${r.cpuMsPerOp.devices.toFixed(1)} ms, RSS ${r.rssMb.map((x) => x.toFixed(0)).join('/')} MB, ` +
+        `postgres ${r.cpuMsPerOp.postgres.toFixed(1)} ms devices ${r.cpuMsPerOp.devices.toFixed(1)} ms (${r.generators} generators), ` +
+        `RSS ${r.rssMb.map((x) => x.toFixed(0)).join('/')} MB, set up ${r.setupS.toFixed(0)} s, ` +
         `written ${r.written}, settled ${r.settledOnDevices}, ${r.violations.length} violations` +
         (r.kill
           ? `; kill: ${r.kill.leasesHeld} leases, back under 2 s after ${ms(r.kill.recoveryMs)}, max lag after ${ms(r.kill.maxLagAfterMs)}, ${r.kill.devicesMoved} devices moved`
@@ -51,35 +71,57 @@ export async function benchScale(o: ScaleBenchOptions): Promise<BenchRow[]> {
   // live-owner lease grace (lease-ownership.ts) it sets up with no lease lost, but is CPU-bound at 100 clinics on 2 cores.
   // Routed to the settler (instances with --public-url, 2026-12-06, load 6-9): 100 clinics by device set up in 47 s on
   // 3 instances vs 85-112 s on 1, each instance at a third of the CPU; p99 3.3 vs 0.6 s, kill recovery 26-31 s.
-  const base = await run(1, false)
-  const ours = await run(3, true)
+  // a single instance that cannot set up (or drain) its clinics is a figure too: the rows keep the 3 instances'
+  // figures, the baseline column empty and the note saying where and why
+  const baseClinics = o.baselineClinics ?? o.clinics
+  let base: ScaleResult | null = null
+  let baseWhy = ''
+  try {
+    base = await run(1, false, baseClinics)
+    if (base.drainError) {
+      baseWhy = `single instance: drain failed: ${base.drainError}`
+      base = null
+    }
+  } catch (err) {
+    baseWhy = `single instance: ${err instanceof Error ? err.message : String(err)}`
+  }
+  if (!base) console.error(`P12 ${baseWhy}`)
+  const ours = await run(3, true, o.clinics)
   const label = `P12 scale, ${o.clinics} clinics × 3 devices${o.spread === 'clinic' ? ' (by clinic)' : ''}`
   const mean = (xs: number[]): number => xs.reduce((a, x) => a + x, 0) / xs.length
   const k = ours.kill!
   const load = `1 dispense/device/${o.opIntervalMs / 1000} s for ${o.steadyS} s`
+  const b = (f: (r: ScaleResult) => number): number | null => (base ? f(base) : null)
+  const bs = (f: (r: ScaleResult) => string): string => (base ? f(base) : '—')
+  // said on the first row: the baseline's failure, or its smaller clinic count
+  const baseNote = !base
+    ? `; ${baseWhy.slice(0, 240)}`
+    : baseClinics !== o.clinics
+      ? `; baseline: 1 instance at ${baseClinics} clinics (--baseline-clinics)`
+      : ''
   return [
     {
       metric: `${label}: settlement lag p50`,
       ours: ours.steady.p50,
-      baseline: base.steady.p50,
+      baseline: b((r) => r.steady.p50),
       unit: 'ms',
       goal: '',
       ok: true,
-      note: `3 instances vs 1, one PostgreSQL; ${load}; op written → settled inventory on the device`,
+      note: `3 instances vs 1, one PostgreSQL; ${load}; op written → settled inventory on the device; set-up ${ours.setupS.toFixed(0)} s (${bs((r) => `${r.setupS.toFixed(0)} s`)}), ${ours.generators} generator processes${baseNote}`,
     },
     {
       metric: `${label}: settlement lag p99`,
       ours: ours.steady.p99,
-      baseline: base.steady.p99,
+      baseline: b((r) => r.steady.p99),
       unit: 'ms',
       goal: '≤ 2,000 ms',
       ok: ours.steady.p99 <= 2000,
-      note: `max ${ms(ours.steady.max)} (baseline ${ms(base.steady.max)}), ${ours.steady.n} vs ${base.steady.n} ops`,
+      note: `max ${ms(ours.steady.max)} (baseline ${bs((r) => ms(r.steady.max))}), ${ours.steady.n} vs ${bs((r) => String(r.steady.n))} ops`,
     },
     {
       metric: `${label}: operations settled per second`,
       ours: ours.opsPerS,
-      baseline: base.opsPerS,
+      baseline: b((r) => r.opsPerS),
       unit: 'ops/s',
       goal: '= offered',
       ok: ours.opsPerS >= 0.95 * ours.offeredPerS,
@@ -88,22 +130,22 @@ export async function benchScale(o: ScaleBenchOptions): Promise<BenchRow[]> {
     {
       metric: `${label}: RSS per relay instance`,
       ours: mean(ours.rssMb),
-      baseline: base.rssMb[0]!,
+      baseline: b((r) => r.rssMb[0]!),
       unit: 'MB',
       goal: '',
       ok: true,
-      note: `each ${ours.rssMb.map((x) => x.toFixed(0)).join(' / ')} MB (peaks ${ours.peakRssMb.map((x) => x.toFixed(0)).join(' / ')}); baseline peak ${base.peakRssMb[0]!.toFixed(0)}`,
+      note: `each ${ours.rssMb.map((x) => x.toFixed(0)).join(' / ')} MB (peaks ${ours.peakRssMb.map((x) => x.toFixed(0)).join(' / ')}); baseline peak ${bs((r) => r.peakRssMb[0]!.toFixed(0))}`,
     },
     {
       metric: `${label}: relay CPU per settled operation`,
       ours: ours.cpuMsPerOp.relays,
-      baseline: base.cpuMsPerOp.relays,
+      baseline: b((r) => r.cpuMsPerOp.relays),
       unit: 'ms',
       goal: '',
       ok: true,
       note:
-        `all instances together; PostgreSQL ${ours.cpuMsPerOp.postgres.toFixed(1)} ms (baseline ${base.cpuMsPerOp.postgres.toFixed(1)}), ` +
-        `the simulated devices ${ours.cpuMsPerOp.devices.toFixed(1)} ms; 1,000 clinics at this rate ` +
+        `all instances together; PostgreSQL ${ours.cpuMsPerOp.postgres.toFixed(1)} ms (baseline ${bs((r) => r.cpuMsPerOp.postgres.toFixed(1))}), ` +
+        `the simulated devices ${ours.cpuMsPerOp.devices.toFixed(1)} ms (${ours.generators} processes); 1,000 clinics at this rate ` +
         `(${(3000 * 1000) / o.opIntervalMs} ops/s) need ${cores(ours, o.opIntervalMs)} cores for relays + PostgreSQL`,
     },
     {
@@ -118,10 +160,10 @@ export async function benchScale(o: ScaleBenchOptions): Promise<BenchRow[]> {
     {
       metric: `${label}: lost or double-settled after kill -9`,
       ours: ours.violations.length,
-      baseline: base.violations.length,
+      baseline: b((r) => r.violations.length),
       unit: 'clinics/devices',
       goal: '0',
-      ok: ours.violations.length === 0 && base.violations.length === 0,
+      ok: ours.violations.length === 0 && (base?.violations.length ?? 0) === 0,
       note: `${ours.written} ops written, ${ours.settledOnDevices} settled (per-device watermarks, decidedOps, stock, settler status, signature)${ours.violations[0] ? `; first: ${ours.violations[0]}` : ''}`,
     },
   ]

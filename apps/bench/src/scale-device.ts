@@ -26,7 +26,16 @@ import {
 
 export const SITE = 'site-a' as LocationId
 
-/** One settled operation: when it was written on the device and how long until the device saw it settled. */
+/**
+ * Wall-clock time in ms since the epoch, sub-millisecond: comparable across the generator processes (each process's
+ * own `performance.now()` counts from its own start).
+ */
+export const epochMs = (): number => performance.timeOrigin + performance.now()
+
+/**
+ * One settled operation: when it was written on the device (`epochMs()`) and how long until the device saw it
+ * settled.
+ */
 export interface Settlement {
   writtenAt: number
   lagMs: number
@@ -50,7 +59,7 @@ export class SimDevice {
   directory!: DocHandle<ClinicDirectoryDoc>
   readonly #logDocs = new Map<string, DocHandle<DeviceLogDoc>>()
   #inventory: DocHandle<SettledInventoryDoc> | undefined
-  /** seq → performance.now() when written, until seen settled */
+  /** seq → epochMs() when written, until seen settled */
   readonly #written = new Map<number, number>()
   readonly settlements: Settlement[] = []
   /** the highest watermark of this device seen in the settled inventory */
@@ -79,15 +88,23 @@ export class SimDevice {
     this.directory = createTestClinic(this.repo, this.clinic)
   }
 
-  /** `POST /api/clinics` at the instance in use: enrolment, the admin key, a signed relay nonce. */
-  async register(directoryUrl: string, attempts = 5): Promise<number> {
+  /**
+   * `POST /api/clinics` at the instance in use: enrolment, the admin key, a signed relay nonce. A relay busy with
+   * other clinics' registrations may not answer the challenge or the registration in time, or answer 429/5xx: ask
+   * again (a fresh nonce each time), backing off 1, 2, 4, 8, 8, … s (with jitter) so a loaded relay is not hammered.
+   */
+  async register(directoryUrl: string, attempts = 8): Promise<number> {
     for (let i = 1; ; i++) {
       try {
-        return await this.#register(directoryUrl)
+        const status = await this.#register(directoryUrl)
+        if (status !== 429 && status < 500) return status
+        if (i >= attempts) return status
       } catch (err) {
-        // a relay busy with other clinics' registrations may not answer a challenge in time: ask again
-        if (i >= attempts) throw err
+        if (i >= attempts)
+          throw new Error(`${this.name}: registration, ${i} attempts: ${String(err)}`, { cause: err })
       }
+      const backoff = Math.min(1000 * 2 ** (i - 1), 8000)
+      await new Promise((r) => setTimeout(r, backoff * (0.75 + Math.random() / 2)))
     }
   }
 
@@ -124,14 +141,14 @@ export class SimDevice {
     const h = await this.repo.find<ClinicDirectoryDoc>(directoryUrl as AutomergeUrl, {
       allowableStates: ['ready', 'unavailable'],
     })
-    await withTimeout(h.whenReady(['ready']), timeoutMs, `${this.name}: the clinic directory`)
+    await whenReady(h, timeoutMs, `${this.name}: the clinic directory`)
     this.directory = h
   }
 
   /** Append operations to this device's log of the period (listing it in the directory the first time). */
   append(bodies: OperationBody[], role: Role = 'pharmacist'): void {
     this.log.setSession({ ...this.log.session, role })
-    const now = performance.now()
+    const now = epochMs()
     for (const body of bodies) {
       const op = this.log.append(body)
       this.#written.set(op.seq, now)
@@ -177,14 +194,14 @@ export class SimDevice {
     const h = await this.repo.find<SettledInventoryDoc>(url as AutomergeUrl, {
       allowableStates: ['ready', 'unavailable'],
     })
-    await withTimeout(h.whenReady(['ready']), timeoutMs, `${this.name}: the settled inventory`)
+    await whenReady(h, timeoutMs, `${this.name}: the settled inventory`)
     this.#inventory = h
     const seen = (): void => {
       const d = h.doc()
       this.last = d
       const wm = d.watermarks[this.name] ?? 0
       if (wm <= this.watermark) return
-      const now = performance.now()
+      const now = epochMs()
       for (let s = this.watermark + 1; s <= wm; s++) {
         const t = this.#written.get(s)
         if (t === undefined) continue
@@ -218,6 +235,21 @@ export class SimDevice {
 
   async close(): Promise<void> {
     await this.repo.shutdown()
+  }
+}
+
+/**
+ * Until the handle is ready, for up to `ms`: automerge-repo's `whenReady` gives up after its own 60 s (a device
+ * reconnecting to a loaded relay may take longer to be sent the document), so it is asked again until the deadline.
+ */
+async function whenReady(h: DocHandle<unknown>, ms: number, what: string): Promise<void> {
+  const deadline = performance.now() + ms
+  for (;;) {
+    try {
+      return await withTimeout(h.whenReady(['ready']), Math.max(1, deadline - performance.now()), what)
+    } catch (err) {
+      if (!(err instanceof Error && err.name === 'TimeoutError') || performance.now() >= deadline) throw err
+    }
   }
 }
 

@@ -102,11 +102,14 @@ export class RelayInstance {
     return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 }
   }
 
-  /** `GET /api/status` with the operator token: the relay key and every clinic open here. */
-  async status(): Promise<{ relayKey: string; clinics: ClinicStatus[] }> {
+  /**
+   * `GET /api/status` with the operator token: the relay key and every clinic open here. A survivor taking over a
+   * killed instance's clinics on a loaded box may take longer than 30 s to answer (the 300-clinic run's did).
+   */
+  async status(timeoutMs = 30_000): Promise<{ relayKey: string; clinics: ClinicStatus[] }> {
     const res = await fetch(`http://127.0.0.1:${this.port}/api/status`, {
       headers: { authorization: `Bearer ${this.#token}` },
-      signal: AbortSignal.timeout(30_000),
+      signal: AbortSignal.timeout(timeoutMs),
     })
     return (await res.json()) as { relayKey: string; clinics: ClinicStatus[] }
   }
