@@ -23,6 +23,26 @@ export const dispense = (n = ++serial) =>
     stockSeen: STOCK,
   }) as const
 
+/** The clinic's one medicine, listed by its admin, and the stock its pharmacist received. */
+export const FORMULARY = {
+  kind: 'formulary-update',
+  item: ITEM,
+  name: 'Amoxicillin',
+  price: 5,
+  status: 'active',
+  controlled: false,
+} as const
+export const RECEIPT = {
+  kind: 'receive',
+  item: ITEM,
+  batch: LOT,
+  expiry: '2099-01-31',
+  quantity: STOCK,
+  unitCost: 2,
+  supplier: 'S',
+  grn: 'G1',
+} as const
+
 export const clinicName = (i: number): string => `clinic-${String(i).padStart(4, '0')}`
 
 /** A clinic's set-up failed: `clinic` names it (the parent adds what the instances say about it). */
@@ -79,31 +99,8 @@ export async function setUpClinic(
       }),
     )
     await Promise.all([d1.join(url, SETUP_MS), d2.join(url, SETUP_MS)])
-    d0.append(
-      [
-        {
-          kind: 'formulary-update',
-          item: ITEM,
-          name: 'Amoxicillin',
-          price: 5,
-          status: 'active',
-          controlled: false,
-        },
-      ],
-      'admin',
-    )
-    d0.append([
-      {
-        kind: 'receive',
-        item: ITEM,
-        batch: LOT,
-        expiry: '2099-01-31',
-        quantity: STOCK,
-        unitCost: 2,
-        supplier: 'S',
-        grn: 'G1',
-      },
-    ])
+    d0.append([FORMULARY], 'admin')
+    d0.append([RECEIPT])
     await Promise.all(devices.map((d) => d.follow(SETUP_MS)))
     await d0.until((d) => d.decidedOps >= 2, SETUP_MS, 'the first two operations settled')
     for (const d of [d1, d2]) d.append([dispense()])

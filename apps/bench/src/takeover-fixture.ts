@@ -1,26 +1,14 @@
 import type { AutomergeUrl, DocHandle, PeerId } from '@automerge/automerge-repo'
 import { Repo as PlainRepo } from '@automerge/automerge-repo'
-import type {
-  BatchId,
-  ClinicId,
-  DeviceId,
-  DocUrl,
-  ItemId,
-  LocationId,
-  PatientId,
-  PrescriptionId,
-  UserId,
-} from '@clinic-mesh/contracts'
+import type { ClinicId, DeviceId, DocUrl, LocationId, UserId } from '@clinic-mesh/contracts'
 import type { DeviceLogDoc, OperationBody } from '@clinic-mesh/ledger'
 import { DeviceLog, appendOperation, newLogDoc, periodOf } from '@clinic-mesh/ledger'
 import { CHUNK_TABLE, type Relay } from '@clinic-mesh/relay'
 import { PostgresStorageAdapter } from '@clinic-mesh/storage-postgres'
 import { createTestClinic, type PostgresCluster } from '@clinic-mesh/testing'
 import pg from 'pg'
+import { FORMULARY, RECEIPT, dispense } from './scale-clinic.js'
 
-const ITEM = 'amoxicillin-250' as ItemId
-const LOT = 'A1' as BatchId
-const STOCK = 1_000_000
 const SETTLE_MS = 120_000
 
 /** One clinic as its devices wrote it: the directory, and per device its log and where its chain stands. */
@@ -36,22 +24,6 @@ export interface TakeoverFixture {
   readonly clinics: readonly ClinicWriter[]
   /** Operations written after the first instance stopped (the takeover settles them). */
   writeMore(perDevice: number): Promise<void>
-}
-
-let serial = 0
-const dispense = (): OperationBody => {
-  const n = ++serial
-  return {
-    kind: 'dispense',
-    item: ITEM,
-    batch: LOT,
-    quantity: 1,
-    patient: `pt_${n}` as PatientId,
-    prescription: `rx_${n}` as PrescriptionId,
-    prescriptionHash: `h${n}`,
-    priceSeen: 5,
-    stockSeen: STOCK,
-  }
 }
 
 /** Append operations to a device's log document of the period (its first: listed in the directory). */
@@ -118,29 +90,9 @@ export async function writeClinics(
     for (const c of clinics) {
       const [h0] = handles.get(c.clinic)!
       const d0 = c.devices[0]!
-      append(h0!, d0.log, [
-        {
-          kind: 'formulary-update',
-          item: ITEM,
-          name: 'Amoxicillin',
-          price: 5,
-          status: 'active',
-          controlled: false,
-        },
-      ])
+      append(h0!, d0.log, [FORMULARY])
       d0.log.setSession({ ...d0.log.session, role: 'pharmacist' })
-      append(h0!, d0.log, [
-        {
-          kind: 'receive',
-          item: ITEM,
-          batch: LOT,
-          expiry: '2099-01-31',
-          quantity: STOCK,
-          unitCost: 2,
-          supplier: 'S',
-          grn: 'G1',
-        },
-      ])
+      append(h0!, d0.log, [RECEIPT])
       c.written += 2
       await a.openWatcher(c.clinic, SETTLE_MS)
     }
@@ -175,7 +127,7 @@ export async function writeClinics(
   }
 }
 
-const ops = (k: number): OperationBody[] => Array.from({ length: k }, dispense)
+const ops = (k: number): OperationBody[] => Array.from({ length: k }, () => dispense())
 
 /** Until `relay` decided every operation written of every clinic and published it (its inventory says so). */
 export async function settled(
