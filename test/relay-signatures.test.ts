@@ -3,6 +3,8 @@ import type { AutomergeUrl } from '@automerge/automerge-repo'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import {
   hashOperation,
+  lastLogOp,
+  packFor,
   periodOf,
   type DeviceLogDoc,
   type Operation,
@@ -108,7 +110,7 @@ describe('signed stock operations: the relay settles what the device and user si
       'log url',
     )
     const log = await attacker.repo.find<DeviceLogDoc>(logUrl as string as AutomergeUrl)
-    const last = log.doc().ops.at(-1)!
+    const last = lastLogOp(log.doc())!
     const unsigned = forge(last, { id: 'op_forged_1', quantity: 1000, grn: 'G-FAKE' })
     // a second forgery with a run signature made with keys the clinic never vouched for
     const fakeKey = ed25519.utils.randomSecretKey()
@@ -116,12 +118,9 @@ describe('signed stock operations: the relay settles what the device and user si
     const { ops: _o, ...summary } = signBatch([signedByStranger], fakeKey, fakeKey)
     const fakeSig: RunSignature = { ...summary, v: 1, signer: status.device.peerId }
     log.change((d) => {
-      d.ops.push(
-        JSON.parse(JSON.stringify(unsigned)) as Operation,
-        JSON.parse(JSON.stringify(signedByStranger)) as Operation,
-      )
+      d.ops.push(packFor(d.schema, unsigned), packFor(d.schema, signedByStranger))
       d.signatures ??= {}
-      d.signatures[String(signedByStranger.seq)] = fakeSig
+      d.signatures[String(signedByStranger.seq)] = packFor(d.schema, fakeSig)
     })
 
     const raised = await pollDevice(async () => {

@@ -12,7 +12,7 @@ import type {
   UserId,
 } from '@clinic-mesh/contracts'
 import type { DeviceLogDoc, InventoryState, Operation, OperationBody } from '@clinic-mesh/ledger'
-import { DeviceLog, appendOperation, newLogDoc, periodOf } from '@clinic-mesh/ledger'
+import { DeviceLog, appendOperation, lastLogOp, newLogDoc, packFor, periodOf } from '@clinic-mesh/ledger'
 import { createTestClinic, eventually, tempDir, type TempDir } from '@clinic-mesh/testing'
 import type { AdminKeyPair } from '@clinic-mesh/mesh'
 import { RelayProcess } from './relay-process.js'
@@ -114,13 +114,13 @@ export class TestDevice {
         d.ledgerLogs[this.log.device]![period] = url
       })
     }
-    const last = h.doc().ops.at(-1)
+    const last = lastLogOp(h.doc())
     const chained =
       last === undefined || ((op as Operation).prev === last.hash && (op as Operation).seq === last.seq + 1)
     h.change((d) => {
       // the ledger's own append checks (device, period, chain) unless a test wrote garbage before
       if (chained && (op as Operation).device === this.log.device) appendOperation(d, op as Operation)
-      else d.ops.push(JSON.parse(JSON.stringify(op)) as Operation)
+      else d.ops.push(packFor(d.schema, op as Operation))
     })
   }
 

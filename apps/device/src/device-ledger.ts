@@ -12,24 +12,25 @@ import type {
 } from '@clinic-mesh/contracts'
 import { canonicalJson } from '@clinic-mesh/contracts'
 import {
-  DeviceLog,
-  EMPTY_INVENTORY,
   appendOperation,
+  type ChainHead,
+  DeviceLog,
+  type DeviceLogDoc,
+  EMPTY_INVENTORY,
+  type InventoryState,
+  logOps,
   newLogDoc,
+  type Operation,
+  type OperationBody,
   periodOf,
+  type PrescriptionStatusState,
   project,
+  type Projection,
+  type Session,
   unitsAfterDecision,
   validateOperation,
   verifyConflictQueue,
   verifySettledInventory,
-  type ChainHead,
-  type DeviceLogDoc,
-  type InventoryState,
-  type PrescriptionStatusState,
-  type Operation,
-  type OperationBody,
-  type Projection,
-  type Session,
 } from '@clinic-mesh/ledger'
 import { findDoc } from '@clinic-mesh/store'
 import { IdempotencyConflictError } from './errors.js'
@@ -116,7 +117,7 @@ export class DeviceLedger {
     let last: Operation | undefined
     for (const url of Object.values(dir.doc().ledgerLogs[device] ?? {})) {
       const h = await ledger.#logDoc(url)
-      for (const op of h?.doc().ops ?? []) {
+      for (const op of h ? logOps(h.doc()) : []) {
         ledger.#byId.set(op.id, op)
         if (!last || op.seq > last.seq) last = op
       }
@@ -289,7 +290,7 @@ export class DeviceLedger {
       const handles = await Promise.all(
         Object.values(periods).map((u) => Promise.race([this.#logDoc(u), wait(300)])),
       )
-      for (const h of handles) for (const op of h?.doc().ops ?? []) if (op.seq > mark) out.push(op)
+      for (const h of handles) for (const op of h ? logOps(h.doc()) : []) if (op.seq > mark) out.push(op)
     }
     return out
   }

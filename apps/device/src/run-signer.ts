@@ -1,4 +1,12 @@
-import { RUN_MAX, type DeviceLogDoc, type Operation, type RunSignature } from '@clinic-mesh/ledger'
+import {
+  RUN_MAX,
+  logOps,
+  logSignatures,
+  packFor,
+  type DeviceLogDoc,
+  type Operation,
+  type RunSignature,
+} from '@clinic-mesh/ledger'
 import { signBatch } from '@clinic-mesh/security'
 
 /** The keys that sign a device's stock operations: the logged-in user's and the device's own (libp2p) key. */
@@ -17,11 +25,11 @@ export interface RunSigner {
  * covers all of it through the hash chain, so the relay verifies runs, not operations.
  */
 export function signLatestRun(draft: DeviceLogDoc, op: Operation, signer: RunSigner): void {
-  const ops = draft.ops
+  const ops = logOps(draft)
   draft.signatures ??= {}
   const sigs = draft.signatures // read back: the object assigned above is a plain copy, this is the document's map
   let first = ops.length - 1
-  const current = Object.values(sigs).find(
+  const current = Object.values(logSignatures<RunSignature>(draft)).find(
     (s) => s.lastHash === op.prev && s.user === op.user && s.count < RUN_MAX,
   )
   if (current) {
@@ -31,5 +39,5 @@ export function signLatestRun(draft: DeviceLogDoc, op: Operation, signer: RunSig
   const run = ops.slice(first).map((o) => JSON.parse(JSON.stringify(o)) as Operation)
   const { ops: _signed, ...summary } = signBatch(run, signer.userKey, signer.deviceKey)
   const entry: RunSignature = { ...summary, v: 1, signer: signer.peerId }
-  sigs[String(entry.firstSeq)] = entry
+  sigs[String(entry.firstSeq)] = packFor(draft.schema, entry)
 }

@@ -5,7 +5,7 @@ import type { ClinicDirectoryDoc, DocUrl, MembershipDoc } from '@clinic-mesh/con
 import type { AccessMap } from './access-map.js'
 import type { ClinicSettlement } from './clinic-settlement.js'
 import type { NameSources } from './clinic-names.js'
-import type { Operation, RunSignature } from '@clinic-mesh/ledger'
+import { logEntries, type Operation, type RunSignature } from '@clinic-mesh/ledger'
 import { RunVerifier, type TrustKeys, type Verdict } from './run-verifier.js'
 import type { UserRegister, UserRegisterDoc } from '@clinic-mesh/security'
 import { findDoc, findDocWithin } from './find-doc.js'
@@ -20,7 +20,7 @@ import { mapTodayDocs, rootUrls, type RootLike } from './records-root.js'
 
 interface LogLike {
   ops?: unknown
-  signatures?: Record<string, RunSignature>
+  signatures?: Record<string, unknown>
 }
 /** Any member can write these documents: every part may be missing or malformed (records are checked one by one). */
 type RegisterLike = Partial<UserRegisterDoc>
@@ -202,7 +202,7 @@ export class ClinicWatcher {
     const buckets = validUrls(this.#root?.doc().chartBuckets)
     const logs = [...this.#logs.values()].map(({ handle, device }) => ({
       device,
-      ops: JSON.parse(JSON.stringify(handle.doc().ops ?? [])) as unknown[],
+      ops: JSON.parse(JSON.stringify(logEntries(handle.doc().ops))) as unknown[],
     }))
     return {
       buckets,
@@ -219,7 +219,7 @@ export class ClinicWatcher {
   nameSources(): NameSources {
     const signers: Record<string, string> = {}
     for (const { handle, device } of this.#logs.values()) {
-      for (const run of Object.values(handle.doc().signatures ?? {}))
+      for (const run of logEntries(Object.values(handle.doc().signatures ?? {})) as (RunSignature | null)[])
         if (run?.device === device && typeof run.signer === 'string') signers[device] = run.signer
     }
     const root = this.#root?.doc()
@@ -269,20 +269,21 @@ export class ClinicWatcher {
   #ingestLog(h: DocHandle<LogLike>, url: string, device: string): void {
     this.#logs.set(url, { handle: h, device })
     const doc = h.doc()
-    const ops = doc.ops
-    if (!Array.isArray(ops)) {
+    if (!Array.isArray(doc.ops)) {
       this.#log('log-without-ops', { clinic: this.clinic, log: url })
       return
     }
+    // schema 2 logs hold each operation and run signature packed (ledger log-entries.ts): unpacked, not yet checked
+    const ops = logEntries(doc.ops)
     if (!this.settlement.meta.signaturesRequired) {
-      const n = this.settlement.ingestLog(url, device, ops as unknown[])
+      const n = this.settlement.ingestLog(url, device, ops)
       if (n > 0) this.#log('ingested', { clinic: this.clinic, device, ops: n })
       return
     }
     // plain copies of the log's ops and run signatures, made once per change and only when something reads them
     let plain: { all: Operation[]; sigs: Record<string, RunSignature> } | undefined
     const read = (): { all: Operation[]; sigs: Record<string, RunSignature> } =>
-      (plain ??= JSON.parse(JSON.stringify({ all: ops, sigs: doc.signatures ?? {} })) as {
+      (plain ??= JSON.parse(JSON.stringify({ all: ops, sigs: unpackedSignatures(doc.signatures) })) as {
         all: Operation[]
         sigs: Record<string, RunSignature>
       })
@@ -308,7 +309,7 @@ export class ClinicWatcher {
         v === null ? (roleVerdict(valid[i]!, register) ?? approvalVerdict(valid[i]!, register)) : v,
       )
     }
-    const n = this.settlement.ingestLog(url, device, ops as unknown[], verify)
+    const n = this.settlement.ingestLog(url, device, ops, verify)
     if (n > 0) this.#log('ingested', { clinic: this.clinic, device, ops: n })
   }
 
@@ -347,6 +348,14 @@ export class ClinicWatcher {
 }
 
 /** The valid automerge URLs of a list any member may have written (text or scalars: `rootUrlOf`; else skipped). */
+/** A log's run signatures by first seq, packed ones unpacked (not checked: the run verifier does). */
+function unpackedSignatures(sigs: unknown): Record<string, unknown> {
+  if (typeof sigs !== 'object' || sigs === null) return {}
+  const keys = Object.keys(sigs)
+  const values = logEntries(Object.values(sigs))
+  return Object.fromEntries(keys.map((k, i) => [k, values[i]]))
+}
+
 function validUrls(list: unknown): string[] {
   if (!Array.isArray(list)) return []
   return list.map(rootUrlOf).filter((u): u is string => u !== undefined && isValidAutomergeUrl(u))

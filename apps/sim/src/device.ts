@@ -10,7 +10,7 @@ import type {
   UserId,
 } from '@clinic-mesh/contracts'
 import type { DeviceLogDoc, OperationBody, Session } from '@clinic-mesh/ledger'
-import { DeviceLog, appendOperation } from '@clinic-mesh/ledger'
+import { appendOperation, DeviceLog, logOps } from '@clinic-mesh/ledger'
 import type { Actor, ChartCollection } from '@clinic-mesh/records'
 import {
   SEVERITIES,
@@ -103,7 +103,7 @@ export class DeviceNode {
   }
 
   #resume(): DeviceLog {
-    const ops = this.replica.doc<DeviceLogDoc>(this.logId).ops
+    const ops = logOps(this.replica.doc<DeviceLogDoc>(this.logId))
     const last = ops[ops.length - 1]
     const resume = last ? { seq: last.seq, prev: last.hash, hlc: { ...last.hlc } } : undefined
     return new DeviceLog({

@@ -1,7 +1,7 @@
 import type { OperationId } from '@clinic-mesh/contracts'
 import type { ChartCollection } from '@clinic-mesh/records'
 import type { Conflict, DeviceLogDoc, Operation } from '@clinic-mesh/ledger'
-import { compareHlc } from '@clinic-mesh/ledger'
+import { compareHlc, logOps } from '@clinic-mesh/ledger'
 import type { RelayNode } from './relay.js'
 import type { Replica, Write } from './replica.js'
 
@@ -86,12 +86,12 @@ function ledger(input: CheckInput, out: Violation[]): void {
   const engine = relay.engine
   const ops = new Map<string, Operation>()
   for (const id of relay.replica.docIds().filter((d) => d.startsWith('log-'))) {
-    for (const op of relay.replica.doc<DeviceLogDoc>(id).ops) ops.set(op.id, op)
+    for (const op of logOps(relay.replica.doc<DeviceLogDoc>(id))) ops.set(op.id, op)
   }
   for (const id of relay.replica.docIds().filter((d) => d.startsWith('log-'))) {
     // Each device's log is one chain: seq 1..k, each op linking the previous hash, HLC strictly increasing.
     let prev: Operation | null = null
-    for (const op of relay.replica.doc<DeviceLogDoc>(id).ops) {
+    for (const op of logOps(relay.replica.doc<DeviceLogDoc>(id))) {
       const ok = prev
         ? op.seq === prev.seq + 1 && op.prev === prev.hash && compareHlc(op.hlc, prev.hlc) > 0
         : op.seq === 1 && op.prev === null
@@ -173,7 +173,7 @@ function acknowledged(input: CheckInput, out: Violation[]): void {
       let present: boolean
       if (w.kind === 'op') {
         let ids = opIds.get(w.doc)
-        if (!ids) opIds.set(w.doc, (ids = new Set(r.doc<DeviceLogDoc>(w.doc).ops.map((o) => o.id))))
+        if (!ids) opIds.set(w.doc, (ids = new Set(logOps(r.doc<DeviceLogDoc>(w.doc)).map((o) => o.id))))
         present = ids.has(w.key)
       } else {
         const [pid, eid, vid] = w.key.split('/') as [string, string?, string?]

@@ -1,7 +1,7 @@
 import type * as A from '@automerge/automerge'
 import type { ChartCollection } from '@clinic-mesh/records'
 import type { DeviceLogDoc, Hlc, OperationOf } from '@clinic-mesh/ledger'
-import { compareHlc } from '@clinic-mesh/ledger'
+import { compareHlc, logOps } from '@clinic-mesh/ledger'
 import type { Replica } from './replica.js'
 
 export interface Lot {
@@ -46,7 +46,7 @@ export function knowledgeOf(r: Replica): Knowledge {
   const out: OperationOf<'dispense'>[] = []
   let latest: Hlc | null = null
   for (const [, doc] of logDocs(r)) {
-    const ops = doc.ops
+    const ops = logOps(doc)
     const last = ops[ops.length - 1]
     if (last && (!latest || compareHlc(last.hlc, latest) > 0)) latest = last.hlc
     for (const op of ops) {

@@ -7,7 +7,7 @@ import type {
   OperationBody,
   Session,
 } from '@clinic-mesh/ledger'
-import { DeviceLog, SettlementEngine, appendOperation, validateBatch } from '@clinic-mesh/ledger'
+import { appendOperation, DeviceLog, logOps, SettlementEngine, validateBatch } from '@clinic-mesh/ledger'
 import type { ChartCollection } from '@clinic-mesh/records'
 import { needsReview, resolveReview } from '@clinic-mesh/records'
 import { SITE } from './device.js'
@@ -61,7 +61,7 @@ export class RelayNode {
   }
 
   #resume(): DeviceLog {
-    const ops = this.replica.doc<DeviceLogDoc>('log-relay').ops
+    const ops = logOps(this.replica.doc<DeviceLogDoc>('log-relay'))
     const last = ops[ops.length - 1]
     const resume = last ? { seq: last.seq, prev: last.hash, hlc: { ...last.hlc } } : undefined
     return new DeviceLog({ device: 'relay' as DeviceId, session: reviewer, now: this.env.time, resume })
@@ -99,7 +99,7 @@ export class RelayNode {
     // restarted log would reissue its sequence number (a chain fork).
     this.env.world.flush(this.replica.index)
     for (const [id, doc] of logDocs(this.replica)) {
-      const ops = doc.ops
+      const ops = logOps(doc)
       let cur = this.#cursors.get(id) ?? { n: 0, last: '' }
       if (cur.n > ops.length || (cur.n > 0 && ops[cur.n - 1]!.id !== cur.last)) cur = { n: 0, last: '' }
       if (cur.n === ops.length) continue

@@ -1,8 +1,18 @@
+import type { ImmutableString } from '@automerge/automerge'
 import type { ClinicId, DeviceId } from '@clinic-mesh/contracts'
 import { InvalidOperationError } from './errors.js'
 import type { Operation } from './operation.js'
+import { lastLogOp, packFor } from './log-entries.js'
 
-export const LOG_DOC_SCHEMA = 1
+/** The schema of a new log: operations and run signatures packed (log-entries.ts). Schema 1 logs are still read. */
+export const LOG_DOC_SCHEMA = 2
+/** Schemas this version reads and appends to (an append keeps the document's own form). */
+export const LOG_DOC_SCHEMAS: readonly number[] = [1, 2]
+
+/** An operation as a log stores it: packed (schema 2) or a map (schema 1). Read with `logOps`. */
+export type LogEntry = Operation | ImmutableString
+/** A run signature as a log stores it. Read with `logSignatures`. */
+export type SignatureEntry = RunSignature | ImmutableString
 
 /**
  * One Automerge document per device per period (UTC day): only that device appends to `ops`, so merging copies
@@ -14,13 +24,13 @@ export type DeviceLogDoc = {
   clinic: ClinicId
   device: DeviceId
   period: string // YYYY-MM-DD (UTC)
-  ops: Operation[]
+  ops: LogEntry[]
   /**
    * Signatures over runs of `ops` (one user's consecutive operations, at most RUN_MAX long), keyed by the run's first
    * seq. The device re-signs its current run on every append (same Automerge change as the op), so the newest entry
    * covers every op of the run through the hash chain and a verifier checks one entry per run.
    */
-  signatures?: { [firstSeq: string]: RunSignature }
+  signatures?: { [firstSeq: string]: SignatureEntry }
 }
 
 /** A signed run: the summary `@clinic-mesh/security` `signBatch` signs, plus the signing device's libp2p peer id. */
@@ -56,7 +66,7 @@ export function newLogDoc(clinic: ClinicId, device: DeviceId, period: string): D
  * of another period, or one that does not continue the chain already in the document.
  */
 export function appendOperation(draft: DeviceLogDoc, op: Operation): void {
-  if (draft.schema !== LOG_DOC_SCHEMA)
+  if (!LOG_DOC_SCHEMAS.includes(draft.schema))
     throw new InvalidOperationError('bad-schema', `log schema ${draft.schema}`)
   if (op.device !== draft.device) {
     throw new InvalidOperationError(
@@ -72,9 +82,9 @@ export function appendOperation(draft: DeviceLogDoc, op: Operation): void {
       'hlc',
     )
   }
-  const last = draft.ops.length > 0 ? draft.ops[draft.ops.length - 1] : undefined
+  const last = lastLogOp(draft)
   if (last && (op.seq !== last.seq + 1 || op.prev !== last.hash)) {
     throw new InvalidOperationError('bad-chain', `op seq ${op.seq} does not follow seq ${last.seq}`, 'prev')
   }
-  draft.ops.push(JSON.parse(JSON.stringify(op)) as Operation)
+  draft.ops.push(packFor(draft.schema, op))
 }

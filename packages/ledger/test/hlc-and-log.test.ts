@@ -2,6 +2,7 @@ import * as Automerge from '@automerge/automerge'
 import type { ClinicId, DeviceId } from '@clinic-mesh/contracts'
 import type { DeviceLogDoc, Operation } from '@clinic-mesh/ledger'
 import {
+  logOps,
   HybridClock,
   appendOperation,
   compareHlc,
@@ -80,8 +81,8 @@ describe('device log', () => {
       doc = Automerge.change(doc, (d) => appendOperation(d, ops[i]!))
     }
     const merged = Automerge.merge(peerCopy, doc)
-    expect(merged.ops.map((o) => o.seq)).toEqual([1, 2, 3, 4, 5])
-    expect(validateOperation(Automerge.toJS(merged).ops[4])).toEqual(ops[4])
+    expect(logOps(merged).map((o) => o.seq)).toEqual([1, 2, 3, 4, 5])
+    expect(validateOperation(logOps(Automerge.toJS(merged))[4])).toEqual(ops[4])
     const other = device('b', time)
     const foreign = receive(other, PARACETAMOL, LOT1, 1)
     expect(() => Automerge.change(doc, (d) => appendOperation(d, foreign))).toThrow(
@@ -95,6 +96,36 @@ describe('device log', () => {
     const next = Automerge.from<DeviceLogDoc>(
       newLogDoc('clinic-1' as ClinicId, 'dev-a' as DeviceId, periodOf(time.t)),
     )
-    expect(Automerge.change(next, (d) => appendOperation(d, tomorrow)).ops[0]!.prev).toBe(ops[4]!.hash)
+    expect(logOps(Automerge.change(next, (d) => appendOperation(d, tomorrow)))[0]!.prev).toBe(ops[4]!.hash)
+  })
+
+  it('packs each operation as one Automerge value (schema 2) and still reads and extends a schema-1 log', () => {
+    const time = new FakeTime()
+    const log = device('a', time)
+    const period = periodOf(time.t)
+    const ops = Array.from({ length: 20 }, (_, i) =>
+      dispense(log, PARACETAMOL, LOT1, 1, { price: 50, stock: 100 - i }),
+    )
+    let packed = Automerge.from<DeviceLogDoc>(newLogDoc('clinic-1' as ClinicId, log.device, period))
+    let text = Automerge.from<DeviceLogDoc>({
+      ...newLogDoc('clinic-1' as ClinicId, log.device, period),
+      schema: 1,
+    })
+    for (const op of ops.slice(0, 10)) {
+      packed = Automerge.change(packed, (d) => appendOperation(d, op))
+      text = Automerge.change(text, (d) => appendOperation(d, op))
+    }
+    // a schema-1 log (an older device's) keeps its form when extended
+    for (const op of ops.slice(10)) {
+      packed = Automerge.change(packed, (d) => appendOperation(d, op))
+      text = Automerge.change(text, (d) => appendOperation(d, op))
+    }
+    expect(logOps(packed)).toEqual(ops)
+    expect(logOps(text)).toEqual(ops)
+    expect(logOps(Automerge.load<DeviceLogDoc>(Automerge.save(packed)))).toEqual(ops)
+    // one Automerge op per operation, against hundreds when every string is text
+    const opsOf = (d: DeviceLogDoc): number => Automerge.stats(d).numOps
+    expect(opsOf(packed)).toBeLessThan(80) // the 20 operations and the header fields
+    expect(opsOf(text)).toBeGreaterThan(20 * 100)
   })
 })
