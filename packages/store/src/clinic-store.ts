@@ -24,53 +24,14 @@ import { IndexShards, type Derived } from './index-shards.js'
 import { releaseLatestPatches } from './pinned/release-patches.js'
 import type { PatientSummary } from './summary-codec.js'
 import { installAutomergeHooks } from './pinned/index.js'
-import { ArchiveShelf, type ArchiveShelfInit } from './archive-shelf.js'
+import { ArchiveShelf } from './archive-shelf.js'
 import { REPAIR_DELAY_MS } from './deferred-repairs.js'
 import { SummaryRepairs } from './summary-repairs.js'
 import { clinicSharePolicy } from './share-policy.js'
-import { TodayDocs, type TodayInit } from './today-docs.js'
+import { TodayDocs } from './today-docs.js'
+import { hookOptions, type BulkWrite, type ClinicStoreInit, type CreateClinicInit } from './store-init.js'
 
-/** The hook options of a store's init (only those it sets). */
-function hookOptions(init: { fastLoad?: boolean; freshSync?: boolean }): {
-  fastLoad?: boolean
-  freshSync?: boolean
-} {
-  return {
-    ...(init.fastLoad === undefined ? {} : { fastLoad: init.fastLoad }),
-    ...(init.freshSync === undefined ? {} : { freshSync: init.freshSync }),
-  }
-}
-
-/** One write of a bulk change: `fn` runs inside the change of the bucket holding `patientId`. */
-export interface BulkWrite<B extends BucketDoc> {
-  patientId: string
-  fn: (bucket: B) => void
-}
-
-export interface ClinicStoreInit<B extends BucketDoc> {
-  /** Derives the searchable summary of one chart of a bucket; undefined if the bucket has no such chart. */
-  summarize: (bucket: Doc<B>, patientId: string) => PatientSummary | undefined
-  /**
-   * Whether this store writes summaries into the index shards (default true). A browser does not: its device node
-   * derives them from the charts it accepts (the shards are node-written, `@clinic-mesh/security` field policy);
-   * the browser only updates its own in-memory index at once.
-   */
-  writeSummaries?: boolean
-  /** Packs the open visits of one chart (records' `openVisitsOf` + `encodeOpenVisits`); undefined if none. */
-  openVisits?: (bucket: Doc<B>, patientId: string) => string | undefined
-  /** Load documents from storage as `A.load` does (default true; see pinned/fast-load.ts). The bench turns it off. */
-  fastLoad?: boolean
-  /** Build a document's first sync message as `A.load` does (default true; pinned/sync-patches.ts). The bench's off. */
-  freshSync?: boolean
-  /** This device's history window (archives it holds): see `ArchiveShelf`. Default: every year. */
-  history?: ArchiveShelfInit
-  /** How long a remote chart edit waits for its author's summary before this store repairs it (`DeferredRepairs`). */
-  repairDelayMs?: number
-  /** The today documents (issue 17 #4): how to read open visits' arrivals (without: none written), the clock. */
-  today?: TodayInit
-}
-
-export interface CreateClinicInit<B extends BucketDoc> extends ClinicStoreInit<B>, NewClinicInit<B> {}
+export type { BulkWrite, ClinicStoreInit, CreateClinicInit } from './store-init.js'
 
 /**
  * The clinic's records laid out for 10,000+ charts: a root document, a few index shards of packed
