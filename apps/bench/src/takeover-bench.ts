@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import * as A from '@automerge/automerge'
@@ -142,9 +144,27 @@ async function loadFloor(url: string, ids: string[]): Promise<{ cpuMs: number; w
   }
 }
 
+/** CM_P18_CPU_PROF=FILE: a V8 CPU profile of just the survivor's takeover (its CPU figure includes the profiler's). */
+function profiler(file: string | undefined): TakeoverOptions['around'] {
+  if (!file) return undefined
+  const session = new Session()
+  return async (phase) => {
+    if (phase === 'start') {
+      session.connect()
+      await session.post('Profiler.enable')
+      await session.post('Profiler.setSamplingInterval', { interval: 200 })
+      await session.post('Profiler.start')
+      return
+    }
+    const { profile } = await session.post('Profiler.stop')
+    writeFileSync(file, JSON.stringify(profile))
+    session.disconnect()
+  }
+}
+
 /** P18: clinics a survivor takes over per second, and its CPU per clinic. */
 export async function benchTakeover(clinics: number): Promise<BenchRow[]> {
-  const f = await measureTakeover({ clinics })
+  const f = await measureTakeover({ clinics, around: profiler(process.env['CM_P18_CPU_PROF']) })
   const note = `${clinics} clinics cold, load ${f.load.toFixed(1)}; PostgreSQL ${(f.pgCpuMs / clinics).toFixed(1)} ms CPU/clinic; baseline: every document read in one query and Automerge.load-ed`
   return [
     {

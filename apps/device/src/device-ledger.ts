@@ -247,7 +247,7 @@ export class DeviceLedger {
         version: doc.relaySignature?.version ?? 0,
         settledAt: doc.settledAt,
         watermarks: doc.watermarks,
-        state: doc.state,
+        state: String(doc.state), // a scalar (ImmutableString) since relays publish it as one, text before
       }
     const relayKey = trust.relayKey()
     if (relayKey === undefined) {

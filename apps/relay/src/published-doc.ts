@@ -24,6 +24,23 @@ export class LiveDoc<T> implements DocWriter<T> {
   }
 }
 
+/**
+ * A string the relay publishes whole (the inventory's JSON state, a conflict's JSON), stored as one Automerge scalar
+ * (`ImmutableString`), not as collaborative text: text costs an op per character, every round's new state was
+ * thousands of ops kept in the document's history for good, and each load (a takeover's cold open), change and merge
+ * paid for them. Readers see the same JSON: `ImmutableString` serialises as its string (`toJSON`), and devices and the
+ * signature check read a JSON copy; the live value is read with `textOf`. Typed as the contract's `string`.
+ */
+export function scalar(s: string): string {
+  return new A.ImmutableString(s) as unknown as string
+}
+
+/** A published string as the document holds it: a scalar (written since scalars) or text (before); else undefined. */
+export function textOf(v: unknown): string | undefined {
+  if (typeof v === 'string') return v
+  return A.isImmutableString(v) ? v.val : undefined
+}
+
 /** Incremental chunks are written until they add up to the last snapshot's size (at least this): then a snapshot. */
 const MIN_SNAPSHOT_BYTES = 64 * 1024
 

@@ -1,6 +1,6 @@
 import type { AutomergeUrl, DocHandle, Repo } from '@automerge/automerge-repo'
 import { isValidAutomergeUrl, parseAutomergeUrl } from '@automerge/automerge-repo'
-import type { ConflictQueueDoc, SettledInventoryDoc } from '@clinic-mesh/contracts'
+import type { ConflictQueueDoc, RelaySignature, SettledInventoryDoc } from '@clinic-mesh/contracts'
 import type { SettlementRound } from '@clinic-mesh/ledger'
 import {
   signConflictQueue,
@@ -13,7 +13,7 @@ import type { ClinicSettlement } from './clinic-settlement.js'
 import { findDoc } from './find-doc.js'
 import type { RelayKey } from './relay-key.js'
 import type { RelayState } from './relay-state.js'
-import { DraftDoc, LiveDoc, draftSource, type DocWriter } from './published-doc.js'
+import { DraftDoc, LiveDoc, draftSource, scalar, textOf, type DocWriter } from './published-doc.js'
 
 /** What the publisher needs of the relay's state: whether its documents are written fenced, with the checkpoint. */
 export type PublishState = Pick<RelayState, 'fencedDocuments' | 'markFenced' | 'loadChunks'>
@@ -93,7 +93,7 @@ export class SettlementPublisher {
         settledAt: new Date(0).toISOString(),
         decidedOps: 0,
         watermarks: {},
-        state: JSON.stringify(s.engine.inventory()),
+        state: scalar(JSON.stringify(s.engine.inventory())),
       })
     const conflicts =
       queue?.handle ?? repo.create<ConflictQueueDoc>({ kind: 'conflict-queue/1', clinic, conflicts: {} })
@@ -133,7 +133,7 @@ export class SettlementPublisher {
     const settledAt = s.meta.lastSettledAt ?? new Date(0).toISOString()
     const inv = this.#inv.doc()
     const same =
-      inv.state === state &&
+      textOf(inv.state) === state &&
       inv.decidedOps === s.meta.decidedOps &&
       inv.settledAt === settledAt &&
       JSON.stringify(inv.watermarks) === JSON.stringify(wm)
@@ -165,9 +165,9 @@ export class SettlementPublisher {
         // the device rejecting every later settlement (test/relay-authority.test.ts (b))
         d.settledAt = settledAt
         d.decidedOps = s.meta.decidedOps
-        d.state = state
+        d.state = scalar(state)
         for (const [device, w] of Object.entries(wm)) if (d.watermarks[device] !== w) d.watermarks[device] = w
-        d.relaySignature = relaySignature
+        d.relaySignature = sealed(relaySignature)
       })
     }
     const ids = round
@@ -184,7 +184,7 @@ export class SettlementPublisher {
       const c = s.engine.conflict(id)
       if (!c) continue
       const json = JSON.stringify(c)
-      if (current[id] !== json) writes.push([id, json])
+      if (textOf(current[id]) !== json) writes.push([id, json])
     }
     if (
       writes.length > 0 ||
@@ -200,11 +200,16 @@ export class SettlementPublisher {
       )
       this.#queue.change((d) => {
         if (d.clinic !== s.clinic) d.clinic = s.clinic
-        for (const [id, json] of writes) d.conflicts[id] = json
-        d.relaySignature = relaySignature
+        for (const [id, json] of writes) d.conflicts[id] = scalar(json)
+        d.relaySignature = sealed(relaySignature)
       })
     }
   }
+}
+
+/** A relay signature as written: its hex strings as scalars (two hundred text ops a round before). */
+function sealed(sig: RelaySignature): RelaySignature {
+  return { version: sig.version, key: scalar(sig.key), signature: scalar(sig.signature) }
 }
 
 /** A plain JSON copy of (part of) an Automerge document. */
