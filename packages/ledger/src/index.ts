@@ -59,6 +59,8 @@ export {
 } from './errors.js'
 export type {
   ConflictQueueContent,
+  Ed25519Sign,
+  Ed25519Verify,
   RelayDocCheck,
   RelayDocExpect,
   RelayDocReason,
