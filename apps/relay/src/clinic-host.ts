@@ -1,4 +1,4 @@
-import type { AutomergeUrl, PeerId, Repo } from '@automerge/automerge-repo'
+import type { AutomergeUrl, DocumentId, PeerId, Repo } from '@automerge/automerge-repo'
 import { isValidAutomergeUrl, parseAutomergeUrl } from '@automerge/automerge-repo'
 import type { AccessMap } from './access-map.js'
 import type { ClinicRegistry } from './clinic-registry.js'
@@ -270,7 +270,20 @@ export class ClinicHost {
     // a settler about to load what its checkpoint names: one query for all of it (a takeover opens many clinics)
     if (fence && state.readAhead)
       await state.readAhead(this.#notLoaded(directoryUrl, settlement.meta)).catch(() => {}) // else: a query each
-    const w = new ClinicWatcher(repo, access, settlement, log, () => this.#init.adminKeys(clinic), key)
+    // ... and then for the documents its directory and records root name (loaded by the watcher)
+    const prefetch =
+      fence && state.readAhead
+        ? (ids: DocumentId[]): Promise<void> => state.readAhead!(ids.filter((id) => !repo.handles[id]))
+        : undefined
+    const w = new ClinicWatcher(
+      repo,
+      access,
+      settlement,
+      log,
+      () => this.#init.adminKeys(clinic),
+      key,
+      prefetch,
+    )
     this.#watchers.set(clinic, w)
     try {
       await w.openPublisher(state)

@@ -18,6 +18,9 @@ import { roleVerdict } from './role-check.js'
 import { approvalVerdict } from './approval-check.js'
 import { mapTodayDocs, rootUrls, type RootLike } from './records-root.js'
 
+/** A document to follow: its URL, and what to call with its handle now and on every change (null: only load it). */
+type Follow = [url: string, onDoc: ((h: DocHandle<unknown>) => void) | null]
+
 interface LogLike {
   ops?: unknown
   signatures?: Record<string, unknown>
@@ -58,6 +61,8 @@ export class ClinicWatcher {
   readonly #refusedRecords = new Set<string>()
   /** listeners on the repo's handles, taken off at close (the handles outlive the watcher) */
   readonly #offs: (() => void)[] = []
+  /** A settler's: read the chunks of documents about to be loaded in one query (else: two per document) */
+  readonly #prefetch: ((ids: DocumentId[]) => Promise<void>) | undefined
 
   constructor(
     repo: Repo,
@@ -66,7 +71,9 @@ export class ClinicWatcher {
     log: Logger,
     adminKeys: () => readonly string[],
     relayKey: RelayKey,
+    prefetch?: (ids: DocumentId[]) => Promise<void>,
   ) {
+    this.#prefetch = prefetch
     this.#relayKey = relayKey
     this.#repo = repo
     this.#access = access
@@ -151,23 +158,26 @@ export class ClinicWatcher {
       this.#log('directory-clinic-mismatch', { clinic: this.clinic, named: String(doc.clinic) })
       return
     }
-    if (doc.recordsRoot) this.#follow(doc.recordsRoot, (h) => this.#followRoot(h))
+    const batch: Follow[] = []
+    const follow = (url: string, onDoc: Follow[1]): void => void batch.push([url, onDoc])
+    if (doc.recordsRoot) follow(doc.recordsRoot, (h) => this.#followRoot(h))
     if (doc.membership) {
       if (isValidAutomergeUrl(doc.membership))
         this.#access.markMembership(parseAutomergeUrl(doc.membership).documentId)
-      this.#follow(doc.membership, (h) => this.#keysChanged({ membership: h as DocHandle<MembershipLike> }))
+      follow(doc.membership, (h) => this.#keysChanged({ membership: h as DocHandle<MembershipLike> }))
     }
     if (doc.users) {
       // a clinic with a user register signs its stock operations: from now on unsigned ones are raised for review
       this.settlement.meta.signaturesRequired = true
-      this.#follow(doc.users, (h) => this.#keysChanged({ register: h as DocHandle<RegisterLike> }))
+      follow(doc.users, (h) => this.#keysChanged({ register: h as DocHandle<RegisterLike> }))
     }
     for (const [device, url] of Object.entries(doc.audit ?? {}))
-      if (typeof url === 'string' && device) this.#follow(url, null)
+      if (typeof url === 'string' && device) follow(url, null)
     for (const [device, periods] of Object.entries(doc.ledgerLogs ?? {})) {
       for (const url of Object.values(periods ?? {}))
-        this.#follow(url, (h) => this.#ingestLog(h as DocHandle<LogLike>, url, device))
+        follow(url, (h) => this.#ingestLog(h as DocHandle<LogLike>, url, device))
     }
+    this.#followAll(batch)
     const pub = this.publisher
     if (!pub) return
     const inventory = pub.inventory.url as string as DocUrl
@@ -182,7 +192,7 @@ export class ClinicWatcher {
   #followRoot(h: DocHandle<unknown>): void {
     this.#root = h as DocHandle<RootLike>
     const root = h.doc() as RootLike
-    for (const url of rootUrls(root)) this.#follow(url, null)
+    this.#followAll(rootUrls(root).map((url): Follow => [url, null]))
     // today documents: derived ids, mapped only for a root of this clinic (another id would claim another's)
     if (root.clinic === this.clinic && !this.#todayMapped) {
       this.#todayMapped = true
@@ -313,19 +323,41 @@ export class ClinicWatcher {
     if (n > 0) this.#log('ingested', { clinic: this.clinic, device, ops: n })
   }
 
-  /** Map a document to the clinic, load it, and call `onDoc` now and on every change. */
-  #follow(url: string, onDoc: ((h: DocHandle<unknown>) => void) | null): void {
+  /**
+   * Map documents to the clinic, load them, and call each one's `onDoc` now and on every change. A settler reads the
+   * chunks of those not loaded yet in one query first (a cold open: the records root and its documents, membership).
+   */
+  #followAll(docs: readonly Follow[]): void {
+    const fresh: [DocumentId, AutomergeUrl, Follow[1]][] = []
+    for (const [url, onDoc] of docs) {
+      const id = this.#claim(url)
+      if (id) fresh.push([id, url as AutomergeUrl, onDoc])
+    }
+    const unloaded = fresh.map(([id]) => id).filter((id) => !this.#repo.handles[id])
+    const ahead = this.#prefetch && unloaded.length > 0 ? this.#prefetch(unloaded).catch(() => {}) : undefined
+    for (const [id, url, onDoc] of fresh)
+      if (ahead) void ahead.then(() => this.#load(id, url, onDoc))
+      else this.#load(id, url, onDoc)
+  }
+
+  /** A document's id once mapped to this clinic; null: not a URL, followed already, or another clinic's. */
+  #claim(url: string): DocumentId | null {
     if (!isValidAutomergeUrl(url)) {
       this.#log('bad-url', { clinic: this.clinic })
-      return
+      return null
     }
     const id = parseAutomergeUrl(url).documentId
-    if (this.#followed.has(id)) return
+    if (this.#followed.has(id)) return null
     this.#followed.add(id)
     if (!this.#access.addDoc(id, this.clinic)) {
       this.#log('claim-refused', { clinic: this.clinic, doc: id })
-      return
+      return null
     }
+    return id
+  }
+
+  #load(id: DocumentId, url: AutomergeUrl, onDoc: Follow[1]): void {
+    if (this.#abort.signal.aborted) return
     findDoc<unknown>(this.#repo, url, this.#abort.signal).then(
       (h) => {
         if (!onDoc || this.#abort.signal.aborted) return

@@ -125,7 +125,8 @@ export class PostgresRelayState implements RelayState {
    * takeover: one query in place of two per document).
    */
   async readAhead(documentIds: readonly string[]): Promise<void> {
-    const ids = [...new Set(documentIds)]
+    // those read ahead already and not loaded yet (a clinic's logs, then named again by its directory) are not read again
+    const ids = [...new Set(documentIds)].filter((id) => !this.storage.isAhead(id))
     if (ids.length === 0) return
     const { rows } = await this.#pool.query<{ key: string[]; data: Buffer }>(
       `SELECT key, data FROM ${CHUNK_TABLE} WHERE key[1] = ANY($1::text[]) ORDER BY seq`,

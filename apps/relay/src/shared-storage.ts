@@ -55,6 +55,12 @@ export class SharedStorage implements StorageAdapterInterface {
     this.#ahead.set(documentId, { chunks, until: now + PREFETCH_MS, taken: new Set() })
   }
 
+  /** Whether chunks of `documentId` read ahead wait for the repo's load (none taken yet, not stale). */
+  isAhead(documentId: string): boolean {
+    const got = this.#ahead.get(documentId)
+    return got !== undefined && got.taken.size === 0 && got.until >= performance.now()
+  }
+
   /** Drop what was read ahead of `documentId` (every document: none given), e.g. another instance wrote it. */
   forget(documentId?: string): void {
     if (documentId === undefined) this.#ahead.clear()
