@@ -3,7 +3,7 @@ import { isValidAutomergeUrl, parseAutomergeUrl } from '@automerge/automerge-rep
 import type { AccessMap } from './access-map.js'
 import type { ClinicRegistry } from './clinic-registry.js'
 import { ClinicSettlement } from './clinic-settlement.js'
-import { ClinicWatcher } from './clinic-watcher.js'
+import { ClinicWatcher, type Prefetch } from './clinic-watcher.js'
 import type { Logger } from './logger.js'
 import type { RelayKey } from './relay-key.js'
 import type { Fence, RelayState } from './relay-state.js'
@@ -273,7 +273,13 @@ export class ClinicHost {
     // ... and then for the documents its directory and records root name (loaded by the watcher)
     const prefetch =
       fence && state.readAhead
-        ? (ids: DocumentId[]): Promise<void> => state.readAhead!(ids.filter((id) => !repo.handles[id]))
+        ? (ids: DocumentId[]): Prefetch => {
+            const read = ids.filter((id) => !repo.handles[id] && !state.isAhead?.(id))
+            return {
+              read,
+              done: read.length > 0 ? state.readAhead!(read).catch(() => {}) : Promise.resolve(),
+            }
+          }
         : undefined
     const w = new ClinicWatcher(
       repo,

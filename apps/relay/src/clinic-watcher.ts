@@ -18,6 +18,12 @@ import { roleVerdict } from './role-check.js'
 import { approvalVerdict } from './approval-check.js'
 import { mapTodayDocs, rootUrls, type RootLike } from './records-root.js'
 
+/** Documents being read ahead (`read`: those not loaded nor read ahead before), read once `done` (never rejects). */
+export interface Prefetch {
+  readonly read: readonly DocumentId[]
+  readonly done: Promise<void>
+}
+
 /** A document to follow: its URL, and what to call with its handle now and on every change (null: only load it). */
 type Follow = [url: string, onDoc: ((h: DocHandle<unknown>) => void) | null]
 
@@ -62,7 +68,7 @@ export class ClinicWatcher {
   /** listeners on the repo's handles, taken off at close (the handles outlive the watcher) */
   readonly #offs: (() => void)[] = []
   /** A settler's: read the chunks of documents about to be loaded in one query (else: two per document) */
-  readonly #prefetch: ((ids: DocumentId[]) => Promise<void>) | undefined
+  readonly #prefetch: ((ids: DocumentId[]) => Prefetch) | undefined
 
   constructor(
     repo: Repo,
@@ -71,7 +77,7 @@ export class ClinicWatcher {
     log: Logger,
     adminKeys: () => readonly string[],
     relayKey: RelayKey,
-    prefetch?: (ids: DocumentId[]) => Promise<void>,
+    prefetch?: (ids: DocumentId[]) => Prefetch,
   ) {
     this.#prefetch = prefetch
     this.#relayKey = relayKey
@@ -333,10 +339,9 @@ export class ClinicWatcher {
       const id = this.#claim(url)
       if (id) fresh.push([id, url as AutomergeUrl, onDoc])
     }
-    const unloaded = fresh.map(([id]) => id).filter((id) => !this.#repo.handles[id])
-    const ahead = this.#prefetch && unloaded.length > 0 ? this.#prefetch(unloaded).catch(() => {}) : undefined
+    const ahead = this.#prefetch?.(fresh.map(([id]) => id))
     for (const [id, url, onDoc] of fresh)
-      if (ahead) void ahead.then(() => this.#load(id, url, onDoc))
+      if (ahead?.read.includes(id)) void ahead.done.then(() => this.#load(id, url, onDoc))
       else this.#load(id, url, onDoc)
   }
 

@@ -141,6 +141,10 @@ export class PostgresRelayState implements RelayState {
     }
   }
 
+  isAhead(documentId: string): boolean {
+    return this.storage.isAhead(documentId)
+  }
+
   async loadChunks(documentId: string, readAhead = false): Promise<Uint8Array[]> {
     const chunks =
       (readAhead && this.storage.aheadOf([documentId])) || (await this.#chunks.loadRange([documentId]))

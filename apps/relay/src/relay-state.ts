@@ -86,6 +86,8 @@ export interface RelayState {
   loadChunks(documentId: string, readAhead?: boolean): Promise<Uint8Array[]>
   /** Read the chunks of documents about to be loaded in one go (a clinic being opened); optional. */
   readAhead?(documentIds: readonly string[]): Promise<void>
+  /** Whether chunks read ahead of a document wait for its load (with `readAhead`). */
+  isAhead?(documentId: string): boolean
   /** One stored chunk of a document (undefined: gone, e.g. compacted into a snapshot meanwhile). */
   loadChunk(key: readonly string[]): Promise<Uint8Array | undefined>
   /** The key every instance signs settlements with (devices pin it). */
