@@ -144,6 +144,9 @@ describe('a takeover of clinics another instance settled', () => {
       )
       let stored = A.init<SettledInventoryDoc>()
       for (const r of rows) stored = A.loadIncremental(stored, new Uint8Array(r.data))
+      // its state and signature stored as scalars (one op each a round), not text (an op per character for good)
+      expect(A.isImmutableString(stored.state)).toBe(true)
+      expect(A.isImmutableString(stored.relaySignature?.signature)).toBe(true)
       const plain = JSON.parse(JSON.stringify(stored)) as SettledInventoryDoc
       expect(plain.decidedOps).toBe(3)
       expect(verifySettledInventory(plain, { relayKey: b.relayKey, clinic }).ok).toBe(true)

@@ -51,7 +51,10 @@ export interface SettledInventoryDoc {
    * unsettled operations are those above its watermark.
    */
   watermarks: { [deviceId: string]: number }
-  /** The ledger's InventoryState, JSON-encoded (one value: cheap to sync, replaced each round). */
+  /**
+   * The ledger's InventoryState, JSON-encoded (one value, replaced each round). Stored as an Automerge scalar
+   * (`ImmutableString`) since 2026-12-06, as text before: read a JSON copy of the document, or `String(doc.state)`.
+   */
   state: string
   /** The relay's signature over all of the above (absent only on documents written before relays signed). */
   relaySignature?: RelaySignature
