@@ -3,10 +3,10 @@ import { isValidAutomergeUrl, parseAutomergeUrl } from '@automerge/automerge-rep
 import type { AccessMap } from './access-map.js'
 import type { ClinicRegistry } from './clinic-registry.js'
 import { ClinicSettlement } from './clinic-settlement.js'
-import { ClinicWatcher, type Prefetch } from './clinic-watcher.js'
+import { ClinicWatcher } from './clinic-watcher.js'
 import type { Logger } from './logger.js'
 import type { RelayKey } from './relay-key.js'
-import type { Fence, RelayState } from './relay-state.js'
+import type { Fence, Prefetch, RelayState } from './relay-state.js'
 import type { CheckpointMeta } from './settlement-store.js'
 
 export interface ClinicHostInit {

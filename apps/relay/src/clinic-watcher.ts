@@ -7,6 +7,7 @@ import type { ClinicSettlement } from './clinic-settlement.js'
 import type { NameSources } from './clinic-names.js'
 import { logEntries, type Operation, type RunSignature } from '@clinic-mesh/ledger'
 import { RunVerifier, type TrustKeys, type Verdict } from './run-verifier.js'
+import type { Prefetch } from './relay-state.js'
 import type { UserRegister, UserRegisterDoc } from '@clinic-mesh/security'
 import { findDoc, findDocWithin } from './find-doc.js'
 import type { Logger } from './logger.js'
@@ -17,12 +18,6 @@ import type { RelayKey } from './relay-key.js'
 import { roleVerdict } from './role-check.js'
 import { approvalVerdict } from './approval-check.js'
 import { mapTodayDocs, rootUrls, type RootLike } from './records-root.js'
-
-/** Documents being read ahead (`read`: those not loaded nor read ahead before), read once `done` (never rejects). */
-export interface Prefetch {
-  readonly read: readonly DocumentId[]
-  readonly done: Promise<void>
-}
 
 /** A document to follow: its URL, and what to call with its handle now and on every change (null: only load it). */
 type Follow = [url: string, onDoc: ((h: DocHandle<unknown>) => void) | null]
@@ -384,7 +379,6 @@ export class ClinicWatcher {
   }
 }
 
-/** The valid automerge URLs of a list any member may have written (text or scalars: `rootUrlOf`; else skipped). */
 /** A log's run signatures by first seq, packed ones unpacked (not checked: the run verifier does). */
 function unpackedSignatures(sigs: unknown): Record<string, unknown> {
   if (typeof sigs !== 'object' || sigs === null) return {}
@@ -393,6 +387,7 @@ function unpackedSignatures(sigs: unknown): Record<string, unknown> {
   return Object.fromEntries(keys.map((k, i) => [k, values[i]]))
 }
 
+/** The valid automerge URLs of a list any member may have written (text or scalars: `rootUrlOf`; else skipped). */
 function validUrls(list: unknown): string[] {
   if (!Array.isArray(list)) return []
   return list.map(rootUrlOf).filter((u): u is string => u !== undefined && isValidAutomergeUrl(u))

@@ -96,3 +96,9 @@ export interface RelayState {
   listen(events: StateEvents): Promise<void>
   close(): Promise<void>
 }
+
+/** Documents being read ahead (`read`: those not loaded nor read ahead before), read once `done` (never rejects). */
+export interface Prefetch {
+  readonly read: readonly string[]
+  readonly done: Promise<void>
+}
