@@ -1,5 +1,8 @@
 import type { DocumentId, PeerId } from '@automerge/automerge-repo'
 
+/** What changed in a clinic's access: a document or a peer mapped, a peer revoked (`peer` names it). */
+export type AccessChange = (clinic: string, peer?: PeerId) => void
+
 /**
  * Which clinic each document and each connected peer belongs to. The relay's automerge-repo `shareConfig.access`
  * asks `allows(peer, doc)`: a peer only ever syncs documents of its own clinic (reads and writes alike).
@@ -7,6 +10,8 @@ import type { DocumentId, PeerId } from '@automerge/automerge-repo'
 export class AccessMap {
   readonly #docs = new Map<DocumentId, string>()
   readonly #peers = new Map<PeerId, string>()
+  /** the documents by clinic: a change re-evaluates one clinic's documents, not every clinic's */
+  readonly #docsOf = new Map<string, Set<DocumentId>>()
   /** Peers of revoked devices: they sync nothing from now on and cannot register again. */
   readonly #revoked = new Set<PeerId>()
   /** Membership documents: the one thing a revoked peer still receives, so it learns it was revoked and wipes. */
@@ -15,7 +20,7 @@ export class AccessMap {
   readonly #relayOnly = new Set<DocumentId>()
   /** Documents another clinic tried to claim: kept for the status page, never reassigned. */
   readonly claimsRefused: { doc: DocumentId; clinic: string; owner: string }[] = []
-  #listeners: (() => void)[] = []
+  #listeners: AccessChange[] = []
   #docListeners: ((doc: DocumentId, clinic: string) => void)[] = []
 
   /** Record that `doc` belongs to `clinic`. First claim wins; returns false when another clinic owns it. */
@@ -27,15 +32,19 @@ export class AccessMap {
       return false
     }
     this.#docs.set(doc, clinic)
+    setOf(this.#docsOf, clinic).add(doc)
     for (const fn of this.#docListeners) fn(doc, clinic)
-    this.#changed()
+    this.#changed(clinic)
     return true
   }
 
   addPeer(peer: PeerId, clinic: string): void {
-    if (this.#peers.get(peer) === clinic) return
+    const before = this.#peers.get(peer)
+    if (before === clinic) return
     this.#peers.set(peer, clinic)
-    this.#changed()
+    // it may no longer sync the documents of the clinic it was mapped to
+    if (before !== undefined) this.#changed(before, peer)
+    this.#changed(clinic, peer)
   }
 
   clinicOfDoc(doc: DocumentId): string | undefined {
@@ -50,7 +59,8 @@ export class AccessMap {
   revokePeer(peer: PeerId): void {
     if (this.#revoked.has(peer)) return
     this.#revoked.add(peer)
-    this.#changed()
+    const clinic = this.#peers.get(peer)
+    if (clinic !== undefined) this.#changed(clinic, peer)
   }
 
   markMembership(doc: DocumentId): void {
@@ -77,13 +87,19 @@ export class AccessMap {
   }
 
   docCount(clinic: string): number {
-    let n = 0
-    for (const c of this.#docs.values()) if (c === clinic) n++
-    return n
+    return this.#docsOf.get(clinic)?.size ?? 0
   }
 
-  /** Called (synchronously) whenever a mapping is added; the relay re-evaluates sharing. */
-  onChange(fn: () => void): void {
+  /** The documents mapped to `clinic`. */
+  docsOf(clinic: string): ReadonlySet<DocumentId> {
+    return this.#docsOf.get(clinic) ?? EMPTY
+  }
+
+  /**
+   * Called (synchronously) whenever a mapping is added or a peer revoked, with the clinic whose access changed (and
+   * the peer, when it was a peer's): the relay re-evaluates sharing of that clinic's documents.
+   */
+  onChange(fn: AccessChange): void {
     this.#listeners.push(fn)
   }
 
@@ -92,7 +108,15 @@ export class AccessMap {
     this.#docListeners.push(fn)
   }
 
-  #changed(): void {
-    for (const fn of this.#listeners) fn()
+  #changed(clinic: string, peer?: PeerId): void {
+    for (const fn of this.#listeners) fn(clinic, peer)
   }
+}
+
+const EMPTY: ReadonlySet<DocumentId> = new Set()
+
+function setOf<K, V>(m: Map<K, Set<V>>, k: K): Set<V> {
+  let s = m.get(k)
+  if (!s) m.set(k, (s = new Set()))
+  return s
 }
