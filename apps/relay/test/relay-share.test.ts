@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 
 const quiet = (): void => {}
 const repos: Repo[] = []
-const ports: MessagePort[] = []
+const ports: { close(): void }[] = []
 afterEach(async () => {
   for (const r of repos.splice(0)) await r.shutdown()
   for (const p of ports.splice(0)) p.close()
