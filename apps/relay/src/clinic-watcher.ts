@@ -18,6 +18,10 @@ import type { RelayKey } from './relay-key.js'
 import { roleVerdict } from './role-check.js'
 import { approvalVerdict } from './approval-check.js'
 import { mapTodayDocs, rootUrls, type RootLike } from './records-root.js'
+import { isPastPeriod } from './dormant-logs.js'
+
+/** A settler's: whether a past log holds nothing unsettled (it is then left dormant: mapped, not opened). */
+export type SettledAtOpen = (id: DocumentId, url: string) => boolean
 
 /** A document to follow: its URL, and what to call with its handle now and on every change (null: only load it). */
 type Follow = [url: string, onDoc: ((h: DocHandle<unknown>) => void) | null]
@@ -64,6 +68,12 @@ export class ClinicWatcher {
   readonly #offs: (() => void)[] = []
   /** A settler's: read the chunks of documents about to be loaded in one query (else: two per document) */
   readonly #prefetch: ((ids: DocumentId[]) => Prefetch) | undefined
+  readonly #settledAtOpen: SettledAtOpen | undefined
+  /**
+   * Past logs left unopened (a settler's open: every operation they held was ingested), mapped to the clinic; opened
+   * and read as any other when woken (a device syncs one here, another instance stored a change of one).
+   */
+  readonly #dormant = new Map<DocumentId, { url: AutomergeUrl; onDoc: Follow[1] }>()
 
   constructor(
     repo: Repo,
@@ -73,8 +83,10 @@ export class ClinicWatcher {
     adminKeys: () => readonly string[],
     relayKey: RelayKey,
     prefetch?: (ids: DocumentId[]) => Prefetch,
+    settledAtOpen?: SettledAtOpen,
   ) {
     this.#prefetch = prefetch
+    this.#settledAtOpen = settledAtOpen
     this.#relayKey = relayKey
     this.#repo = repo
     this.#access = access
@@ -175,8 +187,10 @@ export class ClinicWatcher {
     for (const [device, url] of Object.entries(doc.audit ?? {}))
       if (typeof url === 'string' && device) follow(url, null)
     for (const [device, periods] of Object.entries(doc.ledgerLogs ?? {})) {
-      for (const url of Object.values(periods ?? {}))
-        follow(url, (h) => this.#ingestLog(h as DocHandle<LogLike>, url, device))
+      for (const [period, url] of Object.entries(periods ?? {})) {
+        const onDoc = (h: DocHandle<unknown>): void => this.#ingestLog(h as DocHandle<LogLike>, url, device)
+        if (!isPastPeriod(period) || !this.#leaveDormant(url, onDoc)) follow(url, onDoc)
+      }
     }
     this.#followAll(batch)
     const pub = this.publisher
@@ -267,6 +281,8 @@ export class ClinicWatcher {
     for (const [id, u] of Object.entries(this.register()?.users ?? {}))
       if (typeof u?.publicKey === 'string') users[id] = u.publicKey
     this.#keys = { users, peers: this.#trust.peers(this.#peers()) } // a revocation deleted from the document still counts
+    // a revoked peer cuts off the devices whose runs it signed, read from every log (#ingestLog): none stays dormant
+    if (this.#dormant.size > 0 && Object.values(this.#keys.peers).some((r) => r !== null)) void this.wakeAll()
     for (const [url, { handle, device }] of this.#logs) this.#ingestLog(handle, url, device)
   }
 
@@ -337,7 +353,34 @@ export class ClinicWatcher {
     const ahead = this.#prefetch?.(fresh.map(([id]) => id))
     for (const [id, url, onDoc] of fresh)
       if (ahead?.read.includes(id)) void ahead.done.then(() => this.#load(id, url, onDoc))
-      else this.#load(id, url, onDoc)
+      else void this.#load(id, url, onDoc)
+  }
+
+  /** Whether a past log is left dormant (mapped, not opened): a settler's, holding nothing unsettled. */
+  #leaveDormant(url: string, onDoc: Follow[1]): boolean {
+    if (!this.#settledAtOpen || !isValidAutomergeUrl(url)) return false
+    const id = parseAutomergeUrl(url).documentId
+    if (this.#followed.has(id) || !this.#settledAtOpen(id, url)) return false
+    if (this.#claim(url)) this.#dormant.set(id, { url, onDoc })
+    return true
+  }
+
+  /** Open a dormant log and read it as any other (resolves once read, at once if it is not dormant). */
+  wake(id: DocumentId): Promise<void> {
+    const d = this.#dormant.get(id)
+    if (!d) return Promise.resolve()
+    this.#dormant.delete(id)
+    return this.#load(id, d.url, d.onDoc)
+  }
+
+  /** Open every dormant log (what reads every log's operations, notices missed, a revocation to apply). */
+  wakeAll(): Promise<void> {
+    return Promise.all([...this.#dormant.keys()].map((id) => this.wake(id))).then(() => {})
+  }
+
+  /** How many past logs are dormant now. */
+  get dormantCount(): number {
+    return this.#dormant.size
   }
 
   /** A document's id once mapped to this clinic; null: not a URL, followed already, or another clinic's. */
@@ -356,9 +399,9 @@ export class ClinicWatcher {
     return id
   }
 
-  #load(id: DocumentId, url: AutomergeUrl, onDoc: Follow[1]): void {
-    if (this.#abort.signal.aborted) return
-    findDoc<unknown>(this.#repo, url, this.#abort.signal).then(
+  #load(id: DocumentId, url: AutomergeUrl, onDoc: Follow[1]): Promise<void> {
+    if (this.#abort.signal.aborted) return Promise.resolve()
+    return findDoc<unknown>(this.#repo, url, this.#abort.signal).then(
       (h) => {
         if (!onDoc || this.#abort.signal.aborted) return
         const run = (): void => {
