@@ -39,7 +39,9 @@ const cores = (r: ScaleResult, intervalMs: number): string =>
 export async function benchScale(o: ScaleBenchOptions): Promise<BenchRow[]> {
   // the first interval is the ramp: a window no longer than it measures nothing (0 ops/s, CPU per op NaN)
   if (o.steadyS * 1000 <= o.opIntervalMs)
-    throw new RangeError(`--steady-s ${o.steadyS} must be longer than one --op-interval-ms (${o.opIntervalMs} ms)`)
+    throw new RangeError(
+      `--steady-s ${o.steadyS} must be longer than one --op-interval-ms (${o.opIntervalMs} ms)`,
+    )
   const run = async (instances: number, kill: boolean, clinics: number): Promise<ScaleResult> => {
     console.error(`P12 ${clinics} clinics on ${instances} instance(s)${kill ? ', one killed' : ''}`)
     const { generators, baselineClinics: _, ...rest } = o
