@@ -209,12 +209,12 @@ export class ClinicHost {
    */
   wake(id: DocumentId): void {
     const clinic = this.#init.access.clinicOfDoc(id)
-    if (clinic !== undefined) void this.#watchers.get(clinic)?.wake(id)
+    if (clinic !== undefined) void this.#watchers.get(clinic)?.dormant.wake(id)
   }
 
   /** Notices may have been missed: open every dormant log. */
   wakeAll(): void {
-    for (const w of this.#watchers.values()) void w.wakeAll()
+    for (const w of this.#watchers.values()) void w.dormant.wakeAll()
   }
 
   /** Whether the clinic is open here (not unloaded as idle, not unknown). */

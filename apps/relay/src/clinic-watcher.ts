@@ -1,6 +1,5 @@
 import type { AutomergeUrl, DocHandle, DocumentId, PeerId, Repo } from '@automerge/automerge-repo'
 import { isValidAutomergeUrl, parseAutomergeUrl } from '@automerge/automerge-repo'
-import { rootUrlOf } from '@clinic-mesh/store'
 import type { ClinicDirectoryDoc, DocUrl, MembershipDoc } from '@clinic-mesh/contracts'
 import type { AccessMap } from './access-map.js'
 import type { ClinicSettlement } from './clinic-settlement.js'
@@ -18,7 +17,8 @@ import type { RelayKey } from './relay-key.js'
 import { roleVerdict } from './role-check.js'
 import { approvalVerdict } from './approval-check.js'
 import { mapTodayDocs, rootUrls, type RootLike } from './records-root.js'
-import { isPastPeriod } from './dormant-logs.js'
+import { DormantLogs, isPastPeriod } from './dormant-logs.js'
+import { unpackedSignatures, validUrls } from './member-lists.js'
 
 /** A settler's: whether a past log holds nothing unsettled (it is then left dormant: mapped, not opened). */
 export type SettledAtOpen = (id: DocumentId, url: string) => boolean
@@ -69,11 +69,8 @@ export class ClinicWatcher {
   /** A settler's: read the chunks of documents about to be loaded in one query (else: two per document) */
   readonly #prefetch: ((ids: DocumentId[]) => Prefetch) | undefined
   readonly #settledAtOpen: SettledAtOpen | undefined
-  /**
-   * Past logs left unopened (a settler's open: every operation they held was ingested), mapped to the clinic; opened
-   * and read as any other when woken (a device syncs one here, another instance stored a change of one).
-   */
-  readonly #dormant = new Map<DocumentId, { url: AutomergeUrl; onDoc: Follow[1] }>()
+  /** Past logs left unopened at a settler's open (every operation they held ingested): opened when woken. */
+  readonly dormant = new DormantLogs()
 
   constructor(
     repo: Repo,
@@ -282,7 +279,8 @@ export class ClinicWatcher {
       if (typeof u?.publicKey === 'string') users[id] = u.publicKey
     this.#keys = { users, peers: this.#trust.peers(this.#peers()) } // a revocation deleted from the document still counts
     // a revoked peer cuts off the devices whose runs it signed, read from every log (#ingestLog): none stays dormant
-    if (this.#dormant.size > 0 && Object.values(this.#keys.peers).some((r) => r !== null)) void this.wakeAll()
+    if (this.dormant.size > 0 && Object.values(this.#keys.peers).some((r) => r !== null))
+      void this.dormant.wakeAll()
     for (const [url, { handle, device }] of this.#logs) this.#ingestLog(handle, url, device)
   }
 
@@ -361,26 +359,8 @@ export class ClinicWatcher {
     if (!this.#settledAtOpen || !isValidAutomergeUrl(url)) return false
     const id = parseAutomergeUrl(url).documentId
     if (this.#followed.has(id) || !this.#settledAtOpen(id, url)) return false
-    if (this.#claim(url)) this.#dormant.set(id, { url, onDoc })
+    if (this.#claim(url)) this.dormant.add(id, () => this.#load(id, url, onDoc))
     return true
-  }
-
-  /** Open a dormant log and read it as any other (resolves once read, at once if it is not dormant). */
-  wake(id: DocumentId): Promise<void> {
-    const d = this.#dormant.get(id)
-    if (!d) return Promise.resolve()
-    this.#dormant.delete(id)
-    return this.#load(id, d.url, d.onDoc)
-  }
-
-  /** Open every dormant log (what reads every log's operations, notices missed, a revocation to apply). */
-  wakeAll(): Promise<void> {
-    return Promise.all([...this.#dormant.keys()].map((id) => this.wake(id))).then(() => {})
-  }
-
-  /** How many past logs are dormant now. */
-  get dormantCount(): number {
-    return this.#dormant.size
   }
 
   /** A document's id once mapped to this clinic; null: not a URL, followed already, or another clinic's. */
@@ -420,18 +400,4 @@ export class ClinicWatcher {
       },
     )
   }
-}
-
-/** A log's run signatures by first seq, packed ones unpacked (not checked: the run verifier does). */
-function unpackedSignatures(sigs: unknown): Record<string, unknown> {
-  if (typeof sigs !== 'object' || sigs === null) return {}
-  const keys = Object.keys(sigs)
-  const values = logEntries(Object.values(sigs))
-  return Object.fromEntries(keys.map((k, i) => [k, values[i]]))
-}
-
-/** The valid automerge URLs of a list any member may have written (text or scalars: `rootUrlOf`; else skipped). */
-function validUrls(list: unknown): string[] {
-  if (!Array.isArray(list)) return []
-  return list.map(rootUrlOf).filter((u): u is string => u !== undefined && isValidAutomergeUrl(u))
 }

@@ -1,4 +1,5 @@
 import * as A from '@automerge/automerge'
+import type { DocumentId } from '@automerge/automerge-repo'
 
 const PERIOD = /^\d{4}-\d{2}-\d{2}$/
 
@@ -26,5 +27,36 @@ export function allIngested(chunks: readonly Uint8Array[], cursor: number): bool
     return Array.isArray(doc.ops) && doc.ops.length === cursor
   } catch {
     return false
+  }
+}
+
+/**
+ * A clinic's past logs its settler left unopened at its open (every operation they held ingested), mapped to the
+ * clinic: each is opened and read as any other when woken (the repo opened it: a device syncs it here; another
+ * instance stored a change of it; something reads every log).
+ */
+export class DormantLogs {
+  readonly #logs = new Map<DocumentId, () => Promise<void>>()
+
+  /** `open`: open the log through the repo and read it, resolving once read. */
+  add(id: DocumentId, open: () => Promise<void>): void {
+    this.#logs.set(id, open)
+  }
+
+  /** Open a dormant log (resolves once read; at once if it is not dormant). */
+  wake(id: DocumentId): Promise<void> {
+    const open = this.#logs.get(id)
+    if (!open) return Promise.resolve()
+    this.#logs.delete(id)
+    return open()
+  }
+
+  /** Open every dormant log (notices missed, a revocation to apply, an export of every operation). */
+  async wakeAll(): Promise<void> {
+    await Promise.all([...this.#logs.keys()].map((id) => this.wake(id)))
+  }
+
+  get size(): number {
+    return this.#logs.size
   }
 }

@@ -86,7 +86,7 @@ describe('past logs at a settler open', () => {
     await a.openWatcher(CLINIC, 10_000)
     await eventually(() => decided(a) === 4, { timeoutMs: 10_000, what: 'settled by A' })
     await a.repo.flush()
-    const [p1, p2, p3] = urls.map(idOf)
+    const [p1, p2, p3] = urls.map(idOf) as [DocumentId, DocumentId, DocumentId, DocumentId]
     const b = await start()
     const c = await start()
     await a.stop() // its last checkpoint counts every operation of every log as ingested; its lease is freed
@@ -115,7 +115,7 @@ describe('past logs at a settler open', () => {
       what: 'the unsettled past log settled by B',
     })
     // ... the settled ones are not opened
-    expect(b.watcher(CLINIC)!.dormantCount).toBe(2)
+    expect(b.watcher(CLINIC)!.dormant.size).toBe(2)
     expect(b.repo.handles[p1]).toBeUndefined()
     expect(b.repo.handles[p2]).toBeUndefined()
     expect(b.repo.handles[p3]).toBeDefined()
@@ -124,7 +124,7 @@ describe('past logs at a settler open', () => {
     const h1 = await b.repo.find<DeviceLogDoc>(p1)
     h1.change((d) => appendOperation(d, logs[0]!.append(receive(11))))
     await eventually(() => decided(b) === 6, { timeoutMs: 10_000, what: 'a past log changed on B settled' })
-    expect(b.watcher(CLINIC)!.dormantCount).toBe(1)
+    expect(b.watcher(CLINIC)!.dormant.size).toBe(1)
 
     // an operation appended to a past log through another instance: its storage notice wakes the log on B
     const h2: DocHandle<DeviceLogDoc> = await c.repo.find<DeviceLogDoc>(p2)
@@ -133,7 +133,7 @@ describe('past logs at a settler open', () => {
       timeoutMs: 10_000,
       what: 'a past log changed on C settled by B',
     })
-    expect(b.watcher(CLINIC)!.dormantCount).toBe(0)
+    expect(b.watcher(CLINIC)!.dormant.size).toBe(0)
     expect(b.watcher(CLINIC)!.settlement.meta.cursors[urls[1]!]).toBe(2)
   }, 60_000)
 })
