@@ -21,8 +21,15 @@ export function isPastPeriod(period: string, now = Date.now()): boolean {
 export function allIngested(chunks: readonly Uint8Array[], cursor: number): boolean {
   if (chunks.length === 0) return false
   try {
-    let doc = A.init<{ ops?: unknown }>()
-    for (const c of chunks) doc = A.loadIncremental(doc, c)
+    // one load of the chunks end to end (snapshots and incremental changes alike): ~2× cheaper than a loadIncremental
+    // a chunk
+    const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0))
+    let at = 0
+    for (const c of chunks) {
+      all.set(c, at)
+      at += c.length
+    }
+    const doc = A.load<{ ops?: unknown }>(all)
     if (A.getMissingDeps(doc, []).length > 0) return false
     return Array.isArray(doc.ops) && doc.ops.length === cursor
   } catch {
