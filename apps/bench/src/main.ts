@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [-- --only P1,P4,P5] [-- --only P12 --clinics N [--generators K] [--baseline-clinics M]] [-- --only P13 --today-charts N] [-- --only P14 --charts N --per-client N] [-- --only P15 --charts N] [-- --only P16 --history-charts N] [-- --only P17] [-- --only P18 --takeover-clinics N]`: every figure the issues promise, each beside a baseline
+ * `npm run bench [-- --json] [-- --only P1,P4,P5] [-- --only P12 --clinics N [--generators K] [--baseline-clinics M]] [-- --only P13 --today-charts N] [-- --only P14 --charts N --per-client N] [-- --only P15 --charts N] [-- --only P16 --history-charts N] [-- --only P17] [-- --only P18 --takeover-clinics N [--takeover-past-days D]]`: every figure the issues promise, each beside a baseline
  * measured in the same run. A bench never fails the build: it prints, and exits 0.
  */
 import { writeFileSync } from 'node:fs'
@@ -47,7 +47,7 @@ const suites: [string, () => Promise<BenchRow[]> | BenchRow[]][] = [
   ['P14', () => benchRegistrationDesk(flag('--charts', 10_000), flag('--per-client', 150))],
   ['P15', () => benchBulkImport(flag('--charts', 10_000))],
   ['P17', () => benchBadLink()],
-  ['P18', () => benchTakeover(flag('--takeover-clinics', 50))],
+  ['P18', () => benchTakeover(flag('--takeover-clinics', 50), flag('--takeover-past-days', 0))],
   [
     'P12',
     () =>

@@ -38,6 +38,8 @@ export interface TakeoverOptions {
   opsPerRound?: number
   /** each device's dispenses written after the first instance stopped (the survivor settles them) */
   after?: number
+  /** each device's logs of past days (before yesterday) already settled: a clinic so many days old (default 0) */
+  pastDays?: number
   /** clinics asked to open at once (default: all) */
   width?: number
   /** called between the survivor's start and its takeover (e.g. to start a profiler) */
@@ -80,7 +82,14 @@ export async function measureTakeover(opts: TakeoverOptions): Promise<TakeoverFi
   }
   try {
     const a = await start()
-    const fixture = await writeClinics(a, cluster, opts.clinics, opts.rounds ?? 10, opts.opsPerRound ?? 2)
+    const fixture = await writeClinics(
+      a,
+      cluster,
+      opts.clinics,
+      opts.rounds ?? 10,
+      opts.opsPerRound ?? 2,
+      opts.pastDays ?? 0,
+    )
     const b = await start()
     await a.stop()
     relays.shift()
@@ -163,9 +172,9 @@ function profiler(file: string | undefined): TakeoverOptions['around'] {
 }
 
 /** P18: clinics a survivor takes over per second, and its CPU per clinic. */
-export async function benchTakeover(clinics: number): Promise<BenchRow[]> {
-  const f = await measureTakeover({ clinics, around: profiler(process.env['CM_P18_CPU_PROF']) })
-  const note = `${clinics} clinics cold, load ${f.load.toFixed(1)}; PostgreSQL ${(f.pgCpuMs / clinics).toFixed(1)} ms CPU/clinic; baseline: every document read in one query and Automerge.load-ed`
+export async function benchTakeover(clinics: number, pastDays = 0): Promise<BenchRow[]> {
+  const f = await measureTakeover({ clinics, pastDays, around: profiler(process.env['CM_P18_CPU_PROF']) })
+  const note = `${clinics} clinics cold, ${pastDays} past days of logs per device, load ${f.load.toFixed(1)}; PostgreSQL ${(f.pgCpuMs / clinics).toFixed(1)} ms CPU/clinic; baseline: every document read in one query and Automerge.load-ed`
   return [
     {
       metric: 'P18 takeover: clinics opened as settler per second',

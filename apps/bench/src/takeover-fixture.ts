@@ -33,11 +33,15 @@ function append(h: DocHandle<DeviceLogDoc>, log: DeviceLog, bodies: OperationBod
   })
 }
 
+const DAY_MS = 86_400_000
+
 /**
  * N clinics written through one relay instance `a` (over `cluster`): each a directory and records layout
  * (createTestClinic), three devices' ledger logs, settled by `a` in `rounds` rounds of `opsPerRound` dispenses per
  * device (a formulary entry and a receipt first), so its settled inventory, conflict queue and checkpoints hold as many
- * rounds. `a` is left running: stop it to free the leases.
+ * rounds. With `pastDays` D, each device also has a log for each of the D days before yesterday (D+1 to 2 days ago,
+ * `opsPerRound` dispenses each, the formulary entry and receipt in the oldest), as a clinic D days old: one log
+ * document per device per UTC day. `a` is left running: stop it to free the leases.
  */
 export async function writeClinics(
   a: Relay,
@@ -45,6 +49,7 @@ export async function writeClinics(
   n: number,
   rounds: number,
   opsPerRound: number,
+  pastDays = 0,
 ): Promise<TakeoverFixture> {
   const pool = new pg.Pool({ connectionString: cluster.url, max: 4 })
   const clinics: ClinicWriter[] = []
@@ -55,6 +60,8 @@ export async function writeClinics(
       const dir = createTestClinic(a.repo, clinic)
       const devices = [0, 1, 2].map((j) => {
         const device = `${clinic}-tab-${j}` as DeviceId
+        // the device's clock: in each past day while it writes that day's log, then now
+        let past: number | null = null
         const log = new DeviceLog({
           device,
           session: {
@@ -62,11 +69,27 @@ export async function writeClinics(
             role: j === 0 ? 'admin' : 'pharmacist',
             site: 'site-a' as LocationId,
           },
+          now: () => past ?? Date.now(),
         })
+        const logs: Record<string, DocUrl> = {}
+        for (let k = pastDays + 1; k >= 2; k--) {
+          past = Date.now() - k * DAY_MS
+          const period = periodOf(past)
+          const h = a.repo.create<DeviceLogDoc>(newLogDoc(clinic as ClinicId, device, period))
+          if (j === 0 && k === pastDays + 1) {
+            append(h, log, [FORMULARY])
+            log.setSession({ ...log.session, role: 'pharmacist' })
+            append(h, log, [RECEIPT])
+          }
+          append(h, log, ops(opsPerRound))
+          logs[period] = h.url as string as DocUrl
+        }
+        past = null
         const period = periodOf(Date.now())
         const h = a.repo.create<DeviceLogDoc>(newLogDoc(clinic as ClinicId, device, period))
+        logs[period] = h.url as string as DocUrl
         dir.change((d) => {
-          d.ledgerLogs[device] = { [period]: h.url as string as DocUrl }
+          d.ledgerLogs[device] = logs
         })
         return { log, url: h.url, h }
       })
@@ -78,7 +101,7 @@ export async function writeClinics(
         clinic,
         directoryUrl: dir.url,
         devices: devices.map(({ log, url }) => ({ log, url })),
-        written: 0,
+        written: pastDays > 0 ? 2 + 3 * pastDays * opsPerRound : 0,
       })
       const entry = { clinic, directoryUrl: dir.url, peers: [], registeredAt: new Date().toISOString() }
       await pool.query('INSERT INTO relay_clinics (clinic, entry) VALUES ($1, $2)', [
@@ -88,12 +111,14 @@ export async function writeClinics(
     }
     await a.repo.flush()
     for (const c of clinics) {
-      const [h0] = handles.get(c.clinic)!
-      const d0 = c.devices[0]!
-      append(h0!, d0.log, [FORMULARY])
-      d0.log.setSession({ ...d0.log.session, role: 'pharmacist' })
-      append(h0!, d0.log, [RECEIPT])
-      c.written += 2
+      if (pastDays === 0) {
+        const [h0] = handles.get(c.clinic)!
+        const d0 = c.devices[0]!
+        append(h0!, d0.log, [FORMULARY])
+        d0.log.setSession({ ...d0.log.session, role: 'pharmacist' })
+        append(h0!, d0.log, [RECEIPT])
+        c.written += 2
+      }
       await a.openWatcher(c.clinic, SETTLE_MS)
     }
     await settled(a, clinics)

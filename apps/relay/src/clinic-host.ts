@@ -3,7 +3,8 @@ import { isValidAutomergeUrl, parseAutomergeUrl } from '@automerge/automerge-rep
 import type { AccessMap } from './access-map.js'
 import type { ClinicRegistry } from './clinic-registry.js'
 import { ClinicSettlement } from './clinic-settlement.js'
-import { ClinicWatcher } from './clinic-watcher.js'
+import { ClinicWatcher, type SettledAtOpen } from './clinic-watcher.js'
+import { allIngested } from './dormant-logs.js'
 import type { Logger } from './logger.js'
 import type { RelayKey } from './relay-key.js'
 import type { Fence, Prefetch, RelayState } from './relay-state.js'
@@ -18,6 +19,8 @@ export interface ClinicHostInit {
   readonly key: RelayKey
   readonly debounceMs: number
   readonly adminKeys: (clinic: string) => readonly string[]
+  /** Whether a device connected here asked for a document (it is then opened, never left dormant). */
+  readonly asked?: (id: DocumentId) => boolean
 }
 
 /** A follower shows a clinic's settlement as of the settler's last checkpoint, read again at most this often. */
@@ -200,6 +203,20 @@ export class ClinicHost {
     })
   }
 
+  /**
+   * A document was asked for by a device here, or stored by another instance: a past log its clinic's settler left
+   * dormant is opened and read.
+   */
+  wake(id: DocumentId): void {
+    const clinic = this.#init.access.clinicOfDoc(id)
+    if (clinic !== undefined) void this.#watchers.get(clinic)?.dormant.wake(id)
+  }
+
+  /** Notices may have been missed: open every dormant log. */
+  wakeAll(): void {
+    for (const w of this.#watchers.values()) void w.dormant.wakeAll()
+  }
+
   /** Whether the clinic is open here (not unloaded as idle, not unknown). */
   isOpen(clinic: string): boolean {
     return this.#watchers.has(clinic)
@@ -281,6 +298,16 @@ export class ClinicHost {
             }
           }
         : undefined
+    // ... and past logs whose every stored operation that checkpoint counts as ingested stay dormant (not opened)
+    const settledAtOpen: SettledAtOpen | undefined =
+      fence && state.takeAhead
+        ? (id, url) => {
+            const cursor = settlement.meta.cursors[url]
+            if (cursor === undefined || repo.handles[id] || this.#init.asked?.(id)) return false
+            const chunks = state.takeAhead!(id)
+            return chunks !== undefined && allIngested(chunks, cursor)
+          }
+        : undefined
     const w = new ClinicWatcher(
       repo,
       access,
@@ -289,6 +316,7 @@ export class ClinicHost {
       () => this.#init.adminKeys(clinic),
       key,
       prefetch,
+      settledAtOpen,
     )
     this.#watchers.set(clinic, w)
     try {

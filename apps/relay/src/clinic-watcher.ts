@@ -1,6 +1,5 @@
 import type { AutomergeUrl, DocHandle, DocumentId, PeerId, Repo } from '@automerge/automerge-repo'
 import { isValidAutomergeUrl, parseAutomergeUrl } from '@automerge/automerge-repo'
-import { rootUrlOf } from '@clinic-mesh/store'
 import type { ClinicDirectoryDoc, DocUrl, MembershipDoc } from '@clinic-mesh/contracts'
 import type { AccessMap } from './access-map.js'
 import type { ClinicSettlement } from './clinic-settlement.js'
@@ -18,6 +17,11 @@ import type { RelayKey } from './relay-key.js'
 import { roleVerdict } from './role-check.js'
 import { approvalVerdict } from './approval-check.js'
 import { mapTodayDocs, rootUrls, type RootLike } from './records-root.js'
+import { DormantLogs, isPastPeriod } from './dormant-logs.js'
+import { unpackedSignatures, validUrls } from './member-lists.js'
+
+/** A settler's: whether a past log holds nothing unsettled (it is then left dormant: mapped, not opened). */
+export type SettledAtOpen = (id: DocumentId, url: string) => boolean
 
 /** A document to follow: its URL, and what to call with its handle now and on every change (null: only load it). */
 type Follow = [url: string, onDoc: ((h: DocHandle<unknown>) => void) | null]
@@ -64,6 +68,9 @@ export class ClinicWatcher {
   readonly #offs: (() => void)[] = []
   /** A settler's: read the chunks of documents about to be loaded in one query (else: two per document) */
   readonly #prefetch: ((ids: DocumentId[]) => Prefetch) | undefined
+  readonly #settledAtOpen: SettledAtOpen | undefined
+  /** Past logs left unopened at a settler's open (every operation they held ingested): opened when woken. */
+  readonly dormant = new DormantLogs()
 
   constructor(
     repo: Repo,
@@ -73,8 +80,10 @@ export class ClinicWatcher {
     adminKeys: () => readonly string[],
     relayKey: RelayKey,
     prefetch?: (ids: DocumentId[]) => Prefetch,
+    settledAtOpen?: SettledAtOpen,
   ) {
     this.#prefetch = prefetch
+    this.#settledAtOpen = settledAtOpen
     this.#relayKey = relayKey
     this.#repo = repo
     this.#access = access
@@ -175,8 +184,10 @@ export class ClinicWatcher {
     for (const [device, url] of Object.entries(doc.audit ?? {}))
       if (typeof url === 'string' && device) follow(url, null)
     for (const [device, periods] of Object.entries(doc.ledgerLogs ?? {})) {
-      for (const url of Object.values(periods ?? {}))
-        follow(url, (h) => this.#ingestLog(h as DocHandle<LogLike>, url, device))
+      for (const [period, url] of Object.entries(periods ?? {})) {
+        const onDoc = (h: DocHandle<unknown>): void => this.#ingestLog(h as DocHandle<LogLike>, url, device)
+        if (!isPastPeriod(period) || !this.#leaveDormant(url, onDoc)) follow(url, onDoc)
+      }
     }
     this.#followAll(batch)
     const pub = this.publisher
@@ -267,6 +278,9 @@ export class ClinicWatcher {
     for (const [id, u] of Object.entries(this.register()?.users ?? {}))
       if (typeof u?.publicKey === 'string') users[id] = u.publicKey
     this.#keys = { users, peers: this.#trust.peers(this.#peers()) } // a revocation deleted from the document still counts
+    // a revoked peer cuts off the devices whose runs it signed, read from every log (#ingestLog): none stays dormant
+    if (this.dormant.size > 0 && Object.values(this.#keys.peers).some((r) => r !== null))
+      void this.dormant.wakeAll()
     for (const [url, { handle, device }] of this.#logs) this.#ingestLog(handle, url, device)
   }
 
@@ -337,7 +351,16 @@ export class ClinicWatcher {
     const ahead = this.#prefetch?.(fresh.map(([id]) => id))
     for (const [id, url, onDoc] of fresh)
       if (ahead?.read.includes(id)) void ahead.done.then(() => this.#load(id, url, onDoc))
-      else this.#load(id, url, onDoc)
+      else void this.#load(id, url, onDoc)
+  }
+
+  /** Whether a past log is left dormant (mapped, not opened): a settler's, holding nothing unsettled. */
+  #leaveDormant(url: string, onDoc: Follow[1]): boolean {
+    if (!this.#settledAtOpen || !isValidAutomergeUrl(url)) return false
+    const id = parseAutomergeUrl(url).documentId
+    if (this.#followed.has(id) || !this.#settledAtOpen(id, url)) return false
+    if (this.#claim(url)) this.dormant.add(id, () => this.#load(id, url, onDoc))
+    return true
   }
 
   /** A document's id once mapped to this clinic; null: not a URL, followed already, or another clinic's. */
@@ -356,9 +379,9 @@ export class ClinicWatcher {
     return id
   }
 
-  #load(id: DocumentId, url: AutomergeUrl, onDoc: Follow[1]): void {
-    if (this.#abort.signal.aborted) return
-    findDoc<unknown>(this.#repo, url, this.#abort.signal).then(
+  #load(id: DocumentId, url: AutomergeUrl, onDoc: Follow[1]): Promise<void> {
+    if (this.#abort.signal.aborted) return Promise.resolve()
+    return findDoc<unknown>(this.#repo, url, this.#abort.signal).then(
       (h) => {
         if (!onDoc || this.#abort.signal.aborted) return
         const run = (): void => {
@@ -377,18 +400,4 @@ export class ClinicWatcher {
       },
     )
   }
-}
-
-/** A log's run signatures by first seq, packed ones unpacked (not checked: the run verifier does). */
-function unpackedSignatures(sigs: unknown): Record<string, unknown> {
-  if (typeof sigs !== 'object' || sigs === null) return {}
-  const keys = Object.keys(sigs)
-  const values = logEntries(Object.values(sigs))
-  return Object.fromEntries(keys.map((k, i) => [k, values[i]]))
-}
-
-/** The valid automerge URLs of a list any member may have written (text or scalars: `rootUrlOf`; else skipped). */
-function validUrls(list: unknown): string[] {
-  if (!Array.isArray(list)) return []
-  return list.map(rootUrlOf).filter((u): u is string => u !== undefined && isValidAutomergeUrl(u))
 }

@@ -65,6 +65,7 @@ function dispenses(w: ClinicWatcher, logs: { device: string; ops: unknown[] }[])
  * Returns the number of resources written.
  */
 export async function streamExport(w: ClinicWatcher, type: ExportType, res: ServerResponse): Promise<number> {
+  await w.dormant.wakeAll() // past logs a settler left dormant hold dispenses too
   const src = w.exportSources()
   const index = dispenses(w, src.logs)
   async function* buckets(): AsyncGenerator<BulkBucket | undefined> {

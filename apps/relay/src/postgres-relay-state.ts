@@ -128,17 +128,27 @@ export class PostgresRelayState implements RelayState {
     // those read ahead already and not loaded yet (a clinic's logs, then named again by its directory) are not read again
     const ids = [...new Set(documentIds)].filter((id) => !this.storage.isAhead(id))
     if (ids.length === 0) return
-    const { rows } = await this.#pool.query<{ key: string[]; data: Buffer }>(
-      `SELECT key, data FROM ${CHUNK_TABLE} WHERE key[1] = ANY($1::text[]) ORDER BY seq`,
-      [ids],
-    )
-    const byDoc = new Map<string, Chunk[]>(ids.map((id) => [id, []]))
-    for (const r of rows)
-      if (isDocChunk(r.key)) byDoc.get(r.key[0]!)?.push({ key: r.key, data: new Uint8Array(r.data) })
-    for (const [id, chunks] of byDoc) {
-      for (const c of chunks) this.storage.noteStored(c.key)
-      this.storage.readAhead(id, chunks)
+    // a document written or announced while the query runs is not kept: what was read may be older than storage
+    const since = this.storage.beginRead()
+    try {
+      const { rows } = await this.#pool.query<{ key: string[]; data: Buffer }>(
+        `SELECT key, data FROM ${CHUNK_TABLE} WHERE key[1] = ANY($1::text[]) ORDER BY seq`,
+        [ids],
+      )
+      const byDoc = new Map<string, Chunk[]>(ids.map((id) => [id, []]))
+      for (const r of rows)
+        if (isDocChunk(r.key)) byDoc.get(r.key[0]!)?.push({ key: r.key, data: new Uint8Array(r.data) })
+      for (const [id, chunks] of byDoc) {
+        for (const c of chunks) this.storage.noteStored(c.key)
+        this.storage.readAhead(id, chunks, since)
+      }
+    } finally {
+      this.storage.endRead()
     }
+  }
+
+  takeAhead(documentId: string): Uint8Array[] | undefined {
+    return this.storage.aheadOf([documentId])?.flatMap((c) => (isDocChunk(c.key) && c.data ? [c.data] : []))
   }
 
   isAhead(documentId: string): boolean {

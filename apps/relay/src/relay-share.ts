@@ -26,6 +26,7 @@ export class RelayShare {
   #repo: Repo | null = null
   #timer: NodeJS.Timeout | null = null
   #waiters: (() => void)[] = []
+  #onAsk: ((doc: DocumentId) => void) | null = null
 
   constructor(access: AccessMap, log: Logger) {
     this.#access = access
@@ -43,10 +44,22 @@ export class RelayShare {
     this.#repo = repo
     const net = repo.networkSubsystem
     net.on('message', (m) => {
-      if ((m.type === 'request' || m.type === 'sync') && m.documentId)
+      if ((m.type === 'request' || m.type === 'sync') && m.documentId) {
         this.#asked.note(m.senderId, m.documentId)
+        this.#onAsk?.(m.documentId)
+      }
     })
     net.on('peer-disconnected', ({ peerId }) => this.#asked.forget(peerId))
+  }
+
+  /** Call `fn` with every document a peer asks for (a request or sync message), before the repo opens it. */
+  onAsk(fn: (doc: DocumentId) => void): void {
+    this.#onAsk = fn
+  }
+
+  /** Whether a connected peer asked for `doc`. */
+  asked(doc: DocumentId): boolean {
+    return this.#asked.askers(doc).size > 0
   }
 
   stop(): void {

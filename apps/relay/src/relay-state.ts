@@ -88,6 +88,11 @@ export interface RelayState {
   readAhead?(documentIds: readonly string[]): Promise<void>
   /** Whether chunks read ahead of a document wait for its load (with `readAhead`). */
   isAhead?(documentId: string): boolean
+  /**
+   * The chunks read ahead of a document, taken (its load reads storage again); undefined: none, stale, or the
+   * document was written or announced since (with `readAhead`).
+   */
+  takeAhead?(documentId: string): Uint8Array[] | undefined
   /** One stored chunk of a document (undefined: gone, e.g. compacted into a snapshot meanwhile). */
   loadChunk(key: readonly string[]): Promise<Uint8Array | undefined>
   /** The key every instance signs settlements with (devices pin it). */

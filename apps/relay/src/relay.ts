@@ -3,7 +3,7 @@ import type { Server } from 'node:http'
 import { createServer as createTlsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { ReviewerCheck } from './reviewer-check.js'
-import type { PeerId } from '@automerge/automerge-repo'
+import type { DocumentId, PeerId } from '@automerge/automerge-repo'
 import { Repo } from '@automerge/automerge-repo'
 import { GuardedSyncServer } from '@clinic-mesh/sync-server'
 import { flushReady } from '@clinic-mesh/store'
@@ -96,6 +96,13 @@ export class Relay {
       key,
       debounceMs: opts.debounceMs ?? 50,
       adminKeys: (clinic) => this.#adminKeys(clinic, []),
+      asked: (id) => this.#share.asked(id),
+    })
+    // the repo opened a past log its clinic's settler left dormant (a device syncs it, something asked for it): read
+    // it (ClinicWatcher); a device's ask is seen before the repo reads storage, every other opening once it has
+    this.#share.onAsk((id) => this.#clinics.wake(id))
+    this.repo.on('doc-metrics', (e) => {
+      if (e.type === 'doc-loaded') this.#clinics.wake(e.documentId)
     })
     this.#gate = new SyncGate({
       nonces: this.#nonces,
@@ -151,7 +158,10 @@ export class Relay {
       relay = new Relay(opts, registry, await state.relayKey(), state)
       // listen before opening anything: what changes after this is announced, what changed before is in storage
       await state.listen({
-        document: (id, chunk, changes) => relay.#refresher.refresh(id, chunk, changes),
+        document: (id, chunk, changes) => {
+          relay.#clinics.wake(id as DocumentId) // a dormant past log another instance wrote: open it (storage holds the change)
+          relay.#refresher.refresh(id, chunk, changes)
+        },
         registry: (clinic) => void relay.#clinics.registered(clinic).catch(() => {}),
         checkpoint: (clinic) => relay.#clinics.checkpointed(clinic),
         resync: () => relay.#resync(),
@@ -284,6 +294,7 @@ export class Relay {
 
   /** Notifications may have been missed: read the registry, the open documents and followers' checkpoints again. */
   #resync(): void {
+    this.#clinics.wakeAll()
     this.#refresher.refreshAll()
     for (const w of this.#clinics.watchers()) this.#clinics.checkpointed(w.clinic)
     void this.#clinics.registeredAll().catch(() => {})

@@ -27,6 +27,11 @@ export class SharedStorage implements StorageAdapterInterface {
   readonly #known = new Set<string>()
   /** chunks read ahead (a clinic being opened: one query for its documents), per document, until taken or stale */
   readonly #ahead = new Map<string, { chunks: Chunk[]; until: number; taken: Set<string> }>()
+  /** reads ahead under way, and when (#clock) a document was written or announced since they began */
+  #reads = 0
+  #clock = 0
+  readonly #touchedAt = new Map<string, number>()
+  #allTouchedAt = 0
 
   constructor(inner: FencedStorage, pool: pg.Pool, source: string) {
     this.#inner = inner
@@ -48,11 +53,30 @@ export class SharedStorage implements StorageAdapterInterface {
    * repo's next loads of it take them instead of a query each (its snapshots, then its incremental chunks). Forgotten
    * when the document is written or another instance announces a write of it, and after PREFETCH_MS.
    */
-  readAhead(documentId: string, chunks: Chunk[]): void {
+  readAhead(documentId: string, chunks: Chunk[], since = Infinity): void {
+    // written or announced after the query began: what it read may be older than storage
+    if (Math.max(this.#touchedAt.get(documentId) ?? 0, this.#allTouchedAt) > since) return
     const now = performance.now()
     // those never asked for (a clinic closed while it opened) go with the next read ahead
     for (const [id, got] of this.#ahead) if (got.until < now) this.#ahead.delete(id)
     this.#ahead.set(documentId, { chunks, until: now + PREFETCH_MS, taken: new Set() })
+  }
+
+  /** A read ahead begins: pass the mark it returns to `readAhead`, then call `endRead`. */
+  beginRead(): number {
+    this.#reads++
+    return this.#clock
+  }
+
+  endRead(): void {
+    if (--this.#reads === 0) this.#touchedAt.clear()
+  }
+
+  #touch(documentId: string | undefined): void {
+    const t = ++this.#clock
+    if (this.#reads === 0) return
+    if (documentId === undefined) this.#allTouchedAt = t
+    else this.#touchedAt.set(documentId, t)
   }
 
   /** Whether chunks of `documentId` read ahead wait for the repo's load (none taken yet, not stale). */
@@ -63,6 +87,7 @@ export class SharedStorage implements StorageAdapterInterface {
 
   /** Drop what was read ahead of `documentId` (every document: none given), e.g. another instance wrote it. */
   forget(documentId?: string): void {
+    this.#touch(documentId)
     if (documentId === undefined) this.#ahead.clear()
     else this.#ahead.delete(documentId)
   }
@@ -92,6 +117,7 @@ export class SharedStorage implements StorageAdapterInterface {
   }
 
   async save(key: StorageKey, data: Uint8Array): Promise<void> {
+    this.#touch(key[0])
     if (key[0] !== undefined) this.#ahead.delete(key[0])
     if (this.#inner.isFenced(key) || this.#known.has(key.join('\u0000'))) return
     await this.#inner.save(key, data)
