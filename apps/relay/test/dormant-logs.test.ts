@@ -1,59 +1,24 @@
 import { createHash } from 'node:crypto'
 import * as A from '@automerge/automerge'
 import type { DocHandle, DocumentId } from '@automerge/automerge-repo'
-import type { BatchId, ClinicId, DeviceId, DocUrl, ItemId, LocationId, UserId } from '@clinic-mesh/contracts'
-import type { DeviceLogDoc, OperationBody } from '@clinic-mesh/ledger'
+import type { ClinicId, DeviceId, DocUrl, LocationId, UserId } from '@clinic-mesh/contracts'
+import type { DeviceLogDoc } from '@clinic-mesh/ledger'
 import { DeviceLog, appendOperation, newLogDoc, periodOf } from '@clinic-mesh/ledger'
-import { Relay } from '@clinic-mesh/relay'
-import {
-  createTestClinic,
-  eventually,
-  startPostgresCluster,
-  type PostgresCluster,
-} from '@clinic-mesh/testing'
-import pg from 'pg'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Relay } from '@clinic-mesh/relay'
+import { createTestClinic, eventually } from '@clinic-mesh/testing'
+import { describe, expect, it } from 'vitest'
+import { receive, settlerInstances } from './settler-fixture.js'
 
 // A settler opening a clinic (a takeover) leaves past-day logs whose every operation its checkpoint counts as
 // ingested dormant: mapped to the clinic, not opened. One is opened and read when the repo opens it (a device syncs
 // it here) or another instance stores a change of it; one holding an operation not ingested is opened at once.
 
 const CLINIC = 'dormant-a'
-const ITEM = 'amoxicillin-250' as ItemId
 const DAY = 86_400_000
-let cluster: PostgresCluster
-let db: pg.Pool
-const relays: Relay[] = []
-
-const receive = (n: number): OperationBody => ({
-  kind: 'receive',
-  item: ITEM,
-  batch: `L${n}` as BatchId,
-  expiry: '2099-01-31',
-  quantity: 10,
-  unitCost: 2,
-  supplier: 'S',
-  grn: `G${n}`,
-})
+const { start, stop, db } = settlerInstances()
 
 const idOf = (url: string): DocumentId => url.replace('automerge:', '') as DocumentId
 const decided = (r: Relay): number | undefined => r.watcher(CLINIC)?.publisher?.inventory.doc().decidedOps
-
-async function start(): Promise<Relay> {
-  const r = await Relay.start({ postgres: cluster.url, port: 0, logger: () => {}, leaseMs: 1000, idleMs: 0 })
-  relays.push(r)
-  return r
-}
-
-beforeAll(async () => {
-  cluster = await startPostgresCluster()
-  db = new pg.Pool({ connectionString: cluster.url })
-})
-afterAll(async () => {
-  for (const r of relays.splice(0)) await r.stop().catch(() => {})
-  await db?.end()
-  await cluster?.stop()
-})
 
 describe('past logs at a settler open', () => {
   it('stay dormant when settled, and are opened and settled when they change', async () => {
@@ -79,7 +44,7 @@ describe('past logs at a settler open', () => {
       })
     }
     const entry = { clinic: CLINIC, directoryUrl: dir.url, peers: [], registeredAt: new Date().toISOString() }
-    await db.query('INSERT INTO relay_clinics (clinic, entry) VALUES ($1, $2)', [
+    await db().query('INSERT INTO relay_clinics (clinic, entry) VALUES ($1, $2)', [
       CLINIC,
       JSON.stringify(entry),
     ])
@@ -89,11 +54,10 @@ describe('past logs at a settler open', () => {
     const [p1, p2, p3] = urls.map(idOf) as [DocumentId, DocumentId, DocumentId, DocumentId]
     const b = await start()
     const c = await start()
-    await a.stop() // its last checkpoint counts every operation of every log as ingested; its lease is freed
-    relays.shift()
+    await stop(a) // its last checkpoint counts every operation of every log as ingested; its lease is freed
 
     // the third past log gains an operation no settler ingested (stored as a device's sync would store it)
-    const { rows } = await db.query<{ data: Buffer }>(
+    const { rows } = await db().query<{ data: Buffer }>(
       'SELECT data FROM automerge_chunks WHERE key[1] = $1 ORDER BY seq',
       [p3],
     )
@@ -103,7 +67,7 @@ describe('past logs at a settler open', () => {
     stored = A.change(stored, (d) => appendOperation(d, logs[2]!.append(receive(10))))
     const chunk = A.saveSince(stored, heads)
     const hash = createHash('sha256').update(chunk).digest('hex')
-    await db.query('INSERT INTO automerge_chunks (key, data) VALUES ($1, $2)', [
+    await db().query('INSERT INTO automerge_chunks (key, data) VALUES ($1, $2)', [
       [p3, 'incremental', hash],
       Buffer.from(chunk),
     ])

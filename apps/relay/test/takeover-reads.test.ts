@@ -1,26 +1,20 @@
 import * as A from '@automerge/automerge'
 import type { DocHandle, DocumentId } from '@automerge/automerge-repo'
 import type {
-  BatchId,
   ClinicId,
   DeviceId,
   DocUrl,
-  ItemId,
   LocationId,
   SettledInventoryDoc,
   UserId,
 } from '@clinic-mesh/contracts'
 import type { DeviceLogDoc, OperationBody } from '@clinic-mesh/ledger'
 import { DeviceLog, appendOperation, newLogDoc, periodOf, verifySettledInventory } from '@clinic-mesh/ledger'
-import { Relay } from '@clinic-mesh/relay'
-import {
-  createTestClinic,
-  eventually,
-  startPostgresCluster,
-  type PostgresCluster,
-} from '@clinic-mesh/testing'
+import type { Relay } from '@clinic-mesh/relay'
+import { createTestClinic, eventually } from '@clinic-mesh/testing'
 import pg from 'pg'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { receive, settlerInstances } from './settler-fixture.js'
 
 // A takeover is a cold open of every clinic the dead instance settled: its checkpoint, published documents,
 // directory and logs read from PostgreSQL. The documents the checkpoint names are read in one query (was two per
@@ -28,22 +22,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 // settler's next write to them is only its changes, and storage then holds everything it settled, once.
 
 const CLINICS = ['takeover-a', 'takeover-b', 'takeover-c']
-const ITEM = 'amoxicillin-250' as ItemId
-let cluster: PostgresCluster
-const relays: Relay[] = []
-let db: pg.Pool
+const { start, stop, db } = settlerInstances()
 const logs = new Map<string, { log: DeviceLog; url: string }>()
-
-const receive = (n: number): OperationBody => ({
-  kind: 'receive',
-  item: ITEM,
-  batch: `L${n}` as BatchId,
-  expiry: '2099-01-31',
-  quantity: 10,
-  unitCost: 2,
-  supplier: 'S',
-  grn: `G${n}`,
-})
 
 function append(h: DocHandle<DeviceLogDoc>, log: DeviceLog, body: OperationBody): void {
   h.change((d) => appendOperation(d, log.append(body)))
@@ -51,22 +31,6 @@ function append(h: DocHandle<DeviceLogDoc>, log: DeviceLog, body: OperationBody)
 
 const decided = (relay: Relay, clinic: string): number | undefined =>
   relay.watcher(clinic)?.publisher?.inventory.doc().decidedOps
-
-async function start(): Promise<Relay> {
-  const r = await Relay.start({ postgres: cluster.url, port: 0, logger: () => {}, leaseMs: 1000, idleMs: 0 })
-  relays.push(r)
-  return r
-}
-
-beforeAll(async () => {
-  cluster = await startPostgresCluster()
-  db = new pg.Pool({ connectionString: cluster.url })
-})
-afterAll(async () => {
-  for (const r of relays.splice(0)) await r.stop().catch(() => {})
-  await db?.end()
-  await cluster?.stop()
-})
 
 describe('a takeover of clinics another instance settled', () => {
   it('reads each clinic in a few queries, settles what came after, and stores it once', async () => {
@@ -85,7 +49,7 @@ describe('a takeover of clinics another instance settled', () => {
       })
       logs.set(clinic, { log, url: h.url })
       const entry = { clinic, directoryUrl: dir.url, peers: [], registeredAt: new Date().toISOString() }
-      await db.query('INSERT INTO relay_clinics (clinic, entry) VALUES ($1, $2)', [
+      await db().query('INSERT INTO relay_clinics (clinic, entry) VALUES ($1, $2)', [
         clinic,
         JSON.stringify(entry),
       ])
@@ -97,8 +61,7 @@ describe('a takeover of clinics another instance settled', () => {
       await eventually(() => decided(a, clinic) === 2, { timeoutMs: 10_000, what: `${clinic} settled by A` })
     await a.repo.flush()
     const b = await start()
-    await a.stop() // its leases freed at once
-    relays.shift()
+    await stop(a) // its leases freed at once
 
     // B opens every clinic as its settler, as when their devices fail over to it: count its reads of documents
     const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown }
@@ -134,11 +97,10 @@ describe('a takeover of clinics another instance settled', () => {
     for (const clinic of CLINICS)
       await eventually(() => decided(b, clinic) === 3, { timeoutMs: 10_000, what: `${clinic} settled by B` })
     const inventories = CLINICS.map((c) => b.watcher(c)!.publisher!.inventory.documentId)
-    await b.stop()
-    relays.shift()
+    await stop(b)
     for (const [i, clinic] of CLINICS.entries()) {
       const invId = inventories[i]
-      const { rows } = await db.query<{ data: Buffer }>(
+      const { rows } = await db().query<{ data: Buffer }>(
         'SELECT data FROM automerge_chunks WHERE key[1] = $1 ORDER BY seq',
         [invId],
       )
