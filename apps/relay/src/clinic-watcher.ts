@@ -1,11 +1,10 @@
-import type { AutomergeUrl, DocHandle, DocumentId, PeerId, Repo } from '@automerge/automerge-repo'
+import type { AutomergeUrl, DocHandle, DocumentId, Repo } from '@automerge/automerge-repo'
 import { isValidAutomergeUrl, parseAutomergeUrl } from '@automerge/automerge-repo'
 import type { ClinicDirectoryDoc, DocUrl, MembershipDoc } from '@clinic-mesh/contracts'
 import type { AccessMap } from './access-map.js'
 import type { ClinicSettlement } from './clinic-settlement.js'
 import type { NameSources } from './clinic-names.js'
-import { logEntries, type Operation, type RunSignature } from '@clinic-mesh/ledger'
-import { RunVerifier, type TrustKeys, type Verdict } from './run-verifier.js'
+import { logEntries, type RunSignature } from '@clinic-mesh/ledger'
 import type { Prefetch } from './relay-state.js'
 import type { UserRegister, UserRegisterDoc } from '@clinic-mesh/security'
 import { findDoc, findDocWithin } from './find-doc.js'
@@ -14,11 +13,10 @@ import { SettlementPublisher, type PublishState } from './settlement-publisher.j
 import { ClinicTrustState } from './trust-state.js'
 import { vouchedPeers } from './membership-peers.js'
 import type { RelayKey } from './relay-key.js'
-import { roleVerdict } from './role-check.js'
-import { approvalVerdict } from './approval-check.js'
 import { mapTodayDocs, rootUrls, type RootLike } from './records-root.js'
 import { DormantLogs, isPastPeriod } from './dormant-logs.js'
-import { unpackedSignatures, validUrls } from './member-lists.js'
+import { validUrls } from './member-lists.js'
+import { LogIngest, type LogLike } from './log-ingest.js'
 
 /** A settler's: whether a past log holds nothing unsettled (it is then left dormant: mapped, not opened). */
 export type SettledAtOpen = (id: DocumentId, url: string) => boolean
@@ -26,10 +24,6 @@ export type SettledAtOpen = (id: DocumentId, url: string) => boolean
 /** A document to follow: its URL, and what to call with its handle now and on every change (null: only load it). */
 type Follow = [url: string, onDoc: ((h: DocHandle<unknown>) => void) | null]
 
-interface LogLike {
-  ops?: unknown
-  signatures?: Record<string, unknown>
-}
 /** Any member can write these documents: every part may be missing or malformed (records are checked one by one). */
 type RegisterLike = Partial<UserRegisterDoc>
 type MembershipLike = Partial<MembershipDoc>
@@ -49,9 +43,7 @@ export class ClinicWatcher {
   readonly #abort = new AbortController()
   readonly #followed = new Set<DocumentId>()
   #directory: DocHandle<ClinicDirectoryDoc> | null = null
-  readonly #verifier = new RunVerifier()
-  readonly #logs = new Map<string, { handle: DocHandle<LogLike>; device: string }>()
-  #keys: TrustKeys = { users: {}, peers: {} }
+  readonly #ingest: LogIngest
   #register: DocHandle<RegisterLike> | null = null
   #membership: DocHandle<MembershipLike> | null = null
   #root: DocHandle<RootLike> | null = null
@@ -92,6 +84,7 @@ export class ClinicWatcher {
     this.#log = log
     this.#adminKeys = adminKeys
     this.#trust = new ClinicTrustState(settlement, log)
+    this.#ingest = new LogIngest(settlement, access, log, () => this.register())
   }
 
   /** The pinned admin keys may have changed (a clinic registered before keys were pinned): trust again from them. */
@@ -185,7 +178,8 @@ export class ClinicWatcher {
       if (typeof url === 'string' && device) follow(url, null)
     for (const [device, periods] of Object.entries(doc.ledgerLogs ?? {})) {
       for (const [period, url] of Object.entries(periods ?? {})) {
-        const onDoc = (h: DocHandle<unknown>): void => this.#ingestLog(h as DocHandle<LogLike>, url, device)
+        const onDoc = (h: DocHandle<unknown>): void =>
+          this.#ingest.ingest(h as DocHandle<LogLike>, url, device)
         if (!isPastPeriod(period) || !this.#leaveDormant(url, onDoc)) follow(url, onDoc)
       }
     }
@@ -222,7 +216,7 @@ export class ClinicWatcher {
     logs: { device: string; ops: unknown[] }[]
   } {
     const buckets = validUrls(this.#root?.doc().chartBuckets)
-    const logs = [...this.#logs.values()].map(({ handle, device }) => ({
+    const logs = [...this.#ingest.logs.values()].map(({ handle, device }) => ({
       device,
       ops: JSON.parse(JSON.stringify(logEntries(handle.doc().ops))) as unknown[],
     }))
@@ -240,7 +234,7 @@ export class ClinicWatcher {
    */
   nameSources(): NameSources {
     const signers: Record<string, string> = {}
-    for (const { handle, device } of this.#logs.values()) {
+    for (const { handle, device } of this.#ingest.logs.values()) {
       for (const run of logEntries(Object.values(handle.doc().signatures ?? {})) as (RunSignature | null)[])
         if (run?.device === device && typeof run.signer === 'string') signers[device] = run.signer
     }
@@ -277,11 +271,10 @@ export class ClinicWatcher {
     const users: Record<string, string> = {}
     for (const [id, u] of Object.entries(this.register()?.users ?? {}))
       if (typeof u?.publicKey === 'string') users[id] = u.publicKey
-    this.#keys = { users, peers: this.#trust.peers(this.#peers()) } // a revocation deleted from the document still counts
-    // a revoked peer cuts off the devices whose runs it signed, read from every log (#ingestLog): none stays dormant
-    if (this.dormant.size > 0 && Object.values(this.#keys.peers).some((r) => r !== null))
-      void this.dormant.wakeAll()
-    for (const [url, { handle, device }] of this.#logs) this.#ingestLog(handle, url, device)
+    this.#ingest.keys = { users, peers: this.#trust.peers(this.#peers()) } // a revocation deleted from the document still counts
+    // a revoked peer cuts off the devices whose runs it signed, read from every log (log-ingest.ts): none stays dormant
+    if (this.dormant.size > 0 && this.#ingest.anyRevokedPeer) void this.dormant.wakeAll()
+    this.#ingest.again()
   }
 
   /** Device peers as the clinic's admins vouched for them (membership-peers.ts). */
@@ -289,53 +282,6 @@ export class ClinicWatcher {
     const m = this.#membership?.doc()
     if (!m) return {}
     return vouchedPeers(m, this.clinic, this.#adminKeys(), this.#refusedRecords, this.#log)
-  }
-
-  #ingestLog(h: DocHandle<LogLike>, url: string, device: string): void {
-    this.#logs.set(url, { handle: h, device })
-    const doc = h.doc()
-    if (!Array.isArray(doc.ops)) {
-      this.#log('log-without-ops', { clinic: this.clinic, log: url })
-      return
-    }
-    // schema 2 logs hold each operation and run signature packed (ledger log-entries.ts): unpacked, not yet checked
-    const ops = logEntries(doc.ops)
-    if (!this.settlement.meta.signaturesRequired) {
-      const n = this.settlement.ingestLog(url, device, ops)
-      if (n > 0) this.#log('ingested', { clinic: this.clinic, device, ops: n })
-      return
-    }
-    // plain copies of the log's ops and run signatures, made once per change and only when something reads them
-    let plain: { all: Operation[]; sigs: Record<string, RunSignature> } | undefined
-    const read = (): { all: Operation[]; sigs: Record<string, RunSignature> } =>
-      (plain ??= JSON.parse(JSON.stringify({ all: ops, sigs: unpackedSignatures(doc.signatures) })) as {
-        all: Operation[]
-        sigs: Record<string, RunSignature>
-      })
-    // a device whose verified runs were signed by a now revoked peer is cut off at the relay (its repo peer id is its
-    // device id) and can no longer register
-    if (
-      !this.#access.isRevoked(device as PeerId) &&
-      Object.values(this.#keys.peers).some((r) => r !== null)
-    ) {
-      const { all, sigs } = read()
-      if (this.#verifier.revokedDevices(device, all, sigs, this.#keys)) {
-        this.#access.revokePeer(device as PeerId)
-        this.#log('device-revoked', { clinic: this.clinic, device })
-      }
-    }
-    const verify = (valid: readonly Operation[]): Verdict[] => {
-      const { all, sigs } = read()
-      const verdicts = this.#verifier.verdicts(device, all, valid, sigs, this.#keys)
-      // a genuine signature says who issued an operation, not that they may: the register's role decides
-      const register = verdicts.some((v) => v === null) ? this.register() : undefined
-      // ... and a supervisor approval inside an adjustment request counts only when its signature verifies
-      return verdicts.map((v, i) =>
-        v === null ? (roleVerdict(valid[i]!, register) ?? approvalVerdict(valid[i]!, register)) : v,
-      )
-    }
-    const n = this.settlement.ingestLog(url, device, ops, verify)
-    if (n > 0) this.#log('ingested', { clinic: this.clinic, device, ops: n })
   }
 
   /**
