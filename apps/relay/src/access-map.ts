@@ -12,6 +12,8 @@ export class AccessMap {
   readonly #peers = new Map<PeerId, string>()
   /** the documents by clinic: a change re-evaluates one clinic's documents, not every clinic's */
   readonly #docsOf = new Map<string, Set<DocumentId>>()
+  /** the peers by clinic: the repo's synchronizer asks the policy only about a document's clinic's peers */
+  readonly #peersOf = new Map<string, Set<PeerId>>()
   /** Peers of revoked devices: they sync nothing from now on and cannot register again. */
   readonly #revoked = new Set<PeerId>()
   /** Membership documents: the one thing a revoked peer still receives, so it learns it was revoked and wipes. */
@@ -42,6 +44,8 @@ export class AccessMap {
     const before = this.#peers.get(peer)
     if (before === clinic) return
     this.#peers.set(peer, clinic)
+    if (before !== undefined) this.#peersOf.get(before)?.delete(peer)
+    setOf(this.#peersOf, clinic).add(peer)
     // it may no longer sync the documents of the clinic it was mapped to
     if (before !== undefined) this.#changed(before, peer)
     this.#changed(clinic, peer)
@@ -95,6 +99,18 @@ export class AccessMap {
     return this.#docsOf.get(clinic) ?? EMPTY
   }
 
+  /** The peers (connected or not) mapped to the clinic of `doc`: the only ones `allows` may let sync it. */
+  peersFor(doc: DocumentId): ReadonlySet<PeerId> {
+    const clinic = this.#docs.get(doc)
+    return (clinic !== undefined && this.#peersOf.get(clinic)) || EMPTY_PEERS
+  }
+
+  /** The documents of the clinic `peer` is mapped to: the only ones `allows` may let it sync. */
+  docsFor(peer: PeerId): ReadonlySet<DocumentId> {
+    const clinic = this.#peers.get(peer)
+    return clinic === undefined ? EMPTY : this.docsOf(clinic)
+  }
+
   /**
    * Called (synchronously) whenever a mapping is added or a peer revoked, with the clinic whose access changed (and
    * the peer, when it was a peer's): the relay re-evaluates sharing of that clinic's documents.
@@ -114,6 +130,7 @@ export class AccessMap {
 }
 
 const EMPTY: ReadonlySet<DocumentId> = new Set()
+const EMPTY_PEERS: ReadonlySet<PeerId> = new Set()
 
 function setOf<K, V>(m: Map<K, Set<V>>, k: K): Set<V> {
   let s = m.get(k)

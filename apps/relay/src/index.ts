@@ -2,6 +2,11 @@ export { Relay } from './relay.js'
 export type { RelayOptions } from './relay.js'
 export { AccessMap } from './access-map.js'
 export { RelayShare } from './relay-share.js'
+export {
+  installScopedSynchronizer,
+  scopedSynchronizerInternals,
+  type SyncScope,
+} from './scoped-synchronizer.js'
 export { ClinicSettlement } from './clinic-settlement.js'
 export type { RoundListener } from './clinic-settlement.js'
 export type { ResolutionInput, ResolutionOutcome } from './relay-authority.js'

@@ -30,6 +30,7 @@ import { stderrLogger } from './logger.js'
 import { RelaySyncPolicy } from './sync-policy.js'
 import type { RelayKey } from './relay-key.js'
 import { withIdentityRoute } from './identity-route.js'
+import { installScopedSynchronizer } from './scoped-synchronizer.js'
 
 /** How long a request for a clinic not open on this instance waits for it to open (else 503, retry). */
 const OPEN_WAIT_MS = 3000
@@ -85,6 +86,14 @@ export class Relay {
       // A sync server never announces; a peer gets only documents of its own clinic that it asks for.
       shareConfig: this.#share.config,
     })
+    // the repo asks the policy only about a document's own clinic's peers (scoped-synchronizer.ts: measured)
+    if (
+      !installScopedSynchronizer(this.repo, {
+        peersFor: (d) => access.peersFor(d),
+        docsFor: (p) => access.docsFor(p),
+      })
+    )
+      this.#log('stock-synchronizer', { reason: 'automerge-repo internals changed' })
     this.#share.attach(this.repo)
     this.#refresher = new DocRefresher(this.repo, state, this.#log)
     this.#clinics = new ClinicHost({
