@@ -60,14 +60,17 @@ describe('the heads memo (pinned/heads-memo.ts)', () => {
       expect(bs58check.encode(b)).toBe(ref(b))
     }
     const inputs = Array.from({ length: HEADS_MEMO_MAX + 2000 }, () => new Uint8Array(randomBytes(32)))
-    for (const b of inputs) bs58check.encode(b)
-    expect(headsMemoStats().size).toBe(HEADS_MEMO_MAX)
+    inputs.forEach((b, i) => {
+      bs58check.encode(b)
+      if (i % 1000 === 0) expect(headsMemoStats().size).toBeLessThanOrEqual(HEADS_MEMO_MAX)
+    })
+    expect(headsMemoStats().size).toBeGreaterThanOrEqual(HEADS_MEMO_MAX / 2)
     // the oldest were evicted (computed again), the newest are still there: all equal the stock encoding
     const before = headsMemoStats()
     for (const b of [...inputs.slice(0, 500), ...inputs.slice(-500)]) expect(bs58check.encode(b)).toBe(ref(b))
     const after = headsMemoStats()
     expect(after.misses - before.misses).toBe(500)
     expect(after.hits - before.hits).toBe(500)
-    expect(after.size).toBe(HEADS_MEMO_MAX)
+    expect(after.size).toBeLessThanOrEqual(HEADS_MEMO_MAX)
   })
 })
