@@ -17,8 +17,7 @@ import { encodeHeads } from '@automerge/automerge-repo'
  * one is half full it replaces the older, dropped whole (deleting the oldest entry of one Map one at a time made a
  * miss cost ~35 µs once full: V8 skips the deleted entries from the start of the Map on each `keys().next()`).
  *
- * Node only (`process.getBuiltinModule`): in a browser the hook does not install and encoding stays stock (a tablet's
- * browser was not measured). Pinned
+ * Node only (`process.getBuiltinModule`): in a browser the hook does not install and encoding stays stock. Pinned
  * with the other hooks (`index.ts`); `pinned-hooks.test.ts` checks the internals.
  */
 export const HEADS_MEMO_MAX = 50_000
