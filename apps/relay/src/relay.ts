@@ -6,7 +6,7 @@ import { ReviewerCheck } from './reviewer-check.js'
 import type { DocumentId, PeerId } from '@automerge/automerge-repo'
 import { Repo } from '@automerge/automerge-repo'
 import { GuardedSyncServer } from '@clinic-mesh/sync-server'
-import { flushReady } from '@clinic-mesh/store'
+import { flushReady, memoizeHeadsEncoding } from '@clinic-mesh/store'
 import { AccessMap } from './access-map.js'
 import type { RegistrationInput } from './request-bodies.js'
 import type { RegistrationReply } from '@clinic-mesh/contracts'
@@ -94,6 +94,8 @@ export class Relay {
       })
     )
       this.#log('stock-synchronizer', { reason: 'automerge-repo internals changed' })
+    // of the store's pinned Automerge hooks (packages/store/src/pinned) the relay uses only this one (CPU, bench P12)
+    memoizeHeadsEncoding()
     this.#share.attach(this.repo)
     this.#refresher = new DocRefresher(this.repo, state, this.#log)
     this.#clinics = new ClinicHost({

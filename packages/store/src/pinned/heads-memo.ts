@@ -1,0 +1,106 @@
+import { encodeHeads } from '@automerge/automerge-repo'
+
+/**
+ * Memoizes the base58check encoding automerge-repo gives every head (and document id), which it recomputes on every
+ * comparison: a DocHandle encodes its heads before and after each state-machine update to compare them
+ * (`#checkForChanges`), the StorageSubsystem the old and new heads of each save (`#shouldSave`), always the same few
+ * heads. Each encode is a double SHA-256 in JS (@noble/hashes) and a base58 loop: ~8 µs, ~15-18 % of a relay's CPU at
+ * 1,000 clinics (bench P12, after another instance was killed). Measured (1,000 heads, each encoded 4 times as a
+ * handle does; load ~6 on 2 cores): encodeHeads 45-54 µs per head stock, 23-25 µs memoized (a hit ~3 µs, of which
+ * ~2 µs is automerge-repo's own hex parse; a miss ~15 µs instead of ~12).
+ *
+ * automerge-repo 2.5 imports `bs58check` 3 (CommonJS: `module.exports = { encode, decode, decodeUnsafe }`) and calls
+ * `bs58check.encode` at call time, so replacing `encode` on the very exports object automerge-repo resolves (found
+ * from automerge-repo's own location) routes it here. The encoding is a pure function of the bytes: a hit returns
+ * the string the original returned for the same bytes; anything else (not a Uint8Array, longer than 64 bytes) goes
+ * to the original. The cache holds at most `HEADS_MEMO_MAX` entries (a few MB) in two generations: when the recent
+ * one is half full it replaces the older, dropped whole (deleting the oldest entry of one Map one at a time made a
+ * miss cost ~35 µs once full: V8 skips the deleted entries from the start of the Map on each `keys().next()`).
+ *
+ * Node only (`process.getBuiltinModule`): in a browser the hook does not install and encoding stays stock. Pinned
+ * with the other hooks (`index.ts`); `pinned-hooks.test.ts` checks the internals.
+ */
+export const HEADS_MEMO_MAX = 50_000
+/** Heads are 32 bytes, document ids 16: longer inputs are not cached. */
+const MAX_BYTES = 64
+const MEMO = Symbol.for('clinic-mesh/heads-memo')
+
+/** Two generations: the recent entries, and the ones before (a hit there moves to `recent`); at most the max. */
+interface Memo {
+  readonly original: (payload: Uint8Array) => string
+  recent: Map<string, string>
+  older: Map<string, string>
+  hits: number
+  misses: number
+}
+
+interface Bs58check {
+  encode: (payload: Uint8Array) => string
+  decode: (s: string) => Uint8Array
+  [MEMO]?: Memo
+}
+
+/** The `bs58check` exports object automerge-repo uses (resolved from its location), or undefined (browser). */
+function repoBs58check(): Bs58check | undefined {
+  const mod = globalThis.process?.getBuiltinModule?.('node:module')
+  if (!mod) return undefined
+  try {
+    const repoEntry = mod.createRequire(import.meta.url).resolve('@automerge/automerge-repo')
+    return mod.createRequire(repoEntry)('bs58check') as Bs58check
+  } catch {
+    return undefined
+  }
+}
+
+/** The internals this relies on, as found: every entry must be true for the hook to install (see the test). */
+export function headsMemoInternals(): Record<string, boolean> {
+  const b = repoBs58check()
+  return {
+    'bs58check resolved from automerge-repo': b !== undefined,
+    'bs58check.encode': typeof b?.encode === 'function',
+    'encodeHeads calls bs58check.encode at call time': /bs58check\.encode\(/.test(String(encodeHeads)),
+  }
+}
+
+function memoized(memo: Memo): (payload: Uint8Array) => string {
+  return function encode(payload: Uint8Array): string {
+    if (!(payload instanceof Uint8Array) || payload.length > MAX_BYTES) return memo.original(payload)
+    const key = String.fromCharCode.apply(null, payload as unknown as number[])
+    let encoded = memo.recent.get(key)
+    if (encoded !== undefined) {
+      memo.hits++
+      return encoded
+    }
+    encoded = memo.older.get(key)
+    if (encoded !== undefined) memo.hits++
+    else {
+      memo.misses++
+      encoded = memo.original(payload)
+    }
+    if (memo.recent.size >= HEADS_MEMO_MAX / 2) {
+      memo.older = memo.recent
+      memo.recent = new Map()
+    }
+    memo.recent.set(key, encoded)
+    return encoded
+  }
+}
+
+/** Routes automerge-repo's base58check encoding through the memo (idempotent, process-wide). False if it cannot. */
+export function memoizeHeadsEncoding(): boolean {
+  const b = repoBs58check()
+  if (!b) return false
+  if (b[MEMO]) return true
+  if (!Object.values(headsMemoInternals()).every(Boolean)) return false
+  const memo: Memo = { original: b.encode, recent: new Map(), older: new Map(), hits: 0, misses: 0 }
+  b.encode = memoized(memo)
+  b[MEMO] = memo
+  return true
+}
+
+/** The memo's counters in this process (tests, the bench); `installed: false` while automerge-repo's is stock. */
+export function headsMemoStats(): { installed: boolean; hits: number; misses: number; size: number } {
+  const memo = repoBs58check()?.[MEMO]
+  if (!memo) return { installed: false, hits: 0, misses: 0, size: 0 }
+  return { installed: true, hits: memo.hits, misses: memo.misses, size: memo.recent.size + memo.older.size }
+}
