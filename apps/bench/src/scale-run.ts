@@ -194,7 +194,10 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       const [victim, leasesHeld] = await busiest(cluster.url, relays)
       await victim.stop('SIGKILL')
       killAt = epochMs()
-      log(`  SIGKILL to instance pid ${victim.child.pid} (${leasesHeld} leases)`)
+      // the monotonic clock (µs) is the one V8's CPU profiles use: a survivor's profile can be read from the kill on
+      log(
+        `  SIGKILL to instance pid ${victim.child.pid} (${leasesHeld} leases) at monotonic ${process.hrtime.bigint() / 1000n} µs`,
+      )
       await sleep(o.afterS * 1000)
       kill = { leasesHeld, recoveryMs: NaN, maxLagAfterMs: NaN, devicesMoved: 0 }
     }
