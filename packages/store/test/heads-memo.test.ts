@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { createHash, randomBytes } from 'node:crypto'
 import { createRequire } from 'node:module'
-import { Repo, decodeHeads, encodeHeads } from '@automerge/automerge-repo'
+import { Repo, decodeHeads, encodeHeads, isValidDocumentId } from '@automerge/automerge-repo'
 import { MemoryStorage } from '@clinic-mesh/testing'
 import { HEADS_MEMO_MAX, headsMemoStats, installAutomergeHooks } from '@clinic-mesh/store'
 
@@ -72,5 +72,26 @@ describe('the heads memo (pinned/heads-memo.ts)', () => {
     expect(after.misses - before.misses).toBe(500)
     expect(after.hits - before.hits).toBe(500)
     expect(after.size).toBeLessThanOrEqual(HEADS_MEMO_MAX)
+  })
+
+  it('decodes document ids as the stock codec does: a forged checksum refused, each caller its own copy', () => {
+    installAutomergeHooks(new Repo({ storage: new MemoryStorage(), network: [] }))
+    const ref = referenceEncode()
+    const repoEntry = createRequire(import.meta.url).resolve('@automerge/automerge-repo')
+    const bs58check = createRequire(repoEntry)('bs58check') as {
+      decodeUnsafe: (s: string) => Uint8Array | undefined
+    }
+    const ids = Array.from({ length: 50 }, () => new Uint8Array(randomBytes(16)))
+    for (const id of ids) {
+      const s = ref(id)
+      expect(isValidDocumentId(s)).toBe(true)
+      const a = bs58check.decodeUnsafe(s)!
+      expect(a).toEqual(id)
+      a[0] = a[0]! ^ 0xff // a caller that writes into what it got does not change what the next one gets
+      expect(bs58check.decodeUnsafe(s)).toEqual(id)
+      // the same id with its last character changed: a wrong checksum, not a document id
+      const last = s.at(-1) === '2' ? '3' : '2'
+      expect(isValidDocumentId(s.slice(0, -1) + last)).toBe(false)
+    }
   })
 })
