@@ -123,7 +123,8 @@ function graft(
     if (now?.[0] !== 'map' || typeof now[1] !== 'string') return undefined
     ids.push(now[1])
   }
-  // from here on the change is built here: Automerge's patches for it are never computed
+  // from here on the change is built here: its patches are never computed (`materialize` would move the diff cursor
+  // too, after computing them in WebAssembly for nothing)
   backend.updateDiffCursor()
   const after = marked({ ...before }, mapId, meta)
   const patches: unknown[] = []
