@@ -157,7 +157,7 @@ export function putWhole<D>(
   entries: readonly (readonly [string, unknown])[],
   options: A.ChangeOptions<D> = {},
 ): void {
-  const backend = A.getBackend(handle.doc() as A.Doc<unknown>)
+  const backend = A.getBackend(handle.doc())
   announced = wholePutsOn ? { backend, map, keys: entries.map(([k]) => k) } : undefined
   try {
     handle.change((d) => {
