@@ -86,8 +86,20 @@ describe("a bulk write's new charts are put whole (pinned/whole-puts.ts)", () =>
     const whole = store()
     const patched = store()
     const before = wholePutCount()
+    const first = await whole.store.bucketFor('pt_000')
+    const put: DocHandleChangePayload<ChartCollection>[] = []
+    first.on('change', (p) => put.push(p))
     await whole.store.changeMany(writes(true))
     expect(wholePutCount()).toBe(before + 4) // one change per bucket took the path
+    // its change event puts each new chart whole
+    const mineIds = Object.keys(first.doc().charts).sort()
+    expect(put).toHaveLength(1)
+    expect(put[0]!.patches.map((p) => [p.action, p.path.join('/')])).toEqual(
+      mineIds.map((id) => ['put', `charts/${id}`]),
+    )
+    expect(plain(put[0]!.patches.map((p) => (p as { value?: unknown }).value))).toEqual(
+      plain(mineIds.map((id) => first.doc().charts[id])),
+    )
     setWholePuts(false)
     await patched.store.changeMany(writes(true))
     expect(wholePutCount()).toBe(before + 4)
