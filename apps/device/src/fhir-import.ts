@@ -194,10 +194,17 @@ async function importNow(
         (c) => addProblem(chart, c.input, actor),
       )
     }
+    const fresh = charts.get(pid)
     writes.push({
       patientId: pid,
+      // a new chart the bucket does not hold: its allergies and problems added while plain, then put whole
+      ...(fresh && {
+        fresh: () => {
+          if (patient.allergies.length > 0 || patient.problems.length > 0) addEntries(fresh)
+          return fresh
+        },
+      }),
       fn: (d) => {
-        const fresh = charts.get(pid)
         // a new chart takes its allergies and problems while still a plain object, then goes in as one assignment
         const chart = fresh && !d.charts[pid] ? fresh : d.charts[pid]
         if (!chart) return

@@ -18,6 +18,7 @@ import { HeldBuckets } from './held-buckets.js'
 import { countCharts, pullBuckets, pullOrder, pullWidthFor, type PullOptions } from './chart-pull.js'
 import { createClinicDocuments, reannounceOnHolderNews, type NewClinicInit } from './clinic-documents.js'
 import { groupBy, nextTurn } from './next-turn.js'
+import { changeBucket } from './bulk-change.js'
 import type { BucketDoc } from './bucket-doc.js'
 import { IndexCache, type CachedShard } from './index-cache.js'
 import { IndexShards, type Derived } from './index-shards.js'
@@ -290,12 +291,7 @@ export class ClinicStore<B extends BucketDoc> {
       const handle = await this.#buckets.open(i, true)
       try {
         this.#repairs.local(() =>
-          handle.change(
-            (d) => {
-              for (const w of list) w.fn(d)
-            },
-            options.message ? { message: options.message } : {},
-          ),
+          changeBucket(handle, list, options.message ? { message: options.message } : {}),
         )
       } catch (err) {
         failure ??= err instanceof Error ? err : new Error(String(err))

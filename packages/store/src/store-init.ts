@@ -6,20 +6,31 @@ import type { PatientSummary } from './summary-codec.js'
 import type { TodayInit } from './today-docs.js'
 
 /** The hook options of a store's init (only those it sets). */
-export function hookOptions(init: { fastLoad?: boolean; freshSync?: boolean }): {
+export function hookOptions(init: { fastLoad?: boolean; freshSync?: boolean; wholePuts?: boolean }): {
   fastLoad?: boolean
   freshSync?: boolean
+  wholePuts?: boolean
 } {
   return {
     ...(init.fastLoad === undefined ? {} : { fastLoad: init.fastLoad }),
     ...(init.freshSync === undefined ? {} : { freshSync: init.freshSync }),
+    ...(init.wholePuts === undefined ? {} : { wholePuts: init.wholePuts }),
   }
 }
 
-/** One write of a bulk change: `fn` runs inside the change of the bucket holding `patientId`. */
+/**
+ * One write of a bulk change: `fn` runs inside the change of the bucket holding `patientId`.
+ *
+ * `fresh`, if given, is what `fn` amounts to when that bucket has no chart of `patientId` yet: a new chart as one plain
+ * value (`fn` would only assign `bucket.charts[patientId] = fresh()`). The store then calls it instead of `fn` and
+ * puts every such chart of the bucket in one change of its own, before the others, its JS view built as `A.load` builds
+ * a document (`pinned/whole-puts.ts`: half of Automerge's cost of a new chart). Same operations, same document. When
+ * the bucket already holds the patient, or `fresh()` returns undefined, `fn` runs as usual.
+ */
 export interface BulkWrite<B extends BucketDoc> {
   patientId: string
   fn: (bucket: B) => void
+  fresh?: () => object | undefined
 }
 
 export interface ClinicStoreInit<B extends BucketDoc> {
@@ -37,6 +48,8 @@ export interface ClinicStoreInit<B extends BucketDoc> {
   fastLoad?: boolean
   /** Build a document's first sync message as `A.load` does (default true; pinned/sync-patches.ts). The bench's off. */
   freshSync?: boolean
+  /** Build a bulk write's new charts as `A.load` does (default true; pinned/whole-puts.ts). The bench's baseline: off. */
+  wholePuts?: boolean
   /** This device's history window (archives it holds): see `ArchiveShelf`. Default: every year. */
   history?: ArchiveShelfInit
   /** How long a remote chart edit waits for its author's summary before this store repairs it (`DeferredRepairs`). */

@@ -4,6 +4,7 @@ import { headsMemoInternals, memoizeHeadsEncoding } from './heads-memo.js'
 import { releasePatchesInternals } from './release-patches.js'
 import { reuseSyncPatches, setFreshSync, syncPatchesInternals } from './sync-patches.js'
 import { unloadGuardInternals } from './unload-guard.js'
+import { installWholePuts, setWholePuts, wholePutsInternals } from './whole-puts.js'
 
 /**
  * The one place this project reaches into Automerge's and automerge-repo's internals, each for a figure measured
@@ -19,7 +20,10 @@ import { unloadGuardInternals } from './unload-guard.js'
  * - `unload-guard.ts`: a bucket released to storage is not saved empty over itself (join-release.test.ts);
  * - `heads-memo.ts`: automerge-repo's base58check encoding of heads, recomputed on every comparison (DocHandle,
  *   StorageSubsystem), memoized (~15-18 % of a relay's CPU at 1,000 clinics, bench P12; encodeHeads of a head 4 times:
- *   ~50 µs stock, ~24 µs memoized). Node only. The relay installs only this one (`memoizeHeadsEncoding`).
+ *   ~50 µs stock, ~24 µs memoized; misses and document-id decodes checksummed by node:crypto). Node only. The relay
+ *   installs only this one (`memoizeHeadsEncoding`).
+ * - `whole-puts.ts`: a change putting new charts whole (a bulk import) builds its JS view by materializing them, not
+ *   one patch per value (~0.8 → ~0.4 ms a chart in Automerge alone; bench P15, 10,000 charts through `POST /fhir`).
  * Pinned to these versions: `pinned-hooks.test.ts` fails when an upgrade changes them (re-measure, then re-pin or
  * drop the hook). If an internal is missing at run time, its hook does not install and behaviour stays stock.
  */
@@ -35,22 +39,26 @@ export function automergeHookInternals(repo: Repo): Record<string, boolean> {
     ...prefixed('release patches', releasePatchesInternals()),
     ...prefixed('unload guard', unloadGuardInternals()),
     ...prefixed('heads memo', headsMemoInternals()),
+    ...prefixed('whole puts', wholePutsInternals()),
   }
 }
 
 /**
  * Installs the hooks for `repo` (idempotent; `fastLoad: false` leaves loads stock, `freshSync: false` sync messages
- * into empty documents: baselines; process-wide).
+ * into empty documents, `wholePuts: false` a bulk write's new charts: baselines; process-wide).
  */
 export function installAutomergeHooks(
   repo: Repo,
-  opts: { fastLoad?: boolean; freshSync?: boolean } = {},
+  opts: { fastLoad?: boolean; freshSync?: boolean; wholePuts?: boolean } = {},
 ): void {
   reuseSyncPatches()
   memoizeHeadsEncoding()
   if (opts.freshSync !== undefined) setFreshSync(opts.freshSync)
   if (opts.fastLoad !== false && repo.storageSubsystem) installFastLoad(repo)
+  if (opts.wholePuts !== undefined) setWholePuts(opts.wholePuts)
+  installWholePuts()
 }
 
 export { fastLoadCount } from './fast-load.js'
 export { detachSaveBeforeUnload } from './unload-guard.js'
+export { putWhole, wholePutCount } from './whole-puts.js'
