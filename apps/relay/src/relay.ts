@@ -95,7 +95,9 @@ export class Relay {
     )
       this.#log('stock-synchronizer', { reason: 'automerge-repo internals changed' })
     // of the store's pinned Automerge hooks (packages/store/src/pinned) the relay uses only this one (CPU, bench P12)
-    memoizeHeadsEncoding()
+    // sized for an instance's working set (thousands of clinics' documents and heads; ~200 bytes an entry): with 50,000
+    // the memo likely thrashed at 1,000 clinics (P12, the 91 s after a kill: 4.9 s in misses, ~8 µs each)
+    memoizeHeadsEncoding(400_000)
     this.#share.attach(this.repo)
     this.#refresher = new DocRefresher(this.repo, state, this.#log)
     this.#clinics = new ClinicHost({

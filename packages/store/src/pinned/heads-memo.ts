@@ -32,6 +32,8 @@ const MEMO = Symbol.for('clinic-mesh/heads-memo')
 
 /** Two generations: the recent entries, and the ones before (a hit there moves to `recent`); at most the max. */
 interface Memo {
+  /** entries at most, each of the two caches (encoded, decoded) */
+  readonly max: number
   readonly original: (payload: Uint8Array) => string
   recent: Map<string, string>
   older: Map<string, string>
@@ -66,7 +68,10 @@ function nativeCodec(): Codec | undefined {
     const base = mod.createRequire(bs58checkPath)('./base') as (
       checksum: (b: Uint8Array) => Uint8Array,
     ) => Codec
-    const sha = (b: Uint8Array): Uint8Array => crypto.createHash('sha256').update(b).digest()
+    // the one-shot `crypto.hash` (Node ≥ 21.7) skips a Hash object per digest
+    const sha = crypto.hash
+      ? (b: Uint8Array): Uint8Array => crypto.hash('sha256', b, 'buffer')
+      : (b: Uint8Array): Uint8Array => crypto.createHash('sha256').update(b).digest()
     return base((b) => sha(sha(b)))
   } catch {
     return undefined
@@ -112,7 +117,7 @@ function memoized(memo: Memo): (payload: Uint8Array) => string {
       memo.misses++
       encoded = memo.original(payload)
     }
-    if (memo.recent.size >= HEADS_MEMO_MAX / 2) {
+    if (memo.recent.size >= memo.max / 2) {
       memo.older = memo.recent
       memo.recent = new Map()
     }
@@ -130,7 +135,7 @@ function memoizedDecode(memo: Memo, native: Codec): (s: string) => Uint8Array | 
       payload = native.decodeUnsafe(s)
       if (payload === undefined) return undefined
     }
-    if (memo.decoded.size >= HEADS_MEMO_MAX / 2) {
+    if (memo.decoded.size >= memo.max / 2) {
       memo.decodedOlder = memo.decoded
       memo.decoded = new Map()
     }
@@ -139,14 +144,19 @@ function memoizedDecode(memo: Memo, native: Codec): (s: string) => Uint8Array | 
   }
 }
 
-/** Routes automerge-repo's base58check encoding through the memo (idempotent, process-wide). False if it cannot. */
-export function memoizeHeadsEncoding(): boolean {
+/**
+ * Routes automerge-repo's base58check encoding through the memo (idempotent, process-wide: the first call's `max`
+ * holds). False if it cannot. A tablet's working set is a few thousand heads and ids; a relay instance's, tens of
+ * thousands (it passes a larger `max`: each entry is ~200 bytes).
+ */
+export function memoizeHeadsEncoding(max = HEADS_MEMO_MAX): boolean {
   const b = repoBs58check()
   if (!b) return false
   if (b[MEMO]) return true
   if (!Object.values(headsMemoInternals()).every(Boolean)) return false
   const native = nativeCodec()!
   const memo: Memo = {
+    max,
     original: native.encode,
     recent: new Map(),
     older: new Map(),
