@@ -1,9 +1,9 @@
 import type { DocumentId, PeerId } from '@automerge/automerge-repo'
 import { Repo } from '@automerge/automerge-repo'
-import { MessageChannelNetworkAdapter } from '@automerge/automerge-repo-network-messagechannel'
 import { AccessMap, RelayShare } from '@clinic-mesh/relay'
 import { eventually } from '@clinic-mesh/testing'
 import { afterEach, describe, expect, it } from 'vitest'
+import { channelDevice, closeChannels, tracked } from './channel-fixture.js'
 
 // The relay's share policy re-evaluates one clinic's documents when that clinic's access changes (RelayShare), not
 // every document with every peer (automerge-repo's shareConfigChanged: a third of an instance's CPU at 150 clinics,
@@ -11,30 +11,14 @@ import { afterEach, describe, expect, it } from 'vitest'
 // clinic's receives it once mapped, and a revoked device stops syncing.
 
 const quiet = (): void => {}
-const repos: Repo[] = []
-const ports: { close(): void }[] = []
-afterEach(async () => {
-  for (const r of repos.splice(0)) await r.shutdown()
-  for (const p of ports.splice(0)) p.close()
-})
+afterEach(closeChannels)
 
 function relayRepo(access: AccessMap): { relay: Repo; share: RelayShare } {
   const share = new RelayShare(access, quiet)
   const relay = new Repo({ network: [], peerId: 'relay' as PeerId, shareConfig: share.config })
   share.attach(relay)
-  repos.push(relay)
+  tracked(relay)
   return { relay, share }
-}
-
-/** A device repo connected to the relay over a MessageChannel. */
-async function device(relay: Repo, name: string): Promise<Repo> {
-  const { port1, port2 } = new MessageChannel()
-  ports.push(port1, port2)
-  const d = new Repo({ network: [new MessageChannelNetworkAdapter(port1)], peerId: name as PeerId })
-  repos.push(d)
-  relay.networkSubsystem.addNetworkAdapter(new MessageChannelNetworkAdapter(port2))
-  await eventually(() => relay.peers.includes(name as PeerId), { timeoutMs: 10_000 })
-  return d
 }
 
 describe('the relay share policy, one clinic at a time', () => {
@@ -43,7 +27,7 @@ describe('the relay share policy, one clinic at a time', () => {
     const { relay } = relayRepo(access)
     const doc = relay.create({ kind: 'settled-inventory', round: 1 })
     const id = doc.documentId
-    const tab = await device(relay, 'tab-a')
+    const tab = await channelDevice(relay, 'tab-a')
     access.addPeer('tab-a' as PeerId, 'clinic-a')
 
     // asked before the relay knows whose it is: refused for now
@@ -63,7 +47,7 @@ describe('the relay share policy, one clinic at a time', () => {
     })
     await relay.flush()
     // nothing more reaches the revoked tablet: its copy stays at round 1 while a connected peer of the clinic gets 2
-    const other = await device(relay, 'tab-b')
+    const other = await channelDevice(relay, 'tab-b')
     access.addPeer('tab-b' as PeerId, 'clinic-a')
     const h2 = await other.find<{ round: number }>(doc.url)
     await eventually(() => h2.doc()?.round === 2, { timeoutMs: 10_000 })
@@ -80,8 +64,8 @@ describe('the relay share policy, one clinic at a time', () => {
       access.addDoc(h.documentId, `clinic-${c}`)
       others.push(h.documentId)
     }
-    await device(relay, 'tab-a')
-    await device(relay, 'tab-b')
+    await channelDevice(relay, 'tab-a')
+    await channelDevice(relay, 'tab-b')
     access.addPeer('tab-a' as PeerId, 'clinic-a')
     access.addPeer('tab-b' as PeerId, 'clinic-b')
     await share.idle() // the batched re-evaluations of the set-up

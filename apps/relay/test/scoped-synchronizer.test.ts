@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import type { DocumentId, PeerId } from '@automerge/automerge-repo'
 import { Repo } from '@automerge/automerge-repo'
-import { MessageChannelNetworkAdapter } from '@automerge/automerge-repo-network-messagechannel'
 import {
   AccessMap,
   installScopedSynchronizer,
@@ -12,6 +11,7 @@ import {
 import { AUTOMERGE_PINNED } from '@clinic-mesh/store'
 import { eventually } from '@clinic-mesh/testing'
 import { afterEach, describe, expect, it } from 'vitest'
+import { channelDevice, closeChannels, tracked } from './channel-fixture.js'
 
 // The relay's repo asks its share policy only about the peers of a document's own clinic (scoped-synchronizer.ts):
 // automerge-repo's stock synchronizer asks about every connected peer for every sync message, which took a quarter
@@ -19,12 +19,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 // and their changes live, another clinic's device gets nothing, and a device that leaves stops being synced.
 
 const quiet = (): void => {}
-const repos: Repo[] = []
-const ports: { close(): void }[] = []
-afterEach(async () => {
-  for (const r of repos.splice(0)) await r.shutdown()
-  for (const p of ports.splice(0)) p.close()
-})
+afterEach(closeChannels)
 
 type Ask = [peer: PeerId, doc: DocumentId | undefined]
 
@@ -48,20 +43,14 @@ function relayRepo(access: AccessMap, scoped = true): { relay: Repo; asks: Ask[]
       }),
     ).toBe(true)
   share.attach(relay)
-  repos.push(relay)
+  tracked(relay)
   return { relay, asks }
 }
 
 /** A device of `clinic` connected to the relay over a MessageChannel. */
-async function device(relay: Repo, access: AccessMap, name: string, clinic: string): Promise<Repo> {
-  const { port1, port2 } = new MessageChannel()
-  ports.push(port1, port2)
-  const d = new Repo({ network: [new MessageChannelNetworkAdapter(port1)], peerId: name as PeerId })
-  repos.push(d)
+function device(relay: Repo, access: AccessMap, name: string, clinic: string): Promise<Repo> {
   access.addPeer(name as PeerId, clinic)
-  relay.networkSubsystem.addNetworkAdapter(new MessageChannelNetworkAdapter(port2))
-  await eventually(() => relay.peers.includes(name as PeerId), { timeoutMs: 10_000 })
-  return d
+  return channelDevice(relay, name)
 }
 
 describe('the relay repo synchronizer scoped to a clinic', () => {
@@ -73,7 +62,7 @@ describe('the relay repo synchronizer scoped to a clinic', () => {
     }
     expect(pkg.version).toBe(AUTOMERGE_PINNED['automerge-repo'])
     const repo = new Repo({ network: [] })
-    repos.push(repo)
+    tracked(repo)
     const internals = scopedSynchronizerInternals(repo)
     expect(Object.entries(internals).filter(([, ok]) => !ok)).toEqual([])
   })

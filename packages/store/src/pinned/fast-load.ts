@@ -1,5 +1,6 @@
 import * as A from '@automerge/automerge'
 import type { Repo } from '@automerge/automerge-repo'
+import type { AutomergeBackend } from './backend.js'
 
 /**
  * Loads documents from storage the way `A.load` does instead of through patches (issue 17: cold start).
@@ -32,15 +33,7 @@ const FRESH = Symbol('a storage load into an empty document')
 const fromStorage = new WeakSet<Uint8Array>()
 let loads = 0
 
-interface Backend {
-  getHeads: (this: Backend) => string[]
-  loadIncremental: (this: Backend, data: Uint8Array) => unknown
-  applyAndReturnPatches: (
-    this: Backend,
-    doc: unknown,
-    meta: unknown,
-  ) => { value: unknown; patches: unknown[] }
-  materialize: (this: Backend, obj: string, heads: undefined, meta: unknown) => unknown
+interface Backend extends AutomergeBackend {
   [FRESH]?: boolean
 }
 

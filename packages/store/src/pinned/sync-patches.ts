@@ -1,4 +1,5 @@
 import * as A from '@automerge/automerge'
+import type { AutomergeBackend } from './backend.js'
 
 /**
  * Lets automerge-repo reuse the patches Automerge already computed when a sync message is applied, instead of
@@ -29,11 +30,7 @@ const STATE = Symbol.for('_am_meta')
 const INSTALLED = Symbol.for('clinic-mesh/sync-patches')
 const BEFORE = Symbol('heads before the sync message')
 
-interface Backend {
-  getHeads: (this: Backend) => string[]
-  receiveSyncMessage: (this: Backend, ...args: unknown[]) => unknown
-  applyAndReturnPatches: (this: Backend, doc: unknown, ...rest: unknown[]) => unknown
-  materialize: (this: Backend, obj: string, heads: undefined, meta: unknown) => unknown
+interface Backend extends AutomergeBackend {
   [BEFORE]?: string[] | undefined
 }
 
@@ -113,7 +110,7 @@ export function reuseSyncPatches(): boolean {
     const meta = rest[0] as { patchCallback?: unknown } | null | undefined
     const fresh =
       freshSyncOn && before?.length === 0 && meta?.patchCallback === undefined && this.getHeads().length > 0
-    let result: unknown
+    let result: { value: unknown; patches: unknown[] }
     if (fresh) {
       const value = this.materialize('/', undefined, meta)
       freshSyncs++

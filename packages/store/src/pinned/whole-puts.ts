@@ -1,5 +1,6 @@
 import * as A from '@automerge/automerge'
 import type { DocHandle } from '@automerge/automerge-repo'
+import type { AutomergeBackend } from './backend.js'
 
 /**
  * A change that only puts new whole values into one top-level map (a bulk import's new charts: `charts[<id>] = chart`)
@@ -30,15 +31,7 @@ const OBJECT_ID = Symbol.for('_am_objectId')
 const DATATYPE = Symbol.for('_am_datatype_')
 const INSTALLED = Symbol.for('clinic-mesh/whole-puts')
 
-interface Backend {
-  applyAndReturnPatches: (
-    this: Backend,
-    doc: unknown,
-    meta: unknown,
-  ) => { value: unknown; patches: unknown[] }
-  materialize: (this: Backend, obj: string, heads: undefined, meta: unknown) => unknown
-  getWithType: (this: Backend, obj: string, prop: string) => [string, unknown] | null
-  updateDiffCursor: (this: Backend) => void
+interface Backend extends AutomergeBackend {
   [INSTALLED]?: boolean
 }
 
