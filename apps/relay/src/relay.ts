@@ -95,8 +95,8 @@ export class Relay {
     )
       this.#log('stock-synchronizer', { reason: 'automerge-repo internals changed' })
     // of the store's pinned Automerge hooks (packages/store/src/pinned) the relay uses only this one (CPU, bench P12)
-    // sized for an instance's working set (thousands of clinics' documents and heads; ~200 bytes an entry): with 50,000
-    // the memo likely thrashed at 1,000 clinics (P12, the 91 s after a kill: 4.9 s in misses, ~8 µs each)
+    // sized for an instance's working set (thousands of clinics' documents and heads; ~200 bytes an entry). P12 at
+    // 1,000 clinics: misses took ~7 % of a survivor's CPU after a kill with 50,000 and with 400,000 alike (SCALE.md)
     memoizeHeadsEncoding(400_000)
     this.#share.attach(this.repo)
     this.#refresher = new DocRefresher(this.repo, state, this.#log)
