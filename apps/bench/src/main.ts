@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [-- --only P1,P4,P5] [-- --only P12 --clinics N [--generators K] [--baseline-clinics M]] [-- --only P13 --today-charts N] [-- --only P14 --charts N --per-client N] [-- --only P15 --charts N] [-- --only P16 --history-charts N] [-- --only P17] [-- --only P18 --takeover-clinics N [--takeover-past-days D]]`: every figure the issues promise, each beside a baseline
+ * `npm run bench [-- --json] [-- --only P1,P4,P5] [-- --only P12 --clinics N [--generators K] [--baseline-clinics M] [--device-storage]] [-- --only P13 --today-charts N] [-- --only P14 --charts N --per-client N] [-- --only P15 --charts N] [-- --only P16 --history-charts N] [-- --only P17] [-- --only P18 --takeover-clinics N [--takeover-past-days D]]`: every figure the issues promise, each beside a baseline
  * measured in the same run. A bench never fails the build: it prints, and exits 0.
  */
 import { writeFileSync } from 'node:fs'
@@ -58,6 +58,7 @@ const suites: [string, () => Promise<BenchRow[]> | BenchRow[]][] = [
         steadyS: flag('--steady-s', Math.max(30, (2 * flag('--op-interval-ms', 10_000)) / 1000)),
         afterS: flag('--after-s', 20),
         spread: args.includes('--spread-by-clinic') ? 'clinic' : 'device',
+        deviceStorage: args.includes('--device-storage'),
         ...(args.includes('--generators') ? { generators: flag('--generators', 1) } : {}),
         ...(args.includes('--baseline-clinics') ? { baselineClinics: flag('--baseline-clinics', 0) } : {}),
       }),

@@ -6,7 +6,8 @@ import { runScale, type ScaleOptions, type ScaleResult } from './scale-run.js'
  * devices list the same instance first, as an operator routing clinics to instances would; default: each device of a
  * clinic starts at another instance, so every instance serves every clinic and the fan-out between instances is used),
  * `--generators K` (the simulated devices run in K processes, each setting up and driving its range of clinics;
- * default ⌈N / 150⌉), `--baseline-clinics M` (the single instance is given M clinics instead of N: where one instance
+ * default ⌈N / 150⌉), `--device-storage` (each simulated device keeps its documents in memory and so has a
+ * `storageId`, as a tablet does: the relay keeps and persists a sync state per device and document), `--baseline-clinics M` (the single instance is given M clinics instead of N: where one instance
  * cannot set up N; the rows' notes say so).
  *
  * `--op-interval-ms`: the open-loop rate is one dispense per device per interval. For 1,000 clinics run one per device
@@ -21,6 +22,7 @@ export interface ScaleBenchOptions {
   steadyS: number
   afterS: number
   spread: 'device' | 'clinic'
+  deviceStorage?: boolean
   generators?: number
   baselineClinics?: number
 }
@@ -92,7 +94,7 @@ export async function benchScale(o: ScaleBenchOptions): Promise<BenchRow[]> {
   }
   if (!base) console.error(`P12 ${baseWhy}`)
   const ours = await run(3, true, o.clinics)
-  const label = `P12 scale, ${o.clinics} clinics × 3 devices${o.spread === 'clinic' ? ' (by clinic)' : ''}`
+  const label = `P12 scale, ${o.clinics} clinics × 3 devices${o.spread === 'clinic' ? ' (by clinic)' : ''}${o.deviceStorage ? ' (devices with storage)' : ''}`
   const mean = (xs: number[]): number => xs.reduce((a, x) => a + x, 0) / xs.length
   const k = ours.kill!
   const load = `1 dispense/device/${o.opIntervalMs / 1000} s for ${o.steadyS} s`

@@ -67,13 +67,14 @@ export async function setUpClinic(
   i: number,
   urls: string[],
   spread: 'device' | 'clinic',
+  storage = false,
 ): Promise<SimDevice[]> {
   const clinic = clinicName(i)
   const admin = generateAdminKey()
   const devices = [0, 1, 2].map((j) => {
     const first = (i + (spread === 'clinic' ? 0 : j)) % urls.length
     const list = failoverOrder([...urls.slice(first), ...urls.slice(0, first)], clinic)
-    return new SimDevice(list, clinic, `${clinic}-tab-${j}`, admin)
+    return new SimDevice(list, clinic, `${clinic}-tab-${j}`, admin, storage)
   })
   const failure = (err: unknown): ClinicSetupError => {
     const here = devices.map(

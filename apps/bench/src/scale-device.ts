@@ -13,7 +13,7 @@ import type {
 import type { DeviceLogDoc, OperationBody } from '@clinic-mesh/ledger'
 import { DeviceLog, appendOperation, newLogDoc, periodOf } from '@clinic-mesh/ledger'
 import type { AdminKeyPair } from '@clinic-mesh/mesh'
-import { createTestClinic } from '@clinic-mesh/testing'
+import { MemoryStorage, createTestClinic } from '@clinic-mesh/testing'
 import {
   FailoverRelayAdapter,
   enrol,
@@ -67,7 +67,12 @@ export class SimDevice {
   /** every settled inventory seen, last one */
   last: SettledInventoryDoc | undefined
 
-  constructor(syncUrls: string[], clinic: string, name: string, admin: AdminKeyPair) {
+  /**
+   * `storage`: the repo keeps its documents (in memory) and so has a `storageId`, as a tablet's repo does: the relay
+   * then keeps (and persists) a sync state for it per document, and a device that fails over resumes from it.
+   * Without, the device is ephemeral to the relay (no sync state kept).
+   */
+  constructor(syncUrls: string[], clinic: string, name: string, admin: AdminKeyPair, storage = false) {
     this.clinic = clinic
     this.name = name
     this.#admin = admin
@@ -75,7 +80,7 @@ export class SimDevice {
     this.repo = new Repo({
       network: [this.adapter],
       peerId: `peer-${name}-${Math.random().toString(36).slice(2)}` as PeerId,
-      // a tablet keeps its documents on disk; the relay side is what this run measures
+      ...(storage ? { storage: new MemoryStorage() } : {}),
     })
     this.log = new DeviceLog({
       device: name as DeviceId,

@@ -33,7 +33,7 @@ async function setUp(op: Extract<GenOp, { do: 'setup' }>): Promise<number> {
     while (next < end && failed === undefined) {
       const i = next++
       try {
-        const c = await setUpClinic(i, op.urls, op.spread)
+        const c = await setUpClinic(i, op.urls, op.spread, op.storage)
         clinics.push(c)
         c.forEach((d, j) => globalIndex.set(d, i * 3 + j))
         void sendBench(process, { setUp: c[0]!.clinic } satisfies GenMessage)

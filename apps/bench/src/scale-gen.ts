@@ -18,6 +18,8 @@ export type GenOp =
       count: number
       spread: 'device' | 'clinic'
       concurrency: number
+      /** the devices keep their documents (a storageId: the relay keeps a sync state for them) */
+      storage: boolean
     }
   /** open loop from `startAt` (epoch ms): device g of all `totalDevices` writes first at startAt + g/total × interval */
   | { do: 'push'; startAt: number; intervalMs: number; totalDevices: number }

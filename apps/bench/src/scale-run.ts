@@ -22,6 +22,8 @@ export interface ScaleOptions {
   kill: boolean
   /** 'clinic': a clinic's devices list the same instance first; 'device' (default): each starts at another */
   spread?: 'device' | 'clinic'
+  /** the simulated devices keep their documents, so the relay keeps a sync state per device and document (default false) */
+  deviceStorage?: boolean
   /** clinics set up at once, all generators together (default 16) */
   concurrency?: number
   /** generator processes, each setting up and driving a contiguous range of the clinics (default: ≤ 150 each) */
@@ -139,6 +141,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
             count: parts[x]![1],
             spread: o.spread ?? 'device',
             concurrency,
+            storage: o.deviceStorage ?? false,
           }),
         ),
       )

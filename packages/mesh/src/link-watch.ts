@@ -55,6 +55,8 @@ export class LinkWatch {
   #timer: ReturnType<typeof setInterval> | undefined
   /** connections closed as dead so far */
   closed = 0
+  /** probes echoed so far (an idle link that stays up answers them) */
+  answered = 0
 
   constructor(
     libp2p: Libp2p,
@@ -119,6 +121,20 @@ export class LinkWatch {
     this.#peers.delete(remote)
   }
 
+  /**
+   * What the watch knows of `remote` now: how long nothing has arrived from it, whether its last probe failed, and
+   * the bytes sent to it since (over `busyBytes`: busyDeadMs applies, not idleDeadMs). Undefined when not watched.
+   */
+  status(remote: string): { silentMs: number; probeFailed: boolean; sentSinceHeard: number } | undefined {
+    const st = this.#peers.get(remote)
+    if (st === undefined) return undefined
+    return {
+      silentMs: Date.now() - st.lastHeard,
+      probeFailed: st.probeFailed,
+      sentSinceHeard: st.sentSinceHeard,
+    }
+  }
+
   #state(remote: string): PeerState {
     let st = this.#peers.get(remote)
     if (st === undefined) {
@@ -171,6 +187,7 @@ export class LinkWatch {
       })
       s.send(randomBytes(PROBE_BYTES))
       await echoed
+      this.answered++
       this.heard(remote)
       await s.close().catch(() => undefined)
     } catch (err) {
