@@ -22,6 +22,7 @@ import { ClinicOpeningError, DeviceAuthError, NotEnrolledError, RegistrationConf
 import { NonceBook } from './nonce-book.js'
 import { SameOriginGuard, guardRequests, upgradeRefusal } from './http-util.js'
 import { verifyEnrolment, verifyRelayProof } from '@clinic-mesh/mesh'
+import { nativeVerify } from './native-ed25519.js'
 import { SyncGate, redirectReply } from './sync-gate.js'
 import { DEFAULT_WEB_DIST } from './console-files.js'
 import { createApiHandler } from './http-api.js'
@@ -331,7 +332,7 @@ export class Relay {
     const fields = [input.clinic, input.directoryUrl, input.peerId, input.devicePeerId]
     if (!this.#nonces.take(input.proof.nonce))
       throw new DeviceAuthError('unknown, expired or used nonce: ask GET /api/challenge again')
-    if (!verifyRelayProof(input.devicePeerId, 'register', input.proof, fields))
+    if (!verifyRelayProof(input.devicePeerId, 'register', input.proof, fields, nativeVerify))
       throw new DeviceAuthError(`proof does not verify for device ${input.devicePeerId}`)
     const e = input.enrolment
     if (e.devicePeerId !== input.devicePeerId)

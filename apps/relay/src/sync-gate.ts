@@ -1,5 +1,6 @@
 import type { PeerId } from '@automerge/automerge-repo'
 import { verifyRelayProof } from '@clinic-mesh/mesh'
+import { nativeVerify } from './native-ed25519.js'
 import type { AccessMap } from './access-map.js'
 import type { ClinicHost } from './clinic-host.js'
 import type { ClinicRegistry } from './clinic-registry.js'
@@ -102,7 +103,7 @@ export class SyncGate {
     const key = clinic === undefined ? undefined : registry.deviceKeyOf(clinic, peer)
     if (key === undefined)
       return new NotEnrolledError(`peer ${peer} is not registered with a device key: POST /api/clinics first`)
-    if (!verifyRelayProof(key, 'sync', proof, [peer]))
+    if (!verifyRelayProof(key, 'sync', proof, [peer], nativeVerify))
       return new DeviceAuthError(`proof does not verify for peer ${peer}`)
     return peer
   }

@@ -5,6 +5,9 @@ import {
   signSettledInventory,
   verifySettledInventory,
 } from '@clinic-mesh/ledger'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { signRelayProof, verifyRelayProof } from '@clinic-mesh/mesh'
 import { describe, expect, it } from 'vitest'
 import { nativeSign, nativeVerify } from '../src/native-ed25519.js'
 
@@ -52,5 +55,26 @@ describe('Ed25519 through node:crypto', () => {
     expect(nativeVerify(nativeSign(msg, secret), msg, Buffer.from(other, 'hex'))).toBe(false)
     expect(nativeVerify(new Uint8Array(63), msg, Buffer.from(other, 'hex'))).toBe(false)
     expect(nativeVerify(nativeSign(msg, secret), msg, new Uint8Array(31))).toBe(false)
+  })
+
+  it("checks a device's relay proof (every /sync connection and registration) as @noble/curves does", async () => {
+    const key = await generateKeyPair('Ed25519')
+    const peer = peerIdFromPrivateKey(key).toString()
+    const seed = key.raw.subarray(0, 32)
+    const proof = signRelayProof(seed, 'sync', 'nonce-1', ['repo-peer'])
+    expect(verifyRelayProof(peer, 'sync', proof, ['repo-peer'], nativeVerify)).toBe(true)
+    expect(verifyRelayProof(peer, 'sync', proof, ['repo-peer'])).toBe(true)
+    // bound to its kind, nonce, fields and key
+    expect(verifyRelayProof(peer, 'register', proof, ['repo-peer'], nativeVerify)).toBe(false)
+    expect(verifyRelayProof(peer, 'sync', { ...proof, nonce: 'nonce-2' }, ['repo-peer'], nativeVerify)).toBe(
+      false,
+    )
+    expect(verifyRelayProof(peer, 'sync', proof, ['another-peer'], nativeVerify)).toBe(false)
+    const other = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+    expect(verifyRelayProof(other, 'sync', proof, ['repo-peer'], nativeVerify)).toBe(false)
+    const flipped = (proof.signature[0] === 'a' ? 'b' : 'a') + proof.signature.slice(1)
+    expect(
+      verifyRelayProof(peer, 'sync', { ...proof, signature: flipped }, ['repo-peer'], nativeVerify),
+    ).toBe(false)
   })
 })

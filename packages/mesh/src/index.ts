@@ -55,7 +55,7 @@ export {
   verifyRelayIdentity,
   verifyRelayProof,
 } from './membership/relay-auth.js'
-export type { RelayProof, RelayProofKind } from './membership/relay-auth.js'
+export type { Ed25519VerifyFn, RelayProof, RelayProofKind } from './membership/relay-auth.js'
 export { clinicNetworkKey } from './membership/psk.js'
 export { clinicPrivateNetwork, SALT_BYTES } from './membership/private-network.js'
 export { createJoinCode, normalizeJoinCode, JoinPakeClient, joinPakeRespond } from './membership/join-code.js'

@@ -32,17 +32,28 @@ export function signRelayProof(
   return { nonce, signature: bytesToHex(ed25519.sign(relayProofBytes(kind, nonce, fields), deviceSeed)) }
 }
 
-/** True when `proof` was signed by the Ed25519 key `peerId` names (false for any malformed input, never throws). */
+/** An Ed25519 verification: (64-byte signature, message, 32-byte public key) → whether it verifies. */
+export type Ed25519VerifyFn = (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => boolean
+
+const nobleVerify: Ed25519VerifyFn = (s, m, k) => ed25519.verify(s, m, k)
+
+/**
+ * True when `proof` was signed by the Ed25519 key `peerId` names (false for any malformed input, never throws).
+ * `verify`: @noble/curves by default (browsers too); a relay passes node:crypto's, which checks every device's proof
+ * at each connection (the same RFC 8032 signatures; OpenSSL refuses the non-canonical ones @noble's ZIP-215 rules
+ * accept, which no honest signer makes).
+ */
 export function verifyRelayProof(
   peerId: string,
   kind: RelayProofKind,
   proof: RelayProof,
   fields: readonly string[],
+  verify: Ed25519VerifyFn = nobleVerify,
 ): boolean {
   try {
     const key = peerIdFromString(peerId).publicKey
     if (key?.type !== 'Ed25519' || !/^[0-9a-f]{128}$/.test(proof.signature)) return false
-    return ed25519.verify(hexToBytes(proof.signature), relayProofBytes(kind, proof.nonce, fields), key.raw)
+    return verify(hexToBytes(proof.signature), relayProofBytes(kind, proof.nonce, fields), key.raw)
   } catch {
     return false
   }
