@@ -225,6 +225,7 @@ export class PostgresRelayState implements RelayState {
   }
 
   async close(): Promise<void> {
+    await this.storage.flushSyncStates()
     await this.ownership.stop()
     await this.#listener?.stop()
     await this.#chunks.close()

@@ -7,6 +7,15 @@ import { RELAY_CHANNEL, chunkNotice } from './pg-schema.js'
 const KNOWN_KEYS = 20_000
 /** How long chunks read ahead for a clinic being opened stay for the repo's loads of them (then read again). */
 const PREFETCH_MS = 10_000
+/**
+ * A device's sync state is written at most once per this long per document (the last one). automerge-repo saves it
+ * after each sync message (throttled per device by the repo's save debounce, 20 ms here); it is a cache: an older
+ * sync state only makes the next sync with that device resend what it already has.
+ */
+export const SYNC_STATE_WRITE_MS = 2_000
+
+const isSyncState = (key: readonly string[]): boolean => key[1] === 'sync-state'
+const joined = (key: readonly string[]): string => key.join('\u0000')
 
 /**
  * The relay's automerge storage when instances share a database: every saved chunk is announced on RELAY_CHANNEL
@@ -18,6 +27,11 @@ const PREFETCH_MS = 10_000
  * written again: its key names its content (automerge-repo: an incremental chunk's key is the hash of its bytes, a
  * snapshot's the hash of the document's heads). Without this every instance writes back, and announces, each change
  * another instance announced as soon as it merged it (an echo: two more writes and notices per change per instance).
+ *
+ * Devices' sync states (`[doc, 'sync-state', storageId]`) are written behind, the last one per key every
+ * SYNC_STATE_WRITE_MS (P12 with devices that keep storage: PostgreSQL's CPU per settled operation 1.6× without), read
+ * back from memory meanwhile, and written out at `flushSyncStates` (the instance's close). A failed write is counted
+ * (`syncStateWriteFailures`), never thrown into the repo: automerge-repo does not await the save.
  */
 export class SharedStorage implements StorageAdapterInterface {
   readonly #inner: FencedStorage
@@ -32,11 +46,20 @@ export class SharedStorage implements StorageAdapterInterface {
   #clock = 0
   readonly #touchedAt = new Map<string, number>()
   #allTouchedAt = 0
+  /** sync states not written yet, by joined key (the last one saved) */
+  readonly #syncStates = new Map<string, { key: StorageKey; data: Uint8Array }>()
+  #syncTimer: NodeJS.Timeout | undefined
+  #syncWrite: Promise<void> = Promise.resolve()
+  /** sync states whose write failed (the next save of the key writes it again) */
+  syncStateWriteFailures = 0
 
-  constructor(inner: FencedStorage, pool: pg.Pool, source: string) {
+  readonly #syncStateWriteMs: number
+
+  constructor(inner: FencedStorage, pool: pg.Pool, source: string, syncStateWriteMs = SYNC_STATE_WRITE_MS) {
     this.#inner = inner
     this.#pool = pool
     this.#source = source
+    this.#syncStateWriteMs = syncStateWriteMs
   }
 
   /** A document chunk read from storage: it is there, a save of the same key would write the same content. */
@@ -108,7 +131,31 @@ export class SharedStorage implements StorageAdapterInterface {
   }
 
   load(key: StorageKey): Promise<Uint8Array | undefined> {
-    return this.#inner.load(key)
+    const pending = isSyncState(key) ? this.#syncStates.get(joined(key)) : undefined
+    return pending ? Promise.resolve(pending.data) : this.#inner.load(key)
+  }
+
+  /** Write the sync states saved since the last write (the timer's, or the instance closing). */
+  flushSyncStates(): Promise<void> {
+    clearTimeout(this.#syncTimer)
+    this.#syncTimer = undefined
+    const batch = [...this.#syncStates.values()]
+    this.#syncStates.clear()
+    const write = async (): Promise<void> => {
+      for (const { key, data } of batch)
+        await this.#inner.save(key, data).catch(() => {
+          this.syncStateWriteFailures++
+        })
+    }
+    this.#syncWrite = this.#syncWrite.then(write)
+    return this.#syncWrite
+  }
+
+  #deferSyncState(key: StorageKey, data: Uint8Array): void {
+    this.#syncStates.set(joined(key), { key, data })
+    if (this.#syncTimer !== undefined) return
+    this.#syncTimer = setTimeout(() => void this.flushSyncStates(), this.#syncStateWriteMs)
+    this.#syncTimer.unref?.()
   }
 
   loadRange(keyPrefix: StorageKey): Promise<Chunk[]> {
@@ -117,6 +164,7 @@ export class SharedStorage implements StorageAdapterInterface {
   }
 
   async save(key: StorageKey, data: Uint8Array): Promise<void> {
+    if (isSyncState(key)) return this.#deferSyncState(key, data)
     this.#touch(key[0])
     if (key[0] !== undefined) this.#ahead.delete(key[0])
     if (this.#inner.isFenced(key) || this.#known.has(key.join('\u0000'))) return
@@ -131,6 +179,7 @@ export class SharedStorage implements StorageAdapterInterface {
   }
 
   async remove(key: StorageKey): Promise<void> {
+    this.#syncStates.delete(joined(key))
     if (key[0] !== undefined) this.#ahead.delete(key[0])
     this.#known.delete(key.join('\u0000'))
     await this.#inner.remove(key)
@@ -139,8 +188,10 @@ export class SharedStorage implements StorageAdapterInterface {
   async removeRange(keyPrefix: StorageKey): Promise<void> {
     if (keyPrefix[0] !== undefined) this.#ahead.delete(keyPrefix[0])
     else this.#ahead.clear()
-    const prefix = keyPrefix.join('\u0000')
-    for (const k of this.#known) if (k === prefix || k.startsWith(`${prefix}\u0000`)) this.#known.delete(k)
+    const prefix = joined(keyPrefix)
+    const under = (k: string): boolean => k === prefix || k.startsWith(`${prefix}\u0000`)
+    for (const k of this.#known) if (under(k)) this.#known.delete(k)
+    for (const k of this.#syncStates.keys()) if (under(k)) this.#syncStates.delete(k)
     await this.#inner.removeRange(keyPrefix)
   }
 }
