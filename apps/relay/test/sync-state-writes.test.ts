@@ -37,7 +37,7 @@ async function relayAndDevice(): Promise<{
   const storage = new SharedStorage(
     new FencedStorage(inner, new Set()),
     {
-      query: async () => ({ rows: [] }),
+      query: () => Promise.resolve({ rows: [] }),
     } as unknown as pg.Pool,
     'test',
     60_000,
@@ -48,7 +48,7 @@ async function relayAndDevice(): Promise<{
     network: [new MessageChannelNetworkAdapter(port1)],
     peerId: 'relay' as PeerId,
     saveDebounceRate: 20,
-    sharePolicy: async () => false,
+    sharePolicy: () => Promise.resolve(false),
   })
   // a tablet keeps its documents: it has a storageId, so the relay keeps a sync state for it
   const device = new Repo({
@@ -82,9 +82,9 @@ it("writes a device's sync state once per document and interval, the last one, a
     await eventually(() => atDevice?.doc()?.n === i, { pollMs: 5, what: `change ${i} at the tablet` })
   }
   const storageId = await device.storageId()
-  const key = [doc.documentId, 'sync-state', storageId!]
+  const key = [doc.documentId, 'sync-state', String(storageId)]
   const syncStateWrites = (): number => inner.saves.filter((k) => k[1] === 'sync-state').length
-  const heads = A.getHeads(doc.doc()!)
+  const heads = A.getHeads(doc.doc())
   const shared = async (): Promise<string[] | undefined> => {
     const saved = await storage.load(key)
     return saved && A.decodeSyncState(saved).sharedHeads
