@@ -12,7 +12,7 @@ import {
 import type { ClinicDirectoryDoc, DeviceId, LocationId } from '@clinic-mesh/contracts'
 import type { Membership, MeshNode } from '@clinic-mesh/mesh'
 import type { ChartCollection } from '@clinic-mesh/records'
-import { ClinicStore, findDoc, flushReady, type ChartPull } from '@clinic-mesh/store'
+import { ClinicStore, SyncStateWriteBehind, findDoc, flushReady, type ChartPull } from '@clinic-mesh/store'
 import { readClinicFile, updateClinicFile } from './clinic-file.js'
 import { DeviceLedger } from './device-ledger.js'
 import { loadDevice, saveDeviceConfig, type DeviceConfig } from './device-config.js'
@@ -76,8 +76,9 @@ export class DeviceNode implements NodeHost {
     return this.#init.joinHost ?? '0.0.0.0'
   }
 
-  /** The repo's storage (sealed when the device is revoked). */
+  /** The repo's storage (sealed when the device is revoked), and over it the peers' sync states written behind. */
   storage: FaultReportingStorage | undefined
+  #syncStates: SyncStateWriteBehind | undefined
 
   /** Set once this device learned its own revocation: its clinic data is gone, the API answers 410. */
   revoked = false
@@ -182,8 +183,9 @@ export class DeviceNode implements NodeHost {
       principal: (req) => (ref.node && !ref.node.revoked ? ref.node.auth?.principal(req) : undefined),
       gate: () => (ref.node ? ref.node.#gate.promise : Promise.reject(new Error('starting'))),
     })
+    const syncStates = new SyncStateWriteBehind(storage)
     const repo = new Repo({
-      storage,
+      storage: syncStates,
       network: [mesh.adapter, browsers.adapter],
       peerId: config.deviceId as PeerId,
       sharePolicy: (peer, documentId) => ref.node?.sharePolicy(peer, documentId) ?? Promise.resolve(true),
@@ -193,6 +195,7 @@ export class DeviceNode implements NodeHost {
     node.#meshKey = privateKey
     node.encryptedAtRest = encrypted
     node.storage = storage
+    node.#syncStates = syncStates
     ref.node = node
     if (config.clinicFile)
       watchFile(config.clinicFile, { interval: 300 }, () => void node.#reloadClinicFile())
@@ -396,5 +399,6 @@ export class DeviceNode implements NodeHost {
     await this.mesh.stop().catch(() => undefined)
     await flushReady(this.repo).catch(() => undefined) // a plain shutdown gives up at a document never found
     await this.repo.shutdown().catch(() => undefined)
+    await this.#syncStates?.flush()
   }
 }

@@ -2,19 +2,12 @@ import type { Chunk, StorageAdapterInterface, StorageKey } from '@automerge/auto
 import type pg from 'pg'
 import { type FencedStorage, isDocChunk } from './fenced-storage.js'
 import { RELAY_CHANNEL, chunkNotice } from './pg-schema.js'
+import { SYNC_STATE_WRITE_MS, SyncStateWriteBehind } from '@clinic-mesh/store'
 
 /** How many chunk keys an instance remembers as stored (the oldest are forgotten first). */
 const KNOWN_KEYS = 20_000
 /** How long chunks read ahead for a clinic being opened stay for the repo's loads of them (then read again). */
 const PREFETCH_MS = 10_000
-/**
- * A device's sync state is written at most once per this long per document (the last one). automerge-repo saves it
- * after each sync message (throttled per device by the repo's save debounce, 20 ms here); it is a cache: an older
- * sync state only makes the next sync with that device resend what it already has.
- */
-export const SYNC_STATE_WRITE_MS = 2_000
-
-const isSyncState = (key: readonly string[]): boolean => key[1] === 'sync-state'
 const joined = (key: readonly string[]): string => key.join('\u0000')
 
 /**
@@ -28,13 +21,14 @@ const joined = (key: readonly string[]): string => key.join('\u0000')
  * snapshot's the hash of the document's heads). Without this every instance writes back, and announces, each change
  * another instance announced as soon as it merged it (an echo: two more writes and notices per change per instance).
  *
- * Devices' sync states (`[doc, 'sync-state', storageId]`) are written behind, the last one per key every
- * SYNC_STATE_WRITE_MS (P12 with devices that keep storage: PostgreSQL's CPU per settled operation 1.6× without), read
- * back from memory meanwhile, and written out at `flushSyncStates` (the instance's close). A failed write is counted
- * (`syncStateWriteFailures`), never thrown into the repo: automerge-repo does not await the save.
+ * Devices' sync states (`[doc, 'sync-state', storageId]`) are written behind (`SyncStateWriteBehind`, the last one
+ * per key every 2 s; P12 with devices that keep storage: PostgreSQL's CPU per settled operation was 1.6× without),
+ * and written out at `flushSyncStates` (the instance's close).
  */
 export class SharedStorage implements StorageAdapterInterface {
-  readonly #inner: FencedStorage
+  readonly #fenced: FencedStorage
+  /** the fenced storage with sync states written behind: every read and write but the fence check goes through it */
+  readonly #inner: SyncStateWriteBehind
   readonly #pool: pg.Pool
   readonly #source: string
   /** keys of chunks known to be in storage (insertion order: the oldest are dropped first) */
@@ -46,20 +40,12 @@ export class SharedStorage implements StorageAdapterInterface {
   #clock = 0
   readonly #touchedAt = new Map<string, number>()
   #allTouchedAt = 0
-  /** sync states not written yet, by joined key (the last one saved) */
-  readonly #syncStates = new Map<string, { key: StorageKey; data: Uint8Array }>()
-  #syncTimer: NodeJS.Timeout | undefined
-  #syncWrite: Promise<void> = Promise.resolve()
-  /** sync states whose write failed (the next save of the key writes it again) */
-  syncStateWriteFailures = 0
-
-  readonly #syncStateWriteMs: number
 
   constructor(inner: FencedStorage, pool: pg.Pool, source: string, syncStateWriteMs = SYNC_STATE_WRITE_MS) {
-    this.#inner = inner
+    this.#fenced = inner
+    this.#inner = new SyncStateWriteBehind(inner, syncStateWriteMs)
     this.#pool = pool
     this.#source = source
-    this.#syncStateWriteMs = syncStateWriteMs
   }
 
   /** A document chunk read from storage: it is there, a save of the same key would write the same content. */
@@ -131,31 +117,12 @@ export class SharedStorage implements StorageAdapterInterface {
   }
 
   load(key: StorageKey): Promise<Uint8Array | undefined> {
-    const pending = isSyncState(key) ? this.#syncStates.get(joined(key)) : undefined
-    return pending ? Promise.resolve(pending.data) : this.#inner.load(key)
+    return this.#inner.load(key)
   }
 
-  /** Write the sync states saved since the last write (the timer's, or the instance closing). */
+  /** Write the sync states saved since the last write (the instance's close). */
   flushSyncStates(): Promise<void> {
-    clearTimeout(this.#syncTimer)
-    this.#syncTimer = undefined
-    const batch = [...this.#syncStates.values()]
-    this.#syncStates.clear()
-    const write = async (): Promise<void> => {
-      for (const { key, data } of batch)
-        await this.#inner.save(key, data).catch(() => {
-          this.syncStateWriteFailures++
-        })
-    }
-    this.#syncWrite = this.#syncWrite.then(write)
-    return this.#syncWrite
-  }
-
-  #deferSyncState(key: StorageKey, data: Uint8Array): void {
-    this.#syncStates.set(joined(key), { key, data })
-    if (this.#syncTimer !== undefined) return
-    this.#syncTimer = setTimeout(() => void this.flushSyncStates(), this.#syncStateWriteMs)
-    this.#syncTimer.unref?.()
+    return this.#inner.flush()
   }
 
   loadRange(keyPrefix: StorageKey): Promise<Chunk[]> {
@@ -164,10 +131,10 @@ export class SharedStorage implements StorageAdapterInterface {
   }
 
   async save(key: StorageKey, data: Uint8Array): Promise<void> {
-    if (isSyncState(key)) return this.#deferSyncState(key, data)
+    if (key[1] === 'sync-state') return this.#inner.save(key, data)
     this.#touch(key[0])
     if (key[0] !== undefined) this.#ahead.delete(key[0])
-    if (this.#inner.isFenced(key) || this.#known.has(key.join('\u0000'))) return
+    if (this.#fenced.isFenced(key) || this.#known.has(key.join('\u0000'))) return
     await this.#inner.save(key, data)
     if (!isDocChunk(key)) return
     this.noteStored(key)
@@ -179,7 +146,6 @@ export class SharedStorage implements StorageAdapterInterface {
   }
 
   async remove(key: StorageKey): Promise<void> {
-    this.#syncStates.delete(joined(key))
     if (key[0] !== undefined) this.#ahead.delete(key[0])
     this.#known.delete(key.join('\u0000'))
     await this.#inner.remove(key)
@@ -189,9 +155,7 @@ export class SharedStorage implements StorageAdapterInterface {
     if (keyPrefix[0] !== undefined) this.#ahead.delete(keyPrefix[0])
     else this.#ahead.clear()
     const prefix = joined(keyPrefix)
-    const under = (k: string): boolean => k === prefix || k.startsWith(`${prefix}\u0000`)
-    for (const k of this.#known) if (under(k)) this.#known.delete(k)
-    for (const k of this.#syncStates.keys()) if (under(k)) this.#syncStates.delete(k)
+    for (const k of this.#known) if (k === prefix || k.startsWith(`${prefix}\u0000`)) this.#known.delete(k)
     await this.#inner.removeRange(keyPrefix)
   }
 }

@@ -56,3 +56,4 @@ export {
   todayEntry,
 } from './today-docs.js'
 export type { TodayInit } from './today-docs.js'
+export { SYNC_STATE_WRITE_MS, SyncStateWriteBehind } from './sync-state-write-behind.js'
