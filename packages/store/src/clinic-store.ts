@@ -24,7 +24,8 @@ import { IndexCache, type CachedShard } from './index-cache.js'
 import { IndexShards, type Derived } from './index-shards.js'
 import { releaseLatestPatches } from './pinned/release-patches.js'
 import type { PatientSummary } from './summary-codec.js'
-import { installAutomergeHooks } from './pinned/index.js'
+import { holdSaves, installAutomergeHooks } from './pinned/index.js'
+import { documentIdOf } from './layout.js'
 import { ArchiveShelf } from './archive-shelf.js'
 import { REPAIR_DELAY_MS } from './deferred-repairs.js'
 import { SummaryRepairs } from './summary-repairs.js'
@@ -180,13 +181,21 @@ export class ClinicStore<B extends BucketDoc> {
     return this.today.entries().map(([id]) => id)
   }
 
-  /** Pulls the chart buckets of `todayPatients` (kept in memory: the day's work), `pullWidth()` at a time. */
+  /**
+   * Pulls the chart buckets of `todayPatients` (kept in memory: the day's work), all of them asked at once: they stay
+   * in memory either way, so no width bounds them, and no bucket waits for a round trip behind another. Their saves
+   * to storage wait until all of them are local (`pinned/save-hold.ts`: saving competed with the pull for the CPU).
+   */
   async pullToday(onBucket?: (bucket: number) => void): Promise<number[]> {
     const buckets = [...new Set(this.todayPatients().map((p) => this.bucketIndexOf(p)))]
+    const urls = this.layout.chartBuckets
+    const ids = buckets.flatMap((i) => documentIdOf(urls[i] ?? '') ?? [])
+    const release = holdSaves(this.#repo, ids)
     try {
-      await pullBuckets(this.#buckets, buckets, this.pullWidth(), { release: false, use: true, onBucket })
+      await pullBuckets(this.#buckets, buckets, buckets.length, { release: false, use: true, onBucket })
     } finally {
       this.#startShards() // the index shards after today's buckets (not competing with them)
+      void nextTurn().then(release) // their requests first, then the held saves
     }
     return buckets
   }
