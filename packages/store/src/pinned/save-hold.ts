@@ -50,9 +50,10 @@ export function saveHoldInternals(repo: Repo): Record<string, boolean> {
 function holdsOf(repo: Repo): Holds | undefined {
   const storage = repo.storageSubsystem
   if (!storage || typeof storage.saveDoc !== 'function') return undefined
-  let holds = HOLDS.get(storage)
-  if (holds) return holds
-  const save = storage.saveDoc.bind(storage) as SaveDoc
+  const known = HOLDS.get(storage)
+  if (known) return known
+  const original = storage.saveDoc.bind(storage)
+  const save: SaveDoc = (documentId, doc) => original(documentId, doc)
   const h: Holds = { save, count: new Map(), pending: new Map() }
   storage.saveDoc = (documentId: DocumentId, doc: Doc<unknown>): Promise<void> => {
     if (!h.count.has(documentId)) return save(documentId, doc)
@@ -65,8 +66,7 @@ function holdsOf(repo: Repo): Holds | undefined {
     })
   }
   HOLDS.set(storage, h)
-  holds = h
-  return holds
+  return h
 }
 
 /**
