@@ -24,12 +24,13 @@ import { IndexCache, type CachedShard } from './index-cache.js'
 import { IndexShards, type Derived } from './index-shards.js'
 import { releaseLatestPatches } from './pinned/release-patches.js'
 import type { PatientSummary } from './summary-codec.js'
-import { installAutomergeHooks } from './pinned/index.js'
+import { holdSaves, installAutomergeHooks } from './pinned/index.js'
+import { documentIdOf } from './layout.js'
 import { ArchiveShelf } from './archive-shelf.js'
 import { REPAIR_DELAY_MS } from './deferred-repairs.js'
 import { SummaryRepairs } from './summary-repairs.js'
 import { clinicSharePolicy } from './share-policy.js'
-import { TodayDocs } from './today-docs.js'
+import { TodayDocs, todayDocumentId } from './today-docs.js'
 import { hookOptions, type BulkWrite, type ClinicStoreInit, type CreateClinicInit } from './store-init.js'
 
 export type { BulkWrite, ClinicStoreInit, CreateClinicInit } from './store-init.js'
@@ -180,13 +181,24 @@ export class ClinicStore<B extends BucketDoc> {
     return this.today.entries().map(([id]) => id)
   }
 
-  /** Pulls the chart buckets of `todayPatients` (kept in memory: the day's work), `pullWidth()` at a time. */
+  /**
+   * Pulls the chart buckets of `todayPatients` (kept in memory: the day's work), all of them asked at once: they stay
+   * in memory either way, so no width bounds them, and no bucket waits for a round trip behind another. Their saves
+   * to storage (and the root's and today's document's) wait until all are local (`pinned/save-hold.ts`: saving
+   * competed with the pull for the CPU).
+   */
   async pullToday(onBucket?: (bucket: number) => void): Promise<number[]> {
     const buckets = [...new Set(this.todayPatients().map((p) => this.bucketIndexOf(p)))]
+    const urls = this.layout.chartBuckets
+    const ids = buckets.flatMap((i) => documentIdOf(urls[i] ?? '') ?? [])
+    // the root's and today's document's first saves too (each ~100 ms after it arrived: in the pull)
+    const day = todayDocumentId(this.#root.doc().clinic, this.today.day)
+    const release = holdSaves(this.#repo, [...ids, this.#root.documentId, day])
     try {
-      await pullBuckets(this.#buckets, buckets, this.pullWidth(), { release: false, use: true, onBucket })
+      await pullBuckets(this.#buckets, buckets, buckets.length, { release: false, use: true, onBucket })
     } finally {
       this.#startShards() // the index shards after today's buckets (not competing with them)
+      void nextTurn().then(release) // their requests first, then the held saves
     }
     return buckets
   }

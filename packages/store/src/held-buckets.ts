@@ -9,6 +9,7 @@ import { parseAutomergeUrl } from '@automerge/automerge-repo'
 import type { BucketDoc } from './bucket-doc.js'
 import { BucketReleases } from './bucket-release.js'
 import { LayoutError } from './errors.js'
+import { documentIdOf } from './layout.js'
 import { findDoc } from './find.js'
 import { releaseAllPatches } from './pinned/release-patches.js'
 
@@ -60,7 +61,10 @@ export class HeldBuckets<B extends BucketDoc> {
   /** The bucket number of a document of this layout, if it is a chart bucket. */
   numberOf(id: DocumentId): number | undefined {
     if (this.#numbers.size === 0)
-      this.#urls().forEach((u, i) => this.#numbers.set(parseAutomergeUrl(u).documentId, i))
+      this.#urls().forEach((u, i) => {
+        const d = documentIdOf(u) // a lookup: no checksum (`open` finds the URL itself, which checks it)
+        if (d !== undefined && !this.#numbers.has(d)) this.#numbers.set(d, i)
+      })
     return this.#numbers.get(id)
   }
 
