@@ -1,5 +1,6 @@
 import type { StorageAdapterInterface } from '@automerge/automerge-repo'
 import { AtomicNodeFSStorageAdapter } from '@clinic-mesh/storage-nodefs'
+import { SyncStateWriteBehind } from '@clinic-mesh/store'
 import { join } from 'node:path'
 import { FileRegistryBackend } from './clinic-registry.js'
 import { FencedStorage, isDocChunk } from './fenced-storage.js'
@@ -32,7 +33,8 @@ export class SoleOwnership implements ClinicOwnership {
  */
 export class FileRelayState implements RelayState {
   readonly kind = 'files'
-  readonly storage: FencedStorage
+  /** the documents, fenced, with devices' sync states written behind (as over PostgreSQL) */
+  readonly storage: SyncStateWriteBehind
   readonly registry: FileRegistryBackend
   readonly checkpoints: SettlementStore
   readonly ownership = new SoleOwnership()
@@ -45,7 +47,7 @@ export class FileRelayState implements RelayState {
   constructor(dir: string, checkpoints?: SettlementStore) {
     this.#dir = dir
     const documents: StorageAdapterInterface = new AtomicNodeFSStorageAdapter(join(dir, 'repo'))
-    this.storage = new FencedStorage(documents, this.#fenced)
+    this.storage = new SyncStateWriteBehind(new FencedStorage(documents, this.#fenced))
     this.registry = new FileRegistryBackend(join(dir, 'clinics.json'))
     this.checkpoints = checkpoints ?? new FileSettlementStore(join(dir, 'settlement'), documents)
   }
@@ -72,6 +74,6 @@ export class FileRelayState implements RelayState {
   }
 
   close(): Promise<void> {
-    return Promise.resolve()
+    return this.storage.flush()
   }
 }
