@@ -1,6 +1,5 @@
 import { parseAutomergeUrl, type DocumentId, type Repo } from '@automerge/automerge-repo'
 import {
-  newId,
   type EncounterId,
   type OpenEncounterRequest,
   type PatientId,
@@ -42,6 +41,7 @@ import type { ClinicStore } from '@clinic-mesh/store'
 import { UnknownPatientError, shardOf } from '@clinic-mesh/store'
 import { ClinicNotReadyError } from './errors.js'
 import { visitOf, type VisitAnswer } from './archived-visit.js'
+import { WarmPatientIds } from './warm-patient-ids.js'
 
 /** The keys a device node signs a prescription with: the clinician's (unlocked at sign-in) and its own. */
 export interface PrescriptionSigner {
@@ -63,11 +63,14 @@ export class RecordsApi {
   readonly #repo: Repo
   readonly #store: ClinicStore<ChartCollection>
   readonly #options: { relay?: boolean }
+  /** The desk's next new patients' ids, their buckets loaded ahead (not read from disk on the registration's path). */
+  readonly #nextIds: WarmPatientIds
 
   constructor(repo: Repo, store: ClinicStore<ChartCollection>, options: { relay?: boolean } = {}) {
     this.#repo = repo
     this.#store = store
     this.#options = options
+    this.#nextIds = new WarmPatientIds(store)
   }
 
   /**
@@ -112,7 +115,7 @@ export class RecordsApi {
     audit?: (id: PatientId) => DocumentId,
   ): Promise<{ id: PatientId; encounterId?: EncounterId }> {
     const reason = body.reason ?? undefined
-    const id = newId<PatientId>('pt')
+    const id = this.#nextIds.take() // its bucket loaded ahead (the first registration's: loaded here)
     const input = {
       id,
       given: body.given ?? '',
@@ -129,8 +132,13 @@ export class RecordsApi {
         return reason === undefined ? undefined : openEncounter(chart, { reason }, actor)
       },
       audit && (() => audit(id)),
-    )
+    ).finally(() => this.#nextIds.done(id))
     return encounterId ? { id, encounterId } : { id }
+  }
+
+  /** Resolves once the desk's next new patients' buckets are loaded (`WarmPatientIds`). */
+  nextRegistrationsReady(): Promise<void> {
+    return this.#nextIds.settled()
   }
 
   search(q: string, limit: number): unknown {

@@ -262,6 +262,20 @@ export class ClinicStore<B extends BucketDoc> {
     return this.#buckets.open(this.bucketIndexOf(patientId), true) // in memory until idle (releaseIdle)
   }
 
+  /**
+   * Opens the bucket of `patientId` (a chart about to be written: the desk's next new patient) and keeps it in memory
+   * until `unholdBucketFor`, released by no idle sweep: the write then finds it loaded instead of reading it from disk
+   * on its path. Resolves once it is loaded.
+   */
+  async holdBucketFor(patientId: string): Promise<void> {
+    await this.#buckets.hold(this.bucketIndexOf(patientId))
+  }
+
+  /** Ends one `holdBucketFor(patientId)`: the bucket is released like any other once idle. */
+  unholdBucketFor(patientId: string): void {
+    this.#buckets.unhold(this.bucketIndexOf(patientId))
+  }
+
   /** Chart bucket `i` (an archiving pass walks them all), kept in memory until idle (`releaseIdle`). */
   bucketAt(i: number): Promise<DocHandle<B>> {
     return this.#buckets.open(i, true)

@@ -25,6 +25,8 @@ export class HeldBuckets<B extends BucketDoc> {
   readonly #onChange: (payload: DocHandleChangePayload<B>) => void
   readonly #held = new Map<number, Promise<DocHandle<B>>>()
   readonly #numbers = new Map<DocumentId, number>()
+  /** Buckets held for a write about to come (`hold`), with how many holds each: never released while held. */
+  readonly #holds = new Map<number, number>()
   /** Buckets this device has opened, adopted or pulled (the share policy announces only those). */
   readonly opened = new Set<DocumentId>()
   readonly releases: BucketReleases
@@ -101,9 +103,26 @@ export class HeldBuckets<B extends BucketDoc> {
     return p
   }
 
-  /** Saves bucket `i` and drops it from memory (see BucketReleases.release). */
+  /** Saves bucket `i` and drops it from memory (see BucketReleases.release), unless it is held (`hold`). */
   release(i: number, h: DocHandle<B>): Promise<void> {
+    if (this.#holds.has(i)) return Promise.resolve()
     return this.releases.release(i, h, () => this.#held.delete(i))
+  }
+
+  /**
+   * Opens bucket `i` and keeps it in memory, whatever `releaseIdle` says, until `unhold` (holds count): a write known
+   * to come (the desk's next registration) finds it loaded. Resolves once it is.
+   */
+  hold(i: number): Promise<DocHandle<B>> {
+    this.#holds.set(i, (this.#holds.get(i) ?? 0) + 1)
+    return this.open(i, true)
+  }
+
+  /** Ends one `hold` of bucket `i`; the bucket then goes the way of any other (idle for `idleMs`: released). */
+  unhold(i: number): void {
+    const n = this.#holds.get(i) ?? 0
+    if (n > 1) this.#holds.set(i, n - 1)
+    else this.#holds.delete(i)
   }
 
   /**
@@ -116,7 +135,8 @@ export class HeldBuckets<B extends BucketDoc> {
     for (const [i, p] of this.#held) {
       const url = this.#urls()[i]
       const id = url && parseAutomergeUrl(url).documentId
-      if (!id || this.releases.releasing(i) || !this.releases.idleFor(id, idleMs)) continue
+      if (!id || this.#holds.has(i) || this.releases.releasing(i) || !this.releases.idleFor(id, idleMs))
+        continue
       if (!this.#repo.handles[id]?.isReady()) continue
       idle.push(p.then((h) => this.release(i, h)))
     }

@@ -108,4 +108,25 @@ describe('a store that opens chart buckets on demand (issue 17: cold start, memo
     await ra.shutdown()
     await rb.shutdown()
   })
+  it('keeps a bucket held for a write to come through idle sweeps, twice held until unheld twice', async () => {
+    const storage = new MemoryStorage()
+    const ra = new Repo({ storage, network: [], peerId: 'a' as PeerId })
+    const a = newClinic<MiniBucket>(ra, { indexShards: 2, chartBuckets: 8, ...init })
+    await ra.flush()
+    await ra.shutdown()
+    const rb = new Repo({ storage, network: [], peerId: 'a' as PeerId })
+    const b = await ClinicStore.open<MiniBucket>(rb, a.rootUrl, init)
+    expect(b.loadedBuckets).toBe(0)
+    await Promise.all([b.holdBucketFor('pt-next'), b.holdBucketFor('pt-next')])
+    await b.chart<MiniChart>('pt-other').catch(() => undefined) // another bucket (or the same), opened for a read
+    expect(b.loadedBuckets).toBeGreaterThanOrEqual(1)
+    await b.releaseIdle(0)
+    expect(b.loadedBuckets).toBe(1) // the held one only
+    b.unholdBucketFor('pt-next')
+    expect(await b.releaseIdle(0)).toBe(0) // still held once
+    b.unholdBucketFor('pt-next')
+    expect(await b.releaseIdle(0)).toBe(1)
+    expect(b.loadedBuckets).toBe(0)
+    await rb.shutdown()
+  })
 })
