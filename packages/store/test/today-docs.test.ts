@@ -176,6 +176,7 @@ describe('today documents (issue 17 #4): the day’s open visits in one small do
         const b = await ClinicStore.open<VisitBucket>(rb, a.rootUrl, {
           summarize: summarizeNamed,
           todayFirst: true,
+          today: init.today, // the same device clock (NOW): "today" must not follow the machine's date
         })
         rb.sharePolicy = b.sharePolicy
         let indexed = false
